@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One target per stage of the data's path (see README "Architecture").
+// Only PacketCapture imports CPcap; everything downstream is tested from bytes.
+let package = Package(
+    name: "StratumSniff",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "stratumsniff", targets: ["stratumsniff"]),
+        .executable(name: "sniffgen", targets: ["sniffgen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(name: "PacketCapture", dependencies: ["CPcap", "PacketDecoding"]),
+        .target(name: "PacketDecoding"),
+        .target(name: "StreamReassembly", dependencies: ["PacketDecoding"]),
+        .target(name: "JSON"),
+        .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding"]),
+        .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding"]),
+        .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection"]),
+        .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding"]),
+        .target(name: "TrafficGen", dependencies: ["PacketDecoding"]),
+        .executableTarget(
+            name: "stratumsniff",
+            dependencies: [
+                "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "sniffgen",
+            dependencies: ["TrafficGen", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "TrafficGen"]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TrafficGen"]),
+        .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding"]),
+    ]
+)

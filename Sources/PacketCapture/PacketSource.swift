@@ -1,0 +1,52 @@
+import PacketDecoding
+
+/// One captured frame, borrowed for the duration of a callback.
+///
+/// `bytes` points into the capture library's buffer and is only valid
+/// inside the callback that received it: copy what must outlive it.
+public struct CapturedPacket {
+    public var timestamp: Timestamp
+    public var linkType: LinkType
+    public var bytes: UnsafeRawBufferPointer
+    /// Length on the wire (may exceed `bytes.count` when the snapshot length cut it).
+    public var originalLength: Int
+
+    public init(timestamp: Timestamp, linkType: LinkType, bytes: UnsafeRawBufferPointer, originalLength: Int) {
+        self.timestamp = timestamp
+        self.linkType = linkType
+        self.bytes = bytes
+        self.originalLength = originalLength
+    }
+}
+
+/// Something that yields captured frames in order: a file, standard input,
+/// later a live interface. Downstream code sees only this protocol.
+public protocol PacketSource {
+    /// What to call the source in messages ("capture.pcap", "-", "eth0").
+    var name: String { get }
+    var linkType: LinkType { get }
+    /// Delivers every packet to `body` in capture order. Packets delivered
+    /// before an error still count; the error says what went wrong.
+    func forEachPacket(_ body: (CapturedPacket) -> Void) throws(CaptureError)
+}
+
+/// Errors an operator must act on: unreadable file, bad filter, broken capture.
+public enum CaptureError: Error, Equatable, CustomStringConvertible {
+    case cannotOpen(source: String, reason: String)
+    case unsupportedLinkType(source: String, linkType: LinkType)
+    case badFilter(expression: String, reason: String)
+    case readFailed(source: String, reason: String, packetsRead: Int)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let s, let r):
+            return "\(s): cannot read capture: \(r)"
+        case .unsupportedLinkType(let s, let l):
+            return "\(s): unsupported link type \(l) (\(l.rawValue)); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
+        case .badFilter(let e, let r):
+            return "bad BPF filter '\(e)': \(r)"
+        case .readFailed(let s, let r, let n):
+            return "\(s): capture damaged after \(n) packets: \(r) (packets before the damage were analysed)"
+        }
+    }
+}

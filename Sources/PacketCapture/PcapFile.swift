@@ -1,0 +1,96 @@
+import CPcap
+import PacketDecoding
+
+// The one place that talks to libpcap. No pcap_t, OpaquePointer or C return
+// code leaves this file.
+
+/// A pcap or pcapng capture read through libpcap: a file path, or "-" for standard input.
+///
+/// Timestamps are always read at nanosecond precision (libpcap scales
+/// microsecond files up), so every file shares one timeline.
+public final class PcapFileSource: PacketSource {
+    public let name: String
+    public let linkType: LinkType
+    private let handle: OpaquePointer
+
+    /// Opens `path` and, when given, installs the BPF `filter`.
+    public init(path: String, filter: String? = nil) throws(CaptureError) {
+        name = path
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            let message = errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw .cannotOpen(source: path, reason: Self.cleanReason(message, path: path))
+        }
+        handle = h
+        linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(h)))
+        guard linkType.isSupported else {
+            pcap_close(h)
+            throw .unsupportedLinkType(source: path, linkType: linkType)
+        }
+        if let filter {
+            var program = bpf_program()
+            guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                let reason = String(cString: pcap_geterr(h))
+                pcap_close(h)
+                throw .badFilter(expression: filter, reason: reason)
+            }
+            defer { pcap_freecode(&program) }
+            guard pcap_setfilter(h, &program) == 0 else {
+                let reason = String(cString: pcap_geterr(h))
+                pcap_close(h)
+                throw .badFilter(expression: filter, reason: reason)
+            }
+        }
+    }
+
+    deinit { pcap_close(handle) }
+
+    public func forEachPacket(_ body: (CapturedPacket) -> Void) throws(CaptureError) {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        var count = 0
+        let link = linkType
+        while true {
+            let rc = pcap_next_ex(handle, &header, &data)
+            switch rc {
+            case 1:
+                guard let h = header?.pointee, let d = data else { continue }
+                let caplen = Int(h.caplen)
+                let ts = Timestamp(seconds: Int64(h.ts.tv_sec), nanos: Int64(h.ts.tv_usec))  // nanoseconds: see init
+                body(CapturedPacket(timestamp: ts, linkType: link, bytes: UnsafeRawBufferPointer(start: d, count: caplen),
+                                    originalLength: Int(h.len)))
+                count += 1
+            case PCAP_ERROR_BREAK, -2:
+                return
+            default:
+                throw .readFailed(source: name, reason: String(cString: pcap_geterr(handle)), packetsRead: count)
+            }
+        }
+    }
+
+    /// Checks that `expression` compiles, before any file is opened, so a typo
+    /// is a usage error rather than a failure halfway through a run.
+    public static func validateFilter(_ expression: String, linkType: LinkType = .ethernet) throws(CaptureError) {
+        guard let dead = pcap_open_dead(Int32(bitPattern: linkType.rawValue), 262_144) else {
+            throw .badFilter(expression: expression, reason: "libpcap could not create a handle")
+        }
+        defer { pcap_close(dead) }
+        var program = bpf_program()
+        guard pcap_compile(dead, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw .badFilter(expression: expression, reason: String(cString: pcap_geterr(dead)))
+        }
+        pcap_freecode(&program)
+    }
+
+    /// libpcap's "unknown file format" says nothing to an analyst holding a text file.
+    private static func cleanReason(_ reason: String, path: String) -> String {
+        var r = reason
+        if r.hasPrefix(path + ": ") { r.removeFirst(path.count + 2) }
+        if r.contains("unknown file format") { return "not a pcap or pcapng file (\(r))" }
+        if r.isEmpty { return "unknown error" }
+        return r
+    }
+
+    /// The libpcap version string, for `--version`.
+    public static var libraryVersion: String { String(cString: pcap_lib_version()) }
+}

@@ -1,0 +1,46 @@
+/// A malformed-packet or protocol anomaly: recorded as data and counted,
+/// never thrown (Zeek calls these "weirds").
+public enum Anomaly: String, CaseIterable, Sendable, Codable, Error {
+    case truncatedLinkHeader = "truncated_link_header"
+    case tooManyVLANTags = "too_many_vlan_tags"
+    case truncatedIPv4Header = "truncated_ipv4_header"
+    case badIPv4HeaderLength = "bad_ipv4_header_length"
+    case badIPv4TotalLength = "bad_ipv4_total_length"
+    case truncatedIPv6Header = "truncated_ipv6_header"
+    case badIPv6ExtensionChain = "bad_ipv6_extension_chain"
+    case badIPVersion = "bad_ip_version"
+    case truncatedTCPHeader = "truncated_tcp_header"
+    case badTCPDataOffset = "bad_tcp_data_offset"
+    case truncatedUDPHeader = "truncated_udp_header"
+    case badUDPLength = "bad_udp_length"
+    case badFragment = "bad_fragment"
+    case fragmentOverlap = "fragment_overlap"
+    case fragmentMemoryCap = "fragment_memory_cap"
+    case fragmentTimeout = "fragment_timeout"
+    case truncatedPayload = "truncated_payload"
+    // Stream and application level.
+    case tcpOverlapConflict = "tcp_overlap_conflict"
+    case stratumLineTooLong = "stratum_line_too_long"
+    case stratumBadJSON = "stratum_bad_json"
+    case stratumRoleConflict = "stratum_role_conflict"
+}
+
+/// Fixed-size anomaly counters: incrementing never allocates.
+public struct AnomalyCounters: Sendable {
+    public private(set) var counts: [Int] = Array(repeating: 0, count: Anomaly.allCases.count)
+    public init() {}
+    public mutating func record(_ a: Anomaly, count n: Int = 1) { counts[Anomaly.indexTable[a]!] += n }
+    public subscript(_ a: Anomaly) -> Int { counts[Anomaly.indexTable[a]!] }
+    public var total: Int { counts.reduce(0, +) }
+    /// Non-zero counters by name, for reports.
+    public var nonZero: [(Anomaly, Int)] {
+        Anomaly.allCases.compactMap { a in let c = self[a]; return c > 0 ? (a, c) : nil }
+    }
+    public mutating func merge(_ other: AnomalyCounters) {
+        for i in counts.indices { counts[i] += other.counts[i] }
+    }
+}
+
+extension Anomaly {
+    static let indexTable: [Anomaly: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
+}

@@ -1,0 +1,35 @@
+import PacketDecoding
+
+/// One side of a flow.
+public struct Endpoint: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+    public init(address: IPAddress, port: UInt16) { self.address = address; self.port = port }
+    public static func < (a: Endpoint, b: Endpoint) -> Bool { (a.address, a.port) < (b.address, b.port) }
+    public var description: String { address.endpoint(port: port) }
+}
+
+/// Canonical bidirectional flow key: both directions of a conversation map
+/// to the same key (the lower endpoint first), plus protocol and VLAN.
+public struct FlowKey: Hashable, Sendable {
+    public var low: Endpoint
+    public var high: Endpoint
+    public var ipProtocol: IPProtocol
+    public var vlanID: UInt16
+
+    /// The key for a packet and the direction the packet travels in.
+    @inlinable public static func of(src: Endpoint, dst: Endpoint, ipProtocol: IPProtocol, vlanID: UInt16) -> (FlowKey, FlowDirection) {
+        if src < dst || src == dst {
+            return (FlowKey(low: src, high: dst, ipProtocol: ipProtocol, vlanID: vlanID), .lowToHigh)
+        }
+        return (FlowKey(low: dst, high: src, ipProtocol: ipProtocol, vlanID: vlanID), .highToLow)
+    }
+
+    public init(low: Endpoint, high: Endpoint, ipProtocol: IPProtocol, vlanID: UInt16) {
+        self.low = low; self.high = high; self.ipProtocol = ipProtocol; self.vlanID = vlanID
+    }
+
+    /// The sending endpoint for packets travelling in `direction`.
+    public func source(_ direction: FlowDirection) -> Endpoint { direction == .lowToHigh ? low : high }
+    public func destination(_ direction: FlowDirection) -> Endpoint { direction == .lowToHigh ? high : low }
+}

@@ -1,0 +1,322 @@
+import PacketDecoding
+
+/// Receives the reassembled streams of every flow. The pipeline implements
+/// this to attach protocol decoders; tests implement it to record events.
+public protocol FlowHandler {
+    /// Per-flow decoder state the handler keeps inside the flow.
+    associatedtype App
+    /// A new flow appeared; return its initial decoder state.
+    mutating func startFlow(_ flow: FlowState<App>) -> App
+    /// One event for one direction of `flow`. Returning `.bypass` stops all
+    /// further delivery for the flow.
+    mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<App>, time: Timestamp) -> StreamDecision
+    /// The flow left the table; every direction has already seen `.end`.
+    mutating func endFlow(_ flow: FlowState<App>, reason: FlowEndReason, time: Timestamp)
+}
+
+/// One tracked flow: key, timing, counters, the two half-streams and the
+/// handler's decoder state. A reference type so decoders can update their
+/// state while a half-stream is delivering to them.
+public final class FlowState<App> {
+    public let key: FlowKey
+    public let firstSeen: Timestamp
+    public internal(set) var lastSeen: Timestamp
+    /// Packets and bytes (IP payload, headers included) per direction, indexed by `FlowDirection.rawValue`.
+    public internal(set) var packets: (Int, Int) = (0, 0)
+    public internal(set) var bytes: (Int, Int) = (0, 0)
+    /// The side that sent the first SYN, when seen; else the first packet's sender.
+    public internal(set) var initiator: FlowDirection
+    public internal(set) var sawSYN = false
+    public internal(set) var bypassed = false
+    public var app: App!
+    var halves = (TCPHalfStream(), TCPHalfStream())
+    var bypassCounted = false
+    var closing = false
+    var closedAt = Timestamp.zero
+    var removed = false
+    // LRU links: most recently active at the head.
+    var newer: FlowState?
+    unowned(unsafe) var older: FlowState?
+
+    init(key: FlowKey, time: Timestamp, initiator: FlowDirection) {
+        self.key = key
+        firstSeen = time
+        lastSeen = time
+        self.initiator = initiator
+    }
+
+    public var isTCP: Bool { key.ipProtocol == .tcp }
+
+    /// Moves a half-stream out so it can deliver to a handler that may touch this flow.
+    func takeHalf(_ d: FlowDirection) -> TCPHalfStream {
+        if d == .lowToHigh { let h = halves.0; halves.0 = TCPHalfStream(); return h }
+        let h = halves.1; halves.1 = TCPHalfStream(); return h
+    }
+
+    func putHalf(_ h: TCPHalfStream, _ d: FlowDirection) {
+        if d == .lowToHigh { halves.0 = h } else { halves.1 = h }
+    }
+
+    /// The half-stream state for one direction (read-only view for reports and tests).
+    public func half(_ d: FlowDirection) -> TCPHalfStream { d == .lowToHigh ? halves.0 : halves.1 }
+}
+
+/// Counters for the flow table and reassembly.
+public struct ReassemblyStats: Sendable, Equatable {
+    public var packets = 0
+    public var bytes = 0
+    public var tcpPackets = 0
+    public var udpPackets = 0
+    public var flowsCreated = 0
+    public var activeFlows = 0
+    public var peakFlows = 0
+    public var evictions = 0
+    public var expired = 0
+    public var closed = 0
+    public var bypassedFlows = 0
+    public var bypassedPackets = 0
+    public var gaps = 0
+    public var gapBytes = 0
+    public var retransmittedSegments = 0
+    public var outOfOrderSegments = 0
+    public var outOfOrderCapFlushes = 0
+    public var depthCapHits = 0
+    public var midStreamPickups = 0
+
+    mutating func absorb(_ c: TCPHalfStream.Counters) {
+        gaps += c.gaps
+        gapBytes += c.gapBytes
+        retransmittedSegments += c.retransmittedSegments
+        outOfOrderSegments += c.outOfOrderSegments
+        outOfOrderCapFlushes += c.outOfOrderCapFlushes
+        depthCapHits += c.depthCapHits
+    }
+}
+
+/// Bidirectional flow table with TCP reassembly, LRU eviction, idle expiry
+/// driven by packet time, and bypass.
+public struct FlowTable<Handler: FlowHandler> {
+    public typealias Flow = FlowState<Handler.App>
+    public let limits: ReassemblyLimits
+    private var index: [FlowKey: Flow] = [:]
+    // Two LRU lists, TCP and everything else, because their idle timeouts differ.
+    private var heads: (Flow?, Flow?) = (nil, nil)
+    private var tails: (Flow?, Flow?) = (nil, nil)
+    private var closingQueue: [Flow] = []
+    private var closingHead = 0
+    /// Latest packet time seen: the table's clock (never moves backwards).
+    public private(set) var now = Timestamp.zero
+    public private(set) var stats = ReassemblyStats()
+
+    public init(limits: ReassemblyLimits = ReassemblyLimits()) {
+        self.limits = limits
+        index.reserveCapacity(min(limits.maxFlows, 65_536))
+    }
+
+    public var count: Int { index.count }
+
+    /// Looks up a flow by key (tests and reports).
+    public func flow(_ key: FlowKey) -> Flow? { index[key] }
+
+    /// Processes one decoded TCP/UDP packet whose payload lies at `packet.payload` in `buffer`.
+    /// - Complexity: amortised O(1) per packet, plus the reassembly cost of out-of-order data.
+    public mutating func process(_ packet: DecodedPacket, in buffer: UnsafeRawBufferPointer, time: Timestamp,
+                                 handler: inout Handler) {
+        if time > now { now = time }
+        expire(handler: &handler)
+        let src = Endpoint(address: packet.src, port: packet.srcPort)
+        let dst = Endpoint(address: packet.dst, port: packet.dstPort)
+        let (key, dir) = FlowKey.of(src: src, dst: dst, ipProtocol: packet.ipProtocol, vlanID: packet.vlanID)
+        let wire = packet.payload.upperBound   // approximation of the IP datagram size we saw
+        stats.packets += 1
+        stats.bytes += wire
+        let flow: Flow
+        if let f = index[key] {
+            flow = f
+        } else {
+            if index.count >= limits.maxFlows { evictOldest(handler: &handler) }
+            var initiator = dir
+            if case .tcp(let h) = packet.transport, h.flags.contains(.syn), h.flags.contains(.ack) { initiator = dir.reversed }
+            flow = Flow(key: key, time: time, initiator: initiator)
+            index[key] = flow
+            linkAtHead(flow)
+            stats.flowsCreated += 1
+            stats.activeFlows = index.count
+            if index.count > stats.peakFlows { stats.peakFlows = index.count }
+            flow.app = handler.startFlow(flow)
+        }
+        flow.lastSeen = time > flow.lastSeen ? time : flow.lastSeen
+        if dir == .lowToHigh { flow.packets.0 += 1; flow.bytes.0 += packet.payload.count }
+        else { flow.packets.1 += 1; flow.bytes.1 += packet.payload.count }
+        touch(flow)
+        if flow.bypassed { stats.bypassedPackets += 1; return }
+        if flow.closing { return }
+        let payload = UnsafeRawBufferPointer(rebasing: buffer[packet.payload])
+        switch packet.transport {
+        case .tcp(let h):
+            stats.tcpPackets += 1
+            if h.flags.contains(.syn) {
+                flow.sawSYN = true
+                if !h.flags.contains(.ack) { flow.initiator = dir }
+            }
+            if h.flags.contains(.rst) {
+                flushBoth(flow, time: time, handler: &handler)
+                beginClosing(flow, time: time)
+                return
+            }
+            let fin = h.flags.contains(.fin), syn = h.flags.contains(.syn)
+            let limits = self.limits
+            var half = flow.takeHalf(dir)
+            let wasMidStream = half.startedMidStream
+            half.segment(seq: h.seq, syn: syn, fin: fin, payload: payload, limits: limits) { e in
+                Self.route(e, dir, flow, time, &handler)
+            }
+            if half.startedMidStream && !wasMidStream { stats.midStreamPickups += 1 }
+            flow.putHalf(half, dir)
+            if h.flags.contains(.ack) && !flow.bypassed {
+                var other = flow.takeHalf(dir.reversed)
+                other.peerAcknowledged(h.ack, limits: limits) { e in Self.route(e, dir.reversed, flow, time, &handler) }
+                flow.putHalf(other, dir.reversed)
+            }
+            noteBypass(flow)
+            if flow.halves.0.ended && flow.halves.1.ended { beginClosing(flow, time: time) }
+        case .udp:
+            stats.udpPackets += 1
+            if !payload.isEmpty { Self.route(.datagram(payload), dir, flow, time, &handler); noteBypass(flow) }
+        case .other:
+            break
+        }
+    }
+
+    /// Ends every flow (end of input): flushes buffered data and reports each to the handler.
+    public mutating func finishAll(handler: inout Handler) {
+        for flow in Array(index.values).sorted(by: { $0.firstSeen < $1.firstSeen }) {
+            remove(flow, reason: flow.closing ? .closed : .finished, handler: &handler)
+        }
+    }
+
+    /// Expires idle and lingering-closed flows against the table clock.
+    /// Called on every packet; call it from a timer when the link goes quiet.
+    public mutating func expire(handler: inout Handler) {
+        while closingHead < closingQueue.count {
+            let f = closingQueue[closingHead]
+            if !f.removed && now.since(f.closedAt) < limits.closedLinger { break }
+            closingHead += 1
+            if !f.removed { stats.closed += 1; remove(f, reason: .closed, handler: &handler) }
+        }
+        if closingHead > 1024 && closingHead * 2 > closingQueue.count {
+            closingQueue.removeFirst(closingHead)
+            closingHead = 0
+        }
+        while let t = tails.0, now.since(t.lastSeen) > limits.tcpIdleTimeout {
+            stats.expired += 1; remove(t, reason: .idle, handler: &handler)
+        }
+        while let t = tails.1, now.since(t.lastSeen) > limits.udpIdleTimeout {
+            stats.expired += 1; remove(t, reason: .idle, handler: &handler)
+        }
+    }
+
+    /// Lets the caller's clock advance time when no packets arrive (live capture).
+    public mutating func advance(to time: Timestamp, handler: inout Handler) {
+        if time > now { now = time }
+        expire(handler: &handler)
+    }
+
+    // MARK: - Internals
+
+    /// Hands one event to the handler unless the flow is bypassed. Static so
+    /// it can run inside a half-stream's emit callback without touching the table.
+    private static func route(_ event: StreamEvent, _ dir: FlowDirection, _ flow: Flow, _ time: Timestamp,
+                              _ handler: inout Handler) {
+        guard !flow.bypassed else { return }
+        if handler.deliver(event, direction: dir, flow: flow, time: time) == .bypass { flow.bypassed = true }
+    }
+
+    /// Accounts for a flow that just became bypassed and frees its buffers:
+    /// a bypassed flow keeps only its counters.
+    private mutating func noteBypass(_ flow: Flow) {
+        guard flow.bypassed, !flow.bypassCounted else { return }
+        flow.bypassCounted = true
+        stats.bypassedFlows += 1
+        stats.absorb(flow.halves.0.counters)
+        stats.absorb(flow.halves.1.counters)
+        flow.halves = (TCPHalfStream(), TCPHalfStream())
+    }
+
+    private mutating func flushBoth(_ flow: Flow, time: Timestamp, handler: inout Handler) {
+        guard !flow.bypassed, flow.isTCP else { return }
+        let limits = self.limits
+        for d in [FlowDirection.lowToHigh, .highToLow] {
+            var half = flow.takeHalf(d)
+            half.flush(limits: limits) { e in Self.route(e, d, flow, time, &handler) }
+            flow.putHalf(half, d)
+        }
+        noteBypass(flow)
+    }
+
+    private mutating func beginClosing(_ flow: Flow, time: Timestamp) {
+        guard !flow.closing else { return }
+        flow.closing = true
+        flow.closedAt = time
+        closingQueue.append(flow)
+    }
+
+    private mutating func evictOldest(handler: inout Handler) {
+        let victim: Flow?
+        switch (tails.0, tails.1) {
+        case let (a?, b?): victim = a.lastSeen <= b.lastSeen ? a : b
+        case let (a?, nil): victim = a
+        case let (nil, b?): victim = b
+        default: victim = nil
+        }
+        if let v = victim { stats.evictions += 1; remove(v, reason: .evicted, handler: &handler) }
+    }
+
+    private mutating func remove(_ flow: Flow, reason: FlowEndReason, handler: inout Handler) {
+        guard !flow.removed else { return }
+        if !flow.bypassed {
+            flushBoth(flow, time: now, handler: &handler)
+            if !flow.isTCP {
+                Self.route(.end, .lowToHigh, flow, now, &handler)
+                Self.route(.end, .highToLow, flow, now, &handler)
+                noteBypass(flow)
+            }
+        }
+        if !flow.bypassCounted {
+            stats.absorb(flow.halves.0.counters)
+            stats.absorb(flow.halves.1.counters)
+        }
+        handler.endFlow(flow, reason: reason, time: now)
+        flow.removed = true
+        unlink(flow)
+        index[flow.key] = nil
+        stats.activeFlows = index.count
+        flow.app = nil
+    }
+
+    // MARK: LRU lists
+
+    private mutating func linkAtHead(_ f: Flow) {
+        if f.isTCP {
+            f.older = heads.0; heads.0?.newer = f; heads.0 = f
+            if tails.0 == nil { tails.0 = f }
+        } else {
+            f.older = heads.1; heads.1?.newer = f; heads.1 = f
+            if tails.1 == nil { tails.1 = f }
+        }
+    }
+
+    private mutating func unlink(_ f: Flow) {
+        let newer = f.newer, older = f.older
+        if let n = newer { n.older = older } else if f.isTCP { heads.0 = older } else { heads.1 = older }
+        if let o = older { o.newer = newer } else if f.isTCP { tails.0 = newer } else { tails.1 = newer }
+        f.newer = nil
+        f.older = nil
+    }
+
+    private mutating func touch(_ f: Flow) {
+        if f.isTCP ? heads.0 === f : heads.1 === f { return }
+        unlink(f)
+        linkAtHead(f)
+    }
+}
