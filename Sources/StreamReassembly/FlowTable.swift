@@ -82,6 +82,7 @@ public struct ReassemblyStats: Sendable, Equatable {
     public var outOfOrderCapFlushes = 0
     public var depthCapHits = 0
     public var midStreamPickups = 0
+    public init() {}
 
     mutating func absorb(_ c: TCPHalfStream.Counters) {
         gaps += c.gaps

@@ -1,0 +1,163 @@
+import PacketDecoding
+import Stratum
+
+/// A host's verdict with its confidence, reasons and evidence.
+public struct HostReport: Sendable {
+    public var host: IPAddress
+    public var verdict: Verdict
+    /// 0–100.
+    public var confidence: Int
+    /// Human-readable explanations, strongest first. May contain wire strings: escape when printing.
+    public var reasons: [String]
+    public var firstSeen: Timestamp?
+    public var lastSeen: Timestamp?
+    /// Sessions in which this host was the miner.
+    public var minerSessions: [SessionRecord]
+    /// Sessions in which this host served work.
+    public var poolSessions: [SessionRecord]
+}
+
+/// Turns mining sessions into per-host verdicts (the scoring model in README).
+public struct HostVerdicts {
+    private var byHost: [IPAddress: (miner: [SessionRecord], pool: [SessionRecord])] = [:]
+
+    public init() {}
+
+    /// Records a finished (or still-open, at end of input) session.
+    /// - Complexity: O(1) amortised.
+    public mutating func add(_ s: SessionRecord) {
+        guard s.summary.shape != .none else { return }
+        byHost[s.miner, default: ([], [])].miner.append(s)
+        // Only a pool that actually answered or pushed work is evidence against its host.
+        if s.summary.shape == .twoSided || s.summary.shape == .poolPushOnly {
+            byHost[s.pool, default: ([], [])].pool.append(s)
+        }
+    }
+
+    public var sessionCount: Int { byHost.values.reduce(0) { $0 + $1.miner.count } }
+
+    /// One report per host with evidence, most serious first.
+    public func reports() -> [HostReport] {
+        byHost.map { host, sessions in Self.judge(host: host, miner: sessions.miner, pool: sessions.pool) }
+            .filter { $0.verdict != .none }
+            .sorted { (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host) }
+    }
+
+    static func rank(_ v: Verdict) -> Int {
+        switch v {
+        case .mining: 0
+        case .likelyMining: 1
+        case .pool: 2
+        case .suspicious: 3
+        case .cryptoNode: 4
+        case .none: 5
+        }
+    }
+
+    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord]) -> HostReport {
+        let all = miner + pool
+        let first = all.map { $0.summary.firstSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowFirstSeen }.min()
+        let last = all.map { $0.summary.lastSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowLastSeen }.max()
+        var verdict = Verdict.none
+        var confidence = 0
+        var reasons: [String] = []
+        let sortedMiner = miner.sorted { $0.flowFirstSeen < $1.flowFirstSeen }
+        // A host that serves work to others is a pool or an internal proxy, even if it also mines upstream.
+        if !pool.isEmpty {
+            verdict = .pool
+            let clients = Set(pool.map(\.miner)).count
+            let jobs = pool.reduce(0) { $0 + $1.summary.jobsReceived }
+            let shares = pool.reduce(0) { $0 + $1.summary.sharesAccepted }
+            confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
+            let ports = Set(pool.map(\.poolPort)).sorted().map(String.init).joined(separator: ", ")
+            reasons.append("served mining work on port \(ports) to \(clients) miner\(clients == 1 ? "" : "s") (\(pool.count) session\(pool.count == 1 ? "" : "s"), \(jobs) jobs, \(shares) shares accepted)")
+            for s in sortedMiner { reasons.append("also mines upstream: " + describe(s)) }
+        } else {
+            for s in sortedMiner {
+                let (v, c) = score(s)
+                if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
+                reasons.append(describe(s))
+            }
+        }
+        return HostReport(host: host, verdict: verdict, confidence: confidence, reasons: reasons,
+                          firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
+                          poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
+    }
+
+    /// Verdict and confidence one session supports for its miner.
+    public static func score(_ s: SessionRecord) -> (Verdict, Int) {
+        let m = s.summary
+        switch m.shape {
+        case .twoSided:
+            var c = 90
+            if m.loginAccepted == true { c += 5 }
+            if m.sharesAccepted > 0 { c += 4 }
+            return (.mining, min(c, 99))
+        case .poolPushOnly:
+            return (.mining, m.jobsReceived >= 5 ? 80 : 75)
+        case .minerOnly:
+            let strong = Set(m.minerMethods).count >= 2 || m.software != nil || !m.wallets.isEmpty
+            return strong ? (.likelyMining, m.software != nil ? 70 : 60) : (.suspicious, 35)
+        case .none:
+            return (.none, 0)
+        }
+    }
+
+    /// One sentence per session: who, where, as whom, how much.
+    public static func describe(_ s: SessionRecord) -> String {
+        let m = s.summary
+        var where_ = s.poolEndpoint
+        if let h = m.poolHostnames.first { where_ += " (\(h))" }
+        var parts: [String] = []
+        let who = m.software ?? "a miner"
+        let dialect = m.dialect?.rawValue ?? "stratum"
+        switch m.shape {
+        case .twoSided:
+            var login = "\(who) mined via \(dialect) at \(where_)"
+            if let w = m.wallets.first { login += " as \(Format.shortWallet(w))" }
+            if let ok = m.loginAccepted { login += ok ? " (login accepted)" : " (login rejected)" }
+            parts.append(login)
+        case .poolPushOnly:
+            parts.append("received \(m.jobsReceived) mining jobs from \(where_) via \(dialect) (session picked up mid-way)")
+        case .minerOnly:
+            var t = "\(who) sent \(m.minerMethods.joined(separator: ", ")) to \(where_) with no pool answer seen"
+            if let w = m.wallets.first { t += " as \(Format.shortWallet(w))" }
+            parts.append(t)
+        case .none:
+            parts.append("stratum traffic with \(where_)")
+        }
+        if let coin = s.coin { parts.append(coin) }
+        let seconds = Double((m.lastSeen ?? 0) - (m.firstSeen ?? 0)) / 1e9
+        if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
+            parts.append("\(m.sharesAccepted) shares accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted in \(Format.duration(seconds))")
+        } else if m.jobsReceived > 0 && m.shape != .poolPushOnly {
+            parts.append("\(m.jobsReceived) jobs in \(Format.duration(seconds))")
+        }
+        if let h = m.estimatedHashrate { parts.append("~\(Format.hashrate(h)) from accepted shares") }
+        if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r))") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// Human formatting shared by reasons and the table.
+public enum Format {
+    public static func hashrate(_ h: Double) -> String {
+        let units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"]
+        var v = h, i = 0
+        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        let rounded = v >= 100 ? String(Int(v.rounded())) : String(Double(Int(v * 10)) / 10)
+        return "\(rounded) \(units[i])"
+    }
+
+    public static func duration(_ s: Double) -> String {
+        if s < 60 { return "\(Int(s.rounded())) s" }
+        if s < 3600 { return "\(Int((s / 60).rounded())) min" }
+        if s < 86400 { return String(Double(Int(s / 360)) / 10) + " h" }
+        return String(Double(Int(s / 8640)) / 10) + " d"
+    }
+
+    /// "4BCeEPhodg…CvCDm" for long wallets.
+    public static func shortWallet(_ w: String) -> String {
+        w.count > 20 ? "\(w.prefix(10))…\(w.suffix(5))" : w
+    }
+}

@@ -1,0 +1,77 @@
+import PacketDecoding
+import Stratum
+
+/// The verdict vocabulary. Later work adds evidence kinds, not verdicts.
+public enum Verdict: String, Sendable, Codable, CaseIterable {
+    case mining
+    case likelyMining = "likely-mining"
+    case suspicious
+    case pool
+    case cryptoNode = "crypto-node"
+    case none
+
+    /// Whether this verdict makes the exit status 1.
+    public var isMiner: Bool { self == .mining || self == .likelyMining }
+}
+
+/// One mining conversation between two endpoints, with what it revealed.
+public struct SessionRecord: Sendable {
+    public var miner: IPAddress
+    public var minerPort: UInt16
+    public var pool: IPAddress
+    public var poolPort: UInt16
+    public var vlanID: UInt16
+    public var summary: StratumSummary
+    /// Flow times (packet time), which can be wider than the mining messages.
+    public var flowFirstSeen: Timestamp
+    public var flowLastSeen: Timestamp
+    public var minerBytes: Int
+    public var poolBytes: Int
+    public var endReason: String
+
+    public init(miner: IPAddress, minerPort: UInt16, pool: IPAddress, poolPort: UInt16, vlanID: UInt16,
+                summary: StratumSummary, flowFirstSeen: Timestamp, flowLastSeen: Timestamp,
+                minerBytes: Int, poolBytes: Int, endReason: String) {
+        self.miner = miner; self.minerPort = minerPort; self.pool = pool; self.poolPort = poolPort
+        self.vlanID = vlanID; self.summary = summary; self.flowFirstSeen = flowFirstSeen
+        self.flowLastSeen = flowLastSeen; self.minerBytes = minerBytes; self.poolBytes = poolBytes; self.endReason = endReason
+    }
+
+    public var poolEndpoint: String { pool.endpoint(port: poolPort) }
+    public var minerEndpoint: String { miner.endpoint(port: minerPort) }
+
+    /// Coin from the wallet shape, else the pool host name, else the dialect.
+    public var coin: String? {
+        if let c = summary.coin { return c }
+        for host in summary.poolHostnames {
+            if let c = CoinHints.coin(forHostname: host) { return c }
+        }
+        if summary.algorithms.contains(where: { $0.hasPrefix("rx/") || $0.hasPrefix("cn") }) { return "monero" }
+        switch summary.dialect {
+        case .cryptonote: return "monero"
+        case .ethProxy, .ethereumStratum1, .ethereumStratum2: return "ethereum"
+        default: return nil
+        }
+    }
+
+    public var estimatedHashrate: Double? { summary.estimatedHashrate }
+}
+
+/// Coin hints from pool host names.
+public enum CoinHints {
+    private static let keywords: [(String, String)] = [
+        ("zcash", "zcash"), ("zec", "zcash"), ("monero", "monero"), ("xmr", "monero"),
+        ("ethereum-classic", "ethereum-classic"), ("etc", "ethereum-classic"), ("eth", "ethereum"),
+        ("ravencoin", "ravencoin"), ("rvn", "ravencoin"), ("litecoin", "litecoin"), ("ltc", "litecoin"),
+        ("bitcoin", "bitcoin"), ("btc", "bitcoin"),
+    ]
+
+    /// Matches keywords against the labels of a host name ("eu1-zcash.flypool.org" → zcash).
+    public static func coin(forHostname host: String) -> String? {
+        let labels = host.lowercased().split(whereSeparator: { $0 == "." || $0 == "-" || $0 == ":" })
+        for (kw, coin) in keywords where labels.contains(where: { $0 == kw || ($0.hasPrefix(kw) && $0.dropFirst(kw.count).allSatisfy(\.isNumber)) }) {
+            return coin
+        }
+        return nil
+    }
+}

@@ -1,0 +1,50 @@
+/// Makes wire strings safe for a terminal: control characters (C0, C1, DEL),
+/// and bidirectional overrides become visible escapes, so a worker name cannot
+/// move the cursor, recolour the screen or reorder a line.
+public enum TerminalSafe {
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for u in s.unicodeScalars {
+            switch u.value {
+            case 0x00...0x1F, 0x7F...0x9F:
+                out += "\\x" + hex2(u.value)
+            case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                out += "\\u{" + String(u.value, radix: 16) + "}"
+            case 0x5C:
+                out += "\\\\"
+            default:
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    private static func hex2(_ v: UInt32) -> String {
+        let s = String(v, radix: 16)
+        return s.count == 1 ? "0" + s : s
+    }
+}
+
+/// RFC 3339 UTC timestamps from packet time, without the system calendar.
+public enum TimeFormat {
+    public static func iso8601(_ nanoseconds: Int64) -> String {
+        let secs = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
+        let frac = nanoseconds - secs * 1_000_000_000
+        let days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
+        let rem = secs - days * 86400
+        // Civil-from-days (H. Hinnant), proleptic Gregorian.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        var y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        if m <= 2 { y += 1 }
+        func p(_ v: Int64, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        return "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(rem / 3600, 2)):\(p(rem / 60 % 60, 2)):\(p(rem % 60, 2)).\(p(frac / 1000, 6))Z"
+    }
+}

@@ -1,0 +1,282 @@
+import Detection
+import Foundation
+import PacketDecoding
+import Pipeline
+import Stratum
+
+/// The JSON schema (README "JSON output"). A contract: later work adds
+/// fields, never renames or removes them. Field names are snake_case.
+public struct RunSummary: Encodable {
+    public var files: Int
+    public var files_failed: Int
+    public var errors: [String]
+    public var packets: Int
+    public var bytes: Int
+    public var flows: Int
+    public var peak_flows: Int
+    public var tcp_packets: Int
+    public var udp_packets: Int
+    public var non_ip_packets: Int
+    public var malformed_packets: Int
+    public var fragments_reassembled: Int
+    public var bypassed_flows: Int
+    public var bypassed_packets: Int
+    public var evicted_flows: Int
+    public var expired_flows: Int
+    public var gaps: Int
+    public var gap_bytes: Int
+    public var out_of_order_segments: Int
+    public var retransmitted_segments: Int
+    public var mid_stream_pickups: Int
+    public var depth_cap_hits: Int
+    public var out_of_order_cap_flushes: Int
+    public var stratum_sessions: Int
+    public var anomalies: [String: Int]
+    public var first_packet: String?
+    public var last_packet: String?
+    public var elapsed_seconds: Double
+    public var hosts_flagged: Int
+
+    public init(stats: AnalysisStats, files: Int, errors: [String], elapsed: Double, hostsFlagged: Int) {
+        let r = stats.reassembly
+        self.files = files
+        files_failed = errors.count
+        self.errors = errors
+        packets = stats.packets
+        bytes = stats.bytes
+        flows = r.flowsCreated
+        peak_flows = r.peakFlows
+        tcp_packets = r.tcpPackets
+        udp_packets = r.udpPackets
+        non_ip_packets = stats.nonIPPackets
+        malformed_packets = stats.malformedPackets
+        fragments_reassembled = stats.fragmentsReassembled
+        bypassed_flows = r.bypassedFlows
+        bypassed_packets = r.bypassedPackets
+        evicted_flows = r.evictions
+        expired_flows = r.expired
+        gaps = r.gaps
+        gap_bytes = r.gapBytes
+        out_of_order_segments = r.outOfOrderSegments
+        retransmitted_segments = r.retransmittedSegments
+        mid_stream_pickups = r.midStreamPickups
+        depth_cap_hits = r.depthCapHits
+        out_of_order_cap_flushes = r.outOfOrderCapFlushes
+        stratum_sessions = stats.stratumSessions
+        anomalies = Dictionary(uniqueKeysWithValues: stats.anomalies.nonZero.map { ($0.0.rawValue, $0.1) })
+        first_packet = stats.firstPacket.map { TimeFormat.iso8601($0.nanoseconds) }
+        last_packet = stats.lastPacket.map { TimeFormat.iso8601($0.nanoseconds) }
+        elapsed_seconds = (elapsed * 1000).rounded() / 1000
+        hosts_flagged = hostsFlagged
+    }
+}
+
+public struct SessionJSON: Encodable {
+    public var role: String
+    public var miner: String
+    public var pool: String
+    public var pool_hostnames: [String]
+    public var vlan: UInt16
+    public var shape: String
+    public var dialect: String?
+    public var coin: String?
+    public var algorithms: [String]
+    public var wallets: [String]
+    public var workers: [String]
+    public var miner_software: String?
+    public var login_accepted: Bool?
+    public var jobs_received: Int
+    public var shares_submitted: Int
+    public var shares_accepted: Int
+    public var shares_rejected: Int
+    public var difficulty: Double?
+    public var hashes_per_share: Double?
+    public var estimated_hashrate_hs: Double?
+    public var reported_hashrate_hs: Double?
+    public var first_seen: String?
+    public var last_seen: String?
+    public var bytes_from_miner: Int
+    public var bytes_from_pool: Int
+    public var end_reason: String
+
+    public init(_ s: SessionRecord, role: String) {
+        let m = s.summary
+        self.role = role
+        miner = s.minerEndpoint
+        pool = s.poolEndpoint
+        pool_hostnames = m.poolHostnames
+        vlan = s.vlanID
+        shape = m.shape.rawValue
+        dialect = m.dialect?.rawValue
+        coin = s.coin
+        algorithms = m.algorithms
+        wallets = m.wallets
+        workers = m.workers
+        miner_software = m.software
+        login_accepted = m.loginAccepted
+        jobs_received = m.jobsReceived
+        shares_submitted = m.sharesSubmitted
+        shares_accepted = m.sharesAccepted
+        shares_rejected = m.sharesRejected
+        difficulty = m.difficulty.map(Self.round)
+        hashes_per_share = m.hashesPerShare.map(Self.round)
+        estimated_hashrate_hs = m.estimatedHashrate.map(Self.round)
+        reported_hashrate_hs = m.reportedHashrate
+        first_seen = m.firstSeen.map(TimeFormat.iso8601)
+        last_seen = m.lastSeen.map(TimeFormat.iso8601)
+        bytes_from_miner = s.minerBytes
+        bytes_from_pool = s.poolBytes
+        end_reason = s.endReason
+    }
+
+    /// Six significant digits: estimates, not measurements.
+    static func round(_ v: Double) -> Double {
+        guard v.isFinite, v != 0 else { return v }
+        let mag = pow(10, 5 - floor(log10(abs(v))))
+        return (v * mag).rounded() / mag
+    }
+
+    // Encode optionals as null so every documented field is always present.
+    enum CodingKeys: String, CodingKey {
+        case role, miner, pool, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
+             login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
+             hashes_per_share, estimated_hashrate_hs, reported_hashrate_hs, first_seen, last_seen, bytes_from_miner,
+             bytes_from_pool, end_reason
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(role, forKey: .role)
+        try c.encode(miner, forKey: .miner)
+        try c.encode(pool, forKey: .pool)
+        try c.encode(pool_hostnames, forKey: .pool_hostnames)
+        try c.encode(vlan, forKey: .vlan)
+        try c.encode(shape, forKey: .shape)
+        try c.encode(dialect, forKey: .dialect)
+        try c.encode(coin, forKey: .coin)
+        try c.encode(algorithms, forKey: .algorithms)
+        try c.encode(wallets, forKey: .wallets)
+        try c.encode(workers, forKey: .workers)
+        try c.encode(miner_software, forKey: .miner_software)
+        try c.encode(login_accepted, forKey: .login_accepted)
+        try c.encode(jobs_received, forKey: .jobs_received)
+        try c.encode(shares_submitted, forKey: .shares_submitted)
+        try c.encode(shares_accepted, forKey: .shares_accepted)
+        try c.encode(shares_rejected, forKey: .shares_rejected)
+        try c.encode(difficulty, forKey: .difficulty)
+        try c.encode(hashes_per_share, forKey: .hashes_per_share)
+        try c.encode(estimated_hashrate_hs, forKey: .estimated_hashrate_hs)
+        try c.encode(reported_hashrate_hs, forKey: .reported_hashrate_hs)
+        try c.encode(first_seen, forKey: .first_seen)
+        try c.encode(last_seen, forKey: .last_seen)
+        try c.encode(bytes_from_miner, forKey: .bytes_from_miner)
+        try c.encode(bytes_from_pool, forKey: .bytes_from_pool)
+        try c.encode(end_reason, forKey: .end_reason)
+    }
+}
+
+public struct HostJSON: Encodable {
+    public var host: String
+    public var verdict: String
+    public var confidence: Int
+    public var reasons: [String]
+    public var first_seen: String?
+    public var last_seen: String?
+    public var pools: [String]
+    public var wallets: [String]
+    public var miner_software: [String]
+    public var shares_accepted: Int
+    public var estimated_hashrate_hs: Double?
+    public var sessions: [SessionJSON]
+    public var served_sessions: [SessionJSON]
+
+    public init(_ r: HostReport) {
+        host = r.host.description
+        verdict = r.verdict.rawValue
+        confidence = r.confidence
+        reasons = r.reasons
+        first_seen = r.firstSeen.map { TimeFormat.iso8601($0.nanoseconds) }
+        last_seen = r.lastSeen.map { TimeFormat.iso8601($0.nanoseconds) }
+        var pools: [String] = [], wallets: [String] = [], software: [String] = []
+        for s in r.minerSessions {
+            let p = s.poolEndpoint + (s.summary.poolHostnames.first.map { " (\($0))" } ?? "")
+            if !pools.contains(p) { pools.append(p) }
+            for w in s.summary.wallets where !wallets.contains(w) { wallets.append(w) }
+            if let sw = s.summary.software, !software.contains(sw) { software.append(sw) }
+        }
+        self.pools = pools
+        self.wallets = wallets
+        miner_software = software
+        shares_accepted = r.minerSessions.reduce(0) { $0 + $1.summary.sharesAccepted }
+        let rates = r.minerSessions.compactMap(\.estimatedHashrate)
+        estimated_hashrate_hs = rates.isEmpty ? nil : SessionJSON.round(rates.reduce(0, +))
+        sessions = r.minerSessions.map { SessionJSON($0, role: "miner") }
+        served_sessions = r.poolSessions.map { SessionJSON($0, role: "pool") }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case host, verdict, confidence, reasons, first_seen, last_seen, pools, wallets, miner_software,
+             shares_accepted, estimated_hashrate_hs, sessions, served_sessions
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(host, forKey: .host)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(confidence, forKey: .confidence)
+        try c.encode(reasons, forKey: .reasons)
+        try c.encode(first_seen, forKey: .first_seen)
+        try c.encode(last_seen, forKey: .last_seen)
+        try c.encode(pools, forKey: .pools)
+        try c.encode(wallets, forKey: .wallets)
+        try c.encode(miner_software, forKey: .miner_software)
+        try c.encode(shares_accepted, forKey: .shares_accepted)
+        try c.encode(estimated_hashrate_hs, forKey: .estimated_hashrate_hs)
+        try c.encode(sessions, forKey: .sessions)
+        try c.encode(served_sessions, forKey: .served_sessions)
+    }
+}
+
+public struct ReportDocument: Encodable {
+    public var summary: RunSummary
+    public var hosts: [HostJSON]
+    public init(summary: RunSummary, hosts: [HostJSON]) { self.summary = summary; self.hosts = hosts }
+}
+
+/// One JSONL record: an event as it happens, or a final host verdict.
+public struct EventJSON: Encodable {
+    public var type: String
+    public var time: String
+    public var event: String
+    public var accepted: Bool?
+    public var user: String?
+    public var target: String?
+    public var reason: String?
+    public var host: String
+    public var session: SessionJSON
+
+    public init(_ e: AnalysisEvent) {
+        type = "event"
+        time = TimeFormat.iso8601(e.time.nanoseconds)
+        session = SessionJSON(e.session, role: "miner")
+        host = e.session.miner.description
+        switch e.kind {
+        case .sessionIdentified: event = "session_seen"
+        case .login(let ok, let u): event = ok ? "login_accepted" : "login_rejected"; accepted = ok; user = u
+        case .share(let ok): event = ok ? "share_accepted" : "share_rejected"; accepted = ok
+        case .reconnect(let h): event = "reconnect"; target = h
+        case .sessionEnded(let r): event = "session_end"; reason = r
+        }
+    }
+}
+
+public enum JSONOutput {
+    /// Encoder with stable formatting; JSONEncoder escapes every control character in wire strings.
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = pretty ? [.prettyPrinted, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let data = try? enc.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,85 @@
+import Detection
+import PacketDecoding
+
+/// The default human-readable output: one row per flagged host, then reasons, then a summary line.
+public enum TableReport {
+    public static func render(_ reports: [HostReport], summary: RunSummary) -> String {
+        var out = ""
+        if reports.isEmpty {
+            out += "No mining activity found.\n"
+        } else {
+            let header = ["HOST", "VERDICT", "CONF", "POOL", "WALLET", "SOFTWARE", "SHARES", "EST. HASHRATE", "FIRST SEEN", "LAST SEEN"]
+            var rows: [[String]] = []
+            for r in reports {
+                let j = HostJSON(r)
+                let sessions = r.minerSessions.isEmpty ? r.poolSessions : r.minerSessions
+                let pool = r.verdict == .pool ? "(serves :\(Set(r.poolSessions.map(\.poolPort)).sorted().map(String.init).joined(separator: ",")))"
+                    : j.pools.first.map { j.pools.count > 1 ? "\($0) +\(j.pools.count - 1)" : $0 } ?? "-"
+                let wallet = j.wallets.first.map { Format.shortWallet($0) + (j.wallets.count > 1 ? " +\(j.wallets.count - 1)" : "") } ?? "-"
+                let acc = sessions.reduce(0) { $0 + $1.summary.sharesAccepted }
+                let sub = sessions.reduce(0) { $0 + $1.summary.sharesSubmitted }
+                let rate = j.estimated_hashrate_hs.map(Format.hashrate) ?? "-"
+                rows.append([r.host.description, r.verdict.rawValue, String(r.confidence), pool, wallet,
+                             j.miner_software.first ?? "-", "\(acc)/\(sub)", r.verdict == .pool ? "-" : rate,
+                             r.firstSeen.map { short($0) } ?? "-", r.lastSeen.map { short($0) } ?? "-"].map(cell))
+            }
+            out += grid(header, rows)
+            out += "\n"
+            for r in reports {
+                out += "\(r.host) \(r.verdict.rawValue) (\(r.confidence)):\n"
+                for reason in r.reasons { out += "  - \(TerminalSafe.escape(reason))\n" }
+            }
+        }
+        let s = summary
+        out += "\n\(s.files) file\(s.files == 1 ? "" : "s")"
+        if s.files_failed > 0 { out += " (\(s.files_failed) failed)" }
+        out += ", \(s.packets) packets, \(formatBytes(s.bytes)), \(s.flows) flows (\(s.bypassed_flows) bypassed)"
+        out += ", \(s.malformed_packets) malformed, \(s.gaps) gaps"
+        out += ", \(String(format2(s.elapsed_seconds))) s, \(s.hosts_flagged) host\(s.hosts_flagged == 1 ? "" : "s") flagged\n"
+        return out
+    }
+
+    /// Cells are sanitised and capped so one hostile string cannot wreck the layout.
+    static func cell(_ s: String) -> String {
+        let e = TerminalSafe.escape(s)
+        return e.count > 48 ? String(e.prefix(47)) + "…" : e
+    }
+
+    static func grid(_ header: [String], _ rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in c + String(repeating: " ", count: widths[i] - c.count) }
+                .joined(separator: "  ").trimmingTrailingSpaces + "\n"
+        }
+        return line(header) + rows.map(line).joined()
+    }
+
+    static func short(_ t: Timestamp) -> String {
+        let iso = TimeFormat.iso8601(t.nanoseconds)   // 2017-12-01T10:20:30.123456Z
+        return String(iso.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    static func formatBytes(_ b: Int) -> String {
+        if b < 1024 { return "\(b) B" }
+        if b < 1 << 20 { return "\(format2(Double(b) / 1024)) KiB" }
+        if b < 1 << 30 { return "\(format2(Double(b) / 1048576)) MiB" }
+        return "\(format2(Double(b) / 1073741824)) GiB"
+    }
+
+    static func format2(_ v: Double) -> String { String(Double(Int((v * 100).rounded())) / 100) }
+}
+
+extension String {
+    var trimmingTrailingSpaces: String {
+        var s = Substring(self)
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+
+    func replacingOccurrences(of a: Character, with b: Character) -> String { String(map { $0 == a ? b : $0 }) }
+    func replacingOccurrences(of a: String, with b: String) -> String {
+        guard a.count == 1, b.count == 1 else { return self }
+        return replacingOccurrences(of: Character(a), with: Character(b))
+    }
+}

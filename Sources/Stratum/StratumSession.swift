@@ -1,0 +1,492 @@
+import JSON
+
+/// Caps for the Stratum decoder.
+public struct StratumLimits: Sendable, Equatable {
+    /// Longest JSON line kept; longer lines are dropped and counted.
+    public var maxLineLength = 64 * 1024
+    /// Deepest JSON nesting parsed.
+    public var maxJSONDepth = 32
+    /// Outstanding requests remembered for id matching (oldest dropped).
+    public var maxPendingRequests = 256
+    /// Bytes scanned for a first newline on a stream picked up mid-way before giving up.
+    public var maxResyncBytes = 8 * 1024
+    /// JSON-RPC messages with no mining meaning tolerated before the flow is bypassed.
+    public var nonMiningMessageBudget = 32
+    /// Lines that are not JSON tolerated before a stream with no mining evidence is bypassed.
+    public var badLineBudget = 3
+    /// Most wallets / workers / host names remembered per session.
+    public var maxListEntries = 16
+    public init() {}
+}
+
+/// Decodes newline-delimited JSON-RPC mining traffic on one TCP connection
+/// (both directions) and builds the session's evidence.
+///
+/// Roles come from behaviour: the side that logs in, subscribes, authorizes
+/// or submits is the miner; the side that pushes jobs or answers those
+/// requests is the pool. Port numbers are never consulted.
+public struct StratumSession {
+    public let limits: StratumLimits
+    private var splitters: (LineSplitter, LineSplitter)
+    /// Per side: has the stream's first line looked like JSON (nil: not seen yet)?
+    private var looksJSON: (Bool?, Bool?) = (nil, nil)
+    public private(set) var summary = StratumSummary()
+    public private(set) var badLines = 0
+    public private(set) var overlongLines = 0
+    public private(set) var nonMiningMessages = 0
+    public private(set) var validMessages = 0
+    private var minerVotes = (0, 0)
+    private var poolVotes = (0, 0)
+    private var pending: [PendingKey: [Pending]] = [:]
+    private var pendingCount = 0
+    private var pendingOrder: [PendingKey] = []
+    /// Hashes-per-share by job id (CryptoNote jobs carry their own target), bounded.
+    private var jobHashes: [(id: String, hashes: Double)] = []
+    private var lastWorkHeader: String?
+    /// Events waiting until the session is identified, then drained by the caller.
+    private var heldEvents: [StratumEvent] = []
+    public private(set) var identified = false
+    private var readyEvents: [StratumEvent] = []
+
+    private struct PendingKey: Hashable { var side: Int; var id: String }
+    private struct Pending { var method: String; var hashes: Double?; var user: String? }
+
+    /// - Parameter midStream: the connection was picked up after its start, so
+    ///   each direction begins in the middle of a line and resynchronises at the first newline.
+    public init(limits: StratumLimits = StratumLimits(), midStream: (Bool, Bool) = (false, false)) {
+        self.limits = limits
+        splitters = (LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.0),
+                     LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.1))
+    }
+
+    /// Whether nothing here is mining and the flow can be bypassed.
+    public private(set) var givenUp = false
+
+    /// Feeds in-order bytes from one side. Returns false once the stream is
+    /// judged not to carry JSON-RPC mining traffic (bypass it).
+    /// - Complexity: O(n) in the bytes fed, plus JSON parsing of complete lines.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp64) -> Bool {
+        guard !givenUp else { return false }
+        var splitter = side == .a ? splitters.0 : splitters.1
+        splitter.feed(bytes) { line in self.handleLine(line, side: side, time: time) }
+        if splitter.resyncing && splitter.resyncBytes > limits.maxResyncBytes && summary.shape == .none && validMessages == 0 {
+            givenUp = true   // megabytes with no newline: not a line protocol
+        }
+        overlongLines += splitter.overlongLines - (side == .a ? splitters.0 : splitters.1).overlongLines
+        if side == .a { splitters.0 = splitter } else { splitters.1 = splitter }
+        return !givenUp
+    }
+
+    /// Bytes were lost on one side.
+    public mutating func gap(from side: Side) {
+        if side == .a { splitters.0.gap() } else { splitters.1.gap() }
+    }
+
+    /// Takes the events that are ready (only once the session is identified as mining).
+    public mutating func drainEvents() -> [StratumEvent] {
+        defer { readyEvents.removeAll(keepingCapacity: true) }
+        return readyEvents
+    }
+
+    public var hasEvents: Bool { !readyEvents.isEmpty }
+
+    // MARK: - Lines
+
+    private mutating func handleLine(_ raw: UnsafeRawBufferPointer, side: Side, time: Timestamp64) -> Bool {
+        // Trim whitespace (including the \r of \r\n) at both ends.
+        var lo = 0, hi = raw.count
+        while lo < hi, Self.isSpace(raw[lo]) { lo += 1 }
+        while hi > lo, Self.isSpace(raw[hi - 1]) { hi -= 1 }
+        guard lo < hi else { return true }
+        let line = UnsafeRawBufferPointer(rebasing: raw[lo..<hi])
+        // Probe: a JSON-RPC line is an object. The first line of a side decides cheaply.
+        let known = side == .a ? looksJSON.0 : looksJSON.1
+        if known == nil {
+            let isJSON = line[0] == UInt8(ascii: "{")
+            if side == .a { looksJSON.0 = isJSON } else { looksJSON.1 = isJSON }
+            if !isJSON && summary.shape == .none { givenUp = true; return false }
+        }
+        guard line[0] == UInt8(ascii: "{"), let value = try? JSONParser.parse(line, maxDepth: limits.maxJSONDepth),
+              let object = value.object
+        else {
+            badLines += 1
+            if summary.shape == .none && validMessages == 0 && badLines >= limits.badLineBudget { givenUp = true; return false }
+            return true
+        }
+        handleMessage(object, side: side, time: time)
+        if summary.shape == .none && nonMiningMessages >= limits.nonMiningMessageBudget && minerVotes == (0, 0) && poolVotes == (0, 0) {
+            givenUp = true
+            return false
+        }
+        return true
+    }
+
+    private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+
+    // MARK: - Messages
+
+    private mutating func handleMessage(_ m: JSONObject, side: Side, time: Timestamp64) {
+        validMessages += 1
+        let id = m["id"]
+        if let method = m["method"]?.string {
+            let meaningful = handleRequest(method: method, message: m, id: id, side: side, time: time)
+            if !meaningful { nonMiningMessages += 1 }
+        } else if m["result"] != nil || m["error"] != nil {
+            if !handleResponse(m, id: id, side: side, time: time) { nonMiningMessages += 1 }
+        } else {
+            nonMiningMessages += 1
+        }
+        updateShape()
+    }
+
+    /// Returns whether the message was a well-formed mining message.
+    private mutating func handleRequest(method: String, message m: JSONObject, id: JSONValue?, side: Side, time: Timestamp64) -> Bool {
+        let params = m["params"]
+        var remember: Pending?
+        switch method {
+        // ---- Miner → pool -------------------------------------------------
+        case "mining.subscribe":
+            // params: [agent, session id | null, host, port] (all optional); or ES1 [agent, "EthereumStratum/1.0.0"]
+            guard params == nil || params?.array != nil else { return false }
+            let a = params?.array ?? []
+            if let agent = a.first?.string, !agent.isEmpty { setSoftware(agent) }
+            if a.count > 1, let proto = a[1].string, proto.hasPrefix("EthereumStratum/") {
+                setDialect(.ethereumStratum1)
+            } else { setDialect(.stratumV1) }
+            if a.count > 2, let host = a[2].string, !host.isEmpty {
+                let port = a.count > 3 ? (a[3].string ?? a[3].double.map { String(Int($0)) }) : nil
+                addHost(port.map { "\(host):\($0)" } ?? host)
+            }
+            remember = Pending(method: method)
+        case "mining.authorize":
+            guard let user = params?[0]?.string else { return false }
+            setDialectIfUnknown(.stratumV1)
+            addUser(user)
+            remember = Pending(method: method, user: user)
+        case "mining.configure", "mining.extranonce.subscribe", "mining.suggest_difficulty", "mining.suggest_target":
+            guard params == nil || params?.array != nil else { return false }
+            setDialectIfUnknown(.stratumV1)
+            remember = Pending(method: method)
+        case "mining.hello":
+            // EthereumStratum/2.0.0: params {agent, host, port, proto}
+            guard let p = params?.object else { return false }
+            setDialect(.ethereumStratum2)
+            if let agent = p["agent"]?.string { setSoftware(agent) }
+            if let host = p["host"]?.string { addHost(p["port"]?.string.map { "\(host):\($0)" } ?? host) }
+            remember = Pending(method: method)
+        case "mining.submit":
+            // V1: [worker, job id, extranonce2, ntime, nonce(, version bits)]; ES1: [worker, job id, nonce]
+            guard let a = params?.array, a.count >= 3, a.allSatisfy({ $0.string != nil }) else { return false }
+            setDialectIfUnknown(.stratumV1)
+            if let worker = a[0].string { addUser(worker) }
+            summary.sharesSubmitted += 1
+            remember = Pending(method: method, hashes: summary.hashesPerShare)
+        case "eth_submitLogin":
+            guard let user = params?[0]?.string else { return false }
+            setDialect(.ethProxy)
+            addUser(user)
+            if let w = m["worker"]?.string, !w.isEmpty { addWorker(w) }
+            remember = Pending(method: method, user: user)
+        case "eth_getWork":
+            guard params == nil || params?.array != nil else { return false }
+            setDialectIfUnknown(.ethProxy)
+            remember = Pending(method: method)
+        case "eth_submitWork":
+            // [nonce, header hash, mix digest], all 0x-hex
+            guard let a = params?.array, a.count >= 3, a.allSatisfy({ Self.isHex($0.string) }) else { return false }
+            setDialectIfUnknown(.ethProxy)
+            if let w = m["worker"]?.string, !w.isEmpty { addWorker(w) }
+            summary.sharesSubmitted += 1
+            remember = Pending(method: method, hashes: summary.hashesPerShare)
+        case "eth_submitHashrate":
+            guard let rate = params?[0], Self.isHex(rate.string), let hs = rate.double else { return false }
+            setDialectIfUnknown(.ethProxy)
+            summary.reportedHashrate = hs
+            remember = Pending(method: method)
+        case "login":
+            // CryptoNote: params {login, pass, agent, algo[], rigid}
+            guard let p = params?.object, let login = p["login"]?.string else { return false }
+            setDialect(.cryptonote)
+            addUser(login)
+            if let agent = p["agent"]?.string, !agent.isEmpty { setSoftware(agent) }
+            if let rig = p["rigid"]?.string, !rig.isEmpty { addWorker(rig) }
+            for algo in p["algo"]?.array ?? [] { if let s = algo.string { addAlgorithm(s) } }
+            remember = Pending(method: method, user: login)
+        case "submit":
+            // CryptoNote: params {id, job_id, nonce, result}
+            guard let p = params?.object, let job = p["job_id"]?.string, p["nonce"]?.string != nil, p["result"]?.string != nil
+            else { return false }
+            setDialectIfUnknown(.cryptonote)
+            summary.sharesSubmitted += 1
+            let hashes = jobHashes.last(where: { $0.id == job })?.hashes ?? summary.hashesPerShare
+            remember = Pending(method: method, hashes: hashes)
+        case "keepalived", "getjob":
+            guard params?.object != nil else { return false }
+            setDialectIfUnknown(.cryptonote)
+            remember = Pending(method: method)
+        // ---- Pool → miner -------------------------------------------------
+        case "mining.notify":
+            // V1: [job id, prevhash, coinb1, coinb2, merkle[], version, nbits, ntime, clean]; ES1: [job id, seed, header, clean]
+            guard let a = params?.array, a.count >= 3, a[0].string != nil else { return false }
+            setDialectIfUnknown(.stratumV1)
+            summary.jobsReceived += 1
+            vote(pool: side, method: method, time: time)
+            return true
+        case "mining.set_difficulty":
+            guard let d = params?[0]?.double, d > 0, d.isFinite else { return false }
+            setDialectIfUnknown(.stratumV1)
+            summary.difficulty = d
+            summary.hashesPerShare = d * 4_294_967_296   // 2^32 hashes per difficulty-1 share
+            vote(pool: side, method: method, time: time)
+            return true
+        case "mining.set_target":
+            guard let t = params?[0]?.string, let hashes = Self.hashesFor256BitTarget(t) else { return false }
+            setDialectIfUnknown(.stratumV1)
+            summary.difficulty = hashes
+            summary.hashesPerShare = hashes
+            vote(pool: side, method: method, time: time)
+            return true
+        case "mining.set_extranonce", "mining.set_version_mask":
+            guard params?.array != nil else { return false }
+            vote(pool: side, method: method, time: time)
+            return true
+        case "client.reconnect":
+            // [host, port, wait seconds]
+            if let host = params?[0]?.string, !host.isEmpty {
+                let port = params?[1].flatMap { $0.string ?? $0.double.map { String(Int($0)) } }
+                let where_ = port.map { "\(host):\($0)" } ?? host
+                addHost(where_)
+                emit(.reconnect(host: where_))
+            }
+            vote(pool: side, method: method, time: time)
+            return true
+        case "client.get_version", "client.show_message":
+            // Weak: generic names, only count once a session exists.
+            guard summary.shape != .none else { return false }
+            vote(pool: side, method: method, time: time)
+            return true
+        case "job":
+            // CryptoNote push: params {blob, job_id, target, algo?, height?, seed_hash?}
+            guard let p = params?.object, handleJob(p) else { return false }
+            setDialectIfUnknown(.cryptonote)
+            vote(pool: side, method: method, time: time)
+            return true
+        default:
+            return false
+        }
+        // A miner request: remember it for matching by id.
+        vote(miner: side, method: method, time: time)
+        if let r = remember, let key = id?.idKey { addPending(PendingKey(side: side.rawValue, id: key), r) }
+        return true
+    }
+
+    /// A response from `side` to a request the other side made.
+    private mutating func handleResponse(_ m: JSONObject, id: JSONValue?, side: Side, time: Timestamp64) -> Bool {
+        let result = m["result"], error = m["error"]
+        let failed = (error != nil && error != .null) || result == .bool(false)
+        if let key = id?.idKey, let request = takePending(PendingKey(side: side.other.rawValue, id: key)) {
+            switch request.method {
+            case "login":
+                if !failed, let job = result?["job"]?.object { _ = handleJob(job); summary.jobsReceived += 0 }
+                loginAnswered(accepted: !failed, user: request.user)
+            case "mining.authorize", "eth_submitLogin":
+                loginAnswered(accepted: !failed, user: request.user)
+            case "submit", "mining.submit", "eth_submitWork":
+                if failed { summary.sharesRejected += 1 } else {
+                    summary.sharesAccepted += 1
+                    if let h = request.hashes { summary.acceptedHashes += h }
+                }
+                emit(.share(accepted: !failed, hashes: failed ? nil : request.hashes))
+            case "eth_getWork":
+                if let work = result?.array { handleEthWork(work) }
+            case "mining.subscribe":
+                // Result: [[subscriptions], extranonce1, extranonce2 size] or ES1 [[...], extranonce]
+                break
+            default:
+                break
+            }
+            vote(pool: side, method: "response:" + request.method, time: time)
+            return true
+        }
+        // Unsolicited: eth-proxy pools push new work as a response with id 0.
+        if let work = result?.array, work.count >= 3, work.prefix(3).allSatisfy({ Self.isHex($0.string) }) {
+            setDialectIfUnknown(.ethProxy)
+            handleEthWork(work)
+            vote(pool: side, method: "eth_getWork push", time: time)
+            return true
+        }
+        return false
+    }
+
+    /// A CryptoNote job object; false when it lacks the fields every pool sends.
+    private mutating func handleJob(_ job: JSONObject) -> Bool {
+        guard let blob = job["blob"]?.string, Self.isHex(blob), let jobID = job["job_id"]?.string,
+              let target = job["target"]?.string else { return false }
+        summary.jobsReceived += 1
+        if let algo = job["algo"]?.string { addAlgorithm(algo) }
+        if let d = Self.cryptonoteDifficulty(target) {
+            summary.difficulty = d
+            summary.hashesPerShare = d
+            jobHashes.append((jobID, d))
+            if jobHashes.count > 32 { jobHashes.removeFirst() }
+        }
+        return true
+    }
+
+    /// eth-proxy work: [header hash, seed hash, boundary(, block number)].
+    private mutating func handleEthWork(_ work: [JSONValue]) {
+        guard work.count >= 3, let header = work[0].string else { return }
+        if header != lastWorkHeader { summary.jobsReceived += 1; lastWorkHeader = header }
+        if let b = work[2].string, let hashes = Self.hashesFor256BitTarget(b) {
+            summary.hashesPerShare = hashes
+            summary.difficulty = hashes
+        }
+    }
+
+    private mutating func loginAnswered(accepted: Bool, user: String?) {
+        // A later acceptance (e.g. a second worker) does not undo an earlier rejection's record,
+        // but any acceptance means the pool let this miner work.
+        summary.loginAccepted = (summary.loginAccepted ?? false) || accepted
+        emit(.login(accepted: accepted, user: user))
+    }
+
+    // MARK: - Roles and shape
+
+    private mutating func vote(miner side: Side, method: String, time: Timestamp64) {
+        if side == .a { minerVotes.0 += 1 } else { minerVotes.1 += 1 }
+        if !summary.minerMethods.contains(method) && summary.minerMethods.count < 32 { summary.minerMethods.append(method) }
+        touch(time)
+    }
+
+    private mutating func vote(pool side: Side, method: String, time: Timestamp64) {
+        if side == .a { poolVotes.0 += 1 } else { poolVotes.1 += 1 }
+        if !summary.poolMethods.contains(method) && summary.poolMethods.count < 32 { summary.poolMethods.append(method) }
+        touch(time)
+    }
+
+    private mutating func touch(_ time: Timestamp64) {
+        summary.messages += 1
+        if summary.firstSeen == nil { summary.firstSeen = time }
+        if time > (summary.lastSeen ?? .min) { summary.lastSeen = time }
+    }
+
+    private mutating func updateShape() {
+        let minerA = minerVotes.0 > 0, minerB = minerVotes.1 > 0
+        let poolA = poolVotes.0 > 0, poolB = poolVotes.1 > 0
+        // Both sides asking to mine (an echo service), or both pushing work: not a miner/pool pair.
+        summary.roleConflict = (minerA && minerB) || (poolA && poolB) || (minerA && poolA) || (minerB && poolB)
+        if summary.roleConflict { summary.shape = .none; summary.minerSide = nil; return }
+        if minerA || minerB {
+            let miner: Side = minerA ? .a : .b
+            summary.minerSide = miner
+            let poolAnswered = miner == .a ? poolB : poolA
+            summary.shape = poolAnswered ? .twoSided : .minerOnly
+        } else if poolA || poolB {
+            let pool: Side = poolA ? .a : .b
+            let pushes = pool == .a ? poolVotes.0 : poolVotes.1
+            // One pushed message could be anything; a stream of them is a pool feeding a miner.
+            if pushes >= 2 && summary.jobsReceived >= 1 {
+                summary.minerSide = pool.other
+                summary.shape = .poolPushOnly
+            } else {
+                summary.shape = .none
+            }
+        } else {
+            summary.shape = .none
+        }
+        if !identified && (summary.shape == .twoSided || summary.shape == .poolPushOnly) {
+            identified = true
+            readyEvents.append(.sessionIdentified)
+            readyEvents.append(contentsOf: heldEvents)
+            heldEvents.removeAll()
+        }
+    }
+
+    private mutating func emit(_ e: StratumEvent) {
+        if identified { readyEvents.append(e) } else if heldEvents.count < 64 { heldEvents.append(e) }
+    }
+
+    // MARK: - Pending requests
+
+    private mutating func addPending(_ key: PendingKey, _ p: Pending) {
+        if pendingCount >= limits.maxPendingRequests, let oldest = pendingOrder.first {
+            pendingOrder.removeFirst()
+            if var q = pending[oldest], !q.isEmpty { q.removeFirst(); pending[oldest] = q.isEmpty ? nil : q; pendingCount -= 1 }
+        }
+        pending[key, default: []].append(p)
+        pendingOrder.append(key)
+        pendingCount += 1
+    }
+
+    private mutating func takePending(_ key: PendingKey) -> Pending? {
+        guard var q = pending[key], !q.isEmpty else { return nil }
+        let p = q.removeFirst()   // same id reused (xmr-stak sends every submit as id 1): FIFO
+        pending[key] = q.isEmpty ? nil : q
+        pendingCount -= 1
+        if let i = pendingOrder.firstIndex(of: key) { pendingOrder.remove(at: i) }
+        return p
+    }
+
+    // MARK: - Evidence fields
+
+    private mutating func setDialect(_ d: StratumDialect) {
+        // ES1/ES2/eth-proxy/CryptoNote are more specific than plain V1.
+        if summary.dialect == nil || summary.dialect == .stratumV1 { summary.dialect = d }
+    }
+
+    private mutating func setDialectIfUnknown(_ d: StratumDialect) {
+        if summary.dialect == nil { summary.dialect = d }
+    }
+
+    private mutating func setSoftware(_ s: String) {
+        if summary.software == nil { summary.software = String(s.prefix(256)) }
+    }
+
+    private mutating func addHost(_ h: String) { Self.appendUnique(&summary.poolHostnames, String(h.prefix(256)), limits.maxListEntries) }
+    private mutating func addWorker(_ w: String) { Self.appendUnique(&summary.workers, String(w.prefix(256)), limits.maxListEntries) }
+    private mutating func addAlgorithm(_ a: String) { Self.appendUnique(&summary.algorithms, String(a.prefix(64)), limits.maxListEntries) }
+
+    /// Splits a login into wallet and worker and records both.
+    private mutating func addUser(_ user: String) {
+        let (wallet, worker) = WalletParsing.split(user)
+        if !wallet.isEmpty { Self.appendUnique(&summary.wallets, String(wallet.prefix(256)), limits.maxListEntries) }
+        if let w = worker { addWorker(w) }
+        if summary.coin == nil, let c = WalletParsing.coin(forWallet: wallet) { summary.coin = c }
+    }
+
+    private static func appendUnique(_ list: inout [String], _ s: String, _ cap: Int) {
+        if !list.contains(s) && list.count < cap { list.append(s) }
+    }
+
+    // MARK: - Numbers
+
+    static func isHex(_ s: String?) -> Bool {
+        guard var t = s?.utf8[...], !t.isEmpty else { return false }
+        if t.starts(with: "0x".utf8) { t = t.dropFirst(2) }
+        return !t.isEmpty && t.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
+    }
+
+    /// CryptoNote target: 4 bytes little-endian → (2^32−1)/t; 8 bytes → (2^64−1)/t.
+    public static func cryptonoteDifficulty(_ target: String) -> Double? {
+        let hex = Array(target.utf8)
+        guard hex.count == 8 || hex.count == 16, isHex(target) else { return nil }
+        var value: UInt64 = 0
+        // Little-endian: the first byte is the least significant.
+        for byteIndex in stride(from: hex.count / 2 - 1, through: 0, by: -1) {
+            let s = String(decoding: hex[(byteIndex * 2)..<(byteIndex * 2 + 2)], as: UTF8.self)
+            guard let b = UInt8(s, radix: 16) else { return nil }
+            value = value << 8 | UInt64(b)
+        }
+        guard value > 0 else { return nil }
+        return hex.count == 8 ? Double(UInt32.max) / Double(value) : Double(UInt64.max) / Double(value)
+    }
+
+    /// A 256-bit big-endian target or boundary → expected hashes per share (2^256 / target).
+    public static func hashesFor256BitTarget(_ text: String) -> Double? {
+        var t = Substring(text)
+        if t.hasPrefix("0x") || t.hasPrefix("0X") { t = t.dropFirst(2) }
+        guard t.count >= 8, t.count <= 64, let v = JSONValue.hexToDouble(t), v > 0 else { return nil }
+        // Targets shorter than 64 digits are still 256-bit numbers written without leading zeros.
+        return 1.157920892373162e77 / v
+    }
+}

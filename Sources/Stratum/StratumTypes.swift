@@ -1,0 +1,86 @@
+/// One of the two directions of a conversation, as the session sees it.
+public enum Side: Int, Sendable, Codable {
+    case a = 0
+    case b = 1
+    public var other: Side { self == .a ? .b : .a }
+}
+
+/// The mining protocol family a session speaks.
+public enum StratumDialect: String, Sendable, Codable, CaseIterable {
+    case stratumV1 = "stratum-v1"
+    case ethereumStratum1 = "ethereum-stratum-1.0"
+    case ethereumStratum2 = "ethereum-stratum-2.0"
+    case ethProxy = "eth-proxy"
+    case cryptonote = "cryptonote"
+}
+
+/// Something that happened in a session, for event streams (JSONL, later SIEM outputs).
+public enum StratumEvent: Sendable, Equatable {
+    /// The conversation was recognised as a mining session.
+    case sessionIdentified
+    /// The pool answered a login / authorize / eth_submitLogin.
+    case login(accepted: Bool, user: String?)
+    /// The pool answered a share submission.
+    case share(accepted: Bool, hashes: Double?)
+    /// The pool told the miner to move (`client.reconnect`).
+    case reconnect(host: String)
+}
+
+/// How strongly a session shows mining, from behaviour on both sides.
+public enum SessionShape: String, Sendable, Codable {
+    /// Both sides behave as miner and pool (requests answered, or jobs plus submissions).
+    case twoSided = "two-sided"
+    /// Only the pool's side was seen pushing work (capture started mid-session, one-way tap).
+    case poolPushOnly = "pool-push-only"
+    /// Only the miner's side was seen (no answer captured, or the pool never answered).
+    case minerOnly = "miner-only"
+    /// Not enough behaviour to call it mining.
+    case none = "none"
+}
+
+/// What a Stratum session revealed: the evidence an analyst needs.
+public struct StratumSummary: Sendable, Equatable {
+    public var dialect: StratumDialect?
+    /// The side that logs in / subscribes / submits.
+    public var minerSide: Side?
+    public var shape: SessionShape = .none
+    public var roleConflict = false
+    public var software: String?
+    public var wallets: [String] = []
+    public var workers: [String] = []
+    public var algorithms: [String] = []
+    public var coin: String?
+    /// Pool host names the stream revealed (subscribe params, mining.hello, client.reconnect).
+    public var poolHostnames: [String] = []
+    public var loginAccepted: Bool?
+    public var jobsReceived = 0
+    public var sharesSubmitted = 0
+    public var sharesAccepted = 0
+    public var sharesRejected = 0
+    /// Difficulty in force, in the dialect's own unit (see README).
+    public var difficulty: Double?
+    /// Hashes one share represents at the difficulty in force.
+    public var hashesPerShare: Double?
+    /// Σ hashes-per-share over accepted shares.
+    public var acceptedHashes: Double = 0
+    /// The miner's own report (eth_submitHashrate), hashes per second.
+    public var reportedHashrate: Double?
+    public var firstSeen: Timestamp64?
+    public var lastSeen: Timestamp64?
+    /// Distinct mining methods seen from the miner side, in order of first appearance.
+    public var minerMethods: [String] = []
+    public var poolMethods: [String] = []
+    public var messages = 0
+
+    public init() {}
+
+    /// Hashes per second from accepted shares over the session's duration (at least one second).
+    public var estimatedHashrate: Double? {
+        guard sharesAccepted > 0, acceptedHashes > 0, let f = firstSeen, let l = lastSeen else { return nil }
+        let seconds = max(Double(l - f) / 1e9, 1)
+        return acceptedHashes / seconds
+    }
+}
+
+/// Packet time in nanoseconds (the Stratum layer does not depend on packet types).
+public typealias Timestamp64 = Int64

@@ -1,0 +1,183 @@
+import ArgumentParser
+import Detection
+import PacketCapture
+import PacketDecoding
+import Pipeline
+import Reporting
+import StreamReassembly
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, jsonl
+}
+
+/// Caps settable from the command line; defaults live in `Limits`.
+struct LimitOptions: ParsableArguments {
+    @Option(help: "Most flows tracked at once; the least recently active is evicted (default 131072).")
+    var maxFlows: Int?
+    @Option(help: "Out-of-order bytes buffered per direction before a hole becomes a gap (default 262144).")
+    var maxOutOfOrderBytes: Int?
+    @Option(help: "Bytes per direction handed to decoders (reassembly depth, default 67108864).")
+    var maxDepth: Int?
+    @Option(help: "Seconds (packet time) before an idle TCP flow expires (default 600).")
+    var tcpIdleTimeout: Double?
+    @Option(help: "Seconds (packet time) before an idle UDP flow expires (default 120).")
+    var udpIdleTimeout: Double?
+    @Option(help: "Longest Stratum line kept, in bytes (default 65536).")
+    var maxLineLength: Int?
+    @Option(help: "Bytes held for IP fragment reassembly across all datagrams (default 4194304).")
+    var maxFragmentBytes: Int?
+    @Option(help: "Seconds (packet time) an incomplete fragmented datagram is kept (default 30).")
+    var fragmentTimeout: Double?
+
+    func validate() throws {
+        for (name, v) in [("--max-flows", maxFlows), ("--max-out-of-order-bytes", maxOutOfOrderBytes), ("--max-depth", maxDepth),
+                          ("--max-line-length", maxLineLength), ("--max-fragment-bytes", maxFragmentBytes)] {
+            if let v, v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v))") }
+        }
+        for (name, v) in [("--tcp-idle-timeout", tcpIdleTimeout), ("--udp-idle-timeout", udpIdleTimeout), ("--fragment-timeout", fragmentTimeout)] {
+            if let v, !(v > 0) { throw ValidationError("\(name) must be a positive number of seconds (got \(v))") }
+        }
+    }
+
+    var limits: Limits {
+        var l = Limits()
+        if let v = maxFlows { l.reassembly.maxFlows = v }
+        if let v = maxOutOfOrderBytes { l.reassembly.maxOutOfOrderBytes = v }
+        if let v = maxDepth { l.reassembly.maxDepth = v }
+        if let v = tcpIdleTimeout { l.reassembly.tcpIdleTimeout = v }
+        if let v = udpIdleTimeout { l.reassembly.udpIdleTimeout = v }
+        if let v = maxLineLength { l.stratum.maxLineLength = v }
+        if let v = maxFragmentBytes { l.fragments.maxBufferedBytes = v }
+        if let v = fragmentTimeout { l.fragments.timeout = v }
+        return l
+    }
+}
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Analyse capture files (pcap, pcapng; '-' for standard input) as one timeline.",
+        discussion: """
+        Exit status: 0 nothing flagged as mining, 1 a host flagged mining or likely-mining, \
+        2 usage error or a capture that could not be read (the others are still analysed).
+        """
+    )
+
+    @Argument(help: "Capture files, analysed in the order given. '-' reads standard input.")
+    var files: [String]
+
+    @Option(help: "Output format: table, json or jsonl.")
+    var format: OutputFormat = .table
+
+    @Option(help: "libpcap filter expression applied to every file.")
+    var bpf: String?
+
+    @Flag(help: "List hosts without mining evidence too (every host seen in a TCP/UDP flow is not tracked; hosts with any Stratum session are).")
+    var allHosts = false
+
+    @Flag(name: .shortAndLong, help: "No progress line on standard error.")
+    var quiet = false
+
+    @OptionGroup(title: "Caps") var caps: LimitOptions
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one capture file (or '-' for standard input)") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
+        if let bpf {
+            do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) }
+        }
+    }
+
+    func run() throws {
+        let started = WallClock.now()
+        let jsonl = format == .jsonl
+        let analyzer = Analyzer(limits: caps.limits, onEvent: jsonl ? { event in
+            print(JSONOutput.encode(EventJSON(event), pretty: false))
+        } : nil)
+        var errors: [String] = []
+        let progress = Progress(enabled: !quiet && isatty(2) != 0)
+        for path in files {
+            do {
+                let source = try PcapFileSource(path: path, filter: bpf)
+                try source.forEachPacket { packet in
+                    analyzer.process(time: packet.timestamp, linkType: packet.linkType, frame: packet.bytes,
+                                     originalLength: packet.originalLength)
+                    progress.tick(file: path, analyzer: analyzer)
+                }
+            } catch {
+                progress.clear()
+                let message = error.description
+                FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(message))\n")
+                errors.append(message)
+            }
+        }
+        progress.clear()
+        let reports = analyzer.finish()
+        let shown = reports.filter { allHosts || $0.verdict != .none }
+        let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
+                                 elapsed: WallClock.now() - started, hostsFlagged: reports.count)
+        switch format {
+        case .table:
+            print(TableReport.render(shown, summary: summary), terminator: "")
+        case .json:
+            print(JSONOutput.encode(ReportDocument(summary: summary, hosts: shown.map(HostJSON.init)), pretty: true))
+        case .jsonl:
+            for r in shown {
+                print(JSONOutput.encode(HostVerdictLine(HostJSON(r)), pretty: false))
+            }
+            print(JSONOutput.encode(SummaryLine(summary: summary), pretty: false))
+        }
+        fflush(nil)
+        if !errors.isEmpty { throw ExitCode(Exit.usageOrInputError) }
+        if reports.contains(where: { $0.verdict.isMiner }) { throw ExitCode(Exit.minerFound) }
+    }
+}
+
+/// JSONL trailer records.
+struct HostVerdictLine: Encodable {
+    var type = "host_verdict"
+    var host: HostJSON
+    init(_ h: HostJSON) { host = h }
+}
+
+struct SummaryLine: Encodable {
+    var type = "summary"
+    var summary: RunSummary
+}
+
+/// Wall-clock time for the progress line and `elapsed_seconds` only; analysis uses packet time.
+enum WallClock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// A progress line on standard error, redrawn at most twice a second.
+final class Progress {
+    let enabled: Bool
+    private var last = 0.0
+    private var counter = 0
+    private var shown = false
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func tick(file: String, analyzer: Analyzer) {
+        guard enabled else { return }
+        counter += 1
+        guard counter & 0x3FFF == 0 else { return }
+        let now = WallClock.now()
+        guard now - last > 0.5 else { return }
+        last = now
+        let s = analyzer.statistics
+        FileHandleStderr.write("\r\u{1B}[K\(TerminalSafe.escape(file)): \(s.packets) packets, \(s.reassembly.activeFlows) flows, \(s.stratumSessions) sessions")
+        shown = true
+    }
+
+    func clear() {
+        if shown { FileHandleStderr.write("\r\u{1B}[K"); shown = false }
+    }
+}
