@@ -1,0 +1,52 @@
+import ArgumentParser
+import TrafficGen
+
+@main
+struct SniffGen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sniffgen",
+        abstract: "Generate StratumSniff's own test and benchmark captures.",
+        subcommands: [CorpusCommand.self, BenchCommand.self]
+    )
+}
+
+struct CorpusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "corpus", abstract: "Write the scripted captures and their README into DIR.")
+    @Argument(help: "Output directory (pcaps/).") var directory: String
+
+    func run() throws {
+        var readme = """
+        # Generated captures
+
+        Written by `scripts/gen-pcaps` (`sniffgen corpus pcaps`) from the scripted conversations in
+        `Sources/TrafficGen/Scenarios.swift`; nothing here was captured on a real network. Message shapes
+        follow the real captures in `../shared/pcaps` and the miners' protocols. Hosts not listed under a
+        file must not be flagged.
+
+        | file | what it holds | expected verdicts |
+        |---|---|---|
+
+        """
+        for s in Corpus.all {
+            try PcapWriter.write(s.build(), to: directory + "/" + s.name)
+            let expected = s.expected.isEmpty ? "nothing flagged" : s.expected.sorted { $0.key < $1.key }.map { "\($0.key) `\($0.value)`" }.joined(separator: ", ")
+            readme += "| \(s.name) | \(s.description) | \(expected) |\n"
+            print("wrote \(directory)/\(s.name)")
+        }
+        try PcapWriter.write(Array(readme.utf8), to: directory + "/README.md")
+    }
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Write the large benchmark capture.")
+    @Argument(help: "Output file.") var output: String
+    @Option(help: "Approximate size in megabytes.") var megabytes = 1100
+    @Option(help: "Concurrent bulk TCP flows.") var flows = 30_000
+    @Option(help: "Stratum sessions mixed in.") var stratum = 300
+
+    func run() throws {
+        let gen = BenchCapture(targetBytes: megabytes * 1_000_000, concurrentFlows: flows, stratumSessions: stratum)
+        let r = try gen.write(to: output)
+        print("wrote \(output): \(r.packets) packets, \(r.bytes) bytes")
+    }
+}
