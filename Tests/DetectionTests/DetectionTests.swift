@@ -1,0 +1,71 @@
+import Testing
+@testable import Detection
+import PacketDecoding
+import Stratum
+
+private func record(miner: String, pool: String, shape: SessionShape, configure: (inout StratumSummary) -> Void = { _ in }) -> SessionRecord {
+    var s = StratumSummary()
+    s.shape = shape
+    s.minerSide = .a
+    s.firstSeen = 0
+    s.lastSeen = 600_000_000_000
+    configure(&s)
+    return SessionRecord(miner: IPAddress(miner)!, minerPort: 40000, pool: IPAddress(pool)!, poolPort: 3333, vlanID: 0,
+                         summary: s, flowFirstSeen: .zero, flowLastSeen: Timestamp(seconds: 600), minerBytes: 1, poolBytes: 1, endReason: "closed")
+}
+
+@Suite struct VerdictTests {
+    @Test func twoSidedSessionMakesMinerAndPool() {
+        var v = HostVerdicts()
+        v.add(record(miner: "10.0.0.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 3 })
+        let r = v.reports()
+        #expect(r.map(\.verdict) == [.mining, .pool])
+        #expect(r[0].confidence == 99)
+        #expect(r[0].host == IPAddress("10.0.0.1"))
+    }
+
+    @Test func minerOnlyIsLikelyOrSuspicious() {
+        var v = HostVerdicts()
+        v.add(record(miner: "10.0.0.2", pool: "198.51.100.2", shape: .minerOnly) { $0.minerMethods = ["login"]; $0.software = "XMRig/6" })
+        v.add(record(miner: "10.0.0.3", pool: "198.51.100.3", shape: .minerOnly) { $0.minerMethods = ["mining.subscribe"] })
+        let r = v.reports()
+        #expect(r.count == 2)   // an unanswered pool is not evidence against the pool host
+        #expect(r.first { $0.host == IPAddress("10.0.0.2") }?.verdict == .likelyMining)
+        #expect(r.first { $0.host == IPAddress("10.0.0.3") }?.verdict == .suspicious)
+    }
+
+    @Test func noShapeNoVerdict() {
+        var v = HostVerdicts()
+        v.add(record(miner: "10.0.0.4", pool: "198.51.100.4", shape: .none))
+        #expect(v.reports().isEmpty)
+    }
+
+    @Test func proxyIsAPool() {
+        var v = HostVerdicts()
+        v.add(record(miner: "10.0.0.5", pool: "10.0.0.9", shape: .twoSided))
+        v.add(record(miner: "10.0.0.9", pool: "198.51.100.9", shape: .twoSided))
+        let proxy = v.reports().first { $0.host == IPAddress("10.0.0.9") }
+        #expect(proxy?.verdict == .pool)
+        #expect(proxy?.reasons.contains { $0.hasPrefix("also mines upstream") } == true)
+    }
+
+    @Test func reasonsExplain() {
+        let s = record(miner: "10.0.0.1", pool: "198.51.100.1", shape: .twoSided) {
+            $0.software = "XMRig/6.21.0"; $0.wallets = ["4A1bcdefghijklmnopqrstuvwxyz"]; $0.loginAccepted = true
+            $0.sharesAccepted = 37; $0.sharesSubmitted = 37; $0.acceptedHashes = 37 * 20000; $0.dialect = .cryptonote
+        }
+        let text = HostVerdicts.describe(s)
+        #expect(text.contains("XMRig/6.21.0") && text.contains("login accepted") && text.contains("37 shares accepted"))
+        #expect(text.contains("kH/s"))
+    }
+
+    @Test(arguments: [("eu1-zcash.flypool.org", "zcash"), ("pool.supportxmr.com", nil), ("xmr-eu1.nanopool.org", "monero"), ("etc.2miners.com", "ethereum-classic")] as [(String, String?)])
+    func coinFromHostname(host: String, coin: String?) {
+        #expect(CoinHints.coin(forHostname: host) == coin)
+    }
+
+    @Test func formats() {
+        #expect(Format.hashrate(2100) == "2.1 kH/s")
+        #expect(Format.duration(720) == "12 min")
+    }
+}

@@ -1,0 +1,194 @@
+import Testing
+@testable import StreamReassembly
+import PacketDecoding
+
+/// Collects a half-stream's events as text: data bytes, "<gap n>", "<end>".
+private struct Recorder {
+    var bytes: [UInt8] = []
+    var gaps: [Int] = []
+    var ended = false
+    mutating func take(_ e: StreamEvent) {
+        switch e {
+        case .data(let b), .datagram(let b): bytes += b
+        case .gap(let n): gaps.append(n)
+        case .end: ended = true
+        }
+    }
+}
+
+private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt32, _ text: String, syn: Bool = false, fin: Bool = false,
+                  limits: ReassemblyLimits = ReassemblyLimits()) {
+    Array(text.utf8).withUnsafeBytes { buf in
+        half.segment(seq: seq, syn: syn, fin: fin, payload: buf, limits: limits) { rec.take($0) }
+    }
+}
+
+@Suite struct TCPHalfStreamTests {
+    @Test func inOrderAfterSYN() {
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 100, "", syn: true)
+        feed(&h, &r, seq: 101, "abc")
+        feed(&h, &r, seq: 104, "def", fin: true)
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdef")
+        #expect(r.ended && r.gaps.isEmpty)
+    }
+
+    @Test func outOfOrderReleasedWhenHoleFills() {
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 0, "", syn: true)
+        feed(&h, &r, seq: 7, "ghi")
+        feed(&h, &r, seq: 4, "def")
+        #expect(r.bytes.isEmpty)
+        #expect(h.bufferedBytes == 6)
+        feed(&h, &r, seq: 1, "abc")
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdefghi")
+        #expect(h.bufferedBytes == 0)
+    }
+
+    @Test func retransmissionsAndOverlapsKeepFirstCopy() {
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 0, "", syn: true)
+        feed(&h, &r, seq: 1, "abcd")
+        feed(&h, &r, seq: 1, "abcd")        // exact retransmission
+        feed(&h, &r, seq: 3, "XXef")        // overlaps delivered "cd": old bytes win
+        feed(&h, &r, seq: 9, "ij")
+        feed(&h, &r, seq: 9, "ZZ")          // duplicate of a buffered segment: first copy wins
+        feed(&h, &r, seq: 7, "gh")
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdefghij")
+        #expect(h.counters.retransmittedSegments >= 2)
+    }
+
+    @Test func sequenceWraparound() {
+        var h = TCPHalfStream(), r = Recorder()
+        let isn = UInt32.max - 2
+        feed(&h, &r, seq: isn, "", syn: true)
+        feed(&h, &r, seq: isn &+ 1, "ab")
+        feed(&h, &r, seq: isn &+ 5, "ef")     // after the wrap, out of order
+        feed(&h, &r, seq: isn &+ 3, "cd")     // crosses 2^32
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdef")
+    }
+
+    @Test func midStreamPickup() {
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 5_000_000, "middle")
+        feed(&h, &r, seq: 5_000_006, " end")
+        #expect(h.startedMidStream)
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "middle end")
+    }
+
+    @Test func peerAckBeyondHoleIsAGap() {
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 0, "", syn: true)
+        feed(&h, &r, seq: 1, "abc")
+        feed(&h, &r, seq: 10, "jkl")          // 4..<10 lost by the capture
+        h.peerAcknowledged(13, limits: ReassemblyLimits()) { r.take($0) }
+        #expect(r.gaps == [6])
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "abcjkl")
+    }
+
+    @Test func outOfOrderCapFlushesAsGap() {
+        var limits = ReassemblyLimits()
+        limits.maxOutOfOrderBytes = 8
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 0, "", syn: true, limits: limits)
+        feed(&h, &r, seq: 11, "klmno", limits: limits)
+        feed(&h, &r, seq: 21, "uvwxy", limits: limits)   // would exceed 8 buffered bytes
+        #expect(r.gaps.first == 10)
+        #expect(h.bufferedBytes <= 8)
+        #expect(String(decoding: r.bytes, as: UTF8.self).hasPrefix("klmno"))
+    }
+
+    @Test func flushDeliversHolesAsGapsThenEnd() {
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 0, "", syn: true)
+        feed(&h, &r, seq: 5, "efg")
+        h.flush(limits: ReassemblyLimits()) { r.take($0) }
+        #expect(r.gaps == [4])
+        #expect(r.ended)
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "efg")
+    }
+
+    @Test func depthCapStopsDelivery() {
+        var limits = ReassemblyLimits()
+        limits.maxDepth = 5
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 0, "", syn: true, limits: limits)
+        feed(&h, &r, seq: 1, "abcdefgh", limits: limits)
+        feed(&h, &r, seq: 9, "ijk", limits: limits)
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "abcde")
+        #expect(h.counters.depthCapHits == 1)
+    }
+
+    @Test(arguments: [(UInt32(1), UInt32(2), true), (UInt32.max, 0, true), (0, UInt32.max, false), (5, 5, false)])
+    func sequenceComparison(a: UInt32, b: UInt32, less: Bool) {
+        #expect((SequenceNumber(a) < SequenceNumber(b)) == less)
+    }
+}
+
+/// A handler that records what each flow receives and can bypass on demand.
+private struct RecordingHandler: FlowHandler {
+    var bypassAfterFirstData = false
+    var ended: [FlowEndReason] = []
+    var delivered = 0
+    func startFlow(_ flow: FlowState<Int>) -> Int { 0 }
+    mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<Int>, time: Timestamp) -> StreamDecision {
+        if case .data(let b) = event { delivered += b.count; flow.app += b.count; if bypassAfterFirstData { return .bypass } }
+        return .continue
+    }
+    mutating func endFlow(_ flow: FlowState<Int>, reason: FlowEndReason, time: Timestamp) { ended.append(reason) }
+}
+
+private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFlags = [.ack, .psh]) -> DecodedPacket {
+    DecodedPacket(vlanID: 0, src: .v4(0x0A00_0000 + UInt32(i)), dst: .v4(0x0A01_0001), ipProtocol: .tcp,
+                  transport: .tcp(TCPHeader(srcPort: 1000, dstPort: 80, seq: seq, ack: 0, flags: flags, window: 0)),
+                  payload: payload, truncated: false)
+}
+
+@Suite struct FlowTableTests {
+    let buffer = [UInt8](repeating: 0x41, count: 64)
+
+    @Test func bypassedFlowsStopDelivering() {
+        var table = FlowTable<RecordingHandler>()
+        var h = RecordingHandler(bypassAfterFirstData: true)
+        buffer.withUnsafeBytes { buf in
+            for k in 0..<5 { table.process(packet(1, payload: 0..<10, seq: UInt32(1 + 10 * k)), in: buf, time: Timestamp(seconds: 1), handler: &h) }
+        }
+        #expect(h.delivered == 10)
+        #expect(table.stats.bypassedFlows == 1 && table.stats.bypassedPackets == 4)
+    }
+
+    @Test func oldestFlowIsEvictedAtTheCap() {
+        var limits = ReassemblyLimits()
+        limits.maxFlows = 3
+        var table = FlowTable<RecordingHandler>(limits: limits)
+        var h = RecordingHandler()
+        buffer.withUnsafeBytes { buf in
+            for i in 0..<5 { table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h) }
+        }
+        #expect(table.count == 3)
+        #expect(table.stats.evictions == 2)
+        #expect(h.ended == [.evicted, .evicted])
+    }
+
+    @Test func idleFlowsExpireOnPacketTime() {
+        var table = FlowTable<RecordingHandler>()
+        var h = RecordingHandler()
+        buffer.withUnsafeBytes { buf in
+            table.process(packet(1, payload: 0..<4), in: buf, time: Timestamp(seconds: 0), handler: &h)
+            table.process(packet(2, payload: 0..<4), in: buf, time: Timestamp(seconds: 10_000), handler: &h)
+        }
+        #expect(h.ended == [.idle])
+        #expect(table.count == 1)
+    }
+
+    @Test func resetClosesTheFlow() {
+        var table = FlowTable<RecordingHandler>()
+        var h = RecordingHandler()
+        buffer.withUnsafeBytes { buf in
+            table.process(packet(1, payload: 0..<4), in: buf, time: Timestamp(seconds: 0), handler: &h)
+            table.process(packet(1, payload: 4..<4, seq: 5, flags: [.rst]), in: buf, time: Timestamp(seconds: 1), handler: &h)
+            table.process(packet(9, payload: 0..<4), in: buf, time: Timestamp(seconds: 20), handler: &h)
+        }
+        #expect(h.ended == [.closed])
+    }
+}
