@@ -1,0 +1,198 @@
+import Foundation
+import Testing
+import TrafficGen
+
+/// Runs the built `stratumsniff` binary on capture files and checks its JSON.
+enum Binary {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let shared = root.deletingLastPathComponent().appendingPathComponent("shared/pcaps")
+    static var path: String {
+        for dir in [".build/debug", ".build/release"] {
+            let p = root.appendingPathComponent(dir).appendingPathComponent("stratumsniff").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return root.appendingPathComponent(".build/debug/stratumsniff").path
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ args: [String], stdin: Data? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let input = Pipe()
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(stdin); try input.fileHandleForWriting.close() }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func json(_ args: [String]) throws -> (Int32, [String: Any]) {
+        let r = try run(["analyze", "--format", "json", "--quiet"] + args)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+        return (r.status, obj)
+    }
+
+    static func hosts(_ doc: [String: Any]) -> [[String: Any]] { doc["hosts"] as? [[String: Any]] ?? [] }
+    static func verdicts(_ doc: [String: Any]) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: hosts(doc).map { ($0["host"] as! String, $0["verdict"] as! String) })
+    }
+
+    static func temp(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ss-\(UUID().uuidString)-\(name)")
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    static var sharedAvailable: Bool { FileManager.default.fileExists(atPath: shared.appendingPathComponent("mining.pcapng").path) }
+}
+
+@Suite(.serialized) struct RealCaptureTests {
+    @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: real-capture tests skipped"))
+    func miningPcapngFlagsExactlyTheThreeMiners() throws {
+        let (status, doc) = try Binary.json([Binary.shared.appendingPathComponent("mining.pcapng").path])
+        #expect(status == 1)
+        let v = Binary.verdicts(doc)
+        #expect(Set(v.filter { $0.value == "mining" }.keys) == ["192.168.2.148", "147.229.13.222", "192.168.2.92"])
+        #expect(Set(v.filter { $0.value == "pool" }.keys) == ["94.23.199.191", "116.211.167.195", "178.32.196.217", "185.71.66.39"])
+        let hosts = Dictionary(uniqueKeysWithValues: Binary.hosts(doc).map { ($0["host"] as! String, $0) })
+        let xmr = hosts["192.168.2.92"]!
+        #expect((xmr["miner_software"] as? [String]) == ["xmr-stak-cpu/1.3.0-1.5.0"])
+        #expect((xmr["wallets"] as? [String])?.first?.hasPrefix("4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9") == true)
+        #expect(xmr["shares_accepted"] as? Int == 30)
+        let xs = (xmr["sessions"] as! [[String: Any]])[0]
+        #expect(xs["pool"] as? String == "178.32.196.217:9050" && xs["dialect"] as? String == "cryptonote")
+        #expect(xs["login_accepted"] as? Bool == true && xs["coin"] as? String == "monero")
+        let ewbf = hosts["192.168.2.148"]!
+        #expect((ewbf["miner_software"] as? [String]) == ["EWBF 0.3.4b"])
+        #expect(Set(ewbf["wallets"] as? [String] ?? []) == ["t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", "t1fJuHWrfcWnYMYyP9VAF96vRnvND2NziMG"])
+        let ewbfSessions = ewbf["sessions"] as! [[String: Any]]
+        #expect(Set(ewbfSessions.compactMap { ($0["pool_hostnames"] as? [String])?.first }) == ["eu1-zcash.flypool.org:3333", "cn1-zcash.flypool.org:3333"])
+        #expect(ewbfSessions.map { $0["shares_accepted"] as! Int }.reduce(0, +) == 46)
+        #expect(ewbfSessions.map { $0["shares_rejected"] as! Int }.reduce(0, +) == 1)
+        let eth = hosts["147.229.13.222"]!
+        #expect((eth["wallets"] as? [String]) == ["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b"])
+        let es = (eth["sessions"] as! [[String: Any]])[0]
+        #expect(es["dialect"] as? String == "eth-proxy" && es["pool"] as? String == "185.71.66.39:9999")
+        #expect((es["reported_hashrate_hs"] as? Double ?? 0) > 1e7)
+        #expect((es["workers"] as? [String])?.contains("eth1.0") == true)
+    }
+
+    @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: real-capture tests skipped"),
+          arguments: ["monero.pcap", "dns.pcap", "443-chrome.pcap", "websocket.pcap", "http-lines-split.pcap",
+                      "malformed_dns.pcap", "fuzz-2006-06-26-2594.pcap", "reasm_crash_anon.pcapng"])
+    func otherRealCapturesFlagNothing(file: String) throws {
+        let (status, doc) = try Binary.json([Binary.shared.appendingPathComponent(file).path])
+        #expect(status == 0, "\(file) exit status")
+        #expect(Binary.hosts(doc).isEmpty, "\(file): \(Binary.verdicts(doc))")
+        #expect(((doc["summary"] as? [String: Any])?["packets"] as? Int ?? 0) > 0)
+    }
+}
+
+@Suite(.serialized) struct GeneratedCaptureTests {
+    @Test(arguments: Corpus.all.map(\.name))
+    func scenarioGivesExpectedVerdicts(name: String) throws {
+        let scenario = Corpus.all.first { $0.name == name }!
+        let path = try Binary.temp(name, scenario.build())
+        let (status, doc) = try Binary.json([path])
+        #expect(Binary.verdicts(doc) == scenario.expected)
+        #expect(status == (scenario.expected.values.contains("mining") ? 1 : 0))
+    }
+
+    @Test func checkedInPcapsMatchTheGenerator() throws {
+        for s in Corpus.all {
+            let onDisk = try Data(contentsOf: Binary.root.appendingPathComponent("pcaps/\(s.name)"))
+            #expect([UInt8](onDisk) == s.build(), "pcaps/\(s.name) is stale: run scripts/gen-pcaps")
+        }
+    }
+
+    @Test func adversarialSessionStillCountsEverything() throws {
+        let s = Corpus.all.first { $0.name == "adversarial-segmentation.pcap" }!
+        let (_, doc) = try Binary.json([try Binary.temp("adv.pcap", s.build())])
+        let host = Binary.hosts(doc).first { $0["host"] as? String == "10.0.0.66" }!
+        let session = (host["sessions"] as! [[String: Any]])[0]
+        #expect(session["shares_accepted"] as? Int == 3)
+        #expect(session["login_accepted"] as? Bool == true)
+        #expect((session["workers"] as? [String]) == ["wrap"])
+        let summary = doc["summary"] as! [String: Any]
+        #expect(summary["gaps"] as? Int == 1)
+        #expect((summary["fragments_reassembled"] as? Int ?? 0) > 0)
+        #expect((summary["retransmitted_segments"] as? Int ?? 0) > 0)
+    }
+
+    @Test func hostileStringsAreEscapedInTableAndJSON() throws {
+        let s = Corpus.all.first { $0.name == "hostile-strings.pcap" }!
+        let path = try Binary.temp("hostile.pcap", s.build())
+        let table = try Binary.run(["analyze", "--quiet", path])
+        #expect(!table.stdout.contains("\u{1B}") && !table.stdout.contains("\u{7}") && !table.stdout.contains("\u{202E}"))
+        #expect(table.stdout.contains("\\x1b"))
+        let json = try Binary.run(["analyze", "--quiet", "--format", "json", path])
+        #expect(!json.stdout.contains("\u{1B}"))
+        #expect(json.stdout.contains("\\u001b"))
+    }
+
+    @Test func severalFilesAndStdinAsOneTimeline() throws {
+        let a = try Binary.temp("a.pcap", Corpus.all[0].build())
+        let b = Corpus.all[1].build()
+        let r = try Binary.run(["analyze", "--quiet", "--format", "json", a, "-"], stdin: Data(b))
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(Set(Binary.verdicts(doc).keys) == Set(Corpus.all[0].expected.keys).union(Corpus.all[1].expected.keys))
+        #expect((doc["summary"] as! [String: Any])["files"] as? Int == 2)
+    }
+
+    @Test func jsonlEmitsEventsThenVerdicts() throws {
+        let path = try Binary.temp("x.pcap", Corpus.all[0].build())
+        let r = try Binary.run(["analyze", "--quiet", "--format", "jsonl", path])
+        let lines = r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let events = lines.compactMap { $0["event"] as? String }
+        #expect(events.first == "session_seen")
+        #expect(events.contains("login_accepted") && events.contains("share_accepted") && events.contains("share_rejected"))
+        #expect(events.last == "session_end")
+        #expect(lines.filter { $0["type"] as? String == "host_verdict" }.count == 2)
+        #expect(lines.last?["type"] as? String == "summary")
+    }
+
+    @Test func badInputsAreReportedAndTheRestIsAnalysed() throws {
+        let good = try Binary.temp("good.pcap", Corpus.all[0].build())
+        let text = try Binary.temp("notes.txt", Array("hello, not a capture\n".utf8))
+        var truncated = Corpus.all[1].build()
+        truncated.removeLast(7)
+        let cut = try Binary.temp("cut.pcap", truncated)
+        let r = try Binary.run(["analyze", "--quiet", "--format", "json", "/nonexistent/x.pcap", text, cut, good])
+        #expect(r.status == 2)
+        let errLines = r.stderr.split(separator: "\n")
+        #expect(errLines.count == 3)
+        #expect(errLines[0].contains("/nonexistent/x.pcap"))
+        #expect(errLines[1].contains("notes.txt") && errLines[1].contains("not a pcap"))
+        #expect(errLines[2].contains("cut.pcap") && errLines[2].contains("damaged"))
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        // Everything before the damage in cut.pcap still counts: both scenarios' miners are present.
+        #expect(Set(Binary.verdicts(doc).keys).isSuperset(of: ["10.0.0.5", "10.1.1.7"]))
+    }
+
+    @Test func bpfFilterAppliesAndBadFilterIsAUsageError() throws {
+        let path = try Binary.temp("x.pcap", Corpus.all[0].build())
+        let (status, doc) = try Binary.json(["--bpf", "tcp port 9", path])
+        #expect(status == 0 && Binary.hosts(doc).isEmpty)
+        let bad = try Binary.run(["analyze", "--bpf", "tcp portt 80", path])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("bad BPF filter"))
+        let noFiles = try Binary.run(["analyze"])
+        #expect(noFiles.status == 2)
+    }
+
+    @Test func capsAreSettable() throws {
+        let path = try Binary.temp("x.pcap", Corpus.all[0].build())
+        let (_, doc) = try Binary.json(["--max-flows", "1", "--max-line-length", "100", path])
+        let summary = doc["summary"] as! [String: Any]
+        #expect((summary["anomalies"] as? [String: Int])?["stratum_line_too_long"] ?? 0 > 0)
+        let bad = try Binary.run(["analyze", "--max-flows", "0", path])
+        #expect(bad.status == 2)
+    }
+}
