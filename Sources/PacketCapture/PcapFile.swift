@@ -23,22 +23,19 @@ public final class PcapFileSource: PacketSource {
         }
         handle = h
         linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(h)))
+        // From here on every stored property is set, so a throw still runs deinit,
+        // which closes the handle: closing it here too would be a double free.
         guard linkType.isSupported else {
-            pcap_close(h)
             throw .unsupportedLinkType(source: path, linkType: linkType)
         }
         if let filter {
             var program = bpf_program()
             guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-                let reason = String(cString: pcap_geterr(h))
-                pcap_close(h)
-                throw .badFilter(expression: filter, reason: reason)
+                throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
             }
             defer { pcap_freecode(&program) }
             guard pcap_setfilter(h, &program) == 0 else {
-                let reason = String(cString: pcap_geterr(h))
-                pcap_close(h)
-                throw .badFilter(expression: filter, reason: reason)
+                throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
             }
         }
     }
