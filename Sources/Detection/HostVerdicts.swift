@@ -15,6 +15,12 @@ public struct HostReport: Sendable {
     public var minerSessions: [SessionRecord]
     /// Sessions in which this host served work.
     public var poolSessions: [SessionRecord]
+
+    /// A host seen in traffic with no mining evidence (`--all-hosts`).
+    public static func noEvidence(_ host: IPAddress) -> HostReport {
+        HostReport(host: host, verdict: .none, confidence: 0, reasons: ["no mining evidence"], firstSeen: nil,
+                   lastSeen: nil, minerSessions: [], poolSessions: [])
+    }
 }
 
 /// Turns mining sessions into per-host verdicts (the scoring model in README).

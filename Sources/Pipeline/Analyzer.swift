@@ -97,6 +97,9 @@ public final class Analyzer {
         return dispatcher.sink.verdicts.reports()
     }
 
+    /// Every host seen in a TCP/UDP flow that has ended (all flows, after `finish()`).
+    public var hostsSeen: Set<IPAddress> { dispatcher.sink.hostsSeen }
+
     /// Host reports from sessions that have ended so far (open flows not included).
     public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports() }
 
@@ -116,6 +119,9 @@ final class Sink {
     let onEvent: ((AnalysisEvent) -> Void)?
     var verdicts = HostVerdicts()
     var anomalies = AnomalyCounters()
+    /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
+    var hostsSeen = Set<IPAddress>()
+    static let maxHostsSeen = 1 << 20
     init(limits: StratumLimits, onEvent: ((AnalysisEvent) -> Void)?) { self.limits = limits; self.onEvent = onEvent }
 }
 
@@ -154,6 +160,10 @@ struct Dispatcher: FlowHandler {
     }
 
     func endFlow(_ flow: FlowState<FlowApp>, reason: FlowEndReason, time: Timestamp) {
+        if sink.hostsSeen.count < Sink.maxHostsSeen {
+            sink.hostsSeen.insert(flow.key.low.address)
+            sink.hostsSeen.insert(flow.key.high.address)
+        }
         guard let s = flow.app.stratum else { return }
         if s.overlongLines > 0 { sink.anomalies.record(.stratumLineTooLong, count: s.overlongLines) }
         if s.validMessages > 0 && s.badLines > 0 { sink.anomalies.record(.stratumBadJSON, count: s.badLines) }

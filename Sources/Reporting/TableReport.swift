@@ -25,7 +25,7 @@ public enum TableReport {
             }
             out += grid(header, rows)
             out += "\n"
-            for r in reports {
+            for r in reports where r.verdict != .none {
                 out += "\(r.host) \(r.verdict.rawValue) (\(r.confidence)):\n"
                 for reason in r.reasons { out += "  - \(TerminalSafe.escape(reason))\n" }
             }

@@ -75,7 +75,7 @@ struct Analyze: ParsableCommand {
     @Option(help: "libpcap filter expression applied to every file.")
     var bpf: String?
 
-    @Flag(help: "List hosts without mining evidence too (every host seen in a TCP/UDP flow is not tracked; hosts with any Stratum session are).")
+    @Flag(help: "Also list every host seen in TCP/UDP traffic without mining evidence (verdict \"none\").")
     var allHosts = false
 
     @Flag(name: .shortAndLong, help: "No progress line on standard error.")
@@ -116,7 +116,11 @@ struct Analyze: ParsableCommand {
         }
         progress.clear()
         let reports = analyzer.finish()
-        let shown = reports.filter { allHosts || $0.verdict != .none }
+        var shown = reports
+        if allHosts {
+            let flagged = Set(reports.map(\.host))
+            shown += analyzer.hostsSeen.subtracting(flagged).sorted().map(HostReport.noEvidence)
+        }
         let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
                                  elapsed: WallClock.now() - started, hostsFlagged: reports.count)
         switch format {

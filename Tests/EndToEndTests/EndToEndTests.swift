@@ -187,6 +187,15 @@ enum Binary {
         #expect(noFiles.status == 2)
     }
 
+    @Test func allHostsListsHostsWithoutEvidence() throws {
+        let s = Corpus.all.first { $0.name == "not-mining-jsonrpc.pcap" }!
+        let (status, doc) = try Binary.json(["--all-hosts", try Binary.temp("nm.pcap", s.build())])
+        #expect(status == 0)
+        let v = Binary.verdicts(doc)
+        #expect(v.count == 10 && Set(v.values) == ["none"])
+        #expect((doc["summary"] as! [String: Any])["hosts_flagged"] as? Int == 0)
+    }
+
     @Test func capsAreSettable() throws {
         let path = try Binary.temp("x.pcap", Corpus.all[0].build())
         let (_, doc) = try Binary.json(["--max-flows", "1", "--max-line-length", "100", path])
