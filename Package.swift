@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TrafficGen"]),
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON"]),
+        .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding"]),
     ]

@@ -128,11 +128,11 @@ public struct BenchCapture {
     }
 }
 
-/// A small deterministic PRNG so the benchmark capture is identical on every machine.
-struct SplitMix {
+/// A small deterministic PRNG (SplitMix64) so generated captures and randomised tests repeat exactly.
+public struct SplitMix {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

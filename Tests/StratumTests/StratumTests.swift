@@ -1,5 +1,6 @@
 import Testing
 @testable import Stratum
+import TrafficGen
 
 /// A conversation: (side, line) pairs, fed as one stream per side.
 typealias Script = [(Side, String)]
@@ -126,7 +127,7 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
         for script in [xmrStak, ewbf, ethProxy, ethStratum1] {
             let whole = run(script).summary
             let bytewise = run(script, cut: { Array(repeating: 1, count: $0) }).summary
-            var rng = SplitMixTest(seed: UInt64(seed))
+            var rng = SplitMix(seed: UInt64(seed))
             let random = run(script, cut: { n in (0..<n).map { _ in Int(rng.next() % 17) + 1 } }).summary
             #expect(whole == bytewise)
             #expect(whole == random)
@@ -215,17 +216,5 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
     func walletSplitting(user: String, wallet: String, worker: String?) {
         let r = WalletParsing.split(user)
         #expect(r.wallet == wallet && r.worker == worker)
-    }
-}
-
-struct SplitMixTest {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
