@@ -1,4 +1,5 @@
 import Detection
+import Foundation
 import PacketDecoding
 
 /// The default human-readable output: one row per flagged host, then reasons, then a summary line.
@@ -75,11 +76,5 @@ extension String {
         var s = Substring(self)
         while s.last == " " { s.removeLast() }
         return String(s)
-    }
-
-    func replacingOccurrences(of a: Character, with b: Character) -> String { String(map { $0 == a ? b : $0 }) }
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        guard a.count == 1, b.count == 1 else { return self }
-        return replacingOccurrences(of: Character(a), with: Character(b))
     }
 }

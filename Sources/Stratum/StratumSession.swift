@@ -68,11 +68,12 @@ public struct StratumSession {
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp64) -> Bool {
         guard !givenUp else { return false }
         var splitter = side == .a ? splitters.0 : splitters.1
+        let overlongBefore = splitter.overlongLines
         splitter.feed(bytes) { line in self.handleLine(line, side: side, time: time) }
         if splitter.resyncing && splitter.resyncBytes > limits.maxResyncBytes && summary.shape == .none && validMessages == 0 {
             givenUp = true   // megabytes with no newline: not a line protocol
         }
-        overlongLines += splitter.overlongLines - (side == .a ? splitters.0 : splitters.1).overlongLines
+        overlongLines += splitter.overlongLines - overlongBefore
         if side == .a { splitters.0 = splitter } else { splitters.1 = splitter }
         return !givenUp
     }
@@ -287,7 +288,7 @@ public struct StratumSession {
         if let key = id?.idKey, let request = takePending(PendingKey(side: side.other.rawValue, id: key)) {
             switch request.method {
             case "login":
-                if !failed, let job = result?["job"]?.object { _ = handleJob(job); summary.jobsReceived += 0 }
+                if !failed, let job = result?["job"]?.object { _ = handleJob(job) }
                 loginAnswered(accepted: !failed, user: request.user)
             case "mining.authorize", "eth_submitLogin":
                 loginAnswered(accepted: !failed, user: request.user)

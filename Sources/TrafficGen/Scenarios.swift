@@ -29,7 +29,7 @@ public enum Messages {
     public static let v1AuthorizeOK = #"{"id":2,"result":true,"error":null}"#
     public static func v1SetDifficulty(_ d: Int) -> String { #"{"id":null,"method":"mining.set_difficulty","params":[\#(d)]}"# }
     public static func v1Notify(_ n: Int) -> String {
-        #"{"id":null,"method":"mining.notify","params":["\#(String(n, radix: 16))","4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000","01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20020862062f503253482f04b8864e5008","072f736c7573682f000000000100f2052a010000001976a914d23fcdf86f7e756a64a7a9688ef9903327048ed988ac00000000",["cd2e3f7e0a4e0b6c4a2f6f8c6d2e1a3b4c5d6e7f8091a2b3c4d5e6f708192a3b"],"20000000","1703a30c","5f5e10\#(String(format: n % 100))",true]}"#
+        #"{"id":null,"method":"mining.notify","params":["\#(String(n, radix: 16))","4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000","01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20020862062f503253482f04b8864e5008","072f736c7573682f000000000100f2052a010000001976a914d23fcdf86f7e756a64a7a9688ef9903327048ed988ac00000000",["cd2e3f7e0a4e0b6c4a2f6f8c6d2e1a3b4c5d6e7f8091a2b3c4d5e6f708192a3b"],"20000000","1703a30c","5f5e10\#(String(twoDigits: n % 100))",true]}"#
     }
     public static func v1Submit(id: Int, user: String, job: Int, nonce: Int) -> String {
         #"{"params": ["\#(user)", "\#(String(job, radix: 16))", "00000001", "5f5e1001", "\#(format8(nonce))"], "id": \#(id), "method": "mining.submit"}"#
@@ -43,19 +43,18 @@ public enum Messages {
         #"{"worker": "\#(worker)", "jsonrpc": "2.0", "params": ["\#(ethWallet)/rig2", "x"], "id": 2, "method": "eth_submitLogin"}"#
     }
     public static func ethWork(_ n: Int) -> String {
-        #"{"jsonrpc":"2.0","id":0,"result":["0x\#(String(repeating: String(format: n % 10), count: 64))","0x71a56feffb6f10ea9d76e1a9464eb0abd86e4349ae98fb794923a65b650282a3","0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"]}"#
+        #"{"jsonrpc":"2.0","id":0,"result":["0x\#(String(repeating: String(twoDigits: n % 10), count: 64))","0x71a56feffb6f10ea9d76e1a9464eb0abd86e4349ae98fb794923a65b650282a3","0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"]}"#
     }
 
     static func format8(_ n: Int) -> String {
         let h = String(UInt32(truncatingIfNeeded: n &* 2_654_435_761), radix: 16)
         return String(repeating: "0", count: 8 - h.count) + h
     }
-    static func format(_ n: Int) -> String { String(n) }
-    static func format(format n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
 }
 
 extension String {
-    init(format n: Int) { self = n < 10 ? "0\(n)" : String(n) }
+    /// Zero-padded to two digits (not Foundation's printf-style `String(twoDigits:)`).
+    init(twoDigits n: Int) { self = n < 10 ? "0\(n)" : String(n) }
 }
 
 /// One generated capture: file name, what it holds, and the expected verdicts.
@@ -142,7 +141,7 @@ public enum Corpus {
         for i in 0..<3 {
             c.send(.server, Messages.ethWork(i + 2), after: 10)
             c.send(.client, #"{"id":6,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x1d08a61", "0x0000000000000000000000000000000000000000000000000000000002df91be"]}"#)
-            c.send(.client, #"{"id":4,"method":"eth_submitWork","params":["0x07a05fa4133e512\#(i)","0x\#(String(repeating: String(format: (i + 2) % 10), count: 64))","0x44e9206e9c830706f60e0129bdd117a2718d6553f3405b477541994df3583d4b"]}"#, after: 5)
+            c.send(.client, #"{"id":4,"method":"eth_submitWork","params":["0x07a05fa4133e512\#(i)","0x\#(String(repeating: String(twoDigits: (i + 2) % 10), count: 64))","0x44e9206e9c830706f60e0129bdd117a2718d6553f3405b477541994df3583d4b"]}"#, after: 5)
             c.send(.server, #"{"jsonrpc":"2.0","id":4,"result":true}"#)
         }
         c.close()
