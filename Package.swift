@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "StreamReassembly", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
         .target(name: "JSON", swiftSettings: hotPath),
         .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding"], swiftSettings: hotPath),
-        .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding"]),
+        .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
+        .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel"]),
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection"], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding"]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding"]),
@@ -48,6 +49,7 @@ let package = Package(
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
+        .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding"]),
     ]
