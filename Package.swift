@@ -16,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // MD5 and SHA-256 for the JA3 / JA4 TLS client fingerprints.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +31,9 @@ let package = Package(
         .target(name: "JSON", swiftSettings: hotPath),
         .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding"], swiftSettings: hotPath),
         .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
+        .target(name: "DNS", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
+        .target(name: "TLS", dependencies: ["PacketDecoding", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
+        .target(name: "HTTP", swiftSettings: hotPath),
         .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel"]),
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection"], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding"]),
@@ -49,6 +54,7 @@ let package = Package(
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "PacketDecoding"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding"]),

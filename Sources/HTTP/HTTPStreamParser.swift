@@ -1,0 +1,237 @@
+/// One HTTP/1.x message head.
+public struct HTTPHead: Sendable, Equatable {
+    public var isRequest: Bool
+    public var method = ""
+    public var target = ""
+    public var version = ""
+    public var status = 0
+    /// Header fields in order, names as sent. Values are wire text: escape when printing.
+    public var headers: [(name: String, value: String)] = []
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name }?.value
+    }
+
+    public static func == (a: HTTPHead, b: HTTPHead) -> Bool {
+        a.isRequest == b.isRequest && a.method == b.method && a.target == b.target && a.status == b.status
+            && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
+    }
+
+    /// An Upgrade to WebSocket (request) or its acceptance (101 response).
+    public var isWebSocketUpgrade: Bool {
+        (header("upgrade")?.lowercased().contains("websocket") ?? false) && (isRequest || status == 101)
+    }
+}
+
+public struct HTTPLimits: Sendable, Equatable {
+    /// Longest message head (request/status line plus headers).
+    public var maxHeadBytes = 16 * 1024
+    /// Most header fields kept per head.
+    public var maxHeaders = 64
+    /// Most body bytes kept for inspection; the rest of a longer body is skipped, not buffered.
+    public var maxBodyBytes = 64 * 1024
+    public init() {}
+}
+
+public enum HTTPEvent {
+    case head(HTTPHead)
+    /// A complete message body (or its first `maxBodyBytes`, `truncated` then true).
+    case body([UInt8], truncated: Bool)
+    /// Bytes after a WebSocket upgrade (frames), borrowed.
+    case upgraded(UnsafeRawBufferPointer)
+}
+
+/// Parses one direction of an HTTP/1.x connection: heads, then bodies framed by
+/// Content-Length or chunked transfer coding (RFC 9112 §6–7), repeatedly (keep-alive).
+/// Lines may be split across segments anywhere. After a WebSocket upgrade it hands
+/// the raw bytes on. Bounded by `HTTPLimits`; anything unparseable sets `invalid`.
+public struct HTTPStreamParser {
+    public let limits: HTTPLimits
+    public let requestSide: Bool
+    public private(set) var invalid = false
+    public private(set) var messages = 0
+
+    private enum BodyState {
+        case none
+        case length(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+        case upgraded
+    }
+    private var state = BodyState.none
+    private var buffer: [UInt8] = []
+    private var body: [UInt8] = []
+    private var bodyTruncated = false
+
+    public init(requestSide: Bool, limits: HTTPLimits = HTTPLimits()) {
+        self.requestSide = requestSide
+        self.limits = limits
+    }
+
+    /// - Complexity: O(n) in the bytes fed.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (HTTPEvent) -> Void) {
+        guard !invalid else { return }
+        if case .upgraded = state { emit(.upgraded(bytes)); return }
+        var input = bytes[...]
+        while !input.isEmpty && !invalid {
+            switch state {
+            case .none:
+                // Accumulate a head up to the blank line.
+                let before = buffer.count
+                buffer.append(contentsOf: input)
+                guard let end = Self.headEnd(buffer, from: max(0, before - 3)) else {
+                    if buffer.count > limits.maxHeadBytes { invalid = true }
+                    return
+                }
+                let rest = buffer.count - end
+                guard let head = parseHead(buffer[..<end]) else { invalid = true; return }
+                input = input.suffix(rest)
+                buffer.removeAll(keepingCapacity: true)
+                messages += 1
+                emit(.head(head))
+                startBody(head)
+                if case .upgraded = state {
+                    if !input.isEmpty { emit(.upgraded(UnsafeRawBufferPointer(rebasing: input))) }
+                    return
+                }
+                if case .none = state { continue }
+            case .length(let remaining):
+                let n = min(remaining, input.count)
+                keep(input.prefix(n))
+                input = input.dropFirst(n)
+                if remaining - n == 0 { finishBody(emit) } else { state = .length(remaining: remaining - n) }
+            case .chunkSize, .trailers, .chunkDataEnd:
+                guard let nl = input.firstIndex(of: 0x0A) else {
+                    buffer.append(contentsOf: input)
+                    if buffer.count > 1024 { invalid = true }
+                    return
+                }
+                buffer.append(contentsOf: input[..<nl])
+                input = input[(nl + 1)...]
+                let line = buffer.last == 0x0D ? buffer.dropLast() : buffer[...]
+                defer { buffer.removeAll(keepingCapacity: true) }
+                switch state {
+                case .chunkSize:
+                    // chunk-size [ chunk-ext ] CRLF
+                    let hex = line.prefix { $0 != 0x3B && $0 != 0x20 && $0 != 0x09 }
+                    guard !hex.isEmpty, hex.count <= 15, let size = Int(String(decoding: hex, as: UTF8.self), radix: 16) else {
+                        invalid = true; return
+                    }
+                    state = size == 0 ? .trailers : .chunkData(remaining: size)
+                case .chunkDataEnd:
+                    guard line.isEmpty else { invalid = true; return }
+                    state = .chunkSize
+                default:   // trailers end at an empty line
+                    if line.isEmpty { finishBody(emit) }
+                }
+            case .chunkData(let remaining):
+                let n = min(remaining, input.count)
+                keep(input.prefix(n))
+                input = input.dropFirst(n)
+                state = remaining - n == 0 ? .chunkDataEnd : .chunkData(remaining: remaining - n)
+            case .untilClose:
+                keep(input)
+                return
+            case .upgraded:
+                emit(.upgraded(UnsafeRawBufferPointer(rebasing: input)))
+                return
+            }
+        }
+    }
+
+    /// The connection ended: a body delimited by close is complete.
+    public mutating func end(emit: (HTTPEvent) -> Void) {
+        if case .untilClose = state { finishBody(emit) }
+    }
+
+    private mutating func keep(_ bytes: Slice<UnsafeRawBufferPointer>) {
+        let room = limits.maxBodyBytes - body.count
+        if bytes.count > room { bodyTruncated = true }
+        if room > 0 { body.append(contentsOf: bytes.prefix(room)) }
+    }
+
+    private mutating func finishBody(_ emit: (HTTPEvent) -> Void) {
+        emit(.body(body, truncated: bodyTruncated))
+        body.removeAll(keepingCapacity: true)
+        bodyTruncated = false
+        state = .none
+    }
+
+    private mutating func startBody(_ head: HTTPHead) {
+        if head.isWebSocketUpgrade && (head.isRequest || head.status == 101) { state = .upgraded; return }
+        if !head.isRequest && (head.status < 200 || head.status == 204 || head.status == 304) { state = .none; return }
+        if let te = head.header("transfer-encoding"), te.lowercased().contains("chunked") { state = .chunkSize; return }
+        if let cl = head.header("content-length") {
+            guard let n = Int(cl.trimmingCharacters(in: " \t")), n >= 0 else { invalid = true; return }
+            state = n == 0 ? .none : .length(remaining: n)
+            return
+        }
+        state = head.isRequest ? .none : .untilClose
+    }
+
+    /// Index just past the CRLFCRLF (or LFLF) ending a head.
+    static func headEnd(_ b: [UInt8], from: Int) -> Int? {
+        var i = from
+        while i < b.count {
+            if b[i] == 0x0A {
+                if i + 1 < b.count && b[i + 1] == 0x0A { return i + 2 }
+                if i + 2 < b.count && b[i + 1] == 0x0D && b[i + 2] == 0x0A { return i + 3 }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    private func parseHead(_ bytes: ArraySlice<UInt8>) -> HTTPHead? {
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { $0.last == 0x0D ? $0.dropLast() : $0 }
+        while let l = lines.last, l.isEmpty { lines.removeLast() }
+        guard let first = lines.first else { return nil }
+        let parts = first.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
+        var head = HTTPHead(isRequest: requestSide)
+        if requestSide {
+            guard parts.count == 3, parts[2].hasPrefix("HTTP/1."), HTTPProbe.isToken(parts[0]) else { return nil }
+            head.method = parts[0]; head.target = parts[1]; head.version = parts[2]
+        } else {
+            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]), (100...999).contains(code) else { return nil }
+            head.version = parts[0]; head.status = code
+        }
+        for line in lines.dropFirst() where head.headers.count < limits.maxHeaders {
+            guard let colon = line.firstIndex(of: 0x3A) else { return nil }
+            let name = String(decoding: line[..<colon], as: UTF8.self)
+            let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: " \t")
+            head.headers.append((name, String(value)))
+        }
+        return head
+    }
+}
+
+/// Cheap checks on a stream's first bytes.
+public enum HTTPProbe {
+    static let methods = ["GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "DELETE ", "PATCH ", "CONNECT "]
+
+    /// A request line start ("GET ", "POST " ...) or a status line start ("HTTP/1.").
+    public static func looksLikeRequest(_ b: UnsafeRawBufferPointer) -> Bool {
+        for m in methods where b.count >= m.utf8.count && b.prefix(m.utf8.count).elementsEqual(m.utf8) { return true }
+        return false
+    }
+
+    public static func looksLikeResponse(_ b: UnsafeRawBufferPointer) -> Bool {
+        b.count >= 7 && b.prefix(7).elementsEqual("HTTP/1.".utf8)
+    }
+
+    static func isToken(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x2D || $0 == 0x5F }
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> Substring {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return s
+    }
+}
