@@ -1,4 +1,5 @@
 import PacketDecoding
+import PoolIntel
 import Stratum
 
 /// A host's verdict with its confidence, reasons and evidence.
@@ -15,6 +16,8 @@ public struct HostReport: Sendable {
     public var minerSessions: [SessionRecord]
     /// Sessions in which this host served work.
     public var poolSessions: [SessionRecord]
+    /// Other evidence (TLS/WebSocket/HTTP to pool names, DNS lookups, node traffic), merged per kind and name.
+    public var evidence: [Evidence] = []
 
     /// A host seen in traffic with no mining evidence (`--all-hosts`).
     public static func noEvidence(_ host: IPAddress) -> HostReport {
@@ -25,26 +28,53 @@ public struct HostReport: Sendable {
 
 /// Turns mining sessions into per-host verdicts (the scoring model in README).
 public struct HostVerdicts {
-    private var byHost: [IPAddress: (miner: [SessionRecord], pool: [SessionRecord])] = [:]
+    private struct HostEvidence {
+        var miner: [SessionRecord] = []
+        var pool: [SessionRecord] = []
+        var other: [Evidence] = []
+        var otherIndex: [String: Int] = [:]
+    }
+    private var byHost: [IPAddress: HostEvidence] = [:]
+    public var policy: ScoringPolicy
+    /// Distinct evidence records kept per host; more are merged into nothing and counted.
+    public static let maxEvidencePerHost = 256
+    public private(set) var evidenceDropped = 0
 
-    public init() {}
+    public init(policy: ScoringPolicy = ScoringPolicy()) { self.policy = policy }
+
+    /// Records a piece of non-session evidence, merging it with an earlier one of the same kind and name.
+    /// - Complexity: O(1) amortised.
+    public mutating func add(_ e: Evidence) {
+        var h = byHost[e.host, default: HostEvidence()]
+        if let i = h.otherIndex[e.mergeKey] {
+            h.other[i].merge(e)
+        } else if h.other.count < Self.maxEvidencePerHost {
+            h.otherIndex[e.mergeKey] = h.other.count
+            h.other.append(e)
+        } else {
+            evidenceDropped += 1
+        }
+        byHost[e.host] = h
+    }
 
     /// Records a finished (or still-open, at end of input) session.
     /// - Complexity: O(1) amortised.
     public mutating func add(_ s: SessionRecord) {
         guard s.summary.shape != .none else { return }
-        byHost[s.miner, default: ([], [])].miner.append(s)
+        byHost[s.miner, default: HostEvidence()].miner.append(s)
         // Only a pool that actually answered or pushed work is evidence against its host.
         if s.summary.shape == .twoSided || s.summary.shape == .poolPushOnly {
-            byHost[s.pool, default: ([], [])].pool.append(s)
+            byHost[s.pool, default: HostEvidence()].pool.append(s)
         }
     }
 
     public var sessionCount: Int { byHost.values.reduce(0) { $0 + $1.miner.count } }
 
     /// One report per host with evidence, most serious first.
-    public func reports() -> [HostReport] {
-        byHost.map { host, sessions in Self.judge(host: host, miner: sessions.miner, pool: sessions.pool) }
+    /// - Parameter localNets: when given, only hosts inside these blocks are reported (`--local-net`).
+    public func reports(localNets: AddressSet? = nil) -> [HostReport] {
+        byHost.filter { host, _ in localNets.map { $0.match(host) != nil } ?? true }
+            .map { host, e in Self.judge(host: host, miner: e.miner, pool: e.pool, evidence: e.other, policy: policy) }
             .filter { $0.verdict != .none }
             .sorted { (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host) }
     }
@@ -60,10 +90,11 @@ public struct HostVerdicts {
         }
     }
 
-    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord]) -> HostReport {
+    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence: [Evidence] = [],
+                      policy: ScoringPolicy = ScoringPolicy()) -> HostReport {
         let all = miner + pool
-        let first = all.map { $0.summary.firstSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowFirstSeen }.min()
-        let last = all.map { $0.summary.lastSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowLastSeen }.max()
+        let first = (all.map { $0.summary.firstSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
+        let last = (all.map { $0.summary.lastSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowLastSeen } + evidence.map(\.last)).max()
         var verdict = Verdict.none
         var confidence = 0
         var reasons: [String] = []
@@ -85,9 +116,97 @@ public struct HostVerdicts {
                 reasons.append(describe(s))
             }
         }
-        return HostReport(host: host, verdict: verdict, confidence: confidence, reasons: reasons,
-                          firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
-                          poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
+        // Fuse the other evidence: the strongest verdict wins; each further independent kind
+        // of evidence that points the same way adds confidence (README "Scoring").
+        let sortedEvidence = evidence.sorted { (rank(score($0, policy).0), $0.first) < (rank(score($1, policy).0), $1.first) }
+        var kinds = Set<String>()
+        if !miner.isEmpty { kinds.insert("session") }
+        var extra: [String] = []
+        for e in sortedEvidence {
+            let (v, c) = score(e, policy)
+            extra.append(describe(e, policy))
+            if v != .cryptoNode { kinds.insert(e.kind.rawValue) }
+            if verdict == .pool { continue }   // a pool stays a pool; its other evidence is context
+            if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
+        }
+        reasons += extra
+        if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 { confidence = min(99, confidence + 5 * (kinds.count - 1)) }
+        var report = HostReport(host: host, verdict: verdict, confidence: confidence, reasons: reasons,
+                                firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
+                                poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
+        report.evidence = sortedEvidence
+        return report
+    }
+
+    /// Verdict and confidence one piece of evidence supports on its own.
+    public static func score(_ e: Evidence, _ p: ScoringPolicy) -> (Verdict, Int) {
+        let long = e.duration >= p.longLivedSeconds
+        switch e.kind {
+        case .tlsToPool, .webSocketToPool:
+            guard long else { return (.suspicious, 40) }
+            return (.likelyMining, isPeriodic(e, p) ? 80 : 70)
+        case .connectionToPool:
+            return long ? (.likelyMining, 60) : (.suspicious, 35)
+        case .stratumV2Encrypted:
+            return long ? (.likelyMining, 70) : (.suspicious, 45)
+        case .minerUserAgent:
+            return (.likelyMining, 60)
+        case .httpToPool:
+            return (.suspicious, 35)
+        case .dnsPoolLookup:
+            return (.suspicious, e.count > 1 ? 35 : 30)
+        case .peerToPeer:
+            return (.cryptoNode, 80)
+        }
+    }
+
+    /// Mining keeps a connection open for hours with small messages both ways (jobs, shares).
+    static func isPeriodic(_ e: Evidence, _ p: ScoringPolicy) -> Bool {
+        guard e.packetsOut >= p.periodicMinPackets, e.packetsIn >= p.periodicMinPackets else { return false }
+        return (e.bytesOut + e.bytesIn) / (e.packetsOut + e.packetsIn) <= p.periodicMaxAveragePayload
+    }
+
+    /// One sentence per piece of evidence.
+    public static func describe(_ e: Evidence, _ p: ScoringPolicy = ScoringPolicy()) -> String {
+        let name = e.name ?? e.peer?.description ?? "?"
+        let port = e.peerPort
+        var listed = ""
+        if let m = e.pool {
+            let coins = m.entry.coins.isEmpty ? "" : ", " + m.entry.coins.joined(separator: "/")
+            listed = " (\(m.matched): \(m.entry.kind.rawValue)\(coins), \(m.entry.source) list)"
+        }
+        let times = e.count > 1 ? " over \(e.count) connections" : ""
+        let at = e.peer.map { " [\($0)]" } ?? ""
+        switch e.kind {
+        case .tlsToPool, .webSocketToPool, .connectionToPool, .stratumV2Encrypted:
+            let what = switch e.kind {
+            case .tlsToPool: "TLS"
+            case .webSocketToPool: "WebSocket"
+            case .stratumV2Encrypted: "encrypted Stratum V2 (Noise handshake shape)"
+            default: "a connection"
+            }
+            var t = "\(what) to \(name):\(port)\(at)\(listed) for \(Format.duration(e.duration))\(times)"
+            if let via = e.detail("name_from") { t += ", name from \(via)" }
+            t += ", \(e.packetsOut + e.packetsIn) packets"
+            if isPeriodic(e, p) { t += ", periodic small messages" }
+            if let ja4 = e.detail("ja4") { t += ", JA4 \(ja4)" }
+            return t
+        case .httpToPool:
+            var t = "HTTP to \(name):\(port)\(listed)"
+            if let r = e.detail("request") { t += ": \(r)" }
+            return t + times
+        case .minerUserAgent:
+            return "miner software \(e.software ?? "?") in HTTP User-Agent to \(name):\(port)\(times)"
+        case .dnsPoolLookup:
+            var t = "looked up pool name \(name)\(listed)"
+            if e.count > 1 { t += " \(e.count) times" }
+            if let a = e.detail("answers") { t += " → \(a)" }
+            return t
+        case .peerToPeer:
+            var t = "\(e.coin ?? "cryptocurrency") node traffic (\(e.detail("message") ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
+            if let ua = e.software { t += ", node software \(ua)" }
+            return t + " — a node, not mining"
+        }
     }
 
     /// Verdict and confidence one session supports for its miner.
@@ -114,9 +233,11 @@ public struct HostVerdicts {
         let m = s.summary
         var where_ = s.poolEndpoint
         if let h = m.poolHostnames.first { where_ += " (\(h))" }
+        if let l = s.poolList { where_ += " [\(l.matched) on the \(l.entry.source) list]" }
         var parts: [String] = []
         let who = m.software ?? "a miner"
-        let dialect = m.dialect?.rawValue ?? "stratum"
+        var dialect = m.dialect?.rawValue ?? "stratum"
+        if s.transport != "tcp" { dialect += " over " + (s.transport == "http" ? "HTTP" : "WebSocket") }
         switch m.shape {
         case .twoSided:
             var login = "\(who) mined via \(dialect) at \(where_)"

@@ -1,4 +1,5 @@
 import PacketDecoding
+import PoolIntel
 import Stratum
 
 /// The verdict vocabulary. Later work adds evidence kinds, not verdicts.
@@ -28,6 +29,10 @@ public struct SessionRecord: Sendable {
     public var minerBytes: Int
     public var poolBytes: Int
     public var endReason: String
+    /// What carried the JSON: "tcp" (plain Stratum), "http" (getwork bodies), "websocket".
+    public var transport = "tcp"
+    /// The pool list entry the pool's name or address matched, if any.
+    public var poolList: PoolMatch?
 
     public init(miner: IPAddress, minerPort: UInt16, pool: IPAddress, poolPort: UInt16, vlanID: UInt16,
                 summary: StratumSummary, flowFirstSeen: Timestamp, flowLastSeen: Timestamp,
@@ -43,6 +48,7 @@ public struct SessionRecord: Sendable {
     /// Coin from the wallet shape, else the pool host name, else the dialect.
     public var coin: String? {
         if let c = summary.coin { return c }
+        if let c = poolList?.entry.singleCoin { return c }
         for host in summary.poolHostnames {
             if let c = CoinHints.coin(forHostname: host) { return c }
         }

@@ -23,6 +23,12 @@ public enum Anomaly: String, CaseIterable, Sendable, Codable, Error {
     case stratumLineTooLong = "stratum_line_too_long"
     case stratumBadJSON = "stratum_bad_json"
     case stratumRoleConflict = "stratum_role_conflict"
+    case dnsMalformed = "dns_malformed"
+    case tlsMalformed = "tls_malformed"
+    case httpMalformed = "http_malformed"
+    case websocketMalformed = "websocket_malformed"
+    case websocketMessageTooLarge = "websocket_message_too_large"
+    case stratumV2Malformed = "stratum_v2_malformed"
 }
 
 /// Fixed-size anomaly counters: incrementing never allocates.

@@ -50,6 +50,7 @@ public struct EtherType: RawRepresentable, Hashable, Sendable {
     public static let qinq = EtherType(rawValue: 0x88A8)     // 802.1ad
     public static let qinqOld = EtherType(rawValue: 0x9100)  // pre-standard QinQ
     public static let ipv6 = EtherType(rawValue: 0x86DD)
+    public static let pppoeSession = EtherType(rawValue: 0x8864)
 
     public var isVLANTag: Bool { self == .vlan || self == .qinq || self == .qinqOld }
 }

@@ -63,6 +63,14 @@ public enum LinkLayer {
             off += 4
             tags += 1
         }
+        // PPPoE session (RFC 2516): ver/type(1) code(1) session(2) length(2), then the PPP
+        // protocol (2): 0x0021 IPv4, 0x0057 IPv6. Common on ISP access links.
+        if type == .pppoeSession {
+            guard let verType = frame.u8(off), let ppp = frame.u16(off + 6) else { return .failure(.truncatedLinkHeader) }
+            guard verType == 0x11 else { return .success(NetworkLayerStart(offset: off, etherType: type, vlanID: vlan)) }
+            let inner: EtherType = switch ppp { case 0x0021: .ipv4; case 0x0057: .ipv6; default: type }
+            return .success(NetworkLayerStart(offset: off + 8, etherType: inner, vlanID: vlan))
+        }
         return .success(NetworkLayerStart(offset: off, etherType: type, vlanID: vlan))
     }
 }

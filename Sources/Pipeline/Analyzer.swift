@@ -1,20 +1,24 @@
 import Detection
 import PacketDecoding
+import PoolIntel
 import StreamReassembly
 import Stratum
 
 /// Something that happened during analysis, for event streams (JSONL).
 public struct AnalysisEvent: Sendable {
-    public enum Kind: Sendable, Equatable {
+    public enum Kind: Sendable {
         case sessionIdentified
         case login(accepted: Bool, user: String?)
         case share(accepted: Bool)
         case reconnect(host: String)
         case sessionEnded(reason: String)
+        /// Non-session evidence (TLS to a pool name, a pool DNS lookup, node traffic ...).
+        case evidence(Evidence)
     }
     public var time: Timestamp
     public var kind: Kind
-    public var session: SessionRecord
+    /// The mining session the event belongs to (nil for `.evidence`).
+    public var session: SessionRecord?
 }
 
 /// Counters for a whole run.
@@ -27,6 +31,13 @@ public struct AnalysisStats: Sendable {
     public var anomalies = AnomalyCounters()
     public var reassembly = ReassemblyStats()
     public var stratumSessions = 0
+    public var dnsMessages = 0
+    public var tlsHandshakes = 0
+    public var httpFlows = 0
+    public var webSocketFlows = 0
+    public var peerFlows = 0
+    public var nameCacheEvictions = 0
+    public var evidenceDropped = 0
     public var firstPacket: Timestamp?
     public var lastPacket: Timestamp?
 }
@@ -42,12 +53,20 @@ public final class Analyzer {
     private var lastFragmentSweep = Timestamp.zero
     private var stats = AnalysisStats()
 
-    /// - Parameter onEvent: called synchronously as detections happen (in packet order).
-    public init(limits: Limits = Limits(), onEvent: ((AnalysisEvent) -> Void)? = nil) {
+    /// Which hosts are ours (`--local-net`); nil reports every host.
+    public let localNets: AddressSet?
+
+    /// - Parameters:
+    ///   - intel: pool and allow lists (the built-in list by default).
+    ///   - localNets: when given, reports centre on hosts inside these blocks.
+    ///   - onEvent: called synchronously as detections happen (in packet order).
+    public init(limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
+                policy: ScoringPolicy = ScoringPolicy(), onEvent: ((AnalysisEvent) -> Void)? = nil) {
         self.limits = limits
+        self.localNets = localNets
         fragments = FragmentReassembler(limits: limits.fragments)
         table = FlowTable(limits: limits.reassembly)
-        dispatcher = Dispatcher(sink: Sink(limits: limits.stratum, onEvent: onEvent))
+        dispatcher = Dispatcher(sink: Sink(limits: limits, intel: intel, policy: policy, onEvent: onEvent))
     }
 
     /// Processes one captured frame.
@@ -94,108 +113,33 @@ public final class Analyzer {
     /// Ends the run: flushes every open flow into the verdicts and returns them.
     public func finish() -> [HostReport] {
         table.finishAll(handler: &dispatcher)
-        return dispatcher.sink.verdicts.reports()
+        return dispatcher.sink.verdicts.reports(localNets: localNets)
     }
 
     /// Every host seen in a TCP/UDP flow that has ended (all flows, after `finish()`).
-    public var hostsSeen: Set<IPAddress> { dispatcher.sink.hostsSeen }
+    public var hostsSeen: Set<IPAddress> {
+        guard let nets = localNets else { return dispatcher.sink.hostsSeen }
+        return dispatcher.sink.hostsSeen.filter { nets.match($0) != nil }
+    }
 
     /// Host reports from sessions that have ended so far (open flows not included).
-    public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports() }
+    public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }
 
     public var statistics: AnalysisStats {
         var s = stats
         s.reassembly = table.stats
         s.anomalies.merge(fragments.anomalies)
         s.anomalies.merge(dispatcher.sink.anomalies)
-        s.stratumSessions = dispatcher.sink.verdicts.sessionCount
+        let sink = dispatcher.sink
+        s.stratumSessions = sink.verdicts.sessionCount
+        s.dnsMessages = sink.dnsMessages
+        s.tlsHandshakes = sink.tlsHandshakes
+        s.httpFlows = sink.httpFlows
+        s.webSocketFlows = sink.webSocketFlows
+        s.peerFlows = sink.peerFlows
+        s.nameCacheEvictions = sink.names.evictions
+        s.evidenceDropped = sink.verdicts.evidenceDropped
         return s
     }
 }
 
-/// Shared state the per-flow dispatcher writes into.
-final class Sink {
-    let limits: StratumLimits
-    let onEvent: ((AnalysisEvent) -> Void)?
-    var verdicts = HostVerdicts()
-    var anomalies = AnomalyCounters()
-    /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
-    var hostsSeen = Set<IPAddress>()
-    static let maxHostsSeen = 1 << 20
-    init(limits: StratumLimits, onEvent: ((AnalysisEvent) -> Void)?) { self.limits = limits; self.onEvent = onEvent }
-}
-
-/// Per-flow decoder state.
-struct FlowApp {
-    var stratum: StratumSession?
-    var overlongSeen = 0
-}
-
-/// Routes reassembled streams to the protocol decoders and their findings to detection.
-struct Dispatcher: FlowHandler {
-    let sink: Sink
-
-    func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp { FlowApp() }
-
-    func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<FlowApp>, time: Timestamp) -> StreamDecision {
-        let side: Side = direction == .lowToHigh ? .a : .b
-        switch event {
-        case .data(let bytes):
-            if flow.app.stratum == nil {
-                // Without a SYN the stream starts mid-line: resynchronise at the first newline.
-                let mid = !flow.sawSYN
-                flow.app.stratum = StratumSession(limits: sink.limits, midStream: (mid, mid))
-            }
-            let keep = flow.app.stratum!.feed(bytes, from: side, time: time.nanoseconds)
-            publish(flow, time: time)
-            return keep ? .continue : .bypass
-        case .gap:
-            flow.app.stratum?.gap(from: side)
-            return .continue
-        case .datagram:
-            return .bypass   // no UDP decoder yet (DNS arrives with the next decoders)
-        case .end:
-            return .continue
-        }
-    }
-
-    func endFlow(_ flow: FlowState<FlowApp>, reason: FlowEndReason, time: Timestamp) {
-        if sink.hostsSeen.count < Sink.maxHostsSeen {
-            sink.hostsSeen.insert(flow.key.low.address)
-            sink.hostsSeen.insert(flow.key.high.address)
-        }
-        guard let s = flow.app.stratum else { return }
-        if s.overlongLines > 0 { sink.anomalies.record(.stratumLineTooLong, count: s.overlongLines) }
-        if s.validMessages > 0 && s.badLines > 0 { sink.anomalies.record(.stratumBadJSON, count: s.badLines) }
-        if s.summary.roleConflict { sink.anomalies.record(.stratumRoleConflict) }
-        guard let record = Self.record(flow, s.summary, reason: reason.rawValue) else { return }
-        sink.verdicts.add(record)
-        if s.identified { sink.onEvent?(AnalysisEvent(time: time, kind: .sessionEnded(reason: reason.rawValue), session: record)) }
-    }
-
-    private func publish(_ flow: FlowState<FlowApp>, time: Timestamp) {
-        guard let onEvent = sink.onEvent, flow.app.stratum!.hasEvents else { return }
-        let events = flow.app.stratum!.drainEvents()
-        guard let record = Self.record(flow, flow.app.stratum!.summary, reason: "open") else { return }
-        for e in events {
-            let kind: AnalysisEvent.Kind = switch e {
-            case .sessionIdentified: .sessionIdentified
-            case .login(let ok, let user): .login(accepted: ok, user: user)
-            case .share(let ok, _): .share(accepted: ok)
-            case .reconnect(let host): .reconnect(host: host)
-            }
-            onEvent(AnalysisEvent(time: time, kind: kind, session: record))
-        }
-    }
-
-    static func record(_ flow: FlowState<FlowApp>, _ summary: StratumSummary, reason: String) -> SessionRecord? {
-        guard let minerSide = summary.minerSide else { return nil }
-        let minerDir: FlowDirection = minerSide == .a ? .lowToHigh : .highToLow
-        let miner = flow.key.source(minerDir), pool = flow.key.destination(minerDir)
-        let minerBytes = minerDir == .lowToHigh ? flow.bytes.0 : flow.bytes.1
-        let poolBytes = minerDir == .lowToHigh ? flow.bytes.1 : flow.bytes.0
-        return SessionRecord(miner: miner.address, minerPort: miner.port, pool: pool.address, poolPort: pool.port,
-                             vlanID: flow.key.vlanID, summary: summary, flowFirstSeen: flow.firstSeen,
-                             flowLastSeen: flow.lastSeen, minerBytes: minerBytes, poolBytes: poolBytes, endReason: reason)
-    }
-}

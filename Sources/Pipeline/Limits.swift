@@ -1,3 +1,5 @@
+import DNS
+import HTTP
 import PacketDecoding
 import StreamReassembly
 import Stratum
@@ -8,5 +10,9 @@ public struct Limits: Sendable {
     public var reassembly = ReassemblyLimits()
     public var fragments = FragmentReassembler.Limits()
     public var stratum = StratumLimits()
+    public var dns = DNSLimits()
+    public var http = HTTPLimits()
+    /// Addresses remembered with the name they resolved to (DNS answers, SNI, Host).
+    public var maxNameCacheEntries = 65_536
     public init() {}
 }

@@ -31,6 +31,11 @@ public struct RunSummary: Encodable {
     public var depth_cap_hits: Int
     public var out_of_order_cap_flushes: Int
     public var stratum_sessions: Int
+    public var dns_messages: Int
+    public var tls_handshakes: Int
+    public var http_flows: Int
+    public var websocket_flows: Int
+    public var p2p_flows: Int
     public var anomalies: [String: Int]
     public var first_packet: String?
     public var last_packet: String?
@@ -63,6 +68,11 @@ public struct RunSummary: Encodable {
         depth_cap_hits = r.depthCapHits
         out_of_order_cap_flushes = r.outOfOrderCapFlushes
         stratum_sessions = stats.stratumSessions
+        dns_messages = stats.dnsMessages
+        tls_handshakes = stats.tlsHandshakes
+        http_flows = stats.httpFlows
+        websocket_flows = stats.webSocketFlows
+        p2p_flows = stats.peerFlows
         anomalies = Dictionary(uniqueKeysWithValues: stats.anomalies.nonZero.map { ($0.0.rawValue, $0.1) })
         first_packet = stats.firstPacket.map { TimeFormat.iso8601($0.nanoseconds) }
         last_packet = stats.lastPacket.map { TimeFormat.iso8601($0.nanoseconds) }
@@ -98,6 +108,8 @@ public struct SessionJSON: Encodable {
     public var bytes_from_miner: Int
     public var bytes_from_pool: Int
     public var end_reason: String
+    public var transport: String
+    public var pool_list_match: String?
 
     public init(_ s: SessionRecord, role: String) {
         let m = s.summary
@@ -127,6 +139,8 @@ public struct SessionJSON: Encodable {
         bytes_from_miner = s.minerBytes
         bytes_from_pool = s.poolBytes
         end_reason = s.endReason
+        transport = s.transport
+        pool_list_match = s.poolList.map { "\($0.matched) (\($0.entry.kind.rawValue), \($0.entry.source))" }
     }
 
     /// Six significant digits: estimates, not measurements.
@@ -141,7 +155,7 @@ public struct SessionJSON: Encodable {
         case role, miner, pool, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
              login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
              hashes_per_share, estimated_hashrate_hs, reported_hashrate_hs, first_seen, last_seen, bytes_from_miner,
-             bytes_from_pool, end_reason
+             bytes_from_pool, end_reason, transport, pool_list_match
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -172,6 +186,8 @@ public struct SessionJSON: Encodable {
         try c.encode(bytes_from_miner, forKey: .bytes_from_miner)
         try c.encode(bytes_from_pool, forKey: .bytes_from_pool)
         try c.encode(end_reason, forKey: .end_reason)
+        try c.encode(transport, forKey: .transport)
+        try c.encode(pool_list_match, forKey: .pool_list_match)
     }
 }
 
@@ -189,6 +205,7 @@ public struct HostJSON: Encodable {
     public var estimated_hashrate_hs: Double?
     public var sessions: [SessionJSON]
     public var served_sessions: [SessionJSON]
+    public var evidence: [EvidenceJSON]
 
     public init(_ r: HostReport) {
         host = r.host.description
@@ -204,6 +221,11 @@ public struct HostJSON: Encodable {
             for w in s.summary.wallets where !wallets.contains(w) { wallets.append(w) }
             if let sw = s.summary.software, !software.contains(sw) { software.append(sw) }
         }
+        for e in r.evidence where e.kind != .peerToPeer && e.kind != .dnsPoolLookup {
+            let p = (e.peerEndpoint ?? "?") + (e.name.map { " (\($0))" } ?? "")
+            if !pools.contains(p) { pools.append(p) }
+            if let sw = e.software, !software.contains(sw) { software.append(sw) }
+        }
         self.pools = pools
         self.wallets = wallets
         miner_software = software
@@ -212,11 +234,12 @@ public struct HostJSON: Encodable {
         estimated_hashrate_hs = rates.isEmpty ? nil : SessionJSON.round(rates.reduce(0, +))
         sessions = r.minerSessions.map { SessionJSON($0, role: "miner") }
         served_sessions = r.poolSessions.map { SessionJSON($0, role: "pool") }
+        evidence = r.evidence.map(EvidenceJSON.init)
     }
 
     enum CodingKeys: String, CodingKey {
         case host, verdict, confidence, reasons, first_seen, last_seen, pools, wallets, miner_software,
-             shares_accepted, estimated_hashrate_hs, sessions, served_sessions
+             shares_accepted, estimated_hashrate_hs, sessions, served_sessions, evidence
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -234,6 +257,7 @@ public struct HostJSON: Encodable {
         try c.encode(estimated_hashrate_hs, forKey: .estimated_hashrate_hs)
         try c.encode(sessions, forKey: .sessions)
         try c.encode(served_sessions, forKey: .served_sessions)
+        try c.encode(evidence, forKey: .evidence)
     }
 }
 
@@ -253,20 +277,97 @@ public struct EventJSON: Encodable {
     public var target: String?
     public var reason: String?
     public var host: String
-    public var session: SessionJSON
+    public var session: SessionJSON?
+    public var evidence: EvidenceJSON?
 
     public init(_ e: AnalysisEvent) {
         type = "event"
         time = TimeFormat.iso8601(e.time.nanoseconds)
-        session = SessionJSON(e.session, role: "miner")
-        host = e.session.miner.description
+        session = e.session.map { SessionJSON($0, role: "miner") }
+        host = e.session?.miner.description ?? ""
         switch e.kind {
+        case .evidence(let ev):
+            event = "evidence"
+            host = ev.host.description
+            evidence = EvidenceJSON(ev)
         case .sessionIdentified: event = "session_seen"
         case .login(let ok, let u): event = ok ? "login_accepted" : "login_rejected"; accepted = ok; user = u
         case .share(let ok): event = ok ? "share_accepted" : "share_rejected"; accepted = ok
         case .reconnect(let h): event = "reconnect"; target = h
         case .sessionEnded(let r): event = "session_end"; reason = r
         }
+    }
+}
+
+/// One piece of non-session evidence (README "Evidence kinds").
+public struct EvidenceJSON: Encodable {
+    public var kind: String
+    public var summary: String
+    public var verdict: String
+    public var peer: String?
+    public var name: String?
+    public var pool_list_match: String?
+    public var pool_kind: String?
+    public var coin: String?
+    public var software: String?
+    public var count: Int
+    public var first_seen: String
+    public var last_seen: String
+    public var duration_seconds: Double
+    public var packets_out: Int
+    public var packets_in: Int
+    public var bytes_out: Int
+    public var bytes_in: Int
+    public var details: [String: String]
+
+    public init(_ e: Evidence) {
+        kind = e.kind.rawValue
+        summary = HostVerdicts.describe(e)
+        verdict = HostVerdicts.score(e, ScoringPolicy()).0.rawValue
+        peer = e.peerEndpoint
+        name = e.name
+        pool_list_match = e.pool.map { "\($0.matched) (\($0.entry.source))" }
+        pool_kind = e.pool?.entry.kind.rawValue
+        coin = e.coin
+        software = e.software
+        count = max(e.count, 1)
+        first_seen = TimeFormat.iso8601(e.first.nanoseconds)
+        last_seen = TimeFormat.iso8601(e.last.nanoseconds)
+        duration_seconds = (e.duration * 1000).rounded() / 1000
+        packets_out = e.packetsOut
+        packets_in = e.packetsIn
+        bytes_out = e.bytesOut
+        bytes_in = e.bytesIn
+        var d: [String: String] = [:]
+        for (k, v) in e.details where d[k] == nil { d[k] = v }
+        details = d
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, summary, verdict, peer, name, pool_list_match, pool_kind, coin, software, count, first_seen, last_seen,
+             duration_seconds, packets_out, packets_in, bytes_out, bytes_in, details
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(summary, forKey: .summary)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(peer, forKey: .peer)
+        try c.encode(name, forKey: .name)
+        try c.encode(pool_list_match, forKey: .pool_list_match)
+        try c.encode(pool_kind, forKey: .pool_kind)
+        try c.encode(coin, forKey: .coin)
+        try c.encode(software, forKey: .software)
+        try c.encode(count, forKey: .count)
+        try c.encode(first_seen, forKey: .first_seen)
+        try c.encode(last_seen, forKey: .last_seen)
+        try c.encode(duration_seconds, forKey: .duration_seconds)
+        try c.encode(packets_out, forKey: .packets_out)
+        try c.encode(packets_in, forKey: .packets_in)
+        try c.encode(bytes_out, forKey: .bytes_out)
+        try c.encode(bytes_in, forKey: .bytes_in)
+        try c.encode(details, forKey: .details)
     }
 }
 

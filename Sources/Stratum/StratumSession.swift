@@ -27,6 +27,9 @@ public struct StratumLimits: Sendable, Equatable {
 /// requests is the pool. Port numbers are never consulted.
 public struct StratumSession {
     public let limits: StratumLimits
+    public let overHTTP: Bool
+    static let httpMiningMethods: Set<String> = ["getwork", "getblocktemplate", "submitblock", "eth_getWork", "eth_submitWork",
+                                                 "eth_submitHashrate", "eth_submitLogin"]
     private var splitters: (LineSplitter, LineSplitter)
     /// Per side: has the stream's first line looked like JSON (nil: not seen yet)?
     private var looksJSON: (Bool?, Bool?) = (nil, nil)
@@ -53,8 +56,12 @@ public struct StratumSession {
 
     /// - Parameter midStream: the connection was picked up after its start, so
     ///   each direction begins in the middle of a line and resynchronises at the first newline.
-    public init(limits: StratumLimits = StratumLimits(), midStream: (Bool, Bool) = (false, false)) {
+    ///   - overHTTP: the JSON comes from HTTP bodies, where only the HTTP mining methods
+    ///     (getwork, getblocktemplate, submitblock, eth_getWork family) mean mining; a Stratum
+    ///     method name in an HTTP POST is just text some API carries.
+    public init(limits: StratumLimits = StratumLimits(), midStream: (Bool, Bool) = (false, false), overHTTP: Bool = false) {
         self.limits = limits
+        self.overHTTP = overHTTP
         splitters = (LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.0),
                      LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.1))
     }
@@ -142,6 +149,7 @@ public struct StratumSession {
 
     /// Returns whether the message was a well-formed mining message.
     private mutating func handleRequest(method: String, message m: JSONObject, id: JSONValue?, side: Side, time: Timestamp64) -> Bool {
+        if overHTTP && !Self.httpMiningMethods.contains(method) { return false }
         let params = m["params"]
         var remember: Pending?
         switch method {
@@ -221,6 +229,26 @@ public struct StratumSession {
             summary.sharesSubmitted += 1
             let hashes = jobHashes.last(where: { $0.id == job })?.hashes ?? summary.hashesPerShare
             remember = Pending(method: method, hashes: hashes)
+        case "getwork":
+            // Bitcoin getwork over HTTP (pre-Stratum pools): [] asks for work, [data] submits a solution.
+            guard params == nil || params?.array != nil else { return false }
+            setDialect(.httpGetwork)
+            if let data = params?[0]?.string, Self.isHex(data) {
+                summary.sharesSubmitted += 1
+                remember = Pending(method: "getwork-submit", hashes: summary.hashesPerShare ?? 4_294_967_296)
+            } else {
+                remember = Pending(method: method)
+            }
+        case "getblocktemplate":
+            // BIP 22/23: a solo miner or a pool backend fetching block templates from a node.
+            guard params == nil || params?.array != nil else { return false }
+            setDialect(.httpGetwork)
+            remember = Pending(method: method)
+        case "submitblock":
+            guard let block = params?[0]?.string, Self.isHex(block) else { return false }
+            setDialect(.httpGetwork)
+            summary.sharesSubmitted += 1
+            remember = Pending(method: method)
         case "keepalived", "getjob":
             guard params?.object != nil else { return false }
             setDialectIfUnknown(.cryptonote)
@@ -300,6 +328,19 @@ public struct StratumSession {
                 emit(.share(accepted: !failed, hashes: failed ? nil : request.hashes))
             case "eth_getWork":
                 if let work = result?.array { handleEthWork(work) }
+            case "getwork":
+                if let data = result?["data"]?.string, Self.isHex(data) { summary.jobsReceived += 1 }
+            case "getwork-submit":
+                if failed { summary.sharesRejected += 1 } else {
+                    summary.sharesAccepted += 1
+                    if let h = request.hashes { summary.acceptedHashes += h }
+                }
+                emit(.share(accepted: !failed, hashes: nil))
+            case "getblocktemplate":
+                if result?["previousblockhash"]?.string != nil { summary.jobsReceived += 1 }
+            case "submitblock":
+                // BIP 22: null means accepted; a string is the rejection reason.
+                if failed || result?.string != nil { summary.sharesRejected += 1 } else { summary.sharesAccepted += 1 }
             case "mining.subscribe":
                 // Result: [[subscriptions], extranonce1, extranonce2 size] or ES1 [[...], extranonce]
                 break

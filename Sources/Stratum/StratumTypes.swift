@@ -12,6 +12,12 @@ public enum StratumDialect: String, Sendable, Codable, CaseIterable {
     case ethereumStratum2 = "ethereum-stratum-2.0"
     case ethProxy = "eth-proxy"
     case cryptonote = "cryptonote"
+    /// Binary Stratum V2 in the clear (SetupConnection seen).
+    case stratumV2 = "stratum-v2"
+    /// JSON mining messages inside WebSocket frames (browser miners and their proxies).
+    case webMiner = "web-miner"
+    /// getwork / getblocktemplate JSON-RPC over HTTP.
+    case httpGetwork = "http-getwork"
 }
 
 /// Something that happened in a session, for event streams (JSONL, later SIEM outputs).

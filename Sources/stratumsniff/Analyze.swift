@@ -81,6 +81,8 @@ struct Analyze: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line on standard error.")
     var quiet = false
 
+    @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
+
     @OptionGroup(title: "Caps") var caps: LimitOptions
 
     func validate() throws {
@@ -94,7 +96,8 @@ struct Analyze: ParsableCommand {
     func run() throws {
         let started = WallClock.now()
         let jsonl = format == .jsonl
-        let analyzer = Analyzer(limits: caps.limits, onEvent: jsonl ? { event in
+        let (pools, localNets) = try intel.load()
+        let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets, onEvent: jsonl ? { event in
             print(JSONOutput.encode(EventJSON(event), pretty: false))
         } : nil)
         var errors: [String] = []

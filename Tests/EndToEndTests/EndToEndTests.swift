@@ -82,16 +82,44 @@ enum Binary {
         #expect(es["dialect"] as? String == "eth-proxy" && es["pool"] as? String == "185.71.66.39:9999")
         #expect((es["reported_hashrate_hs"] as? Double ?? 0) > 1e7)
         #expect((es["workers"] as? [String])?.contains("eth1.0") == true)
+        // The pool names the sessions revealed are on the built-in list.
+        #expect(ewbfSessions.allSatisfy { ($0["pool_list_match"] as? String)?.hasPrefix("flypool.org") == true })
     }
 
     @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: real-capture tests skipped"),
-          arguments: ["monero.pcap", "dns.pcap", "443-chrome.pcap", "websocket.pcap", "http-lines-split.pcap",
+          arguments: ["dns.pcap", "443-chrome.pcap", "websocket.pcap", "http-lines-split.pcap",
                       "malformed_dns.pcap", "fuzz-2006-06-26-2594.pcap", "reasm_crash_anon.pcapng"])
     func otherRealCapturesFlagNothing(file: String) throws {
         let (status, doc) = try Binary.json([Binary.shared.appendingPathComponent(file).path])
         #expect(status == 0, "\(file) exit status")
         #expect(Binary.hosts(doc).isEmpty, "\(file): \(Binary.verdicts(doc))")
         #expect(((doc["summary"] as? [String: Any])?["packets"] as? Int ?? 0) > 0)
+    }
+
+    @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: real-capture tests skipped"))
+    func decodersSeeTheirProtocolsInRealCaptures() throws {
+        func summary(_ file: String) throws -> [String: Any] {
+            try Binary.json([Binary.shared.appendingPathComponent(file).path]).1["summary"] as? [String: Any] ?? [:]
+        }
+        #expect(try summary("dns.pcap")["dns_messages"] as? Int ?? 0 >= 5)
+        #expect(try summary("http-lines-split.pcap")["http_flows"] as? Int == 1)
+        #expect(try summary("malformed_dns.pcap")["anomalies"] as? [String: Int] != nil)
+    }
+
+    @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: real-capture tests skipped"))
+    func moneroNodeIsACryptoNodeNeverAMiner() throws {
+        let path = Binary.shared.appendingPathComponent("monero.pcap").path
+        let (status, doc) = try Binary.json([path])
+        #expect(status == 0)
+        let v = Binary.verdicts(doc)
+        #expect(v["192.168.2.100"] == "crypto-node")
+        #expect(Set(v.values) == ["crypto-node"])
+        let host = Binary.hosts(doc).first { $0["host"] as? String == "192.168.2.100" }!
+        let evidence = host["evidence"] as! [[String: Any]]
+        #expect(evidence.count == 4 && evidence.allSatisfy { $0["kind"] as? String == "p2p-node" && $0["coin"] as? String == "monero" })
+        // --local-net centres the report on our own hosts: the peers out on the Internet drop out.
+        let (_, local) = try Binary.json(["--local-net", "192.168.2.0/24", path])
+        #expect(Binary.verdicts(local) == ["192.168.2.100": "crypto-node"])
     }
 }
 

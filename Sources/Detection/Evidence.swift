@@ -1,0 +1,84 @@
+import PacketDecoding
+import PoolIntel
+
+/// Evidence other than a decoded mining session: encrypted or opaque connections to pool
+/// names, pool-name lookups, miner user agents, node-to-node traffic. Each piece says who
+/// (`host`, the client side), with whom, over what, for how long — and the scoring model
+/// (`HostVerdicts`) fuses it with any mining sessions into one verdict per host.
+public struct Evidence: Sendable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// TLS whose SNI, certificate or resolved address names a listed pool.
+        case tlsToPool = "tls-to-pool"
+        /// A WebSocket to a listed name, with no decodable miner messages inside.
+        case webSocketToPool = "websocket-to-pool"
+        /// Plain HTTP to a listed name (e.g. fetching a web-miner script), or a miner User-Agent.
+        case httpToPool = "http-to-pool"
+        case minerUserAgent = "miner-user-agent"
+        /// An undecoded TCP connection to an address a pool name resolved to, or a listed address.
+        case connectionToPool = "pool-connection"
+        /// A Stratum V2 Noise handshake shape (64-byte first message) to a listed pool.
+        case stratumV2Encrypted = "stratum-v2-encrypted"
+        /// A DNS query or answer for a listed name.
+        case dnsPoolLookup = "dns-pool-lookup"
+        /// Cryptocurrency node-to-node protocol (Bitcoin, Monero levin, Ethereum discovery).
+        case peerToPeer = "p2p-node"
+    }
+
+    public var kind: Kind
+    /// The client: the would-be miner or node.
+    public var host: IPAddress
+    public var peer: IPAddress?
+    public var peerPort: UInt16
+    /// The name involved (SNI, Host, DNS question, resolved name). Wire text: escape when printing.
+    public var name: String?
+    /// The list entry the name or address matched.
+    public var pool: PoolMatch?
+    public var first: Timestamp
+    public var last: Timestamp
+    /// Connections or messages merged into this record.
+    public var count = 1
+    public var packetsOut = 0
+    public var packetsIn = 0
+    public var bytesOut = 0
+    public var bytesIn = 0
+    public var software: String?
+    public var coin: String?
+    /// Protocol facts for the analyst, in display order: ("sni", …), ("ja4", …), ("user_agent", …).
+    public var details: [(String, String)] = []
+
+    public init(kind: Kind, host: IPAddress, peer: IPAddress?, peerPort: UInt16, name: String?, pool: PoolMatch?,
+                first: Timestamp, last: Timestamp) {
+        self.kind = kind; self.host = host; self.peer = peer; self.peerPort = peerPort
+        self.name = name; self.pool = pool; self.first = first; self.last = last
+    }
+
+    public var duration: Double { last.since(first) }
+
+    public var peerEndpoint: String? { peer.map { $0.endpoint(port: peerPort) } }
+
+    public func detail(_ key: String) -> String? { details.first { $0.0 == key }?.1 }
+
+    /// Records with the same key are merged (repeated lookups, reconnects).
+    var mergeKey: String { "\(kind.rawValue)|\(name ?? "")|\(peer?.description ?? "")" }
+
+    mutating func merge(_ o: Evidence) {
+        count += o.count
+        if o.first < first { first = o.first }
+        if o.last > last { last = o.last }
+        packetsOut += o.packetsOut; packetsIn += o.packetsIn
+        bytesOut += o.bytesOut; bytesIn += o.bytesIn
+        if software == nil { software = o.software }
+        if coin == nil { coin = o.coin }
+        for (k, v) in o.details where detail(k) == nil { details.append((k, v)) }
+    }
+}
+
+/// Thresholds of the scoring model (README "Scoring"), in one place.
+public struct ScoringPolicy: Sendable {
+    /// An encrypted or opaque connection to a pool name this long (summed over reconnects) is likely mining.
+    public var longLivedSeconds: Double = 300
+    /// "Periodic small messages": at least this many packets each way with this average payload or less.
+    public var periodicMinPackets = 20
+    public var periodicMaxAveragePayload = 400
+    public init() {}
+}

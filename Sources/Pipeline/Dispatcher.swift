@@ -1,0 +1,401 @@
+import CryptoP2P
+import DNS
+import Detection
+import HTTP
+import PacketDecoding
+import PoolIntel
+import StreamReassembly
+import Stratum
+import TLS
+
+/// Shared state the per-flow dispatcher writes into.
+final class Sink {
+    let limits: Limits
+    let intel: PoolIntelligence
+    let onEvent: ((AnalysisEvent) -> Void)?
+    var verdicts: HostVerdicts
+    var anomalies = AnomalyCounters()
+    var names: NameCache
+    var dnsMessages = 0
+    var tlsHandshakes = 0
+    var httpFlows = 0
+    var webSocketFlows = 0
+    var peerFlows = 0
+    /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
+    var hostsSeen = Set<IPAddress>()
+    static let maxHostsSeen = 1 << 20
+
+    init(limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, onEvent: ((AnalysisEvent) -> Void)?) {
+        self.limits = limits
+        self.intel = intel
+        self.onEvent = onEvent
+        verdicts = HostVerdicts(policy: policy)
+        names = NameCache(capacity: limits.maxNameCacheEntries)
+    }
+
+    /// Records evidence unless the allow list covers either end.
+    func add(_ e: Evidence) {
+        if intel.isAllowed(e.host) || e.peer.map({ intel.isAllowed($0, port: e.peerPort) }) == true { return }
+        if let n = e.name, intel.isAllowed(name: n) { return }
+        verdicts.add(e)
+        onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil))
+    }
+
+    func add(_ r: SessionRecord) {
+        if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return }
+        verdicts.add(r)
+    }
+
+    /// What the server of a new flow is known as, if that is a listed pool.
+    func hint(for server: Endpoint, now: Timestamp) -> PoolHint? {
+        if !names.isEmpty, let e = names.lookup(server.address, now: now), let m = intel.pool(named: e.name) {
+            return PoolHint(name: e.name, match: m, via: e.source)
+        }
+        if let m = intel.pool(at: server.address, port: server.port) {
+            return PoolHint(name: nil, match: m, via: "address list")
+        }
+        return nil
+    }
+}
+
+/// Per-flow decoder state.
+struct FlowApp {
+    var mode = FlowMode.undecided
+    var stratum: StratumSession?
+    var hint: PoolHint?
+    var overlongSeen = 0
+}
+
+/// Routes reassembled streams to the protocol decoders and their findings to detection.
+///
+/// The first payload of a TCP flow picks the decoder with cheap probes (TLS record header,
+/// HTTP method, SV2 SetupConnection, P2P magic, '{' for JSON-RPC); a flow nothing wants is
+/// bypassed at once and costs one table lookup per packet from then on. Bypassed flows keep
+/// their packet and byte counters, which is what encrypted-session evidence is built from.
+struct Dispatcher: FlowHandler {
+    let sink: Sink
+
+    func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp {
+        var app = FlowApp()
+        app.hint = sink.hint(for: flow.key.destination(flow.initiator), now: flow.firstSeen)
+        return app
+    }
+
+    func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<FlowApp>, time: Timestamp) -> StreamDecision {
+        switch event {
+        case .data(let bytes):
+            if case .undecided = flow.app.mode { flow.app.mode = probe(bytes, direction, flow) }
+            return feed(bytes, direction, flow, time)
+        case .gap:
+            let side: Side = direction == .lowToHigh ? .a : .b
+            switch flow.app.mode {
+            case .stratum: flow.app.stratum?.gap(from: side)
+            case .undecided: break
+            default: return .bypass   // binary framings cannot resynchronise after a gap
+            }
+            return .continue
+        case .datagram(let bytes):
+            return datagram(bytes, direction, flow, time)
+        case .end:
+            if case .http(let h) = flow.app.mode {
+                var p = direction == .lowToHigh ? h.parsers.0 : h.parsers.1
+                p.end { _ in }
+                if direction == .lowToHigh { h.parsers.0 = p } else { h.parsers.1 = p }
+            }
+            return .continue
+        }
+    }
+
+    // MARK: - Probing
+
+    private func probe(_ b: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowState<FlowApp>) -> FlowMode {
+        if TLSProbe.looksLikeHandshake(b) { sink.tlsHandshakes += 1; return .tls(TLSFlow()) }
+        if HTTPProbe.looksLikeRequest(b) { sink.httpFlows += 1; return .http(HTTPFlow(requestDirection: dir, limits: sink.limits.http)) }
+        if HTTPProbe.looksLikeResponse(b) { sink.httpFlows += 1; return .http(HTTPFlow(requestDirection: dir.reversed, limits: sink.limits.http)) }
+        if StratumV2Session.probe(b) { return .stratumV2(StratumV2Flow()) }
+        if PeerFlow.recognise(b) != nil { sink.peerFlows += 1; return .peer(PeerFlow()) }
+        if flow.key.low.port == 53 || flow.key.high.port == 53 { return .dnsTCP(DNSTCPFlow()) }
+        // A stream seen from its SYN that starts with anything but JSON is not JSON-RPC.
+        // Without the SYN we may be mid-line, so Stratum gets to resynchronise at a newline.
+        if flow.sawSYN {
+            guard let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else { return .undecided }
+            if first != UInt8(ascii: "{") {
+                if dir == flow.initiator && StratumV2Session.looksLikeNoiseHello(b.count) { return .noiseShape }
+                return .opaque
+            }
+        }
+        return .stratum
+    }
+
+    // MARK: - Streams
+
+    private func feed(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowState<FlowApp>, _ time: Timestamp) -> StreamDecision {
+        let side: Side = dir == .lowToHigh ? .a : .b
+        switch flow.app.mode {
+        case .undecided:
+            return .continue
+        case .stratum:
+            if flow.app.stratum == nil {
+                // Without a SYN the stream starts mid-line: resynchronise at the first newline.
+                let mid = !flow.sawSYN
+                flow.app.stratum = StratumSession(limits: sink.limits.stratum, midStream: (mid, mid))
+            }
+            let keep = flow.app.stratum!.feed(bytes, from: side, time: time.nanoseconds)
+            publish(flow, time: time, transport: "tcp")
+            return keep ? .continue : .bypass
+        case .tls(let t):
+            return t.feed(bytes, dir) ? .continue : .bypass
+        case .http(let h):
+            h.feed(bytes, dir, time: time, stratum: &flow.app.stratum, limits: sink.limits.stratum)
+            if flow.app.stratum != nil { publish(flow, time: time, transport: h.upgraded ? "websocket" : "http") }
+            if h.malformed { return .bypass }
+            let named = flow.app.hint != nil || h.host.flatMap { sink.intel.pool(named: Self.hostOnly($0)) } != nil
+            if h.upgraded {
+                // A WebSocket with nothing mining-like after many messages is an ordinary one.
+                let mining = (h.webMiner?.messages ?? 0) > 0 || flow.app.stratum.map { $0.summary.shape != .none } == true
+                return !mining && h.wsMessages > 64 ? .bypass : .continue
+            }
+            // One request/response exchange with nothing mining-like: an ordinary web flow.
+            if h.responses >= 1 && !h.interesting(flow.app.stratum, poolNamed: named) { return .bypass }
+            return h.requests > 64 && !h.interesting(flow.app.stratum, poolNamed: false) ? .bypass : .continue
+        case .stratumV2(let s):
+            s.session.feed(bytes, from: side, time: time.nanoseconds)
+            if s.session.invalid { sink.anomalies.record(.stratumV2Malformed); return .bypass }
+            return .continue
+        case .dnsTCP(let d):
+            var f = dir == .lowToHigh ? d.framers.0 : d.framers.1
+            f.feed(bytes) { msg in dnsMessage(msg, from: flow.key.source(dir), to: flow.key.destination(dir), time: time) }
+            if dir == .lowToHigh { d.framers.0 = f } else { d.framers.1 = f }
+            return .continue
+        case .peer(let p):
+            return p.feed(bytes, dir) ? .continue : .bypass
+        case .noiseShape, .opaque:
+            return .bypass
+        }
+    }
+
+    /// "pool.example.com:3333" → "pool.example.com"; IPv6 literals in brackets are left alone.
+    static func hostOnly(_ host: String) -> String {
+        if host.hasPrefix("[") { return host }
+        if let colon = host.lastIndex(of: ":") { return String(host[..<colon]) }
+        return host
+    }
+
+    // MARK: - Datagrams
+
+    private func datagram(_ b: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowState<FlowApp>, _ time: Timestamp) -> StreamDecision {
+        let src = flow.key.source(dir), dst = flow.key.destination(dir)
+        if src.port == 53 || dst.port == 53 {
+            dnsMessage(b, from: src, to: dst, time: time)
+            return .continue
+        }
+        if let h = PeerProtocols.discoveryV4(b) {
+            var e = Evidence(kind: .peerToPeer, host: src.address, peer: dst.address, peerPort: dst.port, name: nil, pool: nil,
+                             first: time, last: time)
+            e.coin = h.network.rawValue
+            e.details = [("message", h.message)]
+            sink.peerFlows += 1
+            sink.add(e)
+        }
+        return .bypass
+    }
+
+    /// One DNS message: pool-name questions become evidence against the asking host;
+    /// answers fill the name cache so later connections are attributed to the name.
+    private func dnsMessage(_ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp) {
+        let msg: DNSMessage
+        do { msg = try DNSParser.parse(b, limits: sink.limits.dns) } catch { sink.anomalies.record(.dnsMalformed); return }
+        sink.dnsMessages += 1
+        for q in msg.questions {
+            let aliases = msg.isResponse ? msg.aliases(of: q.name) : []
+            let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
+            // The name that matched a list: the question itself or a CNAME on the way.
+            let matched = ([q.name] + aliases).lazy.compactMap { n in sink.intel.pool(named: n).map { (n, $0) } }.first
+            for (address, ttl) in addresses {
+                sink.names.insert(address, name: matched?.0 ?? q.name, source: "DNS answer", ttl: Double(ttl), now: time)
+            }
+            guard let (name, match) = matched else { continue }
+            let asker = msg.isResponse ? dst : src, server = msg.isResponse ? src : dst
+            var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
+                             name: name, pool: match, first: time, last: time)
+            e.count = msg.isResponse ? 0 : 1   // a query and its answer are one lookup
+            e.coin = match.entry.singleCoin
+            if !addresses.isEmpty { e.details.append(("answers", addresses.prefix(8).map { $0.0.description }.joined(separator: ", "))) }
+            sink.add(e)
+        }
+    }
+
+    // MARK: - Flow end
+
+    func endFlow(_ flow: FlowState<FlowApp>, reason: FlowEndReason, time: Timestamp) {
+        if sink.hostsSeen.count < Sink.maxHostsSeen {
+            sink.hostsSeen.insert(flow.key.low.address)
+            sink.hostsSeen.insert(flow.key.high.address)
+        }
+        var decodedSession = false
+        var transport = "tcp"
+        if case .http(let h) = flow.app.mode {
+            transport = h.upgraded ? "websocket" : "http"
+            if h.malformed { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
+            if h.oversizedMessages > 0 { sink.anomalies.record(.websocketMessageTooLarge, count: h.oversizedMessages) }
+            if h.upgraded { sink.webSocketFlows += 1 }
+            if let w = h.webMiner, w.summary.shape != .none, var r = Self.record(flow, w.summary, reason: reason.rawValue) {
+                r.transport = "websocket"
+                annotate(&r, flow)
+                sink.add(r)
+                decodedSession = true
+            }
+        }
+        if let s = flow.app.stratum {
+            if s.overlongLines > 0 { sink.anomalies.record(.stratumLineTooLong, count: s.overlongLines) }
+            if s.validMessages > 0 && s.badLines > 0 { sink.anomalies.record(.stratumBadJSON, count: s.badLines) }
+            if s.summary.roleConflict { sink.anomalies.record(.stratumRoleConflict) }
+            if var record = Self.record(flow, s.summary, reason: reason.rawValue) {
+                record.transport = transport
+                annotate(&record, flow)
+                sink.add(record)
+                decodedSession = record.summary.shape != .none
+                if s.identified { sink.onEvent?(AnalysisEvent(time: time, kind: .sessionEnded(reason: reason.rawValue), session: record)) }
+            }
+        }
+        if case .stratumV2(let v) = flow.app.mode, v.session.setupProtocol == 0,
+           var record = Self.record(flow, v.session.summary, reason: reason.rawValue) {
+            annotate(&record, flow)
+            sink.add(record)
+            decodedSession = true
+        }
+        if !decodedSession { flowEvidence(flow) }
+    }
+
+    /// Evidence from a flow that carried no decodable mining session.
+    private func flowEvidence(_ flow: FlowState<FlowApp>) {
+        let client = flow.initiator
+        var hint = flow.app.hint
+        var kind: Evidence.Kind?
+        var details: [(String, String)] = []
+        var software: MinerCatalog.Software?
+        var clientDir = client
+        switch flow.app.mode {
+        case .tls(let t):
+            if let d = t.clientDirection { clientDir = d }
+            let server = flow.key.destination(clientDir)
+            if let sni = t.hello?.serverName {
+                sink.names.insert(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: flow.lastSeen)
+            }
+            for (i, n) in t.names.enumerated() {
+                if let m = sink.intel.pool(named: n) {
+                    hint = PoolHint(name: n, match: m, via: i == 0 && t.hello?.serverName != nil ? "TLS SNI" : "TLS certificate")
+                    break
+                }
+            }
+            if t.malformed { sink.anomalies.record(.tlsMalformed) }
+            guard hint != nil else { return }
+            kind = .tlsToPool
+            if let h = t.hello {
+                if let s = h.serverName { details.append(("sni", s)) }
+                if !h.alpn.isEmpty { details.append(("alpn", h.alpn.joined(separator: ","))) }
+                details.append(("ja3", h.ja3))
+                details.append(("ja4", h.ja4))
+            }
+            if let sh = t.serverHello { details.append(("tls_version", sh.versionName)) }
+            if let c = t.certificate, !t.names.isEmpty { details.append(("certificate_names", ([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8).joined(separator: ", "))) }
+        case .http(let h):
+            clientDir = h.requestDirection
+            let server = flow.key.destination(clientDir)
+            if let host = h.host {
+                let bare = Self.hostOnly(host)
+                sink.names.insert(server.address, name: bare, source: "HTTP Host", ttl: 3600, now: flow.lastSeen)
+                if let m = sink.intel.pool(named: bare) { hint = PoolHint(name: bare, match: m, via: "HTTP Host") }
+            }
+            if let host = h.host { details.append(("http_host", host)) }
+            if let r = h.firstRequest { details.append(("request", r)) }
+            if let ua = h.userAgent { details.append(("user_agent", ua)) }
+            for m in h.miningHeaders { details.append(("mining_header", m)) }
+            software = h.software
+            if hint != nil { kind = h.upgraded ? .webSocketToPool : .httpToPool }
+            else if h.software != nil || !h.miningHeaders.isEmpty { kind = .minerUserAgent }
+            else { return }
+        case .noiseShape:
+            guard hint != nil else { return }   // weak evidence: never on its own
+            kind = .stratumV2Encrypted
+        case .opaque, .undecided, .stratum, .stratumV2, .dnsTCP:
+            guard hint != nil, flow.isTCP else { return }
+            kind = .connectionToPool
+        case .peer(let p):
+            for (dir, h) in [(FlowDirection.lowToHigh, p.seen.0), (.highToLow, p.seen.1)] {
+                guard let h else { continue }
+                let me = flow.key.source(dir), other = flow.key.destination(dir)
+                var e = Evidence(kind: .peerToPeer, host: me.address, peer: other.address, peerPort: other.port, name: nil,
+                                 pool: nil, first: flow.firstSeen, last: flow.lastSeen)
+                e.coin = h.network.rawValue
+                e.software = h.userAgent
+                e.details = [("message", h.message)]
+                e.packetsOut = dir == .lowToHigh ? flow.packets.0 : flow.packets.1
+                e.packetsIn = dir == .lowToHigh ? flow.packets.1 : flow.packets.0
+                e.bytesOut = dir == .lowToHigh ? flow.bytes.0 : flow.bytes.1
+                e.bytesIn = dir == .lowToHigh ? flow.bytes.1 : flow.bytes.0
+                sink.add(e)
+            }
+            return
+        }
+        guard let kind else { return }
+        let me = flow.key.source(clientDir), server = flow.key.destination(clientDir)
+        var e = Evidence(kind: kind, host: me.address, peer: server.address, peerPort: server.port,
+                         name: hint?.name ?? (kind == .minerUserAgent ? details.first { $0.0 == "http_host" }.map { Self.hostOnly($0.1) } : nil),
+                         pool: hint?.match, first: flow.firstSeen, last: flow.lastSeen)
+        let out = clientDir.rawValue == 0 ? 0 : 1
+        e.packetsOut = out == 0 ? flow.packets.0 : flow.packets.1
+        e.packetsIn = out == 0 ? flow.packets.1 : flow.packets.0
+        e.bytesOut = out == 0 ? flow.bytes.0 : flow.bytes.1
+        e.bytesIn = out == 0 ? flow.bytes.1 : flow.bytes.0
+        e.software = software?.display
+        e.coin = hint?.match.entry.singleCoin ?? software?.typicalCoins.first
+        if let h = hint, h.via != "TLS SNI" || kind != .tlsToPool { details.append(("name_from", h.via)) }
+        e.details = details
+        sink.add(e)
+    }
+
+    /// Adds what the network told us about the pool's name to a decoded session.
+    private func annotate(_ r: inout SessionRecord, _ flow: FlowState<FlowApp>) {
+        var hint = flow.app.hint
+        if case .http(let h) = flow.app.mode, let host = h.host {
+            let bare = Self.hostOnly(host)
+            if !r.summary.poolHostnames.contains(bare) && r.summary.poolHostnames.count < 16 { r.summary.poolHostnames.append(bare) }
+            if hint == nil, let m = sink.intel.pool(named: bare) { hint = PoolHint(name: bare, match: m, via: "HTTP Host") }
+        }
+        if let n = hint?.name, !r.summary.poolHostnames.contains(n) { r.summary.poolHostnames.insert(n, at: 0) }
+        if hint == nil {
+            for n in r.summary.poolHostnames {
+                if let m = sink.intel.pool(named: Self.hostOnly(n)) { hint = PoolHint(name: n, match: m, via: "session"); break }
+            }
+        }
+        r.poolList = hint?.match
+    }
+
+    private func publish(_ flow: FlowState<FlowApp>, time: Timestamp, transport: String) {
+        guard let onEvent = sink.onEvent, flow.app.stratum!.hasEvents else { return }
+        let events = flow.app.stratum!.drainEvents()
+        guard var record = Self.record(flow, flow.app.stratum!.summary, reason: "open") else { return }
+        record.transport = transport
+        for e in events {
+            let kind: AnalysisEvent.Kind = switch e {
+            case .sessionIdentified: .sessionIdentified
+            case .login(let ok, let user): .login(accepted: ok, user: user)
+            case .share(let ok, _): .share(accepted: ok)
+            case .reconnect(let host): .reconnect(host: host)
+            }
+            onEvent(AnalysisEvent(time: time, kind: kind, session: record))
+        }
+    }
+
+    static func record(_ flow: FlowState<FlowApp>, _ summary: StratumSummary, reason: String) -> SessionRecord? {
+        guard let minerSide = summary.minerSide else { return nil }
+        let minerDir: FlowDirection = minerSide == .a ? .lowToHigh : .highToLow
+        let miner = flow.key.source(minerDir), pool = flow.key.destination(minerDir)
+        let minerBytes = minerDir == .lowToHigh ? flow.bytes.0 : flow.bytes.1
+        let poolBytes = minerDir == .lowToHigh ? flow.bytes.1 : flow.bytes.0
+        return SessionRecord(miner: miner.address, minerPort: miner.port, pool: pool.address, poolPort: pool.port,
+                             vlanID: flow.key.vlanID, summary: summary, flowFirstSeen: flow.firstSeen,
+                             flowLastSeen: flow.lastSeen, minerBytes: minerBytes, poolBytes: poolBytes, endReason: reason)
+    }
+}

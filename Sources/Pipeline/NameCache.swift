@@ -1,0 +1,42 @@
+import PacketDecoding
+
+/// Which name an address was last seen under, and how we know: a DNS answer
+/// (expiring by its TTL, in packet time), a TLS SNI or an HTTP Host header.
+/// Bounded: when full, the oldest insertions are dropped first.
+struct NameCache {
+    struct Entry {
+        var name: String
+        var source: String
+        var expires: Timestamp
+    }
+    let capacity: Int
+    private var entries: [IPAddress: Entry] = [:]
+    private var order: [IPAddress] = []
+    private var orderHead = 0
+    private(set) var evictions = 0
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    /// - Complexity: O(1) amortised.
+    mutating func insert(_ address: IPAddress, name: String, source: String, ttl: Double, now: Timestamp) {
+        let expires = now.adding(seconds: max(ttl, 1))
+        if entries[address] == nil {
+            while entries.count >= capacity, orderHead < order.count {
+                let victim = order[orderHead]
+                orderHead += 1
+                if entries.removeValue(forKey: victim) != nil { evictions += 1 }
+            }
+            order.append(address)
+            if orderHead > 4096 && orderHead * 2 > order.count { order.removeFirst(orderHead); orderHead = 0 }
+        }
+        entries[address] = Entry(name: name, source: source, expires: expires)
+    }
+
+    /// The name for `address` unless its TTL ran out before `now`.
+    func lookup(_ address: IPAddress, now: Timestamp) -> Entry? {
+        guard let e = entries[address], e.expires >= now else { return nil }
+        return e
+    }
+}

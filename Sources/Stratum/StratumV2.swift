@@ -1,0 +1,177 @@
+/// Stratum V2 binary framing (the SV2 specification, "Protocol Overview" and "Mining Protocol"):
+///
+///     struct Frame { U16 extension_type (bit 15: channel message); U8 msg_type; U24 msg_length;
+///                    B0_16M payload }   // little-endian
+///
+/// In the clear (typical on a LAN between a miner and its proxy) the SetupConnection
+/// message names the protocol, vendor, hardware, firmware and device; the miner then opens
+/// a channel with its user identity and submits shares. Encrypted V2 starts with a Noise
+/// handshake instead: a 64-byte first message from the client.
+public struct StratumV2Session {
+    public static let setupConnection: UInt8 = 0x00
+    public static let setupSuccess: UInt8 = 0x01
+    public static let setupError: UInt8 = 0x02
+    public static let openStandardChannel: UInt8 = 0x10
+    public static let openStandardChannelSuccess: UInt8 = 0x11
+    public static let openExtendedChannel: UInt8 = 0x13
+    public static let openExtendedChannelSuccess: UInt8 = 0x14
+    public static let newMiningJob: UInt8 = 0x15
+    public static let submitSharesStandard: UInt8 = 0x1A
+    public static let submitSharesExtended: UInt8 = 0x1B
+    public static let submitSharesSuccess: UInt8 = 0x1C
+    public static let submitSharesError: UInt8 = 0x1D
+    public static let newExtendedMiningJob: UInt8 = 0x1F
+
+    /// Largest frame payload read; larger frames are skipped.
+    public static let maxFrame = 64 * 1024
+
+    public private(set) var summary = StratumSummary()
+    public private(set) var invalid = false
+    public private(set) var frames = 0
+    /// Protocol number from SetupConnection (0 = mining).
+    public private(set) var setupProtocol: UInt8?
+    private var buffers: ([UInt8], [UInt8]) = ([], [])
+    private var skip = (0, 0)
+    /// The side that sent SetupConnection.
+    private var clientSide: Side?
+
+    public init() { summary.dialect = .stratumV2 }
+
+    /// The first bytes of a stream look like a plaintext SetupConnection frame.
+    public static func probe(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard b.count >= 7 else { return false }
+        let ext = UInt16(b[0]) | UInt16(b[1]) << 8
+        let length = Int(b[3]) | Int(b[4]) << 8 | Int(b[5]) << 16
+        // protocol: 0 mining, 1 job declaration, 2 template distribution; then min/max version 2.
+        return ext == 0 && b[2] == setupConnection && length >= 12 && length <= 1024 && b[6] <= 2
+            && (b.count < 11 || (b[7] == 2 && b[8] == 0 && b[9] == 2 && b[10] == 0))
+    }
+
+    /// A Noise NX handshake's first message: exactly 64 bytes (an ElligatorSwift-encoded key).
+    public static func looksLikeNoiseHello(_ firstClientPayload: Int) -> Bool { firstClientPayload == 64 }
+
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp64) {
+        guard !invalid else { return }
+        var input = bytes[...]
+        // Skip the rest of an oversized frame without buffering it.
+        let s = side == .a ? skip.0 : skip.1
+        if s > 0 {
+            let n = min(s, input.count)
+            input = input.dropFirst(n)
+            if side == .a { skip.0 -= n } else { skip.1 -= n }
+        }
+        var buf = side == .a ? buffers.0 : buffers.1
+        buf.append(contentsOf: input)
+        var start = 0
+        while buf.count - start >= 6 {
+            let ext = UInt16(buf[start]) | UInt16(buf[start + 1]) << 8
+            let type = buf[start + 2]
+            let length = Int(buf[start + 3]) | Int(buf[start + 4]) << 8 | Int(buf[start + 5]) << 16
+            if length > Self.maxFrame {
+                let have = buf.count - start - 6
+                if side == .a { skip.0 = length - have } else { skip.1 = length - have }
+                start = buf.count
+                break
+            }
+            guard buf.count - start >= 6 + length else { break }
+            let payload = Array(buf[(start + 6)..<(start + 6 + length)])
+            start += 6 + length
+            frames += 1
+            if ext & 0x7FFF == 0 { handle(type, payload, side: side, time: time) }
+            if invalid { break }
+        }
+        buf.removeFirst(min(start, buf.count))
+        if buf.count > Self.maxFrame + 6 { invalid = true; buf.removeAll() }
+        if side == .a { buffers.0 = buf } else { buffers.1 = buf }
+    }
+
+    private mutating func handle(_ type: UInt8, _ p: [UInt8], side: Side, time: Timestamp64) {
+        var r = ByteReader(p)
+        func touch() {
+            summary.messages += 1
+            if summary.firstSeen == nil { summary.firstSeen = time }
+            summary.lastSeen = time
+        }
+        switch type {
+        case Self.setupConnection:
+            guard clientSide == nil, let proto = r.u8(), r.u16le() != nil, r.u16le() != nil, r.u32le() != nil,
+                  let host = r.str(), let port = r.u16le(), let vendor = r.str(), let hw = r.str(), let fw = r.str(), let dev = r.str()
+            else { invalid = true; return }
+            clientSide = side
+            setupProtocol = proto
+            summary.minerSide = side
+            summary.minerMethods.append("SetupConnection")
+            let sw = [vendor, hw, fw].filter { !$0.isEmpty }.joined(separator: " ")
+            if !sw.isEmpty { summary.software = sw }
+            if !host.isEmpty { summary.poolHostnames.append(port > 0 ? "\(host):\(port)" : host) }
+            if !dev.isEmpty { summary.workers.append(dev) }
+            touch()
+        case Self.setupSuccess where side != clientSide && clientSide != nil:
+            summary.loginAccepted = true
+            summary.poolMethods.append("SetupConnection.Success")
+            touch()
+        case Self.setupError where side != clientSide && clientSide != nil:
+            summary.loginAccepted = false
+            summary.poolMethods.append("SetupConnection.Error")
+            touch()
+        case Self.openStandardChannel, Self.openExtendedChannel where side == clientSide:
+            // U32 request_id; STR0_255 user_identity; ...
+            guard r.u32le() != nil, let user = r.str() else { return }
+            let (wallet, worker) = WalletParsing.split(user)
+            if !wallet.isEmpty, !summary.wallets.contains(wallet) { summary.wallets.append(wallet) }
+            if let worker, !summary.workers.contains(worker) { summary.workers.append(worker) }
+            if summary.coin == nil { summary.coin = WalletParsing.coin(forWallet: wallet) }
+            summary.minerMethods.append(type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel")
+            touch()
+        case Self.newMiningJob, Self.newExtendedMiningJob where side != clientSide:
+            summary.jobsReceived += 1
+            touch()
+        case Self.submitSharesStandard, Self.submitSharesExtended where side == clientSide:
+            summary.sharesSubmitted += 1
+            touch()
+        case Self.submitSharesSuccess where side != clientSide:
+            // U32 channel_id; U32 last_sequence_number; U32 new_submits_accepted_count; U64 new_shares_sum
+            _ = r.u32le(); _ = r.u32le()
+            summary.sharesAccepted += Int(r.u32le() ?? 1)
+            touch()
+        case Self.submitSharesError where side != clientSide:
+            summary.sharesRejected += 1
+            touch()
+        default:
+            break
+        }
+        updateShape()
+    }
+
+    private mutating func updateShape() {
+        guard setupProtocol == 0 else { summary.shape = .none; return }
+        let poolAnswered = summary.loginAccepted != nil || summary.jobsReceived > 0 || summary.sharesAccepted > 0
+        summary.shape = poolAnswered ? .twoSided : .minerOnly
+    }
+}
+
+/// Little-endian reads for SV2 payloads; nil when too few bytes remain.
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+    init(_ b: [UInt8]) { bytes = b }
+    mutating func u8() -> UInt8? {
+        guard offset < bytes.count else { return nil }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+    mutating func u16le() -> UInt16? {
+        guard let a = u8(), let b = u8() else { return nil }
+        return UInt16(a) | UInt16(b) << 8
+    }
+    mutating func u32le() -> UInt32? {
+        guard let a = u16le(), let b = u16le() else { return nil }
+        return UInt32(a) | UInt32(b) << 16
+    }
+    /// STR0_255: a one-byte length then that many bytes (wire text, escape when printing).
+    mutating func str() -> String? {
+        guard let n = u8(), offset + Int(n) <= bytes.count else { return nil }
+        defer { offset += Int(n) }
+        return String(decoding: bytes[offset..<(offset + Int(n))], as: UTF8.self)
+    }
+}

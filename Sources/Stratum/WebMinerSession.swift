@@ -1,0 +1,77 @@
+import JSON
+
+/// Browser-miner messages carried in WebSocket text frames, in the Coinhive
+/// protocol that most web miners and their proxies copied:
+///
+///     client → {"type":"auth","params":{"site_key":"…","type":"anonymous","user":null}}
+///     server ← {"type":"authed","params":{"token":"","hashes":0}}
+///     server ← {"type":"job","params":{"job_id":"…","blob":"…","target":"…"}}
+///     client → {"type":"submit","params":{"job_id":"…","nonce":"…","result":"…"}}
+///     server ← {"type":"hash_accepted","params":{"hashes":256}}
+///
+/// Stratum JSON-RPC inside WebSocket (web-miner proxies) goes to `StratumSession` instead.
+public struct WebMinerSession {
+    public private(set) var summary = StratumSummary()
+    /// Side that sent auth / submit.
+    private var clientSide: Side?
+    public private(set) var messages = 0
+
+    public init() {
+        summary.dialect = .webMiner
+    }
+
+    /// Handles one text message. Returns false when it is not a web-miner message.
+    @discardableResult
+    public mutating func handle(_ text: [UInt8], from side: Side, time: Timestamp64) -> Bool {
+        guard text.first == UInt8(ascii: "{"),
+              let value = text.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 16) }),
+              let m = value.object, let type = m["type"]?.string else { return false }
+        let params = m["params"]?.object
+        switch type {
+        case "auth", "login":
+            guard clientSide == nil || clientSide == side else { return false }
+            clientSide = side
+            if let key = params?["site_key"]?.string, !key.isEmpty { append(&summary.wallets, key) }
+            if let user = params?["user"]?.string, !user.isEmpty { append(&summary.workers, user) }
+            if !summary.minerMethods.contains(type) { summary.minerMethods.append(type) }
+        case "authed":
+            guard let c = clientSide, c != side else { return false }
+            summary.loginAccepted = true
+            if let h = params?["hashes"]?.double { summary.acceptedHashes = max(summary.acceptedHashes, h) }
+        case "job":
+            guard let p = params, p["blob"]?.string != nil, p["job_id"]?.string != nil else { return false }
+            if clientSide == nil { clientSide = side.other }
+            guard side != clientSide else { return false }
+            summary.jobsReceived += 1
+            if let t = p["target"]?.string, let d = StratumSession.cryptonoteDifficulty(t) { summary.hashesPerShare = d }
+            if let algo = p["algo"]?.string { append(&summary.algorithms, algo) }
+        case "submit":
+            guard params?["nonce"] != nil || params?["result"] != nil else { return false }
+            if clientSide == nil { clientSide = side }
+            guard side == clientSide else { return false }
+            summary.sharesSubmitted += 1
+        case "hash_accepted":
+            guard let c = clientSide, c != side else { return false }
+            summary.sharesAccepted += 1
+            if let h = params?["hashes"]?.double { summary.acceptedHashes = max(summary.acceptedHashes, h) }
+        case "error", "banned":
+            guard let c = clientSide, c != side else { return false }
+            if summary.loginAccepted == nil { summary.loginAccepted = false } else { summary.sharesRejected += 1 }
+        default:
+            return false
+        }
+        messages += 1
+        summary.messages += 1
+        if summary.firstSeen == nil { summary.firstSeen = time }
+        summary.lastSeen = time
+        summary.minerSide = clientSide
+        let poolSpoke = summary.jobsReceived > 0 || summary.loginAccepted != nil || summary.sharesAccepted > 0
+        summary.shape = poolSpoke ? (clientSide != nil && (summary.sharesSubmitted > 0 || !summary.minerMethods.isEmpty) ? .twoSided : .poolPushOnly) : .minerOnly
+        if summary.coin == nil, summary.jobsReceived > 0 { summary.coin = "monero" }   // Coinhive-style jobs are CryptoNight/RandomX
+        return true
+    }
+
+    private func append(_ list: inout [String], _ s: String) {
+        if !list.contains(s) && list.count < 16 { list.append(String(s.prefix(256))) }
+    }
+}

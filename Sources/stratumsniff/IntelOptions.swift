@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import PoolIntel
+import Reporting
+
+/// Pool intelligence and scoping options, shared by every command that analyses traffic.
+struct IntelOptions: ParsableArguments {
+    @Option(name: .customLong("pool-list"), help: ArgumentHelp(
+        "Extra pool/miner list (repeatable): one domain per line, hosts-file lines, Adblock ||domain^ rules, or IP, CIDR and address:port lines.",
+        valueName: "file"))
+    var poolLists: [String] = []
+
+    @Option(name: .customLong("allow-list"), help: ArgumentHelp(
+        "Known-good names and addresses (repeatable, same formats): never treated as pools, never flagged.", valueName: "file"))
+    var allowLists: [String] = []
+
+    @Option(name: .customLong("local-net"), help: ArgumentHelp(
+        "Our own address block (repeatable, e.g. 10.0.0.0/8): the report then lists only hosts inside these.", valueName: "cidr"))
+    var localNets: [String] = []
+
+    @Flag(name: .customLong("no-builtin-pools"), help: "Do not load the built-in pool list (only --pool-list files).")
+    var noBuiltinPools = false
+
+    func validate() throws {
+        for net in localNets where AddressSet.parseBlock(net) == nil || net.contains(":") && !net.contains("/") && !net.contains("::") {
+            throw ValidationError("--local-net \(net): not an address block; write it as 10.0.0.0/8 or 2001:db8::/32")
+        }
+        for path in poolLists + allowLists where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read list file \(path): check the path and its permissions")
+        }
+    }
+
+    /// Loads the lists; bad lines are reported on standard error (with file and line) and skipped.
+    func load() throws -> (PoolIntelligence, AddressSet?) {
+        var intel = PoolIntelligence(builtin: !noBuiltinPools)
+        for path in poolLists { intel.add(poolList: try read(path), name: path) }
+        for path in allowLists { intel.add(allowList: try read(path), name: path) }
+        for w in intel.warnings { FileHandleStderr.write("stratumsniff: warning: \(TerminalSafe.escape(w))\n") }
+        guard !localNets.isEmpty else { return (intel, nil) }
+        var nets = AddressSet()
+        for n in localNets {
+            if let b = AddressSet.parseBlock(n) { nets.insert(b, PoolEntry(kind: .pool, source: "--local-net")) }
+        }
+        return (intel, nets)
+    }
+
+    private func read(_ path: String) throws -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("cannot read list file \(path) as UTF-8 text")
+        }
+    }
+}
