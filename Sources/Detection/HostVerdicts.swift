@@ -173,7 +173,7 @@ public struct HostVerdicts {
         var listed = ""
         if let m = e.pool {
             let coins = m.entry.coins.isEmpty ? "" : ", " + m.entry.coins.joined(separator: "/")
-            listed = " (\(m.matched): \(m.entry.kind.rawValue)\(coins), \(m.entry.source) list)"
+            listed = " (listed: \(m.matched), \(m.entry.kind.rawValue)\(coins), \(m.entry.source))"
         }
         let times = e.count > 1 ? " over \(e.count) connections" : ""
         let at = e.peer.map { " [\($0)]" } ?? ""
@@ -233,7 +233,7 @@ public struct HostVerdicts {
         let m = s.summary
         var where_ = s.poolEndpoint
         if let h = m.poolHostnames.first { where_ += " (\(h))" }
-        if let l = s.poolList { where_ += " [\(l.matched) on the \(l.entry.source) list]" }
+        if let l = s.poolList { where_ += " (listed: \(l.matched), \(l.entry.kind.rawValue), \(l.entry.source))" }
         var parts: [String] = []
         let who = m.software ?? "a miner"
         var dialect = m.dialect?.rawValue ?? "stratum"

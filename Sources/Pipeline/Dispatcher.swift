@@ -358,6 +358,9 @@ struct Dispatcher: FlowHandler {
     /// Adds what the network told us about the pool's name to a decoded session.
     private func annotate(_ r: inout SessionRecord, _ flow: FlowState<FlowApp>) {
         var hint = flow.app.hint
+        if case .http(let h) = flow.app.mode, r.summary.software == nil, h.software != nil, let ua = h.userAgent {
+            r.summary.software = ua   // the miner named itself in the User-Agent (cgminer, bfgminer ...)
+        }
         if case .http(let h) = flow.app.mode, let host = h.host {
             let bare = Self.hostOnly(host)
             if !r.summary.poolHostnames.contains(bare) && r.summary.poolHostnames.count < 16 { r.summary.poolHostnames.append(bare) }

@@ -70,7 +70,9 @@ public struct Scenario: Sendable {
 public enum Corpus {
     static let t0 = Timestamp(seconds: 1_732_000_000)
 
-    public static let all: [Scenario] = [
+    public static let all: [Scenario] = stratumScenarios + evidenceScenarios
+
+    static let stratumScenarios: [Scenario] = [
         Scenario(name: "xmrig-cryptonote.pcap",
                  description: "XMRig 6.21 logs in to a Monero pool on port 443 (CryptoNote login/job/submit/keepalived), 6 shares (1 rejected), 3 job pushes, clean close.",
                  expected: ["10.0.0.5": "mining", "198.51.100.20": "pool"], build: xmrig),
