@@ -22,7 +22,7 @@ struct IntelOptions: ParsableArguments {
     var noBuiltinPools = false
 
     func validate() throws {
-        for net in localNets where AddressSet.parseBlock(net) == nil || net.contains(":") && !net.contains("/") && !net.contains("::") {
+        for net in localNets where AddressSet.parseBlock(net).map({ $0.port != nil }) ?? true {
             throw ValidationError("--local-net \(net): not an address block; write it as 10.0.0.0/8 or 2001:db8::/32")
         }
         for path in poolLists + allowLists where !FileManager.default.isReadableFile(atPath: path) {

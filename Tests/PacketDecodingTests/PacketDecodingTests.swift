@@ -26,6 +26,21 @@ private let ipPacket = FrameBuilder.ipv4(src: 0x0A00_0001, dst: 0x0A00_0002, pro
         #expect(p.vlanID == 20)
     }
 
+    @Test func pppoeSessionInsideVLAN() {
+        guard case .v4(let s4) = src, case .v4(let d4) = dst else { return }
+        let ip = FrameBuilder.ipv4(src: s4, dst: d4, proto: 6, payload: tcpSeg)
+        // PPPoE: ver/type 0x11, code 0, session 0x1234, length, then PPP protocol 0x0021 (IPv4).
+        let pppoe: [UInt8] = [0x11, 0x00, 0x12, 0x34] + FrameBuilder.be16(UInt16(ip.count + 2)) + [0x00, 0x21] + ip
+        let frame = FrameBuilder.ethernet(vlans: [421], etherType: 0x8864, payload: pppoe)
+        guard case .packet(let p) = decode(.ethernet, frame) else { Issue.record("not decoded"); return }
+        #expect(p.src == src && p.dstPort == 3333 && p.vlanID == 421)
+        // PPP control traffic (LCP, 0xC021) is not IP: counted, not decoded.
+        let lcp = FrameBuilder.ethernet(etherType: 0x8864, payload: [0x11, 0, 0x12, 0x34, 0, 6, 0xC0, 0x21, 1, 1, 0, 4])
+        guard case .notIP = decode(.ethernet, lcp) else { Issue.record("LCP should be notIP"); return }
+        // Truncated PPPoE header.
+        guard case .malformed = decode(.ethernet, FrameBuilder.ethernet(etherType: 0x8864, payload: [0x11, 0])) else { Issue.record("expected malformed"); return }
+    }
+
     @Test func tooManyVLANTagsIsMalformed() {
         let frame = FrameBuilder.frame(src: src, dst: dst, proto: 6, transport: tcpSeg, vlans: [1, 2, 3, 4, 5])
         guard case .malformed(.tooManyVLANTags) = decode(.ethernet, frame) else { Issue.record("expected anomaly"); return }
