@@ -8,8 +8,13 @@ public struct HTTPHead: Sendable, Equatable {
     /// Header fields in order, names as sent. Values are wire text: escape when printing.
     public var headers: [(name: String, value: String)] = []
 
+    /// Field names lower-cased once at parse time, for lookups.
+    var lowerNames: [String] = []
+
+    /// The first field called `name` (give it in lower case).
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name }?.value
+        if let i = lowerNames.firstIndex(of: name) { return headers[i].value }
+        return lowerNames.isEmpty ? headers.first { $0.name.lowercased() == name }?.value : nil
     }
 
     public static func == (a: HTTPHead, b: HTTPHead) -> Bool {
@@ -65,10 +70,16 @@ public struct HTTPStreamParser {
     private var buffer: [UInt8] = []
     private var body: [UInt8] = []
     private var bodyTruncated = false
+    /// Set when a body's first bytes show it is not JSON and `jsonBodiesOnly` is on.
+    private var bodyIgnored = false
+    /// Keep only bodies that start with '{' or '[' (after whitespace): the only ones the
+    /// detector reads. Others are skipped without copying (downloads cost nothing).
+    public let jsonBodiesOnly: Bool
 
-    public init(requestSide: Bool, limits: HTTPLimits = HTTPLimits()) {
+    public init(requestSide: Bool, limits: HTTPLimits = HTTPLimits(), jsonBodiesOnly: Bool = false) {
         self.requestSide = requestSide
         self.limits = limits
+        self.jsonBodiesOnly = jsonBodiesOnly
     }
 
     /// - Complexity: O(n) in the bytes fed.
@@ -148,6 +159,14 @@ public struct HTTPStreamParser {
     }
 
     private mutating func keep(_ bytes: Slice<UnsafeRawBufferPointer>) {
+        if jsonBodiesOnly {
+            if bodyIgnored { return }
+            if body.isEmpty, let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A }),
+               first != UInt8(ascii: "{") && first != UInt8(ascii: "[") {
+                bodyIgnored = true
+                return
+            }
+        }
         let room = limits.maxBodyBytes - body.count
         if bytes.count > room { bodyTruncated = true }
         if room > 0 { body.append(contentsOf: bytes.prefix(room)) }
@@ -157,6 +176,7 @@ public struct HTTPStreamParser {
         emit(.body(body, truncated: bodyTruncated))
         body.removeAll(keepingCapacity: true)
         bodyTruncated = false
+        bodyIgnored = false
         state = .none
     }
 
@@ -203,6 +223,7 @@ public struct HTTPStreamParser {
             let name = String(decoding: line[..<colon], as: UTF8.self)
             let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: " \t")
             head.headers.append((name, String(value)))
+            head.lowerNames.append(name.lowercased())
         }
         return head
     }

@@ -148,16 +148,9 @@ struct Dispatcher: FlowHandler {
         case .http(let h):
             h.feed(bytes, dir, time: time, stratum: &flow.app.stratum, limits: sink.limits.stratum)
             if flow.app.stratum != nil { publish(flow, time: time, transport: h.upgraded ? "websocket" : "http") }
-            if h.malformed { return .bypass }
-            let named = flow.app.hint != nil || h.host.flatMap { sink.intel.pool(named: Self.hostOnly($0)) } != nil
-            if h.upgraded {
-                // A WebSocket with nothing mining-like after many messages is an ordinary one.
-                let mining = (h.webMiner?.messages ?? 0) > 0 || flow.app.stratum.map { $0.summary.shape != .none } == true
-                return !mining && h.wsMessages > 64 ? .bypass : .continue
-            }
-            // One request/response exchange with nothing mining-like: an ordinary web flow.
-            if h.responses >= 1 && !h.interesting(flow.app.stratum, poolNamed: named) { return .bypass }
-            return h.requests > 64 && !h.interesting(flow.app.stratum, poolNamed: false) ? .bypass : .continue
+            let decision = httpDecision(h, flow)
+            if decision == .bypass { h.release() }
+            return decision
         case .stratumV2(let s):
             s.session.feed(bytes, from: side, time: time.nanoseconds)
             if s.session.invalid { sink.anomalies.record(.stratumV2Malformed); return .bypass }
@@ -172,6 +165,19 @@ struct Dispatcher: FlowHandler {
         case .noiseShape, .opaque:
             return .bypass
         }
+    }
+
+    private func httpDecision(_ h: HTTPFlow, _ flow: FlowState<FlowApp>) -> StreamDecision {
+        if h.malformed { return .bypass }
+        if h.upgraded {
+            // A WebSocket with nothing mining-like after many messages is an ordinary one.
+            let mining = (h.webMiner?.messages ?? 0) > 0 || flow.app.stratum.map { $0.summary.shape != .none } == true
+            return !mining && h.wsMessages > 64 ? .bypass : .continue
+        }
+        let named = flow.app.hint != nil || h.host.flatMap { sink.intel.pool(named: Self.hostOnly($0)) } != nil
+        // One request/response exchange with nothing mining-like: an ordinary web flow.
+        if h.responses >= 1 && !h.interesting(flow.app.stratum, poolNamed: named) { return .bypass }
+        return h.requests > 64 && !h.interesting(flow.app.stratum, poolNamed: false) ? .bypass : .continue
     }
 
     /// "pool.example.com:3333" → "pool.example.com"; IPv6 literals in brackets are left alone.

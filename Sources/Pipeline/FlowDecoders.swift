@@ -8,12 +8,14 @@ import Stratum
 import TLS
 
 /// A pool name or address a flow's server is known by, from before the flow started
-/// (DNS answer, earlier SNI or Host, or an address on a list).
-struct PoolHint {
+/// (DNS answer, earlier SNI or Host, or an address on a list). A class so that the
+/// common case (no hint) costs one pointer in every flow.
+final class PoolHint {
     var name: String?
     var match: PoolMatch
     /// "DNS answer", "TLS SNI", "HTTP Host", "address list".
     var via: String
+    init(name: String?, match: PoolMatch, via: String) { self.name = name; self.match = match; self.via = via }
 }
 
 /// The protocol a TCP flow was recognised as, with its decoder state. Decoders
@@ -57,12 +59,26 @@ final class TLSFlow {
             }
         }
         if dir == .lowToHigh { readers.0 = r } else { readers.1 = r }
-        let states = (readers.0.state, readers.1.state)
-        if states.0 != .handshake && states.1 != .handshake { return false }
-        guard hello != nil, let sh = serverHello else { return !(clientDirection == nil && states == (.invalid, .invalid)) }
-        // TLS 1.3 encrypts the certificate: nothing more to read after ServerHello.
-        return sh.version != 0x0304 && certificate == nil
+        if done { release(); return false }
+        return true
     }
+
+    /// Nothing more to learn: the hello was unreadable, both sides are past the plaintext
+    /// handshake, or we have the hello and the server has answered as far as it will in the clear.
+    private var done: Bool {
+        if malformed { return true }
+        let states = (readers.0.state, readers.1.state)
+        if states.0 != .handshake && states.1 != .handshake { return true }
+        guard let client = clientDirection else { return false }
+        let serverState = client == .lowToHigh ? states.1 : states.0
+        if serverState != .handshake { return true }
+        guard let sh = serverHello else { return false }
+        // TLS 1.3 encrypts the certificate: nothing more to read after ServerHello.
+        return sh.version == 0x0304 || certificate != nil
+    }
+
+    /// Frees the record buffers once the flow is bypassed; the parsed facts stay.
+    private func release() { readers = (TLSHandshakeReader(), TLSHandshakeReader()) }
 
     /// Every name the handshake revealed, most trustworthy first.
     var names: [String] {
@@ -97,7 +113,16 @@ final class HTTPFlow {
     init(requestDirection: FlowDirection, limits: HTTPLimits) {
         self.requestDirection = requestDirection
         let lowIsRequest = requestDirection == .lowToHigh
-        parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: limits), HTTPStreamParser(requestSide: !lowIsRequest, limits: limits))
+        parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: limits, jsonBodiesOnly: true),
+                   HTTPStreamParser(requestSide: !lowIsRequest, limits: limits, jsonBodiesOnly: true))
+    }
+
+    /// Frees parser buffers when the flow is bypassed; what was learned (host, agent ...) stays.
+    func release() {
+        let lowIsRequest = requestDirection == .lowToHigh
+        parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: parsers.0.limits),
+                   HTTPStreamParser(requestSide: !lowIsRequest, limits: parsers.0.limits))
+        websocket = nil
     }
 
     /// Whether anything here points at mining (else the flow is bypassed after one exchange).

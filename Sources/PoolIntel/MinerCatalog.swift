@@ -35,24 +35,26 @@ public enum MinerCatalog {
     /// Tokens must start a word, so "bigcpuminerdemo" does not match.
     /// - Complexity: O(agent length × known tokens), agents are short.
     public static func identify(_ agent: String) -> Software? {
-        let lower = agent.lowercased()
-        let bytes = Array(lower.utf8)
-        for (token, name, coins) in known {
-            let t = Array(token.utf8)
-            var i = 0
-            while i + t.count <= bytes.count {
-                let atWordStart = i == 0 || !isWordByte(bytes[i - 1])
-                if atWordStart && bytes[i..<(i + t.count)].elementsEqual(t) {
-                    let end = i + t.count
-                    // "XMRig/6.21.0", "EWBF's CUDA Zcash Miner 0.3.4b", "cgminer 4.10.0"
-                    if end < bytes.count && isWordByte(bytes[end]) && bytes[end] != 0x2D { i += 1; continue }
-                    return Software(name: name, version: version(after: end, in: agent), typicalCoins: coins)
-                }
-                i += 1
+        var bytes = Array(agent.utf8.prefix(512))
+        for i in bytes.indices where bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] |= 0x20 }
+        for i in bytes.indices where i == 0 || !isWordByte(bytes[i - 1]) {
+            // Only word starts whose first letter begins some token are tried.
+            guard let candidates = tokensByFirstByte[bytes[i]] else { continue }
+            for k in candidates {
+                let (t, name, coins) = tokens[k]
+                let end = i + t.count
+                guard end <= bytes.count, bytes[i..<end].elementsEqual(t) else { continue }
+                // "XMRig/6.21.0", "EWBF's CUDA Zcash Miner 0.3.4b", "cgminer 4.10.0" — but not "xmrigfan".
+                if end < bytes.count && isWordByte(bytes[end]) && bytes[end] != 0x2D { continue }
+                return Software(name: name, version: version(after: end, in: agent), typicalCoins: coins)
             }
         }
         return nil
     }
+
+    private static let tokens: [([UInt8], String, [String])] = known.map { (Array($0.0.utf8), $0.1, $0.2) }
+    /// Token indices by first byte, in list order (longer tokens listed first win).
+    private static let tokensByFirstByte: [UInt8: [Int]] = Dictionary(grouping: tokens.indices, by: { tokens[$0].0[0] })
 
     private static func isWordByte(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A)
