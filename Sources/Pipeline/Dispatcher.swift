@@ -144,12 +144,14 @@ struct Dispatcher: FlowHandler {
             publish(flow, time: time, transport: "tcp")
             return keep ? .continue : .bypass
         case .tls(let t):
-            return t.feed(bytes, dir) ? .continue : .bypass
+            if t.feed(bytes, dir) { return .continue }
+            handshakeDone(t, flow, time: time)
+            return .bypass
         case .http(let h):
             h.feed(bytes, dir, time: time, stratum: &flow.app.stratum, limits: sink.limits.stratum)
             if flow.app.stratum != nil { publish(flow, time: time, transport: h.upgraded ? "websocket" : "http") }
             let decision = httpDecision(h, flow)
-            if decision == .bypass { h.release() }
+            if decision == .bypass { bypassHTTP(h, flow, time: time) }
             return decision
         case .stratumV2(let s):
             s.session.feed(bytes, from: side, time: time.nanoseconds)
@@ -167,6 +169,31 @@ struct Dispatcher: FlowHandler {
         }
     }
 
+    /// The TLS handshake has told all it will. The SNI names the server for later flows;
+    /// a flow whose names match no list keeps nothing but its counters (the TLS state is freed).
+    private func handshakeDone(_ t: TLSFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
+        if t.malformed { sink.anomalies.record(.tlsMalformed) }
+        let server = flow.key.destination(t.clientDirection ?? flow.initiator)
+        if let sni = t.hello?.serverName { sink.names.insert(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: time) }
+        if flow.app.hint == nil && !t.names.contains(where: { sink.intel.pool(named: $0) != nil }) { flow.app.mode = .opaque }
+        t.finished = true
+    }
+
+    /// An HTTP flow judged ordinary: remember its Host for later flows, then keep only counters.
+    private func bypassHTTP(_ h: HTTPFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
+        if let host = h.host {
+            let server = flow.key.destination(h.requestDirection)
+            sink.names.insert(server.address, name: Self.hostOnly(host), source: "HTTP Host", ttl: 3600, now: time)
+        }
+        if h.malformed { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
+        h.finished = true
+        if !h.interesting(flow.app.stratum, poolNamed: flow.app.hint != nil) && flow.app.stratum?.summary.shape ?? .none == .none {
+            flow.app.mode = .opaque
+        } else {
+            h.release()
+        }
+    }
+
     private func httpDecision(_ h: HTTPFlow, _ flow: FlowState<FlowApp>) -> StreamDecision {
         if h.malformed { return .bypass }
         if h.upgraded {
@@ -175,8 +202,10 @@ struct Dispatcher: FlowHandler {
             return !mining && h.wsMessages > 64 ? .bypass : .continue
         }
         let named = flow.app.hint != nil || h.host.flatMap { sink.intel.pool(named: Self.hostOnly($0)) } != nil
-        // One request/response exchange with nothing mining-like: an ordinary web flow.
-        if h.responses >= 1 && !h.interesting(flow.app.stratum, poolNamed: named) { return .bypass }
+        // One complete request (or a response) with nothing mining-like: an ordinary web flow.
+        // Everything a miner reveals is in its request (agent, JSON-RPC body, Upgrade, Host);
+        // waiting for the response would cost every web flow two more packets through reassembly.
+        if (h.requestsComplete >= 1 || h.responses >= 1) && !h.interesting(flow.app.stratum, poolNamed: named) { return .bypass }
         return h.requests > 64 && !h.interesting(flow.app.stratum, poolNamed: false) ? .bypass : .continue
     }
 
@@ -242,7 +271,7 @@ struct Dispatcher: FlowHandler {
         var transport = "tcp"
         if case .http(let h) = flow.app.mode {
             transport = h.upgraded ? "websocket" : "http"
-            if h.malformed { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
+            if h.malformed && !h.finished { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
             if h.oversizedMessages > 0 { sink.anomalies.record(.websocketMessageTooLarge, count: h.oversizedMessages) }
             if h.upgraded { sink.webSocketFlows += 1 }
             if let w = h.webMiner, w.summary.shape != .none, var r = Self.record(flow, w.summary, reason: reason.rawValue) {
@@ -285,16 +314,16 @@ struct Dispatcher: FlowHandler {
         case .tls(let t):
             if let d = t.clientDirection { clientDir = d }
             let server = flow.key.destination(clientDir)
-            if let sni = t.hello?.serverName {
+            if !t.finished, let sni = t.hello?.serverName {
                 sink.names.insert(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: flow.lastSeen)
             }
             for (i, n) in t.names.enumerated() {
                 if let m = sink.intel.pool(named: n) {
-                    hint = PoolHint(name: n, match: m, via: i == 0 && t.hello?.serverName != nil ? "TLS SNI" : "TLS certificate")
+                    hint = PoolHint(name: n, match: m, via: i == 0 && t.hello?.serverName != nil ? "this flow's SNI" : "this flow's certificate")
                     break
                 }
             }
-            if t.malformed { sink.anomalies.record(.tlsMalformed) }
+            if t.malformed && !t.finished { sink.anomalies.record(.tlsMalformed) }
             guard hint != nil else { return }
             kind = .tlsToPool
             if let h = t.hello {
@@ -356,7 +385,7 @@ struct Dispatcher: FlowHandler {
         e.bytesIn = out == 0 ? flow.bytes.1 : flow.bytes.0
         e.software = software?.display
         e.coin = hint?.match.entry.singleCoin ?? software?.typicalCoins.first
-        if let h = hint, h.via != "TLS SNI" || kind != .tlsToPool { details.append(("name_from", h.via)) }
+        if let h = hint, h.via != "this flow's SNI" { details.append(("name_from", h.via)) }
         e.details = details
         sink.add(e)
     }

@@ -42,6 +42,8 @@ final class TLSFlow {
     var serverHello: ServerHello?
     var certificate: CertificateNames?
     var malformed = false
+    /// The flow was bypassed after the handshake (its anomalies and names are already recorded).
+    var finished = false
 
     /// Returns false once nothing more will be learned (bypass).
     func feed(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection) -> Bool {
@@ -103,11 +105,15 @@ final class HTTPFlow {
     var miningHeaders: [String] = []
     var responses = 0
     var requests = 0
+    /// Requests whose head and body (if any) have been read.
+    var requestsComplete = 0
+    var upgradeRequested = false
     var upgraded = false
     var websocket: (WebSocketReader, WebSocketReader)?
     var webMiner: WebMinerSession?
     var wsMessages = 0
     var malformed = false
+    var finished = false
     var oversizedMessages = 0
 
     init(requestDirection: FlowDirection, limits: HTTPLimits) {
@@ -127,7 +133,7 @@ final class HTTPFlow {
 
     /// Whether anything here points at mining (else the flow is bypassed after one exchange).
     func interesting(_ stratum: StratumSession?, poolNamed: Bool) -> Bool {
-        poolNamed || upgraded || software != nil || !miningHeaders.isEmpty
+        poolNamed || upgraded || upgradeRequested || software != nil || !miningHeaders.isEmpty
             || (webMiner?.messages ?? 0) > 0 || (stratum.map { $0.summary.shape != .none || !$0.summary.minerMethods.isEmpty } ?? false)
     }
 
@@ -135,11 +141,16 @@ final class HTTPFlow {
               limits: StratumLimits) {
         let side: Side = dir == .lowToHigh ? .a : .b
         var p = dir == .lowToHigh ? parsers.0 : parsers.1
+        let isRequestSide = p.requestSide
         p.feed(bytes) { event in
             switch event {
             case .head(let h):
                 if h.isRequest {
                     requests += 1
+                    if h.isWebSocketUpgrade { upgradeRequested = true }
+                    let chunked = h.header("transfer-encoding")?.lowercased().contains("chunked") ?? false
+                    let length = h.header("content-length").flatMap { Int($0) } ?? 0
+                    if !chunked && length == 0 { requestsComplete += 1 }
                     if host == nil, let hh = h.header("host") { host = String(hh.prefix(255)) }
                     if firstRequest == nil { firstRequest = String("\(h.method) \(h.target)".prefix(200)) }
                     if let ua = h.header("user-agent") {
@@ -153,6 +164,7 @@ final class HTTPFlow {
                 if !h.isRequest { responses += 1 }
                 if h.isWebSocketUpgrade && !h.isRequest { upgraded = true }
             case .body(let b, _):
+                if isRequestSide { requestsComplete += 1 }
                 // JSON-RPC (getwork, getblocktemplate, eth_getWork …) goes to the mining session as one line.
                 guard let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "{") else { return }
                 if stratum == nil { stratum = StratumSession(limits: limits, overHTTP: true) }

@@ -28,9 +28,10 @@ import TrafficGen
         #expect(details["ja3"] == "bfae4fad5e932c914b53a6dc4acafb36")
         #expect(details["ja4"]?.hasPrefix("t13d") == true)
         #expect(tls["coin"] as? String == "monero")
-        // The SNI-less short connection is attributed through the DNS answer, and is only suspicious.
+        // The SNI-less short connection is attributed through the name the address was last seen
+        // under (the DNS answer, then 10.0.0.40's SNI), and is only suspicious.
         let other = host(doc, "10.0.0.42")!
-        #expect((other["reasons"] as! [String])[0].contains("name from DNS answer"))
+        #expect((other["reasons"] as! [String])[0].contains("name from TLS SNI"))
     }
 
     @Test func poolListFormatsAllowListAndWarnings() throws {
