@@ -205,27 +205,54 @@ public struct HTTPStreamParser {
         return nil
     }
 
+    /// Parses a head in place over its bytes: one String per field kept, no intermediate arrays.
     private func parseHead(_ bytes: ArraySlice<UInt8>) -> HTTPHead? {
-        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { $0.last == 0x0D ? $0.dropLast() : $0 }
-        while let l = lines.last, l.isEmpty { lines.removeLast() }
-        guard let first = lines.first else { return nil }
-        let parts = first.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
         var head = HTTPHead(isRequest: requestSide)
-        if requestSide {
-            guard parts.count == 3, parts[2].hasPrefix("HTTP/1."), HTTPProbe.isToken(parts[0]) else { return nil }
-            head.method = parts[0]; head.target = parts[1]; head.version = parts[2]
-        } else {
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]), (100...999).contains(code) else { return nil }
-            head.version = parts[0]; head.status = code
-        }
-        for line in lines.dropFirst() where head.headers.count < limits.maxHeaders {
+        var lineStart = bytes.startIndex
+        var first = true
+        while lineStart < bytes.endIndex {
+            let nl = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.endIndex
+            var lineEnd = nl
+            if lineEnd > lineStart && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            let line = bytes[lineStart..<lineEnd]
+            lineStart = nl + 1
+            if line.isEmpty { if first { return nil } else { break } }
+            if first {
+                first = false
+                guard parseStartLine(line, into: &head) else { return nil }
+                continue
+            }
+            guard head.headers.count < limits.maxHeaders else { continue }
             guard let colon = line.firstIndex(of: 0x3A) else { return nil }
-            let name = String(decoding: line[..<colon], as: UTF8.self)
-            let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingCharacters(in: " \t")
-            head.headers.append((name, String(value)))
-            head.lowerNames.append(name.lowercased())
+            var v0 = colon + 1, v1 = line.endIndex
+            while v0 < v1 && (bytes[v0] == 0x20 || bytes[v0] == 0x09) { v0 += 1 }
+            while v1 > v0 && (bytes[v1 - 1] == 0x20 || bytes[v1 - 1] == 0x09) { v1 -= 1 }
+            let name = line[line.startIndex..<colon]
+            head.headers.append((String(decoding: name, as: UTF8.self), String(decoding: bytes[v0..<v1], as: UTF8.self)))
+            head.lowerNames.append(String(decoding: name.lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self))
         }
-        return head
+        return first ? nil : head
+    }
+
+    /// "METHOD target HTTP/1.x" or "HTTP/1.x code reason".
+    private func parseStartLine(_ line: ArraySlice<UInt8>, into head: inout HTTPHead) -> Bool {
+        guard let sp1 = line.firstIndex(of: 0x20) else { return false }
+        let rest = line[(sp1 + 1)...]
+        let a = String(decoding: line[..<sp1], as: UTF8.self)
+        if requestSide {
+            guard let sp2 = rest.lastIndex(of: 0x20), sp2 > rest.startIndex else { return false }
+            let version = String(decoding: rest[(sp2 + 1)...], as: UTF8.self)
+            guard version.hasPrefix("HTTP/1."), HTTPProbe.isToken(a) else { return false }
+            head.method = a
+            head.target = String(decoding: rest[..<sp2], as: UTF8.self)
+            head.version = version
+        } else {
+            let codeEnd = rest.firstIndex(of: 0x20) ?? rest.endIndex
+            guard a.hasPrefix("HTTP/1."), let code = Int(String(decoding: rest[..<codeEnd], as: UTF8.self)), (100...999).contains(code) else { return false }
+            head.version = a
+            head.status = code
+        }
+        return true
     }
 }
 

@@ -46,10 +46,16 @@ final class Sink {
         verdicts.add(r)
     }
 
+    /// Remembers that `address` goes by `name`, if the name is a listed pool.
+    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: String, ttl: Double, now: Timestamp) {
+        guard let m = match ?? intel.pool(named: name) else { return }
+        names.insert(address, name: name, match: m, source: source, ttl: ttl, now: now)
+    }
+
     /// What the server of a new flow is known as, if that is a listed pool.
     func hint(for server: Endpoint, now: Timestamp) -> PoolHint? {
-        if !names.isEmpty, let e = names.lookup(server.address, now: now), let m = intel.pool(named: e.name) {
-            return PoolHint(name: e.name, match: m, via: e.source)
+        if !names.isEmpty, let e = names.lookup(server.address, now: now) {
+            return PoolHint(name: e.name, match: e.match, via: e.source)
         }
         if let m = intel.pool(at: server.address, port: server.port) {
             return PoolHint(name: nil, match: m, via: "address list")
@@ -174,7 +180,7 @@ struct Dispatcher: FlowHandler {
     private func handshakeDone(_ t: TLSFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
         if t.malformed { sink.anomalies.record(.tlsMalformed) }
         let server = flow.key.destination(t.clientDirection ?? flow.initiator)
-        if let sni = t.hello?.serverName { sink.names.insert(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: time) }
+        if let sni = t.hello?.serverName { sink.remember(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: time) }
         if flow.app.hint == nil && !t.names.contains(where: { sink.intel.pool(named: $0) != nil }) { flow.app.mode = .opaque }
         t.finished = true
     }
@@ -183,7 +189,7 @@ struct Dispatcher: FlowHandler {
     private func bypassHTTP(_ h: HTTPFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
         if let host = h.host {
             let server = flow.key.destination(h.requestDirection)
-            sink.names.insert(server.address, name: Self.hostOnly(host), source: "HTTP Host", ttl: 3600, now: time)
+            sink.remember(server.address, name: Self.hostOnly(host), source: "HTTP Host", ttl: 3600, now: time)
         }
         if h.malformed { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
         h.finished = true
@@ -242,14 +248,14 @@ struct Dispatcher: FlowHandler {
         do { msg = try DNSParser.parse(b, limits: sink.limits.dns) } catch { sink.anomalies.record(.dnsMalformed); return }
         sink.dnsMessages += 1
         for q in msg.questions {
-            let aliases = msg.isResponse ? msg.aliases(of: q.name) : []
-            let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
             // The name that matched a list: the question itself or a CNAME on the way.
-            let matched = ([q.name] + aliases).lazy.compactMap { n in sink.intel.pool(named: n).map { (n, $0) } }.first
+            let aliases = msg.isResponse && msg.answers.contains(where: { $0.type == .cname }) ? msg.aliases(of: q.name) : []
+            guard let (name, match) = ([q.name] + aliases).lazy.compactMap({ n in sink.intel.pool(named: n).map { (n, $0) } }).first
+            else { continue }
+            let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
             for (address, ttl) in addresses {
-                sink.names.insert(address, name: matched?.0 ?? q.name, source: "DNS answer", ttl: Double(ttl), now: time)
+                sink.remember(address, name: name, match: match, source: "DNS answer", ttl: Double(ttl), now: time)
             }
-            guard let (name, match) = matched else { continue }
             let asker = msg.isResponse ? dst : src, server = msg.isResponse ? src : dst
             var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
                              name: name, pool: match, first: time, last: time)
@@ -315,7 +321,7 @@ struct Dispatcher: FlowHandler {
             if let d = t.clientDirection { clientDir = d }
             let server = flow.key.destination(clientDir)
             if !t.finished, let sni = t.hello?.serverName {
-                sink.names.insert(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: flow.lastSeen)
+                sink.remember(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: flow.lastSeen)
             }
             for (i, n) in t.names.enumerated() {
                 if let m = sink.intel.pool(named: n) {
@@ -339,7 +345,7 @@ struct Dispatcher: FlowHandler {
             let server = flow.key.destination(clientDir)
             if let host = h.host {
                 let bare = Self.hostOnly(host)
-                sink.names.insert(server.address, name: bare, source: "HTTP Host", ttl: 3600, now: flow.lastSeen)
+                sink.remember(server.address, name: bare, source: "HTTP Host", ttl: 3600, now: flow.lastSeen)
                 if let m = sink.intel.pool(named: bare) { hint = PoolHint(name: bare, match: m, via: "HTTP Host") }
             }
             if let host = h.host { details.append(("http_host", host)) }

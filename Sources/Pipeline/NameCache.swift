@@ -1,13 +1,16 @@
 import PacketDecoding
+import PoolIntel
 
-/// Which name an address was last seen under, and how we know: a DNS answer
-/// (expiring by its TTL, in packet time), a TLS SNI or an HTTP Host header.
-/// Bounded: when full, the oldest insertions are dropped first.
+/// Which listed pool name an address was last seen under, and how we know: a DNS answer
+/// (expiring by its TTL, in packet time), a TLS SNI or an HTTP Host header. Only names on
+/// a pool list are kept — that is all attribution needs, and it keeps the cache (and the
+/// lookup every new flow makes) small on busy links. Bounded: oldest insertions go first.
 struct NameCache {
     struct Entry {
         var name: String
         var source: String
         var expires: Timestamp
+        var match: PoolMatch
     }
     let capacity: Int
     private var entries: [IPAddress: Entry] = [:]
@@ -20,7 +23,7 @@ struct NameCache {
     var isEmpty: Bool { entries.isEmpty }
 
     /// - Complexity: O(1) amortised.
-    mutating func insert(_ address: IPAddress, name: String, source: String, ttl: Double, now: Timestamp) {
+    mutating func insert(_ address: IPAddress, name: String, match: PoolMatch, source: String, ttl: Double, now: Timestamp) {
         let expires = now.adding(seconds: max(ttl, 1))
         if entries[address] == nil {
             while entries.count >= capacity, orderHead < order.count {
@@ -31,7 +34,7 @@ struct NameCache {
             order.append(address)
             if orderHead > 4096 && orderHead * 2 > order.count { order.removeFirst(orderHead); orderHead = 0 }
         }
-        entries[address] = Entry(name: name, source: source, expires: expires)
+        entries[address] = Entry(name: name, source: source, expires: expires, match: match)
     }
 
     /// The name for `address` unless its TTL ran out before `now`.

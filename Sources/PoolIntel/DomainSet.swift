@@ -6,7 +6,7 @@ public struct DomainSet: Sendable {
     /// The last two labels of every entry ("nanopool.org" for "xmr.nanopool.org"): most names
     /// looked up (every DNS question, SNI and Host) share no such tail with any entry, and are
     /// rejected with one hash lookup instead of one per label.
-    private var tails: Set<String> = []
+    private var tails: Set<UInt64> = []
     private var hasSingleLabelEntries = false
 
     public init() {}
@@ -19,24 +19,36 @@ public struct DomainSet: Sendable {
         guard let d = Self.normalise(domain) else { return false }
         entries[d] = entry
         let bytes = Array(d.utf8)
-        if let t = Self.tailStart(bytes) { tails.insert(String(decoding: bytes[t...], as: UTF8.self)) } else { hasSingleLabelEntries = true }
+        if let t = Self.tailStart(bytes) { tails.insert(Self.tailHash(bytes[t...])) } else { hasSingleLabelEntries = true }
         return true
     }
 
     /// The most specific entry that `name` falls under.
-    /// - Complexity: O(length of `name`), one allocation; one hash lookup per label only when the tail matches.
+    /// - Complexity: O(length of `name`). A name whose last two labels match no entry's
+    ///   (nearly every name on a real network) is rejected without allocating.
     public func match(_ name: String) -> PoolMatch? {
         guard !entries.isEmpty else { return nil }
-        var b = Array(name.utf8)
-        if b.last == 0x2E { b.removeLast() }
-        guard !b.isEmpty, b.count <= 253 else { return nil }
+        var utf8 = name.utf8[...]
+        if utf8.last == 0x2E { utf8 = utf8.dropLast() }
+        guard !utf8.isEmpty, utf8.count <= 253 else { return nil }
+        if !hasSingleLabelEntries {
+            // Find where the last two labels start, then hash them lower-cased, without copying.
+            var dots = 0
+            var start = utf8.endIndex
+            var i = utf8.endIndex
+            while i > utf8.startIndex {
+                let j = utf8.index(before: i)
+                if utf8[j] == 0x2E { dots += 1; if dots == 2 { break } }
+                start = j
+                i = j
+            }
+            guard dots >= 1, tails.contains(Self.tailHash(utf8[start...])) else { return nil }
+        }
+        var b = Array(utf8)
         for i in b.indices {
             let c = b[i]
             if c >= 0x41 && c <= 0x5A { b[i] = c | 0x20; continue }
             guard (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x2E else { return nil }
-        }
-        if !hasSingleLabelEntries {
-            guard let t = Self.tailStart(b), tails.contains(String(decoding: b[t...], as: UTF8.self)) else { return nil }
         }
         let full = String(decoding: b, as: UTF8.self)
         var start = 0
@@ -47,6 +59,16 @@ public struct DomainSet: Sendable {
             start = dot + 1
         }
         return nil
+    }
+
+    /// FNV-1a over ASCII-lower-cased bytes: a prefilter only (a collision just means a full lookup).
+    static func tailHash<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in bytes {
+            h ^= UInt64(c >= 0x41 && c <= 0x5A ? c | 0x20 : c)
+            h = h &* 0x100_0000_01b3
+        }
+        return h
     }
 
     /// Index where the last two labels begin, nil for a single-label name.
