@@ -24,7 +24,7 @@ extension Corpus {
                  description: "A browser (10.0.0.50) mining through a Coinhive-style WebSocket at ws.coinhive.com (auth, authed, jobs, submits, hash_accepted); 10.0.0.52 only fetches coinhive.min.js over HTTP (suspicious); 10.0.0.51 chats over an ordinary WebSocket (nothing).",
                  expected: ["10.0.0.50": "mining", "203.0.113.80": "pool", "10.0.0.52": "suspicious"], build: webMiner),
         Scenario(name: "http-getwork.pcap",
-                 description: "cgminer (10.0.0.60) mining with getwork over HTTP/1.1 keep-alive: work requests answered with chunked bodies, 4 solutions submitted (3 accepted), X-Mining-Extensions from the pool.",
+                 description: "cgminer (10.0.0.60) mining with getwork over HTTP/1.1 keep-alive: work requests answered with chunked bodies, 4 solutions submitted (3 accepted), X-Mining-Extensions from the miner, X-Long-Polling from the pool.",
                  expected: ["10.0.0.60": "mining", "192.0.2.70": "pool"], build: httpGetwork),
         Scenario(name: "stratum-v2.pcap",
                  description: "A Stratum V2 miner (10.0.0.70) in the clear on a LAN to its proxy 10.0.0.2:3336 (SetupConnection, OpenStandardMiningChannel, jobs, shares); 10.0.0.71 resolves v2.stratum.braiins.com and holds an encrypted V2 session (64-byte Noise first message) for 20 min (likely mining); 10.0.0.72 sends the same 64-byte shape to an unlisted address (nothing: never on shape alone).",
