@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "PoolIntel"], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding"]),
-        .target(name: "TrafficGen", dependencies: ["PacketDecoding"]),
+        .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",
             dependencies: [
@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Stratum", "PacketDecoding"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Stratum", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding"]),

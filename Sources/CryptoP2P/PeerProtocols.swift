@@ -65,28 +65,14 @@ public enum PeerProtocols {
         return PeerHandshake(network: .monero, message: name, userAgent: nil)
     }
 
-    /// Ethereum node discovery v4 over UDP: hash[32] ‖ signature[65] ‖ type ‖ RLP(data),
-    /// with type 1–6 and an RLP list whose encoded length fills the rest of the datagram exactly.
+    /// Ethereum node discovery v4 over UDP: hash[32] ‖ signature[65] ‖ type ‖ RLP(data), with
+    /// type 1–6, an RLP list after it, and hash = keccak256(signature ‖ type ‖ data) — checked,
+    /// so random datagrams never match.
     public static func discoveryV4(_ b: UnsafeRawBufferPointer) -> PeerHandshake? {
         guard b.count >= 98 + 2, b.count <= 1280 else { return nil }
         let type = b[97]
-        guard (1...6).contains(type) else { return nil }
-        let prefix = b[98]
-        var total: Int
-        switch prefix {
-        case 0xC0...0xF7:
-            total = 1 + Int(prefix - 0xC0)
-        case 0xF8...0xFF:
-            let n = Int(prefix - 0xF7)
-            guard n <= 2, b.count >= 99 + n else { return nil }
-            var len = 0
-            for i in 0..<n { len = len << 8 | Int(b[99 + i]) }
-            total = 1 + n + len
-        default:
-            return nil
-        }
-        // Some implementations append padding, so allow trailing bytes but never a short list.
-        guard 98 + total <= b.count, 98 + total >= b.count - 64 else { return nil }
+        guard (1...6).contains(type), b[98] >= 0xC0 else { return nil }
+        guard Keccak256.hash(b[32...]).elementsEqual(b[0..<32]) else { return nil }
         let names = [1: "ping", 2: "pong", 3: "findnode", 4: "neighbors", 5: "enrrequest", 6: "enrresponse"]
         return PeerHandshake(network: .ethereum, message: "discv4 \(names[Int(type)]!)", userAgent: nil)
     }

@@ -1,3 +1,4 @@
+import CryptoP2P
 import PacketDecoding
 
 /// Binary messages of the other protocols the detector reads, built to their specifications:
@@ -129,11 +130,12 @@ public enum Wire {
         [0xF9, 0xBE, 0xB4, 0xD9] + Array("verack".utf8) + [UInt8](repeating: 0, count: 6) + le32(0) + [0x5D, 0xF6, 0xE0, 0xE2]
     }
 
-    /// An Ethereum discovery v4 ping: hash(32) ‖ signature(65) ‖ 0x01 ‖ RLP([version, from, to, expiration]).
+    /// An Ethereum discovery v4 ping: hash(32) ‖ signature(65) ‖ 0x01 ‖ RLP([version, from, to, expiration]),
+    /// with `hash` = keccak256 of the rest.
     public static func discv4Ping() -> [UInt8] {
         let endpoint: [UInt8] = [0xCB, 0x84, 10, 0, 0, 83, 0x82, 0x76, 0x5F, 0x82, 0x76, 0x5F]   // [ip, udp, tcp]
         let body: [UInt8] = [0x04] + endpoint + endpoint + [0x84, 0x67, 0x45, 0x23, 0x01]
-        let list = [UInt8(0xC0 + body.count)] + body
-        return [UInt8](repeating: 0xAB, count: 32) + [UInt8](repeating: 0xCD, count: 65) + [0x01] + list
+        let rest = [UInt8](repeating: 0xCD, count: 65) + [0x01] + [UInt8(0xC0 + body.count)] + body
+        return Keccak256.hash(rest) + rest
     }
 }

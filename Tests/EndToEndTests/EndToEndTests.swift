@@ -136,7 +136,8 @@ enum Binary {
     @Test func checkedInPcapsMatchTheGenerator() throws {
         for s in Corpus.all {
             let onDisk = try Data(contentsOf: Binary.root.appendingPathComponent("pcaps/\(s.name)"))
-            #expect([UInt8](onDisk) == s.build(), "pcaps/\(s.name) is stale: run scripts/gen-pcaps")
+            let same = [UInt8](onDisk) == s.build()   // compared first so a failure does not print both captures
+            #expect(same, "pcaps/\(s.name) is stale: run scripts/gen-pcaps")
         }
     }
 
