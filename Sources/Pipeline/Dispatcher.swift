@@ -350,6 +350,7 @@ struct Dispatcher: FlowHandler {
             }
             if let host = h.host { details.append(("http_host", host)) }
             if let r = h.firstRequest { details.append(("request", r)) }
+            if let st = h.firstStatus { details.append(("response_status", String(st))) }
             if let ua = h.userAgent { details.append(("user_agent", ua)) }
             for m in h.miningHeaders { details.append(("mining_header", m)) }
             software = h.software

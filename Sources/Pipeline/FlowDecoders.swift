@@ -104,6 +104,7 @@ final class HTTPFlow {
     var software: MinerCatalog.Software?
     var miningHeaders: [String] = []
     var responses = 0
+    var firstStatus: Int?
     var requests = 0
     /// Requests whose head and body (if any) have been read.
     var requestsComplete = 0
@@ -161,7 +162,7 @@ final class HTTPFlow {
                 for name in ["x-mining-extensions", "x-stratum", "x-mining-hashrate", "x-long-polling"] {
                     if let v = h.header(name), miningHeaders.count < 8 { miningHeaders.append("\(name): \(v.prefix(120))") }
                 }
-                if !h.isRequest { responses += 1 }
+                if !h.isRequest { responses += 1; if firstStatus == nil { firstStatus = h.status } }
                 if h.isWebSocketUpgrade && !h.isRequest { upgraded = true }
             case .body(let b, _):
                 if isRequestSide { requestsComplete += 1 }
