@@ -38,12 +38,13 @@ let package = Package(
         .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel"]),
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "PoolIntel"], swiftSettings: hotPath),
-        .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding"]),
+        .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture"]),
+        .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel"]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",
             dependencies: [
-                "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly",
+                "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

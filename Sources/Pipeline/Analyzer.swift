@@ -122,6 +122,21 @@ public final class Analyzer {
         return dispatcher.sink.hostsSeen.filter { nets.match($0) != nil }
     }
 
+    /// Verdicts as of now, open flows included (their sessions as far as they have got),
+    /// without ending anything: what a live sensor reports periodically.
+    /// - Complexity: O(open flows + hosts with evidence).
+    public func snapshot() -> [HostReport] {
+        var verdicts = dispatcher.sink.verdicts
+        let sink = dispatcher.sink
+        table.forEachFlow { flow in
+            guard flow.app != nil else { return }
+            let found = dispatcher.findings(flow, reason: "open", final: false)
+            for r in found.sessions where sink.admits(r) { verdicts.add(r) }
+            for e in found.evidence where sink.admits(e) { verdicts.add(e) }
+        }
+        return verdicts.reports(localNets: localNets)
+    }
+
     /// Host reports from sessions that have ended so far (open flows not included).
     public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }
 

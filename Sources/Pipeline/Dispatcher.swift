@@ -35,15 +35,23 @@ final class Sink {
 
     /// Records evidence unless the allow list covers either end.
     func add(_ e: Evidence) {
-        if intel.isAllowed(e.host) || e.peer.map({ intel.isAllowed($0, port: e.peerPort) }) == true { return }
-        if let n = e.name, intel.isAllowed(name: n) { return }
+        guard admits(e) else { return }
         verdicts.add(e)
         onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil))
     }
 
     func add(_ r: SessionRecord) {
-        if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return }
-        verdicts.add(r)
+        if admits(r) { verdicts.add(r) }
+    }
+
+    func admits(_ e: Evidence) -> Bool {
+        if intel.isAllowed(e.host) || e.peer.map({ intel.isAllowed($0, port: e.peerPort) }) == true { return false }
+        if let n = e.name, intel.isAllowed(name: n) { return false }
+        return true
+    }
+
+    func admits(_ r: SessionRecord) -> Bool {
+        !(intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort))
     }
 
     /// Remembers that `address` goes by `name`, if the name is a listed pool.
@@ -273,43 +281,60 @@ struct Dispatcher: FlowHandler {
             sink.hostsSeen.insert(flow.key.low.address)
             sink.hostsSeen.insert(flow.key.high.address)
         }
+        let found = findings(flow, reason: reason.rawValue, final: true)
+        for r in found.sessions { sink.add(r) }
+        if let s = flow.app.stratum, s.identified, let r = found.sessions.last {
+            sink.onEvent?(AnalysisEvent(time: time, kind: .sessionEnded(reason: reason.rawValue), session: r))
+        }
+        for e in found.evidence { sink.add(e) }
+    }
+
+    /// What a flow has shown so far: its mining sessions, or else its other evidence.
+    /// - Parameter final: the flow is ending — count its anomalies and remember its names.
+    ///   A snapshot of a still-open flow (`final` false) changes nothing.
+    func findings(_ flow: FlowState<FlowApp>, reason: String, final: Bool) -> (sessions: [SessionRecord], evidence: [Evidence]) {
+        var sessions: [SessionRecord] = []
         var decodedSession = false
         var transport = "tcp"
         if case .http(let h) = flow.app.mode {
             transport = h.upgraded ? "websocket" : "http"
-            if h.malformed && !h.finished { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
-            if h.oversizedMessages > 0 { sink.anomalies.record(.websocketMessageTooLarge, count: h.oversizedMessages) }
-            if h.upgraded { sink.webSocketFlows += 1 }
-            if let w = h.webMiner, w.summary.shape != .none, var r = Self.record(flow, w.summary, reason: reason.rawValue) {
+            if final {
+                if h.malformed && !h.finished { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
+                if h.oversizedMessages > 0 { sink.anomalies.record(.websocketMessageTooLarge, count: h.oversizedMessages) }
+                if h.upgraded { sink.webSocketFlows += 1 }
+            }
+            if let w = h.webMiner, w.summary.shape != .none, var r = Self.record(flow, w.summary, reason: reason) {
                 r.transport = "websocket"
                 annotate(&r, flow)
-                sink.add(r)
+                sessions.append(r)
                 decodedSession = true
             }
         }
         if let s = flow.app.stratum {
-            if s.overlongLines > 0 { sink.anomalies.record(.stratumLineTooLong, count: s.overlongLines) }
-            if s.validMessages > 0 && s.badLines > 0 { sink.anomalies.record(.stratumBadJSON, count: s.badLines) }
-            if s.summary.roleConflict { sink.anomalies.record(.stratumRoleConflict) }
-            if var record = Self.record(flow, s.summary, reason: reason.rawValue) {
+            if final {
+                if s.overlongLines > 0 { sink.anomalies.record(.stratumLineTooLong, count: s.overlongLines) }
+                if s.validMessages > 0 && s.badLines > 0 { sink.anomalies.record(.stratumBadJSON, count: s.badLines) }
+                if s.summary.roleConflict { sink.anomalies.record(.stratumRoleConflict) }
+            }
+            if var record = Self.record(flow, s.summary, reason: reason) {
                 record.transport = transport
                 annotate(&record, flow)
-                sink.add(record)
-                decodedSession = record.summary.shape != .none
-                if s.identified { sink.onEvent?(AnalysisEvent(time: time, kind: .sessionEnded(reason: reason.rawValue), session: record)) }
+                sessions.append(record)
+                decodedSession = decodedSession || record.summary.shape != .none
             }
         }
         if case .stratumV2(let v) = flow.app.mode, v.session.setupProtocol == 0,
-           var record = Self.record(flow, v.session.summary, reason: reason.rawValue) {
+           var record = Self.record(flow, v.session.summary, reason: reason) {
             annotate(&record, flow)
-            sink.add(record)
+            sessions.append(record)
             decodedSession = true
         }
-        if !decodedSession { flowEvidence(flow) }
+        return (sessions, decodedSession ? [] : flowEvidence(flow, final: final))
     }
 
     /// Evidence from a flow that carried no decodable mining session.
-    private func flowEvidence(_ flow: FlowState<FlowApp>) {
+    private func flowEvidence(_ flow: FlowState<FlowApp>, final: Bool) -> [Evidence] {
+        var out: [Evidence] = []
         let client = flow.initiator
         var hint = flow.app.hint
         var kind: Evidence.Kind?
@@ -320,7 +345,7 @@ struct Dispatcher: FlowHandler {
         case .tls(let t):
             if let d = t.clientDirection { clientDir = d }
             let server = flow.key.destination(clientDir)
-            if !t.finished, let sni = t.hello?.serverName {
+            if final, !t.finished, let sni = t.hello?.serverName {
                 sink.remember(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: flow.lastSeen)
             }
             for (i, n) in t.names.enumerated() {
@@ -329,8 +354,8 @@ struct Dispatcher: FlowHandler {
                     break
                 }
             }
-            if t.malformed && !t.finished { sink.anomalies.record(.tlsMalformed) }
-            guard hint != nil else { return }
+            if final && t.malformed && !t.finished { sink.anomalies.record(.tlsMalformed) }
+            guard hint != nil else { return out }
             kind = .tlsToPool
             if let h = t.hello {
                 if let s = h.serverName { details.append(("sni", s)) }
@@ -345,7 +370,7 @@ struct Dispatcher: FlowHandler {
             let server = flow.key.destination(clientDir)
             if let host = h.host {
                 let bare = Self.hostOnly(host)
-                sink.remember(server.address, name: bare, source: "HTTP Host", ttl: 3600, now: flow.lastSeen)
+                if final { sink.remember(server.address, name: bare, source: "HTTP Host", ttl: 3600, now: flow.lastSeen) }
                 if let m = sink.intel.pool(named: bare) { hint = PoolHint(name: bare, match: m, via: "HTTP Host") }
             }
             if let host = h.host { details.append(("http_host", host)) }
@@ -356,12 +381,12 @@ struct Dispatcher: FlowHandler {
             software = h.software
             if hint != nil { kind = h.upgraded ? .webSocketToPool : .httpToPool }
             else if h.software != nil || !h.miningHeaders.isEmpty { kind = .minerUserAgent }
-            else { return }
+            else { return out }
         case .noiseShape:
-            guard hint != nil else { return }   // weak evidence: never on its own
+            guard hint != nil else { return out }   // weak evidence: never on its own
             kind = .stratumV2Encrypted
         case .opaque, .undecided, .stratum, .stratumV2, .dnsTCP:
-            guard hint != nil, flow.isTCP else { return }
+            guard hint != nil, flow.isTCP else { return out }
             kind = .connectionToPool
         case .peer(let p):
             for (dir, h) in [(FlowDirection.lowToHigh, p.seen.0), (.highToLow, p.seen.1)] {
@@ -376,25 +401,26 @@ struct Dispatcher: FlowHandler {
                 e.packetsIn = dir == .lowToHigh ? flow.packets.1 : flow.packets.0
                 e.bytesOut = dir == .lowToHigh ? flow.bytes.0 : flow.bytes.1
                 e.bytesIn = dir == .lowToHigh ? flow.bytes.1 : flow.bytes.0
-                sink.add(e)
+                out.append(e)
             }
-            return
+            return out
         }
-        guard let kind else { return }
+        guard let kind else { return out }
         let me = flow.key.source(clientDir), server = flow.key.destination(clientDir)
         var e = Evidence(kind: kind, host: me.address, peer: server.address, peerPort: server.port,
                          name: hint?.name ?? (kind == .minerUserAgent ? details.first { $0.0 == "http_host" }.map { Self.hostOnly($0.1) } : nil),
                          pool: hint?.match, first: flow.firstSeen, last: flow.lastSeen)
-        let out = clientDir.rawValue == 0 ? 0 : 1
-        e.packetsOut = out == 0 ? flow.packets.0 : flow.packets.1
-        e.packetsIn = out == 0 ? flow.packets.1 : flow.packets.0
-        e.bytesOut = out == 0 ? flow.bytes.0 : flow.bytes.1
-        e.bytesIn = out == 0 ? flow.bytes.1 : flow.bytes.0
+        let lowIsClient = clientDir == .lowToHigh
+        e.packetsOut = lowIsClient ? flow.packets.0 : flow.packets.1
+        e.packetsIn = lowIsClient ? flow.packets.1 : flow.packets.0
+        e.bytesOut = lowIsClient ? flow.bytes.0 : flow.bytes.1
+        e.bytesIn = lowIsClient ? flow.bytes.1 : flow.bytes.0
         e.software = software?.display
         e.coin = hint?.match.entry.singleCoin ?? software?.typicalCoins.first
         if let h = hint, h.via != "this flow's SNI" { details.append(("name_from", h.via)) }
         e.details = details
-        sink.add(e)
+        out.append(e)
+        return out
     }
 
     /// Adds what the network told us about the pool's name to a decoded session.

@@ -1,6 +1,7 @@
 import Detection
 import Foundation
 import PacketDecoding
+import PacketCapture
 import Pipeline
 import Stratum
 
@@ -41,6 +42,8 @@ public struct RunSummary: Encodable {
     public var last_packet: String?
     public var elapsed_seconds: Double
     public var hosts_flagged: Int
+    /// Live capture only: interfaces and pcap_stats counters (never silent about drops).
+    public var capture: CaptureSummary?
 
     public init(stats: AnalysisStats, files: Int, errors: [String], elapsed: Double, hostsFlagged: Int) {
         let r = stats.reassembly
@@ -296,6 +299,21 @@ public struct EventJSON: Encodable {
         case .reconnect(let h): event = "reconnect"; target = h
         case .sessionEnded(let r): event = "session_end"; reason = r
         }
+    }
+}
+
+/// Live capture counters in reports.
+public struct CaptureSummary: Encodable, Sendable {
+    public var interfaces: [String]
+    public var packets_received: UInt64
+    public var packets_dropped_by_kernel: UInt64
+    public var packets_dropped_by_interface: UInt64
+
+    public init(interfaces: [String], stats: CaptureStatistics) {
+        self.interfaces = interfaces
+        packets_received = stats.received
+        packets_dropped_by_kernel = stats.droppedByKernel
+        packets_dropped_by_interface = stats.droppedByInterface
     }
 }
 

@@ -32,7 +32,11 @@ public enum TableReport {
             }
         }
         let s = summary
-        out += "\n\(s.files) file\(s.files == 1 ? "" : "s")"
+        if let c = s.capture {
+            out += "\nlive on \(c.interfaces.joined(separator: ", ")): \(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by the kernel, \(c.packets_dropped_by_interface) by the interface"
+        } else {
+            out += "\n\(s.files) file\(s.files == 1 ? "" : "s")"
+        }
         if s.files_failed > 0 { out += " (\(s.files_failed) failed)" }
         out += ", \(s.packets) packets, \(formatBytes(s.bytes)), \(s.flows) flows (\(s.bypassed_flows) bypassed)"
         out += ", \(s.malformed_packets) malformed, \(s.gaps) gaps"

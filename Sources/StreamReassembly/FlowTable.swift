@@ -116,6 +116,12 @@ public struct FlowTable<Handler: FlowHandler> {
 
     public var count: Int { index.count }
 
+    /// Visits every open flow (live snapshots).
+    /// - Complexity: O(open flows).
+    public func forEachFlow(_ body: (Flow) -> Void) {
+        for f in index.values { body(f) }
+    }
+
     /// Looks up a flow by key (tests and reports).
     public func flow(_ key: FlowKey) -> Flow? { index[key] }
 

@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Signal handlers may only set flags (async-signal-safety); the capture loop polls them.
+nonisolated(unsafe) private var stopRequested: Int32 = 0
+nonisolated(unsafe) private var reloadRequested: Int32 = 0
+
+/// SIGINT/SIGTERM ask the sensor to stop cleanly; SIGHUP asks it to reopen outputs and reload lists.
+public enum Signals {
+    public static func install() {
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        signal(SIGHUP) { _ in reloadRequested = 1 }
+        signal(SIGPIPE, SIG_IGN)   // a closed socket is an error return, not a death
+    }
+
+    public static var shouldStop: Bool { stopRequested != 0 }
+
+    /// True once per SIGHUP.
+    public static func takeReload() -> Bool {
+        guard reloadRequested != 0 else { return false }
+        reloadRequested = 0
+        return true
+    }
+
+    /// For tests and `--duration`.
+    public static func requestStop() { stopRequested = 1 }
+}
