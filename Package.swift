@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // MD5 and SHA-256 for the JA3 / JA4 TLS client fingerprints.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The embedded history (SQLite, WAL, migrations) behind `live`, `analyze --store` and `report`.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -39,12 +41,13 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "PoolIntel"], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture"]),
-        .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel"]),
+        .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store"]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",
             dependencies: [
-                "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel",
+                "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

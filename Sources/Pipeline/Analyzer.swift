@@ -104,6 +104,9 @@ public final class Analyzer {
         }
     }
 
+    /// Swaps in reloaded pool and allow lists (SIGHUP); flows already judged keep their verdicts.
+    public func replaceIntel(_ intel: PoolIntelligence) { dispatcher.sink.intel = intel }
+
     /// Advances the clock without a packet (a live link gone quiet), expiring idle flows.
     public func tick(time: Timestamp) {
         table.advance(to: time, handler: &dispatcher)

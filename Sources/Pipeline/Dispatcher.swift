@@ -11,7 +11,7 @@ import TLS
 /// Shared state the per-flow dispatcher writes into.
 final class Sink {
     let limits: Limits
-    let intel: PoolIntelligence
+    var intel: PoolIntelligence
     let onEvent: ((AnalysisEvent) -> Void)?
     var verdicts: HostVerdicts
     var anomalies = AnomalyCounters()

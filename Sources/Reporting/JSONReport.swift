@@ -84,7 +84,7 @@ public struct RunSummary: Encodable {
     }
 }
 
-public struct SessionJSON: Encodable {
+public struct SessionJSON: Codable, Sendable {
     public var role: String
     public var miner: String
     public var pool: String
@@ -194,7 +194,7 @@ public struct SessionJSON: Encodable {
     }
 }
 
-public struct HostJSON: Encodable {
+public struct HostJSON: Codable, Sendable {
     public var host: String
     public var verdict: String
     public var confidence: Int
@@ -318,7 +318,7 @@ public struct CaptureSummary: Encodable, Sendable {
 }
 
 /// One piece of non-session evidence (README "Evidence kinds").
-public struct EvidenceJSON: Encodable {
+public struct EvidenceJSON: Codable, Sendable {
     public var kind: String
     public var summary: String
     public var verdict: String

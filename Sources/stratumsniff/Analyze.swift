@@ -4,6 +4,8 @@ import PacketCapture
 import PacketDecoding
 import Pipeline
 import Reporting
+import Sensor
+import Store
 import StreamReassembly
 
 #if canImport(Glibc)
@@ -81,6 +83,9 @@ struct Analyze: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line on standard error.")
     var quiet = false
 
+    @Option(help: "Also record the results in this store (SQLite), for 'stratumsniff report'.")
+    var store: String?
+
     @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
 
     @OptionGroup(title: "Caps") var caps: LimitOptions
@@ -126,6 +131,7 @@ struct Analyze: ParsableCommand {
         }
         let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
                                  elapsed: WallClock.now() - started, hostsFlagged: reports.count)
+        if let store { try record(reports, analyzer: analyzer, into: store) }
         switch format {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")
@@ -140,6 +146,23 @@ struct Analyze: ParsableCommand {
         fflush(nil)
         if !errors.isEmpty { throw ExitCode(Exit.usageOrInputError) }
         if reports.contains(where: { $0.verdict.isMiner }) { throw ExitCode(Exit.minerFound) }
+    }
+}
+
+extension Analyze {
+    /// Writes this run's verdicts, sessions and evidence into the store (one transaction).
+    func record(_ reports: [HostReport], analyzer: Analyzer, into path: String) throws {
+        do {
+            try StorePaths.prepareDirectory(for: path)
+            let db = try EvidenceStore(path: path)
+            let now = WallTime.now()
+            try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: now)
+            try Recorder(store: db).commit(reports: reports, stats: analyzer.statistics, capture: nil, at: now)
+            try db.endRun(at: WallTime.now())
+        } catch let e as StoreError {
+            FileHandleStderr.write("stratumsniff: \(e.description)\n")
+            throw ExitCode(Exit.usageOrInputError)
+        }
     }
 }
 

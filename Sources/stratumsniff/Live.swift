@@ -6,6 +6,7 @@ import PacketDecoding
 import Pipeline
 import Reporting
 import Sensor
+import Store
 
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,6 +36,33 @@ struct Live: ParsableCommand {
     @Option(help: "After opening the interfaces, run as this user (default: nobody when started as root).")
     var user: String?
 
+    @Option(help: "History store (SQLite; default /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite).")
+    var store: String?
+
+    @Flag(help: "Keep no history (no store).")
+    var noStore = false
+
+    @Option(help: "Seconds between store commits: a crash loses at most this much (default 5).")
+    var commitInterval: Double = 5
+
+    @Option(help: "Write a report per period into --report-dir: 15m, 1h, 24h ... (JSON and HTML, named by period).")
+    var reportEvery: String?
+
+    @Option(help: "Directory for periodic and final reports.")
+    var reportDir: String?
+
+    @Option(help: "POST each new mining verdict and each period summary (JSON) to this http(s) URL.")
+    var webhook: String?
+
+    @Option(help: "Send RFC 5424 events to a collector: HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT.")
+    var syslog: String?
+
+    @Option(help: "Append events as JSON lines (the --format jsonl schema) to this file.")
+    var events: String?
+
+    @Option(help: "Rotate the events file at this many MiB (default 100; 5 old files kept).")
+    var eventsMaxMb: Int = 100
+
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
     var duration: Double?
 
@@ -55,11 +83,22 @@ struct Live: ParsableCommand {
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be a positive number of seconds") }
         if !["table", "json", "none"].contains(format) { throw ValidationError("--format must be table, json or none") }
         if let user, Privileges.isRoot { do { _ = try Privileges.lookup(user) } catch { throw ValidationError(error.description) } }
+        if !(commitInterval > 0) { throw ValidationError("--commit-interval must be a positive number of seconds") }
+        if let r = reportEvery {
+            guard let s = DurationText.seconds(r), s >= 10 else { throw ValidationError("--report-every \(r): write it as 15m, 1h or 24h (at least 10s)") }
+            if reportDir == nil { throw ValidationError("--report-every needs --report-dir") }
+            if noStore { throw ValidationError("--report-every renders from the store: drop --no-store") }
+        }
+        if let s = syslog, SyslogSender.parse(s) == nil { throw ValidationError("--syslog \(s): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT") }
+        if let w = webhook, URL(string: w)?.host == nil || !(w.hasPrefix("http://") || w.hasPrefix("https://")) {
+            throw ValidationError("--webhook \(w): not an http:// or https:// URL")
+        }
+        if eventsMaxMb < 1 { throw ValidationError("--events-max-mb must be at least 1") }
     }
 
     func run() throws {
         let started = WallTime.now()
-        let (pools, localNets) = try intel.load()
+        var (pools, localNets) = try intel.load()
         var options = LiveCapture.Options()
         options.promiscuous = !noPromisc
         options.snapLength = snaplen
@@ -72,23 +111,104 @@ struct Live: ParsableCommand {
                 throw ExitCode(Exit.usageOrInputError)
             }
         }
-        // The handles are open: nothing else needs root.
-        if Privileges.isRoot {
+        let storePath = noStore ? nil : (store ?? StorePaths.defaultPath)
+        // The handles are open: nothing else needs root. Hand what we will write to the new user first.
+        if Privileges.isRoot, (user ?? "nobody") != "root" {
             let target = user ?? "nobody"
-            if target != "root" {
-                do { try Privileges.drop(to: target) } catch {
-                    FileHandleStderr.write("stratumsniff: \(error.description)\n")
-                    throw ExitCode(Exit.usageOrInputError)
+            do {
+                if let storePath {
+                    try StorePaths.prepareDirectory(for: storePath)
+                    let dir = (storePath as NSString).deletingLastPathComponent
+                    if !dir.isEmpty { try Privileges.handOver(dir, to: target) }
+                    for suffix in ["", "-wal", "-shm"] { try Privileges.handOver(storePath + suffix, to: target) }
                 }
+                if let reportDir {
+                    try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+                    try Privileges.handOver(reportDir, to: target)
+                }
+                if let events {
+                    if !FileManager.default.fileExists(atPath: events) { FileManager.default.createFile(atPath: events, contents: nil) }
+                    try Privileges.handOver(events, to: target)
+                }
+                try Privileges.drop(to: target)
+            } catch {
+                FileHandleStderr.write("stratumsniff: \(error)\n")
+                throw ExitCode(Exit.usageOrInputError)
             }
         }
+        // Outputs and store, opened as the (possibly unprivileged) user.
+        let outputs: Outputs
+        var recorder: Recorder?
+        do {
+            outputs = Outputs(events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
+                              syslog: try syslog.map { try SyslogSender(target: $0) },
+                              webhook: try webhook.map { try WebhookSender(url: $0) })
+            if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
+            if let storePath {
+                if !Privileges.isRoot { try StorePaths.prepareDirectory(for: storePath) }
+                let db = try EvidenceStore(path: storePath)
+                try db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
+                recorder = Recorder(store: db)
+            }
+        } catch {
+            FileHandleStderr.write("stratumsniff: \(error)\n")
+            throw ExitCode(Exit.usageOrInputError)
+        }
         Signals.install()
-        let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets)
+        let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { outputs.event($0) }
         let loop = LiveLoop(captures: captures, analyzer: analyzer)
         let status = StatusLine(enabled: !quiet && isatty(2) != 0)
         let deadline = duration.map { started.adding(seconds: $0) }
+        let period = reportEvery.flatMap(DurationText.seconds)
+        var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
+        var lastCommit = started
+        func captureSummary() -> CaptureSummary { CaptureSummary(interfaces: interfaces, stats: loop.captureStatistics()) }
+        func commit(_ reports: [HostReport], at now: Timestamp) {
+            guard let recorder else { return }
+            do {
+                let changes = try recorder.commit(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now)
+                let byHost = Dictionary(reports.map { ($0.host.description, $0) }, uniquingKeysWith: { a, _ in a })
+                for c in changes where c.new == "mining" || c.new == "likely-mining" {
+                    if let r = byHost[c.host] { outputs.newMiner(r, change: c, time: now.nanoseconds) }
+                }
+            } catch {
+                FileHandleStderr.write("stratumsniff: \(error)\n")
+            }
+        }
+        func writeReport(from: Timestamp, to: Timestamp, label: String) {
+            guard let recorder, let reportDir else { return }
+            do {
+                let r = try recorder.store.period(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())
+                let base = "\(reportDir)/stratumsniff-\(Self.fileStamp(from))-\(label)"
+                try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
+                try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
+                outputs.periodReport(r, files: [base + ".json", base + ".html"])
+            } catch {
+                FileHandleStderr.write("stratumsniff: report: \(error)\n")
+            }
+        }
         do {
             try loop.run(shouldStop: { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }) { now in
+                if Signals.takeReload() {
+                    do {
+                        try outputs.reopen()
+                        (pools, localNets) = try intel.load()
+                        analyzer.replaceIntel(pools)
+                        FileHandleStderr.write("stratumsniff: SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)\n")
+                    } catch {
+                        FileHandleStderr.write("stratumsniff: SIGHUP: \(error)\n")
+                    }
+                }
+                if now.since(lastCommit) >= commitInterval {
+                    commit(analyzer.snapshot(), at: now)
+                    lastCommit = now
+                }
+                if let p = period, let due = nextReport, now >= due {
+                    commit(analyzer.snapshot(), at: now)
+                    lastCommit = now
+                    writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
+                    nextReport = Self.nextBoundary(after: now, every: p)
+                }
                 status.show(loop: loop, analyzer: analyzer)
             }
         } catch {
@@ -96,18 +216,34 @@ struct Live: ParsableCommand {
             FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(error.description))\n")
         }
         status.clear()
+        // Stop: every open session is flushed into the verdicts, then the final commit and report.
         let reports = analyzer.finish()
-        let stats = loop.captureStatistics()
-        var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: WallTime.now().since(started), hostsFlagged: reports.count)
-        summary.capture = CaptureSummary(interfaces: interfaces, stats: stats)
+        let end = WallTime.now()
+        commit(reports, at: end)
+        if reportDir != nil { writeReport(from: started, to: end, label: "final") }
+        try? recorder?.store.endRun(at: end)
+        outputs.flush()
+        let capture = captureSummary()
+        var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started), hostsFlagged: reports.count)
+        summary.capture = capture
         switch format {
         case "json": print(JSONOutput.encode(ReportDocument(summary: summary, hosts: reports.map(HostJSON.init)), pretty: true))
         case "table": print(TableReport.render(reports, summary: summary), terminator: "")
         default: break
         }
-        if stats.droppedByKernel > 0 || stats.droppedByInterface > 0 {
-            FileHandleStderr.write("stratumsniff: \(stats.droppedByKernel) packets dropped by the kernel, \(stats.droppedByInterface) by the interface: raise --buffer-size or narrow --bpf\n")
+        if capture.packets_dropped_by_kernel > 0 || capture.packets_dropped_by_interface > 0 {
+            FileHandleStderr.write("stratumsniff: \(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf\n")
         }
+    }
+
+    /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
+    static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {
+        let step = Int64(every * 1e9)
+        return Timestamp(nanoseconds: (t.nanoseconds / step + 1) * step)
+    }
+
+    static func fileStamp(_ t: Timestamp) -> String {
+        TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "") + "Z"
     }
 }
 

@@ -1,0 +1,165 @@
+import Detection
+import Foundation
+
+/// Renders a `PeriodReport` as HTML (one self-contained file), Markdown, CSV or JSON.
+/// Every string that came from the wire is escaped for the format it lands in.
+public enum PeriodRenderer {
+    public enum OutputKind: String, CaseIterable, Sendable { case html, json, md, csv }
+
+    public static func render(_ r: PeriodReport, as format: OutputKind) -> String {
+        switch format {
+        case .json: JSONOutput.encode(r, pretty: true) + "\n"
+        case .md: markdown(r)
+        case .csv: csv(r)
+        case .html: html(r)
+        }
+    }
+
+    // MARK: - Shared
+
+    static func rate(_ h: Double?) -> String { h.map(Detection.Format.hashrate) ?? "-" }
+    static func short(_ iso: String) -> String { String(iso.prefix(19)).replacingOccurrences(of: "T", with: " ") }
+    static func pools(_ h: HostJSON) -> String { h.pools.isEmpty ? "-" : h.pools.prefix(3).joined(separator: "; ") + (h.pools.count > 3 ? " +\(h.pools.count - 3)" : "") }
+    static func wallets(_ h: HostJSON) -> String { h.wallets.isEmpty ? "-" : h.wallets.prefix(2).joined(separator: "; ") + (h.wallets.count > 2 ? " +\(h.wallets.count - 2)" : "") }
+    static func software(_ h: HostJSON) -> String { h.miner_software.isEmpty ? "-" : h.miner_software.prefix(2).joined(separator: "; ") }
+    static func shares(_ h: PeriodReport.Host) -> Int { h.sessions.reduce(0) { $0 + $1.shares_accepted } }
+
+    // MARK: - Markdown
+
+    /// Markdown-safe: control characters shown as \xNN, and the characters Markdown would act on escaped.
+    static func md(_ s: String) -> String {
+        var out = ""
+        for ch in TerminalSafe.escape(s) {
+            if "\\`*_[]<>|".contains(ch) { out.append("\\") }
+            out.append(ch)
+        }
+        return out
+    }
+
+    static func markdown(_ r: PeriodReport) -> String {
+        var o = "# StratumSniff report, \(short(r.from)) – \(short(r.to)) UTC\n\n"
+        o += "- Hosts mining now: **\(r.hosts_mining_now)** (new in this period: **\(r.hosts_new_in_period)**)\n"
+        o += "- Estimated stolen hashrate: **\(Detection.Format.hashrate(r.estimated_stolen_hashrate_hs))**\n"
+        o += "- Capture: \(r.capture.packets) packets in \(r.capture.runs) run(s)"
+        if let k = r.capture.packets_dropped_by_kernel { o += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface" }
+        o += "\n\n"
+        guard !r.hosts.isEmpty else { return o + "No mining activity in this period.\n" }
+        o += "| host | verdict | conf | pool | wallet | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        for h in r.hosts {
+            let j = h.host
+            o += "| \(md(j.host)) | \(j.verdict) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(shares(h)) | \(rate(j.estimated_hashrate_hs)) |\n"
+        }
+        o += "\n"
+        for h in r.hosts {
+            o += "## \(md(h.host.host)) — \(h.host.verdict) (\(h.host.confidence))\(h.new_in_period ? " — new" : "")\n\n"
+            for reason in h.host.reasons { o += "- \(md(reason))\n" }
+            o += "\n"
+        }
+        return o
+    }
+
+    // MARK: - CSV
+
+    /// RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula.
+    static func csvCell(_ s: String) -> String {
+        var v = TerminalSafe.escape(s)
+        if let f = v.first, "=+-@\t\r".contains(f) { v = "'" + v }
+        if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "'" }) { v = "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        return v
+    }
+
+    static func csv(_ r: PeriodReport) -> String {
+        var o = "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,miner_software,shares_accepted,estimated_hashrate_hs,reasons\n"
+        for h in r.hosts {
+            let j = h.host
+            let cells = [j.host, j.verdict, String(j.confidence), h.first_seen, h.last_seen, h.first_flagged ?? "", String(h.new_in_period),
+                         j.pools.joined(separator: "; "), j.wallets.joined(separator: "; "), j.miner_software.joined(separator: "; "),
+                         String(shares(h)), j.estimated_hashrate_hs.map { String($0) } ?? "", j.reasons.joined(separator: " | ")]
+            o += cells.map(csvCell).joined(separator: ",") + "\n"
+        }
+        return o
+    }
+
+    // MARK: - HTML
+
+    /// HTML-escapes text (after showing control characters as \xNN), for element content and attributes.
+    public static func h(_ s: String) -> String {
+        var out = ""
+        for ch in TerminalSafe.escape(s) {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    static let css = """
+    body{font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1d2433;background:#fff}
+    h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 6px}.muted{color:#5b6478}
+    .cards{display:flex;gap:12px;margin:16px 0}.card{border:1px solid #d8dde8;border-radius:8px;padding:10px 14px;min-width:150px}
+    .card b{display:block;font-size:22px}table{border-collapse:collapse;width:100%;margin:8px 0}
+    th,td{border-bottom:1px solid #e3e7ef;padding:5px 8px;text-align:left;vertical-align:top;word-break:break-word}
+    th{background:#f4f6fa;font-weight:600}.v-mining{color:#b00020;font-weight:700}.v-likely-mining{color:#c2410c;font-weight:700}
+    .v-suspicious{color:#a16207}.v-pool{color:#6d28d9}.v-crypto-node{color:#0f766e}.new{background:#fde68a;border-radius:4px;padding:0 5px;font-size:12px}
+    ul{margin:4px 0 0 18px;padding:0}svg{display:block;margin:6px 0}
+    """
+
+    static func html(_ r: PeriodReport) -> String {
+        var o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">"
+        o += "<title>StratumSniff report \(h(short(r.from))) – \(h(short(r.to)))</title><style>\(css)</style></head><body>\n"
+        o += "<h1>Cryptomining report</h1><div class=\"muted\">\(h(short(r.from))) – \(h(short(r.to))) UTC · generated \(h(short(r.generated))) UTC by StratumSniff</div>\n"
+        o += "<div class=\"cards\"><div class=\"card\"><b id=\"mining-now\">\(r.hosts_mining_now)</b>hosts mining now</div>"
+        o += "<div class=\"card\"><b id=\"new-hosts\">\(r.hosts_new_in_period)</b>new in this period</div>"
+        o += "<div class=\"card\"><b>\(h(Detection.Format.hashrate(r.estimated_stolen_hashrate_hs)))</b>estimated stolen hashrate</div>"
+        var cap = "\(r.capture.packets) packets, \(r.capture.runs) run(s)"
+        if let k = r.capture.packets_dropped_by_kernel { cap += ", \(k) dropped by kernel, \(r.capture.packets_dropped_by_interface ?? 0) by interface" }
+        o += "<div class=\"card\"><b>\(r.capture.packets_dropped_by_kernel ?? 0)</b>packets dropped<br><span class=\"muted\">\(h(cap))</span></div></div>\n"
+        if r.hosts.isEmpty {
+            o += "<p>No mining activity in this period.</p>"
+        } else {
+            o += "<table><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
+            for x in r.hosts {
+                let j = x.host
+                o += "<tr><td><a href=\"#host-\(h(j.host))\">\(h(j.host))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")</td>"
+                o += "<td class=\"v-\(h(j.verdict))\">\(h(j.verdict))</td><td>\(j.confidence)</td><td>\(h(pools(j)))</td><td>\(h(wallets(j)))</td>"
+                o += "<td>\(h(software(j)))</td><td>\(h(short(x.first_seen)))</td><td>\(h(short(x.last_seen)))</td><td>\(shares(x))</td>"
+                o += "<td>\(h(rate(j.estimated_hashrate_hs)))</td></tr>\n"
+            }
+            o += "</tbody></table>\n"
+            for x in r.hosts {
+                o += "<h2 id=\"host-\(h(x.host.host))\">\(h(x.host.host)) <span class=\"v-\(h(x.host.verdict))\">\(h(x.host.verdict))</span> <span class=\"muted\">(\(x.host.confidence))</span></h2>\n"
+                o += timeline(x, from: r.from_ns, to: r.to_ns)
+                o += "<ul>" + x.host.reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
+            }
+        }
+        if !r.verdict_changes.isEmpty {
+            o += "<h2>Verdict changes</h2><table><thead><tr><th>Time</th><th>Host</th><th>From</th><th>To</th><th>Why</th></tr></thead><tbody>"
+            for c in r.verdict_changes.suffix(200) {
+                o += "<tr><td>\(h(short(c.time)))</td><td>\(h(c.host))</td><td>\(h(c.old_verdict ?? "–"))</td><td>\(h(c.new_verdict))</td><td>\(h(c.reason ?? ""))</td></tr>"
+            }
+            o += "</tbody></table>\n"
+        }
+        return o + "</body></html>\n"
+    }
+
+    /// Mining activity over the period as an inline SVG: one bar per session, hours marked.
+    static func timeline(_ x: PeriodReport.Host, from: Int64, to: Int64) -> String {
+        let w = 720.0, hgt = 34.0, span = Double(max(to - from, 1))
+        func px(_ t: Int64) -> Double { min(w, max(0, Double(t - from) / span * w)) }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(hgt))\" role=\"img\" aria-label=\"mining activity of \(h(x.host.host))\">"
+        svg += "<rect x=\"0\" y=\"4\" width=\"\(Int(w))\" height=\"18\" fill=\"#eef1f6\"/>"
+        let color = x.host.verdict == "pool" ? "#6d28d9" : "#b00020"
+        for s in x.sessions where s.end_ns >= from && s.start_ns <= to {
+            let a = px(s.start_ns), b = max(px(s.end_ns), a + 2)
+            svg += "<rect class=\"session\" x=\"\(String(format: "%.1f", a))\" y=\"4\" width=\"\(String(format: "%.1f", b - a))\" height=\"18\" fill=\"\(color)\"><title>\(h(s.pool)) \(h(short(s.first_seen)))–\(h(short(s.last_seen))), \(s.shares_accepted) shares</title></rect>"
+        }
+        svg += "<text x=\"0\" y=\"33\" font-size=\"10\" fill=\"#5b6478\">\(h(short(TimeFormat.iso8601(from))))</text>"
+        svg += "<text x=\"\(Int(w))\" y=\"33\" font-size=\"10\" fill=\"#5b6478\" text-anchor=\"end\">\(h(short(TimeFormat.iso8601(to))))</text></svg>\n"
+        return svg
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A report over a period, rendered from the store (`stratumsniff report`, `live --report-every`).
+/// Field names follow the JSON schema's snake_case; hosts carry the same `HostJSON` as `analyze`.
+public struct PeriodReport: Codable, Sendable {
+    public struct Host: Codable, Sendable {
+        public var host: HostJSON
+        /// First and last time this host was ever seen with evidence (the whole history, not just the period).
+        public var first_seen: String
+        public var last_seen: String
+        /// When it was first flagged mining or likely-mining, if ever.
+        public var first_flagged: String?
+        /// Flagged for the first time inside this period.
+        public var new_in_period: Bool
+        /// Mining sessions that overlap the period, for the timeline.
+        public var sessions: [Session]
+
+        public init(host: HostJSON, first_seen: String, last_seen: String, first_flagged: String?, new_in_period: Bool, sessions: [Session]) {
+            self.host = host; self.first_seen = first_seen; self.last_seen = last_seen; self.first_flagged = first_flagged; self.new_in_period = new_in_period; self.sessions = sessions
+        }
+    }
+
+    public struct Session: Codable, Sendable {
+        public var pool: String
+        public var pool_name: String?
+        public var dialect: String?
+        public var coin: String?
+        public var wallet: String?
+        public var software: String?
+        public var first_seen: String
+        public var last_seen: String
+        /// Nanoseconds, for the timeline.
+        public var start_ns: Int64
+        public var end_ns: Int64
+        public var shares_accepted: Int
+        public var estimated_hashrate_hs: Double?
+
+        public init(pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?, first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int, estimated_hashrate_hs: Double?) {
+            self.pool = pool; self.pool_name = pool_name; self.dialect = dialect; self.coin = coin; self.wallet = wallet; self.software = software; self.first_seen = first_seen; self.last_seen = last_seen; self.start_ns = start_ns; self.end_ns = end_ns; self.shares_accepted = shares_accepted; self.estimated_hashrate_hs = estimated_hashrate_hs
+        }
+    }
+
+    public struct Change: Codable, Sendable {
+        public var time: String
+        public var host: String
+        public var old_verdict: String?
+        public var new_verdict: String
+        public var confidence: Int
+        public var reason: String?
+
+        public init(time: String, host: String, old_verdict: String?, new_verdict: String, confidence: Int, reason: String?) {
+            self.time = time; self.host = host; self.old_verdict = old_verdict; self.new_verdict = new_verdict; self.confidence = confidence; self.reason = reason
+        }
+    }
+
+    public struct Capture: Codable, Sendable {
+        public var runs: Int
+        public var packets: Int
+        public var packets_received: Int?
+        public var packets_dropped_by_kernel: Int?
+        public var packets_dropped_by_interface: Int?
+
+        public init(runs: Int, packets: Int, packets_received: Int?, packets_dropped_by_kernel: Int?, packets_dropped_by_interface: Int?) {
+            self.runs = runs; self.packets = packets; self.packets_received = packets_received; self.packets_dropped_by_kernel = packets_dropped_by_kernel; self.packets_dropped_by_interface = packets_dropped_by_interface
+        }
+    }
+
+    public var generated: String
+    public var from: String
+    public var to: String
+    public var from_ns: Int64
+    public var to_ns: Int64
+    public var hosts_mining_now: Int
+    public var hosts_new_in_period: Int
+    /// Σ estimated hashrate of hosts flagged mining / likely-mining in the period.
+    public var estimated_stolen_hashrate_hs: Double
+    public var hosts: [Host]
+    public var verdict_changes: [Change]
+    public var capture: Capture
+
+    public init(generated: String, from: String, to: String, from_ns: Int64, to_ns: Int64, hosts: [Host],
+                verdict_changes: [Change], capture: Capture) {
+        self.generated = generated; self.from = from; self.to = to; self.from_ns = from_ns; self.to_ns = to_ns
+        self.hosts = hosts; self.verdict_changes = verdict_changes; self.capture = capture
+        let miners = hosts.filter { $0.host.verdict == "mining" || $0.host.verdict == "likely-mining" }
+        hosts_mining_now = miners.count
+        hosts_new_in_period = hosts.filter(\.new_in_period).count
+        estimated_stolen_hashrate_hs = miners.reduce(0) { $0 + ($1.host.estimated_hashrate_hs ?? 0) }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Reporting
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// RFC 5424 messages to a collector over UDP (one datagram each) or TCP (RFC 6587 octet
+/// counting), from a background thread behind a bounded queue. Reconnects with back-off;
+/// never blocks capture.
+public final class SyslogSender: @unchecked Sendable {
+    public enum Transport: String, Sendable { case udp, tcp }
+    public enum Severity: Int, Sendable { case warning = 4, notice = 5, info = 6 }
+
+    public let host: String
+    public let port: UInt16
+    public let transport: Transport
+    private let queue: BoundedQueue<String>
+    private var fd: Int32 = -1
+    private let hostname: String
+    private var thread: Thread?
+    public private(set) var sent = 0
+    public var dropped: Int { queue.dropped }
+
+    /// Parses "host:port", "udp://host:port" or "tcp://host:port" ("[v6]:port" for IPv6).
+    public static func parse(_ target: String) -> (String, UInt16, Transport)? {
+        var t = Substring(target), transport = Transport.udp
+        if t.hasPrefix("udp://") { t = t.dropFirst(6) } else if t.hasPrefix("tcp://") { t = t.dropFirst(6); transport = .tcp }
+        guard let colon = t.lastIndex(of: ":"), let port = UInt16(t[t.index(after: colon)...]), port > 0 else { return nil }
+        var host = t[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty else { return nil }
+        return (String(host), port, transport)
+    }
+
+    public init(target: String, capacity: Int = 10_000) throws {
+        guard let (h, p, t) = Self.parse(target) else {
+            throw EventsFileError(message: "--syslog \(target): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT")
+        }
+        host = h; port = p; transport = t
+        queue = BoundedQueue(capacity: capacity)
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        hostname = String(cString: name)
+        let q = queue
+        thread = Thread { [weak self] in
+            while let msg = q.pop() { self?.deliver(msg) }
+        }
+        thread?.start()
+    }
+
+    /// Queues one event. `structured` becomes an SD-ELEMENT `[stratumsniff@32473 key="value" ...]`.
+    public func send(_ message: String, severity: Severity, msgID: String, structured: [(String, String)] = []) {
+        let pri = 16 * 8 + severity.rawValue   // facility local0
+        let time = TimeFormat.iso8601(Int64(Date().timeIntervalSince1970 * 1e9))
+        var sd = "-"
+        if !structured.isEmpty {
+            sd = "[stratumsniff@32473" + structured.map { " \($0.0)=\"\(Self.sdEscape($0.1))\"" }.joined() + "]"
+        }
+        // MSG: control characters made visible so a wire string cannot forge a second record.
+        let line = "<\(pri)>1 \(time) \(hostname) stratumsniff \(getpid()) \(msgID) \(sd) \(TerminalSafe.escape(message))"
+        queue.push(line)
+    }
+
+    /// RFC 5424 §6.3.3: in PARAM-VALUE, '"', '\' and ']' are escaped with a backslash.
+    static func sdEscape(_ s: String) -> String {
+        var out = ""
+        for ch in TerminalSafe.escape(s) {
+            if ch == "\"" || ch == "]" { out.append("\\") }
+            out.append(ch)
+        }
+        return out
+    }
+
+    /// Waits briefly for queued messages to go out (shutdown).
+    public func flush(timeout: Double = 2) { queue.drain(timeout: timeout) }
+
+    private func deliver(_ line: String) {
+        var attempt = 0
+        while true {
+            if fd < 0 { fd = connectSocket() }
+            if fd >= 0 {
+                var payload = transport == .tcp ? "\(line.utf8.count) \(line)" : line
+                let n = payload.withUTF8 { b in Glibc.send(fd, b.baseAddress, b.count, Int32(MSG_NOSIGNAL)) }
+                if n >= 0 { sent += 1; return }
+                close(fd); fd = -1
+            }
+            attempt += 1
+            if attempt >= 5 { return }   // give up on this one; later ones try again
+            Thread.sleep(forTimeInterval: min(0.1 * Double(1 << attempt), 2))
+        }
+    }
+
+    private func connectSocket() -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = transport == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else { return -1 }
+        defer { freeaddrinfo(res) }
+        let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
+        guard s >= 0 else { return -1 }
+        if connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 { close(s); return -1 }
+        return s
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// POSTs JSON documents to an HTTP(S) endpoint (a chat or SOAR webhook) from a background
+/// thread behind a bounded queue: retries with exponential back-off, drops the oldest when the
+/// queue is full, never blocks capture.
+public final class WebhookSender: @unchecked Sendable {
+    public let url: URL
+    public let maxAttempts: Int
+    private let queue: BoundedQueue<Data>
+    private let session: URLSession
+    private var thread: Thread?
+    private let lock = NSLock()
+    private var _delivered = 0
+    private var _failed = 0
+
+    public var delivered: Int { lock.lock(); defer { lock.unlock() }; return _delivered }
+    /// Documents given up on after `maxAttempts`.
+    public var failed: Int { lock.lock(); defer { lock.unlock() }; return _failed }
+    public var dropped: Int { queue.dropped }
+
+    public init(url: String, capacity: Int = 1000, maxAttempts: Int = 6) throws {
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", u.host != nil else {
+            throw EventsFileError(message: "--webhook \(url): not an http:// or https:// URL")
+        }
+        self.url = u
+        self.maxAttempts = max(1, maxAttempts)
+        queue = BoundedQueue(capacity: capacity)
+        let config = URLSessionConfiguration.ephemeral
+        config.timeoutIntervalForRequest = 10
+        session = URLSession(configuration: config)
+        let q = queue
+        thread = Thread { [weak self] in
+            while let body = q.pop() { self?.deliver(body) }
+        }
+        thread?.start()
+    }
+
+    public func post(_ json: String) { queue.push(Data(json.utf8)) }
+
+    public func flush(timeout: Double = 5) { queue.drain(timeout: timeout) }
+
+    private func deliver(_ body: Data) {
+        var delay = 0.5
+        for _ in 0..<maxAttempts {
+            if send(body) {
+                lock.lock(); _delivered += 1; lock.unlock()
+                return
+            }
+            Thread.sleep(forTimeInterval: delay)
+            delay = min(delay * 2, 30)
+        }
+        lock.lock(); _failed += 1; lock.unlock()
+    }
+
+    /// One synchronous POST; true on any 2xx.
+    private func send(_ body: Data) -> Bool {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("stratumsniff", forHTTPHeaderField: "User-Agent")
+        request.httpBody = body
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var ok = false
+        let task = session.dataTask(with: request) { _, response, error in
+            if error == nil, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) { ok = true }
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return ok
+    }
+}

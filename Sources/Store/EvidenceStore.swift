@@ -1,0 +1,233 @@
+import Detection
+import Foundation
+import GRDB
+import PacketDecoding
+import Reporting
+
+public struct StoreError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ path: String, _ error: Error) {
+        description = "store \(path): \(error); check the path is writable, or choose another with --store"
+    }
+}
+
+/// What one commit writes: the current host reports (with their sessions and evidence),
+/// and the capture counters. Built by the caller from an `Analyzer` snapshot.
+public struct StoreBatch: Sendable {
+    public var time: Timestamp
+    public var reports: [HostReport]
+    public var statsJSON: String
+    public var packets: Int
+    public var bytes: Int
+    public var flows: Int
+    public var received: UInt64?
+    public var droppedByKernel: UInt64?
+    public var droppedByInterface: UInt64?
+
+    public init(time: Timestamp, reports: [HostReport], statsJSON: String, packets: Int, bytes: Int, flows: Int,
+                received: UInt64? = nil, droppedByKernel: UInt64? = nil, droppedByInterface: UInt64? = nil) {
+        self.time = time; self.reports = reports; self.statsJSON = statsJSON; self.packets = packets
+        self.bytes = bytes; self.flows = flows; self.received = received; self.droppedByKernel = droppedByKernel
+        self.droppedByInterface = droppedByInterface
+    }
+}
+
+/// A verdict that changed in a commit (for alerts and the verdict_changes table).
+public struct VerdictChange: Sendable, Equatable {
+    public var host: String
+    public var old: String?
+    public var new: String
+    public var confidence: Int
+}
+
+/// The embedded SQLite history (GRDB, WAL): hosts, sessions, evidence, verdict changes and capture
+/// statistics across runs. A restart continues the same history; writes are batched into one
+/// transaction per commit so a busy tap is not slowed by the database.
+public final class EvidenceStore: @unchecked Sendable {
+    public let path: String
+    let db: DatabasePool
+    public private(set) var runID: Int64 = 0
+
+    /// Opens (creating if needed) and migrates the store.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(5)
+            db = try DatabasePool(path: path, configuration: config)
+            try Schema.migrator.migrate(db)
+        } catch {
+            throw StoreError(path, error)
+        }
+    }
+
+    /// Starts a run (a `live` or `analyze` invocation) that later commits belong to.
+    public func beginRun(source: String, version: String, at time: Timestamp) throws(StoreError) {
+        do {
+            runID = try db.write { db in
+                try db.execute(sql: "INSERT INTO runs (started_at, source, version) VALUES (?, ?, ?)",
+                               arguments: [time.nanoseconds, source, version])
+                return db.lastInsertedRowID
+            }
+        } catch { throw StoreError(path, error) }
+    }
+
+    public func endRun(at time: Timestamp) throws(StoreError) {
+        do {
+            try db.write { db in try db.execute(sql: "UPDATE runs SET ended_at = ? WHERE id = ?", arguments: [time.nanoseconds, runID]) }
+        } catch { throw StoreError(path, error) }
+    }
+
+    /// Writes one batch in one transaction; returns the verdicts that changed.
+    /// - Complexity: O(hosts + sessions + evidence in the batch) row upserts.
+    @discardableResult
+    public func commit(_ batch: StoreBatch) throws(StoreError) -> [VerdictChange] {
+        do {
+            return try db.write { db in try self.write(batch, db) }
+        } catch { throw StoreError(path, error) }
+    }
+
+    private func write(_ b: StoreBatch, _ db: Database) throws -> [VerdictChange] {
+        var changes: [VerdictChange] = []
+        for r in b.reports {
+            let address = r.host.description
+            let json = JSONOutput.encode(HostJSON(r), pretty: false)
+            let first = r.firstSeen?.nanoseconds ?? b.time.nanoseconds
+            let last = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
+            let old = try String.fetchOne(db, sql: "SELECT verdict FROM hosts WHERE address = ?", arguments: [address])
+            let flagged = r.verdict.isMiner ? b.time.nanoseconds : nil
+            try db.execute(sql: """
+                INSERT INTO hosts (address, first_seen, last_seen, verdict, confidence, first_flagged, report_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(address) DO UPDATE SET
+                  first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen),
+                  verdict = excluded.verdict, confidence = excluded.confidence,
+                  first_flagged = COALESCE(first_flagged, excluded.first_flagged), report_json = excluded.report_json
+                """, arguments: [address, first, last, r.verdict.rawValue, r.confidence, flagged, json])
+            if old != r.verdict.rawValue {
+                changes.append(VerdictChange(host: address, old: old, new: r.verdict.rawValue, confidence: r.confidence))
+                try db.execute(sql: "INSERT INTO verdict_changes (time, host, old_verdict, new_verdict, confidence, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [b.time.nanoseconds, address, old, r.verdict.rawValue, r.confidence, r.reasons.first])
+            }
+            // A session appears under its miner and its pool; the unique key stores it once.
+            for s in r.minerSessions + r.poolSessions { try upsert(session: s, role: "miner", db) }
+            for e in r.evidence { try upsert(evidence: e, db) }
+        }
+        try db.execute(sql: """
+            INSERT INTO capture_stats (run_id, time, packets, bytes, flows, received, dropped_kernel, dropped_interface, json)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [runID, b.time.nanoseconds, b.packets, b.bytes, b.flows, b.received.map { Int64($0) },
+                             b.droppedByKernel.map { Int64($0) }, b.droppedByInterface.map { Int64($0) }, b.statsJSON])
+        return changes
+    }
+
+    private func upsert(session s: SessionRecord, role: String, _ db: Database) throws {
+        let m = s.summary
+        let first = m.firstSeen ?? s.flowFirstSeen.nanoseconds
+        let last = m.lastSeen ?? s.flowLastSeen.nanoseconds
+        try db.execute(sql: """
+            INSERT INTO sessions (run_id, miner, miner_port, pool, pool_port, flow_first_seen, first_seen, last_seen, dialect, coin,
+                                  wallet, software, pool_name, shares_accepted, shares_rejected, hashrate, end_reason, json)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(run_id, miner, miner_port, pool, pool_port, flow_first_seen) DO UPDATE SET
+              first_seen = excluded.first_seen, last_seen = excluded.last_seen, dialect = excluded.dialect, coin = excluded.coin,
+              wallet = excluded.wallet, software = excluded.software, pool_name = excluded.pool_name,
+              shares_accepted = excluded.shares_accepted, shares_rejected = excluded.shares_rejected,
+              hashrate = excluded.hashrate, end_reason = excluded.end_reason, json = excluded.json
+            """, arguments: [runID, s.miner.description, Int(s.minerPort), s.pool.description, Int(s.poolPort), s.flowFirstSeen.nanoseconds,
+                             first, last, m.dialect?.rawValue, s.coin, m.wallets.first, m.software, m.poolHostnames.first,
+                             m.sharesAccepted, m.sharesRejected, m.estimatedHashrate, s.endReason,
+                             JSONOutput.encode(SessionJSON(s, role: role), pretty: false)])
+    }
+
+    private func upsert(evidence e: Evidence, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO evidence (run_id, host, kind, name, peer, first_seen, last_seen, count, json)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(run_id, host, kind, name, peer) DO UPDATE SET
+              first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen),
+              count = excluded.count, json = excluded.json
+            """, arguments: [runID, e.host.description, e.kind.rawValue, e.name ?? "", e.peerEndpoint ?? "", e.first.nanoseconds,
+                             e.last.nanoseconds, max(e.count, 1), JSONOutput.encode(EvidenceJSON(e), pretty: false)])
+    }
+}
+
+extension EvidenceStore {
+    /// Everything the store knows about `from ... to` (ns since the epoch, packet time), as a report.
+    /// - Complexity: indexed range queries on sessions; one row per host seen in the period.
+    public func period(from: Int64, to: Int64, generated: Timestamp) throws(StoreError) -> PeriodReport {
+        do {
+            return try db.read { db in
+                let decoder = JSONDecoder()
+                var sessionsByHost: [String: [PeriodReport.Session]] = [:]
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT miner, json, first_seen, last_seen FROM sessions
+                    WHERE last_seen >= ? AND first_seen <= ? ORDER BY first_seen
+                    """, arguments: [from, to]) {
+                    guard let text: String = row["json"], let s = try? decoder.decode(SessionJSON.self, from: Data(text.utf8)) else { continue }
+                    let start: Int64 = row["first_seen"], end: Int64 = row["last_seen"]
+                    let miner: String = row["miner"]
+                    if sessionsByHost[miner, default: []].count < 1000 {
+                        sessionsByHost[miner, default: []].append(PeriodReport.Session(
+                            pool: s.pool, pool_name: s.pool_hostnames.first, dialect: s.dialect, coin: s.coin, wallet: s.wallets.first,
+                            software: s.miner_software, first_seen: TimeFormat.iso8601(start), last_seen: TimeFormat.iso8601(end),
+                            start_ns: start, end_ns: end, shares_accepted: s.shares_accepted, estimated_hashrate_hs: s.estimated_hashrate_hs))
+                    }
+                }
+                var hosts: [PeriodReport.Host] = []
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT address, first_seen, last_seen, first_flagged, report_json FROM hosts
+                    WHERE last_seen >= ? AND first_seen <= ?
+                    """, arguments: [from, to]) {
+                    guard let text: String = row["report_json"], let h = try? decoder.decode(HostJSON.self, from: Data(text.utf8)) else { continue }
+                    let address: String = row["address"]
+                    let first: Int64 = row["first_seen"], last: Int64 = row["last_seen"]
+                    let flagged: Int64? = row["first_flagged"]
+                    hosts.append(PeriodReport.Host(host: h, first_seen: TimeFormat.iso8601(first), last_seen: TimeFormat.iso8601(last),
+                                                   first_flagged: flagged.map(TimeFormat.iso8601),
+                                                   new_in_period: flagged.map { $0 >= from && $0 <= to } ?? false,
+                                                   sessions: sessionsByHost[address] ?? []))
+                }
+                hosts.sort { (Self.rank($0.host.verdict), -$0.host.confidence, $0.host.host) < (Self.rank($1.host.verdict), -$1.host.confidence, $1.host.host) }
+                let changes = try Row.fetchAll(db, sql: """
+                    SELECT time, host, old_verdict, new_verdict, confidence, reason FROM verdict_changes
+                    WHERE time >= ? AND time <= ? ORDER BY time LIMIT 10000
+                    """, arguments: [from, to]).map { r in
+                    PeriodReport.Change(time: TimeFormat.iso8601(r["time"]), host: r["host"], old_verdict: r["old_verdict"],
+                                        new_verdict: r["new_verdict"], confidence: r["confidence"], reason: r["reason"])
+                }
+                // The latest counters of each run that committed inside the period.
+                let stats = try Row.fetchAll(db, sql: """
+                    SELECT c.packets, c.received, c.dropped_kernel, c.dropped_interface FROM capture_stats c
+                    JOIN (SELECT run_id, MAX(time) AS t FROM capture_stats WHERE time >= ? AND time <= ? GROUP BY run_id) last
+                      ON c.run_id = last.run_id AND c.time = last.t
+                    """, arguments: [from, to])
+                func sum(_ key: String) -> Int? {
+                    let values = stats.compactMap { $0[key] as Int? }
+                    return values.isEmpty ? nil : values.reduce(0, +)
+                }
+                let capture = PeriodReport.Capture(runs: stats.count, packets: sum("packets") ?? 0, packets_received: sum("received"),
+                                                   packets_dropped_by_kernel: sum("dropped_kernel"),
+                                                   packets_dropped_by_interface: sum("dropped_interface"))
+                return PeriodReport(generated: TimeFormat.iso8601(generated.nanoseconds), from: TimeFormat.iso8601(from),
+                                    to: TimeFormat.iso8601(to), from_ns: from, to_ns: to, hosts: hosts, verdict_changes: changes,
+                                    capture: capture)
+            }
+        } catch let e as StoreError { throw e } catch { throw StoreError(path, error) }
+    }
+
+    /// Earliest and latest packet time the store holds (for `report --since all`).
+    public func span() throws(StoreError) -> (Int64, Int64)? {
+        do {
+            return try db.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT MIN(first_seen) AS a, MAX(last_seen) AS b FROM hosts"),
+                      let a: Int64 = row["a"], let b: Int64 = row["b"] else { return nil }
+                return (a, b)
+            }
+        } catch { throw StoreError(path, error) }
+    }
+
+    static func rank(_ v: String) -> Int {
+        ["mining", "likely-mining", "pool", "suspicious", "crypto-node"].firstIndex(of: v) ?? 9
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Reporting
+import Sensor
+import Store
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Render a report from the store: which hosts mine, since when, for whom, through which pool.",
+        discussion: "Times are packet times. --since counts back from now; --since all covers the whole history."
+    )
+
+    @Option(help: "The store to read (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite).")
+    var store: String?
+
+    @Option(help: "Period ending now: 90s, 30m, 24h, 7d, or 'all' (default 24h).")
+    var since: String?
+
+    @Option(help: "Period start, e.g. 2026-11-26T08:00:00Z or '2026-11-26 08:00' (UTC).")
+    var from: String?
+
+    @Option(help: "Period end (default: now).")
+    var to: String?
+
+    @Option(help: "html, json, md or csv.")
+    var format: String = "html"
+
+    @Option(name: .shortAndLong, help: "Write here (atomically) instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        guard PeriodRenderer.OutputKind(rawValue: format) != nil else { throw ValidationError("--format must be html, json, md or csv") }
+        if since != nil && from != nil { throw ValidationError("give --since or --from/--to, not both") }
+        if let since, since != "all", DurationText.seconds(since) == nil { throw ValidationError("--since \(since): write it as 90s, 30m, 24h, 7d or all") }
+        if let from, TimeText.nanoseconds(from) == nil { throw ValidationError("--from \(from): not a time; write 2026-11-26T08:00:00Z or '2026-11-26 08:00'") }
+        if let to, TimeText.nanoseconds(to) == nil { throw ValidationError("--to \(to): not a time; write 2026-11-26T08:00:00Z or '2026-11-26 08:00'") }
+        let path = store ?? StorePaths.defaultPath
+        if !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no store at \(path): run 'stratumsniff live' or 'analyze --store \(path)' first, or name one with --store")
+        }
+    }
+
+    func run() throws {
+        let path = store ?? StorePaths.defaultPath
+        let db: EvidenceStore
+        do { db = try EvidenceStore(path: path) } catch { throw ValidationError(error.description) }
+        let now = WallTime.now()
+        var lo: Int64, hi: Int64 = to.flatMap(TimeText.nanoseconds) ?? now.nanoseconds
+        if since == "all" {
+            let span = (try? db.span()) ?? nil
+            lo = span?.0 ?? 0
+            hi = max(hi, span?.1 ?? hi)
+        } else if let from {
+            lo = TimeText.nanoseconds(from)!
+        } else {
+            lo = hi - Int64((DurationText.seconds(since ?? "24h") ?? 86400) * 1e9)
+        }
+        let report: PeriodReport
+        do { report = try db.period(from: lo, to: hi, generated: now) } catch { throw ValidationError(error.description) }
+        let text = PeriodRenderer.render(report, as: PeriodRenderer.OutputKind(rawValue: format)!)
+        if let output { try AtomicFile.write(text, to: output) } else { print(text, terminator: "") }
+    }
+}
