@@ -203,6 +203,7 @@ public struct HostJSON: Codable, Sendable {
     public var last_seen: String?
     public var pools: [String]
     public var wallets: [String]
+    public var workers: [String]
     public var miner_software: [String]
     public var shares_accepted: Int
     public var estimated_hashrate_hs: Double?
@@ -217,8 +218,9 @@ public struct HostJSON: Codable, Sendable {
         reasons = r.reasons
         first_seen = r.firstSeen.map { TimeFormat.iso8601($0.nanoseconds) }
         last_seen = r.lastSeen.map { TimeFormat.iso8601($0.nanoseconds) }
-        var pools: [String] = [], wallets: [String] = [], software: [String] = []
+        var pools: [String] = [], wallets: [String] = [], software: [String] = [], workers: [String] = []
         for s in r.minerSessions {
+            for w in s.summary.workers where !workers.contains(w) && workers.count < 32 { workers.append(w) }
             let p = s.poolEndpoint + (s.summary.poolHostnames.first.map { " (\($0))" } ?? "")
             if !pools.contains(p) { pools.append(p) }
             for w in s.summary.wallets where !wallets.contains(w) { wallets.append(w) }
@@ -231,6 +233,7 @@ public struct HostJSON: Codable, Sendable {
         }
         self.pools = pools
         self.wallets = wallets
+        self.workers = workers
         miner_software = software
         shares_accepted = r.minerSessions.reduce(0) { $0 + $1.summary.sharesAccepted }
         let rates = r.minerSessions.compactMap(\.estimatedHashrate)
@@ -241,7 +244,7 @@ public struct HostJSON: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case host, verdict, confidence, reasons, first_seen, last_seen, pools, wallets, miner_software,
+        case host, verdict, confidence, reasons, first_seen, last_seen, pools, wallets, workers, miner_software,
              shares_accepted, estimated_hashrate_hs, sessions, served_sessions, evidence
     }
 
@@ -255,6 +258,7 @@ public struct HostJSON: Codable, Sendable {
         try c.encode(last_seen, forKey: .last_seen)
         try c.encode(pools, forKey: .pools)
         try c.encode(wallets, forKey: .wallets)
+        try c.encode(workers, forKey: .workers)
         try c.encode(miner_software, forKey: .miner_software)
         try c.encode(shares_accepted, forKey: .shares_accepted)
         try c.encode(estimated_hashrate_hs, forKey: .estimated_hashrate_hs)

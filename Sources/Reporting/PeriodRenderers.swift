@@ -21,6 +21,7 @@ public enum PeriodRenderer {
     static func short(_ iso: String) -> String { String(iso.prefix(19)).replacingOccurrences(of: "T", with: " ") }
     static func pools(_ h: HostJSON) -> String { h.pools.isEmpty ? "-" : h.pools.prefix(3).joined(separator: "; ") + (h.pools.count > 3 ? " +\(h.pools.count - 3)" : "") }
     static func wallets(_ h: HostJSON) -> String { h.wallets.isEmpty ? "-" : h.wallets.prefix(2).joined(separator: "; ") + (h.wallets.count > 2 ? " +\(h.wallets.count - 2)" : "") }
+    static func workers(_ h: HostJSON) -> String { h.workers.isEmpty ? "-" : h.workers.prefix(3).joined(separator: "; ") + (h.workers.count > 3 ? " +\(h.workers.count - 3)" : "") }
     static func software(_ h: HostJSON) -> String { h.miner_software.isEmpty ? "-" : h.miner_software.prefix(2).joined(separator: "; ") }
     static func shares(_ h: PeriodReport.Host) -> Int { h.sessions.reduce(0) { $0 + $1.shares_accepted } }
 
@@ -44,10 +45,10 @@ public enum PeriodRenderer {
         if let k = r.capture.packets_dropped_by_kernel { o += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface" }
         o += "\n\n"
         guard !r.hosts.isEmpty else { return o + "No mining activity in this period.\n" }
-        o += "| host | verdict | conf | pool | wallet | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
             let j = h.host
-            o += "| \(md(j.host)) | \(j.verdict) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(shares(h)) | \(rate(j.estimated_hashrate_hs)) |\n"
+            o += "| \(md(j.host)) | \(j.verdict) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(workers(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(shares(h)) | \(rate(j.estimated_hashrate_hs)) |\n"
         }
         o += "\n"
         for h in r.hosts {
@@ -61,7 +62,7 @@ public enum PeriodRenderer {
     // MARK: - CSV
 
     /// RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula.
-    static func csvCell(_ s: String) -> String {
+    public static func csvCell(_ s: String) -> String {
         var v = TerminalSafe.escape(s)
         if let f = v.first, "=+-@\t\r".contains(f) { v = "'" + v }
         if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "'" }) { v = "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
@@ -69,11 +70,12 @@ public enum PeriodRenderer {
     }
 
     static func csv(_ r: PeriodReport) -> String {
-        var o = "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,miner_software,shares_accepted,estimated_hashrate_hs,reasons\n"
+        var o = "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,reasons\n"
         for h in r.hosts {
             let j = h.host
             let cells = [j.host, j.verdict, String(j.confidence), h.first_seen, h.last_seen, h.first_flagged ?? "", String(h.new_in_period),
-                         j.pools.joined(separator: "; "), j.wallets.joined(separator: "; "), j.miner_software.joined(separator: "; "),
+                         j.pools.joined(separator: "; "), j.wallets.joined(separator: "; "), j.workers.joined(separator: "; "),
+                         j.miner_software.joined(separator: "; "),
                          String(shares(h)), j.estimated_hashrate_hs.map { String($0) } ?? "", j.reasons.joined(separator: " | ")]
             o += cells.map(csvCell).joined(separator: ",") + "\n"
         }
@@ -122,11 +124,11 @@ public enum PeriodRenderer {
         if r.hosts.isEmpty {
             o += "<p>No mining activity in this period.</p>"
         } else {
-            o += "<table><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
+            o += "<table><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Worker</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
             for x in r.hosts {
                 let j = x.host
                 o += "<tr><td><a href=\"#host-\(h(j.host))\">\(h(j.host))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")</td>"
-                o += "<td class=\"v-\(h(j.verdict))\">\(h(j.verdict))</td><td>\(j.confidence)</td><td>\(h(pools(j)))</td><td>\(h(wallets(j)))</td>"
+                o += "<td class=\"v-\(h(j.verdict))\">\(h(j.verdict))</td><td>\(j.confidence)</td><td>\(h(pools(j)))</td><td>\(h(wallets(j)))</td><td>\(h(workers(j)))</td>"
                 o += "<td>\(h(software(j)))</td><td>\(h(short(x.first_seen)))</td><td>\(h(short(x.last_seen)))</td><td>\(shares(x))</td>"
                 o += "<td>\(h(rate(j.estimated_hashrate_hs)))</td></tr>\n"
             }

@@ -21,7 +21,8 @@ public final class Recorder {
         let batch = StoreBatch(time: time, reports: reports, statsJSON: JSONOutput.encode(summary, pretty: false),
                                packets: stats.packets, bytes: stats.bytes, flows: stats.reassembly.flowsCreated,
                                received: capture?.packets_received, droppedByKernel: capture?.packets_dropped_by_kernel,
-                               droppedByInterface: capture?.packets_dropped_by_interface)
+                               droppedByInterface: capture?.packets_dropped_by_interface,
+                               firstPacket: stats.firstPacket, lastPacket: stats.lastPacket)
         return try store.commit(batch)
     }
 }

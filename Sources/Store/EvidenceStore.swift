@@ -23,9 +23,14 @@ public struct StoreBatch: Sendable {
     public var received: UInt64?
     public var droppedByKernel: UInt64?
     public var droppedByInterface: UInt64?
+    /// Packet-time span of the counters (reports select capture statistics by it).
+    public var firstPacket: Timestamp?
+    public var lastPacket: Timestamp?
 
     public init(time: Timestamp, reports: [HostReport], statsJSON: String, packets: Int, bytes: Int, flows: Int,
-                received: UInt64? = nil, droppedByKernel: UInt64? = nil, droppedByInterface: UInt64? = nil) {
+                received: UInt64? = nil, droppedByKernel: UInt64? = nil, droppedByInterface: UInt64? = nil,
+                firstPacket: Timestamp? = nil, lastPacket: Timestamp? = nil) {
+        self.firstPacket = firstPacket; self.lastPacket = lastPacket
         self.time = time; self.reports = reports; self.statsJSON = statsJSON; self.packets = packets
         self.bytes = bytes; self.flows = flows; self.received = received; self.droppedByKernel = droppedByKernel
         self.droppedByInterface = droppedByInterface
@@ -114,9 +119,9 @@ public final class EvidenceStore: @unchecked Sendable {
             for e in r.evidence { try upsert(evidence: e, db) }
         }
         try db.execute(sql: """
-            INSERT INTO capture_stats (run_id, time, packets, bytes, flows, received, dropped_kernel, dropped_interface, json)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [runID, b.time.nanoseconds, b.packets, b.bytes, b.flows, b.received.map { Int64($0) },
+            INSERT INTO capture_stats (run_id, time, first_packet, last_packet, packets, bytes, flows, received, dropped_kernel, dropped_interface, json)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [runID, b.time.nanoseconds, (b.firstPacket ?? b.time).nanoseconds, (b.lastPacket ?? b.time).nanoseconds, b.packets, b.bytes, b.flows, b.received.map { Int64($0) },
                              b.droppedByKernel.map { Int64($0) }, b.droppedByInterface.map { Int64($0) }, b.statsJSON])
         return changes
     }
@@ -199,7 +204,7 @@ extension EvidenceStore {
                 // The latest counters of each run that committed inside the period.
                 let stats = try Row.fetchAll(db, sql: """
                     SELECT c.packets, c.received, c.dropped_kernel, c.dropped_interface FROM capture_stats c
-                    JOIN (SELECT run_id, MAX(time) AS t FROM capture_stats WHERE time >= ? AND time <= ? GROUP BY run_id) last
+                    JOIN (SELECT run_id, MAX(time) AS t FROM capture_stats WHERE last_packet >= ? AND first_packet <= ? GROUP BY run_id) last
                       ON c.run_id = last.run_id AND c.time = last.t
                     """, arguments: [from, to])
                 func sum(_ key: String) -> Int? {

@@ -76,7 +76,9 @@ enum Schema {
             try db.create(table: "capture_stats") { t in
                 t.autoIncrementedPrimaryKey("id")
                 t.column("run_id", .integer).notNull().references("runs")
-                t.column("time", .integer).notNull()
+                t.column("time", .integer).notNull()              // wall clock of the commit
+                t.column("first_packet", .integer)                // packet time span the counters cover
+                t.column("last_packet", .integer)
                 t.column("packets", .integer).notNull()
                 t.column("bytes", .integer).notNull()
                 t.column("flows", .integer).notNull()
