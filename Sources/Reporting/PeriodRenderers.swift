@@ -106,6 +106,7 @@ public enum PeriodRenderer {
     .cards{display:flex;gap:12px;margin:16px 0}.card{border:1px solid #d8dde8;border-radius:8px;padding:10px 14px;min-width:150px}
     .card b{display:block;font-size:22px}table{border-collapse:collapse;width:100%;margin:8px 0}
     th,td{border-bottom:1px solid #e3e7ef;padding:5px 8px;text-align:left;vertical-align:top;word-break:break-word}
+    td:nth-child(-n+3),th,td:nth-last-child(-n+4){white-space:nowrap;word-break:normal}
     th{background:#f4f6fa;font-weight:600}.v-mining{color:#b00020;font-weight:700}.v-likely-mining{color:#c2410c;font-weight:700}
     .v-suspicious{color:#a16207}.v-pool{color:#6d28d9}.v-crypto-node{color:#0f766e}.new{background:#fde68a;border-radius:4px;padding:0 5px;font-size:12px}
     ul{margin:4px 0 0 18px;padding:0}svg{display:block;margin:6px 0}

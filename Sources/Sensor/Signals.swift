@@ -9,6 +9,11 @@ nonisolated(unsafe) private var reloadRequested: Int32 = 0
 /// SIGINT/SIGTERM ask the sensor to stop cleanly; SIGHUP asks it to reopen outputs and reload lists.
 public enum Signals {
     public static func install() {
+        // A parent may hand us a blocked signal mask (test runners, some supervisors): unblock ours.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         signal(SIGHUP) { _ in reloadRequested = 1 }

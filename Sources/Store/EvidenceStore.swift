@@ -43,6 +43,9 @@ public struct VerdictChange: Sendable, Equatable {
     public var old: String?
     public var new: String
     public var confidence: Int
+    public init(host: String, old: String?, new: String, confidence: Int) {
+        self.host = host; self.old = old; self.new = new; self.confidence = confidence
+    }
 }
 
 /// The embedded SQLite history (GRDB, WAL): hosts, sessions, evidence, verdict changes and capture

@@ -163,14 +163,19 @@ struct Live: ParsableCommand {
         var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
         var lastCommit = started
         func captureSummary() -> CaptureSummary { CaptureSummary(interfaces: interfaces, stats: loop.captureStatistics()) }
+        // Alerts come from the verdicts themselves (a host newly mining), with or without a store.
+        var lastVerdicts: [String: String] = [:]
         func commit(_ reports: [HostReport], at now: Timestamp) {
+            for r in reports {
+                let host = r.host.description, old = lastVerdicts[host]
+                lastVerdicts[host] = r.verdict.rawValue
+                if r.verdict.isMiner && old != r.verdict.rawValue && !(old == "mining" || old == "likely-mining") {
+                    outputs.newMiner(r, change: VerdictChange(host: host, old: old, new: r.verdict.rawValue, confidence: r.confidence), time: now.nanoseconds)
+                }
+            }
             guard let recorder else { return }
             do {
-                let changes = try recorder.commit(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now)
-                let byHost = Dictionary(reports.map { ($0.host.description, $0) }, uniquingKeysWith: { a, _ in a })
-                for c in changes where c.new == "mining" || c.new == "likely-mining" {
-                    if let r = byHost[c.host] { outputs.newMiner(r, change: c, time: now.nanoseconds) }
-                }
+                try recorder.commit(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now)
             } catch {
                 FileHandleStderr.write("stratumsniff: \(error)\n")
             }
