@@ -249,4 +249,38 @@ struct LiveTests {
         let hosts = (doc?["hosts"] as? [[String: Any]] ?? []).map { $0["host"] as? String }
         if dropped == 0 { #expect(hosts.contains("10.0.0.5"), "the replayed XMRig session should be found") }
     }
+
+    @Test func sighupReopensEventsAndReloadsLists() throws {
+        let net = try NetPair(5)
+        let dir = Lab.tempDir("hup")
+        let events = dir + "/events.jsonl", allow = dir + "/allow.txt"
+        try "# nothing allowed yet\n".write(toFile: allow, atomically: true, encoding: .utf8)
+        chmod(allow, 0o644)
+        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--no-store", "--format", "json", "--quiet",
+                                                       "--events", events, "--allow-list", allow]), log: dir + "/sensor.log")
+        Thread.sleep(forTimeInterval: 1.5)
+        let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", Lab.fixtures + "/stratum_pair.py", "pool", net.poolIP, "3333", "--hold", "20"]),
+                                 log: dir + "/pool.log")
+        defer { pool.terminate() }
+        Thread.sleep(forTimeInterval: 0.5)
+        _ = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333", "--shares", "1"]))
+        #expect(Lab.waitFor(5) { Lab.read(events).contains("session_seen") })
+        // Rotate the file away as logrotate would, allow the miner, and send SIGHUP.
+        try FileManager.default.moveItem(atPath: events, toPath: events + ".old")
+        try "\(net.minerIP)\n".write(toFile: allow, atomically: true, encoding: .utf8)
+        chmod(allow, 0o644)
+        kill(sensor.processIdentifier, SIGHUP)
+        #expect(Lab.waitFor(5) { FileManager.default.fileExists(atPath: events) }, "events file not reopened: \(Lab.read(dir + "/sensor.log.err"))")
+        #expect(Lab.waitFor(5) { Lab.read(dir + "/sensor.log.err").contains("SIGHUP: outputs reopened, lists reloaded") })
+        _ = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333", "--shares", "1", "--rig", "later"]))
+        Thread.sleep(forTimeInterval: 1)
+        sensor.terminate()
+        sensor.waitUntilExit()
+        #expect(sensor.terminationStatus == 0)
+        // The second session went to the new file; the reloaded allow list keeps the miner out of the final report.
+        #expect(Lab.read(events).contains("session_seen"))
+        let doc = try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any]
+        let hosts = (doc?["hosts"] as? [[String: Any]] ?? []).compactMap { $0["host"] as? String }
+        #expect(!hosts.contains(net.minerIP))
+    }
 }
