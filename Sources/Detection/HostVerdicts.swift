@@ -33,7 +33,13 @@ public struct HostVerdicts {
         var pool: [SessionRecord] = []
         var other: [Evidence] = []
         var otherIndex: [String: Int] = [:]
+        /// Sessions let go of to bound memory on a long-running sensor (the store keeps them all).
+        var retired = 0
+        var retiredFirstSeen: Timestamp?
     }
+    /// Sessions kept in memory per host and role; older ones are retired (counted, first-seen kept).
+    public static let maxSessionsPerHost = 512
+    public private(set) var sessionsRetired = 0
     private var byHost: [IPAddress: HostEvidence] = [:]
     public var policy: ScoringPolicy
     /// Distinct evidence records kept per host; more are merged into nothing and counted.
@@ -61,11 +67,23 @@ public struct HostVerdicts {
     /// - Complexity: O(1) amortised.
     public mutating func add(_ s: SessionRecord) {
         guard s.summary.shape != .none else { return }
-        byHost[s.miner, default: HostEvidence()].miner.append(s)
+        append(s, to: s.miner, asPool: false)
         // Only a pool that actually answered or pushed work is evidence against its host.
         if s.summary.shape == .twoSided || s.summary.shape == .poolPushOnly {
-            byHost[s.pool, default: HostEvidence()].pool.append(s)
+            append(s, to: s.pool, asPool: true)
         }
+    }
+
+    private mutating func append(_ s: SessionRecord, to host: IPAddress, asPool: Bool) {
+        var h = byHost[host, default: HostEvidence()]
+        if asPool { h.pool.append(s) } else { h.miner.append(s) }
+        if (asPool ? h.pool.count : h.miner.count) > Self.maxSessionsPerHost {
+            let old = asPool ? h.pool.removeFirst() : h.miner.removeFirst()
+            h.retired += 1
+            sessionsRetired += 1
+            if h.retiredFirstSeen.map({ old.flowFirstSeen < $0 }) ?? true { h.retiredFirstSeen = old.flowFirstSeen }
+        }
+        byHost[host] = h
     }
 
     public var sessionCount: Int { byHost.values.reduce(0) { $0 + $1.miner.count } }
@@ -74,7 +92,14 @@ public struct HostVerdicts {
     /// - Parameter localNets: when given, only hosts inside these blocks are reported (`--local-net`).
     public func reports(localNets: AddressSet? = nil) -> [HostReport] {
         byHost.filter { host, _ in localNets.map { $0.match(host) != nil } ?? true }
-            .map { host, e in Self.judge(host: host, miner: e.miner, pool: e.pool, evidence: e.other, policy: policy) }
+            .map { host, e in
+                var r = Self.judge(host: host, miner: e.miner, pool: e.pool, evidence: e.other, policy: policy)
+                if e.retired > 0 {
+                    r.reasons.append("and \(e.retired) earlier session\(e.retired == 1 ? "" : "s") (kept in the store, not in memory)")
+                    if let f = e.retiredFirstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }
+                }
+                return r
+            }
             .filter { $0.verdict != .none }
             .sorted { (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host) }
     }

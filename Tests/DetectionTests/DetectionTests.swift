@@ -69,3 +69,24 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(Format.duration(720) == "12 min")
     }
 }
+
+@Suite struct MemoryBoundTests {
+    @Test func sessionsPerHostAreBoundedButHistoryIsNotForgotten() {
+        var v = HostVerdicts()
+        var s = StratumSummary()
+        s.shape = .twoSided
+        s.minerSide = .a
+        s.dialect = .cryptonote
+        let n = HostVerdicts.maxSessionsPerHost + 10
+        for i in 0..<n {
+            v.add(SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: UInt16(1000 + i % 60000), pool: IPAddress("192.0.2.1")!, poolPort: 3333,
+                                vlanID: 0, summary: s, flowFirstSeen: Timestamp(seconds: Int64(100 + i)), flowLastSeen: Timestamp(seconds: Int64(101 + i)),
+                                minerBytes: 1, poolBytes: 1, endReason: "closed"))
+        }
+        #expect(v.sessionsRetired == 20)   // 10 as miner, 10 as pool
+        let miner = v.reports().first { $0.host == IPAddress("10.0.0.1")! }!
+        #expect(miner.minerSessions.count == HostVerdicts.maxSessionsPerHost)
+        #expect(miner.firstSeen == Timestamp(seconds: 100))
+        #expect(miner.reasons.last?.contains("10 earlier sessions") == true)
+    }
+}
