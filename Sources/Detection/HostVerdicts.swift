@@ -51,16 +51,16 @@ public struct HostVerdicts {
     /// Records a piece of non-session evidence, merging it with an earlier one of the same kind and name.
     /// - Complexity: O(1) amortised.
     public mutating func add(_ e: Evidence) {
-        var h = byHost[e.host, default: HostEvidence()]
-        if let i = h.otherIndex[e.mergeKey] {
-            h.other[i].merge(e)
-        } else if h.other.count < Self.maxEvidencePerHost {
-            h.otherIndex[e.mergeKey] = h.other.count
-            h.other.append(e)
+        // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
+        if byHost[e.host] == nil { byHost[e.host] = HostEvidence() }
+        if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
+            byHost[e.host]!.other[i].merge(e)
+        } else if byHost[e.host]!.other.count < Self.maxEvidencePerHost {
+            byHost[e.host]!.otherIndex[e.mergeKey] = byHost[e.host]!.other.count
+            byHost[e.host]!.other.append(e)
         } else {
             evidenceDropped += 1
         }
-        byHost[e.host] = h
     }
 
     /// Records a finished (or still-open, at end of input) session.
@@ -75,15 +75,13 @@ public struct HostVerdicts {
     }
 
     private mutating func append(_ s: SessionRecord, to host: IPAddress, asPool: Bool) {
-        var h = byHost[host, default: HostEvidence()]
-        if asPool { h.pool.append(s) } else { h.miner.append(s) }
-        if (asPool ? h.pool.count : h.miner.count) > Self.maxSessionsPerHost {
-            let old = asPool ? h.pool.removeFirst() : h.miner.removeFirst()
-            h.retired += 1
-            sessionsRetired += 1
-            if h.retiredFirstSeen.map({ old.flowFirstSeen < $0 }) ?? true { h.retiredFirstSeen = old.flowFirstSeen }
-        }
-        byHost[host] = h
+        if byHost[host] == nil { byHost[host] = HostEvidence() }
+        if asPool { byHost[host]!.pool.append(s) } else { byHost[host]!.miner.append(s) }
+        guard (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > Self.maxSessionsPerHost else { return }
+        let old = asPool ? byHost[host]!.pool.removeFirst() : byHost[host]!.miner.removeFirst()
+        byHost[host]!.retired += 1
+        sessionsRetired += 1
+        if byHost[host]!.retiredFirstSeen.map({ old.flowFirstSeen < $0 }) ?? true { byHost[host]!.retiredFirstSeen = old.flowFirstSeen }
     }
 
     public var sessionCount: Int { byHost.values.reduce(0) { $0 + $1.miner.count } }

@@ -169,7 +169,9 @@ struct Live: ParsableCommand {
             for r in reports {
                 let host = r.host.description, old = lastVerdicts[host]
                 lastVerdicts[host] = r.verdict.rawValue
-                if r.verdict.isMiner && old != r.verdict.rawValue && !(old == "mining" || old == "likely-mining") {
+                // A host newly flagged, or upgraded from likely-mining to mining, is news; anything else is not.
+                let news = r.verdict == .mining ? old != "mining" : (r.verdict == .likelyMining && old != "mining" && old != "likely-mining")
+                if news {
                     outputs.newMiner(r, change: VerdictChange(host: host, old: old, new: r.verdict.rawValue, confidence: r.confidence), time: now.nanoseconds)
                 }
             }
