@@ -397,7 +397,7 @@ public enum JSONOutput {
     /// Encoder with stable formatting; JSONEncoder escapes every control character in wire strings.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool) -> String {
         let enc = JSONEncoder()
-        enc.outputFormatting = pretty ? [.prettyPrinted, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        enc.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let data = try? enc.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
