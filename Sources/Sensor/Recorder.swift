@@ -1,28 +1,104 @@
 import Detection
+import Foundation
 import PacketCapture
 import PacketDecoding
 import Pipeline
 import Reporting
 import Store
 
-/// Writes what the analyzer knows into the store: periodically while live (a snapshot of open
-/// flows included, so a crash loses at most one interval), and once more at the end.
-public final class Recorder {
+/// Writes what the analyzer knows into the store on its own thread, so a slow disk never stalls
+/// capture: the capture thread hands over a snapshot and goes on; if the writer is still busy, a
+/// newer snapshot replaces the waiting one (each snapshot is the whole state, nothing is lost).
+/// Periodic report jobs run on the same thread, after the commit they depend on.
+public final class Recorder: @unchecked Sendable {
     public let store: EvidenceStore
-    private var lastVerdicts: [String: String] = [:]
+    private let condition = NSCondition()
+    private var pending: StoreBatch?
+    private var jobs: [@Sendable () -> Void] = []
+    private var busy = false
+    private var stopped = false
+    private var thread: Thread?
+    /// Snapshots replaced before they were written (the writer was behind).
+    public private(set) var coalesced = 0
+    public private(set) var commits = 0
 
-    public init(store: EvidenceStore) { self.store = store }
+    public init(store: EvidenceStore) {
+        self.store = store
+        thread = Thread { [weak self] in self?.work() }
+        thread?.start()
+    }
 
-    /// Commits `reports` with the run's counters; returns the verdicts that changed since the last commit.
-    @discardableResult
-    public func commit(reports: [HostReport], stats: AnalysisStats, capture: CaptureSummary?, at time: Timestamp) throws(StoreError) -> [VerdictChange] {
+    /// Builds a batch from a snapshot of the analyzer's state.
+    public static func batch(reports: [HostReport], stats: AnalysisStats, capture: CaptureSummary?, at time: Timestamp) -> StoreBatch {
         var summary = RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, hostsFlagged: reports.count)
         summary.capture = capture
-        let batch = StoreBatch(time: time, reports: reports, statsJSON: JSONOutput.encode(summary, pretty: false),
-                               packets: stats.packets, bytes: stats.bytes, flows: stats.reassembly.flowsCreated,
-                               received: capture?.packets_received, droppedByKernel: capture?.packets_dropped_by_kernel,
-                               droppedByInterface: capture?.packets_dropped_by_interface,
-                               firstPacket: stats.firstPacket, lastPacket: stats.lastPacket)
+        return StoreBatch(time: time, reports: reports, statsJSON: JSONOutput.encode(summary, pretty: false),
+                          packets: stats.packets, bytes: stats.bytes, flows: stats.reassembly.flowsCreated,
+                          received: capture?.packets_received, droppedByKernel: capture?.packets_dropped_by_kernel,
+                          droppedByInterface: capture?.packets_dropped_by_interface,
+                          firstPacket: stats.firstPacket, lastPacket: stats.lastPacket)
+    }
+
+    /// Queues a snapshot for writing and returns at once.
+    public func submit(_ batch: StoreBatch) {
+        condition.lock()
+        if pending != nil { coalesced += 1 }
+        pending = batch
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs `job` on the writer thread after any queued commit (period reports).
+    public func enqueue(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Waits until everything queued so far is written (shutdown, tests).
+    public func flush() {
+        condition.lock()
+        while pending != nil || !jobs.isEmpty || busy { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Writes synchronously on the caller's thread (`analyze --store`, which has nothing to keep up with).
+    @discardableResult
+    public func commitNow(_ batch: StoreBatch) throws(StoreError) -> [VerdictChange] {
+        flush()
         return try store.commit(batch)
+    }
+
+    public func stop() {
+        flush()
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while pending == nil && jobs.isEmpty && !stopped { condition.wait() }
+            if stopped && pending == nil && jobs.isEmpty { condition.unlock(); return }
+            let batch = pending
+            pending = nil
+            let todo = jobs
+            jobs.removeAll()
+            busy = true
+            condition.unlock()
+            if let batch {
+                do { try store.commit(batch); commits += 1 } catch {
+                    FileHandle.standardError.write(Data("stratumsniff: \(error)\n".utf8))
+                }
+            }
+            for job in todo { job() }
+            condition.lock()
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
     }
 }

@@ -55,6 +55,10 @@ public final class EvidenceStore: @unchecked Sendable {
     public let path: String
     let db: DatabasePool
     public private(set) var runID: Int64 = 0
+    /// What each row looked like when last written by this process: unchanged rows are not
+    /// written again (a live sensor commits its whole state every few seconds).
+    private var written: [String: Int] = [:]
+    public private(set) var rowsSkipped = 0
 
     /// Opens (creating if needed) and migrates the store.
     public init(path: String) throws(StoreError) {
@@ -92,7 +96,10 @@ public final class EvidenceStore: @unchecked Sendable {
     public func commit(_ batch: StoreBatch) throws(StoreError) -> [VerdictChange] {
         do {
             return try db.write { db in try self.write(batch, db) }
-        } catch { throw StoreError(path, error) }
+        } catch {
+            written.removeAll()   // the transaction rolled back: nothing can be assumed written
+            throw StoreError(path, error)
+        }
     }
 
     private func write(_ b: StoreBatch, _ db: Database) throws -> [VerdictChange] {
@@ -100,6 +107,10 @@ public final class EvidenceStore: @unchecked Sendable {
         for r in b.reports {
             let address = r.host.description
             let json = JSONOutput.encode(HostJSON(r), pretty: false)
+            // A session appears under its miner and its pool; the unique key stores it once.
+            for s in r.minerSessions + r.poolSessions { try upsert(session: s, role: "miner", db) }
+            for e in r.evidence { try upsert(evidence: e, db) }
+            guard unchanged("h|\(address)", json) == false else { continue }
             let first = r.firstSeen?.nanoseconds ?? b.time.nanoseconds
             let last = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
             let old = try String.fetchOne(db, sql: "SELECT verdict FROM hosts WHERE address = ?", arguments: [address])
@@ -117,9 +128,6 @@ public final class EvidenceStore: @unchecked Sendable {
                 try db.execute(sql: "INSERT INTO verdict_changes (time, host, old_verdict, new_verdict, confidence, reason) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [b.time.nanoseconds, address, old, r.verdict.rawValue, r.confidence, r.reasons.first])
             }
-            // A session appears under its miner and its pool; the unique key stores it once.
-            for s in r.minerSessions + r.poolSessions { try upsert(session: s, role: "miner", db) }
-            for e in r.evidence { try upsert(evidence: e, db) }
         }
         try db.execute(sql: """
             INSERT INTO capture_stats (run_id, time, first_packet, last_packet, packets, bytes, flows, received, dropped_kernel, dropped_interface, json)
@@ -129,7 +137,17 @@ public final class EvidenceStore: @unchecked Sendable {
         return changes
     }
 
+    /// Whether `json` is what was last written under `key` (and remembers it otherwise).
+    private func unchanged(_ key: String, _ json: String) -> Bool {
+        let h = json.hashValue
+        if written[key] == h { rowsSkipped += 1; return true }
+        written[key] = h
+        return false
+    }
+
     private func upsert(session s: SessionRecord, role: String, _ db: Database) throws {
+        let json = JSONOutput.encode(SessionJSON(s, role: role), pretty: false)
+        guard !unchanged("s|\(s.miner)|\(s.minerPort)|\(s.pool)|\(s.poolPort)|\(s.flowFirstSeen.nanoseconds)", json) else { return }
         let m = s.summary
         let first = m.firstSeen ?? s.flowFirstSeen.nanoseconds
         let last = m.lastSeen ?? s.flowLastSeen.nanoseconds
@@ -144,11 +162,12 @@ public final class EvidenceStore: @unchecked Sendable {
               hashrate = excluded.hashrate, end_reason = excluded.end_reason, json = excluded.json
             """, arguments: [runID, s.miner.description, Int(s.minerPort), s.pool.description, Int(s.poolPort), s.flowFirstSeen.nanoseconds,
                              first, last, m.dialect?.rawValue, s.coin, m.wallets.first, m.software, m.poolHostnames.first,
-                             m.sharesAccepted, m.sharesRejected, m.estimatedHashrate, s.endReason,
-                             JSONOutput.encode(SessionJSON(s, role: role), pretty: false)])
+                             m.sharesAccepted, m.sharesRejected, m.estimatedHashrate, s.endReason, json])
     }
 
     private func upsert(evidence e: Evidence, _ db: Database) throws {
+        let json = JSONOutput.encode(EvidenceJSON(e), pretty: false)
+        guard !unchanged("e|\(e.host)|\(e.kind.rawValue)|\(e.name ?? "")|\(e.peerEndpoint ?? "")", json) else { return }
         try db.execute(sql: """
             INSERT INTO evidence (run_id, host, kind, name, peer, first_seen, last_seen, count, json)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -156,7 +175,7 @@ public final class EvidenceStore: @unchecked Sendable {
               first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen),
               count = excluded.count, json = excluded.json
             """, arguments: [runID, e.host.description, e.kind.rawValue, e.name ?? "", e.peerEndpoint ?? "", e.first.nanoseconds,
-                             e.last.nanoseconds, max(e.count, 1), JSONOutput.encode(EvidenceJSON(e), pretty: false)])
+                             e.last.nanoseconds, max(e.count, 1), json])
     }
 }
 

@@ -157,7 +157,9 @@ extension Analyze {
             let db = try EvidenceStore(path: path)
             let now = WallTime.now()
             try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: now)
-            try Recorder(store: db).commit(reports: reports, stats: analyzer.statistics, capture: nil, at: now)
+            let recorder = Recorder(store: db)
+            try recorder.commitNow(Recorder.batch(reports: reports, stats: analyzer.statistics, capture: nil, at: now))
+            recorder.stop()
             try db.endRun(at: WallTime.now())
         } catch let e as StoreError {
             FileHandleStderr.write("stratumsniff: \(e.description)\n")

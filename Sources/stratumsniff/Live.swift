@@ -175,23 +175,23 @@ struct Live: ParsableCommand {
                     outputs.newMiner(r, change: VerdictChange(host: host, old: old, new: r.verdict.rawValue, confidence: r.confidence), time: now.nanoseconds)
                 }
             }
-            guard let recorder else { return }
-            do {
-                try recorder.commit(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now)
-            } catch {
-                FileHandleStderr.write("stratumsniff: \(error)\n")
-            }
+            recorder?.submit(Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now))
         }
+        /// Renders the period's report from the store on the writer thread, after the commit before it.
         func writeReport(from: Timestamp, to: Timestamp, label: String) {
             guard let recorder, let reportDir else { return }
-            do {
-                let r = try recorder.store.period(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())
-                let base = "\(reportDir)/stratumsniff-\(Self.fileStamp(from))-\(label)"
-                try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
-                try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
-                outputs.periodReport(r, files: [base + ".json", base + ".html"])
-            } catch {
-                FileHandleStderr.write("stratumsniff: report: \(error)\n")
+            let store = recorder.store
+            let base = "\(reportDir)/stratumsniff-\(Self.fileStamp(from))-\(label)"
+            nonisolated(unsafe) let out = outputs
+            recorder.enqueue {
+                do {
+                    let r = try store.period(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())
+                    try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
+                    try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
+                    out.periodReport(r, files: [base + ".json", base + ".html"])
+                } catch {
+                    FileHandleStderr.write("stratumsniff: report: \(error)\n")
+                }
             }
         }
         do {
@@ -228,6 +228,7 @@ struct Live: ParsableCommand {
         let end = WallTime.now()
         commit(reports, at: end)
         if reportDir != nil { writeReport(from: started, to: end, label: "final") }
+        recorder?.stop()   // everything queued is written before the store is closed
         try? recorder?.store.endRun(at: end)
         outputs.flush()
         let capture = captureSummary()
