@@ -40,8 +40,9 @@ public final class LiveCapture {
         public var snapLength = 262_144
         /// Kernel buffer in bytes (nil: libpcap's default, usually 2 MiB).
         public var bufferSize: Int?
-        /// Deliver packets as they arrive rather than when a buffer fills.
-        public var immediate = true
+        /// Deliver packets as they arrive rather than in kernel batches (at most 100 ms late).
+        /// Off by default: on a busy link the per-packet wake-ups cost more CPU than the analysis.
+        public var immediate = false
         public var filter: String?
         public init() {}
     }

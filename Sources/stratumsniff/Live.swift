@@ -27,6 +27,9 @@ struct Live: ParsableCommand {
     @Flag(help: "Do not put the interfaces into promiscuous mode.")
     var noPromisc = false
 
+    @Flag(help: "Immediate mode: every packet delivered at once instead of in kernel batches of up to 100 ms. Costs far more CPU on a busy link (see README); verdicts are committed every few seconds anyway.")
+    var immediate = false
+
     @Option(help: "Bytes captured per packet (default 262144).")
     var snaplen: Int = 262_144
 
@@ -101,6 +104,7 @@ struct Live: ParsableCommand {
         var (pools, localNets) = try intel.load()
         var options = LiveCapture.Options()
         options.promiscuous = !noPromisc
+        options.immediate = immediate
         options.snapLength = snaplen
         options.bufferSize = bufferSize.map { $0 * 1024 * 1024 }
         options.filter = bpf
