@@ -90,16 +90,7 @@ public final class LiveCapture {
         nanosecondTimestamps = pcap_get_tstamp_precision(h) == Int32(PCAP_TSTAMP_PRECISION_NANO)
         linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(h)))
         guard linkType.isSupported else { throw .unsupportedLinkType(source: interface, linkType: linkType) }
-        if let filter = options.filter {
-            var program = bpf_program()
-            guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-                throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
-            }
-            defer { pcap_freecode(&program) }
-            guard pcap_setfilter(h, &program) == 0 else {
-                throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
-            }
-        }
+        if let filter = options.filter { try installFilter(filter, on: h) }
         guard pcap_setnonblock(h, 1, &errbuf) == 0 else {
             throw .liveFailed(interface: interface, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }

@@ -28,16 +28,7 @@ public final class PcapFileSource: PacketSource {
         guard linkType.isSupported else {
             throw .unsupportedLinkType(source: path, linkType: linkType)
         }
-        if let filter {
-            var program = bpf_program()
-            guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-                throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
-            }
-            defer { pcap_freecode(&program) }
-            guard pcap_setfilter(h, &program) == 0 else {
-                throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
-            }
-        }
+        if let filter { try installFilter(filter, on: h) }
     }
 
     deinit { pcap_close(handle) }
@@ -90,4 +81,16 @@ public final class PcapFileSource: PacketSource {
 
     /// The libpcap version string, for `--version`.
     public static var libraryVersion: String { String(cString: pcap_lib_version()) }
+}
+
+/// Compiles `filter` and installs it on an open handle (files and live interfaces alike).
+func installFilter(_ filter: String, on h: OpaquePointer) throws(CaptureError) {
+    var program = bpf_program()
+    guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+        throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
+    }
+    defer { pcap_freecode(&program) }
+    guard pcap_setfilter(h, &program) == 0 else {
+        throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
+    }
 }
