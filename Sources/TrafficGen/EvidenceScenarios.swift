@@ -18,11 +18,12 @@ extension Corpus {
 
     static let evidenceScenarios: [Scenario] = [
         Scenario(name: "tls-to-pool.pcap",
-                 description: "10.0.0.40 resolves gulf.moneroocean.stream and keeps TLS 1.3 to it for 2 h with small records both ways (likely mining); 10.0.0.42 makes a 20 s TLS connection without SNI to the address that name resolved to (suspicious); 10.0.0.41 downloads over TLS from www.example.org (nothing).",
-                 expected: ["10.0.0.40": "likely-mining", "10.0.0.42": "suspicious"], build: tlsToPool),
+                 description: "10.0.0.40 resolves gulf.moneroocean.stream and keeps TLS 1.3 to it for 2 h with small records both ways (likely mining); 10.0.0.42 makes a 20 s TLS connection without SNI to the address that name resolved to (suspicious); 10.0.0.43 speaks TLS 1.2 without SNI to an unnamed address whose certificate names xmr.2miners.com, for 10 min (likely mining, from the certificate); 10.0.0.41 downloads over TLS from www.example.org (nothing).",
+                 expected: ["10.0.0.40": "likely-mining", "10.0.0.42": "suspicious", "10.0.0.43": "likely-mining"], build: tlsToPool),
         Scenario(name: "webminer-websocket.pcap",
-                 description: "A browser (10.0.0.50) mining through a Coinhive-style WebSocket at ws.coinhive.com (auth, authed, jobs, submits, hash_accepted); 10.0.0.52 only fetches coinhive.min.js over HTTP (suspicious); 10.0.0.51 chats over an ordinary WebSocket (nothing).",
-                 expected: ["10.0.0.50": "mining", "203.0.113.80": "pool", "10.0.0.52": "suspicious"], build: webMiner),
+                 description: "A browser (10.0.0.50) mining through a Coinhive-style WebSocket at ws.coinhive.com (auth, authed, jobs, submits, hash_accepted); a web-miner proxy (203.0.113.84) carrying XMRig-style Stratum JSON-RPC inside WebSocket frames for 10.0.0.53; 10.0.0.52 only fetches coinhive.min.js over HTTP (suspicious); 10.0.0.51 chats over an ordinary WebSocket (nothing).",
+                 expected: ["10.0.0.50": "mining", "203.0.113.80": "pool", "10.0.0.52": "suspicious",
+                            "10.0.0.53": "mining", "203.0.113.84": "pool"], build: webMiner),
         Scenario(name: "http-getwork.pcap",
                  description: "cgminer (10.0.0.60) mining with getwork over HTTP/1.1 keep-alive: work requests answered with chunked bodies, 4 solutions submitted (3 accepted), X-Mining-Extensions from the miner, X-Long-Polling from the pool.",
                  expected: ["10.0.0.60": "mining", "192.0.2.70": "pool"], build: httpGetwork),
@@ -62,6 +63,14 @@ extension Corpus {
         e.send(.client, Wire.appData(100, seed: 9), after: 20)
         e.close()
         frames += e.frames
+        var f = Conversation(client: "10.0.0.43", clientPort: 50400, server: "192.0.2.43", serverPort: 8443, start: t0.adding(seconds: 90))
+        f.handshake()
+        f.send(.client, Wire.clientHello(sni: nil, alpn: []), plan: SegmentPlan(sizes: [40]))
+        f.send(.server, Wire.serverFlight12(commonName: "*.2miners.com", dnsNames: ["xmr.2miners.com", "2miners.com"]), plan: SegmentPlan(sizes: [300]))
+        f.send(.client, [20, 3, 3, 0, 1, 1] + Wire.appData(40, seed: 3))
+        for i in 0..<20 { f.send(.server, Wire.appData(150, seed: i), after: 30) }
+        f.close()
+        frames += f.frames
         return frames.pcap()
     }
 
@@ -96,6 +105,18 @@ extension Corpus {
         js.send(.server, "HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nContent-Length: 64\r\n\r\n" + String(repeating: "/", count: 64), line: false)
         js.close()
         frames += js.frames
+        var px = Conversation(client: "10.0.0.53", clientPort: 52300, server: "203.0.113.84", serverPort: 8080, start: t0.adding(seconds: 5))
+        px.handshake()
+        px.send(.client, "GET / HTTP/1.1\r\nHost: proxy.webminer.example:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 13\r\n\r\n", line: false)
+        px.send(.server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", line: false)
+        px.send(.client, Wire.wsFrame(Messages.xmrigLogin(rig: "browser-tab"), fromClient: true))
+        px.send(.server, Wire.wsFrame(Messages.cnLoginResult(), fromClient: false))
+        for i in 0..<3 {
+            px.send(.client, Wire.wsFrame(Messages.cnSubmit(id: 2 + i, job: 1, nonce: i), fromClient: true), after: 20)
+            px.send(.server, Wire.wsFrame(Messages.cnOK(id: 2 + i), fromClient: false))
+        }
+        px.close()
+        frames += px.frames
         return frames.pcap()
     }
 

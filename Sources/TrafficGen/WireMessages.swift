@@ -73,6 +73,38 @@ public enum Wire {
         return [22, 3, 3] + be16(hs.count) + hs + [20, 3, 3, 0, 1, 1]
     }
 
+    /// A TLS 1.2 ServerHello + Certificate + ServerHelloDone flight whose leaf certificate names
+    /// `commonName` and `dnsNames`. The certificate is structurally valid DER (X.509 v3 with a
+    /// subjectAltName extension) but carries no real key or signature: only names are read from it.
+    public static func serverFlight12(commonName: String, dnsNames: [String]) -> [UInt8] {
+        let body = be16(0x0303) + [UInt8](repeating: 0x44, count: 32) + [0] + be16(0xC02F) + [0] + be16(0)
+        let hello = [2] + be24(body.count) + body
+        let der = certificateDER(commonName: commonName, dnsNames: dnsNames)
+        let certList = be24(der.count) + der
+        let cert = [11] + be24(certList.count + 3) + be24(certList.count) + certList
+        let done: [UInt8] = [14, 0, 0, 0]
+        let flight = hello + cert + done
+        return [22, 3, 3] + be16(flight.count) + flight
+    }
+
+    static func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
+        let n = content.count
+        let len: [UInt8] = n < 0x80 ? [UInt8(n)] : (n < 0x100 ? [0x81, UInt8(n)] : [0x82, UInt8(n >> 8), UInt8(n & 0xFF)])
+        return [tag] + len + content
+    }
+
+    static func certificateDER(commonName: String, dnsNames: [String]) -> [UInt8] {
+        let oidCN: [UInt8] = [0x55, 0x04, 0x03], oidSAN: [UInt8] = [0x55, 0x1D, 0x11]
+        let algorithm = tlv(0x30, tlv(0x06, [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02]))   // ecdsa-with-SHA256
+        let name = tlv(0x30, tlv(0x31, tlv(0x30, tlv(0x06, oidCN) + tlv(0x0C, Array(commonName.utf8)))))
+        let validity = tlv(0x30, tlv(0x17, Array("241119000000Z".utf8)) + tlv(0x17, Array("351119000000Z".utf8)))
+        let spki = tlv(0x30, tlv(0x30, tlv(0x06, [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01])) + tlv(0x03, [0] + [UInt8](repeating: 4, count: 65)))
+        let san = tlv(0x30, dnsNames.flatMap { tlv(0x82, Array($0.utf8)) })
+        let extensions = tlv(0xA3, tlv(0x30, tlv(0x30, tlv(0x06, oidSAN) + tlv(0x04, san))))
+        let tbs = tlv(0x30, tlv(0xA0, tlv(0x02, [2])) + tlv(0x02, [0x01, 0x23]) + algorithm + name + validity + name + spki + extensions)
+        return tlv(0x30, tbs + algorithm + tlv(0x03, [0] + [UInt8](repeating: 0x30, count: 8)))
+    }
+
     /// An application-data record of `n` opaque bytes.
     public static func appData(_ n: Int, seed: Int) -> [UInt8] {
         [23, 3, 3] + be16(n) + (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ seed &* 17) }

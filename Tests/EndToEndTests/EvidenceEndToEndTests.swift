@@ -32,6 +32,12 @@ import TrafficGen
         // under (the DNS answer, then 10.0.0.40's SNI), and is only suspicious.
         let other = host(doc, "10.0.0.42")!
         #expect((other["reasons"] as! [String])[0].contains("name from TLS SNI"))
+        // TLS 1.2 without SNI: the certificate sent in the clear names the pool.
+        let cert = (host(doc, "10.0.0.43")!["evidence"] as! [[String: Any]])[0]
+        let certDetails = cert["details"] as! [String: String]
+        #expect(certDetails["tls_version"] == "TLS 1.2" && certDetails["sni"] == nil)
+        #expect(certDetails["certificate_names"] == "*.2miners.com, xmr.2miners.com, 2miners.com")
+        #expect(certDetails["name_from"] == "this flow's certificate")
     }
 
     @Test func poolListFormatsAllowListAndWarnings() throws {
@@ -78,6 +84,9 @@ import TrafficGen
         let s = (host(web, "10.0.0.50")!["sessions"] as! [[String: Any]])[0]
         #expect(s["transport"] as? String == "websocket" && s["dialect"] as? String == "web-miner")
         #expect(s["shares_accepted"] as? Int == 6 && s["coin"] as? String == "monero")
+        // Stratum JSON-RPC inside WebSocket frames (a web-miner proxy).
+        let p = (host(web, "10.0.0.53")!["sessions"] as! [[String: Any]])[0]
+        #expect(p["transport"] as? String == "websocket" && p["dialect"] as? String == "cryptonote" && p["shares_accepted"] as? Int == 3)
         let (_, gw) = try Binary.json([try scenario("http-getwork.pcap")])
         let g = (host(gw, "10.0.0.60")!["sessions"] as! [[String: Any]])[0]
         #expect(g["transport"] as? String == "http" && g["dialect"] as? String == "http-getwork")
