@@ -52,7 +52,7 @@ func tempStore() -> String {
                                  firstPacket: a2.statistics.firstPacket, lastPacket: a2.statistics.lastPacket))
         let span = try #require(try db.span())
         let all = try db.period(from: span.0, to: span.1, generated: Timestamp(seconds: 300))
-        #expect(Set(all.hosts.map(\.host.host)) == ["10.0.0.5", "198.51.100.20", "10.0.0.40", "10.0.0.42"])
+        #expect(Set(all.hosts.map(\.host.host)) == ["10.0.0.5", "198.51.100.20", "10.0.0.40", "10.0.0.42", "10.0.0.43"])
         #expect(all.capture.runs == 2)
         let miner = all.hosts.first { $0.host.host == "10.0.0.5" }!
         #expect(miner.sessions.count == 1 && miner.sessions[0].shares_accepted == 5)
