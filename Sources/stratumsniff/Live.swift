@@ -30,7 +30,7 @@ struct Live: ParsableCommand {
     @Flag(help: "Immediate mode: every packet delivered at once instead of in kernel batches of up to 100 ms. Costs far more CPU on a busy link (see README); verdicts are committed every few seconds anyway.")
     var immediate = false
 
-    @Option(help: "Bytes captured per packet (default 262144).")
+    @Option(help: "Bytes captured per packet.")
     var snaplen: Int = 262_144
 
     @Option(help: "Kernel capture buffer per interface, in MiB (default: libpcap's, 2 MiB); raise it when the kernel drops packets.")

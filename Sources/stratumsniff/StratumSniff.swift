@@ -38,7 +38,7 @@ struct StratumSniff: ParsableCommand {
             }
             let message = fullMessage(for: error)
             FileHandleStderr.write("stratumsniff: " + message + "\n")
-            if code == .validationFailure { FileHandleStderr.write("Run 'stratumsniff analyze --help' for usage.\n") }
+            if code == .validationFailure { FileHandleStderr.write("Run 'stratumsniff <command> --help' for usage.\n") }
             Glibc.exit(code == .validationFailure || code.rawValue == 64 ? Exit.usageOrInputError : Exit.usageOrInputError)
         }
     }
