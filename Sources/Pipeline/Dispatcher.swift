@@ -201,7 +201,7 @@ struct Dispatcher: FlowHandler {
         }
         if h.malformed { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
         h.finished = true
-        if !h.interesting(flow.app.stratum, poolNamed: flow.app.hint != nil) && flow.app.stratum?.summary.shape ?? .none == .none {
+        if !h.interesting(flow.app.stratum, poolNamed: flow.app.hint != nil) && (flow.app.stratum?.summary.shape ?? SessionShape.none) == .none {
             flow.app.mode = .opaque
         } else {
             h.release()

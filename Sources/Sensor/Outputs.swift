@@ -5,7 +5,9 @@ import Reporting
 import Store
 
 /// Fans sensor events out to the configured outputs: JSONL events file, syslog, webhook.
-public final class Outputs {
+/// Used from the capture thread and the store's writer thread: the events file locks its appends,
+/// syslog and webhook only push onto their own locked queues, and the properties are set once.
+public final class Outputs: @unchecked Sendable {
     public var events: EventsFile?
     public var syslog: SyslogSender?
     public var webhook: WebhookSender?

@@ -18,9 +18,11 @@ public final class Recorder: @unchecked Sendable {
     private var busy = false
     private var stopped = false
     private var thread: Thread?
+    private var _coalesced = 0
+    private var _commits = 0
     /// Snapshots replaced before they were written (the writer was behind).
-    public private(set) var coalesced = 0
-    public private(set) var commits = 0
+    public var coalesced: Int { condition.lock(); defer { condition.unlock() }; return _coalesced }
+    public var commits: Int { condition.lock(); defer { condition.unlock() }; return _commits }
 
     public init(store: EvidenceStore) {
         self.store = store
@@ -42,7 +44,7 @@ public final class Recorder: @unchecked Sendable {
     /// Queues a snapshot for writing and returns at once.
     public func submit(_ batch: StoreBatch) {
         condition.lock()
-        if pending != nil { coalesced += 1 }
+        if pending != nil { _coalesced += 1 }
         pending = batch
         condition.signal()
         condition.unlock()
@@ -90,7 +92,10 @@ public final class Recorder: @unchecked Sendable {
             busy = true
             condition.unlock()
             if let batch {
-                do { try store.commit(batch); commits += 1 } catch {
+                do {
+                    try store.commit(batch)
+                    condition.lock(); _commits += 1; condition.unlock()
+                } catch {
                     FileHandle.standardError.write(Data("stratumsniff: \(error)\n".utf8))
                 }
             }

@@ -41,7 +41,7 @@ public final class SyslogSender: @unchecked Sendable {
         queue = BoundedQueue(capacity: capacity)
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
-        hostname = String(cString: name)
+        hostname = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let q = queue
         thread = Thread { [weak self] in
             while let msg = q.pop() { self?.deliver(msg) }

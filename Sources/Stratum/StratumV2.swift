@@ -114,27 +114,29 @@ public struct StratumV2Session {
             summary.loginAccepted = false
             summary.poolMethods.append("SetupConnection.Error")
             touch()
-        case Self.openStandardChannel, Self.openExtendedChannel where side == clientSide:
-            // U32 request_id; STR0_255 user_identity; ...
-            guard r.u32le() != nil, let user = r.str() else { return }
+        case Self.openStandardChannel, Self.openExtendedChannel:
+            // U32 request_id; STR0_255 user_identity; ...   (from the miner only)
+            guard side == clientSide, r.u32le() != nil, let user = r.str() else { return }
             let (wallet, worker) = WalletParsing.split(user)
             if !wallet.isEmpty, !summary.wallets.contains(wallet) { summary.wallets.append(wallet) }
             if let worker, !summary.workers.contains(worker) { summary.workers.append(worker) }
             if summary.coin == nil { summary.coin = WalletParsing.coin(forWallet: wallet) }
             summary.minerMethods.append(type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel")
             touch()
-        case Self.newMiningJob, Self.newExtendedMiningJob where side != clientSide:
+        case Self.newMiningJob, Self.newExtendedMiningJob:
+            guard clientSide != nil, side != clientSide else { return }
             summary.jobsReceived += 1
             touch()
-        case Self.submitSharesStandard, Self.submitSharesExtended where side == clientSide:
+        case Self.submitSharesStandard, Self.submitSharesExtended:
+            guard side == clientSide else { return }
             summary.sharesSubmitted += 1
             touch()
-        case Self.submitSharesSuccess where side != clientSide:
+        case Self.submitSharesSuccess where clientSide != nil && side != clientSide:
             // U32 channel_id; U32 last_sequence_number; U32 new_submits_accepted_count; U64 new_shares_sum
             _ = r.u32le(); _ = r.u32le()
             summary.sharesAccepted += Int(r.u32le() ?? 1)
             touch()
-        case Self.submitSharesError where side != clientSide:
+        case Self.submitSharesError where clientSide != nil && side != clientSide:
             summary.sharesRejected += 1
             touch()
         default:

@@ -131,7 +131,7 @@ struct Live: ParsableCommand {
                     try Privileges.handOver(reportDir, to: target)
                 }
                 if let events {
-                    if !FileManager.default.fileExists(atPath: events) { FileManager.default.createFile(atPath: events, contents: nil) }
+                    if !FileManager.default.fileExists(atPath: events) { _ = FileManager.default.createFile(atPath: events, contents: nil) }
                     try Privileges.handOver(events, to: target)
                 }
                 try Privileges.drop(to: target)
@@ -186,7 +186,7 @@ struct Live: ParsableCommand {
             guard let recorder, let reportDir else { return }
             let store = recorder.store
             let base = "\(reportDir)/stratumsniff-\(Self.fileStamp(from))-\(label)"
-            nonisolated(unsafe) let out = outputs
+            let out = outputs
             recorder.enqueue {
                 do {
                     let r = try store.period(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())

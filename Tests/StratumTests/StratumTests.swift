@@ -218,3 +218,34 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
         #expect(r.wallet == wallet && r.worker == worker)
     }
 }
+
+@Suite struct StratumV2Tests {
+    func feed(_ s: inout StratumV2Session, _ bytes: [UInt8], _ side: Side, byteByByte: Bool) {
+        if byteByByte { for b in bytes { [b].withUnsafeBytes { s.feed($0, from: side, time: 1) } } }
+        else { bytes.withUnsafeBytes { s.feed($0, from: side, time: 1) } }
+    }
+
+    @Test(arguments: [false, true])
+    func clearTextSessionWithRolesFromBehaviour(byteByByte: Bool) {
+        var s = StratumV2Session()
+        let setup = Wire.sv2SetupConnection(host: "pool.lan", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "fw 1", device: "dev-1")
+        setup.withUnsafeBytes { #expect(StratumV2Session.probe($0)) }
+        // A job before any setup, and a channel opened from the wrong side, mean nothing.
+        feed(&s, Wire.sv2NewMiningJob(9), .b, byteByByte: byteByByte)
+        feed(&s, setup, .a, byteByByte: byteByByte)
+        feed(&s, Wire.sv2SetupSuccess(), .b, byteByByte: byteByByte)
+        feed(&s, Wire.sv2OpenStandardChannel(user: "wrong.side"), .b, byteByByte: byteByByte)
+        feed(&s, Wire.sv2OpenStandardChannel(user: "\(Messages.btcWallet).rig1"), .a, byteByByte: byteByByte)
+        feed(&s, Wire.sv2NewMiningJob(1), .b, byteByByte: byteByByte)
+        for i in 0..<3 {
+            feed(&s, Wire.sv2SubmitShares(seq: i, job: 1), .a, byteByByte: byteByByte)
+            feed(&s, Wire.sv2SubmitSuccess(seq: i), .b, byteByByte: byteByByte)
+        }
+        #expect(!s.invalid)
+        #expect(s.summary.minerSide == .a && s.summary.shape == .twoSided && s.summary.dialect == .stratumV2)
+        #expect(s.summary.software == "Bitmain S19 fw 1" && s.summary.poolHostnames == ["pool.lan:3336"])
+        #expect(s.summary.wallets == [Messages.btcWallet] && s.summary.workers == ["dev-1", "rig1"])
+        #expect(s.summary.jobsReceived == 1 && s.summary.sharesSubmitted == 3 && s.summary.sharesAccepted == 3)
+        #expect(s.summary.coin == "bitcoin" && s.summary.loginAccepted == true)
+    }
+}
