@@ -198,6 +198,7 @@ struct Live: ParsableCommand {
                 }
             }
         }
+        var captureFailed = false
         do {
             try loop.run(shouldStop: { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }) { now in
                 if Signals.takeReload() {
@@ -224,7 +225,8 @@ struct Live: ParsableCommand {
             }
         } catch {
             status.clear()
-            FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(error.description))\n")
+            FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(error.description)); writing the final report and stopping\n")
+            captureFailed = true
         }
         status.clear()
         // Stop: every open session is flushed into the verdicts, then the final commit and report.
@@ -246,6 +248,8 @@ struct Live: ParsableCommand {
         if capture.packets_dropped_by_kernel > 0 || capture.packets_dropped_by_interface > 0 {
             FileHandleStderr.write("stratumsniff: \(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf\n")
         }
+        // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
+        if captureFailed { throw ExitCode(Exit.usageOrInputError) }
     }
 
     /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
