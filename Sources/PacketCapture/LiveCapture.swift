@@ -122,7 +122,7 @@ public final class LiveCapture {
                 }, UnsafeMutableRawPointer(ptr).assumingMemoryBound(to: UInt8.self))
             }
             if rc >= 0 { count = Int(rc) }
-            else if rc != PCAP_ERROR_BREAK { failure = .readFailed(source: name, reason: String(cString: pcap_geterr(handle)), packetsRead: 0) }
+            else if rc != PCAP_ERROR_BREAK { failure = .liveFailed(interface: name, reason: String(cString: pcap_geterr(handle))) }
         }
         if let failure { throw failure }
         return count
