@@ -187,21 +187,53 @@ struct Dispatcher: FlowHandler {
     /// a flow whose names match no list keeps nothing but its counters (the TLS state is freed).
     private func handshakeDone(_ t: TLSFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
         if t.malformed { sink.anomalies.record(.tlsMalformed) }
-        let server = flow.key.destination(t.clientDirection ?? flow.initiator)
-        if let sni = t.hello?.serverName { sink.remember(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: time) }
-        if flow.app.hint == nil && !t.names.contains(where: { sink.intel.pool(named: $0) != nil }) { flow.app.mode = .opaque }
+        t.nameHint = tlsNameHint(t)
+        rememberSNI(t, flow, time: time)
+        if flow.app.hint == nil && t.nameHint == nil { flow.app.mode = .opaque }
         t.finished = true
+    }
+
+    /// The first of the handshake's names (SNI, then certificate) that a pool list names.
+    private func tlsNameHint(_ t: TLSFlow) -> PoolHint? {
+        for (i, n) in t.names.enumerated() {
+            if let m = sink.intel.pool(named: n) {
+                return PoolHint(name: n, match: m, via: i == 0 && t.hello?.serverName != nil ? "this flow's SNI" : "this flow's certificate")
+            }
+        }
+        return nil
+    }
+
+    /// A listed SNI names the server's address for later flows (SNI-less, encrypted, other hosts).
+    private func rememberSNI(_ t: TLSFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
+        guard let h = t.nameHint, h.via == "this flow's SNI", let name = h.name else { return }
+        let server = flow.key.destination(t.clientDirection ?? flow.initiator)
+        sink.remember(server.address, name: name, match: h.match, source: "TLS SNI", ttl: 3600, now: time)
+    }
+
+    /// The listed pool an HTTP flow's Host header names, looked up once per flow.
+    private func hostHint(_ h: HTTPFlow) -> PoolHint? {
+        if !h.hostChecked, let host = h.host {
+            h.hostChecked = true
+            let bare = Self.hostOnly(host)
+            h.hostHint = sink.intel.pool(named: bare).map { PoolHint(name: bare, match: $0, via: "HTTP Host") }
+        }
+        return h.hostHint
+    }
+
+    /// A listed Host names the server's address for later flows.
+    private func rememberHost(_ h: HTTPFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
+        guard let hint = hostHint(h), let name = hint.name else { return }
+        let server = flow.key.destination(h.requestDirection)
+        sink.remember(server.address, name: name, match: hint.match, source: "HTTP Host", ttl: 3600, now: time)
     }
 
     /// An HTTP flow judged ordinary: remember its Host for later flows, then keep only counters.
     private func bypassHTTP(_ h: HTTPFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
-        if let host = h.host {
-            let server = flow.key.destination(h.requestDirection)
-            sink.remember(server.address, name: Self.hostOnly(host), source: "HTTP Host", ttl: 3600, now: time)
-        }
+        rememberHost(h, flow, time: time)
         if h.malformed { sink.anomalies.record(h.upgraded ? .websocketMalformed : .httpMalformed) }
         h.finished = true
-        if !h.interesting(flow.app.stratum, poolNamed: flow.app.hint != nil) && (flow.app.stratum?.summary.shape ?? SessionShape.none) == .none {
+        let named = flow.app.hint != nil || hostHint(h) != nil
+        if !h.interesting(flow.app.stratum, poolNamed: named) && (flow.app.stratum?.summary.shape ?? SessionShape.none) == .none {
             flow.app.mode = .opaque
         } else {
             h.release()
@@ -215,7 +247,7 @@ struct Dispatcher: FlowHandler {
             let mining = (h.webMiner?.messages ?? 0) > 0 || flow.app.stratum.map { $0.summary.shape != .none } == true
             return !mining && h.wsMessages > 64 ? .bypass : .continue
         }
-        let named = flow.app.hint != nil || h.host.flatMap { sink.intel.pool(named: Self.hostOnly($0)) } != nil
+        let named = flow.app.hint != nil || hostHint(h) != nil
         // One complete request (or a response) with nothing mining-like: an ordinary web flow.
         // Everything a miner reveals is in its request (agent, JSON-RPC body, Upgrade, Host);
         // waiting for the response would cost every web flow two more packets through reassembly.
@@ -344,17 +376,14 @@ struct Dispatcher: FlowHandler {
         switch flow.app.mode {
         case .tls(let t):
             if let d = t.clientDirection { clientDir = d }
-            let server = flow.key.destination(clientDir)
-            if final, !t.finished, let sni = t.hello?.serverName {
-                sink.remember(server.address, name: sni, source: "TLS SNI", ttl: 3600, now: flow.lastSeen)
+            // A flow that ended mid-handshake never went through handshakeDone.
+            let own = t.finished ? t.nameHint : tlsNameHint(t)
+            if let own { hint = own }
+            if final && !t.finished {
+                t.nameHint = own
+                rememberSNI(t, flow, time: flow.lastSeen)
+                if t.malformed { sink.anomalies.record(.tlsMalformed) }
             }
-            for (i, n) in t.names.enumerated() {
-                if let m = sink.intel.pool(named: n) {
-                    hint = PoolHint(name: n, match: m, via: i == 0 && t.hello?.serverName != nil ? "this flow's SNI" : "this flow's certificate")
-                    break
-                }
-            }
-            if final && t.malformed && !t.finished { sink.anomalies.record(.tlsMalformed) }
             guard hint != nil else { return out }
             kind = .tlsToPool
             if let h = t.hello {
@@ -367,12 +396,8 @@ struct Dispatcher: FlowHandler {
             if let c = t.certificate, !t.names.isEmpty { details.append(("certificate_names", ([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8).joined(separator: ", "))) }
         case .http(let h):
             clientDir = h.requestDirection
-            let server = flow.key.destination(clientDir)
-            if let host = h.host {
-                let bare = Self.hostOnly(host)
-                if final { sink.remember(server.address, name: bare, source: "HTTP Host", ttl: 3600, now: flow.lastSeen) }
-                if let m = sink.intel.pool(named: bare) { hint = PoolHint(name: bare, match: m, via: "HTTP Host") }
-            }
+            if final { rememberHost(h, flow, time: flow.lastSeen) }
+            if let own = hostHint(h) { hint = own }
             if let host = h.host { details.append(("http_host", host)) }
             if let r = h.firstRequest { details.append(("request", r)) }
             if let st = h.firstStatus { details.append(("response_status", String(st))) }
@@ -432,7 +457,7 @@ struct Dispatcher: FlowHandler {
         if case .http(let h) = flow.app.mode, let host = h.host {
             let bare = Self.hostOnly(host)
             if !r.summary.poolHostnames.contains(bare) && r.summary.poolHostnames.count < 16 { r.summary.poolHostnames.append(bare) }
-            if hint == nil, let m = sink.intel.pool(named: bare) { hint = PoolHint(name: bare, match: m, via: "HTTP Host") }
+            if hint == nil { hint = hostHint(h) }
         }
         if let n = hint?.name, !r.summary.poolHostnames.contains(n) { r.summary.poolHostnames.insert(n, at: 0) }
         if hint == nil {

@@ -44,6 +44,8 @@ final class TLSFlow {
     var malformed = false
     /// The flow was bypassed after the handshake (its anomalies and names are already recorded).
     var finished = false
+    /// The listed pool its names point to, looked up once when the handshake is done.
+    var nameHint: PoolHint?
 
     /// Returns false once nothing more will be learned (bypass).
     func feed(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection) -> Bool {
@@ -116,6 +118,9 @@ final class HTTPFlow {
     var malformed = false
     var finished = false
     var oversizedMessages = 0
+    /// The listed pool the Host header names, looked up once (see `Dispatcher.hostHint`).
+    var hostHint: PoolHint?
+    var hostChecked = false
 
     init(requestDirection: FlowDirection, limits: HTTPLimits) {
         self.requestDirection = requestDirection
