@@ -22,6 +22,30 @@ public struct HTTPHead: Sendable, Equatable {
             && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
     }
 
+    /// How the message's body is delimited (RFC 9112 §6.3).
+    public enum BodyFraming: Sendable, Equatable {
+        case none
+        case length(Int)
+        case chunked
+        /// A response without a length: the body runs until the connection closes.
+        case untilClose
+        /// After a WebSocket upgrade the bytes are frames, not a body.
+        case upgraded
+        /// A Content-Length that is not a number.
+        case invalid
+    }
+
+    public var bodyFraming: BodyFraming {
+        if isWebSocketUpgrade { return .upgraded }
+        if !isRequest && (status < 200 || status == 204 || status == 304) { return .none }
+        if let te = header("transfer-encoding"), te.lowercased().contains("chunked") { return .chunked }
+        if let cl = header("content-length") {   // values arrive trimmed of spaces and tabs
+            guard let n = Int(cl), n >= 0 else { return .invalid }
+            return n == 0 ? .none : .length(n)
+        }
+        return isRequest ? .none : .untilClose
+    }
+
     /// An Upgrade to WebSocket (request) or its acceptance (101 response).
     public var isWebSocketUpgrade: Bool {
         (header("upgrade")?.lowercased().contains("websocket") ?? false) && (isRequest || status == 101)
@@ -181,15 +205,14 @@ public struct HTTPStreamParser {
     }
 
     private mutating func startBody(_ head: HTTPHead) {
-        if head.isWebSocketUpgrade && (head.isRequest || head.status == 101) { state = .upgraded; return }
-        if !head.isRequest && (head.status < 200 || head.status == 204 || head.status == 304) { state = .none; return }
-        if let te = head.header("transfer-encoding"), te.lowercased().contains("chunked") { state = .chunkSize; return }
-        if let cl = head.header("content-length") {
-            guard let n = Int(cl.trimmingCharacters(in: " \t")), n >= 0 else { invalid = true; return }
-            state = n == 0 ? .none : .length(remaining: n)
-            return
+        switch head.bodyFraming {
+        case .upgraded: state = .upgraded
+        case .none: state = .none
+        case .chunked: state = .chunkSize
+        case .length(let n): state = .length(remaining: n)
+        case .untilClose: state = .untilClose
+        case .invalid: invalid = true
         }
-        state = head.isRequest ? .none : .untilClose
     }
 
     /// Index just past the CRLFCRLF (or LFLF) ending a head.
@@ -272,14 +295,5 @@ public enum HTTPProbe {
 
     static func isToken(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x2D || $0 == 0x5F }
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> Substring {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return s
     }
 }

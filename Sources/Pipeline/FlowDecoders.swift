@@ -154,9 +154,7 @@ final class HTTPFlow {
                 if h.isRequest {
                     requests += 1
                     if h.isWebSocketUpgrade { upgradeRequested = true }
-                    let chunked = h.header("transfer-encoding")?.lowercased().contains("chunked") ?? false
-                    let length = h.header("content-length").flatMap { Int($0) } ?? 0
-                    if !chunked && length == 0 { requestsComplete += 1 }
+                    if h.bodyFraming == .none { requestsComplete += 1 }   // else counted when its body ends
                     if host == nil, let hh = h.header("host") { host = String(hh.prefix(255)) }
                     if firstRequest == nil { firstRequest = String("\(h.method) \(h.target)".prefix(200)) }
                     if let ua = h.header("user-agent") {
