@@ -44,12 +44,7 @@ public struct DomainSet: Sendable {
             }
             guard dots >= 1, tails.contains(Self.tailHash(utf8[start...])) else { return nil }
         }
-        var b = Array(utf8)
-        for i in b.indices {
-            let c = b[i]
-            if c >= 0x41 && c <= 0x5A { b[i] = c | 0x20; continue }
-            guard (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x2E else { return nil }
-        }
+        guard let b = Self.canonical(name.utf8) else { return nil }
         let full = String(decoding: b, as: UTF8.self)
         var start = 0
         while start < b.count {
@@ -81,16 +76,31 @@ public struct DomainSet: Sendable {
     /// Lower-cased, trailing dot removed; nil for empty names, names over 253 bytes,
     /// labels over 63 bytes or characters no DNS name carries.
     public static func normalise(_ raw: some StringProtocol) -> String? {
-        var s = raw.lowercased()
-        if s.hasSuffix(".") { s.removeLast() }
-        if s.hasPrefix("*.") { s.removeFirst(2) }
-        guard !s.isEmpty, s.utf8.count <= 253 else { return nil }
-        for label in s.split(separator: ".", omittingEmptySubsequences: false) {
-            guard !label.isEmpty, label.utf8.count <= 63 else { return nil }
-            guard label.utf8.allSatisfy({ c in
-                (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F
-            }) else { return nil }
+        var utf8 = Substring(raw).utf8[...]
+        if utf8.starts(with: "*.".utf8) { utf8 = utf8.dropFirst(2) }
+        return canonical(utf8).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The one rule for both list entries and looked-up names: trailing dot dropped, ASCII
+    /// lower-cased, letters, digits, '-' and '_' in non-empty labels of at most 63 bytes,
+    /// 253 bytes in all. Anything else is no name a pool list can mean.
+    static func canonical<C: Collection>(_ utf8: C) -> [UInt8]? where C.Element == UInt8 {
+        var b = Array(utf8)
+        if b.last == 0x2E { b.removeLast() }
+        guard !b.isEmpty, b.count <= 253 else { return nil }
+        var label = 0
+        for i in b.indices {
+            let c = b[i]
+            if c == 0x2E {
+                guard label > 0 else { return nil }
+                label = 0
+                continue
+            }
+            if c >= 0x41 && c <= 0x5A { b[i] = c | 0x20 }
+            else { guard (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F else { return nil } }
+            label += 1
+            guard label <= 63 else { return nil }
         }
-        return s
+        return label > 0 ? b : nil
     }
 }

@@ -19,6 +19,11 @@ import Testing
         #expect(m?.name == "xmr-eu1.nanopool.org")
         #expect(m?.entry.coins.contains("monero") == true)
         #expect(intel.pool(named: "notnanopool.org") == nil)
+        // Looked-up names follow the same rule as list entries: no empty or over-long labels.
+        #expect(intel.pool(named: "a..nanopool.org") == nil)
+        #expect(intel.pool(named: String(repeating: "x", count: 64) + ".nanopool.org") == nil)
+        #expect(DomainSet.normalise("*.Pool.Example.") == "pool.example")
+        #expect(DomainSet.normalise("bad name.example") == nil)
         #expect(intel.pool(named: "www.google.com") == nil)
         #expect(intel.pool(named: "coinhive.com")?.entry.kind == .webMiner)
         #expect(intel.pool(named: "stratum.nicehash.com")?.entry.kind == .marketplace)
