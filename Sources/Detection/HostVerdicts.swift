@@ -141,12 +141,13 @@ public struct HostVerdicts {
         }
         // Fuse the other evidence: the strongest verdict wins; each further independent kind
         // of evidence that points the same way adds confidence (README "Scoring").
-        let sortedEvidence = evidence.sorted { (rank(score($0, policy).0), $0.first) < (rank(score($1, policy).0), $1.first) }
+        // Each piece scored once, then ordered strongest first (ties: earliest first).
+        let scored = evidence.map { (e: $0, score: score($0, policy)) }
+            .sorted { (rank($0.score.0), $0.e.first) < (rank($1.score.0), $1.e.first) }
         var kinds = Set<String>()
         if !miner.isEmpty { kinds.insert("session") }
         var extra: [String] = []
-        for e in sortedEvidence {
-            let (v, c) = score(e, policy)
+        for (e, (v, c)) in scored {
             extra.append(describe(e, policy))
             if v != .cryptoNode { kinds.insert(e.kind.rawValue) }
             if verdict == .pool { continue }   // a pool stays a pool; its other evidence is context
@@ -157,7 +158,7 @@ public struct HostVerdicts {
         var report = HostReport(host: host, verdict: verdict, confidence: confidence, reasons: reasons,
                                 firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
                                 poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
-        report.evidence = sortedEvidence
+        report.evidence = scored.map(\.e)
         return report
     }
 
