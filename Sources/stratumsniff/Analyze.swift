@@ -106,7 +106,7 @@ struct Analyze: ParsableCommand {
             print(JSONOutput.encode(EventJSON(event), pretty: false))
         } : nil)
         var errors: [String] = []
-        let progress = Progress(enabled: !quiet && isatty(2) != 0)
+        let progress = Progress(quiet: quiet)
         for path in files {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
@@ -191,25 +191,21 @@ enum WallClock {
 
 /// A progress line on standard error, redrawn at most twice a second.
 final class Progress {
-    let enabled: Bool
+    private let line: StatusLine
     private var last = 0.0
     private var counter = 0
-    private var shown = false
-    init(enabled: Bool) { self.enabled = enabled }
+    init(quiet: Bool) { line = StatusLine(quiet: quiet) }
 
     func tick(file: String, analyzer: Analyzer) {
-        guard enabled else { return }
+        guard line.enabled else { return }
         counter += 1
         guard counter & 0x3FFF == 0 else { return }
         let now = WallClock.now()
         guard now - last > 0.5 else { return }
         last = now
         let s = analyzer.statistics
-        FileHandleStderr.write("\r\u{1B}[K\(TerminalSafe.escape(file)): \(s.packets) packets, \(s.reassembly.activeFlows) flows, \(s.stratumSessions) sessions")
-        shown = true
+        line.show("\(file): \(s.packets) packets, \(s.reassembly.activeFlows) flows, \(s.stratumSessions) sessions")
     }
 
-    func clear() {
-        if shown { FileHandleStderr.write("\r\u{1B}[K"); shown = false }
-    }
+    func clear() { line.clear() }
 }

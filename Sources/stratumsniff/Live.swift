@@ -161,7 +161,7 @@ struct Live: ParsableCommand {
         Signals.install()
         let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { outputs.event($0) }
         let loop = LiveLoop(captures: captures, analyzer: analyzer)
-        let status = StatusLine(enabled: !quiet && isatty(2) != 0)
+        let status = StatusLine(quiet: quiet)
         let deadline = duration.map { started.adding(seconds: $0) }
         let period = reportEvery.flatMap(DurationText.seconds)
         var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
@@ -221,7 +221,10 @@ struct Live: ParsableCommand {
                     writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
                     nextReport = Self.nextBoundary(after: now, every: p)
                 }
-                status.show(loop: loop, analyzer: analyzer)
+                if status.enabled {
+                    let c = loop.captureStatistics(), st = analyzer.statistics
+                    status.show("\(c.received) received, \(c.droppedByKernel) dropped by kernel, \(c.droppedByInterface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions")
+                }
             }
         } catch {
             status.clear()
@@ -260,24 +263,5 @@ struct Live: ParsableCommand {
 
     static func fileStamp(_ t: Timestamp) -> String {
         TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "") + "Z"
-    }
-}
-
-/// One status line on stderr (a terminal only), redrawn each tick.
-final class StatusLine {
-    let enabled: Bool
-    private var shown = false
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func show(loop: LiveLoop, analyzer: Analyzer) {
-        guard enabled else { return }
-        let c = loop.captureStatistics()
-        let s = analyzer.statistics
-        FileHandleStderr.write("\r\u{1B}[K\(c.received) received, \(c.droppedByKernel) dropped by kernel, \(c.droppedByInterface) by interface, \(s.reassembly.activeFlows) flows, \(s.stratumSessions) sessions")
-        shown = true
-    }
-
-    func clear() {
-        if shown { FileHandleStderr.write("\r\u{1B}[K"); shown = false }
     }
 }

@@ -1,0 +1,25 @@
+import Reporting
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One line on standard error, redrawn in place; only when stderr is a terminal (and not --quiet),
+/// so logs and pipes never see it. Used by `analyze` (progress) and `live` (capture status).
+final class StatusLine {
+    let enabled: Bool
+    private var shown = false
+
+    init(quiet: Bool) { enabled = !quiet && isatty(2) != 0 }
+
+    /// `text` may carry wire strings (file names): it is escaped for the terminal.
+    func show(_ text: String) {
+        guard enabled else { return }
+        FileHandleStderr.write("\r\u{1B}[K" + TerminalSafe.escape(text))
+        shown = true
+    }
+
+    func clear() {
+        if shown { FileHandleStderr.write("\r\u{1B}[K"); shown = false }
+    }
+}
