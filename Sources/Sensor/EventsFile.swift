@@ -33,7 +33,7 @@ public final class EventsFile: @unchecked Sendable {
     private func reopenLocked() throws {
         if fd >= 0 { close(fd) }
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw EventsFileError(message: "cannot open events file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw OutputError(message: "cannot open events file \(path): \(String(cString: strerror(errno)))") }
         var st = stat()
         size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
     }
@@ -55,7 +55,8 @@ public final class EventsFile: @unchecked Sendable {
     }
 }
 
-public struct EventsFileError: Error, CustomStringConvertible {
+/// An output (events file, syslog, webhook) that cannot be set up: the message says what to fix.
+public struct OutputError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }

@@ -35,7 +35,7 @@ public final class SyslogSender: @unchecked Sendable {
 
     public init(target: String, capacity: Int = 10_000) throws {
         guard let (h, p, t) = Self.parse(target) else {
-            throw EventsFileError(message: "--syslog \(target): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT")
+            throw OutputError(message: "--syslog \(target): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT")
         }
         host = h; port = p; transport = t
         queue = BoundedQueue(capacity: capacity)

@@ -23,7 +23,7 @@ public final class WebhookSender: @unchecked Sendable {
 
     public init(url: String, capacity: Int = 1000, maxAttempts: Int = 6) throws {
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", u.host != nil else {
-            throw EventsFileError(message: "--webhook \(url): not an http:// or https:// URL")
+            throw OutputError(message: "--webhook \(url): not an http:// or https:// URL")
         }
         self.url = u
         self.maxAttempts = max(1, maxAttempts)
