@@ -90,6 +90,20 @@ final class NetPair {
 
     func inPool(_ args: [String]) -> [String] { ["netns", "exec", poolNS] + args }
     func inMiner(_ args: [String]) -> [String] { ["netns", "exec", minerNS] + args }
+
+    /// The scripted pool on 10.77.N.1:3333 inside the pool's namespace, serving for `hold` seconds.
+    func startPool(log: String, hold: Int = 20) throws -> Process {
+        try Lab.spawn(Lab.ip, inPool(["python3", Lab.fixtures + "/stratum_pair.py", "pool", poolIP, "3333", "--hold", String(hold)]), log: log)
+    }
+
+    /// One scripted miner session from the miner's namespace; returns its exit status and output.
+    @discardableResult
+    func runMiner(shares: Int, interval: Double? = nil, rig: String? = nil) throws -> (Int32, String) {
+        var args = ["python3", Lab.fixtures + "/stratum_pair.py", "miner", poolIP, "3333", "--shares", String(shares)]
+        if let interval { args += ["--interval", String(interval)] }
+        if let rig { args += ["--rig", rig] }
+        return try Lab.run(Lab.ip, inMiner(args))
+    }
 }
 
 struct LabError: Error, CustomStringConvertible { var message: String; var description: String { message } }
@@ -109,12 +123,10 @@ struct LiveTests {
                                                        "--webhook", "http://127.0.0.1:18080/hook", "--format", "json", "--quiet"]),
                                    log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
-        let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", Lab.fixtures + "/stratum_pair.py", "pool", net.poolIP, "3333", "--hold", "15"]),
-                                 log: dir + "/pool.log")
+        let pool = try net.startPool(log: dir + "/pool.log", hold: 15)
         defer { pool.terminate() }
         Thread.sleep(forTimeInterval: 0.5)
-        let (rc, out) = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333",
-                                                         "--shares", "6", "--interval", "0.3", "--rig", "<b>rig</b>"]))
+        let (rc, out) = try net.runMiner(shares: 6, interval: 0.3, rig: "<b>rig</b>")
         #expect(rc == 0, "miner: \(out)")
         // The verdict reaches the store and the alert goes out while the sensor keeps running.
         // (A snapshot taken between the login and its answer first says likely-mining; the upgrade to mining is news too.)
@@ -169,15 +181,13 @@ struct LiveTests {
         let net = try NetPair(2)
         let dir = Lab.tempDir("restart")
         let store = dir + "/store.sqlite"
-        let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", Lab.fixtures + "/stratum_pair.py", "pool", net.poolIP, "3333", "--hold", "20"]),
-                                 log: dir + "/pool.log")
+        let pool = try net.startPool(log: dir + "/pool.log", hold: 20)
         defer { pool.terminate() }
         for round in 1...2 {
             let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--store", store, "--format", "none", "--quiet"]),
                                        log: dir + "/sensor\(round).log")
             Thread.sleep(forTimeInterval: 1.5)
-            let (rc, out) = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333",
-                                                             "--shares", "3", "--interval", "0.2", "--rig", "rig\(round)"]))
+            let (rc, out) = try net.runMiner(shares: 3, interval: 0.2, rig: "rig\(round)")
             #expect(rc == 0, "miner: \(out)")
             Thread.sleep(forTimeInterval: 0.5)
             sensor.terminate()
@@ -204,16 +214,15 @@ struct LiveTests {
                                                        "--commit-interval", "1", "--webhook", "http://127.0.0.1:18081/hook",
                                                        "--syslog", "udp://127.0.0.1:15515"]), log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
-        let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", Lab.fixtures + "/stratum_pair.py", "pool", net.poolIP, "3333", "--hold", "20"]),
-                                 log: dir + "/pool.log")
+        let pool = try net.startPool(log: dir + "/pool.log", hold: 20)
         defer { pool.terminate() }
         Thread.sleep(forTimeInterval: 0.5)
-        _ = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333", "--shares", "2"]))
+        try net.runMiner(shares: 2)
         #expect(Lab.waitFor(20) { Lab.read(dir + "/webhook.jsonl").contains("\"type\":\"alert\"") },
                 "alert not delivered after the receiver came up; sensor log: \((Lab.read(dir + "/sensor.log.err")))")
         #expect(!Lab.read(dir + "/webhook-refused.log").isEmpty, "the first attempt should have been refused and retried")
         // With the collector up, a second session's events arrive over UDP.
-        _ = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333", "--shares", "1", "--rig", "second"]))
+        try net.runMiner(shares: 1, rig: "second")
         #expect(Lab.waitFor(5) { Lab.read(dir + "/syslog.log").contains(" session [stratumsniff@32473 host=\"\(net.minerIP)\"") })
         sensor.terminate()
         sensor.waitUntilExit()
@@ -260,11 +269,10 @@ struct LiveTests {
         let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--no-store", "--format", "json", "--quiet",
                                                        "--events", events, "--allow-list", allow]), log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
-        let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", Lab.fixtures + "/stratum_pair.py", "pool", net.poolIP, "3333", "--hold", "20"]),
-                                 log: dir + "/pool.log")
+        let pool = try net.startPool(log: dir + "/pool.log", hold: 20)
         defer { pool.terminate() }
         Thread.sleep(forTimeInterval: 0.5)
-        _ = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333", "--shares", "1"]))
+        try net.runMiner(shares: 1)
         #expect(Lab.waitFor(5) { Lab.read(events).contains("session_seen") })
         // Rotate the file away as logrotate would, allow the miner, and send SIGHUP.
         try FileManager.default.moveItem(atPath: events, toPath: events + ".old")
@@ -273,7 +281,7 @@ struct LiveTests {
         kill(sensor.processIdentifier, SIGHUP)
         #expect(Lab.waitFor(5) { FileManager.default.fileExists(atPath: events) }, "events file not reopened: \(Lab.read(dir + "/sensor.log.err"))")
         #expect(Lab.waitFor(5) { Lab.read(dir + "/sensor.log.err").contains("SIGHUP: outputs reopened, lists reloaded") })
-        _ = try Lab.run(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333", "--shares", "1", "--rig", "later"]))
+        try net.runMiner(shares: 1, rig: "later")
         Thread.sleep(forTimeInterval: 1)
         sensor.terminate()
         sensor.waitUntilExit()
