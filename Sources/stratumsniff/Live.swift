@@ -211,13 +211,13 @@ struct Live: ParsableCommand {
                         FileHandleStderr.write("stratumsniff: SIGHUP: \(error)\n")
                     }
                 }
-                if now.since(lastCommit) >= commitInterval {
+                // A period report needs a commit just before it: one snapshot serves both.
+                let reportDue = nextReport.map { now >= $0 } ?? false
+                if reportDue || now.since(lastCommit) >= commitInterval {
                     commit(analyzer.snapshot(), at: now)
                     lastCommit = now
                 }
-                if let p = period, let due = nextReport, now >= due {
-                    commit(analyzer.snapshot(), at: now)
-                    lastCommit = now
+                if reportDue, let p = period, let due = nextReport {
                     writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
                     nextReport = Self.nextBoundary(after: now, every: p)
                 }
