@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The embedded history (SQLite, WAL, migrations) behind `live`, `analyze --store` and `report`.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Deque: the FIFOs behind the bounded host table (oldest weak host first).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,26 +30,29 @@ let package = Package(
             providers: [.apt(["libpcap-dev"])]
         ),
         .target(name: "PacketCapture", dependencies: ["CPcap", "PacketDecoding"]),
-        .target(name: "PacketDecoding", swiftSettings: hotPath),
+        // Checked and saturating conversions for every number an adversary can choose.
+        .target(name: "SafeNumbers", swiftSettings: hotPath),
+        .target(name: "PacketDecoding", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "StreamReassembly", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
-        .target(name: "JSON", swiftSettings: hotPath),
-        .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding"], swiftSettings: hotPath),
+        .target(name: "JSON", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
+        .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
         .target(name: "DNS", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
         .target(name: "TLS", dependencies: ["PacketDecoding", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
-        .target(name: "HTTP", swiftSettings: hotPath),
+        .target(name: "HTTP", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "CryptoP2P", swiftSettings: hotPath),
-        .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel"]),
+        .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel", "SafeNumbers",
+                                                 .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
-                                                "CryptoP2P", "PoolIntel"], swiftSettings: hotPath),
-        .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture"]),
+                                                "CryptoP2P", "PoolIntel", "SafeNumbers"], swiftSettings: hotPath),
+        .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store"]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",
             dependencies: [
-                "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store",
+                "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store", "SafeNumbers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

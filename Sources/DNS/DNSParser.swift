@@ -120,6 +120,8 @@ public enum DNSParser {
 public struct DNSTCPFramer {
     private var buffer: [UInt8] = []
     private var needed: Int?
+    /// Bytes allocated for a partial message.
+    public var bufferedBytes: Int { buffer.capacity }
 
     public init() {}
 

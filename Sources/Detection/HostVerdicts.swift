@@ -1,5 +1,7 @@
+import DequeModule
 import PacketDecoding
 import PoolIntel
+import SafeNumbers
 import Stratum
 
 /// A host's verdict with its confidence, reasons and evidence.
@@ -26,38 +28,102 @@ public struct HostReport: Sendable {
     }
 }
 
+/// Memory caps of the host table (README "Caps"): a spoofed-source flood must not grow it without bound.
+public struct HostLimits: Sendable, Equatable {
+    /// Hosts with evidence held at once. When full, a host with only weak evidence (suspicious,
+    /// crypto-node) is refused; a host with strong evidence (a mining session, likely-mining evidence)
+    /// takes the place of the oldest weak one. Hosts with sessions or strong evidence are never dropped.
+    public var maxHosts = 16_384
+    /// Sessions kept in memory across all hosts; beyond it the oldest are retired (counted in their
+    /// host's reasons, first-seen kept), never a host's last one in a role.
+    public var maxSessions = 32_768
+    /// Distinct evidence records across all hosts; beyond it new ones are dropped (repeats still merge).
+    public var maxEvidence = 65_536
+    public init() {}
+}
+
 /// Turns mining sessions into per-host verdicts (the scoring model in README).
 public struct HostVerdicts {
     private struct HostEvidence {
-        var miner: [SessionRecord] = []
-        var pool: [SessionRecord] = []
+        var miner: Deque<SessionRecord> = []
+        var pool: Deque<SessionRecord> = []
         var other: [Evidence] = []
         var otherIndex: [String: Int] = [:]
         /// Sessions let go of to bound memory on a long-running sensor (the store keeps them all).
         var retired = 0
         var retiredFirstSeen: Timestamp?
+        /// Has a session or evidence that supports likely-mining or stronger: never evicted.
+        var strong = false
     }
     /// Sessions kept in memory per host and role; older ones are retired (counted, first-seen kept).
     public static let maxSessionsPerHost = 512
     public private(set) var sessionsRetired = 0
     private var byHost: [IPAddress: HostEvidence] = [:]
     public var policy: ScoringPolicy
+    public let limits: HostLimits
     /// Distinct evidence records kept per host; more are merged into nothing and counted.
     public static let maxEvidencePerHost = 256
     public private(set) var evidenceDropped = 0
+    /// New hosts refused because the table was full of hosts with stronger claims.
+    public private(set) var hostsDropped = 0
+    /// Weak hosts (suspicious, crypto-node only) let go of to make room for a host with strong evidence.
+    public private(set) var hostsEvicted = 0
+    /// Hosts that arrived weak, oldest first (entries may be stale: strong or gone by now).
+    private var weakOrder: Deque<IPAddress> = []
+    /// Which host and role each kept session went to, oldest first (for the global session cap).
+    private var sessionOrder: Deque<(host: IPAddress, asPool: Bool)> = []
+    private var sessionsHeld = 0
+    private var evidenceHeld = 0
 
-    public init(policy: ScoringPolicy = ScoringPolicy()) { self.policy = policy }
+    public init(policy: ScoringPolicy = ScoringPolicy(), limits: HostLimits = HostLimits()) {
+        self.policy = policy
+        self.limits = limits
+    }
+
+    /// Number of hosts with evidence held now.
+    public var hostCount: Int { byHost.count }
+
+    /// Makes sure `host` has an entry, evicting the oldest weak host if the table is full and this
+    /// one brings strong evidence. Returns false when the host must be refused.
+    /// - Complexity: amortised O(1) (each weak host is queued once and dequeued once).
+    private mutating func admit(_ host: IPAddress, strong: Bool) -> Bool {
+        if byHost[host] != nil {
+            if strong { byHost[host]!.strong = true }
+            return true
+        }
+        if byHost.count >= limits.maxHosts {
+            guard strong else { hostsDropped += 1; return false }
+            var evicted = false
+            while let victim = weakOrder.popFirst() {
+                guard let v = byHost[victim], !v.strong else { continue }
+                evidenceHeld -= v.other.count
+                sessionsHeld -= v.miner.count + v.pool.count
+                byHost[victim] = nil
+                hostsEvicted += 1
+                evicted = true
+                break
+            }
+            guard evicted else { hostsDropped += 1; return false }
+        }
+        var h = HostEvidence()
+        h.strong = strong
+        byHost[host] = h
+        if !strong { weakOrder.append(host) }
+        return true
+    }
 
     /// Records a piece of non-session evidence, merging it with an earlier one of the same kind and name.
     /// - Complexity: O(1) amortised.
     public mutating func add(_ e: Evidence) {
+        let (v, _) = Self.score(e, policy)
+        guard admit(e.host, strong: v == .mining || v == .likelyMining || v == .pool) else { return }
         // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
-        if byHost[e.host] == nil { byHost[e.host] = HostEvidence() }
         if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
             byHost[e.host]!.other[i].merge(e)
-        } else if byHost[e.host]!.other.count < Self.maxEvidencePerHost {
+        } else if byHost[e.host]!.other.count < Self.maxEvidencePerHost && evidenceHeld < limits.maxEvidence {
             byHost[e.host]!.otherIndex[e.mergeKey] = byHost[e.host]!.other.count
             byHost[e.host]!.other.append(e)
+            evidenceHeld += 1
         } else {
             evidenceDropped += 1
         }
@@ -75,23 +141,38 @@ public struct HostVerdicts {
     }
 
     private mutating func append(_ s: SessionRecord, to host: IPAddress, asPool: Bool) {
-        if byHost[host] == nil { byHost[host] = HostEvidence() }
+        let (v, _) = Self.score(s)
+        guard admit(host, strong: asPool || v == .mining || v == .likelyMining) else { return }
         if asPool { byHost[host]!.pool.append(s) } else { byHost[host]!.miner.append(s) }
-        guard (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > Self.maxSessionsPerHost else { return }
+        sessionsHeld += 1
+        sessionOrder.append((host, asPool))
+        if (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > Self.maxSessionsPerHost { retireOldest(of: host, asPool: asPool) }
+        // Over the global cap: retire the oldest sessions anywhere, keeping each host's last one per role.
+        var budget = 4
+        while sessionsHeld > limits.maxSessions, budget > 0, let (h, pool) = sessionOrder.popFirst() {
+            budget -= 1
+            retireOldest(of: h, asPool: pool)
+        }
+        if sessionOrder.count > 4 * limits.maxSessions + 1024 { sessionOrder.removeFirst(sessionOrder.count - 2 * limits.maxSessions) }
+    }
+
+    private mutating func retireOldest(of host: IPAddress, asPool: Bool) {
+        guard let h = byHost[host], (asPool ? h.pool.count : h.miner.count) > 1 else { return }
         let old = asPool ? byHost[host]!.pool.removeFirst() : byHost[host]!.miner.removeFirst()
         byHost[host]!.retired += 1
         sessionsRetired += 1
+        sessionsHeld -= 1
         if byHost[host]!.retiredFirstSeen.map({ old.flowFirstSeen < $0 }) ?? true { byHost[host]!.retiredFirstSeen = old.flowFirstSeen }
     }
 
-    public var sessionCount: Int { byHost.values.reduce(0) { $0 + $1.miner.count } }
+    public var sessionCount: Int { byHost.values.reduce(0) { $0.addingSaturated($1.miner.count) } }
 
     /// One report per host with evidence, most serious first.
     /// - Parameter localNets: when given, only hosts inside these blocks are reported (`--local-net`).
     public func reports(localNets: AddressSet? = nil) -> [HostReport] {
         byHost.filter { host, _ in localNets.map { $0.match(host) != nil } ?? true }
             .map { host, e in
-                var r = Self.judge(host: host, miner: e.miner, pool: e.pool, evidence: e.other, policy: policy)
+                var r = Self.judge(host: host, miner: Array(e.miner), pool: Array(e.pool), evidence: e.other, policy: policy)
                 if e.retired > 0 {
                     r.reasons.append("and \(e.retired) earlier session\(e.retired == 1 ? "" : "s") (kept in the store, not in memory)")
                     if let f = e.retiredFirstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }
@@ -126,8 +207,8 @@ public struct HostVerdicts {
         if !pool.isEmpty {
             verdict = .pool
             let clients = Set(pool.map(\.miner)).count
-            let jobs = pool.reduce(0) { $0 + $1.summary.jobsReceived }
-            let shares = pool.reduce(0) { $0 + $1.summary.sharesAccepted }
+            let jobs = pool.reduce(0) { $0.addingSaturated($1.summary.jobsReceived) }
+            let shares = pool.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
             confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
             let ports = Set(pool.map(\.poolPort)).sorted().map(String.init).joined(separator: ", ")
             reasons.append("served mining work on port \(ports) to \(clients) miner\(clients == 1 ? "" : "s") (\(pool.count) session\(pool.count == 1 ? "" : "s"), \(jobs) jobs, \(shares) shares accepted)")
@@ -278,7 +359,7 @@ public struct HostVerdicts {
             parts.append("stratum traffic with \(where_)")
         }
         if let coin = s.coin { parts.append(coin) }
-        let seconds = Double((m.lastSeen ?? 0) - (m.firstSeen ?? 0)) / 1e9
+        let seconds = (m.lastSeen ?? 0).difference(from: m.firstSeen ?? 0) / 1e9
         if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
             parts.append("\(m.sharesAccepted) shares accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted in \(Format.duration(seconds))")
         } else if m.jobsReceived > 0 && m.shape != .poolPushOnly {
@@ -292,19 +373,25 @@ public struct HostVerdicts {
 
 /// Human formatting shared by reasons and the table.
 public enum Format {
+    /// "12.3 kH/s". Any Double is safe here: rates come from wire numbers (a `set_difficulty 1e300`,
+    /// an `eth_submitHashrate 0xfff…`); beyond the units, scientific notation; not finite: "?".
     public static func hashrate(_ h: Double) -> String {
-        let units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"]
-        var v = h, i = 0
+        guard h.isFinite else { return "? H/s" }
+        let units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s", "ZH/s", "YH/s"]
+        var v = max(h, 0), i = 0
         while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        if v >= 1000 { return "\(h) H/s" }
         let rounded = v >= 100 ? String(Int(v.rounded())) : String(Double(Int(v * 10)) / 10)
         return "\(rounded) \(units[i])"
     }
 
+    /// "42 s", "5 min", "1.5 h", "3.2 d"; saturates for absurd spans, "?" when not finite.
     public static func duration(_ s: Double) -> String {
-        if s < 60 { return "\(Int(s.rounded())) s" }
+        guard s.isFinite else { return "?" }
+        if s < 60 { return "\(Int(saturating: s.rounded())) s" }
         if s < 3600 { return "\(Int((s / 60).rounded())) min" }
         if s < 86400 { return String(Double(Int(s / 360)) / 10) + " h" }
-        return String(Double(Int(s / 8640)) / 10) + " d"
+        return String(Double(Int(saturating: s / 8640)) / 10) + " d"
     }
 
     /// "4BCeEPhodg…CvCDm" for long wallets.

@@ -1,3 +1,4 @@
+import SafeNumbers
 /// One HTTP/1.x message head.
 public struct HTTPHead: Sendable, Equatable {
     public var isRequest: Bool
@@ -93,6 +94,8 @@ public struct HTTPStreamParser {
     private var state = BodyState.none
     private var buffer: [UInt8] = []
     private var body: [UInt8] = []
+    /// Bytes allocated for a partial head and a kept body.
+    public var bufferedBytes: Int { buffer.capacity + body.capacity }
     private var bodyTruncated = false
     /// Set when a body's first bytes show it is not JSON and `jsonBodiesOnly` is on.
     private var bodyIgnored = false
@@ -152,7 +155,8 @@ public struct HTTPStreamParser {
                 case .chunkSize:
                     // chunk-size [ chunk-ext ] CRLF
                     let hex = line.prefix { $0 != 0x3B && $0 != 0x20 && $0 != 0x09 }
-                    guard !hex.isEmpty, hex.count <= 15, let size = Int(String(decoding: hex, as: UTF8.self), radix: 16) else {
+                    // Hex digits only: Int(_:radix:) would take "-1", and a negative size would trap below.
+                    guard let size = parseHexDigits(hex, maximum: 1 << 40) else {
                         invalid = true; return
                     }
                     state = size == 0 ? .trailers : .chunkData(remaining: size)

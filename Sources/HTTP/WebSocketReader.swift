@@ -18,6 +18,8 @@ public struct WebSocketReader {
     private var frameFin = false
     private var skippingFrame = false
     private var message: [UInt8] = []
+    /// Bytes allocated for a partial header and message.
+    public var bufferedBytes: Int { header.capacity + message.capacity }
     private var messageOpcode: Opcode?
     private var messageOversized = false
 

@@ -1,3 +1,5 @@
+import SafeNumbers
+
 /// A parsed JSON value (RFC 8259).
 ///
 /// Numbers keep their source text so ids and big values survive exactly;
@@ -26,15 +28,27 @@ public enum JSONValue: Equatable, Sendable {
     public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
     public var isNull: Bool { self == .null }
 
-    /// The value as a number: JSON numbers, and strings holding a decimal or 0x-hex number.
+    /// The value as a finite number: JSON numbers, and strings holding a decimal or 0x-hex number.
+    /// Wire numbers are hostile: `1e400`, `"NaN"`, `"inf"`, `"Infinity"` are nil, never ±infinity or NaN.
     public var double: Double? {
         switch self {
-        case .number(let t): return Double(t)
+        case .number(let t): return Double(t)?.finite
         case .string(let s):
             if s.hasPrefix("0x") || s.hasPrefix("0X") { return JSONValue.hexToDouble(s.dropFirst(2)) }
-            return Double(s)
+            // Only plain decimal spellings: Swift's Double("nan"), Double("inf"), Double("0x1p3") all parse.
+            guard let f = s.utf8.first, f == UInt8(ascii: "-") || (f >= 48 && f <= 57),
+                  s.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B || $0 == 0x65 || $0 == 0x45 })
+            else { return nil }
+            return Double(s)?.finite
         default: return nil
         }
+    }
+
+    /// The value as a whole number within `range` (a port, a count, a height), else nil.
+    /// Fractions, out-of-range values and non-finite spellings are nil, never a trap.
+    public func integer(in range: ClosedRange<Int>) -> Int? {
+        guard let d = double, d == d.rounded(.towardZero), let i = Int(checked: d), range.contains(i) else { return nil }
+        return i
     }
 
     /// Parses hex digits of any length into a Double (for 256-bit targets).

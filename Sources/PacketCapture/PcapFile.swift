@@ -1,4 +1,7 @@
 import CPcap
+#if canImport(Glibc)
+import Glibc
+#endif
 import PacketDecoding
 
 // The one place that talks to libpcap. No pcap_t, OpaquePointer or C return
@@ -12,10 +15,14 @@ public final class PcapFileSource: PacketSource {
     public let name: String
     public let linkType: LinkType
     private let handle: OpaquePointer
+    /// Classic pcap stores seconds as an unsigned 32-bit field (good until 2106); libpcap hands
+    /// them over sign-extended, so times after 2038-01-19 would read as 1901. pcapng has 64 bits.
+    private let unsigned32BitSeconds: Bool
 
     /// Opens `path` and, when given, installs the BPF `filter`.
     public init(path: String, filter: String? = nil) throws(CaptureError) {
         name = path
+        unsigned32BitSeconds = Self.isClassicPcap(path)
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             let message = errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -44,7 +51,9 @@ public final class PcapFileSource: PacketSource {
             case 1:
                 guard let h = header?.pointee, let d = data else { continue }
                 let caplen = Int(h.caplen)
-                let ts = Timestamp(seconds: Int64(h.ts.tv_sec), nanos: Int64(h.ts.tv_usec))  // nanoseconds: see init
+                var seconds = Int64(h.ts.tv_sec)
+                if unsigned32BitSeconds && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
+                let ts = Timestamp(seconds: seconds, nanos: Int64(h.ts.tv_usec))  // nanoseconds: see init
                 body(CapturedPacket(timestamp: ts, linkType: link, bytes: UnsafeRawBufferPointer(start: d, count: caplen),
                                     originalLength: Int(h.len)))
                 count += 1
@@ -54,6 +63,16 @@ public final class PcapFileSource: PacketSource {
                 throw .readFailed(source: name, reason: String(cString: pcap_geterr(handle)), packetsRead: count)
             }
         }
+    }
+
+    /// Whether `path` holds a classic pcap (not pcapng). Standard input cannot be peeked at without
+    /// consuming it; it is taken as classic pcap, whose seconds field is the only 32-bit one.
+    private static func isClassicPcap(_ path: String) -> Bool {
+        guard path != "-", let f = fopen(path, "rb") else { return path == "-" }
+        defer { fclose(f) }
+        var magic: UInt32 = 0
+        guard fread(&magic, 4, 1, f) == 1 else { return false }
+        return [0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1].contains(magic)
     }
 
     /// Checks that `expression` compiles, before any file is opened, so a typo

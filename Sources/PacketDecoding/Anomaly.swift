@@ -29,6 +29,21 @@ public enum Anomaly: String, CaseIterable, Sendable, Codable, Error {
     case websocketMalformed = "websocket_malformed"
     case websocketMessageTooLarge = "websocket_message_too_large"
     case stratumV2Malformed = "stratum_v2_malformed"
+    /// A difficulty, target, hashrate or share count beyond anything physical (> 1e30 hashes): ignored.
+    case stratumImplausibleNumber = "stratum_implausible_number"
+    // Caps and budgets (README "Caps").
+    /// A new host with only weak evidence refused: the host table was full.
+    case hostTableFull = "host_table_full"
+    /// A host with only weak evidence forgotten to make room for one with strong evidence.
+    case hostEvicted = "host_evicted"
+    /// A distinct evidence record dropped (per-host or global evidence cap).
+    case evidenceCap = "evidence_cap"
+    /// A flow bypassed because decoder buffers across all flows reached their budget.
+    case decoderMemoryCap = "decoder_memory_cap"
+    /// Out-of-order data released early because reassembly buffers across all flows reached their budget.
+    case reassemblyMemoryCap = "reassembly_memory_cap"
+    /// A packet stamped earlier than one before it (analysed at the later time).
+    case timeWentBackwards = "time_went_backwards"
 }
 
 /// Fixed-size anomaly counters: incrementing never allocates.

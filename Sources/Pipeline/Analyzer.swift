@@ -1,6 +1,7 @@
 import Detection
 import PacketDecoding
 import PoolIntel
+import SafeNumbers
 import StreamReassembly
 import Stratum
 
@@ -38,6 +39,8 @@ public struct AnalysisStats: Sendable {
     public var peerFlows = 0
     public var nameCacheEvictions = 0
     public var evidenceDropped = 0
+    /// Packets stamped earlier than a packet before them (analysed at the later time).
+    public var timeWentBackwards = 0
     public var firstPacket: Timestamp?
     public var lastPacket: Timestamp?
 }
@@ -50,7 +53,9 @@ public final class Analyzer {
     private var fragments: FragmentReassembler
     private var table: FlowTable<Dispatcher>
     private var dispatcher: Dispatcher
-    private var lastFragmentSweep = Timestamp.zero
+    private var lastFragmentSweep = Timestamp.distantPast
+    /// The analysis clock: the latest packet time seen. It never moves backwards (README "Time").
+    private var clock = Timestamp.distantPast
     private var stats = AnalysisStats()
 
     /// Which hosts are ours (`--local-net`); nil reports every host.
@@ -72,11 +77,16 @@ public final class Analyzer {
     /// Processes one captured frame.
     /// - Complexity: amortised O(1) for bypassed and in-order traffic; allocates nothing
     ///   on the fast path except when a flow is created or data must be buffered.
-    public func process(time: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
+    public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
         stats.packets += 1
-        stats.bytes += originalLength
-        if stats.firstPacket == nil || time < stats.firstPacket! { stats.firstPacket = time }
-        if stats.lastPacket == nil || time > stats.lastPacket! { stats.lastPacket = time }
+        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
+        if stats.firstPacket == nil || packetTime < stats.firstPacket! { stats.firstPacket = packetTime }
+        if stats.lastPacket == nil || packetTime > stats.lastPacket! { stats.lastPacket = packetTime }
+        // A packet stamped earlier than one already seen (merged captures, a clock step, a forged
+        // pcapng offset) is analysed at the clock's time: flows never see time run backwards, so a
+        // stray old timestamp cannot expire every flow at once or make a session end before it began.
+        if packetTime > clock { clock = packetTime } else if packetTime < clock { stats.timeWentBackwards += 1 }
+        let time = clock
         switch PacketDecoder.decode(link: linkType, frame: frame) {
         case .packet(let p):
             table.process(p, in: frame, time: time, handler: &dispatcher)
@@ -109,8 +119,9 @@ public final class Analyzer {
 
     /// Advances the clock without a packet (a live link gone quiet), expiring idle flows.
     public func tick(time: Timestamp) {
-        table.advance(to: time, handler: &dispatcher)
-        fragments.expire(now: time)
+        if time > clock { clock = time }
+        table.advance(to: clock, handler: &dispatcher)
+        fragments.expire(now: clock)
     }
 
     /// Ends the run: flushes every open flow into the verdicts and returns them.
@@ -157,6 +168,10 @@ public final class Analyzer {
         s.peerFlows = sink.peerFlows
         s.nameCacheEvictions = sink.names.evictions
         s.evidenceDropped = sink.verdicts.evidenceDropped
+        s.anomalies.record(.evidenceCap, count: sink.verdicts.evidenceDropped)
+        s.anomalies.record(.hostTableFull, count: sink.verdicts.hostsDropped)
+        s.anomalies.record(.hostEvicted, count: sink.verdicts.hostsEvicted)
+        s.anomalies.record(.timeWentBackwards, count: stats.timeWentBackwards)
         return s
     }
 }

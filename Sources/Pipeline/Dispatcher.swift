@@ -23,13 +23,12 @@ final class Sink {
     var peerFlows = 0
     /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
     var hostsSeen = Set<IPAddress>()
-    static let maxHostsSeen = 1 << 20
 
     init(limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, onEvent: ((AnalysisEvent) -> Void)?) {
         self.limits = limits
         self.intel = intel
         self.onEvent = onEvent
-        verdicts = HostVerdicts(policy: policy)
+        verdicts = HostVerdicts(policy: policy, limits: limits.hosts)
         names = NameCache(capacity: limits.maxNameCacheEntries)
     }
 
@@ -118,6 +117,42 @@ struct Dispatcher: FlowHandler {
             }
             return .continue
         }
+    }
+
+    // MARK: - Memory budget
+
+    func bufferedBytes(_ flow: FlowState<FlowApp>) -> Int {
+        var n = flow.app.stratum?.bufferedBytes ?? 0
+        switch flow.app.mode {
+        case .tls(let t): n += t.bufferedBytes
+        case .http(let h): n += h.bufferedBytes
+        case .stratumV2(let s): n += s.session.bufferedBytes
+        case .dnsTCP(let d): n += d.framers.0.bufferedBytes + d.framers.1.bufferedBytes
+        case .undecided, .stratum, .peer, .noiseShape, .opaque: break
+        }
+        return n
+    }
+
+    /// The decoder budget ran out while this flow held some of it. An identified mining session
+    /// keeps being decoded (only its partial lines are dropped, as after a gap): the sensor is never
+    /// blinded to a miner it has found. Anything else is freed and bypassed; what it revealed stays.
+    func shed(_ flow: FlowState<FlowApp>) -> Bool {
+        sink.anomalies.record(.decoderMemoryCap)
+        if let s = flow.app.stratum, s.identified {
+            flow.app.stratum!.gap(from: .a)
+            flow.app.stratum!.gap(from: .b)
+            return false
+        }
+        flow.app.stratum?.gap(from: .a)
+        flow.app.stratum?.gap(from: .b)
+        switch flow.app.mode {
+        case .tls(let t): t.release()
+        case .http(let h): h.release()
+        case .stratumV2(let s): s.session.shed()
+        case .dnsTCP(let d): d.framers = (DNSTCPFramer(), DNSTCPFramer())
+        case .undecided, .stratum, .peer, .noiseShape, .opaque: break
+        }
+        return true
     }
 
     // MARK: - Probing
@@ -309,7 +344,7 @@ struct Dispatcher: FlowHandler {
     // MARK: - Flow end
 
     func endFlow(_ flow: FlowState<FlowApp>, reason: FlowEndReason, time: Timestamp) {
-        if sink.hostsSeen.count < Sink.maxHostsSeen {
+        if sink.hostsSeen.count < sink.limits.maxHostsSeen {
             sink.hostsSeen.insert(flow.key.low.address)
             sink.hostsSeen.insert(flow.key.high.address)
         }
@@ -347,6 +382,7 @@ struct Dispatcher: FlowHandler {
                 if s.overlongLines > 0 { sink.anomalies.record(.stratumLineTooLong, count: s.overlongLines) }
                 if s.validMessages > 0 && s.badLines > 0 { sink.anomalies.record(.stratumBadJSON, count: s.badLines) }
                 if s.summary.roleConflict { sink.anomalies.record(.stratumRoleConflict) }
+                if s.implausibleNumbers > 0 { sink.anomalies.record(.stratumImplausibleNumber, count: s.implausibleNumbers) }
             }
             if var record = Self.record(flow, s.summary, reason: reason) {
                 record.transport = transport

@@ -82,7 +82,9 @@ final class TLSFlow {
     }
 
     /// Frees the record buffers once the flow is bypassed; the parsed facts stay.
-    private func release() { readers = (TLSHandshakeReader(), TLSHandshakeReader()) }
+    func release() { readers = (TLSHandshakeReader(), TLSHandshakeReader()) }
+
+    var bufferedBytes: Int { readers.0.bufferedBytes + readers.1.bufferedBytes }
 
     /// Every name the handshake revealed, most trustworthy first.
     var names: [String] {
@@ -135,6 +137,10 @@ final class HTTPFlow {
         parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: parsers.0.limits),
                    HTTPStreamParser(requestSide: !lowIsRequest, limits: parsers.0.limits))
         websocket = nil
+    }
+
+    var bufferedBytes: Int {
+        parsers.0.bufferedBytes + parsers.1.bufferedBytes + (websocket.map { $0.0.bufferedBytes + $0.1.bufferedBytes } ?? 0)
     }
 
     /// Whether anything here points at mining (else the flow is bypassed after one exchange).

@@ -1,4 +1,5 @@
 import DNS
+import Detection
 import HTTP
 import PacketDecoding
 import StreamReassembly
@@ -14,5 +15,9 @@ public struct Limits: Sendable {
     public var http = HTTPLimits()
     /// Addresses remembered with the name they resolved to (DNS answers, SNI, Host).
     public var maxNameCacheEntries = 65_536
+    /// Hosts, sessions and evidence held in memory.
+    public var hosts = HostLimits()
+    /// Hosts with no evidence remembered for `--all-hosts` (beyond it, new ones are not listed).
+    public var maxHostsSeen = 65_536
     public init() {}
 }

@@ -29,8 +29,10 @@ public enum TerminalSafe {
 /// RFC 3339 UTC timestamps from packet time, without the system calendar.
 public enum TimeFormat {
     public static func iso8601(_ nanoseconds: Int64) -> String {
-        let secs = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
-        let frac = nanoseconds - secs * 1_000_000_000
+        // Floor division without overflow: every Int64 is a valid packet time (1677 to 2262).
+        let (q, r) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let secs = r < 0 ? q - 1 : q
+        let frac = r < 0 ? r + 1_000_000_000 : r
         let days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
         let rem = secs - days * 86400
         // Civil-from-days (H. Hinnant), proleptic Gregorian.

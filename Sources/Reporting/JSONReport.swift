@@ -1,3 +1,4 @@
+import SafeNumbers
 import Detection
 import Foundation
 import PacketDecoding
@@ -133,10 +134,11 @@ public struct SessionJSON: Codable, Sendable {
         shares_submitted = m.sharesSubmitted
         shares_accepted = m.sharesAccepted
         shares_rejected = m.sharesRejected
-        difficulty = m.difficulty.map(Self.round)
-        hashes_per_share = m.hashesPerShare.map(Self.round)
-        estimated_hashrate_hs = m.estimatedHashrate.map(Self.round)
-        reported_hashrate_hs = m.reportedHashrate
+        // Numbers from the wire: anything not finite is null, never a string in a number field.
+        difficulty = m.difficulty?.finite.map(Self.round)
+        hashes_per_share = m.hashesPerShare?.finite.map(Self.round)
+        estimated_hashrate_hs = m.estimatedHashrate?.finite.map(Self.round)
+        reported_hashrate_hs = m.reportedHashrate?.finite
         first_seen = m.firstSeen.map(TimeFormat.iso8601)
         last_seen = m.lastSeen.map(TimeFormat.iso8601)
         bytes_from_miner = s.minerBytes
@@ -235,9 +237,10 @@ public struct HostJSON: Codable, Sendable {
         self.wallets = wallets
         self.workers = workers
         miner_software = software
-        shares_accepted = r.minerSessions.reduce(0) { $0 + $1.summary.sharesAccepted }
+        shares_accepted = r.minerSessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
         let rates = r.minerSessions.compactMap(\.estimatedHashrate)
-        estimated_hashrate_hs = rates.isEmpty ? nil : SessionJSON.round(rates.reduce(0, +))
+        let total = rates.reduce(0, +)
+        estimated_hashrate_hs = rates.isEmpty || !total.isFinite ? nil : SessionJSON.round(total)
         sessions = r.minerSessions.map { SessionJSON($0, role: "miner") }
         served_sessions = r.poolSessions.map { SessionJSON($0, role: "pool") }
         evidence = r.evidence.map(EvidenceJSON.init)

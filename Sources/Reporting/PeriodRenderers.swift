@@ -1,3 +1,4 @@
+import SafeNumbers
 import Detection
 import Foundation
 
@@ -23,7 +24,7 @@ public enum PeriodRenderer {
     static func wallets(_ h: HostJSON) -> String { h.wallets.isEmpty ? "-" : h.wallets.prefix(2).joined(separator: "; ") + (h.wallets.count > 2 ? " +\(h.wallets.count - 2)" : "") }
     static func workers(_ h: HostJSON) -> String { h.workers.isEmpty ? "-" : h.workers.prefix(3).joined(separator: "; ") + (h.workers.count > 3 ? " +\(h.workers.count - 3)" : "") }
     static func software(_ h: HostJSON) -> String { h.miner_software.isEmpty ? "-" : h.miner_software.prefix(2).joined(separator: "; ") }
-    static func shares(_ h: PeriodReport.Host) -> Int { h.sessions.reduce(0) { $0 + $1.shares_accepted } }
+    static func shares(_ h: PeriodReport.Host) -> Int { h.sessions.reduce(0) { $0.addingSaturated($1.shares_accepted) } }
 
     // MARK: - Markdown
 
@@ -152,8 +153,9 @@ public enum PeriodRenderer {
 
     /// Mining activity over the period as an inline SVG: one bar per session, hours marked.
     static func timeline(_ x: PeriodReport.Host, from: Int64, to: Int64) -> String {
-        let w = 720.0, hgt = 34.0, span = Double(max(to - from, 1))
-        func px(_ t: Int64) -> Double { min(w, max(0, Double(t - from) / span * w)) }
+        // Store times are packet times: any Int64, so differences are taken without overflow.
+        let w = 720.0, hgt = 34.0, span = max(to.difference(from: from), 1)
+        func px(_ t: Int64) -> Double { min(w, max(0, t.difference(from: from) / span * w)) }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(hgt))\" role=\"img\" aria-label=\"mining activity of \(h(x.host.host))\">"
         svg += "<rect x=\"0\" y=\"4\" width=\"\(Int(w))\" height=\"18\" fill=\"#eef1f6\"/>"
         let color = x.host.verdict == "pool" ? "#6d28d9" : "#b00020"

@@ -1,3 +1,4 @@
+import SafeNumbers
 import Foundation
 
 /// A report over a period, rendered from the store (`stratumsniff report`, `live --report-every`).
@@ -86,5 +87,6 @@ public struct PeriodReport: Codable, Sendable {
         hosts_mining_now = miners.count
         hosts_new_in_period = hosts.filter(\.new_in_period).count
         estimated_stolen_hashrate_hs = miners.reduce(0) { $0 + ($1.host.estimated_hashrate_hs ?? 0) }
+        if !estimated_stolen_hashrate_hs.isFinite { estimated_stolen_hashrate_hs = Double.greatestFiniteMagnitude }
     }
 }

@@ -1,3 +1,4 @@
+import SafeNumbers
 import Detection
 import Foundation
 import PacketDecoding
@@ -17,8 +18,8 @@ public enum TableReport {
                 let pool = r.verdict == .pool ? "(serves :\(Set(r.poolSessions.map(\.poolPort)).sorted().map(String.init).joined(separator: ",")))"
                     : j.pools.first.map { j.pools.count > 1 ? "\($0) +\(j.pools.count - 1)" : $0 } ?? "-"
                 let wallet = j.wallets.first.map { Format.shortWallet($0) + (j.wallets.count > 1 ? " +\(j.wallets.count - 1)" : "") } ?? "-"
-                let acc = sessions.reduce(0) { $0 + $1.summary.sharesAccepted }
-                let sub = sessions.reduce(0) { $0 + $1.summary.sharesSubmitted }
+                let acc = sessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
+                let sub = sessions.reduce(0) { $0.addingSaturated($1.summary.sharesSubmitted) }
                 let rate = j.estimated_hashrate_hs.map(Format.hashrate) ?? "-"
                 rows.append([r.host.description, r.verdict.rawValue, String(r.confidence), pool, wallet,
                              j.miner_software.first ?? "-", "\(acc)/\(sub)", r.verdict == .pool ? "-" : rate,

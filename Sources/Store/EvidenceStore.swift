@@ -1,3 +1,4 @@
+import SafeNumbers
 import Detection
 import Foundation
 import GRDB
@@ -231,7 +232,7 @@ extension EvidenceStore {
                     """, arguments: [from, to])
                 func sum(_ key: String) -> Int? {
                     let values = stats.compactMap { $0[key] as Int? }
-                    return values.isEmpty ? nil : values.reduce(0, +)
+                    return values.isEmpty ? nil : values.reduce(0) { $0.addingSaturated($1) }
                 }
                 let capture = PeriodReport.Capture(runs: stats.count, packets: sum("packets") ?? 0, packets_received: sum("received"),
                                                    packets_dropped_by_kernel: sum("dropped_kernel"),

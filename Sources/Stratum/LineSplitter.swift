@@ -18,8 +18,8 @@ public struct LineSplitter: Sendable {
         self.resyncing = startResyncing
     }
 
-    /// Bytes held for an incomplete line.
-    public var bufferedBytes: Int { partial.count }
+    /// Bytes allocated for an incomplete line (for the global decoder budget: capacity, not count).
+    public var bufferedBytes: Int { partial.capacity }
 
     /// Feeds a chunk; calls `line` for each complete line (without `\n`; a
     /// trailing `\r` is kept for the caller to trim). Return false from `line`

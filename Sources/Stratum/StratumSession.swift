@@ -1,4 +1,5 @@
 import JSON
+import SafeNumbers
 
 /// Caps for the Stratum decoder.
 public struct StratumLimits: Sendable, Equatable {
@@ -38,6 +39,8 @@ public struct StratumSession {
     public private(set) var overlongLines = 0
     public private(set) var nonMiningMessages = 0
     public private(set) var validMessages = 0
+    /// Difficulties, targets and hashrates beyond anything physical, ignored (an anomaly, not evidence).
+    public private(set) var implausibleNumbers = 0
     private var minerVotes = (0, 0)
     private var poolVotes = (0, 0)
     private var pending: [PendingKey: [Pending]] = [:]
@@ -84,6 +87,9 @@ public struct StratumSession {
         if side == .a { splitters.0 = splitter } else { splitters.1 = splitter }
         return !givenUp
     }
+
+    /// Bytes held for partial lines (for the global decoder budget).
+    public var bufferedBytes: Int { splitters.0.bufferedBytes + splitters.1.bufferedBytes }
 
     /// Bytes were lost on one side.
     public mutating func gap(from side: Side) {
@@ -163,7 +169,7 @@ public struct StratumSession {
                 setDialect(.ethereumStratum1)
             } else { setDialect(.stratumV1) }
             if a.count > 2, let host = a[2].string, !host.isEmpty {
-                let port = a.count > 3 ? (a[3].string ?? a[3].double.map { String(Int($0)) }) : nil
+                let port = a.count > 3 ? Self.portText(a[3]) : nil
                 addHost(port.map { "\(host):\($0)" } ?? host)
             }
             remember = Pending(method: method)
@@ -181,7 +187,7 @@ public struct StratumSession {
             guard let p = params?.object else { return false }
             setDialect(.ethereumStratum2)
             if let agent = p["agent"]?.string { setSoftware(agent) }
-            if let host = p["host"]?.string { addHost(p["port"]?.string.map { "\(host):\($0)" } ?? host) }
+            if let host = p["host"]?.string { addHost(p["port"].flatMap(Self.portText).map { "\(host):\($0)" } ?? host) }
             remember = Pending(method: method)
         case "mining.submit":
             // V1: [worker, job id, extranonce2, ntime, nonce(, version bits)]; ES1: [worker, job id, nonce]
@@ -210,7 +216,7 @@ public struct StratumSession {
         case "eth_submitHashrate":
             guard let rate = params?[0], Self.isHex(rate.string), let hs = rate.double else { return false }
             setDialectIfUnknown(.ethProxy)
-            summary.reportedHashrate = hs
+            if let rate = plausible(hs) { summary.reportedHashrate = rate }
             remember = Pending(method: method)
         case "login":
             // CryptoNote: params {login, pass, agent, algo[], rigid}
@@ -264,16 +270,19 @@ public struct StratumSession {
         case "mining.set_difficulty":
             guard let d = params?[0]?.double, d > 0, d.isFinite else { return false }
             setDialectIfUnknown(.stratumV1)
+            // 2^32 hashes per difficulty-1 share
+            guard let hashes = plausible(d * 4_294_967_296) else { return true }
             summary.difficulty = d
-            summary.hashesPerShare = d * 4_294_967_296   // 2^32 hashes per difficulty-1 share
+            summary.hashesPerShare = hashes
             vote(pool: side, method: method, time: time)
             return true
         case "mining.set_target":
-            guard let t = params?[0]?.string, let hashes = Self.hashesFor256BitTarget(t) else { return false }
+            guard let t = params?[0]?.string, let target = Self.hashesFor256BitTarget(t) else { return false }
             setDialectIfUnknown(.stratumV1)
+            vote(pool: side, method: method, time: time)
+            guard let hashes = plausible(target) else { return true }
             summary.difficulty = hashes
             summary.hashesPerShare = hashes
-            vote(pool: side, method: method, time: time)
             return true
         case "mining.set_extranonce", "mining.set_version_mask":
             guard params?.array != nil else { return false }
@@ -282,7 +291,7 @@ public struct StratumSession {
         case "client.reconnect":
             // [host, port, wait seconds]
             if let host = params?[0]?.string, !host.isEmpty {
-                let port = params?[1].flatMap { $0.string ?? $0.double.map { String(Int($0)) } }
+                let port = params?[1].flatMap(Self.portText)
                 let where_ = port.map { "\(host):\($0)" } ?? host
                 addHost(where_)
                 emit(.reconnect(host: where_))
@@ -323,7 +332,7 @@ public struct StratumSession {
             case "submit", "mining.submit", "eth_submitWork":
                 if failed { summary.sharesRejected += 1 } else {
                     summary.sharesAccepted += 1
-                    if let h = request.hashes { summary.acceptedHashes += h }
+                    if let h = request.hashes { summary.addAcceptedHashes(h) }
                 }
                 emit(.share(accepted: !failed, hashes: failed ? nil : request.hashes))
             case "eth_getWork":
@@ -333,7 +342,7 @@ public struct StratumSession {
             case "getwork-submit":
                 if failed { summary.sharesRejected += 1 } else {
                     summary.sharesAccepted += 1
-                    if let h = request.hashes { summary.acceptedHashes += h }
+                    if let h = request.hashes { summary.addAcceptedHashes(h) }
                 }
                 emit(.share(accepted: !failed, hashes: nil))
             case "getblocktemplate":
@@ -379,7 +388,7 @@ public struct StratumSession {
     private mutating func handleEthWork(_ work: [JSONValue]) {
         guard work.count >= 3, let header = work[0].string else { return }
         if header != lastWorkHeader { summary.jobsReceived += 1; lastWorkHeader = header }
-        if let b = work[2].string, let hashes = Self.hashesFor256BitTarget(b) {
+        if let b = work[2].string, let target = Self.hashesFor256BitTarget(b), let hashes = plausible(target) {
             summary.hashesPerShare = hashes
             summary.difficulty = hashes
         }
@@ -501,6 +510,18 @@ public struct StratumSession {
     }
 
     // MARK: - Numbers
+
+    /// `hashes` when it is a number a real miner or pool could mean; else counted and nil.
+    private mutating func plausible(_ hashes: Double) -> Double? {
+        guard hashes.isFinite, hashes > 0, hashes <= StratumSummary.maxPlausibleHashes else { implausibleNumbers += 1; return nil }
+        return hashes
+    }
+
+    /// A port as the wire wrote it: a short string kept as text, a number only when it is 0–65535.
+    static func portText(_ v: JSONValue) -> String? {
+        if let s = v.string { return s.isEmpty ? nil : String(s.prefix(16)) }
+        return v.integer(in: 0...65535).map(String.init)
+    }
 
     static func isHex(_ s: String?) -> Bool {
         guard var t = s?.utf8[...], !t.isEmpty else { return false }

@@ -1,3 +1,5 @@
+import SafeNumbers
+
 /// One of the two directions of a conversation, as the session sees it.
 public enum Side: Int, Sendable, Codable {
     case a = 0
@@ -80,11 +82,22 @@ public struct StratumSummary: Sendable, Equatable {
 
     public init() {}
 
+    /// The largest hashes-per-share, hashrate or hash count taken from the wire: 1e30, a billion
+    /// times all Bitcoin mining. Beyond it a wire number is a lie, not evidence (and a formatter's trap).
+    public static let maxPlausibleHashes = 1e30
+
     /// Hashes per second from accepted shares over the session's duration (at least one second).
+    /// Nil when there is nothing to estimate from or the wire's numbers make it meaningless (not finite).
     public var estimatedHashrate: Double? {
         guard sharesAccepted > 0, acceptedHashes > 0, let f = firstSeen, let l = lastSeen else { return nil }
-        let seconds = max(Double(l - f) / 1e9, 1)
-        return acceptedHashes / seconds
+        let seconds = max(l.difference(from: f) / 1e9, 1)
+        return (acceptedHashes / seconds).finite
+    }
+
+    /// Adds one accepted share's hashes; a sum that would leave the finite range stays where it was.
+    public mutating func addAcceptedHashes(_ h: Double) {
+        guard h.isFinite, h > 0, acceptedHashes + h <= Self.maxPlausibleHashes * 1e6 else { return }
+        acceptedHashes += h
     }
 }
 

@@ -1,3 +1,5 @@
+import SafeNumbers
+
 /// Stratum V2 binary framing (the SV2 specification, "Protocol Overview" and "Mining Protocol"):
 ///
 ///     struct Frame { U16 extension_type (bit 15: channel message); U8 msg_type; U24 msg_length;
@@ -36,6 +38,12 @@ public struct StratumV2Session {
     private var clientSide: Side?
 
     public init() { summary.dialect = .stratumV2 }
+
+    /// Bytes allocated for partial frames.
+    public var bufferedBytes: Int { buffers.0.capacity + buffers.1.capacity }
+
+    /// Frees partial frames (the decoder budget ran out); what was learned stays. Framing is lost, so stop.
+    public mutating func shed() { buffers = ([], []); invalid = true }
 
     /// The first bytes of a stream look like a plaintext SetupConnection frame.
     public static func probe(_ b: UnsafeRawBufferPointer) -> Bool {
@@ -100,28 +108,28 @@ public struct StratumV2Session {
             clientSide = side
             setupProtocol = proto
             summary.minerSide = side
-            summary.minerMethods.append("SetupConnection")
+            Self.appendCapped(&summary.minerMethods, "SetupConnection")
             let sw = [vendor, hw, fw].filter { !$0.isEmpty }.joined(separator: " ")
             if !sw.isEmpty { summary.software = sw }
-            if !host.isEmpty { summary.poolHostnames.append(port > 0 ? "\(host):\(port)" : host) }
-            if !dev.isEmpty { summary.workers.append(dev) }
+            if !host.isEmpty { Self.appendCapped(&summary.poolHostnames, port > 0 ? "\(host):\(port)" : host) }
+            if !dev.isEmpty { Self.appendCapped(&summary.workers, dev) }
             touch()
         case Self.setupSuccess where side != clientSide && clientSide != nil:
             summary.loginAccepted = true
-            summary.poolMethods.append("SetupConnection.Success")
+            Self.appendCapped(&summary.poolMethods, "SetupConnection.Success")
             touch()
         case Self.setupError where side != clientSide && clientSide != nil:
             summary.loginAccepted = false
-            summary.poolMethods.append("SetupConnection.Error")
+            Self.appendCapped(&summary.poolMethods, "SetupConnection.Error")
             touch()
         case Self.openStandardChannel, Self.openExtendedChannel:
             // U32 request_id; STR0_255 user_identity; ...   (from the miner only)
             guard side == clientSide, r.u32le() != nil, let user = r.str() else { return }
             let (wallet, worker) = WalletParsing.split(user)
-            if !wallet.isEmpty, !summary.wallets.contains(wallet) { summary.wallets.append(wallet) }
-            if let worker, !summary.workers.contains(worker) { summary.workers.append(worker) }
+            if !wallet.isEmpty { Self.appendCapped(&summary.wallets, wallet) }
+            if let worker { Self.appendCapped(&summary.workers, worker) }
             if summary.coin == nil { summary.coin = WalletParsing.coin(forWallet: wallet) }
-            summary.minerMethods.append(type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel")
+            Self.appendCapped(&summary.minerMethods, type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel")
             touch()
         case Self.newMiningJob, Self.newExtendedMiningJob:
             guard clientSide != nil, side != clientSide else { return }
@@ -134,7 +142,7 @@ public struct StratumV2Session {
         case Self.submitSharesSuccess where clientSide != nil && side != clientSide:
             // U32 channel_id; U32 last_sequence_number; U32 new_submits_accepted_count; U64 new_shares_sum
             _ = r.u32le(); _ = r.u32le()
-            summary.sharesAccepted += Int(r.u32le() ?? 1)
+            summary.sharesAccepted = summary.sharesAccepted.addingSaturated(Int(r.u32le() ?? 1))
             touch()
         case Self.submitSharesError where clientSide != nil && side != clientSide:
             summary.sharesRejected += 1
@@ -143,6 +151,15 @@ public struct StratumV2Session {
             break
         }
         updateShape()
+    }
+
+    /// Most wallets, workers, host names and method names kept per session (as for Stratum V1):
+    /// a session may open channels by the thousand; the list stays short and lookups cheap.
+    public static let maxListEntries = 16
+
+    private static func appendCapped(_ list: inout [String], _ s: String) {
+        guard list.count < maxListEntries, !list.contains(s) else { return }
+        list.append(String(s.prefix(256)))
     }
 
     private mutating func updateShape() {

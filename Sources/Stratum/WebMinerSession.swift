@@ -37,7 +37,7 @@ public struct WebMinerSession {
         case "authed":
             guard let c = clientSide, c != side else { return false }
             summary.loginAccepted = true
-            if let h = params?["hashes"]?.double { summary.acceptedHashes = max(summary.acceptedHashes, h) }
+            if let h = params?["hashes"]?.double, h > 0, h <= StratumSummary.maxPlausibleHashes { summary.acceptedHashes = max(summary.acceptedHashes, h) }
         case "job":
             guard let p = params, p["blob"]?.string != nil, p["job_id"]?.string != nil else { return false }
             if clientSide == nil { clientSide = side.other }
@@ -53,7 +53,7 @@ public struct WebMinerSession {
         case "hash_accepted":
             guard let c = clientSide, c != side else { return false }
             summary.sharesAccepted += 1
-            if let h = params?["hashes"]?.double { summary.acceptedHashes = max(summary.acceptedHashes, h) }
+            if let h = params?["hashes"]?.double, h > 0, h <= StratumSummary.maxPlausibleHashes { summary.acceptedHashes = max(summary.acceptedHashes, h) }
         case "error", "banned":
             guard let c = clientSide, c != side else { return false }
             if summary.loginAccepted == nil { summary.loginAccepted = false } else { summary.sharesRejected += 1 }

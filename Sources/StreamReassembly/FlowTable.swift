@@ -12,6 +12,16 @@ public protocol FlowHandler {
     mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<App>, time: Timestamp) -> StreamDecision
     /// The flow left the table; every direction has already seen `.end`.
     mutating func endFlow(_ flow: FlowState<App>, reason: FlowEndReason, time: Timestamp)
+    /// Bytes the handler's decoders hold for `flow`, for the global decoder budget.
+    func bufferedBytes(_ flow: FlowState<App>) -> Int
+    /// The decoder budget is exhausted and `flow` holds some of it: free what can be freed.
+    /// Return true to bypass the flow from now on, false to keep decoding it (a known miner).
+    mutating func shed(_ flow: FlowState<App>) -> Bool
+}
+
+extension FlowHandler {
+    public func bufferedBytes(_ flow: FlowState<App>) -> Int { 0 }
+    public mutating func shed(_ flow: FlowState<App>) -> Bool { true }
 }
 
 /// One tracked flow: key, timing, counters, the two half-streams and the
@@ -34,6 +44,9 @@ public final class FlowState<App> {
     var closing = false
     var closedAt = Timestamp.zero
     var removed = false
+    /// Bytes of this flow counted in the table's reassembly and decoder totals.
+    var chargedReassembly = 0
+    var chargedDecoder = 0
     // LRU links: most recently active at the head.
     var newer: FlowState?
     unowned(unsafe) var older: FlowState?
@@ -82,6 +95,15 @@ public struct ReassemblyStats: Sendable, Equatable {
     public var outOfOrderCapFlushes = 0
     public var depthCapHits = 0
     public var midStreamPickups = 0
+    /// Out-of-order segments released early because all flows' reassembly buffers reached their budget.
+    public var reassemblyMemoryCapHits = 0
+    /// Flows bypassed (or shed) because all flows' decoder buffers reached their budget.
+    public var decoderMemoryCapHits = 0
+    /// Bytes held now in out-of-order segments / decoder buffers across all flows, and their peaks.
+    public var reassemblyMemory = 0
+    public var decoderMemory = 0
+    public var peakReassemblyMemory = 0
+    public var peakDecoderMemory = 0
     public init() {}
 
     mutating func absorb(_ c: TCPHalfStream.Counters) {
@@ -106,7 +128,7 @@ public struct FlowTable<Handler: FlowHandler> {
     private var closingQueue: [Flow] = []
     private var closingHead = 0
     /// Latest packet time seen: the table's clock (never moves backwards).
-    public private(set) var now = Timestamp.zero
+    public private(set) var now = Timestamp.distantPast
     public private(set) var stats = ReassemblyStats()
 
     public init(limits: ReassemblyLimits = ReassemblyLimits()) {
@@ -172,12 +194,18 @@ public struct FlowTable<Handler: FlowHandler> {
                 return
             }
             let fin = h.flags.contains(.fin), syn = h.flags.contains(.syn)
-            let limits = self.limits
+            var limits = self.limits
             var half = flow.takeHalf(dir)
+            // The global budget: this direction may hold what it holds plus what is left of the total.
+            let headroom = max(limits.maxReassemblyMemory - stats.reassemblyMemory, 0)
+            let constrained = half.bufferedBytes + headroom < limits.maxOutOfOrderBytes
+            if constrained { limits.maxOutOfOrderBytes = half.bufferedBytes + headroom }
+            let flushesBefore = half.counters.outOfOrderCapFlushes
             let wasMidStream = half.startedMidStream
             half.segment(seq: h.seq, syn: syn, fin: fin, payload: payload, limits: limits) { e in
                 Self.route(e, dir, flow, time, &handler)
             }
+            if constrained && half.counters.outOfOrderCapFlushes > flushesBefore { stats.reassemblyMemoryCapHits += 1 }
             if half.startedMidStream && !wasMidStream { stats.midStreamPickups += 1 }
             flow.putHalf(half, dir)
             if h.flags.contains(.ack) && !flow.bypassed {
@@ -186,6 +214,7 @@ public struct FlowTable<Handler: FlowHandler> {
                 flow.putHalf(other, dir.reversed)
             }
             noteBypass(flow)
+            account(flow, handler: &handler)
             if flow.halves.0.ended && flow.halves.1.ended { beginClosing(flow, time: time) }
         case .udp:
             stats.udpPackets += 1
@@ -193,6 +222,25 @@ public struct FlowTable<Handler: FlowHandler> {
         case .other:
             break
         }
+    }
+
+    /// Brings the global reassembly and decoder totals up to date with what `flow` holds now and,
+    /// when the decoder budget is exhausted, has the handler shed this flow's buffers.
+    /// - Complexity: O(1).
+    private mutating func account(_ flow: Flow, handler: inout Handler) {
+        let r = flow.halves.0.bufferedBytes + flow.halves.1.bufferedBytes
+        stats.reassemblyMemory += r - flow.chargedReassembly
+        flow.chargedReassembly = r
+        if stats.reassemblyMemory > stats.peakReassemblyMemory { stats.peakReassemblyMemory = stats.reassemblyMemory }
+        var d = flow.app == nil ? 0 : handler.bufferedBytes(flow)
+        if d > 0 && stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory {
+            stats.decoderMemoryCapHits += 1
+            if handler.shed(flow) { flow.bypassed = true; noteBypass(flow) }
+            d = handler.bufferedBytes(flow)
+        }
+        stats.decoderMemory += d - flow.chargedDecoder
+        flow.chargedDecoder = d
+        if stats.decoderMemory > stats.peakDecoderMemory { stats.peakDecoderMemory = stats.decoderMemory }
     }
 
     /// Ends every flow (end of input): flushes buffered data and reports each to the handler.
@@ -248,6 +296,8 @@ public struct FlowTable<Handler: FlowHandler> {
         stats.absorb(flow.halves.0.counters)
         stats.absorb(flow.halves.1.counters)
         flow.halves = (TCPHalfStream(), TCPHalfStream())
+        stats.reassemblyMemory -= flow.chargedReassembly
+        flow.chargedReassembly = 0
     }
 
     private mutating func flushBoth(_ flow: Flow, time: Timestamp, handler: inout Handler) {
@@ -294,6 +344,10 @@ public struct FlowTable<Handler: FlowHandler> {
             stats.absorb(flow.halves.1.counters)
         }
         handler.endFlow(flow, reason: reason, time: now)
+        stats.reassemblyMemory -= flow.chargedReassembly
+        stats.decoderMemory -= flow.chargedDecoder
+        flow.chargedReassembly = 0
+        flow.chargedDecoder = 0
         flow.removed = true
         unlink(flow)
         index[flow.key] = nil

@@ -13,5 +13,12 @@ public struct ReassemblyLimits: Sendable, Equatable {
     public var udpIdleTimeout: Double = 120
     /// Seconds a closed (FIN both ways or RST) flow lingers to absorb stray retransmissions.
     public var closedLinger: Double = 5
+    /// Bytes of out-of-order segments held across all flows (real memory: data plus per-segment
+    /// bookkeeping). When reached, a direction that wants to buffer more gives up its oldest hole instead.
+    public var maxReassemblyMemory = 64 << 20
+    /// Bytes decoders hold across all flows (partial lines, TLS records, HTTP heads and bodies,
+    /// WebSocket messages, SV2 frames). When reached, the flow that grew is shed and bypassed,
+    /// unless it is an identified mining session (then only its partial data is dropped).
+    public var maxDecoderMemory = 64 << 20
     public init() {}
 }

@@ -27,8 +27,12 @@ public struct TCPHalfStream {
     public private(set) var next: SequenceNumber?
     private var synSeen = false
     private var segments: [Segment] = []
-    /// Bytes held in out-of-order segments.
+    /// Bytes held in out-of-order segments, charged as allocated: data plus `segmentOverhead` each,
+    /// so a flood of 1-byte segments is counted for what it costs (and stays few enough to keep
+    /// insertion cheap).
     public private(set) var bufferedBytes = 0
+    /// Bookkeeping charged per buffered segment (array header, allocation, Segment fields).
+    public static let segmentOverhead = 64
     /// Bytes handed to the decoder so far.
     public private(set) var deliveredBytes = 0
     private var finSeq: SequenceNumber?
@@ -110,14 +114,15 @@ public struct TCPHalfStream {
         }
         // Out of order: buffer a copy, under the per-direction cap.
         counters.outOfOrderSegments += 1
-        if bufferedBytes + bytes.count > limits.maxOutOfOrderBytes {
+        let cost = bytes.count + Self.segmentOverhead
+        if bufferedBytes + cost > limits.maxOutOfOrderBytes {
             counters.outOfOrderCapFlushes += 1
             // Make room by giving up on the oldest hole(s), then try again.
-            while bufferedBytes + bytes.count > limits.maxOutOfOrderBytes, let first = segments.first, first.seq < seq {
+            while bufferedBytes + cost > limits.maxOutOfOrderBytes, let first = segments.first, first.seq < seq {
                 skip(to: first.seq, emit: emit)
                 drain(limits: limits, emit: emit)
             }
-            if bufferedBytes + bytes.count > limits.maxOutOfOrderBytes {
+            if bufferedBytes + cost > limits.maxOutOfOrderBytes {
                 // Still no room: this segment is the oldest data we have, so jump to it.
                 skip(to: seq, emit: emit)
                 deliver(bytes, limits: limits, emit: emit)
@@ -148,7 +153,7 @@ public struct TCPHalfStream {
             }
         }
         segments.insert(s, at: lo)
-        bufferedBytes += s.data.count
+        bufferedBytes += s.data.count + Self.segmentOverhead
     }
 
     /// Releases buffered segments that are now contiguous with `next`.
@@ -157,7 +162,7 @@ public struct TCPHalfStream {
             let d = n.distance(to: first.seq)
             if d > 0 { return }
             segments.removeFirst()
-            bufferedBytes -= first.data.count
+            bufferedBytes -= first.data.count + Self.segmentOverhead
             let skipBytes = -d
             if skipBytes >= first.data.count { counters.retransmittedSegments += 1; continue }
             first.data.withUnsafeBytes { raw in

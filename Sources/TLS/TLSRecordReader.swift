@@ -19,6 +19,8 @@ public struct TLSHandshakeReader {
     public let maxBuffered: Int
     private var recordBuffer: [UInt8] = []
     private var handshakeBuffer: [UInt8] = []
+    /// Bytes allocated for partial records and handshake messages.
+    public var bufferedBytes: Int { recordBuffer.capacity + handshakeBuffer.capacity }
 
     public init(maxBuffered: Int = 64 * 1024) { self.maxBuffered = maxBuffered }
 

@@ -6,7 +6,7 @@ struct SniffGen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sniffgen",
         abstract: "Generate StratumSniff's own test and benchmark captures.",
-        subcommands: [CorpusCommand.self, BenchCommand.self]
+        subcommands: [CorpusCommand.self, BenchCommand.self, HostileCommand.self, FloodCommand.self]
     )
 }
 
@@ -48,5 +48,38 @@ struct BenchCommand: ParsableCommand {
         let gen = BenchCapture(targetBytes: megabytes * 1_000_000, concurrentFlows: flows, stratumSessions: stratum)
         let r = try gen.write(to: output)
         print("wrote \(output): \(r.packets) packets, \(r.bytes) bytes")
+    }
+}
+
+struct HostileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hostile", abstract: "Write one small hostile capture per attack class into DIR (the regression set).")
+    @Argument(help: "Output directory.") var directory: String
+
+    func run() throws {
+        for c in Hostile.regression {
+            try PcapWriter.write(c.bytes, to: directory + "/" + c.name)
+            print("\(directory)/\(c.name)\t\(c.what)")
+        }
+    }
+}
+
+struct FloodCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "flood", abstract: "Stream one flood class into a capture (scripts/flood).")
+    @Argument(help: "Class: \(Hostile.FloodClass.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: String
+    @Argument(help: "Output file.") var output: String
+    @Option(help: "Units (packets, or flows for the per-flow classes).") var count = 100_000
+
+    func validate() throws {
+        guard Hostile.FloodClass(rawValue: kind) != nil else {
+            throw ValidationError("unknown class \(kind): one of \(Hostile.FloodClass.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard count > 0 else { throw ValidationError("--count must be positive") }
+    }
+
+    func run() throws {
+        let w = try PcapFileWriter(path: output)
+        Hostile.flood(Hostile.FloodClass(rawValue: kind)!, count: count, into: w)
+        w.close()
+        print("wrote \(output): \(w.bytesWritten) bytes")
     }
 }

@@ -38,10 +38,12 @@ struct LimitOptions: ParsableArguments {
     func validate() throws {
         for (name, v) in [("--max-flows", maxFlows), ("--max-out-of-order-bytes", maxOutOfOrderBytes), ("--max-depth", maxDepth),
                           ("--max-line-length", maxLineLength), ("--max-fragment-bytes", maxFragmentBytes)] {
-            if let v, v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v))") }
+            if let v, v < 1 || v > 1 << 40 { throw ValidationError("\(name) must be between 1 and 2^40 (got \(v))") }
         }
         for (name, v) in [("--tcp-idle-timeout", tcpIdleTimeout), ("--udp-idle-timeout", udpIdleTimeout), ("--fragment-timeout", fragmentTimeout)] {
-            if let v, !(v > 0) { throw ValidationError("\(name) must be a positive number of seconds (got \(v))") }
+            if let v, DurationText.valid(v) == nil {
+                throw ValidationError("\(name) must be a positive number of seconds, at most 100 years (got \(v))")
+            }
         }
     }
 

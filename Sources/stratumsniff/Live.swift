@@ -5,6 +5,7 @@ import PacketCapture
 import PacketDecoding
 import Pipeline
 import Reporting
+import SafeNumbers
 import Sensor
 import Store
 
@@ -83,10 +84,12 @@ struct Live: ParsableCommand {
         if let bpf { do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) } }
         if snaplen < 64 { throw ValidationError("--snaplen must be at least 64 (got \(snaplen))") }
         if let b = bufferSize, b < 1 || b > 4096 { throw ValidationError("--buffer-size is in MiB, 1 to 4096 (got \(b))") }
-        if let d = duration, !(d > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+        if let d = duration, DurationText.valid(d) == nil { throw ValidationError("--duration must be a positive number of seconds, at most 100 years (got \(d))") }
         if !["table", "json", "none"].contains(format) { throw ValidationError("--format must be table, json or none") }
         if let user, Privileges.isRoot { do { _ = try Privileges.lookup(user) } catch { throw ValidationError(error.description) } }
-        if !(commitInterval > 0) { throw ValidationError("--commit-interval must be a positive number of seconds") }
+        if DurationText.valid(commitInterval) == nil || commitInterval > 86400 {
+            throw ValidationError("--commit-interval must be a positive number of seconds, at most 86400 (got \(commitInterval))")
+        }
         if let r = reportEvery {
             guard let s = DurationText.seconds(r), s >= 10 else { throw ValidationError("--report-every \(r): write it as 15m, 1h or 24h (at least 10s)") }
             if reportDir == nil { throw ValidationError("--report-every needs --report-dir") }
@@ -257,8 +260,8 @@ struct Live: ParsableCommand {
 
     /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
     static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {
-        let step = Int64(every * 1e9)
-        return Timestamp(nanoseconds: (t.nanoseconds / step + 1) * step)
+        let step = max(Int64(saturating: every * 1e9), 1)
+        return Timestamp(nanoseconds: (t.nanoseconds / step + 1).multipliedSaturated(by: step))
     }
 
     static func fileStamp(_ t: Timestamp) -> String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeNumbers
 import Reporting
 import Sensor
 import Store
@@ -31,9 +32,18 @@ struct Report: ParsableCommand {
     func validate() throws {
         guard PeriodRenderer.OutputKind(rawValue: format) != nil else { throw ValidationError("--format must be html, json, md or csv") }
         if since != nil && from != nil { throw ValidationError("give --since or --from/--to, not both") }
-        if let since, since != "all", DurationText.seconds(since) == nil { throw ValidationError("--since \(since): write it as 90s, 30m, 24h, 7d or all") }
-        if let from, TimeText.nanoseconds(from) == nil { throw ValidationError("--from \(from): not a time; write 2026-11-26T08:00:00Z or '2026-11-26 08:00'") }
-        if let to, TimeText.nanoseconds(to) == nil { throw ValidationError("--to \(to): not a time; write 2026-11-26T08:00:00Z or '2026-11-26 08:00'") }
+        if let since, since != "all", DurationText.seconds(since) == nil {
+            throw ValidationError("--since \(since): write it as 90s, 30m, 24h, 7d (at most 100 years) or all")
+        }
+        if let from, TimeText.nanoseconds(from) == nil {
+            throw ValidationError("--from \(from): not a time \(TimeText.range); write 2026-11-26T08:00:00Z or '2026-11-26 08:00'")
+        }
+        if let to, TimeText.nanoseconds(to) == nil {
+            throw ValidationError("--to \(to): not a time \(TimeText.range); write 2026-11-26T08:00:00Z or '2026-11-26 08:00'")
+        }
+        if let from, let to, let a = TimeText.nanoseconds(from), let b = TimeText.nanoseconds(to), a > b {
+            throw ValidationError("--from \(from) is after --to \(to)")
+        }
         let path = store ?? StorePaths.defaultPath
         if !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("no store at \(path): run 'stratumsniff live' or 'analyze --store \(path)' first, or name one with --store")
@@ -53,7 +63,7 @@ struct Report: ParsableCommand {
         } else if let from {
             lo = TimeText.nanoseconds(from)!
         } else {
-            lo = hi - Int64((DurationText.seconds(since ?? "24h") ?? 86400) * 1e9)
+            lo = hi.subtractingSaturated(Int64(saturating: (DurationText.seconds(since ?? "24h") ?? 86400) * 1e9))
         }
         let report: PeriodReport
         do { report = try db.period(from: lo, to: hi, generated: now) } catch { throw ValidationError(error.description) }

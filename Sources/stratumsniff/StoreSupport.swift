@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PacketDecoding
+import SafeNumbers
 import Sensor
 import Store
 
@@ -28,24 +29,38 @@ enum StorePaths {
 
 /// Durations like 90s, 30m, 24h, 7d.
 enum DurationText {
+    /// The longest duration any option takes: 100 years. Longer (or `1e300h`, `inf`, `nan`) is a usage error.
+    static let maxSeconds: Double = 100 * 365 * 86400
+
+    /// Seconds in `text`, or nil unless it is a positive, finite duration of at most `maxSeconds`.
     static func seconds(_ text: String) -> Double? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
-        guard let unit = text.last, let mult = units[unit], let n = Double(text.dropLast()), n > 0 else { return Double(text).flatMap { $0 > 0 ? $0 : nil } }
-        return n * mult
+        var number = Substring(text), mult = 1.0
+        if let unit = text.last, let m = units[unit] { number = number.dropLast(); mult = m }
+        // Plain decimal only: Double() would also take "nan", "inf" and hex floats.
+        guard !number.isEmpty, number.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 0x2E || $0 == 0x65 || $0 == 0x45 || $0 == 0x2B || $0 == 0x2D }),
+              let n = Double(number) else { return nil }
+        return valid(n * mult)
     }
+
+    /// `s` when it is a positive, finite number of seconds of at most `maxSeconds`.
+    static func valid(_ s: Double) -> Double? { s.isFinite && s > 0 && s <= maxSeconds ? s : nil }
 }
 
 /// Times like 2026-11-26T08:00:00Z, 2026-11-26 08:00, 2026-11-26 (UTC unless an offset is given).
+/// Only times that nanoseconds since 1970 can hold in 64 bits (1678-01-01 to 2262-04-11) are times here.
 enum TimeText {
+    static let range = "between 1678-01-01 and 2262-04-11"
+
     static func nanoseconds(_ text: String) -> Int64? {
         let iso = ISO8601DateFormatter()
-        if let d = iso.date(from: text) { return Int64(d.timeIntervalSince1970 * 1e9) }
+        if let d = iso.date(from: text) { return Int64(checked: d.timeIntervalSince1970 * 1e9) }
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         for pattern in ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"] {
             f.dateFormat = pattern
-            if let d = f.date(from: text) { return Int64(d.timeIntervalSince1970 * 1e9) }
+            if let d = f.date(from: text) { return Int64(checked: d.timeIntervalSince1970 * 1e9) }
         }
         return nil
     }

@@ -1,0 +1,424 @@
+import PacketDecoding
+
+/// Captures an attacker on the monitored network would write: wire numbers chosen to trap a
+/// careless conversion, times at Int64's ends, fragment and channel floods, nesting bombs,
+/// compression loops, spoofed-source floods. `regression` holds small ones for the test suite
+/// (each must give exit 0 and a report); `flood` streams one class at any size for `scripts/flood`.
+public enum Hostile {
+    public typealias Frames = [(time: Timestamp, frame: [UInt8])]
+    static let t0 = Timestamp(seconds: 1_764_000_000)
+
+    /// A small capture per hostile class: (file name, what it holds, pcap or pcapng bytes).
+    public static var regression: [(name: String, what: String, bytes: [UInt8])] {
+        [("chunked-negative.pcap", "HTTP POST bodies with chunk sizes -1, +5 and 20 hex digits", chunkedNegative().pcap()),
+         ("json-numbers.pcap", "Stratum sessions whose ports, ids, difficulties, targets and hashrates are 1e300, -1e19, NaN, Infinity, 0xfff…", jsonNumbers().pcap()),
+         ("time-after-2038.pcap", "an XMRig session in the year 2100 (classic pcap's unsigned seconds)", xmrigSession(at: Timestamp(seconds: 4_102_444_800 + 86400 * 3)).pcap()),
+         ("time-backwards.pcap", "an XMRig session whose packets go back an hour, then to 1970, midway", timeBackwards().pcap()),
+         ("time-extremes.pcapng", "pcapng interfaces whose if_tsoffset puts one miner's packets in 1684 and 2255 and another's at Int64's ends", timeExtremesPcapng()),
+         ("fragments.pcap", "30 000 zero-length and overlapping 8-byte IPv4 fragments, then a fragmented miner", fragments(count: 30_000)),
+         ("sv2-channels.pcap", "one Stratum V2 session opening 20 000 channels with distinct users", sv2Channels(count: 20_000)),
+         ("nesting-and-lines.pcap", "JSON nesting bombs, a 1 MB line, NUL bytes and a long run of newlines on a Stratum port", nestingAndLines().pcap()),
+         ("dns-hostile.pcap", "DNS messages with compression loops, pointer chains, label lies and 65 535 counts", dnsHostile().pcap()),
+         ("tls-hostile.pcap", "TLS records and handshakes whose lengths lie, a certificate with a 4-byte DER length of 0xffffffff", tlsHostile().pcap()),
+         ("websocket-hostile.pcap", "WebSocket frames of length 2^63-1 and 2^32, web-miner messages with hashes 1e300", webSocketHostile().pcap()),
+         ("spoofed-hosts.pcap", "20 000 spoofed pool-name DNS queries and 20 000 one-packet mining.subscribe flows from distinct sources", spoofedHosts(count: 20_000)),
+        ]
+    }
+
+    // MARK: - Wire numbers
+
+    static func chunkedNegative() -> Frames {
+        var frames: Frames = []
+        for (i, size) in ["-1", "+5", "ffffffffffffffffffff", "-0", " 5"].enumerated() {
+            var c = Conversation(client: "10.1.0.10", clientPort: UInt16(40000 + i), server: "10.1.0.20", serverPort: 8080, start: t0.adding(seconds: Double(i)))
+            c.handshake()
+            c.send(.client, "POST /rpc HTTP/1.1\r\nHost: api.example\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n\(size)\r\n{\"method\":\"getwork\",\"params\":[]}\r\n0\r\n\r\n", line: false)
+            c.close()
+            frames += c.frames
+        }
+        return frames
+    }
+
+    static func jsonNumbers() -> Frames {
+        var frames: Frames = []
+        // Stratum V1: subscribe port 1e300, difficulty 1e300 then an accepted share, reconnect port -1e19.
+        var a = Conversation(client: "10.1.1.10", clientPort: 41000, server: "10.1.1.20", serverPort: 3333, start: t0)
+        a.handshake()
+        a.send(.client, #"{"id":1e400,"method":"mining.subscribe","params":["cgminer/4.10.0",null,"pool.example",1e300]}"#)
+        a.send(.server, #"{"id":1e400,"result":[[["mining.notify","ae68"]],"08000002",4],"error":null}"#)
+        a.send(.client, #"{"id":-1e19,"method":"mining.authorize","params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","x"]}"#)
+        a.send(.server, #"{"id":-1e19,"result":true,"error":null}"#)
+        a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":[1e300]}"#)
+        a.send(.server, Messages.v1Notify(1))
+        a.send(.client, #"{"params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","1","00000001","5f5e1001","00000001"],"id":"NaN","method":"mining.submit"}"#)
+        a.send(.server, #"{"id":"NaN","result":true,"error":null}"#)
+        a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":["Infinity"]}"#)
+        a.send(.server, #"{"id":null,"method":"mining.set_target","params":["0000000000000000000000000000000000000000000000000000000000000001"]}"#)
+        a.send(.client, #"{"params":["w1","1","00000001","5f5e1001","00000002"],"id":7,"method":"mining.submit"}"#)
+        a.send(.server, #"{"id":7,"result":true,"error":null}"#)
+        a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example",-1e19,1e300]}"#)
+        a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example","NaN"]}"#)
+        a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example",70000.5]}"#)
+        a.close()
+        frames += a.frames
+        // eth-proxy: a hashrate of 2^256 and a work boundary of 1.
+        var e = Conversation(client: "10.1.1.11", clientPort: 41001, server: "10.1.1.21", serverPort: 8008, start: t0.adding(seconds: 1))
+        e.handshake()
+        e.send(.client, #"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["0x52bc44d5378309ee2abf1539bf71de1b7d7be3b5"]}"#)
+        e.send(.server, #"{"id":1,"jsonrpc":"2.0","result":true}"#)
+        e.send(.client, #"{"id":2,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x\#(String(repeating: "f", count: 128))","0x59daa26581d0acd1fce254fb7e85952f4c09d0915afd33d3886cd914bc7d283c"]}"#)
+        e.send(.server, #"{"id":0,"jsonrpc":"2.0","result":["0x1234","0x5678","0x0000000000000000000000000000000000000000000000000000000000000001"]}"#)
+        e.send(.client, #"{"id":3,"jsonrpc":"2.0","method":"eth_submitWork","params":["0x0000000000000001","0x1234","0x5678"]}"#)
+        e.send(.server, #"{"id":3,"jsonrpc":"2.0","result":true}"#)
+        e.close()
+        frames += e.frames
+        // CryptoNote: target 00000001 (difficulty 4e9 per share) and a height of 1e300.
+        var n = Conversation(client: "10.1.1.12", clientPort: 41002, server: "10.1.1.22", serverPort: 3333, start: t0.adding(seconds: 2))
+        n.handshake()
+        n.send(.client, Messages.xmrigLogin())
+        n.send(.server, Messages.cnLoginResult().replacing("dc460300", with: "01000000").replacing("3001001", with: "1e300"))
+        for i in 0..<3 {
+            n.send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i))
+            n.send(.server, Messages.cnOK(id: 2 + i))
+        }
+        n.close()
+        frames += n.frames
+        return frames
+    }
+
+    // MARK: - Time
+
+    static func xmrigSession(at start: Timestamp, client: String = "10.2.0.10", port: UInt16 = 42000) -> Frames {
+        var c = Conversation(client: client, clientPort: port, server: "10.2.0.20", serverPort: 3333, start: start)
+        c.handshake()
+        c.send(.client, Messages.xmrigLogin())
+        c.send(.server, Messages.cnLoginResult())
+        for i in 0..<4 {
+            c.send(.server, Messages.cnJobPush(2 + i), after: 30)
+            c.send(.client, Messages.cnSubmit(id: 2 + i, job: 2 + i, nonce: i))
+            c.send(.server, Messages.cnOK(id: 2 + i))
+        }
+        c.close()
+        return c.frames
+    }
+
+    static func timeBackwards() -> [(time: Timestamp, frame: [UInt8])] {
+        var frames = xmrigSession(at: t0)
+        // Written in this order (not sorted): the middle third an hour earlier, one packet at the epoch.
+        let third = frames.count / 3
+        for i in third..<(2 * third) { frames[i].time = frames[i].time.adding(seconds: -3600) }
+        frames[2 * third].time = Timestamp(nanoseconds: 0)
+        return frames
+    }
+
+    /// pcapng: per interface an `if_tsresol` and an `if_tsoffset`, so each packet's time is
+    /// offset + stamp × resolution, anywhere in (and beyond) Int64 nanoseconds.
+    static func timeExtremesPcapng() -> [UInt8] {
+        var out = PcapNG.sectionHeader()
+        // (offset seconds, resolution exponent of 10)
+        let interfaces: [(Int64, UInt8)] = [(-9_100_000_000 - 1_764_000_000, 9),   // 1681: before Int64 nanoseconds start (1677)?  no: 1681 fits
+                                            (8_900_000_000 - 1_764_000_000, 9),    // 2252
+                                            (Int64.max / 2, 6), (Int64.min / 2, 6), (0, 0x80 | 63)]
+        for (offset, resol) in interfaces { out += PcapNG.interface(tsresol: resol, tsoffset: offset) }
+        let session = xmrigSession(at: t0, client: "10.2.1.10", port: 42100)
+        for (i, f) in session.enumerated() {
+            let iface = UInt32(i % interfaces.count)
+            let stamp = UInt64(f.time.nanoseconds)
+            out += PcapNG.packet(interface: iface, stamp: i % 7 == 0 ? UInt64.max : stamp, frame: f.frame)
+        }
+        // A whole second session on the 1681 interface, and one on the 2252 one: a store spanning 570 years.
+        for f in xmrigSession(at: t0, client: "10.2.1.11", port: 42101) { out += PcapNG.packet(interface: 0, stamp: UInt64(f.time.nanoseconds), frame: f.frame) }
+        for f in xmrigSession(at: t0, client: "10.2.1.11", port: 42102) { out += PcapNG.packet(interface: 1, stamp: UInt64(f.time.nanoseconds), frame: f.frame) }
+        return out
+    }
+
+    // MARK: - Fragments
+
+    /// Zero-length and overlapping fragments (the quadratic and memory-accounting cases), then a
+    /// real fragmented miner that must still be seen.
+    public static func fragments(count: Int) -> [UInt8] {
+        var w = PcapWriter()
+        let src: UInt32 = 0x0A03_000A, dst: UInt32 = 0x0A03_0014
+        var t = t0
+        for i in 0..<count {
+            t = t.adding(seconds: 0.00001)
+            let id = UInt16(truncatingIfNeeded: i / 1000)
+            let ip: [UInt8]
+            if i % 2 == 0 {
+                // zero-length fragment at a growing offset of one datagram
+                ip = FrameBuilder.ipv4(src: src, dst: dst, proto: 6, payload: [], id: id, fragmentOffset: (i % 8000) * 8, moreFragments: true)
+            } else {
+                // overlapping 8-byte fragments at offsets 0, 8, 0, 8 ... of another
+                ip = FrameBuilder.ipv4(src: src, dst: dst, proto: 17, payload: [UInt8](repeating: UInt8(i & 0xFF), count: 8), id: id &+ 30000,
+                                       fragmentOffset: (i % 16) * 8, moreFragments: true)
+            }
+            w.add(time: t, frame: FrameBuilder.ethernet(etherType: 0x0800, payload: ip))
+        }
+        var c = Conversation(client: "10.3.0.30", clientPort: 43000, server: "10.3.0.40", serverPort: 3333, start: t.adding(seconds: 1))
+        c.handshake()
+        c.send(.client, Messages.xmrigLogin(), plan: SegmentPlan(ipFragmentSize: 64))
+        c.send(.server, Messages.cnLoginResult(), plan: SegmentPlan(ipFragmentSize: 64))
+        c.send(.client, Messages.cnSubmit(id: 2, job: 1, nonce: 1), plan: SegmentPlan(ipFragmentSize: 64))
+        c.send(.server, Messages.cnOK(id: 2), plan: SegmentPlan(ipFragmentSize: 64))
+        c.close()
+        for f in c.frames { w.add(time: f.time, frame: f.frame) }
+        return w.bytes
+    }
+
+    // MARK: - Stratum V2
+
+    public static func sv2Channels(count: Int) -> [UInt8] {
+        var c = Conversation(client: "10.4.0.10", clientPort: 44000, server: "10.4.0.20", serverPort: 3336, start: t0)
+        c.handshake()
+        c.send(.client, Wire.sv2SetupConnection(host: "10.4.0.20", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "braiins-os", device: "rig-1"))
+        c.send(.server, Wire.sv2SetupSuccess())
+        var batch: [UInt8] = []
+        for i in 0..<count {
+            batch += Wire.sv2OpenStandardChannel(user: "wallet\(i).worker\(i)")
+            if batch.count > 60_000 { c.send(.client, batch, after: 0.001); batch = [] }
+        }
+        if !batch.isEmpty { c.send(.client, batch) }
+        c.send(.server, Wire.sv2NewMiningJob(1))
+        c.send(.client, Wire.sv2SubmitShares(seq: 1, job: 1))
+        c.send(.server, Wire.sv2SubmitSuccess(seq: 1))
+        c.close()
+        return c.frames.pcap()
+    }
+
+    // MARK: - Lines and nesting
+
+    static func nestingAndLines() -> Frames {
+        var frames: Frames = []
+        var c = Conversation(client: "10.5.0.10", clientPort: 45000, server: "10.5.0.20", serverPort: 3333, start: t0)
+        c.handshake()
+        c.send(.client, String(repeating: "[", count: 60_000))
+        c.send(.client, "{\"a\":" + String(repeating: "{\"a\":", count: 20_000) + "1" + String(repeating: "}", count: 20_001))
+        c.send(.client, "{" + String(repeating: "\"k\":[", count: 10_000))
+        c.send(.client, Messages.xmrigLogin())
+        c.send(.server, Messages.cnLoginResult())
+        c.send(.client, "{\"id\":2," + String(repeating: "x", count: 1_000_000), line: false)
+        c.send(.client, "\n" + String(repeating: "\n", count: 100_000) + String(repeating: "\0", count: 1000), line: false)
+        c.send(.client, Messages.cnSubmit(id: 3, job: 1, nonce: 1))
+        c.send(.server, Messages.cnOK(id: 3))
+        c.close()
+        frames += c.frames
+        return frames
+    }
+
+    // MARK: - DNS
+
+    static func dnsHostile() -> Frames {
+        var frames: Frames = []
+        let header: (Int, Int, Int) -> [UInt8] = { q, an, flags in Wire.be16(0x1234) + Wire.be16(flags) + Wire.be16(q) + Wire.be16(an) + [0, 0, 0, 0] }
+        var messages: [[UInt8]] = []
+        // A question whose name points at itself.
+        messages.append(header(1, 0, 0x0100) + [0xC0, 12, 0, 1, 0, 1])
+        // Two pointers pointing at each other.
+        messages.append(header(1, 0, 0x0100) + [0xC0, 14, 0xC0, 12, 0, 1, 0, 1])
+        // A long forward chain of pointers.
+        var chain = header(1, 0, 0x0100)
+        for i in 0..<200 { chain += [0xC0, UInt8(truncatingIfNeeded: 14 + 2 * i)] }
+        messages.append(chain + [0, 0, 1, 0, 1])
+        // Counts of 65 535 with nothing behind them; a label longer than the message.
+        messages.append(header(65535, 65535, 0x8180))
+        messages.append(header(1, 0, 0x0100) + [63] + Array("a".utf8))
+        // An answer whose rdlength runs past the end, and one with an A record of length 2.
+        messages.append(header(1, 1, 0x8180) + Wire.dnsName("xmr.pool.minergate.com") + [0, 1, 0, 1] + [0xC0, 12, 0, 1, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2])
+        messages.append(header(1, 1, 0x8180) + Wire.dnsName("xmr.pool.minergate.com") + [0, 1, 0, 1] + [0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 1, 0, 2, 1, 2])
+        // A CNAME loop: a → b, b → a.
+        messages.append(header(1, 2, 0x8180) + Wire.dnsName("a.example") + [0, 1, 0, 1]
+                        + [0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 60] + Wire.be16(11) + Wire.dnsName("b.example")
+                        + Wire.dnsName("b.example") + [0, 5, 0, 1, 0, 0, 0, 60] + [0, 2, 0xC0, 12])
+        for (i, m) in messages.enumerated() {
+            frames.append(Corpus.udp("10.6.0.10", UInt16(46000 + i), "10.6.0.1", 53, m, at: t0.adding(seconds: Double(i))))
+            frames.append(Corpus.udp("10.6.0.1", 53, "10.6.0.10", UInt16(46000 + i), m, at: t0.adding(seconds: Double(i) + 0.01)))
+        }
+        // The same over TCP, with a 2-byte length prefix that lies.
+        var c = Conversation(client: "10.6.0.11", clientPort: 46100, server: "10.6.0.1", serverPort: 53, start: t0.adding(seconds: 20))
+        c.handshake()
+        for m in messages { c.send(.client, Wire.be16(m.count) + m) }
+        c.send(.client, Wire.be16(65535) + [1, 2, 3])
+        c.close()
+        frames += c.frames
+        return frames
+    }
+
+    // MARK: - TLS
+
+    static func tlsHostile() -> Frames {
+        var frames: Frames = []
+        let hello = Wire.clientHello(sni: "gulf.moneroocean.stream")
+        var variants: [[UInt8]] = []
+        // Record length larger than the handshake; handshake length larger than the record; every length byte set.
+        var a = hello; a[3] = 0xFF; a[4] = 0xFF; variants.append(a)
+        var b = hello; b[6] = 0xFF; b[7] = 0xFF; b[8] = 0xFF; variants.append(b)
+        for i in stride(from: 9, to: min(hello.count, 120), by: 7) { var v = hello; v[i] = 0xFF; variants.append(v) }
+        variants.append(Array(hello.prefix(40)))
+        // A server flight whose certificate has a 4-byte DER length of 0xffffffff, and one of 8 bytes.
+        var flight = Wire.serverFlight12(commonName: "xmr.2miners.com", dnsNames: ["xmr.2miners.com"])
+        if let i = flight.firstIndex(where: { $0 == 0x30 }), i + 1 < flight.count { flight[i + 1] = 0x84; }
+        var flight2 = Wire.serverFlight12(commonName: "xmr.2miners.com", dnsNames: ["xmr.2miners.com"])
+        if let i = flight2.lastIndex(where: { $0 == 0x30 }), i + 1 < flight2.count { flight2[i + 1] = 0x88 }
+        for (i, v) in variants.enumerated() {
+            var c = Conversation(client: "10.7.0.10", clientPort: UInt16(47000 + i), server: "10.7.0.20", serverPort: 443, start: t0.adding(seconds: Double(i)))
+            c.handshake()
+            c.send(.client, v)
+            c.send(.server, i % 2 == 0 ? flight : flight2)
+            c.send(.client, Wire.appData(100, seed: i))
+            c.close()
+            frames += c.frames
+        }
+        return frames
+    }
+
+    // MARK: - WebSocket
+
+    static func webSocketHostile() -> Frames {
+        var c = Conversation(client: "10.8.0.10", clientPort: 48000, server: "10.8.0.20", serverPort: 80, start: t0)
+        c.handshake()
+        c.send(.client, "GET /proxy HTTP/1.1\r\nHost: ws.coinhive.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", line: false)
+        c.send(.server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", line: false)
+        c.send(.client, Wire.wsFrame(#"{"type":"auth","params":{"site_key":"k","type":"anonymous","user":null}}"#, fromClient: true))
+        c.send(.server, Wire.wsFrame(#"{"type":"authed","params":{"token":"","hashes":1e300}}"#, fromClient: false))
+        c.send(.server, Wire.wsFrame(#"{"type":"job","params":{"job_id":"1","blob":"00","target":"00000001"}}"#, fromClient: false))
+        c.send(.client, Wire.wsFrame(#"{"type":"submit","params":{"job_id":"1","nonce":"00","result":"00"}}"#, fromClient: true))
+        c.send(.server, Wire.wsFrame(#"{"type":"hash_accepted","params":{"hashes":1e308}}"#, fromClient: false))
+        c.send(.server, Wire.wsFrame(#"{"type":"hash_accepted","params":{"hashes":"Infinity"}}"#, fromClient: false))
+        // 64-bit lengths: 2^63-1 (invalid) and 2^32 (over every cap).
+        c.send(.server, [0x81, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + Array("{}".utf8))
+        c.send(.server, [0x81, 127, 0, 0, 0, 1, 0, 0, 0, 0] + Array("{}".utf8))
+        c.close()
+        return c.frames
+    }
+
+    // MARK: - Spoofed sources
+
+    /// `count` pool-name DNS queries and `count` one-packet mining.subscribe flows, each from its own source.
+    public static func spoofedHosts(count: Int) -> [UInt8] {
+        var w = PcapWriter()
+        writeSpoofedHosts(count: count) { w.add(time: $0, frame: $1) }
+        return w.bytes
+    }
+
+    static func writeSpoofedHosts(count: Int, _ add: (Timestamp, [UInt8]) -> Void) {
+        let query = Wire.dnsQuery(id: 7, name: "xmr.pool.minergate.com")
+        let subscribe = Array((Messages.v1Subscribe() + "\n").utf8)
+        for i in 0..<count {
+            let t = t0.adding(seconds: Double(i) * 0.0001)
+            let src = IPAddress.v4(0x6400_0000 &+ UInt32(truncatingIfNeeded: i))   // 100.0.0.0/8 upward
+            let dns = IPAddress.v4(0x0A09_0001), pool = IPAddress.v4(0x0A09_0002)
+            add(t, FrameBuilder.frame(src: src, dst: dns, proto: 17, transport: FrameBuilder.udp(src: src, dst: dns, srcPort: 40000, dstPort: 53, payload: query)))
+            add(t, FrameBuilder.frame(src: src, dst: pool, proto: 6, transport: FrameBuilder.tcp(src: src, dst: pool, srcPort: 40001, dstPort: 3333, seq: 1, ack: 1,
+                                                                                                   flags: [.psh, .ack], payload: subscribe)))
+        }
+    }
+
+    // MARK: - Floods for scripts/flood
+
+    public enum FloodClass: String, CaseIterable, Sendable {
+        case dnsSpoof = "dns-spoof", subscribeSpoof = "subscribe-spoof", syn, outOfOrder = "out-of-order", hugeLines = "huge-lines"
+        case zeroFragments = "zero-fragments", overlapFragments = "overlap-fragments", sv2Channels = "sv2-channels"
+        case nesting, dnsLoops = "dns-loops"
+    }
+
+    /// Streams `count` units of one flood class into `writer` (a unit is one packet or one flow, see README "Floods").
+    public static func flood(_ kind: FloodClass, count: Int, into writer: PcapFileWriter) {
+        let pool = IPAddress.v4(0x0A09_0002)
+        func src(_ i: Int) -> IPAddress { .v4(0x6400_0000 &+ UInt32(truncatingIfNeeded: i)) }
+        func t(_ i: Int) -> Timestamp { t0.adding(seconds: Double(i) * 0.00001) }
+        func tcp(_ s: IPAddress, _ sp: UInt16, seq: UInt32, flags: FrameBuilder.TCPFlagBits, _ payload: [UInt8]) -> [UInt8] {
+            FrameBuilder.frame(src: s, dst: pool, proto: 6, transport: FrameBuilder.tcp(src: s, dst: pool, srcPort: sp, dstPort: 3333, seq: seq, ack: 1, flags: flags, payload: payload))
+        }
+        switch kind {
+        case .dnsSpoof:
+            let query = Wire.dnsQuery(id: 7, name: "xmr.pool.minergate.com")
+            for i in 0..<count {
+                let s = src(i), dns = IPAddress.v4(0x0A09_0001)
+                writer.add(time: t(i), frame: FrameBuilder.frame(src: s, dst: dns, proto: 17, transport: FrameBuilder.udp(src: s, dst: dns, srcPort: 40000, dstPort: 53, payload: query)))
+            }
+        case .subscribeSpoof:
+            let subscribe = Array((Messages.v1Subscribe() + "\n").utf8)
+            for i in 0..<count { writer.add(time: t(i), frame: tcp(src(i), 40001, seq: 1, flags: [.psh, .ack], subscribe)) }
+        case .syn:
+            for i in 0..<count { writer.add(time: t(i), frame: tcp(src(i / 1000), UInt16(truncatingIfNeeded: 1024 + i % 60000), seq: UInt32(truncatingIfNeeded: i), flags: [.syn], [])) }
+        case .outOfOrder:
+            // Each flow: SYN, then 1400-byte segments after a hole, until its out-of-order buffer is full.
+            let chunk = [UInt8](repeating: 0x7B, count: 1400)
+            var i = 0
+            while i < count {
+                let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
+                for k in 0..<190 where i + k < count { writer.add(time: t(i + k), frame: tcp(s, sp, seq: UInt32(1 + 1400 * (k + 1)), flags: [.ack], chunk)) }
+                i += 190
+            }
+        case .hugeLines:
+            // Each flow: SYN, then a JSON line that never ends.
+            let chunk = [UInt8](repeating: 0x61, count: 1400)
+            var i = 0
+            while i < count {
+                let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.ack], Array("{\"id\":1,\"method\":\"".utf8)))
+                for k in 0..<60 where i + k < count { writer.add(time: t(i + k), frame: tcp(s, sp, seq: UInt32(20 + 1400 * k), flags: [.ack], chunk)) }
+                i += 60
+            }
+        case .zeroFragments, .overlapFragments:
+            for i in 0..<count {
+                let zero = kind == .zeroFragments
+                let ip = FrameBuilder.ipv4(src: 0x0A03_000A, dst: 0x0A03_0014, proto: 6, payload: zero ? [] : [UInt8](repeating: 1, count: 8),
+                                           id: UInt16(truncatingIfNeeded: i / 4000), fragmentOffset: zero ? (i % 8000) * 8 : (i % 2) * 8, moreFragments: true)
+                writer.add(time: t(i), frame: FrameBuilder.ethernet(etherType: 0x0800, payload: ip))
+            }
+        case .sv2Channels:
+            var w = PcapWriter()
+            _ = w.drain()
+            let bytes = sv2Channels(count: count)
+            // Re-stream the in-memory capture's records (skip its 24-byte header).
+            var o = 24
+            while o + 16 <= bytes.count {
+                let sec = Int64(UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+                let usec = Int64(UInt32(bytes[o + 4]) | UInt32(bytes[o + 5]) << 8 | UInt32(bytes[o + 6]) << 16 | UInt32(bytes[o + 7]) << 24)
+                let len = Int(UInt32(bytes[o + 8]) | UInt32(bytes[o + 9]) << 8 | UInt32(bytes[o + 10]) << 16 | UInt32(bytes[o + 11]) << 24)
+                writer.add(time: Timestamp(seconds: sec, nanos: usec * 1000), frame: Array(bytes[(o + 16)..<(o + 16 + len)]))
+                o += 16 + len
+            }
+        case .nesting:
+            let bomb = Array(("{\"a\":" + String(repeating: "[", count: 1300)).utf8)
+            for i in 0..<count {
+                let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
+                writer.add(time: t(i), frame: tcp(s, sp, seq: UInt32(truncatingIfNeeded: 1 + 1400 * i), flags: [.ack], bomb + [0x0A]))
+            }
+        case .dnsLoops:
+            let loop = Wire.be16(0x1234) + Wire.be16(0x0100) + Wire.be16(1) + Wire.be16(0) + [0, 0, 0, 0] + [0xC0, 14, 0xC0, 12, 0, 1, 0, 1]
+            for i in 0..<count {
+                let s = src(i), dns = IPAddress.v4(0x0A09_0001)
+                writer.add(time: t(i), frame: FrameBuilder.frame(src: s, dst: dns, proto: 17, transport: FrameBuilder.udp(src: s, dst: dns, srcPort: 40000, dstPort: 53, payload: loop)))
+            }
+        }
+    }
+}
+
+/// Minimal pcapng writer (section header, interface descriptions with time options, enhanced packets).
+enum PcapNG {
+    static func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    static func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * UInt32($0)) & 0xFF) } }
+    static func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(v >> (8 * UInt64($0)) & 0xFF) } }
+
+    static func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
+        let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
+        let total = UInt32(12 + padded.count)
+        return le32(type) + le32(total) + padded + le32(total)
+    }
+
+    static func sectionHeader() -> [UInt8] { block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + le16(1) + le16(0) + le64(UInt64.max)) }
+
+    static func interface(tsresol: UInt8, tsoffset: Int64) -> [UInt8] {
+        let options = le16(9) + le16(1) + [tsresol, 0, 0, 0] + le16(14) + le16(8) + le64(UInt64(bitPattern: tsoffset)) + le16(0) + le16(0)
+        return block(1, le16(1) + le16(0) + le32(262_144) + options)
+    }
+
+    static func packet(interface: UInt32, stamp: UInt64, frame: [UInt8]) -> [UInt8] {
+        block(6, le32(interface) + le32(UInt32(stamp >> 32)) + le32(UInt32(stamp & 0xFFFF_FFFF)) + le32(UInt32(frame.count)) + le32(UInt32(frame.count))
+              + frame + [UInt8](repeating: 0, count: (4 - frame.count % 4) % 4))
+    }
+}
