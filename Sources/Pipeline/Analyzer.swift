@@ -43,6 +43,7 @@ public struct AnalysisStats: Sendable {
     public var timeWentBackwards = 0
     public var firstPacket: Timestamp?
     public var lastPacket: Timestamp?
+    public init() {}
 }
 
 /// The analysis pipeline: frame → decoding → (fragments) → flows and

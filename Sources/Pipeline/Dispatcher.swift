@@ -74,9 +74,29 @@ final class Sink {
 /// Per-flow decoder state.
 struct FlowApp {
     var mode = FlowMode.undecided
-    var stratum: StratumSession?
+    /// Boxed: a StratumSession is ~520 bytes and most flows never have one; inline, every one of
+    /// 131 072 flows would carry it (68 MB under a SYN flood). `_modify` mutates it in place.
+    private var stratumBox: StratumBox?
     var hint: PoolHint?
     var overlongSeen = 0
+
+    var stratum: StratumSession? {
+        get { stratumBox?.session }
+        set {
+            if let newValue { if let b = stratumBox { b.session = newValue } else { stratumBox = StratumBox(newValue) } }
+            else { stratumBox = nil }
+        }
+        _modify {
+            if stratumBox == nil { stratumBox = StratumBox(nil) }
+            yield &stratumBox!.session
+            if stratumBox!.session == nil { stratumBox = nil }
+        }
+    }
+}
+
+final class StratumBox {
+    var session: StratumSession?
+    init(_ s: StratumSession?) { session = s }
 }
 
 /// Routes reassembled streams to the protocol decoders and their findings to detection.

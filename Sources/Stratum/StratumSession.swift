@@ -43,9 +43,9 @@ public struct StratumSession {
     public private(set) var implausibleNumbers = 0
     private var minerVotes = (0, 0)
     private var poolVotes = (0, 0)
-    private var pending: [PendingKey: [Pending]] = [:]
-    private var pendingCount = 0
-    private var pendingOrder: [PendingKey] = []
+    /// Outstanding requests, oldest first (at most `maxPendingRequests`: a linear search is cheap,
+    /// and one small array costs a flow far less memory than a dictionary of queues).
+    private var pending: [(key: PendingKey, request: Pending)] = []
     /// Hashes-per-share by job id (CryptoNote jobs carry their own target), bounded.
     private var jobHashes: [(id: String, hashes: Double)] = []
     private var lastWorkHeader: String?
@@ -460,22 +460,14 @@ public struct StratumSession {
     // MARK: - Pending requests
 
     private mutating func addPending(_ key: PendingKey, _ p: Pending) {
-        if pendingCount >= limits.maxPendingRequests, let oldest = pendingOrder.first {
-            pendingOrder.removeFirst()
-            if var q = pending[oldest], !q.isEmpty { q.removeFirst(); pending[oldest] = q.isEmpty ? nil : q; pendingCount -= 1 }
-        }
-        pending[key, default: []].append(p)
-        pendingOrder.append(key)
-        pendingCount += 1
+        if pending.count >= limits.maxPendingRequests { pending.removeFirst() }
+        pending.append((key, p))
     }
 
+    /// The oldest outstanding request with this id (xmr-stak sends every submit as id 1: FIFO).
     private mutating func takePending(_ key: PendingKey) -> Pending? {
-        guard var q = pending[key], !q.isEmpty else { return nil }
-        let p = q.removeFirst()   // same id reused (xmr-stak sends every submit as id 1): FIFO
-        pending[key] = q.isEmpty ? nil : q
-        pendingCount -= 1
-        if let i = pendingOrder.firstIndex(of: key) { pendingOrder.remove(at: i) }
-        return p
+        guard let i = pending.firstIndex(where: { $0.key == key }) else { return nil }
+        return pending.remove(at: i).request
     }
 
     // MARK: - Evidence fields

@@ -308,6 +308,8 @@ public enum Hostile {
             let src = IPAddress.v4(0x6400_0000 &+ UInt32(truncatingIfNeeded: i))   // 100.0.0.0/8 upward
             let dns = IPAddress.v4(0x0A09_0001), pool = IPAddress.v4(0x0A09_0002)
             add(t, FrameBuilder.frame(src: src, dst: dns, proto: 17, transport: FrameBuilder.udp(src: src, dst: dns, srcPort: 40000, dstPort: 53, payload: query)))
+            add(t, FrameBuilder.frame(src: src, dst: pool, proto: 6, transport: FrameBuilder.tcp(src: src, dst: pool, srcPort: 40001, dstPort: 3333, seq: 0, ack: 0,
+                                                                                                   flags: [.syn], payload: [])))
             add(t, FrameBuilder.frame(src: src, dst: pool, proto: 6, transport: FrameBuilder.tcp(src: src, dst: pool, srcPort: 40001, dstPort: 3333, seq: 1, ack: 1,
                                                                                                    flags: [.psh, .ack], payload: subscribe)))
         }
@@ -338,7 +340,11 @@ public enum Hostile {
             }
         case .subscribeSpoof:
             let subscribe = Array((Messages.v1Subscribe() + "\n").utf8)
-            for i in 0..<count { writer.add(time: t(i), frame: tcp(src(i), 40001, seq: 1, flags: [.psh, .ack], subscribe)) }
+            // A SYN, then the subscribe: a connection seen from its start, so the line is decoded.
+            for i in 0..<count {
+                writer.add(time: t(i), frame: tcp(src(i), 40001, seq: 0, flags: [.syn], []))
+                writer.add(time: t(i), frame: tcp(src(i), 40001, seq: 1, flags: [.psh, .ack], subscribe))
+            }
         case .syn:
             for i in 0..<count { writer.add(time: t(i), frame: tcp(src(i / 1000), UInt16(truncatingIfNeeded: 1024 + i % 60000), seq: UInt32(truncatingIfNeeded: i), flags: [.syn], [])) }
         case .outOfOrder:
@@ -386,7 +392,8 @@ public enum Hostile {
             let bomb = Array(("{\"a\":" + String(repeating: "[", count: 1300)).utf8)
             for i in 0..<count {
                 let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
-                writer.add(time: t(i), frame: tcp(s, sp, seq: UInt32(truncatingIfNeeded: 1 + 1400 * i), flags: [.ack], bomb + [0x0A]))
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.ack], bomb + [0x0A]))
             }
         case .dnsLoops:
             let loop = Wire.be16(0x1234) + Wire.be16(0x0100) + Wire.be16(1) + Wire.be16(0) + [0, 0, 0, 0] + [0xC0, 14, 0xC0, 12, 0, 1, 0, 1]

@@ -138,7 +138,7 @@ struct Analyze: ParsableCommand {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")
         case .json:
-            print(JSONOutput.encode(ReportDocument(summary: summary, hosts: shown.map(HostJSON.init)), pretty: true))
+            JSONOutput.writeReport(summary: summary, hosts: shown) { print($0, terminator: "") }
         case .jsonl:
             for r in shown {
                 print(JSONOutput.encode(HostVerdictLine(HostJSON(r)), pretty: false))

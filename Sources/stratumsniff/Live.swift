@@ -247,7 +247,7 @@ struct Live: ParsableCommand {
         var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started), hostsFlagged: reports.count)
         summary.capture = capture
         switch format {
-        case "json": print(JSONOutput.encode(ReportDocument(summary: summary, hosts: reports.map(HostJSON.init)), pretty: true))
+        case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }
         case "table": print(TableReport.render(reports, summary: summary), terminator: "")
         default: break
         }

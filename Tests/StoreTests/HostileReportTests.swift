@@ -1,0 +1,104 @@
+import Detection
+import Foundation
+import PacketDecoding
+import Pipeline
+import Reporting
+import Store
+import Stratum
+import Testing
+import TrafficGen
+
+/// Renderers fed host records an adversary shaped: numbers at Double's and Int's ends, times at
+/// Int64's ends, wire strings with every kind of control and invisible character. Nothing may trap,
+/// and numbers from the wire must never appear as strings in number fields.
+@Suite struct HostileReportTests {
+    static func hostileSession(first: Int64, last: Int64, hashes: Double, shares: Int) -> SessionRecord {
+        var m = StratumSummary()
+        m.dialect = .stratumV1
+        m.minerSide = .a
+        m.shape = .twoSided
+        m.software = "evil\u{202E}txt.exe\u{2028}\u{200B}\u{061C}\u{E0041}\u{AD}\u{1B}[31m"
+        m.wallets = ["w\u{0}\u{7F}\u{85}"]
+        m.sharesAccepted = shares
+        m.sharesSubmitted = shares
+        m.jobsReceived = shares
+        m.difficulty = hashes
+        m.hashesPerShare = hashes
+        m.acceptedHashes = hashes
+        m.reportedHashrate = hashes
+        m.firstSeen = first
+        m.lastSeen = last
+        return SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: 1, pool: IPAddress("10.0.0.2")!, poolPort: 3333, vlanID: 0,
+                             summary: m, flowFirstSeen: Timestamp(nanoseconds: first), flowLastSeen: Timestamp(nanoseconds: last),
+                             minerBytes: .max, poolBytes: .max, endReason: "closed")
+    }
+
+    static let extremes: [(Int64, Int64, Double, Int)] = [
+        (.min, .max, .greatestFiniteMagnitude, .max),
+        (.max, .min, .infinity, .max),
+        (0, .max, .nan, 1),
+        (.min, 0, -.infinity, .min),
+        (-9_000_000_000_000_000_000, 9_000_000_000_000_000_000, 1e300, Int.max / 2),
+    ]
+
+    @Test(arguments: 0..<extremes.count)
+    func everyRendererSurvivesExtremeRecords(_ i: Int) throws {
+        let (first, last, hashes, shares) = Self.extremes[i]
+        var verdicts = HostVerdicts()
+        // Two hosts that are each representable but overflow when summed.
+        verdicts.add(Self.hostileSession(first: first, last: last, hashes: hashes, shares: shares))
+        var other = Self.hostileSession(first: first, last: last, hashes: hashes, shares: shares)
+        other.miner = IPAddress("10.0.0.3")!
+        verdicts.add(other)
+        let reports = verdicts.reports()
+        #expect(reports.count >= 2)
+        for r in reports { for reason in r.reasons { #expect(!reason.isEmpty) } }
+        let summary = RunSummary(stats: AnalysisStats(), files: 1, errors: [], elapsed: 0, hostsFlagged: reports.count)
+        _ = TableReport.render(reports, summary: summary)
+        var streamed = ""
+        JSONOutput.writeReport(summary: summary, hosts: reports) { streamed += $0 }
+        let json = try JSONSerialization.jsonObject(with: Data(streamed.utf8)) as? [String: Any]
+        let sessions = ((json?["hosts"] as? [[String: Any]])?.first?["sessions"] as? [[String: Any]]) ?? []
+        for s in sessions {
+            for key in ["difficulty", "hashes_per_share", "estimated_hashrate_hs", "reported_hashrate_hs"] {
+                #expect(!(s[key] is String), "\(key) must be a number or null, never a string")
+            }
+        }
+        // Period reports over the same hosts, across the widest possible period.
+        let hosts = reports.map { PeriodReport.Host(host: HostJSON($0), first_seen: TimeFormat.iso8601(first), last_seen: TimeFormat.iso8601(last),
+                                                    first_flagged: TimeFormat.iso8601(.min), new_in_period: true,
+                                                    sessions: [PeriodReport.Session(pool: "p", pool_name: "n\u{1B}", dialect: nil, coin: nil, wallet: nil,
+                                                                                    software: nil, first_seen: "", last_seen: "", start_ns: first, end_ns: last,
+                                                                                    shares_accepted: shares, estimated_hashrate_hs: hashes.isFinite ? hashes : nil)]) }
+        let period = PeriodReport(generated: TimeFormat.iso8601(.max), from: TimeFormat.iso8601(.min), to: TimeFormat.iso8601(.max),
+                                  from_ns: .min, to_ns: .max, hosts: hosts, verdict_changes: [], capture: .init(runs: 1, packets: .max, packets_received: .max,
+                                                                                                              packets_dropped_by_kernel: .max, packets_dropped_by_interface: nil))
+        for kind in PeriodRenderer.OutputKind.allCases { #expect(!PeriodRenderer.render(period, as: kind).isEmpty) }
+    }
+
+    @Test func timeFormatCoversEveryInt64() {
+        #expect(TimeFormat.iso8601(.min).hasPrefix("1677-09-21T00:12:43.145224"))
+        #expect(TimeFormat.iso8601(.max).hasPrefix("2262-04-11T23:47:16.854775"))
+        #expect(TimeFormat.iso8601(-1) == "1969-12-31T23:59:59.999999Z")
+        #expect(TimeFormat.iso8601(0) == "1970-01-01T00:00:00.000000Z")
+    }
+
+    @Test func formattersAcceptAnyDouble() {
+        for v in [Double.nan, .infinity, -.infinity, .greatestFiniteMagnitude, 9.3e36, 1e300, -5, 0, 123.456] {
+            #expect(!Format.hashrate(v).isEmpty)
+            #expect(!Format.duration(v).isEmpty)
+        }
+        #expect(Format.hashrate(1234) == "1.2 kH/s")
+        #expect(Format.hashrate(.infinity) == "? H/s")
+    }
+
+    /// The streamed `--format json` document is byte for byte the one-tree encoding.
+    @Test(arguments: Corpus.all.map(\.name))
+    func streamedJSONEqualsTreeEncoding(_ name: String) {
+        let (a, reports) = analyze(name)
+        let summary = RunSummary(stats: a.statistics, files: 1, errors: [], elapsed: 0, hostsFlagged: reports.count)
+        var streamed = ""
+        JSONOutput.writeReport(summary: summary, hosts: reports) { streamed += $0 }
+        #expect(streamed == JSONOutput.encode(ReportDocument(summary: summary, hosts: reports.map(HostJSON.init)), pretty: true) + "\n")
+    }
+}
