@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+import Foundation
+
 // The hot path crosses modules (Pipeline → StreamReassembly → PacketDecoding) through generics;
 // full cross-module optimisation lets the compiler specialise them (measured in scripts/bench).
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
@@ -73,3 +75,14 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding"]),
     ]
 )
+
+// libFuzzer harnesses (scripts/fuzz): only with STRATUMSNIFF_FUZZ=1, because the target has no main of
+// its own (libFuzzer provides it) and links only with -sanitize=fuzzer.
+if ProcessInfo.processInfo.environment["STRATUMSNIFF_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "fuzz-stratumsniff",
+        dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Reporting", "Detection", "Stratum", "JSON", "DNS", "TLS", "HTTP", "CryptoP2P",
+                       "PoolIntel"],
+        path: "Fuzz"
+    ))
+}

@@ -1,0 +1,176 @@
+// libFuzzer harnesses for every decoder, the whole analyzer and the report renderers.
+// Built only by scripts/fuzz (STRATUMSNIFF_FUZZ=1 adds this target to Package.swift), with
+// `-sanitize=fuzzer,address`; FUZZ_TARGET picks the harness. A crash here is a bug in the
+// project: scripts/fuzz keeps the input, and it becomes a regression test.
+import CryptoP2P
+import DNS
+import Detection
+import Foundation
+import HTTP
+import JSON
+import PacketCapture
+import PacketDecoding
+import Pipeline
+import PoolIntel
+import Reporting
+import Stratum
+import TLS
+
+/// Splits fuzz bytes into (side, chunk) pieces: a byte b < 16 starts a new chunk from side b & 1.
+func chunks(_ data: UnsafeRawBufferPointer) -> [(Side, UnsafeRawBufferPointer)] {
+    var out: [(Side, UnsafeRawBufferPointer)] = []
+    var start = 0, side = Side.a
+    for i in 0..<data.count where data[i] < 16 && data[i] != 0x0A && data[i] != 0x0D && data[i] != 0x09 {
+        out.append((side, UnsafeRawBufferPointer(rebasing: data[start..<i])))
+        side = data[i] & 1 == 0 ? .a : .b
+        start = i + 1
+    }
+    out.append((side, UnsafeRawBufferPointer(rebasing: data[start...])))
+    return out
+}
+
+/// Built once: the pool list is parsed at start-up, and small caps make every cap path reachable
+/// by a short input (and keep each execution cheap under AddressSanitizer).
+let intel = PoolIntelligence()
+let fuzzLimits: Limits = {
+    var l = Limits()
+    l.reassembly.maxFlows = 64
+    l.reassembly.maxOutOfOrderBytes = 4096
+    l.reassembly.maxReassemblyMemory = 16_384
+    l.reassembly.maxDecoderMemory = 16_384
+    l.fragments.maxBufferedBytes = 16_384
+    l.fragments.maxDatagrams = 16
+    l.hosts.maxHosts = 16
+    l.hosts.maxSessions = 32
+    l.hosts.maxEvidence = 32
+    l.maxNameCacheEntries = 16
+    l.maxHostsSeen = 32
+    return l
+}()
+
+func makeAnalyzer() -> Analyzer { Analyzer(limits: fuzzLimits, intel: intel) }
+
+/// Frames for the analyzer: [2-byte big-endian length][frame] records, link type from the first byte.
+func analyze(_ data: UnsafeRawBufferPointer) -> (Analyzer, [HostReport]) {
+    let analyzer = makeAnalyzer()
+    guard data.count > 1 else { return (analyzer, analyzer.finish()) }
+    let links: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .null, .loop, .ipv4, .ipv6]
+    let link = links[Int(data[0]) % links.count]
+    var o = 1, n: Int64 = 0
+    while o + 2 <= data.count {
+        let len = Int(data[o]) << 8 | Int(data[o + 1])
+        o += 2
+        let end = min(o + len, data.count)
+        // Times jump around on purpose: every 7th record far in the past or future.
+        n += 1
+        let t = n % 7 == 0 ? Timestamp(nanoseconds: Int64(bitPattern: UInt64(len) &* 0x9E37_79B9_7F4A_7C15)) : Timestamp(seconds: 1_700_000_000 + n)
+        analyzer.process(time: t, linkType: link, frame: UnsafeRawBufferPointer(rebasing: data[o..<end]), originalLength: len)
+        o = end
+    }
+    _ = analyzer.snapshot()
+    return (analyzer, analyzer.finish())
+}
+
+func renderAll(_ reports: [HostReport], _ stats: AnalysisStats) {
+    let summary = RunSummary(stats: stats, files: 1, errors: [], elapsed: 0, hostsFlagged: reports.count)
+    _ = TableReport.render(reports, summary: summary)
+    JSONOutput.writeReport(summary: summary, hosts: reports) { _ = $0 }
+    for r in reports { _ = JSONOutput.encode(HostJSON(r), pretty: false) }
+    let hosts = reports.map { r in
+        PeriodReport.Host(host: HostJSON(r), first_seen: TimeFormat.iso8601(r.firstSeen?.nanoseconds ?? 0),
+                          last_seen: TimeFormat.iso8601(r.lastSeen?.nanoseconds ?? 0), first_flagged: nil, new_in_period: true,
+                          sessions: r.minerSessions.map { s in
+                              PeriodReport.Session(pool: s.poolEndpoint, pool_name: s.summary.poolHostnames.first, dialect: s.summary.dialect?.rawValue,
+                                                   coin: s.coin, wallet: s.summary.wallets.first, software: s.summary.software,
+                                                   first_seen: TimeFormat.iso8601(s.flowFirstSeen.nanoseconds), last_seen: TimeFormat.iso8601(s.flowLastSeen.nanoseconds),
+                                                   start_ns: s.flowFirstSeen.nanoseconds, end_ns: s.flowLastSeen.nanoseconds,
+                                                   shares_accepted: s.summary.sharesAccepted, estimated_hashrate_hs: s.estimatedHashrate)
+                          })
+    }
+    let from = reports.compactMap(\.firstSeen).min()?.nanoseconds ?? 0, to = reports.compactMap(\.lastSeen).max()?.nanoseconds ?? 0
+    let period = PeriodReport(generated: TimeFormat.iso8601(to), from: TimeFormat.iso8601(from), to: TimeFormat.iso8601(to), from_ns: from, to_ns: to,
+                              hosts: hosts, verdict_changes: [], capture: .init(runs: 1, packets: stats.packets, packets_received: nil,
+                                                                               packets_dropped_by_kernel: nil, packets_dropped_by_interface: nil))
+    for kind in PeriodRenderer.OutputKind.allCases { _ = PeriodRenderer.render(period, as: kind) }
+}
+
+let target = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "analyzer"
+let captureFile = "/dev/shm/stratumsniff-fuzz-\(getpid()).pcap"
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    let data = UnsafeRawBufferPointer(start: start, count: count)
+    switch target {
+    case "json":
+        _ = try? JSONParser.parse(data)
+        if let v = try? JSONParser.parse(data) { _ = v.double; _ = v.integer(in: 0...65535); _ = v.idKey }
+    case "packet":
+        let links: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .null, .loop, .ipv4, .ipv6, .rawDLT12]
+        guard count > 0 else { return 0 }
+        _ = PacketDecoder.decode(link: links[Int(data[0]) % links.count], frame: UnsafeRawBufferPointer(rebasing: data[1...]))
+    case "stratum":
+        var s = StratumSession(midStream: (count % 2 == 0, count % 3 == 0))
+        var t: Int64 = 0
+        for (side, c) in chunks(data) { t += 1_000_000_000; _ = s.feed(c, from: side, time: t); if count % 5 == 0 { s.gap(from: side) } }
+        _ = s.summary.estimatedHashrate
+        var h = StratumSession(overHTTP: true)
+        _ = h.feed(data, from: .a, time: 0)
+    case "stratum-v2":
+        var s = StratumV2Session()
+        _ = StratumV2Session.probe(data)
+        for (side, c) in chunks(data) { s.feed(c, from: side, time: 1) }
+    case "webminer":
+        var w = WebMinerSession()
+        for (side, c) in chunks(data) { w.handle(Array(c), from: side, time: 1) }
+    case "http":
+        var p = HTTPStreamParser(requestSide: count % 2 == 0, jsonBodiesOnly: count % 3 == 0)
+        var ws = WebSocketReader(maxMessage: 4096)
+        for (_, c) in chunks(data) { p.feed(c) { _ in }; ws.feed(c) { _, _ in } }
+        p.end { _ in }
+        _ = HTTPProbe.looksLikeRequest(data); _ = HTTPProbe.looksLikeResponse(data)
+    case "tls":
+        _ = try? ClientHello.parse(data)
+        _ = try? ServerHello.parse(data)
+        _ = try? CertificateNames.parse(certificateMessage: data)
+        _ = try? CertificateNames.parse(der: data)
+        var r = TLSHandshakeReader()
+        r.feed(data) { type, body in
+            if type == 1 { _ = try? ClientHello.parse(body) }
+            if type == 11 { _ = try? CertificateNames.parse(certificateMessage: body) }
+        }
+    case "dns":
+        _ = try? DNSParser.parse(data)
+        var f = DNSTCPFramer()
+        f.feed(data) { _ = try? DNSParser.parse($0) }
+    case "p2p":
+        _ = PeerProtocols.bitcoin(data); _ = PeerProtocols.levin(data); _ = PeerProtocols.discoveryV4(data)
+    case "capture":
+        // The capture reader: the bytes as a pcap or pcapng file, read through libpcap into the analyzer.
+        guard FileManager.default.createFile(atPath: captureFile, contents: Data(data)) else { return 0 }
+        guard let source = try? PcapFileSource(path: captureFile) else { return 0 }
+        let a = makeAnalyzer()
+        try? source.forEachPacket { p in a.process(time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength) }
+        renderAll(a.finish(), a.statistics)
+    case "report":
+        // Renderers fed hostile records: the analyzer's output on the frames, every format.
+        let (a, reports) = analyze(data)
+        renderAll(reports, a.statistics)
+    default: // "analyzer"
+        _ = analyze(data)
+    }
+    return 0
+}
+
+// SwiftPM links an executable's entry point as `<target>_main`; hand it to libFuzzer's driver
+// (libFuzzer's own `main` is not used).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+@_cdecl("fuzz_stratumsniff_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var c = argc
+    var v: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&c, &v) { fuzz($0, $1) }
+}
