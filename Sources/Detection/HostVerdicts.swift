@@ -74,6 +74,24 @@ public struct HostVerdicts {
     private var sessionOrder: Deque<(host: IPAddress, asPool: Bool)> = []
     private var sessionsHeld = 0
     private var evidenceHeld = 0
+    /// With a store attached: sessions let go of from memory wait here until the caller stores them
+    /// (`drainRetired`), so every session reaches the store although memory keeps only the latest.
+    public var collectRetired = false
+    private var retiredPending: [SessionRecord] = []
+    /// Retired sessions that could not wait for the store (more than `maxRetiredPending` between drains).
+    public private(set) var retiredLost = 0
+    public static let maxRetiredPending = 65_536
+
+    /// Takes the sessions retired since the last call (for the store).
+    public mutating func drainRetired() -> [SessionRecord] {
+        defer { retiredPending = [] }
+        return retiredPending
+    }
+
+    private mutating func keepForStore(_ s: SessionRecord) {
+        guard collectRetired else { return }
+        if retiredPending.count < Self.maxRetiredPending { retiredPending.append(s) } else { retiredLost += 1 }
+    }
 
     public init(policy: ScoringPolicy = ScoringPolicy(), limits: HostLimits = HostLimits()) {
         self.policy = policy
@@ -98,6 +116,7 @@ public struct HostVerdicts {
                 guard let v = byHost[victim], !v.strong else { continue }
                 evidenceHeld -= v.other.count
                 sessionsHeld -= v.miner.count + v.pool.count
+                for s in v.miner { keepForStore(s) }
                 byHost[victim] = nil
                 hostsEvicted += 1
                 evicted = true
@@ -159,6 +178,7 @@ public struct HostVerdicts {
     private mutating func retireOldest(of host: IPAddress, asPool: Bool) {
         guard let h = byHost[host], (asPool ? h.pool.count : h.miner.count) > 1 else { return }
         let old = asPool ? byHost[host]!.pool.removeFirst() : byHost[host]!.miner.removeFirst()
+        keepForStore(old)
         byHost[host]!.retired += 1
         sessionsRetired += 1
         sessionsHeld -= 1

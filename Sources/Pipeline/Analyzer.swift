@@ -152,6 +152,15 @@ public final class Analyzer {
         return verdicts.reports(localNets: localNets)
     }
 
+    /// With a store attached, sessions retired from memory are kept for it until drained.
+    public var collectRetiredSessions: Bool {
+        get { dispatcher.sink.verdicts.collectRetired }
+        set { dispatcher.sink.verdicts.collectRetired = newValue }
+    }
+
+    /// Sessions retired from memory since the last call: store them (each reaches the store once).
+    public func drainRetiredSessions() -> [SessionRecord] { dispatcher.sink.verdicts.drainRetired() }
+
     /// Host reports from sessions that have ended so far (open flows not included).
     public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }
 

@@ -44,7 +44,12 @@ public final class Recorder: @unchecked Sendable {
     /// Queues a snapshot for writing and returns at once.
     public func submit(_ batch: StoreBatch) {
         condition.lock()
-        if pending != nil { _coalesced += 1 }
+        var batch = batch
+        if let older = pending {
+            _coalesced += 1
+            // The newer snapshot replaces the older one, but sessions retired in between are in neither.
+            batch.retiredSessions = older.retiredSessions + batch.retiredSessions
+        }
         pending = batch
         condition.signal()
         condition.unlock()

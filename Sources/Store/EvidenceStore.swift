@@ -8,7 +8,11 @@ import Reporting
 public struct StoreError: Error, CustomStringConvertible {
     public var description: String
     init(_ path: String, _ error: Error) {
+        if let e = error as? StoreError { description = e.description; return }
         description = "store \(path): \(error); check the path is writable, or choose another with --store"
+    }
+    init(_ path: String, refusing why: String) {
+        description = "store \(path): \(why)"
     }
 }
 
@@ -27,6 +31,8 @@ public struct StoreBatch: Sendable {
     /// Packet-time span of the counters (reports select capture statistics by it).
     public var firstPacket: Timestamp?
     public var lastPacket: Timestamp?
+    /// Sessions let go of from memory since the last batch (each is stored once, here).
+    public var retiredSessions: [SessionRecord] = []
 
     public init(time: Timestamp, reports: [HostReport], statsJSON: String, packets: Int, bytes: Int, flows: Int,
                 received: UInt64? = nil, droppedByKernel: UInt64? = nil, droppedByInterface: UInt64? = nil,
@@ -54,30 +60,106 @@ public struct VerdictChange: Sendable, Equatable {
 /// transaction per commit so a busy tap is not slowed by the database.
 public final class EvidenceStore: @unchecked Sendable {
     public let path: String
-    let db: DatabasePool
+    /// Nil when opened for reading only.
+    private let pool: DatabasePool?
     public private(set) var runID: Int64 = 0
     /// What each row looked like when last written by this process: unchanged rows are not
     /// written again (a live sensor commits its whole state every few seconds).
     private var written: [String: Int] = [:]
     public private(set) var rowsSkipped = 0
 
-    /// Opens (creating if needed) and migrates the store.
+    let reader: DatabaseReader
+
+    /// Opens (creating if needed) and migrates the store. A database this release did not write
+    /// (another application's, or a newer schema) is refused before anything is written to it.
     public init(path: String) throws(StoreError) {
         self.path = path
         do {
             var config = Configuration()
             config.busyMode = .timeout(5)
-            db = try DatabasePool(path: path, configuration: config)
-            try Schema.migrator.migrate(db)
+            let pool = try DatabasePool(path: path, configuration: config)
+            try pool.read { db in try Self.checkIdentity(db, path: path) }
+            try Schema.migrator.migrate(pool)
+            self.pool = pool
+            reader = pool
         } catch {
             throw StoreError(path, error)
         }
     }
 
+    /// Opens the store for reading only (`report`): nothing is created, migrated or written.
+    /// A store in a read-only place (a copy from an incident, a read-only mount) is opened as
+    /// immutable; write the store's WAL back first (a clean stop of `live`/`analyze` does).
+    public init(readingOnly path: String) throws(StoreError) {
+        self.path = path
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(5)
+        var opened: DatabaseQueue?
+        var firstError: Error?
+        for candidate in [path, "file:" + Self.uriEscaped(path) + "?immutable=1"] {
+            do {
+                let q = try DatabaseQueue(path: candidate, configuration: config)
+                try q.read { db in
+                    try Self.checkIdentity(db, path: path)
+                    guard try db.tableExists("hosts") else { throw StoreError(path, refusing: "holds no StratumSniff history yet") }
+                }
+                opened = q
+                break
+            } catch let e as StoreError {
+                throw e
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        guard let opened else { throw StoreError(path, firstError ?? StoreError(path, refusing: "cannot be opened")) }
+        reader = opened
+        pool = nil
+    }
+
+    /// The writer, or a refusal when the store was opened for reading only.
+    private func writer() throws -> DatabasePool {
+        guard let pool else { throw StoreError(path, refusing: "opened for reading only") }
+        return pool
+    }
+
+    private static func uriEscaped(_ path: String) -> String {
+        path.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
+    }
+
+    /// Refuses a database that is not a StratumSniff store, or one from a newer release.
+    static func checkIdentity(_ db: Database, path: String) throws {
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if version > Schema.version {
+            throw StoreError(path, refusing: "written by a newer StratumSniff (schema \(version); this release knows up to \(Schema.version)); "
+                                 + "use that release, or choose another --store")
+        }
+        guard !tables.isEmpty else { return }   // new, empty: ours to create
+        let ours: Set<String> = ["grdb_migrations", "runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats"]
+        let foreign = tables.filter { !ours.contains($0) }
+        if !tables.contains("grdb_migrations") || !foreign.isEmpty {
+            let shown = (foreign.isEmpty ? tables : foreign).prefix(5).map { TerminalSafe.escape($0) }.joined(separator: ", ")
+            throw StoreError(path, refusing: "not a StratumSniff store (it holds tables \(shown)); choose another --store")
+        }
+    }
+
+    /// Folds the write-ahead log into the main file (at exit), so the store is one self-contained
+    /// file that a copy or a read-only open sees whole.
+    public func checkpoint() throws(StoreError) {
+        do { try writer().writeWithoutTransaction { try $0.checkpoint(.truncate) } } catch { throw StoreError(path, error) }
+    }
+
+    /// Writes sessions retired from memory (the host's report keeps only the latest ones).
+    public func store(sessions: [SessionRecord]) throws(StoreError) {
+        guard !sessions.isEmpty else { return }
+        do { try writer().write { db in for s in sessions { try upsert(session: s, role: "miner", db) } } } catch { throw StoreError(path, error) }
+    }
+
     /// Starts a run (a `live` or `analyze` invocation) that later commits belong to.
     public func beginRun(source: String, version: String, at time: Timestamp) throws(StoreError) {
         do {
-            runID = try db.write { db in
+            runID = try writer().write { db in
                 try db.execute(sql: "INSERT INTO runs (started_at, source, version) VALUES (?, ?, ?)",
                                arguments: [time.nanoseconds, source, version])
                 return db.lastInsertedRowID
@@ -87,7 +169,7 @@ public final class EvidenceStore: @unchecked Sendable {
 
     public func endRun(at time: Timestamp) throws(StoreError) {
         do {
-            try db.write { db in try db.execute(sql: "UPDATE runs SET ended_at = ? WHERE id = ?", arguments: [time.nanoseconds, runID]) }
+            try writer().write { db in try db.execute(sql: "UPDATE runs SET ended_at = ? WHERE id = ?", arguments: [time.nanoseconds, runID]) }
         } catch { throw StoreError(path, error) }
     }
 
@@ -96,7 +178,7 @@ public final class EvidenceStore: @unchecked Sendable {
     @discardableResult
     public func commit(_ batch: StoreBatch) throws(StoreError) -> [VerdictChange] {
         do {
-            return try db.write { db in try self.write(batch, db) }
+            return try writer().write { db in try self.write(batch, db) }
         } catch {
             written.removeAll()   // the transaction rolled back: nothing can be assumed written
             throw StoreError(path, error)
@@ -105,6 +187,7 @@ public final class EvidenceStore: @unchecked Sendable {
 
     private func write(_ b: StoreBatch, _ db: Database) throws -> [VerdictChange] {
         var changes: [VerdictChange] = []
+        for s in b.retiredSessions { try upsert(session: s, role: "miner", db) }
         for r in b.reports {
             let address = r.host.description
             let json = JSONOutput.encode(HostJSON(r), pretty: false)
@@ -185,7 +268,7 @@ extension EvidenceStore {
     /// - Complexity: indexed range queries on sessions; one row per host seen in the period.
     public func period(from: Int64, to: Int64, generated: Timestamp) throws(StoreError) -> PeriodReport {
         do {
-            return try db.read { db in
+            return try reader.read { db in
                 let decoder = JSONDecoder()
                 var sessionsByHost: [String: [PeriodReport.Session]] = [:]
                 for row in try Row.fetchAll(db, sql: """
@@ -247,7 +330,7 @@ extension EvidenceStore {
     /// Earliest and latest packet time the store holds (for `report --since all`).
     public func span() throws(StoreError) -> (Int64, Int64)? {
         do {
-            return try db.read { db in
+            return try reader.read { db in
                 guard let row = try Row.fetchOne(db, sql: "SELECT MIN(first_seen) AS a, MAX(last_seen) AS b FROM hosts"),
                       let a: Int64 = row["a"], let b: Int64 = row["b"] else { return nil }
                 return (a, b)

@@ -108,7 +108,11 @@ struct Analyze: ParsableCommand {
             print(JSONOutput.encode(EventJSON(event), pretty: false))
         } : nil)
         var errors: [String] = []
+        // The store is opened first so sessions retired from memory on a long capture reach it as
+        // they go; a store that fails never stops the analysis: results first, then the store's error.
+        var recording = store.map { openStore($0, analyzer: analyzer) }
         let progress = Progress(quiet: quiet)
+        var sinceDrain = 0
         for path in files {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
@@ -116,6 +120,8 @@ struct Analyze: ParsableCommand {
                     analyzer.process(time: packet.timestamp, linkType: packet.linkType, frame: packet.bytes,
                                      originalLength: packet.originalLength)
                     progress.tick(file: path, analyzer: analyzer)
+                    sinceDrain += 1
+                    if sinceDrain >= 65_536 { sinceDrain = 0; recording?.storeRetired(analyzer) }
                 }
             } catch {
                 progress.clear()
@@ -133,7 +139,6 @@ struct Analyze: ParsableCommand {
         }
         let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
                                  elapsed: WallClock.now() - started, hostsFlagged: reports.count)
-        if let store { try record(reports, analyzer: analyzer, into: store) }
         switch format {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")
@@ -146,26 +151,62 @@ struct Analyze: ParsableCommand {
             print(JSONOutput.encode(SummaryLine(summary: summary), pretty: false))
         }
         fflush(nil)
+        recording?.finish(reports, analyzer: analyzer)
+        if let failure = recording?.failure {
+            FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(failure)); the results above are complete, the store does not have them all\n")
+            throw ExitCode(Exit.usageOrInputError)
+        }
         if !errors.isEmpty { throw ExitCode(Exit.usageOrInputError) }
         if reports.contains(where: { $0.verdict.isMiner }) { throw ExitCode(Exit.minerFound) }
     }
 }
 
+/// `analyze --store`: the run's verdicts, sessions and evidence in the history.
+struct StoreRecording {
+    var db: EvidenceStore?
+    /// The first store error; later writes are skipped, the analysis goes on.
+    var failure: String?
+
+    /// Sessions retired from memory so far go to the store now.
+    mutating func storeRetired(_ analyzer: Analyzer) {
+        guard let db else { return }
+        do { try db.store(sessions: analyzer.drainRetiredSessions()) } catch { fail(error.description, analyzer) }
+    }
+
+    /// The final commit (one transaction), the end of the run, and a WAL checkpoint so the store
+    /// is one whole file when we exit.
+    mutating func finish(_ reports: [HostReport], analyzer: Analyzer) {
+        guard let db else { return }
+        do {
+            var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: nil, at: WallTime.now())
+            batch.retiredSessions = analyzer.drainRetiredSessions()
+            try db.commit(batch)
+            try db.endRun(at: WallTime.now())
+            try db.checkpoint()
+        } catch {
+            fail(error.description, analyzer)
+        }
+    }
+
+    private mutating func fail(_ message: String, _ analyzer: Analyzer) {
+        if failure == nil { failure = message }
+        db = nil
+        analyzer.collectRetiredSessions = false
+    }
+}
+
 extension Analyze {
-    /// Writes this run's verdicts, sessions and evidence into the store (one transaction).
-    func record(_ reports: [HostReport], analyzer: Analyzer, into path: String) throws {
+    func openStore(_ path: String, analyzer: Analyzer) -> StoreRecording {
         do {
             try StorePaths.prepareDirectory(for: path)
             let db = try EvidenceStore(path: path)
-            let now = WallTime.now()
-            try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: now)
-            let recorder = Recorder(store: db)
-            try recorder.commitNow(Recorder.batch(reports: reports, stats: analyzer.statistics, capture: nil, at: now))
-            recorder.stop()
-            try db.endRun(at: WallTime.now())
+            try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
+            analyzer.collectRetiredSessions = true
+            return StoreRecording(db: db)
         } catch let e as StoreError {
-            FileHandleStderr.write("stratumsniff: \(e.description)\n")
-            throw ExitCode(Exit.usageOrInputError)
+            return StoreRecording(db: nil, failure: e.description)
+        } catch {
+            return StoreRecording(db: nil, failure: "\(error)")
         }
     }
 }

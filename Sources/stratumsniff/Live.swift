@@ -163,6 +163,7 @@ struct Live: ParsableCommand {
         }
         Signals.install()
         let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { outputs.event($0) }
+        analyzer.collectRetiredSessions = recorder != nil
         let loop = LiveLoop(captures: captures, analyzer: analyzer)
         let status = StatusLine(quiet: quiet)
         let deadline = duration.map { started.adding(seconds: $0) }
@@ -182,7 +183,13 @@ struct Live: ParsableCommand {
                     outputs.newMiner(r, change: VerdictChange(host: host, old: old, new: r.verdict.rawValue, confidence: r.confidence), time: now.nanoseconds)
                 }
             }
-            recorder?.submit(Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now))
+            // Hosts come and go under a spoofed flood: keep what alerts need (miners), drop the rest when large.
+            if lastVerdicts.count > 4 * caps.limits.hosts.maxHosts {
+                lastVerdicts = lastVerdicts.filter { $0.value == "mining" || $0.value == "likely-mining" }
+            }
+            var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now)
+            batch.retiredSessions = analyzer.drainRetiredSessions()
+            recorder?.submit(batch)
         }
         /// Renders the period's report from the store on the writer thread, after the commit before it.
         func writeReport(from: Timestamp, to: Timestamp, label: String) {
@@ -242,6 +249,7 @@ struct Live: ParsableCommand {
         if reportDir != nil { writeReport(from: started, to: end, label: "final") }
         recorder?.stop()   // everything queued is written before the store is closed
         try? recorder?.store.endRun(at: end)
+        try? recorder?.store.checkpoint()
         outputs.flush()
         let capture = captureSummary()
         var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started), hostsFlagged: reports.count)

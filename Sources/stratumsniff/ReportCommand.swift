@@ -53,7 +53,7 @@ struct Report: ParsableCommand {
     func run() throws {
         let path = store ?? StorePaths.defaultPath
         let db: EvidenceStore
-        do { db = try EvidenceStore(path: path) } catch { throw ValidationError(error.description) }
+        do { db = try EvidenceStore(readingOnly: path) } catch { throw ValidationError(error.description) }
         let now = WallTime.now()
         var lo: Int64, hi: Int64 = to.flatMap(TimeText.nanoseconds) ?? now.nanoseconds
         if since == "all" {
