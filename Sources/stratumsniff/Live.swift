@@ -123,20 +123,14 @@ struct Live: ParsableCommand {
         if Privileges.isRoot, (user ?? "nobody") != "root" {
             let target = user ?? "nobody"
             do {
+                // Every check first (a refusal changes nothing), then only what this run creates is handed over.
+                var handOver = try HandOver(user: target)
                 if let storePath {
-                    try StorePaths.prepareDirectory(for: storePath)
-                    let dir = (storePath as NSString).deletingLastPathComponent
-                    if !dir.isEmpty { try Privileges.handOver(dir, to: target) }
-                    for suffix in ["", "-wal", "-shm"] { try Privileges.handOver(storePath + suffix, to: target) }
+                    for suffix in ["", "-wal", "-shm"] { try handOver.file(storePath + suffix, what: "store") }
                 }
-                if let reportDir {
-                    try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
-                    try Privileges.handOver(reportDir, to: target)
-                }
-                if let events {
-                    if !FileManager.default.fileExists(atPath: events) { _ = FileManager.default.createFile(atPath: events, contents: nil) }
-                    try Privileges.handOver(events, to: target)
-                }
+                if let reportDir { try handOver.directory(reportDir, what: "report directory") }
+                if let events { try handOver.file(events, what: "events file") }
+                try handOver.apply()
                 try Privileges.drop(to: target)
             } catch {
                 FileHandleStderr.write("stratumsniff: \(error)\n")
