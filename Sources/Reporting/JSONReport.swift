@@ -403,7 +403,21 @@ public enum JSONOutput {
         enc.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let data = try? enc.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        return invisiblesEscaped(String(decoding: data, as: UTF8.self))
+    }
+
+    /// JSON allows U+2028/2029, bidi overrides, zero-width and tag characters raw inside strings;
+    /// written as \uXXXX they decode to the same text but cannot disguise a `cat`ed log line or
+    /// break a JavaScript consumer. (Such characters occur only inside strings in JSON.)
+    static func invisiblesEscaped(_ json: String) -> String {
+        if json.utf8.allSatisfy({ $0 < 0x7F }) { return json }
+        var out = ""
+        out.reserveCapacity(json.utf8.count)
+        for u in json.unicodeScalars {
+            guard u.value >= 0x7F, TerminalSafe.isInvisible(u) else { out.unicodeScalars.append(u); continue }
+            for unit in String(u).utf16 { out += "\\u" + String(repeating: "0", count: 4 - String(unit, radix: 16).count) + String(unit, radix: 16) }
+        }
+        return out
     }
 
     /// The `--format json` document, byte for byte what `encode(ReportDocument(...), pretty: true)`

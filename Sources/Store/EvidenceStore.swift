@@ -147,7 +147,7 @@ public final class EvidenceStore: @unchecked Sendable {
     /// Folds the write-ahead log into the main file (at exit), so the store is one self-contained
     /// file that a copy or a read-only open sees whole.
     public func checkpoint() throws(StoreError) {
-        do { try writer().writeWithoutTransaction { try $0.checkpoint(.truncate) } } catch { throw StoreError(path, error) }
+        do { _ = try writer().writeWithoutTransaction { try $0.checkpoint(.truncate) } } catch { throw StoreError(path, error) }
     }
 
     /// Writes sessions retired from memory (the host's report keeps only the latest ones).

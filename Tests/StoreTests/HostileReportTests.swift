@@ -2,7 +2,7 @@ import Detection
 import Foundation
 import PacketDecoding
 import Pipeline
-import Reporting
+@testable import Reporting
 import Store
 import Stratum
 import Testing
@@ -100,5 +100,28 @@ import TrafficGen
         var streamed = ""
         JSONOutput.writeReport(summary: summary, hosts: reports) { streamed += $0 }
         #expect(streamed == JSONOutput.encode(ReportDocument(summary: summary, hosts: reports.map(HostJSON.init)), pretty: true) + "\n")
+    }
+}
+
+/// Invisible and reordering characters from the wire never reach any output raw.
+@Suite struct EscapingTests {
+    static let invisible: [Unicode.Scalar] = [
+        "\u{2028}", "\u{2029}", "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{061C}", "\u{200E}", "\u{200F}",
+        "\u{202A}", "\u{202E}", "\u{2066}", "\u{2069}", "\u{E0001}", "\u{E0041}", "\u{E007F}", "\u{AD}", "\u{85}", "\u{1B}", "\u{7F}",
+    ]
+
+    @Test(arguments: invisible)
+    func everyOutputEscapes(_ u: Unicode.Scalar) throws {
+        let wire = "a" + String(u) + "b"
+        let outputs = [TerminalSafe.escape(wire), PeriodRenderer.md(wire), PeriodRenderer.csvCell(wire), PeriodRenderer.h(wire),
+                       JSONOutput.encode(["worker": wire], pretty: false)]
+        for o in outputs { #expect(!o.unicodeScalars.contains(u), Comment(rawValue: "U+" + String(u.value, radix: 16) + " raw in " + o.debugDescription)) }
+        // JSON keeps the text: it decodes back to the very same string.
+        let back = try JSONDecoder().decode([String: String].self, from: Data(JSONOutput.encode(["worker": wire], pretty: false).utf8))
+        #expect(back["worker"] == wire)
+    }
+
+    @Test func ordinaryTextIsUntouched() {
+        for s in ["rig-07", "Grüße", "矿工", "café ☕", "x.y_z"] { #expect(TerminalSafe.escape(s) == s) }
     }
 }
