@@ -75,10 +75,18 @@ public final class EvidenceStore: @unchecked Sendable {
     public init(path: String) throws(StoreError) {
         self.path = path
         do {
+            // Look before opening for writing: opening a pool switches the file to WAL mode, which
+            // is already a write to a database that may belong to someone else.
+            if FileManager.default.fileExists(atPath: path) {
+                var look = Configuration()
+                look.readonly = true
+                let q = try DatabaseQueue(path: path, configuration: look)
+                try q.read { db in try Self.checkIdentity(db, path: path) }
+                try q.close()
+            }
             var config = Configuration()
             config.busyMode = .timeout(5)
             let pool = try DatabasePool(path: path, configuration: config)
-            try pool.read { db in try Self.checkIdentity(db, path: path) }
             try Schema.migrator.migrate(pool)
             self.pool = pool
             reader = pool
@@ -131,16 +139,15 @@ public final class EvidenceStore: @unchecked Sendable {
     static func checkIdentity(_ db: Database, path: String) throws {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        let ours: Set<String> = ["grdb_migrations", "runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats"]
+        let foreign = tables.filter { !ours.contains($0) }
+        if !tables.isEmpty && (!tables.contains("grdb_migrations") || !foreign.isEmpty) {
+            let shown = (foreign.isEmpty ? tables : foreign).prefix(5).map { TerminalSafe.escape($0) }.joined(separator: ", ")
+            throw StoreError(path, refusing: "not a StratumSniff store (it holds tables \(shown)); choose another --store")
+        }
         if version > Schema.version {
             throw StoreError(path, refusing: "written by a newer StratumSniff (schema \(version); this release knows up to \(Schema.version)); "
                                  + "use that release, or choose another --store")
-        }
-        guard !tables.isEmpty else { return }   // new, empty: ours to create
-        let ours: Set<String> = ["grdb_migrations", "runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats"]
-        let foreign = tables.filter { !ours.contains($0) }
-        if !tables.contains("grdb_migrations") || !foreign.isEmpty {
-            let shown = (foreign.isEmpty ? tables : foreign).prefix(5).map { TerminalSafe.escape($0) }.joined(separator: ", ")
-            throw StoreError(path, refusing: "not a StratumSniff store (it holds tables \(shown)); choose another --store")
         }
     }
 

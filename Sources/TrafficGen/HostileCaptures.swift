@@ -13,7 +13,7 @@ public enum Hostile {
         [("chunked-negative.pcap", "HTTP POST bodies with chunk sizes -1, +5 and 20 hex digits", chunkedNegative().pcap()),
          ("json-numbers.pcap", "Stratum sessions whose ports, ids, difficulties, targets and hashrates are 1e300, -1e19, NaN, Infinity, 0xfff…", jsonNumbers().pcap()),
          ("time-after-2038.pcap", "an XMRig session in the year 2100 (classic pcap's unsigned seconds)", xmrigSession(at: Timestamp(seconds: 4_102_444_800 + 86400 * 3)).pcap()),
-         ("time-backwards.pcap", "an XMRig session whose packets go back an hour, then to 1970, midway", timeBackwards().pcap()),
+         ("time-backwards.pcap", "an XMRig session whose packets go back an hour, then to 1970, midway", inFileOrder(timeBackwards())),
          ("time-extremes.pcapng", "pcapng interfaces whose if_tsoffset puts one miner's packets in 1684 and 2255 and another's at Int64's ends", timeExtremesPcapng()),
          ("fragments.pcap", "30 000 zero-length and overlapping 8-byte IPv4 fragments, then a fragmented miner", fragments(count: 30_000)),
          ("sv2-channels.pcap", "one Stratum V2 session opening 20 000 channels with distinct users", sv2Channels(count: 20_000)),
@@ -100,6 +100,13 @@ public enum Hostile {
         }
         c.close()
         return c.frames
+    }
+
+    /// A classic pcap with the records in the given order (`pcap()` sorts by time).
+    static func inFileOrder(_ frames: Frames) -> [UInt8] {
+        var w = PcapWriter()
+        for f in frames { w.add(time: f.time, frame: f.frame) }
+        return w.bytes
     }
 
     static func timeBackwards() -> [(time: Timestamp, frame: [UInt8])] {

@@ -183,6 +183,7 @@ struct StoreRecording {
             try db.commit(batch)
             try db.endRun(at: WallTime.now())
             try db.checkpoint()
+            self.db = nil   // closing the last connection removes the -wal and -shm files
         } catch {
             fail(error.description, analyzer)
         }
