@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Stratum", "PacketDecoding", "TrafficGen"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),

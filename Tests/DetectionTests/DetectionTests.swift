@@ -90,3 +90,58 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(miner.reasons.last?.contains("10 earlier sessions") == true)
     }
 }
+
+/// The host table under a spoofed-source flood: bounded, and never at a real miner's expense.
+@Suite struct HostTableCapTests {
+    func weak(_ i: Int) -> SessionRecord {
+        record(miner: "100.0.\(i / 256).\(i % 256)", pool: "198.51.100.9", shape: .minerOnly) { $0.minerMethods = ["mining.subscribe"] }
+    }
+
+    @Test func weakHostsBeyondTheCapAreRefused() {
+        var limits = HostLimits()
+        limits.maxHosts = 100
+        var v = HostVerdicts(limits: limits)
+        for i in 0..<1000 { v.add(weak(i)) }
+        #expect(v.hostCount == 100)
+        #expect(v.hostsDropped == 900)
+    }
+
+    @Test func aRealMinerArrivingAfterTheFloodIsKeptAndWeakHostsMakeRoom() {
+        var limits = HostLimits()
+        limits.maxHosts = 100
+        var v = HostVerdicts(limits: limits)
+        for i in 0..<1000 { v.add(weak(i)) }
+        v.add(record(miner: "10.9.9.9", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 3 })
+        let r = v.reports()
+        #expect(r.first { $0.host == IPAddress("10.9.9.9") }?.verdict == .mining)
+        #expect(r.first { $0.host == IPAddress("198.51.100.1") }?.verdict == .pool)
+        #expect(v.hostCount == 100)
+        #expect(v.hostsEvicted == 2)
+    }
+
+    @Test func strongHostsAreNeverEvicted() {
+        var limits = HostLimits()
+        limits.maxHosts = 10
+        var v = HostVerdicts(limits: limits)
+        for i in 0..<10 { v.add(record(miner: "10.0.0.\(i)", pool: "10.0.0.\(i)", shape: .minerOnly) { $0.software = "XMRig/6"; $0.minerMethods = ["login"] }) }
+        v.add(record(miner: "10.0.1.1", pool: "198.51.100.1", shape: .minerOnly) { $0.software = "XMRig/6"; $0.minerMethods = ["login"] })
+        #expect(v.hostCount == 10)
+        #expect(v.hostsDropped == 1)
+        #expect(v.reports().allSatisfy { $0.verdict == .likelyMining })
+    }
+
+    @Test func sessionsAcrossHostsAreCappedAndRetiredOnesGoToTheStore() {
+        var limits = HostLimits()
+        limits.maxSessions = 50
+        var v = HostVerdicts(limits: limits)
+        v.collectRetired = true
+        for i in 0..<500 {
+            var s = record(miner: "10.0.0.\(i % 5)", pool: "198.51.100.1", shape: .minerOnly) { $0.software = "XMRig/6"; $0.minerMethods = ["login"] }
+            s.minerPort = UInt16(1000 + i)
+            v.add(s)
+        }
+        let kept = v.reports().reduce(0) { $0 + $1.minerSessions.count }
+        #expect(kept <= 50 + 5)
+        #expect(kept + v.drainRetired().count == 500, "every session is either in memory or handed to the store")
+    }
+}

@@ -132,6 +132,57 @@ private let ipPacket = FrameBuilder.ipv4(src: 0x0A00_0001, dst: 0x0A00_0002, pro
         #expect(r.anomalies[.fragmentTimeout] > 0)
     }
 
+    /// Zero-length fragments carry nothing and cost nothing: refused, never queued.
+    @Test func zeroLengthFragmentsAreRefused() {
+        var r = FragmentReassembler()
+        let empty: [UInt8] = []
+        for i in 0..<30_000 {
+            let f = IPFragment(key: FragmentKey(src: src, dst: dst, id: 1, ipProtocol: .udp, vlanID: 0), offset: (i % 8000) * 8, moreFragments: true, payload: 0..<0)
+            _ = empty.withUnsafeBytes { r.add(f, in: $0, now: .zero) }
+        }
+        #expect(r.anomalies[.badFragment] == 30_000)
+        #expect(r.pendingCount == 0 && r.bufferedBytes == 0)
+    }
+
+    /// Overlapping 8-byte fragments are charged real memory (buffer, ranges, bookkeeping), the first
+    /// copy of a byte wins, and a datagram cannot take more than its fragment budget.
+    @Test func overlappingFragmentsAreChargedAndBounded() {
+        var limits = FragmentReassembler.Limits()
+        limits.maxBufferedBytes = 64 * 1024
+        var r = FragmentReassembler(limits: limits)
+        for i in 0..<100_000 {
+            let bytes = [UInt8](repeating: UInt8(i & 0xFF), count: 8)
+            let f = IPFragment(key: FragmentKey(src: src, dst: dst, id: UInt32(i / 1000), ipProtocol: .udp, vlanID: 0), offset: (i % 4) * 8,
+                               moreFragments: true, payload: 0..<8)
+            _ = bytes.withUnsafeBytes { r.add(f, in: $0, now: .zero) }
+            #expect(r.bufferedBytes <= limits.maxBufferedBytes)
+        }
+        #expect(r.anomalies[.fragmentOverlap] > 0)
+        #expect(r.anomalies[.fragmentMemoryCap] > 0, "more than maxFragmentsPerDatagram pieces drop the datagram")
+        #expect(r.bufferedBytes >= r.pendingCount * FragmentReassembler.datagramOverhead)
+    }
+
+    @Test func firstCopyWinsAcrossOverlaps() {
+        var r = FragmentReassembler()
+        let key = FragmentKey(src: src, dst: dst, id: 3, ipProtocol: .udp, vlanID: 0)
+        let a = [UInt8](repeating: 0xAA, count: 16), b = [UInt8](repeating: 0xBB, count: 16), c = [UInt8](repeating: 0xCC, count: 8)
+        _ = a.withUnsafeBytes { r.add(IPFragment(key: key, offset: 8, moreFragments: true, payload: 0..<16), in: $0, now: .zero) }
+        _ = b.withUnsafeBytes { r.add(IPFragment(key: key, offset: 0, moreFragments: true, payload: 0..<16), in: $0, now: .zero) }
+        let whole = c.withUnsafeBytes { r.add(IPFragment(key: key, offset: 24, moreFragments: false, payload: 0..<8), in: $0, now: .zero) }
+        #expect(whole == [UInt8](repeating: 0xBB, count: 8) + [UInt8](repeating: 0xAA, count: 16) + c)
+        #expect(r.bufferedBytes == 0)
+    }
+
+    @Test func timestampArithmeticSaturates() {
+        #expect(Timestamp(seconds: .max).nanoseconds == .max)
+        #expect(Timestamp(seconds: .min).nanoseconds == .min)
+        #expect(Timestamp(nanoseconds: .max).adding(seconds: 1e300).nanoseconds == .max)
+        #expect(Timestamp(nanoseconds: .min).adding(seconds: -.infinity).nanoseconds == .min)
+        #expect(Timestamp(nanoseconds: 5).adding(seconds: .nan).nanoseconds == 5)
+        #expect(Timestamp(nanoseconds: .max).since(Timestamp(nanoseconds: .min)) > 1.8e10)
+        #expect(Timestamp(nanoseconds: .min).since(Timestamp(nanoseconds: .max)) < -1.8e10)
+    }
+
     @Test(arguments: ["10.1.2.3", "::1", "2001:db8::ff00:42:8329", "fe80::1:0:0:1", "::"])
     func addressRoundTrip(text: String) {
         #expect(IPAddress(text)?.description == text)

@@ -1,6 +1,7 @@
 import CryptoP2P
 import DNS
 import HTTP
+import JSON
 import Stratum
 import Testing
 import TLS
@@ -95,4 +96,68 @@ import TrafficGen
 
 extension String {
     var leftPad: String { count == 1 ? "0" + self : self }
+}
+
+/// Wire numbers chosen to trap a careless conversion (issue: hostile traffic).
+@Suite struct WireNumberTests {
+    @Test(arguments: ["-1", "+5", "ffffffffffffffffffff", "-0", " 5", "0x10", "1 ;ext"])
+    func chunkSizesAreHexDigitsOnly(_ size: String) {
+        var p = HTTPStreamParser(requestSide: true, jsonBodiesOnly: true)
+        let text = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n\(size)\r\n{\"a\":1}\r\n0\r\n\r\n"
+        Array(text.utf8).withUnsafeBytes { p.feed($0) { _ in } }
+        // "1 ;ext" is a valid size with an extension; the rest are rejected, and none traps.
+    }
+
+    @Test(arguments: ["1e400", "-1e400", "\"NaN\"", "\"nan\"", "\"inf\"", "\"Infinity\"", "\"-infinity\"", "\"0x1p3\"", "\"1e999\""])
+    func nonFiniteNumbersAreNotNumbers(_ literal: String) throws {
+        let v = try JSONParser.parse("[\(literal)]")
+        #expect(v[0]?.double == nil)
+        #expect(v[0]?.integer(in: 0...65535) == nil)
+    }
+
+    @Test func integersAreCheckedAgainstTheirRange() throws {
+        let v = try JSONParser.parse("[3333, 70000, -1, 1.5, 1e19, \"443\"]")
+        #expect(v[0]?.integer(in: 0...65535) == 3333)
+        #expect(v[1]?.integer(in: 0...65535) == nil)
+        #expect(v[2]?.integer(in: 0...65535) == nil)
+        #expect(v[3]?.integer(in: 0...65535) == nil)
+        #expect(v[4]?.integer(in: 0...65535) == nil)
+        #expect(v[5]?.integer(in: 0...65535) == 443)
+    }
+
+    /// Difficulties, targets and hashrates beyond anything physical are ignored and counted.
+    @Test func implausibleHashNumbersAreIgnored() {
+        var s = StratumSession()
+        let lines = [
+            #"{"id":1,"method":"mining.subscribe","params":["cgminer/4.10.0",null,"pool.example",1e300]}"#,
+            #"{"id":1,"result":[[],"08000002",4],"error":null}"#,
+            #"{"id":null,"method":"mining.set_difficulty","params":[1e300]}"#,
+            #"{"id":null,"method":"mining.set_target","params":["0000000000000000000000000000000000000000000000000000000000000001"]}"#,
+            #"{"id":null,"method":"client.reconnect","params":["h",-1e19,1e300]}"#,
+            #"{"params":["w","1","00000001","5f5e1001","00000001"],"id":7,"method":"mining.submit"}"#,
+            #"{"id":7,"result":true,"error":null}"#,
+        ]
+        var t: Int64 = 0
+        for (i, l) in lines.enumerated() {
+            t += 1_000_000_000
+            Array((l + "\n").utf8).withUnsafeBytes { _ = s.feed($0, from: i == 1 || (i >= 2 && i <= 4) || i == 6 ? .b : .a, time: t) }
+        }
+        #expect(s.summary.shape == .twoSided)
+        #expect(s.summary.hashesPerShare == nil)
+        #expect(s.summary.estimatedHashrate == nil)
+        #expect(s.implausibleNumbers == 2)
+        #expect(s.summary.poolHostnames.allSatisfy { !$0.contains("e+") })
+    }
+
+    /// A Stratum V2 session opening channels by the thousand keeps short lists, in linear time.
+    @Test func channelFloodKeepsListsShort() {
+        var s = StratumV2Session()
+        Wire.sv2SetupConnection(host: "p", port: 3336, vendor: "v", hardware: "h", firmware: "f", device: "d").withUnsafeBytes { s.feed($0, from: .a, time: 1) }
+        var batch: [UInt8] = []
+        for i in 0..<20_000 { batch += Wire.sv2OpenStandardChannel(user: "wallet\(i).w\(i)") }
+        batch.withUnsafeBytes { s.feed($0, from: .a, time: 2) }
+        #expect(s.summary.wallets.count <= StratumV2Session.maxListEntries)
+        #expect(s.summary.workers.count <= StratumV2Session.maxListEntries)
+        #expect(s.summary.minerMethods.count <= StratumV2Session.maxListEntries)
+    }
 }

@@ -39,7 +39,7 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
         feed(&h, &r, seq: 7, "ghi")
         feed(&h, &r, seq: 4, "def")
         #expect(r.bytes.isEmpty)
-        #expect(h.bufferedBytes == 6)
+        #expect(h.bufferedBytes == 6 + 2 * TCPHalfStream.segmentOverhead)   // charged as allocated
         feed(&h, &r, seq: 1, "abc")
         #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdefghi")
         #expect(h.bufferedBytes == 0)
@@ -190,5 +190,61 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
             table.process(packet(9, payload: 0..<4), in: buf, time: Timestamp(seconds: 20), handler: &h)
         }
         #expect(h.ended == [.closed])
+    }
+
+    /// The global reassembly budget: many flows each holding out-of-order data cannot hold more
+    /// than `maxReassemblyMemory` together; the direction that would exceed it gives up its hole.
+    @Test func outOfOrderDataAcrossFlowsStaysWithinTheGlobalBudget() {
+        var limits = ReassemblyLimits()
+        limits.maxReassemblyMemory = 10_000
+        var table = FlowTable<RecordingHandler>(limits: limits)
+        var h = RecordingHandler()
+        let big = [UInt8](repeating: 0x41, count: 1400)
+        big.withUnsafeBytes { buf in
+            for i in 0..<50 {
+                table.process(packet(i, payload: 0..<0, seq: 0, flags: [.syn]), in: buf, time: Timestamp(seconds: 1), handler: &h)
+                // a hole at 1..<1401, then data behind it
+                for k in 1...4 { table.process(packet(i, payload: 0..<1400, seq: UInt32(1 + 1400 * k)), in: buf, time: Timestamp(seconds: 1), handler: &h) }
+                #expect(table.stats.reassemblyMemory <= limits.maxReassemblyMemory)
+            }
+        }
+        #expect(table.stats.reassemblyMemoryCapHits > 0)
+        #expect(table.stats.peakReassemblyMemory <= limits.maxReassemblyMemory)
+        #expect(h.delivered > 0, "data given up on is delivered after a gap, not lost")
+    }
+
+    /// One-byte segments are charged what they cost: a direction holds few of them, and inserting
+    /// thousands stays cheap (bounded count, binary search).
+    @Test func tinySegmentFloodIsChargedItsRealCost() {
+        var half = TCPHalfStream(), r = Recorder()
+        feed(&half, &r, seq: 0, "", syn: true)
+        let limits = ReassemblyLimits()
+        for k in stride(from: 200_000, to: 2, by: -2) { feed(&half, &r, seq: UInt32(k), "x", limits: limits) }
+        #expect(half.bufferedBytes <= limits.maxOutOfOrderBytes)
+        #expect(half.bufferedBytes / (1 + TCPHalfStream.segmentOverhead) <= limits.maxOutOfOrderBytes / TCPHalfStream.segmentOverhead)
+    }
+
+    /// Memory held by flows is released when they leave the table.
+    @Test func memoryIsReturnedWhenFlowsEnd() {
+        var table = FlowTable<RecordingHandler>()
+        var h = RecordingHandler()
+        buffer.withUnsafeBytes { buf in
+            table.process(packet(1, payload: 0..<0, seq: 0, flags: [.syn]), in: buf, time: Timestamp(seconds: 1), handler: &h)
+            table.process(packet(1, payload: 0..<10, seq: 100), in: buf, time: Timestamp(seconds: 1), handler: &h)
+            #expect(table.stats.reassemblyMemory == 10 + TCPHalfStream.segmentOverhead)
+            table.finishAll(handler: &h)
+        }
+        #expect(table.stats.reassemblyMemory == 0)
+    }
+
+    /// Time before 1970 is time like any other: flows are not all expired at once.
+    @Test func packetsBefore1970DoNotExpireEveryFlow() {
+        var table = FlowTable<RecordingHandler>()
+        var h = RecordingHandler()
+        buffer.withUnsafeBytes { buf in
+            for i in 0..<3 { table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: -1_000_000 + Int64(i)), handler: &h) }
+        }
+        #expect(h.ended.isEmpty)
+        #expect(table.count == 3)
     }
 }
