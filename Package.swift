@@ -11,7 +11,7 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .whe
 // Only PacketCapture imports CPcap; everything downstream is tested from bytes.
 let package = Package(
     name: "StratumSniff",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stratumsniff", targets: ["stratumsniff"]),
         .executable(name: "sniffgen", targets: ["sniffgen"]),
@@ -49,7 +49,8 @@ let package = Package(
                                                 "CryptoP2P", "PoolIntel", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store"]),
+        .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
+                                              .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",

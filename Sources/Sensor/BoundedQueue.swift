@@ -1,59 +1,65 @@
-import Foundation
+import DequeModule
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A bounded FIFO handed from the capture thread to one sender thread. `push` never blocks:
 /// when the queue is full the oldest item is dropped and counted, so a dead receiver can
-/// never stall capture. The sender sleeps on the condition until there is work.
-final class BoundedQueue<Item>: @unchecked Sendable {
-    private var items: [Item] = []
-    private var head = 0
-    private let condition = NSCondition()
+/// never stall capture. The sender sleeps on a semaphore until there is work.
+final class BoundedQueue<Item: Sendable>: Sendable {
+    private struct State {
+        var items: Deque<Item> = []
+        var dropped = 0
+        var closed = false
+    }
+    private let state = Mutex(State())
+    /// Signalled once per push and at close; the consumer re-checks the state after every wake-up.
+    private let wake = DispatchSemaphore(value: 0)
     let capacity: Int
-    private(set) var dropped = 0
-    private var closed = false
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    /// - Complexity: O(1) amortised.
+    var dropped: Int { state.withLock { $0.dropped } }
+
+    /// - Complexity: O(1).
     func push(_ item: Item) {
-        condition.lock()
-        if items.count - head >= capacity { head += 1; dropped += 1 }
-        items.append(item)
-        if head > 1024 && head * 2 > items.count { items.removeFirst(head); head = 0 }
-        condition.signal()
-        condition.unlock()
+        state.withLock { s in
+            if s.items.count >= capacity { s.items.removeFirst(); s.dropped += 1 }
+            s.items.append(item)
+        }
+        wake.signal()
     }
 
     /// Waits for an item; nil once closed and drained.
     func pop() -> Item? {
-        condition.lock()
-        defer { condition.unlock() }
-        while head >= items.count && !closed { condition.wait() }
-        guard head < items.count else { return nil }
-        let item = items[head]
-        head += 1
-        return item
+        while true {
+            let (item, closed) = state.withLock { s in (s.items.popFirst(), s.closed) }
+            if let item { return item }
+            if closed { return nil }
+            wake.wait()
+        }
     }
 
     /// Puts an item back at the front (a send that failed and will be retried).
     func pushFront(_ item: Item) {
-        condition.lock()
-        if head > 0 { head -= 1; items[head] = item } else { items.insert(item, at: 0) }
-        if items.count - head > capacity { items.removeLast(); dropped += 1 }
-        condition.unlock()
+        state.withLock { s in
+            s.items.prepend(item)
+            if s.items.count > capacity { s.items.removeLast(); s.dropped += 1 }
+        }
     }
 
-    var count: Int { condition.lock(); defer { condition.unlock() }; return items.count - head }
+    var count: Int { state.withLock { $0.items.count } }
 
     func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { $0.closed = true }
+        wake.signal()
     }
 
     /// Waits until the queue is empty or `timeout` seconds pass (used at shutdown).
     func drain(timeout: Double) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while count > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let deadline = DispatchTime.now() + timeout
+        while count > 0 && DispatchTime.now() < deadline { usleep(20_000) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -6,15 +7,18 @@ import Glibc
 
 /// Appends JSON lines to a file, rotating by size (FILE → FILE.1 → … → FILE.N, oldest dropped),
 /// and reopening on SIGHUP so external log rotation works too.
-public final class EventsFile: @unchecked Sendable {
+public final class EventsFile: Sendable {
     public let path: String
     public let maxBytes: Int
     public let keep: Int
-    private var fd: Int32 = -1
-    private var size = 0
+    private struct State {
+        var fd: Int32 = -1
+        var size = 0
+        var writeErrors = 0
+    }
     /// Appends come from the capture thread and the store's writer thread (period summaries).
-    private let lock = NSLock()
-    public private(set) var writeErrors = 0
+    private let state = Mutex(State())
+    public var writeErrors: Int { state.withLock { $0.writeErrors } }
 
     public init(path: String, maxBytes: Int = 100 * 1024 * 1024, keep: Int = 5) throws {
         self.path = path
@@ -23,35 +27,38 @@ public final class EventsFile: @unchecked Sendable {
         try reopen()
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { state.withLock { if $0.fd >= 0 { close($0.fd) } } }
 
     public func reopen() throws {
-        lock.lock(); defer { lock.unlock() }
-        try reopenLocked()
+        try state.withLock { s in try reopen(&s) }
     }
 
-    private func reopenLocked() throws {
-        if fd >= 0 { close(fd) }
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw OutputError(message: "cannot open events file \(path): \(String(cString: strerror(errno)))") }
+    /// Opens the file for appending; never through a symbolic link (one planted at the path
+    /// cannot redirect a root-started sensor's writes).
+    private func reopen(_ s: inout State) throws {
+        if s.fd >= 0 { close(s.fd) }
+        s.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard s.fd >= 0 else { throw OutputError(message: "cannot open events file \(path): \(String(cString: strerror(errno)))") }
         var st = stat()
-        size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        s.size = fstat(s.fd, &st) == 0 ? Int(st.st_size) : 0
     }
 
     /// Appends one line (a newline is added).
     public func append(_ line: String) {
-        lock.lock(); defer { lock.unlock() }
-        if size >= maxBytes { rotate() }
-        var text = line + "\n"
-        let n = text.withUTF8 { buf in write(fd, buf.baseAddress, buf.count) }
-        if n < 0 { writeErrors += 1 } else { size += n }
+        state.withLock { s in
+            if s.size >= maxBytes { rotate(&s) }
+            var text = line + "\n"
+            let n = text.withUTF8 { buf in write(s.fd, buf.baseAddress, buf.count) }
+            if n < 0 { s.writeErrors += 1 } else { s.size += n }
+        }
     }
 
-    private func rotate() {
-        close(fd)
+    private func rotate(_ s: inout State) {
+        close(s.fd)
+        s.fd = -1
         for i in stride(from: keep - 1, through: 1, by: -1) { rename("\(path).\(i)", "\(path).\(i + 1)") }
         rename(path, "\(path).1")
-        try? reopenLocked()
+        try? reopen(&s)
     }
 }
 

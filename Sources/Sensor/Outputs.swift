@@ -6,11 +6,11 @@ import Store
 
 /// Fans sensor events out to the configured outputs: JSONL events file, syslog, webhook.
 /// Used from the capture thread and the store's writer thread: the events file locks its appends,
-/// syslog and webhook only push onto their own locked queues, and the properties are set once.
-public final class Outputs: @unchecked Sendable {
-    public var events: EventsFile?
-    public var syslog: SyslogSender?
-    public var webhook: WebhookSender?
+/// syslog and webhook only push onto their own locked queues, and the properties never change.
+public final class Outputs: Sendable {
+    public let events: EventsFile?
+    public let syslog: SyslogSender?
+    public let webhook: WebhookSender?
 
     public init(events: EventsFile?, syslog: SyslogSender?, webhook: WebhookSender?) {
         self.events = events; self.syslog = syslog; self.webhook = webhook

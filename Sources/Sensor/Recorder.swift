@@ -5,29 +5,33 @@ import PacketDecoding
 import Pipeline
 import Reporting
 import Store
+import Synchronization
 
 /// Writes what the analyzer knows into the store on its own thread, so a slow disk never stalls
 /// capture: the capture thread hands over a snapshot and goes on; if the writer is still busy, a
 /// newer snapshot replaces the waiting one (each snapshot is the whole state, nothing is lost).
 /// Periodic report jobs run on the same thread, after the commit they depend on.
-public final class Recorder: @unchecked Sendable {
+public final class Recorder: Sendable {
     public let store: EvidenceStore
-    private let condition = NSCondition()
-    private var pending: StoreBatch?
-    private var jobs: [@Sendable () -> Void] = []
-    private var busy = false
-    private var stopped = false
-    private var thread: Thread?
-    private var _coalesced = 0
-    private var _commits = 0
+    private struct State {
+        var pending: StoreBatch?
+        var jobs: [@Sendable () -> Void] = []
+        var busy = false
+        var stopped = false
+        var coalesced = 0
+        var commits = 0
+        var idle: Bool { pending == nil && jobs.isEmpty && !busy }
+    }
+    private let state = Mutex(State())
+    /// Signalled whenever there is something for the writer to look at; it re-checks the state.
+    private let wake = DispatchSemaphore(value: 0)
     /// Snapshots replaced before they were written (the writer was behind).
-    public var coalesced: Int { condition.lock(); defer { condition.unlock() }; return _coalesced }
-    public var commits: Int { condition.lock(); defer { condition.unlock() }; return _commits }
+    public var coalesced: Int { state.withLock { $0.coalesced } }
+    public var commits: Int { state.withLock { $0.commits } }
 
     public init(store: EvidenceStore) {
         self.store = store
-        thread = Thread { [weak self] in self?.work() }
-        thread?.start()
+        Thread { [weak self] in self?.work() }.start()
     }
 
     /// Builds a batch from a snapshot of the analyzer's state.
@@ -43,31 +47,27 @@ public final class Recorder: @unchecked Sendable {
 
     /// Queues a snapshot for writing and returns at once.
     public func submit(_ batch: StoreBatch) {
-        condition.lock()
-        var batch = batch
-        if let older = pending {
-            _coalesced += 1
-            // The newer snapshot replaces the older one, but sessions retired in between are in neither.
-            batch.retiredSessions = older.retiredSessions + batch.retiredSessions
+        state.withLock { s in
+            var batch = batch
+            if let older = s.pending {
+                s.coalesced += 1
+                // The newer snapshot replaces the older one, but sessions retired in between are in neither.
+                batch.retiredSessions = older.retiredSessions + batch.retiredSessions
+            }
+            s.pending = batch
         }
-        pending = batch
-        condition.signal()
-        condition.unlock()
+        wake.signal()
     }
 
     /// Runs `job` on the writer thread after any queued commit (period reports).
     public func enqueue(_ job: @escaping @Sendable () -> Void) {
-        condition.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.unlock()
+        state.withLock { $0.jobs.append(job) }
+        wake.signal()
     }
 
     /// Waits until everything queued so far is written (shutdown, tests).
     public func flush() {
-        condition.lock()
-        while pending != nil || !jobs.isEmpty || busy { condition.wait() }
-        condition.unlock()
+        while !state.withLock({ $0.idle }) { usleep(1000) }
     }
 
     /// Writes synchronously on the caller's thread (`analyze --store`, which has nothing to keep up with).
@@ -79,36 +79,32 @@ public final class Recorder: @unchecked Sendable {
 
     public func stop() {
         flush()
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { $0.stopped = true }
+        wake.signal()
     }
 
     private func work() {
         while true {
-            condition.lock()
-            while pending == nil && jobs.isEmpty && !stopped { condition.wait() }
-            if stopped && pending == nil && jobs.isEmpty { condition.unlock(); return }
-            let batch = pending
-            pending = nil
-            let todo = jobs
-            jobs.removeAll()
-            busy = true
-            condition.unlock()
+            let (batch, todo, stopped) = state.withLock { s -> (StoreBatch?, [@Sendable () -> Void], Bool) in
+                guard s.pending != nil || !s.jobs.isEmpty else { return (nil, [], s.stopped) }
+                defer { s.pending = nil; s.jobs = []; s.busy = true }
+                return (s.pending, s.jobs, false)
+            }
+            if batch == nil && todo.isEmpty {
+                if stopped { return }
+                wake.wait()
+                continue
+            }
             if let batch {
                 do {
                     try store.commit(batch)
-                    condition.lock(); _commits += 1; condition.unlock()
+                    state.withLock { $0.commits += 1 }
                 } catch {
                     FileHandle.standardError.write(Data("stratumsniff: \(error)\n".utf8))
                 }
             }
             for job in todo { job() }
-            condition.lock()
-            busy = false
-            condition.broadcast()
-            condition.unlock()
+            state.withLock { $0.busy = false }
         }
     }
 }

@@ -1,10 +1,11 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Signal handlers may only set flags (async-signal-safety); the capture loop polls them.
-nonisolated(unsafe) private var stopRequested: Int32 = 0
-nonisolated(unsafe) private var reloadRequested: Int32 = 0
+// Signal handlers may only set flags (async-signal-safety: lock-free atomics are); the capture loop polls them.
+private let stopRequested = Atomic<Bool>(false)
+private let reloadRequested = Atomic<Bool>(false)
 
 /// SIGINT/SIGTERM ask the sensor to stop cleanly; SIGHUP asks it to reopen outputs and reload lists.
 public enum Signals {
@@ -14,21 +15,17 @@ public enum Signals {
         sigemptyset(&set)
         for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
-        signal(SIGHUP) { _ in reloadRequested = 1 }
+        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGHUP) { _ in reloadRequested.store(true, ordering: .relaxed) }
         signal(SIGPIPE, SIG_IGN)   // a closed socket is an error return, not a death
     }
 
-    public static var shouldStop: Bool { stopRequested != 0 }
+    public static var shouldStop: Bool { stopRequested.load(ordering: .relaxed) }
 
     /// True once per SIGHUP.
-    public static func takeReload() -> Bool {
-        guard reloadRequested != 0 else { return false }
-        reloadRequested = 0
-        return true
-    }
+    public static func takeReload() -> Bool { reloadRequested.exchange(false, ordering: .relaxed) }
 
     /// For tests and `--duration`.
-    public static func requestStop() { stopRequested = 1 }
+    public static func requestStop() { stopRequested.store(true, ordering: .relaxed) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Reporting
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 /// RFC 5424 messages to a collector over UDP (one datagram each) or TCP (RFC 6587 octet
 /// counting), from a background thread behind a bounded queue. Reconnects with back-off;
 /// never blocks capture.
-public final class SyslogSender: @unchecked Sendable {
+public final class SyslogSender: Sendable {
     public enum Transport: String, Sendable { case udp, tcp }
     public enum Severity: Int, Sendable { case warning = 4, notice = 5, info = 6 }
 
@@ -16,10 +17,9 @@ public final class SyslogSender: @unchecked Sendable {
     public let port: UInt16
     public let transport: Transport
     private let queue: BoundedQueue<String>
-    private var fd: Int32 = -1
     private let hostname: String
-    private var thread: Thread?
-    public private(set) var sent = 0
+    private let sentCount = Atomic<Int>(0)
+    public var sent: Int { sentCount.load(ordering: .relaxed) }
     public var dropped: Int { queue.dropped }
 
     /// Parses "host:port", "udp://host:port" or "tcp://host:port" ("[v6]:port" for IPv6).
@@ -43,10 +43,12 @@ public final class SyslogSender: @unchecked Sendable {
         gethostname(&name, 255)
         hostname = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let q = queue
-        thread = Thread { [weak self] in
-            while let msg = q.pop() { self?.deliver(msg) }
-        }
-        thread?.start()
+        // The socket belongs to the sender thread alone (confined, not shared).
+        Thread { [weak self] in
+            var fd: Int32 = -1
+            while let msg = q.pop() { self?.deliver(msg, fd: &fd) }
+            if fd >= 0 { close(fd) }
+        }.start()
     }
 
     /// Queues one event. `structured` becomes an SD-ELEMENT `[stratumsniff@32473 key="value" ...]`.
@@ -75,14 +77,14 @@ public final class SyslogSender: @unchecked Sendable {
     /// Waits briefly for queued messages to go out (shutdown).
     public func flush(timeout: Double = 2) { queue.drain(timeout: timeout) }
 
-    private func deliver(_ line: String) {
+    private func deliver(_ line: String, fd: inout Int32) {
         var attempt = 0
         while true {
             if fd < 0 { fd = connectSocket() }
             if fd >= 0 {
                 var payload = transport == .tcp ? "\(line.utf8.count) \(line)" : line
                 let n = payload.withUTF8 { b in Glibc.send(fd, b.baseAddress, b.count, Int32(MSG_NOSIGNAL)) }
-                if n >= 0 { sent += 1; return }
+                if n >= 0 { sentCount.add(1, ordering: .relaxed); return }
                 close(fd); fd = -1
             }
             attempt += 1

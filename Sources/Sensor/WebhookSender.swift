@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -6,19 +7,17 @@ import FoundationNetworking
 /// POSTs JSON documents to an HTTP(S) endpoint (a chat or SOAR webhook) from a background
 /// thread behind a bounded queue: retries with exponential back-off, drops the oldest when the
 /// queue is full, never blocks capture.
-public final class WebhookSender: @unchecked Sendable {
+public final class WebhookSender: Sendable {
     public let url: URL
     public let maxAttempts: Int
     private let queue: BoundedQueue<Data>
     private let session: URLSession
-    private var thread: Thread?
-    private let lock = NSLock()
-    private var _delivered = 0
-    private var _failed = 0
+    private let deliveredCount = Atomic<Int>(0)
+    private let failedCount = Atomic<Int>(0)
 
-    public var delivered: Int { lock.lock(); defer { lock.unlock() }; return _delivered }
+    public var delivered: Int { deliveredCount.load(ordering: .relaxed) }
     /// Documents given up on after `maxAttempts`.
-    public var failed: Int { lock.lock(); defer { lock.unlock() }; return _failed }
+    public var failed: Int { failedCount.load(ordering: .relaxed) }
     public var dropped: Int { queue.dropped }
 
     public init(url: String, capacity: Int = 1000, maxAttempts: Int = 6) throws {
@@ -32,10 +31,9 @@ public final class WebhookSender: @unchecked Sendable {
         config.timeoutIntervalForRequest = 10
         session = URLSession(configuration: config)
         let q = queue
-        thread = Thread { [weak self] in
+        Thread { [weak self] in
             while let body = q.pop() { self?.deliver(body) }
-        }
-        thread?.start()
+        }.start()
     }
 
     public func post(_ json: String) { queue.push(Data(json.utf8)) }
@@ -46,13 +44,13 @@ public final class WebhookSender: @unchecked Sendable {
         var delay = 0.5
         for _ in 0..<maxAttempts {
             if send(body) {
-                lock.lock(); _delivered += 1; lock.unlock()
+                deliveredCount.add(1, ordering: .relaxed)
                 return
             }
             Thread.sleep(forTimeInterval: delay)
             delay = min(delay * 2, 30)
         }
-        lock.lock(); _failed += 1; lock.unlock()
+        failedCount.add(1, ordering: .relaxed)
     }
 
     /// One synchronous POST; true on any 2xx.
@@ -63,13 +61,13 @@ public final class WebhookSender: @unchecked Sendable {
         request.setValue("stratumsniff", forHTTPHeaderField: "User-Agent")
         request.httpBody = body
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var ok = false
+        let ok = Atomic<Bool>(false)
         let task = session.dataTask(with: request) { _, response, error in
-            if error == nil, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) { ok = true }
+            if error == nil, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) { ok.store(true, ordering: .relaxed) }
             done.signal()
         }
         task.resume()
         done.wait()
-        return ok
+        return ok.load(ordering: .relaxed)
     }
 }

@@ -2,6 +2,7 @@ import SafeNumbers
 import Detection
 import Foundation
 import GRDB
+import Synchronization
 import PacketDecoding
 import Reporting
 
@@ -58,15 +59,21 @@ public struct VerdictChange: Sendable, Equatable {
 /// The embedded SQLite history (GRDB, WAL): hosts, sessions, evidence, verdict changes and capture
 /// statistics across runs. A restart continues the same history; writes are batched into one
 /// transaction per commit so a busy tap is not slowed by the database.
-public final class EvidenceStore: @unchecked Sendable {
+public final class EvidenceStore: Sendable {
     public let path: String
     /// Nil when opened for reading only.
     private let pool: DatabasePool?
-    public private(set) var runID: Int64 = 0
-    /// What each row looked like when last written by this process: unchanged rows are not
-    /// written again (a live sensor commits its whole state every few seconds).
-    private var written: [String: Int] = [:]
-    public private(set) var rowsSkipped = 0
+    private struct Book {
+        var runID: Int64 = 0
+        /// What each row looked like when last written by this process: unchanged rows are not
+        /// written again (a live sensor commits its whole state every few seconds).
+        var written: [String: Int] = [:]
+        var rowsSkipped = 0
+    }
+    /// Commits run on the recorder's thread, runs begin and end on the capture thread.
+    private let book = Mutex(Book())
+    public var runID: Int64 { book.withLock { $0.runID } }
+    public var rowsSkipped: Int { book.withLock { $0.rowsSkipped } }
 
     let reader: DatabaseReader
 
@@ -166,11 +173,12 @@ public final class EvidenceStore: @unchecked Sendable {
     /// Starts a run (a `live` or `analyze` invocation) that later commits belong to.
     public func beginRun(source: String, version: String, at time: Timestamp) throws(StoreError) {
         do {
-            runID = try writer().write { db in
+            let id = try writer().write { db in
                 try db.execute(sql: "INSERT INTO runs (started_at, source, version) VALUES (?, ?, ?)",
                                arguments: [time.nanoseconds, source, version])
                 return db.lastInsertedRowID
             }
+            book.withLock { $0.runID = id }
         } catch { throw StoreError(path, error) }
     }
 
@@ -187,7 +195,7 @@ public final class EvidenceStore: @unchecked Sendable {
         do {
             return try writer().write { db in try self.write(batch, db) }
         } catch {
-            written.removeAll()   // the transaction rolled back: nothing can be assumed written
+            book.withLock { $0.written.removeAll() }   // the transaction rolled back: nothing can be assumed written
             throw StoreError(path, error)
         }
     }
@@ -231,9 +239,14 @@ public final class EvidenceStore: @unchecked Sendable {
     /// Whether `json` is what was last written under `key` (and remembers it otherwise).
     private func unchanged(_ key: String, _ json: String) -> Bool {
         let h = json.hashValue
-        if written[key] == h { rowsSkipped += 1; return true }
-        written[key] = h
-        return false
+        return book.withLock { b in
+            if b.written[key] == h { b.rowsSkipped += 1; return true }
+            // A sensor running for months sees sessions come and go: forget everything now and then
+            // (it only costs rewriting unchanged rows once) rather than remember every key forever.
+            if b.written.count >= 262_144 { b.written.removeAll(keepingCapacity: true) }
+            b.written[key] = h
+            return false
+        }
     }
 
     private func upsert(session s: SessionRecord, role: String, _ db: Database) throws {
