@@ -124,7 +124,8 @@ extension ClientHello {
                 }
             case 0x0010:   // ALPN: ProtocolName protocol_name_list<2..2^16-1>
                 var list = try data.sub(Int(try data.u16()))
-                while !list.atEnd { hello.alpn.append(Self.printable(try list.bytes(Int(try list.u8())))) }
+                // At most 16 kept: each is a String, and 64 KiB of one-byte names would be a 30× amplifier.
+                while !list.atEnd { let p = try list.bytes(Int(try list.u8())); if hello.alpn.count < 16 { hello.alpn.append(Self.printable(p)) } }
             case 0x000A:   // supported_groups
                 var list = try data.sub(Int(try data.u16()))
                 while !list.atEnd { hello.supportedGroups.append(try list.u16()) }

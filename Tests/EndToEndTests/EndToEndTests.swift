@@ -7,6 +7,8 @@ enum Binary {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let shared = root.deletingLastPathComponent().appendingPathComponent("shared/pcaps")
     static var path: String {
+        // scripts/sanitize points the tests at a ThreadSanitizer or AddressSanitizer build.
+        if let p = ProcessInfo.processInfo.environment["STRATUMSNIFF_BINARY"], !p.isEmpty { return p }
         for dir in [".build/debug", ".build/release"] {
             let p = root.appendingPathComponent(dir).appendingPathComponent("stratumsniff").path
             if FileManager.default.isExecutableFile(atPath: p) { return p }
