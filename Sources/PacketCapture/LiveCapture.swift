@@ -64,7 +64,7 @@ public final class LiveCapture {
             throw .liveFailed(interface: interface, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
         handle = h
-        pcap_set_snaplen(h, Int32(options.snapLength))
+        pcap_set_snaplen(h, Int32(clamping: options.snapLength))
         pcap_set_promisc(h, options.promiscuous ? 1 : 0)
         pcap_set_timeout(h, 100)
         if options.immediate { pcap_set_immediate_mode(h, 1) }

@@ -231,8 +231,8 @@ public final class EvidenceStore: Sendable {
         try db.execute(sql: """
             INSERT INTO capture_stats (run_id, time, first_packet, last_packet, packets, bytes, flows, received, dropped_kernel, dropped_interface, json)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [runID, b.time.nanoseconds, (b.firstPacket ?? b.time).nanoseconds, (b.lastPacket ?? b.time).nanoseconds, b.packets, b.bytes, b.flows, b.received.map { Int64($0) },
-                             b.droppedByKernel.map { Int64($0) }, b.droppedByInterface.map { Int64($0) }, b.statsJSON])
+            """, arguments: [runID, b.time.nanoseconds, (b.firstPacket ?? b.time).nanoseconds, (b.lastPacket ?? b.time).nanoseconds, b.packets, b.bytes, b.flows, b.received.map { Int64(clamping: $0) },
+                             b.droppedByKernel.map { Int64(clamping: $0) }, b.droppedByInterface.map { Int64(clamping: $0) }, b.statsJSON])
         return changes
     }
 

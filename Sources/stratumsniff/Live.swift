@@ -82,7 +82,7 @@ struct Live: ParsableCommand {
     func validate() throws {
         if interfaces.isEmpty { throw ValidationError("name at least one interface with -i (see 'stratumsniff interfaces')") }
         if let bpf { do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) } }
-        if snaplen < 64 { throw ValidationError("--snaplen must be at least 64 (got \(snaplen))") }
+        if snaplen < 64 || snaplen > 262_144 { throw ValidationError("--snaplen must be between 64 and 262144 (got \(snaplen))") }
         if let b = bufferSize, b < 1 || b > 4096 { throw ValidationError("--buffer-size is in MiB, 1 to 4096 (got \(b))") }
         if let d = duration, DurationText.valid(d) == nil { throw ValidationError("--duration must be a positive number of seconds, at most 100 years (got \(d))") }
         if !["table", "json", "none"].contains(format) { throw ValidationError("--format must be table, json or none") }
@@ -99,7 +99,7 @@ struct Live: ParsableCommand {
         if let w = webhook, URL(string: w)?.host == nil || !(w.hasPrefix("http://") || w.hasPrefix("https://")) {
             throw ValidationError("--webhook \(w): not an http:// or https:// URL")
         }
-        if eventsMaxMb < 1 { throw ValidationError("--events-max-mb must be at least 1") }
+        if eventsMaxMb < 1 || eventsMaxMb > 1 << 20 { throw ValidationError("--events-max-mb must be between 1 and 1048576 (got \(eventsMaxMb))") }
     }
 
     func run() throws {

@@ -99,7 +99,8 @@ import TrafficGen
         ["live", "-i", "lo", "--report-every", "999999999999d", "--report-dir", "/tmp"], ["live", "-i", "lo", "--commit-interval", "1e300"],
         ["analyze", "--tcp-idle-timeout", "1e300", "x.pcap"], ["analyze", "--udp-idle-timeout", "inf", "x.pcap"],
         ["analyze", "--fragment-timeout", "nan", "x.pcap"], ["analyze", "--max-flows", "99999999999999999999", "x.pcap"],
-        ["analyze", "--max-flows", "9223372036854775807", "x.pcap"],
+        ["analyze", "--max-flows", "9223372036854775807", "x.pcap"], ["live", "-i", "lo", "--snaplen", "99999999999"],
+        ["live", "-i", "lo", "--events-max-mb", "9223372036854775807", "--events", "/tmp/x"],
     ])
     func absurdCommandLineNumbersAreUsageErrors(_ args: [String]) throws {
         let store = FileManager.default.temporaryDirectory.appendingPathComponent("ss-cli-\(UUID().uuidString).sqlite").path
