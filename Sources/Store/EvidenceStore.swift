@@ -10,6 +10,11 @@ public struct StoreError: Error, CustomStringConvertible {
     public var description: String
     init(_ path: String, _ error: Error) {
         if let e = error as? StoreError { description = e.description; return }
+        if let db = error as? DatabaseError, db.resultCode == .SQLITE_NOTADB || db.resultCode == .SQLITE_CORRUPT {
+            description = "store \(path): damaged or not an SQLite database (\(db.message ?? "\(db.resultCode)")); "
+                + "move it aside (a new store is then created) or choose another with --store"
+            return
+        }
         description = "store \(path): \(error); check the path is writable, or choose another with --store"
     }
     init(_ path: String, refusing why: String) {
