@@ -81,7 +81,10 @@ struct FlowApp {
     var overlongSeen = 0
 
     var stratum: StratumSession? {
-        get { stratumBox?.session }
+        // Borrowed in place (no copy of the ~520-byte session and its arrays on every read).
+        _read {
+            if let b = stratumBox { yield b.session } else { yield nil }
+        }
         set {
             if let newValue { if let b = stratumBox { b.session = newValue } else { stratumBox = StratumBox(newValue) } }
             else { stratumBox = nil }
