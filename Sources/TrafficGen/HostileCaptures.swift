@@ -371,8 +371,11 @@ public enum Hostile {
             while i < count {
                 let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
                 writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
-                writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.ack], Array("{\"id\":1,\"method\":\"".utf8)))
-                for k in 0..<60 where i + k < count { writer.add(time: t(i + k), frame: tcp(s, sp, seq: UInt32(20 + 1400 * k), flags: [.ack], chunk)) }
+                let head = Array("{\"id\":1,\"method\":\"".utf8)
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.ack], head))
+                for k in 0..<60 where i + k < count {
+                    writer.add(time: t(i + k), frame: tcp(s, sp, seq: UInt32(1 + head.count + 1400 * k), flags: [.ack], chunk))
+                }
                 i += 60
             }
         case .zeroFragments, .overlapFragments:
