@@ -101,6 +101,23 @@ public struct HostVerdicts {
     /// Number of hosts with evidence held now.
     public var hostCount: Int { byHost.count }
 
+    /// Hosts whose evidence changed since the last `takeChanged()` (a live sensor re-judges only these).
+    private var changed: Set<IPAddress> = []
+
+    /// Takes the hosts changed since the last call.
+    public mutating func takeChanged() -> Set<IPAddress> {
+        defer { changed = [] }
+        return changed
+    }
+
+    /// A copy holding only `hosts`' records, to re-judge them without copying the whole table.
+    /// - Complexity: O(|hosts|).
+    public func subset(_ hosts: Set<IPAddress>) -> HostVerdicts {
+        var v = HostVerdicts(policy: policy, limits: limits)
+        for h in hosts { if let e = byHost[h] { v.byHost[h] = e } }
+        return v
+    }
+
     /// Makes sure `host` has an entry, evicting the oldest weak host if the table is full and this
     /// one brings strong evidence. Returns false when the host must be refused.
     /// - Complexity: amortised O(1) (each weak host is queued once and dequeued once).
@@ -127,6 +144,7 @@ public struct HostVerdicts {
         var h = HostEvidence()
         h.strong = strong
         byHost[host] = h
+        changed.insert(host)
         if !strong { weakOrder.append(host) }
         return true
     }
@@ -136,6 +154,7 @@ public struct HostVerdicts {
     public mutating func add(_ e: Evidence) {
         let (v, _) = Self.score(e, policy)
         guard admit(e.host, strong: v == .mining || v == .likelyMining || v == .pool) else { return }
+        changed.insert(e.host)
         // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
         if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
             byHost[e.host]!.other[i].merge(e)
@@ -163,6 +182,7 @@ public struct HostVerdicts {
         let (v, _) = Self.score(s)
         guard admit(host, strong: asPool || v == .mining || v == .likelyMining) else { return }
         if asPool { byHost[host]!.pool.append(s) } else { byHost[host]!.miner.append(s) }
+        changed.insert(host)
         sessionsHeld += 1
         sessionOrder.append((host, asPool))
         if (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > Self.maxSessionsPerHost { retireOldest(of: host, asPool: asPool) }

@@ -161,6 +161,36 @@ public final class Analyzer {
     /// Sessions retired from memory since the last call: store them (each reaches the store once).
     public func drainRetiredSessions() -> [SessionRecord] { dispatcher.sink.verdicts.drainRetired() }
 
+    /// Reports for the hosts whose evidence changed since the last call, open flows included: what a
+    /// live sensor commits and alerts on every few seconds. Hosts nothing happened to are not
+    /// re-judged, so after a flood of flows that then sit idle each commit costs one pass over the
+    /// flow table, not a re-judgement of every host and session.
+    /// - Complexity: O(open flows) plus the cost of judging the changed hosts.
+    public func snapshotChanges() -> [HostReport] {
+        let sink = dispatcher.sink
+        var hosts = sink.verdicts.takeChanged()
+        table.forEachFlow { flow in
+            guard flow.app != nil else { return }
+            let n = flow.packets.0 &+ flow.packets.1
+            guard n != flow.app.snapshotPackets else { return }
+            flow.app.snapshotPackets = n
+            hosts.insert(flow.key.low.address)
+            hosts.insert(flow.key.high.address)
+        }
+        guard !hosts.isEmpty else { return [] }
+        var verdicts = sink.verdicts.subset(hosts)
+        table.forEachFlow { flow in
+            guard flow.app != nil, hosts.contains(flow.key.low.address) || hosts.contains(flow.key.high.address) else { return }
+            let found = dispatcher.findings(flow, reason: "open", final: false)
+            for r in found.sessions where sink.admits(r) { verdicts.add(r) }
+            for e in found.evidence where sink.admits(e) { verdicts.add(e) }
+        }
+        return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
+    }
+
+    /// Hosts with evidence held now (the flagged count of an incremental snapshot's run summary).
+    public var hostsWithEvidence: Int { dispatcher.sink.verdicts.hostCount }
+
     /// Host reports from sessions that have ended so far (open flows not included).
     public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }
 

@@ -79,6 +79,8 @@ struct FlowApp {
     private var stratumBox: StratumBox?
     var hint: PoolHint?
     var overlongSeen = 0
+    /// Packets of the flow when the last incremental snapshot looked at it.
+    var snapshotPackets = 0
 
     var stratum: StratumSession? {
         // Borrowed in place (no copy of the ~520-byte session and its arrays on every read).

@@ -35,8 +35,10 @@ public final class Recorder: Sendable {
     }
 
     /// Builds a batch from a snapshot of the analyzer's state.
-    public static func batch(reports: [HostReport], stats: AnalysisStats, capture: CaptureSummary?, at time: Timestamp) -> StoreBatch {
-        var summary = RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, hostsFlagged: reports.count)
+    /// - Parameter hostsFlagged: for incremental snapshots (only changed hosts), the whole count.
+    public static func batch(reports: [HostReport], stats: AnalysisStats, capture: CaptureSummary?, at time: Timestamp,
+                             hostsFlagged: Int? = nil) -> StoreBatch {
+        var summary = RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, hostsFlagged: hostsFlagged ?? reports.count)
         summary.capture = capture
         return StoreBatch(time: time, reports: reports, statsJSON: JSONOutput.encode(summary, pretty: false),
                           packets: stats.packets, bytes: stats.bytes, flows: stats.reassembly.flowsCreated,
@@ -51,6 +53,9 @@ public final class Recorder: Sendable {
             var batch = batch
             if let older = s.pending {
                 s.coalesced += 1
+                // Snapshots carry only the hosts that changed: keep the older one's hosts the newer lacks.
+                let newer = Set(batch.reports.map(\.host))
+                batch.reports = older.reports.filter { !newer.contains($0.host) } + batch.reports
                 // The newer snapshot replaces the older one, but sessions retired in between are in neither.
                 batch.retiredSessions = older.retiredSessions + batch.retiredSessions
             }

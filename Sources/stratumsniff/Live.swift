@@ -181,7 +181,8 @@ struct Live: ParsableCommand {
             if lastVerdicts.count > 4 * caps.limits.hosts.maxHosts {
                 lastVerdicts = lastVerdicts.filter { $0.value == "mining" || $0.value == "likely-mining" }
             }
-            var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now)
+            var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
+                                       hostsFlagged: analyzer.hostsWithEvidence)
             batch.retiredSessions = analyzer.drainRetiredSessions()
             recorder?.submit(batch)
         }
@@ -218,7 +219,7 @@ struct Live: ParsableCommand {
                 // A period report needs a commit just before it: one snapshot serves both.
                 let reportDue = nextReport.map { now >= $0 } ?? false
                 if reportDue || now.since(lastCommit) >= commitInterval {
-                    commit(analyzer.snapshot(), at: now)
+                    commit(analyzer.snapshotChanges(), at: now)
                     lastCommit = now
                 }
                 if reportDue, let p = period, let due = nextReport {
