@@ -1,3 +1,4 @@
+import SafeNumbers
 import PacketDecoding
 import PoolIntel
 
@@ -61,8 +62,12 @@ public struct Evidence: Sendable {
     /// Records with the same key are merged (repeated lookups, reconnects).
     var mergeKey: String { "\(kind.rawValue)|\(name ?? "")|\(peer?.description ?? "")" }
 
+    /// How many records were merged into this one (for sampling repeat events).
+    public internal(set) var occurrences = 1
+
     mutating func merge(_ o: Evidence) {
-        count += o.count
+        occurrences = occurrences.addingSaturated(o.occurrences)
+        count = count.addingSaturated(o.count)
         if o.first < first { first = o.first }
         if o.last > last { last = o.last }
         packetsOut += o.packetsOut; packetsIn += o.packetsIn

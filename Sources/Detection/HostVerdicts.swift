@@ -30,9 +30,10 @@ public struct HostReport: Sendable {
 
 /// Memory caps of the host table (README "Caps"): a spoofed-source flood must not grow it without bound.
 public struct HostLimits: Sendable, Equatable {
-    /// Hosts with evidence held at once. When full, a host with only weak evidence (suspicious,
-    /// crypto-node) is refused; a host with strong evidence (a mining session, likely-mining evidence)
-    /// takes the place of the oldest weak one. Hosts with sessions or strong evidence are never dropped.
+    /// Hosts with evidence held at once. When full, a newcomer takes the place of the least recently
+    /// active host of a lower tier (weak < likely-mining < mining/pool); a likely-mining or mining
+    /// newcomer may also take the place of the least recently active host of its own tier; a weak
+    /// newcomer (suspicious, crypto-node) is refused.
     public var maxHosts = 16_384
     /// Sessions kept in memory across all hosts; beyond it the oldest are retired (counted in their
     /// host's reasons, first-seen kept), never a host's last one in a role.
@@ -52,8 +53,10 @@ public struct HostVerdicts {
         /// Sessions let go of to bound memory on a long-running sensor (the store keeps them all).
         var retired = 0
         var retiredFirstSeen: Timestamp?
-        /// Has a session or evidence that supports likely-mining or stronger: never evicted.
-        var strong = false
+        /// How much the host's evidence is worth keeping (see `Tier`).
+        var tier = Tier.weak
+        /// Bumped on every update; an entry in `activity` is current only with the latest one.
+        var seq = 0
     }
     /// Sessions kept in memory per host and role; older ones are retired (counted, first-seen kept).
     public static let maxSessionsPerHost = 512
@@ -64,12 +67,23 @@ public struct HostVerdicts {
     /// Distinct evidence records kept per host; more are merged into nothing and counted.
     public static let maxEvidencePerHost = 256
     public private(set) var evidenceDropped = 0
-    /// New hosts refused because the table was full of hosts with stronger claims.
+    /// New hosts refused because the table was full of hosts with at least as strong claims.
     public private(set) var hostsDropped = 0
-    /// Weak hosts (suspicious, crypto-node only) let go of to make room for a host with strong evidence.
+    /// Hosts let go of (least recently active, lowest tier first) to make room for a newcomer.
     public private(set) var hostsEvicted = 0
-    /// Hosts that arrived weak, oldest first (entries may be stale: strong or gone by now).
-    private var weakOrder: Deque<IPAddress> = []
+    /// What a host's evidence is worth when the table is full (README "Caps").
+    enum Tier: Int, Comparable {
+        /// Suspicious or crypto-node only: a spoofed DNS query makes one.
+        case weak
+        /// Likely mining (one-sided sessions with a miner's name, encrypted sessions to pool names).
+        case likely
+        /// Mining or serving mining work: a two-sided session.
+        case mining
+        static func < (a: Tier, b: Tier) -> Bool { a.rawValue < b.rawValue }
+    }
+    /// Hosts per tier, least recently active first; an entry is stale unless its `seq` is the host's latest.
+    private var activity: [Deque<(host: IPAddress, seq: Int)>] = [[], [], []]
+    private var nextSeq = 0
     /// Which host and role each kept session went to, oldest first (for the global session cap).
     private var sessionOrder: Deque<(host: IPAddress, asPool: Bool)> = []
     private var sessionsHeld = 0
@@ -101,6 +115,9 @@ public struct HostVerdicts {
     /// Number of hosts with evidence held now.
     public var hostCount: Int { byHost.count }
 
+    /// Whether `host` is held now.
+    public func holds(_ host: IPAddress) -> Bool { byHost[host] != nil }
+
     /// Hosts whose evidence changed since the last `takeChanged()` (a live sensor re-judges only these).
     private var changed: Set<IPAddress> = []
 
@@ -118,52 +135,96 @@ public struct HostVerdicts {
         return v
     }
 
-    /// Makes sure `host` has an entry, evicting the oldest weak host if the table is full and this
-    /// one brings strong evidence. Returns false when the host must be refused.
-    /// - Complexity: amortised O(1) (each weak host is queued once and dequeued once).
-    private mutating func admit(_ host: IPAddress, strong: Bool) -> Bool {
-        if byHost[host] != nil {
-            if strong { byHost[host]!.strong = true }
+    /// Makes sure `host` has an entry and marks it active. When the table is full, a newcomer takes
+    /// the place of the least recently active host of a lower tier; failing that, a likely-mining or
+    /// mining newcomer takes the place of the least recently active host of its own tier (a flood of
+    /// forged sessions cannot keep a real miner out: the flood's hosts go quiet, the miner does not).
+    /// A weak newcomer is refused rather than churn the table. Returns false when refused.
+    /// - Complexity: amortised O(1) (each activity entry is queued once and dequeued once).
+    private mutating func admit(_ host: IPAddress, tier: Tier) -> Bool {
+        nextSeq += 1
+        if var h = byHost[host] {
+            h.tier = max(h.tier, tier)
+            h.seq = nextSeq
+            byHost[host]!.tier = h.tier
+            byHost[host]!.seq = nextSeq
+            activity[h.tier.rawValue].append((host, nextSeq))
+            compactActivity(h.tier)
             return true
         }
         if byHost.count >= limits.maxHosts {
-            guard strong else { hostsDropped += 1; return false }
-            var evicted = false
-            while let victim = weakOrder.popFirst() {
-                guard let v = byHost[victim], !v.strong else { continue }
-                evidenceHeld -= v.other.count
-                sessionsHeld -= v.miner.count + v.pool.count
-                for s in v.miner { keepForStore(s) }
-                byHost[victim] = nil
-                hostsEvicted += 1
-                evicted = true
-                break
-            }
-            guard evicted else { hostsDropped += 1; return false }
+            let candidates = (0..<tier.rawValue).map { $0 } + (tier == .weak ? [] : [tier.rawValue])
+            guard candidates.contains(where: { evictLeastRecent(tier: $0) }) else { hostsDropped += 1; return false }
         }
         var h = HostEvidence()
-        h.strong = strong
+        h.tier = tier
+        h.seq = nextSeq
         byHost[host] = h
+        activity[tier.rawValue].append((host, nextSeq))
+        compactActivity(tier)
         changed.insert(host)
-        if !strong { weakOrder.append(host) }
         return true
+    }
+
+    /// Forgets the least recently active host of `tier`, if there is one.
+    private mutating func evictLeastRecent(tier: Int) -> Bool {
+        while let (victim, seq) = activity[tier].popFirst() {
+            guard let v = byHost[victim], v.seq == seq, v.tier.rawValue == tier else { continue }   // stale entry
+            evidenceHeld -= v.other.count
+            sessionsHeld -= v.miner.count + v.pool.count
+            // Not queued for the store: it has this host as of the last commit, and a flood that
+            // churns the table would otherwise turn every forged session into a stored row.
+            byHost[victim] = nil
+            hostsEvicted += 1
+            return true
+        }
+        return false
+    }
+
+    /// Drops stale entries when a queue has grown well past the hosts it can refer to.
+    private mutating func compactActivity(_ tier: Tier) {
+        let i = tier.rawValue
+        guard activity[i].count > 4 * limits.maxHosts + 1024 else { return }
+        activity[i] = Deque(activity[i].filter { e in byHost[e.host].map { $0.seq == e.seq && $0.tier == tier } ?? false })
+    }
+
+    static func tier(_ v: Verdict) -> Tier {
+        switch v {
+        case .mining, .pool: .mining
+        case .likelyMining: .likely
+        case .suspicious, .cryptoNode, .none: .weak
+        }
+    }
+
+    /// What became of a piece of evidence.
+    public enum EvidenceOutcome: Equatable, Sendable {
+        /// A new record.
+        case new
+        /// Merged into an earlier record, which has now seen this many occurrences.
+        case merged(occurrences: Int)
+        /// Refused: the host table or the evidence caps are full.
+        case refused
     }
 
     /// Records a piece of non-session evidence, merging it with an earlier one of the same kind and name.
     /// - Complexity: O(1) amortised.
-    public mutating func add(_ e: Evidence) {
+    @discardableResult
+    public mutating func add(_ e: Evidence) -> EvidenceOutcome {
         let (v, _) = Self.score(e, policy)
-        guard admit(e.host, strong: v == .mining || v == .likelyMining || v == .pool) else { return }
+        guard admit(e.host, tier: Self.tier(v)) else { return .refused }
         changed.insert(e.host)
         // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
         if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
             byHost[e.host]!.other[i].merge(e)
+            return .merged(occurrences: byHost[e.host]!.other[i].occurrences)
         } else if byHost[e.host]!.other.count < Self.maxEvidencePerHost && evidenceHeld < limits.maxEvidence {
             byHost[e.host]!.otherIndex[e.mergeKey] = byHost[e.host]!.other.count
             byHost[e.host]!.other.append(e)
             evidenceHeld += 1
+            return .new
         } else {
             evidenceDropped += 1
+            return .refused
         }
     }
 
@@ -180,7 +241,7 @@ public struct HostVerdicts {
 
     private mutating func append(_ s: SessionRecord, to host: IPAddress, asPool: Bool) {
         let (v, _) = Self.score(s)
-        guard admit(host, strong: asPool || v == .mining || v == .likelyMining) else { return }
+        guard admit(host, tier: asPool ? .mining : Self.tier(v)) else { return }
         if asPool { byHost[host]!.pool.append(s) } else { byHost[host]!.miner.append(s) }
         changed.insert(host)
         sessionsHeld += 1
@@ -223,7 +284,7 @@ public struct HostVerdicts {
             .sorted { (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host) }
     }
 
-    static func rank(_ v: Verdict) -> Int {
+    public static func rank(_ v: Verdict) -> Int {
         switch v {
         case .mining: 0
         case .likelyMining: 1

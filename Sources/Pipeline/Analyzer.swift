@@ -188,6 +188,9 @@ public final class Analyzer {
         return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
     }
 
+    /// Whether the host table holds `host` now.
+    public func holds(_ host: IPAddress) -> Bool { dispatcher.sink.verdicts.holds(host) }
+
     /// Hosts with evidence held now (the flagged count of an incremental snapshot's run summary).
     public var hostsWithEvidence: Int { dispatcher.sink.verdicts.hostCount }
 
@@ -212,6 +215,8 @@ public final class Analyzer {
         s.anomalies.record(.hostTableFull, count: sink.verdicts.hostsDropped)
         s.anomalies.record(.hostEvicted, count: sink.verdicts.hostsEvicted)
         s.anomalies.record(.timeWentBackwards, count: stats.timeWentBackwards)
+        s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
+        s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)
         return s
     }
 }

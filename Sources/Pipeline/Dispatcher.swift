@@ -32,11 +32,18 @@ final class Sink {
         names = NameCache(capacity: limits.maxNameCacheEntries)
     }
 
-    /// Records evidence unless the allow list covers either end.
+    /// Records evidence unless the allow list covers either end. The event stream gets the first
+    /// of each record and then repeats 2, 4, 8 … (powers of two): a flood of identical lookups
+    /// cannot turn into a flood of events, and a refused host (table full) none at all.
     func add(_ e: Evidence) {
         guard admits(e) else { return }
-        verdicts.add(e)
-        onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil))
+        let outcome = verdicts.add(e)
+        guard let onEvent else { return }
+        switch outcome {
+        case .new: onEvent(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil))
+        case .merged(let n) where n & (n - 1) == 0: onEvent(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil))
+        case .merged, .refused: break
+        }
     }
 
     func add(_ r: SessionRecord) {
@@ -146,8 +153,11 @@ struct Dispatcher: FlowHandler {
 
     // MARK: - Memory budget
 
+    /// A decoded Stratum session's own state (session, summary, pending requests) in the budget.
+    static let sessionCharge = 1024
+
     func bufferedBytes(_ flow: FlowState<FlowApp>) -> Int {
-        var n = flow.app.stratum?.bufferedBytes ?? 0
+        var n = flow.app.stratum.map { $0.bufferedBytes + Self.sessionCharge } ?? 0
         switch flow.app.mode {
         case .tls(let t): n += t.bufferedBytes
         case .http(let h): n += h.bufferedBytes
@@ -162,7 +172,6 @@ struct Dispatcher: FlowHandler {
     /// keeps being decoded (only its partial lines are dropped, as after a gap): the sensor is never
     /// blinded to a miner it has found. Anything else is freed and bypassed; what it revealed stays.
     func shed(_ flow: FlowState<FlowApp>) -> Bool {
-        sink.anomalies.record(.decoderMemoryCap)
         if let s = flow.app.stratum, s.identified {
             flow.app.stratum!.gap(from: .a)
             flow.app.stratum!.gap(from: .b)

@@ -44,6 +44,13 @@ public final class Outputs: Sendable {
         webhook?.post(JSONOutput.encode(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host), pretty: false))
     }
 
+    /// More hosts became miners in one commit than alerts are sent for (an alert storm).
+    public func alertsSuppressed(_ count: Int, time: Int64) {
+        events?.append(JSONOutput.encode(SuppressedLine(time: TimeFormat.iso8601(time), count: count), pretty: false))
+        syslog?.send("\(count) further hosts became mining or likely-mining in this commit; alerts for them suppressed (see the store)",
+                     severity: .warning, msgID: "verdict", structured: [("suppressed", String(count))])
+    }
+
     /// A period report is ready: its summary goes to the webhook and syslog.
     public func periodReport(_ r: PeriodReport, files: [String]) {
         let summary = PeriodSummaryLine(report: r, files: files)
@@ -69,6 +76,13 @@ public struct AlertLine: Encodable {
     public var previous_verdict: String?
     public var host: HostJSON
     init(time: String, previous: String?, host: HostJSON) { self.time = time; self.previous_verdict = previous; self.host = host }
+}
+
+/// `{"type":"alerts_suppressed","time":…,"count":N}`: alerts cut by the per-commit limit.
+public struct SuppressedLine: Encodable {
+    public var type = "alerts_suppressed"
+    public var time: String
+    public var count: Int
 }
 
 /// `{"type":"period_report", ...}`: the summary part of a period report.

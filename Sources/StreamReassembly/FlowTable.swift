@@ -234,9 +234,22 @@ public struct FlowTable<Handler: FlowHandler> {
         if stats.reassemblyMemory > stats.peakReassemblyMemory { stats.peakReassemblyMemory = stats.reassemblyMemory }
         var d = flow.app == nil ? 0 : handler.bufferedBytes(flow)
         if d > 0 && stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory {
-            stats.decoderMemoryCapHits += 1
-            if handler.shed(flow) { flow.bypassed = true; noteBypass(flow) }
-            d = handler.bufferedBytes(flow)
+            // Over budget: end the least recently active flows first (their sessions are recorded, as
+            // at the flow cap) — a flood's idle flows go, an active miner stays. Only if that is not
+            // enough (a few flows hold it all) is this flow shed.
+            var evictions = 0
+            while stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory, evictions < 16,
+                  let victim = leastRecent(excluding: flow) {
+                evictions += 1
+                stats.evictions += 1
+                stats.decoderMemoryCapHits += 1
+                remove(victim, reason: .evicted, handler: &handler)
+            }
+            if stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory {
+                stats.decoderMemoryCapHits += 1
+                if handler.shed(flow) { flow.bypassed = true; noteBypass(flow) }
+                d = handler.bufferedBytes(flow)
+            }
         }
         stats.decoderMemory += d - flow.chargedDecoder
         flow.chargedDecoder = d
@@ -316,6 +329,17 @@ public struct FlowTable<Handler: FlowHandler> {
         flow.closing = true
         flow.closedAt = time
         closingQueue.append(flow)
+    }
+
+    /// The least recently active flow other than `flow` (the older of the two LRU tails).
+    private func leastRecent(excluding flow: Flow) -> Flow? {
+        func tail(_ t: Flow?) -> Flow? { t === flow ? t?.newer : t }
+        switch (tail(tails.0), tail(tails.1)) {
+        case let (a?, b?): return a.lastSeen <= b.lastSeen ? a : b
+        case let (a?, nil): return a
+        case let (nil, b?): return b
+        default: return nil
+        }
     }
 
     private mutating func evictOldest(handler: inout Handler) {

@@ -17,8 +17,10 @@ public struct ReassemblyLimits: Sendable, Equatable {
     /// bookkeeping). When reached, a direction that wants to buffer more gives up its oldest hole instead.
     public var maxReassemblyMemory = 64 << 20
     /// Bytes decoders hold across all flows (partial lines, TLS records, HTTP heads and bodies,
-    /// WebSocket messages, SV2 frames). When reached, the flow that grew is shed and bypassed,
-    /// unless it is an identified mining session (then only its partial data is dropped).
+    /// WebSocket messages, SV2 frames, 1 KiB per decoded Stratum session). When reached, the least
+    /// recently active flows are ended (sessions recorded) until there is room; if that is not enough,
+    /// the flow that grew is shed and bypassed, unless it is an identified mining session (then only
+    /// its partial data is dropped).
     public var maxDecoderMemory = 64 << 20
     public init() {}
 }

@@ -166,20 +166,28 @@ struct Live: ParsableCommand {
         var lastCommit = started
         func captureSummary() -> CaptureSummary { CaptureSummary(interfaces: interfaces, stats: loop.captureStatistics()) }
         // Alerts come from the verdicts themselves (a host newly mining), with or without a store.
-        var lastVerdicts: [String: String] = [:]
+        var lastVerdicts: [IPAddress: String] = [:]
         func commit(_ reports: [HostReport], at now: Timestamp) {
+            var news: [(HostReport, String?)] = []
             for r in reports {
-                let host = r.host.description, old = lastVerdicts[host]
-                lastVerdicts[host] = r.verdict.rawValue
+                let old = lastVerdicts[r.host]
+                lastVerdicts[r.host] = r.verdict.rawValue
                 // A host newly flagged, or upgraded from likely-mining to mining, is news; anything else is not.
-                let news = r.verdict == .mining ? old != "mining" : (r.verdict == .likelyMining && old != "mining" && old != "likely-mining")
-                if news {
-                    outputs.newMiner(r, change: VerdictChange(host: host, old: old, new: r.verdict.rawValue, confidence: r.confidence), time: now.nanoseconds)
+                if r.verdict == .mining ? old != "mining" : (r.verdict == .likelyMining && old != "mining" && old != "likely-mining") {
+                    news.append((r, old))
                 }
             }
-            // Hosts come and go under a spoofed flood: keep what alerts need (miners), drop the rest when large.
-            if lastVerdicts.count > 4 * caps.limits.hosts.maxHosts {
-                lastVerdicts = lastVerdicts.filter { $0.value == "mining" || $0.value == "likely-mining" }
+            // An alert storm (a flood of forged sessions) is cut at `maxAlertsPerCommit`, mining before
+            // likely-mining, most confident first; the rest are counted in one line (the store has them all).
+            news.sort { (HostVerdicts.rank($0.0.verdict), -$0.0.confidence) < (HostVerdicts.rank($1.0.verdict), -$1.0.confidence) }
+            for (r, old) in news.prefix(Self.maxAlertsPerCommit) {
+                outputs.newMiner(r, change: VerdictChange(host: r.host.description, old: old, new: r.verdict.rawValue, confidence: r.confidence),
+                                 time: now.nanoseconds)
+            }
+            if news.count > Self.maxAlertsPerCommit { outputs.alertsSuppressed(news.count - Self.maxAlertsPerCommit, time: now.nanoseconds) }
+            // Hosts come and go under a spoofed flood: remember only those the host table still holds.
+            if lastVerdicts.count > 2 * caps.limits.hosts.maxHosts {
+                lastVerdicts = lastVerdicts.filter { analyzer.holds($0.key) }
             }
             var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
                                        hostsFlagged: analyzer.hostsWithEvidence)
@@ -260,6 +268,9 @@ struct Live: ParsableCommand {
         // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
         if captureFailed { throw ExitCode(Exit.usageOrInputError) }
     }
+
+    /// Alerts sent per commit at most (README "Live capture").
+    static let maxAlertsPerCommit = 50
 
     /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
     static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {

@@ -119,15 +119,26 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(v.hostsEvicted == 2)
     }
 
-    @Test func strongHostsAreNeverEvicted() {
+    /// A flood of forged likely-mining (even two-sided) sessions fills the table; a real miner that
+    /// arrives afterwards, and one that keeps mining through the flood, are both still there.
+    @Test func aFloodOfForgedMinersCannotKeepARealOneOut() {
         var limits = HostLimits()
-        limits.maxHosts = 10
+        limits.maxHosts = 50
         var v = HostVerdicts(limits: limits)
-        for i in 0..<10 { v.add(record(miner: "10.0.0.\(i)", pool: "10.0.0.\(i)", shape: .minerOnly) { $0.software = "XMRig/6"; $0.minerMethods = ["login"] }) }
-        v.add(record(miner: "10.0.1.1", pool: "198.51.100.1", shape: .minerOnly) { $0.software = "XMRig/6"; $0.minerMethods = ["login"] })
-        #expect(v.hostCount == 10)
-        #expect(v.hostsDropped == 1)
-        #expect(v.reports().allSatisfy { $0.verdict == .likelyMining })
+        v.add(record(miner: "10.9.9.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true })
+        for i in 0..<2000 {
+            v.add(record(miner: "100.0.\(i / 256).\(i % 256)", pool: "198.51.100.9", shape: i % 2 == 0 ? .minerOnly : .twoSided) {
+                $0.software = "XMRig/6"; $0.minerMethods = ["login"]
+            })
+            // the real miner keeps mining while the flood goes on
+            if i % 10 == 0 { v.add(record(miner: "10.9.9.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true }) }
+        }
+        v.add(record(miner: "10.9.9.2", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 1 })
+        let verdicts = Dictionary(uniqueKeysWithValues: v.reports().map { ($0.host, $0.verdict) })
+        #expect(verdicts[IPAddress("10.9.9.1")!] == .mining)
+        #expect(verdicts[IPAddress("10.9.9.2")!] == .mining)
+        #expect(v.hostCount == 50)
+        #expect(v.hostsEvicted > 0)
     }
 
     @Test func sessionsAcrossHostsAreCappedAndRetiredOnesGoToTheStore() {

@@ -128,6 +128,9 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
 /// A handler that records what each flow receives and can bypass on demand.
 private struct RecordingHandler: FlowHandler {
     var bypassAfterFirstData = false
+    /// Bytes each flow claims to hold in its decoders (for the decoder budget).
+    var holdsPerFlow = 0
+    func bufferedBytes(_ flow: FlowState<Int>) -> Int { holdsPerFlow }
     var ended: [FlowEndReason] = []
     var delivered = 0
     func startFlow(_ flow: FlowState<Int>) -> Int { 0 }
@@ -246,5 +249,26 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         }
         #expect(h.ended.isEmpty)
         #expect(table.count == 3)
+    }
+
+    /// The decoder budget ends the least recently active flows first: a flood of idle flows goes,
+    /// the flow that keeps talking stays.
+    @Test func decoderBudgetEvictsTheLeastRecentlyActive() {
+        var limits = ReassemblyLimits()
+        limits.maxDecoderMemory = 10 * 1000
+        var table = FlowTable<RecordingHandler>(limits: limits)
+        var h = RecordingHandler(holdsPerFlow: 1000)
+        buffer.withUnsafeBytes { buf in
+            for i in 0..<100 {
+                table.process(packet(i + 1, payload: 0..<4, seq: UInt32(1)), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h)
+                // the miner (flow 0) talks every tenth packet
+                if i % 5 == 0 { table.process(packet(0, payload: 0..<4, seq: UInt32(1 + 4 * i)), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h) }
+                #expect(table.stats.decoderMemory <= limits.maxDecoderMemory)
+            }
+        }
+        #expect(table.count <= 10)
+        #expect(table.flow(FlowKey.of(src: Endpoint(address: .v4(0x0A00_0000), port: 1000), dst: Endpoint(address: .v4(0x0A01_0001), port: 80),
+                                      ipProtocol: .tcp, vlanID: 0).0) != nil, "the active flow survived")
+        #expect(table.stats.decoderMemoryCapHits > 0)
     }
 }
