@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "PoolIntel", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture", "SafeNumbers"]),
-        .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
                                               .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),

@@ -10,73 +10,39 @@ extension Double {
     @inlinable public var finite: Double? { isFinite ? self : nil }
 }
 
-extension Int {
-    /// `Int(value)` rounded toward zero, or nil when `value` is NaN, infinite or out of range.
+extension FixedWidthInteger where Self: SignedInteger {
+    /// `Self(value)` rounded toward zero, or nil when `value` is NaN, infinite or out of range.
     @inlinable public init?(checked value: Double) {
-        guard value.isFinite, value > -9.223372036854775e18, value < 9.223372036854775e18 else { return nil }
-        self.init(value)
+        guard value.isFinite, let v = Self(exactly: value.rounded(.towardZero)) else { return nil }
+        self = v
     }
 
-    /// `Int(value)` rounded toward zero, clamped to `Int`'s range; NaN becomes 0.
+    /// `Self(value)` rounded toward zero, clamped to the type's range; NaN becomes 0.
     @inlinable public init(saturating value: Double) {
-        if value.isNaN { self = 0 }
-        else if value >= 9.223372036854775e18 { self = .max }
-        else if value <= -9.223372036854775e18 { self = .min }
-        else { self.init(value) }
+        if value.isNaN { self = 0 } else if let v = Self(checked: value) { self = v } else { self = value > 0 ? .max : .min }
     }
 
-    /// `a + b`, clamped to `Int`'s range.
-    @inlinable public func addingSaturated(_ b: Int) -> Int {
+    /// `self + b`, clamped to the type's range.
+    @inlinable public func addingSaturated(_ b: Self) -> Self {
         let (r, o) = addingReportingOverflow(b)
         return o ? (b > 0 ? .max : .min) : r
     }
 
-    /// `a - b`, clamped to `Int`'s range.
-    @inlinable public func subtractingSaturated(_ b: Int) -> Int {
+    /// `self - b`, clamped to the type's range.
+    @inlinable public func subtractingSaturated(_ b: Self) -> Self {
         let (r, o) = subtractingReportingOverflow(b)
         return o ? (b < 0 ? .max : .min) : r
     }
 
-    /// `a * b`, clamped to `Int`'s range.
-    @inlinable public func multipliedSaturated(by b: Int) -> Int {
-        let (r, o) = multipliedReportingOverflow(by: b)
-        return o ? ((self < 0) == (b < 0) ? .max : .min) : r
-    }
-}
-
-extension Int64 {
-    /// `Int64(value)` rounded toward zero, or nil when `value` is NaN, infinite or out of range.
-    @inlinable public init?(checked value: Double) {
-        guard value.isFinite, value > -9.223372036854775e18, value < 9.223372036854775e18 else { return nil }
-        self.init(value)
-    }
-
-    /// `Int64(value)` rounded toward zero, clamped to `Int64`'s range; NaN becomes 0.
-    @inlinable public init(saturating value: Double) {
-        if value.isNaN { self = 0 }
-        else if value >= 9.223372036854775e18 { self = .max }
-        else if value <= -9.223372036854775e18 { self = .min }
-        else { self.init(value) }
-    }
-
-    @inlinable public func addingSaturated(_ b: Int64) -> Int64 {
-        let (r, o) = addingReportingOverflow(b)
-        return o ? (b > 0 ? .max : .min) : r
-    }
-
-    @inlinable public func subtractingSaturated(_ b: Int64) -> Int64 {
-        let (r, o) = subtractingReportingOverflow(b)
-        return o ? (b < 0 ? .max : .min) : r
-    }
-
-    @inlinable public func multipliedSaturated(by b: Int64) -> Int64 {
+    /// `self * b`, clamped to the type's range.
+    @inlinable public func multipliedSaturated(by b: Self) -> Self {
         let (r, o) = multipliedReportingOverflow(by: b)
         return o ? ((self < 0) == (b < 0) ? .max : .min) : r
     }
 
     /// `self - other` as a Double, exact where it fits and never overflowing where it does not
     /// (times from 1684 and 2255 are further apart than `Int64` can count in nanoseconds).
-    @inlinable public func difference(from other: Int64) -> Double {
+    @inlinable public func difference(from other: Self) -> Double {
         let (r, o) = subtractingReportingOverflow(other)
         return o ? Double(self) - Double(other) : Double(r)
     }
