@@ -46,6 +46,7 @@ public enum PeriodRenderer {
         if let k = r.capture.packets_dropped_by_kernel { o += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface" }
         o += "\n\n"
         guard !r.hosts.isEmpty else { return o + "No mining activity in this period.\n" }
+        if r.hosts_omitted > 0 { o += "The \(r.hosts.count) most serious hosts are listed; \(r.hosts_omitted) more are in the store.\n\n" }
         o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
             let j = h.host
@@ -126,6 +127,7 @@ public enum PeriodRenderer {
         if r.hosts.isEmpty {
             o += "<p>No mining activity in this period.</p>"
         } else {
+            if r.hosts_omitted > 0 { o += "<p class=\"muted\">The \(r.hosts.count) most serious hosts are listed; \(r.hosts_omitted) more are in the store.</p>\n" }
             o += "<table><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Worker</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
             for x in r.hosts {
                 let j = x.host

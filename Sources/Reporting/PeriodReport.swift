@@ -76,16 +76,24 @@ public struct PeriodReport: Codable, Sendable {
     /// Σ estimated hashrate of hosts flagged mining / likely-mining in the period.
     public var estimated_stolen_hashrate_hs: Double
     public var hosts: [Host]
+    /// Hosts in the period beyond the `maxHosts` shown (most serious first); 0 when all are shown.
+    public var hosts_omitted: Int
     public var verdict_changes: [Change]
     public var capture: Capture
 
+    /// Hosts listed in one report at most: a store a flood has filled stays a page a browser opens.
+    public static let maxHosts = 2000
+
+    /// - Parameters:
+    ///   - totals: counts over every host of the period when `hosts` is only the first `maxHosts`.
     public init(generated: String, from: String, to: String, from_ns: Int64, to_ns: Int64, hosts: [Host],
-                verdict_changes: [Change], capture: Capture) {
+                verdict_changes: [Change], capture: Capture, totals: (mining: Int, new: Int, all: Int)? = nil) {
         self.generated = generated; self.from = from; self.to = to; self.from_ns = from_ns; self.to_ns = to_ns
         self.hosts = hosts; self.verdict_changes = verdict_changes; self.capture = capture
         let miners = hosts.filter { $0.host.verdict == "mining" || $0.host.verdict == "likely-mining" }
-        hosts_mining_now = miners.count
-        hosts_new_in_period = hosts.filter(\.new_in_period).count
+        hosts_mining_now = max(totals?.mining ?? 0, miners.count)
+        hosts_new_in_period = max(totals?.new ?? 0, hosts.filter(\.new_in_period).count)
+        hosts_omitted = max((totals?.all ?? hosts.count) - hosts.count, 0)
         estimated_stolen_hashrate_hs = miners.reduce(0) { $0 + ($1.host.estimated_hashrate_hs ?? 0) }
         if !estimated_stolen_hashrate_hs.isFinite { estimated_stolen_hashrate_hs = Double.greatestFiniteMagnitude }
     }

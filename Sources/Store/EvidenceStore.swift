@@ -296,10 +296,17 @@ extension EvidenceStore {
             return try reader.read { db in
                 let decoder = JSONDecoder()
                 var sessionsByHost: [String: [PeriodReport.Session]] = [:]
+                // The most serious hosts first, at most `maxHosts` of them; the counts cover them all.
+                let rankSQL = "CASE verdict WHEN 'mining' THEN 0 WHEN 'likely-mining' THEN 1 WHEN 'pool' THEN 2 WHEN 'suspicious' THEN 3 WHEN 'crypto-node' THEN 4 ELSE 9 END"
+                let shownHosts = """
+                    SELECT address FROM hosts WHERE last_seen >= ? AND first_seen <= ?
+                    ORDER BY \(rankSQL), confidence DESC, address LIMIT ?
+                    """
+                // Sessions only of the hosts shown, and a bounded number of them (each row is decoded).
                 for row in try Row.fetchAll(db, sql: """
                     SELECT miner, json, first_seen, last_seen FROM sessions
-                    WHERE last_seen >= ? AND first_seen <= ? ORDER BY first_seen
-                    """, arguments: [from, to]) {
+                    WHERE last_seen >= ? AND first_seen <= ? AND miner IN (\(shownHosts)) ORDER BY first_seen LIMIT 50000
+                    """, arguments: [from, to, from, to, PeriodReport.maxHosts]) {
                     guard let text: String = row["json"], let s = try? decoder.decode(SessionJSON.self, from: Data(text.utf8)) else { continue }
                     let start: Int64 = row["first_seen"], end: Int64 = row["last_seen"]
                     let miner: String = row["miner"]
@@ -311,10 +318,17 @@ extension EvidenceStore {
                     }
                 }
                 var hosts: [PeriodReport.Host] = []
+                let totals = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*) AS n,
+                           SUM(CASE WHEN verdict IN ('mining', 'likely-mining') THEN 1 ELSE 0 END) AS mining,
+                           SUM(CASE WHEN first_flagged BETWEEN ? AND ? THEN 1 ELSE 0 END) AS new
+                    FROM hosts WHERE last_seen >= ? AND first_seen <= ?
+                    """, arguments: [from, to, from, to])
                 for row in try Row.fetchAll(db, sql: """
                     SELECT address, first_seen, last_seen, first_flagged, report_json FROM hosts
                     WHERE last_seen >= ? AND first_seen <= ?
-                    """, arguments: [from, to]) {
+                    ORDER BY \(rankSQL), confidence DESC, address LIMIT ?
+                    """, arguments: [from, to, PeriodReport.maxHosts]) {
                     guard let text: String = row["report_json"], let h = try? decoder.decode(HostJSON.self, from: Data(text.utf8)) else { continue }
                     let address: String = row["address"]
                     let first: Int64 = row["first_seen"], last: Int64 = row["last_seen"]
@@ -347,7 +361,8 @@ extension EvidenceStore {
                                                    packets_dropped_by_interface: sum("dropped_interface"))
                 return PeriodReport(generated: TimeFormat.iso8601(generated.nanoseconds), from: TimeFormat.iso8601(from),
                                     to: TimeFormat.iso8601(to), from_ns: from, to_ns: to, hosts: hosts, verdict_changes: changes,
-                                    capture: capture)
+                                    capture: capture,
+                                    totals: (mining: totals?["mining"] ?? 0, new: totals?["new"] ?? 0, all: totals?["n"] ?? hosts.count))
             }
         } catch let e as StoreError { throw e } catch { throw StoreError(path, error) }
     }

@@ -125,3 +125,30 @@ import TrafficGen
         for s in ["rig-07", "Grüße", "矿工", "café ☕", "x.y_z"] { #expect(TerminalSafe.escape(s) == s) }
     }
 }
+
+/// A store a flood has filled still renders as a page: the most serious hosts, with counts of all.
+@Suite struct BoundedPeriodReportTests {
+    @Test func periodReportListsAtMostMaxHostsAndCountsTheRest() throws {
+        var verdicts = HostVerdicts()
+        for i in 0..<(PeriodReport.maxHosts + 100) {
+            var m = StratumSummary()
+            m.shape = .minerOnly
+            m.minerSide = .a
+            m.software = "XMRig/6"
+            m.minerMethods = ["login"]
+            verdicts.add(SessionRecord(miner: IPAddress("10.\(i / 65536).\(i / 256 % 256).\(i % 256)")!, minerPort: 1, pool: IPAddress("192.0.2.1")!,
+                                       poolPort: 3333, vlanID: 0, summary: m, flowFirstSeen: Timestamp(seconds: 100), flowLastSeen: Timestamp(seconds: 200),
+                                       minerBytes: 1, poolBytes: 0, endReason: "closed"))
+        }
+        let reports = verdicts.reports()
+        #expect(reports.count == PeriodReport.maxHosts + 100)
+        let db = try EvidenceStore(path: tempStore())
+        try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 100))
+        try db.commit(StoreBatch(time: Timestamp(seconds: 150), reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
+        let r = try db.period(from: 0, to: 1_000_000_000_000, generated: Timestamp(seconds: 300))
+        #expect(r.hosts.count == PeriodReport.maxHosts)
+        #expect(r.hosts_omitted == 100)
+        #expect(r.hosts_mining_now == PeriodReport.maxHosts + 100)
+        #expect(PeriodRenderer.render(r, as: .md).contains("100 more are in the store"))
+    }
+}
