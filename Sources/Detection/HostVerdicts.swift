@@ -312,7 +312,7 @@ public struct HostVerdicts {
             let shares = pool.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
             confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
             let ports = Set(pool.map(\.poolPort)).sorted().map(String.init).joined(separator: ", ")
-            reasons.append("served mining work on port \(ports) to \(clients) miner\(clients == 1 ? "" : "s") (\(pool.count) session\(pool.count == 1 ? "" : "s"), \(jobs) jobs, \(shares) shares accepted)")
+            reasons.append("served mining work on port \(ports) to \(Format.count(clients, "miner")) (\(Format.count(pool.count, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)")
             for s in sortedMiner { reasons.append("also mines upstream: " + describe(s)) }
         } else {
             for s in sortedMiner {
@@ -438,7 +438,7 @@ public struct HostVerdicts {
     public static func describe(_ s: SessionRecord) -> String {
         let m = s.summary
         var where_ = s.poolEndpoint
-        if let h = m.poolHostnames.first { where_ += " (\(h))" }
+        if let h = m.poolHostnames.first, h != where_ { where_ += " (\(h))" }   // not "10.0.0.2:3336 (10.0.0.2:3336)"
         if let l = s.poolList { where_ += " (listed: \(l.matched), \(l.entry.kind.rawValue), \(l.entry.source))" }
         var parts: [String] = []
         let who = m.software ?? "a miner"
@@ -451,7 +451,7 @@ public struct HostVerdicts {
             if let ok = m.loginAccepted { login += ok ? " (login accepted)" : " (login rejected)" }
             parts.append(login)
         case .poolPushOnly:
-            parts.append("received \(m.jobsReceived) mining jobs from \(where_) via \(dialect) (session picked up mid-way)")
+            parts.append("received \(Format.count(m.jobsReceived, "mining job")) from \(where_) via \(dialect) (session picked up mid-way)")
         case .minerOnly:
             var t = "\(who) sent \(m.minerMethods.joined(separator: ", ")) to \(where_) with no pool answer seen"
             if let w = m.wallets.first { t += " as \(Format.shortWallet(w))" }
@@ -462,9 +462,9 @@ public struct HostVerdicts {
         if let coin = s.coin { parts.append(coin) }
         let seconds = (m.lastSeen ?? 0).difference(from: m.firstSeen ?? 0) / 1e9
         if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
-            parts.append("\(m.sharesAccepted) shares accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted in \(Format.duration(seconds))")
+            parts.append("\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted in \(Format.duration(seconds))")
         } else if m.jobsReceived > 0 && m.shape != .poolPushOnly {
-            parts.append("\(m.jobsReceived) jobs in \(Format.duration(seconds))")
+            parts.append("\(Format.count(m.jobsReceived, "job")) in \(Format.duration(seconds))")
         }
         if let h = m.estimatedHashrate { parts.append("~\(Format.hashrate(h)) from accepted shares") }
         if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r))") }
@@ -494,6 +494,9 @@ public enum Format {
         if s < 86400 { return String(Double(Int(s / 360)) / 10) + " h" }
         return String(Double(Int(saturating: s / 8640)) / 10) + " d"
     }
+
+    /// "1 share", "5 shares".
+    public static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 
     /// "4BCeEPhodg…CvCDm" for long wallets.
     public static func shortWallet(_ w: String) -> String {

@@ -218,7 +218,10 @@ public final class EvidenceStore: Sendable {
             let first = r.firstSeen?.nanoseconds ?? b.time.nanoseconds
             let last = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
             let old = try String.fetchOne(db, sql: "SELECT verdict FROM hosts WHERE address = ?", arguments: [address])
-            let flagged = r.verdict.isMiner ? b.time.nanoseconds : nil
+            // One clock for the evidence: when a host was first flagged and when its verdict changed are
+            // packet times (its latest evidence), as first/last seen are; wall time is run bookkeeping.
+            let evidenceTime = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
+            let flagged = r.verdict.isMiner ? evidenceTime : nil
             try db.execute(sql: """
                 INSERT INTO hosts (address, first_seen, last_seen, verdict, confidence, first_flagged, report_json)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -230,7 +233,7 @@ public final class EvidenceStore: Sendable {
             if old != r.verdict.rawValue {
                 changes.append(VerdictChange(host: address, old: old, new: r.verdict.rawValue, confidence: r.confidence))
                 try db.execute(sql: "INSERT INTO verdict_changes (time, host, old_verdict, new_verdict, confidence, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [b.time.nanoseconds, address, old, r.verdict.rawValue, r.confidence, r.reasons.first])
+                               arguments: [evidenceTime, address, old, r.verdict.rawValue, r.confidence, r.reasons.first])
             }
         }
         try db.execute(sql: """

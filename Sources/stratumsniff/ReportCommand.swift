@@ -67,6 +67,12 @@ struct Report: ParsableCommand {
         }
         let report: PeriodReport
         do { report = try db.period(from: lo, to: hi, generated: now) } catch { throw ValidationError(error.description) }
+        // An empty period of a store whose packets lie elsewhere (a capture from an incident last
+        // year, the default last 24 h): say what the store holds and how to see it.
+        if report.hosts.isEmpty, let (first, last) = (try? db.span()) ?? nil, first > hi || last < lo {
+            FileHandleStderr.write("stratumsniff: nothing in this period; the store holds packets from \(TimeFormat.iso8601(first)) to "
+                                   + "\(TimeFormat.iso8601(last)): use --since all, or --from/--to around them\n")
+        }
         let text = PeriodRenderer.render(report, as: PeriodRenderer.OutputKind(rawValue: format)!)
         if let output { try AtomicFile.write(text, to: output) } else { print(text, terminator: "") }
     }

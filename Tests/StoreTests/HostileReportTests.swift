@@ -152,3 +152,22 @@ import TrafficGen
         #expect(PeriodRenderer.render(r, as: .md).contains("100 more are in the store"))
     }
 }
+
+/// Packet time is the one clock of the evidence: when a host was first flagged and when its verdict
+/// changed are stored in packet time, whatever the wall clock of the commit.
+@Suite struct OneClockTests {
+    @Test func firstFlaggedAndVerdictChangesArePacketTimes() throws {
+        let (a, reports) = analyze("xmrig-cryptonote.pcap")
+        let db = try EvidenceStore(path: tempStore())
+        try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 5))
+        let wall = Timestamp(seconds: 2_000_000_000)   // 2033: far from the capture's 2024
+        try db.commit(StoreBatch(time: wall, reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1,
+                                 firstPacket: a.statistics.firstPacket, lastPacket: a.statistics.lastPacket))
+        let r = try db.period(from: a.statistics.firstPacket!.nanoseconds, to: a.statistics.lastPacket!.nanoseconds, generated: wall)
+        let miner = try #require(r.hosts.first { $0.host.host == "10.0.0.5" })
+        #expect(miner.first_flagged?.hasPrefix("2024-11-19") == true)
+        #expect(miner.new_in_period)
+        #expect(r.verdict_changes.contains { $0.host == "10.0.0.5" && $0.time.hasPrefix("2024-11-19") })
+        #expect(r.hosts_mining_now == 1)
+    }
+}
