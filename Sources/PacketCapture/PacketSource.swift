@@ -46,7 +46,9 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
         case .cannotOpen(let s, let r):
             return "\(s): cannot read capture: \(r)"
         case .unsupportedLinkType(let s, let l):
-            return "\(s): unsupported link type \(l) (\(l.rawValue)); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
+            // An unnamed type describes itself as "link type N": do not repeat the number.
+            let name = l.description.hasPrefix("link type") ? l.description : "\(l) (\(l.rawValue))"
+            return "\(s): unsupported link type \(name); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
         case .badFilter(let e, let r):
             return "bad BPF filter '\(e)': \(r)"
         case .readFailed(let s, let r, let n):

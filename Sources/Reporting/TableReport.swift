@@ -8,7 +8,14 @@ public enum TableReport {
     public static func render(_ reports: [HostReport], summary: RunSummary) -> String {
         var out = ""
         if reports.isEmpty {
-            out += "No mining activity found.\n"
+            // A failed read is not a clean result.
+            if summary.files > 0 && summary.files_failed >= summary.files {
+                out += "No capture could be read: no result.\n"
+            } else if summary.files_failed > 0 {
+                out += "No mining activity found in what could be read (\(Format.count(summary.files_failed, "file")) failed).\n"
+            } else {
+                out += "No mining activity found.\n"
+            }
         } else {
             let header = ["HOST", "VERDICT", "CONF", "POOL", "WALLET", "SOFTWARE", "SHARES", "EST. HASHRATE", "FIRST SEEN", "LAST SEEN"]
             var rows: [[String]] = []

@@ -53,7 +53,8 @@ struct Report: ParsableCommand {
     func run() throws {
         let path = store ?? StorePaths.defaultPath
         let db: EvidenceStore
-        do { db = try EvidenceStore(readingOnly: path) } catch { throw ValidationError(error.description) }
+        // A store problem is not a usage mistake: one line saying what and what to do, no usage text.
+        do { db = try EvidenceStore(readingOnly: path) } catch { fail(error.description) }
         let now = WallTime.now()
         var lo: Int64, hi: Int64 = to.flatMap(TimeText.nanoseconds) ?? now.nanoseconds
         if since == "all" {
@@ -66,7 +67,7 @@ struct Report: ParsableCommand {
             lo = hi.subtractingSaturated(Int64(saturating: (DurationText.seconds(since ?? "24h") ?? 86400) * 1e9))
         }
         let report: PeriodReport
-        do { report = try db.period(from: lo, to: hi, generated: now) } catch { throw ValidationError(error.description) }
+        do { report = try db.period(from: lo, to: hi, generated: now) } catch { fail(error.description) }
         // An empty period of a store whose packets lie elsewhere (a capture from an incident last
         // year, the default last 24 h): say what the store holds and how to see it.
         if report.hosts.isEmpty, let (first, last) = (try? db.span()) ?? nil, first > hi || last < lo {
@@ -74,6 +75,15 @@ struct Report: ParsableCommand {
                                    + "\(TimeFormat.iso8601(last)): use --since all, or --from/--to around them\n")
         }
         let text = PeriodRenderer.render(report, as: PeriodRenderer.OutputKind(rawValue: format)!)
-        if let output { try AtomicFile.write(text, to: output) } else { print(text, terminator: "") }
+        if let output {
+            do { try AtomicFile.write(text, to: output) } catch { fail("\(error)") }
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
+    private func fail(_ message: String) -> Never {
+        FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(message))\n")
+        Foundation.exit(Exit.usageOrInputError)
     }
 }

@@ -70,8 +70,15 @@ enum TimeText {
 enum AtomicFile {
     static func write(_ text: String, to path: String) throws {
         let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        try Data(text.utf8).write(to: tmp)
+        let dir = url.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ValidationError("cannot write \(path): the directory \(dir.path) does not exist; create it or choose another --output")
+        }
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do { try Data(text.utf8).write(to: tmp) } catch {
+            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno))); check the directory is writable or choose another --output")
+        }
         guard rename(tmp.path, url.path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(tmp.path)
