@@ -22,9 +22,9 @@ public struct HostReport: Sendable {
     public var evidence: [Evidence] = []
 
     /// A host seen in traffic with no mining evidence (`--all-hosts`).
-    public static func noEvidence(_ host: IPAddress) -> HostReport {
-        HostReport(host: host, verdict: .none, confidence: 0, reasons: ["no mining evidence"], firstSeen: nil,
-                   lastSeen: nil, minerSessions: [], poolSessions: [])
+    public static func noEvidence(_ host: IPAddress, firstSeen: Timestamp? = nil, lastSeen: Timestamp? = nil) -> HostReport {
+        HostReport(host: host, verdict: .none, confidence: 0, reasons: ["no mining evidence"], firstSeen: firstSeen,
+                   lastSeen: lastSeen, minerSessions: [], poolSessions: [])
     }
 }
 

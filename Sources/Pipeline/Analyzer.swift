@@ -132,9 +132,9 @@ public final class Analyzer {
     }
 
     /// Every host seen in a TCP/UDP flow that has ended (all flows, after `finish()`).
-    public var hostsSeen: Set<IPAddress> {
+    public var hostsSeen: [IPAddress: (first: Timestamp, last: Timestamp)] {
         guard let nets = localNets else { return dispatcher.sink.hostsSeen }
-        return dispatcher.sink.hostsSeen.filter { nets.match($0) != nil }
+        return dispatcher.sink.hostsSeen.filter { nets.match($0.key) != nil }
     }
 
     /// Verdicts as of now, open flows included (their sessions as far as they have got),

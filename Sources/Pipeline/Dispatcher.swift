@@ -22,7 +22,16 @@ final class Sink {
     var webSocketFlows = 0
     var peerFlows = 0
     /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
-    var hostsSeen = Set<IPAddress>()
+    var hostsSeen: [IPAddress: (first: Timestamp, last: Timestamp)] = [:]
+
+    /// Remembers that `host` was seen from `first` to `last` (bounded: beyond the cap, new hosts are not listed).
+    func saw(_ host: IPAddress, from first: Timestamp, to last: Timestamp) {
+        if let t = hostsSeen[host] {
+            hostsSeen[host] = (min(t.first, first), max(t.last, last))
+        } else if hostsSeen.count < limits.maxHostsSeen {
+            hostsSeen[host] = (first, last)
+        }
+    }
 
     init(limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, onEvent: ((AnalysisEvent) -> Void)?) {
         self.limits = limits
@@ -378,14 +387,13 @@ struct Dispatcher: FlowHandler {
     // MARK: - Flow end
 
     func endFlow(_ flow: FlowState<FlowApp>, reason: FlowEndReason, time: Timestamp) {
-        if sink.hostsSeen.count < sink.limits.maxHostsSeen {
-            sink.hostsSeen.insert(flow.key.low.address)
-            sink.hostsSeen.insert(flow.key.high.address)
-        }
+        sink.saw(flow.key.low.address, from: flow.firstSeen, to: flow.lastSeen)
+        sink.saw(flow.key.high.address, from: flow.firstSeen, to: flow.lastSeen)
         let found = findings(flow, reason: reason.rawValue, final: true)
         for r in found.sessions { sink.add(r) }
         if let s = flow.app.stratum, s.identified, let r = found.sessions.last {
-            sink.onEvent?(AnalysisEvent(time: time, kind: .sessionEnded(reason: reason.rawValue), session: r))
+            // Stamped with the session's last packet, not the packet (or tick) that found it idle.
+            sink.onEvent?(AnalysisEvent(time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r))
         }
         for e in found.evidence { sink.add(e) }
     }

@@ -135,7 +135,8 @@ struct Analyze: ParsableCommand {
         var shown = reports
         if allHosts {
             let flagged = Set(reports.map(\.host))
-            shown += analyzer.hostsSeen.subtracting(flagged).sorted().map(HostReport.noEvidence)
+            shown += analyzer.hostsSeen.filter { !flagged.contains($0.key) }.sorted { $0.key < $1.key }
+                .map { HostReport.noEvidence($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last) }
         }
         let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
                                  elapsed: WallClock.now() - started, hostsFlagged: reports.count)

@@ -1,4 +1,5 @@
 import Foundation
+import PacketDecoding
 import Testing
 import TrafficGen
 
@@ -179,5 +180,47 @@ import TrafficGen
                 #expect(text.contains("10.0.0.5,mining"))
             }
         }
+    }
+}
+
+/// Small accuracy fixes from the reports issue, pinned end to end.
+@Suite struct ReportAccuracyTests {
+    @Test func allHostsGiveSeenHostsTheirTimes() throws {
+        let path = Binary.root.appendingPathComponent("pcaps/not-mining-jsonrpc.pcap").path
+        let (_, doc) = try Binary.json(["--all-hosts", path])
+        let unflagged = Binary.hosts(doc).filter { $0["verdict"] as? String == "none" }
+        #expect(!unflagged.isEmpty)
+        for h in unflagged { #expect(h["first_seen"] is String && h["last_seen"] is String, "\(h["host"] ?? "?")") }
+    }
+
+    /// A session that closed in January must not be stamped with December's next packet.
+    @Test func sessionEndIsStampedWithTheSessionsLastPacket() throws {
+        let t0 = Timestamp(seconds: 1_700_000_000)
+        var miner = Conversation(client: "10.0.0.5", clientPort: 40000, server: "198.51.100.20", serverPort: 3333, start: t0)
+        miner.handshake()
+        miner.send(.client, Messages.xmrigLogin())
+        miner.send(.server, Messages.cnLoginResult())
+        miner.send(.client, Messages.cnSubmit(id: 2, job: 1, nonce: 1))
+        miner.send(.server, Messages.cnOK(id: 2))
+        miner.close()
+        var later = Conversation(client: "10.0.0.9", clientPort: 40001, server: "192.0.2.9", serverPort: 80, start: t0.adding(seconds: 30 * 86400))
+        later.handshake()
+        later.close()
+        let path = try Binary.temp("session-end.pcap", (miner.frames + later.frames).pcap())
+        let r = try Binary.run(["analyze", "--format", "jsonl", "--quiet", path])
+        let events = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let end = try #require(events.first { $0["event"] as? String == "session_end" })
+        let lastMinerPacket = miner.frames.map(\.time).max()!
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let stamped = try #require((end["time"] as? String).flatMap { f.date(from: String($0.prefix(23)) + "Z") })
+        #expect(abs(stamped.timeIntervalSince1970 - lastMinerPacket.seconds) < 0.01, "stamped \(stamped), last packet \(lastMinerPacket.seconds)")
+    }
+
+    @Test func aRunWhoseCapturesAllFailedDoesNotSayNothingWasFound() throws {
+        let r = try Binary.run(["analyze", "/nonexistent/capture.pcap"])
+        #expect(r.status == 2)
+        #expect(!r.stdout.contains("No mining activity found"))
+        #expect(r.stdout.contains("No capture could be read"))
     }
 }
