@@ -45,7 +45,7 @@ public enum PeriodRenderer {
         o += "- Capture: \(r.capture.packets) packets in \(r.capture.runs) run(s)"
         if let k = r.capture.packets_dropped_by_kernel { o += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface" }
         o += "\n\n"
-        guard !r.hosts.isEmpty else { return o + "No mining activity in this period.\n" }
+        guard !r.hosts.isEmpty else { return o + "No mining activity in this period.\n" + markdownChanges(r) }
         if r.hosts_omitted > 0 { o += "The \(r.hosts.count) most serious hosts are listed; \(r.hosts_omitted) more are in the store.\n\n" }
         o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
@@ -58,7 +58,17 @@ public enum PeriodRenderer {
             for reason in h.host.reasons { o += "- \(md(reason))\n" }
             o += "\n"
         }
-        return o
+        return o + markdownChanges(r)
+    }
+
+    /// The verdict changes of the period (the HTML report has them too), the latest 200.
+    static func markdownChanges(_ r: PeriodReport) -> String {
+        guard !r.verdict_changes.isEmpty else { return "" }
+        var o = "## Verdict changes\n\n| time | host | from | to | why |\n|---|---|---|---|---|\n"
+        for c in r.verdict_changes.suffix(200) {
+            o += "| \(short(c.time)) | \(md(c.host)) | \(md(c.old_verdict ?? "–")) | \(md(c.new_verdict)) | \(md(c.reason ?? "")) |\n"
+        }
+        return o + "\n"
     }
 
     // MARK: - CSV

@@ -48,8 +48,11 @@ public enum TableReport {
         if s.files_failed > 0 { out += " (\(s.files_failed) failed)" }
         out += ", \(s.packets) packets, \(formatBytes(s.bytes)), \(s.flows) flows (\(s.bypassed_flows) bypassed)"
         out += ", \(s.malformed_packets) malformed, \(s.gaps) gaps"
-        out += ", \(String(format2(s.elapsed_seconds))) s, \(s.hosts_flagged) host\(s.hosts_flagged == 1 ? "" : "s") flagged\n"
-        return out
+        out += ", \(String(format2(s.elapsed_seconds))) s, \(s.hosts_flagged) host\(s.hosts_flagged == 1 ? "" : "s") flagged"
+        // Crypto-nodes are reported, not flagged: a node talking to peers is not mining.
+        let nodes = reports.filter { $0.verdict == .cryptoNode }.count
+        if nodes > 0 { out += ", \(Format.count(nodes, "crypto-node")) (not mining)" }
+        return out + "\n"
     }
 
     /// Cells are sanitised and capped so one hostile string cannot wreck the layout.

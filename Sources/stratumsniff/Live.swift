@@ -255,7 +255,8 @@ struct Live: ParsableCommand {
         try? recorder?.store.checkpoint()
         outputs.flush()
         let capture = captureSummary()
-        var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started), hostsFlagged: reports.count)
+        var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started),
+                                 hostsFlagged: reports.filter { $0.verdict != .cryptoNode }.count)
         summary.capture = capture
         switch format {
         case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }

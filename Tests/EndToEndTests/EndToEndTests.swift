@@ -116,6 +116,8 @@ enum Binary {
         let v = Binary.verdicts(doc)
         #expect(v["192.168.2.100"] == "crypto-node")
         #expect(Set(v.values) == ["crypto-node"])
+        // Nodes are listed, not flagged: the summary must not say "5 hosts flagged".
+        #expect((doc["summary"] as? [String: Any])?["hosts_flagged"] as? Int == 0)
         let host = Binary.hosts(doc).first { $0["host"] as? String == "192.168.2.100" }!
         let evidence = host["evidence"] as! [[String: Any]]
         #expect(evidence.count == 4 && evidence.allSatisfy { $0["kind"] as? String == "p2p-node" && $0["coin"] as? String == "monero" })

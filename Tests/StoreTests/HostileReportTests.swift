@@ -169,5 +169,6 @@ import TrafficGen
         #expect(miner.new_in_period)
         #expect(r.verdict_changes.contains { $0.host == "10.0.0.5" && $0.time.hasPrefix("2024-11-19") })
         #expect(r.hosts_mining_now == 1)
+        #expect(PeriodRenderer.render(r, as: .md).contains("## Verdict changes"))
     }
 }
