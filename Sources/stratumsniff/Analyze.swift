@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Detection
 import PacketCapture
 import PacketDecoding
@@ -200,7 +201,12 @@ struct StoreRecording {
 extension Analyze {
     func openStore(_ path: String, analyzer: Analyzer) -> StoreRecording {
         do {
-            try StorePaths.prepareDirectory(for: path)
+            // A typo in --store must not quietly create a directory tree somewhere.
+            let dir = (path as NSString).deletingLastPathComponent
+            var isDir: ObjCBool = false
+            if !dir.isEmpty && !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
+                return StoreRecording(db: nil, failure: "store \(path): the directory \(dir) does not exist; create it or choose another --store")
+            }
             let db = try EvidenceStore(path: path)
             try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
             analyzer.collectRetiredSessions = true

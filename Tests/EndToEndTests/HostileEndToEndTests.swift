@@ -217,6 +217,14 @@ import TrafficGen
         #expect(abs(stamped.timeIntervalSince1970 - lastMinerPacket.seconds) < 0.01, "stamped \(stamped), last packet \(lastMinerPacket.seconds)")
     }
 
+    @Test func analyzeStoreDoesNotCreateDirectoriesQuietly() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-nodir-\(UUID().uuidString)").path
+        let r = try Binary.run(["analyze", "--quiet", "--store", dir + "/sub/s.sqlite", Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path])
+        #expect(r.status == 2 && r.stderr.contains("does not exist"))
+        #expect(r.stdout.contains("10.0.0.5"), "the results are printed first")
+        #expect(!FileManager.default.fileExists(atPath: dir))
+    }
+
     @Test func aRunWhoseCapturesAllFailedDoesNotSayNothingWasFound() throws {
         let r = try Binary.run(["analyze", "/nonexistent/capture.pcap"])
         #expect(r.status == 2)
