@@ -67,7 +67,7 @@ func analyze(_ data: UnsafeRawBufferPointer) -> (Analyzer, [HostReport]) {
         analyzer.process(time: t, linkType: link, frame: UnsafeRawBufferPointer(rebasing: data[o..<end]), originalLength: len)
         o = end
     }
-    _ = analyzer.snapshot()
+    _ = analyzer.snapshotChanges()
     return (analyzer, analyzer.finish())
 }
 

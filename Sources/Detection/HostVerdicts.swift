@@ -141,28 +141,23 @@ public struct HostVerdicts {
     /// forged sessions cannot keep a real miner out: the flood's hosts go quiet, the miner does not).
     /// A weak newcomer is refused rather than churn the table. Returns false when refused.
     /// - Complexity: amortised O(1) (each activity entry is queued once and dequeued once).
-    private mutating func admit(_ host: IPAddress, tier: Tier) -> Bool {
+    private mutating func admit(_ host: IPAddress, tier claimed: Tier) -> Bool {
+        let tier: Tier
+        if let held = byHost[host] {
+            tier = max(held.tier, claimed)
+        } else {
+            if byHost.count >= limits.maxHosts {
+                let candidates = Array(0..<claimed.rawValue) + (claimed == .weak ? [] : [claimed.rawValue])
+                guard candidates.contains(where: { evictLeastRecent(tier: $0) }) else { hostsDropped += 1; return false }
+            }
+            byHost[host] = HostEvidence()
+            tier = claimed
+        }
         nextSeq += 1
-        if var h = byHost[host] {
-            h.tier = max(h.tier, tier)
-            h.seq = nextSeq
-            byHost[host]!.tier = h.tier
-            byHost[host]!.seq = nextSeq
-            activity[h.tier.rawValue].append((host, nextSeq))
-            compactActivity(h.tier)
-            return true
-        }
-        if byHost.count >= limits.maxHosts {
-            let candidates = (0..<tier.rawValue).map { $0 } + (tier == .weak ? [] : [tier.rawValue])
-            guard candidates.contains(where: { evictLeastRecent(tier: $0) }) else { hostsDropped += 1; return false }
-        }
-        var h = HostEvidence()
-        h.tier = tier
-        h.seq = nextSeq
-        byHost[host] = h
+        byHost[host]!.tier = tier
+        byHost[host]!.seq = nextSeq
         activity[tier.rawValue].append((host, nextSeq))
         compactActivity(tier)
-        changed.insert(host)
         return true
     }
 

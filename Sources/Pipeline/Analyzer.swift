@@ -137,21 +137,6 @@ public final class Analyzer {
         return dispatcher.sink.hostsSeen.filter { nets.match($0.key) != nil }
     }
 
-    /// Verdicts as of now, open flows included (their sessions as far as they have got),
-    /// without ending anything: what a live sensor reports periodically.
-    /// - Complexity: O(open flows + hosts with evidence).
-    public func snapshot() -> [HostReport] {
-        var verdicts = dispatcher.sink.verdicts
-        let sink = dispatcher.sink
-        table.forEachFlow { flow in
-            guard flow.app != nil else { return }
-            let found = dispatcher.findings(flow, reason: "open", final: false)
-            for r in found.sessions where sink.admits(r) { verdicts.add(r) }
-            for e in found.evidence where sink.admits(e) { verdicts.add(e) }
-        }
-        return verdicts.reports(localNets: localNets)
-    }
-
     /// With a store attached, sessions retired from memory are kept for it until drained.
     public var collectRetiredSessions: Bool {
         get { dispatcher.sink.verdicts.collectRetired }
@@ -214,6 +199,7 @@ public final class Analyzer {
         s.anomalies.record(.evidenceCap, count: sink.verdicts.evidenceDropped)
         s.anomalies.record(.hostTableFull, count: sink.verdicts.hostsDropped)
         s.anomalies.record(.hostEvicted, count: sink.verdicts.hostsEvicted)
+        s.anomalies.record(.sessionNotStored, count: sink.verdicts.retiredLost)
         s.anomalies.record(.timeWentBackwards, count: stats.timeWentBackwards)
         s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
         s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)

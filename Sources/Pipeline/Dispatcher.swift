@@ -46,13 +46,12 @@ final class Sink {
     /// cannot turn into a flood of events, and a refused host (table full) none at all.
     func add(_ e: Evidence) {
         guard admits(e) else { return }
-        let outcome = verdicts.add(e)
-        guard let onEvent else { return }
-        switch outcome {
-        case .new: onEvent(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil))
-        case .merged(let n) where n & (n - 1) == 0: onEvent(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil))
-        case .merged, .refused: break
+        let published = switch verdicts.add(e) {
+        case .new: true
+        case .merged(let n): n & (n - 1) == 0
+        case .refused: false
         }
+        if published { onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil)) }
     }
 
     func add(_ r: SessionRecord) {
@@ -181,13 +180,9 @@ struct Dispatcher: FlowHandler {
     /// keeps being decoded (only its partial lines are dropped, as after a gap): the sensor is never
     /// blinded to a miner it has found. Anything else is freed and bypassed; what it revealed stays.
     func shed(_ flow: FlowState<FlowApp>) -> Bool {
-        if let s = flow.app.stratum, s.identified {
-            flow.app.stratum!.gap(from: .a)
-            flow.app.stratum!.gap(from: .b)
-            return false
-        }
         flow.app.stratum?.gap(from: .a)
         flow.app.stratum?.gap(from: .b)
+        if flow.app.stratum?.identified == true { return false }
         switch flow.app.mode {
         case .tls(let t): t.release()
         case .http(let h): h.release()

@@ -67,15 +67,3 @@ extension FixedWidthInteger where Self: SignedInteger {
     }
     return v
 }
-
-/// Parses a number written in decimal digits only (no sign, no spaces), up to `maximum`.
-@inlinable public func parseDecimalDigits<C: Collection>(_ digits: C, maximum: Int) -> Int? where C.Element == UInt8 {
-    guard !digits.isEmpty else { return nil }
-    var v = 0
-    for c in digits {
-        guard c >= 48 && c <= 57 else { return nil }
-        v = v * 10 + Int(c - 48)
-        if v > maximum { return nil }
-    }
-    return v
-}

@@ -75,13 +75,6 @@ public final class Recorder: Sendable {
         while !state.withLock({ $0.idle }) { usleep(1000) }
     }
 
-    /// Writes synchronously on the caller's thread (`analyze --store`, which has nothing to keep up with).
-    @discardableResult
-    public func commitNow(_ batch: StoreBatch) throws(StoreError) -> [VerdictChange] {
-        flush()
-        return try store.commit(batch)
-    }
-
     public func stop() {
         flush()
         state.withLock { $0.stopped = true }

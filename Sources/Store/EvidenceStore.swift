@@ -298,18 +298,27 @@ extension EvidenceStore {
         do {
             return try reader.read { db in
                 let decoder = JSONDecoder()
-                var sessionsByHost: [String: [PeriodReport.Session]] = [:]
-                // The most serious hosts first, at most `maxHosts` of them; the counts cover them all.
-                let rankSQL = "CASE verdict WHEN 'mining' THEN 0 WHEN 'likely-mining' THEN 1 WHEN 'pool' THEN 2 WHEN 'suspicious' THEN 3 WHEN 'crypto-node' THEN 4 ELSE 9 END"
-                let shownHosts = """
-                    SELECT address FROM hosts WHERE last_seen >= ? AND first_seen <= ?
-                    ORDER BY \(rankSQL), confidence DESC, address LIMIT ?
-                    """
+                // The most serious hosts first, at most `maxHosts` of them (one ranking, here); the counts cover them all.
+                let hostRows = try Row.fetchAll(db, sql: """
+                    SELECT address, first_seen, last_seen, first_flagged, report_json FROM hosts
+                    WHERE last_seen >= ? AND first_seen <= ?
+                    ORDER BY \(Self.rankSQL), confidence DESC, address LIMIT ?
+                    """, arguments: [from, to, PeriodReport.maxHosts])
+                let totals = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*) AS n,
+                           SUM(CASE WHEN verdict IN ('mining', 'likely-mining') THEN 1 ELSE 0 END) AS mining,
+                           SUM(CASE WHEN first_flagged BETWEEN ? AND ? THEN 1 ELSE 0 END) AS new
+                    FROM hosts WHERE last_seen >= ? AND first_seen <= ?
+                    """, arguments: [from, to, from, to])
                 // Sessions only of the hosts shown, and a bounded number of them (each row is decoded).
-                for row in try Row.fetchAll(db, sql: """
+                let shown: [String] = hostRows.map { $0["address"] }
+                var sessionsByHost: [String: [PeriodReport.Session]] = [:]
+                let sessionRows = shown.isEmpty ? [] : try Row.fetchAll(db, sql: """
                     SELECT miner, json, first_seen, last_seen FROM sessions
-                    WHERE last_seen >= ? AND first_seen <= ? AND miner IN (\(shownHosts)) ORDER BY first_seen LIMIT 50000
-                    """, arguments: [from, to, from, to, PeriodReport.maxHosts]) {
+                    WHERE last_seen >= ? AND first_seen <= ? AND miner IN (\(databaseQuestionMarks(count: shown.count)))
+                    ORDER BY first_seen LIMIT 50000
+                    """, arguments: StatementArguments([from, to]) + StatementArguments(shown))
+                for row in sessionRows {
                     guard let text: String = row["json"], let s = try? decoder.decode(SessionJSON.self, from: Data(text.utf8)) else { continue }
                     let start: Int64 = row["first_seen"], end: Int64 = row["last_seen"]
                     let miner: String = row["miner"]
@@ -321,17 +330,7 @@ extension EvidenceStore {
                     }
                 }
                 var hosts: [PeriodReport.Host] = []
-                let totals = try Row.fetchOne(db, sql: """
-                    SELECT COUNT(*) AS n,
-                           SUM(CASE WHEN verdict IN ('mining', 'likely-mining') THEN 1 ELSE 0 END) AS mining,
-                           SUM(CASE WHEN first_flagged BETWEEN ? AND ? THEN 1 ELSE 0 END) AS new
-                    FROM hosts WHERE last_seen >= ? AND first_seen <= ?
-                    """, arguments: [from, to, from, to])
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT address, first_seen, last_seen, first_flagged, report_json FROM hosts
-                    WHERE last_seen >= ? AND first_seen <= ?
-                    ORDER BY \(rankSQL), confidence DESC, address LIMIT ?
-                    """, arguments: [from, to, PeriodReport.maxHosts]) {
+                for row in hostRows {
                     guard let text: String = row["report_json"], let h = try? decoder.decode(HostJSON.self, from: Data(text.utf8)) else { continue }
                     let address: String = row["address"]
                     let first: Int64 = row["first_seen"], last: Int64 = row["last_seen"]
@@ -341,7 +340,6 @@ extension EvidenceStore {
                                                    new_in_period: flagged.map { $0 >= from && $0 <= to } ?? false,
                                                    sessions: sessionsByHost[address] ?? []))
                 }
-                hosts.sort { (Self.rank($0.host.verdict), -$0.host.confidence, $0.host.host) < (Self.rank($1.host.verdict), -$1.host.confidence, $1.host.host) }
                 let changes = try Row.fetchAll(db, sql: """
                     SELECT time, host, old_verdict, new_verdict, confidence, reason FROM verdict_changes
                     WHERE time >= ? AND time <= ? ORDER BY time LIMIT 10000
@@ -381,7 +379,9 @@ extension EvidenceStore {
         } catch { throw StoreError(path, error) }
     }
 
-    static func rank(_ v: String) -> Int {
-        ["mining", "likely-mining", "pool", "suspicious", "crypto-node"].firstIndex(of: v) ?? 9
-    }
+    /// Verdicts, most serious first: the order of every host list in a period report.
+    static let verdictOrder = ["mining", "likely-mining", "pool", "suspicious", "crypto-node"]
+
+    /// That order as an SQL expression over `hosts.verdict`.
+    static let rankSQL = "CASE verdict " + verdictOrder.enumerated().map { "WHEN '\($1)' THEN \($0) " }.joined() + "ELSE 9 END"
 }

@@ -405,13 +405,13 @@ public struct StratumSession {
 
     private mutating func vote(miner side: Side, method: String, time: Timestamp64) {
         if side == .a { minerVotes.0 += 1 } else { minerVotes.1 += 1 }
-        if !summary.minerMethods.contains(method) && summary.minerMethods.count < 32 { summary.minerMethods.append(method) }
+        summary.minerMethods.appendUnique(method, cap: 32)
         touch(time)
     }
 
     private mutating func vote(pool side: Side, method: String, time: Timestamp64) {
         if side == .a { poolVotes.0 += 1 } else { poolVotes.1 += 1 }
-        if !summary.poolMethods.contains(method) && summary.poolMethods.count < 32 { summary.poolMethods.append(method) }
+        summary.poolMethods.appendUnique(method, cap: 32)
         touch(time)
     }
 
@@ -485,20 +485,16 @@ public struct StratumSession {
         if summary.software == nil { summary.software = String(s.prefix(256)) }
     }
 
-    private mutating func addHost(_ h: String) { Self.appendUnique(&summary.poolHostnames, String(h.prefix(256)), limits.maxListEntries) }
-    private mutating func addWorker(_ w: String) { Self.appendUnique(&summary.workers, String(w.prefix(256)), limits.maxListEntries) }
-    private mutating func addAlgorithm(_ a: String) { Self.appendUnique(&summary.algorithms, String(a.prefix(64)), limits.maxListEntries) }
+    private mutating func addHost(_ h: String) { summary.poolHostnames.appendUnique(h, cap: limits.maxListEntries) }
+    private mutating func addWorker(_ w: String) { summary.workers.appendUnique(w, cap: limits.maxListEntries) }
+    private mutating func addAlgorithm(_ a: String) { summary.algorithms.appendUnique(a, cap: limits.maxListEntries, maxLength: 64) }
 
     /// Splits a login into wallet and worker and records both.
     private mutating func addUser(_ user: String) {
         let (wallet, worker) = WalletParsing.split(user)
-        if !wallet.isEmpty { Self.appendUnique(&summary.wallets, String(wallet.prefix(256)), limits.maxListEntries) }
+        if !wallet.isEmpty { summary.wallets.appendUnique(wallet, cap: limits.maxListEntries) }
         if let w = worker { addWorker(w) }
         if summary.coin == nil, let c = WalletParsing.coin(forWallet: wallet) { summary.coin = c }
-    }
-
-    private static func appendUnique(_ list: inout [String], _ s: String, _ cap: Int) {
-        if !list.contains(s) && list.count < cap { list.append(s) }
     }
 
     // MARK: - Numbers

@@ -103,3 +103,14 @@ public struct StratumSummary: Sendable, Equatable {
 
 /// Packet time in nanoseconds (the Stratum layer does not depend on packet types).
 public typealias Timestamp64 = Int64
+
+extension Array where Element == String {
+    /// Appends a wire string (cut to `maxLength` characters) unless it is already listed or the list
+    /// holds `cap`: the lists of a session (wallets, workers, host names, methods) stay short and
+    /// their lookups cheap however many a peer sends. One rule for every dialect.
+    mutating func appendUnique(_ s: String, cap: Int, maxLength: Int = 256) {
+        guard count < cap else { return }
+        let s = s.utf8.count <= maxLength ? s : String(s.prefix(maxLength))   // no copy for the usual short one
+        if !contains(s) { append(s) }
+    }
+}

@@ -108,28 +108,28 @@ public struct StratumV2Session {
             clientSide = side
             setupProtocol = proto
             summary.minerSide = side
-            Self.appendCapped(&summary.minerMethods, "SetupConnection")
+            summary.minerMethods.appendUnique("SetupConnection", cap: Self.maxListEntries)
             let sw = [vendor, hw, fw].filter { !$0.isEmpty }.joined(separator: " ")
             if !sw.isEmpty { summary.software = sw }
-            if !host.isEmpty { Self.appendCapped(&summary.poolHostnames, port > 0 ? "\(host):\(port)" : host) }
-            if !dev.isEmpty { Self.appendCapped(&summary.workers, dev) }
+            if !host.isEmpty { summary.poolHostnames.appendUnique(port > 0 ? "\(host):\(port)" : host, cap: Self.maxListEntries) }
+            if !dev.isEmpty { summary.workers.appendUnique(dev, cap: Self.maxListEntries) }
             touch()
         case Self.setupSuccess where side != clientSide && clientSide != nil:
             summary.loginAccepted = true
-            Self.appendCapped(&summary.poolMethods, "SetupConnection.Success")
+            summary.poolMethods.appendUnique("SetupConnection.Success", cap: Self.maxListEntries)
             touch()
         case Self.setupError where side != clientSide && clientSide != nil:
             summary.loginAccepted = false
-            Self.appendCapped(&summary.poolMethods, "SetupConnection.Error")
+            summary.poolMethods.appendUnique("SetupConnection.Error", cap: Self.maxListEntries)
             touch()
         case Self.openStandardChannel, Self.openExtendedChannel:
             // U32 request_id; STR0_255 user_identity; ...   (from the miner only)
             guard side == clientSide, r.u32le() != nil, let user = r.str() else { return }
             let (wallet, worker) = WalletParsing.split(user)
-            if !wallet.isEmpty { Self.appendCapped(&summary.wallets, wallet) }
-            if let worker { Self.appendCapped(&summary.workers, worker) }
+            if !wallet.isEmpty { summary.wallets.appendUnique(wallet, cap: Self.maxListEntries) }
+            if let worker { summary.workers.appendUnique(worker, cap: Self.maxListEntries) }
             if summary.coin == nil { summary.coin = WalletParsing.coin(forWallet: wallet) }
-            Self.appendCapped(&summary.minerMethods, type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel")
+            summary.minerMethods.appendUnique(type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel", cap: Self.maxListEntries)
             touch()
         case Self.newMiningJob, Self.newExtendedMiningJob:
             guard clientSide != nil, side != clientSide else { return }
@@ -156,11 +156,6 @@ public struct StratumV2Session {
     /// Most wallets, workers, host names and method names kept per session (as for Stratum V1):
     /// a session may open channels by the thousand; the list stays short and lookups cheap.
     public static let maxListEntries = 16
-
-    private static func appendCapped(_ list: inout [String], _ s: String) {
-        guard list.count < maxListEntries, !list.contains(s) else { return }
-        list.append(String(s.prefix(256)))
-    }
 
     private mutating func updateShape() {
         guard setupProtocol == 0 else { summary.shape = .none; return }

@@ -31,8 +31,8 @@ public struct WebMinerSession {
         case "auth", "login":
             guard clientSide == nil || clientSide == side else { return false }
             clientSide = side
-            if let key = params?["site_key"]?.string, !key.isEmpty { append(&summary.wallets, key) }
-            if let user = params?["user"]?.string, !user.isEmpty { append(&summary.workers, user) }
+            if let key = params?["site_key"]?.string, !key.isEmpty { summary.wallets.appendUnique(key, cap: 16) }
+            if let user = params?["user"]?.string, !user.isEmpty { summary.workers.appendUnique(user, cap: 16) }
             if !summary.minerMethods.contains(type) { summary.minerMethods.append(type) }
         case "authed":
             guard let c = clientSide, c != side else { return false }
@@ -44,7 +44,7 @@ public struct WebMinerSession {
             guard side != clientSide else { return false }
             summary.jobsReceived += 1
             if let t = p["target"]?.string, let d = StratumSession.cryptonoteDifficulty(t) { summary.hashesPerShare = d }
-            if let algo = p["algo"]?.string { append(&summary.algorithms, algo) }
+            if let algo = p["algo"]?.string { summary.algorithms.appendUnique(algo, cap: 16) }
         case "submit":
             guard params?["nonce"] != nil || params?["result"] != nil else { return false }
             if clientSide == nil { clientSide = side }
@@ -69,9 +69,5 @@ public struct WebMinerSession {
         summary.shape = poolSpoke ? (clientSide != nil && (summary.sharesSubmitted > 0 || !summary.minerMethods.isEmpty) ? .twoSided : .poolPushOnly) : .minerOnly
         if summary.coin == nil, summary.jobsReceived > 0 { summary.coin = "monero" }   // Coinhive-style jobs are CryptoNight/RandomX
         return true
-    }
-
-    private func append(_ list: inout [String], _ s: String) {
-        if !list.contains(s) && list.count < 16 { list.append(String(s.prefix(256))) }
     }
 }

@@ -233,19 +233,19 @@ public struct FlowTable<Handler: FlowHandler> {
         flow.chargedReassembly = r
         if stats.reassemblyMemory > stats.peakReassemblyMemory { stats.peakReassemblyMemory = stats.reassemblyMemory }
         var d = flow.app == nil ? 0 : handler.bufferedBytes(flow)
-        if d > 0 && stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory {
+        func overBudget() -> Bool { stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory }
+        if d > 0 && overBudget() {
             // Over budget: end the least recently active flows first (their sessions are recorded, as
             // at the flow cap) — a flood's idle flows go, an active miner stays. Only if that is not
             // enough (a few flows hold it all) is this flow shed.
             var evictions = 0
-            while stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory, evictions < 16,
-                  let victim = leastRecent(excluding: flow) {
+            while overBudget(), evictions < 16, let victim = leastRecent(excluding: flow) {
                 evictions += 1
                 stats.evictions += 1
                 stats.decoderMemoryCapHits += 1
                 remove(victim, reason: .evicted, handler: &handler)
             }
-            if stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory {
+            if overBudget() {
                 stats.decoderMemoryCapHits += 1
                 if handler.shed(flow) { flow.bypassed = true; noteBypass(flow) }
                 d = handler.bufferedBytes(flow)
@@ -332,7 +332,7 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     /// The least recently active flow other than `flow` (the older of the two LRU tails).
-    private func leastRecent(excluding flow: Flow) -> Flow? {
+    private func leastRecent(excluding flow: Flow? = nil) -> Flow? {
         func tail(_ t: Flow?) -> Flow? { t === flow ? t?.newer : t }
         switch (tail(tails.0), tail(tails.1)) {
         case let (a?, b?): return a.lastSeen <= b.lastSeen ? a : b
@@ -343,14 +343,7 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     private mutating func evictOldest(handler: inout Handler) {
-        let victim: Flow?
-        switch (tails.0, tails.1) {
-        case let (a?, b?): victim = a.lastSeen <= b.lastSeen ? a : b
-        case let (a?, nil): victim = a
-        case let (nil, b?): victim = b
-        default: victim = nil
-        }
-        if let v = victim { stats.evictions += 1; remove(v, reason: .evicted, handler: &handler) }
+        if let v = leastRecent() { stats.evictions += 1; remove(v, reason: .evicted, handler: &handler) }
     }
 
     private mutating func remove(_ flow: Flow, reason: FlowEndReason, handler: inout Handler) {

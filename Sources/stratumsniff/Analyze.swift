@@ -202,9 +202,7 @@ extension Analyze {
     func openStore(_ path: String, analyzer: Analyzer) -> StoreRecording {
         do {
             // A typo in --store must not quietly create a directory tree somewhere.
-            let dir = (path as NSString).deletingLastPathComponent
-            var isDir: ObjCBool = false
-            if !dir.isEmpty && !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
+            if let dir = StorePaths.missingDirectory(of: path) {
                 return StoreRecording(db: nil, failure: "store \(path): the directory \(dir) does not exist; create it or choose another --store")
             }
             let db = try EvidenceStore(path: path)

@@ -15,6 +15,13 @@ enum StorePaths {
         Privileges.isRoot ? "/var/lib/stratumsniff/store.sqlite" : FileManager.default.currentDirectoryPath + "/stratumsniff.sqlite"
     }
 
+    /// The directory a file at `path` would be written in, when it does not exist (nil when it does).
+    static func missingDirectory(of path: String) -> String? {
+        let dir = (path as NSString).deletingLastPathComponent
+        var isDir: ObjCBool = false
+        return dir.isEmpty || (FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) ? nil : dir
+    }
+
     /// Creates the store's directory if needed (mode 0750).
     static func prepareDirectory(for path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
@@ -69,13 +76,11 @@ enum TimeText {
 /// Writes a file so that readers see the old or the new content, never half of it.
 enum AtomicFile {
     static func write(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-            throw ValidationError("cannot write \(path): the directory \(dir.path) does not exist; create it or choose another --output")
+        if let dir = StorePaths.missingDirectory(of: path) {
+            throw ValidationError("cannot write \(path): the directory \(dir) does not exist; create it or choose another --output")
         }
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do { try Data(text.utf8).write(to: tmp) } catch {
             throw ValidationError("cannot write \(path): \(String(cString: strerror(errno))); check the directory is writable or choose another --output")
         }
