@@ -46,7 +46,7 @@ public enum PeriodRenderer {
         if let k = r.capture.packets_dropped_by_kernel { o += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface" }
         o += "\n\n"
         guard !r.hosts.isEmpty else { return o + "No mining activity in this period.\n" + markdownChanges(r) }
-        if r.hosts_omitted > 0 { o += "The \(r.hosts.count) most serious hosts are listed; \(r.hosts_omitted) more are in the store.\n\n" }
+        if r.hosts_omitted > 0 { o += omittedNote(r) + "\n\n" }
         o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
             let j = h.host
@@ -59,6 +59,11 @@ public enum PeriodRenderer {
             o += "\n"
         }
         return o + markdownChanges(r)
+    }
+
+    /// Said when a report lists only the first `PeriodReport.maxHosts` hosts.
+    static func omittedNote(_ r: PeriodReport) -> String {
+        "The \(r.hosts.count) most serious hosts are listed; \(r.hosts_omitted) more are in the store."
     }
 
     /// The verdict changes of the period (the HTML report has them too), the latest 200.
@@ -137,7 +142,7 @@ public enum PeriodRenderer {
         if r.hosts.isEmpty {
             o += "<p>No mining activity in this period.</p>"
         } else {
-            if r.hosts_omitted > 0 { o += "<p class=\"muted\">The \(r.hosts.count) most serious hosts are listed; \(r.hosts_omitted) more are in the store.</p>\n" }
+            if r.hosts_omitted > 0 { o += "<p class=\"muted\">\(h(omittedNote(r)))</p>\n" }
             o += "<table><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Worker</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
             for x in r.hosts {
                 let j = x.host

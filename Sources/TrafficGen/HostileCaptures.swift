@@ -16,7 +16,7 @@ public enum Hostile {
          ("time-backwards.pcap", "an XMRig session whose packets go back an hour, then to 1970, midway", inFileOrder(timeBackwards())),
          ("time-extremes.pcapng", "pcapng interfaces whose if_tsoffset puts one miner's packets in 1684 and 2255 and another's at Int64's ends", timeExtremesPcapng()),
          ("fragments.pcap", "30 000 zero-length and overlapping 8-byte IPv4 fragments, then a fragmented miner", fragments(count: 30_000)),
-         ("sv2-channels.pcap", "one Stratum V2 session opening 20 000 channels with distinct users", sv2Channels(count: 20_000)),
+         ("sv2-channels.pcap", "one Stratum V2 session opening 20 000 channels with distinct users", sv2Channels(count: 20_000).pcap()),
          ("nesting-and-lines.pcap", "JSON nesting bombs, a 1 MB line, NUL bytes and a long run of newlines on a Stratum port", nestingAndLines().pcap()),
          ("dns-hostile.pcap", "DNS messages with compression loops, pointer chains, label lies and 65 535 counts", dnsHostile().pcap()),
          ("tls-hostile.pcap", "TLS records and handshakes whose lengths lie, a certificate with a 4-byte DER length of 0xffffffff", tlsHostile().pcap()),
@@ -174,7 +174,8 @@ public enum Hostile {
 
     // MARK: - Stratum V2
 
-    public static func sv2Channels(count: Int) -> [UInt8] {
+    /// One Stratum V2 session opening `count` channels, in time order.
+    static func sv2Channels(count: Int) -> Frames {
         var c = Conversation(client: "10.4.0.10", clientPort: 44000, server: "10.4.0.20", serverPort: 3336, start: t0)
         c.handshake()
         c.send(.client, Wire.sv2SetupConnection(host: "10.4.0.20", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "braiins-os", device: "rig-1"))
@@ -189,7 +190,7 @@ public enum Hostile {
         c.send(.client, Wire.sv2SubmitShares(seq: 1, job: 1))
         c.send(.server, Wire.sv2SubmitSuccess(seq: 1))
         c.close()
-        return c.frames.pcap()
+        return c.frames
     }
 
     // MARK: - Lines and nesting
@@ -338,13 +339,30 @@ public enum Hostile {
         func tcp(_ s: IPAddress, _ sp: UInt16, seq: UInt32, flags: FrameBuilder.TCPFlagBits, _ payload: [UInt8]) -> [UInt8] {
             FrameBuilder.frame(src: s, dst: pool, proto: 6, transport: FrameBuilder.tcp(src: s, dst: pool, srcPort: sp, dstPort: 3333, seq: seq, ack: 1, flags: flags, payload: payload))
         }
+        /// One DNS datagram from the i-th spoofed source.
+        func dnsFrom(_ i: Int, _ payload: [UInt8]) -> [UInt8] {
+            let s = src(i), dns = IPAddress.v4(0x0A09_0001)
+            return FrameBuilder.frame(src: s, dst: dns, proto: 17, transport: FrameBuilder.udp(src: s, dst: dns, srcPort: 40000, dstPort: 53, payload: payload))
+        }
+        /// Flows of a SYN, an `opening` segment at sequence 1 if given, then `perFlow` data segments
+        /// (`segment(k)`: sequence number and payload); `count` such segments in all, 200 flows per source.
+        func flows(perFlow: Int, opening: [UInt8]? = nil, _ segment: (Int) -> (seq: UInt32, payload: [UInt8])) {
+            var i = 0
+            while i < count {
+                let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
+                if let opening { writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.ack], opening)) }
+                for k in 0..<perFlow where i + k < count {
+                    let (seq, payload) = segment(k)
+                    writer.add(time: t(i + k), frame: tcp(s, sp, seq: seq, flags: [.ack], payload))
+                }
+                i += perFlow
+            }
+        }
         switch kind {
         case .dnsSpoof:
             let query = Wire.dnsQuery(id: 7, name: "xmr.pool.minergate.com")
-            for i in 0..<count {
-                let s = src(i), dns = IPAddress.v4(0x0A09_0001)
-                writer.add(time: t(i), frame: FrameBuilder.frame(src: s, dst: dns, proto: 17, transport: FrameBuilder.udp(src: s, dst: dns, srcPort: 40000, dstPort: 53, payload: query)))
-            }
+            for i in 0..<count { writer.add(time: t(i), frame: dnsFrom(i, query)) }
         case .subscribeSpoof:
             let subscribe = Array((Messages.v1Subscribe() + "\n").utf8)
             // A SYN, then the subscribe: a connection seen from its start, so the line is decoded.
@@ -355,29 +373,13 @@ public enum Hostile {
         case .syn:
             for i in 0..<count { writer.add(time: t(i), frame: tcp(src(i / 1000), UInt16(truncatingIfNeeded: 1024 + i % 60000), seq: UInt32(truncatingIfNeeded: i), flags: [.syn], [])) }
         case .outOfOrder:
-            // Each flow: SYN, then 1400-byte segments after a hole, until its out-of-order buffer is full.
+            // Each flow: 1400-byte segments after a 1400-byte hole, until its out-of-order buffer is full.
             let chunk = [UInt8](repeating: 0x7B, count: 1400)
-            var i = 0
-            while i < count {
-                let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
-                writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
-                for k in 0..<190 where i + k < count { writer.add(time: t(i + k), frame: tcp(s, sp, seq: UInt32(1 + 1400 * (k + 1)), flags: [.ack], chunk)) }
-                i += 190
-            }
+            flows(perFlow: 190) { k in (UInt32(1 + 1400 * (k + 1)), chunk) }
         case .hugeLines:
-            // Each flow: SYN, then a JSON line that never ends.
-            let chunk = [UInt8](repeating: 0x61, count: 1400)
-            var i = 0
-            while i < count {
-                let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
-                writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
-                let head = Array("{\"id\":1,\"method\":\"".utf8)
-                writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.ack], head))
-                for k in 0..<60 where i + k < count {
-                    writer.add(time: t(i + k), frame: tcp(s, sp, seq: UInt32(1 + head.count + 1400 * k), flags: [.ack], chunk))
-                }
-                i += 60
-            }
+            // Each flow: a JSON line that never ends (its opening, then 1400-byte segments of it).
+            let head = Array("{\"id\":1,\"method\":\"".utf8), chunk = [UInt8](repeating: 0x61, count: 1400)
+            flows(perFlow: 60, opening: head) { k in (UInt32(1 + head.count + 1400 * k), chunk) }
         case .zeroFragments, .overlapFragments:
             for i in 0..<count {
                 let zero = kind == .zeroFragments
@@ -386,18 +388,7 @@ public enum Hostile {
                 writer.add(time: t(i), frame: FrameBuilder.ethernet(etherType: 0x0800, payload: ip))
             }
         case .sv2Channels:
-            var w = PcapWriter()
-            _ = w.drain()
-            let bytes = sv2Channels(count: count)
-            // Re-stream the in-memory capture's records (skip its 24-byte header).
-            var o = 24
-            while o + 16 <= bytes.count {
-                let sec = Int64(UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
-                let usec = Int64(UInt32(bytes[o + 4]) | UInt32(bytes[o + 5]) << 8 | UInt32(bytes[o + 6]) << 16 | UInt32(bytes[o + 7]) << 24)
-                let len = Int(UInt32(bytes[o + 8]) | UInt32(bytes[o + 9]) << 8 | UInt32(bytes[o + 10]) << 16 | UInt32(bytes[o + 11]) << 24)
-                writer.add(time: Timestamp(seconds: sec, nanos: usec * 1000), frame: Array(bytes[(o + 16)..<(o + 16 + len)]))
-                o += 16 + len
-            }
+            for f in sv2Channels(count: count) { writer.add(time: f.time, frame: f.frame) }
         case .nesting:
             let bomb = Array(("{\"a\":" + String(repeating: "[", count: 1300)).utf8)
             for i in 0..<count {
@@ -407,10 +398,7 @@ public enum Hostile {
             }
         case .dnsLoops:
             let loop = Wire.be16(0x1234) + Wire.be16(0x0100) + Wire.be16(1) + Wire.be16(0) + [0, 0, 0, 0] + [0xC0, 14, 0xC0, 12, 0, 1, 0, 1]
-            for i in 0..<count {
-                let s = src(i), dns = IPAddress.v4(0x0A09_0001)
-                writer.add(time: t(i), frame: FrameBuilder.frame(src: s, dst: dns, proto: 17, transport: FrameBuilder.udp(src: s, dst: dns, srcPort: 40000, dstPort: 53, payload: loop)))
-            }
+            for i in 0..<count { writer.add(time: t(i), frame: dnsFrom(i, loop)) }
         }
     }
 }

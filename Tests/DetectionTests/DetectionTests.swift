@@ -97,20 +97,23 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         record(miner: "100.0.\(i / 256).\(i % 256)", pool: "198.51.100.9", shape: .minerOnly) { $0.minerMethods = ["mining.subscribe"] }
     }
 
-    @Test func weakHostsBeyondTheCapAreRefused() {
+    /// A table of 100 hosts after 1000 spoofed weak ones.
+    func floodedWithWeakHosts() -> HostVerdicts {
         var limits = HostLimits()
         limits.maxHosts = 100
         var v = HostVerdicts(limits: limits)
         for i in 0..<1000 { v.add(weak(i)) }
+        return v
+    }
+
+    @Test func weakHostsBeyondTheCapAreRefused() {
+        let v = floodedWithWeakHosts()
         #expect(v.hostCount == 100)
         #expect(v.hostsDropped == 900)
     }
 
     @Test func aRealMinerArrivingAfterTheFloodIsKeptAndWeakHostsMakeRoom() {
-        var limits = HostLimits()
-        limits.maxHosts = 100
-        var v = HostVerdicts(limits: limits)
-        for i in 0..<1000 { v.add(weak(i)) }
+        var v = floodedWithWeakHosts()
         v.add(record(miner: "10.9.9.9", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 3 })
         let r = v.reports()
         #expect(r.first { $0.host == IPAddress("10.9.9.9") }?.verdict == .mining)
