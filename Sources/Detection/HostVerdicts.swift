@@ -308,13 +308,13 @@ public struct HostVerdicts {
             confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
             let ports = Set(pool.map(\.poolPort)).sorted().map(String.init).joined(separator: ", ")
             reasons.append("served mining work on port \(ports) to \(Format.count(clients, "miner")) (\(Format.count(pool.count, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)")
-            for s in sortedMiner { reasons.append("also mines upstream: " + describe(s)) }
+            for line in describeAll(sortedMiner) { reasons.append("also mines upstream: " + line) }
         } else {
             for s in sortedMiner {
                 let (v, c) = score(s)
                 if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
-                reasons.append(describe(s))
             }
+            reasons += describeAll(sortedMiner)
         }
         // Fuse the other evidence: the strongest verdict wins; each further independent kind
         // of evidence that points the same way adds confidence (README "Scoring").
@@ -381,7 +381,7 @@ public struct HostVerdicts {
         switch e.kind {
         case .tlsToPool, .webSocketToPool, .connectionToPool, .stratumV2Encrypted:
             let what = switch e.kind {
-            case .tlsToPool: "TLS"
+            case .tlsToPool: e.detail("no_sni") != nil ? "TLS without SNI" : "TLS"
             case .webSocketToPool: "WebSocket"
             case .stratumV2Encrypted: "encrypted Stratum V2 (Noise handshake shape)"
             default: "a connection"
@@ -429,8 +429,35 @@ public struct HostVerdicts {
         }
     }
 
+    /// One sentence per distinct session, in order of first appearance; sessions that say the same
+    /// apart from their times (a miner reconnecting and being refused, again and again) share one:
+    /// "8 sessions between 2026-11-27 10:02:11 and 10:02:49, each: … (login rejected), monero".
+    static func describeAll(_ sessions: [SessionRecord]) -> [String] {
+        var order: [String] = []
+        var groups: [String: (first: Int64, last: Int64, sessions: [SessionRecord])] = [:]
+        for s in sessions {
+            let key = describe(s, withDuration: false)
+            let a = s.summary.firstSeen ?? s.flowFirstSeen.nanoseconds, b = s.summary.lastSeen ?? s.flowLastSeen.nanoseconds
+            if var g = groups[key] {
+                g.first = min(g.first, a); g.last = max(g.last, b); g.sessions.append(s)
+                groups[key] = g
+            } else {
+                order.append(key)
+                groups[key] = (a, b, [s])
+            }
+        }
+        return order.map { key in
+            let g = groups[key]!
+            guard g.sessions.count > 1 else { return describe(g.sessions[0]) }
+            let from = TimeFormat.short(g.first), to = TimeFormat.short(g.last)
+            // The second time without its date when both fall on one day.
+            let until = from.prefix(10) == to.prefix(10) ? String(to.dropFirst(11)) : to
+            return "\(g.sessions.count) sessions between \(from) and \(until), each: \(key)"
+        }
+    }
+
     /// One sentence per session: who, where, as whom, how much.
-    public static func describe(_ s: SessionRecord) -> String {
+    public static func describe(_ s: SessionRecord, withDuration: Bool = true) -> String {
         let m = s.summary
         var where_ = s.poolEndpoint
         if let h = m.poolHostnames.first, h != where_ { where_ += " (\(h))" }   // not "10.0.0.2:3336 (10.0.0.2:3336)"
@@ -457,12 +484,14 @@ public struct HostVerdicts {
         if let coin = s.coin { parts.append(coin) }
         let seconds = (m.lastSeen ?? 0).difference(from: m.firstSeen ?? 0) / 1e9
         if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
-            parts.append("\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted in \(Format.duration(seconds))")
+            parts.append("\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted"
+                         + (withDuration ? " in \(Format.duration(seconds))" : ""))
         } else if m.jobsReceived > 0 && m.shape != .poolPushOnly {
-            parts.append("\(Format.count(m.jobsReceived, "job")) in \(Format.duration(seconds))")
+            parts.append(Format.count(m.jobsReceived, "job") + (withDuration ? " in \(Format.duration(seconds))" : ""))
         }
-        if let h = m.estimatedHashrate { parts.append("~\(Format.hashrate(h)) from accepted shares") }
-        if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r))") }
+        let unit = s.rateKind.unit
+        if withDuration, let h = m.estimatedHashrate { parts.append("~\(Format.hashrate(h, unit)) from accepted shares") }
+        if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r, unit))") }
         return parts.joined(separator: ", ")
     }
 }
@@ -471,14 +500,15 @@ public struct HostVerdicts {
 public enum Format {
     /// "12.3 kH/s". Any Double is safe here: rates come from wire numbers (a `set_difficulty 1e300`,
     /// an `eth_submitHashrate 0xfff…`); beyond the units, scientific notation; not finite: "?".
-    public static func hashrate(_ h: Double) -> String {
-        guard h.isFinite else { return "? H/s" }
-        let units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s", "ZH/s", "YH/s"]
+    public static func hashrate(_ h: Double, _ unit: HashrateUnit = .hashes) -> String {
+        let base = unit.rawValue
+        guard h.isFinite else { return "? \(base)" }
+        let prefixes = ["", "k", "M", "G", "T", "P", "E", "Z", "Y"]
         var v = max(h, 0), i = 0
-        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
-        if v >= 1000 { return "\(h) H/s" }
+        while v >= 1000 && i < prefixes.count - 1 { v /= 1000; i += 1 }
+        if v >= 1000 { return "\(h) \(base)" }
         let rounded = v >= 100 ? String(Int(v.rounded())) : String(Double(Int(v * 10)) / 10)
-        return "\(rounded) \(units[i])"
+        return "\(rounded) \(prefixes[i])\(base)"
     }
 
     /// "42 s", "5 min", "1.5 h", "3.2 d"; saturates for absurd spans, "?" when not finite.

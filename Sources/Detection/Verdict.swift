@@ -61,6 +61,38 @@ public struct SessionRecord: Sendable {
     }
 
     public var estimatedHashrate: Double? { summary.estimatedHashrate }
+
+    /// What this session's rate counts and may be added to: rates of different coins (SHA-256d,
+    /// Ethash, RandomX, Equihash…) are not the same quantity.
+    public var rateKind: RateKind { RateKind(coin: coin, dialect: summary.dialect?.rawValue) }
+}
+
+/// What a hashrate counts. Equihash pools set targets per solution: its rates are solutions per second.
+public enum HashrateUnit: String, Sendable, Codable {
+    case hashes = "H/s"
+    case solutions = "Sol/s"
+}
+
+/// The coin a rate belongs to, or — when the coin could not be told — the dialect it was mined with,
+/// so that totals only ever add like to like.
+public struct RateKind: Hashable, Sendable, Comparable {
+    public var coin: String?
+    public var dialect: String?
+
+    public init(coin: String?, dialect: String?) {
+        self.coin = coin
+        self.dialect = coin == nil ? dialect : nil
+    }
+
+    /// Coins mined with Equihash (rates in solutions per second).
+    static let equihashCoins: Set<String> = ["zcash", "zclassic", "horizen", "zencash", "bitcoin-gold", "komodo", "flux", "zelcash", "beam", "aion"]
+
+    public var unit: HashrateUnit { coin.map { Self.equihashCoins.contains($0) } == true ? .solutions : .hashes }
+
+    /// "zcash", or "unknown coin (stratum-v1)".
+    public var label: String { coin ?? "unknown coin" + (dialect.map { " (\($0))" } ?? "") }
+
+    public static func < (a: RateKind, b: RateKind) -> Bool { a.label < b.label }
 }
 
 /// Coin hints from pool host names.

@@ -280,7 +280,7 @@ struct Dispatcher: FlowHandler {
     private func rememberSNI(_ t: TLSFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
         guard let h = t.nameHint, h.via == "this flow's SNI", let name = h.name else { return }
         let server = flow.key.destination(t.clientDirection ?? flow.initiator)
-        sink.remember(server.address, name: name, match: h.match, source: "TLS SNI", ttl: 3600, now: time)
+        sink.remember(server.address, name: name, match: h.match, source: "an earlier flow's TLS SNI", ttl: 3600, now: time)
     }
 
     /// The listed pool an HTTP flow's Host header names, looked up once per flow.
@@ -297,7 +297,7 @@ struct Dispatcher: FlowHandler {
     private func rememberHost(_ h: HTTPFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
         guard let hint = hostHint(h), let name = hint.name else { return }
         let server = flow.key.destination(h.requestDirection)
-        sink.remember(server.address, name: name, match: hint.match, source: "HTTP Host", ttl: 3600, now: time)
+        sink.remember(server.address, name: name, match: hint.match, source: "an earlier flow's HTTP Host", ttl: 3600, now: time)
     }
 
     /// An HTTP flow judged ordinary: remember its Host for later flows, then keep only counters.
@@ -367,7 +367,7 @@ struct Dispatcher: FlowHandler {
             else { continue }
             let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
             for (address, ttl) in addresses {
-                sink.remember(address, name: name, match: match, source: "DNS answer", ttl: Double(ttl), now: time)
+                sink.remember(address, name: name, match: match, source: "a DNS answer", ttl: Double(ttl), now: time)
             }
             let asker = msg.isResponse ? dst : src, server = msg.isResponse ? src : dst
             var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
@@ -460,7 +460,7 @@ struct Dispatcher: FlowHandler {
             guard hint != nil else { return out }
             kind = .tlsToPool
             if let h = t.hello {
-                if let s = h.serverName { details.append(("sni", s)) }
+                if let s = h.serverName { details.append(("sni", s)) } else { details.append(("no_sni", "true")) }
                 if !h.alpn.isEmpty { details.append(("alpn", h.alpn.joined(separator: ","))) }
                 details.append(("ja3", h.ja3))
                 details.append(("ja4", h.ja4))

@@ -107,6 +107,8 @@ public struct SessionJSON: Codable, Sendable {
     public var hashes_per_share: Double?
     public var estimated_hashrate_hs: Double?
     public var reported_hashrate_hs: Double?
+    /// What both rates count: "H/s", or "Sol/s" for Equihash coins (nil only in stores written before it).
+    public var hashrate_unit: String?
     public var first_seen: String?
     public var last_seen: String?
     public var bytes_from_miner: Int
@@ -139,6 +141,7 @@ public struct SessionJSON: Codable, Sendable {
         hashes_per_share = m.hashesPerShare?.finite.map(Self.round)
         estimated_hashrate_hs = m.estimatedHashrate?.finite.map(Self.round)
         reported_hashrate_hs = m.reportedHashrate?.finite
+        hashrate_unit = s.rateKind.unit.rawValue
         first_seen = m.firstSeen.map(TimeFormat.iso8601)
         last_seen = m.lastSeen.map(TimeFormat.iso8601)
         bytes_from_miner = s.minerBytes
@@ -151,15 +154,22 @@ public struct SessionJSON: Codable, Sendable {
     /// Six significant digits: estimates, not measurements.
     static func round(_ v: Double) -> Double {
         guard v.isFinite, v != 0 else { return v }
-        let mag = pow(10, 5 - floor(log10(abs(v))))
-        return (v * mag).rounded() / mag
+        // Scale by an exact power of ten on the side that keeps it a whole number: dividing by 1e5
+        // rather than multiplying by 1e-5 gives 26939600000, not 26939599999.999996.
+        let e = Int(floor(log10(abs(v)))) - 5
+        if e >= 0 {
+            let scale = pow(10, Double(e))
+            return (v / scale).rounded() * scale
+        }
+        let scale = pow(10, Double(-e))
+        return (v * scale).rounded() / scale
     }
 
     // Encode optionals as null so every documented field is always present.
     enum CodingKeys: String, CodingKey {
         case role, miner, pool, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
              login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
-             hashes_per_share, estimated_hashrate_hs, reported_hashrate_hs, first_seen, last_seen, bytes_from_miner,
+             hashes_per_share, estimated_hashrate_hs, reported_hashrate_hs, hashrate_unit, first_seen, last_seen, bytes_from_miner,
              bytes_from_pool, end_reason, transport, pool_list_match
     }
 
@@ -186,6 +196,7 @@ public struct SessionJSON: Codable, Sendable {
         try c.encode(hashes_per_share, forKey: .hashes_per_share)
         try c.encode(estimated_hashrate_hs, forKey: .estimated_hashrate_hs)
         try c.encode(reported_hashrate_hs, forKey: .reported_hashrate_hs)
+        try c.encode(hashrate_unit, forKey: .hashrate_unit)
         try c.encode(first_seen, forKey: .first_seen)
         try c.encode(last_seen, forKey: .last_seen)
         try c.encode(bytes_from_miner, forKey: .bytes_from_miner)
@@ -208,7 +219,11 @@ public struct HostJSON: Codable, Sendable {
     public var workers: [String]
     public var miner_software: [String]
     public var shares_accepted: Int
+    /// The host's rate when all its rated sessions mine one coin (else null: see `estimated_hashrates`).
     public var estimated_hashrate_hs: Double?
+    public var hashrate_unit: String?
+    /// One total per coin (or per dialect when the coin is unknown): rates of different coins never add.
+    public var estimated_hashrates: [RateJSON]?
     public var sessions: [SessionJSON]
     public var served_sessions: [SessionJSON]
     public var evidence: [EvidenceJSON]
@@ -238,9 +253,12 @@ public struct HostJSON: Codable, Sendable {
         self.workers = workers
         miner_software = software
         shares_accepted = r.minerSessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
-        let rates = r.minerSessions.compactMap(\.estimatedHashrate)
-        let total = rates.reduce(0, +)
-        estimated_hashrate_hs = rates.isEmpty || !total.isFinite ? nil : SessionJSON.round(total)
+        var totals: [RateKind: Double] = [:]
+        for s in r.minerSessions { if let h = s.estimatedHashrate { totals[s.rateKind, default: 0] += h } }
+        let rates = RateJSON.list(totals)
+        estimated_hashrates = rates
+        estimated_hashrate_hs = rates.count == 1 ? rates[0].estimated : nil
+        hashrate_unit = rates.count == 1 ? rates[0].unit : nil
         sessions = r.minerSessions.map { SessionJSON($0, role: "miner") }
         served_sessions = r.poolSessions.map { SessionJSON($0, role: "pool") }
         evidence = r.evidence.map(EvidenceJSON.init)
@@ -248,7 +266,7 @@ public struct HostJSON: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case host, verdict, confidence, reasons, first_seen, last_seen, pools, wallets, workers, miner_software,
-             shares_accepted, estimated_hashrate_hs, sessions, served_sessions, evidence
+             shares_accepted, estimated_hashrate_hs, hashrate_unit, estimated_hashrates, sessions, served_sessions, evidence
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -265,9 +283,59 @@ public struct HostJSON: Codable, Sendable {
         try c.encode(miner_software, forKey: .miner_software)
         try c.encode(shares_accepted, forKey: .shares_accepted)
         try c.encode(estimated_hashrate_hs, forKey: .estimated_hashrate_hs)
+        try c.encode(hashrate_unit, forKey: .hashrate_unit)
+        try c.encode(estimated_hashrates ?? [], forKey: .estimated_hashrates)
         try c.encode(sessions, forKey: .sessions)
         try c.encode(served_sessions, forKey: .served_sessions)
         try c.encode(evidence, forKey: .evidence)
+    }
+}
+
+/// One rate total: `{"coin": "zcash", "dialect": null, "unit": "Sol/s", "estimated": 675.0}`
+/// (`coin` null and `dialect` named when the coin could not be told).
+public struct RateJSON: Codable, Sendable, Equatable {
+    public var coin: String?
+    public var dialect: String?
+    public var unit: String
+    public var estimated: Double
+
+    public init(kind: RateKind, estimated: Double) {
+        coin = kind.coin; dialect = kind.dialect; unit = kind.unit.rawValue; self.estimated = estimated
+    }
+
+    public var kind: RateKind { RateKind(coin: coin, dialect: dialect) }
+
+    /// Totals in a stable order (by label), rounded like every estimate; a sum past the finite range is left out.
+    public static func list(_ totals: [RateKind: Double]) -> [RateJSON] {
+        totals.filter { $0.value.isFinite && $0.value > 0 }.sorted { $0.key < $1.key }
+            .map { RateJSON(kind: $0.key, estimated: SessionJSON.round($0.value)) }
+    }
+
+    /// "675 Sol/s (zcash)".
+    public var text: String { Format.hashrate(estimated, HashrateUnit(rawValue: unit) ?? .hashes) + " (\(kind.label))" }
+
+    enum CodingKeys: String, CodingKey { case coin, dialect, unit, estimated }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(coin, forKey: .coin)
+        try c.encode(dialect, forKey: .dialect)
+        try c.encode(unit, forKey: .unit)
+        try c.encode(estimated, forKey: .estimated)
+    }
+}
+
+extension HostJSON {
+    /// The per-coin totals; a host stored before they existed has its one total, coin unknown.
+    public var rateList: [RateJSON] {
+        estimated_hashrates ?? estimated_hashrate_hs.map { [RateJSON(kind: RateKind(coin: nil, dialect: nil), estimated: $0)] } ?? []
+    }
+
+    /// "675 Sol/s", or the first of several coins' rates and how many more: "17.1 MH/s +1".
+    public var rateCell: String {
+        let rates = rateList
+        guard let first = rates.first else { return "-" }
+        let one = Format.hashrate(first.estimated, HashrateUnit(rawValue: first.unit) ?? .hashes)
+        return rates.count > 1 ? "\(one) +\(rates.count - 1)" : one
     }
 }
 

@@ -1,3 +1,4 @@
+import PacketDecoding
 import SafeNumbers
 import Detection
 import Foundation
@@ -18,7 +19,24 @@ public enum PeriodRenderer {
 
     // MARK: - Shared
 
-    static func rate(_ h: Double?) -> String { h.map(Detection.Format.hashrate) ?? "-" }
+    /// "17.1 MH/s (ethereum) · 675 Sol/s (zcash)", or "none" when nothing was rated.
+    static func rates(_ list: [RateJSON]) -> String { list.isEmpty ? "none" : list.map(\.text).joined(separator: " · ") }
+    /// Pools serve shares rather than submit them: their shares column is empty, not 0.
+    static func sharesCell(_ h: PeriodReport.Host) -> String { h.host.verdict == "pool" ? "-" : String(shares(h)) }
+    /// The period's headline numbers, one wording for every format. "In this period", not "now": a
+    /// report may cover last year.
+    static func headline(_ r: PeriodReport) -> [String] {
+        var capture = "\(Detection.Format.count(r.capture.packets, "packet")) in \(Detection.Format.count(r.capture.runs, "run"))"
+        if let k = r.capture.packets_dropped_by_kernel {
+            capture += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface"
+        }
+        return ["Hosts mining in this period: \(r.hosts_mining_now) (first flagged in it: \(r.hosts_new_in_period))",
+                "Estimated stolen hashrate: \(rates(r.estimated_stolen_hashrates))",
+                "Capture: \(capture)"]
+    }
+    static func emptyPeriod(_ r: PeriodReport) -> String {
+        "No mining activity in this period." + (r.whereTheDataIs.map { " " + $0 } ?? "")
+    }
     static func short(_ iso: String) -> String { String(iso.prefix(19)).replacingOccurrences(of: "T", with: " ") }
     static func pools(_ h: HostJSON) -> String { h.pools.isEmpty ? "-" : h.pools.prefix(3).joined(separator: "; ") + (h.pools.count > 3 ? " +\(h.pools.count - 3)" : "") }
     static func wallets(_ h: HostJSON) -> String { h.wallets.isEmpty ? "-" : h.wallets.prefix(2).joined(separator: "; ") + (h.wallets.count > 2 ? " +\(h.wallets.count - 2)" : "") }
@@ -40,17 +58,14 @@ public enum PeriodRenderer {
 
     static func markdown(_ r: PeriodReport) -> String {
         var o = "# StratumSniff report, \(short(r.from)) – \(short(r.to)) UTC\n\n"
-        o += "- Hosts mining now: **\(r.hosts_mining_now)** (new in this period: **\(r.hosts_new_in_period)**)\n"
-        o += "- Estimated stolen hashrate: **\(Detection.Format.hashrate(r.estimated_stolen_hashrate_hs))**\n"
-        o += "- Capture: \(r.capture.packets) packets in \(r.capture.runs) run(s)"
-        if let k = r.capture.packets_dropped_by_kernel { o += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface" }
-        o += "\n\n"
-        guard !r.hosts.isEmpty else { return o + "No mining activity in this period.\n" + markdownChanges(r) }
+        for line in headline(r) { o += "- \(md(line))\n" }
+        o += "\n"
+        guard !r.hosts.isEmpty else { return o + md(emptyPeriod(r)) + "\n\n" + markdownChanges(r) }
         if r.hosts_omitted > 0 { o += omittedNote(r) + "\n\n" }
         o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
             let j = h.host
-            o += "| \(md(j.host)) | \(j.verdict) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(workers(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(shares(h)) | \(rate(j.estimated_hashrate_hs)) |\n"
+            o += "| \(md(j.host)) | \(j.verdict) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(workers(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(sharesCell(h)) | \(md(j.rateCell)) |\n"
         }
         o += "\n"
         for h in r.hosts {
@@ -87,16 +102,24 @@ public enum PeriodRenderer {
     }
 
     static func csv(_ r: PeriodReport) -> String {
-        var o = "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,reasons\n"
+        var o = "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons\n"
         for h in r.hosts {
             let j = h.host
             let cells = [j.host, j.verdict, String(j.confidence), h.first_seen, h.last_seen, h.first_flagged ?? "", String(h.new_in_period),
                          j.pools.joined(separator: "; "), j.wallets.joined(separator: "; "), j.workers.joined(separator: "; "),
                          j.miner_software.joined(separator: "; "),
-                         String(shares(h)), j.estimated_hashrate_hs.map { String($0) } ?? "", j.reasons.joined(separator: " | ")]
+                         sharesCell(h) == "-" ? "" : sharesCell(h), j.estimated_hashrate_hs.map(csvNumber) ?? "", j.hashrate_unit ?? "",
+                         (j.estimated_hashrates ?? []).map(\.text).joined(separator: "; "), j.reasons.joined(separator: " | ")]
             o += cells.map(csvCell).joined(separator: ",") + "\n"
         }
         return o
+    }
+
+    /// A number as a spreadsheet reads it: whole numbers without a fraction or exponent.
+    static func csvNumber(_ v: Double) -> String {
+        guard v.isFinite else { return "" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return String(v)
     }
 
     // MARK: - HTML
@@ -117,68 +140,94 @@ public enum PeriodRenderer {
         return out
     }
 
+    /// Fits a 1280 px window and a 390 px phone without scrolling sideways (long wire strings break
+    /// anywhere, wide tables turn into labelled cards on narrow screens) and prints cleanly.
     static let css = """
-    body{font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1d2433;background:#fff}
+    *{box-sizing:border-box}
+    body{font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1d2433;background:#fff;overflow-wrap:anywhere}
     h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 6px}.muted{color:#5b6478}
-    .cards{display:flex;gap:12px;margin:16px 0}.card{border:1px solid #d8dde8;border-radius:8px;padding:10px 14px;min-width:150px}
-    .card b{display:block;font-size:22px}table{border-collapse:collapse;width:100%;margin:8px 0}
-    th,td{border-bottom:1px solid #e3e7ef;padding:5px 8px;text-align:left;vertical-align:top;word-break:break-word}
-    td:nth-child(-n+3),th,td:nth-last-child(-n+4){white-space:nowrap;word-break:normal}
-    th{background:#f4f6fa;font-weight:600}.v-mining{color:#b00020;font-weight:700}.v-likely-mining{color:#c2410c;font-weight:700}
+    .cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}.card{border:1px solid #d8dde8;border-radius:8px;padding:10px 14px;min-width:150px;max-width:100%}
+    .card b{display:block;font-size:22px}.card .rate{display:block;font-size:16px;font-weight:600}
+    table{border-collapse:collapse;width:100%;margin:8px 0;table-layout:auto}
+    th,td{border-bottom:1px solid #e3e7ef;padding:5px 8px;text-align:left;vertical-align:top;word-break:break-word;overflow-wrap:anywhere}
+    th{background:#f4f6fa;font-weight:600}
+    table.hosts td.nowrap{white-space:nowrap}
+    .v-mining{color:#b00020;font-weight:700}.v-likely-mining{color:#c2410c;font-weight:700}
     .v-suspicious{color:#a16207}.v-pool{color:#6d28d9}.v-crypto-node{color:#0f766e}.new{background:#fde68a;border-radius:4px;padding:0 5px;font-size:12px}
-    ul{margin:4px 0 0 18px;padding:0}svg{display:block;margin:6px 0}
+    ul{margin:4px 0 0 18px;padding:0}svg.timeline{display:block;margin:6px 0;width:100%;max-width:720px;height:auto}
+    @media (max-width:760px){
+    body{margin:12px}
+    table.stack thead{display:none}
+    table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
+    table.stack tr{border:1px solid #d8dde8;border-radius:8px;margin:0 0 10px;padding:4px 0}
+    table.stack td{border:0;padding:2px 10px}table.stack td.nowrap{white-space:normal}
+    table.stack td[data-label]::before{content:attr(data-label) ": ";color:#5b6478;font-weight:600}
+    }
+    @media print{body{margin:0;font-size:11px}a{color:inherit;text-decoration:none}.card,tr,svg{break-inside:avoid}h2{break-after:avoid}}
     """
 
+    /// One table cell; `label` names it when the table becomes cards on a phone.
+    static func td(_ label: String, _ content: String, nowrap: Bool = false, cls: String? = nil) -> String {
+        let classes = ([nowrap ? "nowrap" : nil, cls].compactMap { $0 }).joined(separator: " ")
+        return "<td data-label=\"\(h(label))\"\(classes.isEmpty ? "" : " class=\"\(classes)\"")>\(content)</td>"
+    }
+
     static func html(_ r: PeriodReport) -> String {
-        var o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">"
+        var o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         o += "<title>StratumSniff report \(h(short(r.from))) – \(h(short(r.to)))</title><style>\(css)</style></head><body>\n"
         o += "<h1>Cryptomining report</h1><div class=\"muted\">\(h(short(r.from))) – \(h(short(r.to))) UTC · generated \(h(short(r.generated))) UTC by StratumSniff</div>\n"
-        o += "<div class=\"cards\"><div class=\"card\"><b id=\"mining-now\">\(r.hosts_mining_now)</b>hosts mining now</div>"
-        o += "<div class=\"card\"><b id=\"new-hosts\">\(r.hosts_new_in_period)</b>new in this period</div>"
-        o += "<div class=\"card\"><b>\(h(Detection.Format.hashrate(r.estimated_stolen_hashrate_hs)))</b>estimated stolen hashrate</div>"
-        var cap = "\(r.capture.packets) packets, \(r.capture.runs) run(s)"
+        o += "<div class=\"cards\"><div class=\"card\"><b id=\"mining-now\">\(r.hosts_mining_now)</b>hosts mining in this period</div>"
+        o += "<div class=\"card\"><b id=\"new-hosts\">\(r.hosts_new_in_period)</b>first flagged in this period</div>"
+        let rateLines = r.estimated_stolen_hashrates.isEmpty ? "<b>none</b>"
+            : r.estimated_stolen_hashrates.map { "<span class=\"rate\">\(h($0.text))</span>" }.joined()
+        o += "<div class=\"card\" id=\"hashrate\">\(rateLines)estimated stolen hashrate</div>"
+        var cap = "\(Detection.Format.count(r.capture.packets, "packet")), \(Detection.Format.count(r.capture.runs, "run"))"
         if let k = r.capture.packets_dropped_by_kernel { cap += ", \(k) dropped by kernel, \(r.capture.packets_dropped_by_interface ?? 0) by interface" }
         o += "<div class=\"card\"><b>\(r.capture.packets_dropped_by_kernel ?? 0)</b>packets dropped<br><span class=\"muted\">\(h(cap))</span></div></div>\n"
         if r.hosts.isEmpty {
-            o += "<p>No mining activity in this period.</p>"
+            o += "<p id=\"empty\">\(h(emptyPeriod(r)))</p>"
         } else {
             if r.hosts_omitted > 0 { o += "<p class=\"muted\">\(h(omittedNote(r)))</p>\n" }
-            o += "<table><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Worker</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
+            o += "<table class=\"hosts stack\"><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Worker</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
             for x in r.hosts {
                 let j = x.host
-                o += "<tr><td><a href=\"#host-\(h(j.host))\">\(h(j.host))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")</td>"
-                o += "<td class=\"v-\(h(j.verdict))\">\(h(j.verdict))</td><td>\(j.confidence)</td><td>\(h(pools(j)))</td><td>\(h(wallets(j)))</td><td>\(h(workers(j)))</td>"
-                o += "<td>\(h(software(j)))</td><td>\(h(short(x.first_seen)))</td><td>\(h(short(x.last_seen)))</td><td>\(shares(x))</td>"
-                o += "<td>\(h(rate(j.estimated_hashrate_hs)))</td></tr>\n"
+                o += "<tr>" + td("Host", "<a href=\"#host-\(h(j.host))\">\(h(j.host))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")", nowrap: true)
+                o += td("Verdict", h(j.verdict), nowrap: true, cls: "v-\(h(j.verdict))") + td("Confidence", String(j.confidence), nowrap: true)
+                o += td("Pool", h(pools(j))) + td("Wallet", h(wallets(j))) + td("Worker", h(workers(j))) + td("Software", h(software(j)))
+                o += td("First seen", h(short(x.first_seen)), nowrap: true) + td("Last seen", h(short(x.last_seen)), nowrap: true)
+                o += td("Shares", sharesCell(x), nowrap: true) + td("Hashrate", h(j.rateCell), nowrap: true) + "</tr>\n"
             }
             o += "</tbody></table>\n"
+            let axis = r.activeSpan
             for x in r.hosts {
                 o += "<h2 id=\"host-\(h(x.host.host))\">\(h(x.host.host)) <span class=\"v-\(h(x.host.verdict))\">\(h(x.host.verdict))</span> <span class=\"muted\">(\(x.host.confidence))</span></h2>\n"
-                o += timeline(x, from: r.from_ns, to: r.to_ns)
+                o += timeline(x, from: axis.0, to: axis.1)
                 o += "<ul>" + x.host.reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
             }
         }
         if !r.verdict_changes.isEmpty {
-            o += "<h2>Verdict changes</h2><table><thead><tr><th>Time</th><th>Host</th><th>From</th><th>To</th><th>Why</th></tr></thead><tbody>"
+            o += "<h2>Verdict changes</h2><table class=\"changes stack\"><thead><tr><th>Time</th><th>Host</th><th>From</th><th>To</th><th>Why</th></tr></thead><tbody>"
             for c in r.verdict_changes.suffix(200) {
-                o += "<tr><td>\(h(short(c.time)))</td><td>\(h(c.host))</td><td>\(h(c.old_verdict ?? "–"))</td><td>\(h(c.new_verdict))</td><td>\(h(c.reason ?? ""))</td></tr>"
+                o += "<tr>" + td("Time", h(short(c.time))) + td("Host", h(c.host)) + td("From", h(c.old_verdict ?? "–"))
+                o += td("To", h(c.new_verdict)) + td("Why", h(c.reason ?? "")) + "</tr>"
             }
             o += "</tbody></table>\n"
         }
         return o + "</body></html>\n"
     }
 
-    /// Mining activity over the period as an inline SVG: one bar per session, hours marked.
+    /// Mining activity as an inline SVG: one bar per session over `from ... to` (the span the period's
+    /// sessions cover), scaled to the page's width.
     static func timeline(_ x: PeriodReport.Host, from: Int64, to: Int64) -> String {
         // Store times are packet times: any Int64, so differences are taken without overflow.
         let w = 720.0, hgt = 34.0, span = max(to.difference(from: from), 1)
         func px(_ t: Int64) -> Double { min(w, max(0, t.difference(from: from) / span * w)) }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(hgt))\" role=\"img\" aria-label=\"mining activity of \(h(x.host.host))\">"
+        var svg = "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(w)) \(Int(hgt))\" role=\"img\" aria-label=\"mining activity of \(h(x.host.host))\">"
         svg += "<rect x=\"0\" y=\"4\" width=\"\(Int(w))\" height=\"18\" fill=\"#eef1f6\"/>"
         let color = x.host.verdict == "pool" ? "#6d28d9" : "#b00020"
         for s in x.sessions where s.end_ns >= from && s.start_ns <= to {
             let a = px(s.start_ns), b = max(px(s.end_ns), a + 2)
-            svg += "<rect class=\"session\" x=\"\(String(format: "%.1f", a))\" y=\"4\" width=\"\(String(format: "%.1f", b - a))\" height=\"18\" fill=\"\(color)\"><title>\(h(s.pool)) \(h(short(s.first_seen)))–\(h(short(s.last_seen))), \(s.shares_accepted) shares</title></rect>"
+            svg += "<rect class=\"session\" x=\"\(String(format: "%.1f", a))\" y=\"4\" width=\"\(String(format: "%.1f", b - a))\" height=\"18\" fill=\"\(color)\"><title>\(h(s.pool)) \(h(short(s.first_seen)))–\(h(short(s.last_seen))), \(h(Detection.Format.count(s.shares_accepted, "share")))</title></rect>"
         }
         svg += "<text x=\"0\" y=\"33\" font-size=\"10\" fill=\"#5b6478\">\(h(short(TimeFormat.iso8601(from))))</text>"
         svg += "<text x=\"\(Int(w))\" y=\"33\" font-size=\"10\" fill=\"#5b6478\" text-anchor=\"end\">\(h(short(TimeFormat.iso8601(to))))</text></svg>\n"

@@ -1,4 +1,6 @@
+import PacketDecoding
 import SafeNumbers
+import Detection
 import Foundation
 
 /// A report over a period, rendered from the store (`stratumsniff report`, `live --report-every`).
@@ -35,9 +37,10 @@ public struct PeriodReport: Codable, Sendable {
         public var end_ns: Int64
         public var shares_accepted: Int
         public var estimated_hashrate_hs: Double?
+        public var hashrate_unit: String?
 
-        public init(pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?, first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int, estimated_hashrate_hs: Double?) {
-            self.pool = pool; self.pool_name = pool_name; self.dialect = dialect; self.coin = coin; self.wallet = wallet; self.software = software; self.first_seen = first_seen; self.last_seen = last_seen; self.start_ns = start_ns; self.end_ns = end_ns; self.shares_accepted = shares_accepted; self.estimated_hashrate_hs = estimated_hashrate_hs
+        public init(pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?, first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int, estimated_hashrate_hs: Double?, hashrate_unit: String? = nil) {
+            self.pool = pool; self.pool_name = pool_name; self.dialect = dialect; self.coin = coin; self.wallet = wallet; self.software = software; self.first_seen = first_seen; self.last_seen = last_seen; self.start_ns = start_ns; self.end_ns = end_ns; self.shares_accepted = shares_accepted; self.estimated_hashrate_hs = estimated_hashrate_hs; self.hashrate_unit = hashrate_unit
         }
     }
 
@@ -73,13 +76,20 @@ public struct PeriodReport: Codable, Sendable {
     public var to_ns: Int64
     public var hosts_mining_now: Int
     public var hosts_new_in_period: Int
-    /// Σ estimated hashrate of hosts flagged mining / likely-mining in the period.
-    public var estimated_stolen_hashrate_hs: Double
+    /// Σ estimated hashrate of hosts flagged mining / likely-mining in the period, when they all mine
+    /// one coin; null when they mine several (then see `estimated_stolen_hashrates`).
+    public var estimated_stolen_hashrate_hs: Double?
+    /// One total per coin (per dialect where the coin is unknown), in each coin's unit.
+    public var estimated_stolen_hashrates: [RateJSON]
     public var hosts: [Host]
     /// Hosts in the period beyond the `maxHosts` shown (most serious first); 0 when all are shown.
     public var hosts_omitted: Int
     public var verdict_changes: [Change]
     public var capture: Capture
+    /// Earliest and latest packet time of any evidence in the store (null for an empty store): an empty
+    /// period says where the data is.
+    public var store_first_seen: String?
+    public var store_last_seen: String?
 
     /// Hosts listed in one report at most: a store a flood has filled stays a page a browser opens.
     public static let maxHosts = 2000
@@ -87,14 +97,45 @@ public struct PeriodReport: Codable, Sendable {
     /// - Parameters:
     ///   - totals: counts over every host of the period when `hosts` is only the first `maxHosts`.
     public init(generated: String, from: String, to: String, from_ns: Int64, to_ns: Int64, hosts: [Host],
-                verdict_changes: [Change], capture: Capture, totals: (mining: Int, new: Int, all: Int)? = nil) {
+                verdict_changes: [Change], capture: Capture, totals: (mining: Int, new: Int, all: Int)? = nil,
+                storeSpan: (Int64, Int64)? = nil) {
+        store_first_seen = storeSpan.map { TimeFormat.iso8601($0.0) }
+        store_last_seen = storeSpan.map { TimeFormat.iso8601($0.1) }
         self.generated = generated; self.from = from; self.to = to; self.from_ns = from_ns; self.to_ns = to_ns
         self.hosts = hosts; self.verdict_changes = verdict_changes; self.capture = capture
         let miners = hosts.filter { $0.host.verdict == "mining" || $0.host.verdict == "likely-mining" }
         hosts_mining_now = max(totals?.mining ?? 0, miners.count)
         hosts_new_in_period = max(totals?.new ?? 0, hosts.filter(\.new_in_period).count)
         hosts_omitted = max((totals?.all ?? hosts.count) - hosts.count, 0)
-        estimated_stolen_hashrate_hs = miners.reduce(0) { $0 + ($1.host.estimated_hashrate_hs ?? 0) }
-        if !estimated_stolen_hashrate_hs.isFinite { estimated_stolen_hashrate_hs = Double.greatestFiniteMagnitude }
+        var totals: [RateKind: Double] = [:]
+        for m in miners {
+            for r in m.host.rateList { totals[r.kind, default: 0] += r.estimated }
+        }
+        estimated_stolen_hashrates = RateJSON.list(totals)
+        estimated_stolen_hashrate_hs = estimated_stolen_hashrates.count == 1 ? estimated_stolen_hashrates[0].estimated : nil
+    }
+
+    /// The period holds nothing while the store holds evidence outside it.
+    public var dataLiesElsewhere: Bool { hosts.isEmpty && store_first_seen != nil }
+
+    /// Said on an empty period of a store whose evidence lies elsewhere.
+    public var whereTheDataIs: String? {
+        guard dataLiesElsewhere, let a = store_first_seen, let b = store_last_seen else { return nil }
+        return "The store holds evidence from \(PeriodRenderer.short(a)) to \(PeriodRenderer.short(b)) UTC: see it with --since all, or --from/--to around it."
+    }
+
+    /// The stretch of time the period's sessions cover (within the period), for timelines: a 9-year
+    /// period with 20 minutes of mining draws those 20 minutes, not a 1-pixel tick.
+    public var activeSpan: (Int64, Int64) {
+        var lo = Int64.max, hi = Int64.min
+        for h in hosts {
+            for s in h.sessions { lo = min(lo, s.start_ns); hi = max(hi, s.end_ns) }
+        }
+        guard lo <= hi else { return (from_ns, to_ns) }
+        lo = max(lo, from_ns); hi = min(hi, to_ns)
+        guard lo < hi else { return (from_ns, to_ns) }
+        // 2 % margin each side, so the first and last bars do not touch the frame.
+        let pad = Int64(saturating: hi.difference(from: lo) * 0.02)
+        return (max(lo.subtractingSaturated(pad), from_ns), min(hi.addingSaturated(pad), to_ns))
     }
 }

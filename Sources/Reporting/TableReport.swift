@@ -27,7 +27,7 @@ public enum TableReport {
                 let wallet = j.wallets.first.map { Format.shortWallet($0) + (j.wallets.count > 1 ? " +\(j.wallets.count - 1)" : "") } ?? "-"
                 let acc = sessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
                 let sub = sessions.reduce(0) { $0.addingSaturated($1.summary.sharesSubmitted) }
-                let rate = j.estimated_hashrate_hs.map(Format.hashrate) ?? "-"
+                let rate = j.rateCell
                 rows.append([r.host.description, r.verdict.rawValue, String(r.confidence), pool, wallet,
                              j.miner_software.first ?? "-", "\(acc)/\(sub)", r.verdict == .pool ? "-" : rate,
                              r.firstSeen.map { short($0) } ?? "-", r.lastSeen.map { short($0) } ?? "-"].map(cell))

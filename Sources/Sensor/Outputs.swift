@@ -1,3 +1,4 @@
+import PacketDecoding
 import Detection
 import Foundation
 import Pipeline
@@ -92,13 +93,15 @@ public struct PeriodSummaryLine: Encodable {
     public var to: String
     public var hosts_mining_now: Int
     public var hosts_new_in_period: Int
-    public var estimated_stolen_hashrate_hs: Double
+    public var estimated_stolen_hashrate_hs: Double?
+    public var estimated_stolen_hashrates: [RateJSON]
     public var miners: [String]
     public var packets_dropped_by_kernel: Int?
     public var files: [String]
     init(report r: PeriodReport, files: [String]) {
         from = r.from; to = r.to; hosts_mining_now = r.hosts_mining_now; hosts_new_in_period = r.hosts_new_in_period
         estimated_stolen_hashrate_hs = r.estimated_stolen_hashrate_hs
+        estimated_stolen_hashrates = r.estimated_stolen_hashrates
         miners = r.hosts.filter { $0.host.verdict == "mining" || $0.host.verdict == "likely-mining" }.map(\.host.host)
         packets_dropped_by_kernel = r.capture.packets_dropped_by_kernel
         self.files = files

@@ -1,3 +1,4 @@
+import PacketDecoding
 import Foundation
 import Synchronization
 import Reporting

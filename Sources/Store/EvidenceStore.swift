@@ -326,7 +326,7 @@ extension EvidenceStore {
                         sessionsByHost[miner, default: []].append(PeriodReport.Session(
                             pool: s.pool, pool_name: s.pool_hostnames.first, dialect: s.dialect, coin: s.coin, wallet: s.wallets.first,
                             software: s.miner_software, first_seen: TimeFormat.iso8601(start), last_seen: TimeFormat.iso8601(end),
-                            start_ns: start, end_ns: end, shares_accepted: s.shares_accepted, estimated_hashrate_hs: s.estimated_hashrate_hs))
+                            start_ns: start, end_ns: end, shares_accepted: s.shares_accepted, estimated_hashrate_hs: s.estimated_hashrate_hs, hashrate_unit: s.hashrate_unit))
                     }
                 }
                 var hosts: [PeriodReport.Host] = []
@@ -360,10 +360,13 @@ extension EvidenceStore {
                 let capture = PeriodReport.Capture(runs: stats.count, packets: sum("packets") ?? 0, packets_received: sum("received"),
                                                    packets_dropped_by_kernel: sum("dropped_kernel"),
                                                    packets_dropped_by_interface: sum("dropped_interface"))
+                let spanRow = try Row.fetchOne(db, sql: "SELECT MIN(first_seen) AS a, MAX(last_seen) AS b FROM hosts")
+                let storeSpan: (Int64, Int64)? = spanRow.flatMap { r in (r["a"] as Int64?).flatMap { a in (r["b"] as Int64?).map { (a, $0) } } }
                 return PeriodReport(generated: TimeFormat.iso8601(generated.nanoseconds), from: TimeFormat.iso8601(from),
                                     to: TimeFormat.iso8601(to), from_ns: from, to_ns: to, hosts: hosts, verdict_changes: changes,
                                     capture: capture,
-                                    totals: (mining: totals?["mining"] ?? 0, new: totals?["new"] ?? 0, all: totals?["n"] ?? hosts.count))
+                                    totals: (mining: totals?["mining"] ?? 0, new: totals?["new"] ?? 0, all: totals?["n"] ?? hosts.count),
+                                    storeSpan: storeSpan)
             }
         } catch let e as StoreError { throw e } catch { throw StoreError(path, error) }
     }

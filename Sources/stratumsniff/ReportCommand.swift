@@ -59,8 +59,9 @@ struct Report: ParsableCommand {
         var lo: Int64, hi: Int64 = to.flatMap(TimeText.nanoseconds) ?? now.nanoseconds
         if since == "all" {
             let span = (try? db.span()) ?? nil
+            // The whole history: from the first evidence to the last (or --to), not to today.
             lo = span?.0 ?? 0
-            hi = max(hi, span?.1 ?? hi)
+            if to == nil, let last = span?.1 { hi = last }
         } else if let from {
             lo = TimeText.nanoseconds(from)!
         } else {
@@ -70,10 +71,7 @@ struct Report: ParsableCommand {
         do { report = try db.period(from: lo, to: hi, generated: now) } catch { fail(error.description) }
         // An empty period of a store whose packets lie elsewhere (a capture from an incident last
         // year, the default last 24 h): say what the store holds and how to see it.
-        if report.hosts.isEmpty, let (first, last) = (try? db.span()) ?? nil, first > hi || last < lo {
-            FileHandleStderr.write("stratumsniff: nothing in this period; the store holds packets from \(TimeFormat.iso8601(first)) to "
-                                   + "\(TimeFormat.iso8601(last)): use --since all, or --from/--to around them\n")
-        }
+        if let hint = report.whereTheDataIs { FileHandleStderr.write("stratumsniff: nothing in this period. \(hint)\n") }
         let text = PeriodRenderer.render(report, as: PeriodRenderer.OutputKind(rawValue: format)!)
         if let output {
             do { try AtomicFile.write(text, to: output) } catch { fail("\(error)") }

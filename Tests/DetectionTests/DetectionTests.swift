@@ -64,6 +64,34 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(CoinHints.coin(forHostname: host) == coin)
     }
 
+    @Test func repeatedSessionsShareOneReason() {
+        var v = HostVerdicts()
+        // Eight refused logins, 5 s apart, then one session that mined.
+        for i in 0..<8 {
+            var r = record(miner: "10.0.0.7", pool: "198.51.100.7", shape: .twoSided) {
+                $0.software = "XMRig/6.21.0"; $0.loginAccepted = false; $0.dialect = .cryptonote
+                $0.firstSeen = Int64(i) * 5_000_000_000 + 1_700_000_000_000_000_000; $0.lastSeen = $0.firstSeen! + 1_000_000_000
+            }
+            r.minerPort = UInt16(40000 + i)
+            v.add(r)
+        }
+        v.add(record(miner: "10.0.0.7", pool: "198.51.100.7", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 2; $0.sharesSubmitted = 2 })
+        let reasons = v.reports().first { $0.host == IPAddress("10.0.0.7") }!.reasons
+        #expect(reasons.count == 2)
+        #expect(reasons.contains("8 sessions between 2023-11-14 22:13:20 and 22:13:56, each: XMRig/6.21.0 mined via cryptonote at 198.51.100.7:3333 (login rejected), monero"))
+    }
+
+    @Test func ratesAreTotalledPerCoin() {
+        let zec = record(miner: "10.0.0.8", pool: "198.51.100.8", shape: .twoSided) { $0.coin = "zcash" }
+        let xmr = record(miner: "10.0.0.8", pool: "198.51.100.8", shape: .twoSided) { $0.coin = "monero" }
+        let unknown = record(miner: "10.0.0.8", pool: "198.51.100.8", shape: .twoSided) { $0.dialect = .stratumV1 }
+        #expect(zec.rateKind.unit == .solutions && xmr.rateKind.unit == .hashes)
+        #expect(zec.rateKind != xmr.rateKind)
+        #expect(unknown.rateKind.label == "unknown coin (stratum-v1)")
+        #expect(Format.hashrate(674.8, .solutions) == "675 Sol/s")
+        #expect(Format.hashrate(1_250_000, .solutions) == "1.2 MSol/s")
+    }
+
     @Test func formats() {
         #expect(Format.hashrate(2100) == "2.1 kH/s")
         #expect(Format.duration(720) == "12 min")

@@ -31,7 +31,7 @@ import TrafficGen
         // The SNI-less short connection is attributed through the name the address was last seen
         // under (the DNS answer, then 10.0.0.40's SNI), and is only suspicious.
         let other = host(doc, "10.0.0.42")!
-        #expect((other["reasons"] as! [String])[0].contains("name from TLS SNI"))
+        #expect((other["reasons"] as! [String])[0].contains("name from an earlier flow's TLS SNI"))
         // TLS 1.2 without SNI: the certificate sent in the clear names the pool.
         let cert = (host(doc, "10.0.0.43")!["evidence"] as! [[String: Any]])[0]
         let certDetails = cert["details"] as! [String: String]

@@ -96,7 +96,7 @@ func tempStore() -> String {
         #expect(!md.contains("<script>") && !md.contains("\u{1B}"))
         let csv = PeriodRenderer.render(r, as: .csv)
         #expect(!csv.contains("\u{1B}"))
-        #expect(csv.split(separator: "\n").first == "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,reasons")
+        #expect(csv.split(separator: "\n").first == "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons")
         #expect(csv.contains("script>\\x1b[31mRED"))   // CSV is data, not markup: kept, without control characters
         let json = PeriodRenderer.render(r, as: .json)
         #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
@@ -112,7 +112,8 @@ func tempStore() -> String {
     @Test func summaryCountsMinersAndHashrate() throws {
         let r = try report("xmrig-cryptonote.pcap")
         #expect(r.hosts_mining_now == 1)
-        #expect(r.estimated_stolen_hashrate_hs > 0)
+        #expect((r.estimated_stolen_hashrate_hs ?? 0) > 0)
+        #expect(r.estimated_stolen_hashrates.map(\.coin) == ["monero"])
         #expect(PeriodRenderer.render(r, as: .html).contains("id=\"mining-now\">1<"))
     }
 }
