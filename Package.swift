@@ -73,7 +73,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding"]),
+        // The executables too: `swift test` then builds the very binaries the end-to-end tests run.
+        .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding", "stratumsniff", "sniffgen"]),
     ]
 )
 

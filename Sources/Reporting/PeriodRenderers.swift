@@ -150,7 +150,7 @@ public enum PeriodRenderer {
     .card b{display:block;font-size:22px}.card .rate{display:block;font-size:16px;font-weight:600}
     table{border-collapse:collapse;width:100%;margin:8px 0;table-layout:auto}
     th,td{border-bottom:1px solid #e3e7ef;padding:5px 8px;text-align:left;vertical-align:top;word-break:break-word;overflow-wrap:anywhere}
-    th{background:#f4f6fa;font-weight:600}
+    th{background:#f4f6fa;font-weight:600;white-space:nowrap;overflow-wrap:normal}
     table.hosts td.nowrap{white-space:nowrap}
     .v-mining{color:#b00020;font-weight:700}.v-likely-mining{color:#c2410c;font-weight:700}
     .v-suspicious{color:#a16207}.v-pool{color:#6d28d9}.v-crypto-node{color:#0f766e}.new{background:#fde68a;border-radius:4px;padding:0 5px;font-size:12px}

@@ -6,14 +6,15 @@ import TrafficGen
 enum Binary {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let shared = root.deletingLastPathComponent().appendingPathComponent("shared/pcaps")
-    static var path: String {
+    /// The binary built with these tests (same build directory and configuration as the test bundle,
+    /// a dependency of this target), never a stale one from another configuration.
+    static var path: String { built("stratumsniff") }
+
+    static func built(_ name: String) -> String {
         // scripts/sanitize points the tests at a ThreadSanitizer or AddressSanitizer build.
-        if let p = ProcessInfo.processInfo.environment["STRATUMSNIFF_BINARY"], !p.isEmpty { return p }
-        for dir in [".build/debug", ".build/release"] {
-            let p = root.appendingPathComponent(dir).appendingPathComponent("stratumsniff").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return root.appendingPathComponent(".build/debug/stratumsniff").path
+        if name == "stratumsniff", let p = ProcessInfo.processInfo.environment["STRATUMSNIFF_BINARY"], !p.isEmpty { return p }
+        let bundle = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return bundle.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
