@@ -14,7 +14,7 @@ import Glibc
 #endif
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, jsonl
+    case table, json, jsonl, none
 }
 
 /// Caps settable from the command line; defaults live in `Limits`.
@@ -74,7 +74,7 @@ struct Analyze: ParsableCommand {
     @Argument(help: "Capture files, analysed in the order given. '-' reads standard input.")
     var files: [String]
 
-    @Option(help: "Output format: table, json or jsonl.")
+    @Option(help: "Output format: table, json, jsonl, or none (only the exit status and --store).")
     var format: OutputFormat = .table
 
     @Option(help: "libpcap filter expression applied to every file.")
@@ -151,6 +151,8 @@ struct Analyze: ParsableCommand {
                 print(JSONOutput.encode(HostVerdictLine(HostJSON(r)), pretty: false))
             }
             print(JSONOutput.encode(SummaryLine(summary: summary), pretty: false))
+        case .none:
+            break
         }
         fflush(nil)
         recording?.finish(reports, analyzer: analyzer)
@@ -158,7 +160,13 @@ struct Analyze: ParsableCommand {
             FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(failure)); the results above are complete, the store does not have them all\n")
             throw ExitCode(Exit.usageOrInputError)
         }
-        if !errors.isEmpty { throw ExitCode(Exit.usageOrInputError) }
+        if !errors.isEmpty {
+            // The error's status wins (as grep's does), but never silently over a miner.
+            if reports.contains(where: { $0.verdict.isMiner }) {
+                FileHandleStderr.write("stratumsniff: mining found in what could be read, but \(Format.count(errors.count, "file")) failed: exit status 2, not 1\n")
+            }
+            throw ExitCode(Exit.usageOrInputError)
+        }
         if reports.contains(where: { $0.verdict.isMiner }) { throw ExitCode(Exit.minerFound) }
     }
 }

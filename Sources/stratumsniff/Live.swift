@@ -46,7 +46,7 @@ struct Live: ParsableCommand {
     @Flag(help: "Keep no history (no store).")
     var noStore = false
 
-    @Option(help: "Seconds between store commits: a crash loses at most this much (default 5).")
+    @Option(help: "Seconds between store commits: a crash loses at most this much.")
     var commitInterval: Double = 5
 
     @Option(help: "Write a report per period into --report-dir: 15m, 1h, 24h ... (JSON and HTML, named by period).")
@@ -64,7 +64,7 @@ struct Live: ParsableCommand {
     @Option(help: "Append events as JSON lines (the --format jsonl schema) to this file.")
     var events: String?
 
-    @Option(help: "Rotate the events file at this many MiB (default 100; 5 old files kept).")
+    @Option(help: "Rotate the events file at this many MiB (5 old files kept).")
     var eventsMaxMb: Int = 100
 
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")

@@ -23,8 +23,14 @@ struct StratumSniff: ParsableCommand {
         subcommands: [Analyze.self, Live.self, Report.self, Interfaces.self]
     )
 
-    /// ArgumentParser exits 64 on usage errors; our contract is 2 (README).
+    /// ArgumentParser exits 64 on usage errors; our contract is 2 (README "Exit status").
     static func main() {
+        // No command at all is a usage mistake, not a request for help: the help goes to standard
+        // error and the status says it failed (a script that forgot its arguments must notice).
+        if CommandLine.arguments.count == 1 {
+            FileHandleStderr.write(helpMessage() + "\n")
+            Glibc.exit(Exit.usageOrInputError)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -32,16 +38,22 @@ struct StratumSniff: ParsableCommand {
             Glibc.exit(exit.rawValue)
         } catch {
             let code = exitCode(for: error)
+            let message = fullMessage(for: error)
             if code == .success {
-                print(fullMessage(for: error))
+                print(message)
                 Glibc.exit(0)
             }
-            let message = fullMessage(for: error)
             FileHandleStderr.write("stratumsniff: " + message + "\n")
-            if code == .validationFailure { FileHandleStderr.write("Run 'stratumsniff <command> --help' for usage.\n") }
-            Glibc.exit(code == .validationFailure || code.rawValue == 64 ? Exit.usageOrInputError : Exit.usageOrInputError)
+            // ArgumentParser's usage text already names the command's help; a validation error does not.
+            if !message.contains("--help") {
+                let command = CommandLine.arguments.dropFirst().first { name in subcommandNames.contains(name) }
+                FileHandleStderr.write("Run 'stratumsniff \(command.map { "\($0) " } ?? "")--help' for usage.\n")
+            }
+            Glibc.exit(Exit.usageOrInputError)
         }
     }
+
+    static let subcommandNames = configuration.subcommands.compactMap { $0.configuration.commandName ?? String(describing: $0).lowercased() }
 }
 
 enum FileHandleStderr {

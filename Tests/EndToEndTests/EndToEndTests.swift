@@ -201,10 +201,12 @@ enum Binary {
         let r = try Binary.run(["analyze", "--quiet", "--format", "json", "/nonexistent/x.pcap", text, cut, good])
         #expect(r.status == 2)
         let errLines = r.stderr.split(separator: "\n")
-        #expect(errLines.count == 3)
+        #expect(errLines.count == 4)
         #expect(errLines[0].contains("/nonexistent/x.pcap"))
         #expect(errLines[1].contains("notes.txt") && errLines[1].contains("not a pcap"))
         #expect(errLines[2].contains("cut.pcap") && errLines[2].contains("damaged"))
+        // The error's status wins over the miner's, and says so (README "Exit status").
+        #expect(errLines[3] == "stratumsniff: mining found in what could be read, but 3 files failed: exit status 2, not 1")
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         // Everything before the damage in cut.pcap still counts: both scenarios' miners are present.
         #expect(Set(Binary.verdicts(doc).keys).isSuperset(of: ["10.0.0.5", "10.1.1.7"]))
@@ -219,6 +221,21 @@ enum Binary {
         #expect(bad.stderr.contains("bad BPF filter"))
         let noFiles = try Binary.run(["analyze"])
         #expect(noFiles.status == 2)
+    }
+
+    @Test func usageMistakesExit2AndPointAtTheRightHelp() throws {
+        // No command at all: help on standard error, status 2 (a script that lost its arguments notices).
+        let none = try Binary.run([])
+        #expect(none.status == 2 && none.stdout.isEmpty && none.stderr.contains("SUBCOMMANDS:"))
+        let bad = try Binary.run(["report", "--store", "/nonexistent/s.sqlite"])
+        #expect(bad.status == 2 && bad.stderr.contains("'stratumsniff report --help'") && !bad.stderr.contains("<command>"))
+        #expect(try Binary.run(["--help"]).status == 0)
+        // ArgumentParser adds "(default: …)" itself: no option's help may say it twice.
+        for command in ["analyze", "live", "report", "interfaces"] {
+            let help = try Binary.run([command, "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+                .replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
+            #expect(help.range(of: #"\(default[ :][^)]*\)[. ]*\(default"#, options: .regularExpression) == nil, "\(command) --help repeats a default")
+        }
     }
 
     @Test func allHostsListsHostsWithoutEvidence() throws {
