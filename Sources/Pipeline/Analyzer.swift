@@ -37,6 +37,8 @@ public struct AnalysisStats: Sendable {
     public var httpFlows = 0
     public var webSocketFlows = 0
     public var peerFlows = 0
+    /// Mining sessions to allow-listed pools, not counted against their miners.
+    public var allowedSessions = 0
     public var nameCacheEvictions = 0
     public var evidenceDropped = 0
     /// Packets stamped earlier than a packet before them (analysed at the later time).
@@ -194,6 +196,7 @@ public final class Analyzer {
         s.httpFlows = sink.httpFlows
         s.webSocketFlows = sink.webSocketFlows
         s.peerFlows = sink.peerFlows
+        s.allowedSessions = sink.allowedSessions
         s.nameCacheEvictions = sink.names.evictions
         s.evidenceDropped = sink.verdicts.evidenceDropped
         s.anomalies.record(.evidenceCap, count: sink.verdicts.evidenceDropped)

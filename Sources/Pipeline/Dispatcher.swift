@@ -21,6 +21,8 @@ final class Sink {
     var httpFlows = 0
     var webSocketFlows = 0
     var peerFlows = 0
+    /// Mining sessions not counted because the allow list covers their pool (sanctioned mining).
+    var allowedSessions = 0
     /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
     var hostsSeen: [IPAddress: (first: Timestamp, last: Timestamp)] = [:]
 
@@ -55,7 +57,7 @@ final class Sink {
     }
 
     func add(_ r: SessionRecord) {
-        if admits(r) { verdicts.add(r) }
+        if admits(r) { verdicts.add(r) } else { allowedSessions += 1 }
     }
 
     func admits(_ e: Evidence) -> Bool {
@@ -64,12 +66,24 @@ final class Sink {
         return true
     }
 
+    /// A session whose pool the allow list covers — by address, by a name the session or its flow
+    /// gave (Stratum host names, HTTP Host), or by the name a DNS answer, SNI or Host gave the address
+    /// — is sanctioned mining: not counted against its miner (README "Pool intelligence").
     func admits(_ r: SessionRecord) -> Bool {
-        !(intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort))
+        if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return false }
+        if r.summary.poolHostnames.contains(where: { intel.isAllowed(name: Dispatcher.hostOnly($0)) }) { return false }
+        if !names.isEmpty, let e = names.lookup(r.pool, now: r.flowLastSeen), e.match == nil { return false }
+        return true
     }
 
     /// Remembers that `address` goes by `name`, if the name is a listed pool.
+    /// An allow-listed name is remembered too (without a match), so that sessions to its addresses
+    /// are known to be sanctioned.
     func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: String, ttl: Double, now: Timestamp) {
+        if intel.isAllowed(name: name) {
+            names.insert(address, name: name, match: nil, source: source, ttl: ttl, now: now)
+            return
+        }
         guard let m = match ?? intel.pool(named: name) else { return }
         names.insert(address, name: name, match: m, source: source, ttl: ttl, now: now)
     }
@@ -77,7 +91,9 @@ final class Sink {
     /// What the server of a new flow is known as, if that is a listed pool.
     func hint(for server: Endpoint, now: Timestamp) -> PoolHint? {
         if !names.isEmpty, let e = names.lookup(server.address, now: now) {
-            return PoolHint(name: e.name, match: e.match, via: e.source)
+            // An allow-listed name wins over the address lists too.
+            guard let m = e.match else { return nil }
+            return PoolHint(name: e.name, match: m, via: e.source)
         }
         if let m = intel.pool(at: server.address, port: server.port) {
             return PoolHint(name: nil, match: m, via: "address list")
@@ -278,8 +294,12 @@ struct Dispatcher: FlowHandler {
 
     /// A listed SNI names the server's address for later flows (SNI-less, encrypted, other hosts).
     private func rememberSNI(_ t: TLSFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
-        guard let h = t.nameHint, h.via == "this flow's SNI", let name = h.name else { return }
         let server = flow.key.destination(t.clientDirection ?? flow.initiator)
+        if let sni = t.hello?.serverName, sink.intel.isAllowed(name: sni) {
+            sink.remember(server.address, name: sni, source: "an earlier flow's TLS SNI", ttl: 3600, now: time)
+            return
+        }
+        guard let h = t.nameHint, h.via == "this flow's SNI", let name = h.name else { return }
         sink.remember(server.address, name: name, match: h.match, source: "an earlier flow's TLS SNI", ttl: 3600, now: time)
     }
 
@@ -295,8 +315,12 @@ struct Dispatcher: FlowHandler {
 
     /// A listed Host names the server's address for later flows.
     private func rememberHost(_ h: HTTPFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
-        guard let hint = hostHint(h), let name = hint.name else { return }
         let server = flow.key.destination(h.requestDirection)
+        if let host = h.host, sink.intel.isAllowed(name: Self.hostOnly(host)) {
+            sink.remember(server.address, name: Self.hostOnly(host), source: "an earlier flow's HTTP Host", ttl: 3600, now: time)
+            return
+        }
+        guard let hint = hostHint(h), let name = hint.name else { return }
         sink.remember(server.address, name: name, match: hint.match, source: "an earlier flow's HTTP Host", ttl: 3600, now: time)
     }
 
@@ -363,9 +387,13 @@ struct Dispatcher: FlowHandler {
         for q in msg.questions {
             // The name that matched a list: the question itself or a CNAME on the way.
             let aliases = msg.isResponse && msg.answers.contains(where: { $0.type == .cname }) ? msg.aliases(of: q.name) : []
+            let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
+            if let allowed = ([q.name] + aliases).first(where: { sink.intel.isAllowed(name: $0) }) {
+                for (address, ttl) in addresses { sink.remember(address, name: allowed, source: "a DNS answer", ttl: Double(ttl), now: time) }
+                continue
+            }
             guard let (name, match) = ([q.name] + aliases).lazy.compactMap({ n in sink.intel.pool(named: n).map { (n, $0) } }).first
             else { continue }
-            let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
             for (address, ttl) in addresses {
                 sink.remember(address, name: name, match: match, source: "a DNS answer", ttl: Double(ttl), now: time)
             }

@@ -3,14 +3,15 @@ import PoolIntel
 
 /// Which listed pool name an address was last seen under, and how we know: a DNS answer
 /// (expiring by its TTL, in packet time), a TLS SNI or an HTTP Host header. Only names on
-/// a pool list are kept — that is all attribution needs, and it keeps the cache (and the
-/// lookup every new flow makes) small on busy links. Bounded: oldest insertions go first.
+/// a pool list or the allow list are kept — that is all attribution needs, and it keeps the cache
+/// (and the lookup every new flow makes) small on busy links. Bounded: oldest insertions go first.
 struct NameCache {
     struct Entry {
         var name: String
         var source: String
         var expires: Timestamp
-        var match: PoolMatch
+        /// Nil for an allow-listed name: mining at this address is sanctioned.
+        var match: PoolMatch?
     }
     let capacity: Int
     private var entries: [IPAddress: Entry] = [:]
@@ -23,7 +24,7 @@ struct NameCache {
     var isEmpty: Bool { entries.isEmpty }
 
     /// - Complexity: O(1) amortised.
-    mutating func insert(_ address: IPAddress, name: String, match: PoolMatch, source: String, ttl: Double, now: Timestamp) {
+    mutating func insert(_ address: IPAddress, name: String, match: PoolMatch?, source: String, ttl: Double, now: Timestamp) {
         let expires = now.adding(seconds: max(ttl, 1))
         if entries[address] == nil {
             while entries.count >= capacity, orderHead < order.count {

@@ -38,6 +38,7 @@ public struct RunSummary: Encodable {
     public var http_flows: Int
     public var websocket_flows: Int
     public var p2p_flows: Int
+    public var allowed_sessions: Int
     public var anomalies: [String: Int]
     public var first_packet: String?
     public var last_packet: String?
@@ -77,6 +78,7 @@ public struct RunSummary: Encodable {
         http_flows = stats.httpFlows
         websocket_flows = stats.webSocketFlows
         p2p_flows = stats.peerFlows
+        allowed_sessions = stats.allowedSessions
         anomalies = Dictionary(uniqueKeysWithValues: stats.anomalies.nonZero.map { ($0.0.rawValue, $0.1) })
         first_packet = stats.firstPacket.map { TimeFormat.iso8601($0.nanoseconds) }
         last_packet = stats.lastPacket.map { TimeFormat.iso8601($0.nanoseconds) }

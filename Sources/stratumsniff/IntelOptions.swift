@@ -11,7 +11,7 @@ struct IntelOptions: ParsableArguments {
     var poolLists: [String] = []
 
     @Option(name: .customLong("allow-list"), help: ArgumentHelp(
-        "Known-good names and addresses (repeatable, same formats): never treated as pools, never flagged.", valueName: "file"))
+        "Sanctioned pools and known-good names/addresses (repeatable, same formats): never treated as pools; mining through them is not flagged (counted as allowed_sessions).", valueName: "file"))
     var allowLists: [String] = []
 
     @Option(name: .customLong("local-net"), help: ArgumentHelp(

@@ -238,6 +238,24 @@ enum Binary {
         }
     }
 
+    /// An allow-listed pool is sanctioned mining: named by DNS (dns-and-nodes) or by the session
+    /// itself (the VLAN capture's client.reconnect / subscribe host), its miners are not flagged.
+    @Test func allowListedPoolsAreSanctionedMining() throws {
+        let allow = try Binary.temp("allow.txt", Array("supportxmr.com\nexample-pool.net\n".utf8))
+        let dns = Binary.root.appendingPathComponent("pcaps/dns-and-nodes.pcap").path
+        let (before, all) = try Binary.json([dns])
+        #expect(before == 1 && Binary.verdicts(all)["10.0.0.81"] == "mining")
+        let (status, doc) = try Binary.json(["--allow-list", allow, dns])
+        let v = Binary.verdicts(doc)
+        #expect(v["10.0.0.81"] == nil && v["198.51.100.100"] == nil)
+        #expect(v["10.0.0.80"] == "suspicious")   // another pool's name is still evidence
+        #expect(status == 0)
+        #expect((doc["summary"] as! [String: Any])["allowed_sessions"] as? Int == 1)
+        let vlan = Binary.root.appendingPathComponent("pcaps/stratum-v1-vlan.pcap").path
+        let (vlanStatus, vlanDoc) = try Binary.json(["--allow-list", allow, vlan])
+        #expect(vlanStatus == 0 && Binary.hosts(vlanDoc).isEmpty)
+    }
+
     @Test func allHostsListsHostsWithoutEvidence() throws {
         let s = Corpus.all.first { $0.name == "not-mining-jsonrpc.pcap" }!
         let (status, doc) = try Binary.json(["--all-hosts", try Binary.temp("nm.pcap", s.build())])
