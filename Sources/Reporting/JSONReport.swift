@@ -40,13 +40,12 @@ public struct RunSummary: Encodable {
     public var p2p_flows: Int
     public var allowed_sessions: Int
     public var anomalies: [String: Int]
-    public var first_packet: String?
-    public var last_packet: String?
+    @NullEncoded public var first_packet: String?
+    @NullEncoded public var last_packet: String?
     public var elapsed_seconds: Double
     public var hosts_flagged: Int
     /// Live capture only: interfaces and pcap_stats counters (never silent about drops).
-    public var capture: CaptureSummary?
-
+    @NullEncoded public var capture: CaptureSummary?
     public init(stats: AnalysisStats, files: Int, errors: [String], elapsed: Double, hostsFlagged: Int) {
         let r = stats.reassembly
         self.files = files
@@ -352,14 +351,13 @@ public struct EventJSON: Encodable {
     public var type: String
     public var time: String
     public var event: String
-    public var accepted: Bool?
-    public var user: String?
-    public var target: String?
-    public var reason: String?
+    @NullEncoded public var accepted: Bool?
+    @NullEncoded public var user: String?
+    @NullEncoded public var target: String?
+    @NullEncoded public var reason: String?
     public var host: String
-    public var session: SessionJSON?
-    public var evidence: EvidenceJSON?
-
+    @NullEncoded public var session: SessionJSON?
+    @NullEncoded public var evidence: EvidenceJSON?
     public init(_ e: AnalysisEvent) {
         type = "event"
         time = TimeFormat.iso8601(e.time.nanoseconds)
@@ -380,7 +378,7 @@ public struct EventJSON: Encodable {
 }
 
 /// Live capture counters in reports.
-public struct CaptureSummary: Encodable, Sendable {
+public struct CaptureSummary: Codable, Sendable {
     public var interfaces: [String]
     public var packets_received: UInt64
     public var packets_dropped_by_kernel: UInt64

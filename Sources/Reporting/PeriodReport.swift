@@ -12,7 +12,7 @@ public struct PeriodReport: Codable, Sendable {
         public var first_seen: String
         public var last_seen: String
         /// When it was first flagged mining or likely-mining, if ever.
-        public var first_flagged: String?
+        @NullEncoded public var first_flagged: String?
         /// Flagged for the first time inside this period.
         public var new_in_period: Bool
         /// Mining sessions that overlap the period, for the timeline.
@@ -25,20 +25,19 @@ public struct PeriodReport: Codable, Sendable {
 
     public struct Session: Codable, Sendable {
         public var pool: String
-        public var pool_name: String?
-        public var dialect: String?
-        public var coin: String?
-        public var wallet: String?
-        public var software: String?
+        @NullEncoded public var pool_name: String?
+        @NullEncoded public var dialect: String?
+        @NullEncoded public var coin: String?
+        @NullEncoded public var wallet: String?
+        @NullEncoded public var software: String?
         public var first_seen: String
         public var last_seen: String
         /// Nanoseconds, for the timeline.
         public var start_ns: Int64
         public var end_ns: Int64
         public var shares_accepted: Int
-        public var estimated_hashrate_hs: Double?
-        public var hashrate_unit: String?
-
+        @NullEncoded public var estimated_hashrate_hs: Double?
+        @NullEncoded public var hashrate_unit: String?
         public init(pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?, first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int, estimated_hashrate_hs: Double?, hashrate_unit: String? = nil) {
             self.pool = pool; self.pool_name = pool_name; self.dialect = dialect; self.coin = coin; self.wallet = wallet; self.software = software; self.first_seen = first_seen; self.last_seen = last_seen; self.start_ns = start_ns; self.end_ns = end_ns; self.shares_accepted = shares_accepted; self.estimated_hashrate_hs = estimated_hashrate_hs; self.hashrate_unit = hashrate_unit
         }
@@ -47,11 +46,10 @@ public struct PeriodReport: Codable, Sendable {
     public struct Change: Codable, Sendable {
         public var time: String
         public var host: String
-        public var old_verdict: String?
+        @NullEncoded public var old_verdict: String?
         public var new_verdict: String
         public var confidence: Int
-        public var reason: String?
-
+        @NullEncoded public var reason: String?
         public init(time: String, host: String, old_verdict: String?, new_verdict: String, confidence: Int, reason: String?) {
             self.time = time; self.host = host; self.old_verdict = old_verdict; self.new_verdict = new_verdict; self.confidence = confidence; self.reason = reason
         }
@@ -60,10 +58,9 @@ public struct PeriodReport: Codable, Sendable {
     public struct Capture: Codable, Sendable {
         public var runs: Int
         public var packets: Int
-        public var packets_received: Int?
-        public var packets_dropped_by_kernel: Int?
-        public var packets_dropped_by_interface: Int?
-
+        @NullEncoded public var packets_received: Int?
+        @NullEncoded public var packets_dropped_by_kernel: Int?
+        @NullEncoded public var packets_dropped_by_interface: Int?
         public init(runs: Int, packets: Int, packets_received: Int?, packets_dropped_by_kernel: Int?, packets_dropped_by_interface: Int?) {
             self.runs = runs; self.packets = packets; self.packets_received = packets_received; self.packets_dropped_by_kernel = packets_dropped_by_kernel; self.packets_dropped_by_interface = packets_dropped_by_interface
         }
@@ -78,7 +75,7 @@ public struct PeriodReport: Codable, Sendable {
     public var hosts_new_in_period: Int
     /// Σ estimated hashrate of hosts flagged mining / likely-mining in the period, when they all mine
     /// one coin; null when they mine several (then see `estimated_stolen_hashrates`).
-    public var estimated_stolen_hashrate_hs: Double?
+    @NullEncoded public var estimated_stolen_hashrate_hs: Double?
     /// One total per coin (per dialect where the coin is unknown), in each coin's unit.
     public var estimated_stolen_hashrates: [RateJSON]
     public var hosts: [Host]
@@ -88,9 +85,8 @@ public struct PeriodReport: Codable, Sendable {
     public var capture: Capture
     /// Earliest and latest packet time of any evidence in the store (null for an empty store): an empty
     /// period says where the data is.
-    public var store_first_seen: String?
-    public var store_last_seen: String?
-
+    @NullEncoded public var store_first_seen: String?
+    @NullEncoded public var store_last_seen: String?
     /// Hosts listed in one report at most: a store a flood has filled stays a page a browser opens.
     public static let maxHosts = 2000
 

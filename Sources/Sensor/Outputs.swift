@@ -74,7 +74,7 @@ public final class Outputs: Sendable {
 public struct AlertLine: Encodable {
     public var type = "alert"
     public var time: String
-    public var previous_verdict: String?
+    @NullEncoded public var previous_verdict: String?
     public var host: HostJSON
     init(time: String, previous: String?, host: HostJSON) { self.time = time; self.previous_verdict = previous; self.host = host }
 }
@@ -93,10 +93,10 @@ public struct PeriodSummaryLine: Encodable {
     public var to: String
     public var hosts_mining_now: Int
     public var hosts_new_in_period: Int
-    public var estimated_stolen_hashrate_hs: Double?
+    @NullEncoded public var estimated_stolen_hashrate_hs: Double?
     public var estimated_stolen_hashrates: [RateJSON]
     public var miners: [String]
-    public var packets_dropped_by_kernel: Int?
+    @NullEncoded public var packets_dropped_by_kernel: Int?
     public var files: [String]
     init(report r: PeriodReport, files: [String]) {
         from = r.from; to = r.to; hosts_mining_now = r.hosts_mining_now; hosts_new_in_period = r.hosts_new_in_period

@@ -104,7 +104,15 @@ import TrafficGen
         let evidence = lines.filter { $0["event"] as? String == "evidence" }
         let kinds = Set(evidence.compactMap { ($0["evidence"] as? [String: Any])?["kind"] as? String })
         #expect(kinds == ["dns-pool-lookup", "p2p-node"])
-        #expect(evidence.allSatisfy { $0["session"] == nil && ($0["host"] as? String)?.isEmpty == false })
+        #expect(evidence.allSatisfy { $0["session"] is NSNull && ($0["host"] as? String)?.isEmpty == false })
+        // README's key list is what every event line carries (null where it does not apply).
+        let keys: Set<String> = ["type", "time", "event", "host", "accepted", "user", "target", "reason", "session", "evidence"]
+        let mining = try Binary.run(["analyze", "--quiet", "--format", "jsonl", try scenario("xmrig-cryptonote.pcap")]).stdout
+            .split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let events = (lines + mining).filter { $0["type"] as? String == "event" }
+        #expect(Set(events.compactMap { $0["event"] as? String }).isSuperset(of: ["evidence", "session_seen", "login_accepted", "share_accepted", "session_end"]))
+        for e in events { #expect(Set(e.keys) == keys, "\(e["event"] ?? "?") has \(e.keys.sorted())") }
+        #expect((lines + mining).filter { $0["type"] as? String == "summary" }.allSatisfy { ($0["summary"] as? [String: Any])?["capture"] is NSNull })
     }
 
     @Test func dnsOverTCPAndPPPoE() throws {
