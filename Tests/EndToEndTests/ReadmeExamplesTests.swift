@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// README's examples are what the binary prints. Every ```console block in README.md is a script:
+/// lines starting with `$ ` are commands (run by /bin/sh with the built `stratumsniff` first on PATH,
+/// in a scratch directory where `pcaps/` and `../shared/pcaps/` resolve as in the repository), the
+/// lines after a command are its standard output, compared exactly — except the run's wall-clock
+/// duration in the table's summary line, which no two runs share.
+@Suite struct ReadmeExamplesTests {
+    struct Example: CustomStringConvertible {
+        var line: Int
+        var command: String
+        var expected: String
+        var description: String { "README.md:\(line): \(command)" }
+    }
+
+    static func examples() -> [Example] {
+        guard let text = try? String(contentsOf: Binary.root.appendingPathComponent("README.md"), encoding: .utf8) else { return [] }
+        var out: [Example] = []
+        var inBlock = false
+        var current: Example?
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw)
+            if line.hasPrefix("```") {
+                if inBlock, let c = current { out.append(c); current = nil }
+                inBlock = line == "```console"
+                continue
+            }
+            guard inBlock else { continue }
+            if line.hasPrefix("$ ") {
+                if let c = current { out.append(c) }
+                current = Example(line: i + 1, command: String(line.dropFirst(2)), expected: "")
+            } else {
+                current?.expected += line + "\n"
+            }
+        }
+        return out
+    }
+
+    /// The elapsed time of a run ("…, 0.02 s, …") is the one thing that differs between runs.
+    static func normalise(_ s: String) -> String {
+        s.replacingOccurrences(of: #", \d+\.\d+ s, "#, with: ", ‹elapsed› s, ", options: .regularExpression)
+    }
+
+    @Test func readmeHasExamples() {
+        #expect(Self.examples().count >= 3, "README.md lost its ```console examples")
+    }
+
+    @Test func examplesAreWhatTheBinaryPrints() throws {
+        let examples = Self.examples()
+        let needsShared = examples.contains { $0.command.contains("../shared/pcaps") }
+        if needsShared && !Binary.sharedAvailable {
+            print("../shared/pcaps is absent: README examples that use it are skipped")
+        }
+        // A scratch checkout shape: DIR/main/pcaps → the repository's, DIR/shared → ../shared.
+        let dir = Lab.tempDir("readme")
+        let main = dir + "/main"
+        try FileManager.default.createDirectory(atPath: main, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: main + "/pcaps", withDestinationPath: Binary.root.appendingPathComponent("pcaps").path)
+        if Binary.sharedAvailable {
+            try FileManager.default.createSymbolicLink(atPath: dir + "/shared", withDestinationPath: Binary.shared.deletingLastPathComponent().path)
+        }
+        let bin = URL(fileURLWithPath: Binary.path).deletingLastPathComponent().path
+        for example in examples where Binary.sharedAvailable || !example.command.contains("../shared/pcaps") {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", example.command]
+            p.currentDirectoryURL = URL(fileURLWithPath: main)
+            var env = ProcessInfo.processInfo.environment
+            env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+            p.environment = env
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            let got = Self.normalise(String(decoding: data, as: UTF8.self))
+            let want = Self.normalise(example.expected)
+            #expect(got == want, "\(example) prints something else:\n\(got)")
+        }
+    }
+}
