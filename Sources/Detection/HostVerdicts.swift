@@ -459,8 +459,7 @@ public struct HostVerdicts {
     /// One sentence per session: who, where, as whom, how much.
     public static func describe(_ s: SessionRecord, withDuration: Bool = true) -> String {
         let m = s.summary
-        var where_ = s.poolEndpoint
-        if let h = m.poolHostnames.first, h != where_ { where_ += " (\(h))" }   // not "10.0.0.2:3336 (10.0.0.2:3336)"
+        var where_ = s.poolDisplay
         if let l = s.poolList { where_ += " (listed: \(l.matched), \(l.entry.kind.rawValue), \(l.entry.source))" }
         var parts: [String] = []
         let who = m.software ?? "a miner"

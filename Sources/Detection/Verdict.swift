@@ -43,6 +43,18 @@ public struct SessionRecord: Sendable {
     }
 
     public var poolEndpoint: String { pool.endpoint(port: poolPort) }
+
+    /// The pool's first revealed host name when it says more than the address: not
+    /// "10.0.0.2:3336 (10.0.0.2:3336)" nor "192.0.2.70:8332 (192.0.2.70)".
+    public var poolName: String? {
+        guard let h = summary.poolHostnames.first else { return nil }
+        if h == poolEndpoint || h == pool.description || h == "[\(pool)]" { return nil }
+        if h.hasPrefix(pool.description + ":") || h.hasPrefix("[\(pool)]:") { return nil }
+        return h
+    }
+
+    /// "198.51.100.1:3333 (pool.example.com:3333)", or the endpoint alone.
+    public var poolDisplay: String { poolEndpoint + (poolName.map { " (\($0))" } ?? "") }
     public var minerEndpoint: String { miner.endpoint(port: minerPort) }
 
     /// Coin from the wallet shape, else the pool host name, else the dialect.

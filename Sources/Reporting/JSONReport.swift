@@ -239,7 +239,7 @@ public struct HostJSON: Codable, Sendable {
         var pools: [String] = [], wallets: [String] = [], software: [String] = [], workers: [String] = []
         for s in r.minerSessions {
             for w in s.summary.workers where !workers.contains(w) && workers.count < 32 { workers.append(w) }
-            let p = s.poolEndpoint + (s.summary.poolHostnames.first.flatMap { $0 == s.poolEndpoint ? nil : " (\($0))" } ?? "")
+            let p = s.poolDisplay
             if !pools.contains(p) { pools.append(p) }
             for w in s.summary.wallets where !wallets.contains(w) { wallets.append(w) }
             if let sw = s.summary.software, !software.contains(sw) { software.append(sw) }

@@ -21,8 +21,8 @@ public enum PeriodRenderer {
 
     /// "17.1 MH/s (ethereum) · 675 Sol/s (zcash)", or "none" when nothing was rated.
     static func rates(_ list: [RateJSON]) -> String { list.isEmpty ? "none" : list.map(\.text).joined(separator: " · ") }
-    /// Pools serve shares rather than submit them: their shares column is empty, not 0.
-    static func sharesCell(_ h: PeriodReport.Host) -> String { h.host.verdict == "pool" ? "-" : String(shares(h)) }
+    /// Pools serve shares rather than submit them, nodes have none to give: their shares column is empty, not 0.
+    static func sharesCell(_ h: PeriodReport.Host) -> String { ["pool", "crypto-node"].contains(h.host.verdict) ? "-" : String(shares(h)) }
     /// The period's headline numbers, one wording for every format. "In this period", not "now": a
     /// report may cover last year.
     static func headline(_ r: PeriodReport) -> [String] {
