@@ -73,6 +73,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly"]),
         // The executables too: `swift test` then builds the very binaries the end-to-end tests run.
         .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding", "stratumsniff", "sniffgen"]),
     ]

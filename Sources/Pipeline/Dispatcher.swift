@@ -296,11 +296,11 @@ struct Dispatcher: FlowHandler {
     private func rememberSNI(_ t: TLSFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
         let server = flow.key.destination(t.clientDirection ?? flow.initiator)
         if let sni = t.hello?.serverName, sink.intel.isAllowed(name: sni) {
-            sink.remember(server.address, name: sni, source: "an earlier flow's TLS SNI", ttl: 3600, now: time)
+            sink.remember(server.address, name: sni, source: "an earlier flow's TLS SNI", ttl: sink.limits.learnedNameSeconds, now: time)
             return
         }
         guard let h = t.nameHint, h.via == "this flow's SNI", let name = h.name else { return }
-        sink.remember(server.address, name: name, match: h.match, source: "an earlier flow's TLS SNI", ttl: 3600, now: time)
+        sink.remember(server.address, name: name, match: h.match, source: "an earlier flow's TLS SNI", ttl: sink.limits.learnedNameSeconds, now: time)
     }
 
     /// The listed pool an HTTP flow's Host header names, looked up once per flow.
@@ -317,11 +317,11 @@ struct Dispatcher: FlowHandler {
     private func rememberHost(_ h: HTTPFlow, _ flow: FlowState<FlowApp>, time: Timestamp) {
         let server = flow.key.destination(h.requestDirection)
         if let host = h.host, sink.intel.isAllowed(name: Self.hostOnly(host)) {
-            sink.remember(server.address, name: Self.hostOnly(host), source: "an earlier flow's HTTP Host", ttl: 3600, now: time)
+            sink.remember(server.address, name: Self.hostOnly(host), source: "an earlier flow's HTTP Host", ttl: sink.limits.learnedNameSeconds, now: time)
             return
         }
         guard let hint = hostHint(h), let name = hint.name else { return }
-        sink.remember(server.address, name: name, match: hint.match, source: "an earlier flow's HTTP Host", ttl: 3600, now: time)
+        sink.remember(server.address, name: name, match: hint.match, source: "an earlier flow's HTTP Host", ttl: sink.limits.learnedNameSeconds, now: time)
     }
 
     /// An HTTP flow judged ordinary: remember its Host for later flows, then keep only counters.

@@ -92,6 +92,35 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(Format.hashrate(1_250_000, .solutions) == "1.2 MSol/s")
     }
 
+    /// README "Scoring" step 2: the strongest item wins; +5 per further independent kind; capped at 99.
+    @Test func fusionAddsFivePerFurtherKindUpTo99() {
+        let host = IPAddress("10.0.0.20")!, pool = IPAddress("198.51.100.60")!
+        func evidence(_ kind: Evidence.Kind, seconds: Int64, packets: Int = 40) -> Evidence {
+            var e = Evidence(kind: kind, host: host, peer: pool, peerPort: 443, name: "gulf.moneroocean.stream", pool: nil,
+                             first: Timestamp(seconds: 1000), last: Timestamp(seconds: 1000 + seconds))
+            e.packetsOut = packets; e.packetsIn = packets; e.bytesOut = packets * 100; e.bytesIn = packets * 100
+            return e
+        }
+        let dns = evidence(.dnsPoolLookup, seconds: 0, packets: 0)
+        let tls = evidence(.tlsToPool, seconds: 7200)       // long, periodic: likely-mining 80
+        let shortTLS = evidence(.tlsToPool, seconds: 10)    // suspicious 40
+        func judge(_ e: [Evidence], sessions: [SessionRecord] = []) -> (Verdict, Int) {
+            let r = HostVerdicts.judge(host: host, miner: sessions, pool: [], evidence: e)
+            return (r.verdict, r.confidence)
+        }
+        #expect(judge([dns]) == (.suspicious, 30))
+        #expect(judge([tls]) == (.likelyMining, 80))
+        #expect(judge([dns, tls]) == (.likelyMining, 85))                // README's example
+        #expect(judge([dns, tls, shortTLS]) == (.likelyMining, 85))      // a second TLS is not a new kind
+        #expect(judge([dns, tls, evidence(.httpToPool, seconds: 1)]) == (.likelyMining, 90))
+        let session = record(miner: "10.0.0.20", pool: "198.51.100.60", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 1 }
+        #expect(judge([dns, tls], sessions: [session]) == (.mining, 99))  // 99 + 10, capped
+        // Node traffic is not a kind that adds: a node that looks a pool up is suspicious 30, not 35.
+        let node = evidence(.peerToPeer, seconds: 1)
+        #expect(judge([node]) == (.cryptoNode, 80))
+        #expect(judge([node, dns]) == (.suspicious, 30))
+    }
+
     @Test func formats() {
         #expect(Format.hashrate(2100) == "2.1 kH/s")
         #expect(Format.duration(720) == "12 min")
