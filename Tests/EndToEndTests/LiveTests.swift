@@ -242,9 +242,8 @@ struct LiveTests {
         for name in ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "dns-and-nodes.pcap"] {
             let (rc, out) = try Lab.run(Lab.ip, net.inMiner([tcpreplay, "--topspeed", "-i", net.minerIf, Binary.root.appendingPathComponent("pcaps/" + name).path]))
             #expect(rc == 0, "tcpreplay: \(out)")
-            if let m = out.range(of: #"Actual: (\d+) packets"#, options: .regularExpression) {
-                sent += Int(out[m].split(separator: " ")[1]) ?? 0
-            }
+            let m = try #require(out.range(of: #"Actual: (\d+) packets"#, options: .regularExpression), "tcpreplay did not say what it sent: \(out)")
+            sent += try #require(Int(out[m].split(separator: " ")[1]))
         }
         Thread.sleep(forTimeInterval: 1)
         sensor.terminate()

@@ -83,7 +83,7 @@ private let ipPacket = FrameBuilder.ipv4(src: 0x0A00_0001, dst: 0x0A00_0002, pro
     }
 
     @Test func randomBytesNeverTrap() {
-        var g = SystemRandomNumberGenerator()
+        var g = SplitMix(seed: 85)   // seeded: a failure repeats
         for _ in 0..<5000 {
             let n = Int.random(in: 0..<120, using: &g)
             var bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
