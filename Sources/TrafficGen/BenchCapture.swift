@@ -129,7 +129,7 @@ public struct BenchCapture {
 }
 
 /// A small deterministic PRNG (SplitMix64) so generated captures and randomised tests repeat exactly.
-public struct SplitMix {
+public struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
