@@ -13,6 +13,10 @@ public enum Verdict: String, Sendable, Codable, CaseIterable {
 
     /// Whether this verdict makes the exit status 1.
     public var isMiner: Bool { self == .mining || self == .likelyMining }
+
+    /// Whether the host counts in `hosts_flagged`: crypto-nodes are listed, not flagged (a node
+    /// talking to its peers is not mining).
+    public var isFlagged: Bool { self != .cryptoNode && self != .none }
 }
 
 /// One mining conversation between two endpoints, with what it revealed.

@@ -140,7 +140,7 @@ struct Analyze: ParsableCommand {
                 .map { HostReport.noEvidence($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last) }
         }
         let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
-                                 elapsed: WallClock.now() - started, hostsFlagged: reports.filter { $0.verdict != .cryptoNode }.count)
+                                 elapsed: WallClock.now() - started, hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         switch format {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")

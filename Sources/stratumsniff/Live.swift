@@ -190,7 +190,8 @@ struct Live: ParsableCommand {
                 lastVerdicts = lastVerdicts.filter { analyzer.holds($0.key) }
             }
             var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
-                                       hostsFlagged: analyzer.hostsWithEvidence)
+                                       hostsFlagged: lastVerdicts.reduce(0) { n, v in
+                                           n + (Verdict(rawValue: v.value)?.isFlagged == true && analyzer.holds(v.key) ? 1 : 0) })
             batch.retiredSessions = analyzer.drainRetiredSessions()
             recorder?.submit(batch)
         }
@@ -256,7 +257,7 @@ struct Live: ParsableCommand {
         outputs.flush()
         let capture = captureSummary()
         var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started),
-                                 hostsFlagged: reports.filter { $0.verdict != .cryptoNode }.count)
+                                 hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         summary.capture = capture
         switch format {
         case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }
