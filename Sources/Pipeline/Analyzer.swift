@@ -178,8 +178,6 @@ public final class Analyzer {
     /// Whether the host table holds `host` now.
     public func holds(_ host: IPAddress) -> Bool { dispatcher.sink.verdicts.holds(host) }
 
-    /// Hosts with evidence held now (the flagged count of an incremental snapshot's run summary).
-
     /// Host reports from sessions that have ended so far (open flows not included).
     public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }
 
