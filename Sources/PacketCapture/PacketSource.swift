@@ -46,8 +46,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
         case .cannotOpen(let s, let r):
             return "\(s): cannot read capture: \(r)"
         case .unsupportedLinkType(let s, let l):
-            // An unnamed type describes itself as "link type N": do not repeat the number.
-            let name = l.description.hasPrefix("link type") ? l.description : "\(l) (\(l.rawValue))"
+            // libpcap's name for the type when it has one ("IEEE802_11 (105)"), the number otherwise.
+            let name = PcapFileSource.linkTypeName(l.rawValue).map { "\($0) (\(l.rawValue))" } ?? String(l.rawValue)
             return "\(s): unsupported link type \(name); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
         case .badFilter(let e, let r):
             return "bad BPF filter '\(e)': \(r)"

@@ -100,6 +100,12 @@ public final class PcapFileSource: PacketSource {
 
     /// The libpcap version string, for `--version`.
     public static var libraryVersion: String { String(cString: pcap_lib_version()) }
+
+    /// libpcap's name for a link type (DLT) number, if it knows one.
+    public static func linkTypeName(_ dlt: UInt32) -> String? {
+        guard let dlt = Int32(exactly: dlt), let name = pcap_datalink_val_to_name(dlt) else { return nil }
+        return String(cString: name)
+    }
 }
 
 /// Compiles `filter` and installs it on an open handle (files and live interfaces alike).

@@ -46,8 +46,8 @@ public enum TableReport {
             out += "\n\(s.files) file\(s.files == 1 ? "" : "s")"
         }
         if s.files_failed > 0 { out += " (\(s.files_failed) failed)" }
-        out += ", \(s.packets) packets, \(formatBytes(s.bytes)), \(s.flows) flows (\(s.bypassed_flows) bypassed)"
-        out += ", \(s.malformed_packets) malformed, \(s.gaps) gaps"
+        out += ", \(s.packets) packets, \(formatBytes(s.bytes)), \(Format.count(s.flows, "flow")) (\(s.bypassed_flows) bypassed)"
+        out += ", \(s.malformed_packets) malformed, \(Format.count(s.gaps, "gap"))"
         out += ", \(String(format2(s.elapsed_seconds))) s, \(s.hosts_flagged) host\(s.hosts_flagged == 1 ? "" : "s") flagged"
         // Crypto-nodes are reported, not flagged: a node talking to peers is not mining.
         let nodes = reports.filter { $0.verdict == .cryptoNode }.count

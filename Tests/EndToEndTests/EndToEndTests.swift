@@ -223,6 +223,16 @@ enum Binary {
         #expect(noFiles.status == 2)
     }
 
+    @Test(arguments: [(105, "IEEE802_11 (105)"), (4000, "4000")] as [(UInt32, String)])
+    func unsupportedLinkTypesAreNamedOnce(dlt: UInt32, said: String) throws {
+        // A classic pcap header and nothing else: magic, version 2.4, zone, sigfigs, snaplen, link type.
+        var header: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0]
+        header += withUnsafeBytes(of: dlt.littleEndian, Array.init)
+        let r = try Binary.run(["analyze", try Binary.temp("dlt\(dlt).pcap", header)])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains(": unsupported link type \(said); supported: EN10MB"), "\(r.stderr)")
+    }
+
     @Test func usageMistakesExit2AndPointAtTheRightHelp() throws {
         // No command at all: help on standard error, status 2 (a script that lost its arguments notices).
         let none = try Binary.run([])
