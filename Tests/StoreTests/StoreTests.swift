@@ -2,7 +2,7 @@ import Detection
 import Foundation
 import PacketDecoding
 import Pipeline
-import Reporting
+@testable import Reporting
 import Store
 import Testing
 import TrafficGen
@@ -100,6 +100,16 @@ func tempStore() -> String {
         #expect(csv.contains("script>\\x1b[31mRED"))   // CSV is data, not markup: kept, without control characters
         let json = PeriodRenderer.render(r, as: .json)
         #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
+    }
+
+    @Test func estimatesRoundWithoutFloatResidue() {
+        // Six significant digits, and a whole number stays whole: not 26939599999.999996.
+        #expect(SessionJSON.round(26_939_599_999.999996) == 26_939_600_000)
+        #expect(SessionJSON.round(674.76649) == 674.766)
+        #expect(SessionJSON.round(0.000123456789) == 0.000123457)
+        #expect(PeriodRenderer.csvNumber(26_939_600_000) == "26939600000")
+        #expect(PeriodRenderer.csvNumber(519.724) == "519.724")
+        #expect(PeriodRenderer.csvNumber(.infinity) == "")
     }
 
     @Test func csvDefusesFormulas() {
