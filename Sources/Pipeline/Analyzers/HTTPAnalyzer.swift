@@ -1,0 +1,285 @@
+import Detection
+import HTTP
+import PacketDecoding
+import PoolIntel
+import StreamReassembly
+import Stratum
+
+/// HTTP/1.x, and WebSocket after an upgrade: Host, User-Agent (miner software), mining headers,
+/// and the mining inside — JSON-RPC bodies (getwork, eth_getWork …) and JSON WebSocket messages go
+/// to a `StratumSession`, Coinhive-style messages to a `WebMinerSession`. An ordinary web flow is
+/// let go after one exchange.
+final class HTTPAnalyzer: FlowAnalyzer {
+    let requestDirection: FlowDirection
+    private var parsers: (HTTPStreamParser, HTTPStreamParser)
+    private var websocket: (WebSocketReader, WebSocketReader)?
+    private(set) var facts = HTTPFacts()
+    /// The mining JSON-RPC carried in bodies or WebSocket messages, once there is some.
+    private var stratum: StratumSession?
+    private var webMiner: WebMinerSession?
+    private var wsMessages = 0
+    private var malformed = false
+    private var finished = false
+    private var oversizedMessages = 0
+    /// The listed pool the Host header names, looked up once.
+    private var hostHint: PoolHint?
+    private var hostChecked = false
+
+    init(requestDirection: FlowDirection, limits: HTTPLimits) {
+        self.requestDirection = requestDirection
+        let lowIsRequest = requestDirection == .lowToHigh
+        parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: limits, jsonBodiesOnly: true),
+                   HTTPStreamParser(requestSide: !lowIsRequest, limits: limits, jsonBodiesOnly: true))
+    }
+
+    static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
+        let requestDirection: FlowDirection
+        if HTTPProbe.looksLikeRequest(first) { requestDirection = direction }
+        else if HTTPProbe.looksLikeResponse(first) { requestDirection = direction.reversed }
+        else { return .notMine }
+        flow.shared.httpFlows += 1
+        return .mine(HTTPAnalyzer(requestDirection: requestDirection, limits: flow.limits.http))
+    }
+
+    private var transport: String { facts.upgraded ? "websocket" : "http" }
+
+    func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
+        feed(bytes, direction, flow)
+        if stratum != nil { flow.publish(&stratum!, transport: transport) }
+        let decision = decide(flow)
+        guard case .bypass = decision else { return decision }
+        // Judged ordinary (or broken): remember its Host for later flows, then keep only counters.
+        rememberHost(flow, time: flow.time)
+        if malformed { flow.shared.anomalies.record(facts.upgraded ? .websocketMalformed : .httpMalformed) }
+        finished = true
+        if !interesting(flow) && (stratum?.summary.shape ?? SessionShape.none) == .none { return .done }
+        release()
+        return .bypass
+    }
+
+    func end(direction: FlowDirection, flow: FlowContext) {
+        if direction == .lowToHigh { parsers.0.end { _ in } } else { parsers.1.end { _ in } }
+    }
+
+    var bufferedBytes: Int {
+        parsers.0.bufferedBytes + parsers.1.bufferedBytes + (websocket.map { $0.0.bufferedBytes + $0.1.bufferedBytes } ?? 0)
+            + (stratum.map { $0.bufferedBytes + StratumAnalyzer.sessionCharge } ?? 0)
+    }
+
+    /// An identified mining session keeps being decoded (its partial lines dropped); else all is freed.
+    func shed() -> Bool {
+        stratum?.gap(from: .a)
+        stratum?.gap(from: .b)
+        if stratum?.identified == true { return false }
+        release()
+        return true
+    }
+
+    /// Frees parser buffers; what was learned (host, agent, sessions) stays.
+    private func release() {
+        let lowIsRequest = requestDirection == .lowToHigh
+        parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: parsers.0.limits),
+                   HTTPStreamParser(requestSide: !lowIsRequest, limits: parsers.0.limits))
+        websocket = nil
+    }
+
+    // MARK: - Decoding
+
+    private func feed(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowContext) {
+        var p = dir == .lowToHigh ? parsers.0 : parsers.1
+        let isRequestSide = p.requestSide
+        p.feed(bytes) { event in
+            switch event {
+            case .head(let h):
+                facts.take(h)
+            case .body(let b, _):
+                if isRequestSide { facts.requestsComplete += 1 }
+                // JSON-RPC (getwork, getblocktemplate, eth_getWork …) goes to the mining session as one line.
+                guard let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "{") else { return }
+                if stratum == nil { stratum = StratumSession(limits: flow.limits.stratum, overHTTP: true) }
+                feedLine(b, dir, flow)
+            case .upgraded(let frames):
+                facts.upgraded = true
+                feedWebSocket(frames, dir, flow)
+            }
+        }
+        if p.invalid { malformed = true }
+        if dir == .lowToHigh { parsers.0 = p } else { parsers.1 = p }
+    }
+
+    /// One body or message as one Stratum line.
+    private func feedLine(_ message: [UInt8], _ dir: FlowDirection, _ flow: FlowContext) {
+        let line = message.filter { $0 != 0x0A && $0 != 0x0D } + [0x0A]
+        line.withUnsafeBytes { _ = stratum!.feed($0, from: dir.side, time: flow.time.nanoseconds) }
+    }
+
+    private func feedWebSocket(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowContext) {
+        let maxMessage = flow.limits.stratum.maxLineLength
+        if websocket == nil { websocket = (WebSocketReader(maxMessage: maxMessage), WebSocketReader(maxMessage: maxMessage)) }
+        var r = dir == .lowToHigh ? websocket!.0 : websocket!.1
+        let before = r.oversizedMessages
+        r.feed(bytes) { op, message in
+            guard op == .text || op == .binary else { return }
+            wsMessages += 1
+            if webMiner == nil { webMiner = WebMinerSession() }
+            if webMiner!.handle(message, from: dir.side, time: flow.time.nanoseconds) { return }
+            guard message.first == UInt8(ascii: "{") else { return }
+            if stratum == nil { stratum = StratumSession(limits: flow.limits.stratum) }
+            feedLine(message, dir, flow)
+        }
+        oversizedMessages += r.oversizedMessages - before
+        if r.invalid { malformed = true }
+        if dir == .lowToHigh { websocket!.0 = r } else { websocket!.1 = r }
+    }
+
+    // MARK: - Policy
+
+    /// Whether anything here points at mining (else the flow is let go after one exchange).
+    private func interesting(_ flow: FlowContext, poolNamed named: Bool? = nil) -> Bool {
+        let poolNamed = named ?? (flow.hint != nil || hostName(flow) != nil)
+        return poolNamed || facts.upgraded || facts.upgradeRequested || facts.software != nil || !facts.miningHeaders.isEmpty
+            || (webMiner?.messages ?? 0) > 0 || (stratum.map { $0.summary.shape != .none || !$0.summary.minerMethods.isEmpty } ?? false)
+    }
+
+    private func decide(_ flow: FlowContext) -> AnalyzerDecision {
+        if malformed { return .bypass }
+        if facts.upgraded {
+            // A WebSocket with nothing mining-like after many messages is an ordinary one.
+            let mining = (webMiner?.messages ?? 0) > 0 || stratum.map { $0.summary.shape != .none } == true
+            return !mining && wsMessages > 64 ? .bypass : .keep
+        }
+        // One complete request (or a response) with nothing mining-like: an ordinary web flow.
+        // Everything a miner reveals is in its request (agent, JSON-RPC body, Upgrade, Host);
+        // waiting for the response would cost every web flow two more packets through reassembly.
+        if (facts.requestsComplete >= 1 || facts.responses >= 1) && !interesting(flow) { return .bypass }
+        return facts.requests > 64 && !interesting(flow, poolNamed: false) ? .bypass : .keep
+    }
+
+    /// The listed pool the Host header names, looked up once per flow.
+    private func hostName(_ flow: FlowContext) -> PoolHint? {
+        if !hostChecked, let host = facts.host {
+            hostChecked = true
+            let bare = Self.hostOnly(host)
+            hostHint = flow.shared.intel.pool(named: bare).map { PoolHint(name: bare, match: $0, via: "HTTP Host") }
+        }
+        return hostHint
+    }
+
+    /// A listed (or allow-listed) Host names the server's address for later flows.
+    private func rememberHost(_ flow: FlowContext, time: Timestamp) {
+        let server = flow.key.destination(requestDirection)
+        let ttl = flow.limits.learnedNameSeconds
+        if let host = facts.host, flow.shared.intel.isAllowed(name: Self.hostOnly(host)) {
+            flow.shared.remember(server.address, name: Self.hostOnly(host), source: "an earlier flow's HTTP Host", ttl: ttl, now: time)
+            return
+        }
+        guard let hint = hostName(flow), let name = hint.name else { return }
+        flow.shared.remember(server.address, name: name, match: hint.match, source: "an earlier flow's HTTP Host", ttl: ttl, now: time)
+    }
+
+    /// "pool.example.com:3333" → "pool.example.com"; IPv6 literals in brackets are left alone.
+    static func hostOnly(_ host: String) -> String {
+        if host.hasPrefix("[") { return host }
+        if let colon = host.lastIndex(of: ":") { return String(host[..<colon]) }
+        return host
+    }
+
+    // MARK: - Findings
+
+    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+        if final {
+            if malformed && !finished { flow.shared.anomalies.record(facts.upgraded ? .websocketMalformed : .httpMalformed) }
+            if oversizedMessages > 0 { flow.shared.anomalies.record(.websocketMessageTooLarge, count: oversizedMessages) }
+            if facts.upgraded { flow.shared.webSocketFlows += 1 }
+        }
+        var found = Findings(identifiedSession: stratum?.identified == true)
+        var decoded = false
+        if let w = webMiner, w.summary.shape != .none, var r = flow.record(w.summary, reason: reason) {
+            r.transport = "websocket"
+            annotate(&r, flow)
+            found.sessions.append(r)
+            decoded = true
+        }
+        if let s = stratum {
+            if final { flow.recordAnomalies(of: s) }
+            if var r = flow.record(s.summary, reason: reason) {
+                r.transport = transport
+                annotate(&r, flow)
+                found.sessions.append(r)
+                decoded = decoded || r.summary.shape != .none
+            }
+        }
+        if !decoded {
+            if final { rememberHost(flow, time: flow.flow.lastSeen) }
+            if let e = evidence(flow) { found.evidence.append(e) }
+        }
+        return found
+    }
+
+    /// The miner named itself in the User-Agent (cgminer, bfgminer …); the Host names the pool.
+    private func annotate(_ r: inout SessionRecord, _ flow: FlowContext) {
+        if r.summary.software == nil, facts.software != nil, let ua = facts.userAgent { r.summary.software = ua }
+        var hint = flow.hint
+        if let host = facts.host {
+            let bare = Self.hostOnly(host)
+            if !r.summary.poolHostnames.contains(bare) && r.summary.poolHostnames.count < 16 { r.summary.poolHostnames.append(bare) }
+            if hint == nil { hint = hostName(flow) }
+        }
+        flow.annotate(&r, hint: hint)
+    }
+
+    /// A flow with no decodable session: HTTP or WebSocket to a listed pool, or a miner's User-Agent.
+    private func evidence(_ flow: FlowContext) -> Evidence? {
+        let hint = hostName(flow) ?? flow.hint
+        let kind: Evidence.Kind
+        if hint != nil { kind = facts.upgraded ? .webSocketToPool : .httpToPool }
+        else if facts.software != nil || !facts.miningHeaders.isEmpty { kind = .minerUserAgent }
+        else { return nil }
+        var details: [(String, String)] = []
+        if let host = facts.host { details.append(("http_host", host)) }
+        if let r = facts.firstRequest { details.append(("request", r)) }
+        if let st = facts.firstStatus { details.append(("response_status", String(st))) }
+        if let ua = facts.userAgent { details.append(("user_agent", ua)) }
+        for m in facts.miningHeaders { details.append(("mining_header", m)) }
+        let name = kind == .minerUserAgent ? facts.host.map(Self.hostOnly) : nil
+        return flow.evidence(kind, client: requestDirection, hint: hint, name: name, details: details, software: facts.software)
+    }
+}
+
+/// What an HTTP exchange said about itself, kept after its buffers are freed.
+struct HTTPFacts {
+    var host: String?
+    var firstRequest: String?
+    var userAgent: String?
+    var software: MinerCatalog.Software?
+    var miningHeaders: [String] = []
+    var responses = 0
+    var firstStatus: Int?
+    var requests = 0
+    /// Requests whose head and body (if any) have been read.
+    var requestsComplete = 0
+    var upgradeRequested = false
+    var upgraded = false
+
+    /// Headers miners and pools use to announce themselves.
+    static let miningHeaderNames = ["x-mining-extensions", "x-stratum", "x-mining-hashrate", "x-long-polling"]
+
+    mutating func take(_ h: HTTPHead) {
+        if h.isRequest {
+            requests += 1
+            if h.isWebSocketUpgrade { upgradeRequested = true }
+            if h.bodyFraming == .none { requestsComplete += 1 }   // else counted when its body ends
+            if host == nil, let hh = h.header("host") { host = String(hh.prefix(255)) }
+            if firstRequest == nil { firstRequest = String("\(h.method) \(h.target)".prefix(200)) }
+            if let ua = h.header("user-agent") {
+                if userAgent == nil { userAgent = String(ua.prefix(256)) }
+                if software == nil { software = MinerCatalog.identify(ua) }
+            }
+        }
+        for name in Self.miningHeaderNames {
+            if let v = h.header(name), miningHeaders.count < 8 { miningHeaders.append("\(name): \(v.prefix(120))") }
+        }
+        if !h.isRequest { responses += 1; if firstStatus == nil { firstStatus = h.status } }
+        if h.isWebSocketUpgrade && !h.isRequest { upgraded = true }
+    }
+}

@@ -1,0 +1,129 @@
+import Detection
+import PacketDecoding
+import StreamReassembly
+import TLS
+
+/// TLS: the ClientHello from the client, the ServerHello and (TLS ≤ 1.2) the certificate from the
+/// server — names (SNI, certificate), JA3/JA4. A handshake that names a listed pool, or goes to a
+/// server already known as one, is evidence; its SNI names the server's address for later flows.
+final class TLSAnalyzer: FlowAnalyzer {
+    private var readers = (TLSHandshakeReader(), TLSHandshakeReader())
+    private var hello: ClientHello?
+    private var clientDirection: FlowDirection?
+    private var serverHello: ServerHello?
+    private var certificate: CertificateNames?
+    private var malformed = false
+    /// The handshake has told all it will (its anomalies and names are recorded).
+    private var finished = false
+    /// The listed pool its names point to, looked up once when the handshake is done.
+    private var nameHint: PoolHint?
+
+    static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
+        guard TLSProbe.looksLikeHandshake(first) else { return .notMine }
+        flow.shared.tlsHandshakes += 1
+        return .mine(TLSAnalyzer())
+    }
+
+    func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
+        var r = direction == .lowToHigh ? readers.0 : readers.1
+        r.feed(bytes) { type, body in
+            switch type {
+            case 1 where hello == nil:
+                do { hello = try ClientHello.parse(body); clientDirection = direction } catch { malformed = true }
+            case 2 where serverHello == nil:
+                serverHello = try? ServerHello.parse(body)
+            case 11 where certificate == nil:
+                certificate = try? CertificateNames.parse(certificateMessage: body)
+            default:
+                break
+            }
+        }
+        if direction == .lowToHigh { readers.0 = r } else { readers.1 = r }
+        guard handshakeOver else { return .keep }
+        release()
+        finish(flow, time: flow.time)
+        // A flow whose names match no list, to a server known by none, keeps only its counters.
+        return flow.hint == nil && nameHint == nil ? .done : .bypass
+    }
+
+    /// Nothing more to learn: the hello was unreadable, both sides are past the plaintext
+    /// handshake, or we have the hello and the server has answered as far as it will in the clear.
+    private var handshakeOver: Bool {
+        if malformed { return true }
+        let states = (readers.0.state, readers.1.state)
+        if states.0 != .handshake && states.1 != .handshake { return true }
+        guard let client = clientDirection else { return false }
+        let serverState = client == .lowToHigh ? states.1 : states.0
+        if serverState != .handshake { return true }
+        guard let sh = serverHello else { return false }
+        // TLS 1.3 encrypts the certificate: nothing more to read after ServerHello.
+        return sh.version == 0x0304 || certificate != nil
+    }
+
+    /// Frees the record buffers; the parsed facts stay.
+    private func release() { readers = (TLSHandshakeReader(), TLSHandshakeReader()) }
+
+    var bufferedBytes: Int { readers.0.bufferedBytes + readers.1.bufferedBytes }
+
+    func shed() -> Bool { release(); return true }
+
+    /// The handshake is over (or the flow ended inside it): count its anomaly, find the listed name,
+    /// and let a listed SNI name the server for later flows.
+    private func finish(_ flow: FlowContext, time: Timestamp) {
+        guard !finished else { return }
+        finished = true
+        if malformed { flow.shared.anomalies.record(.tlsMalformed) }
+        nameHint = listedName(flow)
+        rememberSNI(flow, time: time)
+    }
+
+    /// Every name the handshake revealed, most trustworthy first.
+    private var names: [String] {
+        var out: [String] = []
+        if let s = hello?.serverName { out.append(s) }
+        if let cn = certificate?.subjectCommonName { out.append(cn) }
+        out += certificate?.dnsNames ?? []
+        return out
+    }
+
+    /// The first of the handshake's names (SNI, then certificate) that a pool list names.
+    private func listedName(_ flow: FlowContext) -> PoolHint? {
+        for (i, n) in names.enumerated() {
+            if let m = flow.shared.intel.pool(named: n) {
+                return PoolHint(name: n, match: m, via: i == 0 && hello?.serverName != nil ? "this flow's SNI" : "this flow's certificate")
+            }
+        }
+        return nil
+    }
+
+    /// A listed (or allow-listed) SNI names the server's address for later flows: SNI-less ones,
+    /// encrypted ones, other hosts' ones.
+    private func rememberSNI(_ flow: FlowContext, time: Timestamp) {
+        let server = flow.key.destination(clientDirection ?? flow.flow.initiator)
+        let ttl = flow.limits.learnedNameSeconds
+        if let sni = hello?.serverName, flow.shared.intel.isAllowed(name: sni) {
+            flow.shared.remember(server.address, name: sni, source: "an earlier flow's TLS SNI", ttl: ttl, now: time)
+            return
+        }
+        guard let h = nameHint, h.via == "this flow's SNI", let name = h.name else { return }
+        flow.shared.remember(server.address, name: name, match: h.match, source: "an earlier flow's TLS SNI", ttl: ttl, now: time)
+    }
+
+    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+        // A flow that ended inside its handshake is finished now (a snapshot only looks).
+        if final { finish(flow, time: flow.flow.lastSeen) }
+        guard let hint = finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint else { return Findings() }
+        var details: [(String, String)] = []
+        if let h = hello {
+            if let s = h.serverName { details.append(("sni", s)) } else { details.append(("no_sni", "true")) }
+            if !h.alpn.isEmpty { details.append(("alpn", h.alpn.joined(separator: ","))) }
+            details.append(("ja3", h.ja3))
+            details.append(("ja4", h.ja4))
+        }
+        if let sh = serverHello { details.append(("tls_version", sh.versionName)) }
+        if let c = certificate, !names.isEmpty {
+            details.append(("certificate_names", ([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8).joined(separator: ", ")))
+        }
+        return Findings(evidence: [flow.evidence(.tlsToPool, client: clientDirection ?? flow.flow.initiator, hint: hint, details: details)])
+    }
+}

@@ -1,0 +1,110 @@
+import Detection
+import PacketDecoding
+import PoolIntel
+import StreamReassembly
+
+/// A pool name or address a flow's server is known by, from before the flow started
+/// (DNS answer, earlier SNI or Host, or an address on a list). A class so that the
+/// common case (no hint) costs one pointer in every flow.
+final class PoolHint {
+    var name: String?
+    var match: PoolMatch
+    /// "a DNS answer", "an earlier flow's TLS SNI", "this flow's certificate", "address list" …
+    var via: String
+    init(name: String?, match: PoolMatch, via: String) { self.name = name; self.match = match; self.via = via }
+}
+
+/// State shared by every flow and analyzer: verdicts, counters, the name cache and the lists.
+/// Analyzers read and write it through their `FlowContext`.
+final class Sink {
+    let limits: Limits
+    var intel: PoolIntelligence
+    let onEvent: ((AnalysisEvent) -> Void)?
+    var verdicts: HostVerdicts
+    var anomalies = AnomalyCounters()
+    var names: NameCache
+    var dnsMessages = 0
+    var tlsHandshakes = 0
+    var httpFlows = 0
+    var webSocketFlows = 0
+    var peerFlows = 0
+    /// Mining sessions not counted because the allow list covers their pool (sanctioned mining).
+    var allowedSessions = 0
+    /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
+    var hostsSeen: [IPAddress: (first: Timestamp, last: Timestamp)] = [:]
+
+    /// Remembers that `host` was seen from `first` to `last` (bounded: beyond the cap, new hosts are not listed).
+    func saw(_ host: IPAddress, from first: Timestamp, to last: Timestamp) {
+        if let t = hostsSeen[host] {
+            hostsSeen[host] = (min(t.first, first), max(t.last, last))
+        } else if hostsSeen.count < limits.maxHostsSeen {
+            hostsSeen[host] = (first, last)
+        }
+    }
+
+    init(limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, onEvent: ((AnalysisEvent) -> Void)?) {
+        self.limits = limits
+        self.intel = intel
+        self.onEvent = onEvent
+        verdicts = HostVerdicts(policy: policy, limits: limits.hosts)
+        names = NameCache(capacity: limits.maxNameCacheEntries)
+    }
+
+    /// Records evidence unless the allow list covers either end. The event stream gets the first
+    /// of each record and then repeats 2, 4, 8 … (powers of two): a flood of identical lookups
+    /// cannot turn into a flood of events, and a refused host (table full) none at all.
+    func add(_ e: Evidence) {
+        guard admits(e) else { return }
+        let published = switch verdicts.add(e) {
+        case .new: true
+        case .merged(let n): n & (n - 1) == 0
+        case .refused: false
+        }
+        if published { onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil)) }
+    }
+
+    func add(_ r: SessionRecord) {
+        if admits(r) { verdicts.add(r) } else { allowedSessions += 1 }
+    }
+
+    func admits(_ e: Evidence) -> Bool {
+        if intel.isAllowed(e.host) || e.peer.map({ intel.isAllowed($0, port: e.peerPort) }) == true { return false }
+        if let n = e.name, intel.isAllowed(name: n) { return false }
+        return true
+    }
+
+    /// A session whose pool the allow list covers — by address, by a name the session or its flow
+    /// gave (Stratum host names, HTTP Host), or by the name a DNS answer, SNI or Host gave the address
+    /// — is sanctioned mining: not counted against its miner (README "Pool intelligence").
+    func admits(_ r: SessionRecord) -> Bool {
+        if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return false }
+        if r.summary.poolHostnames.contains(where: { intel.isAllowed(name: HTTPAnalyzer.hostOnly($0)) }) { return false }
+        if !names.isEmpty, let e = names.lookup(r.pool, now: r.flowLastSeen), e.match == nil { return false }
+        return true
+    }
+
+    /// Remembers that `address` goes by `name`, if the name is a listed pool.
+    /// An allow-listed name is remembered too (without a match), so that sessions to its addresses
+    /// are known to be sanctioned.
+    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: String, ttl: Double, now: Timestamp) {
+        if intel.isAllowed(name: name) {
+            names.insert(address, name: name, match: nil, source: source, ttl: ttl, now: now)
+            return
+        }
+        guard let m = match ?? intel.pool(named: name) else { return }
+        names.insert(address, name: name, match: m, source: source, ttl: ttl, now: now)
+    }
+
+    /// What the server of a new flow is known as, if that is a listed pool.
+    func hint(for server: Endpoint, now: Timestamp) -> PoolHint? {
+        if !names.isEmpty, let e = names.lookup(server.address, now: now) {
+            // An allow-listed name wins over the address lists too.
+            guard let m = e.match else { return nil }
+            return PoolHint(name: e.name, match: m, via: e.source)
+        }
+        if let m = intel.pool(at: server.address, port: server.port) {
+            return PoolHint(name: nil, match: m, via: "address list")
+        }
+        return nil
+    }
+}
