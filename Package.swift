@@ -43,10 +43,12 @@ let package = Package(
         .target(name: "TLS", dependencies: ["PacketDecoding", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .target(name: "HTTP", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "CryptoP2P", swiftSettings: hotPath),
+        // SOCKS4/4a/5 handshakes: the pool's name in a proxy request.
+        .target(name: "Proxy", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
         .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel", "SafeNumbers",
                                                  .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
-                                                "CryptoP2P", "PoolIntel", "SafeNumbers"], swiftSettings: hotPath),
+                                                "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
@@ -68,7 +70,7 @@ let package = Package(
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Proxy", "Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
@@ -85,7 +87,7 @@ if ProcessInfo.processInfo.environment["STRATUMSNIFF_FUZZ"] != nil {
     package.targets.append(.executableTarget(
         name: "fuzz-stratumsniff",
         dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Reporting", "Detection", "Stratum", "JSON", "DNS", "TLS", "HTTP", "CryptoP2P",
-                       "PoolIntel"],
+                       "PoolIntel", "Proxy"],
         path: "Fuzz"
     ))
 }

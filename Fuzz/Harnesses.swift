@@ -12,6 +12,7 @@ import PacketCapture
 import PacketDecoding
 import Pipeline
 import PoolIntel
+import Proxy
 import Reporting
 import Stratum
 import TLS
@@ -142,6 +143,12 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         _ = try? DNSParser.parse(data)
         var f = DNSTCPFramer()
         f.feed(data) { _ = try? DNSParser.parse($0) }
+    case "socks":
+        // Both directions of a SOCKS opening, chunked: the first byte of a chunk marker picks the side.
+        var h = SOCKSHandshake()
+        _ = SOCKSHandshake.looksLikeRequest(data)
+        for (side, c) in chunks(data) { h.feed(c, fromClient: side == .a) }
+        _ = h.target
     case "p2p":
         _ = PeerProtocols.bitcoin(data); _ = PeerProtocols.levin(data); _ = PeerProtocols.discoveryV4(data)
     case "capture":

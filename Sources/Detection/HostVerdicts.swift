@@ -228,8 +228,9 @@ public struct HostVerdicts {
     public mutating func add(_ s: SessionRecord) {
         guard s.summary.shape != .none else { return }
         append(s, to: s.miner, asPool: false)
-        // Only a pool that actually answered or pushed work is evidence against its host.
-        if s.summary.shape == .twoSided || s.summary.shape == .poolPushOnly {
+        // Only a pool that actually answered or pushed work is evidence against its host — and a
+        // proxy that carried the session is not the pool (the pool is its target, elsewhere).
+        if s.proxy == nil && (s.summary.shape == .twoSided || s.summary.shape == .poolPushOnly) {
             append(s, to: s.pool, asPool: true)
         }
     }
@@ -387,6 +388,12 @@ public struct HostVerdicts {
             default: "a connection"
             }
             var t = "\(what) to \(name):\(port)\(at)\(listed) for \(Format.duration(e.duration))\(times)"
+            if let kind = e.detail("proxy"), let target = e.detail("proxy_target") {
+                // The name the flow revealed, when the request gave only an address.
+                let dest = e.name.map { target.hasPrefix($0 + ":") ? target : "\($0) (\(target))" } ?? target
+                t = "\(what) to \(dest) via \(kind.uppercased()) proxy \(e.peerEndpoint ?? "?")\(listed) for \(Format.duration(e.duration))\(times)"
+                if e.detail("proxy_refused") != nil { t += " (the proxy refused it)" }
+            }
             if let via = e.detail("name_from") { t += ", name from \(via)" }
             t += ", \(e.packetsOut + e.packetsIn) packets"
             if isPeriodic(e, p) { t += ", periodic small messages" }

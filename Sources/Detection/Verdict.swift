@@ -37,6 +37,8 @@ public struct SessionRecord: Sendable {
     public var transport = "tcp"
     /// The pool list entry the pool's name or address matched, if any.
     public var poolList: PoolMatch?
+    /// The proxy the session went through (then `pool` is the proxy's address).
+    public var proxy: ProxyRoute?
 
     public init(miner: IPAddress, minerPort: UInt16, pool: IPAddress, poolPort: UInt16, vlanID: UInt16,
                 summary: StratumSummary, flowFirstSeen: Timestamp, flowLastSeen: Timestamp,
@@ -57,8 +59,12 @@ public struct SessionRecord: Sendable {
         return h
     }
 
-    /// "198.51.100.1:3333 (pool.example.com:3333)", or the endpoint alone.
-    public var poolDisplay: String { poolEndpoint + (poolName.map { " (\($0))" } ?? "") }
+    /// "198.51.100.1:3333 (pool.example.com:3333)", or the endpoint alone; through a proxy,
+    /// "pool.example.com:3333 via SOCKS5 proxy 10.1.2.3:1080".
+    public var poolDisplay: String {
+        if let p = proxy { return "\(p.target) via \(p.label) proxy \(poolEndpoint)" }
+        return poolEndpoint + (poolName.map { " (\($0))" } ?? "")
+    }
     public var minerEndpoint: String { miner.endpoint(port: minerPort) }
 
     /// Coin from the wallet shape, else the pool host name, else the dialect.
@@ -81,6 +87,17 @@ public struct SessionRecord: Sendable {
     /// What this session's rate counts and may be added to: rates of different coins (SHA-256d,
     /// Ethash, RandomX, Equihash…) are not the same quantity.
     public var rateKind: RateKind { RateKind(coin: coin, dialect: summary.dialect?.rawValue) }
+}
+
+/// A connection made through a proxy: which kind, and the target the client asked it for.
+public struct ProxyRoute: Sendable, Equatable, Codable {
+    /// "socks4", "socks4a", "socks5".
+    public var kind: String
+    /// "pool.example.com:3333" as the client named it.
+    public var target: String
+    public init(kind: String, target: String) { self.kind = kind; self.target = target }
+    /// "SOCKS5".
+    public var label: String { kind.uppercased() }
 }
 
 /// What a hashrate counts. Equihash pools set targets per solution: its rates are solutions per second.

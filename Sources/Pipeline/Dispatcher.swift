@@ -8,8 +8,11 @@ struct FlowApp {
     var analyzer: (any FlowAnalyzer)?
     /// Whether the table has placed the flow (a probe may ask for more data first).
     var decided = false
-    /// What the server was known as when the flow began (a listed name or address).
+    /// What the server was known as when the flow began (a listed name or address) — or, through
+    /// a proxy, what the tunnel's target is known as.
     var hint: PoolHint?
+    /// The proxy tunnel the stream turned into, if one did.
+    var tunnel: Tunnel?
     /// Packets of the flow when the last incremental snapshot looked at it.
     var snapshotPackets = 0
 }
@@ -33,17 +36,10 @@ struct Dispatcher: FlowHandler {
         let context = FlowContext(flow: flow, shared: sink, time: time)
         switch event {
         case .data(let bytes):
-            if !flow.app.decided {
-                let (analyzer, undecided) = AnalyzerTable.probe(bytes, direction: direction, flow: context)
-                if undecided { return .continue }
-                flow.app.decided = true
-                flow.app.analyzer = analyzer
-            }
-            guard let analyzer = flow.app.analyzer else { return .bypass }
-            return apply(analyzer.deliver(bytes, direction: direction, flow: context), to: flow)
+            return data(bytes, direction: direction, context)
         case .gap(let count):
             guard let analyzer = flow.app.analyzer else { return flow.app.decided ? .bypass : .continue }
-            return apply(analyzer.gap(count, direction: direction, flow: context), to: flow)
+            return apply(analyzer.gap(count, direction: direction, flow: context), context)
         case .datagram(let bytes):
             let src = flow.key.source(direction), dst = flow.key.destination(direction)
             if src.port == 53 || dst.port == 53 {
@@ -58,12 +54,36 @@ struct Dispatcher: FlowHandler {
         }
     }
 
-    private func apply(_ decision: AnalyzerDecision, to flow: FlowState<FlowApp>) -> StreamDecision {
+    private func data(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, _ context: FlowContext) -> StreamDecision {
+        let flow = context.flow
+        if !flow.app.decided {
+            let (analyzer, undecided) = AnalyzerTable.probe(bytes, direction: direction, flow: context)
+            if undecided { return .continue }
+            flow.app.decided = true
+            flow.app.analyzer = analyzer
+        }
+        guard let analyzer = flow.app.analyzer else { return .bypass }
+        return apply(analyzer.deliver(bytes, direction: direction, flow: context), context)
+    }
+
+    private func apply(_ decision: AnalyzerDecision, _ context: FlowContext) -> StreamDecision {
+        let flow = context.flow
         switch decision {
         case .keep: return .continue
         case .bypass: return .bypass
         case .done: flow.app.analyzer = nil; return .bypass
-        case .handOver(let next): flow.app.analyzer = next; return .continue
+        case .tunnel(let tunnel, let pending):
+            // A tunnel in a tunnel stays the outer one's (a proxy chain names its first hop's target).
+            guard flow.app.tunnel == nil else { return .bypass }
+            flow.app.tunnel = tunnel
+            flow.app.hint = tunnel.hint(sink, now: context.time)
+            flow.app.analyzer = nil
+            flow.app.decided = false
+            var last = StreamDecision.continue
+            for (direction, bytes) in pending where last == .continue {
+                last = bytes.withUnsafeBytes { data($0, direction: direction, context) }
+            }
+            return last
         }
     }
 

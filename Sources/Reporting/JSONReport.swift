@@ -117,6 +117,8 @@ public struct SessionJSON: Codable, Sendable {
     public var end_reason: String
     public var transport: String
     public var pool_list_match: String?
+    /// `{"kind": "socks5", "target": "pool.example.com:3333"}` when the session went through a proxy.
+    public var proxy: ProxyRoute?
 
     public init(_ s: SessionRecord, role: String) {
         let m = s.summary
@@ -150,6 +152,7 @@ public struct SessionJSON: Codable, Sendable {
         end_reason = s.endReason
         transport = s.transport
         pool_list_match = s.poolList.map { "\($0.matched) (\($0.entry.kind.rawValue), \($0.entry.source))" }
+        proxy = s.proxy
     }
 
     /// Six significant digits: estimates, not measurements.
@@ -171,7 +174,7 @@ public struct SessionJSON: Codable, Sendable {
         case role, miner, pool, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
              login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
              hashes_per_share, estimated_hashrate_hs, reported_hashrate_hs, hashrate_unit, first_seen, last_seen, bytes_from_miner,
-             bytes_from_pool, end_reason, transport, pool_list_match
+             bytes_from_pool, end_reason, transport, pool_list_match, proxy
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -205,6 +208,7 @@ public struct SessionJSON: Codable, Sendable {
         try c.encode(end_reason, forKey: .end_reason)
         try c.encode(transport, forKey: .transport)
         try c.encode(pool_list_match, forKey: .pool_list_match)
+        try c.encode(proxy, forKey: .proxy)
     }
 }
 
@@ -245,7 +249,10 @@ public struct HostJSON: Codable, Sendable {
             if let sw = s.summary.software, !software.contains(sw) { software.append(sw) }
         }
         for e in r.evidence where e.kind != .peerToPeer && e.kind != .dnsPoolLookup {
-            let p = (e.peerEndpoint ?? "?") + (e.name.map { " (\($0))" } ?? "")
+            var p = (e.peerEndpoint ?? "?") + (e.name.map { " (\($0))" } ?? "")
+            if let kind = e.detail("proxy"), let target = e.detail("proxy_target") {
+                p = "\(e.name.map { target.hasPrefix($0 + ":") ? target : "\($0) (\(target))" } ?? target) via \(kind.uppercased()) proxy \(e.peerEndpoint ?? "?")"
+            }
             if !pools.contains(p) { pools.append(p) }
             if let sw = e.software, !software.contains(sw) { software.append(sw) }
         }

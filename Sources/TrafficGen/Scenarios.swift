@@ -70,7 +70,7 @@ public struct Scenario: Sendable {
 public enum Corpus {
     static let t0 = Timestamp(seconds: 1_732_000_000)
 
-    public static let all: [Scenario] = stratumScenarios + evidenceScenarios
+    public static let all: [Scenario] = stratumScenarios + evidenceScenarios + proxyScenarios
 
     static let stratumScenarios: [Scenario] = [
         Scenario(name: "xmrig-cryptonote.pcap",

@@ -11,6 +11,7 @@ enum AnalyzerTable {
         HTTPAnalyzer.self,         // an HTTP/1.x request or response line (WebSocket after an upgrade)
         StratumV2Analyzer.self,    // Stratum V2 SetupConnection in the clear
         PeerAnalyzer.self,         // Bitcoin / Monero node handshakes
+        SOCKSAnalyzer.self,        // a SOCKS5 greeting or SOCKS4 request: the tunnel is probed again
         DNSAnalyzer.self,          // port 53 (DNS over TCP)
         StratumAnalyzer.self,      // JSON-RPC lines ('{' first, or any stream picked up mid-way)
         NoiseShapeAnalyzer.self,   // the shape of an encrypted Stratum V2 handshake

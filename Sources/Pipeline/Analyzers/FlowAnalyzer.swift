@@ -66,9 +66,32 @@ enum AnalyzerDecision {
     /// Nothing more to decode and nothing to report: the analyzer is freed at once (an ordinary
     /// TLS or web flow keeps only its counters).
     case done
-    /// The rest of the stream belongs to another analyzer (which has already been given whatever
-    /// bytes of this call followed the hand-over point).
-    case handOver(any FlowAnalyzer)
+    /// Hand-over: the rest of the stream is a fresh stream to the tunnel's target (a proxy granted
+    /// a CONNECT). The table probes it anew, its server known by the target's name; `pending` are
+    /// bytes already received past the hand-over point, delivered first, in order.
+    case tunnel(Tunnel, pending: [(FlowDirection, [UInt8])])
+}
+
+/// A stream carried through a proxy: how, and to where the client asked to go.
+final class Tunnel {
+    let route: ProxyRoute
+    /// The target's address when the request gave one instead of a name.
+    let address: IPAddress?
+    let port: UInt16
+    let host: String
+
+    init(route: ProxyRoute, host: String, address: IPAddress?, port: UInt16) {
+        self.route = route; self.host = host; self.address = address; self.port = port
+    }
+
+    /// What the target is known as: a listed name in the request, else what the name cache or the
+    /// address lists say about its address.
+    func hint(_ shared: Sink, now: Timestamp) -> PoolHint? {
+        let via = "this flow's \(route.label) request"
+        if address == nil, let m = shared.intel.pool(named: host) { return PoolHint(name: host, match: m, via: via) }
+        if let address { return shared.hint(for: Endpoint(address: address, port: port), now: now) }
+        return nil
+    }
 }
 
 /// What an analyzer found in one flow.
@@ -99,9 +122,14 @@ struct FlowContext {
         let miner = flow.key.source(minerDir), pool = flow.key.destination(minerDir)
         let minerBytes = minerDir == .lowToHigh ? flow.bytes.0 : flow.bytes.1
         let poolBytes = minerDir == .lowToHigh ? flow.bytes.1 : flow.bytes.0
-        return SessionRecord(miner: miner.address, minerPort: miner.port, pool: pool.address, poolPort: pool.port,
-                             vlanID: flow.key.vlanID, summary: summary, flowFirstSeen: flow.firstSeen,
-                             flowLastSeen: flow.lastSeen, minerBytes: minerBytes, poolBytes: poolBytes, endReason: reason)
+        var r = SessionRecord(miner: miner.address, minerPort: miner.port, pool: pool.address, poolPort: pool.port,
+                              vlanID: flow.key.vlanID, summary: summary, flowFirstSeen: flow.firstSeen,
+                              flowLastSeen: flow.lastSeen, minerBytes: minerBytes, poolBytes: poolBytes, endReason: reason)
+        if let t = flow.app.tunnel {
+            r.proxy = t.route
+            if !r.summary.poolHostnames.contains(t.host) { r.summary.poolHostnames.insert(t.host, at: 0) }
+        }
+        return r
     }
 
     /// Puts what the network said about the pool's name on a decoded session: the name the server
@@ -159,6 +187,7 @@ struct FlowContext {
         e.coin = hint?.match.entry.singleCoin ?? software?.typicalCoins.first
         var details = details
         if let h = hint, h.via != "this flow's SNI" { details.append(("name_from", h.via)) }
+        if let t = flow.app.tunnel { details += [("proxy", t.route.kind), ("proxy_target", t.route.target)] }
         e.details = details
         return e
     }

@@ -1,0 +1,69 @@
+import PacketDecoding
+
+/// Mining through SOCKS proxies: the pool is named only in the proxy request.
+extension Corpus {
+    static let proxyScenarios: [Scenario] = [
+        Scenario(name: "socks-proxy.pcap",
+                 description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing).",
+                 expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious"], build: socksProxy),
+    ]
+
+    /// SOCKS5 greeting, method choice, (authentication,) CONNECT and its grant.
+    static func socks5Connect(_ c: inout Conversation, name: String? = nil, ipv4: [UInt8]? = nil, port: UInt16, user: String? = nil) {
+        c.send(.client, user == nil ? [5, 1, 0] : [5, 2, 0, 2])
+        c.send(.server, [5, user == nil ? 0 : 2])
+        if let user {
+            let pass = "hunter2"
+            c.send(.client, [1, UInt8(user.utf8.count)] + Array(user.utf8) + [UInt8(pass.utf8.count)] + Array(pass.utf8))
+            c.send(.server, [1, 0])
+        }
+        let address: [UInt8] = name.map { [3, UInt8($0.utf8.count)] + Array($0.utf8) } ?? [1] + (ipv4 ?? [0, 0, 0, 0])
+        c.send(.client, [5, 1, 0] + address + [UInt8(port >> 8), UInt8(port & 0xFF)])
+        c.send(.server, [5, 0, 0, 1, 10, 0, 0, 3, 0x9C, 0x41])
+    }
+
+    static func socksProxy() -> [UInt8] {
+        var frames: Frames = []
+        var m = Conversation(client: "10.0.0.90", clientPort: 52100, server: "10.0.0.3", serverPort: 1080, start: t0)
+        m.handshake()
+        socks5Connect(&m, name: "pool.supportxmr.com", port: 3333)
+        m.send(.client, Messages.xmrigLogin(rig: "behind-proxy"))
+        m.send(.server, Messages.cnLoginResult())
+        for i in 0..<4 {
+            m.send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i), after: 15)
+            m.send(.server, Messages.cnOK(id: 2 + i))
+        }
+        m.close()
+        frames += m.frames
+
+        var t = Conversation(client: "10.0.0.91", clientPort: 52200, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 5))
+        t.handshake()
+        socks5Connect(&t, ipv4: [198, 51, 100, 61], port: 443, user: "miner")
+        t.send(.client, Wire.clientHello(sni: "xmr-eu1.nanopool.org", alpn: []))
+        t.send(.server, Wire.serverHello13() + Wire.appData(700, seed: 3))
+        for i in 0..<20 {   // a job every 30 s, now and then a share: 10 min
+            t.send(.server, Wire.appData(180, seed: i), after: 30)
+            if i % 2 == 0 { t.send(.client, Wire.appData(120, seed: i)) }
+        }
+        t.close()
+        frames += t.frames
+
+        var r = Conversation(client: "10.0.0.92", clientPort: 52300, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 10))
+        r.handshake()
+        let name = Array("gulf.moneroocean.stream".utf8)
+        r.send(.client, [4, 1, 0x27, 0x11, 0, 0, 0, 1] + Array("xmrig".utf8) + [0] + name + [0])
+        r.send(.server, [0, 0x5B, 0, 0, 0, 0, 0, 0])   // request rejected or failed
+        r.close()
+        frames += r.frames
+
+        var w = Conversation(client: "10.0.0.93", clientPort: 52400, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 20))
+        w.handshake()
+        socks5Connect(&w, name: "www.example.org", port: 443)
+        w.send(.client, Wire.clientHello(sni: "www.example.org"))
+        w.send(.server, Wire.serverHello13())
+        for i in 0..<10 { w.send(.server, Wire.appData(1300, seed: i), after: 1) }
+        w.close()
+        frames += w.frames
+        return frames.sorted { $0.time < $1.time }.pcap()
+    }
+}
