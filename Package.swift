@@ -49,7 +49,7 @@ let package = Package(
                                                  .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers"], swiftSettings: hotPath),
-        .target(name: "Reporting", dependencies: ["Detection", "Pipeline", "PacketDecoding", "PacketCapture", "SafeNumbers"]),
+        .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
                                               .product(name: "DequeModule", package: "swift-collections")]),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
         .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Proxy", "Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "TrafficGen"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly"]),
@@ -87,7 +87,7 @@ if ProcessInfo.processInfo.environment["STRATUMSNIFF_FUZZ"] != nil {
     package.targets.append(.executableTarget(
         name: "fuzz-stratumsniff",
         dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Reporting", "Detection", "Stratum", "JSON", "DNS", "TLS", "HTTP", "CryptoP2P",
-                       "PoolIntel", "Proxy"],
+                       "PoolIntel", "Proxy", "Sensor"],
         path: "Fuzz"
     ))
 }

@@ -14,6 +14,7 @@ import Pipeline
 import PoolIntel
 import Proxy
 import Reporting
+import Sensor
 import Stratum
 import TLS
 

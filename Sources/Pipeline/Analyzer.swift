@@ -5,23 +5,6 @@ import SafeNumbers
 import StreamReassembly
 import Stratum
 
-/// Something that happened during analysis, for event streams (JSONL).
-public struct AnalysisEvent: Sendable {
-    public enum Kind: Sendable {
-        case sessionIdentified
-        case login(accepted: Bool, user: String?)
-        case share(accepted: Bool)
-        case reconnect(host: String)
-        case sessionEnded(reason: String)
-        /// Non-session evidence (TLS to a pool name, a pool DNS lookup, node traffic ...).
-        case evidence(Evidence)
-    }
-    public var time: Timestamp
-    public var kind: Kind
-    /// The mining session the event belongs to (nil for `.evidence`).
-    public var session: SessionRecord?
-}
-
 /// Counters for a whole run.
 public struct AnalysisStats: Sendable {
     public var packets = 0

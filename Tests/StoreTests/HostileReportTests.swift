@@ -1,3 +1,4 @@
+import Sensor
 import Detection
 import Foundation
 import PacketDecoding

@@ -1,0 +1,20 @@
+import PacketDecoding
+
+/// Something that happened during analysis, for event streams (JSONL).
+public struct AnalysisEvent: Sendable {
+    public init(time: Timestamp, kind: Kind, session: SessionRecord?) { self.time = time; self.kind = kind; self.session = session }
+
+    public enum Kind: Sendable {
+        case sessionIdentified
+        case login(accepted: Bool, user: String?)
+        case share(accepted: Bool)
+        case reconnect(host: String)
+        case sessionEnded(reason: String)
+        /// Non-session evidence (TLS to a pool name, a pool DNS lookup, node traffic ...).
+        case evidence(Evidence)
+    }
+    public var time: Timestamp
+    public var kind: Kind
+    /// The mining session the event belongs to (nil for `.evidence`).
+    public var session: SessionRecord?
+}

@@ -1,0 +1,108 @@
+import SafeNumbers
+import Detection
+import Foundation
+import PacketDecoding
+import Stratum
+
+/// One JSONL record: an event as it happens, or a final host verdict.
+public struct EventJSON: Encodable {
+    public var type: String
+    public var time: String
+    public var event: String
+    @NullEncoded public var accepted: Bool?
+    @NullEncoded public var user: String?
+    @NullEncoded public var target: String?
+    @NullEncoded public var reason: String?
+    public var host: String
+    @NullEncoded public var session: SessionJSON?
+    @NullEncoded public var evidence: EvidenceJSON?
+    public init(_ e: AnalysisEvent) {
+        type = "event"
+        time = TimeFormat.iso8601(e.time.nanoseconds)
+        session = e.session.map { SessionJSON($0, role: "miner") }
+        host = e.session?.miner.description ?? ""
+        switch e.kind {
+        case .evidence(let ev):
+            event = "evidence"
+            host = ev.host.description
+            evidence = EvidenceJSON(ev)
+        case .sessionIdentified: event = "session_seen"
+        case .login(let ok, let u): event = ok ? "login_accepted" : "login_rejected"; accepted = ok; user = u
+        case .share(let ok): event = ok ? "share_accepted" : "share_rejected"; accepted = ok
+        case .reconnect(let h): event = "reconnect"; target = h
+        case .sessionEnded(let r): event = "session_end"; reason = r
+        }
+    }
+}
+
+/// One piece of non-session evidence (README "Evidence kinds").
+public struct EvidenceJSON: Codable, Sendable {
+    public var kind: String
+    public var summary: String
+    public var verdict: String
+    public var peer: String?
+    public var name: String?
+    public var pool_list_match: String?
+    public var pool_kind: String?
+    public var coin: String?
+    public var software: String?
+    public var count: Int
+    public var first_seen: String
+    public var last_seen: String
+    public var duration_seconds: Double
+    public var packets_out: Int
+    public var packets_in: Int
+    public var bytes_out: Int
+    public var bytes_in: Int
+    public var details: [String: String]
+
+    public init(_ e: Evidence) {
+        kind = e.kind.rawValue
+        summary = HostVerdicts.describe(e)
+        verdict = HostVerdicts.score(e, ScoringPolicy()).0.rawValue
+        peer = e.peerEndpoint
+        name = e.name
+        pool_list_match = e.pool.map { "\($0.matched) (\($0.entry.source))" }
+        pool_kind = e.pool?.entry.kind.rawValue
+        coin = e.coin
+        software = e.software
+        count = max(e.count, 1)
+        first_seen = TimeFormat.iso8601(e.first.nanoseconds)
+        last_seen = TimeFormat.iso8601(e.last.nanoseconds)
+        duration_seconds = (e.duration * 1000).rounded() / 1000
+        packets_out = e.packetsOut
+        packets_in = e.packetsIn
+        bytes_out = e.bytesOut
+        bytes_in = e.bytesIn
+        var d: [String: String] = [:]
+        for (k, v) in e.details where d[k] == nil { d[k] = v }
+        details = d
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, summary, verdict, peer, name, pool_list_match, pool_kind, coin, software, count, first_seen, last_seen,
+             duration_seconds, packets_out, packets_in, bytes_out, bytes_in, details
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(summary, forKey: .summary)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(peer, forKey: .peer)
+        try c.encode(name, forKey: .name)
+        try c.encode(pool_list_match, forKey: .pool_list_match)
+        try c.encode(pool_kind, forKey: .pool_kind)
+        try c.encode(coin, forKey: .coin)
+        try c.encode(software, forKey: .software)
+        try c.encode(count, forKey: .count)
+        try c.encode(first_seen, forKey: .first_seen)
+        try c.encode(last_seen, forKey: .last_seen)
+        try c.encode(duration_seconds, forKey: .duration_seconds)
+        try c.encode(packets_out, forKey: .packets_out)
+        try c.encode(packets_in, forKey: .packets_in)
+        try c.encode(bytes_out, forKey: .bytes_out)
+        try c.encode(bytes_in, forKey: .bytes_in)
+        try c.encode(details, forKey: .details)
+    }
+}

@@ -1,0 +1,63 @@
+import SafeNumbers
+import Detection
+import Foundation
+import PacketDecoding
+import Stratum
+
+/// The JSON schema (README "JSON output"). A contract: later work adds
+/// fields, never renames or removes them. Field names are snake_case.
+public struct RunSummary: Encodable {
+    public var files: Int = 0
+    public var files_failed: Int = 0
+    public var errors: [String] = []
+    public var packets: Int = 0
+    public var bytes: Int = 0
+    public var flows: Int = 0
+    public var peak_flows: Int = 0
+    public var tcp_packets: Int = 0
+    public var udp_packets: Int = 0
+    public var non_ip_packets: Int = 0
+    public var malformed_packets: Int = 0
+    public var fragments_reassembled: Int = 0
+    public var bypassed_flows: Int = 0
+    public var bypassed_packets: Int = 0
+    public var evicted_flows: Int = 0
+    public var expired_flows: Int = 0
+    public var gaps: Int = 0
+    public var gap_bytes: Int = 0
+    public var out_of_order_segments: Int = 0
+    public var retransmitted_segments: Int = 0
+    public var mid_stream_pickups: Int = 0
+    public var depth_cap_hits: Int = 0
+    public var out_of_order_cap_flushes: Int = 0
+    public var stratum_sessions: Int = 0
+    public var dns_messages: Int = 0
+    public var tls_handshakes: Int = 0
+    public var http_flows: Int = 0
+    public var websocket_flows: Int = 0
+    public var p2p_flows: Int = 0
+    public var allowed_sessions: Int = 0
+    public var anomalies: [String: Int] = [:]
+    @NullEncoded public var first_packet: String?
+    @NullEncoded public var last_packet: String?
+    public var elapsed_seconds: Double = 0
+    public var hosts_flagged: Int = 0
+    /// Live capture only: interfaces and pcap_stats counters (never silent about drops).
+    @NullEncoded public var capture: CaptureSummary?
+    public init() {}
+}
+
+/// Live capture counters in reports.
+public struct CaptureSummary: Codable, Sendable {
+    public var interfaces: [String]
+    public var packets_received: UInt64
+    public var packets_dropped_by_kernel: UInt64
+    public var packets_dropped_by_interface: UInt64
+
+    public init(interfaces: [String], packetsReceived: UInt64, droppedByKernel: UInt64, droppedByInterface: UInt64) {
+        self.interfaces = interfaces
+        packets_received = packetsReceived
+        packets_dropped_by_kernel = droppedByKernel
+        packets_dropped_by_interface = droppedByInterface
+    }
+}
