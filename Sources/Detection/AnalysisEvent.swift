@@ -2,7 +2,9 @@ import PacketDecoding
 
 /// Something that happened during analysis, for event streams (JSONL).
 public struct AnalysisEvent: Sendable {
-    public init(time: Timestamp, kind: Kind, session: SessionRecord?) { self.time = time; self.kind = kind; self.session = session }
+    public init(time: Timestamp, kind: Kind, session: SessionRecord?, policy: ScoringPolicy) {
+        self.time = time; self.kind = kind; self.session = session; self.policy = policy
+    }
 
     public enum Kind: Sendable {
         case sessionIdentified
@@ -17,4 +19,6 @@ public struct AnalysisEvent: Sendable {
     public var kind: Kind
     /// The mining session the event belongs to (nil for `.evidence`).
     public var session: SessionRecord?
+    /// The analysis's scoring policy (it words evidence: "periodic small messages").
+    public var policy: ScoringPolicy
 }

@@ -10,8 +10,8 @@ public struct HostReport: Sendable {
     public var verdict: Verdict
     /// 0–100.
     public var confidence: Int
-    /// Human-readable explanations, strongest first. May contain wire strings: escape when printing.
-    public var reasons: [String]
+    /// Why, strongest first, as facts (Reporting turns them into sentences: `reasonTexts`).
+    public var reasons: [Reason]
     public var firstSeen: Timestamp?
     public var lastSeen: Timestamp?
     /// Sessions in which this host was the miner.
@@ -20,10 +20,12 @@ public struct HostReport: Sendable {
     public var poolSessions: [SessionRecord]
     /// Other evidence (TLS/WebSocket/HTTP to pool names, DNS lookups, node traffic), merged per kind and name.
     public var evidence: [Evidence] = []
+    /// The policy the verdict was scored with (its thresholds explain the evidence: "periodic").
+    public var policy = ScoringPolicy()
 
     /// A host seen in traffic with no mining evidence (`--all-hosts`).
     public static func noEvidence(_ host: IPAddress, firstSeen: Timestamp? = nil, lastSeen: Timestamp? = nil) -> HostReport {
-        HostReport(host: host, verdict: .none, confidence: 0, reasons: ["no mining evidence"], firstSeen: firstSeen,
+        HostReport(host: host, verdict: .none, confidence: 0, reasons: [.noEvidence], firstSeen: firstSeen,
                    lastSeen: lastSeen, minerSessions: [], poolSessions: [])
     }
 }
@@ -271,7 +273,7 @@ public struct HostVerdicts {
             .map { host, e in
                 var r = Self.judge(host: host, miner: Array(e.miner), pool: Array(e.pool), evidence: e.other, policy: policy)
                 if e.retired > 0 {
-                    r.reasons.append("and \(e.retired) earlier session\(e.retired == 1 ? "" : "s") (kept in the store, not in memory)")
+                    r.reasons.append(.retiredSessions(e.retired))
                     if let f = e.retiredFirstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }
                 }
                 return r
@@ -289,248 +291,5 @@ public struct HostVerdicts {
         case .cryptoNode: 4
         case .none: 5
         }
-    }
-
-    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence: [Evidence] = [],
-                      policy: ScoringPolicy = ScoringPolicy()) -> HostReport {
-        let all = miner + pool
-        let first = (all.map { $0.summary.firstSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
-        let last = (all.map { $0.summary.lastSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowLastSeen } + evidence.map(\.last)).max()
-        var verdict = Verdict.none
-        var confidence = 0
-        var reasons: [String] = []
-        let sortedMiner = miner.sorted { $0.flowFirstSeen < $1.flowFirstSeen }
-        // A host that serves work to others is a pool or an internal proxy, even if it also mines upstream.
-        if !pool.isEmpty {
-            verdict = .pool
-            let clients = Set(pool.map(\.miner)).count
-            let jobs = pool.reduce(0) { $0.addingSaturated($1.summary.jobsReceived) }
-            let shares = pool.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
-            confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
-            let ports = Set(pool.map(\.poolPort)).sorted().map(String.init).joined(separator: ", ")
-            reasons.append("served mining work on port \(ports) to \(Format.count(clients, "miner")) (\(Format.count(pool.count, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)")
-            for line in describeAll(sortedMiner) { reasons.append("also mines upstream: " + line) }
-        } else {
-            for s in sortedMiner {
-                let (v, c) = score(s)
-                if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
-            }
-            reasons += describeAll(sortedMiner)
-        }
-        // Fuse the other evidence: the strongest verdict wins; each further independent kind
-        // of evidence that points the same way adds confidence (README "Scoring").
-        // Each piece scored once, then ordered strongest first (ties: earliest first).
-        let scored = evidence.map { (e: $0, score: score($0, policy)) }
-            .sorted { (rank($0.score.0), $0.e.first) < (rank($1.score.0), $1.e.first) }
-        var kinds = Set<String>()
-        if !miner.isEmpty { kinds.insert("session") }
-        var extra: [String] = []
-        for (e, (v, c)) in scored {
-            extra.append(describe(e, policy))
-            if v != .cryptoNode { kinds.insert(e.kind.rawValue) }
-            if verdict == .pool { continue }   // a pool stays a pool; its other evidence is context
-            if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
-        }
-        reasons += extra
-        if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 { confidence = min(99, confidence + 5 * (kinds.count - 1)) }
-        var report = HostReport(host: host, verdict: verdict, confidence: confidence, reasons: reasons,
-                                firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
-                                poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
-        report.evidence = scored.map(\.e)
-        return report
-    }
-
-    /// Verdict and confidence one piece of evidence supports on its own.
-    public static func score(_ e: Evidence, _ p: ScoringPolicy) -> (Verdict, Int) {
-        let long = e.duration >= p.longLivedSeconds
-        switch e.kind {
-        case .tlsToPool, .webSocketToPool:
-            guard long else { return (.suspicious, 40) }
-            return (.likelyMining, isPeriodic(e, p) ? 80 : 70)
-        case .connectionToPool:
-            return long ? (.likelyMining, 60) : (.suspicious, 35)
-        case .stratumV2Encrypted:
-            return long ? (.likelyMining, 70) : (.suspicious, 45)
-        case .minerUserAgent:
-            return (.likelyMining, 60)
-        case .httpToPool:
-            return (.suspicious, 35)
-        case .dnsPoolLookup:
-            return (.suspicious, e.count > 1 ? 35 : 30)
-        case .peerToPeer:
-            return (.cryptoNode, 80)
-        }
-    }
-
-    /// Mining keeps a connection open for hours with small messages both ways (jobs, shares).
-    static func isPeriodic(_ e: Evidence, _ p: ScoringPolicy) -> Bool {
-        guard e.packetsOut >= p.periodicMinPackets, e.packetsIn >= p.periodicMinPackets else { return false }
-        return (e.bytesOut + e.bytesIn) / (e.packetsOut + e.packetsIn) <= p.periodicMaxAveragePayload
-    }
-
-    /// One sentence per piece of evidence.
-    public static func describe(_ e: Evidence, _ p: ScoringPolicy = ScoringPolicy()) -> String {
-        let name = e.name ?? e.peer?.description ?? "?"
-        let port = e.peerPort
-        var listed = ""
-        if let m = e.pool {
-            let coins = m.entry.coins.isEmpty ? "" : ", " + m.entry.coins.joined(separator: "/")
-            listed = " (listed: \(m.matched), \(m.entry.kind.rawValue)\(coins), \(m.entry.source))"
-        }
-        let times = e.count > 1 ? " over \(e.count) connections" : ""
-        let at = e.peer.map { " [\($0)]" } ?? ""
-        switch e.kind {
-        case .tlsToPool, .webSocketToPool, .connectionToPool, .stratumV2Encrypted:
-            let what = switch e.kind {
-            case .tlsToPool: e.detail("no_sni") != nil ? "TLS without SNI" : "TLS"
-            case .webSocketToPool: "WebSocket"
-            case .stratumV2Encrypted: "encrypted Stratum V2 (Noise handshake shape)"
-            default: "a connection"
-            }
-            var t = "\(what) to \(name):\(port)\(at)\(listed) for \(Format.duration(e.duration))\(times)"
-            if let kind = e.detail("proxy"), let target = e.detail("proxy_target") {
-                // The name the flow revealed, when the request gave only an address.
-                let dest = e.name.map { target.hasPrefix($0 + ":") ? target : "\($0) (\(target))" } ?? target
-                t = "\(what) to \(dest) via \(kind.uppercased()) proxy \(e.peerEndpoint ?? "?")\(listed) for \(Format.duration(e.duration))\(times)"
-                if e.detail("proxy_refused") != nil { t += " (the proxy refused it)" }
-            }
-            if let via = e.detail("name_from") { t += ", name from \(via)" }
-            t += ", \(e.packetsOut + e.packetsIn) packets"
-            if isPeriodic(e, p) { t += ", periodic small messages" }
-            if let ja4 = e.detail("ja4") { t += ", JA4 \(ja4)" }
-            return t
-        case .httpToPool:
-            var t = "HTTP to \(name):\(port)\(listed)"
-            if let r = e.detail("request") { t += ": \(r)" }
-            return t + times
-        case .minerUserAgent:
-            return "miner software \(e.software ?? "?") in HTTP User-Agent to \(name):\(port)\(times)"
-        case .dnsPoolLookup:
-            var t = "looked up pool name \(name)\(listed)"
-            if e.count > 1 { t += " \(e.count) times" }
-            if let a = e.detail("answers") { t += " → \(a)" }
-            return t
-        case .peerToPeer:
-            var t = "\(e.coin ?? "cryptocurrency") node traffic (\(e.detail("message") ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
-            if let ua = e.software { t += ", node software \(ua)" }
-            return t + " — a node, not mining"
-        }
-    }
-
-    /// Verdict and confidence one session supports for its miner.
-    public static func score(_ s: SessionRecord) -> (Verdict, Int) {
-        let m = s.summary
-        switch m.shape {
-        case .twoSided:
-            var c = 90
-            if m.loginAccepted == true { c += 5 }
-            if m.sharesAccepted > 0 { c += 4 }
-            return (.mining, min(c, 99))
-        case .poolPushOnly:
-            return (.mining, m.jobsReceived >= 5 ? 80 : 75)
-        case .minerOnly:
-            let strong = Set(m.minerMethods).count >= 2 || m.software != nil || !m.wallets.isEmpty
-            return strong ? (.likelyMining, m.software != nil ? 70 : 60) : (.suspicious, 35)
-        case .none:
-            return (.none, 0)
-        }
-    }
-
-    /// One sentence per distinct session, in order of first appearance; sessions that say the same
-    /// apart from their times (a miner reconnecting and being refused, again and again) share one:
-    /// "8 sessions between 2026-11-27 10:02:11 and 10:02:49, each: … (login rejected), monero".
-    static func describeAll(_ sessions: [SessionRecord]) -> [String] {
-        var order: [String] = []
-        var groups: [String: (first: Int64, last: Int64, sessions: [SessionRecord])] = [:]
-        for s in sessions {
-            let key = describe(s, withDuration: false)
-            let a = s.summary.firstSeen ?? s.flowFirstSeen.nanoseconds, b = s.summary.lastSeen ?? s.flowLastSeen.nanoseconds
-            if var g = groups[key] {
-                g.first = min(g.first, a); g.last = max(g.last, b); g.sessions.append(s)
-                groups[key] = g
-            } else {
-                order.append(key)
-                groups[key] = (a, b, [s])
-            }
-        }
-        return order.map { key in
-            let g = groups[key]!
-            guard g.sessions.count > 1 else { return describe(g.sessions[0]) }
-            let from = TimeFormat.short(g.first), to = TimeFormat.short(g.last)
-            // The second time without its date when both fall on one day.
-            let until = from.prefix(10) == to.prefix(10) ? String(to.dropFirst(11)) : to
-            return "\(g.sessions.count) sessions between \(from) and \(until), each: \(key)"
-        }
-    }
-
-    /// One sentence per session: who, where, as whom, how much.
-    public static func describe(_ s: SessionRecord, withDuration: Bool = true) -> String {
-        let m = s.summary
-        var where_ = s.poolDisplay
-        if let l = s.poolList { where_ += " (listed: \(l.matched), \(l.entry.kind.rawValue), \(l.entry.source))" }
-        var parts: [String] = []
-        let who = m.software ?? "a miner"
-        var dialect = m.dialect?.rawValue ?? "stratum"
-        if s.transport != "tcp" { dialect += " over " + (s.transport == "http" ? "HTTP" : "WebSocket") }
-        switch m.shape {
-        case .twoSided:
-            var login = "\(who) mined via \(dialect) at \(where_)"
-            if let w = m.wallets.first { login += " as \(Format.shortWallet(w))" }
-            if let ok = m.loginAccepted { login += ok ? " (login accepted)" : " (login rejected)" }
-            parts.append(login)
-        case .poolPushOnly:
-            parts.append("received \(Format.count(m.jobsReceived, "mining job")) from \(where_) via \(dialect) (session picked up mid-way)")
-        case .minerOnly:
-            var t = "\(who) sent \(m.minerMethods.joined(separator: ", ")) to \(where_) with no pool answer seen"
-            if let w = m.wallets.first { t += " as \(Format.shortWallet(w))" }
-            parts.append(t)
-        case .none:
-            parts.append("stratum traffic with \(where_)")
-        }
-        if let coin = s.coin { parts.append(coin) }
-        let seconds = (m.lastSeen ?? 0).difference(from: m.firstSeen ?? 0) / 1e9
-        if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
-            parts.append("\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted"
-                         + (withDuration ? " in \(Format.duration(seconds))" : ""))
-        } else if m.jobsReceived > 0 && m.shape != .poolPushOnly {
-            parts.append(Format.count(m.jobsReceived, "job") + (withDuration ? " in \(Format.duration(seconds))" : ""))
-        }
-        let unit = s.rateKind.unit
-        if withDuration, let h = m.estimatedHashrate { parts.append("~\(Format.hashrate(h, unit)) from accepted shares") }
-        if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r, unit))") }
-        return parts.joined(separator: ", ")
-    }
-}
-
-/// Human formatting shared by reasons and the table.
-public enum Format {
-    /// "12.3 kH/s". Any Double is safe here: rates come from wire numbers (a `set_difficulty 1e300`,
-    /// an `eth_submitHashrate 0xfff…`); beyond the units, scientific notation; not finite: "?".
-    public static func hashrate(_ h: Double, _ unit: HashrateUnit = .hashes) -> String {
-        let base = unit.rawValue
-        guard h.isFinite else { return "? \(base)" }
-        let prefixes = ["", "k", "M", "G", "T", "P", "E", "Z", "Y"]
-        var v = max(h, 0), i = 0
-        while v >= 1000 && i < prefixes.count - 1 { v /= 1000; i += 1 }
-        if v >= 1000 { return "\(h) \(base)" }
-        let rounded = v >= 100 ? String(Int(v.rounded())) : String(Double(Int(v * 10)) / 10)
-        return "\(rounded) \(prefixes[i])\(base)"
-    }
-
-    /// "42 s", "5 min", "1.5 h", "3.2 d"; saturates for absurd spans, "?" when not finite.
-    public static func duration(_ s: Double) -> String {
-        guard s.isFinite else { return "?" }
-        if s < 60 { return "\(Int(saturating: s.rounded())) s" }
-        if s < 3600 { return "\(Int((s / 60).rounded())) min" }
-        if s < 86400 { return String(Double(Int(s / 360)) / 10) + " h" }
-        return String(Double(Int(saturating: s / 8640)) / 10) + " d"
-    }
-
-    /// "1 share", "5 shares".
-    public static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
-
-    /// "4BCeEPhodg…CvCDm" for long wallets.
-    public static func shortWallet(_ w: String) -> String {
-        w.count > 20 ? "\(w.prefix(10))…\(w.suffix(5))" : w
     }
 }

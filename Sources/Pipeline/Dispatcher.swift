@@ -104,7 +104,7 @@ struct Dispatcher: FlowHandler {
         for r in found.sessions { sink.add(r) }
         if found.identifiedSession, let r = found.sessions.last {
             // Stamped with the session's last packet, not the packet (or tick) that found it idle.
-            sink.onEvent?(AnalysisEvent(time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r))
+            sink.onEvent?(AnalysisEvent(time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r, policy: sink.verdicts.policy))
         }
         for e in found.evidence { sink.add(e) }
     }

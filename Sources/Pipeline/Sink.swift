@@ -60,7 +60,7 @@ final class Sink {
         case .merged(let n): n & (n - 1) == 0
         case .refused: false
         }
-        if published { onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil)) }
+        if published { onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy)) }
     }
 
     func add(_ r: SessionRecord) {

@@ -25,7 +25,7 @@ public struct EventJSON: Encodable {
         case .evidence(let ev):
             event = "evidence"
             host = ev.host.description
-            evidence = EvidenceJSON(ev)
+            evidence = EvidenceJSON(ev, policy: e.policy)
         case .sessionIdentified: event = "session_seen"
         case .login(let ok, let u): event = ok ? "login_accepted" : "login_rejected"; accepted = ok; user = u
         case .share(let ok): event = ok ? "share_accepted" : "share_rejected"; accepted = ok
@@ -56,10 +56,11 @@ public struct EvidenceJSON: Codable, Sendable {
     public var bytes_in: Int
     public var details: [String: String]
 
-    public init(_ e: Evidence) {
+    /// - Parameter policy: the one the evidence was scored with (it decides "periodic" and the verdict).
+    public init(_ e: Evidence, policy: ScoringPolicy) {
         kind = e.kind.rawValue
-        summary = HostVerdicts.describe(e)
-        verdict = HostVerdicts.score(e, ScoringPolicy()).0.rawValue
+        summary = ReasonText.describe(e, policy)
+        verdict = HostVerdicts.score(e, policy).0.rawValue
         peer = e.peerEndpoint
         name = e.name
         pool_list_match = e.pool.map { "\($0.matched) (\($0.entry.source))" }

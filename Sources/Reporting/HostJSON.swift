@@ -29,7 +29,7 @@ public struct HostJSON: Codable, Sendable {
         host = r.host.description
         verdict = r.verdict.rawValue
         confidence = r.confidence
-        reasons = r.reasons
+        reasons = r.reasonTexts
         first_seen = r.firstSeen.map { TimeFormat.iso8601($0.nanoseconds) }
         last_seen = r.lastSeen.map { TimeFormat.iso8601($0.nanoseconds) }
         var pools: [String] = [], wallets: [String] = [], software: [String] = [], workers: [String] = []
@@ -61,7 +61,7 @@ public struct HostJSON: Codable, Sendable {
         hashrate_unit = rates.count == 1 ? rates[0].unit : nil
         sessions = r.minerSessions.map { SessionJSON($0, role: "miner") }
         served_sessions = r.poolSessions.map { SessionJSON($0, role: "pool") }
-        evidence = r.evidence.map(EvidenceJSON.init)
+        evidence = r.evidence.map { EvidenceJSON($0, policy: r.policy) }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -26,7 +26,7 @@ public enum PeriodRenderer {
     /// The period's headline numbers, one wording for every format. "In this period", not "now": a
     /// report may cover last year.
     static func headline(_ r: PeriodReport) -> [String] {
-        var capture = "\(Detection.Format.count(r.capture.packets, "packet")) in \(Detection.Format.count(r.capture.runs, "run"))"
+        var capture = "\(Format.count(r.capture.packets, "packet")) in \(Format.count(r.capture.runs, "run"))"
         if let k = r.capture.packets_dropped_by_kernel {
             capture += ", \(k) dropped by the kernel, \(r.capture.packets_dropped_by_interface ?? 0) by the interface"
         }
@@ -181,7 +181,7 @@ public enum PeriodRenderer {
         let rateLines = r.estimated_stolen_hashrates.isEmpty ? "<b>none</b>"
             : r.estimated_stolen_hashrates.map { "<span class=\"rate\">\(h($0.text))</span>" }.joined()
         o += "<div class=\"card\" id=\"hashrate\">\(rateLines)estimated stolen hashrate</div>"
-        var cap = "\(Detection.Format.count(r.capture.packets, "packet")), \(Detection.Format.count(r.capture.runs, "run"))"
+        var cap = "\(Format.count(r.capture.packets, "packet")), \(Format.count(r.capture.runs, "run"))"
         if let k = r.capture.packets_dropped_by_kernel { cap += ", \(k) dropped by kernel, \(r.capture.packets_dropped_by_interface ?? 0) by interface" }
         o += "<div class=\"card\"><b>\(r.capture.packets_dropped_by_kernel ?? 0)</b>packets dropped<br><span class=\"muted\">\(h(cap))</span></div></div>\n"
         if r.hosts.isEmpty {
@@ -227,7 +227,7 @@ public enum PeriodRenderer {
         let color = x.host.verdict == "pool" ? "#6d28d9" : "#b00020"
         for s in x.sessions where s.end_ns >= from && s.start_ns <= to {
             let a = px(s.start_ns), b = max(px(s.end_ns), a + 2)
-            svg += "<rect class=\"session\" x=\"\(String(format: "%.1f", a))\" y=\"4\" width=\"\(String(format: "%.1f", b - a))\" height=\"18\" fill=\"\(color)\"><title>\(h(s.pool)) \(h(short(s.first_seen)))–\(h(short(s.last_seen))), \(h(Detection.Format.count(s.shares_accepted, "share")))</title></rect>"
+            svg += "<rect class=\"session\" x=\"\(String(format: "%.1f", a))\" y=\"4\" width=\"\(String(format: "%.1f", b - a))\" height=\"18\" fill=\"\(color)\"><title>\(h(s.pool)) \(h(short(s.first_seen)))–\(h(short(s.last_seen))), \(h(Format.count(s.shares_accepted, "share")))</title></rect>"
         }
         svg += "<text x=\"0\" y=\"33\" font-size=\"10\" fill=\"#5b6478\">\(h(short(TimeFormat.iso8601(from))))</text>"
         svg += "<text x=\"\(Int(w))\" y=\"33\" font-size=\"10\" fill=\"#5b6478\" text-anchor=\"end\">\(h(short(TimeFormat.iso8601(to))))</text></svg>\n"

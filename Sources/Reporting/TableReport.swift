@@ -36,7 +36,7 @@ public enum TableReport {
             out += "\n"
             for r in reports where r.verdict != .none {
                 out += "\(r.host) \(r.verdict.rawValue) (\(r.confidence)):\n"
-                for reason in r.reasons { out += "  - \(TerminalSafe.escape(reason))\n" }
+                for reason in r.reasonTexts { out += "  - \(TerminalSafe.escape(reason))\n" }
             }
         }
         let s = summary

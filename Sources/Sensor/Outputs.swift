@@ -28,7 +28,7 @@ public final class Outputs: Sendable {
                             severity: .notice, msgID: "session", structured: [("host", s.miner.description), ("pool", s.poolEndpoint)])
             }
         case .evidence(let ev):
-            syslog.send(HostVerdicts.describe(ev), severity: .notice, msgID: "evidence",
+            syslog.send(ReasonText.describe(ev, e.policy), severity: .notice, msgID: "evidence",
                         structured: [("host", ev.host.description), ("kind", ev.kind.rawValue)])
         default:
             break
@@ -39,7 +39,7 @@ public final class Outputs: Sendable {
     public func newMiner(_ report: HostReport, change: VerdictChange, time: Int64) {
         let host = HostJSON(report)
         events?.append(JSONOutput.encode(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host), pretty: false))
-        syslog?.send("\(report.host) now \(report.verdict.rawValue) (\(report.confidence)): \(report.reasons.first ?? "")",
+        syslog?.send("\(report.host) now \(report.verdict.rawValue) (\(report.confidence)): \(host.reasons.first ?? "")",
                      severity: .warning, msgID: "verdict",
                      structured: [("host", report.host.description), ("verdict", report.verdict.rawValue), ("confidence", String(report.confidence))])
         webhook?.post(JSONOutput.encode(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host), pretty: false))

@@ -213,7 +213,7 @@ public final class EvidenceStore: Sendable {
             let json = JSONOutput.encode(HostJSON(r), pretty: false)
             // A session appears under its miner and its pool; the unique key stores it once.
             for s in r.minerSessions + r.poolSessions { try upsert(session: s, role: "miner", db) }
-            for e in r.evidence { try upsert(evidence: e, db) }
+            for e in r.evidence { try upsert(evidence: e, policy: r.policy, db) }
             guard unchanged("h|\(address)", json) == false else { continue }
             let first = r.firstSeen?.nanoseconds ?? b.time.nanoseconds
             let last = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
@@ -233,7 +233,7 @@ public final class EvidenceStore: Sendable {
             if old != r.verdict.rawValue {
                 changes.append(VerdictChange(host: address, old: old, new: r.verdict.rawValue, confidence: r.confidence))
                 try db.execute(sql: "INSERT INTO verdict_changes (time, host, old_verdict, new_verdict, confidence, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [evidenceTime, address, old, r.verdict.rawValue, r.confidence, r.reasons.first])
+                               arguments: [evidenceTime, address, old, r.verdict.rawValue, r.confidence, r.reasonTexts.first])
             }
         }
         try db.execute(sql: """
@@ -277,8 +277,8 @@ public final class EvidenceStore: Sendable {
                              m.sharesAccepted, m.sharesRejected, m.estimatedHashrate, s.endReason, json])
     }
 
-    private func upsert(evidence e: Evidence, _ db: Database) throws {
-        let json = JSONOutput.encode(EvidenceJSON(e), pretty: false)
+    private func upsert(evidence e: Evidence, policy: ScoringPolicy, _ db: Database) throws {
+        let json = JSONOutput.encode(EvidenceJSON(e, policy: policy), pretty: false)
         guard !unchanged("e|\(e.host)|\(e.kind.rawValue)|\(e.name ?? "")|\(e.peerEndpoint ?? "")", json) else { return }
         try db.execute(sql: """
             INSERT INTO evidence (run_id, host, kind, name, peer, first_seen, last_seen, count, json)

@@ -2,6 +2,7 @@ import Testing
 @testable import Detection
 import PacketDecoding
 import Stratum
+import Reporting
 
 private func record(miner: String, pool: String, shape: SessionShape, configure: (inout StratumSummary) -> Void = { _ in }) -> SessionRecord {
     var s = StratumSummary()
@@ -46,7 +47,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         v.add(record(miner: "10.0.0.9", pool: "198.51.100.9", shape: .twoSided))
         let proxy = v.reports().first { $0.host == IPAddress("10.0.0.9") }
         #expect(proxy?.verdict == .pool)
-        #expect(proxy?.reasons.contains { $0.hasPrefix("also mines upstream") } == true)
+        #expect(proxy?.reasonTexts.contains { $0.hasPrefix("also mines upstream") } == true)
     }
 
     @Test func reasonsExplain() {
@@ -54,7 +55,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
             $0.software = "XMRig/6.21.0"; $0.wallets = ["4A1bcdefghijklmnopqrstuvwxyz"]; $0.loginAccepted = true
             $0.sharesAccepted = 37; $0.sharesSubmitted = 37; $0.acceptedHashes = 37 * 20000; $0.dialect = .cryptonote
         }
-        let text = HostVerdicts.describe(s)
+        let text = ReasonText.describe(s)
         #expect(text.contains("XMRig/6.21.0") && text.contains("login accepted") && text.contains("37 shares accepted"))
         #expect(text.contains("kH/s"))
     }
@@ -76,7 +77,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
             v.add(r)
         }
         v.add(record(miner: "10.0.0.7", pool: "198.51.100.7", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 2; $0.sharesSubmitted = 2 })
-        let reasons = v.reports().first { $0.host == IPAddress("10.0.0.7") }!.reasons
+        let reasons = v.reports().first { $0.host == IPAddress("10.0.0.7") }!.reasonTexts
         #expect(reasons.count == 2)
         #expect(reasons.contains("8 sessions between 2023-11-14 22:13:20 and 22:13:56, each: XMRig/6.21.0 mined via cryptonote at 198.51.100.7:3333 (login rejected), monero"))
     }
@@ -144,7 +145,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         let miner = v.reports().first { $0.host == IPAddress("10.0.0.1")! }!
         #expect(miner.minerSessions.count == HostVerdicts.maxSessionsPerHost)
         #expect(miner.firstSeen == Timestamp(seconds: 100))
-        #expect(miner.reasons.last?.contains("10 earlier sessions") == true)
+        #expect(miner.reasonTexts.last?.contains("10 earlier sessions") == true)
     }
 }
 

@@ -53,7 +53,7 @@ import TrafficGen
         verdicts.add(other)
         let reports = verdicts.reports()
         #expect(reports.count >= 2)
-        for r in reports { for reason in r.reasons { #expect(!reason.isEmpty) } }
+        for r in reports { for reason in r.reasonTexts { #expect(!reason.isEmpty) } }
         let summary = RunSummary(stats: AnalysisStats(), files: 1, errors: [], elapsed: 0, hostsFlagged: reports.count)
         _ = TableReport.render(reports, summary: summary)
         var streamed = ""

@@ -158,7 +158,7 @@ struct FlowContext {
             case .share(let ok, _): .share(accepted: ok)
             case .reconnect(let host): .reconnect(host: host)
             }
-            onEvent(AnalysisEvent(time: time, kind: kind, session: record))
+            onEvent(AnalysisEvent(time: time, kind: kind, session: record, policy: shared.verdicts.policy))
         }
     }
 

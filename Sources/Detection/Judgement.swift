@@ -1,0 +1,103 @@
+import PacketDecoding
+import SafeNumbers
+
+/// Scoring (README "Scoring"): each session and each piece of evidence supports a verdict on its
+/// own; per host, the strongest wins and each further independent kind of evidence adds 5.
+extension HostVerdicts {
+    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence: [Evidence] = [],
+                      policy: ScoringPolicy = ScoringPolicy()) -> HostReport {
+        let all = miner + pool
+        let first = (all.map { $0.summary.firstSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
+        let last = (all.map { $0.summary.lastSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowLastSeen } + evidence.map(\.last)).max()
+        var verdict = Verdict.none
+        var confidence = 0
+        var reasons: [Reason] = []
+        let sortedMiner = miner.sorted { $0.flowFirstSeen < $1.flowFirstSeen }
+        // A host that serves work to others is a pool or an internal proxy, even if it also mines upstream.
+        if !pool.isEmpty {
+            verdict = .pool
+            let clients = Set(pool.map(\.miner)).count
+            let jobs = pool.reduce(0) { $0.addingSaturated($1.summary.jobsReceived) }
+            let shares = pool.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
+            confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
+            let ports = Set(pool.map(\.poolPort)).sorted()
+            reasons.append(.servedWork(ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares))
+            if !sortedMiner.isEmpty { reasons.append(.mined(sortedMiner, upstream: true)) }
+        } else {
+            for s in sortedMiner {
+                let (v, c) = score(s)
+                if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
+            }
+            if !sortedMiner.isEmpty { reasons.append(.mined(sortedMiner, upstream: false)) }
+        }
+        // Fuse the other evidence: the strongest verdict wins; each further independent kind
+        // of evidence that points the same way adds confidence (README "Scoring").
+        // Each piece scored once, then ordered strongest first (ties: earliest first).
+        let scored = evidence.map { (e: $0, score: score($0, policy)) }
+            .sorted { (rank($0.score.0), $0.e.first) < (rank($1.score.0), $1.e.first) }
+        var kinds = Set<String>()
+        if !miner.isEmpty { kinds.insert("session") }
+        var extra: [Reason] = []
+        for (e, (v, c)) in scored {
+            extra.append(.evidence(e))
+            if v != .cryptoNode { kinds.insert(e.kind.rawValue) }
+            if verdict == .pool { continue }   // a pool stays a pool; its other evidence is context
+            if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
+        }
+        reasons += extra
+        if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 { confidence = min(99, confidence + 5 * (kinds.count - 1)) }
+        var report = HostReport(host: host, verdict: verdict, confidence: confidence, reasons: reasons,
+                                firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
+                                poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
+        report.evidence = scored.map(\.e)
+        report.policy = policy
+        return report
+    }
+
+    /// Verdict and confidence one piece of evidence supports on its own.
+    public static func score(_ e: Evidence, _ p: ScoringPolicy) -> (Verdict, Int) {
+        let long = e.duration >= p.longLivedSeconds
+        switch e.kind {
+        case .tlsToPool, .webSocketToPool:
+            guard long else { return (.suspicious, 40) }
+            return (.likelyMining, isPeriodic(e, p) ? 80 : 70)
+        case .connectionToPool:
+            return long ? (.likelyMining, 60) : (.suspicious, 35)
+        case .stratumV2Encrypted:
+            return long ? (.likelyMining, 70) : (.suspicious, 45)
+        case .minerUserAgent:
+            return (.likelyMining, 60)
+        case .httpToPool:
+            return (.suspicious, 35)
+        case .dnsPoolLookup:
+            return (.suspicious, e.count > 1 ? 35 : 30)
+        case .peerToPeer:
+            return (.cryptoNode, 80)
+        }
+    }
+
+    /// Mining keeps a connection open for hours with small messages both ways (jobs, shares).
+    public static func isPeriodic(_ e: Evidence, _ p: ScoringPolicy) -> Bool {
+        guard e.packetsOut >= p.periodicMinPackets, e.packetsIn >= p.periodicMinPackets else { return false }
+        return (e.bytesOut + e.bytesIn) / (e.packetsOut + e.packetsIn) <= p.periodicMaxAveragePayload
+    }
+
+    /// Verdict and confidence one session supports for its miner.
+    public static func score(_ s: SessionRecord) -> (Verdict, Int) {
+        let m = s.summary
+        switch m.shape {
+        case .twoSided:
+            var c = 90
+            if m.loginAccepted == true { c += 5 }
+            if m.sharesAccepted > 0 { c += 4 }
+            return (.mining, min(c, 99))
+        case .poolPushOnly:
+            return (.mining, m.jobsReceived >= 5 ? 80 : 75)
+        case .minerOnly:
+            let strong = Set(m.minerMethods).count >= 2 || m.software != nil || !m.wallets.isEmpty
+            return strong ? (.likelyMining, m.software != nil ? 70 : 60) : (.suspicious, 35)
+        case .none:
+            return (.none, 0)
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Detection
+import PacketDecoding
+import SafeNumbers
+import Stratum
+
+/// The sentences of a report: every `Reason` a verdict rests on, worded for a person. Wire strings
+/// are in them as they came: escape for the medium when printing.
+public enum ReasonText {
+    /// A host's reasons, strongest first.
+    public static func sentences(_ r: HostReport) -> [String] {
+        r.reasons.flatMap { sentences($0, policy: r.policy) }
+    }
+
+    public static func sentences(_ reason: Reason, policy: ScoringPolicy) -> [String] {
+        switch reason {
+        case .servedWork(let ports, let miners, let sessions, let jobs, let shares):
+            let p = ports.map(String.init).joined(separator: ", ")
+            return ["served mining work on port \(p) to \(Format.count(miners, "miner")) (\(Format.count(sessions, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)"]
+        case .mined(let sessions, let upstream):
+            return describeAll(sessions).map { upstream ? "also mines upstream: " + $0 : $0 }
+        case .evidence(let e):
+            return [describe(e, policy)]
+        case .retiredSessions(let n):
+            return ["and \(n) earlier session\(n == 1 ? "" : "s") (kept in the store, not in memory)"]
+        case .noEvidence:
+            return ["no mining evidence"]
+        }
+    }
+
+    /// One sentence per piece of evidence.
+    public static func describe(_ e: Evidence, _ p: ScoringPolicy) -> String {
+        let name = e.name ?? e.peer?.description ?? "?"
+        let port = e.peerPort
+        var listed = ""
+        if let m = e.pool {
+            let coins = m.entry.coins.isEmpty ? "" : ", " + m.entry.coins.joined(separator: "/")
+            listed = " (listed: \(m.matched), \(m.entry.kind.rawValue)\(coins), \(m.entry.source))"
+        }
+        let times = e.count > 1 ? " over \(e.count) connections" : ""
+        let at = e.peer.map { " [\($0)]" } ?? ""
+        switch e.kind {
+        case .tlsToPool, .webSocketToPool, .connectionToPool, .stratumV2Encrypted:
+            let what = switch e.kind {
+            case .tlsToPool: e.detail("no_sni") != nil ? "TLS without SNI" : "TLS"
+            case .webSocketToPool: "WebSocket"
+            case .stratumV2Encrypted: "encrypted Stratum V2 (Noise handshake shape)"
+            default: "a connection"
+            }
+            var t = "\(what) to \(name):\(port)\(at)\(listed) for \(Format.duration(e.duration))\(times)"
+            if let kind = e.detail("proxy"), let target = e.detail("proxy_target") {
+                // The name the flow revealed, when the request gave only an address.
+                let dest = e.name.map { target.hasPrefix($0 + ":") ? target : "\($0) (\(target))" } ?? target
+                t = "\(what) to \(dest) via \(kind.uppercased()) proxy \(e.peerEndpoint ?? "?")\(listed) for \(Format.duration(e.duration))\(times)"
+                if e.detail("proxy_refused") != nil { t += " (the proxy refused it)" }
+            }
+            if let via = e.detail("name_from") { t += ", name from \(via)" }
+            t += ", \(e.packetsOut + e.packetsIn) packets"
+            if HostVerdicts.isPeriodic(e, p) { t += ", periodic small messages" }
+            if let ja4 = e.detail("ja4") { t += ", JA4 \(ja4)" }
+            return t
+        case .httpToPool:
+            var t = "HTTP to \(name):\(port)\(listed)"
+            if let r = e.detail("request") { t += ": \(r)" }
+            return t + times
+        case .minerUserAgent:
+            return "miner software \(e.software ?? "?") in HTTP User-Agent to \(name):\(port)\(times)"
+        case .dnsPoolLookup:
+            var t = "looked up pool name \(name)\(listed)"
+            if e.count > 1 { t += " \(e.count) times" }
+            if let a = e.detail("answers") { t += " → \(a)" }
+            return t
+        case .peerToPeer:
+            var t = "\(e.coin ?? "cryptocurrency") node traffic (\(e.detail("message") ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
+            if let ua = e.software { t += ", node software \(ua)" }
+            return t + " — a node, not mining"
+        }
+    }
+
+    /// One sentence per distinct session, in order of first appearance; sessions that say the same
+    /// apart from their times (a miner reconnecting and being refused, again and again) share one:
+    /// "8 sessions between 2026-11-27 10:02:11 and 10:02:49, each: … (login rejected), monero".
+    public static func describeAll(_ sessions: [SessionRecord]) -> [String] {
+        var order: [String] = []
+        var groups: [String: (first: Int64, last: Int64, sessions: [SessionRecord])] = [:]
+        for s in sessions {
+            let key = describe(s, withDuration: false)
+            let a = s.summary.firstSeen ?? s.flowFirstSeen.nanoseconds, b = s.summary.lastSeen ?? s.flowLastSeen.nanoseconds
+            if var g = groups[key] {
+                g.first = min(g.first, a); g.last = max(g.last, b); g.sessions.append(s)
+                groups[key] = g
+            } else {
+                order.append(key)
+                groups[key] = (a, b, [s])
+            }
+        }
+        return order.map { key in
+            let g = groups[key]!
+            guard g.sessions.count > 1 else { return describe(g.sessions[0]) }
+            let from = TimeFormat.short(g.first), to = TimeFormat.short(g.last)
+            // The second time without its date when both fall on one day.
+            let until = from.prefix(10) == to.prefix(10) ? String(to.dropFirst(11)) : to
+            return "\(g.sessions.count) sessions between \(from) and \(until), each: \(key)"
+        }
+    }
+
+    /// One sentence per session: who, where, as whom, how much.
+    public static func describe(_ s: SessionRecord, withDuration: Bool = true) -> String {
+        let m = s.summary
+        var where_ = s.poolDisplay
+        if let l = s.poolList { where_ += " (listed: \(l.matched), \(l.entry.kind.rawValue), \(l.entry.source))" }
+        var parts: [String] = []
+        let who = m.software ?? "a miner"
+        var dialect = m.dialect?.rawValue ?? "stratum"
+        if s.transport != "tcp" { dialect += " over " + (s.transport == "http" ? "HTTP" : "WebSocket") }
+        switch m.shape {
+        case .twoSided:
+            var login = "\(who) mined via \(dialect) at \(where_)"
+            if let w = m.wallets.first { login += " as \(Format.shortWallet(w))" }
+            if let ok = m.loginAccepted { login += ok ? " (login accepted)" : " (login rejected)" }
+            parts.append(login)
+        case .poolPushOnly:
+            parts.append("received \(Format.count(m.jobsReceived, "mining job")) from \(where_) via \(dialect) (session picked up mid-way)")
+        case .minerOnly:
+            var t = "\(who) sent \(m.minerMethods.joined(separator: ", ")) to \(where_) with no pool answer seen"
+            if let w = m.wallets.first { t += " as \(Format.shortWallet(w))" }
+            parts.append(t)
+        case .none:
+            parts.append("stratum traffic with \(where_)")
+        }
+        if let coin = s.coin { parts.append(coin) }
+        let seconds = (m.lastSeen ?? 0).difference(from: m.firstSeen ?? 0) / 1e9
+        if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
+            parts.append("\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted"
+                         + (withDuration ? " in \(Format.duration(seconds))" : ""))
+        } else if m.jobsReceived > 0 && m.shape != .poolPushOnly {
+            parts.append(Format.count(m.jobsReceived, "job") + (withDuration ? " in \(Format.duration(seconds))" : ""))
+        }
+        let unit = s.rateKind.unit
+        if withDuration, let h = m.estimatedHashrate { parts.append("~\(Format.hashrate(h, unit)) from accepted shares") }
+        if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r, unit))") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+extension HostReport {
+    /// The reasons as sentences (`ReasonText`).
+    public var reasonTexts: [String] { ReasonText.sentences(self) }
+}
+
+/// Human formatting shared by reasons and the table.
+public enum Format {
+    /// "12.3 kH/s". Any Double is safe here: rates come from wire numbers (a `set_difficulty 1e300`,
+    /// an `eth_submitHashrate 0xfff…`); beyond the units, scientific notation; not finite: "?".
+    public static func hashrate(_ h: Double, _ unit: HashrateUnit = .hashes) -> String {
+        let base = unit.rawValue
+        guard h.isFinite else { return "? \(base)" }
+        let prefixes = ["", "k", "M", "G", "T", "P", "E", "Z", "Y"]
+        var v = max(h, 0), i = 0
+        while v >= 1000 && i < prefixes.count - 1 { v /= 1000; i += 1 }
+        if v >= 1000 { return "\(h) \(base)" }
+        let rounded = v >= 100 ? String(Int(v.rounded())) : String(Double(Int(v * 10)) / 10)
+        return "\(rounded) \(prefixes[i])\(base)"
+    }
+
+    /// "42 s", "5 min", "1.5 h", "3.2 d"; saturates for absurd spans, "?" when not finite.
+    public static func duration(_ s: Double) -> String {
+        guard s.isFinite else { return "?" }
+        if s < 60 { return "\(Int(saturating: s.rounded())) s" }
+        if s < 3600 { return "\(Int((s / 60).rounded())) min" }
+        if s < 86400 { return String(Double(Int(s / 360)) / 10) + " h" }
+        return String(Double(Int(saturating: s / 8640)) / 10) + " d"
+    }
+
+    /// "1 share", "5 shares".
+    public static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+
+    /// "4BCeEPhodg…CvCDm" for long wallets.
+    public static func shortWallet(_ w: String) -> String {
+        w.count > 20 ? "\(w.prefix(10))…\(w.suffix(5))" : w
+    }
+}
