@@ -166,32 +166,18 @@ struct Live: ParsableCommand {
         var lastCommit = started
         func captureSummary() -> CaptureSummary { CaptureSummary(interfaces: interfaces, stats: loop.captureStatistics()) }
         // Alerts come from the verdicts themselves (a host newly mining), with or without a store.
-        var lastVerdicts: [IPAddress: String] = [:]
+        var alerting = AlertRule()
         func commit(_ reports: [HostReport], at now: Timestamp) {
-            var news: [(HostReport, String?)] = []
-            for r in reports {
-                let old = lastVerdicts[r.host]
-                lastVerdicts[r.host] = r.verdict.rawValue
-                // A host newly flagged, or upgraded from likely-mining to mining, is news; anything else is not.
-                if r.verdict == .mining ? old != "mining" : (r.verdict == .likelyMining && old != "mining" && old != "likely-mining") {
-                    news.append((r, old))
-                }
+            let (alerts, suppressed) = alerting.review(reports)
+            for a in alerts {
+                let r = a.report
+                outputs.newMiner(r, change: VerdictChange(host: r.host.description, old: a.previous?.rawValue, new: r.verdict.rawValue,
+                                                          confidence: r.confidence), time: now.nanoseconds)
             }
-            // An alert storm (a flood of forged sessions) is cut at `maxAlertsPerCommit`, mining before
-            // likely-mining, most confident first; the rest are counted in one line (the store has them all).
-            news.sort { (HostVerdicts.rank($0.0.verdict), -$0.0.confidence) < (HostVerdicts.rank($1.0.verdict), -$1.0.confidence) }
-            for (r, old) in news.prefix(Self.maxAlertsPerCommit) {
-                outputs.newMiner(r, change: VerdictChange(host: r.host.description, old: old, new: r.verdict.rawValue, confidence: r.confidence),
-                                 time: now.nanoseconds)
-            }
-            if news.count > Self.maxAlertsPerCommit { outputs.alertsSuppressed(news.count - Self.maxAlertsPerCommit, time: now.nanoseconds) }
-            // Hosts come and go under a spoofed flood: remember only those the host table still holds.
-            if lastVerdicts.count > 2 * caps.limits.hosts.maxHosts {
-                lastVerdicts = lastVerdicts.filter { analyzer.holds($0.key) }
-            }
+            if suppressed > 0 { outputs.alertsSuppressed(suppressed, time: now.nanoseconds) }
+            alerting.forget(beyond: 2 * caps.limits.hosts.maxHosts, keeping: analyzer.holds)
             var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
-                                       hostsFlagged: lastVerdicts.reduce(0) { n, v in
-                                           n + (Verdict(rawValue: v.value)?.isFlagged == true && analyzer.holds(v.key) ? 1 : 0) })
+                                       hostsFlagged: alerting.flaggedCount(held: analyzer.holds))
             batch.retiredSessions = analyzer.drainRetiredSessions()
             recorder?.submit(batch)
         }
@@ -272,7 +258,6 @@ struct Live: ParsableCommand {
     }
 
     /// Alerts sent per commit at most (README "Live capture").
-    static let maxAlertsPerCommit = 50
 
     /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
     static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {

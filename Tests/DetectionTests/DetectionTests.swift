@@ -122,6 +122,22 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(judge([node, dns]) == (.suspicious, 30))
     }
 
+    @Test func alertsAreNewMinersAndUpgradesOnly() {
+        #expect(AlertRule.isNews(.mining, previous: nil) && AlertRule.isNews(.mining, previous: .likelyMining))
+        #expect(AlertRule.isNews(.likelyMining, previous: nil) && AlertRule.isNews(.likelyMining, previous: .suspicious))
+        #expect(!AlertRule.isNews(.mining, previous: .mining) && !AlertRule.isNews(.likelyMining, previous: .mining))
+        #expect(!AlertRule.isNews(.pool, previous: nil) && !AlertRule.isNews(.suspicious, previous: nil) && !AlertRule.isNews(.cryptoNode, previous: nil))
+        var rule = AlertRule()
+        var v = HostVerdicts()
+        for i in 1...60 { v.add(record(miner: "10.9.0.\(i)", pool: "198.51.100.1", shape: .minerOnly) { $0.minerMethods = ["login", "submit"] }) }
+        v.add(record(miner: "10.9.1.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true })
+        let (alerts, suppressed) = rule.review(v.reports())
+        #expect(alerts.count == AlertRule.maxPerCommit && suppressed == 11)
+        #expect(alerts.first?.report.host == IPAddress("10.9.1.1") && alerts.first?.report.verdict == .mining)   // mining first
+        #expect(rule.review(v.reports()).alerts.isEmpty)   // the same verdicts again are not news
+        #expect(rule.flaggedCount(held: { _ in true }) == 62)   // 61 miners and the pool
+    }
+
     @Test func formats() {
         #expect(Format.hashrate(2100) == "2.1 kH/s")
         #expect(Format.duration(720) == "12 min")
