@@ -22,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The embedded history (SQLite, WAL, migrations) behind `live`, `analyze --store` and `report`.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        // Deque: the FIFOs behind the bounded host table (oldest weak host first).
+        // Deque: every FIFO (the host table's activity queues, closing flows, the name cache, output queues).
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
@@ -35,7 +35,8 @@ let package = Package(
         // Checked and saturating conversions for every number an adversary can choose.
         .target(name: "SafeNumbers", swiftSettings: hotPath),
         .target(name: "PacketDecoding", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
-        .target(name: "StreamReassembly", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
+        .target(name: "StreamReassembly", dependencies: ["PacketDecoding", .product(name: "DequeModule", package: "swift-collections")],
+                swiftSettings: hotPath),
         .target(name: "JSON", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
@@ -48,7 +49,8 @@ let package = Package(
         .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel", "SafeNumbers",
                                                  .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "Pipeline", dependencies: ["PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
-                                                "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers"], swiftSettings: hotPath),
+                                                "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
+                                                .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",

@@ -11,7 +11,7 @@ import PacketDecoding
 ///
 /// Timestamps are always read at nanosecond precision (libpcap scales
 /// microsecond files up), so every file shares one timeline.
-public final class PcapFileSource: PacketSource {
+public final class PcapFileSource {
     public let name: String
     public let linkType: LinkType
     private let handle: OpaquePointer

@@ -33,7 +33,7 @@ public struct AnalysisStats: Sendable {
 
 /// The analysis pipeline: frame → decoding → (fragments) → flows and
 /// reassembly → Stratum decoder → per-host verdicts. One code path for files
-/// and, later, live capture: the caller feeds frames with their packet time.
+/// and live capture: the caller feeds frames with their packet time.
 public final class Analyzer {
     public let limits: Limits
     private var fragments: FragmentReassembler

@@ -1,3 +1,4 @@
+import DequeModule
 import PacketDecoding
 import PoolIntel
 
@@ -15,8 +16,8 @@ struct NameCache {
     }
     let capacity: Int
     private var entries: [IPAddress: Entry] = [:]
-    private var order: [IPAddress] = []
-    private var orderHead = 0
+    /// Insertion order, oldest first (a renewed entry keeps its place).
+    private var order = Deque<IPAddress>()
     private(set) var evictions = 0
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
@@ -27,13 +28,10 @@ struct NameCache {
     mutating func insert(_ address: IPAddress, name: String, match: PoolMatch?, source: String, ttl: Double, now: Timestamp) {
         let expires = now.adding(seconds: max(ttl, 1))
         if entries[address] == nil {
-            while entries.count >= capacity, orderHead < order.count {
-                let victim = order[orderHead]
-                orderHead += 1
+            while entries.count >= capacity, let victim = order.popFirst() {
                 if entries.removeValue(forKey: victim) != nil { evictions += 1 }
             }
             order.append(address)
-            if orderHead > 4096 && orderHead * 2 > order.count { order.removeFirst(orderHead); orderHead = 0 }
         }
         entries[address] = Entry(name: name, source: source, expires: expires, match: match)
     }

@@ -6,15 +6,6 @@ import Pipeline
 import Glibc
 #endif
 
-/// Wall-clock time in nanoseconds since the epoch: for live ticks and report periods only.
-public enum WallTime {
-    public static func now() -> Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(seconds: Int64(ts.tv_sec), nanos: Int64(ts.tv_nsec))
-    }
-}
-
 /// Reads several live interfaces from one thread (poll on their selectable descriptors) into
 /// the same `Analyzer` the offline path uses. Quiet links still advance the clock: a tick
 /// every `tickInterval` expires idle flows by wall time.

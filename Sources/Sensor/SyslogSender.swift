@@ -55,7 +55,7 @@ public final class SyslogSender: Sendable {
     /// Queues one event. `structured` becomes an SD-ELEMENT `[stratumsniff@32473 key="value" ...]`.
     public func send(_ message: String, severity: Severity, msgID: String, structured: [(String, String)] = []) {
         let pri = 16 * 8 + severity.rawValue   // facility local0
-        let time = TimeFormat.iso8601(Int64(Date().timeIntervalSince1970 * 1e9))
+        let time = TimeFormat.iso8601(WallTime.now().nanoseconds)
         var sd = "-"
         if !structured.isEmpty {
             sd = "[stratumsniff@32473" + structured.map { " \($0.0)=\"\(Self.sdEscape($0.1))\"" }.joined() + "]"

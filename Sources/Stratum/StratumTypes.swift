@@ -22,7 +22,7 @@ public enum StratumDialect: String, Sendable, Codable, CaseIterable {
     case httpGetwork = "http-getwork"
 }
 
-/// Something that happened in a session, for event streams (JSONL, later SIEM outputs).
+/// Something that happened in a session, for event streams (JSONL, the events file, syslog).
 public enum StratumEvent: Sendable, Equatable {
     /// The conversation was recognised as a mining session.
     case sessionIdentified

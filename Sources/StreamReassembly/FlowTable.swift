@@ -1,3 +1,4 @@
+import DequeModule
 import PacketDecoding
 
 /// Receives the reassembled streams of every flow. The pipeline implements
@@ -125,8 +126,8 @@ public struct FlowTable<Handler: FlowHandler> {
     // Two LRU lists, TCP and everything else, because their idle timeouts differ.
     private var heads: (Flow?, Flow?) = (nil, nil)
     private var tails: (Flow?, Flow?) = (nil, nil)
-    private var closingQueue: [Flow] = []
-    private var closingHead = 0
+    /// Closed flows lingering to absorb retransmissions, oldest first.
+    private var closingQueue = Deque<Flow>()
     /// Latest packet time seen: the table's clock (never moves backwards).
     public private(set) var now = Timestamp.distantPast
     public private(set) var stats = ReassemblyStats()
@@ -266,15 +267,10 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Expires idle and lingering-closed flows against the table clock.
     /// Called on every packet; call it from a timer when the link goes quiet.
     public mutating func expire(handler: inout Handler) {
-        while closingHead < closingQueue.count {
-            let f = closingQueue[closingHead]
+        while let f = closingQueue.first {
             if !f.removed && now.since(f.closedAt) < limits.closedLinger { break }
-            closingHead += 1
+            closingQueue.removeFirst()
             if !f.removed { stats.closed += 1; remove(f, reason: .closed, handler: &handler) }
-        }
-        if closingHead > 1024 && closingHead * 2 > closingQueue.count {
-            closingQueue.removeFirst(closingHead)
-            closingHead = 0
         }
         while let t = tails.0, now.since(t.lastSeen) > limits.tcpIdleTimeout {
             stats.expired += 1; remove(t, reason: .idle, handler: &handler)

@@ -102,7 +102,7 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
-        let started = WallClock.now()
+        let started = WallTime.mark()
         let jsonl = format == .jsonl
         let (pools, localNets) = try intel.load()
         let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets, onEvent: jsonl ? { event in
@@ -140,7 +140,7 @@ struct Analyze: ParsableCommand {
                 .map { HostReport.noEvidence($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last) }
         }
         let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
-                                 elapsed: WallClock.now() - started, hostsFlagged: reports.filter(\.verdict.isFlagged).count)
+                                 elapsed: WallTime.seconds(since: started), hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         switch format {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")
@@ -237,18 +237,10 @@ struct SummaryLine: Encodable {
     var summary: RunSummary
 }
 
-/// Wall-clock time for the progress line and `elapsed_seconds` only; analysis uses packet time.
-enum WallClock {
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
 /// A progress line on standard error, redrawn at most twice a second.
 final class Progress {
     private let line: StatusLine
+    private let start = WallTime.mark()
     private var last = 0.0
     private var counter = 0
     init(quiet: Bool) { line = StatusLine(quiet: quiet) }
@@ -257,7 +249,7 @@ final class Progress {
         guard line.enabled else { return }
         counter += 1
         guard counter & 0x3FFF == 0 else { return }
-        let now = WallClock.now()
+        let now = WallTime.seconds(since: start)
         guard now - last > 0.5 else { return }
         last = now
         let s = analyzer.statistics

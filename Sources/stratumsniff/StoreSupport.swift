@@ -74,20 +74,24 @@ enum TimeText {
 }
 
 /// Writes a file so that readers see the old or the new content, never half of it.
+/// Report files written whole or not at all (Foundation's atomic write: a temporary file beside the
+/// target, then a rename), so a reader never sees half a report.
 enum AtomicFile {
     static func write(_ text: String, to path: String) throws {
         if let dir = StorePaths.missingDirectory(of: path) {
             throw ValidationError("cannot write \(path): the directory \(dir) does not exist; create it or choose another --output")
         }
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do { try Data(text.utf8).write(to: tmp) } catch {
-            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno))); check the directory is writable or choose another --output")
-        }
-        guard rename(tmp.path, url.path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tmp.path)
-            throw ValidationError("cannot write \(path): \(why)")
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch let e as CocoaError {
+            // Said in words, about the file the user named (not Foundation's temporary one).
+            let why = switch e.code {
+            case .fileWriteNoPermission: "permission denied"
+            case .fileWriteOutOfSpace: "no space left on the device"
+            case .fileWriteVolumeReadOnly: "read-only file system"
+            default: "could not write the file"
+            }
+            throw ValidationError("cannot write \(path): \(why); check the directory is writable or choose another --output")
         }
     }
 }

@@ -19,17 +19,6 @@ public struct CapturedPacket {
     }
 }
 
-/// Something that yields captured frames in order: a file, standard input,
-/// later a live interface. Downstream code sees only this protocol.
-public protocol PacketSource {
-    /// What to call the source in messages ("capture.pcap", "-", "eth0").
-    var name: String { get }
-    var linkType: LinkType { get }
-    /// Delivers every packet to `body` in capture order. Packets delivered
-    /// before an error still count; the error says what went wrong.
-    func forEachPacket(_ body: (CapturedPacket) -> Void) throws(CaptureError)
-}
-
 /// Errors an operator must act on: unreadable file, bad filter, broken capture.
 public enum CaptureError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(source: String, reason: String)
