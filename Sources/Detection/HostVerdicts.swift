@@ -42,6 +42,12 @@ public struct HostLimits: Sendable, Equatable {
     public var maxSessions = 32_768
     /// Distinct evidence records across all hosts; beyond it new ones are dropped (repeats still merge).
     public var maxEvidence = 65_536
+    /// Sessions kept in memory per host and role; older ones are retired (counted, first-seen kept).
+    public var maxSessionsPerHost = 512
+    /// Distinct evidence records kept per host; more are merged into nothing and counted.
+    public var maxEvidencePerHost = 256
+    /// Retired sessions waiting for the store between two drains; beyond it they are counted as lost.
+    public var maxRetiredPending = 65_536
     public init() {}
 }
 
@@ -60,14 +66,10 @@ public struct HostVerdicts {
         /// Bumped on every update; an entry in `activity` is current only with the latest one.
         var seq = 0
     }
-    /// Sessions kept in memory per host and role; older ones are retired (counted, first-seen kept).
-    public static let maxSessionsPerHost = 512
     public private(set) var sessionsRetired = 0
     private var byHost: [IPAddress: HostEvidence] = [:]
     public var policy: ScoringPolicy
     public let limits: HostLimits
-    /// Distinct evidence records kept per host; more are merged into nothing and counted.
-    public static let maxEvidencePerHost = 256
     public private(set) var evidenceDropped = 0
     /// New hosts refused because the table was full of hosts with at least as strong claims.
     public private(set) var hostsDropped = 0
@@ -94,9 +96,8 @@ public struct HostVerdicts {
     /// (`drainRetired`), so every session reaches the store although memory keeps only the latest.
     public var collectRetired = false
     private var retiredPending: [SessionRecord] = []
-    /// Retired sessions that could not wait for the store (more than `maxRetiredPending` between drains).
+    /// Retired sessions that could not wait for the store (more than `limits.maxRetiredPending` between drains).
     public private(set) var retiredLost = 0
-    public static let maxRetiredPending = 65_536
 
     /// Takes the sessions retired since the last call (for the store).
     public mutating func drainRetired() -> [SessionRecord] {
@@ -106,7 +107,7 @@ public struct HostVerdicts {
 
     private mutating func keepForStore(_ s: SessionRecord) {
         guard collectRetired else { return }
-        if retiredPending.count < Self.maxRetiredPending { retiredPending.append(s) } else { retiredLost += 1 }
+        if retiredPending.count < limits.maxRetiredPending { retiredPending.append(s) } else { retiredLost += 1 }
     }
 
     public init(policy: ScoringPolicy = ScoringPolicy(), limits: HostLimits = HostLimits()) {
@@ -214,7 +215,7 @@ public struct HostVerdicts {
         if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
             byHost[e.host]!.other[i].merge(e)
             return .merged(occurrences: byHost[e.host]!.other[i].occurrences)
-        } else if byHost[e.host]!.other.count < Self.maxEvidencePerHost && evidenceHeld < limits.maxEvidence {
+        } else if byHost[e.host]!.other.count < limits.maxEvidencePerHost && evidenceHeld < limits.maxEvidence {
             byHost[e.host]!.otherIndex[e.mergeKey] = byHost[e.host]!.other.count
             byHost[e.host]!.other.append(e)
             evidenceHeld += 1
@@ -244,7 +245,7 @@ public struct HostVerdicts {
         changed.insert(host)
         sessionsHeld += 1
         sessionOrder.append((host, asPool))
-        if (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > Self.maxSessionsPerHost { retireOldest(of: host, asPool: asPool) }
+        if (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > limits.maxSessionsPerHost { retireOldest(of: host, asPool: asPool) }
         // Over the global cap: retire the oldest sessions anywhere, keeping each host's last one per role.
         var budget = 4
         while sessionsHeld > limits.maxSessions, budget > 0, let (h, pool) = sessionOrder.popFirst() {

@@ -21,5 +21,16 @@ public struct Limits: Sendable {
     public var hosts = HostLimits()
     /// Hosts with no evidence remembered for `--all-hosts` (beyond it, new ones are not listed).
     public var maxHostsSeen = 65_536
+    /// TLS handshake bytes buffered per direction (records reassembled across segments).
+    public var maxTLSHandshakeBytes = 64 * 1024
+    /// Largest Stratum V2 frame accepted; a longer one makes the stream invalid.
+    public var maxStratumV2Frame = 64 * 1024
+    /// SOCKS handshake bytes held per direction before the proxy answers.
+    public var maxSOCKSHandshakeBytes = 600
+    /// An ordinary WebSocket (nothing mining-like) is let go after this many messages.
+    public var ordinaryWebSocketMessages = 64
+    /// An HTTP connection with nothing mining-like is let go after this many requests even when
+    /// its server is a listed name.
+    public var ordinaryHTTPRequests = 64
     public init() {}
 }

@@ -8,8 +8,7 @@ import PacketDecoding
 /// after the proxy's grant is the tunnelled stream to that target.
 ///
 /// Hostile input: each direction's handshake bytes are held in one buffer of at most
-/// `maxHandshakeBytes` (a SOCKS5 request with a 255-byte name is 262 bytes); every length byte is
-/// checked against what arrived before it is used.
+/// `maxHandshakeBytes`; every length byte is checked against what arrived before it is used.
 public struct SOCKSHandshake: Sendable {
     public enum Version: String, Sendable { case socks4, socks4a, socks5 }
 
@@ -26,7 +25,10 @@ public struct SOCKSHandshake: Sendable {
         case invalid
     }
 
-    public static let maxHandshakeBytes = 600
+    /// Bytes held per direction (the default of `Limits.maxSOCKSHandshakeBytes`): a SOCKS5 request
+    /// with a 255-byte name is 262 bytes.
+    public static let defaultMaxHandshakeBytes = 600
+    public let maxHandshakeBytes: Int
 
     public private(set) var version: Version?
     /// The target as the client named it: a host name (SOCKS4a, SOCKS5 domain) or an address literal.
@@ -41,7 +43,7 @@ public struct SOCKSHandshake: Sendable {
     private var client: [UInt8] = []
     private var server: [UInt8] = []
 
-    public init() {}
+    public init(maxHandshakeBytes: Int = defaultMaxHandshakeBytes) { self.maxHandshakeBytes = maxHandshakeBytes }
 
     /// "pool.example.com:3333", "[2001:db8::1]:443".
     public var target: String? {
@@ -69,11 +71,11 @@ public struct SOCKSHandshake: Sendable {
     @discardableResult
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, fromClient: Bool) -> Outcome {
         guard outcome == .pending else { return outcome }
-        let room = Self.maxHandshakeBytes - (fromClient ? client.count : server.count)
+        let room = maxHandshakeBytes - (fromClient ? client.count : server.count)
         let take = min(bytes.count, max(room, 0))
         if fromClient { client.append(contentsOf: bytes.prefix(take)) } else { server.append(contentsOf: bytes.prefix(take)) }
         outcome = parse()
-        if outcome == .pending && (client.count >= Self.maxHandshakeBytes || server.count >= Self.maxHandshakeBytes) { outcome = .invalid }
+        if outcome == .pending && (client.count >= maxHandshakeBytes || server.count >= maxHandshakeBytes) { outcome = .invalid }
         if outcome != .pending { client = []; server = [] }
         return outcome
     }

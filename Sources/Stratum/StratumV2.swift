@@ -25,7 +25,9 @@ public struct StratumV2Session {
     public static let newExtendedMiningJob: UInt8 = 0x1F
 
     /// Largest frame payload read; larger frames are skipped.
-    public static let maxFrame = 64 * 1024
+    /// Largest frame accepted (the default of `Limits.maxStratumV2Frame`).
+    public static let defaultMaxFrame = 64 * 1024
+    public let maxFrame: Int
 
     public private(set) var summary = StratumSummary()
     public private(set) var invalid = false
@@ -37,7 +39,7 @@ public struct StratumV2Session {
     /// The side that sent SetupConnection.
     private var clientSide: Side?
 
-    public init() { summary.dialect = .stratumV2 }
+    public init(maxFrame: Int = defaultMaxFrame) { self.maxFrame = maxFrame; summary.dialect = .stratumV2 }
 
     /// Bytes allocated for partial frames.
     public var bufferedBytes: Int { buffers.0.capacity + buffers.1.capacity }
@@ -75,7 +77,7 @@ public struct StratumV2Session {
             let ext = UInt16(buf[start]) | UInt16(buf[start + 1]) << 8
             let type = buf[start + 2]
             let length = Int(buf[start + 3]) | Int(buf[start + 4]) << 8 | Int(buf[start + 5]) << 16
-            if length > Self.maxFrame {
+            if length > maxFrame {
                 let have = buf.count - start - 6
                 if side == .a { skip.0 = length - have } else { skip.1 = length - have }
                 start = buf.count
@@ -89,7 +91,7 @@ public struct StratumV2Session {
             if invalid { break }
         }
         buf.removeFirst(min(start, buf.count))
-        if buf.count > Self.maxFrame + 6 { invalid = true; buf.removeAll() }
+        if buf.count > maxFrame + 6 { invalid = true; buf.removeAll() }
         if side == .a { buffers.0 = buf } else { buffers.1 = buf }
     }
 

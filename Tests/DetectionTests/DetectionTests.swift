@@ -151,7 +151,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         s.shape = .twoSided
         s.minerSide = .a
         s.dialect = .cryptonote
-        let n = HostVerdicts.maxSessionsPerHost + 10
+        let n = HostLimits().maxSessionsPerHost + 10
         for i in 0..<n {
             v.add(SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: UInt16(1000 + i % 60000), pool: IPAddress("192.0.2.1")!, poolPort: 3333,
                                 vlanID: 0, summary: s, flowFirstSeen: Timestamp(seconds: Int64(100 + i)), flowLastSeen: Timestamp(seconds: Int64(101 + i)),
@@ -159,7 +159,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         }
         #expect(v.sessionsRetired == 20)   // 10 as miner, 10 as pool
         let miner = v.reports().first { $0.host == IPAddress("10.0.0.1")! }!
-        #expect(miner.minerSessions.count == HostVerdicts.maxSessionsPerHost)
+        #expect(miner.minerSessions.count == HostLimits().maxSessionsPerHost)
         #expect(miner.firstSeen == Timestamp(seconds: 100))
         #expect(miner.reasonTexts.last?.contains("10 earlier sessions") == true)
     }

@@ -146,13 +146,13 @@ final class HTTPAnalyzer: FlowAnalyzer {
         if facts.upgraded {
             // A WebSocket with nothing mining-like after many messages is an ordinary one.
             let mining = (webMiner?.messages ?? 0) > 0 || stratum.map { $0.summary.shape != .none } == true
-            return !mining && wsMessages > 64 ? .bypass : .keep
+            return !mining && wsMessages > flow.limits.ordinaryWebSocketMessages ? .bypass : .keep
         }
         // One complete request (or a response) with nothing mining-like: an ordinary web flow.
         // Everything a miner reveals is in its request (agent, JSON-RPC body, Upgrade, Host);
         // waiting for the response would cost every web flow two more packets through reassembly.
         if (facts.requestsComplete >= 1 || facts.responses >= 1) && !interesting(flow) { return .bypass }
-        return facts.requests > 64 && !interesting(flow, poolNamed: false) ? .bypass : .keep
+        return facts.requests > flow.limits.ordinaryHTTPRequests && !interesting(flow, poolNamed: false) ? .bypass : .keep
     }
 
     /// The listed pool the Host header names, looked up once per flow.

@@ -8,17 +8,20 @@ import StreamReassembly
 /// over to the table as a fresh stream to that target — cleartext Stratum, TLS, HTTP are then
 /// analysed as usual, and every finding says which proxy carried it.
 final class SOCKSAnalyzer: FlowAnalyzer {
-    private var handshake = SOCKSHandshake()
+    private var handshake: SOCKSHandshake
     /// Bytes seen per direction so far, to find where the tunnel starts in the call that completes it.
     private var seen = (client: 0, server: 0)
     private let clientDirection: FlowDirection
 
-    init(clientDirection: FlowDirection) { self.clientDirection = clientDirection }
+    init(clientDirection: FlowDirection, maxHandshakeBytes: Int) {
+        self.clientDirection = clientDirection
+        handshake = SOCKSHandshake(maxHandshakeBytes: maxHandshakeBytes)
+    }
 
     /// The client speaks first: a SOCKS5 greeting or a SOCKS4 request.
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         guard !flow.flow.sawSYN || direction == flow.flow.initiator, SOCKSHandshake.looksLikeRequest(first) else { return .notMine }
-        return .mine(SOCKSAnalyzer(clientDirection: direction))
+        return .mine(SOCKSAnalyzer(clientDirection: direction, maxHandshakeBytes: flow.limits.maxSOCKSHandshakeBytes))
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {

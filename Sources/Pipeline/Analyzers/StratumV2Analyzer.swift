@@ -4,10 +4,12 @@ import Stratum
 
 /// Stratum V2 in the clear: binary frames from SetupConnection on (`StratumV2Session`).
 final class StratumV2Analyzer: FlowAnalyzer {
-    private var session = StratumV2Session()
+    private var session: StratumV2Session
+
+    init(maxFrame: Int) { session = StratumV2Session(maxFrame: maxFrame) }
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
-        StratumV2Session.probe(first) ? .mine(StratumV2Analyzer()) : .notMine
+        StratumV2Session.probe(first) ? .mine(StratumV2Analyzer(maxFrame: flow.limits.maxStratumV2Frame)) : .notMine
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {

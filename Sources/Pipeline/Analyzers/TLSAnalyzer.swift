@@ -7,7 +7,8 @@ import TLS
 /// server — names (SNI, certificate), JA3/JA4. A handshake that names a listed pool, or goes to a
 /// server already known as one, is evidence; its SNI names the server's address for later flows.
 final class TLSAnalyzer: FlowAnalyzer {
-    private var readers = (TLSHandshakeReader(), TLSHandshakeReader())
+    private var readers: (TLSHandshakeReader, TLSHandshakeReader)
+    private let maxBuffered: Int
     private var hello: ClientHello?
     private var clientDirection: FlowDirection?
     private var serverHello: ServerHello?
@@ -18,10 +19,15 @@ final class TLSAnalyzer: FlowAnalyzer {
     /// The listed pool its names point to, looked up once when the handshake is done.
     private var nameHint: PoolHint?
 
+    init(maxBuffered: Int) {
+        self.maxBuffered = maxBuffered
+        readers = (TLSHandshakeReader(maxBuffered: maxBuffered), TLSHandshakeReader(maxBuffered: maxBuffered))
+    }
+
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         guard TLSProbe.looksLikeHandshake(first) else { return .notMine }
         flow.shared.tlsHandshakes += 1
-        return .mine(TLSAnalyzer())
+        return .mine(TLSAnalyzer(maxBuffered: flow.limits.maxTLSHandshakeBytes))
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
@@ -61,7 +67,7 @@ final class TLSAnalyzer: FlowAnalyzer {
     }
 
     /// Frees the record buffers; the parsed facts stay.
-    private func release() { readers = (TLSHandshakeReader(), TLSHandshakeReader()) }
+    private func release() { readers = (TLSHandshakeReader(maxBuffered: maxBuffered), TLSHandshakeReader(maxBuffered: maxBuffered)) }
 
     var bufferedBytes: Int { readers.0.bufferedBytes + readers.1.bufferedBytes }
 
