@@ -31,31 +31,31 @@ public struct StratumSession {
     public let overHTTP: Bool
     static let httpMiningMethods: Set<String> = ["getwork", "getblocktemplate", "submitblock", "eth_getWork", "eth_submitWork",
                                                  "eth_submitHashrate", "eth_submitLogin"]
-    private var splitters: (LineSplitter, LineSplitter)
+    var splitters: (LineSplitter, LineSplitter)
     /// Per side: has the stream's first line looked like JSON (nil: not seen yet)?
-    private var looksJSON: (Bool?, Bool?) = (nil, nil)
-    public private(set) var summary = StratumSummary()
+    var looksJSON: (Bool?, Bool?) = (nil, nil)
+    public internal(set) var summary = StratumSummary()
     public private(set) var badLines = 0
     public private(set) var overlongLines = 0
     public private(set) var nonMiningMessages = 0
     public private(set) var validMessages = 0
     /// Difficulties, targets and hashrates beyond anything physical, ignored (an anomaly, not evidence).
-    public private(set) var implausibleNumbers = 0
-    private var minerVotes = (0, 0)
-    private var poolVotes = (0, 0)
+    public internal(set) var implausibleNumbers = 0
+    var minerVotes = (0, 0)
+    var poolVotes = (0, 0)
     /// Outstanding requests, oldest first (at most `maxPendingRequests`: a linear search is cheap,
     /// and one small array costs a flow far less memory than a dictionary of queues).
-    private var pending: [(key: PendingKey, request: Pending)] = []
+    var pending: [(key: PendingKey, request: Pending)] = []
     /// Hashes-per-share by job id (CryptoNote jobs carry their own target), bounded.
-    private var jobHashes: [(id: String, hashes: Double)] = []
-    private var lastWorkHeader: String?
+    var jobHashes: [(id: String, hashes: Double)] = []
+    var lastWorkHeader: String?
     /// Events waiting until the session is identified, then drained by the caller.
-    private var heldEvents: [StratumEvent] = []
-    public private(set) var identified = false
-    private var readyEvents: [StratumEvent] = []
+    var heldEvents: [StratumEvent] = []
+    public internal(set) var identified = false
+    var readyEvents: [StratumEvent] = []
 
-    private struct PendingKey: Hashable { var side: Int; var id: String }
-    private struct Pending { var method: String; var hashes: Double?; var user: String? }
+    struct PendingKey: Hashable { var side: Int; var id: String }
+    struct Pending { var method: String; var hashes: Double?; var user: String? }
 
     /// - Parameter midStream: the connection was picked up after its start, so
     ///   each direction begins in the middle of a line and resynchronises at the first newline.
@@ -106,7 +106,7 @@ public struct StratumSession {
 
     // MARK: - Lines
 
-    private mutating func handleLine(_ raw: UnsafeRawBufferPointer, side: Side, time: Timestamp64) -> Bool {
+    mutating func handleLine(_ raw: UnsafeRawBufferPointer, side: Side, time: Timestamp64) -> Bool {
         // Trim whitespace (including the \r of \r\n) at both ends.
         var lo = 0, hi = raw.count
         while lo < hi, Self.isSpace(raw[lo]) { lo += 1 }
@@ -139,7 +139,7 @@ public struct StratumSession {
 
     // MARK: - Messages
 
-    private mutating func handleMessage(_ m: JSONObject, side: Side, time: Timestamp64) {
+    mutating func handleMessage(_ m: JSONObject, side: Side, time: Timestamp64) {
         validMessages += 1
         let id = m["id"]
         if let method = m["method"]?.string {
@@ -154,247 +154,7 @@ public struct StratumSession {
     }
 
     /// Returns whether the message was a well-formed mining message.
-    private mutating func handleRequest(method: String, message m: JSONObject, id: JSONValue?, side: Side, time: Timestamp64) -> Bool {
-        if overHTTP && !Self.httpMiningMethods.contains(method) { return false }
-        let params = m["params"]
-        var remember: Pending?
-        switch method {
-        // ---- Miner → pool -------------------------------------------------
-        case "mining.subscribe":
-            // params: [agent, session id | null, host, port] (all optional); or ES1 [agent, "EthereumStratum/1.0.0"]
-            guard params == nil || params?.array != nil else { return false }
-            let a = params?.array ?? []
-            if let agent = a.first?.string, !agent.isEmpty { setSoftware(agent) }
-            if a.count > 1, let proto = a[1].string, proto.hasPrefix("EthereumStratum/") {
-                setDialect(.ethereumStratum1)
-            } else { setDialect(.stratumV1) }
-            if a.count > 2, let host = a[2].string, !host.isEmpty {
-                let port = a.count > 3 ? Self.portText(a[3]) : nil
-                addHost(port.map { "\(host):\($0)" } ?? host)
-            }
-            remember = Pending(method: method)
-        case "mining.authorize":
-            guard let user = params?[0]?.string else { return false }
-            setDialectIfUnknown(.stratumV1)
-            addUser(user)
-            remember = Pending(method: method, user: user)
-        case "mining.configure", "mining.extranonce.subscribe", "mining.suggest_difficulty", "mining.suggest_target":
-            guard params == nil || params?.array != nil else { return false }
-            setDialectIfUnknown(.stratumV1)
-            remember = Pending(method: method)
-        case "mining.hello":
-            // EthereumStratum/2.0.0: params {agent, host, port, proto}
-            guard let p = params?.object else { return false }
-            setDialect(.ethereumStratum2)
-            if let agent = p["agent"]?.string { setSoftware(agent) }
-            if let host = p["host"]?.string { addHost(p["port"].flatMap(Self.portText).map { "\(host):\($0)" } ?? host) }
-            remember = Pending(method: method)
-        case "mining.submit":
-            // V1: [worker, job id, extranonce2, ntime, nonce(, version bits)]; ES1: [worker, job id, nonce]
-            guard let a = params?.array, a.count >= 3, a.allSatisfy({ $0.string != nil }) else { return false }
-            setDialectIfUnknown(.stratumV1)
-            if let worker = a[0].string { addUser(worker) }
-            summary.sharesSubmitted += 1
-            remember = Pending(method: method, hashes: summary.hashesPerShare)
-        case "eth_submitLogin":
-            guard let user = params?[0]?.string else { return false }
-            setDialect(.ethProxy)
-            addUser(user)
-            if let w = m["worker"]?.string, !w.isEmpty { addWorker(w) }
-            remember = Pending(method: method, user: user)
-        case "eth_getWork":
-            guard params == nil || params?.array != nil else { return false }
-            setDialectIfUnknown(.ethProxy)
-            remember = Pending(method: method)
-        case "eth_submitWork":
-            // [nonce, header hash, mix digest], all 0x-hex
-            guard let a = params?.array, a.count >= 3, a.allSatisfy({ Self.isHex($0.string) }) else { return false }
-            setDialectIfUnknown(.ethProxy)
-            if let w = m["worker"]?.string, !w.isEmpty { addWorker(w) }
-            summary.sharesSubmitted += 1
-            remember = Pending(method: method, hashes: summary.hashesPerShare)
-        case "eth_submitHashrate":
-            guard let rate = params?[0], Self.isHex(rate.string), let hs = rate.double else { return false }
-            setDialectIfUnknown(.ethProxy)
-            if let rate = plausible(hs) { summary.reportedHashrate = rate }
-            remember = Pending(method: method)
-        case "login":
-            // CryptoNote: params {login, pass, agent, algo[], rigid}
-            guard let p = params?.object, let login = p["login"]?.string else { return false }
-            setDialect(.cryptonote)
-            addUser(login)
-            if let agent = p["agent"]?.string, !agent.isEmpty { setSoftware(agent) }
-            if let rig = p["rigid"]?.string, !rig.isEmpty { addWorker(rig) }
-            for algo in p["algo"]?.array ?? [] { if let s = algo.string { addAlgorithm(s) } }
-            remember = Pending(method: method, user: login)
-        case "submit":
-            // CryptoNote: params {id, job_id, nonce, result}
-            guard let p = params?.object, let job = p["job_id"]?.string, p["nonce"]?.string != nil, p["result"]?.string != nil
-            else { return false }
-            setDialectIfUnknown(.cryptonote)
-            summary.sharesSubmitted += 1
-            let hashes = jobHashes.last(where: { $0.id == job })?.hashes ?? summary.hashesPerShare
-            remember = Pending(method: method, hashes: hashes)
-        case "getwork":
-            // Bitcoin getwork over HTTP (pre-Stratum pools): [] asks for work, [data] submits a solution.
-            guard params == nil || params?.array != nil else { return false }
-            setDialect(.httpGetwork)
-            if let data = params?[0]?.string, Self.isHex(data) {
-                summary.sharesSubmitted += 1
-                remember = Pending(method: "getwork-submit", hashes: summary.hashesPerShare ?? 4_294_967_296)
-            } else {
-                remember = Pending(method: method)
-            }
-        case "getblocktemplate":
-            // BIP 22/23: a solo miner or a pool backend fetching block templates from a node.
-            guard params == nil || params?.array != nil else { return false }
-            setDialect(.httpGetwork)
-            remember = Pending(method: method)
-        case "submitblock":
-            guard let block = params?[0]?.string, Self.isHex(block) else { return false }
-            setDialect(.httpGetwork)
-            summary.sharesSubmitted += 1
-            remember = Pending(method: method)
-        case "keepalived", "getjob":
-            guard params?.object != nil else { return false }
-            setDialectIfUnknown(.cryptonote)
-            remember = Pending(method: method)
-        // ---- Pool → miner -------------------------------------------------
-        case "mining.notify":
-            // V1: [job id, prevhash, coinb1, coinb2, merkle[], version, nbits, ntime, clean]; ES1: [job id, seed, header, clean]
-            guard let a = params?.array, a.count >= 3, a[0].string != nil else { return false }
-            setDialectIfUnknown(.stratumV1)
-            summary.jobsReceived += 1
-            vote(pool: side, method: method, time: time)
-            return true
-        case "mining.set_difficulty":
-            guard let d = params?[0]?.double, d > 0, d.isFinite else { return false }
-            setDialectIfUnknown(.stratumV1)
-            // 2^32 hashes per difficulty-1 share
-            guard let hashes = plausible(d * 4_294_967_296) else { return true }
-            summary.difficulty = d
-            summary.hashesPerShare = hashes
-            vote(pool: side, method: method, time: time)
-            return true
-        case "mining.set_target":
-            guard let t = params?[0]?.string, let target = Self.hashesFor256BitTarget(t) else { return false }
-            setDialectIfUnknown(.stratumV1)
-            vote(pool: side, method: method, time: time)
-            guard let hashes = plausible(target) else { return true }
-            summary.difficulty = hashes
-            summary.hashesPerShare = hashes
-            return true
-        case "mining.set_extranonce", "mining.set_version_mask":
-            guard params?.array != nil else { return false }
-            vote(pool: side, method: method, time: time)
-            return true
-        case "client.reconnect":
-            // [host, port, wait seconds]
-            if let host = params?[0]?.string, !host.isEmpty {
-                let port = params?[1].flatMap(Self.portText)
-                let where_ = port.map { "\(host):\($0)" } ?? host
-                addHost(where_)
-                emit(.reconnect(host: where_))
-            }
-            vote(pool: side, method: method, time: time)
-            return true
-        case "client.get_version", "client.show_message":
-            // Weak: generic names, only count once a session exists.
-            guard summary.shape != .none else { return false }
-            vote(pool: side, method: method, time: time)
-            return true
-        case "job":
-            // CryptoNote push: params {blob, job_id, target, algo?, height?, seed_hash?}
-            guard let p = params?.object, handleJob(p) else { return false }
-            setDialectIfUnknown(.cryptonote)
-            vote(pool: side, method: method, time: time)
-            return true
-        default:
-            return false
-        }
-        // A miner request: remember it for matching by id.
-        vote(miner: side, method: method, time: time)
-        if let r = remember, let key = id?.idKey { addPending(PendingKey(side: side.rawValue, id: key), r) }
-        return true
-    }
-
-    /// A response from `side` to a request the other side made.
-    private mutating func handleResponse(_ m: JSONObject, id: JSONValue?, side: Side, time: Timestamp64) -> Bool {
-        let result = m["result"], error = m["error"]
-        let failed = (error != nil && error != .null) || result == .bool(false)
-        if let key = id?.idKey, let request = takePending(PendingKey(side: side.other.rawValue, id: key)) {
-            switch request.method {
-            case "login":
-                if !failed, let job = result?["job"]?.object { _ = handleJob(job) }
-                loginAnswered(accepted: !failed, user: request.user)
-            case "mining.authorize", "eth_submitLogin":
-                loginAnswered(accepted: !failed, user: request.user)
-            case "submit", "mining.submit", "eth_submitWork":
-                if failed { summary.sharesRejected += 1 } else {
-                    summary.sharesAccepted += 1
-                    if let h = request.hashes { summary.addAcceptedHashes(h) }
-                }
-                emit(.share(accepted: !failed, hashes: failed ? nil : request.hashes))
-            case "eth_getWork":
-                if let work = result?.array { handleEthWork(work) }
-            case "getwork":
-                if let data = result?["data"]?.string, Self.isHex(data) { summary.jobsReceived += 1 }
-            case "getwork-submit":
-                if failed { summary.sharesRejected += 1 } else {
-                    summary.sharesAccepted += 1
-                    if let h = request.hashes { summary.addAcceptedHashes(h) }
-                }
-                emit(.share(accepted: !failed, hashes: nil))
-            case "getblocktemplate":
-                if result?["previousblockhash"]?.string != nil { summary.jobsReceived += 1 }
-            case "submitblock":
-                // BIP 22: null means accepted; a string is the rejection reason.
-                if failed || result?.string != nil { summary.sharesRejected += 1 } else { summary.sharesAccepted += 1 }
-            case "mining.subscribe":
-                // Result: [[subscriptions], extranonce1, extranonce2 size] or ES1 [[...], extranonce]
-                break
-            default:
-                break
-            }
-            vote(pool: side, method: "response:" + request.method, time: time)
-            return true
-        }
-        // Unsolicited: eth-proxy pools push new work as a response with id 0.
-        if let work = result?.array, work.count >= 3, work.prefix(3).allSatisfy({ Self.isHex($0.string) }) {
-            setDialectIfUnknown(.ethProxy)
-            handleEthWork(work)
-            vote(pool: side, method: "eth_getWork push", time: time)
-            return true
-        }
-        return false
-    }
-
-    /// A CryptoNote job object; false when it lacks the fields every pool sends.
-    private mutating func handleJob(_ job: JSONObject) -> Bool {
-        guard let blob = job["blob"]?.string, Self.isHex(blob), let jobID = job["job_id"]?.string,
-              let target = job["target"]?.string else { return false }
-        summary.jobsReceived += 1
-        if let algo = job["algo"]?.string { addAlgorithm(algo) }
-        if let d = Self.cryptonoteDifficulty(target) {
-            summary.difficulty = d
-            summary.hashesPerShare = d
-            jobHashes.append((jobID, d))
-            if jobHashes.count > 32 { jobHashes.removeFirst() }
-        }
-        return true
-    }
-
-    /// eth-proxy work: [header hash, seed hash, boundary(, block number)].
-    private mutating func handleEthWork(_ work: [JSONValue]) {
-        guard work.count >= 3, let header = work[0].string else { return }
-        if header != lastWorkHeader { summary.jobsReceived += 1; lastWorkHeader = header }
-        if let b = work[2].string, let target = Self.hashesFor256BitTarget(b), let hashes = plausible(target) {
-            summary.hashesPerShare = hashes
-            summary.difficulty = hashes
-        }
-    }
-
-    private mutating func loginAnswered(accepted: Bool, user: String?) {
+    mutating func loginAnswered(accepted: Bool, user: String?) {
         // A later acceptance (e.g. a second worker) does not undo an earlier rejection's record,
         // but any acceptance means the pool let this miner work.
         summary.loginAccepted = (summary.loginAccepted ?? false) || accepted
@@ -403,25 +163,25 @@ public struct StratumSession {
 
     // MARK: - Roles and shape
 
-    private mutating func vote(miner side: Side, method: String, time: Timestamp64) {
+    mutating func vote(miner side: Side, method: String, time: Timestamp64) {
         if side == .a { minerVotes.0 += 1 } else { minerVotes.1 += 1 }
         summary.minerMethods.appendUnique(method, cap: 32)
         touch(time)
     }
 
-    private mutating func vote(pool side: Side, method: String, time: Timestamp64) {
+    mutating func vote(pool side: Side, method: String, time: Timestamp64) {
         if side == .a { poolVotes.0 += 1 } else { poolVotes.1 += 1 }
         summary.poolMethods.appendUnique(method, cap: 32)
         touch(time)
     }
 
-    private mutating func touch(_ time: Timestamp64) {
+    mutating func touch(_ time: Timestamp64) {
         summary.messages += 1
         if summary.firstSeen == nil { summary.firstSeen = time }
         if time > (summary.lastSeen ?? .min) { summary.lastSeen = time }
     }
 
-    private mutating func updateShape() {
+    mutating func updateShape() {
         let minerA = minerVotes.0 > 0, minerB = minerVotes.1 > 0
         let poolA = poolVotes.0 > 0, poolB = poolVotes.1 > 0
         // Both sides asking to mine (an echo service), or both pushing work: not a miner/pool pair.
@@ -453,44 +213,44 @@ public struct StratumSession {
         }
     }
 
-    private mutating func emit(_ e: StratumEvent) {
+    mutating func emit(_ e: StratumEvent) {
         if identified { readyEvents.append(e) } else if heldEvents.count < 64 { heldEvents.append(e) }
     }
 
     // MARK: - Pending requests
 
-    private mutating func addPending(_ key: PendingKey, _ p: Pending) {
+    mutating func addPending(_ key: PendingKey, _ p: Pending) {
         if pending.count >= limits.maxPendingRequests { pending.removeFirst() }
         pending.append((key, p))
     }
 
     /// The oldest outstanding request with this id (xmr-stak sends every submit as id 1: FIFO).
-    private mutating func takePending(_ key: PendingKey) -> Pending? {
+    mutating func takePending(_ key: PendingKey) -> Pending? {
         guard let i = pending.firstIndex(where: { $0.key == key }) else { return nil }
         return pending.remove(at: i).request
     }
 
     // MARK: - Evidence fields
 
-    private mutating func setDialect(_ d: StratumDialect) {
+    mutating func setDialect(_ d: StratumDialect) {
         // ES1/ES2/eth-proxy/CryptoNote are more specific than plain V1.
         if summary.dialect == nil || summary.dialect == .stratumV1 { summary.dialect = d }
     }
 
-    private mutating func setDialectIfUnknown(_ d: StratumDialect) {
+    mutating func setDialectIfUnknown(_ d: StratumDialect) {
         if summary.dialect == nil { summary.dialect = d }
     }
 
-    private mutating func setSoftware(_ s: String) {
+    mutating func setSoftware(_ s: String) {
         if summary.software == nil { summary.software = String(s.prefix(256)) }
     }
 
-    private mutating func addHost(_ h: String) { summary.poolHostnames.appendUnique(h, cap: limits.maxListEntries) }
-    private mutating func addWorker(_ w: String) { summary.workers.appendUnique(w, cap: limits.maxListEntries) }
-    private mutating func addAlgorithm(_ a: String) { summary.algorithms.appendUnique(a, cap: limits.maxListEntries, maxLength: 64) }
+    mutating func addHost(_ h: String) { summary.poolHostnames.appendUnique(h, cap: limits.maxListEntries) }
+    mutating func addWorker(_ w: String) { summary.workers.appendUnique(w, cap: limits.maxListEntries) }
+    mutating func addAlgorithm(_ a: String) { summary.algorithms.appendUnique(a, cap: limits.maxListEntries, maxLength: 64) }
 
     /// Splits a login into wallet and worker and records both.
-    private mutating func addUser(_ user: String) {
+    mutating func addUser(_ user: String) {
         let (wallet, worker) = WalletParsing.split(user)
         if !wallet.isEmpty { summary.wallets.appendUnique(wallet, cap: limits.maxListEntries) }
         if let w = worker { addWorker(w) }
@@ -500,7 +260,7 @@ public struct StratumSession {
     // MARK: - Numbers
 
     /// `hashes` when it is a number a real miner or pool could mean; else counted and nil.
-    private mutating func plausible(_ hashes: Double) -> Double? {
+    mutating func plausible(_ hashes: Double) -> Double? {
         guard hashes.isFinite, hashes > 0, hashes <= StratumSummary.maxPlausibleHashes else { implausibleNumbers += 1; return nil }
         return hashes
     }
