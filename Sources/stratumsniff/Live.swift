@@ -4,6 +4,7 @@ import Foundation
 import PacketCapture
 import PacketDecoding
 import Pipeline
+import PoolIntel
 import Reporting
 import SafeNumbers
 import Sensor
@@ -105,120 +106,34 @@ struct Live: ParsableCommand {
     func run() throws {
         let started = WallTime.now()
         var (pools, localNets) = try intel.load()
-        var options = LiveCapture.Options()
-        options.promiscuous = !noPromisc
-        options.immediate = immediate
-        options.snapLength = snaplen
-        options.bufferSize = bufferSize.map { $0 * 1024 * 1024 }
-        options.filter = bpf
-        var captures: [LiveCapture] = []
-        for name in interfaces {
-            do { captures.append(try LiveCapture(interface: name, options: options)) } catch {
-                FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(error.description))\n")
-                throw ExitCode(Exit.usageOrInputError)
-            }
-        }
+        let captures = try openCaptures()
         let storePath = noStore ? nil : (store ?? StorePaths.defaultPath)
-        // The handles are open: nothing else needs root. Hand what we will write to the new user first.
-        if Privileges.isRoot, (user ?? "nobody") != "root" {
-            let target = user ?? "nobody"
-            do {
-                // Every check first (a refusal changes nothing), then only what this run creates is handed over.
-                var handOver = try HandOver(user: target)
-                if let storePath {
-                    for suffix in ["", "-wal", "-shm"] { try handOver.file(storePath + suffix, what: "store") }
-                }
-                if let reportDir { try handOver.directory(reportDir, what: "report directory") }
-                if let events { try handOver.file(events, what: "events file") }
-                try handOver.apply()
-                try Privileges.drop(to: target)
-            } catch {
-                FileHandleStderr.write("stratumsniff: \(error)\n")
-                throw ExitCode(Exit.usageOrInputError)
-            }
-        }
-        // Outputs and store, opened as the (possibly unprivileged) user.
-        let outputs: Outputs
-        var recorder: Recorder?
-        do {
-            outputs = Outputs(events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
-                              syslog: try syslog.map { try SyslogSender(target: $0) },
-                              webhook: try webhook.map { try WebhookSender(url: $0) })
-            if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
-            if let storePath {
-                if !Privileges.isRoot { try StorePaths.prepareDirectory(for: storePath) }
-                let db = try EvidenceStore(path: storePath)
-                try db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
-                recorder = Recorder(store: db)
-            }
-        } catch {
-            FileHandleStderr.write("stratumsniff: \(error)\n")
-            throw ExitCode(Exit.usageOrInputError)
-        }
+        // The handles are open: nothing else needs root.
+        try dropPrivileges(writing: storePath)
+        let (outputs, recorder) = try openOutputs(storePath: storePath, started: started)
         Signals.install()
         let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { outputs.event($0) }
         analyzer.collectRetiredSessions = recorder != nil
         let loop = LiveLoop(captures: captures, analyzer: analyzer)
+        let commits = LiveCommits(analyzer: analyzer, outputs: outputs, recorder: recorder, reportDir: reportDir,
+                                  maxHosts: caps.limits.hosts.maxHosts) { CaptureSummary(interfaces: interfaces, stats: loop.captureStatistics()) }
         let status = StatusLine(quiet: quiet)
         let deadline = duration.map { started.adding(seconds: $0) }
         let period = reportEvery.flatMap(DurationText.seconds)
         var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
         var lastCommit = started
-        func captureSummary() -> CaptureSummary { CaptureSummary(interfaces: interfaces, stats: loop.captureStatistics()) }
-        // Alerts come from the verdicts themselves (a host newly mining), with or without a store.
-        var alerting = AlertRule()
-        func commit(_ reports: [HostReport], at now: Timestamp) {
-            let (alerts, suppressed) = alerting.review(reports)
-            for a in alerts {
-                let r = a.report
-                outputs.newMiner(r, change: VerdictChange(host: r.host.description, old: a.previous?.rawValue, new: r.verdict.rawValue,
-                                                          confidence: r.confidence), time: now.nanoseconds)
-            }
-            if suppressed > 0 { outputs.alertsSuppressed(suppressed, time: now.nanoseconds) }
-            alerting.forget(beyond: 2 * caps.limits.hosts.maxHosts, keeping: analyzer.holds)
-            var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
-                                       hostsFlagged: alerting.flaggedCount(held: analyzer.holds))
-            batch.retiredSessions = analyzer.drainRetiredSessions()
-            recorder?.submit(batch)
-        }
-        /// Renders the period's report from the store on the writer thread, after the commit before it.
-        func writeReport(from: Timestamp, to: Timestamp, label: String) {
-            guard let recorder, let reportDir else { return }
-            let store = recorder.store
-            let base = "\(reportDir)/stratumsniff-\(Self.fileStamp(from))-\(label)"
-            let out = outputs
-            recorder.enqueue {
-                do {
-                    let r = try store.period(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())
-                    try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
-                    try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
-                    out.periodReport(r, files: [base + ".json", base + ".html"])
-                } catch {
-                    FileHandleStderr.write("stratumsniff: report: \(error)\n")
-                }
-            }
-        }
         var captureFailed = false
         do {
             try loop.run(shouldStop: { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }) { now in
-                if Signals.takeReload() {
-                    do {
-                        try outputs.reopen()
-                        (pools, localNets) = try intel.load()
-                        analyzer.replaceIntel(pools)
-                        FileHandleStderr.write("stratumsniff: SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)\n")
-                    } catch {
-                        FileHandleStderr.write("stratumsniff: SIGHUP: \(error)\n")
-                    }
-                }
+                if Signals.takeReload() { reload(outputs, analyzer, &pools, &localNets) }
                 // A period report needs a commit just before it: one snapshot serves both.
                 let reportDue = nextReport.map { now >= $0 } ?? false
                 if reportDue || now.since(lastCommit) >= commitInterval {
-                    commit(analyzer.snapshotChanges(), at: now)
+                    commits.commit(analyzer.snapshotChanges(), at: now)
                     lastCommit = now
                 }
                 if reportDue, let p = period, let due = nextReport {
-                    writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
+                    commits.writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
                     nextReport = Self.nextBoundary(after: now, every: p)
                 }
                 if status.enabled {
@@ -228,20 +143,93 @@ struct Live: ParsableCommand {
             }
         } catch {
             status.clear()
-            FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(error.description)); writing the final report and stopping\n")
+            FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape("\(error)")); writing the final report and stopping\n")
             captureFailed = true
         }
         status.clear()
-        // Stop: every open session is flushed into the verdicts, then the final commit and report.
+        finish(analyzer, commits, outputs: outputs, recorder: recorder, started: started)
+        // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
+        if captureFailed { throw ExitCode(Exit.usageOrInputError) }
+    }
+
+    /// One libpcap handle per interface; any that cannot be opened stops the start.
+    private func openCaptures() throws -> [LiveCapture] {
+        var options = LiveCapture.Options()
+        options.promiscuous = !noPromisc
+        options.immediate = immediate
+        options.snapLength = snaplen
+        options.bufferSize = bufferSize.map { $0 * 1024 * 1024 }
+        options.filter = bpf
+        return try interfaces.map { name in
+            do { return try LiveCapture(interface: name, options: options) } catch {
+                FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape("\(error)"))\n")
+                throw ExitCode(Exit.usageOrInputError)
+            }
+        }
+    }
+
+    /// As root: hand what this run will write to the target user (every check first, so a refusal
+    /// changes nothing), then become that user.
+    private func dropPrivileges(writing storePath: String?) throws {
+        guard Privileges.isRoot, (user ?? "nobody") != "root" else { return }
+        let target = user ?? "nobody"
+        do {
+            var handOver = try HandOver(user: target)
+            if let storePath {
+                for suffix in ["", "-wal", "-shm"] { try handOver.file(storePath + suffix, what: "store") }
+            }
+            if let reportDir { try handOver.directory(reportDir, what: "report directory") }
+            if let events { try handOver.file(events, what: "events file") }
+            try handOver.apply()
+            try Privileges.drop(to: target)
+        } catch {
+            FileHandleStderr.write("stratumsniff: \(error)\n")
+            throw ExitCode(Exit.usageOrInputError)
+        }
+    }
+
+    /// Outputs and store, opened as the (possibly unprivileged) user.
+    private func openOutputs(storePath: String?, started: Timestamp) throws -> (Outputs, Recorder?) {
+        do {
+            let outputs = Outputs(events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
+                                  syslog: try syslog.map { try SyslogSender(target: $0) },
+                                  webhook: try webhook.map { try WebhookSender(url: $0) })
+            if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
+            guard let storePath else { return (outputs, nil) }
+            if !Privileges.isRoot { try StorePaths.prepareDirectory(for: storePath) }
+            let db = try EvidenceStore(path: storePath)
+            try db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
+            return (outputs, Recorder(store: db))
+        } catch {
+            FileHandleStderr.write("stratumsniff: \(error)\n")
+            throw ExitCode(Exit.usageOrInputError)
+        }
+    }
+
+    /// SIGHUP: reopen the output files and reload the pool and allow lists.
+    private func reload(_ outputs: Outputs, _ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
+        do {
+            try outputs.reopen()
+            (pools, localNets) = try intel.load()
+            analyzer.replaceIntel(pools)
+            FileHandleStderr.write("stratumsniff: SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)\n")
+        } catch {
+            FileHandleStderr.write("stratumsniff: SIGHUP: \(error)\n")
+        }
+    }
+
+    /// Stop: every open session is flushed into the verdicts, then the final commit and report, the
+    /// store closed whole, and the final report on standard output.
+    private func finish(_ analyzer: Analyzer, _ commits: LiveCommits, outputs: Outputs, recorder: Recorder?, started: Timestamp) {
         let reports = analyzer.finish()
         let end = WallTime.now()
-        commit(reports, at: end)
-        if reportDir != nil { writeReport(from: started, to: end, label: "final") }
+        commits.commit(reports, at: end)
+        if reportDir != nil { commits.writeReport(from: started, to: end, label: "final") }
         recorder?.stop()   // everything queued is written before the store is closed
         try? recorder?.store.endRun(at: end)
         try? recorder?.store.checkpoint()
         outputs.flush()
-        let capture = captureSummary()
+        let capture = commits.captureSummary()
         var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started),
                                  hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         summary.capture = capture
@@ -253,11 +241,8 @@ struct Live: ParsableCommand {
         if capture.packets_dropped_by_kernel > 0 || capture.packets_dropped_by_interface > 0 {
             FileHandleStderr.write("stratumsniff: \(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf\n")
         }
-        // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
-        if captureFailed { throw ExitCode(Exit.usageOrInputError) }
     }
 
-    /// Alerts sent per commit at most (README "Live capture").
 
     /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
     static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {

@@ -1,0 +1,59 @@
+import Detection
+import Foundation
+import PacketDecoding
+import Pipeline
+import Reporting
+import Sensor
+import Store
+
+/// What a live sensor does every few seconds: alerts on hosts newly mining, a snapshot committed
+/// to the store, and at each period boundary a report rendered from the store.
+final class LiveCommits {
+    let analyzer: Analyzer
+    let outputs: Outputs
+    let recorder: Recorder?
+    let reportDir: String?
+    let maxHosts: Int
+    let captureSummary: () -> CaptureSummary
+    /// Alerts come from the verdicts themselves (a host newly mining), with or without a store.
+    private var alerting = AlertRule()
+
+    init(analyzer: Analyzer, outputs: Outputs, recorder: Recorder?, reportDir: String?, maxHosts: Int,
+         captureSummary: @escaping () -> CaptureSummary) {
+        self.analyzer = analyzer; self.outputs = outputs; self.recorder = recorder; self.reportDir = reportDir
+        self.maxHosts = maxHosts; self.captureSummary = captureSummary
+    }
+
+    func commit(_ reports: [HostReport], at now: Timestamp) {
+        let (alerts, suppressed) = alerting.review(reports)
+        for a in alerts {
+            let r = a.report
+            outputs.newMiner(r, change: VerdictChange(host: r.host.description, old: a.previous?.rawValue, new: r.verdict.rawValue,
+                                                      confidence: r.confidence), time: now.nanoseconds)
+        }
+        if suppressed > 0 { outputs.alertsSuppressed(suppressed, time: now.nanoseconds) }
+        alerting.forget(beyond: 2 * maxHosts, keeping: analyzer.holds)
+        var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
+                                   hostsFlagged: alerting.flaggedCount(held: analyzer.holds))
+        batch.retiredSessions = analyzer.drainRetiredSessions()
+        recorder?.submit(batch)
+    }
+
+    /// Renders the period's report from the store on the writer thread, after the commit before it.
+    func writeReport(from: Timestamp, to: Timestamp, label: String) {
+        guard let recorder, let reportDir else { return }
+        let store = recorder.store
+        let base = "\(reportDir)/stratumsniff-\(Live.fileStamp(from))-\(label)"
+        let out = outputs
+        recorder.enqueue {
+            do {
+                let r = try store.period(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())
+                try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
+                try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
+                out.periodReport(r, files: [base + ".json", base + ".html"])
+            } catch {
+                FileHandleStderr.write("stratumsniff: report: \(error)\n")
+            }
+        }
+    }
+}
