@@ -1,0 +1,75 @@
+import PacketDecoding
+
+/// Receives the reassembled streams of every flow. The pipeline implements
+/// this to attach protocol decoders; tests implement it to record events.
+public protocol FlowHandler {
+    /// Per-flow decoder state the handler keeps inside the flow.
+    associatedtype App
+    /// A new flow appeared; return its initial decoder state.
+    mutating func startFlow(_ flow: FlowState<App>) -> App
+    /// One event for one direction of `flow`. Returning `.bypass` stops all
+    /// further delivery for the flow.
+    mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<App>, time: Timestamp) -> StreamDecision
+    /// The flow left the table; every direction has already seen `.end`.
+    mutating func endFlow(_ flow: FlowState<App>, reason: FlowEndReason, time: Timestamp)
+    /// Bytes the handler's decoders hold for `flow`, for the global decoder budget.
+    func bufferedBytes(_ flow: FlowState<App>) -> Int
+    /// The decoder budget is exhausted and `flow` holds some of it: free what can be freed.
+    /// Return true to bypass the flow from now on, false to keep decoding it (a known miner).
+    mutating func shed(_ flow: FlowState<App>) -> Bool
+}
+
+extension FlowHandler {
+    public func bufferedBytes(_ flow: FlowState<App>) -> Int { 0 }
+    public mutating func shed(_ flow: FlowState<App>) -> Bool { true }
+}
+
+/// One tracked flow: key, timing, counters, the two half-streams and the
+/// handler's decoder state. A reference type so decoders can update their
+/// state while a half-stream is delivering to them.
+public final class FlowState<App> {
+    public let key: FlowKey
+    public let firstSeen: Timestamp
+    public internal(set) var lastSeen: Timestamp
+    /// Packets and bytes (IP payload, headers included) per direction, indexed by `FlowDirection.rawValue`.
+    public internal(set) var packets: (Int, Int) = (0, 0)
+    public internal(set) var bytes: (Int, Int) = (0, 0)
+    /// The side that sent the first SYN, when seen; else the first packet's sender.
+    public internal(set) var initiator: FlowDirection
+    public internal(set) var sawSYN = false
+    public internal(set) var bypassed = false
+    public var app: App!
+    var halves = (TCPHalfStream(), TCPHalfStream())
+    var bypassCounted = false
+    var closing = false
+    var closedAt = Timestamp.zero
+    var removed = false
+    /// Bytes of this flow counted in the table's reassembly and decoder totals.
+    var chargedReassembly = 0
+    var chargedDecoder = 0
+    // LRU links: most recently active at the head.
+    var newer: FlowState?
+    unowned(unsafe) var older: FlowState?
+
+    init(key: FlowKey, time: Timestamp, initiator: FlowDirection) {
+        self.key = key
+        firstSeen = time
+        lastSeen = time
+        self.initiator = initiator
+    }
+
+    public var isTCP: Bool { key.ipProtocol == .tcp }
+
+    /// Moves a half-stream out so it can deliver to a handler that may touch this flow.
+    func takeHalf(_ d: FlowDirection) -> TCPHalfStream {
+        if d == .lowToHigh { let h = halves.0; halves.0 = TCPHalfStream(); return h }
+        let h = halves.1; halves.1 = TCPHalfStream(); return h
+    }
+
+    func putHalf(_ h: TCPHalfStream, _ d: FlowDirection) {
+        if d == .lowToHigh { halves.0 = h } else { halves.1 = h }
+    }
+
+    /// The half-stream state for one direction (read-only view for reports and tests).
+    public func half(_ d: FlowDirection) -> TCPHalfStream { d == .lowToHigh ? halves.0 : halves.1 }
+}
