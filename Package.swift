@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TrafficGen"]),
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "TrafficGen"]),
+        .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Proxy", "Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "SensorTests", dependencies: ["Sensor"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),

@@ -113,17 +113,17 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     case "stratum":
         var s = StratumSession(midStream: (count % 2 == 0, count % 3 == 0))
         var t: Int64 = 0
-        for (side, c) in chunks(data) { t += 1_000_000_000; _ = s.feed(c, from: side, time: t); if count % 5 == 0 { s.gap(from: side) } }
+        for (side, c) in chunks(data) { t += 1_000_000_000; _ = s.feed(c, from: side, time: Timestamp(nanoseconds: t)); if count % 5 == 0 { s.gap(from: side) } }
         _ = s.summary.estimatedHashrate
         var h = StratumSession(overHTTP: true)
-        _ = h.feed(data, from: .a, time: 0)
+        _ = h.feed(data, from: .a, time: .zero)
     case "stratum-v2":
         var s = StratumV2Session()
         _ = StratumV2Session.probe(data)
-        for (side, c) in chunks(data) { s.feed(c, from: side, time: 1) }
+        for (side, c) in chunks(data) { s.feed(c, from: side, time: .zero) }
     case "webminer":
         var w = WebMinerSession()
-        for (side, c) in chunks(data) { w.handle(Array(c), from: side, time: 1) }
+        for (side, c) in chunks(data) { w.handle(Array(c), from: side, time: .zero) }
     case "http":
         var p = HTTPStreamParser(requestSide: count % 2 == 0, jsonBodiesOnly: count % 3 == 0)
         var ws = WebSocketReader(maxMessage: 4096)

@@ -7,8 +7,8 @@ extension HostVerdicts {
     static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence: [Evidence] = [],
                       policy: ScoringPolicy = ScoringPolicy()) -> HostReport {
         let all = miner + pool
-        let first = (all.map { $0.summary.firstSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
-        let last = (all.map { $0.summary.lastSeen.map(Timestamp.init(nanoseconds:)) ?? $0.flowLastSeen } + evidence.map(\.last)).max()
+        let first = (all.map { $0.summary.firstSeen ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
+        let last = (all.map { $0.summary.lastSeen ?? $0.flowLastSeen } + evidence.map(\.last)).max()
         var verdict = Verdict.none
         var confidence = 0
         var reasons: [Reason] = []

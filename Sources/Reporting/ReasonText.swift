@@ -84,7 +84,7 @@ public enum ReasonText {
         var groups: [String: (first: Int64, last: Int64, sessions: [SessionRecord])] = [:]
         for s in sessions {
             let key = describe(s, withDuration: false)
-            let a = s.summary.firstSeen ?? s.flowFirstSeen.nanoseconds, b = s.summary.lastSeen ?? s.flowLastSeen.nanoseconds
+            let a = (s.summary.firstSeen ?? s.flowFirstSeen).nanoseconds, b = (s.summary.lastSeen ?? s.flowLastSeen).nanoseconds
             if var g = groups[key] {
                 g.first = min(g.first, a); g.last = max(g.last, b); g.sessions.append(s)
                 groups[key] = g
@@ -128,7 +128,7 @@ public enum ReasonText {
             parts.append("stratum traffic with \(where_)")
         }
         if let coin = s.coin { parts.append(coin) }
-        let seconds = (m.lastSeen ?? 0).difference(from: m.firstSeen ?? 0) / 1e9
+        let seconds = (m.lastSeen ?? .zero).since(m.firstSeen ?? .zero)
         if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
             parts.append("\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted"
                          + (withDuration ? " in \(Format.duration(seconds))" : ""))

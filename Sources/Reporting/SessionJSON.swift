@@ -63,8 +63,8 @@ public struct SessionJSON: Codable, Sendable {
         estimated_hashrate_hs = m.estimatedHashrate?.finite.map(Self.round)
         reported_hashrate_hs = m.reportedHashrate?.finite
         hashrate_unit = s.rateKind.unit.rawValue
-        first_seen = m.firstSeen.map(TimeFormat.iso8601)
-        last_seen = m.lastSeen.map(TimeFormat.iso8601)
+        first_seen = m.firstSeen.map { TimeFormat.iso8601($0.nanoseconds) }
+        last_seen = m.lastSeen.map { TimeFormat.iso8601($0.nanoseconds) }
         bytes_from_miner = s.minerBytes
         bytes_from_pool = s.poolBytes
         end_reason = s.endReason

@@ -261,8 +261,8 @@ public final class EvidenceStore: Sendable {
         let json = JSONOutput.encode(SessionJSON(s, role: role), pretty: false)
         guard !unchanged("s|\(s.miner)|\(s.minerPort)|\(s.pool)|\(s.poolPort)|\(s.flowFirstSeen.nanoseconds)", json) else { return }
         let m = s.summary
-        let first = m.firstSeen ?? s.flowFirstSeen.nanoseconds
-        let last = m.lastSeen ?? s.flowLastSeen.nanoseconds
+        let first = (m.firstSeen ?? s.flowFirstSeen).nanoseconds
+        let last = (m.lastSeen ?? s.flowLastSeen).nanoseconds
         try db.execute(sql: """
             INSERT INTO sessions (run_id, miner, miner_port, pool, pool_port, flow_first_seen, first_seen, last_seen, dialect, coin,
                                   wallet, software, pool_name, shares_accepted, shares_rejected, hashrate, end_reason, json)

@@ -1,3 +1,4 @@
+import PacketDecoding
 import JSON
 
 /// What each JSON-RPC method means, dialect by dialect: the miner's requests (remembered to be
@@ -5,7 +6,7 @@ import JSON
 extension StratumSession {
     /// A request from `side`. False when it is not a mining method, or its parameters are not the
     /// shape every implementation sends (then it is not evidence).
-    mutating func handleRequest(method: String, message m: JSONObject, id: JSONValue?, side: Side, time: Timestamp64) -> Bool {
+    mutating func handleRequest(method: String, message m: JSONObject, id: JSONValue?, side: Side, time: Timestamp) -> Bool {
         if overHTTP && !Self.httpMiningMethods.contains(method) { return false }
         let params = m["params"]
         if let pushed = poolPush(method, params: params, side: side, time: time) { return pushed }
@@ -152,7 +153,7 @@ extension StratumSession {
     // MARK: - Pool → miner
 
     /// A push from the pool: true when meaningful, false when malformed, nil when `method` is not one.
-    private mutating func poolPush(_ method: String, params: JSONValue?, side: Side, time: Timestamp64) -> Bool? {
+    private mutating func poolPush(_ method: String, params: JSONValue?, side: Side, time: Timestamp) -> Bool? {
         switch method {
         case "mining.notify":
             // V1: [job id, prevhash, coinb1, coinb2, merkle[], version, nbits, ntime, clean]; ES1: [job id, seed, header, clean]
@@ -201,7 +202,7 @@ extension StratumSession {
     // MARK: - Answers
 
     /// A response from `side` to a request the other side made.
-    mutating func handleResponse(_ m: JSONObject, id: JSONValue?, side: Side, time: Timestamp64) -> Bool {
+    mutating func handleResponse(_ m: JSONObject, id: JSONValue?, side: Side, time: Timestamp) -> Bool {
         let result = m["result"], error = m["error"]
         let failed = (error != nil && error != .null) || result == .bool(false)
         if let key = id?.idKey, let request = takePending(PendingKey(side: side.other.rawValue, id: key)) {

@@ -1,3 +1,4 @@
+import PacketDecoding
 import JSON
 import SafeNumbers
 
@@ -75,7 +76,7 @@ public struct StratumSession {
     /// Feeds in-order bytes from one side. Returns false once the stream is
     /// judged not to carry JSON-RPC mining traffic (bypass it).
     /// - Complexity: O(n) in the bytes fed, plus JSON parsing of complete lines.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp64) -> Bool {
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp) -> Bool {
         guard !givenUp else { return false }
         var splitter = side == .a ? splitters.0 : splitters.1
         let overlongBefore = splitter.overlongLines
@@ -106,7 +107,7 @@ public struct StratumSession {
 
     // MARK: - Lines
 
-    mutating func handleLine(_ raw: UnsafeRawBufferPointer, side: Side, time: Timestamp64) -> Bool {
+    mutating func handleLine(_ raw: UnsafeRawBufferPointer, side: Side, time: Timestamp) -> Bool {
         // Trim whitespace (including the \r of \r\n) at both ends.
         var lo = 0, hi = raw.count
         while lo < hi, Self.isSpace(raw[lo]) { lo += 1 }
@@ -139,7 +140,7 @@ public struct StratumSession {
 
     // MARK: - Messages
 
-    mutating func handleMessage(_ m: JSONObject, side: Side, time: Timestamp64) {
+    mutating func handleMessage(_ m: JSONObject, side: Side, time: Timestamp) {
         validMessages += 1
         let id = m["id"]
         if let method = m["method"]?.string {
@@ -163,22 +164,22 @@ public struct StratumSession {
 
     // MARK: - Roles and shape
 
-    mutating func vote(miner side: Side, method: String, time: Timestamp64) {
+    mutating func vote(miner side: Side, method: String, time: Timestamp) {
         if side == .a { minerVotes.0 += 1 } else { minerVotes.1 += 1 }
         summary.minerMethods.appendUnique(method, cap: 32)
         touch(time)
     }
 
-    mutating func vote(pool side: Side, method: String, time: Timestamp64) {
+    mutating func vote(pool side: Side, method: String, time: Timestamp) {
         if side == .a { poolVotes.0 += 1 } else { poolVotes.1 += 1 }
         summary.poolMethods.appendUnique(method, cap: 32)
         touch(time)
     }
 
-    mutating func touch(_ time: Timestamp64) {
+    mutating func touch(_ time: Timestamp) {
         summary.messages += 1
         if summary.firstSeen == nil { summary.firstSeen = time }
-        if time > (summary.lastSeen ?? .min) { summary.lastSeen = time }
+        if time > (summary.lastSeen ?? .distantPast) { summary.lastSeen = time }
     }
 
     mutating func updateShape() {

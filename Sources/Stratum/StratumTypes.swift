@@ -1,3 +1,4 @@
+import PacketDecoding
 import SafeNumbers
 
 /// One of the two directions of a conversation, as the session sees it.
@@ -73,8 +74,8 @@ public struct StratumSummary: Sendable, Equatable {
     public var acceptedHashes: Double = 0
     /// The miner's own report (eth_submitHashrate), hashes per second.
     public var reportedHashrate: Double?
-    public var firstSeen: Timestamp64?
-    public var lastSeen: Timestamp64?
+    public var firstSeen: Timestamp?
+    public var lastSeen: Timestamp?
     /// Distinct mining methods seen from the miner side, in order of first appearance.
     public var minerMethods: [String] = []
     public var poolMethods: [String] = []
@@ -90,7 +91,7 @@ public struct StratumSummary: Sendable, Equatable {
     /// Nil when there is nothing to estimate from or the wire's numbers make it meaningless (not finite).
     public var estimatedHashrate: Double? {
         guard sharesAccepted > 0, acceptedHashes > 0, let f = firstSeen, let l = lastSeen else { return nil }
-        let seconds = max(l.difference(from: f) / 1e9, 1)
+        let seconds = max(l.since(f), 1)
         return (acceptedHashes / seconds).finite
     }
 
@@ -101,8 +102,6 @@ public struct StratumSummary: Sendable, Equatable {
     }
 }
 
-/// Packet time in nanoseconds (the Stratum layer does not depend on packet types).
-public typealias Timestamp64 = Int64
 
 extension Array where Element == String {
     /// Appends a wire string (cut to `maxLength` characters) unless it is already listed or the list

@@ -1,3 +1,4 @@
+import PacketDecoding
 import SafeNumbers
 
 /// Stratum V2 binary framing (the SV2 specification, "Protocol Overview" and "Mining Protocol"):
@@ -60,7 +61,7 @@ public struct StratumV2Session {
     /// A Noise NX handshake's first message: exactly 64 bytes (an ElligatorSwift-encoded key).
     public static func looksLikeNoiseHello(_ firstClientPayload: Int) -> Bool { firstClientPayload == 64 }
 
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp64) {
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp) {
         guard !invalid else { return }
         var input = bytes[...]
         // Skip the rest of an oversized frame without buffering it.
@@ -95,7 +96,7 @@ public struct StratumV2Session {
         if side == .a { buffers.0 = buf } else { buffers.1 = buf }
     }
 
-    private mutating func handle(_ type: UInt8, _ p: [UInt8], side: Side, time: Timestamp64) {
+    private mutating func handle(_ type: UInt8, _ p: [UInt8], side: Side, time: Timestamp) {
         var r = ByteReader(p)
         func touch() {
             summary.messages += 1

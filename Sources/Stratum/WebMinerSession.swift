@@ -1,3 +1,4 @@
+import PacketDecoding
 import JSON
 
 /// Browser-miner messages carried in WebSocket text frames, in the Coinhive
@@ -22,7 +23,7 @@ public struct WebMinerSession {
 
     /// Handles one text message. Returns false when it is not a web-miner message.
     @discardableResult
-    public mutating func handle(_ text: [UInt8], from side: Side, time: Timestamp64) -> Bool {
+    public mutating func handle(_ text: [UInt8], from side: Side, time: Timestamp) -> Bool {
         guard text.first == UInt8(ascii: "{"),
               let value = text.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 16) }),
               let m = value.object, let type = m["type"]?.string else { return false }

@@ -151,3 +151,16 @@ extension Array where Element == (time: Timestamp, frame: [UInt8]) {
         return w.bytes
     }
 }
+
+extension Conversation {
+    /// XMRig logs in (answered with a first job) and submits `shares` shares on job 1, one every
+    /// `interval` seconds, each accepted.
+    public mutating func cryptoNoteMining(rig: String = "rig-07", shares: Int, interval: Double) {
+        send(.client, Messages.xmrigLogin(rig: rig))
+        send(.server, Messages.cnLoginResult())
+        for i in 0..<shares {
+            send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i), after: interval)
+            send(.server, Messages.cnOK(id: 2 + i))
+        }
+    }
+}

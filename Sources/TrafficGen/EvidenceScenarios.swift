@@ -182,12 +182,7 @@ extension Corpus {
         frames += lookup("10.0.0.81", "pool.supportxmr.com", ["198.51.100.100"], id: 12, at: t0.adding(seconds: 1))
         var m = Conversation(client: "10.0.0.81", clientPort: 55000, server: "198.51.100.100", serverPort: 3333, start: t0.adding(seconds: 1.2))
         m.handshake()
-        m.send(.client, Messages.xmrigLogin())
-        m.send(.server, Messages.cnLoginResult())
-        for i in 0..<3 {
-            m.send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i), after: 30)
-            m.send(.server, Messages.cnOK(id: 2 + i))
-        }
+        m.cryptoNoteMining(shares: 3, interval: 30)
         m.close()
         frames += m.frames
         var b = Conversation(client: "10.0.0.82", clientPort: 55100, server: "203.0.113.82", serverPort: 8333, start: t0.adding(seconds: 2))

@@ -27,12 +27,7 @@ extension Corpus {
         var m = Conversation(client: "10.0.0.90", clientPort: 52100, server: "10.0.0.3", serverPort: 1080, start: t0)
         m.handshake()
         socks5Connect(&m, name: "pool.supportxmr.com", port: 3333)
-        m.send(.client, Messages.xmrigLogin(rig: "behind-proxy"))
-        m.send(.server, Messages.cnLoginResult())
-        for i in 0..<4 {
-            m.send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i), after: 15)
-            m.send(.server, Messages.cnOK(id: 2 + i))
-        }
+        m.cryptoNoteMining(rig: "behind-proxy", shares: 4, interval: 15)
         m.close()
         frames += m.frames
 

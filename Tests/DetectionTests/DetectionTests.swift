@@ -8,8 +8,8 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
     var s = StratumSummary()
     s.shape = shape
     s.minerSide = .a
-    s.firstSeen = 0
-    s.lastSeen = 600_000_000_000
+    s.firstSeen = .zero
+    s.lastSeen = Timestamp(seconds: 600)
     configure(&s)
     return SessionRecord(miner: IPAddress(miner)!, minerPort: 40000, pool: IPAddress(pool)!, poolPort: 3333, vlanID: 0,
                          summary: s, flowFirstSeen: .zero, flowLastSeen: Timestamp(seconds: 600), minerBytes: 1, poolBytes: 1, endReason: "closed")
@@ -71,7 +71,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         for i in 0..<8 {
             var r = record(miner: "10.0.0.7", pool: "198.51.100.7", shape: .twoSided) {
                 $0.software = "XMRig/6.21.0"; $0.loginAccepted = false; $0.dialect = .cryptonote
-                $0.firstSeen = Int64(i) * 5_000_000_000 + 1_700_000_000_000_000_000; $0.lastSeen = $0.firstSeen! + 1_000_000_000
+                $0.firstSeen = Timestamp(seconds: 1_700_000_000 + Int64(i) * 5); $0.lastSeen = $0.firstSeen!.adding(seconds: 1)
             }
             r.minerPort = UInt16(40000 + i)
             v.add(r)

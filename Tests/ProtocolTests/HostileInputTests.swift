@@ -4,6 +4,7 @@ import HTTP
 import JSON
 import Stratum
 import Testing
+import PacketDecoding
 import TLS
 import TrafficGen
 
@@ -61,7 +62,7 @@ import TrafficGen
         let setup = Wire.sv2SetupConnection(host: "h", port: 1, vendor: "v", hardware: "x", firmware: "f", device: "d")
         for b in randomBuffers(seed: 4, count: 3000, maxLength: 300, base: setup + Wire.sv2SetupSuccess()) {
             var s = StratumV2Session()
-            b.withUnsafeBytes { s.feed($0, from: .a, time: 0); s.feed($0, from: .b, time: 1) }
+            b.withUnsafeBytes { s.feed($0, from: .a, time: .zero); s.feed($0, from: .b, time: Timestamp(nanoseconds: 1)) }
             _ = b.withUnsafeBytes { StratumV2Session.probe($0) }
             _ = b.withUnsafeBytes { PeerProtocols.bitcoin($0) ?? PeerProtocols.levin($0) ?? PeerProtocols.discoveryV4($0) }
         }
@@ -140,7 +141,7 @@ extension String {
         var t: Int64 = 0
         for (i, l) in lines.enumerated() {
             t += 1_000_000_000
-            Array((l + "\n").utf8).withUnsafeBytes { _ = s.feed($0, from: i == 1 || (i >= 2 && i <= 4) || i == 6 ? .b : .a, time: t) }
+            Array((l + "\n").utf8).withUnsafeBytes { _ = s.feed($0, from: i == 1 || (i >= 2 && i <= 4) || i == 6 ? .b : .a, time: Timestamp(nanoseconds: t)) }
         }
         #expect(s.summary.shape == .twoSided)
         #expect(s.summary.hashesPerShare == nil)
@@ -152,10 +153,10 @@ extension String {
     /// A Stratum V2 session opening channels by the thousand keeps short lists, in linear time.
     @Test func channelFloodKeepsListsShort() {
         var s = StratumV2Session()
-        Wire.sv2SetupConnection(host: "p", port: 3336, vendor: "v", hardware: "h", firmware: "f", device: "d").withUnsafeBytes { s.feed($0, from: .a, time: 1) }
+        Wire.sv2SetupConnection(host: "p", port: 3336, vendor: "v", hardware: "h", firmware: "f", device: "d").withUnsafeBytes { s.feed($0, from: .a, time: Timestamp(nanoseconds: 1)) }
         var batch: [UInt8] = []
         for i in 0..<20_000 { batch += Wire.sv2OpenStandardChannel(user: "wallet\(i).w\(i)") }
-        batch.withUnsafeBytes { s.feed($0, from: .a, time: 2) }
+        batch.withUnsafeBytes { s.feed($0, from: .a, time: Timestamp(nanoseconds: 2)) }
         #expect(s.summary.wallets.count <= StratumV2Session.maxListEntries)
         #expect(s.summary.workers.count <= StratumV2Session.maxListEntries)
         #expect(s.summary.minerMethods.count <= StratumV2Session.maxListEntries)

@@ -27,8 +27,8 @@ import TrafficGen
         m.hashesPerShare = hashes
         m.acceptedHashes = hashes
         m.reportedHashrate = hashes
-        m.firstSeen = first
-        m.lastSeen = last
+        m.firstSeen = Timestamp(nanoseconds: first)
+        m.lastSeen = Timestamp(nanoseconds: last)
         return SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: 1, pool: IPAddress("10.0.0.2")!, poolPort: 3333, vlanID: 0,
                              summary: m, flowFirstSeen: Timestamp(nanoseconds: first), flowLastSeen: Timestamp(nanoseconds: last),
                              minerBytes: .max, poolBytes: .max, endReason: "closed")

@@ -1,5 +1,6 @@
 import Testing
 @testable import Stratum
+import PacketDecoding
 import TrafficGen
 
 /// A conversation: (side, line) pairs, fed as one stream per side.
@@ -61,10 +62,10 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
         var off = 0
         for n in cut(bytes.count) where off < bytes.count {
             let end = min(bytes.count, off + n)
-            _ = Array(bytes[off..<end]).withUnsafeBytes { s.feed($0, from: side, time: t) }
+            _ = Array(bytes[off..<end]).withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: t)) }
             off = end
         }
-        if off < bytes.count { _ = Array(bytes[off...]).withUnsafeBytes { s.feed($0, from: side, time: t) } }
+        if off < bytes.count { _ = Array(bytes[off...]).withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: t)) } }
         t += 10_000_000_000
     }
     return s
@@ -167,14 +168,14 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
 
     @Test func nonJSONStreamIsGivenUpAtOnce() {
         var s = StratumSession()
-        let keep = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8).withUnsafeBytes { s.feed($0, from: .a, time: 0) }
+        let keep = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8).withUnsafeBytes { s.feed($0, from: .a, time: .zero) }
         #expect(!keep)
     }
 
     @Test func binaryWithoutNewlinesIsGivenUp() {
         var s = StratumSession(midStream: (true, true))
         let blob = [UInt8](repeating: 0x41, count: 20_000)
-        let keep = blob.withUnsafeBytes { s.feed($0, from: .a, time: 0) }
+        let keep = blob.withUnsafeBytes { s.feed($0, from: .a, time: .zero) }
         #expect(!keep)
     }
 
@@ -221,8 +222,8 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
 
 @Suite struct StratumV2Tests {
     func feed(_ s: inout StratumV2Session, _ bytes: [UInt8], _ side: Side, byteByByte: Bool) {
-        if byteByByte { for b in bytes { [b].withUnsafeBytes { s.feed($0, from: side, time: 1) } } }
-        else { bytes.withUnsafeBytes { s.feed($0, from: side, time: 1) } }
+        if byteByByte { for b in bytes { [b].withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: 1)) } } }
+        else { bytes.withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: 1)) } }
     }
 
     @Test(arguments: [false, true])

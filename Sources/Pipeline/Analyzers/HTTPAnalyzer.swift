@@ -110,7 +110,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
     /// One body or message as one Stratum line.
     private func feedLine(_ message: [UInt8], _ dir: FlowDirection, _ flow: FlowContext) {
         let line = message.filter { $0 != 0x0A && $0 != 0x0D } + [0x0A]
-        line.withUnsafeBytes { _ = stratum!.feed($0, from: dir.side, time: flow.time.nanoseconds) }
+        line.withUnsafeBytes { _ = stratum!.feed($0, from: dir.side, time: flow.time) }
     }
 
     private func feedWebSocket(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowContext) {
@@ -122,7 +122,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
             guard op == .text || op == .binary else { return }
             wsMessages += 1
             if webMiner == nil { webMiner = WebMinerSession() }
-            if webMiner!.handle(message, from: dir.side, time: flow.time.nanoseconds) { return }
+            if webMiner!.handle(message, from: dir.side, time: flow.time) { return }
             guard message.first == UInt8(ascii: "{") else { return }
             if stratum == nil { stratum = StratumSession(limits: flow.limits.stratum) }
             feedLine(message, dir, flow)

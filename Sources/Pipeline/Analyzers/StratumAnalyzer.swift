@@ -21,7 +21,7 @@ final class StratumAnalyzer: FlowAnalyzer {
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
-        let keep = session.feed(bytes, from: direction.side, time: flow.time.nanoseconds)
+        let keep = session.feed(bytes, from: direction.side, time: flow.time)
         flow.publish(&session, transport: "tcp")
         return keep ? .keep : .bypass
     }

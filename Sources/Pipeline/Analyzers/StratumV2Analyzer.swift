@@ -13,7 +13,7 @@ final class StratumV2Analyzer: FlowAnalyzer {
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
-        session.feed(bytes, from: direction.side, time: flow.time.nanoseconds)
+        session.feed(bytes, from: direction.side, time: flow.time)
         if session.invalid { flow.shared.anomalies.record(.stratumV2Malformed); return .bypass }
         return .keep
     }
