@@ -186,6 +186,7 @@ public final class Analyzer {
         s.anomalies.record(.timeWentBackwards, count: stats.timeWentBackwards)
         s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
         s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)
+        s.anomalies.record(.tcpOverlapConflict, count: table.stats.overlapConflicts)
         return s
     }
 }

@@ -22,6 +22,8 @@ public struct ReassemblyStats: Sendable, Equatable {
     public var outOfOrderCapFlushes = 0
     public var depthCapHits = 0
     public var midStreamPickups = 0
+    /// Buffered TCP segments that disagreed about the same bytes (`tcp_overlap_conflict`).
+    public var overlapConflicts = 0
     /// Out-of-order segments released early because all flows' reassembly buffers reached their budget.
     public var reassemblyMemoryCapHits = 0
     /// Flows bypassed (or shed) because all flows' decoder buffers reached their budget.
@@ -40,6 +42,7 @@ public struct ReassemblyStats: Sendable, Equatable {
         outOfOrderSegments += c.outOfOrderSegments
         outOfOrderCapFlushes += c.outOfOrderCapFlushes
         depthCapHits += c.depthCapHits
+        overlapConflicts += c.overlapConflicts
     }
 }
 

@@ -21,6 +21,9 @@ public struct TCPHalfStream {
         public var outOfOrderSegments = 0
         public var outOfOrderCapFlushes = 0
         public var depthCapHits = 0
+        /// Buffered segments that cover the same sequence numbers with different bytes: two
+        /// versions of the stream, the classic way to make a sensor see what the receiver does not.
+        public var overlapConflicts = 0
     }
 
     /// Next sequence number expected; nil until the first SYN or data segment.
@@ -145,6 +148,7 @@ public struct TCPHalfStream {
             let mid = (lo + hi) / 2
             if s.seq < segments[mid].seq { hi = mid } else { lo = mid + 1 }
         }
+        if conflicts(s, around: lo) { counters.overlapConflicts += 1 }
         if lo > 0 {
             let prev = segments[lo - 1]
             if prev.seq.distance(to: s.end) <= prev.data.count && prev.seq.distance(to: s.seq) >= 0 {
@@ -154,6 +158,26 @@ public struct TCPHalfStream {
         }
         segments.insert(s, at: lo)
         bufferedBytes += s.data.count + Self.segmentOverhead
+    }
+
+    /// Whether `s` and a buffered neighbour (the one before `index`, those from `index` on that start
+    /// inside `s`) give different bytes for the same sequence numbers. Only buffered copies can be
+    /// compared: delivered bytes are not kept.
+    private func conflicts(_ s: Segment, around index: Int) -> Bool {
+        func differ(_ a: Segment, _ b: Segment) -> Bool {
+            // The overlap of a and b, where a starts no later than b.
+            let offset = a.seq.distance(to: b.seq)
+            let length = min(a.data.count - offset, b.data.count)
+            guard offset >= 0, length > 0 else { return false }
+            return !a.data[offset..<(offset + length)].elementsEqual(b.data[0..<length])
+        }
+        if index > 0, differ(segments[index - 1], s) { return true }
+        var i = index
+        while i < segments.count, s.seq.distance(to: segments[i].seq) < s.data.count {
+            if differ(s, segments[i]) { return true }
+            i += 1
+        }
+        return false
     }
 
     /// Releases buffered segments that are now contiguous with `next`.

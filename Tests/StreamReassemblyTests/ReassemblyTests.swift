@@ -45,6 +45,23 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
         #expect(h.bufferedBytes == 0)
     }
 
+    /// Two buffered versions of the same bytes are counted (an evasion: the sensor and the receiver
+    /// may pick different ones); the same bytes twice are an ordinary retransmission.
+    @Test func conflictingOverlapsAreCounted() {
+        var h = TCPHalfStream(), r = Recorder()
+        feed(&h, &r, seq: 0, "", syn: true)
+        feed(&h, &r, seq: 5, "efgh")      // bytes 5-8
+        feed(&h, &r, seq: 7, "ghij")      // agrees on 7-8
+        #expect(h.counters.overlapConflicts == 0)
+        feed(&h, &r, seq: 3, "cdXf")      // disagrees on 6 ('X' against 'f')
+        #expect(h.counters.overlapConflicts == 1)
+        feed(&h, &r, seq: 9, "iZ")        // disagrees on 10 ('Z' against 'j'), lies inside an earlier copy
+        #expect(h.counters.overlapConflicts == 2)
+        feed(&h, &r, seq: 1, "ab")
+        // As documented: among buffered segments the one starting earliest wins.
+        #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdXfghij")
+    }
+
     @Test func retransmissionsAndOverlapsKeepFirstCopy() {
         var h = TCPHalfStream(), r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true)
