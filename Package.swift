@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // MD5 and SHA-256 for the JA3 / JA4 TLS client fingerprints.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // DER for the certificate names of TLS ≤ 1.2 (already in the graph through swift-crypto).
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The embedded history (SQLite, WAL, migrations) behind `live`, `analyze --store` and `report`.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // Deque: every FIFO (the host table's activity queues, closing flows, the name cache, output queues).
@@ -41,7 +43,8 @@ let package = Package(
         .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
         .target(name: "DNS", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
-        .target(name: "TLS", dependencies: ["PacketDecoding", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
+        .target(name: "TLS", dependencies: ["PacketDecoding", .product(name: "Crypto", package: "swift-crypto"),
+                                           .product(name: "SwiftASN1", package: "swift-asn1")], swiftSettings: hotPath),
         .target(name: "HTTP", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "CryptoP2P", swiftSettings: hotPath),
         // SOCKS4/4a/5 handshakes: the pool's name in a proxy request.
