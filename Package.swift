@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // Deque: every FIFO (the host table's activity queues, closing flows, the name cache, output queues).
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // Diagnostics with levels (--log-level), one handler deciding the stderr / journald format.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -57,13 +59,15 @@ let package = Package(
         .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
-                                              .product(name: "DequeModule", package: "swift-collections")]),
+                                              .product(name: "DequeModule", package: "swift-collections"),
+                                              .product(name: "Logging", package: "swift-log")]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",
             dependencies: [
                 "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store", "SafeNumbers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -98,7 +98,7 @@ public final class Recorder: Sendable {
                     try store.commit(batch)
                     state.withLock { $0.commits += 1 }
                 } catch {
-                    FileHandle.standardError.write(Data("stratumsniff: \(error)\n".utf8))
+                    Diagnostics.log.error("store: \(error)")
                 }
             }
             for job in todo { job() }

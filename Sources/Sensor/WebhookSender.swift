@@ -51,6 +51,7 @@ public final class WebhookSender: Sendable {
             delay = min(delay * 2, 30)
         }
         failedCount.add(1, ordering: .relaxed)
+        Diagnostics.log.warning("webhook to \(url.host ?? "?"): gave up on a document after \(maxAttempts) attempts")
     }
 
     /// One synchronous POST; true on any 2xx.

@@ -93,6 +93,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup(title: "Caps") var caps: LimitOptions
 
+    @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one capture file (or '-' for standard input)") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
@@ -127,7 +129,7 @@ struct Analyze: ParsableCommand {
             } catch {
                 progress.clear()
                 let message = error.description
-                FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(message))\n")
+                Diagnostics.log.error("\(message)")
                 errors.append(message)
             }
         }
@@ -157,13 +159,13 @@ struct Analyze: ParsableCommand {
         fflush(nil)
         recording?.finish(reports, analyzer: analyzer)
         if let failure = recording?.failure {
-            FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(failure)); the results above are complete, the store does not have them all\n")
+            Diagnostics.log.error("\(failure); the results above are complete, the store does not have them all")
             throw ExitCode(Exit.usageOrInputError)
         }
         if !errors.isEmpty {
             // The error's status wins (as grep's does), but never silently over a miner.
             if reports.contains(where: { $0.verdict.isMiner }) {
-                FileHandleStderr.write("stratumsniff: mining found in what could be read, but \(Format.count(errors.count, "file")) failed: exit status 2, not 1\n")
+                Diagnostics.log.warning("mining found in what could be read, but \(Format.count(errors.count, "file")) failed: exit status 2, not 1")
             }
             throw ExitCode(Exit.usageOrInputError)
         }

@@ -1,3 +1,4 @@
+import Sensor
 import ArgumentParser
 import Foundation
 import PoolIntel
@@ -35,7 +36,7 @@ struct IntelOptions: ParsableArguments {
         var intel = PoolIntelligence(builtin: !noBuiltinPools)
         for path in poolLists { intel.add(poolList: try read(path), name: path) }
         for path in allowLists { intel.add(allowList: try read(path), name: path) }
-        for w in intel.warnings { FileHandleStderr.write("stratumsniff: warning: \(TerminalSafe.escape(w))\n") }
+        for w in intel.warnings { Diagnostics.log.warning("\(w)") }
         guard !localNets.isEmpty else { return (intel, nil) }
         var nets = AddressSet()
         for n in localNets {

@@ -80,6 +80,8 @@ struct Live: ParsableCommand {
     @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
     @OptionGroup(title: "Caps") var caps: LimitOptions
 
+    @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
+
     func validate() throws {
         if interfaces.isEmpty { throw ValidationError("name at least one interface with -i (see 'stratumsniff interfaces')") }
         if let bpf { do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) } }
@@ -143,7 +145,7 @@ struct Live: ParsableCommand {
             }
         } catch {
             status.clear()
-            FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape("\(error)")); writing the final report and stopping\n")
+            Diagnostics.log.error("\(error); writing the final report and stopping")
             captureFailed = true
         }
         status.clear()
@@ -162,7 +164,7 @@ struct Live: ParsableCommand {
         options.filter = bpf
         return try interfaces.map { name in
             do { return try LiveCapture(interface: name, options: options) } catch {
-                FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape("\(error)"))\n")
+                Diagnostics.log.error("\(error)")
                 throw ExitCode(Exit.usageOrInputError)
             }
         }
@@ -183,7 +185,7 @@ struct Live: ParsableCommand {
             try handOver.apply()
             try Privileges.drop(to: target)
         } catch {
-            FileHandleStderr.write("stratumsniff: \(error)\n")
+            Diagnostics.log.error("\(error)")
             throw ExitCode(Exit.usageOrInputError)
         }
     }
@@ -201,7 +203,7 @@ struct Live: ParsableCommand {
             try db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
             return (outputs, Recorder(store: db))
         } catch {
-            FileHandleStderr.write("stratumsniff: \(error)\n")
+            Diagnostics.log.error("\(error)")
             throw ExitCode(Exit.usageOrInputError)
         }
     }
@@ -212,9 +214,9 @@ struct Live: ParsableCommand {
             try outputs.reopen()
             (pools, localNets) = try intel.load()
             analyzer.replaceIntel(pools)
-            FileHandleStderr.write("stratumsniff: SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)\n")
+            Diagnostics.log.notice("SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)")
         } catch {
-            FileHandleStderr.write("stratumsniff: SIGHUP: \(error)\n")
+            Diagnostics.log.error("SIGHUP: \(error)")
         }
     }
 
@@ -239,7 +241,7 @@ struct Live: ParsableCommand {
         default: break
         }
         if capture.packets_dropped_by_kernel > 0 || capture.packets_dropped_by_interface > 0 {
-            FileHandleStderr.write("stratumsniff: \(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf\n")
+            Diagnostics.log.warning("\(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf")
         }
     }
 

@@ -52,7 +52,7 @@ final class LiveCommits {
                 try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
                 out.periodReport(r, files: [base + ".json", base + ".html"])
             } catch {
-                FileHandleStderr.write("stratumsniff: report: \(error)\n")
+                Diagnostics.log.error("report: \(error)")
             }
         }
     }

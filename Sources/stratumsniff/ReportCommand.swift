@@ -29,6 +29,8 @@ struct Report: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write here (atomically) instead of standard output.")
     var output: String?
 
+    @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
+
     func validate() throws {
         guard PeriodRenderer.OutputKind(rawValue: format) != nil else { throw ValidationError("--format must be html, json, md or csv") }
         if since != nil && from != nil { throw ValidationError("give --since or --from/--to, not both") }
@@ -71,7 +73,7 @@ struct Report: ParsableCommand {
         do { report = try db.period(from: lo, to: hi, generated: now) } catch { fail(error.description) }
         // An empty period of a store whose packets lie elsewhere (a capture from an incident last
         // year, the default last 24 h): say what the store holds and how to see it.
-        if let hint = report.whereTheDataIs { FileHandleStderr.write("stratumsniff: nothing in this period. \(hint)\n") }
+        if let hint = report.whereTheDataIs { Diagnostics.log.notice("nothing in this period. \(hint)") }
         let text = PeriodRenderer.render(report, as: PeriodRenderer.OutputKind(rawValue: format)!)
         if let output {
             do { try AtomicFile.write(text, to: output) } catch { fail("\(error)") }
@@ -81,7 +83,7 @@ struct Report: ParsableCommand {
     }
 
     private func fail(_ message: String) -> Never {
-        FileHandleStderr.write("stratumsniff: \(TerminalSafe.escape(message))\n")
+        Diagnostics.log.error("\(message)")
         Foundation.exit(Exit.usageOrInputError)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PacketCapture
+import Sensor
 
 #if canImport(Glibc)
 import Glibc
@@ -33,6 +34,7 @@ struct StratumSniff: ParsableCommand {
         }
         do {
             var command = try parseAsRoot()
+            Diagnostics.bootstrap(level: (command as? HasDiagnostics)?.diagnostics.level ?? .notice)
             try command.run()
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)

@@ -206,7 +206,7 @@ enum Binary {
         #expect(errLines[1].contains("notes.txt") && errLines[1].contains("not a pcap"))
         #expect(errLines[2].contains("cut.pcap") && errLines[2].contains("damaged"))
         // The error's status wins over the miner's, and says so (README "Exit status").
-        #expect(errLines[3] == "stratumsniff: mining found in what could be read, but 3 files failed: exit status 2, not 1")
+        #expect(errLines[3] == "stratumsniff: warning: mining found in what could be read, but 3 files failed: exit status 2, not 1")
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         // Everything before the damage in cut.pcap still counts: both scenarios' miners are present.
         #expect(Set(Binary.verdicts(doc).keys).isSuperset(of: ["10.0.0.5", "10.1.1.7"]))
@@ -264,6 +264,27 @@ enum Binary {
         let vlan = Binary.root.appendingPathComponent("pcaps/stratum-v1-vlan.pcap").path
         let (vlanStatus, vlanDoc) = try Binary.json(["--allow-list", allow, vlan])
         #expect(vlanStatus == 0 && Binary.hosts(vlanDoc).isEmpty)
+    }
+
+    /// Diagnostics follow --log-level, and under systemd carry the journal's priority prefix.
+    @Test func diagnosticsFollowTheirLevelAndTheJournal() throws {
+        let missing = "/nonexistent/x.pcap"
+        let plain = try Binary.run(["analyze", "--quiet", missing])
+        #expect(plain.stderr == "stratumsniff: \(missing): cannot read capture: No such file or directory\n")
+        let quiet = try Binary.run(["analyze", "--quiet", "--log-level", "critical", missing])
+        #expect(quiet.status == 2 && quiet.stderr.isEmpty)   // the status still says it
+        #expect(try Binary.run(["analyze", "--log-level", "loud", missing]).status == 2)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Binary.path)
+        p.arguments = ["analyze", "--quiet", missing]
+        p.environment = ["JOURNAL_STREAM": "8:12345"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(text == "<3>\(missing): cannot read capture: No such file or directory\n")
     }
 
     @Test func allHostsListsHostsWithoutEvidence() throws {
