@@ -20,10 +20,15 @@ public final class WebhookSender: Sendable {
     public var failed: Int { failedCount.load(ordering: .relaxed) }
     public var dropped: Int { queue.dropped }
 
+    /// The one rule for a webhook address: an http:// or https:// URL with a host.
+    public static func endpoint(_ text: String) -> URL? {
+        guard let u = URL(string: text), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = u.host, !host.isEmpty else { return nil }
+        return u
+    }
+
     public init(url: String, capacity: Int = 1000, maxAttempts: Int = 6) throws {
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", u.host != nil else {
-            throw OutputError(message: "--webhook \(url): not an http:// or https:// URL")
-        }
+        guard let u = Self.endpoint(url) else { throw OutputError(message: "--webhook \(url): not an http:// or https:// URL") }
         self.url = u
         self.maxAttempts = max(1, maxAttempts)
         queue = BoundedQueue(capacity: capacity)

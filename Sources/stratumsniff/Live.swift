@@ -99,7 +99,7 @@ struct Live: ParsableCommand {
             if noStore { throw ValidationError("--report-every renders from the store: drop --no-store") }
         }
         if let s = syslog, SyslogSender.parse(s) == nil { throw ValidationError("--syslog \(s): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT") }
-        if let w = webhook, URL(string: w)?.host == nil || !(w.hasPrefix("http://") || w.hasPrefix("https://")) {
+        if let w = webhook, WebhookSender.endpoint(w) == nil {
             throw ValidationError("--webhook \(w): not an http:// or https:// URL")
         }
         if eventsMaxMb < 1 || eventsMaxMb > 1 << 20 { throw ValidationError("--events-max-mb must be between 1 and 1048576 (got \(eventsMaxMb))") }
