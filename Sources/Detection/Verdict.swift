@@ -96,8 +96,16 @@ public struct ProxyRoute: Sendable, Equatable, Codable {
     /// "pool.example.com:3333" as the client named it.
     public var target: String
     public init(kind: String, target: String) { self.kind = kind; self.target = target }
-    /// "SOCKS5".
-    public var label: String { kind.uppercased() }
+    /// "SOCKS5", "SOCKS4a", "HTTP CONNECT".
+    public var label: String { Self.label(kind) }
+
+    public static func label(_ kind: String) -> String {
+        switch kind {
+        case "socks4a": "SOCKS4a"
+        case "http-connect": "HTTP CONNECT"
+        default: kind.uppercased()
+        }
+    }
 }
 
 /// What a hashrate counts. Equihash pools set targets per solution: its rates are solutions per second.

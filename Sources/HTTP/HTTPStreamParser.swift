@@ -208,7 +208,16 @@ public struct HTTPStreamParser {
         state = .none
     }
 
+    /// Set on the response side when the request was a CONNECT: a 2xx answer opens a tunnel, and
+    /// every byte after its head is tunnel data (emitted as `.upgraded`), not another response.
+    public var tunnelOnSuccess = false
+
     private mutating func startBody(_ head: HTTPHead) {
+        if tunnelOnSuccess && !head.isRequest {
+            tunnelOnSuccess = false
+            if (200..<300).contains(head.status) { state = .upgraded; return }
+        }
+        if head.isRequest && head.method == "CONNECT" { state = .none; return }   // a CONNECT has no body
         switch head.bodyFraming {
         case .upgraded: state = .upgraded
         case .none: state = .none

@@ -50,7 +50,7 @@ public enum ReasonText {
             if let kind = e.detail("proxy"), let target = e.detail("proxy_target") {
                 // The name the flow revealed, when the request gave only an address.
                 let dest = e.name.map { target.hasPrefix($0 + ":") ? target : "\($0) (\(target))" } ?? target
-                t = "\(what) to \(dest) via \(kind.uppercased()) proxy \(e.peerEndpoint ?? "?")\(listed) for \(Format.duration(e.duration))\(times)"
+                t = "\(what) to \(dest) via \(ProxyRoute.label(kind)) proxy \(e.peerEndpoint ?? "?")\(listed) for \(Format.duration(e.duration))\(times)"
                 if e.detail("proxy_refused") != nil { t += " (the proxy refused it)" }
             }
             if let via = e.detail("name_from") { t += ", name from \(via)" }

@@ -1,11 +1,11 @@
 import PacketDecoding
 
-/// Mining through SOCKS proxies: the pool is named only in the proxy request.
+/// Mining through proxies (SOCKS, HTTP CONNECT): the pool is named only in the proxy request.
 extension Corpus {
     static let proxyScenarios: [Scenario] = [
         Scenario(name: "socks-proxy.pcap",
-                 description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing).",
-                 expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious"], build: socksProxy),
+                 description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing); 10.0.0.94 asks the HTTP proxy 10.0.0.3:3128 to CONNECT xmr-eu1.nanopool.org:14444 and mines in the clear through it (mining); 10.0.0.95 CONNECTs to www.example.org:443 (nothing).",
+                 expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious", "10.0.0.94": "mining"], build: socksProxy),
     ]
 
     /// SOCKS5 greeting, method choice, (authentication,) CONNECT and its grant.
@@ -59,6 +59,24 @@ extension Corpus {
         for i in 0..<10 { w.send(.server, Wire.appData(1300, seed: i), after: 1) }
         w.close()
         frames += w.frames
+
+        var h = Conversation(client: "10.0.0.94", clientPort: 52500, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 30))
+        h.handshake()
+        h.send(.client, "CONNECT xmr-eu1.nanopool.org:14444 HTTP/1.1\r\nHost: xmr-eu1.nanopool.org:14444\r\nUser-Agent: XMRig/6.21.0\r\n\r\n", line: false)
+        h.send(.server, "HTTP/1.1 200 Connection established\r\n\r\n", line: false)
+        h.cryptoNoteMining(rig: "via-http-proxy", shares: 3, interval: 20)
+        h.close()
+        frames += h.frames
+
+        var o = Conversation(client: "10.0.0.95", clientPort: 52600, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 35))
+        o.handshake()
+        o.send(.client, "CONNECT www.example.org:443 HTTP/1.1\r\nHost: www.example.org:443\r\n\r\n", line: false)
+        o.send(.server, "HTTP/1.1 200 Connection established\r\n\r\n", line: false)
+        o.send(.client, Wire.clientHello(sni: "www.example.org"))
+        o.send(.server, Wire.serverHello13())
+        for i in 0..<5 { o.send(.server, Wire.appData(1300, seed: i), after: 1) }
+        o.close()
+        frames += o.frames
         return frames.sorted { $0.time < $1.time }.pcap()
     }
 }

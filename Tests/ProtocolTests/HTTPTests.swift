@@ -47,6 +47,35 @@ import Testing
         #expect(seen == [.head("204"), .head("200"), .body("0123", true), .head("200"), .body("unti", true)])
     }
 
+    /// After a CONNECT, a 2xx answer opens a tunnel: its bytes are not parsed as HTTP; a refusal is
+    /// an ordinary response.
+    @Test func connectTunnelsOnlyWhenGranted() {
+        func response(_ text: String) -> [String] {
+            var p = HTTPStreamParser(requestSide: false)
+            p.tunnelOnSuccess = true
+            var seen: [String] = []
+            Array(text.utf8).withUnsafeBytes { b in
+                p.feed(b) { e in
+                    switch e {
+                    case .head(let h): seen.append("head \(h.status)")
+                    case .body(let b, _): seen.append("body \(b.count)")
+                    case .upgraded(let b): seen.append("tunnel \(String(decoding: b, as: UTF8.self))")
+                    }
+                }
+            }
+            #expect(!p.invalid)
+            return seen
+        }
+        #expect(response("HTTP/1.1 200 Connection established\r\n\r\n{\"id\":1}\n") == ["head 200", "tunnel {\"id\":1}\n"])
+        #expect(response("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno") == ["head 407", "body 2"])
+        var q = HTTPStreamParser(requestSide: true)
+        var heads = 0
+        Array("CONNECT pool.example:3333 HTTP/1.1\r\nHost: pool.example:3333\r\n\r\n".utf8).withUnsafeBytes { b in
+            q.feed(b) { if case .head(let h) = $0 { heads += 1; #expect(h.method == "CONNECT" && h.target == "pool.example:3333") } }
+        }
+        #expect(heads == 1 && !q.invalid)
+    }
+
     @Test func websocketUpgradeHandsOverTheRest() {
         let req = Array("GET /proxy HTTP/1.1\r\nHost: miner.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".utf8) + [0x81, 0x80, 1, 2, 3, 4]
         let (seen, _) = run(req, requestSide: true, cuts: [])

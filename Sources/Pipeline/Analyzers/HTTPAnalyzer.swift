@@ -24,6 +24,10 @@ final class HTTPAnalyzer: FlowAnalyzer {
     /// The listed pool the Host header names, looked up once.
     private var hostHint: PoolHint?
     private var hostChecked = false
+    /// `CONNECT host:port` asked for, awaiting the proxy's answer.
+    private var connectTarget: String?
+    /// The proxy granted the CONNECT: what followed its answer in the same call.
+    private var tunnelStart: (FlowDirection, [UInt8])?
 
     init(requestDirection: FlowDirection, limits: HTTPLimits) {
         self.requestDirection = requestDirection
@@ -45,6 +49,10 @@ final class HTTPAnalyzer: FlowAnalyzer {
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         feed(bytes, direction, flow)
+        if let start = tunnelStart, let target = connectTarget, let tunnel = Self.tunnel(to: target) {
+            // An HTTP proxy granted CONNECT: the rest is a fresh stream to the target (README "HTTP CONNECT").
+            return .tunnel(tunnel, pending: start.1.isEmpty ? [] : [start])
+        }
         if stratum != nil { flow.publish(&stratum!, transport: transport) }
         let decision = decide(flow)
         guard case .bypass = decision else { return decision }
@@ -92,12 +100,20 @@ final class HTTPAnalyzer: FlowAnalyzer {
             switch event {
             case .head(let h):
                 facts.take(h)
+                if h.isRequest && h.method == "CONNECT" && connectTarget == nil {
+                    connectTarget = String(h.target.prefix(262))
+                    if dir == .lowToHigh { parsers.1.tunnelOnSuccess = true } else { parsers.0.tunnelOnSuccess = true }
+                } else if !h.isRequest, connectTarget != nil, tunnelStart == nil, (200..<300).contains(h.status) {
+                    tunnelStart = (dir, [])   // granted: what follows this head is the tunnel
+                }
             case .body(let b, _):
                 if isRequestSide { facts.requestsComplete += 1 }
                 // JSON-RPC (getwork, getblocktemplate, eth_getWork …) goes to the mining session as one line.
                 guard let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "{") else { return }
                 if stratum == nil { stratum = StratumSession(limits: flow.limits.stratum, overHTTP: true) }
                 feedLine(b, dir, flow)
+            case .upgraded(let rest) where tunnelStart != nil && !isRequestSide:
+                tunnelStart!.1 += Array(rest)
             case .upgraded(let frames):
                 facts.upgraded = true
                 feedWebSocket(frames, dir, flow)
@@ -137,7 +153,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
     /// Whether anything here points at mining (else the flow is let go after one exchange).
     private func interesting(_ flow: FlowContext, poolNamed named: Bool? = nil) -> Bool {
         let poolNamed = named ?? (flow.hint != nil || hostName(flow) != nil)
-        return poolNamed || facts.upgraded || facts.upgradeRequested || facts.software != nil || !facts.miningHeaders.isEmpty
+        return poolNamed || connectTarget != nil || facts.upgraded || facts.upgradeRequested || facts.software != nil || !facts.miningHeaders.isEmpty
             || (webMiner?.messages ?? 0) > 0 || (stratum.map { $0.summary.shape != .none || !$0.summary.minerMethods.isEmpty } ?? false)
     }
 
@@ -175,6 +191,16 @@ final class HTTPAnalyzer: FlowAnalyzer {
         }
         guard let hint = hostName(flow), let name = hint.name else { return }
         flow.shared.remember(server.address, name: name, match: hint.match, source: "an earlier flow's HTTP Host", ttl: ttl, now: time)
+    }
+
+    /// A CONNECT target ("pool.example.com:443", "[2001:db8::1]:443") as a tunnel.
+    static func tunnel(to target: String) -> Tunnel? {
+        guard let colon = target.lastIndex(of: ":"), let port = UInt16(target[target.index(after: colon)...]), port > 0 else { return nil }
+        var host = String(target[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        host = host.lowercased()
+        return Tunnel(route: ProxyRoute(kind: "http-connect", target: target.lowercased()), host: host, address: IPAddress(host), port: port)
     }
 
     /// "pool.example.com:3333" → "pool.example.com"; IPv6 literals in brackets are left alone.
