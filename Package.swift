@@ -7,11 +7,11 @@ import Foundation
 // full cross-module optimisation lets the compiler specialise them (measured in scripts/bench).
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
+// Builds and is tested on Linux (Debian) only: libpcap, Glibc, network namespaces. No other platform is claimed.
 // One target per stage of the data's path (see README "Architecture").
 // Only PacketCapture imports CPcap; everything downstream is tested from bytes.
 let package = Package(
     name: "StratumSniff",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stratumsniff", targets: ["stratumsniff"]),
         .executable(name: "sniffgen", targets: ["sniffgen"]),

@@ -99,7 +99,7 @@ extension EvidenceStore {
     }
 
     /// Verdicts, most serious first: the order of every host list in a period report.
-    static let verdictOrder = ["mining", "likely-mining", "pool", "suspicious", "crypto-node"]
+    static let verdictOrder = Verdict.allCases.filter { $0 != .none }.sorted { HostVerdicts.rank($0) < HostVerdicts.rank($1) }.map(\.rawValue)
 
     /// That order as an SQL expression over `hosts.verdict`.
     static let rankSQL = "CASE verdict " + verdictOrder.enumerated().map { "WHEN '\($1)' THEN \($0) " }.joined() + "ELSE 9 END"
