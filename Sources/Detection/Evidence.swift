@@ -44,8 +44,8 @@ public struct Evidence: Sendable {
     public var bytesIn = 0
     public var software: String?
     public var coin: String?
-    /// Protocol facts for the analyst, in display order: ("sni", …), ("ja4", …), ("user_agent", …).
-    public var details: [(String, String)] = []
+    /// Protocol facts for the analyst (SNI, JA4, User-Agent, how the name was learned …).
+    public var details = EvidenceDetails()
 
     public init(kind: Kind, host: IPAddress, peer: IPAddress?, peerPort: UInt16, name: String?, pool: PoolMatch?,
                 first: Timestamp, last: Timestamp) {
@@ -56,8 +56,6 @@ public struct Evidence: Sendable {
     public var duration: Double { last.since(first) }
 
     public var peerEndpoint: String? { peer.map { $0.endpoint(port: peerPort) } }
-
-    public func detail(_ key: String) -> String? { details.first { $0.0 == key }?.1 }
 
     /// Records with the same key are merged (repeated lookups, reconnects).
     var mergeKey: String { "\(kind.rawValue)|\(name ?? "")|\(peer?.description ?? "")" }
@@ -74,7 +72,7 @@ public struct Evidence: Sendable {
         bytesOut += o.bytesOut; bytesIn += o.bytesIn
         if software == nil { software = o.software }
         if coin == nil { coin = o.coin }
-        for (k, v) in o.details where detail(k) == nil { details.append((k, v)) }
+        details.fill(from: o.details)
     }
 }
 

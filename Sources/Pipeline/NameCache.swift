@@ -1,4 +1,5 @@
 import DequeModule
+import Detection
 import PacketDecoding
 import PoolIntel
 
@@ -9,7 +10,7 @@ import PoolIntel
 struct NameCache {
     struct Entry {
         var name: String
-        var source: String
+        var source: NameSource
         var expires: Timestamp
         /// Nil for an allow-listed name: mining at this address is sanctioned.
         var match: PoolMatch?
@@ -25,7 +26,7 @@ struct NameCache {
     var isEmpty: Bool { entries.isEmpty }
 
     /// - Complexity: O(1) amortised.
-    mutating func insert(_ address: IPAddress, name: String, match: PoolMatch?, source: String, ttl: Double, now: Timestamp) {
+    mutating func insert(_ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double, now: Timestamp) {
         let expires = now.adding(seconds: max(ttl, 1))
         if entries[address] == nil {
             while entries.count >= capacity, let victim = order.popFirst() {

@@ -9,9 +9,8 @@ import StreamReassembly
 final class PoolHint {
     var name: String?
     var match: PoolMatch
-    /// "a DNS answer", "an earlier flow's TLS SNI", "this flow's certificate", "address list" …
-    var via: String
-    init(name: String?, match: PoolMatch, via: String) { self.name = name; self.match = match; self.via = via }
+    var via: NameSource
+    init(name: String?, match: PoolMatch, via: NameSource) { self.name = name; self.match = match; self.via = via }
 }
 
 /// State shared by every flow and analyzer: verdicts, counters, the name cache and the lists.
@@ -86,7 +85,7 @@ final class Sink {
     /// Remembers that `address` goes by `name`, if the name is a listed pool.
     /// An allow-listed name is remembered too (without a match), so that sessions to its addresses
     /// are known to be sanctioned.
-    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: String, ttl: Double, now: Timestamp) {
+    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double, now: Timestamp) {
         if intel.isAllowed(name: name) {
             names.insert(address, name: name, match: nil, source: source, ttl: ttl, now: now)
             return
@@ -103,7 +102,7 @@ final class Sink {
             return PoolHint(name: e.name, match: m, via: e.source)
         }
         if let m = intel.pool(at: server.address, port: server.port) {
-            return PoolHint(name: nil, match: m, via: "address list")
+            return PoolHint(name: nil, match: m, via: .addressList)
         }
         return nil
     }

@@ -75,9 +75,7 @@ public struct EvidenceJSON: Codable, Sendable {
         packets_in = e.packetsIn
         bytes_out = e.bytesOut
         bytes_in = e.bytesIn
-        var d: [String: String] = [:]
-        for (k, v) in e.details where d[k] == nil { d[k] = v }
-        details = d
+        details = Self.strings(e.details)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -105,5 +103,31 @@ public struct EvidenceJSON: Codable, Sendable {
         try c.encode(bytes_out, forKey: .bytes_out)
         try c.encode(bytes_in, forKey: .bytes_in)
         try c.encode(details, forKey: .details)
+    }
+}
+
+extension EvidenceJSON {
+    /// The typed details as the JSON object of strings README documents (`details`).
+    static func strings(_ d: EvidenceDetails) -> [String: String] {
+        var out: [String: String] = [:]
+        out["sni"] = d.sni
+        if d.noSNI { out["no_sni"] = "true" }
+        if !d.alpn.isEmpty { out["alpn"] = d.alpn.joined(separator: ",") }
+        out["ja3"] = d.ja3
+        out["ja4"] = d.ja4
+        out["tls_version"] = d.tlsVersion
+        if !d.certificateNames.isEmpty { out["certificate_names"] = d.certificateNames.joined(separator: ", ") }
+        out["http_host"] = d.httpHost
+        out["request"] = d.request
+        out["response_status"] = d.responseStatus.map(String.init)
+        out["user_agent"] = d.userAgent
+        out["mining_header"] = d.miningHeaders.first
+        if !d.answers.isEmpty { out["answers"] = d.answers.joined(separator: ", ") }
+        out["message"] = d.message
+        out["name_from"] = d.nameFrom.map(ReasonText.phrase)
+        out["proxy"] = d.proxy?.kind
+        out["proxy_target"] = d.proxy?.target
+        out["proxy_refused"] = d.proxyRefused.map { String($0) }
+        return out
     }
 }

@@ -42,9 +42,7 @@ public struct HostJSON: Codable, Sendable {
         }
         for e in r.evidence where e.kind != .peerToPeer && e.kind != .dnsPoolLookup {
             var p = (e.peerEndpoint ?? "?") + (e.name.map { " (\($0))" } ?? "")
-            if let kind = e.detail("proxy"), let target = e.detail("proxy_target") {
-                p = "\(e.name.map { target.hasPrefix($0 + ":") ? target : "\($0) (\(target))" } ?? target) via \(ProxyRoute.label(kind)) proxy \(e.peerEndpoint ?? "?")"
-            }
+            if let route = e.details.proxy { p = ReasonText.proxied(e, route) }
             if !pools.contains(p) { pools.append(p) }
             if let sw = e.software, !software.contains(sw) { software.append(sw) }
         }

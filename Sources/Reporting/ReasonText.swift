@@ -11,6 +11,28 @@ public enum ReasonText {
         r.reasons.flatMap { sentences($0, policy: r.policy) }
     }
 
+    /// How a name was learned, as the reasons and the `name_from` detail say it.
+    public static func phrase(_ source: NameSource) -> String {
+        switch source {
+        case .thisFlowsSNI: "this flow's SNI"
+        case .thisFlowsCertificate: "this flow's certificate"
+        case .thisFlowsHost: "HTTP Host"
+        case .thisFlowsProxyRequest(let kind): "this flow's \(ProxyRoute.label(kind)) request"
+        case .session: "session"
+        case .dnsAnswer: "a DNS answer"
+        case .earlierSNI: "an earlier flow's TLS SNI"
+        case .earlierHost: "an earlier flow's HTTP Host"
+        case .addressList: "address list"
+        }
+    }
+
+    /// "pool.example.com:3333 via SOCKS5 proxy 10.0.0.3:1080", with the name the flow revealed
+    /// when the request gave only an address: "name (198.51.100.61:443) via …".
+    public static func proxied(_ e: Evidence, _ route: ProxyRoute) -> String {
+        let dest = e.name.map { route.target.hasPrefix($0 + ":") ? route.target : "\($0) (\(route.target))" } ?? route.target
+        return "\(dest) via \(route.label) proxy \(e.peerEndpoint ?? "?")"
+    }
+
     public static func sentences(_ reason: Reason, policy: ScoringPolicy) -> [String] {
         switch reason {
         case .servedWork(let ports, let miners, let sessions, let jobs, let shares):
@@ -41,36 +63,34 @@ public enum ReasonText {
         switch e.kind {
         case .tlsToPool, .webSocketToPool, .connectionToPool, .stratumV2Encrypted:
             let what = switch e.kind {
-            case .tlsToPool: e.detail("no_sni") != nil ? "TLS without SNI" : "TLS"
+            case .tlsToPool: e.details.noSNI ? "TLS without SNI" : "TLS"
             case .webSocketToPool: "WebSocket"
             case .stratumV2Encrypted: "encrypted Stratum V2 (Noise handshake shape)"
             default: "a connection"
             }
             var t = "\(what) to \(name):\(port)\(at)\(listed) for \(Format.duration(e.duration))\(times)"
-            if let kind = e.detail("proxy"), let target = e.detail("proxy_target") {
-                // The name the flow revealed, when the request gave only an address.
-                let dest = e.name.map { target.hasPrefix($0 + ":") ? target : "\($0) (\(target))" } ?? target
-                t = "\(what) to \(dest) via \(ProxyRoute.label(kind)) proxy \(e.peerEndpoint ?? "?")\(listed) for \(Format.duration(e.duration))\(times)"
-                if e.detail("proxy_refused") != nil { t += " (the proxy refused it)" }
+            if let route = e.details.proxy {
+                t = "\(what) to \(proxied(e, route))\(listed) for \(Format.duration(e.duration))\(times)"
+                if e.details.proxyRefused != nil { t += " (the proxy refused it)" }
             }
-            if let via = e.detail("name_from") { t += ", name from \(via)" }
+            if let via = e.details.nameFrom { t += ", name from \(phrase(via))" }
             t += ", \(e.packetsOut + e.packetsIn) packets"
             if HostVerdicts.isPeriodic(e, p) { t += ", periodic small messages" }
-            if let ja4 = e.detail("ja4") { t += ", JA4 \(ja4)" }
+            if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }
             return t
         case .httpToPool:
             var t = "HTTP to \(name):\(port)\(listed)"
-            if let r = e.detail("request") { t += ": \(r)" }
+            if let r = e.details.request { t += ": \(r)" }
             return t + times
         case .minerUserAgent:
             return "miner software \(e.software ?? "?") in HTTP User-Agent to \(name):\(port)\(times)"
         case .dnsPoolLookup:
             var t = "looked up pool name \(name)\(listed)"
             if e.count > 1 { t += " \(e.count) times" }
-            if let a = e.detail("answers") { t += " → \(a)" }
+            if !e.details.answers.isEmpty { t += " → \(e.details.answers.joined(separator: ", "))" }
             return t
         case .peerToPeer:
-            var t = "\(e.coin ?? "cryptocurrency") node traffic (\(e.detail("message") ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
+            var t = "\(e.coin ?? "cryptocurrency") node traffic (\(e.details.message ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
             if let ua = e.software { t += ", node software \(ua)" }
             return t + " — a node, not mining"
         }

@@ -1,4 +1,5 @@
 import Testing
+import Detection
 @testable import Pipeline
 import PacketDecoding
 import PoolIntel
@@ -13,28 +14,28 @@ import StreamReassembly
     @Test func entriesExpireWithTheirTTLInPacketTime() {
         var cache = NameCache(capacity: 8)
         let a = IPAddress("198.51.100.1")!
-        cache.insert(a, name: "pool.supportxmr.com", match: match, source: "a DNS answer", ttl: 300, now: t0)
+        cache.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 300, now: t0)
         #expect(cache.lookup(a, now: t0.adding(seconds: 300))?.name == "pool.supportxmr.com")
         #expect(cache.lookup(a, now: t0.adding(seconds: 301)) == nil)
         // A TTL of 0 still names the address for the connection that follows at once (1 s at least).
-        cache.insert(a, name: "pool.supportxmr.com", match: match, source: "a DNS answer", ttl: 0, now: t0)
+        cache.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 0, now: t0)
         #expect(cache.lookup(a, now: t0.adding(seconds: 1)) != nil)
         #expect(cache.lookup(a, now: t0.adding(seconds: 2)) == nil)
         // A fresh answer renews the entry.
-        cache.insert(a, name: "pool.supportxmr.com", match: match, source: "a DNS answer", ttl: 60, now: t0.adding(seconds: 1000))
+        cache.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 60, now: t0.adding(seconds: 1000))
         #expect(cache.lookup(a, now: t0.adding(seconds: 1059)) != nil)
     }
 
     @Test func theOldestInsertionGoesFirstAtCapacity() {
         var cache = NameCache(capacity: 3)
         let addresses = (1...4).map { IPAddress("198.51.100.\($0)")! }
-        for a in addresses { cache.insert(a, name: "pool.supportxmr.com", match: match, source: "a DNS answer", ttl: 3600, now: t0) }
+        for a in addresses { cache.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, now: t0) }
         #expect(cache.lookup(addresses[0], now: t0) == nil)
         #expect(addresses[1...].allSatisfy { cache.lookup($0, now: t0) != nil })
         #expect(cache.evictions == 1)
         // Renewing an address does not make it a second insertion: the next victim is still .2.
-        cache.insert(addresses[1], name: "pool.supportxmr.com", match: match, source: "a DNS answer", ttl: 3600, now: t0)
-        cache.insert(IPAddress("198.51.100.9")!, name: "pool.supportxmr.com", match: match, source: "a DNS answer", ttl: 3600, now: t0)
+        cache.insert(addresses[1], name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, now: t0)
+        cache.insert(IPAddress("198.51.100.9")!, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, now: t0)
         #expect(cache.lookup(addresses[1], now: t0) == nil && cache.lookup(addresses[2], now: t0) != nil)
     }
 
@@ -48,12 +49,12 @@ import StreamReassembly
         let intel = PoolIntelligence()
         let sink = Sink(limits: Limits(), intel: intel, policy: .init(), onEvent: nil)
         let a = IPAddress("198.51.100.60")!
-        sink.remember(a, name: "gulf.moneroocean.stream", source: "an earlier flow's TLS SNI", ttl: sink.limits.learnedNameSeconds, now: t0)
+        sink.remember(a, name: "gulf.moneroocean.stream", source: .earlierSNI, ttl: sink.limits.learnedNameSeconds, now: t0)
         let server = Endpoint(address: a, port: 443)
-        #expect(sink.hint(for: server, now: t0.adding(seconds: 3600))?.via == "an earlier flow's TLS SNI")
+        #expect(sink.hint(for: server, now: t0.adding(seconds: 3600))?.via == .earlierSNI)
         #expect(sink.hint(for: server, now: t0.adding(seconds: 3601)) == nil)
         // An unlisted name is not kept; an allow-listed one is kept only to say "sanctioned".
-        sink.remember(IPAddress("192.0.2.1")!, name: "example.org", source: "a DNS answer", ttl: 3600, now: t0)
+        sink.remember(IPAddress("192.0.2.1")!, name: "example.org", source: .dnsAnswer, ttl: 3600, now: t0)
         #expect(sink.names.lookup(IPAddress("192.0.2.1")!, now: t0) == nil)
     }
 }

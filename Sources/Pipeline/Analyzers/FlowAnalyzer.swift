@@ -87,7 +87,7 @@ final class Tunnel {
     /// What the target is known as: a listed name in the request, else what the name cache or the
     /// address lists say about its address.
     func hint(_ shared: Sink, now: Timestamp) -> PoolHint? {
-        let via = "this flow's \(route.label) request"
+        let via = NameSource.thisFlowsProxyRequest(route.kind)
         if address == nil, let m = shared.intel.pool(named: host) { return PoolHint(name: host, match: m, via: via) }
         if let address { return shared.hint(for: Endpoint(address: address, port: port), now: now) }
         return nil
@@ -139,7 +139,7 @@ struct FlowContext {
         if let n = hint?.name, !r.summary.poolHostnames.contains(n) { r.summary.poolHostnames.insert(n, at: 0) }
         if hint == nil {
             for n in r.summary.poolHostnames {
-                if let m = shared.intel.pool(named: HTTPAnalyzer.hostOnly(n)) { hint = PoolHint(name: n, match: m, via: "session"); break }
+                if let m = shared.intel.pool(named: HTTPAnalyzer.hostOnly(n)) { hint = PoolHint(name: n, match: m, via: .session); break }
             }
         }
         r.poolList = hint?.match
@@ -174,7 +174,7 @@ struct FlowContext {
     /// Evidence about the flow as a whole, from `client`'s side: who talked to which server, for
     /// how long, how much — the kind says what made it evidence.
     func evidence(_ kind: Evidence.Kind, client: FlowDirection, hint: PoolHint?, name: String? = nil,
-                  details: [(String, String)] = [], software: MinerCatalog.Software? = nil) -> Evidence {
+                  details: EvidenceDetails = EvidenceDetails(), software: MinerCatalog.Software? = nil) -> Evidence {
         let me = flow.key.source(client), server = flow.key.destination(client)
         var e = Evidence(kind: kind, host: me.address, peer: server.address, peerPort: server.port,
                          name: hint?.name ?? name, pool: hint?.match, first: flow.firstSeen, last: flow.lastSeen)
@@ -186,8 +186,8 @@ struct FlowContext {
         e.software = software?.display
         e.coin = hint?.match.entry.singleCoin ?? software?.typicalCoins.first
         var details = details
-        if let h = hint, h.via != "this flow's SNI" { details.append(("name_from", h.via)) }
-        if let t = flow.app.tunnel { details += [("proxy", t.route.kind), ("proxy_target", t.route.target)] }
+        if let h = hint, h.via != .thisFlowsSNI { details.nameFrom = h.via }
+        if let t = flow.app.tunnel { details.proxy = t.route }
         e.details = details
         return e
     }

@@ -176,7 +176,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
         if !hostChecked, let host = facts.host {
             hostChecked = true
             let bare = Self.hostOnly(host)
-            hostHint = flow.shared.intel.pool(named: bare).map { PoolHint(name: bare, match: $0, via: "HTTP Host") }
+            hostHint = flow.shared.intel.pool(named: bare).map { PoolHint(name: bare, match: $0, via: .thisFlowsHost) }
         }
         return hostHint
     }
@@ -186,11 +186,11 @@ final class HTTPAnalyzer: FlowAnalyzer {
         let server = flow.key.destination(requestDirection)
         let ttl = flow.limits.learnedNameSeconds
         if let host = facts.host, flow.shared.intel.isAllowed(name: Self.hostOnly(host)) {
-            flow.shared.remember(server.address, name: Self.hostOnly(host), source: "an earlier flow's HTTP Host", ttl: ttl, now: time)
+            flow.shared.remember(server.address, name: Self.hostOnly(host), source: .earlierHost, ttl: ttl, now: time)
             return
         }
         guard let hint = hostName(flow), let name = hint.name else { return }
-        flow.shared.remember(server.address, name: name, match: hint.match, source: "an earlier flow's HTTP Host", ttl: ttl, now: time)
+        flow.shared.remember(server.address, name: name, match: hint.match, source: .earlierHost, ttl: ttl, now: time)
     }
 
     /// A CONNECT target ("pool.example.com:443", "[2001:db8::1]:443") as a tunnel.
@@ -261,12 +261,12 @@ final class HTTPAnalyzer: FlowAnalyzer {
         if hint != nil { kind = facts.upgraded ? .webSocketToPool : .httpToPool }
         else if facts.software != nil || !facts.miningHeaders.isEmpty { kind = .minerUserAgent }
         else { return nil }
-        var details: [(String, String)] = []
-        if let host = facts.host { details.append(("http_host", host)) }
-        if let r = facts.firstRequest { details.append(("request", r)) }
-        if let st = facts.firstStatus { details.append(("response_status", String(st))) }
-        if let ua = facts.userAgent { details.append(("user_agent", ua)) }
-        for m in facts.miningHeaders { details.append(("mining_header", m)) }
+        var details = EvidenceDetails()
+        details.httpHost = facts.host
+        details.request = facts.firstRequest
+        details.responseStatus = facts.firstStatus
+        details.userAgent = facts.userAgent
+        details.miningHeaders = facts.miningHeaders
         let name = kind == .minerUserAgent ? facts.host.map(Self.hostOnly) : nil
         return flow.evidence(kind, client: requestDirection, hint: hint, name: name, details: details, software: facts.software)
     }

@@ -36,7 +36,7 @@ final class PeerAnalyzer: FlowAnalyzer {
                              pool: nil, first: f.firstSeen, last: f.lastSeen)
             e.coin = h.network.rawValue
             e.software = h.userAgent
-            e.details = [("message", h.message)]
+            e.details.message = h.message
             e.packetsOut = dir == .lowToHigh ? f.packets.0 : f.packets.1
             e.packetsIn = dir == .lowToHigh ? f.packets.1 : f.packets.0
             e.bytesOut = dir == .lowToHigh ? f.bytes.0 : f.bytes.1
@@ -52,7 +52,7 @@ final class PeerAnalyzer: FlowAnalyzer {
         var e = Evidence(kind: .peerToPeer, host: src.address, peer: dst.address, peerPort: dst.port, name: nil, pool: nil,
                          first: time, last: time)
         e.coin = h.network.rawValue
-        e.details = [("message", h.message)]
+        e.details.message = h.message
         shared.peerFlows += 1
         shared.add(e)
     }

@@ -54,8 +54,9 @@ final class SOCKSAnalyzer: FlowAnalyzer {
               let port = handshake.targetPort else { return Findings(evidence: flow.connectionToPool()) }
         let tunnel = Tunnel(route: ProxyRoute(kind: version.rawValue, target: target), host: host, address: handshake.targetAddress, port: port)
         guard let hint = tunnel.hint(flow.shared, now: flow.flow.lastSeen) ?? flow.hint else { return Findings() }
-        var details: [(String, String)] = [("proxy", version.rawValue), ("proxy_target", target)]
-        if case .refused(let code) = handshake.outcome { details.append(("proxy_refused", String(code))) }
+        var details = EvidenceDetails()
+        details.proxy = ProxyRoute(kind: version.rawValue, target: target)
+        if case .refused(let code) = handshake.outcome { details.proxyRefused = code }
         return Findings(evidence: [flow.evidence(.connectionToPool, client: clientDirection, hint: hint, details: details)])
     }
 }

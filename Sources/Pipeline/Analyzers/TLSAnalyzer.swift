@@ -96,7 +96,7 @@ final class TLSAnalyzer: FlowAnalyzer {
     private func listedName(_ flow: FlowContext) -> PoolHint? {
         for (i, n) in names.enumerated() {
             if let m = flow.shared.intel.pool(named: n) {
-                return PoolHint(name: n, match: m, via: i == 0 && hello?.serverName != nil ? "this flow's SNI" : "this flow's certificate")
+                return PoolHint(name: n, match: m, via: i == 0 && hello?.serverName != nil ? .thisFlowsSNI : .thisFlowsCertificate)
             }
         }
         return nil
@@ -108,28 +108,27 @@ final class TLSAnalyzer: FlowAnalyzer {
         let server = flow.key.destination(clientDirection ?? flow.flow.initiator)
         let ttl = flow.limits.learnedNameSeconds
         if let sni = hello?.serverName, flow.shared.intel.isAllowed(name: sni) {
-            flow.shared.remember(server.address, name: sni, source: "an earlier flow's TLS SNI", ttl: ttl, now: time)
+            flow.shared.remember(server.address, name: sni, source: .earlierSNI, ttl: ttl, now: time)
             return
         }
-        guard let h = nameHint, h.via == "this flow's SNI", let name = h.name else { return }
-        flow.shared.remember(server.address, name: name, match: h.match, source: "an earlier flow's TLS SNI", ttl: ttl, now: time)
+        guard let h = nameHint, h.via == .thisFlowsSNI, let name = h.name else { return }
+        flow.shared.remember(server.address, name: name, match: h.match, source: .earlierSNI, ttl: ttl, now: time)
     }
 
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
         // A flow that ended inside its handshake is finished now (a snapshot only looks).
         if final { finish(flow, time: flow.flow.lastSeen) }
         guard let hint = finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint else { return Findings() }
-        var details: [(String, String)] = []
+        var details = EvidenceDetails()
         if let h = hello {
-            if let s = h.serverName { details.append(("sni", s)) } else { details.append(("no_sni", "true")) }
-            if !h.alpn.isEmpty { details.append(("alpn", h.alpn.joined(separator: ","))) }
-            details.append(("ja3", h.ja3))
-            details.append(("ja4", h.ja4))
+            details.sni = h.serverName
+            details.noSNI = h.serverName == nil
+            details.alpn = h.alpn
+            details.ja3 = h.ja3
+            details.ja4 = h.ja4
         }
-        if let sh = serverHello { details.append(("tls_version", sh.versionName)) }
-        if let c = certificate, !names.isEmpty {
-            details.append(("certificate_names", ([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8).joined(separator: ", ")))
-        }
+        details.tlsVersion = serverHello?.versionName
+        if let c = certificate, !names.isEmpty { details.certificateNames = Array(([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8)) }
         return Findings(evidence: [flow.evidence(.tlsToPool, client: clientDirection ?? flow.flow.initiator, hint: hint, details: details)])
     }
 }
