@@ -132,31 +132,45 @@ public final class Analyzer {
     public func drainRetiredSessions() -> [SessionRecord] { dispatcher.sink.verdicts.drainRetired() }
 
     /// Reports for the hosts whose evidence changed since the last call, open flows included: what a
-    /// live sensor commits and alerts on every few seconds. Hosts nothing happened to are not
-    /// re-judged, so after a flood of flows that then sit idle each commit costs one pass over the
-    /// flow table, not a re-judgement of every host and session.
-    /// - Complexity: O(open flows) plus the cost of judging the changed hosts.
+    /// live sensor commits and alerts on every few seconds. Only the flows that saw packets since the
+    /// last call, and the open flows of the hosts they touch, are looked at (the table keeps a list of
+    /// the former and the sink an index of the latter once this is first called), so a commit does
+    /// not walk every flow on the thread that reads packets — unless more flows came and went within
+    /// one period than the table holds (a flood), when one walk over the table is cheaper.
+    /// - Complexity: O(flows touched since the last call + open flows of their hosts) plus judging those hosts.
     public func snapshotChanges() -> [HostReport] {
         let sink = dispatcher.sink
-        var hosts = sink.verdicts.takeChanged()
-        table.forEachFlow { flow in
-            guard flow.app != nil else { return }
-            let n = flow.packets.0 &+ flow.packets.1
-            guard n != flow.app.snapshotPackets else { return }
-            flow.app.snapshotPackets = n
-            hosts.insert(flow.key.low.address)
-            hosts.insert(flow.key.high.address)
+        if sink.openFlows == nil {
+            // The first call: from now on the table lists touched flows and the sink indexes open ones.
+            var index = OpenFlows()
+            table.forEachFlow { index.add($0) }
+            sink.openFlows = index
+            table.tracksTouched = true
+            snapshotCoversAll = true
         }
+        var hosts = sink.verdicts.takeChanged()
+        let touched = table.takeTouched()
+        if let touched, !snapshotCoversAll {
+            for flow in touched { hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
+        } else {
+            table.forEachFlow { flow in hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
+        }
+        snapshotCoversAll = false
         guard !hosts.isEmpty else { return [] }
         var verdicts = sink.verdicts.subset(hosts)
-        table.forEachFlow { flow in
-            guard flow.app != nil, hosts.contains(flow.key.low.address) || hosts.contains(flow.key.high.address) else { return }
-            let found = dispatcher.findings(flow, reason: "open", final: false)
-            for r in found.sessions where sink.admits(r) { verdicts.add(r) }
-            for e in found.evidence where sink.admits(e) { verdicts.add(e) }
+        var seen = Set<ObjectIdentifier>()
+        for host in hosts {
+            for flow in sink.openFlows?.flows(of: host) ?? [:].values where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
+                let found = dispatcher.findings(flow, reason: "open", final: false)
+                for r in found.sessions where sink.admits(r) { verdicts.add(r) }
+                for e in found.evidence where sink.admits(e) { verdicts.add(e) }
+            }
         }
         return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
     }
+
+    /// The next snapshot looks at every open flow (the first one, before the touched list existed).
+    private var snapshotCoversAll = false
 
     /// Whether the host table holds `host` now.
     public func holds(_ host: IPAddress) -> Bool { dispatcher.sink.verdicts.holds(host) }

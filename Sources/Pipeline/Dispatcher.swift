@@ -14,8 +14,6 @@ struct FlowApp {
     var hint: PoolHint?
     /// The proxy tunnel the stream turned into, if one did.
     var tunnel: Tunnel?
-    /// Packets of the flow when the last incremental snapshot looked at it.
-    var snapshotPackets = 0
 }
 
 /// Routes reassembled streams to the analyzers and what they found to detection — and nothing
@@ -28,6 +26,7 @@ struct Dispatcher: FlowHandler {
     let sink: Sink
 
     func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp {
+        sink.openFlows?.add(flow)
         var app = FlowApp()
         app.hint = sink.hint(for: flow.key.destination(flow.initiator), now: flow.firstSeen)
         return app
@@ -98,6 +97,7 @@ struct Dispatcher: FlowHandler {
     // MARK: - Flow end
 
     func endFlow(_ flow: FlowState<FlowApp>, reason: FlowEndReason, time: Timestamp) {
+        sink.openFlows?.remove(flow)
         sink.saw(flow.key.low.address, from: flow.firstSeen, to: flow.lastSeen)
         sink.saw(flow.key.high.address, from: flow.firstSeen, to: flow.lastSeen)
         let found = findings(flow, reason: reason.rawValue, final: true)

@@ -27,6 +27,8 @@ final class Sink {
     var httpFlows = 0
     var webSocketFlows = 0
     var peerFlows = 0
+    /// Each host's open flows, for live snapshots (nil offline: nobody asks).
+    var openFlows: OpenFlows?
     /// Mining sessions not counted because the allow list covers their pool (sanctioned mining).
     var allowedSessions = 0
     /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
@@ -106,4 +108,26 @@ final class Sink {
         }
         return nil
     }
+}
+
+/// The open flows of each host, so that a live snapshot looks only at the flows of the hosts that
+/// changed. Two entries per flow, removed with the flow: bounded by the flow table.
+struct OpenFlows {
+    private var byHost: [IPAddress: [ObjectIdentifier: FlowState<FlowApp>]] = [:]
+
+    mutating func add(_ flow: FlowState<FlowApp>) {
+        let id = ObjectIdentifier(flow)
+        byHost[flow.key.low.address, default: [:]][id] = flow
+        byHost[flow.key.high.address, default: [:]][id] = flow
+    }
+
+    mutating func remove(_ flow: FlowState<FlowApp>) {
+        let id = ObjectIdentifier(flow)
+        for a in [flow.key.low.address, flow.key.high.address] {
+            byHost[a]?[id] = nil
+            if byHost[a]?.isEmpty == true { byHost[a] = nil }
+        }
+    }
+
+    func flows(of host: IPAddress) -> Dictionary<ObjectIdentifier, FlowState<FlowApp>>.Values? { byHost[host]?.values }
 }

@@ -44,6 +44,8 @@ public final class FlowState<App> {
     var closing = false
     var closedAt = Timestamp.zero
     var removed = false
+    /// Listed in the table's touched flows since the last `takeTouched()`.
+    var touched = false
     /// Bytes of this flow counted in the table's reassembly and decoder totals.
     var chargedReassembly = 0
     var chargedDecoder = 0

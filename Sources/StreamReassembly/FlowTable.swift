@@ -57,6 +57,12 @@ public struct FlowTable<Handler: FlowHandler> {
     private var tails: (Flow?, Flow?) = (nil, nil)
     /// Closed flows lingering to absorb retransmissions, oldest first.
     private var closingQueue = Deque<Flow>()
+    /// Keep a list of the flows that saw packets since the last `takeTouched()` (a live sensor's
+    /// commits: only those flows need another look). Off by default: an offline run never asks.
+    public var tracksTouched = false
+    private var touchedFlows: [Flow] = []
+    /// More flows were touched than the table holds: the next `takeTouched()` returns nil (look at all).
+    private var touchedOverflow = false
     /// Latest packet time seen: the table's clock (never moves backwards).
     public private(set) var now = Timestamp.distantPast
     public private(set) var stats = ReassemblyStats()
@@ -72,6 +78,30 @@ public struct FlowTable<Handler: FlowHandler> {
     /// - Complexity: O(open flows).
     public func forEachFlow(_ body: (Flow) -> Void) {
         for f in index.values { body(f) }
+    }
+
+    /// The flows that saw packets since the last call, still in the table; nil when there were more
+    /// than the table holds (flows created and gone within one period under a flood): then the
+    /// caller looks at every flow.
+    public mutating func takeTouched() -> [Flow]? {
+        let list = touchedFlows
+        touchedFlows = []
+        for f in list { f.touched = false }
+        defer { touchedOverflow = false }
+        return touchedOverflow ? nil : list.filter { !$0.removed }
+    }
+
+    private mutating func noteTouched(_ flow: Flow) {
+        guard !touchedOverflow else { return }   // the next look covers every flow anyway
+        if touchedFlows.count >= limits.maxFlows {
+            // Bounded: beyond the table's size the list would only keep gone flows alive.
+            for f in touchedFlows { f.touched = false }
+            touchedFlows = []
+            touchedOverflow = true
+            return
+        }
+        flow.touched = true
+        touchedFlows.append(flow)
     }
 
     /// Looks up a flow by key (tests and reports).
@@ -108,6 +138,7 @@ public struct FlowTable<Handler: FlowHandler> {
         if dir == .lowToHigh { flow.packets.0 += 1; flow.bytes.0 += packet.payload.count }
         else { flow.packets.1 += 1; flow.bytes.1 += packet.payload.count }
         touch(flow)
+        if tracksTouched && !flow.touched { noteTouched(flow) }
         if flow.bypassed { stats.bypassedPackets += 1; return }
         if flow.closing { return }
         let payload = UnsafeRawBufferPointer(rebasing: buffer[packet.payload])
