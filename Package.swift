@@ -57,7 +57,7 @@ let package = Package(
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
-        .target(name: "Store", dependencies: ["Detection", "Reporting", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
                                               .product(name: "DequeModule", package: "swift-collections"),
                                               .product(name: "Logging", package: "swift-log")]),

@@ -4,7 +4,6 @@ import Foundation
 import GRDB
 import Synchronization
 import PacketDecoding
-import Reporting
 
 public struct StoreError: Error, CustomStringConvertible {
     public var description: String
@@ -50,6 +49,21 @@ public struct StoreBatch: Sendable {
     }
 }
 
+/// How the store writes what it is given: each host, session and evidence record as a document
+/// (the JSON schema of the reports, supplied by the caller — the store keeps documents, it does not
+/// define them) and the sentence a verdict change is recorded with.
+public struct StoreDocuments: Sendable {
+    public var host: @Sendable (HostReport) -> String
+    public var reason: @Sendable (HostReport) -> String?
+    public var session: @Sendable (SessionRecord) -> String
+    public var evidence: @Sendable (Evidence, ScoringPolicy) -> String
+
+    public init(host: @escaping @Sendable (HostReport) -> String, reason: @escaping @Sendable (HostReport) -> String?,
+                session: @escaping @Sendable (SessionRecord) -> String, evidence: @escaping @Sendable (Evidence, ScoringPolicy) -> String) {
+        self.host = host; self.reason = reason; self.session = session; self.evidence = evidence
+    }
+}
+
 /// A verdict that changed in a commit (for alerts and the verdict_changes table).
 public struct VerdictChange: Sendable, Equatable {
     public var host: String
@@ -68,6 +82,8 @@ public final class EvidenceStore: Sendable {
     public let path: String
     /// Nil when opened for reading only.
     private let pool: DatabasePool?
+    /// How records become stored documents (nil when opened for reading only).
+    private let documents: StoreDocuments?
     private struct Book {
         var runID: Int64 = 0
         /// What each row looked like when last written by this process: unchanged rows are not
@@ -84,8 +100,9 @@ public final class EvidenceStore: Sendable {
 
     /// Opens (creating if needed) and migrates the store. A database this release did not write
     /// (another application's, or a newer schema) is refused before anything is written to it.
-    public init(path: String) throws(StoreError) {
+    public init(path: String, documents: StoreDocuments) throws(StoreError) {
         self.path = path
+        self.documents = documents
         do {
             // Look before opening for writing: opening a pool switches the file to WAL mode, which
             // is already a write to a database that may belong to someone else.
@@ -112,6 +129,7 @@ public final class EvidenceStore: Sendable {
     /// immutable; write the store's WAL back first (a clean stop of `live`/`analyze` does).
     public init(readingOnly path: String) throws(StoreError) {
         self.path = path
+        documents = nil
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(5)
@@ -154,7 +172,7 @@ public final class EvidenceStore: Sendable {
         let ours: Set<String> = ["grdb_migrations", "runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats"]
         let foreign = tables.filter { !ours.contains($0) }
         if !tables.isEmpty && (!tables.contains("grdb_migrations") || !foreign.isEmpty) {
-            let shown = (foreign.isEmpty ? tables : foreign).prefix(5).map { TerminalSafe.escape($0) }.joined(separator: ", ")
+            let shown = (foreign.isEmpty ? tables : foreign).prefix(5).joined(separator: ", ")   // escaped where printed (Diagnostics)
             throw StoreError(path, refusing: "not a StratumSniff store (it holds tables \(shown)); choose another --store")
         }
         if version > Schema.version {
@@ -172,7 +190,8 @@ public final class EvidenceStore: Sendable {
     /// Writes sessions retired from memory (the host's report keeps only the latest ones).
     public func store(sessions: [SessionRecord]) throws(StoreError) {
         guard !sessions.isEmpty else { return }
-        do { try writer().write { db in for s in sessions { try upsert(session: s, role: "miner", db) } } } catch { throw StoreError(path, error) }
+        guard let docs = documents else { throw StoreError(path, refusing: "was opened for reading only") }
+        do { try writer().write { db in for s in sessions { try upsert(session: s, docs, db) } } } catch { throw StoreError(path, error) }
     }
 
     /// Starts a run (a `live` or `analyze` invocation) that later commits belong to.
@@ -206,14 +225,15 @@ public final class EvidenceStore: Sendable {
     }
 
     private func write(_ b: StoreBatch, _ db: Database) throws -> [VerdictChange] {
+        guard let docs = documents else { throw StoreError(path, refusing: "was opened for reading only") }
         var changes: [VerdictChange] = []
-        for s in b.retiredSessions { try upsert(session: s, role: "miner", db) }
+        for s in b.retiredSessions { try upsert(session: s, docs, db) }
         for r in b.reports {
             let address = r.host.description
-            let json = JSONOutput.encode(HostJSON(r), pretty: false)
+            let json = docs.host(r)
             // A session appears under its miner and its pool; the unique key stores it once.
-            for s in r.minerSessions + r.poolSessions { try upsert(session: s, role: "miner", db) }
-            for e in r.evidence { try upsert(evidence: e, policy: r.policy, db) }
+            for s in r.minerSessions + r.poolSessions { try upsert(session: s, docs, db) }
+            for e in r.evidence { try upsert(evidence: e, policy: r.policy, docs, db) }
             guard unchanged("h|\(address)", json) == false else { continue }
             let first = r.firstSeen?.nanoseconds ?? b.time.nanoseconds
             let last = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
@@ -233,7 +253,7 @@ public final class EvidenceStore: Sendable {
             if old != r.verdict.rawValue {
                 changes.append(VerdictChange(host: address, old: old, new: r.verdict.rawValue, confidence: r.confidence))
                 try db.execute(sql: "INSERT INTO verdict_changes (time, host, old_verdict, new_verdict, confidence, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [evidenceTime, address, old, r.verdict.rawValue, r.confidence, r.reasonTexts.first])
+                               arguments: [evidenceTime, address, old, r.verdict.rawValue, r.confidence, docs.reason(r)])
             }
         }
         try db.execute(sql: """
@@ -257,8 +277,8 @@ public final class EvidenceStore: Sendable {
         }
     }
 
-    private func upsert(session s: SessionRecord, role: String, _ db: Database) throws {
-        let json = JSONOutput.encode(SessionJSON(s, role: role), pretty: false)
+    private func upsert(session s: SessionRecord, _ docs: StoreDocuments, _ db: Database) throws {
+        let json = docs.session(s)
         guard !unchanged("s|\(s.miner)|\(s.minerPort)|\(s.pool)|\(s.poolPort)|\(s.flowFirstSeen.nanoseconds)", json) else { return }
         let m = s.summary
         let first = (m.firstSeen ?? s.flowFirstSeen).nanoseconds
@@ -277,8 +297,8 @@ public final class EvidenceStore: Sendable {
                              m.sharesAccepted, m.sharesRejected, m.estimatedHashrate, s.endReason, json])
     }
 
-    private func upsert(evidence e: Evidence, policy: ScoringPolicy, _ db: Database) throws {
-        let json = JSONOutput.encode(EvidenceJSON(e, policy: policy), pretty: false)
+    private func upsert(evidence e: Evidence, policy: ScoringPolicy, _ docs: StoreDocuments, _ db: Database) throws {
+        let json = docs.evidence(e, policy)
         guard !unchanged("e|\(e.host)|\(e.kind.rawValue)|\(e.name ?? "")|\(e.peerEndpoint ?? "")", json) else { return }
         try db.execute(sql: """
             INSERT INTO evidence (run_id, host, kind, name, peer, first_seen, last_seen, count, json)

@@ -215,7 +215,7 @@ extension Analyze {
             if let dir = StorePaths.missingDirectory(of: path) {
                 return StoreRecording(db: nil, failure: "store \(path): the directory \(dir) does not exist; create it or choose another --store")
             }
-            let db = try EvidenceStore(path: path)
+            let db = try EvidenceStore(path: path, documents: .reportJSON)
             try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
             analyzer.collectRetiredSessions = true
             return StoreRecording(db: db)

@@ -199,7 +199,7 @@ struct Live: ParsableCommand {
             if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
             guard let storePath else { return (outputs, nil) }
             if !Privileges.isRoot { try StorePaths.prepareDirectory(for: storePath) }
-            let db = try EvidenceStore(path: storePath)
+            let db = try EvidenceStore(path: storePath, documents: .reportJSON)
             try db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
             return (outputs, Recorder(store: db))
         } catch {

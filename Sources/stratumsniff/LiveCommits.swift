@@ -47,7 +47,7 @@ final class LiveCommits {
         let out = outputs
         recorder.enqueue {
             do {
-                let r = try store.period(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())
+                let r = try store.report(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now())
                 try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
                 try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
                 out.periodReport(r, files: [base + ".json", base + ".html"])

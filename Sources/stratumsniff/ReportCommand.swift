@@ -70,7 +70,7 @@ struct Report: ParsableCommand {
             lo = hi.subtractingSaturated(Int64(saturating: (DurationText.seconds(since ?? "24h") ?? 86400) * 1e9))
         }
         let report: PeriodReport
-        do { report = try db.period(from: lo, to: hi, generated: now) } catch { fail(error.description) }
+        do { report = try db.report(from: lo, to: hi, generated: now) } catch { fail(error.description) }
         // An empty period of a store whose packets lie elsewhere (a capture from an incident last
         // year, the default last 24 h): say what the store holds and how to see it.
         if let hint = report.whereTheDataIs { Diagnostics.log.notice("nothing in this period. \(hint)") }

@@ -34,7 +34,7 @@ func tempStore() -> String {
         let path = tempStore()
         let (a1, r1) = analyze("xmrig-cryptonote.pcap")
         do {
-            let db = try EvidenceStore(path: path)
+            let db = try EvidenceStore(path: path, documents: .reportJSON)
             try db.beginRun(source: "test 1", version: "t", at: Timestamp(seconds: 100))
             let changes = try db.commit(StoreBatch(time: Timestamp(seconds: 100), reports: r1, statsJSON: "{}", packets: a1.statistics.packets, bytes: 0, flows: 1,
                                                           firstPacket: a1.statistics.firstPacket, lastPacket: a1.statistics.lastPacket))
@@ -46,27 +46,27 @@ func tempStore() -> String {
         }
         // A new process, the same file: the second run adds to the history.
         let (a2, r2) = analyze("tls-to-pool.pcap")
-        let db = try EvidenceStore(path: path)
+        let db = try EvidenceStore(path: path, documents: .reportJSON)
         try db.beginRun(source: "test 2", version: "t", at: Timestamp(seconds: 200))
         try db.commit(StoreBatch(time: Timestamp(seconds: 200), reports: r2, statsJSON: "{}", packets: 5, bytes: 0, flows: 1,
                                  firstPacket: a2.statistics.firstPacket, lastPacket: a2.statistics.lastPacket))
         let span = try #require(try db.span())
-        let all = try db.period(from: span.0, to: span.1, generated: Timestamp(seconds: 300))
+        let all = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 300))
         #expect(Set(all.hosts.map(\.host.host)) == ["10.0.0.5", "198.51.100.20", "10.0.0.40", "10.0.0.42", "10.0.0.43"])
         #expect(all.capture.runs == 2)
         let miner = all.hosts.first { $0.host.host == "10.0.0.5" }!
         #expect(miner.sessions.count == 1 && miner.sessions[0].shares_accepted == 5)
         #expect(miner.host.verdict == "mining")
         // A window that excludes the first capture's packet times leaves its hosts out.
-        let later = try db.period(from: span.1 - 1_000_000_000, to: span.1, generated: Timestamp(seconds: 300))
+        let later = try db.report(from: span.1 - 1_000_000_000, to: span.1, generated: Timestamp(seconds: 300))
         #expect(!later.hosts.contains { $0.host.host == "10.0.0.5" })
     }
 
     @Test func schemaVersionIsRecorded() throws {
         let path = tempStore()
-        _ = try EvidenceStore(path: path)
+        _ = try EvidenceStore(path: path, documents: .reportJSON)
         // Opening again runs no migration twice and keeps working.
-        let db = try EvidenceStore(path: path)
+        let db = try EvidenceStore(path: path, documents: .reportJSON)
         try db.beginRun(source: "x", version: "t", at: Timestamp(seconds: 1))
         let version = try #require(try shell("sqlite3", [path, "PRAGMA user_version;"]), "sqlite3 is not installed (scripts/test installs it)")
         #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
@@ -77,11 +77,11 @@ func tempStore() -> String {
     func report(_ name: String) throws -> PeriodReport {
         let path = tempStore()
         let (_, r) = analyze(name)
-        let db = try EvidenceStore(path: path)
+        let db = try EvidenceStore(path: path, documents: .reportJSON)
         try db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
         try db.commit(StoreBatch(time: Timestamp(seconds: 1), reports: r, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
         let span = try #require(try db.span())
-        return try db.period(from: span.0, to: span.1, generated: Timestamp(seconds: 2))
+        return try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2))
     }
 
     @Test func hostileStringsAreEscapedInEveryFormat() throws {

@@ -1,0 +1,57 @@
+import Detection
+import Foundation
+import PacketDecoding
+import Reporting
+import Store
+
+// Between the store and the reports: the store keeps documents it does not define; here they are
+// the report JSON on the way in and a `PeriodReport` on the way out.
+
+extension StoreDocuments {
+    /// The reports' JSON schema (README "JSON output") as the store's documents.
+    public static let reportJSON = StoreDocuments(
+        host: { JSONOutput.encode(HostJSON($0), pretty: false) },
+        reason: { $0.reasonTexts.first },
+        session: { JSONOutput.encode(SessionJSON($0, role: "miner"), pretty: false) },
+        evidence: { JSONOutput.encode(EvidenceJSON($0, policy: $1), pretty: false) })
+}
+
+extension PeriodReport {
+    /// A period as the store holds it, read back through the documents it was given.
+    public init(_ p: StoredPeriod, generated: Timestamp) {
+        let decoder = JSONDecoder()
+        var sessionsByHost: [String: [Session]] = [:]
+        for s in p.sessions {
+            guard let j = try? decoder.decode(SessionJSON.self, from: Data(s.document.utf8)) else { continue }
+            sessionsByHost[s.miner, default: []].append(Session(
+                pool: j.pool, pool_name: j.pool_hostnames.first, dialect: j.dialect, coin: j.coin, wallet: j.wallets.first,
+                software: j.miner_software, first_seen: TimeFormat.iso8601(s.firstSeen), last_seen: TimeFormat.iso8601(s.lastSeen),
+                start_ns: s.firstSeen, end_ns: s.lastSeen, shares_accepted: j.shares_accepted,
+                estimated_hashrate_hs: j.estimated_hashrate_hs, hashrate_unit: j.hashrate_unit))
+        }
+        let hosts: [Host] = p.hosts.compactMap { h in
+            guard let j = try? decoder.decode(HostJSON.self, from: Data(h.document.utf8)) else { return nil }
+            return Host(host: j, first_seen: TimeFormat.iso8601(h.firstSeen), last_seen: TimeFormat.iso8601(h.lastSeen),
+                        first_flagged: h.firstFlagged.map(TimeFormat.iso8601),
+                        new_in_period: h.firstFlagged.map { $0 >= p.from && $0 <= p.to } ?? false,
+                        sessions: sessionsByHost[h.address] ?? [])
+        }
+        let changes = p.changes.map {
+            Change(time: TimeFormat.iso8601($0.time), host: $0.host, old_verdict: $0.oldVerdict, new_verdict: $0.newVerdict,
+                   confidence: $0.confidence, reason: $0.reason)
+        }
+        let c = p.capture
+        self.init(generated: TimeFormat.iso8601(generated.nanoseconds), from: TimeFormat.iso8601(p.from), to: TimeFormat.iso8601(p.to),
+                  from_ns: p.from, to_ns: p.to, hosts: hosts, verdict_changes: changes,
+                  capture: Capture(runs: c.runs, packets: c.packets, packets_received: c.received,
+                                   packets_dropped_by_kernel: c.droppedByKernel, packets_dropped_by_interface: c.droppedByInterface),
+                  totals: p.totals, storeSpan: p.span)
+    }
+}
+
+extension EvidenceStore {
+    /// The period as a report (`report`, `live --report-every`).
+    public func report(from: Int64, to: Int64, generated: Timestamp) throws(StoreError) -> PeriodReport {
+        PeriodReport(try period(from: from, to: to, limit: PeriodReport.maxHosts), generated: generated)
+    }
+}
