@@ -97,7 +97,11 @@ public struct StratumV2Session {
     }
 
     private mutating func handle(_ type: UInt8, _ p: [UInt8], side: Side, time: Timestamp) {
-        var r = ByteReader(p)
+        p.withUnsafeBytes { handle(type, ByteCursor($0), side: side, time: time) }
+    }
+
+    private mutating func handle(_ type: UInt8, _ cursor: ByteCursor, side: Side, time: Timestamp) {
+        var r = cursor
         func touch() {
             summary.messages += 1
             if summary.firstSeen == nil { summary.firstSeen = time }
@@ -106,7 +110,7 @@ public struct StratumV2Session {
         switch type {
         case Self.setupConnection:
             guard clientSide == nil, let proto = r.u8(), r.u16le() != nil, r.u16le() != nil, r.u32le() != nil,
-                  let host = r.str(), let port = r.u16le(), let vendor = r.str(), let hw = r.str(), let fw = r.str(), let dev = r.str()
+                  let host = r.str0_255(), let port = r.u16le(), let vendor = r.str0_255(), let hw = r.str0_255(), let fw = r.str0_255(), let dev = r.str0_255()
             else { invalid = true; return }
             clientSide = side
             setupProtocol = proto
@@ -127,7 +131,7 @@ public struct StratumV2Session {
             touch()
         case Self.openStandardChannel, Self.openExtendedChannel:
             // U32 request_id; STR0_255 user_identity; ...   (from the miner only)
-            guard side == clientSide, r.u32le() != nil, let user = r.str() else { return }
+            guard side == clientSide, r.u32le() != nil, let user = r.str0_255() else { return }
             let (wallet, worker) = WalletParsing.split(user)
             if !wallet.isEmpty { summary.wallets.appendUnique(wallet, cap: Self.maxListEntries) }
             if let worker { summary.workers.appendUnique(worker, cap: Self.maxListEntries) }
@@ -167,28 +171,10 @@ public struct StratumV2Session {
     }
 }
 
-/// Little-endian reads for SV2 payloads; nil when too few bytes remain.
-struct ByteReader {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ b: [UInt8]) { bytes = b }
-    mutating func u8() -> UInt8? {
-        guard offset < bytes.count else { return nil }
-        defer { offset += 1 }
-        return bytes[offset]
-    }
-    mutating func u16le() -> UInt16? {
-        guard let a = u8(), let b = u8() else { return nil }
-        return UInt16(a) | UInt16(b) << 8
-    }
-    mutating func u32le() -> UInt32? {
-        guard let a = u16le(), let b = u16le() else { return nil }
-        return UInt32(a) | UInt32(b) << 16
-    }
-    /// STR0_255: a one-byte length then that many bytes (wire text, escape when printing).
-    mutating func str() -> String? {
-        guard let n = u8(), offset + Int(n) <= bytes.count else { return nil }
-        defer { offset += Int(n) }
-        return String(decoding: bytes[offset..<(offset + Int(n))], as: UTF8.self)
+/// STR0_255 on the shared cursor: a one-byte length then that many bytes (wire text, escape when printing).
+extension ByteCursor {
+    mutating func str0_255() -> String? {
+        guard let n = u8(), let b = take(Int(n)) else { return nil }
+        return String(decoding: b, as: UTF8.self)
     }
 }

@@ -157,27 +157,19 @@ extension ClientHello {
 }
 
 /// A bounds-checked cursor inside a borrowed slice; every read throws `.truncated` past the end.
+/// TLS's reading of the shared `ByteCursor`: a read past the end is a truncated message.
 struct Reader {
-    let base: UnsafeRawBufferPointer
-    var offset = 0
-    init(_ base: UnsafeRawBufferPointer) { self.base = base }
-    var atEnd: Bool { offset >= base.count }
-    var remaining: Int { base.count - offset }
-    mutating func u8() throws(TLSParseError) -> UInt8 {
-        guard offset < base.count else { throw .truncated }
-        defer { offset += 1 }
-        return base[offset]
-    }
-    mutating func u16() throws(TLSParseError) -> UInt16 { UInt16(try u8()) << 8 | UInt16(try u8()) }
-    mutating func u24() throws(TLSParseError) -> Int { Int(try u8()) << 16 | Int(try u8()) << 8 | Int(try u8()) }
-    mutating func skip(_ n: Int) throws(TLSParseError) {
-        guard n >= 0, n <= remaining else { throw .truncated }
-        offset += n
-    }
+    private var cursor: ByteCursor
+    init(_ base: UnsafeRawBufferPointer) { cursor = ByteCursor(base) }
+    var atEnd: Bool { cursor.atEnd }
+    var remaining: Int { cursor.remaining }
+    mutating func u8() throws(TLSParseError) -> UInt8 { guard let v = cursor.u8() else { throw .truncated }; return v }
+    mutating func u16() throws(TLSParseError) -> UInt16 { guard let v = cursor.u16() else { throw .truncated }; return v }
+    mutating func u24() throws(TLSParseError) -> Int { guard let v = cursor.u24() else { throw .truncated }; return v }
+    mutating func skip(_ n: Int) throws(TLSParseError) { guard cursor.skip(n) else { throw .truncated } }
     mutating func bytes(_ n: Int) throws(TLSParseError) -> UnsafeRawBufferPointer {
-        guard n >= 0, n <= remaining else { throw .truncated }
-        defer { offset += n }
-        return UnsafeRawBufferPointer(rebasing: base[offset..<(offset + n)])
+        guard let b = cursor.take(n) else { throw .truncated }
+        return b
     }
     mutating func sub(_ n: Int) throws(TLSParseError) -> Reader { Reader(try bytes(n)) }
 }
