@@ -58,7 +58,9 @@ let package = Package(
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Sensor", dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
+        // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
+        .target(name: "OS", dependencies: ["PacketDecoding"]),
+        .target(name: "Sensor", dependencies: ["OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
                                               .product(name: "DequeModule", package: "swift-collections"),
                                               .product(name: "Logging", package: "swift-log")]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
@@ -66,7 +68,7 @@ let package = Package(
             name: "stratumsniff",
             dependencies: [
                 "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store", "SafeNumbers",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "OS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,9 +1,7 @@
+import Foundation
 import DequeModule
 import Dispatch
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A bounded FIFO handed from the capture thread to one sender thread. `push` never blocks:
 /// when the queue is full the oldest item is dropped and counted, so a dead receiver can
@@ -60,6 +58,6 @@ final class BoundedQueue<Item: Sendable>: Sendable {
     /// Waits until the queue is empty or `timeout` seconds pass (used at shutdown).
     func drain(timeout: Double) {
         let deadline = DispatchTime.now() + timeout
-        while count > 0 && DispatchTime.now() < deadline { usleep(20_000) }
+        while count > 0 && DispatchTime.now() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     }
 }

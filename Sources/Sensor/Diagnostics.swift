@@ -2,9 +2,7 @@ import Foundation
 import Logging
 import Reporting
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import OS
 
 /// Diagnostics — what the program says about itself, not what it found — through swift-log, with
 /// one handler that decides their form: `stratumsniff: message` lines on stderr, or, under systemd
@@ -42,8 +40,7 @@ struct DiagnosticLine: LogHandler {
         let text = TerminalSafe.escape(message.description)
         // On a terminal a warning says so; the journal files it by its priority instead.
         let out = journald ? "<\(Self.priority(level))>\(text)\n" : "stratumsniff: \(level == .warning ? "warning: " : "")\(text)\n"
-        var bytes = out
-        bytes.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
+        OS.writeStandardError(out)
     }
 
     /// syslog(3) priorities, as sd-daemon(3) prefixes expect them.

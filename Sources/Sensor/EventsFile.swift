@@ -1,9 +1,7 @@
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import OS
 
 /// Appends JSON lines to a file, rotating by size (FILE → FILE.1 → … → FILE.N, oldest dropped),
 /// and reopening on SIGHUP so external log rotation works too.
@@ -27,7 +25,7 @@ public final class EventsFile: Sendable {
         try reopen()
     }
 
-    deinit { state.withLock { if $0.fd >= 0 { close($0.fd) } } }
+    deinit { state.withLock { if $0.fd >= 0 { OS.close($0.fd) } } }
 
     public func reopen() throws {
         try state.withLock { s in try reopen(&s) }
@@ -36,28 +34,28 @@ public final class EventsFile: Sendable {
     /// Opens the file for appending; never through a symbolic link (one planted at the path
     /// cannot redirect a root-started sensor's writes).
     private func reopen(_ s: inout State) throws {
-        if s.fd >= 0 { close(s.fd) }
-        s.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard s.fd >= 0 else { throw OutputError(message: "cannot open events file \(path): \(String(cString: strerror(errno)))") }
-        var st = stat()
-        s.size = fstat(s.fd, &st) == 0 ? Int(st.st_size) : 0
+        if s.fd >= 0 { OS.close(s.fd) }
+        s.fd = -1
+        switch OS.openForAppend(path) {
+        case .success(let f): s.fd = f.fd; s.size = f.size
+        case .failure(let e): throw OutputError(message: "cannot open events file \(path): \(e.text)")
+        }
     }
 
     /// Appends one line (a newline is added).
     public func append(_ line: String) {
         state.withLock { s in
             if s.size >= maxBytes { rotate(&s) }
-            var text = line + "\n"
-            let n = text.withUTF8 { buf in write(s.fd, buf.baseAddress, buf.count) }
+            let n = OS.write(s.fd, line + "\n")
             if n < 0 { s.writeErrors += 1 } else { s.size += n }
         }
     }
 
     private func rotate(_ s: inout State) {
-        close(s.fd)
+        OS.close(s.fd)
         s.fd = -1
-        for i in stride(from: keep - 1, through: 1, by: -1) { rename("\(path).\(i)", "\(path).\(i + 1)") }
-        rename(path, "\(path).1")
+        for i in stride(from: keep - 1, through: 1, by: -1) { OS.rename("\(path).\(i)", "\(path).\(i + 1)") }
+        OS.rename(path, "\(path).1")
         try? reopen(&s)
     }
 }

@@ -2,9 +2,7 @@ import PacketCapture
 import PacketDecoding
 import Pipeline
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import OS
 
 /// Reads several live interfaces from one thread (poll on their selectable descriptors) into
 /// the same `Analyzer` the offline path uses. Quiet links still advance the clock: a tick
@@ -27,11 +25,11 @@ public final class LiveLoop {
 
     /// Runs until `shouldStop` says so; calls `everyTick` about once per `tickInterval`.
     public func run(shouldStop: () -> Bool, everyTick: (Timestamp) -> Void) throws(CaptureError) {
-        var fds = captures.map { pollfd(fd: $0.selectableFileDescriptor, events: Int16(POLLIN), revents: 0) }
+        let fds = captures.map(\.selectableFileDescriptor)
         var lastTick = WallTime.now()
         while !shouldStop() {
-            _ = poll(&fds, nfds_t(fds.count), 200)
-            for (i, c) in captures.enumerated() where fds[i].revents != 0 || fds[i].fd < 0 {
+            let ready = OS.waitReadable(fds, milliseconds: 200)
+            for (i, c) in captures.enumerated() where ready[i] {
                 // Drain what is there, in batches, so one busy link cannot starve the others forever.
                 var rounds = 0
                 while rounds < 16 {

@@ -3,9 +3,7 @@ import Foundation
 import Synchronization
 import Reporting
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import OS
 
 /// RFC 5424 messages to a collector over UDP (one datagram each) or TCP (RFC 6587 octet
 /// counting), from a background thread behind a bounded queue. Reconnects with back-off;
@@ -40,15 +38,13 @@ public final class SyslogSender: Sendable {
         }
         host = h; port = p; transport = t
         queue = BoundedQueue(capacity: capacity)
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, 255)
-        hostname = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        hostname = OS.hostName
         let q = queue
         // The socket belongs to the sender thread alone (confined, not shared).
         Thread { [weak self] in
             var fd: Int32 = -1
             while let msg = q.pop() { self?.deliver(msg, fd: &fd) }
-            if fd >= 0 { close(fd) }
+            if fd >= 0 { OS.close(fd) }
         }.start()
     }
 
@@ -61,7 +57,7 @@ public final class SyslogSender: Sendable {
             sd = "[stratumsniff@32473" + structured.map { " \($0.0)=\"\(Self.sdEscape($0.1))\"" }.joined() + "]"
         }
         // MSG: control characters made visible so a wire string cannot forge a second record.
-        let line = "<\(pri)>1 \(time) \(hostname) stratumsniff \(getpid()) \(msgID) \(sd) \(TerminalSafe.escape(message))"
+        let line = "<\(pri)>1 \(time) \(hostname) stratumsniff \(OS.processID) \(msgID) \(sd) \(TerminalSafe.escape(message))"
         queue.push(line)
     }
 
@@ -81,28 +77,15 @@ public final class SyslogSender: Sendable {
     private func deliver(_ line: String, fd: inout Int32) {
         var attempt = 0
         while true {
-            if fd < 0 { fd = connectSocket() }
+            if fd < 0 { fd = OS.connect(host: host, port: port, tcp: transport == .tcp) ?? -1 }
             if fd >= 0 {
-                var payload = transport == .tcp ? "\(line.utf8.count) \(line)" : line
-                let n = payload.withUTF8 { b in Glibc.send(fd, b.baseAddress, b.count, Int32(MSG_NOSIGNAL)) }
-                if n >= 0 { sentCount.add(1, ordering: .relaxed); return }
-                close(fd); fd = -1
+                let payload = transport == .tcp ? "\(line.utf8.count) \(line)" : line
+                if OS.send(fd, payload) >= 0 { sentCount.add(1, ordering: .relaxed); return }
+                OS.close(fd); fd = -1
             }
             attempt += 1
             if attempt >= 5 { return }   // give up on this one; later ones try again
             Thread.sleep(forTimeInterval: min(0.1 * Double(1 << attempt), 2))
         }
-    }
-
-    private func connectSocket() -> Int32 {
-        var hints = addrinfo()
-        hints.ai_socktype = transport == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
-        var res: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else { return -1 }
-        defer { freeaddrinfo(res) }
-        let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
-        guard s >= 0 else { return -1 }
-        if connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 { close(s); return -1 }
-        return s
     }
 }

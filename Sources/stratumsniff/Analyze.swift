@@ -1,3 +1,4 @@
+import OS
 import ArgumentParser
 import Foundation
 import Detection
@@ -9,9 +10,6 @@ import Sensor
 import Store
 import StreamReassembly
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, jsonl, none

@@ -1,3 +1,4 @@
+import OS
 import ArgumentParser
 import Detection
 import Foundation

@@ -1,3 +1,4 @@
+import OS
 import Detection
 import Foundation
 import PacketDecoding

@@ -1,8 +1,6 @@
+import OS
 import Reporting
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One line on standard error, redrawn in place; only when stderr is a terminal (and not --quiet),
 /// so logs and pipes never see it. Used by `analyze` (progress) and `live` (capture status).
@@ -10,7 +8,7 @@ final class StatusLine {
     let enabled: Bool
     private var shown = false
 
-    init(quiet: Bool) { enabled = !quiet && isatty(2) != 0 }
+    init(quiet: Bool) { enabled = !quiet && OS.isTerminal(2) }
 
     /// `text` may carry wire strings (file names): it is escaped for the terminal.
     func show(_ text: String) {

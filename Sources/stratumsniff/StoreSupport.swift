@@ -1,3 +1,4 @@
+import OS
 import ArgumentParser
 import Foundation
 import PacketDecoding
@@ -5,9 +6,6 @@ import SafeNumbers
 import Sensor
 import Store
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where the history lives when --store is not given (README "Store").
 enum StorePaths {

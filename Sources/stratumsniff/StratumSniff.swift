@@ -1,12 +1,8 @@
+import OS
 import ArgumentParser
 import PacketCapture
 import Sensor
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Exit statuses (README "Exit status").
 enum Exit {
@@ -30,20 +26,20 @@ struct StratumSniff: ParsableCommand {
         // error and the status says it failed (a script that forgot its arguments must notice).
         if CommandLine.arguments.count == 1 {
             FileHandleStderr.write(helpMessage() + "\n")
-            Glibc.exit(Exit.usageOrInputError)
+            OS.exit(Exit.usageOrInputError)
         }
         do {
             var command = try parseAsRoot()
             Diagnostics.bootstrap(level: (command as? HasDiagnostics)?.diagnostics.level ?? .notice)
             try command.run()
         } catch let exit as ExitCode {
-            Glibc.exit(exit.rawValue)
+            OS.exit(exit.rawValue)
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
             if code == .success {
                 print(message)
-                Glibc.exit(0)
+                OS.exit(0)
             }
             FileHandleStderr.write("stratumsniff: " + message + "\n")
             // ArgumentParser's usage text already names the command's help; a validation error does not.
@@ -51,7 +47,7 @@ struct StratumSniff: ParsableCommand {
                 let command = CommandLine.arguments.dropFirst().first { name in subcommandNames.contains(name) }
                 FileHandleStderr.write("Run 'stratumsniff \(command.map { "\($0) " } ?? "")--help' for usage.\n")
             }
-            Glibc.exit(Exit.usageOrInputError)
+            OS.exit(Exit.usageOrInputError)
         }
     }
 
@@ -60,7 +56,6 @@ struct StratumSniff: ParsableCommand {
 
 enum FileHandleStderr {
     static func write(_ s: String) {
-        var copy = s
-        copy.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
+        OS.writeStandardError(s)
     }
 }

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The system calls StratumSniff makes outside libpcap, in one thin place (this module): files,
+/// sockets, polling, the terminal, the process. Everything above speaks these small Swift calls;
+/// only this module imports Glibc (and PacketCapture, the libpcap door).
+public enum OS {
+    /// The text of the last error (`errno`).
+    public static var lastError: String { String(cString: strerror(errno)) }
+
+    // MARK: - Process and terminal
+
+    public static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+
+    public static var processID: Int32 { getpid() }
+
+    public static var hostName: String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+
+    /// Writes all of `text` to standard error in one call (a line is not interleaved with another's).
+    public static func writeStandardError(_ text: String) {
+        var copy = text
+        copy.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
+    }
+
+    // MARK: - Polling
+
+    /// Waits up to `milliseconds` for any descriptor to be readable; which ones are (a negative
+    /// descriptor — a source that cannot be polled — always counts as ready).
+    public static func waitReadable(_ fds: [Int32], milliseconds: Int32) -> [Bool] {
+        var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        _ = poll(&polled, nfds_t(polled.count), milliseconds)
+        return polled.map { $0.revents != 0 || $0.fd < 0 }
+    }
+
+    // MARK: - Files
+
+    /// Opens `path` for appending (created 0640), never through a symbolic link; returns the
+    /// descriptor and the file's size, or the error's text.
+    public static func openForAppend(_ path: String) -> Result<(fd: Int32, size: Int), AppendError> {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard fd >= 0 else { return .failure(AppendError(text: lastError)) }
+        var st = stat()
+        return .success((fd, fstat(fd, &st) == 0 ? Int(st.st_size) : 0))
+    }
+
+    public struct AppendError: Error { public var text: String }
+
+    /// Bytes written, or -1.
+    public static func write(_ fd: Int32, _ text: String) -> Int {
+        var copy = text
+        return copy.withUTF8 { buf in Glibc.write(fd, buf.baseAddress, buf.count) }
+    }
+
+    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Renames `from` to `to` (replacing it); false when it failed (a missing source is no error to us).
+    @discardableResult
+    public static func rename(_ from: String, _ to: String) -> Bool { Glibc.rename(from, to) == 0 }
+
+    // MARK: - Sockets
+
+    /// A connected UDP or TCP socket to `host:port`, or nil.
+    public static func connect(host: String, port: UInt16, tcp: Bool) -> Int32? {
+        var hints = addrinfo()
+        hints.ai_socktype = tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else { return nil }
+        defer { freeaddrinfo(res) }
+        let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
+        guard s >= 0 else { return nil }
+        if Glibc.connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 { Glibc.close(s); return nil }
+        return s
+    }
+
+    /// Sends `text` on a connected socket without dying of SIGPIPE; bytes sent, or -1.
+    public static func send(_ fd: Int32, _ text: String) -> Int {
+        var copy = text
+        return copy.withUTF8 { b in Glibc.send(fd, b.baseAddress, b.count, Int32(MSG_NOSIGNAL)) }
+    }
+}
