@@ -10,6 +10,8 @@ public struct HostReport: Sendable {
     public var verdict: Verdict
     /// 0–100.
     public var confidence: Int
+    /// A relay serves mining work and mines upstream (verdict `mining`); nil otherwise.
+    public var role: HostRole? = nil
     /// Why, strongest first, as facts (Reporting turns them into sentences: `reasonTexts`).
     public var reasons: [Reason]
     public var firstSeen: Timestamp?
@@ -270,9 +272,16 @@ public struct HostVerdicts {
     /// One report per host with evidence, most serious first.
     /// - Parameter localNets: when given, only hosts inside these blocks are reported (`--local-net`).
     public func reports(localNets: AddressSet? = nil) -> [HostReport] {
-        byHost.filter { host, _ in localNets.map { $0.match(host) != nil } ?? true }
+        // Relays first: hosts that serve work and mine upstream, with where they mine.
+        var relays: [IPAddress: [String]] = [:]
+        for (host, e) in byHost where !e.pool.isEmpty && e.miner.contains(where: { Self.score($0).0.isMiner }) {
+            var upstream: [String] = []
+            for s in e.miner where !upstream.contains(s.poolDisplay) && upstream.count < 4 { upstream.append(s.poolDisplay) }
+            relays[host] = upstream
+        }
+        return byHost.filter { host, _ in localNets.map { $0.match(host) != nil } ?? true }
             .map { host, e in
-                var r = Self.judge(host: host, miner: Array(e.miner), pool: Array(e.pool), evidence: e.other, policy: policy)
+                var r = Self.judge(host: host, miner: Array(e.miner), pool: Array(e.pool), evidence: e.other, policy: policy, relays: relays)
                 if e.retired > 0 {
                     r.reasons.append(.retiredSessions(e.retired))
                     if let f = e.retiredFirstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }

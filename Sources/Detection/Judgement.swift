@@ -4,8 +4,10 @@ import SafeNumbers
 /// Scoring (README "Scoring"): each session and each piece of evidence supports a verdict on its
 /// own; per host, the strongest wins and each further independent kind of evidence adds 5.
 extension HostVerdicts {
+    /// - Parameter relays: relay hosts (they serve work and mine upstream) → where they mine, to say
+    ///   where a downstream miner's work ends up.
     static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence: [Evidence] = [],
-                      policy: ScoringPolicy = ScoringPolicy()) -> HostReport {
+                      policy: ScoringPolicy = ScoringPolicy(), relays: [IPAddress: [String]] = [:]) -> HostReport {
         let all = miner + pool
         let first = (all.map { $0.summary.firstSeen ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
         let last = (all.map { $0.summary.lastSeen ?? $0.flowLastSeen } + evidence.map(\.last)).max()
@@ -13,22 +15,28 @@ extension HostVerdicts {
         var confidence = 0
         var reasons: [Reason] = []
         let sortedMiner = miner.sorted { $0.flowFirstSeen < $1.flowFirstSeen }
-        // A host that serves work to others is a pool or an internal proxy, even if it also mines upstream.
+        for s in sortedMiner {
+            let (v, c) = score(s)
+            if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
+        }
+        // A host that serves work to others is a pool — or, when it also mines upstream, a relay:
+        // verdict mining (its traffic is what leaves the network), role relay (README "Scoring").
+        var role: HostRole?
         if !pool.isEmpty {
-            verdict = .pool
+            let relay = verdict.isMiner
+            if relay { role = .relay } else {
+                verdict = .pool
+                confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
+            }
             let clients = Set(pool.map(\.miner)).count
             let jobs = pool.reduce(0) { $0.addingSaturated($1.summary.jobsReceived) }
             let shares = pool.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
-            confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
             let ports = Set(pool.map(\.poolPort)).sorted()
-            reasons.append(.servedWork(ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares))
-            if !sortedMiner.isEmpty { reasons.append(.mined(sortedMiner, upstream: true)) }
-        } else {
-            for s in sortedMiner {
-                let (v, c) = score(s)
-                if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
-            }
-            if !sortedMiner.isEmpty { reasons.append(.mined(sortedMiner, upstream: false)) }
+            reasons.append(.servedWork(ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares, relay: relay))
+        }
+        if !sortedMiner.isEmpty {
+            let through = relays.filter { relay in sortedMiner.contains { $0.pool == relay.key } }
+            reasons.append(.mined(sortedMiner, upstream: !pool.isEmpty, relays: through))
         }
         // Fuse the other evidence: the strongest verdict wins; each further independent kind
         // of evidence that points the same way adds confidence (README "Scoring").
@@ -46,7 +54,7 @@ extension HostVerdicts {
         }
         reasons += extra
         if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 { confidence = min(99, confidence + 5 * (kinds.count - 1)) }
-        var report = HostReport(host: host, verdict: verdict, confidence: confidence, reasons: reasons,
+        var report = HostReport(host: host, verdict: verdict, confidence: confidence, role: role, reasons: reasons,
                                 firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
                                 poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
         report.evidence = scored.map(\.e)

@@ -7,6 +7,8 @@ import Stratum
 public struct HostJSON: Codable, Sendable {
     public var host: String
     public var verdict: String
+    /// "relay" for a host that serves mining work and mines upstream (verdict mining); else null.
+    public var role: String?
     public var confidence: Int
     public var reasons: [String]
     public var first_seen: String?
@@ -28,6 +30,7 @@ public struct HostJSON: Codable, Sendable {
     public init(_ r: HostReport) {
         host = r.host.description
         verdict = r.verdict.rawValue
+        role = r.role?.rawValue
         confidence = r.confidence
         reasons = r.reasonTexts
         first_seen = r.firstSeen.map { TimeFormat.iso8601($0.nanoseconds) }
@@ -63,7 +66,7 @@ public struct HostJSON: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case host, verdict, confidence, reasons, first_seen, last_seen, pools, wallets, workers, miner_software,
+        case host, verdict, role, confidence, reasons, first_seen, last_seen, pools, wallets, workers, miner_software,
              shares_accepted, estimated_hashrate_hs, hashrate_unit, estimated_hashrates, sessions, served_sessions, evidence
     }
 
@@ -71,6 +74,7 @@ public struct HostJSON: Codable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(host, forKey: .host)
         try c.encode(verdict, forKey: .verdict)
+        try c.encode(role, forKey: .role)
         try c.encode(confidence, forKey: .confidence)
         try c.encode(reasons, forKey: .reasons)
         try c.encode(first_seen, forKey: .first_seen)
@@ -123,6 +127,9 @@ public struct RateJSON: Codable, Sendable, Equatable {
 }
 
 extension HostJSON {
+    /// The verdict as people read it: "mining (relay)" for a relay.
+    public var verdictText: String { role.map { "\(verdict) (\($0))" } ?? verdict }
+
     /// The per-coin totals; a host stored before they existed has its one total, coin unknown.
     public var rateList: [RateJSON] {
         estimated_hashrates ?? estimated_hashrate_hs.map { [RateJSON(kind: RateKind(coin: nil, dialect: nil), estimated: $0)] } ?? []

@@ -65,11 +65,11 @@ public enum PeriodRenderer {
         o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
             let j = h.host
-            o += "| \(md(j.host)) | \(j.verdict) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(workers(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(sharesCell(h)) | \(md(j.rateCell)) |\n"
+            o += "| \(md(j.host)) | \(j.verdictText) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(workers(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(sharesCell(h)) | \(md(j.rateCell)) |\n"
         }
         o += "\n"
         for h in r.hosts {
-            o += "## \(md(h.host.host)) — \(h.host.verdict) (\(h.host.confidence))\(h.new_in_period ? " — new" : "")\n\n"
+            o += "## \(md(h.host.host)) — \(h.host.verdictText) (\(h.host.confidence))\(h.new_in_period ? " — new" : "")\n\n"
             for reason in h.host.reasons { o += "- \(md(reason))\n" }
             o += "\n"
         }
@@ -192,7 +192,7 @@ public enum PeriodRenderer {
             for x in r.hosts {
                 let j = x.host
                 o += "<tr>" + td("Host", "<a href=\"#host-\(h(j.host))\">\(h(j.host))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")", nowrap: true)
-                o += td("Verdict", h(j.verdict), nowrap: true, cls: "v-\(h(j.verdict))") + td("Confidence", String(j.confidence), nowrap: true)
+                o += td("Verdict", h(j.verdictText), nowrap: true, cls: "v-\(h(j.verdict))") + td("Confidence", String(j.confidence), nowrap: true)
                 o += td("Pool", h(pools(j))) + td("Wallet", h(wallets(j))) + td("Worker", h(workers(j))) + td("Software", h(software(j)))
                 o += td("First seen", h(short(x.first_seen)), nowrap: true) + td("Last seen", h(short(x.last_seen)), nowrap: true)
                 o += td("Shares", sharesCell(x), nowrap: true) + td("Hashrate", h(j.rateCell), nowrap: true) + "</tr>\n"
@@ -200,7 +200,7 @@ public enum PeriodRenderer {
             o += "</tbody></table>\n"
             let axis = r.activeSpan
             for x in r.hosts {
-                o += "<h2 id=\"host-\(h(x.host.host))\">\(h(x.host.host)) <span class=\"v-\(h(x.host.verdict))\">\(h(x.host.verdict))</span> <span class=\"muted\">(\(x.host.confidence))</span></h2>\n"
+                o += "<h2 id=\"host-\(h(x.host.host))\">\(h(x.host.host)) <span class=\"v-\(h(x.host.verdict))\">\(h(x.host.verdictText))</span> <span class=\"muted\">(\(x.host.confidence))</span></h2>\n"
                 o += timeline(x, from: axis.0, to: axis.1)
                 o += "<ul>" + x.host.reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
             }

@@ -35,11 +35,18 @@ public enum ReasonText {
 
     public static func sentences(_ reason: Reason, policy: ScoringPolicy) -> [String] {
         switch reason {
-        case .servedWork(let ports, let miners, let sessions, let jobs, let shares):
+        case .servedWork(let ports, let miners, let sessions, let jobs, let shares, let relay):
             let p = ports.map(String.init).joined(separator: ", ")
-            return ["served mining work on port \(p) to \(Format.count(miners, "miner")) (\(Format.count(sessions, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)"]
-        case .mined(let sessions, let upstream):
-            return describeAll(sessions).map { upstream ? "also mines upstream: " + $0 : $0 }
+            let served = "mining work on port \(p) to \(Format.count(miners, "miner")) (\(Format.count(sessions, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)"
+            return [relay ? "a relay (xmrig-proxy or the like): serves \(served) and mines upstream — the host whose traffic leaves the network"
+                          : "served \(served)"]
+        case .mined(let sessions, let upstream, let relays):
+            return describeAll(sessions).map { line in
+                // Where a relay takes this miner's work: the pool it mines at itself.
+                let via = relays.isEmpty ? "" : "; " + relays.sorted { $0.key < $1.key }
+                    .map { "\($0.key) is a relay mining upstream at \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
+                return (upstream ? "also mines upstream: " : "") + line + via
+            }
         case .evidence(let e):
             return [describe(e, policy)]
         case .retiredSessions(let n):

@@ -28,14 +28,14 @@ public enum TableReport {
                 let acc = sessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
                 let sub = sessions.reduce(0) { $0.addingSaturated($1.summary.sharesSubmitted) }
                 let rate = j.rateCell
-                rows.append([r.host.description, r.verdict.rawValue, String(r.confidence), pool, wallet,
+                rows.append([r.host.description, j.verdictText, String(r.confidence), pool, wallet,
                              j.miner_software.first ?? "-", "\(acc)/\(sub)", r.verdict == .pool ? "-" : rate,
                              r.firstSeen.map { short($0) } ?? "-", r.lastSeen.map { short($0) } ?? "-"].map(cell))
             }
             out += grid(header, rows)
             out += "\n"
             for r in reports where r.verdict != .none {
-                out += "\(r.host) \(r.verdict.rawValue) (\(r.confidence)):\n"
+                out += "\(r.host) \(r.verdict.rawValue)\(r.role.map { " (\($0.rawValue))" } ?? "") (\(r.confidence)):\n"
                 for reason in r.reasonTexts { out += "  - \(TerminalSafe.escape(reason))\n" }
             }
         }

@@ -6,6 +6,9 @@ extension Corpus {
         Scenario(name: "socks-proxy.pcap",
                  description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing); 10.0.0.94 asks the HTTP proxy 10.0.0.3:3128 to CONNECT xmr-eu1.nanopool.org:14444 and mines in the clear through it (mining); 10.0.0.95 CONNECTs to www.example.org:443 (nothing).",
                  expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious", "10.0.0.94": "mining"], build: socksProxy),
+        Scenario(name: "relay.pcap",
+                 description: "An xmrig-proxy at 10.0.0.100 serves two LAN miners (10.0.0.101, 10.0.0.102) on port 3333 and mines upstream itself at pool.supportxmr.com:3333, which it looked up: the relay is mining (role relay), the downstream miners mine, and their reasons say where their work ends up.",
+                 expected: ["10.0.0.100": "mining", "10.0.0.101": "mining", "10.0.0.102": "mining", "198.51.100.100": "pool"], build: relay),
     ]
 
     /// SOCKS5 greeting, method choice, (authentication,) CONNECT and its grant.
@@ -77,6 +80,23 @@ extension Corpus {
         for i in 0..<5 { o.send(.server, Wire.appData(1300, seed: i), after: 1) }
         o.close()
         frames += o.frames
+        return frames.sorted { $0.time < $1.time }.pcap()
+    }
+
+    static func relay() -> [UInt8] {
+        var frames = lookup("10.0.0.100", "pool.supportxmr.com", ["198.51.100.100"], id: 7, at: t0)
+        var up = Conversation(client: "10.0.0.100", clientPort: 53000, server: "198.51.100.100", serverPort: 3333, start: t0.adding(seconds: 1))
+        up.handshake()
+        up.cryptoNoteMining(rig: "proxy-upstream", shares: 4, interval: 15)
+        up.close()
+        frames += up.frames
+        for (i, miner) in ["10.0.0.101", "10.0.0.102"].enumerated() {
+            var down = Conversation(client: miner, clientPort: UInt16(54000 + i), server: "10.0.0.100", serverPort: 3333, start: t0.adding(seconds: 2 + Double(i)))
+            down.handshake()
+            down.cryptoNoteMining(rig: "lan-\(i + 1)", shares: 2, interval: 20)
+            down.close()
+            frames += down.frames
+        }
         return frames.sorted { $0.time < $1.time }.pcap()
     }
 }

@@ -41,13 +41,21 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(v.reports().isEmpty)
     }
 
-    @Test func proxyIsAPool() {
+    /// A host that serves work and mines upstream is a relay: verdict mining, role relay; its
+    /// downstream miners' reasons say where their work ends up. One that only serves is a pool.
+    @Test func relayMinesAndServes() {
         var v = HostVerdicts()
         v.add(record(miner: "10.0.0.5", pool: "10.0.0.9", shape: .twoSided))
         v.add(record(miner: "10.0.0.9", pool: "198.51.100.9", shape: .twoSided))
-        let proxy = v.reports().first { $0.host == IPAddress("10.0.0.9") }
-        #expect(proxy?.verdict == .pool)
-        #expect(proxy?.reasonTexts.contains { $0.hasPrefix("also mines upstream") } == true)
+        let reports = v.reports()
+        let relay = reports.first { $0.host == IPAddress("10.0.0.9") }
+        #expect(relay?.verdict == .mining && relay?.role == .relay)
+        #expect(relay?.reasonTexts.first?.hasPrefix("a relay (xmrig-proxy or the like): serves mining work on port 3333 to 1 miner") == true)
+        #expect(relay?.reasonTexts.contains { $0.hasPrefix("also mines upstream") } == true)
+        let downstream = reports.first { $0.host == IPAddress("10.0.0.5") }
+        #expect(downstream?.reasonTexts.first?.hasSuffix("; 10.0.0.9 is a relay mining upstream at 198.51.100.9:3333") == true)
+        #expect(reports.first { $0.host == IPAddress("198.51.100.9") }?.verdict == .pool)
+        #expect(reports.first { $0.host == IPAddress("198.51.100.9") }?.role == nil)
     }
 
     @Test func reasonsExplain() {
