@@ -83,5 +83,7 @@ public struct ScoringPolicy: Sendable {
     /// "Periodic small messages": at least this many packets each way with this average payload or less.
     public var periodicMinPackets = 20
     public var periodicMaxAveragePayload = 400
+    /// Connections to a listed pool (merged into one record) that count as long-lived together.
+    public var repeatedConnections = 3
     public init() {}
 }

@@ -67,7 +67,9 @@ extension HostVerdicts {
         let long = e.duration >= p.longLivedSeconds
         switch e.kind {
         case .tlsToPool, .webSocketToPool:
-            guard long else { return (.suspicious, 40) }
+            // A miner the pool refuses (or a flaky link) reconnects again and again: repeated short
+            // connections to a listed pool are as telling as one long one.
+            guard long || e.count >= p.repeatedConnections else { return (.suspicious, 40) }
             return (.likelyMining, isPeriodic(e, p) ? 80 : 70)
         case .connectionToPool:
             return long ? (.likelyMining, 60) : (.suspicious, 35)

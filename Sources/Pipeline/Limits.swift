@@ -15,8 +15,12 @@ public struct Limits: Sendable {
     public var http = HTTPLimits()
     /// Addresses remembered with the name they resolved to (DNS answers, SNI, Host).
     public var maxNameCacheEntries = 65_536
-    /// How long a name learned from a TLS SNI or an HTTP Host names its address (DNS answers carry a TTL).
+    /// How long a name learned from a TLS SNI or an HTTP Host names its address.
     public var learnedNameSeconds: Double = 3600
+    /// The least time a DNS answer for a listed name names its addresses, whatever its TTL: resolvers
+    /// hand out TTL 0 and short TTLs, while a miner caches the answer itself and keeps reconnecting
+    /// to that address for minutes.
+    public var minDNSNameSeconds: Double = 600
     /// Hosts, sessions and evidence held in memory.
     public var hosts = HostLimits()
     /// Hosts with no evidence remembered for `--all-hosts` (beyond it, new ones are not listed).

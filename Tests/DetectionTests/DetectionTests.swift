@@ -121,6 +121,11 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(judge([tls]) == (.likelyMining, 80))
         #expect(judge([dns, tls]) == (.likelyMining, 85))                // README's example
         #expect(judge([dns, tls, shortTLS]) == (.likelyMining, 85))      // a second TLS is not a new kind
+        var reconnecting = shortTLS
+        reconnecting.count = 3                                           // a miner the pool keeps refusing
+        #expect(judge([reconnecting]) == (.likelyMining, 80))   // small records both ways: periodic
+        reconnecting.count = 2
+        #expect(judge([reconnecting]) == (.suspicious, 40))
         #expect(judge([dns, tls, evidence(.httpToPool, seconds: 1)]) == (.likelyMining, 90))
         let session = record(miner: "10.0.0.20", pool: "198.51.100.60", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 1 }
         #expect(judge([dns, tls], sessions: [session]) == (.mining, 99))  // 99 + 10, capped

@@ -4,6 +4,7 @@ import Detection
 import PacketDecoding
 import PoolIntel
 import StreamReassembly
+import TrafficGen
 
 /// README "Names for addresses": 65 536 addresses at most, oldest dropped first; DNS entries expire
 /// with their TTL in packet time, SNI/Host after an hour.
@@ -42,6 +43,7 @@ import StreamReassembly
     @Test func theDefaultsAreTheDocumentedOnes() {
         #expect(Limits().maxNameCacheEntries == 65_536)
         #expect(Limits().learnedNameSeconds == 3600)
+        #expect(Limits().minDNSNameSeconds == 600)
     }
 
     @Test func sniAndHostNamesLastAnHour() {
@@ -56,5 +58,18 @@ import StreamReassembly
         // An unlisted name is not kept; an allow-listed one is kept only to say "sanctioned".
         sink.remember(IPAddress("192.0.2.1")!, name: "example.org", source: .dnsAnswer, ttl: 3600, now: t0)
         #expect(sink.names.lookup(IPAddress("192.0.2.1")!, now: t0) == nil)
+    }
+
+    /// A DNS answer with TTL 0 still names the address for `minDNSNameSeconds`: the miner caches it.
+    @Test func dnsAnswersNameTheirAddressesAtLeastTenMinutes() {
+        let sink = Sink(limits: Limits(), intel: PoolIntelligence(), policy: .init(), onEvent: nil)
+        let answer = Wire.dnsAnswer(id: 1, name: "pool.supportxmr.com", addresses: ["198.51.100.100"], ttl: 0)
+        answer.withUnsafeBytes {
+            DNSAnalyzer.message($0, from: Endpoint(address: IPAddress("10.0.0.1")!, port: 53),
+                                to: Endpoint(address: IPAddress("10.0.0.81")!, port: 40000), time: t0, shared: sink)
+        }
+        let server = Endpoint(address: IPAddress("198.51.100.100")!, port: 3333)
+        #expect(sink.hint(for: server, now: t0.adding(seconds: 590))?.via == .dnsAnswer)
+        #expect(sink.hint(for: server, now: t0.adding(seconds: 601)) == nil)
     }
 }

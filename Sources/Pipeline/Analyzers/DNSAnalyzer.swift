@@ -38,13 +38,13 @@ final class DNSAnalyzer: FlowAnalyzer {
             let aliases = msg.isResponse && msg.answers.contains(where: { $0.type == .cname }) ? msg.aliases(of: q.name) : []
             let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
             if let allowed = ([q.name] + aliases).first(where: { shared.intel.isAllowed(name: $0) }) {
-                for (address, ttl) in addresses { shared.remember(address, name: allowed, source: .dnsAnswer, ttl: Double(ttl), now: time) }
+                for (address, ttl) in addresses { shared.remember(address, name: allowed, source: .dnsAnswer, ttl: max(Double(ttl), shared.limits.minDNSNameSeconds), now: time) }
                 continue
             }
             guard let (name, match) = ([q.name] + aliases).lazy.compactMap({ n in shared.intel.pool(named: n).map { (n, $0) } }).first
             else { continue }
             for (address, ttl) in addresses {
-                shared.remember(address, name: name, match: match, source: .dnsAnswer, ttl: Double(ttl), now: time)
+                shared.remember(address, name: name, match: match, source: .dnsAnswer, ttl: max(Double(ttl), shared.limits.minDNSNameSeconds), now: time)
             }
             let asker = msg.isResponse ? dst : src, server = msg.isResponse ? src : dst
             var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
