@@ -59,7 +59,9 @@ public struct StratumV2Session {
     }
 
     /// A Noise NX handshake's first message: exactly 64 bytes (an ElligatorSwift-encoded key).
-    public static func looksLikeNoiseHello(_ firstClientPayload: Int) -> Bool { firstClientPayload == 64 }
+    /// The client's first Noise message (an ephemeral key) is this long.
+    public static let noiseHelloSize = 64
+    public static func looksLikeNoiseHello(_ firstClientPayload: Int) -> Bool { firstClientPayload == noiseHelloSize }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp) {
         guard !invalid else { return }

@@ -33,18 +33,33 @@ final class StratumV2Analyzer: FlowAnalyzer {
     }
 }
 
-/// The shape of an encrypted Stratum V2 connection (a Noise handshake: a 64-byte first message
-/// from the client), on a flow seen from its SYN. Evidence only toward a server known as a pool.
+/// The shape of an encrypted Stratum V2 connection: a Noise handshake whose first message is the
+/// client's 64 bytes, sent before the server says anything — whatever the TCP segmentation (the 64
+/// bytes may arrive in several segments). On a flow seen from its SYN; evidence only toward a server
+/// already known as a pool (never on shape alone).
 final class NoiseShapeAnalyzer: FlowAnalyzer {
+    /// Bytes the client sent before the server's first byte.
+    private var clientBytes = 0
+    private var matched = false
+
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
-        flow.flow.sawSYN && direction == flow.flow.initiator && StratumV2Session.looksLikeNoiseHello(first.count)
+        flow.flow.sawSYN && direction == flow.flow.initiator && first.count <= StratumV2Session.noiseHelloSize
             ? .mine(NoiseShapeAnalyzer()) : .notMine
     }
 
-    func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision { .bypass }
+    func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
+        if direction == flow.flow.initiator {
+            clientBytes += bytes.count
+            // More than a Noise hello before any answer: not this shape.
+            return clientBytes > StratumV2Session.noiseHelloSize ? .done : .keep
+        }
+        // The server's first bytes: the shape held if the client had sent exactly the hello.
+        matched = StratumV2Session.looksLikeNoiseHello(clientBytes)
+        return matched ? .bypass : .done
+    }
 
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
-        guard let hint = flow.hint else { return Findings() }   // weak evidence: never on its own
+        guard matched || (final && StratumV2Session.looksLikeNoiseHello(clientBytes)), let hint = flow.hint else { return Findings() }
         return Findings(evidence: [flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: hint)])
     }
 }
