@@ -163,4 +163,24 @@ extension Conversation {
             send(.server, Messages.cnOK(id: 2 + i))
         }
     }
+
+    /// Mining over TLS as the wire shows it: a 180-byte record from the pool every 30 s (a job), and a
+    /// 120-byte record from the miner after every `shareEvery`-th (a share).
+    public mutating func tlsMiningRecords(jobs: Int, shareEvery: Int) {
+        for i in 0..<jobs {
+            send(.server, Wire.appData(180, seed: i), after: 30)
+            if i % shareEvery == 0 { send(.client, Wire.appData(120, seed: i)) }
+        }
+    }
+
+    /// An ordinary TLS download: `records` full records from the server, one every `interval` seconds.
+    public mutating func tlsDownload(records: Int, interval: Double) {
+        for i in 0..<records { send(.server, Wire.appData(1300, seed: i), after: interval) }
+    }
+
+    /// An HTTP proxy's tunnel: `CONNECT target` (with a User-Agent when given), granted.
+    public mutating func httpConnect(_ target: String, agent: String? = nil) {
+        send(.client, "CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\n" + (agent.map { "User-Agent: \($0)\r\n" } ?? "") + "\r\n", line: false)
+        send(.server, "HTTP/1.1 200 Connection established\r\n\r\n", line: false)
+    }
 }

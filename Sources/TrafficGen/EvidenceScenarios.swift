@@ -43,17 +43,14 @@ extension Corpus {
         c.send(.client, Wire.clientHello(sni: "gulf.moneroocean.stream", alpn: []))
         c.send(.server, Wire.serverHello13() + Wire.appData(900, seed: 1))
         c.send(.client, Wire.appData(74, seed: 2))
-        for i in 0..<240 {   // a job every 30 s, a share now and then: 2 h
-            c.send(.server, Wire.appData(180, seed: i), after: 30)
-            if i % 3 == 0 { c.send(.client, Wire.appData(120, seed: i)) }
-        }
+        c.tlsMiningRecords(jobs: 240, shareEvery: 3)   // 2 h
         c.close()
         frames += c.frames
         var d = Conversation(client: "10.0.0.41", clientPort: 50200, server: "93.184.215.14", serverPort: 443, start: t0.adding(seconds: 1))
         d.handshake()
         d.send(.client, Wire.clientHello(sni: "www.example.org"))
         d.send(.server, Wire.serverHello13())
-        for i in 0..<200 { d.send(.server, Wire.appData(1300, seed: i), after: 3) }
+        d.tlsDownload(records: 200, interval: 3)
         d.close()
         frames += d.frames
         var e = Conversation(client: "10.0.0.42", clientPort: 50300, server: "198.51.100.60", serverPort: 443, start: t0.adding(seconds: 60))

@@ -39,10 +39,7 @@ extension Corpus {
         socks5Connect(&t, ipv4: [198, 51, 100, 61], port: 443, user: "miner")
         t.send(.client, Wire.clientHello(sni: "xmr-eu1.nanopool.org", alpn: []))
         t.send(.server, Wire.serverHello13() + Wire.appData(700, seed: 3))
-        for i in 0..<20 {   // a job every 30 s, now and then a share: 10 min
-            t.send(.server, Wire.appData(180, seed: i), after: 30)
-            if i % 2 == 0 { t.send(.client, Wire.appData(120, seed: i)) }
-        }
+        t.tlsMiningRecords(jobs: 20, shareEvery: 2)   // 10 min
         t.close()
         frames += t.frames
 
@@ -59,25 +56,23 @@ extension Corpus {
         socks5Connect(&w, name: "www.example.org", port: 443)
         w.send(.client, Wire.clientHello(sni: "www.example.org"))
         w.send(.server, Wire.serverHello13())
-        for i in 0..<10 { w.send(.server, Wire.appData(1300, seed: i), after: 1) }
+        w.tlsDownload(records: 10, interval: 1)
         w.close()
         frames += w.frames
 
         var h = Conversation(client: "10.0.0.94", clientPort: 52500, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 30))
         h.handshake()
-        h.send(.client, "CONNECT xmr-eu1.nanopool.org:14444 HTTP/1.1\r\nHost: xmr-eu1.nanopool.org:14444\r\nUser-Agent: XMRig/6.21.0\r\n\r\n", line: false)
-        h.send(.server, "HTTP/1.1 200 Connection established\r\n\r\n", line: false)
+        h.httpConnect("xmr-eu1.nanopool.org:14444", agent: "XMRig/6.21.0")
         h.cryptoNoteMining(rig: "via-http-proxy", shares: 3, interval: 20)
         h.close()
         frames += h.frames
 
         var o = Conversation(client: "10.0.0.95", clientPort: 52600, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 35))
         o.handshake()
-        o.send(.client, "CONNECT www.example.org:443 HTTP/1.1\r\nHost: www.example.org:443\r\n\r\n", line: false)
-        o.send(.server, "HTTP/1.1 200 Connection established\r\n\r\n", line: false)
+        o.httpConnect("www.example.org:443")
         o.send(.client, Wire.clientHello(sni: "www.example.org"))
         o.send(.server, Wire.serverHello13())
-        for i in 0..<5 { o.send(.server, Wire.appData(1300, seed: i), after: 1) }
+        o.tlsDownload(records: 5, interval: 1)
         o.close()
         frames += o.frames
         return frames.sorted { $0.time < $1.time }.pcap()

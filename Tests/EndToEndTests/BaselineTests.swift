@@ -22,19 +22,7 @@ import Testing
     }
 
     /// Runs the binary in the repository root, so that paths in errors read as they do here.
-    static func run(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Binary.path)
-        p.arguments = args
-        p.currentDirectoryURL = Binary.root
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
+    static func run(_ args: [String]) throws -> String { try Binary.run(args, directory: Binary.root).stdout }
 
     static func withoutVolatileFields(_ text: String) -> String {
         volatileFields.reduce(text) { t, name in

@@ -19,10 +19,15 @@ enum Binary {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ args: [String], stdin: Data? = nil) throws -> Result {
+    /// Runs the binary (or `executable`) with `args`; `directory` and `environment` (the whole of it)
+    /// when given.
+    static func run(_ args: [String], stdin: Data? = nil, executable: String? = nil, directory: URL? = nil,
+                    environment: [String: String]? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
+        p.executableURL = URL(fileURLWithPath: executable ?? path)
         p.arguments = args
+        if let directory { p.currentDirectoryURL = directory }
+        if let environment { p.environment = environment }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -274,17 +279,8 @@ enum Binary {
         let quiet = try Binary.run(["analyze", "--quiet", "--log-level", "critical", missing])
         #expect(quiet.status == 2 && quiet.stderr.isEmpty)   // the status still says it
         #expect(try Binary.run(["analyze", "--log-level", "loud", missing]).status == 2)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Binary.path)
-        p.arguments = ["analyze", "--quiet", missing]
-        p.environment = ["JOURNAL_STREAM": "8:12345"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(text == "<3>\(missing): cannot read capture: No such file or directory\n")
+        let journal = try Binary.run(["analyze", "--quiet", missing], environment: ["JOURNAL_STREAM": "8:12345"])
+        #expect(journal.stderr == "<3>\(missing): cannot read capture: No such file or directory\n")
     }
 
     @Test func allHostsListsHostsWithoutEvidence() throws {

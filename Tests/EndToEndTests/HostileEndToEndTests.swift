@@ -165,19 +165,12 @@ import TrafficGen
             try FileManager.default.copyItem(atPath: path, toPath: copy + "/store.sqlite")
             chmod(copy + "/store.sqlite", 0o444)
             chmod(copy, 0o555)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            p.arguments = ["-u", "nobody", "--", Binary.path, "report", "--store", copy + "/store.sqlite", "--since", "all", "--format", "csv"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
+            let r = try Binary.run(["-u", "nobody", "--", Binary.path, "report", "--store", copy + "/store.sqlite", "--since", "all", "--format", "csv"],
+                                   executable: "/usr/sbin/runuser")
             // Skipped when nobody cannot reach the binary (a home directory build).
-            if p.terminationStatus != 126 && p.terminationStatus != 127 {
-                #expect(p.terminationStatus == 0)
-                #expect(text.contains("10.0.0.5,mining"))
+            if r.status != 126 && r.status != 127 {
+                #expect(r.status == 0)
+                #expect(r.stdout.contains("10.0.0.5,mining"))
             }
         }
     }

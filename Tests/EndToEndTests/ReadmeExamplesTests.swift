@@ -67,20 +67,10 @@ import Testing
         let bin = URL(fileURLWithPath: Binary.path).deletingLastPathComponent().path
         let needingShared = Set(examples.filter { $0.command.contains("../shared/pcaps") }.map(\.block))
         for example in examples where Binary.sharedAvailable || !needingShared.contains(example.block) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", example.command]
-            p.currentDirectoryURL = URL(fileURLWithPath: main)
             var env = ProcessInfo.processInfo.environment
             env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-            p.environment = env
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            let got = Self.normalise(String(decoding: data, as: UTF8.self))
+            let r = try Binary.run(["-c", example.command], executable: "/bin/sh", directory: URL(fileURLWithPath: main), environment: env)
+            let got = Self.normalise(r.stdout)
             let want = Self.normalise(example.expected)
             #expect(got == want, "\(example) prints something else:\n\(got)")
         }
