@@ -35,7 +35,8 @@ extension HostVerdicts {
             reasons.append(.servedWork(ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares, relay: relay))
         }
         if !sortedMiner.isEmpty {
-            let through = relays.filter { relay in sortedMiner.contains { $0.pool == relay.key } }
+            // Looked up per session (not per relay): a flood of relays costs each host its own sessions only.
+            let through = Dictionary(sortedMiner.compactMap { s in relays[s.pool].map { (s.pool, $0) } }, uniquingKeysWith: { a, _ in a })
             reasons.append(.mined(sortedMiner, upstream: !pool.isEmpty, relays: through))
         }
         // Fuse the other evidence: the strongest verdict wins; each further independent kind

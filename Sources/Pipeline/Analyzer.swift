@@ -140,22 +140,21 @@ public final class Analyzer {
     /// - Complexity: O(flows touched since the last call + open flows of their hosts) plus judging those hosts.
     public func snapshotChanges() -> [HostReport] {
         let sink = dispatcher.sink
-        if sink.openFlows == nil {
+        let first = sink.openFlows == nil
+        if first {
             // The first call: from now on the table lists touched flows and the sink indexes open ones.
             var index = OpenFlows()
             table.forEachFlow { index.add($0) }
             sink.openFlows = index
             table.tracksTouched = true
-            snapshotCoversAll = true
         }
         var hosts = sink.verdicts.takeChanged()
         let touched = table.takeTouched()
-        if let touched, !snapshotCoversAll {
+        if let touched, !first {
             for flow in touched { hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
         } else {
             table.forEachFlow { flow in hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
         }
-        snapshotCoversAll = false
         guard !hosts.isEmpty else { return [] }
         var verdicts = sink.verdicts.subset(hosts)
         var seen = Set<ObjectIdentifier>()
@@ -169,8 +168,6 @@ public final class Analyzer {
         return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
     }
 
-    /// The next snapshot looks at every open flow (the first one, before the touched list existed).
-    private var snapshotCoversAll = false
 
     /// Whether the host table holds `host` now.
     public func holds(_ host: IPAddress) -> Bool { dispatcher.sink.verdicts.holds(host) }

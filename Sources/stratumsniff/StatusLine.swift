@@ -13,11 +13,11 @@ final class StatusLine {
     /// `text` may carry wire strings (file names): it is escaped for the terminal.
     func show(_ text: String) {
         guard enabled else { return }
-        FileHandleStderr.write("\r\u{1B}[K" + TerminalSafe.escape(text))
+        OS.writeStandardError("\r\u{1B}[K" + TerminalSafe.escape(text))
         shown = true
     }
 
     func clear() {
-        if shown { FileHandleStderr.write("\r\u{1B}[K"); shown = false }
+        if shown { OS.writeStandardError("\r\u{1B}[K"); shown = false }
     }
 }

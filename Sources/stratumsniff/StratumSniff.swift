@@ -25,7 +25,7 @@ struct StratumSniff: ParsableCommand {
         // No command at all is a usage mistake, not a request for help: the help goes to standard
         // error and the status says it failed (a script that forgot its arguments must notice).
         if CommandLine.arguments.count == 1 {
-            FileHandleStderr.write(helpMessage() + "\n")
+            OS.writeStandardError(helpMessage() + "\n")
             OS.exit(Exit.usageOrInputError)
         }
         do {
@@ -41,21 +41,15 @@ struct StratumSniff: ParsableCommand {
                 print(message)
                 OS.exit(0)
             }
-            FileHandleStderr.write("stratumsniff: " + message + "\n")
+            OS.writeStandardError("stratumsniff: " + message + "\n")
             // ArgumentParser's usage text already names the command's help; a validation error does not.
             if !message.contains("--help") {
                 let command = CommandLine.arguments.dropFirst().first { name in subcommandNames.contains(name) }
-                FileHandleStderr.write("Run 'stratumsniff \(command.map { "\($0) " } ?? "")--help' for usage.\n")
+                OS.writeStandardError("Run 'stratumsniff \(command.map { "\($0) " } ?? "")--help' for usage.\n")
             }
             OS.exit(Exit.usageOrInputError)
         }
     }
 
     static let subcommandNames = configuration.subcommands.compactMap { $0.configuration.commandName ?? String(describing: $0).lowercased() }
-}
-
-enum FileHandleStderr {
-    static func write(_ s: String) {
-        OS.writeStandardError(s)
-    }
 }
