@@ -39,6 +39,39 @@ import Detection
     }
 }
 
+/// A host with several open flows keeps all of them in the index as flows come and go.
+@Suite struct OpenFlowIndexTests {
+    @Test func aHostsOtherOpenFlowsStayInItsSnapshot() {
+        let t0 = Timestamp(seconds: 1_732_000_000)
+        var a = Conversation(client: "10.7.0.1", clientPort: 40001, server: "198.51.100.11", serverPort: 3333, start: t0)
+        var b = Conversation(client: "10.7.0.1", clientPort: 40002, server: "198.51.100.12", serverPort: 3333, start: t0)
+        var c = Conversation(client: "10.7.0.1", clientPort: 40003, server: "198.51.100.13", serverPort: 3333, start: t0)
+        for i in [0, 1, 2] {
+            switch i {
+            case 0: a.handshake(); a.cryptoNoteMining(shares: 1, interval: 1)
+            case 1: b.handshake(); b.cryptoNoteMining(shares: 1, interval: 1)
+            default: c.handshake(); c.cryptoNoteMining(shares: 1, interval: 1)
+            }
+        }
+        let analyzer = Analyzer()
+        func feed(_ frames: ArraySlice<(time: Timestamp, frame: [UInt8])>) {
+            for f in frames { f.frame.withUnsafeBytes { analyzer.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+        }
+        feed(a.frames[...]); feed(b.frames[...]); feed(c.frames[...])
+        #expect(analyzer.snapshotChanges().first { $0.host == IPAddress("10.7.0.1") }?.minerSessions.count == 3)
+        // b ends (and leaves the table after its linger); a moves on; c sits idle but is still open.
+        let (nb, na) = (b.frames.count, a.frames.count)
+        b.close()
+        feed(b.frames[nb...])
+        a.send(.client, Messages.cnSubmit(id: 9, job: 1, nonce: 9), after: 10)
+        a.send(.server, Messages.cnOK(id: 9))
+        feed(a.frames[na...])
+        let report = analyzer.snapshotChanges().first { $0.host == IPAddress("10.7.0.1") }
+        #expect(report?.minerSessions.count == 3)   // a (open, moved), b (ended), c (open, idle)
+        #expect(report?.minerSessions.reduce(0) { $0 + $1.summary.sharesAccepted } == 4)
+    }
+}
+
 /// The encrypted Stratum V2 shape (a 64-byte Noise hello before the server speaks) is recognised
 /// whatever the segmentation, and only toward a server already known as a pool.
 @Suite struct NoiseShapeTests {
