@@ -159,7 +159,7 @@ public final class Analyzer {
         var verdicts = sink.verdicts.subset(hosts)
         var seen = Set<ObjectIdentifier>()
         for host in hosts {
-            for flow in sink.openFlows?.flows(of: host) ?? [] where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
+            for flow in sink.openFlows?.flows(of: host) ?? [:].values where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
                 let found = dispatcher.findings(flow, reason: "open", final: false)
                 for r in found.sessions where sink.admits(r) { verdicts.add(r) }
                 for e in found.evidence where sink.admits(e) { verdicts.add(e) }

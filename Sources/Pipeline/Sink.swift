@@ -113,43 +113,21 @@ final class Sink {
 /// The open flows of each host, so that a live snapshot looks only at the flows of the hosts that
 /// changed. Two entries per flow, removed with the flow: bounded by the flow table.
 struct OpenFlows {
-    /// Most hosts have one open flow (under a spoofed-source flood, all of them do): that one is held
-    /// as a plain reference; a dictionary is made only for a host with several.
-    private enum Flows {
-        case one(FlowState<FlowApp>)
-        case many([ObjectIdentifier: FlowState<FlowApp>])
-    }
-    private var byHost: [IPAddress: Flows] = [:]
+    private var byHost: [IPAddress: [ObjectIdentifier: FlowState<FlowApp>]] = [:]
 
     mutating func add(_ flow: FlowState<FlowApp>) {
-        for a in [flow.key.low.address, flow.key.high.address] {
-            switch byHost[a] {
-            case nil: byHost[a] = .one(flow)
-            case .one(let f) where f === flow: break
-            case .one(let f): byHost[a] = .many([ObjectIdentifier(f): f, ObjectIdentifier(flow): flow])
-            case .many(var d): byHost[a] = nil; d[ObjectIdentifier(flow)] = flow; byHost[a] = .many(d)
-            }
-        }
+        let id = ObjectIdentifier(flow)
+        byHost[flow.key.low.address, default: [:]][id] = flow
+        byHost[flow.key.high.address, default: [:]][id] = flow
     }
 
     mutating func remove(_ flow: FlowState<FlowApp>) {
+        let id = ObjectIdentifier(flow)
         for a in [flow.key.low.address, flow.key.high.address] {
-            switch byHost[a] {
-            case .one(let f) where f === flow: byHost[a] = nil
-            case .many(var d):
-                byHost[a] = nil
-                d[ObjectIdentifier(flow)] = nil
-                if d.count == 1, let only = d.values.first { byHost[a] = .one(only) } else if !d.isEmpty { byHost[a] = .many(d) }
-            default: break
-            }
+            byHost[a]?[id] = nil
+            if byHost[a]?.isEmpty == true { byHost[a] = nil }
         }
     }
 
-    func flows(of host: IPAddress) -> [FlowState<FlowApp>] {
-        switch byHost[host] {
-        case nil: []
-        case .one(let f): [f]
-        case .many(let d): Array(d.values)
-        }
-    }
+    func flows(of host: IPAddress) -> Dictionary<ObjectIdentifier, FlowState<FlowApp>>.Values? { byHost[host]?.values }
 }
