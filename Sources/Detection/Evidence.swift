@@ -10,6 +10,10 @@ public struct Evidence: Sendable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// TLS whose SNI, certificate or resolved address names a listed pool.
         case tlsToPool = "tls-to-pool"
+        /// TLS to a server no list names, behaving like a mining session (`ExchangeCadence`).
+        case tlsMiningCadence = "tls-mining-cadence"
+        /// A server certificate with the profile XMRig and xmrig-proxy generate for themselves.
+        case minerCertificate = "miner-certificate"
         /// A WebSocket to a listed name, with no decodable miner messages inside.
         case webSocketToPool = "websocket-to-pool"
         /// Plain HTTP to a listed name (e.g. fetching a web-miner script), or a miner User-Agent.
@@ -85,5 +89,7 @@ public struct ScoringPolicy: Sendable {
     public var periodicMaxAveragePayload = 400
     /// Connections to a listed pool (merged into one record) that count as long-lived together.
     public var repeatedConnections = 3
+    /// Ports where TLS without SNI is ordinary enough (web, mail, LDAP, IMAP, POP3) that it adds nothing.
+    public var commonTLSPorts: Set<UInt16> = [443, 8443, 4443, 993, 995, 465, 636, 853]
     public init() {}
 }

@@ -33,6 +33,10 @@ public struct EvidenceDetails: Sendable, Equatable {
     public var ja4: String?
     public var tlsVersion: String?
     public var certificateNames: [String] = []
+    /// The server's certificate has the profile XMRig / xmrig-proxy generate for themselves.
+    public var minerCertificate = false
+    /// The behaviour model's measurements, when the flow met its thresholds.
+    public var cadence: CadenceSummary?
     // HTTP
     public var httpHost: String?
     public var request: String?
@@ -60,6 +64,8 @@ public struct EvidenceDetails: Sendable, Equatable {
         if ja4 == nil { ja4 = o.ja4 }
         if tlsVersion == nil { tlsVersion = o.tlsVersion }
         if certificateNames.isEmpty { certificateNames = o.certificateNames }
+        minerCertificate = minerCertificate || o.minerCertificate
+        if cadence == nil { cadence = o.cadence }
         if httpHost == nil { httpHost = o.httpHost }
         if request == nil { request = o.request }
         if responseStatus == nil { responseStatus = o.responseStatus }

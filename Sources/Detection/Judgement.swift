@@ -74,6 +74,14 @@ extension HostVerdicts {
             return (.likelyMining, isPeriodic(e, p) ? 80 : 70)
         case .connectionToPool:
             return long ? (.likelyMining, 60) : (.suspicious, 35)
+        case .tlsMiningCadence:
+            // Behaviour alone is one periodic flow: never `mining`. With no name anywhere (no SNI, no
+            // DNS or list naming the address) on a port no web service uses, it is what XMRig's TLS
+            // to a bare address looks like.
+            let bare = e.details.noSNI && !p.commonTLSPorts.contains(e.peerPort)
+            return bare || e.details.minerCertificate ? (.likelyMining, 65) : (.suspicious, 50)
+        case .minerCertificate:
+            return long || e.count >= p.repeatedConnections ? (.likelyMining, 65) : (.suspicious, 45)
         case .stratumV2Encrypted:
             return long ? (.likelyMining, 70) : (.suspicious, 45)
         case .minerUserAgent:
@@ -89,6 +97,7 @@ extension HostVerdicts {
 
     /// Mining keeps a connection open for hours with small messages both ways (jobs, shares).
     public static func isPeriodic(_ e: Evidence, _ p: ScoringPolicy) -> Bool {
+        if e.details.cadence != nil { return true }
         guard e.packetsOut >= p.periodicMinPackets, e.packetsIn >= p.periodicMinPackets else { return false }
         return (e.bytesOut + e.bytesIn) / (e.packetsOut + e.packetsIn) <= p.periodicMaxAveragePayload
     }

@@ -117,6 +117,19 @@ extension EvidenceJSON {
         out["ja4"] = d.ja4
         out["tls_version"] = d.tlsVersion
         if !d.certificateNames.isEmpty { out["certificate_names"] = d.certificateNames.joined(separator: ", ") }
+        if d.minerCertificate { out["miner_certificate"] = "true" }
+        if let c = d.cadence {
+            out["cadence_span_seconds"] = String(Int(saturating: c.spanSeconds.rounded()))
+            out["cadence_pushes"] = String(c.pushes)
+            out["cadence_push_interval_seconds"] = TableReport.format2(c.meanPushInterval)
+            out["cadence_push_bytes"] = String(Int(saturating: c.meanPushBytes.rounded()))
+            out["cadence_sends"] = String(c.sends)
+            out["cadence_send_interval_seconds"] = TableReport.format2(c.meanSendInterval)
+            out["cadence_send_interval_variation"] = TableReport.format2(c.sendIntervalVariation)
+            out["cadence_send_bytes"] = String(Int(saturating: c.meanSendBytes.rounded()))
+            out["cadence_send_size_variation"] = TableReport.format2(c.sendSizeVariation)
+            out["cadence_answered_sends"] = String(c.answeredSends)
+        }
         out["http_host"] = d.httpHost
         out["request"] = d.request
         out["response_status"] = d.responseStatus.map(String.init)

@@ -82,9 +82,22 @@ public enum ReasonText {
             }
             if let via = e.details.nameFrom { t += ", name from \(phrase(via))" }
             t += ", \(e.packetsOut + e.packetsIn) packets"
-            if HostVerdicts.isPeriodic(e, p) { t += ", periodic small messages" }
+            if let c = e.details.cadence { t += ", " + cadence(c) } else if HostVerdicts.isPeriodic(e, p) { t += ", periodic small messages" }
+            if e.details.minerCertificate { t += ", a miner-generated certificate" }
             if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }
             return t
+        case .tlsMiningCadence:
+            let what = e.details.noSNI ? "TLS without SNI" : "TLS"
+            let named = e.name.map { " (SNI \($0), on no list)" } ?? " (no name for the address)"
+            var t = "\(what) to \(e.peerEndpoint ?? "?")\(named) for \(Format.duration(e.duration))\(times) behaving like mining"
+            if let c = e.details.cadence { t += ": " + cadence(c) }
+            if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }
+            return t
+        case .minerCertificate:
+            let cn = e.name.map { "CN=\($0)" } ?? "without a common name"
+            var t = "server certificate \(cn) with the profile XMRig and xmrig-proxy generate for themselves "
+            t += "(self-signed, X.509 v1, serial 1, RSA-2048, valid exactly 10 years) from \(e.peerEndpoint ?? "?")\(listed)"
+            return t + " for \(Format.duration(e.duration))\(times)"
         case .httpToPool:
             var t = "HTTP to \(name):\(port)\(listed)"
             if let r = e.details.request { t += ": \(r)" }
@@ -101,6 +114,13 @@ public enum ReasonText {
             if let ua = e.software { t += ", node software \(ua)" }
             return t + " — a node, not mining"
         }
+    }
+
+    /// The behaviour model's measurements in words.
+    public static func cadence(_ c: CadenceSummary) -> String {
+        "the server pushed \(c.pushes) messages (≈ \(Int(saturating: c.meanPushBytes.rounded())) bytes) every \(Format.duration(c.meanPushInterval)) on average, "
+            + "the client sent \(c.sends) of ≈ \(Int(saturating: c.meanSendBytes.rounded())) bytes at irregular times "
+            + "(every \(Format.duration(c.meanSendInterval)) on average), \(c.answeredSends) answered within 2 s"
     }
 
     /// One sentence per distinct session, in order of first appearance; sessions that say the same

@@ -83,7 +83,7 @@ public enum TableReport {
         return "\(format2(Double(b) / 1073741824)) GiB"
     }
 
-    static func format2(_ v: Double) -> String { String(Double(Int((v * 100).rounded())) / 100) }
+    static func format2(_ v: Double) -> String { String(Double(Int(saturating: (v * 100).rounded())) / 100) }
 }
 
 extension String {

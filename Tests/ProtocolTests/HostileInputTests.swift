@@ -39,10 +39,10 @@ import TrafficGen
             b.withUnsafeBytes { r.feed($0) { _, body in
                 _ = try? ClientHello.parse(body)
                 _ = try? ServerHello.parse(body)
-                _ = try? CertificateNames.parse(certificateMessage: body)
+                _ = try? LeafCertificate.parse(certificateMessage: body)
             } }
             _ = b.dropFirst(5).withUnsafeBytes { try? ClientHello.parse($0) }
-            _ = b.withUnsafeBytes { try? CertificateNames.parse(der: $0) }
+            _ = b.withUnsafeBytes { try? LeafCertificate.parse(der: $0) }
         }
     }
 

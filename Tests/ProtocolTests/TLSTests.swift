@@ -61,13 +61,58 @@ import Testing
 
     @Test func certificateNames() throws {
         let msg = be24(testCertificateDER.count + 3) + be24(testCertificateDER.count) + testCertificateDER
-        let names = try msg.withUnsafeBytes { try CertificateNames.parse(certificateMessage: $0) }
+        let names = try msg.withUnsafeBytes { try LeafCertificate.parse(certificateMessage: $0) }
         #expect(names.subjectCommonName == "pool.example-xmr.test")
         #expect(names.dnsNames == ["pool.example-xmr.test", "*.example-xmr.test"])
         // Every truncation throws or parses; never traps.
         for n in stride(from: 0, to: testCertificateDER.count, by: 7) {
-            _ = try? testCertificateDER.prefix(n).withUnsafeBytes { try CertificateNames.parse(der: $0) }
+            _ = try? testCertificateDER.prefix(n).withUnsafeBytes { try LeafCertificate.parse(der: $0) }
         }
+    }
+
+    @Test func minerGeneratedCertificateProfile() throws {
+        let xmrig = try minerProfileCertificateDER.withUnsafeBytes { try LeafCertificate.parse(der: $0) }
+        #expect(xmrig.version == 1)
+        #expect(xmrig.serialIsOne && xmrig.selfIssued)
+        #expect(xmrig.validitySeconds == 315_360_000)
+        #expect(xmrig.rsaBits == 2048)
+        #expect(xmrig.subjectCommonName == "localhost")
+        #expect(xmrig.hasMinerProfile)
+        // One fact off is not the profile: a year's validity; a v3 EC certificate with a random serial.
+        let year = try oneYearSelfSignedDER.withUnsafeBytes { try LeafCertificate.parse(der: $0) }
+        #expect(year.validitySeconds == 365 * 86_400 && year.serialIsOne && !year.hasMinerProfile)
+        let ordinary = try testCertificateDER.withUnsafeBytes { try LeafCertificate.parse(der: $0) }
+        #expect(ordinary.version == 3 && !ordinary.serialIsOne && ordinary.rsaBits == nil && !ordinary.hasMinerProfile)
+        #expect(ordinary.selfIssued && ordinary.validitySeconds == 3650 * 86_400)
+        for n in stride(from: 0, to: minerProfileCertificateDER.count, by: 5) {
+            _ = try? minerProfileCertificateDER.prefix(n).withUnsafeBytes { try LeafCertificate.parse(der: $0) }
+        }
+    }
+
+    @Test func recordWalkerFollowsRecordsAcrossAnySegmentation() {
+        let stream: [UInt8] = records(chromeLikeClientHello(), recordSize: 100) + [23, 3, 3, 0, 3, 1, 2, 3] + [23, 3, 3, 0x40, 0x00] + [UInt8](repeating: 7, count: 0x4000)
+        func walk(_ chunk: Int) -> (records: [[Int]], invalid: Bool) {
+            var w = TLSRecordWalker()
+            var out: [[Int]] = []
+            var i = 0
+            while i < stream.count {
+                let n = min(chunk, stream.count - i)
+                stream[i..<(i + n)].withUnsafeBytes { w.feed($0) { t, l in out.append([Int(t), l]) } }
+                i += n
+            }
+            return (out, w.invalid)
+        }
+        let whole = walk(stream.count)
+        #expect(whole.records.suffix(2) == [[23, 3], [23, 0x4000]])
+        #expect(whole.records.count == (chromeLikeClientHello().count + 99) / 100 + 2)
+        for chunk in [1, 2, 4, 5, 6, 99, 1000] { #expect(walk(chunk).records == whole.records) }
+        var w = TLSRecordWalker()
+        Array("GET / HTTP/1.1\r\n".utf8).withUnsafeBytes { w.feed($0) { _, _ in Issue.record("not a record") } }
+        #expect(w.invalid)
+        // A record longer than TLS allows stops the walk.
+        var long = TLSRecordWalker()
+        [UInt8]([23, 3, 3, 0xFF, 0xFF]).withUnsafeBytes { long.feed($0) { _, _ in } }
+        #expect(long.invalid)
     }
 
     @Test func serverHelloSelectedVersion() throws {

@@ -6,13 +6,19 @@ import TLS
 /// TLS: the ClientHello from the client, the ServerHello and (TLS ≤ 1.2) the certificate from the
 /// server — names (SNI, certificate), JA3/JA4. A handshake that names a listed pool, or goes to a
 /// server already known as one, is evidence; its SNI names the server's address for later flows.
+///
+/// After the handshake the flow stays watched, record headers only (no bodies held), by the
+/// behaviour model (`ExchangeCadence`) until it moves more bytes than mining does: a flow no name
+/// points to can still show a mining session's shape, or a miner-generated certificate.
 final class TLSAnalyzer: FlowAnalyzer {
     private var readers: (TLSHandshakeReader, TLSHandshakeReader)
+    private var walkers = (TLSRecordWalker(), TLSRecordWalker())
+    private var cadence = ExchangeCadence()
     private let maxBuffered: Int
     private var hello: ClientHello?
     private var clientDirection: FlowDirection?
     private var serverHello: ServerHello?
-    private var certificate: CertificateNames?
+    private var certificate: LeafCertificate?
     private var malformed = false
     /// The handshake has told all it will (its anomalies and names are recorded).
     private var finished = false
@@ -31,6 +37,8 @@ final class TLSAnalyzer: FlowAnalyzer {
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
+        if finished { return watch(bytes, direction: direction, flow: flow) }
+        _ = watch(bytes, direction: direction, flow: flow)
         var r = direction == .lowToHigh ? readers.0 : readers.1
         r.feed(bytes) { type, body in
             switch type {
@@ -39,7 +47,7 @@ final class TLSAnalyzer: FlowAnalyzer {
             case 2 where serverHello == nil:
                 serverHello = try? ServerHello.parse(body)
             case 11 where certificate == nil:
-                certificate = try? CertificateNames.parse(certificateMessage: body)
+                certificate = try? LeafCertificate.parse(certificateMessage: body)
             default:
                 break
             }
@@ -48,8 +56,28 @@ final class TLSAnalyzer: FlowAnalyzer {
         guard handshakeOver else { return .keep }
         release()
         finish(flow, time: flow.time)
-        // A flow whose names match no list, to a server known by none, keeps only its counters.
-        return flow.hint == nil && nameHint == nil ? .done : .bypass
+        return malformed ? stopWatching(flow) : .keep
+    }
+
+    /// Times and sizes the application-data records of one direction for the behaviour model.
+    private func watch(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
+        let fromClient = direction == (clientDirection ?? flow.flow.initiator)
+        let time = flow.time
+        var w = direction == .lowToHigh ? walkers.0 : walkers.1
+        w.feed(bytes) { type, length in
+            if type == 23 { cadence.record(fromClient: fromClient, bytes: length, at: time) }
+        }
+        if direction == .lowToHigh { walkers.0 = w } else { walkers.1 = w }
+        guard finished else { return .keep }
+        return w.invalid || cadence.isBulk ? stopWatching(flow) : .keep
+    }
+
+    /// Not a mining shape (bulk transfer, or not TLS records after all): a flow whose names match no
+    /// list, to a server known by none, with an ordinary certificate, keeps only its counters.
+    private func stopWatching(_ flow: FlowContext) -> AnalyzerDecision {
+        cadence = ExchangeCadence()
+        let minerCertificate = certificate?.hasMinerProfile == true
+        return flow.hint == nil && nameHint == nil && !minerCertificate ? .done : .bypass
     }
 
     /// Nothing more to learn: the hello was unreadable, both sides are past the plaintext
@@ -118,7 +146,10 @@ final class TLSAnalyzer: FlowAnalyzer {
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
         // A flow that ended inside its handshake is finished now (a snapshot only looks).
         if final { finish(flow, time: flow.flow.lastSeen) }
-        guard let hint = finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint else { return Findings() }
+        let hint = finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint
+        let mines = cadence.looksLikeMining
+        let minerCertificate = certificate?.hasMinerProfile == true
+        guard hint != nil || mines || minerCertificate else { return Findings() }
         var details = EvidenceDetails()
         if let h = hello {
             details.sni = h.serverName
@@ -129,6 +160,18 @@ final class TLSAnalyzer: FlowAnalyzer {
         }
         details.tlsVersion = serverHello?.versionName
         if let c = certificate, !names.isEmpty { details.certificateNames = Array(([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8)) }
-        return Findings(evidence: [flow.evidence(.tlsToPool, client: clientDirection ?? flow.flow.initiator, hint: hint, details: details)])
+        details.minerCertificate = minerCertificate
+        if mines { details.cadence = cadence.summary }
+        let client = clientDirection ?? flow.flow.initiator
+        var found = Findings()
+        if let hint {
+            found.evidence.append(flow.evidence(.tlsToPool, client: client, hint: hint, details: details))
+        } else if mines {
+            found.evidence.append(flow.evidence(.tlsMiningCadence, client: client, hint: nil, name: hello?.serverName, details: details))
+        }
+        if minerCertificate {
+            found.evidence.append(flow.evidence(.minerCertificate, client: client, hint: hint, name: certificate?.subjectCommonName, details: details))
+        }
+        return found
     }
 }

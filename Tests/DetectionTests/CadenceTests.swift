@@ -1,0 +1,107 @@
+import Testing
+@testable import Detection
+import PacketDecoding
+import Foundation
+
+/// A seeded generator: every run draws the same traffic.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Draws a flow's encrypted messages as (seconds, from client, bytes) and runs them through the model.
+struct Traffic {
+    var rng = SplitMix(state: 42)
+    var events: [(Double, Bool, Int)] = []
+
+    mutating func exponential(_ mean: Double) -> Double { -mean * log1p(-Double.random(in: 0..<1, using: &rng)) }
+
+    /// Server messages at `interval()` seconds apart, sized `size()`.
+    mutating func pushes(until end: Double, interval: (inout Traffic) -> Double, size: (inout Traffic) -> Int) {
+        var t = 1.0
+        while t < end { events.append((t, false, size(&self))); t += interval(&self) }
+    }
+
+    /// Client messages, each answered after `answerAfter` seconds (nil: unanswered).
+    mutating func sends(until end: Double, interval: (inout Traffic) -> Double, size: (inout Traffic) -> Int, answerAfter: Double? = 0.1) {
+        var t = 2.0
+        while t < end {
+            events.append((t, true, size(&self)))
+            if let a = answerAfter { events.append((t + a, false, 40)) }
+            t += interval(&self)
+        }
+    }
+
+    func run() -> ExchangeCadence {
+        var c = ExchangeCadence()
+        for (t, client, bytes) in events.sorted(by: { $0.0 < $1.0 }) {
+            c.record(fromClient: client, bytes: bytes, at: Timestamp(nanoseconds: Int64(t * 1e9)))
+        }
+        return c
+    }
+}
+
+@Suite struct CadenceTests {
+    /// Jobs every 20–60 s of about one size; shares at random (mean 15 s), one size, each answered.
+    func miner(minutes: Double = 10, sendSize: @escaping (inout Traffic) -> Int = { _ in 180 }) -> Traffic {
+        var t = Traffic()
+        t.pushes(until: minutes * 60, interval: { Double.random(in: 20...60, using: &$0.rng) }, size: { Int.random(in: 480...540, using: &$0.rng) })
+        t.sends(until: minutes * 60, interval: { $0.exponential(15) }, size: sendSize)
+        return t
+    }
+
+    @Test func aMiningSessionsShapeMeetsEveryThreshold() {
+        let c = miner().run()
+        #expect(c.looksLikeMining)
+        let s = c.summary
+        #expect(s.pushes >= 10 && s.sends >= 20)
+        #expect(s.sendIntervalVariation > 0.6)
+        #expect(s.answeredSends >= s.sends * 3 / 4)
+        #expect(!c.isBulk)
+    }
+
+    @Test func tooShortToTell() {
+        #expect(!miner(minutes: 4).run().looksLikeMining)
+    }
+
+    @Test func aClientOnAClockIsNotMining() {
+        // MQTT / WebSocket / gRPC keepalive: the server pushes, the client pings every 30 s exactly.
+        var t = Traffic()
+        t.pushes(until: 600, interval: { Double.random(in: 20...60, using: &$0.rng) }, size: { _ in 300 })
+        t.sends(until: 600, interval: { _ in 30 }, size: { _ in 31 })
+        #expect(!t.run().looksLikeMining)
+    }
+
+    @Test func messagesOfEverySizeAreNotMining() {
+        // A chat: the same timing as a miner, messages of any length.
+        #expect(!miner(sendSize: { Int.random(in: 30...600, using: &$0.rng) }).run().looksLikeMining)
+    }
+
+    @Test func pushesAloneOrAsksAloneAreNotMining() {
+        var imap = Traffic()   // IMAP IDLE: the server's "still here" every 2 min, nothing from the client
+        imap.pushes(until: 1800, interval: { _ in 120 }, size: { _ in 40 })
+        #expect(!imap.run().looksLikeMining)
+        var poller = Traffic()   // a status page polled at random times: answers, no pushes
+        poller.sends(until: 1800, interval: { Double.random(in: 15...60, using: &$0.rng) }, size: { _ in 120 }, answerAfter: 0.05)
+        #expect(!poller.run().looksLikeMining)
+    }
+
+    @Test func unansweredSendsAreNotMining() {
+        var t = Traffic()
+        t.pushes(until: 600, interval: { Double.random(in: 20...60, using: &$0.rng) }, size: { _ in 500 })
+        t.sends(until: 600, interval: { $0.exponential(15) }, size: { _ in 180 }, answerAfter: nil)
+        #expect(!t.run().looksLikeMining)
+    }
+
+    @Test func bulkTransferStopsTheWatch() {
+        var c = ExchangeCadence()
+        for i in 0..<40 { c.record(fromClient: false, bytes: 16_384, at: Timestamp(nanoseconds: Int64(i) * 1_000_000)) }
+        #expect(c.isBulk)
+    }
+}

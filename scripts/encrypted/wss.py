@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""WebSocket-over-TLS traffic that is not mining (python3-websockets over Python's ssl): a chat
+(server notifications and client messages of every size at random times, each acknowledged) or a
+ticker (the server pushes a fixed-size quote every 5 s; the client's heartbeat ticks every 30 s).
+Both sides send WebSocket pings on their own clock, as these libraries do by default.
+
+    wss.py server --port P --cert C --key K
+    wss.py chat|ticker --host ADDR --port P --seconds S
+"""
+import argparse, asyncio, json, random, ssl, time
+import websockets
+
+
+async def handler(ws, path=None):
+    mode = await ws.recv()
+
+    async def push():
+        while True:
+            if mode == "ticker":
+                await asyncio.sleep(5)
+                await ws.send(json.dumps({"sym": "ACME", "bid": round(random.uniform(99, 101), 2), "ask": round(random.uniform(101, 102), 2)}))
+            else:
+                await asyncio.sleep(random.uniform(5, 60))
+                await ws.send(json.dumps({"type": "notice", "from": "user%d" % random.randint(1, 99), "text": "x" * random.randint(10, 600)}))
+
+    task = asyncio.create_task(push())
+    try:
+        async for msg in ws:
+            await ws.send(json.dumps({"type": "ack", "n": len(msg)}))
+    finally:
+        task.cancel()
+
+
+async def server(a):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    async with websockets.serve(handler, "0.0.0.0", a.port, ssl=ctx, ping_interval=20):
+        await asyncio.Future()
+
+
+async def client(a):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    async with websockets.connect("wss://%s:%d/" % (a.host, a.port), ssl=ctx, ping_interval=25,
+                                  server_hostname="chat.example.org") as ws:
+        await ws.send(a.mode)
+
+        async def drain():
+            async for _ in ws:
+                pass
+
+        asyncio.create_task(drain())
+        end = time.time() + a.seconds
+        while time.time() < end:
+            if a.mode == "ticker":
+                await asyncio.sleep(30)
+                await ws.send(json.dumps({"type": "heartbeat"}))
+            else:
+                await asyncio.sleep(random.expovariate(1 / 20))
+                await ws.send(json.dumps({"type": "say", "text": "y" * random.randint(1, 400)}))
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["server", "chat", "ticker"])
+    p.add_argument("--host")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--seconds", type=float, default=600)
+    a = p.parse_args()
+    asyncio.run(server(a) if a.mode == "server" else client(a))
