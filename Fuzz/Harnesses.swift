@@ -133,12 +133,12 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     case "tls":
         _ = try? ClientHello.parse(data)
         _ = try? ServerHello.parse(data)
-        _ = try? CertificateNames.parse(certificateMessage: data)
-        _ = try? CertificateNames.parse(der: data)
+        _ = try? LeafCertificate.parse(certificateMessage: data)
+        _ = try? LeafCertificate.parse(der: data)
         var r = TLSHandshakeReader()
         r.feed(data) { type, body in
             if type == 1 { _ = try? ClientHello.parse(body) }
-            if type == 11 { _ = try? CertificateNames.parse(certificateMessage: body) }
+            if type == 11 { _ = try? LeafCertificate.parse(certificateMessage: body) }
         }
     case "dns":
         _ = try? DNSParser.parse(data)
