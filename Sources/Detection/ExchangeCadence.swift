@@ -17,6 +17,9 @@ import PacketDecoding
 public struct ExchangeCadence: Sendable {
     /// Thresholds (README); one place.
     public enum Threshold {
+        /// The opening — TLS 1.3's encrypted handshake flight, session tickets, a login and its
+        /// first job — is not the cadence: records this soon after the first are only counted as volume.
+        public static let openingSeconds = 2.0
         public static let burstGap = 0.5
         public static let answerWindow = 2.0
         public static let replyWindow = 1.0
@@ -32,6 +35,11 @@ public struct ExchangeCadence: Sendable {
         public static let minSendIntervalVariation = 0.3
         /// Sends of nearly one size.
         public static let maxSendSizeVariation = 0.25
+        /// Work is not small: a share carries a nonce and (in most dialects) a 32-byte result in hex,
+        /// a job a block template or blob in hex. Encrypted records of keepalives, pings and pongs
+        /// (WebSocket, HTTP/2 PING, MQTT PINGREQ: 25–60 bytes) are far below these means.
+        public static let minMeanSendBytes = 100.0
+        public static let minMeanPushBytes = 150.0
         /// This share of sends answered within `answerWindow`.
         public static let minAnsweredShare = 0.75
         /// A flow that moves more than this many bytes per direction, plus `bulkBytesPerSecond` for
@@ -87,6 +95,7 @@ public struct ExchangeCadence: Sendable {
         if firstRecord == nil { firstRecord = time }
         lastRecord = time
         if fromClient { clientBytes &+= bytes } else { serverBytes &+= bytes }
+        guard let first = firstRecord, time.since(first) > Threshold.openingSeconds else { return }
         if var m = open, m.fromClient == fromClient, time.since(lastEnd(fromClient) ?? m.start) <= Threshold.burstGap {
             m.bytes &+= bytes
             open = m
@@ -132,7 +141,7 @@ public struct ExchangeCadence: Sendable {
         }
     }
 
-    /// Seconds from the first record to the last.
+    /// Seconds from the first record to the last (the opening included).
     public var span: Double { firstRecord.map { lastRecord.since($0) } ?? 0 }
 
     /// Bulk transfer (more bytes than mining ever moves): stop watching.
@@ -154,6 +163,7 @@ public struct ExchangeCadence: Sendable {
             && pushSizes.variation <= T.maxPushSizeVariation
             && sendIntervals.variation >= T.minSendIntervalVariation
             && sendSizes.variation <= T.maxSendSizeVariation
+            && sendSizes.mean >= T.minMeanSendBytes && pushSizes.mean >= T.minMeanPushBytes
             && Double(answeredSends) >= T.minAnsweredShare * Double(sends)
     }
 

@@ -94,7 +94,7 @@ public enum ReasonText {
             if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }
             return t
         case .minerCertificate:
-            let cn = e.name.map { "CN=\($0)" } ?? "without a common name"
+            let cn = e.details.certificateNames.first.map { "CN=\($0)" } ?? "without a common name"
             var t = "server certificate \(cn) with the profile XMRig and xmrig-proxy generate for themselves "
             t += "(self-signed, X.509 v1, serial 1, RSA-2048, valid exactly 10 years) from \(e.peerEndpoint ?? "?")\(listed)"
             return t + " for \(Format.duration(e.duration))\(times)"

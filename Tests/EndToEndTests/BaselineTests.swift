@@ -11,9 +11,12 @@ import Testing
     /// Wall-clock bookkeeping: the run's duration and the report's generation time.
     static let volatileFields = ["elapsed_seconds", "generated"]
 
+    /// `pcaps/` and `pcaps/encrypted/` (recorded from real programs by `scripts/record-encrypted`).
     static func generated() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: Binary.root.appendingPathComponent("pcaps").path)) ?? [])
-            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map { "pcaps/" + $0 }
+        ["pcaps", "pcaps/encrypted"].flatMap { dir in
+            ((try? FileManager.default.contentsOfDirectory(atPath: Binary.root.appendingPathComponent(dir).path)) ?? [])
+                .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map { dir + "/" + $0 }
+        }
     }
 
     static func shared() -> [String] {
@@ -57,7 +60,8 @@ import Testing
     }
 
     static func baselineName(_ capture: String) -> String {
-        (capture.hasPrefix("../shared/") ? "analyze-shared/" : "analyze/") + URL(fileURLWithPath: capture).lastPathComponent + ".json"
+        let dir = capture.hasPrefix("../shared/") ? "analyze-shared/" : capture.hasPrefix("pcaps/encrypted/") ? "analyze/encrypted/" : "analyze/"
+        return dir + URL(fileURLWithPath: capture).lastPathComponent + ".json"
     }
 
     @Test(arguments: generated())
@@ -86,8 +90,10 @@ import Testing
     @Test func noOrphanBaselines() throws {
         guard !Self.updating else { return }
         let expected = Set(Self.generated().map(Self.baselineName))
-        let present = ((try? FileManager.default.contentsOfDirectory(atPath: Self.directory.appendingPathComponent("analyze").path)) ?? [])
-            .map { "analyze/" + $0 }
+        let present = ["analyze", "analyze/encrypted"].flatMap { dir in
+            ((try? FileManager.default.contentsOfDirectory(atPath: Self.directory.appendingPathComponent(dir).path)) ?? [])
+                .filter { $0.hasSuffix(".json") }.map { dir + "/" + $0 }
+        }
         #expect(Set(present) == expected, "baselines without captures, or captures without baselines: run scripts/update-baselines")
     }
 }

@@ -170,7 +170,8 @@ final class TLSAnalyzer: FlowAnalyzer {
             found.evidence.append(flow.evidence(.tlsMiningCadence, client: client, hint: nil, name: hello?.serverName, details: details))
         }
         if minerCertificate {
-            found.evidence.append(flow.evidence(.minerCertificate, client: client, hint: hint, name: certificate?.subjectCommonName, details: details))
+            // The CN ("localhost" unless configured) names no pool: it stays in the certificate names.
+            found.evidence.append(flow.evidence(.minerCertificate, client: client, hint: hint, details: details))
         }
         return found
     }
