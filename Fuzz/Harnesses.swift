@@ -140,6 +140,15 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
             if type == 1 { _ = try? ClientHello.parse(body) }
             if type == 11 { _ = try? LeafCertificate.parse(certificateMessage: body) }
         }
+        // The record walker and the behaviour model, at times the input picks (huge and backwards too).
+        var walker = TLSRecordWalker()
+        var cadence = ExchangeCadence()
+        var t = Int64(count) &* 1_000_000_007
+        for (side, c) in chunks(data) {
+            t = t &+ Int64(c.first ?? 0) &* 3_000_000_000 &- (c.count % 7 == 0 ? 500_000_000_000 : 0)
+            walker.feed(c) { _, length in cadence.record(fromClient: side == .a, bytes: length, at: Timestamp(nanoseconds: t)) }
+        }
+        _ = cadence.looksLikeMining; _ = cadence.summary; _ = cadence.isBulk
     case "dns":
         _ = try? DNSParser.parse(data)
         var f = DNSTCPFramer()
