@@ -83,6 +83,8 @@ extension HostVerdicts {
         case .minerCertificate:
             return long || e.count >= p.repeatedConnections ? (.likelyMining, 65) : (.suspicious, 45)
         case .stratumV2Encrypted:
+            // The full handshake shape (hello and answer) on its own: a little less than with a pool name.
+            if e.pool == nil { return long ? (.likelyMining, 60) : (.suspicious, 40) }
             return long ? (.likelyMining, 70) : (.suspicious, 45)
         case .minerUserAgent:
             return (.likelyMining, 60)

@@ -72,7 +72,7 @@ public enum ReasonText {
             let what = switch e.kind {
             case .tlsToPool: e.details.noSNI ? "TLS without SNI" : "TLS"
             case .webSocketToPool: "WebSocket"
-            case .stratumV2Encrypted: "encrypted Stratum V2 (Noise handshake shape)"
+            case .stratumV2Encrypted: "encrypted Stratum V2 (\(e.details.message ?? "Noise handshake shape"))"
             default: "a connection"
             }
             var t = "\(what) to \(name):\(port)\(at)\(listed) for \(Format.duration(e.duration))\(times)"

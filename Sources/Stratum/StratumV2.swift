@@ -61,6 +61,11 @@ public struct StratumV2Session {
     /// A Noise NX handshake's first message: exactly 64 bytes (an ElligatorSwift-encoded key).
     /// The client's first Noise message (an ephemeral key) is this long.
     public static let noiseHelloSize = 64
+    /// The responder's answer (act 2), in the reference implementation (stratum-mining/stratum,
+    /// `noise_sv2::INITIATOR_EXPECTED_HANDSHAKE_MESSAGE_SIZE`): its ElligatorSwift key (64) + its
+    /// encrypted static key (64 + 16-byte MAC) + the encrypted signature message (74 + 16) = 234 bytes.
+    /// (The spec text's older sizes predate ElligatorSwift.)
+    public static let noiseAnswerSize = 64 + (64 + 16) + (74 + 16)
     public static func looksLikeNoiseHello(_ firstClientPayload: Int) -> Bool { firstClientPayload == noiseHelloSize }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, from side: Side, time: Timestamp) {

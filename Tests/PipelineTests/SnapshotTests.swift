@@ -72,18 +72,19 @@ import Detection
     }
 }
 
-/// The encrypted Stratum V2 shape (a 64-byte Noise hello before the server speaks) is recognised
-/// whatever the segmentation, and only toward a server already known as a pool.
+/// The encrypted Stratum V2 shape — a 64-byte Noise hello before the server speaks, then the
+/// server's 234-byte answer before the client speaks again — whatever the segmentation. The hello
+/// alone counts only toward a server already known as a pool; hello and answer count on their own.
 @Suite struct NoiseShapeTests {
-    func run(_ hello: [UInt8], plan: SegmentPlan) -> [Evidence.Kind] {
+    func run(_ hello: [UInt8], plan: SegmentPlan, answer: Int = 170, answerPlan: SegmentPlan = SegmentPlan(), listed: Bool = true) -> [Evidence.Kind] {
         var intel = PoolIntelligence(builtin: false)
-        intel.add(poolList: "198.51.100.90:3336\n", name: "test")
+        if listed { intel.add(poolList: "198.51.100.90:3336\n", name: "test") }
         let a = Analyzer(intel: intel)
         var c = Conversation(client: "10.6.0.1", clientPort: 41000, server: "198.51.100.90", serverPort: 3336, start: Timestamp(seconds: 1_732_000_000))
         c.handshake()
         c.send(.client, hello, plan: plan)
-        c.send(.server, [UInt8](repeating: 0x5A, count: 170))
-        for i in 0..<12 { c.send(.server, [UInt8](repeating: UInt8(i), count: 90), after: 30); c.send(.client, [UInt8](repeating: 1, count: 60)) }
+        c.send(.server, [UInt8](repeating: 0x5A, count: answer), plan: answerPlan)
+        for i in 0..<12 { c.send(.client, [UInt8](repeating: 1, count: 60), after: 1); c.send(.server, [UInt8](repeating: UInt8(i), count: 90), after: 30) }
         c.close()
         for f in c.frames { f.frame.withUnsafeBytes { a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
         return a.finish().first { $0.host == IPAddress("10.6.0.1") }?.evidence.map(\.kind) ?? []
@@ -96,5 +97,16 @@ import Detection
         #expect(run(hello, plan: SegmentPlan(sizes: [1])) == [.stratumV2Encrypted])
         // Not 64 bytes before the server speaks: not this shape (only a connection to a listed address).
         #expect(run([UInt8](repeating: 0xA7, count: 70), plan: SegmentPlan()) == [.connectionToPool])
+    }
+
+    @Test func helloAndAnswerAreTheShapeOnTheirOwn() {
+        let hello = [UInt8](repeating: 0xA7, count: 64)
+        // No list names the server: the reference implementation's 234-byte answer, in any segments.
+        #expect(run(hello, plan: SegmentPlan(sizes: [10]), answer: 234, listed: false) == [.stratumV2Encrypted])
+        #expect(run(hello, plan: SegmentPlan(), answer: 234, answerPlan: SegmentPlan(sizes: [100, 34, 7]), listed: false) == [.stratumV2Encrypted])
+        // One byte off either way, or the hello alone: nothing without a pool name.
+        #expect(run(hello, plan: SegmentPlan(), answer: 233, listed: false) == [])
+        #expect(run(hello, plan: SegmentPlan(), answer: 235, listed: false) == [])
+        #expect(run([UInt8](repeating: 0xA7, count: 63), plan: SegmentPlan(), answer: 234, listed: false) == [])
     }
 }

@@ -1,3 +1,4 @@
+import Detection
 import PacketDecoding
 import StreamReassembly
 import Stratum
@@ -33,14 +34,22 @@ final class StratumV2Analyzer: FlowAnalyzer {
     }
 }
 
-/// The shape of an encrypted Stratum V2 connection: a Noise handshake whose first message is the
-/// client's 64 bytes, sent before the server says anything — whatever the TCP segmentation (the 64
-/// bytes may arrive in several segments). On a flow seen from its SYN; evidence only toward a server
-/// already known as a pool (never on shape alone).
+/// The shape of an encrypted Stratum V2 connection (Noise NX): the client's 64-byte hello, sent
+/// before the server says anything, then the server's 234-byte answer before the client speaks again
+/// — whatever the TCP segmentation (either may arrive in many segments). On a flow seen from its SYN,
+/// any port. The hello alone is evidence only toward a server already known as a pool; hello and
+/// answer together are the reference implementation's handshake, evidence on their own.
 final class NoiseShapeAnalyzer: FlowAnalyzer {
     /// Bytes the client sent before the server's first byte.
     private var clientBytes = 0
-    private var matched = false
+    /// Bytes of the server's first flight (before the client speaks again).
+    private var serverBytes = 0
+    /// The client's flight was exactly the hello.
+    private var hello = false
+    /// The server's first flight was exactly the answer (known once the client speaks again or the flow ends).
+    private var answered = false
+    /// The server's flight is complete.
+    private var answerOver = false
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         flow.flow.sawSYN && direction == flow.flow.initiator && first.count <= StratumV2Session.noiseHelloSize
@@ -49,17 +58,34 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         if direction == flow.flow.initiator {
-            clientBytes += bytes.count
-            // More than a Noise hello before any answer: not this shape.
-            return clientBytes > StratumV2Session.noiseHelloSize ? .done : .keep
+            if !hello {
+                clientBytes += bytes.count
+                // More than a Noise hello before any answer: not this shape.
+                return clientBytes > StratumV2Session.noiseHelloSize ? .done : .keep
+            }
+            // The client speaks again: the server's first flight is over.
+            answerOver = true
+            answered = serverBytes == StratumV2Session.noiseAnswerSize
+            return answered || flow.hint != nil ? .bypass : .done
         }
-        // The server's first bytes: the shape held if the client had sent exactly the hello.
-        matched = StratumV2Session.looksLikeNoiseHello(clientBytes)
-        return matched ? .bypass : .done
+        if !hello {
+            // The server's first bytes: the shape holds if the client had sent exactly the hello.
+            hello = StratumV2Session.looksLikeNoiseHello(clientBytes)
+            guard hello else { return .done }
+        }
+        serverBytes += bytes.count
+        // More than the answer before the client's next message: the hello alone, if anything.
+        guard serverBytes <= StratumV2Session.noiseAnswerSize else { answerOver = true; return flow.hint != nil ? .bypass : .done }
+        return .keep
     }
 
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
-        guard matched || (final && StratumV2Session.looksLikeNoiseHello(clientBytes)), let hint = flow.hint else { return Findings() }
-        return Findings(evidence: [flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: hint)])
+        // A flow that ends right after the answer: its flight is over too.
+        let full = answered || (final && !answerOver && hello && serverBytes == StratumV2Session.noiseAnswerSize)
+        let shape = hello || (final && StratumV2Session.looksLikeNoiseHello(clientBytes))
+        guard full || (shape && flow.hint != nil) else { return Findings() }
+        var details = EvidenceDetails()
+        if full { details.message = "Noise NX handshake: 64-byte hello, 234-byte answer" }
+        return Findings(evidence: [flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: flow.hint, details: details)])
     }
 }
