@@ -10,6 +10,18 @@ import JSON
 ///     client → {"type":"submit","params":{"job_id":"…","nonce":"…","result":"…"}}
 ///     server ← {"type":"hash_accepted","params":{"hashes":256}}
 ///
+/// and in the protocol of the open-source webminerpool server (notgiven688/webminerpool) that many
+/// browser-miner services run, with the fields at the top level and an `identifier` for the type:
+///
+///     client → {"identifier":"handshake","pool":"…","login":"<wallet>","password":"…","userid":"…","version":7}
+///     server ← {"identifier":"job","job_id":"…","blob":"…","target":"…","algo":"cn","variant":2}
+///     client → {"identifier":"solved","job_id":"…","nonce":"…","result":"…"}
+///     server ← {"identifier":"hashsolved"}          ← {"identifier":"error","param":"…"}
+///
+/// A site key (Coinhive `site_key`) is reported as the wallet — it is whom the hashes pay; a
+/// webminerpool handshake's `login` is the wallet itself, its `userid` the worker, its `pool` the
+/// upstream pool's name.
+///
 /// Stratum JSON-RPC inside WebSocket (web-miner proxies) goes to `StratumSession` instead.
 public struct WebMinerSession {
     public private(set) var summary = StratumSummary()
@@ -26,14 +38,18 @@ public struct WebMinerSession {
     public mutating func handle(_ text: [UInt8], from side: Side, time: Timestamp) -> Bool {
         guard text.first == UInt8(ascii: "{"),
               let value = text.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 16) }),
-              let m = value.object, let type = m["type"]?.string else { return false }
-        let params = m["params"]?.object
+              let m = value.object, let (type, params) = Self.message(m) else { return false }
         switch type {
-        case "auth", "login":
+        case "auth", "login", "handshake":
             guard clientSide == nil || clientSide == side else { return false }
             clientSide = side
-            if let key = params?["site_key"]?.string, !key.isEmpty { summary.wallets.appendUnique(key, cap: 16) }
-            if let user = params?["user"]?.string, !user.isEmpty { summary.workers.appendUnique(user, cap: 16) }
+            for field in ["site_key", "login"] {
+                if let key = params?[field]?.string, !key.isEmpty { summary.wallets.appendUnique(key, cap: 16) }
+            }
+            for field in ["user", "userid"] {
+                if let user = params?[field]?.string, !user.isEmpty { summary.workers.appendUnique(user, cap: 16) }
+            }
+            if let pool = params?["pool"]?.string, !pool.isEmpty { summary.poolHostnames.appendUnique(pool, cap: 16) }
             if !summary.minerMethods.contains(type) { summary.minerMethods.append(type) }
         case "authed":
             guard let c = clientSide, c != side else { return false }
@@ -46,12 +62,12 @@ public struct WebMinerSession {
             summary.jobsReceived += 1
             if let t = p["target"]?.string, let d = StratumSession.cryptonoteDifficulty(t) { summary.hashesPerShare = d }
             if let algo = p["algo"]?.string { summary.algorithms.appendUnique(algo, cap: 16) }
-        case "submit":
+        case "submit", "solved":
             guard params?["nonce"] != nil || params?["result"] != nil else { return false }
             if clientSide == nil { clientSide = side }
             guard side == clientSide else { return false }
             summary.sharesSubmitted += 1
-        case "hash_accepted":
+        case "hash_accepted", "hashsolved":
             guard let c = clientSide, c != side else { return false }
             summary.sharesAccepted += 1
             if let h = params?["hashes"]?.double, h > 0, h <= StratumSummary.maxPlausibleHashes { summary.acceptedHashes = max(summary.acceptedHashes, h) }
@@ -61,6 +77,7 @@ public struct WebMinerSession {
         default:
             return false
         }
+        if type == "job", let v = params?["variant"]?.integer(in: 0...99) { summary.algorithms.appendUnique("cn variant \(v)", cap: 16) }
         messages += 1
         summary.messages += 1
         if summary.firstSeen == nil { summary.firstSeen = time }
@@ -70,5 +87,13 @@ public struct WebMinerSession {
         summary.shape = poolSpoke ? (clientSide != nil && (summary.sharesSubmitted > 0 || !summary.minerMethods.isEmpty) ? .twoSided : .poolPushOnly) : .minerOnly
         if summary.coin == nil, summary.jobsReceived > 0 { summary.coin = "monero" }   // Coinhive-style jobs are CryptoNight/RandomX
         return true
+    }
+
+    /// The message type and its fields: Coinhive's `{"type", "params": {…}}` or webminerpool's
+    /// `{"identifier", …fields…}`; nil for any other JSON.
+    static func message(_ m: JSONObject) -> (String, JSONObject?)? {
+        if let type = m["type"]?.string { return (type, m["params"]?.object) }
+        if let identifier = m["identifier"]?.string { return (identifier, m) }
+        return nil
     }
 }

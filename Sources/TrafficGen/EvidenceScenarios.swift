@@ -21,9 +21,9 @@ extension Corpus {
                  description: "10.0.0.40 resolves gulf.moneroocean.stream and keeps TLS 1.3 to it for 2 h with small records both ways (likely mining); 10.0.0.42 makes a 20 s TLS connection without SNI to the address that name resolved to (suspicious); 10.0.0.43 speaks TLS 1.2 without SNI to an unnamed address whose certificate names xmr.2miners.com, for 10 min (likely mining, from the certificate); 10.0.0.41 downloads over TLS from www.example.org (nothing).",
                  expected: ["10.0.0.40": "likely-mining", "10.0.0.42": "suspicious", "10.0.0.43": "likely-mining"], build: tlsToPool),
         Scenario(name: "webminer-websocket.pcap",
-                 description: "A browser (10.0.0.50) mining through a Coinhive-style WebSocket at ws.coinhive.com (auth, authed, jobs, submits, hash_accepted); a web-miner proxy (203.0.113.84) carrying XMRig-style Stratum JSON-RPC inside WebSocket frames for 10.0.0.53; 10.0.0.52 only fetches coinhive.min.js over HTTP (suspicious); 10.0.0.51 chats over an ordinary WebSocket (nothing).",
+                 description: "A browser (10.0.0.50) mining through a Coinhive-style WebSocket at ws.coinhive.com (auth, authed, jobs, submits, hash_accepted); a web-miner proxy (203.0.113.84) carrying XMRig-style Stratum JSON-RPC inside WebSocket frames for 10.0.0.53; a browser (10.0.0.54) mining in webminerpool's protocol (handshake with wallet, site user id and upstream pool; job, solved, hashsolved) at an unlisted server (203.0.113.85); 10.0.0.52 only fetches coinhive.min.js over HTTP (suspicious); 10.0.0.51 chats over an ordinary WebSocket (nothing).",
                  expected: ["10.0.0.50": "mining", "203.0.113.80": "pool", "10.0.0.52": "suspicious",
-                            "10.0.0.53": "mining", "203.0.113.84": "pool"], build: webMiner),
+                            "10.0.0.53": "mining", "203.0.113.84": "pool", "10.0.0.54": "mining", "203.0.113.85": "pool"], build: webMiner),
         Scenario(name: "http-getwork.pcap",
                  description: "cgminer (10.0.0.60) mining with getwork over HTTP/1.1 keep-alive: work requests answered with chunked bodies, 4 solutions submitted (3 accepted), X-Mining-Extensions from the miner, X-Long-Polling from the pool.",
                  expected: ["10.0.0.60": "mining", "192.0.2.70": "pool"], build: httpGetwork),
@@ -114,6 +114,20 @@ extension Corpus {
         }
         px.close()
         frames += px.frames
+        // webminerpool's protocol (top-level fields, `identifier`), to a server no list names: the
+        // handshake names the wallet, the site's user id and the upstream pool.
+        var wmp = Conversation(client: "10.0.0.54", clientPort: 52400, server: "203.0.113.85", serverPort: 8181, start: t0.adding(seconds: 7))
+        wmp.handshake()
+        wmp.send(.client, "GET / HTTP/1.1\r\nHost: webminer.example:8181\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: EBESExQVFhcYGRobHB0eHw==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://recipes.example\r\n\r\n", line: false)
+        wmp.send(.server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", line: false)
+        wmp.send(.client, Wire.wsFrame(#"{"identifier":"handshake","pool":"moneroocean.stream","login":"\#(Messages.moneroWallet)","password":"web_miner","userid":"site-8f3a21","version":7}"#, fromClient: true))
+        for i in 0..<4 {
+            wmp.send(.server, Wire.wsFrame(#"{"identifier":"job","job_id":"00000000000\#(i + 1)","algo":"cn","variant":2,"blob":"0707\#(String(repeating: "5e", count: 37))00000000\#(String(repeating: "a1", count: 33))","target":"e8030000"}"#, fromClient: false), after: 30)
+            wmp.send(.client, Wire.wsFrame(#"{"identifier":"solved","job_id":"00000000000\#(i + 1)","nonce":"\#(Messages.format8(i))","result":"c9be9381a68d533c059d614d961e0534d7d8785dd5c339c2f9596eb95f320100"}"#, fromClient: true), after: 12)
+            wmp.send(.server, Wire.wsFrame(#"{"identifier":"hashsolved"}"#, fromClient: false))
+        }
+        wmp.close()
+        frames += wmp.frames
         return frames.pcap()
     }
 

@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
 """WebSocket-over-TLS traffic that is not mining (python3-websockets over Python's ssl): a chat
-(server notifications and client messages of every size at random times, each acknowledged) or a
-ticker (the server pushes a fixed-size quote every 5 s; the client's heartbeat ticks every 30 s).
+(server notifications and client messages of every size at random times, each acknowledged; `chat`
+repeats one letter, which permessage-deflate shrinks to a few bytes, `chat-text` sends random words),
+or a ticker (the server pushes a fixed-size quote every 5 s; the client's heartbeat ticks every 30 s).
 Both sides send WebSocket pings on their own clock, as these libraries do by default.
 
     wss.py server --port P --cert C --key K
     wss.py chat|ticker --host ADDR --port P --seconds S
 """
-import argparse, asyncio, json, random, ssl, time
+import argparse, asyncio, json, random, ssl, string, time
 import websockets
+
+
+def words(n):
+    """n characters or so of random lowercase words."""
+    out = []
+    while sum(len(w) + 1 for w in out) < n:
+        out.append("".join(random.choice(string.ascii_lowercase) for _ in range(random.randint(2, 9))))
+    return " ".join(out)
 
 
 async def handler(ws, path=None):
@@ -21,7 +30,8 @@ async def handler(ws, path=None):
                 await ws.send(json.dumps({"sym": "ACME", "bid": round(random.uniform(99, 101), 2), "ask": round(random.uniform(101, 102), 2)}))
             else:
                 await asyncio.sleep(random.uniform(5, 60))
-                await ws.send(json.dumps({"type": "notice", "from": "user%d" % random.randint(1, 99), "text": "x" * random.randint(10, 600)}))
+                n = random.randint(10, 600)
+                await ws.send(json.dumps({"type": "notice", "from": "user%d" % random.randint(1, 99), "text": words(n) if mode == "chat-text" else "x" * n}))
 
     task = asyncio.create_task(push())
     try:
@@ -58,12 +68,13 @@ async def client(a):
                 await ws.send(json.dumps({"type": "heartbeat"}))
             else:
                 await asyncio.sleep(random.expovariate(1 / 20))
-                await ws.send(json.dumps({"type": "say", "text": "y" * random.randint(1, 400)}))
+                n = random.randint(1, 400)
+                await ws.send(json.dumps({"type": "say", "text": words(n) if a.mode == "chat-text" else "y" * n}))
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["server", "chat", "ticker"])
+    p.add_argument("mode", choices=["server", "chat", "chat-text", "ticker"])
     p.add_argument("--host")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cert")
