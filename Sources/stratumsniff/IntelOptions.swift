@@ -1,4 +1,5 @@
 import Sensor
+import OS
 import ArgumentParser
 import Foundation
 import PoolIntel
@@ -19,8 +20,15 @@ struct IntelOptions: ParsableArguments {
         "Our own address block (repeatable, e.g. 10.0.0.0/8): the report then lists only hosts inside these.", valueName: "cidr"))
     var localNets: [String] = []
 
+    @Option(name: .customLong("intel-cache"), help: ArgumentHelp(
+        "Also load every list 'stratumsniff intel update' fetched into this directory (e.g. /var/lib/stratumsniff/intel).", valueName: "dir"))
+    var intelCache: String?
+
     @Flag(name: .customLong("no-builtin-pools"), help: "Do not load the built-in pool list (only --pool-list files).")
     var noBuiltinPools = false
+
+    /// A fetched list older than this is loaded with a warning.
+    static let staleSeconds: Int64 = 30 * 86400
 
     func validate() throws {
         for net in localNets where AddressSet.parseBlock(net).map({ $0.port != nil }) ?? true {
@@ -36,7 +44,26 @@ struct IntelOptions: ParsableArguments {
         var intel = PoolIntelligence(builtin: !noBuiltinPools)
         for path in poolLists { intel.add(poolList: try read(path), name: path) }
         for path in allowLists { intel.add(allowList: try read(path), name: path) }
-        for w in intel.warnings { Diagnostics.log.warning("\(w)") }
+        if let dir = intelCache {
+            let lists: [(name: String, text: String, meta: CachedList)]
+            do { lists = try IntelCache(directory: dir).texts() } catch { throw ValidationError("--intel-cache: \(error)") }
+            let now = Int64(WallTime.now().nanoseconds / 1_000_000_000)
+            for l in lists {
+                intel.add(poolList: l.text, name: l.name)
+                if now.subtractingReportingOverflow(l.meta.fetched).partialValue > Self.staleSeconds {
+                    Diagnostics.log.warning("\(l.name) was fetched more than 30 days ago: run 'stratumsniff intel update --cache \(dir)'")
+                }
+            }
+        }
+        var fetchedSkipped: [String: Int] = [:]
+        for w in intel.warnings {
+            if w.hasPrefix("intel:"), let colon = w.dropFirst(6).firstIndex(of: ":") {
+                fetchedSkipped[String(w[..<colon]), default: 0] += 1
+            } else {
+                Diagnostics.log.warning("\(w)")
+            }
+        }
+        for (name, n) in fetchedSkipped.sorted(by: { $0.key < $1.key }) { Diagnostics.log.info("\(name): \(n) lines not understood, skipped") }
         guard !localNets.isEmpty else { return (intel, nil) }
         var nets = AddressSet()
         for n in localNets {

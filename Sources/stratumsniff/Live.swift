@@ -69,6 +69,9 @@ struct Live: ParsableCommand {
     @Option(help: "Rotate the events file at this many MiB (5 old files kept).")
     var eventsMaxMb: Int = 100
 
+    @Option(name: .customLong("reload-lists-every"), help: "Reload the pool and allow lists (and --intel-cache) this often, as SIGHUP does: 1h, 6h, 1d ...")
+    var reloadListsEvery: String?
+
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
     var duration: Double?
 
@@ -100,6 +103,7 @@ struct Live: ParsableCommand {
             if noStore { throw ValidationError("--report-every renders from the store: drop --no-store") }
         }
         if let s = syslog, SyslogSender.parse(s) == nil { throw ValidationError("--syslog \(s): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT") }
+        if let r = reloadListsEvery, DurationText.seconds(r) == nil { throw ValidationError("--reload-lists-every \(r): write a duration such as 30m, 6h or 1d") }
         if let w = webhook, WebhookSender.endpoint(w) == nil {
             throw ValidationError("--webhook \(w): not an http:// or https:// URL")
         }
@@ -125,10 +129,16 @@ struct Live: ParsableCommand {
         let period = reportEvery.flatMap(DurationText.seconds)
         var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
         var lastCommit = started
+        let listPeriod = reloadListsEvery.flatMap(DurationText.seconds)
+        var nextListReload = listPeriod.map { started.adding(seconds: $0) }
         var captureFailed = false
         do {
             try loop.run(shouldStop: { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }) { now in
                 if Signals.takeReload() { reload(outputs, analyzer, &pools, &localNets) }
+                if let due = nextListReload, now >= due, let p = listPeriod {
+                    reloadLists(analyzer, &pools, &localNets)
+                    nextListReload = now.adding(seconds: p)
+                }
                 // A period report needs a commit just before it: one snapshot serves both.
                 let reportDue = nextReport.map { now >= $0 } ?? false
                 if reportDue || now.since(lastCommit) >= commitInterval {
@@ -218,6 +228,17 @@ struct Live: ParsableCommand {
             Diagnostics.log.notice("SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)")
         } catch {
             Diagnostics.log.error("SIGHUP: \(error)")
+        }
+    }
+
+    /// The schedule (`--reload-lists-every`): the lists only; the outputs stay open.
+    private func reloadLists(_ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
+        do {
+            (pools, localNets) = try intel.load()
+            analyzer.replaceIntel(pools)
+            Diagnostics.log.notice("lists reloaded on schedule (\(pools.pools.count) pool names)")
+        } catch {
+            Diagnostics.log.error("scheduled list reload: \(error); the lists in use stay")
         }
     }
 
