@@ -6,7 +6,7 @@ import Reporting
 import Sensor
 
 /// Maintained pool lists: fetch them into a local cache, see their age and how they compare with the
-/// built-in list. `--intel-cache DIR` on analyze/live/report loads the cache; `live` reloads it on
+/// built-in list. `--intel-cache DIR` on analyze and live loads the cache; `live` reloads it on
 /// SIGHUP and every `--reload-lists-every`.
 struct Intel: ParsableCommand {
     static let configuration = CommandConfiguration(
