@@ -4,7 +4,7 @@
 (exponential, mean 120 s) and a refresh every 30-60 s; shares at random (exponential, mean
 SHARE s, as vardiff aims for); a keepalive after 60 s of silence, as XMRig sends.
 
-    stratum_tls.py pool  --port P --cert C --key K [--tls12]
+    stratum_tls.py pool  --port P --cert C --key K [--tls12] [--hold SECONDS]
     stratum_tls.py miner --host ADDR --port P [--sni NAME] --seconds S [--share MEAN]
 """
 import argparse, json, os, random, socket, ssl, threading, time
@@ -63,6 +63,9 @@ def serve(conn, addr):
 
 
 def pool(a):
+    if a.hold:
+        # A bounded life: a test runner's children may not get its SIGTERM (inherited blocked signals).
+        threading.Timer(a.hold, lambda: os._exit(0)).start()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
     if a.tls12:
@@ -133,5 +136,6 @@ if __name__ == "__main__":
     p.add_argument("--sni")
     p.add_argument("--seconds", type=float, default=600)
     p.add_argument("--share", type=float, default=15)
+    p.add_argument("--hold", type=float, default=0)
     a = p.parse_args()
     pool(a) if a.role == "pool" else miner(a)

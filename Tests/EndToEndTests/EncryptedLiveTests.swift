@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+
+/// A live sensor on a veth pair while a miner speaks Stratum over a real TLS stack (OpenSSL through
+/// Python's ssl) to a pool at a bare address whose certificate was made the way XMRig makes its own:
+/// TLS 1.2 shows it in the clear, and the sensor says so within seconds (the behaviour model needs
+/// minutes; `pcaps/encrypted/` covers it).
+@Suite(.serialized, .enabled(if: Lab.available && FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
+                             "needs root, ip netns, python3 and openssl: live TLS test skipped"))
+struct EncryptedLiveTests {
+    @Test func minerCertificateSeenLiveOverRealTLS() throws {
+        let net = try NetPair(9)
+        let dir = Lab.tempDir("tls-live")
+        let openssl = "/usr/bin/openssl"
+        for args in [["genrsa", "-out", dir + "/k.pem", "2048"],
+                     ["req", "-new", "-key", dir + "/k.pem", "-subj", "/CN=localhost", "-out", dir + "/r.csr"],
+                     ["x509", "-req", "-in", dir + "/r.csr", "-signkey", dir + "/k.pem", "-set_serial", "1", "-days", "3650", "-out", dir + "/c.pem"]] {
+            let (rc, out) = try Lab.run(openssl, args)
+            try #require(rc == 0, "openssl \(args[0]): \(out)")
+        }
+        let script = Binary.root.appendingPathComponent("scripts/encrypted/stratum_tls.py").path
+        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--no-store", "--duration", "12",
+                                                       "--format", "json", "--quiet"]), log: dir + "/sensor.log")
+        let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", script, "pool", "--port", "3333", "--cert", dir + "/c.pem", "--key", dir + "/k.pem",
+                                                     "--tls12", "--hold", "14"]), log: dir + "/pool.log")
+        defer { pool.terminate() }
+        Thread.sleep(forTimeInterval: 1.5)
+        let (rc, out) = try Lab.run(Lab.ip, net.inMiner(["python3", script, "miner", "--host", net.poolIP, "--port", "3333",
+                                                         "--seconds", "4", "--share", "0.5"]))
+        #expect(rc == 0, "miner: \(out)")
+        sensor.waitUntilExit()
+        let doc = try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any] ?? [:]
+        let host = Binary.hosts(doc).first { $0["host"] as? String == net.minerIP }
+        #expect(host?["verdict"] as? String == "suspicious", "sensor: \(Lab.read(dir + "/sensor.log.err"))")
+        let evidence = host?["evidence"] as? [[String: Any]] ?? []
+        let cert = evidence.first { $0["kind"] as? String == "miner-certificate" }
+        #expect((cert?["details"] as? [String: String])?["miner_certificate"] == "true")
+        #expect((cert?["details"] as? [String: String])?["tls_version"] == "TLS 1.2")
+        #expect(cert?["peer"] as? String == "\(net.poolIP):3333")
+    }
+}
