@@ -35,11 +35,12 @@ public struct ExchangeCadence: Sendable {
         public static let minSendIntervalVariation = 0.3
         /// Sends of nearly one size.
         public static let maxSendSizeVariation = 0.25
-        /// Work is not small: a share carries a nonce and (in most dialects) a 32-byte result in hex,
-        /// a job a block template or blob in hex. Encrypted records of keepalives, pings and pongs
-        /// (WebSocket, HTTP/2 PING, MQTT PINGREQ: 25–60 bytes) are far below these means.
-        public static let minMeanSendBytes = 100.0
-        public static let minMeanPushBytes = 150.0
+        /// Work is not small: a share carries a nonce and (in most dialects) a 32-byte result, a job a
+        /// block header or blob (≥ 76 bytes), all in hex — random bytes that even permessage-deflate
+        /// cannot shrink below half, plus framing and the record's own 17–29 bytes. Encrypted
+        /// keepalives, pings and pongs (WebSocket, HTTP/2 PING, MQTT PINGREQ) are 25–60-byte records.
+        public static let minMeanSendBytes = 64.0
+        public static let minMeanPushBytes = 100.0
         /// This share of sends answered within `answerWindow`.
         public static let minAnsweredShare = 0.75
         /// A flow that moves more than this many bytes per direction, plus `bulkBytesPerSecond` for

@@ -88,7 +88,7 @@ public enum ReasonText {
             return t
         case .tlsMiningCadence:
             let what = e.details.noSNI ? "TLS without SNI" : "TLS"
-            let named = e.name.map { " (SNI \($0), on no list)" } ?? " (no name for the address)"
+            let named = e.name.map { " (SNI \($0), on no list)" } ?? " (no listed name for the address)"
             var t = "\(what) to \(e.peerEndpoint ?? "?")\(named) for \(Format.duration(e.duration))\(times) behaving like mining"
             if let c = e.details.cadence { t += ": " + cadence(c) }
             if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }

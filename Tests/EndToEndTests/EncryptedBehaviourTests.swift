@@ -20,11 +20,14 @@ import Testing
         "tls-miner-tls13-nosni.pcap": ("likely-mining", ["tls-mining-cadence"]),
         // TLS 1.3 to port 443 with an SNI on no list: behaviour alone.
         "tls-miner-sni-unlisted.pcap": ("suspicious", ["tls-mining-cadence"]),
+        // A browser miner over wss:// (webminerpool's protocol, permessage-deflate): behaviour alone.
+        "wss-webminer.pcap": ("suspicious", ["tls-mining-cadence"]),
     ]
 
     /// Real programs, none of them mining: nothing may be flagged.
     static let negatives: Set<String> = ["mqtt-tls.pcap", "ssh-keepalive.pcap", "wss-chat.pcap", "wss-ticker.pcap",
-                                         "grpc-keepalive.pcap", "https-poll.pcap"]
+                                         "grpc-keepalive.pcap", "https-poll.pcap", "mqtt-device.pcap", "wss-chat-text.pcap",
+                                         "imap-idle.pcap", "openvpn-tcp.pcap"]
 
     @Test func everyScenarioWasRecorded() {
         let names = Set(Self.captures())
