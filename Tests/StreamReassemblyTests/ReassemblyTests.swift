@@ -289,3 +289,37 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         #expect(table.stats.decoderMemoryCapHits > 0)
     }
 }
+
+/// FlowKey's packed hash (one word for the ports, protocol and VLAN, one per address pair) keeps
+/// Hashable's contract: equal keys hash equally, and every field still separates keys in a table.
+@Suite struct FlowKeyHashTests {
+    func key(_ a: String, _ pa: UInt16, _ b: String, _ pb: UInt16, proto: UInt8 = 6, vlan: UInt16 = 0) -> FlowKey {
+        FlowKey.of(src: Endpoint(address: IPAddress(a)!, port: pa), dst: Endpoint(address: IPAddress(b)!, port: pb),
+                   ipProtocol: IPProtocol(rawValue: proto), vlanID: vlan).0
+    }
+
+    @Test func equalKeysHashEquallyWhicheverDirection() {
+        for (a, b) in [("10.0.0.1", "192.0.2.7"), ("2001:db8::1", "2001:db8::2"), ("10.0.0.1", "2001:db8::2")] {
+            #expect(key(a, 40000, b, 3333).hashValue == key(b, 3333, a, 40000).hashValue)
+        }
+    }
+
+    @Test func everyFieldSeparatesKeys() {
+        var keys = Set<FlowKey>()
+        for port in UInt16(1)...200 {
+            keys.insert(key("10.0.0.1", port, "192.0.2.7", 3333))
+            keys.insert(key("10.0.0.1", 40000, "192.0.2.7", port))
+            keys.insert(key("10.0.0.\(port)", 40000, "192.0.2.7", 3333))
+            keys.insert(key("10.0.0.1", 40000, "192.0.2.7", 3333, proto: UInt8(port % 256)))
+            keys.insert(key("10.0.0.1", 40000, "192.0.2.7", 3333, vlan: port))
+            keys.insert(key("::ffff:\(port)", 40000, "2001:db8::7", 3333))
+            keys.insert(key("10.0.0.1", 40000, "2001:db8::\(port)", 3333))
+        }
+        // 7 × 200 insertions, minus the keys that coincide (port 3333/40000 overlaps, proto 6, vlan 0 …).
+        #expect(keys.count >= 7 * 200 - 10)
+        // And every field reaches the hash: distinct keys, distinct 64-bit hash values.
+        #expect(Set(keys.map(\.hashValue)).count == keys.count)
+        #expect(keys.contains(key("10.0.0.1", 40000, "2001:db8::17", 3333)))
+        #expect(!keys.contains(key("10.0.0.1", 40001, "2001:db8::17", 3333)))
+    }
+}
