@@ -18,17 +18,21 @@ public final class PcapFileSource {
     /// Classic pcap stores seconds as an unsigned 32-bit field (good until 2106); libpcap hands
     /// them over sign-extended, so times after 2038-01-19 would read as 1901. pcapng has 64 bits.
     private let unsigned32BitSeconds: Bool
+    /// The stdio buffer of the file libpcap reads (freed after pcap_close has closed the file).
+    private let readBuffer: UnsafeMutablePointer<CChar>?
 
     /// Opens `path` and, when given, installs the BPF `filter`.
     public init(path: String, filter: String? = nil) throws(CaptureError) {
         name = path
         unsigned32BitSeconds = Self.isClassicPcap(path)
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+        let buffered = Self.openBuffered(path, &errbuf)
+        guard let h = buffered?.handle ?? pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             let message = errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw .cannotOpen(source: path, reason: Self.cleanReason(message, path: path))
         }
         handle = h
+        readBuffer = buffered?.buffer
         linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(h)))
         // From here on every stored property is set, so a throw still runs deinit,
         // which closes the handle: closing it here too would be a double free.
@@ -38,7 +42,28 @@ public final class PcapFileSource {
         if let filter { try installFilter(filter, on: h) }
     }
 
-    deinit { pcap_close(handle) }
+    deinit {
+        pcap_close(handle)
+        readBuffer?.deallocate()
+    }
+
+    /// libpcap reads a file through stdio, whose default buffer is 4 KiB: a 1 GB capture took 268 000
+    /// `read` calls. The file opened here with a 1 MiB buffer of our own (glibc ignores the size
+    /// unless given the buffer) takes 1 000; pcap_close closes the file, then the buffer is freed.
+    /// nil when the path is standard input or cannot be opened: libpcap then opens it and reports why.
+    static let readBufferBytes = 1 << 20
+
+    private static func openBuffered(_ path: String, _ errbuf: inout [CChar]) -> (handle: OpaquePointer, buffer: UnsafeMutablePointer<CChar>)? {
+        guard path != "-", let f = fopen(path, "rb") else { return nil }
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: readBufferBytes)
+        guard setvbuf(f, buffer, _IOFBF, readBufferBytes) == 0,
+              let h = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            fclose(f)
+            buffer.deallocate()
+            return nil
+        }
+        return (h, buffer)
+    }
 
     public func forEachPacket(_ body: (CapturedPacket) -> Void) throws(CaptureError) {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
