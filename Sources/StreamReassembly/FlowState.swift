@@ -49,9 +49,8 @@ public final class FlowState<App> {
     /// Bytes of this flow counted in the table's reassembly and decoder totals.
     var chargedReassembly = 0
     var chargedDecoder = 0
-    // LRU links: most recently active at the head.
-    var newer: FlowState?
-    unowned(unsafe) var older: FlowState?
+    /// The flow's slot in the table's LRU arrays (-1 once removed).
+    var slot: Int32 = -1
 
     init(key: FlowKey, time: Timestamp, initiator: FlowDirection) {
         self.key = key

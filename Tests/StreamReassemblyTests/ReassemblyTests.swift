@@ -155,7 +155,8 @@ private struct RecordingHandler: FlowHandler {
         if case .data(let b) = event { delivered += b.count; flow.app += b.count; if bypassAfterFirstData { return .bypass } }
         return .continue
     }
-    mutating func endFlow(_ flow: FlowState<Int>, reason: FlowEndReason, time: Timestamp) { ended.append(reason) }
+    var endedSources: [IPAddress] = []
+    mutating func endFlow(_ flow: FlowState<Int>, reason: FlowEndReason, time: Timestamp) { ended.append(reason); endedSources.append(flow.key.low.address) }
 }
 
 private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFlags = [.ack, .psh]) -> DecodedPacket {
@@ -188,6 +189,30 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         #expect(table.count == 3)
         #expect(table.stats.evictions == 2)
         #expect(h.ended == [.evicted, .evicted])
+    }
+
+    /// Activity moves a flow to the head of its LRU list: at the cap the least recently *active*
+    /// flow goes, not the oldest; idle expiry takes flows in the order they went quiet.
+    @Test func activityKeepsAFlowFromEvictionAndExpiry() {
+        var limits = ReassemblyLimits()
+        limits.maxFlows = 3
+        var table = FlowTable<RecordingHandler>(limits: limits)
+        var h = RecordingHandler()
+        buffer.withUnsafeBytes { buf in
+            for i in 0..<3 { table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h) }
+            table.process(packet(0, payload: 0..<4, seq: 5), in: buf, time: Timestamp(seconds: 3), handler: &h)   // flow 0 active again
+            table.process(packet(3, payload: 0..<4), in: buf, time: Timestamp(seconds: 4), handler: &h)            // evicts flow 1
+            table.process(packet(2, payload: 0..<4, seq: 5), in: buf, time: Timestamp(seconds: 5), handler: &h)   // flow 2 active again
+            table.process(packet(4, payload: 0..<4), in: buf, time: Timestamp(seconds: 6), handler: &h)            // evicts flow 0
+        }
+        #expect(h.ended == [.evicted, .evicted])
+        #expect(h.endedSources == [.v4(0x0A00_0001), .v4(0x0A00_0000)])
+        // Idle expiry: flows 3, 2, 4 went quiet at 4, 5, 6 s; all expire, in that order.
+        buffer.withUnsafeBytes { buf in
+            table.process(packet(9, payload: 0..<4), in: buf, time: Timestamp(seconds: 100_000), handler: &h)
+        }
+        #expect(h.endedSources.dropFirst(2) == [.v4(0x0A00_0003), .v4(0x0A00_0002), .v4(0x0A00_0004)])
+        #expect(table.count == 1)
     }
 
     @Test func idleFlowsExpireOnPacketTime() {
