@@ -58,5 +58,13 @@ struct IntelUpdateTests {
         #expect(bad.status == 2 && bad.stderr.contains("--source ftp://x: write it as NAME=URL"))
         let missing = try Binary.run(["analyze", "--intel-cache", dir + "/nowhere", capture])
         #expect(missing.status == 2 && missing.stderr.contains("no list cache at \(dir)/nowhere"))
+
+        // live re-reads the lists (and the cache) on its schedule.
+        let live = try Binary.run(["live", "-i", "lo", "--no-store", "--duration", "3.5", "--reload-lists-every", "1s",
+                                   "--intel-cache", cache, "--format", "none", "--quiet"])
+        #expect(live.status == 0, "\(live.stderr)")
+        #expect(live.stderr.components(separatedBy: "lists reloaded on schedule").count - 1 >= 2, "\(live.stderr)")
+        let badPeriod = try Binary.run(["live", "-i", "lo", "--reload-lists-every", "soon"])
+        #expect(badPeriod.status == 2 && badPeriod.stderr.contains("--reload-lists-every soon: write a duration"))
     }
 }
