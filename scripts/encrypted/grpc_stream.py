@@ -6,7 +6,8 @@ a long-lived watch/subscribe RPC. Raw bytes, no generated stubs.
     grpc_stream.py server --port P --cert C --key K
     grpc_stream.py client --host ADDR --port P --cert C --seconds S
 """
-import argparse, os, random, time
+import os, random, time
+import common
 from concurrent import futures
 import grpc
 
@@ -45,12 +46,6 @@ def client(a):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["server", "client"])
-    p.add_argument("--host")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--seconds", type=float, default=600)
+    p = common.arguments(["server", "client"])
     a = p.parse_args()
     server(a) if a.role == "server" else client(a)

@@ -5,7 +5,9 @@ ssl) and a client on one kept-alive connection asking for the same status page e
     https_poll.py server --port P --cert C --key K
     https_poll.py client --host ADDR --port P --seconds S
 """
-import argparse, http.client, http.server, random, ssl, time
+import http.client, http.server, random
+import time
+import common
 
 
 class Status(http.server.BaseHTTPRequestHandler):
@@ -24,17 +26,14 @@ class Status(http.server.BaseHTTPRequestHandler):
 
 
 def server(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
+    ctx = common.server_context(a.cert, a.key)
     s = http.server.ThreadingHTTPServer(("0.0.0.0", a.port), Status)
     s.socket = ctx.wrap_socket(s.socket, server_side=True)
     s.serve_forever()
 
 
 def client(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = common.client_context()
     c = http.client.HTTPSConnection(a.host, a.port, context=ctx, timeout=30)
     end = time.time() + a.seconds
     while time.time() < end:
@@ -44,12 +43,6 @@ def client(a):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["server", "client"])
-    p.add_argument("--host")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--seconds", type=float, default=600)
+    p = common.arguments(["server", "client"])
     a = p.parse_args()
     server(a) if a.role == "server" else client(a)

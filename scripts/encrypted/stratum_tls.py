@@ -7,7 +7,8 @@ SHARE s, as vardiff aims for); a keepalive after 60 s of silence, as XMRig sends
     stratum_tls.py pool  --port P --cert C --key K [--tls12] [--hold SECONDS]
     stratum_tls.py miner --host ADDR --port P [--sni NAME] --seconds S [--share MEAN]
 """
-import argparse, json, os, random, socket, ssl, threading, time
+import json, os, random, socket, ssl, threading, time
+import common
 
 WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
 
@@ -66,8 +67,7 @@ def pool(a):
     if a.hold:
         # A bounded life: a test runner's children may not get its SIGTERM (inherited blocked signals).
         threading.Timer(a.hold, lambda: os._exit(0)).start()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
+    ctx = common.server_context(a.cert, a.key)
     if a.tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2   # the certificate travels in the clear
     s = socket.create_server(("0.0.0.0", a.port), reuse_port=True)
@@ -82,9 +82,7 @@ def pool(a):
 
 
 def miner(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE          # XMRig pins by fingerprint, if at all
+    ctx = common.client_context()
     raw = socket.create_connection((a.host, a.port))
     # server_hostname=None: no SNI, as XMRig's TLS sends by default.
     t = ctx.wrap_socket(raw, server_hostname=a.sni)
@@ -126,15 +124,9 @@ def miner(a):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["pool", "miner"])
-    p.add_argument("--host")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert")
-    p.add_argument("--key")
+    p = common.arguments(["pool", "miner"])
     p.add_argument("--tls12", action="store_true")
     p.add_argument("--sni")
-    p.add_argument("--seconds", type=float, default=600)
     p.add_argument("--share", type=float, default=15)
     p.add_argument("--hold", type=float, default=0)
     a = p.parse_args()

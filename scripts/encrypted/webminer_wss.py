@@ -12,7 +12,8 @@ The server pushes a job every 30–60 s; the client solves at random (exponentia
     webminer_wss.py server --port P --cert C --key K
     webminer_wss.py client --host ADDR --port P --sni NAME --seconds S
 """
-import argparse, asyncio, json, os, random, ssl, time
+import asyncio, json, os, random, time
+import common
 import websockets
 
 WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
@@ -44,16 +45,13 @@ async def handler(ws, path=None):
 
 
 async def server(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
+    ctx = common.server_context(a.cert, a.key)
     async with websockets.serve(handler, "0.0.0.0", a.port, ssl=ctx, ping_interval=None):
         await asyncio.Future()
 
 
 async def client(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = common.client_context()
     async with websockets.connect("wss://%s:%d/" % (a.host, a.port), ssl=ctx, server_hostname=a.sni, ping_interval=None) as ws:
         await ws.send(json.dumps({"identifier": "handshake", "pool": "moneroocean.stream", "login": WALLET,
                                   "password": "web_miner", "userid": "site-8f3a21", "version": 7}))
@@ -74,13 +72,7 @@ async def client(a):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["server", "client"])
-    p.add_argument("--host")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert")
-    p.add_argument("--key")
+    p = common.arguments(["server", "client"])
     p.add_argument("--sni")
-    p.add_argument("--seconds", type=float, default=600)
     a = p.parse_args()
     asyncio.run(server(a) if a.role == "server" else client(a))

@@ -8,7 +8,8 @@ Both sides send WebSocket pings on their own clock, as these libraries do by def
     wss.py server --port P --cert C --key K
     wss.py chat|ticker --host ADDR --port P --seconds S
 """
-import argparse, asyncio, json, random, ssl, string, time
+import asyncio, json, random, string, time
+import common
 import websockets
 
 
@@ -42,16 +43,13 @@ async def handler(ws, path=None):
 
 
 async def server(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
+    ctx = common.server_context(a.cert, a.key)
     async with websockets.serve(handler, "0.0.0.0", a.port, ssl=ctx, ping_interval=20):
         await asyncio.Future()
 
 
 async def client(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = common.client_context()
     async with websockets.connect("wss://%s:%d/" % (a.host, a.port), ssl=ctx, ping_interval=25,
                                   server_hostname="chat.example.org") as ws:
         await ws.send(a.mode)
@@ -73,12 +71,6 @@ async def client(a):
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["server", "chat", "chat-text", "ticker"])
-    p.add_argument("--host")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--seconds", type=float, default=600)
-    a = p.parse_args()
+    a = common.arguments(["server", "chat", "chat-text", "ticker"]).parse_args()
+    a.mode = a.role
     asyncio.run(server(a) if a.mode == "server" else client(a))

@@ -1,0 +1,29 @@
+"""What the recording helpers share: their command line and their TLS contexts."""
+import argparse, ssl
+
+
+def arguments(roles, description=None):
+    """ROLE --host --port --cert --key --seconds; callers add their own options."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("role", choices=roles)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--seconds", type=float, default=600)
+    return p
+
+
+def server_context(cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def client_context():
+    """No verification: the peers are this script's own throwaway servers (and XMRig pins by
+    fingerprint, if at all)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
