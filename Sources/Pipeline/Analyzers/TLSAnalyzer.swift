@@ -38,6 +38,7 @@ final class TLSAnalyzer: FlowAnalyzer {
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         if finished { return watch(bytes, direction: direction, flow: flow) }
+        // The record walker sees every byte from the first, or it would lose the record boundaries.
         _ = watch(bytes, direction: direction, flow: flow)
         var r = direction == .lowToHigh ? readers.0 : readers.1
         r.feed(bytes) { type, body in
