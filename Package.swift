@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
         .target(name: "OS", dependencies: ["PacketDecoding"]),
-        .target(name: "Sensor", dependencies: ["OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store",
+        .target(name: "Sensor", dependencies: ["OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",
                                               .product(name: "DequeModule", package: "swift-collections"),
                                               .product(name: "Logging", package: "swift-log")]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),

@@ -15,6 +15,9 @@ public enum WallTime {
         return Timestamp(seconds: Int64(ts.tv_sec), nanos: Int64(ts.tv_nsec))
     }
 
+    /// Whole seconds since the epoch, as the system clock says (file stamps such as a list's fetch time).
+    public static func epochSeconds() -> Int64 { now().nanoseconds / 1_000_000_000 }
+
     /// A point on the monotonic clock, for durations (a clock step cannot make one negative).
     public static func mark() -> ContinuousClock.Instant { ContinuousClock.now }
 

@@ -120,7 +120,7 @@ public enum ReasonText {
     public static func cadence(_ c: CadenceSummary) -> String {
         "the server pushed \(c.pushes) messages (≈ \(Int(saturating: c.meanPushBytes.rounded())) bytes) every \(Format.duration(c.meanPushInterval)) on average, "
             + "the client sent \(c.sends) of ≈ \(Int(saturating: c.meanSendBytes.rounded())) bytes at irregular times "
-            + "(every \(Format.duration(c.meanSendInterval)) on average), \(c.answeredSends) answered within 2 s"
+            + "(every \(Format.duration(c.meanSendInterval)) on average), \(c.answeredSends) answered within \(Format.duration(ExchangeCadence.Threshold.answerWindow))"
     }
 
     /// One sentence per distinct session, in order of first appearance; sessions that say the same

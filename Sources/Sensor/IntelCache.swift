@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import PoolIntel
+import SafeNumbers
 import Synchronization
 
 /// A maintained list of mining domains to fetch: a name for it, where it lives, and its licence
@@ -25,7 +26,7 @@ public struct IntelSource: Sendable, Equatable {
     /// A source name is a file name in the cache: letters, digits, `-`, `_` and `.` only.
     public static func validName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 64 && !name.hasPrefix(".")
-            && name.unicodeScalars.allSatisfy { ($0.properties.isASCIIHexDigit || ("a"..."z").contains($0) || ("A"..."Z").contains($0)) || "-_.".unicodeScalars.contains($0) }
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
     }
 }
 
@@ -41,6 +42,9 @@ public struct CachedList: Codable, Sendable, Equatable {
     /// Lines the parser skipped (reported by `intel update`).
     public var skippedLines: Int
     public var bytes: Int
+
+    /// Seconds since the fetch (saturating: the stamp is read from a file).
+    public func age(now: Int64) -> Int64 { now.subtractingSaturated(fetched) }
 }
 
 public struct IntelError: Error, CustomStringConvertible {
@@ -79,12 +83,15 @@ public struct IntelCache: Sendable {
         return meta
     }
 
-    /// Every list in the cache, by name.
+    /// Every list in the cache, by name. A record whose name is not the file's own (or not a valid
+    /// name at all) is skipped: the name becomes a path, and must not lead out of the cache.
     public func lists() -> [CachedList] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return files.filter { $0.hasSuffix(".meta.json") }.sorted().compactMap { file in
-            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(file)) else { return nil }
-            return try? JSONDecoder().decode(CachedList.self, from: data)
+            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(file)),
+                  let meta = try? JSONDecoder().decode(CachedList.self, from: data),
+                  IntelSource.validName(meta.name), file == "\(meta.name).meta.json" else { return nil }
+            return meta
         }
     }
 

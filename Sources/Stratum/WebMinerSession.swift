@@ -62,6 +62,7 @@ public struct WebMinerSession {
             summary.jobsReceived += 1
             if let t = p["target"]?.string, let d = StratumSession.cryptonoteDifficulty(t) { summary.hashesPerShare = d }
             if let algo = p["algo"]?.string { summary.algorithms.appendUnique(algo, cap: 16) }
+            if let v = p["variant"]?.integer(in: 0...99) { summary.algorithms.appendUnique("cn variant \(v)", cap: 16) }
         case "submit", "solved":
             guard params?["nonce"] != nil || params?["result"] != nil else { return false }
             if clientSide == nil { clientSide = side }
@@ -77,7 +78,6 @@ public struct WebMinerSession {
         default:
             return false
         }
-        if type == "job", let v = params?["variant"]?.integer(in: 0...99) { summary.algorithms.appendUnique("cn variant \(v)", cap: 16) }
         messages += 1
         summary.messages += 1
         if summary.firstSeen == nil { summary.firstSeen = time }

@@ -49,7 +49,7 @@ struct Intel: ParsableCommand {
             var failed = 0
             for source in chosen {
                 do {
-                    let m = try cacheDir.update(source, timeout: timeout, now: Int64(WallTime.now().nanoseconds / 1_000_000_000))
+                    let m = try cacheDir.update(source, timeout: timeout, now: WallTime.epochSeconds())
                     let skipped = m.skippedLines > 0 ? ", \(m.skippedLines) lines skipped" : ""
                     print(TerminalSafe.escape("\(m.name): \(m.domains) domains, \(m.addresses) addresses\(skipped) from \(m.url) (\(m.licence))"))
                 } catch {
@@ -73,10 +73,10 @@ struct Intel: ParsableCommand {
             let lists: [(name: String, text: String, meta: CachedList)]
             do { lists = try cacheDir.texts() } catch { throw ValidationError("\(error)") }
             if lists.isEmpty { print("No lists in \(cache): run 'stratumsniff intel update --cache \(cache)'.") }
-            let now = Int64(WallTime.now().nanoseconds / 1_000_000_000)
+            let now = WallTime.epochSeconds()
             for l in lists {
                 let m = l.meta
-                let age = Format.duration(Double(now.subtractingReportingOverflow(m.fetched).partialValue))
+                let age = Format.duration(Double(m.age(now: now)))
                 let c = ListComparison.compare(listText: l.text, name: m.name)
                 print(TerminalSafe.escape("\(m.name): \(m.domains) domains, \(m.addresses) addresses, fetched \(age) ago from \(m.url), licence \(m.licence)"))
                 print("  compared with the built-in list (\(c.builtin) domains): \(c.listCoveredByBuiltin) of its \(c.list) domains already covered; "

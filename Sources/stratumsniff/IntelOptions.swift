@@ -44,26 +44,22 @@ struct IntelOptions: ParsableArguments {
         var intel = PoolIntelligence(builtin: !noBuiltinPools)
         for path in poolLists { intel.add(poolList: try read(path), name: path) }
         for path in allowLists { intel.add(allowList: try read(path), name: path) }
+        for w in intel.warnings { Diagnostics.log.warning("\(w)") }
         if let dir = intelCache {
             let lists: [(name: String, text: String, meta: CachedList)]
             do { lists = try IntelCache(directory: dir).texts() } catch { throw ValidationError("--intel-cache: \(error)") }
-            let now = Int64(WallTime.now().nanoseconds / 1_000_000_000)
+            let now = WallTime.epochSeconds()
             for l in lists {
+                // A fetched list's bad lines are not the user's to fix: counted, not listed.
+                let before = intel.warnings.count
                 intel.add(poolList: l.text, name: l.name)
-                if now.subtractingReportingOverflow(l.meta.fetched).partialValue > Self.staleSeconds {
+                let skipped = intel.warnings.count - before
+                if skipped > 0 { Diagnostics.log.info("\(l.name): \(skipped) lines not understood, skipped") }
+                if l.meta.age(now: now) > Self.staleSeconds {
                     Diagnostics.log.warning("\(l.name) was fetched more than 30 days ago: run 'stratumsniff intel update --cache \(dir)'")
                 }
             }
         }
-        var fetchedSkipped: [String: Int] = [:]
-        for w in intel.warnings {
-            if w.hasPrefix("intel:"), let colon = w.dropFirst(6).firstIndex(of: ":") {
-                fetchedSkipped[String(w[..<colon]), default: 0] += 1
-            } else {
-                Diagnostics.log.warning("\(w)")
-            }
-        }
-        for (name, n) in fetchedSkipped.sorted(by: { $0.key < $1.key }) { Diagnostics.log.info("\(name): \(n) lines not understood, skipped") }
         guard !localNets.isEmpty else { return (intel, nil) }
         var nets = AddressSet()
         for n in localNets {

@@ -136,7 +136,7 @@ struct Live: ParsableCommand {
             try loop.run(shouldStop: { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }) { now in
                 if Signals.takeReload() { reload(outputs, analyzer, &pools, &localNets) }
                 if let due = nextListReload, now >= due, let p = listPeriod {
-                    reloadLists(analyzer, &pools, &localNets)
+                    reloadListsOnSchedule(analyzer, &pools, &localNets)
                     nextListReload = now.adding(seconds: p)
                 }
                 // A period report needs a commit just before it: one snapshot serves both.
@@ -223,8 +223,7 @@ struct Live: ParsableCommand {
     private func reload(_ outputs: Outputs, _ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
         do {
             try outputs.reopen()
-            (pools, localNets) = try intel.load()
-            analyzer.replaceIntel(pools)
+            try reloadLists(analyzer, &pools, &localNets)
             Diagnostics.log.notice("SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)")
         } catch {
             Diagnostics.log.error("SIGHUP: \(error)")
@@ -232,14 +231,20 @@ struct Live: ParsableCommand {
     }
 
     /// The schedule (`--reload-lists-every`): the lists only; the outputs stay open.
-    private func reloadLists(_ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
+    private func reloadListsOnSchedule(_ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
         do {
-            (pools, localNets) = try intel.load()
-            analyzer.replaceIntel(pools)
+            try reloadLists(analyzer, &pools, &localNets)
             Diagnostics.log.notice("lists reloaded on schedule (\(pools.pools.count) pool names)")
         } catch {
             Diagnostics.log.error("scheduled list reload: \(error); the lists in use stay")
         }
+    }
+
+    /// The pool and allow lists (and `--intel-cache`) read again and handed to the analyzer; if
+    /// reading fails, nothing changes.
+    private func reloadLists(_ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) throws {
+        (pools, localNets) = try intel.load()
+        analyzer.replaceIntel(pools)
     }
 
     /// Stop: every open session is flushed into the verdicts, then the final commit and report, the

@@ -38,6 +38,12 @@ struct IntelUpdateTests {
         // moneroocean.stream is built in; the other two are not. The list covers the built-in entries under moneroocean.stream.
         #expect(status.stdout.contains("1 of its 3 domains already covered"))
 
+        // A record naming a path out of the cache is skipped: its name would become a file path.
+        try #"{"name":"../../etc/passwd","url":"http://x/","licence":"?","fetched":0,"domains":1,"addresses":0,"skippedLines":0,"bytes":1}"#
+            .write(toFile: cache + "/evil.meta.json", atomically: true, encoding: .utf8)
+        let guarded = try Binary.run(["intel", "status", "--cache", cache])
+        #expect(guarded.status == 0 && !guarded.stdout.contains("passwd") && guarded.stdout.contains("test: 3 domains"))
+
         // A failed fetch says what and where, exits 2, and keeps the cached copy.
         let gone = try Binary.run(["intel", "update", "--cache", cache, "--source", "test=http://127.0.0.1:\(port)/missing.txt"])
         #expect(gone.status == 2)

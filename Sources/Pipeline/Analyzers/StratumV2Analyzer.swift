@@ -46,9 +46,7 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
     private var serverBytes = 0
     /// The client's flight was exactly the hello.
     private var hello = false
-    /// The server's first flight was exactly the answer (known once the client speaks again or the flow ends).
-    private var answered = false
-    /// The server's flight is complete.
+    /// The server's first flight is complete (the client spoke again, or the server sent more than an answer).
     private var answerOver = false
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
@@ -65,8 +63,7 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
             }
             // The client speaks again: the server's first flight is over.
             answerOver = true
-            answered = serverBytes == StratumV2Session.noiseAnswerSize
-            return answered || flow.hint != nil ? .bypass : .done
+            return serverBytes == StratumV2Session.noiseAnswerSize || flow.hint != nil ? .bypass : .done
         }
         if !hello {
             // The server's first bytes: the shape holds if the client had sent exactly the hello.
@@ -80,12 +77,13 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
     }
 
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
-        // A flow that ends right after the answer: its flight is over too.
-        let full = answered || (final && !answerOver && hello && serverBytes == StratumV2Session.noiseAnswerSize)
+        // Hello and exactly the answer, the flight over (the client spoke again, or the flow ended).
+        // Delivery stops when the flight ends, so its size stays what it was then.
+        let full = hello && serverBytes == StratumV2Session.noiseAnswerSize && (answerOver || final)
         let shape = hello || (final && StratumV2Session.looksLikeNoiseHello(clientBytes))
         guard full || (shape && flow.hint != nil) else { return Findings() }
         var details = EvidenceDetails()
-        if full { details.message = "Noise NX handshake: 64-byte hello, 234-byte answer" }
+        if full { details.message = "Noise NX handshake: \(StratumV2Session.noiseHelloSize)-byte hello, \(StratumV2Session.noiseAnswerSize)-byte answer" }
         return Findings(evidence: [flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: flow.hint, details: details)])
     }
 }

@@ -77,9 +77,11 @@ final class TLSAnalyzer: FlowAnalyzer {
     /// list, to a server known by none, with an ordinary certificate, keeps only its counters.
     private func stopWatching(_ flow: FlowContext) -> AnalyzerDecision {
         cadence = ExchangeCadence()
-        let minerCertificate = certificate?.hasMinerProfile == true
         return flow.hint == nil && nameHint == nil && !minerCertificate ? .done : .bypass
     }
+
+    /// The server's certificate has the profile XMRig makes for itself.
+    private var minerCertificate: Bool { certificate?.hasMinerProfile == true }
 
     /// Nothing more to learn: the hello was unreadable, both sides are past the plaintext
     /// handshake, or we have the hello and the server has answered as far as it will in the clear.
@@ -149,7 +151,6 @@ final class TLSAnalyzer: FlowAnalyzer {
         if final { finish(flow, time: flow.flow.lastSeen) }
         let hint = finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint
         let mines = cadence.looksLikeMining
-        let minerCertificate = certificate?.hasMinerProfile == true
         guard hint != nil || mines || minerCertificate else { return Findings() }
         var details = EvidenceDetails()
         if let h = hello {
