@@ -67,16 +67,36 @@ public struct Evidence: Sendable {
     /// How many records were merged into this one (for sampling repeat events).
     public internal(set) var occurrences = 1
 
+    /// The position in the input of the flow that gave this record (its first packet), set by the
+    /// pipeline: with `first`, it orders records the same way whichever worker found them.
+    public var origin = 0
+
+    /// Where a record stands: its first time, then its flow's place in the input.
+    struct OrderKey: Comparable, Sendable {
+        var first: Timestamp
+        var origin: Int
+        static func < (a: OrderKey, b: OrderKey) -> Bool { (a.first, a.origin) < (b.first, b.origin) }
+    }
+    var orderKey: OrderKey { OrderKey(first: first, origin: origin) }
+    /// Per merged field (the details', then software and coin), the record its value came from;
+    /// empty until the first merge (every field then is this record's own).
+    private var fieldKeys: [OrderKey] = []
+
+    /// Merges a record of the same key. The result does not depend on the order records arrive in:
+    /// sums, earliest first, latest last, and each descriptive field from the earliest record that has it.
     mutating func merge(_ o: Evidence) {
         occurrences = occurrences.addingSaturated(o.occurrences)
         count = count.addingSaturated(o.count)
-        if o.first < first { first = o.first }
-        if o.last > last { last = o.last }
         packetsOut += o.packetsOut; packetsIn += o.packetsIn
         bytesOut += o.bytesOut; bytesIn += o.bytesIn
-        if software == nil { software = o.software }
-        if coin == nil { coin = o.coin }
-        details.fill(from: o.details)
+        let n = EvidenceDetails.mergedFields
+        if fieldKeys.isEmpty { fieldKeys = Array(repeating: orderKey, count: n + 2) }
+        let theirs = o.fieldKeys.isEmpty ? Array(repeating: o.orderKey, count: n + 2) : o.fieldKeys
+        details.merge(o.details, keys: &fieldKeys, theirs: theirs)
+        if let s = o.software, software == nil || theirs[n] < fieldKeys[n] { software = s; fieldKeys[n] = theirs[n] }
+        if let c = o.coin, coin == nil || theirs[n + 1] < fieldKeys[n + 1] { coin = c; fieldKeys[n + 1] = theirs[n + 1] }
+        if o.orderKey < orderKey { first = o.first; origin = o.origin }
+        if o.last > last { last = o.last }
     }
 }
 

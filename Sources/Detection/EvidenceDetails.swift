@@ -56,25 +56,38 @@ public struct EvidenceDetails: Sendable, Equatable {
     public init() {}
 
     /// Fills what this record lacks from `other` (merged evidence keeps its first values).
-    mutating func fill(from o: EvidenceDetails) {
-        if sni == nil { sni = o.sni }
+    /// Fields `merge` takes from one record or another (the flags are or-ed).
+    static let mergedFields = 17
+
+    /// Merges another record's facts field by field: each field keeps the value of the earliest record
+    /// (by `keys`, one per field: where the value came from) that has one. Earliest-wins per field is
+    /// the same whatever order records arrive in — workers merge their findings in any order.
+    mutating func merge<K: Comparable>(_ o: EvidenceDetails, keys: inout [K], theirs: [K]) {
+        var i = 0
+        func take<T>(_ path: WritableKeyPath<EvidenceDetails, T>, empty: (T) -> Bool) {
+            defer { i += 1 }
+            guard !empty(o[keyPath: path]) else { return }
+            if empty(self[keyPath: path]) || theirs[i] < keys[i] { self[keyPath: path] = o[keyPath: path]; keys[i] = theirs[i] }
+        }
+        take(\.sni) { $0 == nil }
+        take(\.alpn) { $0.isEmpty }
+        take(\.ja3) { $0 == nil }
+        take(\.ja4) { $0 == nil }
+        take(\.tlsVersion) { $0 == nil }
+        take(\.certificateNames) { $0.isEmpty }
+        take(\.cadence) { $0 == nil }
+        take(\.httpHost) { $0 == nil }
+        take(\.request) { $0 == nil }
+        take(\.responseStatus) { $0 == nil }
+        take(\.userAgent) { $0 == nil }
+        take(\.miningHeaders) { $0.isEmpty }
+        take(\.answers) { $0.isEmpty }
+        take(\.message) { $0 == nil }
+        take(\.nameFrom) { $0 == nil }
+        take(\.proxy) { $0 == nil }
+        take(\.proxyRefused) { $0 == nil }
+        assert(i == Self.mergedFields)
         noSNI = noSNI || o.noSNI
-        if alpn.isEmpty { alpn = o.alpn }
-        if ja3 == nil { ja3 = o.ja3 }
-        if ja4 == nil { ja4 = o.ja4 }
-        if tlsVersion == nil { tlsVersion = o.tlsVersion }
-        if certificateNames.isEmpty { certificateNames = o.certificateNames }
         minerCertificate = minerCertificate || o.minerCertificate
-        if cadence == nil { cadence = o.cadence }
-        if httpHost == nil { httpHost = o.httpHost }
-        if request == nil { request = o.request }
-        if responseStatus == nil { responseStatus = o.responseStatus }
-        if userAgent == nil { userAgent = o.userAgent }
-        if miningHeaders.isEmpty { miningHeaders = o.miningHeaders }
-        if answers.isEmpty { answers = o.answers }
-        if message == nil { message = o.message }
-        if nameFrom == nil { nameFrom = o.nameFrom }
-        if proxy == nil { proxy = o.proxy }
-        if proxyRefused == nil { proxyRefused = o.proxyRefused }
     }
 }

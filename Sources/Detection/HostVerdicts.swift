@@ -54,7 +54,7 @@ public struct HostLimits: Sendable, Equatable {
 }
 
 /// Turns mining sessions into per-host verdicts (the scoring model in README).
-public struct HostVerdicts {
+public struct HostVerdicts: Sendable {
     private struct HostEvidence {
         var miner: Deque<SessionRecord> = []
         var pool: Deque<SessionRecord> = []
@@ -281,7 +281,10 @@ public struct HostVerdicts {
         }
         return byHost.filter { host, _ in localNets.map { $0.match(host) != nil } ?? true }
             .map { host, e in
-                var r = Self.judge(host: host, miner: Array(e.miner), pool: Array(e.pool), evidence: e.other, policy: policy, relays: relays)
+                // In input order, not arrival order: flows end (and workers report) in any order.
+                var r = Self.judge(host: host, miner: Self.inOrder(e.miner), pool: Self.inOrder(e.pool),
+                                   evidence: e.other.sorted { ($0.orderKey, $0.mergeKey) < ($1.orderKey, $1.mergeKey) },
+                                   policy: policy, relays: relays)
                 if e.retired > 0 {
                     r.reasons.append(.retiredSessions(e.retired))
                     if let f = e.retiredFirstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }
@@ -290,6 +293,33 @@ public struct HostVerdicts {
             }
             .filter { $0.verdict != .none }
             .sorted { (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host) }
+    }
+
+    static func inOrder(_ sessions: Deque<SessionRecord>) -> [SessionRecord] {
+        sessions.sorted { ($0.flowFirstSeen, $0.origin) < ($1.flowFirstSeen, $1.origin) }
+    }
+
+    /// Takes in another table's hosts (another worker's): the same table one worker would have built
+    /// from the same findings, whatever the order (reports list in input order; evidence merges are
+    /// order-free). Caps apply as to any addition.
+    public mutating func merge(_ other: HostVerdicts) {
+        for host in other.byHost.keys.sorted() {
+            let o = other.byHost[host]!
+            for s in Self.inOrder(o.miner) { append(s, to: host, asPool: false) }
+            for s in Self.inOrder(o.pool) { append(s, to: host, asPool: true) }
+            for e in o.other.sorted(by: { ($0.orderKey, $0.mergeKey) < ($1.orderKey, $1.mergeKey) }) { add(e) }
+            guard byHost[host] != nil else { continue }
+            if o.retired > 0 {
+                byHost[host]!.retired += o.retired
+                if let f = o.retiredFirstSeen, byHost[host]!.retiredFirstSeen.map({ f < $0 }) ?? true { byHost[host]!.retiredFirstSeen = f }
+            }
+        }
+        sessionsRetired += other.sessionsRetired
+        evidenceDropped += other.evidenceDropped
+        hostsDropped += other.hostsDropped
+        hostsEvicted += other.hostsEvicted
+        retiredLost += other.retiredLost
+        retiredPending += other.retiredPending
     }
 
     public static func rank(_ v: Verdict) -> Int {

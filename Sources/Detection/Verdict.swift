@@ -39,6 +39,9 @@ public struct SessionRecord: Sendable {
     public var poolList: PoolMatch?
     /// The proxy the session went through (then `pool` is the proxy's address).
     public var proxy: ProxyRoute?
+    /// The position in the input of the flow's first packet (set by the pipeline): with
+    /// `flowFirstSeen`, the order reports list sessions in, whichever worker saw them.
+    public var origin = 0
 
     public init(miner: IPAddress, minerPort: UInt16, pool: IPAddress, poolPort: UInt16, vlanID: UInt16,
                 summary: StratumSummary, flowFirstSeen: Timestamp, flowLastSeen: Timestamp,

@@ -29,11 +29,45 @@ public struct AnalysisStats: Sendable {
     public var firstPacket: Timestamp?
     public var lastPacket: Timestamp?
     public init() {}
+
+    /// Adds another worker's counters (peaks are the caller's: a sum of peaks is not a peak).
+    public mutating func merge(_ o: AnalysisStats) {
+        packets += o.packets; bytes = bytes.addingSaturated(o.bytes)
+        nonIPPackets += o.nonIPPackets; malformedPackets += o.malformedPackets
+        fragmentsReassembled += o.fragmentsReassembled
+        anomalies.merge(o.anomalies)
+        reassembly.merge(o.reassembly)
+        stratumSessions += o.stratumSessions; dnsMessages += o.dnsMessages; tlsHandshakes += o.tlsHandshakes
+        httpFlows += o.httpFlows; webSocketFlows += o.webSocketFlows; peerFlows += o.peerFlows
+        allowedSessions += o.allowedSessions
+        evidenceDropped += o.evidenceDropped
+        timeWentBackwards += o.timeWentBackwards
+        if let f = o.firstPacket, firstPacket.map({ f < $0 }) ?? true { firstPacket = f }
+        if let l = o.lastPacket, lastPacket.map({ l > $0 }) ?? true { lastPacket = l }
+    }
+}
+
+/// Whole seconds of packet time: where the flow count is sampled (`FlowTable.samplePeak`) and every
+/// worker expires its idle flows — the same points in the input for one worker or many.
+public struct SecondTicks: Sendable {
+    private var last = Int64.min
+    public init() {}
+    /// Whether `clock` is in a later whole second than the previous tick.
+    public mutating func crosses(_ clock: Timestamp) -> Bool {
+        let second = clock.nanoseconds >= 0 ? clock.nanoseconds / 1_000_000_000 : (clock.nanoseconds + 1) / 1_000_000_000 - 1
+        guard second > last else { return false }
+        last = second
+        return true
+    }
 }
 
 /// The analysis pipeline: frame → decoding → (fragments) → flows and
 /// reassembly → Stratum decoder → per-host verdicts. One code path for files
 /// and live capture: the caller feeds frames with their packet time.
+///
+/// Alone, an analyzer numbers packets, keeps the clock and learns DNS answers itself (`process(time:…)`);
+/// as one of several workers (`ParallelAnalysis`), the reader does those for every worker and hands
+/// each packet over with its place in the input (`process(at:…)`, `tick`, `finishPart(at:)`).
 public final class Analyzer {
     public let limits: Limits
     private var fragments: FragmentReassembler
@@ -42,6 +76,7 @@ public final class Analyzer {
     private var lastFragmentSweep = Timestamp.distantPast
     /// The analysis clock: the latest packet time seen. It never moves backwards (README "Time").
     private var clock = Timestamp.distantPast
+    private var ticks = SecondTicks()
     private var stats = AnalysisStats()
 
     /// Which hosts are ours (`--local-net`); nil reports every host.
@@ -50,32 +85,71 @@ public final class Analyzer {
     /// - Parameters:
     ///   - intel: pool and allow lists (the built-in list by default).
     ///   - localNets: when given, reports centre on hosts inside these blocks.
+    ///   - names: the name memory, shared when several workers analyse one input.
     ///   - onEvent: called synchronously as detections happen (in packet order).
     public init(limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
-                policy: ScoringPolicy = ScoringPolicy(), onEvent: ((AnalysisEvent) -> Void)? = nil) {
+                policy: ScoringPolicy = ScoringPolicy(), names: NameMemory? = nil, onEvent: ((AnalysisEvent) -> Void)? = nil) {
         self.limits = limits
         self.localNets = localNets
         fragments = FragmentReassembler(limits: limits.fragments)
         table = FlowTable(limits: limits.reassembly)
-        dispatcher = Dispatcher(sink: Sink(limits: limits, intel: intel, policy: policy, onEvent: onEvent))
+        let memory = names ?? NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
+        dispatcher = Dispatcher(sink: Sink(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent))
     }
 
-    /// Processes one captured frame.
+    /// Processes one captured frame (a single analyzer: it numbers packets and learns DNS answers itself).
     /// - Complexity: amortised O(1) for bypassed and in-order traffic; allocates nothing
     ///   on the fast path except when a flow is created or data must be buffered.
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        stats.packets += 1
-        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
-        if stats.firstPacket == nil || packetTime < stats.firstPacket! { stats.firstPacket = packetTime }
-        if stats.lastPacket == nil || packetTime > stats.lastPacket! { stats.lastPacket = packetTime }
         // A packet stamped earlier than one already seen (merged captures, a clock step, a forged
         // pcapng offset) is analysed at the clock's time: flows never see time run backwards, so a
         // stray old timestamp cannot expire every flow at once or make a session end before it began.
         if packetTime > clock { clock = packetTime } else if packetTime < clock { stats.timeWentBackwards += 1 }
+        if ticks.crosses(clock) { tick(time: clock) }
+        let point = InputPoint(seq: stats.packets + 1, clock: clock)
+        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
+        if case .packet(let p) = decoded { learnDNSAtOnce(p, in: frame, at: point) }
+        handle(decoded, frame: frame, at: point, originalLength: originalLength, packetTime: packetTime)
+    }
+
+    /// Processes one frame the reader numbered and learned from (a worker of `ParallelAnalysis`).
+    public func process(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
+        if point.clock > clock { clock = point.clock }
+        handle(PacketDecoder.decode(link: linkType, frame: frame), frame: frame, at: point, originalLength: originalLength,
+               packetTime: point.clock)
+    }
+
+    /// The names an unfragmented UDP DNS answer gives, learned before any flow sees the packet
+    /// (`NameMemory`); the reader of `ParallelAnalysis` calls this for every worker.
+    public static func learnDNSAtOnce(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, at point: InputPoint,
+                                      intel: PoolIntelligence, limits: Limits, names: NameMemory) {
+        guard case .packet(let p) = decoded else { return }
+        learnDNSAtOnce(p, in: frame, at: point, intel: intel, limits: limits, names: names)
+    }
+
+    private static func learnDNSAtOnce(_ p: DecodedPacket, in frame: UnsafeRawBufferPointer, at point: InputPoint,
+                                       intel: PoolIntelligence, limits: Limits, names: NameMemory) {
+        guard case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53, !p.payload.isEmpty,
+              p.payload.upperBound <= frame.count else { return }
+        DNSAnalyzer.learnAtOnce(UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
+    }
+
+    private func learnDNSAtOnce(_ p: DecodedPacket, in frame: UnsafeRawBufferPointer, at point: InputPoint) {
+        let sink = dispatcher.sink
+        Self.learnDNSAtOnce(p, in: frame, at: point, intel: sink.intel, limits: limits, names: sink.names)
+    }
+
+    private func handle(_ decoded: DecodeOutcome, frame: UnsafeRawBufferPointer, at point: InputPoint, originalLength: Int,
+                        packetTime: Timestamp) {
+        stats.packets += 1
+        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
+        if stats.firstPacket == nil || packetTime < stats.firstPacket! { stats.firstPacket = packetTime }
+        if stats.lastPacket == nil || packetTime > stats.lastPacket! { stats.lastPacket = packetTime }
         let time = clock
-        switch PacketDecoder.decode(link: linkType, frame: frame) {
+        dispatcher.sink.point = point
+        switch decoded {
         case .packet(let p):
-            table.process(p, in: frame, time: time, handler: &dispatcher)
+            table.process(p, in: frame, time: time, seq: point.seq, handler: &dispatcher)
         case .fragment(let f):
             if time.since(lastFragmentSweep) > 1 {
                 fragments.expire(now: time)
@@ -83,11 +157,13 @@ public final class Analyzer {
             }
             guard let whole = fragments.add(f, in: frame, now: time) else { return }
             stats.fragmentsReassembled += 1
+            dispatcher.sink.reassembledDatagram = true
+            defer { dispatcher.sink.reassembledDatagram = false }
             whole.withUnsafeBytes { buf in
                 let k = f.key
                 switch PacketDecoder.decodeTransport(ByteView(buf), range: 0..<buf.count, proto: k.ipProtocol,
                                                      src: k.src, dst: k.dst, vlanID: k.vlanID, truncated: false) {
-                case .packet(let p): table.process(p, in: buf, time: time, handler: &dispatcher)
+                case .packet(let p): table.process(p, in: buf, time: time, seq: point.seq, handler: &dispatcher)
                 case .malformed(let a): stats.anomalies.record(a); stats.malformedPackets += 1
                 default: break
                 }
@@ -103,21 +179,33 @@ public final class Analyzer {
     /// Swaps in reloaded pool and allow lists (SIGHUP); flows already judged keep their verdicts.
     public func replaceIntel(_ intel: PoolIntelligence) { dispatcher.sink.intel = intel }
 
-    /// Advances the clock without a packet (a live link gone quiet), expiring idle flows.
+    /// Advances the clock without a packet (a live link gone quiet; a worker at a whole second),
+    /// expiring idle flows, and samples the flow count.
     public func tick(time: Timestamp) {
         if time > clock { clock = time }
         table.advance(to: clock, handler: &dispatcher)
+        table.samplePeak()
         fragments.expire(now: clock)
     }
 
+    /// Flows open now (a worker's share of a sample, `ParallelAnalysis`).
+    public var openFlows: Int { table.count }
+
     /// Ends the run: flushes every open flow into the verdicts and returns them.
     public func finish() -> [HostReport] {
+        finishPart(at: clock).reports(localNets: localNets)
+    }
+
+    /// Ends the run at `end` (the input's last clock): what this analyzer found, to be merged with
+    /// other workers' parts. Flows idle by then expire as idle first, as they would have alone.
+    public func finishPart(at end: Timestamp) -> AnalysisPart {
+        tick(time: end)
         table.finishAll(handler: &dispatcher)
-        return dispatcher.sink.verdicts.reports(localNets: localNets)
+        return AnalysisPart(verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)
     }
 
     /// Every host seen in a TCP/UDP flow that has ended (all flows, after `finish()`).
-    public var hostsSeen: [IPAddress: (first: Timestamp, last: Timestamp)] {
+    public var hostsSeen: [IPAddress: HostSeen] {
         guard let nets = localNets else { return dispatcher.sink.hostsSeen }
         return dispatcher.sink.hostsSeen.filter { nets.match($0.key) != nil }
     }
@@ -161,7 +249,7 @@ public final class Analyzer {
         for host in hosts {
             for flow in sink.openFlows?.flows(of: host) ?? [:].values where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
                 let found = dispatcher.findings(flow, reason: "open", final: false)
-                for r in found.sessions where sink.admits(r) { verdicts.add(r) }
+                for r in found.sessions where sink.admits(r, asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)) { verdicts.add(r) }
                 for e in found.evidence where sink.admits(e) { verdicts.add(e) }
             }
         }
@@ -202,3 +290,44 @@ public final class Analyzer {
     }
 }
 
+
+/// What one analyzer (one worker) found: merged with the other workers' parts, the same as one
+/// analyzer would have found alone (README "Workers").
+public struct AnalysisPart: Sendable {
+    public var verdicts: HostVerdicts
+    public var stats: AnalysisStats
+    public var hostsSeen: [IPAddress: HostSeen]
+
+    public init(verdicts: HostVerdicts, stats: AnalysisStats, hostsSeen: [IPAddress: HostSeen]) {
+        self.verdicts = verdicts; self.stats = stats; self.hostsSeen = hostsSeen
+    }
+
+    /// Takes in another worker's part (counters summed; the reader's own counts are set by the caller).
+    public mutating func merge(_ o: AnalysisPart, maxHostsSeen: Int) {
+        verdicts.merge(o.verdicts)
+        stats.merge(o.stats)
+        for host in o.hostsSeen.keys.sorted() {
+            let t = o.hostsSeen[host]!
+            if let u = hostsSeen[host] {
+                hostsSeen[host] = HostSeen(first: min(t.first, u.first), last: max(t.last, u.last))
+            } else if hostsSeen.count < maxHostsSeen {
+                hostsSeen[host] = t
+            }
+        }
+    }
+
+    public func reports(localNets: AddressSet?) -> [HostReport] { verdicts.reports(localNets: localNets) }
+
+    /// Every host seen in a TCP/UDP flow, within `localNets` when given.
+    public func hosts(localNets: AddressSet?) -> [IPAddress: HostSeen] {
+        guard let nets = localNets else { return hostsSeen }
+        return hostsSeen.filter { nets.match($0.key) != nil }
+    }
+}
+
+/// When a host was first and last seen in a flow.
+public struct HostSeen: Sendable, Equatable {
+    public var first: Timestamp
+    public var last: Timestamp
+    public init(first: Timestamp, last: Timestamp) { self.first = first; self.last = last }
+}

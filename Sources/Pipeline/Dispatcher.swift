@@ -28,11 +28,15 @@ struct Dispatcher: FlowHandler {
     func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp {
         sink.openFlows?.add(flow)
         var app = FlowApp()
-        app.hint = sink.hint(for: flow.key.destination(flow.initiator), now: flow.firstSeen)
+        app.hint = sink.hint(for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.firstSeq, clock: flow.firstSeen))
         return app
     }
 
     func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<FlowApp>, time: Timestamp) -> StreamDecision {
+        // The flow's latest packet, not whichever packet is being handled: data flushed when a flow
+        // ends belongs to the flow's last packet, however late the table noticed.
+        sink.point = InputPoint(seq: flow.lastSeq, clock: time)
+        sink.origin = flow.firstSeq
         let context = FlowContext(flow: flow, shared: sink, time: time)
         switch event {
         case .data(let bytes):
@@ -43,7 +47,7 @@ struct Dispatcher: FlowHandler {
         case .datagram(let bytes):
             let src = flow.key.source(direction), dst = flow.key.destination(direction)
             if src.port == 53 || dst.port == 53 {
-                DNSAnalyzer.message(bytes, from: src, to: dst, time: time, shared: sink)
+                DNSAnalyzer.message(bytes, from: src, to: dst, time: time, shared: sink, learn: sink.reassembledDatagram)
                 return .continue
             }
             PeerAnalyzer.datagram(bytes, from: src, to: dst, time: time, shared: sink)
@@ -76,7 +80,7 @@ struct Dispatcher: FlowHandler {
             // A tunnel in a tunnel stays the outer one's (a proxy chain names its first hop's target).
             guard flow.app.tunnel == nil else { return .bypass }
             flow.app.tunnel = tunnel
-            flow.app.hint = tunnel.hint(sink, now: context.time)
+            flow.app.hint = tunnel.hint(sink, asOf: sink.point)
             flow.app.analyzer = nil
             flow.app.decided = false
             var last = StreamDecision.continue
@@ -100,8 +104,10 @@ struct Dispatcher: FlowHandler {
         sink.openFlows?.remove(flow)
         sink.saw(flow.key.low.address, from: flow.firstSeen, to: flow.lastSeen)
         sink.saw(flow.key.high.address, from: flow.firstSeen, to: flow.lastSeen)
+        sink.point = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
+        sink.origin = flow.firstSeq
         let found = findings(flow, reason: reason.rawValue, final: true)
-        for r in found.sessions { sink.add(r) }
+        for r in found.sessions { sink.add(r, asOf: sink.point) }
         if found.identifiedSession, let r = found.sessions.last {
             // Stamped with the session's last packet, not the packet (or tick) that found it idle.
             sink.onEvent?(AnalysisEvent(time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r, policy: sink.verdicts.policy))

@@ -15,6 +15,10 @@ public struct Limits: Sendable {
     public var http = HTTPLimits()
     /// Addresses remembered with the name they resolved to (DNS answers, SNI, Host).
     public var maxNameCacheEntries = 65_536
+    /// Seconds of packet time before a name learned inside a flow (SNI, Host, DNS over TCP or in
+    /// fragments) names its address for other flows: what lets workers share names deterministically
+    /// (`NameMemory`). DNS answers in one UDP datagram name their addresses at once.
+    public var learnedNameDelay: Double = 1
     /// How long a name learned from a TLS SNI or an HTTP Host names its address.
     public var learnedNameSeconds: Double = 3600
     /// The least time a DNS answer for a listed name names its addresses, whatever its TTL: resolvers

@@ -21,34 +21,43 @@ final class Sink {
     let onEvent: ((AnalysisEvent) -> Void)?
     var verdicts: HostVerdicts
     var anomalies = AnomalyCounters()
-    var names: NameCache
+    /// Names of addresses, shared with the other workers (`NameMemory`).
+    let names: NameMemory
+    /// The packet being handled: names learned now are stamped with it, tunnels look names up as of it.
+    var point = InputPoint.start
+    /// The flow being handled, by its first packet's position: stamped on the evidence and sessions it
+    /// gives, so that merging workers' findings is the same whatever their order.
+    var origin = 0
     var dnsMessages = 0
     var tlsHandshakes = 0
     var httpFlows = 0
     var webSocketFlows = 0
     var peerFlows = 0
+    /// The datagram being handled was put together from IP fragments (its DNS names are learned
+    /// here, not by the reader: see `DNSAnalyzer.message`).
+    var reassembledDatagram = false
     /// Each host's open flows, for live snapshots (nil offline: nobody asks).
     var openFlows: OpenFlows?
     /// Mining sessions not counted because the allow list covers their pool (sanctioned mining).
     var allowedSessions = 0
     /// Every address seen in a flow, for `--all-hosts` (bounded: beyond the cap, new hosts are not listed).
-    var hostsSeen: [IPAddress: (first: Timestamp, last: Timestamp)] = [:]
+    var hostsSeen: [IPAddress: HostSeen] = [:]
 
     /// Remembers that `host` was seen from `first` to `last` (bounded: beyond the cap, new hosts are not listed).
     func saw(_ host: IPAddress, from first: Timestamp, to last: Timestamp) {
         if let t = hostsSeen[host] {
-            hostsSeen[host] = (min(t.first, first), max(t.last, last))
+            hostsSeen[host] = HostSeen(first: min(t.first, first), last: max(t.last, last))
         } else if hostsSeen.count < limits.maxHostsSeen {
-            hostsSeen[host] = (first, last)
+            hostsSeen[host] = HostSeen(first: first, last: last)
         }
     }
 
-    init(limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, onEvent: ((AnalysisEvent) -> Void)?) {
+    init(limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, names: NameMemory, onEvent: ((AnalysisEvent) -> Void)?) {
         self.limits = limits
         self.intel = intel
         self.onEvent = onEvent
+        self.names = names
         verdicts = HostVerdicts(policy: policy, limits: limits.hosts)
-        names = NameCache(capacity: limits.maxNameCacheEntries)
     }
 
     /// Records evidence unless the allow list covers either end. The event stream gets the first
@@ -56,6 +65,8 @@ final class Sink {
     /// cannot turn into a flood of events, and a refused host (table full) none at all.
     func add(_ e: Evidence) {
         guard admits(e) else { return }
+        var e = e
+        e.origin = origin
         let published = switch verdicts.add(e) {
         case .new: true
         case .merged(let n): n & (n - 1) == 0
@@ -64,8 +75,11 @@ final class Sink {
         if published { onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy)) }
     }
 
-    func add(_ r: SessionRecord) {
-        if admits(r) { verdicts.add(r) } else { allowedSessions += 1 }
+    /// - Parameter asOf: the flow's last packet (what was known of the pool's name while it lasted).
+    func add(_ r: SessionRecord, asOf point: InputPoint) {
+        var r = r
+        r.origin = origin
+        if admits(r, asOf: point) { verdicts.add(r) } else { allowedSessions += 1 }
     }
 
     func admits(_ e: Evidence) -> Bool {
@@ -77,28 +91,33 @@ final class Sink {
     /// A session whose pool the allow list covers — by address, by a name the session or its flow
     /// gave (Stratum host names, HTTP Host), or by the name a DNS answer, SNI or Host gave the address
     /// — is sanctioned mining: not counted against its miner (README "Pool intelligence").
-    func admits(_ r: SessionRecord) -> Bool {
+    func admits(_ r: SessionRecord, asOf point: InputPoint) -> Bool {
         if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return false }
         if r.summary.poolHostnames.contains(where: { intel.isAllowed(name: HTTPAnalyzer.hostOnly($0)) }) { return false }
-        if !names.isEmpty, let e = names.lookup(r.pool, now: r.flowLastSeen), e.match == nil { return false }
+        if let e = names.lookup(r.pool, asOf: point, now: r.flowLastSeen), e.match == nil { return false }
         return true
     }
 
-    /// Remembers that `address` goes by `name`, if the name is a listed pool.
-    /// An allow-listed name is remembered too (without a match), so that sessions to its addresses
-    /// are known to be sanctioned.
-    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double, now: Timestamp) {
+    /// Remembers that `address` goes by `name` from the packet being handled on, if the name is a
+    /// listed pool. An allow-listed name is remembered too (without a match), so that sessions to its
+    /// addresses are known to be sanctioned. `atOnce` only for the reader's DNS answers (`NameMemory`).
+    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double, atOnce: Bool = false) {
+        Self.remember(address, name: name, match: match, source: source, ttl: ttl, intel: intel, into: names, at: point, atOnce: atOnce)
+    }
+
+    static func remember(_ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double,
+                         intel: PoolIntelligence, into names: NameMemory, at point: InputPoint, atOnce: Bool) {
         if intel.isAllowed(name: name) {
-            names.insert(address, name: name, match: nil, source: source, ttl: ttl, now: now)
+            names.insert(address, name: name, match: nil, source: source, ttl: ttl, at: point, atOnce: atOnce)
             return
         }
         guard let m = match ?? intel.pool(named: name) else { return }
-        names.insert(address, name: name, match: m, source: source, ttl: ttl, now: now)
+        names.insert(address, name: name, match: m, source: source, ttl: ttl, at: point, atOnce: atOnce)
     }
 
-    /// What the server of a new flow is known as, if that is a listed pool.
-    func hint(for server: Endpoint, now: Timestamp) -> PoolHint? {
-        if !names.isEmpty, let e = names.lookup(server.address, now: now) {
+    /// What the server of a flow is known as as of `point`, if that is a listed pool.
+    func hint(for server: Endpoint, asOf point: InputPoint) -> PoolHint? {
+        if let e = names.lookup(server.address, asOf: point, now: point.clock) {
             // An allow-listed name wins over the address lists too.
             guard let m = e.match else { return nil }
             return PoolHint(name: e.name, match: m, via: e.source)

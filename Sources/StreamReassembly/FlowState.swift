@@ -31,6 +31,10 @@ public final class FlowState<App> {
     public let key: FlowKey
     public let firstSeen: Timestamp
     public internal(set) var lastSeen: Timestamp
+    /// Positions in the input of the flow's first and latest packets (the caller's numbering): a
+    /// flow's identity and "as of" point that do not depend on which worker saw it (README "Workers").
+    public let firstSeq: Int
+    public internal(set) var lastSeq: Int
     /// Packets and bytes (IP payload, headers included) per direction, indexed by `FlowDirection.rawValue`.
     public internal(set) var packets: (Int, Int) = (0, 0)
     public internal(set) var bytes: (Int, Int) = (0, 0)
@@ -52,10 +56,12 @@ public final class FlowState<App> {
     /// The flow's slot in the table's LRU arrays (-1 once removed).
     var slot: Int32 = -1
 
-    init(key: FlowKey, time: Timestamp, initiator: FlowDirection) {
+    init(key: FlowKey, time: Timestamp, seq: Int, initiator: FlowDirection) {
         self.key = key
         firstSeen = time
         lastSeen = time
+        firstSeq = seq
+        lastSeq = seq
         self.initiator = initiator
     }
 

@@ -9,6 +9,9 @@ public struct ReassemblyStats: Sendable, Equatable {
     public var udpPackets = 0
     public var flowsCreated = 0
     public var activeFlows = 0
+    /// The most flows open at a sample (`FlowTable.samplePeak`: each whole second of packet time and
+    /// the end of input) — points every worker sees at the same place in the input, so the sum over
+    /// workers is the same number one table would give.
     public var peakFlows = 0
     public var evictions = 0
     public var expired = 0
@@ -34,6 +37,19 @@ public struct ReassemblyStats: Sendable, Equatable {
     public var peakReassemblyMemory = 0
     public var peakDecoderMemory = 0
     public init() {}
+
+    /// Adds another table's counters (a worker's); `peakFlows` is the caller's (a sum of peaks is not a peak).
+    public mutating func merge(_ o: ReassemblyStats) {
+        packets += o.packets; bytes += o.bytes; tcpPackets += o.tcpPackets; udpPackets += o.udpPackets
+        flowsCreated += o.flowsCreated; activeFlows += o.activeFlows; evictions += o.evictions; expired += o.expired
+        closed += o.closed; bypassedFlows += o.bypassedFlows; bypassedPackets += o.bypassedPackets
+        gaps += o.gaps; gapBytes += o.gapBytes; retransmittedSegments += o.retransmittedSegments
+        outOfOrderSegments += o.outOfOrderSegments; outOfOrderCapFlushes += o.outOfOrderCapFlushes
+        depthCapHits += o.depthCapHits; midStreamPickups += o.midStreamPickups; overlapConflicts += o.overlapConflicts
+        reassemblyMemoryCapHits += o.reassemblyMemoryCapHits; decoderMemoryCapHits += o.decoderMemoryCapHits
+        reassemblyMemory += o.reassemblyMemory; decoderMemory += o.decoderMemory
+        peakReassemblyMemory += o.peakReassemblyMemory; peakDecoderMemory += o.peakDecoderMemory
+    }
 
     mutating func absorb(_ c: TCPHalfStream.Counters) {
         gaps += c.gaps
@@ -114,7 +130,8 @@ public struct FlowTable<Handler: FlowHandler> {
 
     /// Processes one decoded TCP/UDP packet whose payload lies at `packet.payload` in `buffer`.
     /// - Complexity: amortised O(1) per packet, plus the reassembly cost of out-of-order data.
-    public mutating func process(_ packet: DecodedPacket, in buffer: UnsafeRawBufferPointer, time: Timestamp,
+    /// `seq` is the packet's position in the input (see `FlowState.firstSeq`).
+    public mutating func process(_ packet: DecodedPacket, in buffer: UnsafeRawBufferPointer, time: Timestamp, seq: Int = 0,
                                  handler: inout Handler) {
         if time > now { now = time }
         expire(handler: &handler)
@@ -132,16 +149,16 @@ public struct FlowTable<Handler: FlowHandler> {
             if index.count >= min(limits.maxFlows, Int(Int32.max) - 1) { evictOldest(handler: &handler) }
             var initiator = dir
             if case .tcp(let h) = packet.transport, h.flags.contains(.syn), h.flags.contains(.ack) { initiator = dir.reversed }
-            flow = Flow(key: key, time: time, initiator: initiator)
+            flow = Flow(key: key, time: time, seq: seq, initiator: initiator)
             index[key] = flow
             allocateSlot(flow)
             linkAtHead(flow)
             stats.flowsCreated += 1
             stats.activeFlows = index.count
-            if index.count > stats.peakFlows { stats.peakFlows = index.count }
             flow.app = handler.startFlow(flow)
         }
         flow.lastSeen = time > flow.lastSeen ? time : flow.lastSeen
+        flow.lastSeq = seq
         if dir == .lowToHigh { flow.packets.0 += 1; flow.bytes.0 += packet.payload.count }
         else { flow.packets.1 += 1; flow.bytes.1 += packet.payload.count }
         touch(flow)
@@ -247,6 +264,11 @@ public struct FlowTable<Handler: FlowHandler> {
         }
     }
 
+    /// Counts the flows open now towards `stats.peakFlows`.
+    public mutating func samplePeak() {
+        if index.count > stats.peakFlows { stats.peakFlows = index.count }
+    }
+
     /// Lets the caller's clock advance time when no packets arrive (live capture).
     public mutating func advance(to time: Timestamp, handler: inout Handler) {
         if time > now { now = time }
@@ -312,13 +334,17 @@ public struct FlowTable<Handler: FlowHandler> {
         if let v = leastRecent() { stats.evictions += 1; remove(v, reason: .evicted, handler: &handler) }
     }
 
+    /// Ends a flow. What is still buffered is delivered at the flow's own last packet time, not at the
+    /// moment the table noticed: the data arrived then, and when the table notices (the next packet,
+    /// a tick, another worker's pace) must not change what the flow is found to have done.
     private mutating func remove(_ flow: Flow, reason: FlowEndReason, handler: inout Handler) {
         guard !flow.removed else { return }
+        let time = flow.lastSeen
         if !flow.bypassed {
-            flushBoth(flow, time: now, handler: &handler)
+            flushBoth(flow, time: time, handler: &handler)
             if !flow.isTCP {
-                Self.route(.end, .lowToHigh, flow, now, &handler)
-                Self.route(.end, .highToLow, flow, now, &handler)
+                Self.route(.end, .lowToHigh, flow, time, &handler)
+                Self.route(.end, .highToLow, flow, time, &handler)
                 noteBypass(flow)
             }
         }
@@ -326,7 +352,7 @@ public struct FlowTable<Handler: FlowHandler> {
             stats.absorb(flow.halves.0.counters)
             stats.absorb(flow.halves.1.counters)
         }
-        handler.endFlow(flow, reason: reason, time: now)
+        handler.endFlow(flow, reason: reason, time: time)
         stats.reassemblyMemory -= flow.chargedReassembly
         stats.decoderMemory -= flow.chargedDecoder
         flow.chargedReassembly = 0

@@ -1,4 +1,5 @@
 import DNS
+import PoolIntel
 import Detection
 import PacketDecoding
 import StreamReassembly
@@ -15,7 +16,7 @@ final class DNSAnalyzer: FlowAnalyzer {
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         var f = direction == .lowToHigh ? framers.0 : framers.1
         let src = flow.key.source(direction), dst = flow.key.destination(direction)
-        f.feed(bytes) { msg in Self.message(msg, from: src, to: dst, time: flow.time, shared: flow.shared) }
+        f.feed(bytes) { msg in Self.message(msg, from: src, to: dst, time: flow.time, shared: flow.shared, learn: true) }
         if direction == .lowToHigh { framers.0 = f } else { framers.1 = f }
         return .keep
     }
@@ -28,31 +29,65 @@ final class DNSAnalyzer: FlowAnalyzer {
         Findings(evidence: flow.connectionToPool())
     }
 
-    /// One DNS message. The name that matched a list may be the question itself or a CNAME on
-    /// the way; an allow-listed name marks its addresses as sanctioned instead.
-    static func message(_ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: Sink) {
+    /// One DNS message: counted, and a question for a listed name is evidence against its asker.
+    /// `learn`: whether the answer's names are learned here — not for an unfragmented UDP datagram,
+    /// whose names the reader learned before handing the packet on (`learnAtOnce`).
+    static func message(_ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: Sink, learn: Bool) {
         let msg: DNSMessage
         do { msg = try DNSParser.parse(b, limits: shared.limits.dns) } catch { shared.anomalies.record(.dnsMalformed); return }
         shared.dnsMessages += 1
+        for r in resolutions(msg, intel: shared.intel) {
+            if learn {
+                for (address, ttl) in r.addresses {
+                    shared.remember(address, name: r.name, match: r.match, source: .dnsAnswer, ttl: max(Double(ttl), shared.limits.minDNSNameSeconds))
+                }
+            }
+            guard let match = r.match else { continue }
+            let asker = msg.isResponse ? dst : src, server = msg.isResponse ? src : dst
+            var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
+                             name: r.name, pool: match, first: time, last: time)
+            e.count = msg.isResponse ? 0 : 1   // a query and its answer are one lookup
+            e.coin = match.entry.singleCoin
+            e.details.answers = r.addresses.prefix(8).map { $0.0.description }
+            shared.add(e)
+        }
+    }
+
+    /// The names an unfragmented UDP DNS answer gives its addresses, learned before the packet is
+    /// handed to a worker so that any worker's next flow sees them (`NameMemory`). Nothing counted here.
+    static func learnAtOnce(_ b: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits, names: NameMemory, at point: InputPoint) {
+        guard let msg = try? DNSParser.parse(b, limits: limits.dns), msg.isResponse else { return }
+        for r in resolutions(msg, intel: intel) {
+            for (address, ttl) in r.addresses {
+                Sink.remember(address, name: r.name, match: r.match, source: .dnsAnswer, ttl: max(Double(ttl), limits.minDNSNameSeconds),
+                              intel: intel, into: names, at: point, atOnce: true)
+            }
+        }
+    }
+
+    /// A question whose name (or a CNAME on the way) a list names, and the addresses the message gives it.
+    struct Resolution {
+        var name: String
+        /// Nil for an allow-listed name.
+        var match: PoolMatch?
+        var addresses: [(IPAddress, UInt32)]
+    }
+
+    /// The name that matched a list may be the question itself or a CNAME on the way; an allow-listed
+    /// name wins (its addresses are sanctioned).
+    static func resolutions(_ msg: DNSMessage, intel: PoolIntelligence) -> [Resolution] {
+        var out: [Resolution] = []
         for q in msg.questions {
             let aliases = msg.isResponse && msg.answers.contains(where: { $0.type == .cname }) ? msg.aliases(of: q.name) : []
             let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
-            if let allowed = ([q.name] + aliases).first(where: { shared.intel.isAllowed(name: $0) }) {
-                for (address, ttl) in addresses { shared.remember(address, name: allowed, source: .dnsAnswer, ttl: max(Double(ttl), shared.limits.minDNSNameSeconds), now: time) }
+            if let allowed = ([q.name] + aliases).first(where: { intel.isAllowed(name: $0) }) {
+                out.append(Resolution(name: allowed, match: nil, addresses: addresses))
                 continue
             }
-            guard let (name, match) = ([q.name] + aliases).lazy.compactMap({ n in shared.intel.pool(named: n).map { (n, $0) } }).first
+            guard let (name, match) = ([q.name] + aliases).lazy.compactMap({ n in intel.pool(named: n).map { (n, $0) } }).first
             else { continue }
-            for (address, ttl) in addresses {
-                shared.remember(address, name: name, match: match, source: .dnsAnswer, ttl: max(Double(ttl), shared.limits.minDNSNameSeconds), now: time)
-            }
-            let asker = msg.isResponse ? dst : src, server = msg.isResponse ? src : dst
-            var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
-                             name: name, pool: match, first: time, last: time)
-            e.count = msg.isResponse ? 0 : 1   // a query and its answer are one lookup
-            e.coin = match.entry.singleCoin
-            e.details.answers = addresses.prefix(8).map { $0.0.description }
-            shared.add(e)
+            out.append(Resolution(name: name, match: match, addresses: addresses))
         }
+        return out
     }
 }

@@ -86,10 +86,10 @@ final class Tunnel {
 
     /// What the target is known as: a listed name in the request, else what the name cache or the
     /// address lists say about its address.
-    func hint(_ shared: Sink, now: Timestamp) -> PoolHint? {
+    func hint(_ shared: Sink, asOf point: InputPoint) -> PoolHint? {
         let via = NameSource.thisFlowsProxyRequest(route.kind)
         if address == nil, let m = shared.intel.pool(named: host) { return PoolHint(name: host, match: m, via: via) }
-        if let address { return shared.hint(for: Endpoint(address: address, port: port), now: now) }
+        if let address { return shared.hint(for: Endpoint(address: address, port: port), asOf: point) }
         return nil
     }
 }

@@ -53,7 +53,7 @@ final class SOCKSAnalyzer: FlowAnalyzer {
         guard let version = handshake.version, let target = handshake.target, let host = handshake.targetHost,
               let port = handshake.targetPort else { return Findings(evidence: flow.connectionToPool()) }
         let tunnel = Tunnel(route: ProxyRoute(kind: version.rawValue, target: target), host: host, address: handshake.targetAddress, port: port)
-        guard let hint = tunnel.hint(flow.shared, now: flow.flow.lastSeen) ?? flow.hint else { return Findings() }
+        guard let hint = tunnel.hint(flow.shared, asOf: InputPoint(seq: flow.flow.lastSeq, clock: flow.flow.lastSeen)) ?? flow.hint else { return Findings() }
         var details = EvidenceDetails()
         details.proxy = ProxyRoute(kind: version.rawValue, target: target)
         if case .refused(let code) = handshake.outcome { details.proxyRefused = code }

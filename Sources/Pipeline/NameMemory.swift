@@ -1,0 +1,99 @@
+import DequeModule
+import Detection
+import PacketDecoding
+import PoolIntel
+import Synchronization
+
+/// A place in the input: the packet's position (1, 2, 3 … across every file of a run) and the
+/// analysis clock at that packet. Every worker sees the same point for the same packet.
+public struct InputPoint: Sendable, Equatable {
+    public var seq: Int
+    public var clock: Timestamp
+    public init(seq: Int, clock: Timestamp) { self.seq = seq; self.clock = clock }
+    public static let start = InputPoint(seq: 0, clock: .distantPast)
+}
+
+/// Which listed pool name an address goes by, and how we know: a DNS answer (expiring by its TTL, in
+/// packet time), a TLS SNI or an HTTP Host header. Only names on a pool list or the allow list are
+/// kept — that is all attribution needs, and it keeps the memory (and the lookup every new flow makes)
+/// small on busy links. Bounded: the oldest addresses go first.
+///
+/// Shared by every worker (README "Workers"), and deterministic whatever their pace: each name is
+/// stamped with the point it was learned at, and a lookup asks "as of" a point, seeing only:
+/// - names from DNS answers in one unfragmented UDP datagram — learned by the reader before it hands
+///   the packet on — from the packets before the lookup's (`atOnce`): a miner connects milliseconds
+///   after its lookup;
+/// - every other name (SNI, Host, DNS over TCP or in fragments, learned by whichever worker has that
+///   flow) from `delay` seconds of packet time before the lookup's clock. The reader never hands out a
+///   packet until every worker has finished every packet more than `delay` older, so such a name is
+///   always there when a lookup may see it, and never seen earlier than with one worker.
+public final class NameMemory: Sendable {
+    public struct Entry: Sendable {
+        public var name: String
+        public var source: NameSource
+        public var expires: Timestamp
+        /// Nil for an allow-listed name: mining at this address is sanctioned.
+        public var match: PoolMatch?
+        var learned: InputPoint
+        var atOnce: Bool
+    }
+    /// Versions kept per address, so that a lookup as of an earlier point finds the name it had then.
+    static let versionsPerAddress = 4
+    private struct State {
+        var versions: [IPAddress: [Entry]] = [:]
+        /// Insertion order of addresses, oldest first (a renewed address keeps its place).
+        var order = Deque<IPAddress>()
+        var evictions = 0
+    }
+    private let state = Mutex(State())
+    private let stored = Atomic<Int>(0)
+    public let capacity: Int
+    /// Seconds of packet time before a name learned by a worker is seen by lookups.
+    public let delay: Double
+
+    public init(capacity: Int, delay: Double) {
+        self.capacity = max(1, capacity)
+        self.delay = max(delay, 0.000_001)
+    }
+
+    /// Addresses dropped to stay within `capacity`.
+    public var evictions: Int { state.withLock { $0.evictions } }
+
+    /// Nothing learned yet: the common case on links without mining, decided without the lock.
+    var isEmpty: Bool { stored.load(ordering: .acquiring) == 0 }
+
+    /// Remembers that `address` goes by `name` from `point` on (see the type's rules).
+    /// - Complexity: O(1) amortised.
+    func insert(_ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double, at point: InputPoint, atOnce: Bool) {
+        let entry = Entry(name: name, source: source, expires: point.clock.adding(seconds: max(ttl, 1)), match: match,
+                          learned: point, atOnce: atOnce)
+        state.withLock { s in
+            if var list = s.versions[address] {
+                // Workers learn out of order: keep the versions in input order.
+                let i = list.firstIndex { $0.learned.seq > point.seq } ?? list.count
+                list.insert(entry, at: i)
+                if list.count > Self.versionsPerAddress { list.removeFirst() }
+                s.versions[address] = list
+                return
+            }
+            while s.versions.count >= capacity, let victim = s.order.popFirst() {
+                if s.versions.removeValue(forKey: victim) != nil { s.evictions += 1 }
+            }
+            s.order.append(address)
+            s.versions[address] = [entry]
+            stored.store(s.versions.count, ordering: .releasing)
+        }
+    }
+
+    /// The name `address` went by as of `point`, unless its TTL ran out before `now`.
+    func lookup(_ address: IPAddress, asOf point: InputPoint, now: Timestamp) -> Entry? {
+        guard !isEmpty else { return nil }
+        let latest: Entry? = state.withLock { s in
+            s.versions[address]?.last { v in
+                v.learned.seq < point.seq && (v.atOnce || v.learned.clock.adding(seconds: delay) <= point.clock)
+            }
+        }
+        guard let e = latest, e.expires >= now else { return nil }
+        return e
+    }
+}

@@ -1,0 +1,113 @@
+import Testing
+import Detection
+@testable import Pipeline
+import PacketDecoding
+import PoolIntel
+import StreamReassembly
+import TrafficGen
+
+/// README "Names for addresses": 65 536 addresses at most, oldest dropped first; DNS entries expire
+/// with their TTL in packet time, SNI/Host after an hour; README "Workers": what a lookup sees as of
+/// a point in the input, whatever order workers learned names in.
+@Suite struct NameMemoryTests {
+    let match = PoolIntelligence().pool(named: "pool.supportxmr.com")!
+    let t0 = Timestamp(seconds: 1_700_000_000)
+
+    func at(_ seq: Int, _ seconds: Double) -> InputPoint { InputPoint(seq: seq, clock: t0.adding(seconds: seconds)) }
+
+    @Test func entriesExpireWithTheirTTLInPacketTime() {
+        let names = NameMemory(capacity: 8, delay: 1)
+        let a = IPAddress("198.51.100.1")!
+        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 300, at: at(1, 0), atOnce: true)
+        #expect(names.lookup(a, asOf: at(2, 0), now: t0.adding(seconds: 300))?.name == "pool.supportxmr.com")
+        #expect(names.lookup(a, asOf: at(2, 0), now: t0.adding(seconds: 301)) == nil)
+        // A TTL of 0 still names the address for the connection that follows at once (1 s at least).
+        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 0, at: at(3, 0), atOnce: true)
+        #expect(names.lookup(a, asOf: at(4, 0), now: t0.adding(seconds: 1)) != nil)
+        #expect(names.lookup(a, asOf: at(4, 0), now: t0.adding(seconds: 2)) == nil)
+        // A fresh answer renews the entry.
+        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 60, at: at(5, 1000), atOnce: true)
+        #expect(names.lookup(a, asOf: at(6, 1000), now: t0.adding(seconds: 1059)) != nil)
+    }
+
+    @Test func theOldestAddressGoesFirstAtCapacity() {
+        let names = NameMemory(capacity: 3, delay: 1)
+        let addresses = (1...4).map { IPAddress("198.51.100.\($0)")! }
+        for (i, a) in addresses.enumerated() { names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(i + 1, 0), atOnce: true) }
+        let later = at(100, 0)
+        #expect(names.lookup(addresses[0], asOf: later, now: t0) == nil)
+        #expect(addresses[1...].allSatisfy { names.lookup($0, asOf: later, now: t0) != nil })
+        #expect(names.evictions == 1)
+        // Renewing an address does not make it a second insertion: the next victim is still .2.
+        names.insert(addresses[1], name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(10, 0), atOnce: true)
+        names.insert(IPAddress("198.51.100.9")!, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(11, 0), atOnce: true)
+        #expect(names.lookup(addresses[1], asOf: later, now: t0) == nil && names.lookup(addresses[2], asOf: later, now: t0) != nil)
+    }
+
+    /// The reader's DNS names are seen by the very next packet; names a worker learns inside a flow
+    /// only a second of packet time later — never by a lookup before the packet that taught them.
+    @Test func whatALookupSeesDependsOnlyOnItsPointInTheInput() {
+        let names = NameMemory(capacity: 8, delay: 1)
+        let a = IPAddress("198.51.100.7")!
+        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(10, 5), atOnce: true)
+        #expect(names.lookup(a, asOf: at(10, 5), now: t0) == nil)
+        #expect(names.lookup(a, asOf: at(11, 5), now: t0)?.source == .dnsAnswer)
+        let b = IPAddress("198.51.100.8")!
+        names.insert(b, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(20, 5), atOnce: false)
+        #expect(names.lookup(b, asOf: at(21, 5.999), now: t0) == nil)
+        #expect(names.lookup(b, asOf: at(22, 6), now: t0)?.source == .earlierSNI)
+    }
+
+    /// Two workers learn two names for one address in either order: every lookup gets the same answer.
+    @Test func versionsLearnedOutOfOrderAnswerAsInInputOrder() {
+        let other = PoolIntelligence().pool(named: "xmr.nanopool.org")!
+        let a = IPAddress("198.51.100.9")!
+        var answers: [[String?]] = []
+        for reversed in [false, true] {
+            let names = NameMemory(capacity: 8, delay: 1)
+            var inserts = [(at(10, 1), "pool.supportxmr.com", match), (at(30, 3), "xmr.nanopool.org", other)]
+            if reversed { inserts.reverse() }
+            for (p, n, m) in inserts { names.insert(a, name: n, match: m, source: .earlierSNI, ttl: 3600, at: p, atOnce: false) }
+            answers.append([at(11, 1.5), at(25, 2.5), at(31, 3.5), at(40, 4.5)].map { names.lookup(a, asOf: $0, now: t0)?.name })
+        }
+        #expect(answers[0] == [nil, "pool.supportxmr.com", "pool.supportxmr.com", "xmr.nanopool.org"])
+        #expect(answers[1] == answers[0])
+    }
+
+    @Test func theDefaultsAreTheDocumentedOnes() {
+        #expect(Limits().maxNameCacheEntries == 65_536)
+        #expect(Limits().learnedNameSeconds == 3600)
+        #expect(Limits().minDNSNameSeconds == 600)
+        #expect(Limits().learnedNameDelay == 1)
+    }
+
+    func sink() -> Sink {
+        Sink(limits: Limits(), intel: PoolIntelligence(), policy: .init(), names: NameMemory(capacity: 64, delay: 1), onEvent: nil)
+    }
+
+    @Test func sniAndHostNamesLastAnHour() {
+        // With the dispatcher's TTL for SNI and Host names: the address is named for 3600 s.
+        let sink = sink()
+        let a = IPAddress("198.51.100.60")!
+        sink.point = at(1, 0)
+        sink.remember(a, name: "gulf.moneroocean.stream", source: .earlierSNI, ttl: sink.limits.learnedNameSeconds)
+        let server = Endpoint(address: a, port: 443)
+        #expect(sink.hint(for: server, asOf: at(2, 3600))?.via == .earlierSNI)
+        #expect(sink.hint(for: server, asOf: at(2, 3601)) == nil)
+        // An unlisted name is not kept; an allow-listed one is kept only to say "sanctioned".
+        sink.remember(IPAddress("192.0.2.1")!, name: "example.org", source: .dnsAnswer, ttl: 3600)
+        #expect(sink.names.lookup(IPAddress("192.0.2.1")!, asOf: at(3, 10), now: t0) == nil)
+    }
+
+    /// A DNS answer with TTL 0 still names the address for `minDNSNameSeconds`: the miner caches it.
+    @Test func dnsAnswersNameTheirAddressesAtLeastTenMinutes() {
+        let sink = sink()
+        let answer = Wire.dnsAnswer(id: 1, name: "pool.supportxmr.com", addresses: ["198.51.100.100"], ttl: 0)
+        answer.withUnsafeBytes {
+            DNSAnalyzer.learnAtOnce($0, intel: sink.intel, limits: sink.limits, names: sink.names, at: at(1, 0))
+        }
+        let server = Endpoint(address: IPAddress("198.51.100.100")!, port: 3333)
+        #expect(sink.hint(for: server, asOf: at(2, 590))?.via == .dnsAnswer)
+        #expect(sink.hint(for: server, asOf: at(2, 601)) == nil)
+    }
+}
