@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding", "Reporting"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly", "Detection", "TrafficGen"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly", "Detection", "Reporting", "TrafficGen"]),
         // The executables too: `swift test` then builds the very binaries the end-to-end tests run.
         .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding", "stratumsniff", "sniffgen"]),
     ]

@@ -101,6 +101,9 @@ public struct HostVerdicts: Sendable {
     /// Retired sessions that could not wait for the store (more than `limits.maxRetiredPending` between drains).
     public private(set) var retiredLost = 0
 
+    /// Sessions retired and not yet drained (for the store).
+    public var retiredSessions: [SessionRecord] { retiredPending }
+
     /// Takes the sessions retired since the last call (for the store).
     public mutating func drainRetired() -> [SessionRecord] {
         defer { retiredPending = [] }

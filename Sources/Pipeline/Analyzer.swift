@@ -188,6 +188,9 @@ public final class Analyzer {
         fragments.expire(now: clock)
     }
 
+    /// The analysis clock (the latest packet time).
+    public var clockNow: Timestamp { clock }
+
     /// Flows open now (a worker's share of a sample, `ParallelAnalysis`).
     public var openFlows: Int { table.count }
 
@@ -201,7 +204,9 @@ public final class Analyzer {
     public func finishPart(at end: Timestamp) -> AnalysisPart {
         tick(time: end)
         table.finishAll(handler: &dispatcher)
-        return AnalysisPart(verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)
+        let part = AnalysisPart(verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)
+        _ = dispatcher.sink.verdicts.drainRetired()   // the part has them now: stored once
+        return part
     }
 
     /// Every host seen in a TCP/UDP flow that has ended (all flows, after `finish()`).

@@ -9,6 +9,7 @@ import Reporting
 import Sensor
 import Store
 import StreamReassembly
+import Synchronization
 
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -87,6 +88,10 @@ struct Analyze: ParsableCommand {
     @Option(help: "Also record the results in this store (SQLite), for 'stratumsniff report'.")
     var store: String?
 
+    @Option(help: ArgumentHelp("Threads analysing the input (default: the number of cores). Results are the same for any number.",
+                               valueName: "N"))
+    var workers: Int?
+
     @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
 
     @OptionGroup(title: "Caps") var caps: LimitOptions
@@ -96,6 +101,7 @@ struct Analyze: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one capture file (or '-' for standard input)") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
+        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if let bpf {
             do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) }
         }
@@ -105,24 +111,37 @@ struct Analyze: ParsableCommand {
         let started = WallTime.mark()
         let jsonl = format == .jsonl
         let (pools, localNets) = try intel.load()
-        let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets, onEvent: jsonl ? { event in
-            print(JSONOutput.encode(EventJSON(event), pretty: false))
-        } : nil)
+        // Events print from the workers' threads: one line at a time.
+        let printer = LinePrinter()
+        let onEvent: (@Sendable (AnalysisEvent) -> Void)? = jsonl ? { @Sendable event in
+            printer.print(JSONOutput.encode(EventJSON(event), pretty: false))
+        } : nil
         var errors: [String] = []
         // The store is opened first so sessions retired from memory on a long capture reach it as
         // they go; a store that fails never stops the analysis: results first, then the store's error.
-        var recording = store.map { openStore($0, analyzer: analyzer) }
+        var recording = store.map { openStore($0) }
+        let collect = recording?.db != nil
+        let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
+        let analysis: any InputAnalysis
+        if count <= 1 {
+            let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets, onEvent: onEvent)
+            analyzer.collectRetiredSessions = collect
+            analysis = analyzer
+        } else {
+            analysis = ParallelAnalysis(workers: count, limits: caps.limits, intel: pools, localNets: localNets,
+                                        collectRetired: collect, onEvent: onEvent)
+        }
         let progress = Progress(quiet: quiet)
         var sinceDrain = 0
         for path in files {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
                 try source.forEachPacket { packet in
-                    analyzer.process(time: packet.timestamp, linkType: packet.linkType, frame: packet.bytes,
+                    analysis.process(time: packet.timestamp, linkType: packet.linkType, frame: packet.bytes,
                                      originalLength: packet.originalLength)
-                    progress.tick(file: path, analyzer: analyzer)
+                    progress.tick(file: path, analysis: analysis)
                     sinceDrain += 1
-                    if sinceDrain >= 65_536 { sinceDrain = 0; recording?.storeRetired(analyzer) }
+                    if sinceDrain >= 65_536 { sinceDrain = 0; recording?.storeRetired(analysis) }
                 }
             } catch {
                 progress.clear()
@@ -132,14 +151,15 @@ struct Analyze: ParsableCommand {
             }
         }
         progress.clear()
-        let reports = analyzer.finish()
+        let found = analysis.finishInput()
+        let reports = found.reports(localNets: localNets)
         var shown = reports
         if allHosts {
             let flagged = Set(reports.map(\.host))
-            shown += analyzer.hostsSeen.filter { !flagged.contains($0.key) }.sorted { $0.key < $1.key }
+            shown += found.hosts(localNets: localNets).filter { !flagged.contains($0.key) }.sorted { $0.key < $1.key }
                 .map { HostReport.noEvidence($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last) }
         }
-        let summary = RunSummary(stats: analyzer.statistics, files: files.count, errors: errors,
+        let summary = RunSummary(stats: found.stats, files: files.count, errors: errors,
                                  elapsed: WallTime.seconds(since: started), hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         switch format {
         case .table:
@@ -155,7 +175,7 @@ struct Analyze: ParsableCommand {
             break
         }
         fflush(nil)
-        recording?.finish(reports, analyzer: analyzer)
+        recording?.finish(reports, found: found, analysis: analysis)
         if let failure = recording?.failure {
             Diagnostics.log.error("\(failure); the results above are complete, the store does not have them all")
             throw ExitCode(Exit.usageOrInputError)
@@ -178,36 +198,35 @@ struct StoreRecording {
     var failure: String?
 
     /// Sessions retired from memory so far go to the store now.
-    mutating func storeRetired(_ analyzer: Analyzer) {
+    mutating func storeRetired(_ analysis: any InputAnalysis) {
         guard let db else { return }
-        do { try db.store(sessions: analyzer.drainRetiredSessions()) } catch { fail(error.description, analyzer) }
+        do { try db.store(sessions: analysis.drainRetiredSessions()) } catch { fail(error.description) }
     }
 
     /// The final commit (one transaction), the end of the run, and a WAL checkpoint so the store
     /// is one whole file when we exit.
-    mutating func finish(_ reports: [HostReport], analyzer: Analyzer) {
+    mutating func finish(_ reports: [HostReport], found: AnalysisPart, analysis: any InputAnalysis) {
         guard let db else { return }
         do {
-            var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: nil, at: WallTime.now())
-            batch.retiredSessions = analyzer.drainRetiredSessions()
+            var batch = Recorder.batch(reports: reports, stats: found.stats, capture: nil, at: WallTime.now())
+            batch.retiredSessions = analysis.drainRetiredSessions() + found.verdicts.retiredSessions
             try db.commit(batch)
             try db.endRun(at: WallTime.now())
             try db.checkpoint()
             self.db = nil   // closing the last connection removes the -wal and -shm files
         } catch {
-            fail(error.description, analyzer)
+            fail(error.description)
         }
     }
 
-    private mutating func fail(_ message: String, _ analyzer: Analyzer) {
+    private mutating func fail(_ message: String) {
         if failure == nil { failure = message }
         db = nil
-        analyzer.collectRetiredSessions = false
     }
 }
 
 extension Analyze {
-    func openStore(_ path: String, analyzer: Analyzer) -> StoreRecording {
+    func openStore(_ path: String) -> StoreRecording {
         do {
             // A typo in --store must not quietly create a directory tree somewhere.
             if let dir = StorePaths.missingDirectory(of: path) {
@@ -215,7 +234,6 @@ extension Analyze {
             }
             let db = try EvidenceStore(path: path, documents: .reportJSON)
             try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
-            analyzer.collectRetiredSessions = true
             return StoreRecording(db: db)
         } catch let e as StoreError {
             return StoreRecording(db: nil, failure: e.description)
@@ -223,6 +241,12 @@ extension Analyze {
             return StoreRecording(db: nil, failure: "\(error)")
         }
     }
+}
+
+/// Whole lines to standard output from any thread.
+final class LinePrinter: Sendable {
+    private let lock = Mutex(())
+    func print(_ line: String) { lock.withLock { _ in Swift.print(line) } }
 }
 
 /// JSONL trailer records.
@@ -245,15 +269,14 @@ final class Progress {
     private var counter = 0
     init(quiet: Bool) { line = StatusLine(quiet: quiet) }
 
-    func tick(file: String, analyzer: Analyzer) {
+    func tick(file: String, analysis: any InputAnalysis) {
         guard line.enabled else { return }
         counter += 1
         guard counter & 0x3FFF == 0 else { return }
         let now = WallTime.seconds(since: start)
         guard now - last > 0.5 else { return }
         last = now
-        let s = analyzer.statistics
-        line.show("\(file): \(s.packets) packets, \(s.reassembly.activeFlows) flows, \(s.stratumSessions) sessions")
+        line.show("\(file): \(analysis.packetsSeen) packets")
     }
 
     func clear() { line.clear() }

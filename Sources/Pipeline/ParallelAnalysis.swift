@@ -1,0 +1,357 @@
+import DequeModule
+import Detection
+import Dispatch
+import PacketDecoding
+import PoolIntel
+import Synchronization
+
+/// One input analysed by several workers, each an `Analyzer` on its own thread, with the result one
+/// analyzer would give alone (README "Workers").
+///
+/// The caller's thread is the reader: it numbers every packet, keeps the clock, learns the names of
+/// unfragmented UDP DNS answers (so any worker's next flow sees them), and hands each frame to the
+/// worker of its address pair — both directions, every port and every IP fragment of two hosts go to
+/// one worker — in batches over bounded queues. Whole seconds of packet time reach every worker in
+/// the same place (idle expiry, flow-count samples). Names learned inside flows are shared through
+/// `NameMemory`; the reader never hands out a packet before every worker has finished every packet
+/// more than `Limits.learnedNameDelay` older, which is what makes those names deterministic.
+/// Findings merge order-free (`AnalysisPart.merge`).
+public final class ParallelAnalysis: InputAnalysis {
+    public let workerCount: Int
+    private let limits: Limits
+    private let intel: PoolIntelligence
+    private let names: NameMemory
+    private let queues: [BatchQueue]
+    private let finished: [BatchCounter]
+    private let results = Locked<[AnalysisPart?]>([])
+    private let peaks: PeakSamples
+    private let retired: Locked<[SessionRecord]>?
+    private let group = DispatchGroup()
+    /// The reader's state.
+    private var pending: [Batch]
+    /// Per worker, the batches handed over and not yet known finished: (number, first clock).
+    private var inFlight: [Deque<(Int, Timestamp)>]
+    private var sent: [Int]
+    private var clock = Timestamp.distantPast
+    private var ticks = SecondTicks()
+    private var tickCount = 0
+    private var stats = AnalysisStats()
+    private let delay: Double
+    private let seed = Hasher()
+    /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
+    private let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
+
+    /// Frames per batch, and bytes: large enough that a queue operation per batch is cheap, small
+    /// enough that workers start early and a batch stays in cache.
+    static let batchFrames = 512
+    static let batchBytes = 512 * 1024
+    /// Batches waiting per worker before the reader waits (bounded memory: workers × depth × batch).
+    static let queueDepth = 8
+
+    /// - Parameters:
+    ///   - workers: threads analysing (at least 1).
+    ///   - limits: the caps for the whole run; each worker gets its share (`Limits.share`).
+    ///   - collectRetired: keep sessions retired from memory for a store (`drainRetiredSessions`).
+    ///   - onEvent: called on the worker threads as detections happen (each worker in its packet order).
+    public convenience init(workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
+                policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false,
+                onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil) {
+        self.init(workers: workers, limits: limits, intel: intel, localNets: localNets, policy: policy, collectRetired: collectRetired,
+                  assign: nil, onEvent: onEvent)
+    }
+
+    init(workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
+         policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false, assign: (@Sendable (IPAddress, IPAddress) -> Int)?,
+         onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil) {
+        let n = max(1, workers)
+        self.assign = assign
+        workerCount = n
+        self.limits = limits
+        self.intel = intel
+        delay = limits.learnedNameDelay
+        names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
+        queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
+        finished = (0..<n).map { _ in BatchCounter() }
+        peaks = PeakSamples(workers: n)
+        retired = collectRetired ? Locked([]) : nil
+        pending = Array(repeating: Batch(), count: n)
+        inFlight = Array(repeating: [], count: n)
+        sent = Array(repeating: 0, count: n)
+        results.withLock { $0 = Array(repeating: nil, count: n) }
+        let share = limits.share(of: n)
+        for w in 0..<n {
+            let queue = queues[w], done = finished[w], names = names, peaks = peaks, results = results, retired = retired
+            group.enter()
+            DispatchQueue(label: "stratumsniff.worker.\(w)").async { [group] in
+                let analyzer = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
+                analyzer.collectRetiredSessions = retired != nil
+                while let batch = queue.pop() {
+                    batch.bytes.withUnsafeBytes { bytes in
+                        for item in batch.items {
+                            switch item.kind {
+                            case .packet:
+                                let frame = UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
+                                analyzer.process(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType,
+                                                 frame: frame, originalLength: item.originalLength)
+                            case .tick:
+                                analyzer.tick(time: item.clock)
+                                peaks.report(sample: item.seq, flows: analyzer.openFlows)
+                            case .end:
+                                analyzer.tick(time: item.clock)
+                                peaks.report(sample: item.seq, flows: analyzer.openFlows)
+                                let part = analyzer.finishPart(at: item.clock)
+                                results.withLock { $0[w] = part }
+                            }
+                        }
+                    }
+                    if let retired {
+                        let sessions = analyzer.drainRetiredSessions()
+                        if !sessions.isEmpty { retired.withLock { $0 += sessions } }
+                    }
+                    done.count.add(1, ordering: .releasing)
+                }
+                group.leave()
+            }
+        }
+    }
+
+    public var packetsSeen: Int { stats.packets }
+
+    /// Hands one captured frame to its worker (the reader's thread only).
+    public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
+        stats.packets += 1
+        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
+        if stats.firstPacket == nil || packetTime < stats.firstPacket! { stats.firstPacket = packetTime }
+        if stats.lastPacket == nil || packetTime > stats.lastPacket! { stats.lastPacket = packetTime }
+        if packetTime > clock { clock = packetTime } else if packetTime < clock { stats.timeWentBackwards += 1 }
+        let point = InputPoint(seq: stats.packets, clock: clock)
+        if ticks.crosses(clock) {
+            tickCount += 1
+            for w in 0..<workerCount { append(Item(kind: .tick, seq: tickCount, clock: clock), to: w) }
+        }
+        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
+        Analyzer.learnDNSAtOnce(decoded, in: frame, at: point, intel: intel, limits: limits, names: names)
+        holdBack(clock)
+        let w = worker(for: decoded)
+        var item = Item(kind: .packet, seq: point.seq, clock: clock)
+        item.linkType = linkType
+        item.originalLength = originalLength
+        item.length = frame.count
+        item.offset = pending[w].bytes.count
+        pending[w].bytes.append(contentsOf: frame)
+        append(item, to: w)
+    }
+
+    /// Ends the input: waits for every worker and merges their parts.
+    public func finishInput() -> AnalysisPart {
+        tickCount += 1
+        for w in 0..<workerCount {
+            append(Item(kind: .end, seq: tickCount, clock: clock), to: w)
+            send(w)
+            queues[w].close()
+        }
+        group.wait()
+        let parts = results.withLock { $0 }.compactMap { $0 }
+        var merged = AnalysisPart(verdicts: HostVerdicts(policy: parts.first?.verdicts.policy ?? ScoringPolicy(), limits: limits.hosts),
+                                  stats: AnalysisStats(), hostsSeen: [:])
+        for p in parts { merged.merge(p, maxHostsSeen: limits.maxHostsSeen) }
+        // The reader's own counts: every packet once, the clock's view of time.
+        merged.stats.packets = stats.packets
+        merged.stats.bytes = stats.bytes
+        merged.stats.firstPacket = stats.firstPacket
+        merged.stats.lastPacket = stats.lastPacket
+        merged.stats.timeWentBackwards = stats.timeWentBackwards
+        merged.stats.anomalies.record(.timeWentBackwards, count: stats.timeWentBackwards)
+        merged.stats.reassembly.peakFlows = peaks.peak
+        merged.stats.nameCacheEvictions = names.evictions
+        return merged
+    }
+
+    /// Sessions the workers retired from memory since the last call (for a store).
+    public func drainRetiredSessions() -> [SessionRecord] {
+        retired?.withLock { r in defer { r = [] }; return r } ?? []
+    }
+
+    // MARK: - The reader's side
+
+    /// The worker of a frame: by its two addresses (and VLAN), unordered, so that both directions,
+    /// every flow between two hosts and every fragment of their datagrams meet in one worker. Seeded
+    /// per run: an attacker choosing addresses cannot aim traffic at one worker (and would only slow
+    /// it: results do not depend on which worker sees what).
+    private func worker(for decoded: DecodeOutcome) -> Int {
+        guard workerCount > 1 else { return 0 }
+        let a: IPAddress, b: IPAddress, vlan: UInt16
+        switch decoded {
+        case .packet(let p): (a, b, vlan) = (p.src, p.dst, p.vlanID)
+        case .fragment(let f): (a, b, vlan) = (f.key.src, f.key.dst, f.key.vlanID)
+        default: return 0
+        }
+        if let assign { return min(max(assign(a, b), 0), workerCount - 1) }
+        var h = seed
+        if a < b { h.combine(a); h.combine(b) } else { h.combine(b); h.combine(a) }
+        h.combine(vlan)
+        return Int(UInt(bitPattern: h.finalize()) % UInt(workerCount))
+    }
+
+    private func append(_ item: Item, to w: Int) {
+        if pending[w].items.isEmpty { pending[w].firstClock = item.clock }
+        pending[w].items.append(item)
+        if pending[w].items.count >= Self.batchFrames || pending[w].bytes.count >= Self.batchBytes { send(w) }
+    }
+
+    private func send(_ w: Int) {
+        guard !pending[w].items.isEmpty else { return }
+        let batch = pending[w]
+        pending[w] = Batch()
+        pending[w].bytes.reserveCapacity(Self.batchBytes + 65_536)
+        sent[w] += 1
+        inFlight[w].append((sent[w], batch.firstClock))
+        queues[w].push(batch)
+    }
+
+    /// Before a packet at `now` is handed out: every packet more than `delay` older is finished by its
+    /// worker (sent first if still gathered here), so the names it taught are in `NameMemory`.
+    private func holdBack(_ now: Timestamp) {
+        for w in 0..<workerCount {
+            if !pending[w].items.isEmpty, pending[w].firstClock.adding(seconds: delay) <= now { send(w) }
+            var done = finished[w].count.load(ordering: .acquiring)
+            while let (number, first) = inFlight[w].first {
+                if number <= done { inFlight[w].removeFirst(); continue }
+                guard first.adding(seconds: delay) <= now else { break }
+                // Rare on real traffic (a second of packets fills many batches); sparse captures wait here.
+                spinWait()
+                done = finished[w].count.load(ordering: .acquiring)
+            }
+        }
+    }
+
+    private let nap = DispatchSemaphore(value: 0)
+    private func spinWait() { _ = nap.wait(timeout: .now() + .microseconds(20)) }
+}
+
+/// What the reader hands a worker.
+struct Item: Sendable {
+    enum Kind: Sendable { case packet, tick, end }
+    var kind: Kind
+    /// A packet's place in the input; a tick's (or the end's) sample number.
+    var seq: Int
+    var clock: Timestamp
+    var linkType: LinkType = .ethernet
+    var offset = 0
+    var length = 0
+    var originalLength = 0
+}
+
+/// Frames for one worker, their bytes back to back.
+struct Batch: Sendable {
+    var items: [Item] = []
+    var bytes: [UInt8] = []
+    var firstClock = Timestamp.distantPast
+}
+
+/// What `analyze` feeds packets to: one analyzer, or workers behind a reader.
+public protocol InputAnalysis: AnyObject {
+    func process(time: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int)
+    /// Ends the input: everything found.
+    func finishInput() -> AnalysisPart
+    /// Sessions retired from memory since the last call (for a store).
+    func drainRetiredSessions() -> [SessionRecord]
+    /// Packets taken so far.
+    var packetsSeen: Int { get }
+}
+
+extension Analyzer: InputAnalysis {
+    public func finishInput() -> AnalysisPart { finishPart(at: clockNow) }
+    public var packetsSeen: Int { statistics.packets }
+}
+
+/// A bounded blocking queue of batches from the reader to one worker: the reader waits when the
+/// worker is `capacity` batches behind (nothing is dropped: this is a file, not a live link).
+final class BatchQueue: Sendable {
+    private let items = Mutex(Deque<Batch>())
+    private let closed = Atomic(false)
+    private let filled = DispatchSemaphore(value: 0)
+    private let free: DispatchSemaphore
+
+    init(capacity: Int) { free = DispatchSemaphore(value: max(1, capacity)) }
+
+    func push(_ batch: Batch) {
+        free.wait()
+        items.withLock { $0.append(batch) }
+        filled.signal()
+    }
+
+    /// The next batch; nil once closed and drained.
+    func pop() -> Batch? {
+        while true {
+            if let b = items.withLock({ $0.popFirst() }) { free.signal(); return b }
+            if closed.load(ordering: .acquiring) { return nil }
+            filled.wait()
+        }
+    }
+
+    func close() {
+        closed.store(true, ordering: .releasing)
+        filled.signal()
+    }
+}
+
+/// A value shared between threads, behind a lock (a class, so that closures and arrays can hold it).
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
+
+/// Batches a worker has finished (the reader holds packets back on it).
+final class BatchCounter: Sendable {
+    let count = Atomic(0)
+}
+
+/// The flow count summed over workers at each sample (a whole second, the end), and the largest sum.
+final class PeakSamples: Sendable {
+    private struct State {
+        var partial: [Int: (flows: Int, reports: Int)] = [:]
+        var peak = 0
+    }
+    private let state = Mutex(State())
+    private let workers: Int
+
+    init(workers: Int) { self.workers = workers }
+
+    func report(sample: Int, flows: Int) {
+        state.withLock { s in
+            var p = s.partial[sample] ?? (0, 0)
+            p.flows += flows
+            p.reports += 1
+            if p.reports == workers {
+                s.partial[sample] = nil
+                s.peak = max(s.peak, p.flows)
+            } else {
+                s.partial[sample] = p
+            }
+        }
+    }
+
+    var peak: Int { state.withLock { $0.peak } }
+}
+
+extension Limits {
+    /// One worker's share of caps that bound the whole run's memory: they sum to the configured
+    /// totals. Per-flow and per-host caps, timeouts and the shared name memory stay as they are.
+    public func share(of workers: Int) -> Limits {
+        guard workers > 1 else { return self }
+        func part(_ v: Int) -> Int { max(1, v / workers) }
+        var l = self
+        l.reassembly.maxFlows = part(reassembly.maxFlows)
+        l.reassembly.maxReassemblyMemory = part(reassembly.maxReassemblyMemory)
+        l.reassembly.maxDecoderMemory = part(reassembly.maxDecoderMemory)
+        l.fragments.maxBufferedBytes = part(fragments.maxBufferedBytes)
+        l.hosts.maxHosts = part(hosts.maxHosts)
+        l.hosts.maxSessions = part(hosts.maxSessions)
+        l.hosts.maxEvidence = part(hosts.maxEvidence)
+        l.hosts.maxRetiredPending = part(hosts.maxRetiredPending)
+        l.maxHostsSeen = part(maxHostsSeen)
+        return l
+    }
+}

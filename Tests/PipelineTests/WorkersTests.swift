@@ -1,0 +1,106 @@
+import Testing
+@testable import Pipeline
+import Detection
+import PacketDecoding
+import PoolIntel
+import Reporting
+import TrafficGen
+
+/// README "Workers": several workers give what one analyzer gives, also when what names a flow's
+/// server (a DNS answer, an earlier SNI) was seen by another worker.
+@Suite struct WorkersTests {
+    let t0 = Timestamp(seconds: 1_732_100_000)
+    typealias Frames = [(time: Timestamp, frame: [UInt8])]
+
+    /// A DNS answer naming `server`, from the resolver to `client`.
+    func dnsAnswer(client: String, resolver: String, name: String, server: String, at time: Timestamp) -> Frames {
+        let c = IPAddress(client)!, r = IPAddress(resolver)!
+        let query = FrameBuilder.frame(src: c, dst: r, proto: 17, transport: FrameBuilder.udp(src: c, dst: r, srcPort: 50_000, dstPort: 53,
+                                                                                            payload: Wire.dnsQuery(id: 7, name: name)))
+        let answer = FrameBuilder.frame(src: r, dst: c, proto: 17, transport: FrameBuilder.udp(src: r, dst: c, srcPort: 53, dstPort: 50_000,
+                                                                                             payload: Wire.dnsAnswer(id: 7, name: name, addresses: [server])),
+                                        forward: false)
+        return [(time, query), (time.adding(seconds: 0.002), answer)]
+    }
+
+    /// A TLS 1.3 connection (SNI or none) that mines for `minutes` by its records.
+    func tls(client: String, server: String, sni: String?, at time: Timestamp, port: UInt16 = 443) -> Frames {
+        var c = Conversation(client: client, clientPort: 41_000, server: server, serverPort: port, start: time)
+        c.handshake()
+        c.send(.client, Wire.clientHello(sni: sni))
+        c.send(.server, Wire.serverHello13())
+        c.tlsMiningRecords(jobs: 4, shareEvery: 2)
+        c.close()
+        return c.frames
+    }
+
+    func run(_ frames: Frames, workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)? = nil) -> String {
+        let sorted = frames.sorted { $0.time < $1.time }
+        let analysis: any InputAnalysis = workers == 1 ? Analyzer() : ParallelAnalysis(workers: workers, assign: assign)
+        for f in sorted { f.frame.withUnsafeBytes { analysis.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+        let part = analysis.finishInput()
+        let s = part.stats, r = s.reassembly
+        var out = "packets \(s.packets) flows \(r.flowsCreated) peak \(r.peakFlows) expired \(r.expired) bypassed \(r.bypassedFlows) "
+            + "dns \(s.dnsMessages) tls \(s.tlsHandshakes) sessions \(s.stratumSessions) anomalies \(s.anomalies.nonZero.map { "\($0.0)=\($0.1)" })\n"
+        for h in part.reports(localNets: nil) { out += JSONOutput.encode(HostJSON(h), pretty: true) + "\n" }
+        return out
+    }
+
+    /// Which worker an address pair goes to: the listed pairs to worker 1, every other to worker 0.
+    static func apart(_ pairs: [(String, String)]) -> @Sendable (IPAddress, IPAddress) -> Int {
+        let set = Set(pairs.flatMap { [IPAddress($0.0)!.description + "|" + IPAddress($0.1)!.description,
+                                       IPAddress($0.1)!.description + "|" + IPAddress($0.0)!.description] })
+        return { a, b in set.contains(a.description + "|" + b.description) ? 1 : 0 }
+    }
+
+    @Test func aLookupAndItsConnectionOnDifferentWorkers() {
+        var frames = dnsAnswer(client: "10.8.0.1", resolver: "10.8.0.53", name: "pool.supportxmr.com", server: "198.51.100.77", at: t0)
+        frames += tls(client: "10.8.0.1", server: "198.51.100.77", sni: nil, at: t0.adding(seconds: 0.01))
+        let one = run(frames, workers: 1)
+        #expect(one.contains("name from a DNS answer"))
+        // The connection's pair goes to worker 1, the lookup's to worker 0.
+        let two = run(frames, workers: 2, assign: Self.apart([("10.8.0.1", "198.51.100.77")]))
+        #expect(two == one)
+    }
+
+    @Test func anEarlierSNINamesAnotherHostsFlowOnAnotherWorker() {
+        var frames = tls(client: "10.8.0.2", server: "198.51.100.78", sni: "gulf.moneroocean.stream", at: t0)
+        frames += tls(client: "10.8.0.3", server: "198.51.100.78", sni: nil, at: t0.adding(seconds: 5))
+        let one = run(frames, workers: 1)
+        #expect(one.contains("name from an earlier flow's TLS SNI"))
+        let two = run(frames, workers: 2, assign: Self.apart([("10.8.0.3", "198.51.100.78")]))
+        #expect(two == one)
+        let reversed = run(frames, workers: 2, assign: Self.apart([("10.8.0.2", "198.51.100.78")]))
+        #expect(reversed == one)
+    }
+
+    /// A name learned inside a flow names other flows one second later, with one worker or many: a
+    /// flow 0.5 s after the SNI is not named by it, whichever worker has it.
+    @Test func namesLearnedInsideFlowsWaitASecondForEveryone() {
+        var frames = tls(client: "10.8.0.4", server: "198.51.100.79", sni: "gulf.moneroocean.stream", at: t0)
+        // The ClientHello is the handshake's 4th frame, ~0.15 s in.
+        frames += tls(client: "10.8.0.5", server: "198.51.100.79", sni: nil, at: t0.adding(seconds: 0.6))
+        let one = run(frames, workers: 1)
+        #expect(!one.contains("10.8.0.5"))
+        #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.5", "198.51.100.79")])) == one)
+    }
+
+    /// Many hosts, spread however the seeded hash spreads them: 1, 2, 3 and 4 workers agree.
+    @Test func manyHostsAnyNumberOfWorkers() {
+        var frames: Frames = []
+        for i in 0..<24 {
+            let client = "10.9.\(i / 8).\(i % 8 + 1)", server = "198.51.100.\(100 + i % 6)"
+            let start = t0.adding(seconds: Double(i) * 0.7)
+            if i % 3 == 0 { frames += dnsAnswer(client: client, resolver: "10.9.9.53", name: "pool.supportxmr.com", server: server, at: start) }
+            frames += tls(client: client, server: server, sni: i % 4 == 1 ? "gulf.moneroocean.stream" : nil, at: start.adding(seconds: 0.01))
+            var c = Conversation(client: client, clientPort: 42_000, server: server, serverPort: 3333, start: start)
+            c.handshake()
+            c.cryptoNoteMining(shares: 2 + i % 3, interval: 1)
+            c.close()
+            frames += c.frames
+        }
+        let one = run(frames, workers: 1)
+        #expect(one.contains("\"verdict\" : \"mining\""))
+        for n in 2...4 { #expect(run(frames, workers: n) == one, "\(n) workers") }
+    }
+}
