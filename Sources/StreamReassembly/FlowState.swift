@@ -55,6 +55,8 @@ public final class FlowState<App> {
     var chargedDecoder = 0
     /// The flow's slot in the table's LRU arrays (-1 once removed).
     var slot: Int32 = -1
+    /// The key's hash, kept so that removal finds the index entry without hashing again.
+    var hash = 0
 
     init(key: FlowKey, time: Timestamp, seq: Int, initiator: FlowDirection) {
         self.key = key

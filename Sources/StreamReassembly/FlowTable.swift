@@ -67,7 +67,7 @@ public struct ReassemblyStats: Sendable, Equatable {
 public struct FlowTable<Handler: FlowHandler> {
     public typealias Flow = FlowState<Handler.App>
     public let limits: ReassemblyLimits
-    private var index: [FlowKey: Flow] = [:]
+    private var index: FlowIndex
     // Two LRU lists, TCP and everything else, because their idle timeouts differ. The lists are
     // links between slot numbers in contiguous arrays — moving a flow to the head on every packet
     // writes a few integers, with no reference counting (the class-node list cost ~9 % of a run).
@@ -90,7 +90,7 @@ public struct FlowTable<Handler: FlowHandler> {
 
     public init(limits: ReassemblyLimits = ReassemblyLimits()) {
         self.limits = limits
-        index.reserveCapacity(min(limits.maxFlows, 65_536))
+        index = FlowIndex(capacity: min(limits.maxFlows, 65_536))
     }
 
     public var count: Int { index.count }
@@ -98,7 +98,7 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Visits every open flow (live snapshots).
     /// - Complexity: O(open flows).
     public func forEachFlow(_ body: (Flow) -> Void) {
-        for f in index.values { body(f) }
+        for case let f? in slots { body(f) }
     }
 
     /// The flows that saw packets since the last call, still in the table; nil when there were more
@@ -126,7 +126,9 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     /// Looks up a flow by key (tests and reports).
-    public func flow(_ key: FlowKey) -> Flow? { index[key] }
+    public func flow(_ key: FlowKey) -> Flow? {
+        index.find(key, hash: key.hashValue) { slots[Int($0)]!.key }.flatMap { slots[Int($0)] }
+    }
 
     /// Processes one decoded TCP/UDP packet whose payload lies at `packet.payload` in `buffer`.
     /// - Complexity: amortised O(1) per packet, plus the reassembly cost of out-of-order data.
@@ -142,16 +144,18 @@ public struct FlowTable<Handler: FlowHandler> {
         stats.packets += 1
         stats.bytes += wire
         let flow: Flow
-        if let f = index[key] {
-            flow = f
+        let hash = key.hashValue
+        if let s = index.find(key, hash: hash, keyAt: { slots[Int($0)]!.key }) {
+            flow = slots[Int(s)]!
         } else {
             // Slots are Int32: the cap never lets the table outgrow them (2^31 flows would be a terabyte anyway).
             if index.count >= min(limits.maxFlows, Int(Int32.max) - 1) { evictOldest(handler: &handler) }
             var initiator = dir
             if case .tcp(let h) = packet.transport, h.flags.contains(.syn), h.flags.contains(.ack) { initiator = dir.reversed }
             flow = Flow(key: key, time: time, seq: seq, initiator: initiator)
-            index[key] = flow
             allocateSlot(flow)
+            flow.hash = hash
+            index.insert(hash: hash, slot: flow.slot)
             linkAtHead(flow)
             stats.flowsCreated += 1
             stats.activeFlows = index.count
@@ -243,7 +247,7 @@ public struct FlowTable<Handler: FlowHandler> {
 
     /// Ends every flow (end of input): flushes buffered data and reports each to the handler.
     public mutating func finishAll(handler: inout Handler) {
-        for flow in Array(index.values).sorted(by: { $0.firstSeen < $1.firstSeen }) {
+        for flow in slots.compactMap({ $0 }).sorted(by: { ($0.firstSeen, $0.firstSeq) < ($1.firstSeen, $1.firstSeq) }) {
             remove(flow, reason: flow.closing ? .closed : .finished, handler: &handler)
         }
     }
@@ -359,8 +363,8 @@ public struct FlowTable<Handler: FlowHandler> {
         flow.chargedDecoder = 0
         flow.removed = true
         unlink(flow)
+        index.remove(hash: flow.hash, slot: flow.slot)
         releaseSlot(flow)
-        index[flow.key] = nil
         stats.activeFlows = index.count
         flow.app = nil
     }

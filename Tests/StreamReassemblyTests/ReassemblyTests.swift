@@ -348,3 +348,44 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         #expect(!keys.contains(key("10.0.0.1", 40001, "2001:db8::17", 3333)))
     }
 }
+
+/// The flow table's open-addressing index against a plain dictionary, through random inserts and
+/// removals (backward-shift deletion is where such tables go wrong), including forced collisions.
+@Suite struct FlowIndexTests {
+    func key(_ i: Int) -> FlowKey {
+        FlowKey.of(src: Endpoint(address: .v4(UInt32(0x0A00_0000 + i)), port: UInt16(1000 + i % 50_000)),
+                   dst: Endpoint(address: .v4(0xC633_6401), port: 3333), ipProtocol: .tcp, vlanID: 0).0
+    }
+
+    @Test(arguments: [false, true])
+    func agreesWithADictionary(colliding: Bool) {
+        var index = FlowIndex(capacity: 4)
+        var keys: [Int32: FlowKey] = [:]        // slot → key (what the table's slots hold)
+        var hashes: [Int32: Int] = [:]
+        var model: [FlowKey: Int32] = [:]
+        var rng = SystemRandomNumberGenerator()
+        var next: Int32 = 0
+        // Colliding: only 8 distinct low bits among all hashes, so runs are long and wrap around.
+        func hash(_ k: FlowKey) -> Int { colliding ? (k.hashValue & ~0xFFFF_FFFF) | (k.hashValue & 7) | 0x7FF8 : k.hashValue }
+        for step in 0..<20_000 {
+            if model.isEmpty || Int.random(in: 0..<3, using: &rng) > 0 {
+                let k = key(Int.random(in: 0..<4_000, using: &rng))
+                guard model[k] == nil else { continue }
+                let slot = next; next += 1
+                keys[slot] = k; hashes[slot] = hash(k); model[k] = slot
+                index.insert(hash: hash(k), slot: slot)
+            } else {
+                let (k, slot) = model.randomElement(using: &rng)!
+                index.remove(hash: hashes[slot]!, slot: slot)
+                model[k] = nil; keys[slot] = nil
+            }
+            if step % 97 == 0 {
+                #expect(index.count == model.count)
+                for probe in 0..<4_000 where probe % 7 == step % 7 {
+                    let k = key(probe)
+                    #expect(index.find(k, hash: hash(k)) { keys[$0]! } == model[k])
+                }
+            }
+        }
+    }
+}
