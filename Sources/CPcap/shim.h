@@ -1,1 +1,3 @@
 #include <pcap/pcap.h>
+#include <sys/socket.h>
+#include <linux/if_packet.h>

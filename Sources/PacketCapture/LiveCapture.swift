@@ -44,6 +44,10 @@ public final class LiveCapture {
         /// Off by default: on a busy link the per-packet wake-ups cost more CPU than the analysis.
         public var immediate = false
         public var filter: String?
+        /// Join this fanout group (Linux PACKET_FANOUT, hash mode with defragmentation): the kernel
+        /// spreads the interface's packets over every handle in the group by flow — both directions
+        /// of a flow, and every fragment of a datagram, to one handle. Nil: this handle sees everything.
+        public var fanoutGroup: UInt16?
         public init() {}
     }
 
@@ -91,12 +95,23 @@ public final class LiveCapture {
         linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(h)))
         guard linkType.isSupported else { throw .unsupportedLinkType(source: interface, linkType: linkType) }
         if let filter = options.filter { try installFilter(filter, on: h) }
+        if let group = options.fanoutGroup { try joinFanout(group, handle: h, interface: interface) }
         guard pcap_setnonblock(h, 1, &errbuf) == 0 else {
             throw .liveFailed(interface: interface, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
     }
 
     deinit { pcap_close(handle) }
+
+    /// PACKET_FANOUT on the handle's socket (libpcap binds it during activation; fanout must come after).
+    private func joinFanout(_ group: UInt16, handle h: OpaquePointer, interface: String) throws(CaptureError) {
+        let fd = pcap_fileno(h)
+        var arg = UInt32(group) | UInt32(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16
+        guard fd >= 0, setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, socklen_t(MemoryLayout<UInt32>.size)) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw .liveFailed(interface: interface, reason: "cannot join packet fanout group \(group) (\(reason)); run with --workers 1")
+        }
+    }
 
     /// A file descriptor that becomes readable when packets wait (for poll()).
     public var selectableFileDescriptor: Int32 { pcap_get_selectable_fd(handle) }

@@ -88,13 +88,16 @@ public final class Analyzer {
     ///   - names: the name memory, shared when several workers analyse one input.
     ///   - onEvent: called synchronously as detections happen (in packet order).
     public init(limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
-                policy: ScoringPolicy = ScoringPolicy(), names: NameMemory? = nil, onEvent: ((AnalysisEvent) -> Void)? = nil) {
+                policy: ScoringPolicy = ScoringPolicy(), names: NameMemory? = nil, shared: SharedVerdicts? = nil, worker: Int = 0,
+                onEvent: ((AnalysisEvent) -> Void)? = nil) {
         self.limits = limits
         self.localNets = localNets
         fragments = FragmentReassembler(limits: limits.fragments)
         table = FlowTable(limits: limits.reassembly)
         let memory = names ?? NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
         dispatcher = Dispatcher(sink: Sink(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent))
+        dispatcher.sink.shared = shared
+        dispatcher.sink.worker = worker
     }
 
     /// Processes one captured frame (a single analyzer: it numbers packets and learns DNS answers itself).
@@ -261,6 +264,34 @@ public final class Analyzer {
         return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
     }
 
+
+    /// A live worker's part of a commit (`SharedVerdicts`): what the flows that saw packets since the
+    /// last call show so far goes to the shared table, which the committing thread judges from.
+    /// - Complexity: O(flows touched since the last call).
+    public func publishOpenFindings() {
+        let sink = dispatcher.sink
+        guard let shared = sink.shared else { return }
+        var flows: [FlowState<FlowApp>] = []
+        if !table.tracksTouched {
+            table.tracksTouched = true
+            table.forEachFlow { flows.append($0) }
+        } else if let touched = table.takeTouched() {
+            flows = touched
+        } else {
+            table.forEachFlow { flows.append($0) }
+        }
+        for flow in flows where flow.app != nil && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published) {
+            let found = dispatcher.findings(flow, reason: "open", final: false)
+            let asOf = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
+            var sessions: [SessionRecord] = [], evidence: [Evidence] = []
+            for var r in found.sessions where sink.admits(r, asOf: asOf) { r.origin = flow.firstSeq; sessions.append(r) }
+            for var e in found.evidence where sink.admits(e) { e.origin = flow.firstSeq; evidence.append(e) }
+            guard !sessions.isEmpty || !evidence.isEmpty || flow.app.published else { continue }
+            shared.publish(SharedVerdicts.FlowID(worker: sink.worker, origin: flow.firstSeq),
+                           hosts: [flow.key.low.address, flow.key.high.address], sessions: sessions, evidence: evidence)
+            flow.app.published = !sessions.isEmpty || !evidence.isEmpty
+        }
+    }
 
     /// Whether the host table holds `host` now.
     public func holds(_ host: IPAddress) -> Bool { dispatcher.sink.verdicts.holds(host) }

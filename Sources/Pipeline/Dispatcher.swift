@@ -14,6 +14,8 @@ struct FlowApp {
     var hint: PoolHint?
     /// The proxy tunnel the stream turned into, if one did.
     var tunnel: Tunnel?
+    /// Live workers: this open flow's findings are published in the shared table.
+    var published = false
 }
 
 /// Routes reassembled streams to the analyzers and what they found to detection — and nothing
@@ -106,6 +108,7 @@ struct Dispatcher: FlowHandler {
         sink.saw(flow.key.high.address, from: flow.firstSeen, to: flow.lastSeen)
         sink.point = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
         sink.origin = flow.firstSeq
+        if flow.app.published { sink.shared?.close(SharedVerdicts.FlowID(worker: sink.worker, origin: flow.firstSeq)) }
         let found = findings(flow, reason: reason.rawValue, final: true)
         for r in found.sessions { sink.add(r, asOf: sink.point) }
         if found.identifiedSession, let r = found.sessions.last {

@@ -51,9 +51,14 @@ public final class NameMemory: Sendable {
     /// Seconds of packet time before a name learned by a worker is seen by lookups.
     public let delay: Double
 
-    public init(capacity: Int, delay: Double) {
+    /// Off for live workers: their packets have no common numbering, and a name is meant to be seen
+    /// as soon as any worker learned it; every lookup then sees the latest name stored.
+    public let inInputOrder: Bool
+
+    public init(capacity: Int, delay: Double, inInputOrder: Bool = true) {
         self.capacity = max(1, capacity)
         self.delay = max(delay, 0.000_001)
+        self.inInputOrder = inInputOrder
     }
 
     /// Addresses dropped to stay within `capacity`.
@@ -70,7 +75,7 @@ public final class NameMemory: Sendable {
         state.withLock { s in
             if var list = s.versions[address] {
                 // Workers learn out of order: keep the versions in input order.
-                let i = list.firstIndex { $0.learned.seq > point.seq } ?? list.count
+                let i = inInputOrder ? list.firstIndex { $0.learned.seq > point.seq } ?? list.count : list.count
                 list.insert(entry, at: i)
                 if list.count > Self.versionsPerAddress { list.removeFirst() }
                 s.versions[address] = list
@@ -90,7 +95,7 @@ public final class NameMemory: Sendable {
         guard !isEmpty else { return nil }
         let latest: Entry? = state.withLock { s in
             s.versions[address]?.last { v in
-                v.learned.seq < point.seq && (v.atOnce || v.learned.clock.adding(seconds: delay) <= point.clock)
+                !inInputOrder || v.learned.seq < point.seq && (v.atOnce || v.learned.clock.adding(seconds: delay) <= point.clock)
             }
         }
         guard let e = latest, e.expires >= now else { return nil }

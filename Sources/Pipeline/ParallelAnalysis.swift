@@ -313,10 +313,10 @@ final class BatchQueue: Sendable {
 }
 
 /// A value shared between threads, behind a lock (a class, so that closures and arrays can hold it).
-final class Locked<Value: Sendable>: Sendable {
+public final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+    public init(_ value: Value) { mutex = Mutex(value) }
+    public func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }
 
 /// Batches a worker has finished (the reader holds packets back on it).

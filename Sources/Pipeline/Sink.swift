@@ -33,6 +33,9 @@ final class Sink {
     var httpFlows = 0
     var webSocketFlows = 0
     var peerFlows = 0
+    /// Live workers: the one host table they share, and this worker's number (nil: this sink's own table).
+    var shared: SharedVerdicts?
+    var worker = 0
     /// The datagram being handled was put together from IP fragments (its DNS names are learned
     /// here, not by the reader: see `DNSAnalyzer.message`).
     var reassembledDatagram = false
@@ -67,7 +70,7 @@ final class Sink {
         guard admits(e) else { return }
         var e = e
         e.origin = origin
-        let published = switch verdicts.add(e) {
+        let published = switch shared?.add(e) ?? verdicts.add(e) {
         case .new: true
         case .merged(let n): n & (n - 1) == 0
         case .refused: false
@@ -79,7 +82,8 @@ final class Sink {
     func add(_ r: SessionRecord, asOf point: InputPoint) {
         var r = r
         r.origin = origin
-        if admits(r, asOf: point) { verdicts.add(r) } else { allowedSessions += 1 }
+        guard admits(r, asOf: point) else { allowedSessions += 1; return }
+        if let shared { shared.add(r) } else { verdicts.add(r) }
     }
 
     func admits(_ e: Evidence) -> Bool {

@@ -53,9 +53,25 @@ public struct CaptureSummary: Codable, Sendable {
     public var packets_received: UInt64
     public var packets_dropped_by_kernel: UInt64
     public var packets_dropped_by_interface: UInt64
+    /// With several capture workers: the same counters per worker (summed over its handles).
+    public var workers: [WorkerCapture]?
 
     public init(interfaces: [String], packetsReceived: UInt64, droppedByKernel: UInt64, droppedByInterface: UInt64) {
         self.interfaces = interfaces
+        packets_received = packetsReceived
+        packets_dropped_by_kernel = droppedByKernel
+        packets_dropped_by_interface = droppedByInterface
+    }
+}
+
+/// One capture worker's counters (`live --workers`).
+public struct WorkerCapture: Codable, Sendable {
+    public var worker: Int
+    public var packets_received: UInt64
+    public var packets_dropped_by_kernel: UInt64
+    public var packets_dropped_by_interface: UInt64
+    public init(worker: Int, packetsReceived: UInt64, droppedByKernel: UInt64, droppedByInterface: UInt64) {
+        self.worker = worker
         packets_received = packetsReceived
         packets_dropped_by_kernel = droppedByKernel
         packets_dropped_by_interface = droppedByInterface

@@ -48,8 +48,11 @@ extension RunSummary {
 }
 
 extension CaptureSummary {
-    public init(interfaces: [String], stats: CaptureStatistics) {
+    public init(interfaces: [String], stats: CaptureStatistics, perWorker: [CaptureStatistics]? = nil) {
         self.init(interfaces: interfaces, packetsReceived: stats.received, droppedByKernel: stats.droppedByKernel,
                   droppedByInterface: stats.droppedByInterface)
+        workers = perWorker?.enumerated().map { w, s in
+            WorkerCapture(worker: w, packetsReceived: s.received, droppedByKernel: s.droppedByKernel, droppedByInterface: s.droppedByInterface)
+        }
     }
 }

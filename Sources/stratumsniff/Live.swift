@@ -36,6 +36,10 @@ struct Live: ParsableCommand {
     @Option(help: "Bytes captured per packet.")
     var snaplen: Int = 262_144
 
+    @Option(help: ArgumentHelp("Capture threads (default: the number of cores). Each opens every interface; the kernel spreads the flows over them (PACKET_FANOUT).",
+                               valueName: "N"))
+    var workers: Int?
+
     @Option(help: "Kernel capture buffer per interface, in MiB (default: libpcap's, 2 MiB); raise it when the kernel drops packets.")
     var bufferSize: Int?
 
@@ -90,6 +94,7 @@ struct Live: ParsableCommand {
         if interfaces.isEmpty { throw ValidationError("name at least one interface with -i (see 'stratumsniff interfaces')") }
         if let bpf { do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) } }
         if snaplen < 64 || snaplen > 262_144 { throw ValidationError("--snaplen must be between 64 and 262144 (got \(snaplen))") }
+        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if let b = bufferSize, b < 1 || b > 4096 { throw ValidationError("--buffer-size is in MiB, 1 to 4096 (got \(b))") }
         if let d = duration, DurationText.valid(d) == nil { throw ValidationError("--duration must be a positive number of seconds, at most 100 years (got \(d))") }
         if !["table", "json", "none"].contains(format) { throw ValidationError("--format must be table, json or none") }
@@ -113,17 +118,51 @@ struct Live: ParsableCommand {
     func run() throws {
         let started = WallTime.now()
         var (pools, localNets) = try intel.load()
-        let captures = try openCaptures()
+        let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
         let storePath = noStore ? nil : (store ?? StorePaths.defaultPath)
+        // Workers open their handles now (as root) and wait; one worker is this thread's own loop.
+        var team: LiveWorkers?
+        var captures: [LiveCapture] = []
+        let events = EventRelay()
+        if count > 1 {
+            do {
+                team = try LiveWorkers(interfaces: interfaces, options: captureOptions, workers: count, limits: caps.limits, intel: pools,
+                                       localNets: localNets, collectRetired: storePath != nil) { events.send($0) }
+            } catch {
+                Diagnostics.log.error("\(error)")
+                throw ExitCode(Exit.usageOrInputError)
+            }
+        } else {
+            captures = try openCaptures()
+        }
         // The handles are open: nothing else needs root.
         try dropPrivileges(writing: storePath)
         let (outputs, recorder) = try openOutputs(storePath: storePath, started: started)
+        events.outputs = outputs
         Signals.install()
-        let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { outputs.event($0) }
-        analyzer.collectRetiredSessions = recorder != nil
-        let loop = LiveLoop(captures: captures, analyzer: analyzer)
-        let commits = LiveCommits(analyzer: analyzer, outputs: outputs, recorder: recorder, reportDir: reportDir,
-                                  maxHosts: caps.limits.hosts.maxHosts) { CaptureSummary(interfaces: interfaces, stats: loop.captureStatistics()) }
+        let source: any LiveVerdictSource
+        let loop: LiveLoop?
+        let analyzer: Analyzer?
+        if let team {
+            source = team
+            (loop, analyzer) = (nil, nil)
+            team.start()
+        } else {
+            let a = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { outputs.event($0) }
+            a.collectRetiredSessions = recorder != nil
+            source = a
+            (loop, analyzer) = (LiveLoop(captures: captures, analyzer: a), a)
+        }
+        let captureSummary: () -> CaptureSummary = {
+            if let team {
+                let c = team.captureStatistics()
+                return CaptureSummary(interfaces: interfaces, stats: c.total, perWorker: c.perWorker)
+            }
+            return CaptureSummary(interfaces: interfaces, stats: loop!.captureStatistics())
+        }
+        let commits = LiveCommits(analyzer: source, outputs: outputs, recorder: recorder, reportDir: reportDir,
+                                  maxHosts: caps.limits.hosts.maxHosts, captureSummary: captureSummary)
+        let replaceIntel: (PoolIntelligence) -> Void = { p in if let team { team.replaceIntel(p) } else { analyzer!.replaceIntel(p) } }
         let status = StatusLine(quiet: quiet)
         let deadline = duration.map { started.adding(seconds: $0) }
         let period = reportEvery.flatMap(DurationText.seconds)
@@ -132,27 +171,40 @@ struct Live: ParsableCommand {
         let listPeriod = reloadListsEvery.flatMap(DurationText.seconds)
         var nextListReload = listPeriod.map { started.adding(seconds: $0) }
         var captureFailed = false
+        let shouldStop = { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true || team?.stopped == true }
+        let everySecond: (Timestamp) -> Void = { now in
+            if Signals.takeReload() { reload(outputs, replaceIntel, &pools, &localNets) }
+            if let due = nextListReload, now >= due, let p = listPeriod {
+                reloadListsOnSchedule(replaceIntel, &pools, &localNets)
+                nextListReload = now.adding(seconds: p)
+            }
+            // A period report needs a commit just before it: one snapshot serves both.
+            let reportDue = nextReport.map { now >= $0 } ?? false
+            if reportDue || now.since(lastCommit) >= commitInterval {
+                commits.commit(source.snapshotChanges(), at: now)
+                lastCommit = now
+            }
+            if reportDue, let p = period, let due = nextReport {
+                commits.writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
+                nextReport = Self.nextBoundary(after: now, every: p)
+            }
+            if status.enabled {
+                let c = captureSummary(), st = source.statistics
+                status.show("\(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by kernel, \(c.packets_dropped_by_interface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions")
+            }
+        }
         do {
-            try loop.run(shouldStop: { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }) { now in
-                if Signals.takeReload() { reload(outputs, analyzer, &pools, &localNets) }
-                if let due = nextListReload, now >= due, let p = listPeriod {
-                    reloadListsOnSchedule(analyzer, &pools, &localNets)
-                    nextListReload = now.adding(seconds: p)
+            if let loop {
+                try loop.run(shouldStop: shouldStop, everyTick: everySecond)
+            } else {
+                // The workers capture; this thread commits, reports and alerts once a second.
+                var next = WallTime.now().adding(seconds: 1)
+                while !shouldStop() {
+                    let now = WallTime.now()
+                    if now >= next { everySecond(now); next = now.adding(seconds: 1) }
+                    Thread.sleep(forTimeInterval: 0.05)
                 }
-                // A period report needs a commit just before it: one snapshot serves both.
-                let reportDue = nextReport.map { now >= $0 } ?? false
-                if reportDue || now.since(lastCommit) >= commitInterval {
-                    commits.commit(analyzer.snapshotChanges(), at: now)
-                    lastCommit = now
-                }
-                if reportDue, let p = period, let due = nextReport {
-                    commits.writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
-                    nextReport = Self.nextBoundary(after: now, every: p)
-                }
-                if status.enabled {
-                    let c = loop.captureStatistics(), st = analyzer.statistics
-                    status.show("\(c.received) received, \(c.droppedByKernel) dropped by kernel, \(c.droppedByInterface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions")
-                }
+                if let failure = team?.captureFailure { throw failure }
             }
         } catch {
             status.clear()
@@ -160,19 +212,25 @@ struct Live: ParsableCommand {
             captureFailed = true
         }
         status.clear()
-        finish(analyzer, commits, outputs: outputs, recorder: recorder, started: started)
+        let final: (reports: [HostReport], stats: AnalysisStats) = team?.finish() ?? (analyzer!.finish(), analyzer!.statistics)
+        finish(final, commits, outputs: outputs, recorder: recorder, started: started)
         // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
         if captureFailed { throw ExitCode(Exit.usageOrInputError) }
     }
 
-    /// One libpcap handle per interface; any that cannot be opened stops the start.
-    private func openCaptures() throws -> [LiveCapture] {
+    private var captureOptions: LiveCapture.Options {
         var options = LiveCapture.Options()
         options.promiscuous = !noPromisc
         options.immediate = immediate
         options.snapLength = snaplen
         options.bufferSize = bufferSize.map { $0 * 1024 * 1024 }
         options.filter = bpf
+        return options
+    }
+
+    /// One libpcap handle per interface; any that cannot be opened stops the start.
+    private func openCaptures() throws -> [LiveCapture] {
+        let options = captureOptions
         return try interfaces.map { name in
             do { return try LiveCapture(interface: name, options: options) } catch {
                 Diagnostics.log.error("\(error)")
@@ -220,10 +278,10 @@ struct Live: ParsableCommand {
     }
 
     /// SIGHUP: reopen the output files and reload the pool and allow lists.
-    private func reload(_ outputs: Outputs, _ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
+    private func reload(_ outputs: Outputs, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
         do {
             try outputs.reopen()
-            try reloadLists(analyzer, &pools, &localNets)
+            try reloadLists(apply, &pools, &localNets)
             Diagnostics.log.notice("SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)")
         } catch {
             Diagnostics.log.error("SIGHUP: \(error)")
@@ -231,9 +289,9 @@ struct Live: ParsableCommand {
     }
 
     /// The schedule (`--reload-lists-every`): the lists only; the outputs stay open.
-    private func reloadListsOnSchedule(_ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
+    private func reloadListsOnSchedule(_ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) {
         do {
-            try reloadLists(analyzer, &pools, &localNets)
+            try reloadLists(apply, &pools, &localNets)
             Diagnostics.log.notice("lists reloaded on schedule (\(pools.pools.count) pool names)")
         } catch {
             Diagnostics.log.error("scheduled list reload: \(error); the lists in use stay")
@@ -242,15 +300,16 @@ struct Live: ParsableCommand {
 
     /// The pool and allow lists (and `--intel-cache`) read again and handed to the analyzer; if
     /// reading fails, nothing changes.
-    private func reloadLists(_ analyzer: Analyzer, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) throws {
+    private func reloadLists(_ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) throws {
         (pools, localNets) = try intel.load()
-        analyzer.replaceIntel(pools)
+        apply(pools)
     }
 
     /// Stop: every open session is flushed into the verdicts, then the final commit and report, the
     /// store closed whole, and the final report on standard output.
-    private func finish(_ analyzer: Analyzer, _ commits: LiveCommits, outputs: Outputs, recorder: Recorder?, started: Timestamp) {
-        let reports = analyzer.finish()
+    private func finish(_ final: (reports: [HostReport], stats: AnalysisStats), _ commits: LiveCommits, outputs: Outputs, recorder: Recorder?,
+                        started: Timestamp) {
+        let reports = final.reports
         let end = WallTime.now()
         commits.commit(reports, at: end)
         if reportDir != nil { commits.writeReport(from: started, to: end, label: "final") }
@@ -259,7 +318,7 @@ struct Live: ParsableCommand {
         try? recorder?.store.checkpoint()
         outputs.flush()
         let capture = commits.captureSummary()
-        var summary = RunSummary(stats: analyzer.statistics, files: 0, errors: [], elapsed: end.since(started),
+        var summary = RunSummary(stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
                                  hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         summary.capture = capture
         switch format {
@@ -272,6 +331,17 @@ struct Live: ParsableCommand {
         }
     }
 
+
+    /// Events from the capture workers' threads, to the outputs once they are open (the workers open
+    /// their handles before the outputs exist: privileges are dropped in between).
+    final class EventRelay: Sendable {
+        private let target = Locked<Outputs?>(nil)
+        var outputs: Outputs? {
+            get { target.withLock { $0 } }
+            set { target.withLock { $0 = newValue } }
+        }
+        func send(_ event: AnalysisEvent) { target.withLock { $0?.event(event) } }
+    }
 
     /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
     static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {

@@ -1,0 +1,100 @@
+import Detection
+import PacketDecoding
+import PoolIntel
+import Synchronization
+
+/// One host table for live workers (README "Workers"): every worker adds what its ended flows found,
+/// and publishes what its open flows show so far; the thread that commits judges each host from all
+/// of it. A host whose flows landed on different workers is one verdict, never two partial ones.
+public final class SharedVerdicts: Sendable {
+    /// An open flow, by its worker and its first packet (unique within a worker).
+    struct FlowID: Hashable, Sendable {
+        var worker: Int
+        var origin: Int
+    }
+    struct OpenFindings: Sendable {
+        var hosts: [IPAddress]
+        var sessions: [SessionRecord]
+        var evidence: [Evidence]
+    }
+    private struct State: Sendable {
+        var verdicts: HostVerdicts
+        var open: [FlowID: OpenFindings] = [:]
+        var openByHost: [IPAddress: Set<FlowID>] = [:]
+        /// Hosts whose open findings changed since the last snapshot.
+        var openChanged: Set<IPAddress> = []
+    }
+    private let state: Mutex<State>
+
+    public init(policy: ScoringPolicy, limits: HostLimits) {
+        state = Mutex(State(verdicts: HostVerdicts(policy: policy, limits: limits)))
+    }
+
+    public var policy: ScoringPolicy { state.withLock { $0.verdicts.policy } }
+
+    func add(_ r: SessionRecord) { state.withLock { $0.verdicts.add(r) } }
+
+    func add(_ e: Evidence) -> HostVerdicts.EvidenceOutcome { state.withLock { $0.verdicts.add(e) } }
+
+    /// A flow ended: its open findings go (its final ones are added by the same worker right after).
+    func close(_ id: FlowID) {
+        state.withLock { s in
+            guard let old = s.open.removeValue(forKey: id) else { return }
+            for h in old.hosts {
+                s.openByHost[h]?.remove(id)
+                if s.openByHost[h]?.isEmpty == true { s.openByHost[h] = nil }
+                s.openChanged.insert(h)
+            }
+        }
+    }
+
+    /// What an open flow shows now (replacing what it showed before); nothing found: forgotten.
+    func publish(_ id: FlowID, hosts: [IPAddress], sessions: [SessionRecord], evidence: [Evidence]) {
+        state.withLock { s in
+            if let old = s.open[id] {
+                for h in old.hosts { s.openByHost[h]?.remove(id); s.openChanged.insert(h) }
+            }
+            if sessions.isEmpty && evidence.isEmpty {
+                s.open[id] = nil
+            } else {
+                s.open[id] = OpenFindings(hosts: hosts, sessions: sessions, evidence: evidence)
+                for h in hosts { s.openByHost[h, default: []].insert(id); s.openChanged.insert(h) }
+            }
+            for h in hosts where s.openByHost[h]?.isEmpty == true { s.openByHost[h] = nil }
+        }
+    }
+
+    /// Reports for the hosts whose evidence changed since the last call, open flows included.
+    public func snapshotChanges(localNets: AddressSet?) -> [HostReport] {
+        state.withLock { s in
+            let hosts = s.verdicts.takeChanged().union(s.openChanged)
+            s.openChanged = []
+            guard !hosts.isEmpty else { return [] }
+            var verdicts = s.verdicts.subset(hosts)
+            var seen = Set<FlowID>()
+            for h in hosts {
+                for id in s.openByHost[h] ?? [] where seen.insert(id).inserted {
+                    guard let f = s.open[id] else { continue }
+                    for r in f.sessions { verdicts.add(r) }
+                    for e in f.evidence { verdicts.add(e) }
+                }
+            }
+            return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
+        }
+    }
+
+    /// Every host's report from ended flows (at the end, after every worker finished its flows).
+    public func reports(localNets: AddressSet?) -> [HostReport] { state.withLock { $0.verdicts.reports(localNets: localNets) } }
+
+    public func holds(_ host: IPAddress) -> Bool { state.withLock { $0.verdicts.holds(host) } }
+
+    public var collectRetired: Bool {
+        get { state.withLock { $0.verdicts.collectRetired } }
+        set { state.withLock { $0.verdicts.collectRetired = newValue } }
+    }
+
+    public func drainRetiredSessions() -> [SessionRecord] { state.withLock { $0.verdicts.drainRetired() } }
+
+    /// The table's own counters, for the run's statistics (the workers' parts hold none of them).
+    public var verdicts: HostVerdicts { state.withLock { $0.verdicts } }
+}

@@ -1,0 +1,185 @@
+import Detection
+import Dispatch
+import Foundation
+import OS
+import PacketCapture
+import PacketDecoding
+import Pipeline
+import PoolIntel
+import Synchronization
+
+/// What a live sensor commits from, with one capture thread or several.
+public protocol LiveVerdictSource: AnyObject {
+    /// Reports for the hosts whose evidence changed since the last call, open flows included.
+    func snapshotChanges() -> [HostReport]
+    func holds(_ host: IPAddress) -> Bool
+    var statistics: AnalysisStats { get }
+    func drainRetiredSessions() -> [SessionRecord]
+}
+
+extension Analyzer: LiveVerdictSource {}
+
+/// `live --workers N` (README "Workers"): N capture threads. Each opens its own libpcap handle on
+/// every interface, joined in one PACKET_FANOUT group per interface (hash mode with defragmentation:
+/// the kernel sends both directions of a flow, and every fragment of a datagram, to one handle), and
+/// runs its own `Analyzer` over them (`LiveLoop`). The workers share the name memory (a DNS answer seen
+/// by one names the flow another sees) and one host table (`SharedVerdicts`), which the caller's
+/// thread commits and alerts from. Memory caps are split between the workers.
+public final class LiveWorkers: LiveVerdictSource {
+    public let count: Int
+    public let interfaces: [String]
+    private let shared: SharedVerdicts
+    private let localNets: AddressSet?
+    private let stopping = Flag()
+    private let opened = DispatchSemaphore(value: 0)
+    private let go = DispatchSemaphore(value: 0)
+    private let group = DispatchGroup()
+    private let reports: Locked<[WorkerState]>
+    private let intel: Locked<(generation: Int, intel: PoolIntelligence)>
+    private let failure = Locked<CaptureError?>(nil)
+
+    /// What each worker last published (once a second) and, at the end, its part.
+    struct WorkerState: Sendable {
+        var stats = AnalysisStats()
+        var capture: [CaptureStatistics] = []
+        var part: AnalysisPart?
+    }
+
+    /// Opens every worker's handles (as the caller: root, before privileges are dropped) and waits for
+    /// `start()`. Throws the first handle that could not be opened, with every thread ended.
+    public init(interfaces: [String], options: LiveCapture.Options, workers: Int, limits: Limits, intel: PoolIntelligence,
+                localNets: AddressSet?, policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool,
+                onEvent: (@Sendable (AnalysisEvent) -> Void)?) throws(CaptureError) {
+        let n = max(1, workers)
+        count = n
+        self.interfaces = interfaces
+        self.localNets = localNets
+        shared = SharedVerdicts(policy: policy, limits: limits.hosts)
+        shared.collectRetired = collectRetired
+        reports = Locked(Array(repeating: WorkerState(), count: n))
+        self.intel = Locked((0, intel))
+        let names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay, inInputOrder: false)
+        let share = limits.share(of: n)
+        // One group per interface, numbered from the process id so that two sensors on one box do not
+        // join each other's groups.
+        let base = Int(OS.processID) &* 7
+        for w in 0..<n {
+            let shared = shared, stopping = stopping, opened = opened, go = go, reports = reports, lists = self.intel, failure = failure
+            group.enter()
+            let thread = Thread { [group] in
+                defer { group.leave() }
+                var captures: [LiveCapture] = []
+                do throws(CaptureError) {
+                    for (i, name) in interfaces.enumerated() {
+                        var o = options
+                        o.fanoutGroup = UInt16(truncatingIfNeeded: base &+ i)
+                        captures.append(try LiveCapture(interface: name, options: o))
+                    }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                    opened.signal()
+                    return
+                }
+                opened.signal()
+                go.wait()
+                guard !stopping.isSet else { return }
+                var generation = 0
+                let analyzer = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names,
+                                        shared: shared, worker: w, onEvent: onEvent)
+                let loop = LiveLoop(captures: captures, analyzer: analyzer)
+                func publish() {
+                    let stats = analyzer.statistics, capture = captures.map { $0.statistics() }
+                    reports.withLock { $0[w].stats = stats; $0[w].capture = capture }
+                }
+                do throws(CaptureError) {
+                    try loop.run(shouldStop: { stopping.isSet }) { _ in
+                        let (g, latest) = lists.withLock { ($0.generation, $0.intel) }
+                        if g != generation { analyzer.replaceIntel(latest); generation = g }
+                        analyzer.publishOpenFindings()
+                        publish()
+                    }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                    stopping.set()
+                }
+                publish()
+                let part = analyzer.finishPart(at: max(analyzer.clockNow, WallTime.now()))
+                reports.withLock { $0[w].part = part }
+            }
+            thread.name = "capture-\(w)"
+            thread.start()
+        }
+        for _ in 0..<n { opened.wait() }
+        if let error = failure.withLock({ $0 }) {
+            stopping.set()
+            for _ in 0..<n { go.signal() }
+            group.wait()
+            throw error
+        }
+    }
+
+    /// Lets the workers capture (after privileges are dropped).
+    public func start() { for _ in 0..<count { go.signal() } }
+
+    /// Why capture stopped, if a handle failed (an interface gone).
+    public var captureFailure: CaptureError? { failure.withLock { $0 } }
+
+    /// Whether a worker stopped capturing (then every worker stops).
+    public var stopped: Bool { stopping.isSet }
+
+    /// Hands reloaded lists to every worker (each takes them at its next second).
+    public func replaceIntel(_ intel: PoolIntelligence) { self.intel.withLock { $0 = ($0.generation + 1, intel) } }
+
+    public func snapshotChanges() -> [HostReport] { shared.snapshotChanges(localNets: localNets) }
+
+    public func holds(_ host: IPAddress) -> Bool { shared.holds(host) }
+
+    public func drainRetiredSessions() -> [SessionRecord] { shared.drainRetiredSessions() }
+
+    /// The workers' counters as of their last second, summed.
+    public var statistics: AnalysisStats {
+        let states = reports.withLock { $0 }
+        var s = AnalysisStats()
+        for w in states { s.merge(w.stats) }
+        s.reassembly.peakFlows = states.reduce(0) { $0 + $1.stats.reassembly.peakFlows }
+        Self.countVerdicts(shared.verdicts, into: &s)
+        return s
+    }
+
+    /// Capture counters per worker (summed over its interfaces) and in total.
+    public func captureStatistics() -> (total: CaptureStatistics, perWorker: [CaptureStatistics]) {
+        let per = reports.withLock { $0.map { $0.capture.reduce(CaptureStatistics(), +) } }
+        return (per.reduce(CaptureStatistics(), +), per)
+    }
+
+    /// Stops every worker, waits for them to end their flows, and returns the run's reports and counters.
+    public func finish() -> (reports: [HostReport], stats: AnalysisStats) {
+        stopping.set()
+        group.wait()
+        let states = reports.withLock { $0 }
+        var s = AnalysisStats()
+        for w in states { s.merge(w.part?.stats ?? w.stats) }
+        // A sum of peaks is not a peak: live workers have no shared samples, so this is an upper bound.
+        s.reassembly.peakFlows = states.reduce(0) { $0 + ($1.part?.stats ?? $1.stats).reassembly.peakFlows }
+        let table = shared.verdicts
+        Self.countVerdicts(table, into: &s)
+        return (table.reports(localNets: localNets), s)
+    }
+
+    /// What the shared table counts, in place of the workers' own (empty) tables.
+    private static func countVerdicts(_ v: HostVerdicts, into s: inout AnalysisStats) {
+        s.stratumSessions = v.sessionCount
+        s.evidenceDropped = v.evidenceDropped
+        s.anomalies.record(.evidenceCap, count: v.evidenceDropped)
+        s.anomalies.record(.hostTableFull, count: v.hostsDropped)
+        s.anomalies.record(.hostEvicted, count: v.hostsEvicted)
+        s.anomalies.record(.sessionNotStored, count: v.retiredLost)
+    }
+}
+
+/// A flag set once, read from any thread.
+final class Flag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
