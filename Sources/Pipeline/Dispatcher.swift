@@ -14,6 +14,9 @@ struct FlowApp {
     var hint: PoolHint?
     /// The proxy tunnel the stream turned into, if one did.
     var tunnel: Tunnel?
+    /// What the server came to be known as while the flow went on (looked up when findings are made):
+    /// used only where neither the flow's start nor the flow itself named it.
+    var laterHint: PoolHint?
     /// Live workers: this open flow's findings are published in the shared table.
     var published = false
 }
@@ -121,6 +124,11 @@ struct Dispatcher: FlowHandler {
     /// What a flow has shown so far (see `FlowAnalyzer.findings`). A flow no analyzer kept can still
     /// be a TCP connection to a server known as a pool.
     func findings(_ flow: FlowState<FlowApp>, reason: String, final: Bool) -> Findings {
+        // A name learned while the flow went on (a DNS answer a slower live worker took in after this
+        // flow's first packet; a lookup after the connection) still names its server, as of its last packet.
+        if flow.app.hint == nil && flow.app.tunnel == nil {
+            flow.app.laterHint = sink.hint(for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen))
+        }
         let context = FlowContext(flow: flow, shared: sink, time: flow.lastSeen)
         if let analyzer = flow.app.analyzer { return analyzer.findings(flow: context, reason: reason, final: final) }
         return Findings(evidence: context.connectionToPool())

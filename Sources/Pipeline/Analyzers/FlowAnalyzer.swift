@@ -113,6 +113,9 @@ struct FlowContext {
     var key: FlowKey { flow.key }
     /// The pool name or listed address the server was known by when the flow began.
     var hint: PoolHint? { flow.app.hint }
+    /// What the server came to be known as after the flow began (a name learned meanwhile: a live
+    /// worker that took the DNS answer in after this flow's first packet). A last resort.
+    var laterHint: PoolHint? { flow.app.laterHint }
     var limits: Limits { shared.limits }
 
     /// The session as a record: which side mined, with the flow's times and byte counts.
@@ -141,6 +144,10 @@ struct FlowContext {
             for n in r.summary.poolHostnames {
                 if let m = shared.intel.pool(named: HTTPAnalyzer.hostOnly(n)) { hint = PoolHint(name: n, match: m, via: .session); break }
             }
+        }
+        if hint == nil, let later = laterHint {
+            hint = later
+            if let n = later.name, !r.summary.poolHostnames.contains(n) { r.summary.poolHostnames.append(n) }
         }
         r.poolList = hint?.match
     }
@@ -194,7 +201,7 @@ struct FlowContext {
 
     /// A TCP connection to a server known as a listed pool, with nothing decodable in it.
     func connectionToPool() -> [Evidence] {
-        guard let hint, flow.isTCP else { return [] }
+        guard let hint = hint ?? laterHint, flow.isTCP else { return [] }
         return [evidence(.connectionToPool, client: flow.initiator, hint: hint)]
     }
 }

@@ -256,7 +256,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
 
     /// A flow with no decodable session: HTTP or WebSocket to a listed pool, or a miner's User-Agent.
     private func evidence(_ flow: FlowContext) -> Evidence? {
-        let hint = hostName(flow) ?? flow.hint
+        let hint = hostName(flow) ?? flow.hint ?? flow.laterHint
         let kind: Evidence.Kind
         if hint != nil { kind = facts.upgraded ? .webSocketToPool : .httpToPool }
         else if facts.software != nil || !facts.miningHeaders.isEmpty { kind = .minerUserAgent }

@@ -81,9 +81,10 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
         // Delivery stops when the flight ends, so its size stays what it was then.
         let full = hello && serverBytes == StratumV2Session.noiseAnswerSize && (answerOver || final)
         let shape = hello || (final && StratumV2Session.looksLikeNoiseHello(clientBytes))
-        guard full || (shape && flow.hint != nil) else { return Findings() }
+        let hint = flow.hint ?? flow.laterHint
+        guard full || (shape && hint != nil) else { return Findings() }
         var details = EvidenceDetails()
         if full { details.message = "Noise NX handshake: \(StratumV2Session.noiseHelloSize)-byte hello, \(StratumV2Session.noiseAnswerSize)-byte answer" }
-        return Findings(evidence: [flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: flow.hint, details: details)])
+        return Findings(evidence: [flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: hint, details: details)])
     }
 }

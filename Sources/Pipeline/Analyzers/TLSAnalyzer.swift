@@ -149,7 +149,7 @@ final class TLSAnalyzer: FlowAnalyzer {
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
         // A flow that ended inside its handshake is finished now (a snapshot only looks).
         if final { finish(flow, time: flow.flow.lastSeen) }
-        let hint = finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint
+        let hint = (finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint) ?? flow.laterHint
         let mines = cadence.looksLikeMining
         guard hint != nil || mines || minerCertificate else { return Findings() }
         var details = EvidenceDetails()
