@@ -20,6 +20,11 @@ public final class PcapFileSource {
     private let unsigned32BitSeconds: Bool
     /// The stdio buffer of the file libpcap reads (freed after pcap_close has closed the file).
     private let readBuffer: UnsafeMutablePointer<CChar>?
+    /// The file libpcap reads (ours: opened with that buffer), for the mapped path to hand back at an offset.
+    private let file: UnsafeMutablePointer<FILE>?
+    /// A classic pcap file in this machine's byte order, read without a filter: its records are
+    /// read from a read-only mapping instead (`MappedRecords`).
+    private var mapped: MappedRecords?
 
     /// Opens `path` and, when given, installs the BPF `filter`.
     public init(path: String, filter: String? = nil) throws(CaptureError) {
@@ -33,6 +38,7 @@ public final class PcapFileSource {
         }
         handle = h
         readBuffer = buffered?.buffer
+        file = buffered?.file
         linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(h)))
         // From here on every stored property is set, so a throw still runs deinit,
         // which closes the handle: closing it here too would be a double free.
@@ -40,9 +46,13 @@ public final class PcapFileSource {
             throw .unsupportedLinkType(source: path, linkType: linkType)
         }
         if let filter { try installFilter(filter, on: h) }
+        if filter == nil, let f = file, unsigned32BitSeconds {
+            mapped = MappedRecords(fd: fileno(f), snapshot: Int(pcap_snapshot(h)))
+        }
     }
 
     deinit {
+        mapped = nil
         pcap_close(handle)
         readBuffer?.deallocate()
     }
@@ -53,7 +63,8 @@ public final class PcapFileSource {
     /// nil when the path is standard input or cannot be opened: libpcap then opens it and reports why.
     static let readBufferBytes = 1 << 20
 
-    private static func openBuffered(_ path: String, _ errbuf: inout [CChar]) -> (handle: OpaquePointer, buffer: UnsafeMutablePointer<CChar>)? {
+    private static func openBuffered(_ path: String, _ errbuf: inout [CChar]) -> (handle: OpaquePointer, buffer: UnsafeMutablePointer<CChar>,
+                                                                                file: UnsafeMutablePointer<FILE>)? {
         guard path != "-", let f = fopen(path, "rb") else { return nil }
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: readBufferBytes)
         guard setvbuf(f, buffer, _IOFBF, readBufferBytes) == 0,
@@ -62,7 +73,7 @@ public final class PcapFileSource {
             buffer.deallocate()
             return nil
         }
-        return (h, buffer)
+        return (h, buffer, f)
     }
 
     public func forEachPacket(_ body: (CapturedPacket) -> Void) throws(CaptureError) {
@@ -70,6 +81,20 @@ public final class PcapFileSource {
         var data: UnsafePointer<UInt8>?
         var count = 0
         let link = linkType
+        if var m = mapped {
+            mapped = nil
+            // Plain records straight from the mapping; at the first one libpcap would treat specially
+            // (or at the end) libpcap takes over at that offset, with its own checks and messages.
+            let resume = m.forEach { seconds, nanos, bytes, length in
+                var sec = seconds
+                if sec < 0 && sec >= -(1 << 31) { sec += 1 << 32 }   // unsigned 32-bit seconds (see above)
+                body(CapturedPacket(timestamp: Timestamp(seconds: sec, nanos: nanos), linkType: link, bytes: bytes, originalLength: length))
+                count += 1
+            }
+            guard let f = file, fseeko(f, off_t(resume), SEEK_SET) == 0 else {
+                throw .readFailed(source: name, reason: "cannot seek to byte \(resume)", packetsRead: count)
+            }
+        }
         while true {
             let rc = pcap_next_ex(handle, &header, &data)
             switch rc {
@@ -142,5 +167,59 @@ func installFilter(_ filter: String, on h: OpaquePointer) throws(CaptureError) {
     defer { pcap_freecode(&program) }
     guard pcap_setfilter(h, &program) == 0 else {
         throw .badFilter(expression: filter, reason: String(cString: pcap_geterr(h)))
+    }
+}
+
+/// The records of a classic pcap file read from a read-only mapping of it: no copy into stdio's
+/// buffer, none into libpcap's. libpcap has opened the file and checked its header; this takes
+/// only the records whose reading is plain — a whole 16-byte header, a captured length within the
+/// file's snapshot length (libpcap's own limit, which it would enforce by truncating), the bytes all
+/// there — and stops at the first other one (or the end), returning its offset for libpcap to go on
+/// from. So every oddity of a hostile file still meets libpcap's checks and error messages.
+/// Pages already read are dropped from the mapping as it goes: resident memory stays small.
+struct MappedRecords {
+    private let base: UnsafeRawPointer
+    private let size: Int
+    private let snapshot: Int
+    private let nanosecond: Bool
+
+    /// Nil unless `fd` is a regular classic pcap file in this machine's byte order (µs or ns) that maps.
+    init?(fd: Int32, snapshot: Int) {
+        var st = stat()
+        guard fd >= 0, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 24, snapshot > 0,
+              let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        base = UnsafeRawPointer(p)
+        size = Int(st.st_size)
+        self.snapshot = snapshot
+        let magic = base.loadUnaligned(as: UInt32.self)
+        guard magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D else { munmap(p, size); return nil }
+        nanosecond = magic == 0xA1B2_3C4D
+        _ = madvise(p, size, MADV_SEQUENTIAL)
+    }
+
+    /// Calls `body` for each plain record (seconds, nanoseconds, bytes, original length); returns the
+    /// offset of the first record not read here. Unmaps the file.
+    mutating func forEach(_ body: (Int64, Int64, UnsafeRawBufferPointer, Int) -> Void) -> Int {
+        defer { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+        var offset = 24
+        var released = 0
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        while size - offset >= 16 {
+            let seconds = base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+            let fraction = base.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+            let caplen = Int(base.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
+            let length = Int(base.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+            guard caplen <= snapshot, caplen <= size - offset - 16 else { break }
+            // libpcap hands seconds over as a signed 32-bit value, sign-extended: the same here.
+            body(Int64(Int32(bitPattern: seconds)), Int64(fraction) * (nanosecond ? 1 : 1000),
+                 UnsafeRawBufferPointer(start: base + offset + 16, count: caplen), length)
+            offset += 16 + caplen
+            if offset - released >= 32 << 20 {
+                let end = offset / page * page
+                _ = madvise(UnsafeMutableRawPointer(mutating: base + released), end - released, MADV_DONTNEED)
+                released = end
+            }
+        }
+        return offset
     }
 }

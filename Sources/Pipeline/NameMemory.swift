@@ -1,3 +1,4 @@
+import Locking
 import DequeModule
 import Detection
 import PacketDecoding
@@ -45,7 +46,7 @@ public final class NameMemory: Sendable {
         var order = Deque<IPAddress>()
         var evictions = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let stored = Atomic<Int>(0)
     public let capacity: Int
     /// Seconds of packet time before a name learned by a worker is seen by lookups.

@@ -1,3 +1,4 @@
+import Locking
 import DequeModule
 import Detection
 import Dispatch
@@ -278,9 +279,9 @@ extension Analyzer: InputAnalysis {
 /// A bounded blocking queue of batches from the reader to one worker: the reader waits when the
 /// worker is `capacity` batches behind (nothing is dropped: this is a file, not a live link).
 final class BatchQueue: Sendable {
-    private let items = Mutex(Deque<Batch>())
+    private let items = Locked(Deque<Batch>())
     /// Emptied batches handed back, their memory kept: no allocation (and no page faults) per batch.
-    private let spares = Mutex([Batch]())
+    private let spares = Locked([Batch]())
     private let closed = Atomic(false)
     private let filled = DispatchSemaphore(value: 0)
     private let free: DispatchSemaphore
@@ -312,13 +313,6 @@ final class BatchQueue: Sendable {
     }
 }
 
-/// A value shared between threads, behind a lock (a class, so that closures and arrays can hold it).
-public final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    public init(_ value: Value) { mutex = Mutex(value) }
-    public func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-}
-
 /// Batches a worker has finished (the reader holds packets back on it).
 final class BatchCounter: Sendable {
     let count = Atomic(0)
@@ -330,7 +324,7 @@ final class PeakSamples: Sendable {
         var partial: [Int: (flows: Int, reports: Int)] = [:]
         var peak = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let workers: Int
 
     init(workers: Int) { self.workers = workers }

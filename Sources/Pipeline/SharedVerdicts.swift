@@ -1,3 +1,4 @@
+import Locking
 import Detection
 import PacketDecoding
 import PoolIntel
@@ -24,10 +25,10 @@ public final class SharedVerdicts: Sendable {
         /// Hosts whose open findings changed since the last snapshot.
         var openChanged: Set<IPAddress> = []
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public init(policy: ScoringPolicy, limits: HostLimits) {
-        state = Mutex(State(verdicts: HostVerdicts(policy: policy, limits: limits)))
+        state = Locked(State(verdicts: HostVerdicts(policy: policy, limits: limits)))
     }
 
     public var policy: ScoringPolicy { state.withLock { $0.verdicts.policy } }

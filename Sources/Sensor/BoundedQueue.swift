@@ -1,3 +1,4 @@
+import Locking
 import Foundation
 import DequeModule
 import Dispatch
@@ -12,7 +13,7 @@ final class BoundedQueue<Item: Sendable>: Sendable {
         var dropped = 0
         var closed = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Signalled once per push and at close; the consumer re-checks the state after every wake-up.
     private let wake = DispatchSemaphore(value: 0)
     let capacity: Int

@@ -1,3 +1,4 @@
+import Locking
 import Foundation
 import Synchronization
 
@@ -15,7 +16,7 @@ public final class EventsFile: Sendable {
         var writeErrors = 0
     }
     /// Appends come from the capture thread and the store's writer thread (period summaries).
-    private let state = Mutex(State())
+    private let state = Locked(State())
     public var writeErrors: Int { state.withLock { $0.writeErrors } }
 
     public init(path: String, maxBytes: Int = 100 * 1024 * 1024, keep: Int = 5) throws {

@@ -1,3 +1,4 @@
+import Locking
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -121,7 +122,7 @@ public struct IntelCache: Sendable {
         var request = URLRequest(url: u)
         request.setValue("stratumsniff", forHTTPHeaderField: "User-Agent")
         let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<Data, IntelError>?>(nil)
+        let result = Locked<Result<Data, IntelError>?>(nil)
         let task = session.dataTask(with: request) { data, response, error in
             let r: Result<Data, IntelError>
             if let error {

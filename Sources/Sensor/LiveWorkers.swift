@@ -1,3 +1,4 @@
+import Locking
 import Detection
 import Dispatch
 import Foundation

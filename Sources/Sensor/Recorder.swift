@@ -1,3 +1,4 @@
+import Locking
 import Detection
 import Foundation
 import PacketCapture
@@ -22,7 +23,7 @@ public final class Recorder: Sendable {
         var commits = 0
         var idle: Bool { pending == nil && jobs.isEmpty && !busy }
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Signalled whenever there is something for the writer to look at; it re-checks the state.
     private let wake = DispatchSemaphore(value: 0)
     /// Snapshots replaced before they were written (the writer was behind).

@@ -1,3 +1,4 @@
+import Locking
 import SafeNumbers
 import Detection
 import Foundation
@@ -92,7 +93,7 @@ public final class EvidenceStore: Sendable {
         var rowsSkipped = 0
     }
     /// Commits run on the recorder's thread, runs begin and end on the capture thread.
-    private let book = Mutex(Book())
+    private let book = Locked(Book())
     public var runID: Int64 { book.withLock { $0.runID } }
     public var rowsSkipped: Int { book.withLock { $0.rowsSkipped } }
 

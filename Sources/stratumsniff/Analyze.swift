@@ -1,3 +1,4 @@
+import Locking
 import OS
 import ArgumentParser
 import Foundation
@@ -245,7 +246,7 @@ extension Analyze {
 
 /// Whole lines to standard output from any thread.
 final class LinePrinter: Sendable {
-    private let lock = Mutex(())
+    private let lock = Locked(())
     func print(_ line: String) { lock.withLock { _ in Swift.print(line) } }
 }
 

@@ -1,3 +1,4 @@
+import Locking
 import OS
 import ArgumentParser
 import Detection
