@@ -214,7 +214,7 @@ struct MappedRecords {
             body(Int64(Int32(bitPattern: seconds)), Int64(fraction) * (nanosecond ? 1 : 1000),
                  UnsafeRawBufferPointer(start: base + offset + 16, count: caplen), length)
             offset += 16 + caplen
-            if offset - released >= 32 << 20 {
+            if offset - released >= 8 << 20 {
                 let end = offset / page * page
                 _ = madvise(UnsafeMutableRawPointer(mutating: base + released), end - released, MADV_DONTNEED)
                 released = end
