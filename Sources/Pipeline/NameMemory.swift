@@ -3,6 +3,7 @@ import DequeModule
 import Detection
 import PacketDecoding
 import PoolIntel
+import SafeNumbers
 import Synchronization
 
 /// A place in the input: the packet's position (1, 2, 3 … across every file of a run) and the
@@ -51,6 +52,7 @@ public final class NameMemory: Sendable {
     public let capacity: Int
     /// Seconds of packet time before a name learned by a worker is seen by lookups.
     public let delay: Double
+    let delayNanos: Int64
 
     /// Off for live workers: their packets have no common numbering, and a name is meant to be seen
     /// as soon as any worker learned it; every lookup then sees the latest name stored.
@@ -59,6 +61,7 @@ public final class NameMemory: Sendable {
     public init(capacity: Int, delay: Double, inInputOrder: Bool = true) {
         self.capacity = max(1, capacity)
         self.delay = max(delay, 0.000_001)
+        delayNanos = Int64(saturating: self.delay * 1e9)
         self.inInputOrder = inInputOrder
     }
 
@@ -91,12 +94,19 @@ public final class NameMemory: Sendable {
         }
     }
 
+    /// Whether what happened at `time` is at least the delay older than `clock`: the one rule both the
+    /// lookups and the reader's hold-back use (the same saturating arithmetic, even at absurd times).
+    @inline(__always)
+    static func settled(_ time: Timestamp, asOf clock: Timestamp, delayNanos: Int64) -> Bool {
+        time.nanoseconds <= clock.nanoseconds.subtractingSaturated(delayNanos)
+    }
+
     /// The name `address` went by as of `point`, unless its TTL ran out before `now`.
     func lookup(_ address: IPAddress, asOf point: InputPoint, now: Timestamp) -> Entry? {
         guard !isEmpty else { return nil }
         let latest: Entry? = state.withLock { s in
             s.versions[address]?.last { v in
-                !inInputOrder || v.learned.seq < point.seq && (v.atOnce || v.learned.clock.adding(seconds: delay) <= point.clock)
+                !inInputOrder || v.learned.seq < point.seq && (v.atOnce || Self.settled(v.learned.clock, asOf: point.clock, delayNanos: delayNanos))
             }
         }
         guard let e = latest, e.expires >= now else { return nil }

@@ -37,7 +37,6 @@ public final class ParallelAnalysis: InputAnalysis {
     private var ticks = SecondTicks()
     private var tickCount = 0
     private var stats = AnalysisStats()
-    private let delay: Double
     private let seed = Hasher()
     /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
     private let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
@@ -69,7 +68,6 @@ public final class ParallelAnalysis: InputAnalysis {
         workerCount = n
         self.limits = limits
         self.intel = intel
-        delay = limits.learnedNameDelay
         names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
         queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
         finished = (0..<n).map { _ in BatchCounter() }
@@ -215,12 +213,13 @@ public final class ParallelAnalysis: InputAnalysis {
     /// Before a packet at `now` is handed out: every packet more than `delay` older is finished by its
     /// worker (sent first if still gathered here), so the names it taught are in `NameMemory`.
     private func holdBack(_ now: Timestamp) {
+        let delayNanos = names.delayNanos
         for w in 0..<workerCount {
-            if !pending[w].items.isEmpty, pending[w].firstClock.adding(seconds: delay) <= now { send(w) }
+            if !pending[w].items.isEmpty, NameMemory.settled(pending[w].firstClock, asOf: now, delayNanos: delayNanos) { send(w) }
             var done = finished[w].count.load(ordering: .acquiring)
             while let (number, first) = inFlight[w].first {
                 if number <= done { inFlight[w].removeFirst(); continue }
-                guard first.adding(seconds: delay) <= now else { break }
+                guard NameMemory.settled(first, asOf: now, delayNanos: delayNanos) else { break }
                 // Rare on real traffic (a second of packets fills many batches); sparse captures wait here.
                 spinWait()
                 done = finished[w].count.load(ordering: .acquiring)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrafficGen
 
 /// README "Workers": `analyze` gives byte-identical JSON with 1, 2 and 4 workers on every capture we
 /// have, whatever the threads' interleaving (only the run's duration differs).
@@ -31,5 +32,27 @@ import Testing
     /// Every capture as one timeline (times jump back between files: the clock holds).
     @Test func everyCaptureAsOneInput() throws {
         try Self.check(BaselineTests.generated() + BaselineTests.shared(), workers: [2, 3])
+    }
+}
+
+/// The hostile regression set with 1 and 3 workers: where no cap is reached (a flood's cap fills per
+/// worker), the documents are the same; every run survives either way.
+@Suite struct HostileWorkersTests {
+    @Test(arguments: Hostile.regression.map(\.name))
+    func hostileCapturesWithWorkers(_ name: String) throws {
+        let path = try HostileEndToEndTests.file(name)
+        let one = try Binary.run(["analyze", "--quiet", "--format", "json", "--workers", "1", path])
+        let three = try Binary.run(["analyze", "--quiet", "--format", "json", "--workers", "3", path])
+        #expect([0, 1].contains(three.status), "\(name): exit \(three.status): \(three.stderr)")
+        let doc = try JSONSerialization.jsonObject(with: Data(one.stdout.utf8)) as? [String: Any]
+        let summary = doc?["summary"] as? [String: Any] ?? [:]
+        let anomalies = summary["anomalies"] as? [String: Int] ?? [:]
+        let capped = (summary["evicted_flows"] as? Int ?? 0) > 0
+            || ["evidence_cap", "host_table_full", "host_evicted", "decoder_memory_cap", "reassembly_memory_cap",
+                "fragment_memory_cap", "session_not_stored"].contains { anomalies[$0, default: 0] > 0 }
+        if !capped {
+            #expect(BaselineTests.withoutVolatileFields(three.stdout) == BaselineTests.withoutVolatileFields(one.stdout),
+                    "\(name): 3 workers differ from 1")
+        }
     }
 }
