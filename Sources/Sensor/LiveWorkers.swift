@@ -74,6 +74,8 @@ public final class LiveWorkers: LiveVerdictSource {
                     for (i, name) in interfaces.enumerated() {
                         var o = options
                         o.fanoutGroup = UInt16(truncatingIfNeeded: base &+ i)
+                        // The kernel buffer asked for is the interface's: the workers' rings share it.
+                        o.bufferSize = options.bufferSize.map { max($0 / n, 1 << 20) }
                         captures.append(try LiveCapture(interface: name, options: o))
                     }
                 } catch {
