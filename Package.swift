@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Proxy", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
         .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel", "SafeNumbers",
                                                  .product(name: "DequeModule", package: "swift-collections")]),
-        .target(name: "Pipeline", dependencies: ["Locking", "PacketCapture", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
+        .target(name: "Pipeline", dependencies: ["Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),

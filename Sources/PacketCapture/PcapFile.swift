@@ -76,30 +76,21 @@ public final class PcapFileSource {
         return (h, buffer, f)
     }
 
-    /// Whether the file's records can be read from a mapping (`MappedRecords`): its path and libpcap's
-    /// snapshot length for it. Workers map it themselves (`ParallelAnalysis`).
-    public var mappable: (path: String, snapshot: Int)? { mapped.map { _ in (name, snapshotLength) } }
-    private var snapshotLength: Int { Int(pcap_snapshot(handle)) }
-
-    /// Every packet, in order; with `offset`, libpcap reads from that byte on (the rest of a file
-    /// whose plain records were read from its mapping elsewhere).
-    public func forEachPacket(startingAt offset: Int? = nil, _ body: (CapturedPacket) -> Void) throws(CaptureError) {
+    public func forEachPacket(_ body: (CapturedPacket) -> Void) throws(CaptureError) {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         var count = 0
         let link = linkType
-        var resume = offset
-        if resume == nil, var m = mapped {
+        if var m = mapped {
+            mapped = nil
             // Plain records straight from the mapping; at the first one libpcap would treat specially
             // (or at the end) libpcap takes over at that offset, with its own checks and messages.
-            resume = m.forEach { _, seconds, nanos, bytes, length in
-                body(CapturedPacket(timestamp: Timestamp(seconds: seconds, nanos: nanos), linkType: link, bytes: bytes, originalLength: length))
+            let resume = m.forEach { seconds, nanos, bytes, length in
+                var sec = seconds
+                if sec < 0 && sec >= -(1 << 31) { sec += 1 << 32 }   // unsigned 32-bit seconds (see above)
+                body(CapturedPacket(timestamp: Timestamp(seconds: sec, nanos: nanos), linkType: link, bytes: bytes, originalLength: length))
                 count += 1
-                return true
             }
-        }
-        mapped = nil
-        if let resume {
             guard let f = file, fseeko(f, off_t(resume), SEEK_SET) == 0 else {
                 throw .readFailed(source: name, reason: "cannot seek to byte \(resume)", packetsRead: count)
             }
@@ -186,10 +177,9 @@ func installFilter(_ filter: String, on h: OpaquePointer) throws(CaptureError) {
 /// there — and stops at the first other one (or the end), returning its offset for libpcap to go on
 /// from. So every oddity of a hostile file still meets libpcap's checks and error messages.
 /// Pages already read are dropped from the mapping as it goes: resident memory stays small.
-/// Each thread that reads a file maps it itself (a mapping is not shared between threads).
-public struct MappedRecords {
+struct MappedRecords {
     private let base: UnsafeRawPointer
-    public let size: Int
+    private let size: Int
     private let snapshot: Int
     private let nanosecond: Bool
 
@@ -207,31 +197,22 @@ public struct MappedRecords {
         _ = madvise(p, size, MADV_SEQUENTIAL)
     }
 
-    /// Maps the file at `path` (which `PcapFileSource.mappable` named) for this thread.
-    public init?(path: String, snapshot: Int) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }   // the mapping outlives the descriptor
-        self.init(fd: fd, snapshot: snapshot)
-    }
-
-    /// Calls `body` for each plain record from `offset` (record offset, seconds, nanoseconds, bytes,
-    /// original length) until it returns false; returns the offset of the first record not read
-    /// here. Seconds are the classic format's unsigned 32 bits (times after 2038 are not 1901).
-    /// Unmaps the file.
-    public mutating func forEach(from offset: Int = 24, _ body: (Int, Int64, Int64, UnsafeRawBufferPointer, Int) -> Bool) -> Int {
+    /// Calls `body` for each plain record (seconds, nanoseconds, bytes, original length); returns the
+    /// offset of the first record not read here. Unmaps the file.
+    mutating func forEach(_ body: (Int64, Int64, UnsafeRawBufferPointer, Int) -> Void) -> Int {
         defer { munmap(UnsafeMutableRawPointer(mutating: base), size) }
-        var offset = max(offset, 24)
+        var offset = 24
+        var released = 0
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        var released = offset / page * page
         while size - offset >= 16 {
             let seconds = base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
             let fraction = base.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
             let caplen = Int(base.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
             let length = Int(base.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
             guard caplen <= snapshot, caplen <= size - offset - 16 else { break }
-            guard body(offset, Int64(seconds), Int64(fraction) * (nanosecond ? 1 : 1000),
-                       UnsafeRawBufferPointer(start: base + offset + 16, count: caplen), length) else { break }
+            // libpcap hands seconds over as a signed 32-bit value, sign-extended: the same here.
+            body(Int64(Int32(bitPattern: seconds)), Int64(fraction) * (nanosecond ? 1 : 1000),
+                 UnsafeRawBufferPointer(start: base + offset + 16, count: caplen), length)
             offset += 16 + caplen
             if offset - released >= 8 << 20 {
                 let end = offset / page * page

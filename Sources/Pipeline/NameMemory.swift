@@ -40,9 +40,7 @@ public final class NameMemory: Sendable {
         var atOnce: Bool
     }
     /// Versions kept per address, so that a lookup as of an earlier point finds the name it had then.
-    /// (A version newer than a lookup's point can push out one it needed: with workers at different
-    /// places, that makes a difference only where one address changed names this often in that span.)
-    static let versionsPerAddress = 16
+    static let versionsPerAddress = 4
     private struct State {
         var versions: [IPAddress: [Entry]] = [:]
         /// Insertion order of addresses, oldest first (a renewed address keeps its place).
@@ -80,8 +78,6 @@ public final class NameMemory: Sendable {
                           learned: point, atOnce: atOnce)
         state.withLock { s in
             if var list = s.versions[address] {
-                // Workers walking one mapped file each learn its DNS answers: once is enough.
-                if atOnce && list.contains(where: { $0.atOnce && $0.learned.seq == point.seq && $0.name == name }) { return }
                 // Workers learn out of order: keep the versions in input order.
                 let i = inInputOrder ? list.firstIndex { $0.learned.seq > point.seq } ?? list.count : list.count
                 list.insert(entry, at: i)

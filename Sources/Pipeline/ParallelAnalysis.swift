@@ -2,10 +2,6 @@ import Locking
 import DequeModule
 import Detection
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
-import PacketCapture
 import PacketDecoding
 import PoolIntel
 import Synchronization
@@ -37,13 +33,13 @@ public final class ParallelAnalysis: InputAnalysis {
     /// Per worker, the batches handed over and not yet known finished: (number, first clock).
     private var inFlight: [Deque<(Int, Timestamp)>]
     private var sent: [Int]
-    private var state = ReaderState()
-    private let sharding: Sharding
-    /// Per worker, where its scan of a mapped file has got to (`scan`).
-    private let scanProgress: [ScanProgress]
-    /// Worker 0's account of a scan: the reader's state after it, and where it stopped.
-    private let scanned = Locked<(ReaderState, Int, String?)?>(nil)
-    private let scanDone = DispatchSemaphore(value: 0)
+    private var clock = Timestamp.distantPast
+    private var ticks = SecondTicks()
+    private var tickCount = 0
+    private var stats = AnalysisStats()
+    private let seed = Hasher()
+    /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
+    private let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
 
     /// Frames per batch, and bytes: large enough that a queue operation per batch is cheap, small
     /// enough that workers start early and a batch stays in cache.
@@ -68,8 +64,7 @@ public final class ParallelAnalysis: InputAnalysis {
          policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false, assign: (@Sendable (IPAddress, IPAddress) -> Int)?,
          onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil) {
         let n = max(1, workers)
-        let sharding = Sharding(workers: n, assign: assign)
-        self.sharding = sharding
+        self.assign = assign
         workerCount = n
         self.limits = limits
         self.intel = intel
@@ -82,22 +77,14 @@ public final class ParallelAnalysis: InputAnalysis {
         inFlight = Array(repeating: [], count: n)
         sent = Array(repeating: 0, count: n)
         results.withLock { $0 = Array(repeating: nil, count: n) }
-        let progress = (0..<n).map { _ in ScanProgress() }
-        scanProgress = progress
         let share = limits.share(of: n)
         for w in 0..<n {
             let queue = queues[w], done = finished[w], names = names, peaks = peaks, results = results, retired = retired
-            let scanned = scanned, scanDone = scanDone
             group.enter()
             DispatchQueue(label: "stratumsniff.worker.\(w)").async { [group] in
                 let analyzer = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
                 analyzer.collectRetiredSessions = retired != nil
                 while var batch = queue.pop() {
-                    if let job = batch.scan {
-                        let outcome = Self.scan(job, worker: w, analyzer: analyzer, sharding: sharding, progress: progress, names: names,
-                                                intel: intel, limits: limits, peaks: peaks, retired: retired)
-                        if w == 0 { scanned.withLock { $0 = outcome }; scanDone.signal() }
-                    }
                     batch.bytes.withUnsafeBytes { bytes in
                         for item in batch.items {
                             switch item.kind {
@@ -121,8 +108,6 @@ public final class ParallelAnalysis: InputAnalysis {
                         if !sessions.isEmpty { retired.withLock { $0 += sessions } }
                     }
                     done.count.add(1, ordering: .releasing)
-                    // A walk's batch carries no frames: not worth keeping (and it must never be walked twice).
-                    guard batch.scan == nil else { continue }
                     batch.items.removeAll(keepingCapacity: true)
                     batch.bytes.removeAll(keepingCapacity: true)
                     queue.recycle(batch)
@@ -132,19 +117,25 @@ public final class ParallelAnalysis: InputAnalysis {
         }
     }
 
-    public var packetsSeen: Int { state.stats.packets }
+    public var packetsSeen: Int { stats.packets }
 
     /// Hands one captured frame to its worker (the reader's thread only).
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        let (point, tick) = state.take(time: packetTime, originalLength: originalLength)
-        if tick {
-            for w in 0..<workerCount { append(Item(kind: .tick, seq: state.tickCount, clock: point.clock), to: w) }
+        stats.packets += 1
+        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
+        if stats.firstPacket == nil || packetTime < stats.firstPacket! { stats.firstPacket = packetTime }
+        if stats.lastPacket == nil || packetTime > stats.lastPacket! { stats.lastPacket = packetTime }
+        if packetTime > clock { clock = packetTime } else if packetTime < clock { stats.timeWentBackwards += 1 }
+        let point = InputPoint(seq: stats.packets, clock: clock)
+        if ticks.crosses(clock) {
+            tickCount += 1
+            for w in 0..<workerCount { append(Item(kind: .tick, seq: tickCount, clock: clock), to: w) }
         }
         let decoded = PacketDecoder.decode(link: linkType, frame: frame)
         Analyzer.learnDNSAtOnce(decoded, in: frame, at: point, intel: intel, limits: limits, names: names)
-        holdBack(point.clock)
-        let w = sharding.worker(for: decoded)
-        var item = Item(kind: .packet, seq: point.seq, clock: point.clock)
+        holdBack(clock)
+        let w = worker(for: decoded)
+        var item = Item(kind: .packet, seq: point.seq, clock: clock)
         item.linkType = linkType
         item.originalLength = originalLength
         item.length = frame.count
@@ -155,9 +146,9 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Ends the input: waits for every worker and merges their parts.
     public func finishInput() -> AnalysisPart {
-        state.tickCount += 1
+        tickCount += 1
         for w in 0..<workerCount {
-            append(Item(kind: .end, seq: state.tickCount, clock: state.clock), to: w)
+            append(Item(kind: .end, seq: tickCount, clock: clock), to: w)
             send(w)
             queues[w].close()
         }
@@ -167,7 +158,6 @@ public final class ParallelAnalysis: InputAnalysis {
                                   stats: AnalysisStats(), hostsSeen: [:])
         for p in parts { merged.merge(p, maxHostsSeen: limits.maxHostsSeen) }
         // The reader's own counts: every packet once, the clock's view of time.
-        let stats = state.stats
         merged.stats.packets = stats.packets
         merged.stats.bytes = stats.bytes
         merged.stats.firstPacket = stats.firstPacket
@@ -184,91 +174,26 @@ public final class ParallelAnalysis: InputAnalysis {
         retired?.withLock { r in defer { r = [] }; return r } ?? []
     }
 
-    // MARK: - Files read from a mapping
-
-    /// Reads a capture file. A classic pcap file that maps (`PcapFileSource.mappable`) is not read
-    /// here at all: every worker maps it and walks all its records — numbering them, keeping the clock
-    /// and the whole seconds, learning DNS answers, as the reader would — and analyses those of its own
-    /// address pairs; nothing is copied or queued. Workers hold back on each other by the same
-    /// one-second rule. Where the plain records end (a record libpcap treats specially, or the end),
-    /// the reader goes on with libpcap from that byte. Any other file: the reader hands frames over.
-    /// `waiting` is called about ten times a second while the workers read (store the retired sessions).
-    public func read(_ source: PcapFileSource, waiting: () -> Void = {}) throws(CaptureError) {
-        guard workerCount > 1, let m = source.mappable else {
-            try source.forEachPacket { p in process(time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength) }
-            return
-        }
-        // Every worker finishes what it was handed before any starts walking: a worker still on
-        // earlier packets would not show in the walkers' hold-back.
-        for w in 0..<workerCount {
-            send(w)
-            while finished[w].count.load(ordering: .acquiring) < sent[w] { spinWait() }
-        }
-        let job = ScanJob(path: m.path, snapshot: m.snapshot, linkType: source.linkType, state: state)
-        // A worker that has not begun its walk yet is at the walk's start for the others' hold-back
-        // (were it "not walking", the others could run ahead of names it is about to learn).
-        for p in scanProgress { p.next.store(state.clock.nanoseconds, ordering: .releasing) }
-        for w in 0..<workerCount {
-            var batch = Batch()
-            batch.scan = job
-            batch.firstClock = state.clock
-            sent[w] += 1
-            inFlight[w].append((sent[w], state.clock))
-            queues[w].push(batch)
-        }
-        while scanDone.wait(timeout: .now() + .milliseconds(100)) == .timedOut { waiting() }
-        guard let (after, stop, failure) = scanned.withLock({ s in defer { s = nil }; return s }) else { return }
-        if let failure { throw .readFailed(source: source.name, reason: failure, packetsRead: after.stats.packets - state.stats.packets) }
-        state = after
-        try source.forEachPacket(startingAt: stop) { p in
-            process(time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength)
-        }
-    }
-
-    /// One worker's walk of a mapped file (see `read`): returns the reader's state after it, the
-    /// offset where the plain records end, and why it could not map the file, if it could not.
-    static func scan(_ job: ScanJob, worker w: Int, analyzer: Analyzer, sharding: Sharding, progress: [ScanProgress], names: NameMemory,
-                     intel: PoolIntelligence, limits: Limits, peaks: PeakSamples, retired: Locked<[SessionRecord]>?) -> (ReaderState, Int, String?) {
-        var state = job.state
-        guard var records = MappedRecords(path: job.path, snapshot: job.snapshot) else {
-            progress[w].next.store(.max, ordering: .releasing)
-            return (state, 24, "worker \(w) could not map the file: \(String(cString: strerror(errno)))")
-        }
-        let link = job.linkType
-        let delayNanos = names.delayNanos
-        var sinceDrain = 0
-        let stop = records.forEach { _, seconds, nanos, frame, length in
-            let (point, tick) = state.take(time: Timestamp(seconds: seconds, nanos: nanos), originalLength: length)
-            // Everything before this record is done here; wait while another worker has not finished
-            // what lies more than the delay before it (the reader's hold-back, between peers).
-            progress[w].next.store(point.clock.nanoseconds, ordering: .releasing)
-            for other in progress.indices where other != w {
-                while NameMemory.settled(Timestamp(nanoseconds: progress[other].next.load(ordering: .acquiring)), asOf: point.clock, delayNanos: delayNanos) {
-                    progress[w].nap()
-                }
-            }
-            if tick {
-                analyzer.tick(time: point.clock)
-                peaks.report(sample: state.tickCount, flows: analyzer.openFlows)
-            }
-            let decoded = PacketDecoder.decode(link: link, frame: frame)
-            Analyzer.learnDNSAtOnce(decoded, in: frame, at: point, intel: intel, limits: limits, names: names)
-            if sharding.worker(for: decoded) == w {
-                analyzer.process(at: point, linkType: link, frame: frame, originalLength: length)
-            }
-            sinceDrain += 1
-            if sinceDrain >= 65_536, let retired {
-                sinceDrain = 0
-                let sessions = analyzer.drainRetiredSessions()
-                if !sessions.isEmpty { retired.withLock { $0 += sessions } }
-            }
-            return true
-        }
-        progress[w].next.store(.max, ordering: .releasing)
-        return (state, stop, nil)
-    }
-
     // MARK: - The reader's side
+
+    /// The worker of a frame: by its two addresses (and VLAN), unordered, so that both directions,
+    /// every flow between two hosts and every fragment of their datagrams meet in one worker. Seeded
+    /// per run: an attacker choosing addresses cannot aim traffic at one worker (and would only slow
+    /// it: results do not depend on which worker sees what).
+    private func worker(for decoded: DecodeOutcome) -> Int {
+        guard workerCount > 1 else { return 0 }
+        let a: IPAddress, b: IPAddress, vlan: UInt16
+        switch decoded {
+        case .packet(let p): (a, b, vlan) = (p.src, p.dst, p.vlanID)
+        case .fragment(let f): (a, b, vlan) = (f.key.src, f.key.dst, f.key.vlanID)
+        default: return 0
+        }
+        if let assign { return min(max(assign(a, b), 0), workerCount - 1) }
+        var h = seed
+        if a < b { h.combine(a); h.combine(b) } else { h.combine(b); h.combine(a) }
+        h.combine(vlan)
+        return Int(UInt(bitPattern: h.finalize()) % UInt(workerCount))
+    }
 
     private func append(_ item: Item, to w: Int) {
         if pending[w].items.isEmpty { pending[w].firstClock = item.clock }
@@ -321,8 +246,6 @@ struct Item: Sendable {
 
 /// Frames for one worker, their bytes back to back.
 struct Batch: Sendable {
-    /// A mapped file to walk instead of items (every worker gets the same one).
-    var scan: ScanJob?
     var items: [Item] = []
     var bytes: [UInt8] = []
     var firstClock = Timestamp.distantPast
@@ -440,69 +363,4 @@ extension Limits {
         l.maxHostsSeen = part(maxHostsSeen)
         return l
     }
-}
-
-/// What the reader keeps: every packet's number, the clock, the whole seconds, its own counters.
-/// Workers scanning a mapped file keep one each, from the same start: the same numbers for the same packets.
-struct ReaderState: Sendable {
-    var stats = AnalysisStats()
-    var clock = Timestamp.distantPast
-    var ticks = SecondTicks()
-    var tickCount = 0
-
-    /// Counts a packet: its place in the input, and whether a whole second began with it.
-    mutating func take(time: Timestamp, originalLength: Int) -> (InputPoint, Bool) {
-        stats.packets += 1
-        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
-        if stats.firstPacket == nil || time < stats.firstPacket! { stats.firstPacket = time }
-        if stats.lastPacket == nil || time > stats.lastPacket! { stats.lastPacket = time }
-        if time > clock { clock = time } else if time < clock { stats.timeWentBackwards += 1 }
-        let tick = ticks.crosses(clock)
-        if tick { tickCount += 1 }
-        return (InputPoint(seq: stats.packets, clock: clock), tick)
-    }
-}
-
-/// The worker of a frame: by its two addresses (and VLAN), unordered, so that both directions, every
-/// flow between two hosts and every fragment of their datagrams meet in one worker. Seeded per run:
-/// an attacker choosing addresses cannot aim traffic at one worker (and would only slow it: results
-/// do not depend on which worker sees what).
-struct Sharding: Sendable {
-    let workers: Int
-    private let seed = Hasher()
-    /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
-    let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
-
-    init(workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)?) { self.workers = workers; self.assign = assign }
-
-    func worker(for decoded: DecodeOutcome) -> Int {
-        guard workers > 1 else { return 0 }
-        let a: IPAddress, b: IPAddress, vlan: UInt16
-        switch decoded {
-        case .packet(let p): (a, b, vlan) = (p.src, p.dst, p.vlanID)
-        case .fragment(let f): (a, b, vlan) = (f.key.src, f.key.dst, f.key.vlanID)
-        default: return 0
-        }
-        if let assign { return min(max(assign(a, b), 0), workers - 1) }
-        var h = seed
-        if a < b { h.combine(a); h.combine(b) } else { h.combine(b); h.combine(a) }
-        h.combine(vlan)
-        return Int(UInt(bitPattern: h.finalize()) % UInt(workers))
-    }
-}
-
-/// A mapped file every worker walks (`ParallelAnalysis.read`), from the reader's state.
-struct ScanJob: Sendable {
-    var path: String
-    var snapshot: Int
-    var linkType: LinkType
-    var state: ReaderState
-}
-
-/// Where a worker's walk of a mapped file has got to: the clock of the record it is on (nanoseconds;
-/// `Int64.max` when it is not walking).
-final class ScanProgress: Sendable {
-    let next = Atomic<Int64>(.max)
-    private let rest = DispatchSemaphore(value: 0)
-    func nap() { _ = rest.wait(timeout: .now() + .microseconds(20)) }
 }

@@ -137,11 +137,6 @@ struct Analyze: ParsableCommand {
         for path in files {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
-                if let parallel = analysis as? ParallelAnalysis {
-                    // Workers may read a mapped file themselves: the store takes retired sessions meanwhile.
-                    try parallel.read(source) { recording?.storeRetired(analysis) }
-                    continue
-                }
                 try source.forEachPacket { packet in
                     analysis.process(time: packet.timestamp, linkType: packet.linkType, frame: packet.bytes,
                                      originalLength: packet.originalLength)
