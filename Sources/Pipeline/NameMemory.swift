@@ -40,7 +40,9 @@ public final class NameMemory: Sendable {
         var atOnce: Bool
     }
     /// Versions kept per address, so that a lookup as of an earlier point finds the name it had then.
-    static let versionsPerAddress = 4
+    /// (A version newer than a lookup's point can push out one it needed: with workers at different
+    /// places, that makes a difference only where one address changed names this often in that span.)
+    static let versionsPerAddress = 16
     private struct State {
         var versions: [IPAddress: [Entry]] = [:]
         /// Insertion order of addresses, oldest first (a renewed address keeps its place).
