@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // Diagnostics with levels (--log-level), one handler deciding the stderr / journald format.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Prometheus text exposition for `live --metrics` (counters, gauges, the format's escaping rules).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -69,7 +71,8 @@ let package = Package(
         .target(name: "OS", dependencies: ["PacketDecoding"]),
         .target(name: "Sensor", dependencies: ["Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",
                                               .product(name: "DequeModule", package: "swift-collections"),
-                                              .product(name: "Logging", package: "swift-log")]),
+                                              .product(name: "Logging", package: "swift-log"),
+                                              .product(name: "Prometheus", package: "swift-prometheus")]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",

@@ -43,6 +43,13 @@ public struct AlertRule: Sendable {
         if last.count > limit { last = last.filter { held($0.key) } }
     }
 
+    /// Hosts per last verdict, among those still `held` (metrics).
+    public func verdictCounts(held: (IPAddress) -> Bool) -> [Verdict: Int] {
+        var counts: [Verdict: Int] = [:]
+        for (host, v) in last where held(host) { counts[v, default: 0] += 1 }
+        return counts
+    }
+
     /// Hosts whose last verdict counts as flagged (`Verdict.isFlagged`), among those still `held`.
     public func flaggedCount(held: (IPAddress) -> Bool) -> Int {
         last.reduce(0) { n, v in n + (v.value.isFlagged && held(v.key) ? 1 : 0) }

@@ -79,6 +79,42 @@ public enum OS {
         return s
     }
 
+    /// A TCP socket listening on `host:port` (numeric address or name), or the error's text.
+    public static func listen(host: String, port: UInt16) -> Result<Int32, AppendError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else { return .failure(AppendError(text: "cannot resolve \(host)")) }
+        defer { freeaddrinfo(res) }
+        let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { return .failure(AppendError(text: lastError)) }
+        var yes: Int32 = 1
+        _ = setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0, Glibc.listen(s, 16) == 0 else {
+            let text = lastError
+            Glibc.close(s)
+            return .failure(AppendError(text: text))
+        }
+        return .success(s)
+    }
+
+    /// A connection waiting on a listening socket (poll it first), or nil.
+    public static func accept(_ fd: Int32) -> Int32? {
+        let c = Glibc.accept(fd, nil, nil)
+        guard c >= 0 else { return nil }
+        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+        return c
+    }
+
+    /// Up to `limit` bytes from `fd`, waiting at most `milliseconds` for the first; empty at end or timeout.
+    public static func read(_ fd: Int32, limit: Int, milliseconds: Int32) -> [UInt8] {
+        guard waitReadable([fd], milliseconds: milliseconds)[0] else { return [] }
+        var buf = [UInt8](repeating: 0, count: max(limit, 1))
+        let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? Array(buf[..<n]) : []
+    }
+
     /// Sends `text` on a connected socket without dying of SIGPIPE; bytes sent, or -1.
     public static func send(_ fd: Int32, _ text: String) -> Int {
         var copy = text

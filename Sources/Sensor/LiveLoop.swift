@@ -18,6 +18,11 @@ public final class LiveLoop {
         self.analyzer = analyzer
     }
 
+    /// Statistics per interface.
+    public func captureByInterface() -> [(interface: String, worker: Int, stats: CaptureStatistics)] {
+        captures.map { ($0.name, 0, $0.statistics()) }
+    }
+
     /// Statistics over all interfaces.
     public func captureStatistics() -> CaptureStatistics {
         captures.reduce(CaptureStatistics()) { $0 + $1.statistics() }

@@ -44,6 +44,8 @@ public final class LiveWorkers: LiveVerdictSource {
         var stats = AnalysisStats()
         var capture: [CaptureStatistics] = []
         var part: AnalysisPart?
+        /// When the worker last published (once a second while it captures).
+        var published = Timestamp.distantPast
     }
 
     /// Opens every worker's handles (as the caller: root, before privileges are dropped) and waits for
@@ -92,7 +94,8 @@ public final class LiveWorkers: LiveVerdictSource {
                 let loop = LiveLoop(captures: captures, analyzer: analyzer)
                 func publish() {
                     let stats = analyzer.statistics, capture = captures.map { $0.statistics() }
-                    reports.withLock { $0[w].stats = stats; $0[w].capture = capture }
+                    let now = WallTime.now()
+                    reports.withLock { $0[w].stats = stats; $0[w].capture = capture; $0[w].published = now }
                 }
                 do throws(CaptureError) {
                     try loop.run(shouldStop: { stopping.isSet }) { _ in
@@ -153,6 +156,17 @@ public final class LiveWorkers: LiveVerdictSource {
     public func captureStatistics() -> (total: CaptureStatistics, perWorker: [CaptureStatistics]) {
         let per = reports.withLock { $0.map { $0.capture.reduce(CaptureStatistics(), +) } }
         return (per.reduce(CaptureStatistics(), +), per)
+    }
+
+    /// Capture counters per interface and worker (metrics).
+    public func captureByInterface() -> [(interface: String, worker: Int, stats: CaptureStatistics)] {
+        let states = reports.withLock { $0 }
+        return states.enumerated().flatMap { w, s in zip(interfaces, s.capture).map { ($0, w, $1) } }
+    }
+
+    /// Workers that have not published for `seconds` (a capture thread stuck).
+    public func stalled(at now: Timestamp, seconds: Double = 10) -> [Int] {
+        reports.withLock { $0.enumerated().filter { now.since($0.element.published) > seconds }.map(\.offset) }
     }
 
     /// Stops every worker, waits for them to end their flows, and returns the run's reports and counters.

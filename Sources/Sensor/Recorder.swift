@@ -21,6 +21,11 @@ public final class Recorder: Sendable {
         var stopped = false
         var coalesced = 0
         var commits = 0
+        var failures = 0
+        /// Whether the latest commit failed (the store is failing: `/healthz`).
+        var failing = false
+        /// Seconds the latest commit took.
+        var lastCommitSeconds = 0.0
         var idle: Bool { pending == nil && jobs.isEmpty && !busy }
     }
     private let state = Locked(State())
@@ -29,6 +34,10 @@ public final class Recorder: Sendable {
     /// Snapshots replaced before they were written (the writer was behind).
     public var coalesced: Int { state.withLock { $0.coalesced } }
     public var commits: Int { state.withLock { $0.commits } }
+    /// Commits that failed, whether the latest did, and how long the latest took (metrics).
+    public var health: (failures: Int, failing: Bool, lastCommitSeconds: Double) {
+        state.withLock { ($0.failures, $0.failing, $0.lastCommitSeconds) }
+    }
 
     public init(store: EvidenceStore) {
         self.store = store
@@ -95,10 +104,13 @@ public final class Recorder: Sendable {
                 continue
             }
             if let batch {
+                let started = DispatchTime.now().uptimeNanoseconds
                 do {
                     try store.commit(batch)
-                    state.withLock { $0.commits += 1 }
+                    let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                    state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took }
                 } catch {
+                    state.withLock { $0.failures += 1; $0.failing = true }
                     Diagnostics.log.error("store: \(error)")
                 }
             }

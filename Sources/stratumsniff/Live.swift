@@ -77,6 +77,10 @@ struct Live: ParsableCommand {
     @Option(name: .customLong("reload-lists-every"), help: "Reload the pool and allow lists (and --intel-cache) this often, as SIGHUP does: 1h, 6h, 1d ...")
     var reloadListsEvery: String?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics (GET /metrics) and a health check (GET /healthz) on HOST:PORT, e.g. 127.0.0.1:9977.",
+                               valueName: "HOST:PORT"))
+    var metrics: String?
+
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
     var duration: Double?
 
@@ -136,6 +140,16 @@ struct Live: ParsableCommand {
         } else {
             captures = try openCaptures()
         }
+        // The metrics port, like the handles, may need root (below 1024).
+        let sensorMetrics = metrics.map { _ in SensorMetrics() }
+        var metricsServer: MetricsServer?
+        if let address = metrics, let m = sensorMetrics {
+            do { metricsServer = try MetricsServer(address: address, metrics: m) } catch {
+                Diagnostics.log.error("\(error)")
+                throw ExitCode(Exit.usageOrInputError)
+            }
+        }
+        defer { metricsServer?.stop() }
         // The handles are open: nothing else needs root.
         try dropPrivileges(writing: storePath)
         let (outputs, recorder) = try openOutputs(storePath: storePath, started: started)
@@ -188,6 +202,26 @@ struct Live: ParsableCommand {
             if reportDue, let p = period, let due = nextReport {
                 commits.writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
                 nextReport = Self.nextBoundary(after: now, every: p)
+            }
+            if let m = sensorMetrics {
+                var snap = SensorMetrics.Snapshot()
+                snap.capture = team?.captureByInterface() ?? loop!.captureByInterface()
+                snap.analysis = source.statistics
+                snap.hostsByVerdict = commits.verdictCounts()
+                snap.webhook = outputs.webhook.map { ($0.delivered, $0.failed) }
+                snap.syslogSent = outputs.syslog?.sent
+                snap.workers = team?.count ?? 1
+                var problems: [String] = []
+                if let recorder {
+                    let h = recorder.health
+                    snap.store = (recorder.commits, h.failures, h.failing, h.lastCommitSeconds)
+                    if h.failing { problems.append("the store's latest commit failed") }
+                }
+                if let stuck = team?.stalled(at: now), !stuck.isEmpty {
+                    problems.append("capture worker\(stuck.count > 1 ? "s" : "") \(stuck.map(String.init).joined(separator: ", ")) stalled")
+                }
+                snap.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+                m.update(snap, at: now)
             }
             if status.enabled {
                 let c = captureSummary(), st = source.statistics

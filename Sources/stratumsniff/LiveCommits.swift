@@ -40,6 +40,9 @@ final class LiveCommits {
         recorder?.submit(batch)
     }
 
+    /// Hosts per current verdict (metrics).
+    func verdictCounts() -> [Verdict: Int] { alerting.verdictCounts(held: analyzer.holds) }
+
     /// Renders the period's report from the store on the writer thread, after the commit before it.
     func writeReport(from: Timestamp, to: Timestamp, label: String) {
         guard let recorder, let reportDir else { return }

@@ -58,11 +58,32 @@ struct LiveWorkersTests {
         let pcap = dir + "/lookups-then-mining.pcap"
         try Self.capture(to: pcap)
         let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--workers", "2", "--no-store",
+                                                       "--commit-interval", "1", "--metrics", "127.0.0.1:19977",
                                                        "--format", "json", "--quiet"]), log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
         let (rc, out) = try Lab.run(Lab.ip, net.inMiner([tcpreplay, "-i", net.minerIf, pcap]))
         #expect(rc == 0, "tcpreplay: \(out)")
-        Thread.sleep(forTimeInterval: 1.5)
+        Thread.sleep(forTimeInterval: 2.5)
+        // The operator's view while it runs: Prometheus metrics and the health check.
+        let scrape = """
+            import urllib.request, sys
+            for p in ("/healthz", "/metrics"):
+                r = urllib.request.urlopen("http://127.0.0.1:19977" + p, timeout=5)
+                sys.stdout.write("%d %s\\n" % (r.status, r.read().decode()))
+            """
+        let (src, metrics) = try Lab.run(Lab.ip, net.inPool(["python3", "-c", scrape]))
+        #expect(src == 0, "scrape: \(metrics)")
+        #expect(metrics.hasPrefix("200 ok"), "healthz: \(metrics.prefix(200))")
+        func value(_ series: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        for w in 0..<2 {
+            let received = value("stratumsniff_packets_received_total{interface=\"\(net.poolIf)\",worker=\"\(w)\"}") ?? 0
+            #expect(received > 0, "worker \(w) received nothing, by the metrics")
+        }
+        #expect((value("stratumsniff_hosts{verdict=\"mining\"}") ?? 0) >= Double(Self.hosts / 2), "hosts per verdict: \(metrics)")
+        #expect((value("stratumsniff_flows_total") ?? 0) >= Double(2 * Self.hosts))
+        #expect(value("stratumsniff_workers") == 2)
         sensor.terminate()
         sensor.waitUntilExit()
         #expect(sensor.terminationStatus == 0, "sensor: \(Lab.read(dir + "/sensor.log.err"))")

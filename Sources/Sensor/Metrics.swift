@@ -1,0 +1,156 @@
+import Detection
+import Dispatch
+import Foundation
+import Locking
+import OS
+import PacketCapture
+import PacketDecoding
+import Pipeline
+import Prometheus
+
+/// What `live --metrics` shows (README "Metrics"), in the Prometheus text format through
+/// swift-prometheus. Counters are the sensor's own running totals, raised by what they grew since the
+/// last update (once a second, from the thread that commits).
+public final class SensorMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    /// The totals last seen per counter, to raise each counter by the difference.
+    private let seen = Locked<[String: Int]>([:])
+    /// When the sensor last updated the metrics, and why it is unhealthy if it is.
+    private let status = Locked<(updated: Timestamp, problem: String?)>((.distantPast, nil))
+
+    /// The time series of one update.
+    public struct Snapshot: Sendable {
+        /// Per interface and worker (worker 0 alone without workers): capture counters.
+        public var capture: [(interface: String, worker: Int, stats: CaptureStatistics)] = []
+        public var analysis = AnalysisStats()
+        public var hostsByVerdict: [Verdict: Int] = [:]
+        public var webhook: (delivered: Int, failed: Int)?
+        public var syslogSent: Int?
+        public var store: (commits: Int, failures: Int, failing: Bool, lastCommitSeconds: Double)?
+        public var workers = 1
+        /// Why the sensor is unhealthy now (capture stalled, store failing), if it is.
+        public var problem: String?
+        public init() {}
+    }
+
+    public init() {}
+
+    private func raise(_ name: String, _ labels: [(String, String)], to total: Int, help: String) {
+        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let delta = seen.withLock { s -> Int in
+            let d = max(total - (s[key] ?? 0), 0)
+            s[key] = max(total, s[key] ?? 0)
+            return d
+        }
+        let counter = registry.makeCounter(name: name, labels: labels, help: help)
+        if delta > 0 { counter.increment(by: Int64(delta)) }
+    }
+
+    private func set(_ name: String, _ labels: [(String, String)] = [], to value: Double, help: String) {
+        registry.makeGauge(name: name, labels: labels, help: help).set(to: value)
+    }
+
+    public func update(_ s: Snapshot, at now: Timestamp) {
+        for c in s.capture {
+            let l = [("interface", c.interface), ("worker", String(c.worker))]
+            raise("stratumsniff_packets_received_total", l, to: Int(clamping: c.stats.received), help: "Packets the capture filter accepted (pcap_stats).")
+            raise("stratumsniff_packets_dropped_kernel_total", l, to: Int(clamping: c.stats.droppedByKernel), help: "Packets the kernel dropped (buffer full).")
+            raise("stratumsniff_packets_dropped_interface_total", l, to: Int(clamping: c.stats.droppedByInterface), help: "Packets the interface or driver dropped.")
+        }
+        let a = s.analysis
+        raise("stratumsniff_packets_analysed_total", [], to: a.packets, help: "Packets analysed.")
+        raise("stratumsniff_bytes_analysed_total", [], to: a.bytes, help: "Bytes analysed (original lengths).")
+        raise("stratumsniff_flows_total", [], to: a.reassembly.flowsCreated, help: "Flows tracked since the start.")
+        set("stratumsniff_flows_open", to: Double(a.reassembly.activeFlows), help: "Flows tracked now.")
+        raise("stratumsniff_flows_bypassed_total", [], to: a.reassembly.bypassedFlows, help: "Flows no decoder kept (counters only).")
+        set("stratumsniff_stratum_sessions", to: Double(a.stratumSessions), help: "Mining sessions held in memory.")
+        for (anomaly, count) in a.anomalies.nonZero {
+            raise("stratumsniff_anomalies_total", [("anomaly", anomaly.rawValue)], to: count, help: "Decoder and cap anomalies by kind (README \"Hostile input\").")
+        }
+        for v in Verdict.allCases where v != .none {
+            set("stratumsniff_hosts", [("verdict", v.rawValue)], to: Double(s.hostsByVerdict[v] ?? 0), help: "Hosts per current verdict.")
+        }
+        if let w = s.webhook {
+            raise("stratumsniff_alerts_sent_total", [("output", "webhook")], to: w.delivered, help: "Alerts and reports delivered, per output.")
+            raise("stratumsniff_alerts_failed_total", [("output", "webhook")], to: w.failed, help: "Deliveries given up after retries, per output.")
+        }
+        if let sent = s.syslogSent {
+            raise("stratumsniff_alerts_sent_total", [("output", "syslog")], to: sent, help: "Alerts and reports delivered, per output.")
+        }
+        if let st = s.store {
+            raise("stratumsniff_store_commits_total", [], to: st.commits, help: "Snapshots committed to the store.")
+            raise("stratumsniff_store_commit_failures_total", [], to: st.failures, help: "Store commits that failed.")
+            set("stratumsniff_store_commit_seconds", to: st.lastCommitSeconds, help: "How long the latest store commit took.")
+        }
+        set("stratumsniff_workers", to: Double(s.workers), help: "Capture workers.")
+        status.withLock { $0 = (now, s.problem) }
+    }
+
+    /// Whether the sensor is healthy at `now`: updated within 10 s (the committing thread is alive) and
+    /// no problem reported; else why not.
+    public func health(at now: Timestamp) -> String? {
+        let (updated, problem) = status.withLock { $0 }
+        if now.since(updated) > 10 { return "no update for \(Int(now.since(updated))) s: the sensor is stalled" }
+        return problem
+    }
+
+    public func text() -> String { registry.emitToString() }
+}
+
+/// The HTTP endpoint for `--metrics HOST:PORT`: `GET /metrics` (Prometheus text format) and
+/// `GET /healthz` (200 "ok", or 503 and why), one request per connection, on its own thread. A
+/// scraper that sends nothing is given a second; requests are read up to 4 KiB and never echoed.
+public final class MetricsServer: Sendable {
+    private let fd: Int32
+    private let stopping = Locked(false)
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Listens on `address` (HOST:PORT); the error says what to change.
+    public init(address: String, metrics: SensorMetrics) throws(MetricsError) {
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]), port > 0 else {
+            throw MetricsError(description: "--metrics \(address): write it as HOST:PORT, e.g. 127.0.0.1:9977")
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        switch OS.listen(host: host, port: port) {
+        case .success(let s): fd = s
+        case .failure(let e): throw MetricsError(description: "--metrics \(address): cannot listen (\(e.text)); choose another address or port")
+        }
+        let fd = fd, stopping = stopping, done = done
+        Thread {
+            while !stopping.withLock({ $0 }) {
+                guard OS.waitReadable([fd], milliseconds: 200)[0], let c = OS.accept(fd) else { continue }
+                Self.answer(c, metrics)
+                OS.close(c)
+            }
+            done.signal()
+        }.start()
+    }
+
+    public func stop() {
+        stopping.withLock { $0 = true }
+        done.wait()
+        OS.close(fd)
+    }
+
+    private static func answer(_ c: Int32, _ metrics: SensorMetrics) {
+        let request = String(decoding: OS.read(c, limit: 4096, milliseconds: 1000), as: UTF8.self)
+        let line = request.prefix { $0 != "\r" && $0 != "\n" }.split(separator: " ")
+        let (status, body): (String, String)
+        if line.count >= 2, line[0] == "GET", line[1] == "/metrics" {
+            (status, body) = ("200 OK", metrics.text())
+        } else if line.count >= 2, line[0] == "GET", line[1] == "/healthz" {
+            if let problem = metrics.health(at: WallTime.now()) { (status, body) = ("503 Service Unavailable", problem + "\n") }
+            else { (status, body) = ("200 OK", "ok\n") }
+        } else {
+            (status, body) = ("404 Not Found", "GET /metrics or /healthz\n")
+        }
+        let type = body.hasPrefix("#") || status.hasPrefix("200") && line.count >= 2 && line[1] == "/metrics"
+            ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8"
+        _ = OS.send(c, "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
+    }
+}
+
+public struct MetricsError: Error, CustomStringConvertible {
+    public var description: String
+}
