@@ -188,6 +188,30 @@ public final class EvidenceStore: Sendable {
         do { _ = try writer().writeWithoutTransaction { try $0.checkpoint(.truncate) } } catch { throw StoreError(path, error) }
     }
 
+    /// What `prune` removed.
+    public struct Pruned: Sendable, Equatable {
+        public var sessions = 0
+        public var evidence = 0
+        public var captureStats = 0
+    }
+
+    /// Retention: removes sessions and evidence records last seen before `cutoff` (packet time, ns)
+    /// and capture statistics committed before it (wall clock, ns). Hosts (with their first-seen and
+    /// latest report), verdict changes and runs are kept: "since when, and what became of it" outlives
+    /// the detail. One transaction.
+    public func prune(before cutoff: Int64) throws(StoreError) -> Pruned {
+        do {
+            return try writer().write { db in
+                try db.execute(sql: "DELETE FROM sessions WHERE last_seen < ?", arguments: [cutoff])
+                let sessions = db.changesCount
+                try db.execute(sql: "DELETE FROM evidence WHERE last_seen < ?", arguments: [cutoff])
+                let evidence = db.changesCount
+                try db.execute(sql: "DELETE FROM capture_stats WHERE time < ?", arguments: [cutoff])
+                return Pruned(sessions: sessions, evidence: evidence, captureStats: db.changesCount)
+            }
+        } catch { throw StoreError(path, error) }
+    }
+
     /// Writes sessions retired from memory (the host's report keeps only the latest ones).
     public func store(sessions: [SessionRecord]) throws(StoreError) {
         guard !sessions.isEmpty else { return }

@@ -53,6 +53,9 @@ struct Live: ParsableCommand {
     @Flag(help: "Keep no history (no store).")
     var noStore = false
 
+    @Option(help: "Retention: every hour, remove sessions, evidence and capture statistics older than this (30d, 90d ...); hosts and verdict changes are kept.")
+    var retain: String?
+
     @Option(help: "Seconds between store commits: a crash loses at most this much.")
     var commitInterval: Double = 5
 
@@ -113,6 +116,10 @@ struct Live: ParsableCommand {
             if noStore { throw ValidationError("--report-every renders from the store: drop --no-store") }
         }
         if let s = syslog, SyslogSender.parse(s) == nil { throw ValidationError("--syslog \(s): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT") }
+        if let r = retain {
+            guard let s = DurationText.seconds(r), s >= 60 else { throw ValidationError("--retain \(r): write a duration such as 90d, 30d or 24h (at least 1m)") }
+            if noStore { throw ValidationError("--retain prunes the store: drop --no-store") }
+        }
         if let r = reloadListsEvery, DurationText.seconds(r) == nil { throw ValidationError("--reload-lists-every \(r): write a duration such as 30m, 6h or 1d") }
         if let w = webhook, WebhookSender.endpoint(w) == nil {
             throw ValidationError("--webhook \(w): not an http:// or https:// URL")
@@ -183,6 +190,8 @@ struct Live: ParsableCommand {
         let period = reportEvery.flatMap(DurationText.seconds)
         var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
         var lastCommit = started
+        let retention = retain.flatMap(DurationText.seconds)
+        var nextPrune = started   // at the start, then every hour
         let listPeriod = reloadListsEvery.flatMap(DurationText.seconds)
         var nextListReload = listPeriod.map { started.adding(seconds: $0) }
         var captureFailed = false
@@ -192,6 +201,20 @@ struct Live: ParsableCommand {
             if let due = nextListReload, now >= due, let p = listPeriod {
                 reloadListsOnSchedule(replaceIntel, &pools, &localNets)
                 nextListReload = now.adding(seconds: p)
+            }
+            if let keep = retention, let recorder, now >= nextPrune {
+                nextPrune = now.adding(seconds: 3600)
+                let cutoff = now.adding(seconds: -keep).nanoseconds, store = recorder.store
+                recorder.enqueue {
+                    do {
+                        let p = try store.prune(before: cutoff)
+                        if p.sessions + p.evidence + p.captureStats > 0 {
+                            Diagnostics.log.notice("retention: removed \(p.sessions) sessions, \(p.evidence) evidence records, \(p.captureStats) capture statistics")
+                        }
+                    } catch {
+                        Diagnostics.log.error("retention: \(error)")
+                    }
+                }
             }
             // A period report needs a commit just before it: one snapshot serves both.
             let reportDue = nextReport.map { now >= $0 } ?? false

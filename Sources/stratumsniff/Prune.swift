@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import OS
+import SafeNumbers
+import Sensor
+import Store
+
+/// Retention for a store: `stratumsniff prune --older-than 90d`.
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove sessions, evidence records and capture statistics older than a given age from the store.",
+        discussion: """
+        Age counts back from now (wall clock). Hosts — when each was first seen, its latest report — \
+        and every verdict change are kept. 'live --retain' does the same every hour.
+        """
+    )
+
+    @Option(help: "The store (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite).")
+    var store: String?
+
+    @Option(help: "Remove what is older than this: 30d, 90d, 24h ...")
+    var olderThan: String
+
+    @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
+
+    func validate() throws {
+        guard let s = DurationText.seconds(olderThan), s >= 60 else {
+            throw ValidationError("--older-than \(olderThan): write a duration such as 90d, 30d or 24h (at least 1m)")
+        }
+        let path = store ?? StorePaths.defaultPath
+        if !FileManager.default.fileExists(atPath: path) { throw ValidationError("no store at \(path): name one with --store") }
+    }
+
+    func run() throws {
+        let path = store ?? StorePaths.defaultPath
+        let seconds = DurationText.seconds(olderThan)!
+        let cutoff = WallTime.now().nanoseconds.subtractingSaturated(Int64(saturating: seconds * 1e9))
+        do {
+            let db = try EvidenceStore(path: path, documents: .reportJSON)
+            let p = try db.prune(before: cutoff)
+            try db.checkpoint()
+            print("\(path): removed \(p.sessions) sessions, \(p.evidence) evidence records and \(p.captureStats) capture statistics older than \(olderThan); hosts and verdict changes kept")
+        } catch {
+            Diagnostics.log.error("\(error)")
+            throw ExitCode(Exit.usageOrInputError)
+        }
+    }
+}
