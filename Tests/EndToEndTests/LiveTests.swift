@@ -118,7 +118,7 @@ struct LiveTests {
                                       log: dir + "/receivers.log")
         defer { receivers.terminate() }
         #expect(Lab.waitFor(10) { FileManager.default.fileExists(atPath: dir + "/ready") })
-        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--store", store, "--commit-interval", "1",
+        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--store", store, "--commit-interval", "1", "--retain", "30d",
                                                        "--report-dir", reports, "--events", events, "--syslog", "tcp://127.0.0.1:15514",
                                                        "--webhook", "http://127.0.0.1:18080/hook", "--format", "json", "--quiet"]),
                                    log: dir + "/sensor.log")
