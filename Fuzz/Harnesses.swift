@@ -53,9 +53,8 @@ let fuzzLimits: Limits = {
 func makeAnalyzer() -> Analyzer { Analyzer(limits: fuzzLimits, intel: intel) }
 
 /// Frames for the analyzer: [2-byte big-endian length][frame] records, link type from the first byte.
-func analyze(_ data: UnsafeRawBufferPointer) -> (Analyzer, [HostReport]) {
-    let analyzer = makeAnalyzer()
-    guard data.count > 1 else { return (analyzer, analyzer.finish()) }
+func frames(_ data: UnsafeRawBufferPointer, _ body: (Timestamp, LinkType, UnsafeRawBufferPointer, Int) -> Void) {
+    guard data.count > 1 else { return }
     let links: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .null, .loop, .ipv4, .ipv6]
     let link = links[Int(data[0]) % links.count]
     var o = 1, n: Int64 = 0
@@ -66,11 +65,41 @@ func analyze(_ data: UnsafeRawBufferPointer) -> (Analyzer, [HostReport]) {
         // Times jump around on purpose: every 7th record far in the past or future.
         n += 1
         let t = n % 7 == 0 ? Timestamp(nanoseconds: Int64(bitPattern: UInt64(len) &* 0x9E37_79B9_7F4A_7C15)) : Timestamp(seconds: 1_700_000_000 + n)
-        analyzer.process(time: t, linkType: link, frame: UnsafeRawBufferPointer(rebasing: data[o..<end]), originalLength: len)
+        body(t, link, UnsafeRawBufferPointer(rebasing: data[o..<end]), len)
         o = end
     }
+}
+
+func analyze(_ data: UnsafeRawBufferPointer) -> (Analyzer, [HostReport]) {
+    let analyzer = makeAnalyzer()
+    frames(data) { analyzer.process(time: $0, linkType: $1, frame: $2, originalLength: $3) }
     _ = analyzer.snapshotChanges()
     return (analyzer, analyzer.finish())
+}
+
+/// One analyzer and three workers on the same frames (default caps, so that a short input reaches
+/// none): the same reports, or the fuzzer has found a way to make workers disagree.
+func compareWorkers(_ data: UnsafeRawBufferPointer) {
+    let one = Analyzer(intel: intel)
+    let three = ParallelAnalysis(workers: 3, intel: intel)
+    frames(data) { t, link, frame, len in
+        one.process(time: t, linkType: link, frame: frame, originalLength: len)
+        three.process(time: t, linkType: link, frame: frame, originalLength: len)
+    }
+    let a = one.finishInput(), b = three.finishInput()
+    let capped = a.stats.reassembly.evictions > 0 || a.stats.anomalies.nonZero.contains { [.evidenceCap, .hostTableFull, .hostEvicted,
+        .decoderMemoryCap, .reassemblyMemoryCap, .fragmentMemoryCap, .sessionNotStored].contains($0.0) }
+    guard !capped else { return }
+    func text(_ p: AnalysisPart) -> String {
+        p.reports(localNets: nil).map { JSONOutput.encode(HostJSON($0), pretty: false) }.joined(separator: "\n")
+            + " flows \(p.stats.reassembly.flowsCreated) expired \(p.stats.reassembly.expired) peak \(p.stats.reassembly.peakFlows)"
+            + " dns \(p.stats.dnsMessages) anomalies \(p.stats.anomalies.nonZero.map { "\($0.0)=\($0.1)" })"
+    }
+    let x = text(a), y = text(b)
+    if x != y {
+        FileHandle.standardError.write(Data("one analyzer:\n\(x)\nthree workers:\n\(y)\n".utf8))
+        fatalError("workers disagree with one analyzer")
+    }
 }
 
 func renderAll(_ reports: [HostReport], _ stats: AnalysisStats) {
@@ -172,6 +201,8 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         // Renderers fed hostile records: the analyzer's output on the frames, every format.
         let (a, reports) = analyze(data)
         renderAll(reports, a.statistics)
+    case "workers":
+        compareWorkers(data)
     default: // "analyzer"
         _ = analyze(data)
     }
