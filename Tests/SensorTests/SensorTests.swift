@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Sensor
+import OS
+import PacketDecoding
 
 @Suite struct OutputTests {
     func tempPath(_ name: String) -> String {
@@ -52,5 +54,52 @@ import Testing
     @Test func webhookURLsAreChecked() {
         #expect(throws: (any Error).self) { try WebhookSender(url: "ftp://x/y") }
         #expect(throws: (any Error).self) { try WebhookSender(url: "not a url") }
+    }
+}
+
+/// `live --metrics`: counters follow the sensor's totals, gauges its state, and the health check
+/// fails with a reason (README "Metrics").
+@Suite struct MetricsTests {
+    @Test func countersFollowTotalsAndHealthSaysWhy() throws {
+        let m = SensorMetrics()
+        let t0 = Timestamp(seconds: 1_800_000_000)
+        var s = SensorMetrics.Snapshot()
+        s.analysis.packets = 100
+        s.hostsByVerdict = [.mining: 2]
+        m.update(s, at: t0)
+        s.analysis.packets = 250
+        m.update(s, at: t0.adding(seconds: 1))
+        let text = m.text()
+        #expect(text.contains("stratumsniff_packets_analysed_total 250"), "\(text)")
+        #expect(text.contains("stratumsniff_hosts{verdict=\"mining\"} 2"))
+        #expect(m.health(at: t0.adding(seconds: 2)) == nil)
+        // Nothing updated the metrics for 11 s: the sensor is stalled.
+        #expect(m.health(at: t0.adding(seconds: 12))?.contains("stalled") == true)
+        // A problem the sensor reports (the store failing) makes the check fail until it clears.
+        s.problem = "the store's latest commit failed"
+        m.update(s, at: t0.adding(seconds: 13))
+        #expect(m.health(at: t0.adding(seconds: 13)) == "the store's latest commit failed")
+        s.problem = nil
+        m.update(s, at: t0.adding(seconds: 14))
+        #expect(m.health(at: t0.adding(seconds: 14)) == nil)
+    }
+
+    @Test func theEndpointAnswersOnlyItsTwoPaths() throws {
+        let m = SensorMetrics()
+        m.update(SensorMetrics.Snapshot(), at: WallTime.now())
+        let server = try MetricsServer(address: "127.0.0.1:19978", metrics: m)
+        defer { server.stop() }
+        func get(_ path: String) -> String {
+            guard let fd = OS.connect(host: "127.0.0.1", port: 19978, tcp: true) else { return "" }
+            defer { OS.close(fd) }
+            _ = OS.send(fd, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+            var out: [UInt8] = []
+            while true { let b = OS.read(fd, limit: 65536, milliseconds: 2000); if b.isEmpty { break }; out += b }
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(get("/healthz").hasPrefix("HTTP/1.1 200 OK") && get("/healthz").hasSuffix("ok\n"))
+        #expect(get("/metrics").contains("# TYPE stratumsniff_workers gauge"))
+        #expect(get("/../etc/passwd").hasPrefix("HTTP/1.1 404"))
+        #expect(throws: MetricsError.self) { try MetricsServer(address: "127.0.0.1", metrics: m) }
     }
 }
