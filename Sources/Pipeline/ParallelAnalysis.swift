@@ -132,7 +132,7 @@ public final class ParallelAnalysis: InputAnalysis {
             for w in 0..<workerCount { append(Item(kind: .tick, seq: tickCount, clock: clock), to: w) }
         }
         let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        Analyzer.learnDNSAtOnce(decoded, in: frame, at: point, intel: intel, limits: limits, names: names)
+        if Analyzer.mayBeDNS(decoded) { Analyzer.learnDNSAtOnce(decoded, in: frame, at: point, intel: intel, limits: limits, names: names) }
         holdBack(clock)
         let w = worker(for: decoded)
         var item = Item(kind: .packet, seq: point.seq, clock: clock)
