@@ -28,6 +28,9 @@ public final class ParallelAnalysis: InputAnalysis {
     private let peaks: PeakSamples
     private let retired: Locked<[SessionRecord]>?
     private let group = DispatchGroup()
+    /// Worker 0 is the reader itself: it analyses its own share in place (no copy, no queue), so N
+    /// workers are N threads — on 2 cores, two threads for two cores.
+    private let own: Analyzer
     /// The reader's state.
     private var pending: [Batch]
     /// Per worker, the batches handed over and not yet known finished: (number, first clock).
@@ -78,7 +81,9 @@ public final class ParallelAnalysis: InputAnalysis {
         sent = Array(repeating: 0, count: n)
         results.withLock { $0 = Array(repeating: nil, count: n) }
         let share = limits.share(of: n)
-        for w in 0..<n {
+        own = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
+        own.collectRetiredSessions = collectRetired
+        for w in 1..<max(n, 1) {
             let queue = queues[w], done = finished[w], names = names, peaks = peaks, results = results, retired = retired
             group.enter()
             DispatchQueue(label: "stratumsniff.worker.\(w)").async { [group] in
@@ -129,12 +134,18 @@ public final class ParallelAnalysis: InputAnalysis {
         let point = InputPoint(seq: stats.packets, clock: clock)
         if ticks.crosses(clock) {
             tickCount += 1
-            for w in 0..<workerCount { append(Item(kind: .tick, seq: tickCount, clock: clock), to: w) }
+            for w in 1..<workerCount { append(Item(kind: .tick, seq: tickCount, clock: clock), to: w) }
+            own.tick(time: clock)
+            peaks.report(sample: tickCount, flows: own.openFlows)
         }
         let decoded = PacketDecoder.decode(link: linkType, frame: frame)
         if Analyzer.mayBeDNS(decoded) { Analyzer.learnDNSAtOnce(decoded, in: frame, at: point, intel: intel, limits: limits, names: names) }
         holdBack(clock)
         let w = worker(for: decoded)
+        if w == 0 {
+            own.process(at: point, linkType: linkType, frame: frame, originalLength: originalLength)
+            return
+        }
         var item = Item(kind: .packet, seq: point.seq, clock: clock)
         item.linkType = linkType
         item.originalLength = originalLength
@@ -147,11 +158,15 @@ public final class ParallelAnalysis: InputAnalysis {
     /// Ends the input: waits for every worker and merges their parts.
     public func finishInput() -> AnalysisPart {
         tickCount += 1
-        for w in 0..<workerCount {
+        for w in 1..<workerCount {
             append(Item(kind: .end, seq: tickCount, clock: clock), to: w)
             send(w)
             queues[w].close()
         }
+        own.tick(time: clock)
+        peaks.report(sample: tickCount, flows: own.openFlows)
+        let part = own.finishPart(at: clock)
+        results.withLock { $0[0] = part }
         group.wait()
         let parts = results.withLock { $0 }.compactMap { $0 }
         var merged = AnalysisPart(verdicts: HostVerdicts(policy: parts.first?.verdicts.policy ?? ScoringPolicy(), limits: limits.hosts),
@@ -171,7 +186,7 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Sessions the workers retired from memory since the last call (for a store).
     public func drainRetiredSessions() -> [SessionRecord] {
-        retired?.withLock { r in defer { r = [] }; return r } ?? []
+        own.drainRetiredSessions() + (retired?.withLock { r in defer { r = [] }; return r } ?? [])
     }
 
     // MARK: - The reader's side
@@ -192,7 +207,10 @@ public final class ParallelAnalysis: InputAnalysis {
         var h = seed
         if a < b { h.combine(a); h.combine(b) } else { h.combine(b); h.combine(a) }
         h.combine(vlan)
-        return Int(UInt(bitPattern: h.finalize()) % UInt(workerCount))
+        // The reader also reads, decodes and copies for everyone: its own share is a quarter of another
+        // worker's (weights 1 : 4 : 4 …, which balanced the two threads of a 2-core run best).
+        let slot = Int(UInt(bitPattern: h.finalize()) % UInt(4 * workerCount - 3))
+        return slot == 0 ? 0 : 1 + (slot - 1) / 4
     }
 
     private func append(_ item: Item, to w: Int) {
@@ -214,7 +232,7 @@ public final class ParallelAnalysis: InputAnalysis {
     /// worker (sent first if still gathered here), so the names it taught are in `NameMemory`.
     private func holdBack(_ now: Timestamp) {
         let delayNanos = names.delayNanos
-        for w in 0..<workerCount {
+        for w in 1..<workerCount {
             if !pending[w].items.isEmpty, NameMemory.settled(pending[w].firstClock, asOf: now, delayNanos: delayNanos) { send(w) }
             var done = finished[w].count.load(ordering: .acquiring)
             while let (number, first) = inFlight[w].first {
