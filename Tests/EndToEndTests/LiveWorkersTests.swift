@@ -106,4 +106,55 @@ struct LiveWorkersTests {
             #expect(text.contains("pool.supportxmr.com"), "\(ip): the pool's name from the DNS answer is missing")
         }
     }
+
+    /// Fanout in hash mode with defragmentation: a session whose shares travel as IP fragments while
+    /// its login and the pool's answers do not is still one flow in one worker — one session with its
+    /// login and both shares. Fragments carry no ports: without the kernel reassembling before it
+    /// hashes, they could go to another worker than the rest of their stream, which would cut the
+    /// session in two. Eight such miners, two workers.
+    @Test func fragmentedSessionsStayWhole() throws {
+        let replay = ["/usr/bin/tcpreplay", "/usr/sbin/tcpreplay"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let tcpreplay = try #require(replay, "tcpreplay is not installed (scripts/test installs it)")
+        let net = try NetPair(10)
+        let dir = Lab.tempDir("fragments")
+        let pcap = dir + "/fragmented-mining.pcap"
+        let t0 = Timestamp(seconds: 1_732_300_000)
+        var frames: [(time: Timestamp, frame: [UInt8])] = []
+        for i in 0..<8 {
+            var c = Conversation(client: "10.63.0.\(i + 1)", clientPort: UInt16(41_000 + i), server: "198.51.100.\(40 + i)", serverPort: 3333,
+                                 start: t0.adding(seconds: Double(i) * 0.1))
+            c.handshake()
+            // The login and the answers whole, the shares in fragments: one TCP stream, two shapes.
+            let plan = SegmentPlan(ipFragmentSize: 64)
+            c.send(.client, Messages.xmrigLogin(rig: "frag-\(i)"))
+            c.send(.server, Messages.cnLoginResult())
+            for n in 0..<2 {
+                c.send(.client, Messages.cnSubmit(id: 2 + n, job: 1, nonce: n), plan: plan, after: 0.3)
+                c.send(.server, Messages.cnOK(id: 2 + n))
+            }
+            c.close()
+            frames += c.frames
+        }
+        var w = PcapWriter()
+        for f in frames.sorted(by: { $0.time < $1.time }) { w.add(time: f.time, frame: f.frame) }
+        try PcapWriter.write(w.drain(), to: pcap)
+        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--workers", "2", "--no-store",
+                                                       "--format", "json", "--quiet"]), log: dir + "/sensor.log")
+        Thread.sleep(forTimeInterval: 1.5)
+        let (rc, out) = try Lab.run(Lab.ip, net.inMiner([tcpreplay, "-i", net.minerIf, pcap]))
+        #expect(rc == 0, "tcpreplay: \(out)")
+        Thread.sleep(forTimeInterval: 1.5)
+        sensor.terminate()
+        sensor.waitUntilExit()
+        #expect(sensor.terminationStatus == 0, "sensor: \(Lab.read(dir + "/sensor.log.err"))")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any])
+        let hosts = doc["hosts"] as? [[String: Any]] ?? []
+        for i in 0..<8 {
+            let host = hosts.first { $0["host"] as? String == "10.63.0.\(i + 1)" }
+            #expect(host?["verdict"] as? String == "mining", "10.63.0.\(i + 1): \(host.map { "\($0["reasons"] ?? "")" } ?? "not reported")")
+            let sessions = host?["sessions"] as? [[String: Any]] ?? []
+            #expect(sessions.count == 1 && (host?["shares_accepted"] as? Int) == 2,
+                    "10.63.0.\(i + 1): the session was cut (\(sessions.count) sessions, \(host?["shares_accepted"] ?? "-") shares)")
+        }
+    }
 }
