@@ -6,13 +6,14 @@ import PacketDecoding
 import PoolIntel
 import Synchronization
 
-/// One input analysed by several workers, each an `Analyzer` on its own thread, with the result one
-/// analyzer would give alone (README "Workers").
+/// One input analysed by several workers, each an `Analyzer`, with the result one analyzer would give
+/// alone (README "Workers").
 ///
 /// The caller's thread is the reader: it numbers every packet, keeps the clock, learns the names of
-/// unfragmented UDP DNS answers (so any worker's next flow sees them), and hands each frame to the
+/// unfragmented UDP DNS answers (so any worker's next flow sees them), and gives each frame to the
 /// worker of its address pair — both directions, every port and every IP fragment of two hosts go to
-/// one worker — in batches over bounded queues. Whole seconds of packet time reach every worker in
+/// one worker. Worker 0 is the reader itself (its frames are analysed in place); workers 1…N−1 run on
+/// their own threads and get theirs in batches over bounded queues. Whole seconds of packet time reach every worker in
 /// the same place (idle expiry, flow-count samples). Names learned inside flows are shared through
 /// `NameMemory`; the reader never hands out a packet before every worker has finished every packet
 /// more than `Limits.learnedNameDelay` older, which is what makes those names deterministic.
@@ -22,6 +23,7 @@ public final class ParallelAnalysis: InputAnalysis {
     private let limits: Limits
     private let intel: PoolIntelligence
     private let names: NameMemory
+    /// Per worker (index 0, the reader's own, unused).
     private let queues: [BatchQueue]
     private let finished: [BatchCounter]
     private let results = Locked<[AnalysisPart?]>([])
@@ -55,7 +57,8 @@ public final class ParallelAnalysis: InputAnalysis {
     ///   - workers: threads analysing (at least 1).
     ///   - limits: the caps for the whole run; each worker gets its share (`Limits.share`).
     ///   - collectRetired: keep sessions retired from memory for a store (`drainRetiredSessions`).
-    ///   - onEvent: called on the worker threads as detections happen (each worker in its packet order).
+    ///   - onEvent: called on the workers' threads (the reader's for worker 0) as detections happen,
+    ///     each worker in its packet order.
     public convenience init(workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
                 policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false,
                 onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil) {
