@@ -30,6 +30,16 @@ public struct AnalysisStats: Sendable {
     public var lastPacket: Timestamp?
     public init() {}
 
+    /// What a host table counts: sessions held, and what its caps refused or let go.
+    public mutating func count(_ v: HostVerdicts) {
+        stratumSessions = v.sessionCount
+        evidenceDropped = v.evidenceDropped
+        anomalies.record(.evidenceCap, count: v.evidenceDropped)
+        anomalies.record(.hostTableFull, count: v.hostsDropped)
+        anomalies.record(.hostEvicted, count: v.hostsEvicted)
+        anomalies.record(.sessionNotStored, count: v.retiredLost)
+    }
+
     /// Adds another worker's counters (peaks are the caller's: a sum of peaks is not a peak).
     public mutating func merge(_ o: AnalysisStats) {
         packets += o.packets; bytes = bytes.addingSaturated(o.bytes)
@@ -61,6 +71,48 @@ public struct SecondTicks: Sendable {
     }
 }
 
+/// The reader's step, in one place for one analyzer and for the reader of several workers: every
+/// packet counted and numbered, the clock kept (it never moves backwards: README "Time"), and whether
+/// a whole second of packet time began with it.
+struct InputCount: Sendable {
+    /// Packets, bytes, first and last packet times, times that went backwards.
+    private(set) var stats = AnalysisStats()
+    private(set) var clock = Timestamp.distantPast
+    private var ticks = SecondTicks()
+    /// Samples so far (whole seconds, and the end).
+    private(set) var samples = 0
+
+    mutating func take(time: Timestamp, originalLength: Int) -> (point: InputPoint, second: Bool) {
+        stats.packets += 1
+        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
+        if stats.firstPacket == nil || time < stats.firstPacket! { stats.firstPacket = time }
+        if stats.lastPacket == nil || time > stats.lastPacket! { stats.lastPacket = time }
+        // A packet stamped earlier than one already seen (merged captures, a clock step, a forged
+        // pcapng offset) is analysed at the clock's time: flows never see time run backwards, so a
+        // stray old timestamp cannot expire every flow at once or make a session end before it began.
+        if time > clock { clock = time } else if time < clock { stats.timeWentBackwards += 1 }
+        let second = ticks.crosses(clock)
+        if second { samples += 1 }
+        return (InputPoint(seq: stats.packets, clock: clock), second)
+    }
+
+    /// The clock moved on without a packet (a live link gone quiet): a packet stamped before it is
+    /// then analysed at the clock's time and counted as going backwards, as any other.
+    mutating func advance(to time: Timestamp) { if time > clock { clock = time } }
+
+    /// The end of input: the last sample's number.
+    mutating func end() -> Int { samples += 1; return samples }
+
+    /// These counts in `s` (they are the reader's, whatever the workers counted).
+    func apply(to s: inout AnalysisStats) {
+        s.packets = stats.packets
+        s.bytes = stats.bytes
+        s.firstPacket = stats.firstPacket
+        s.lastPacket = stats.lastPacket
+        s.timeWentBackwards = stats.timeWentBackwards
+    }
+}
+
 /// The analysis pipeline: frame → decoding → (fragments) → flows and
 /// reassembly → Stratum decoder → per-host verdicts. One code path for files
 /// and live capture: the caller feeds frames with their packet time.
@@ -76,7 +128,8 @@ public final class Analyzer {
     private var lastFragmentSweep = Timestamp.distantPast
     /// The analysis clock: the latest packet time seen. It never moves backwards (README "Time").
     private var clock = Timestamp.distantPast
-    private var ticks = SecondTicks()
+    /// Alone, the analyzer is its own reader (`process(time:…)`); a worker's input is counted by the reader.
+    private var input = InputCount()
     private var stats = AnalysisStats()
 
     /// Which hosts are ours (`--local-net`); nil reports every host.
@@ -104,58 +157,34 @@ public final class Analyzer {
     /// - Complexity: amortised O(1) for bypassed and in-order traffic; allocates nothing
     ///   on the fast path except when a flow is created or data must be buffered.
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        // A packet stamped earlier than one already seen (merged captures, a clock step, a forged
-        // pcapng offset) is analysed at the clock's time: flows never see time run backwards, so a
-        // stray old timestamp cannot expire every flow at once or make a session end before it began.
-        if packetTime > clock { clock = packetTime } else if packetTime < clock { stats.timeWentBackwards += 1 }
-        if ticks.crosses(clock) { tick(time: clock) }
-        let point = InputPoint(seq: stats.packets + 1, clock: clock)
+        let (point, second) = input.take(time: packetTime, originalLength: originalLength)
+        if point.clock > clock { clock = point.clock }
+        if second { tick(time: clock) }
         let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        if Self.mayBeDNS(decoded) { learnDNSAtOnce(decoded, in: frame, at: point) }
-        handle(decoded, frame: frame, at: point, originalLength: originalLength, packetTime: packetTime)
+        if let dns = Self.dnsPayload(decoded, in: frame) {
+            let sink = dispatcher.sink
+            DNSAnalyzer.learnAtOnce(dns, intel: sink.intel, limits: limits, names: sink.names, at: point)
+        }
+        handle(decoded, frame: frame, at: point)
     }
 
     /// Processes one frame the reader numbered and learned from (a worker of `ParallelAnalysis`).
-    public func process(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
+    public func process(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer) {
         if point.clock > clock { clock = point.clock }
-        handle(PacketDecoder.decode(link: linkType, frame: frame), frame: frame, at: point, originalLength: originalLength,
-               packetTime: point.clock)
+        handle(PacketDecoder.decode(link: linkType, frame: frame), frame: frame, at: point)
     }
 
-    /// The names an unfragmented UDP DNS answer gives, learned before any flow sees the packet
-    /// (`NameMemory`); the reader of `ParallelAnalysis` calls this for every worker.
-    public static func learnDNSAtOnce(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, at point: InputPoint,
-                                      intel: PoolIntelligence, limits: Limits, names: NameMemory) {
-        guard case .packet(let p) = decoded else { return }
-        learnDNSAtOnce(p, in: frame, at: point, intel: intel, limits: limits, names: names)
-    }
-
-    private static func learnDNSAtOnce(_ p: DecodedPacket, in frame: UnsafeRawBufferPointer, at point: InputPoint,
-                                       intel: PoolIntelligence, limits: Limits, names: NameMemory) {
-        guard case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53, !p.payload.isEmpty,
-              p.payload.upperBound <= frame.count else { return }
-        DNSAnalyzer.learnAtOnce(UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
-    }
-
-    /// A UDP datagram to or from port 53: the only packets `learnDNSAtOnce` looks at (checked first,
-    /// so that the other 99 % do not even pass the lists along).
+    /// The payload of a UDP datagram to or from port 53 — the only packets whose DNS answers are
+    /// learned before any flow sees them (`NameMemory`); nil for every other packet. The reader of
+    /// `ParallelAnalysis` learns them for every worker.
     @inline(__always)
-    public static func mayBeDNS(_ decoded: DecodeOutcome) -> Bool {
-        guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport else { return false }
-        return sp == 53 || dp == 53
+    public static func dnsPayload(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53,
+              !p.payload.isEmpty, p.payload.upperBound <= frame.count else { return nil }
+        return UnsafeRawBufferPointer(rebasing: frame[p.payload])
     }
 
-    private func learnDNSAtOnce(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, at point: InputPoint) {
-        let sink = dispatcher.sink
-        Self.learnDNSAtOnce(decoded, in: frame, at: point, intel: sink.intel, limits: limits, names: sink.names)
-    }
-
-    private func handle(_ decoded: DecodeOutcome, frame: UnsafeRawBufferPointer, at point: InputPoint, originalLength: Int,
-                        packetTime: Timestamp) {
-        stats.packets += 1
-        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
-        if stats.firstPacket == nil || packetTime < stats.firstPacket! { stats.firstPacket = packetTime }
-        if stats.lastPacket == nil || packetTime > stats.lastPacket! { stats.lastPacket = packetTime }
+    private func handle(_ decoded: DecodeOutcome, frame: UnsafeRawBufferPointer, at point: InputPoint) {
         let time = clock
         dispatcher.sink.point = point
         switch decoded {
@@ -194,6 +223,7 @@ public final class Analyzer {
     /// expiring idle flows, and samples the flow count.
     public func tick(time: Timestamp) {
         if time > clock { clock = time }
+        input.advance(to: clock)
         table.advance(to: clock, handler: &dispatcher)
         table.samplePeak()
         fragments.expire(now: clock)
@@ -244,29 +274,23 @@ public final class Analyzer {
     /// - Complexity: O(flows touched since the last call + open flows of their hosts) plus judging those hosts.
     public func snapshotChanges() -> [HostReport] {
         let sink = dispatcher.sink
-        let first = sink.openFlows == nil
-        if first {
-            // The first call: from now on the table lists touched flows and the sink indexes open ones.
+        if sink.openFlows == nil {
+            // The first call: from now on the sink indexes open flows (and `touchedFlows` starts the
+            // table's list of touched ones, returning every flow this once).
             var index = OpenFlows()
             table.forEachFlow { index.add($0) }
             sink.openFlows = index
-            table.tracksTouched = true
         }
         var hosts = sink.verdicts.takeChanged()
-        let touched = table.takeTouched()
-        if let touched, !first {
-            for flow in touched { hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
-        } else {
-            table.forEachFlow { flow in hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
-        }
+        for flow in touchedFlows() { hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
         guard !hosts.isEmpty else { return [] }
         var verdicts = sink.verdicts.subset(hosts)
         var seen = Set<ObjectIdentifier>()
         for host in hosts {
             for flow in sink.openFlows?.flows(of: host) ?? [:].values where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
-                let found = dispatcher.findings(flow, reason: "open", final: false)
-                for r in found.sessions where sink.admits(r, asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)) { verdicts.add(r) }
-                for e in found.evidence where sink.admits(e) { verdicts.add(e) }
+                let found = openFindings(flow)
+                for r in found.sessions { verdicts.add(r) }
+                for e in found.evidence { verdicts.add(e) }
             }
         }
         return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
@@ -279,26 +303,34 @@ public final class Analyzer {
     public func publishOpenFindings() {
         let sink = dispatcher.sink
         guard let shared = sink.shared else { return }
-        var flows: [FlowState<FlowApp>] = []
-        if !table.tracksTouched {
-            table.tracksTouched = true
-            table.forEachFlow { flows.append($0) }
-        } else if let touched = table.takeTouched() {
-            flows = touched
-        } else {
-            table.forEachFlow { flows.append($0) }
-        }
-        for flow in flows where flow.app != nil && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published) {
-            let found = dispatcher.findings(flow, reason: "open", final: false)
-            let asOf = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
-            var sessions: [SessionRecord] = [], evidence: [Evidence] = []
-            for var r in found.sessions where sink.admits(r, asOf: asOf) { r.origin = flow.firstSeq; sessions.append(r) }
-            for var e in found.evidence where sink.admits(e) { e.origin = flow.firstSeq; evidence.append(e) }
+        for flow in touchedFlows() where flow.app != nil && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published) {
+            let (sessions, evidence) = openFindings(flow)
             guard !sessions.isEmpty || !evidence.isEmpty || flow.app.published else { continue }
             shared.publish(SharedVerdicts.FlowID(worker: sink.worker, origin: flow.firstSeq),
                            hosts: [flow.key.low.address, flow.key.high.address], sessions: sessions, evidence: evidence)
             flow.app.published = !sessions.isEmpty || !evidence.isEmpty
         }
+    }
+
+    /// The flows that saw packets since the last call; every flow on the first call (which starts the
+    /// table's list) and when more came and went than the table holds.
+    private func touchedFlows() -> [FlowState<FlowApp>] {
+        if table.tracksTouched, let touched = table.takeTouched() { return touched }
+        table.tracksTouched = true
+        var flows: [FlowState<FlowApp>] = []
+        table.forEachFlow { flows.append($0) }
+        return flows
+    }
+
+    /// What an open flow shows so far that the allow list lets count, stamped with the flow's place.
+    private func openFindings(_ flow: FlowState<FlowApp>) -> (sessions: [SessionRecord], evidence: [Evidence]) {
+        let sink = dispatcher.sink
+        let found = dispatcher.findings(flow, reason: "open", final: false)
+        let asOf = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
+        var sessions: [SessionRecord] = [], evidence: [Evidence] = []
+        for var r in found.sessions where sink.admits(r, asOf: asOf) { r.origin = flow.firstSeq; sessions.append(r) }
+        for var e in found.evidence where sink.admits(e) { e.origin = flow.firstSeq; evidence.append(e) }
+        return (sessions, evidence)
     }
 
     /// Whether the host table holds `host` now.
@@ -309,11 +341,12 @@ public final class Analyzer {
 
     public var statistics: AnalysisStats {
         var s = stats
+        input.apply(to: &s)
         s.reassembly = table.stats
         s.anomalies.merge(fragments.anomalies)
         s.anomalies.merge(dispatcher.sink.anomalies)
         let sink = dispatcher.sink
-        s.stratumSessions = sink.verdicts.sessionCount
+        s.count(sink.verdicts)
         s.dnsMessages = sink.dnsMessages
         s.tlsHandshakes = sink.tlsHandshakes
         s.httpFlows = sink.httpFlows
@@ -321,12 +354,7 @@ public final class Analyzer {
         s.peerFlows = sink.peerFlows
         s.allowedSessions = sink.allowedSessions
         s.nameCacheEvictions = sink.names.evictions
-        s.evidenceDropped = sink.verdicts.evidenceDropped
-        s.anomalies.record(.evidenceCap, count: sink.verdicts.evidenceDropped)
-        s.anomalies.record(.hostTableFull, count: sink.verdicts.hostsDropped)
-        s.anomalies.record(.hostEvicted, count: sink.verdicts.hostsEvicted)
-        s.anomalies.record(.sessionNotStored, count: sink.verdicts.retiredLost)
-        s.anomalies.record(.timeWentBackwards, count: stats.timeWentBackwards)
+        s.anomalies.record(.timeWentBackwards, count: s.timeWentBackwards)
         s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
         s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)
         s.anomalies.record(.tcpOverlapConflict, count: table.stats.overlapConflicts)

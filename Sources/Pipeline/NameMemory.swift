@@ -52,8 +52,7 @@ public final class NameMemory: Sendable {
     private let state = Locked(State())
     private let stored = Atomic<Int>(0)
     public let capacity: Int
-    /// Seconds of packet time before a name learned by a worker is seen by lookups.
-    public let delay: Double
+    /// Nanoseconds of packet time before a name learned by a worker is seen by lookups.
     let delayNanos: Int64
 
     /// Off for live workers: their packets have no common numbering, and a name is meant to be seen
@@ -62,8 +61,7 @@ public final class NameMemory: Sendable {
 
     public init(capacity: Int, delay: Double, inInputOrder: Bool = true) {
         self.capacity = max(1, capacity)
-        self.delay = max(delay, 0.000_001)
-        delayNanos = Int64(saturating: self.delay * 1e9)
+        delayNanos = max(Int64(saturating: delay * 1e9), 1_000)
         self.inInputOrder = inInputOrder
     }
 

@@ -38,10 +38,7 @@ public final class ParallelAnalysis: InputAnalysis {
     /// Per worker, the batches handed over and not yet known finished: (number, first clock).
     private var inFlight: [Deque<(Int, Timestamp)>]
     private var sent: [Int]
-    private var clock = Timestamp.distantPast
-    private var ticks = SecondTicks()
-    private var tickCount = 0
-    private var stats = AnalysisStats()
+    private var input = InputCount()
     private let seed = Hasher()
     /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
     private let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
@@ -98,14 +95,11 @@ public final class ParallelAnalysis: InputAnalysis {
                             switch item.kind {
                             case .packet:
                                 let frame = UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
-                                analyzer.process(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType,
-                                                 frame: frame, originalLength: item.originalLength)
+                                analyzer.process(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
                             case .tick:
-                                analyzer.tick(time: item.clock)
-                                peaks.report(sample: item.seq, flows: analyzer.openFlows)
+                                peaks.sample(item.seq, analyzer, at: item.clock)
                             case .end:
-                                analyzer.tick(time: item.clock)
-                                peaks.report(sample: item.seq, flows: analyzer.openFlows)
+                                peaks.sample(item.seq, analyzer, at: item.clock)
                                 let part = analyzer.finishPart(at: item.clock)
                                 results.withLock { $0[w] = part }
                             }
@@ -125,33 +119,26 @@ public final class ParallelAnalysis: InputAnalysis {
         }
     }
 
-    public var packetsSeen: Int { stats.packets }
+    public var packetsSeen: Int { input.stats.packets }
 
     /// Hands one captured frame to its worker (the reader's thread only).
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        stats.packets += 1
-        stats.bytes = stats.bytes.addingSaturated(max(originalLength, 0))
-        if stats.firstPacket == nil || packetTime < stats.firstPacket! { stats.firstPacket = packetTime }
-        if stats.lastPacket == nil || packetTime > stats.lastPacket! { stats.lastPacket = packetTime }
-        if packetTime > clock { clock = packetTime } else if packetTime < clock { stats.timeWentBackwards += 1 }
-        let point = InputPoint(seq: stats.packets, clock: clock)
-        if ticks.crosses(clock) {
-            tickCount += 1
-            for w in 1..<workerCount { append(Item(kind: .tick, seq: tickCount, clock: clock), to: w) }
-            own.tick(time: clock)
-            peaks.report(sample: tickCount, flows: own.openFlows)
+        let (point, second) = input.take(time: packetTime, originalLength: originalLength)
+        let clock = point.clock
+        if second {
+            for w in 1..<workerCount { append(Item(kind: .tick, seq: input.samples, clock: clock), to: w) }
+            peaks.sample(input.samples, own, at: clock)
         }
         let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        if Analyzer.mayBeDNS(decoded) { Analyzer.learnDNSAtOnce(decoded, in: frame, at: point, intel: intel, limits: limits, names: names) }
+        if let dns = Analyzer.dnsPayload(decoded, in: frame) { DNSAnalyzer.learnAtOnce(dns, intel: intel, limits: limits, names: names, at: point) }
         holdBack(clock)
         let w = worker(for: decoded)
         if w == 0 {
-            own.process(at: point, linkType: linkType, frame: frame, originalLength: originalLength)
+            own.process(at: point, linkType: linkType, frame: frame)
             return
         }
         var item = Item(kind: .packet, seq: point.seq, clock: clock)
         item.linkType = linkType
-        item.originalLength = originalLength
         item.length = frame.count
         item.offset = pending[w].bytes.count
         pending[w].bytes.append(contentsOf: frame)
@@ -160,14 +147,13 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Ends the input: waits for every worker and merges their parts.
     public func finishInput() -> AnalysisPart {
-        tickCount += 1
+        let last = input.end(), clock = input.clock
         for w in 1..<workerCount {
-            append(Item(kind: .end, seq: tickCount, clock: clock), to: w)
+            append(Item(kind: .end, seq: last, clock: clock), to: w)
             send(w)
             queues[w].close()
         }
-        own.tick(time: clock)
-        peaks.report(sample: tickCount, flows: own.openFlows)
+        peaks.sample(last, own, at: clock)
         let part = own.finishPart(at: clock)
         results.withLock { $0[0] = part }
         group.wait()
@@ -176,12 +162,8 @@ public final class ParallelAnalysis: InputAnalysis {
                                   stats: AnalysisStats(), hostsSeen: [:])
         for p in parts { merged.merge(p, maxHostsSeen: limits.maxHostsSeen) }
         // The reader's own counts: every packet once, the clock's view of time.
-        merged.stats.packets = stats.packets
-        merged.stats.bytes = stats.bytes
-        merged.stats.firstPacket = stats.firstPacket
-        merged.stats.lastPacket = stats.lastPacket
-        merged.stats.timeWentBackwards = stats.timeWentBackwards
-        merged.stats.anomalies.record(.timeWentBackwards, count: stats.timeWentBackwards)
+        input.apply(to: &merged.stats)
+        merged.stats.anomalies.record(.timeWentBackwards, count: merged.stats.timeWentBackwards)
         merged.stats.reassembly.peakFlows = peaks.peak
         merged.stats.nameCacheEvictions = names.evictions
         return merged
@@ -262,7 +244,6 @@ struct Item: Sendable {
     var linkType: LinkType = .ethernet
     var offset = 0
     var length = 0
-    var originalLength = 0
 }
 
 /// Frames for one worker, their bytes back to back.
@@ -349,7 +330,13 @@ final class PeakSamples: Sendable {
 
     init(workers: Int) { self.workers = workers }
 
-    func report(sample: Int, flows: Int) {
+    /// `analyzer`'s share of sample `number`: its idle flows expired at `clock`, the flows left counted.
+    func sample(_ number: Int, _ analyzer: Analyzer, at clock: Timestamp) {
+        analyzer.tick(time: clock)
+        report(sample: number, flows: analyzer.openFlows)
+    }
+
+    private func report(sample: Int, flows: Int) {
         state.withLock { s in
             var p = s.partial[sample] ?? (0, 0)
             p.flows += flows

@@ -96,6 +96,7 @@ public final class SharedVerdicts: Sendable {
 
     public func drainRetiredSessions() -> [SessionRecord] { state.withLock { $0.verdicts.drainRetired() } }
 
-    /// The table's own counters, for the run's statistics (the workers' parts hold none of them).
-    public var verdicts: HostVerdicts { state.withLock { $0.verdicts } }
+    /// The table's own counters into `stats` (the workers' parts hold none of them), read under the
+    /// lock: the table is not copied once a second for a status line.
+    public func count(into stats: inout AnalysisStats) { state.withLock { stats.count($0.verdicts) } }
 }

@@ -105,8 +105,8 @@ final class Sink {
     /// Remembers that `address` goes by `name` from the packet being handled on, if the name is a
     /// listed pool. An allow-listed name is remembered too (without a match), so that sessions to its
     /// addresses are known to be sanctioned. `atOnce` only for the reader's DNS answers (`NameMemory`).
-    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double, atOnce: Bool = false) {
-        Self.remember(address, name: name, match: match, source: source, ttl: ttl, intel: intel, into: names, at: point, atOnce: atOnce)
+    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double) {
+        Self.remember(address, name: name, match: match, source: source, ttl: ttl, intel: intel, into: names, at: point, atOnce: false)
     }
 
     static func remember(_ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double,

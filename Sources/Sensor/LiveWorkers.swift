@@ -143,12 +143,17 @@ public final class LiveWorkers: LiveVerdictSource {
     public func drainRetiredSessions() -> [SessionRecord] { shared.drainRetiredSessions() }
 
     /// The workers' counters as of their last second, summed.
-    public var statistics: AnalysisStats {
+    public var statistics: AnalysisStats { summed { $0.stats } }
+
+    /// The workers' counters (`pick`: their latest, or their final part's), summed; the host table's
+    /// counts in place of the workers' own (empty) tables. A sum of peaks is not a peak: live workers
+    /// have no shared samples, so `peakFlows` is an upper bound.
+    private func summed(_ pick: (WorkerState) -> AnalysisStats) -> AnalysisStats {
         let states = reports.withLock { $0 }
         var s = AnalysisStats()
-        for w in states { s.merge(w.stats) }
-        s.reassembly.peakFlows = states.reduce(0) { $0 + $1.stats.reassembly.peakFlows }
-        Self.countVerdicts(shared.verdicts, into: &s)
+        for w in states { s.merge(pick(w)) }
+        s.reassembly.peakFlows = states.reduce(0) { $0 + pick($1).reassembly.peakFlows }
+        shared.count(into: &s)
         return s
     }
 
@@ -173,24 +178,7 @@ public final class LiveWorkers: LiveVerdictSource {
     public func finish() -> (reports: [HostReport], stats: AnalysisStats) {
         stopping.set()
         group.wait()
-        let states = reports.withLock { $0 }
-        var s = AnalysisStats()
-        for w in states { s.merge(w.part?.stats ?? w.stats) }
-        // A sum of peaks is not a peak: live workers have no shared samples, so this is an upper bound.
-        s.reassembly.peakFlows = states.reduce(0) { $0 + ($1.part?.stats ?? $1.stats).reassembly.peakFlows }
-        let table = shared.verdicts
-        Self.countVerdicts(table, into: &s)
-        return (table.reports(localNets: localNets), s)
-    }
-
-    /// What the shared table counts, in place of the workers' own (empty) tables.
-    private static func countVerdicts(_ v: HostVerdicts, into s: inout AnalysisStats) {
-        s.stratumSessions = v.sessionCount
-        s.evidenceDropped = v.evidenceDropped
-        s.anomalies.record(.evidenceCap, count: v.evidenceDropped)
-        s.anomalies.record(.hostTableFull, count: v.hostsDropped)
-        s.anomalies.record(.hostEvicted, count: v.hostsEvicted)
-        s.anomalies.record(.sessionNotStored, count: v.retiredLost)
+        return (shared.reports(localNets: localNets), summed { $0.part?.stats ?? $0.stats })
     }
 }
 
