@@ -12,6 +12,7 @@ enum Lab {
             && ["/usr/bin/python3", "/usr/local/bin/python3"].contains { FileManager.default.isExecutableFile(atPath: $0) }
     }
     static let ip = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
+    static let tcpreplay = ["/usr/bin/tcpreplay", "/usr/sbin/tcpreplay"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     @discardableResult
     static func run(_ path: String, _ args: [String]) throws -> (Int32, String) {
@@ -230,8 +231,7 @@ struct LiveTests {
     }
 
     @Test func replayAtFullSpeedReportsCaptureCounters() throws {
-        let replay = ["/usr/bin/tcpreplay", "/usr/sbin/tcpreplay"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        let tcpreplay = try #require(replay, "tcpreplay is not installed (scripts/test installs it)")
+        let tcpreplay = try #require(Lab.tcpreplay, "tcpreplay is not installed (scripts/test installs it)")
         let net = try NetPair(4)
         let dir = Lab.tempDir("replay")
         let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--no-store", "--format", "json", "--quiet",

@@ -45,49 +45,61 @@ struct LiveWorkersTests {
             c.close()
             frames += c.frames
         }
+        try write(frames, to: path)
+    }
+
+    /// Frames in time order into a pcap file.
+    static func write(_ frames: [(time: Timestamp, frame: [UInt8])], to path: String) throws {
         var w = PcapWriter()
         for f in frames.sorted(by: { $0.time < $1.time }) { w.add(time: f.time, frame: f.frame) }
         try PcapWriter.write(w.drain(), to: path)
     }
 
+    /// `live --workers 2` on the pool's end of `net` while tcpreplay sends `pcap` from the miner's end
+    /// at its own pace; `running` looks at the sensor before it is stopped. The final JSON report.
+    static func live(_ net: NetPair, dir: String, pcap: String, options: [String] = [], running: () throws -> Void = {}) throws -> [String: Any] {
+        let tcpreplay = try #require(Lab.tcpreplay, "tcpreplay is not installed (scripts/test installs it)")
+        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--workers", "2", "--no-store"] + options
+                                                      + ["--format", "json", "--quiet"]), log: dir + "/sensor.log")
+        Thread.sleep(forTimeInterval: 1.5)
+        let (rc, out) = try Lab.run(Lab.ip, net.inMiner([tcpreplay, "-i", net.minerIf, pcap]))
+        #expect(rc == 0, "tcpreplay: \(out)")
+        Thread.sleep(forTimeInterval: 1.5)
+        try running()
+        sensor.terminate()
+        sensor.waitUntilExit()
+        #expect(sensor.terminationStatus == 0, "sensor: \(Lab.read(dir + "/sensor.log.err"))")
+        return try #require(try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any])
+    }
+
     @Test func twoWorkersFindEveryMinerWhateverWorkerSawTheLookup() throws {
-        let replay = ["/usr/bin/tcpreplay", "/usr/sbin/tcpreplay"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        let tcpreplay = try #require(replay, "tcpreplay is not installed (scripts/test installs it)")
         let net = try NetPair(9)
         let dir = Lab.tempDir("workers")
         let pcap = dir + "/lookups-then-mining.pcap"
         try Self.capture(to: pcap)
-        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--workers", "2", "--no-store",
-                                                       "--commit-interval", "1", "--metrics", "127.0.0.1:19977",
-                                                       "--format", "json", "--quiet"]), log: dir + "/sensor.log")
-        Thread.sleep(forTimeInterval: 1.5)
-        let (rc, out) = try Lab.run(Lab.ip, net.inMiner([tcpreplay, "-i", net.minerIf, pcap]))
-        #expect(rc == 0, "tcpreplay: \(out)")
-        Thread.sleep(forTimeInterval: 2.5)
-        // The operator's view while it runs: Prometheus metrics and the health check.
-        let scrape = """
-            import urllib.request, sys
-            for p in ("/healthz", "/metrics"):
-                r = urllib.request.urlopen("http://127.0.0.1:19977" + p, timeout=5)
-                sys.stdout.write("%d %s\\n" % (r.status, r.read().decode()))
-            """
-        let (src, metrics) = try Lab.run(Lab.ip, net.inPool(["python3", "-c", scrape]))
-        #expect(src == 0, "scrape: \(metrics)")
-        #expect(metrics.hasPrefix("200 ok"), "healthz: \(metrics.prefix(200))")
-        func value(_ series: String) -> Double? {
-            metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        let doc = try Self.live(net, dir: dir, pcap: pcap, options: ["--commit-interval", "1", "--metrics", "127.0.0.1:19977"]) {
+            Thread.sleep(forTimeInterval: 1)
+            // The operator's view while it runs: Prometheus metrics and the health check.
+            let scrape = """
+                import urllib.request, sys
+                for p in ("/healthz", "/metrics"):
+                    r = urllib.request.urlopen("http://127.0.0.1:19977" + p, timeout=5)
+                    sys.stdout.write("%d %s\\n" % (r.status, r.read().decode()))
+                """
+            let (src, metrics) = try Lab.run(Lab.ip, net.inPool(["python3", "-c", scrape]))
+            #expect(src == 0, "scrape: \(metrics)")
+            #expect(metrics.hasPrefix("200 ok"), "healthz: \(metrics.prefix(200))")
+            func value(_ series: String) -> Double? {
+                metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            for w in 0..<2 {
+                let received = value("stratumsniff_packets_received_total{interface=\"\(net.poolIf)\",worker=\"\(w)\"}") ?? 0
+                #expect(received > 0, "worker \(w) received nothing, by the metrics")
+            }
+            #expect((value("stratumsniff_hosts{verdict=\"mining\"}") ?? 0) >= Double(Self.hosts / 2), "hosts per verdict: \(metrics)")
+            #expect((value("stratumsniff_flows_total") ?? 0) >= Double(2 * Self.hosts))
+            #expect(value("stratumsniff_workers") == 2)
         }
-        for w in 0..<2 {
-            let received = value("stratumsniff_packets_received_total{interface=\"\(net.poolIf)\",worker=\"\(w)\"}") ?? 0
-            #expect(received > 0, "worker \(w) received nothing, by the metrics")
-        }
-        #expect((value("stratumsniff_hosts{verdict=\"mining\"}") ?? 0) >= Double(Self.hosts / 2), "hosts per verdict: \(metrics)")
-        #expect((value("stratumsniff_flows_total") ?? 0) >= Double(2 * Self.hosts))
-        #expect(value("stratumsniff_workers") == 2)
-        sensor.terminate()
-        sensor.waitUntilExit()
-        #expect(sensor.terminationStatus == 0, "sensor: \(Lab.read(dir + "/sensor.log.err"))")
-        let doc = try #require(try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any])
         let capture = try #require((doc["summary"] as? [String: Any])?["capture"] as? [String: Any])
         let workers = capture["workers"] as? [[String: Any]] ?? []
         #expect(workers.count == 2)
@@ -113,8 +125,6 @@ struct LiveWorkersTests {
     /// hashes, they could go to another worker than the rest of their stream, which would cut the
     /// session in two. Eight such miners, two workers.
     @Test func fragmentedSessionsStayWhole() throws {
-        let replay = ["/usr/bin/tcpreplay", "/usr/sbin/tcpreplay"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        let tcpreplay = try #require(replay, "tcpreplay is not installed (scripts/test installs it)")
         let net = try NetPair(10)
         let dir = Lab.tempDir("fragments")
         let pcap = dir + "/fragmented-mining.pcap"
@@ -135,19 +145,8 @@ struct LiveWorkersTests {
             c.close()
             frames += c.frames
         }
-        var w = PcapWriter()
-        for f in frames.sorted(by: { $0.time < $1.time }) { w.add(time: f.time, frame: f.frame) }
-        try PcapWriter.write(w.drain(), to: pcap)
-        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--workers", "2", "--no-store",
-                                                       "--format", "json", "--quiet"]), log: dir + "/sensor.log")
-        Thread.sleep(forTimeInterval: 1.5)
-        let (rc, out) = try Lab.run(Lab.ip, net.inMiner([tcpreplay, "-i", net.minerIf, pcap]))
-        #expect(rc == 0, "tcpreplay: \(out)")
-        Thread.sleep(forTimeInterval: 1.5)
-        sensor.terminate()
-        sensor.waitUntilExit()
-        #expect(sensor.terminationStatus == 0, "sensor: \(Lab.read(dir + "/sensor.log.err"))")
-        let doc = try #require(try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any])
+        try Self.write(frames, to: pcap)
+        let doc = try Self.live(net, dir: dir, pcap: pcap)
         let hosts = doc["hosts"] as? [[String: Any]] ?? []
         for i in 0..<8 {
             let host = hosts.first { $0["host"] as? String == "10.63.0.\(i + 1)" }
