@@ -1,13 +1,16 @@
 import PacketCapture
+import PoolIntel
+import Detection
 import PacketDecoding
 import Pipeline
+import Reporting
 
 import OS
 
 /// Reads several live interfaces from one thread (poll on their selectable descriptors) into
 /// the same `Analyzer` the offline path uses. Quiet links still advance the clock: a tick
 /// every `tickInterval` expires idle flows by wall time.
-public final class LiveLoop {
+public final class LiveLoop: LiveSensor {
     public let captures: [LiveCapture]
     public let analyzer: Analyzer
     public var tickInterval: Double = 1
@@ -16,6 +19,21 @@ public final class LiveLoop {
     public init(captures: [LiveCapture], analyzer: Analyzer) {
         self.captures = captures
         self.analyzer = analyzer
+    }
+
+    public var workers: Int { 1 }
+
+    public func snapshotChanges() -> [HostReport] { analyzer.snapshotChanges() }
+    public func holds(_ host: IPAddress) -> Bool { analyzer.holds(host) }
+    public var statistics: AnalysisStats { analyzer.statistics }
+    public func drainRetiredSessions() -> [SessionRecord] { analyzer.drainRetiredSessions() }
+    public func replaceIntel(_ intel: PoolIntelligence) { analyzer.replaceIntel(intel) }
+    /// One thread: a stall shows as the metrics no longer being updated (it is the thread that updates them).
+    public func stalled(at now: Timestamp) -> [Int] { [] }
+    public func finish() -> (reports: [HostReport], stats: AnalysisStats) { (analyzer.finish(), analyzer.statistics) }
+
+    public func captureSummary() -> CaptureSummary {
+        CaptureSummary(interfaces: captures.map(\.name), stats: captureStatistics())
     }
 
     /// Statistics per interface.
@@ -29,7 +47,7 @@ public final class LiveLoop {
     }
 
     /// Runs until `shouldStop` says so; calls `everyTick` about once per `tickInterval`.
-    public func run(shouldStop: () -> Bool, everyTick: (Timestamp) -> Void) throws(CaptureError) {
+    public func run(shouldStop: () -> Bool, everySecond everyTick: (Timestamp) -> Void) throws(CaptureError) {
         let fds = captures.map(\.selectableFileDescriptor)
         var lastTick = WallTime.now()
         while !shouldStop() {

@@ -6,19 +6,32 @@ import OS
 import PacketCapture
 import PacketDecoding
 import Pipeline
+import Reporting
 import PoolIntel
 import Synchronization
 
-/// What a live sensor commits from, with one capture thread or several.
-public protocol LiveVerdictSource: AnyObject {
+/// What `live` runs: one capture thread (`LiveLoop`) or several (`LiveWorkers`). The caller commits,
+/// alerts and reports from it once a second, whichever it is.
+public protocol LiveSensor: AnyObject {
+    /// Captures until `shouldStop` says so, calling `everySecond` about once a second on the thread
+    /// that commits; throws when a capture handle fails.
+    func run(shouldStop: () -> Bool, everySecond: (Timestamp) -> Void) throws(CaptureError)
     /// Reports for the hosts whose evidence changed since the last call, open flows included.
     func snapshotChanges() -> [HostReport]
     func holds(_ host: IPAddress) -> Bool
     var statistics: AnalysisStats { get }
     func drainRetiredSessions() -> [SessionRecord]
+    /// Reloaded pool and allow lists.
+    func replaceIntel(_ intel: PoolIntelligence)
+    /// Capture counters in total (and per worker with several).
+    func captureSummary() -> CaptureSummary
+    func captureByInterface() -> [(interface: String, worker: Int, stats: CaptureStatistics)]
+    var workers: Int { get }
+    /// Capture workers that stopped ticking (a thread stuck).
+    func stalled(at now: Timestamp) -> [Int]
+    /// Stops capturing; every open flow ended: the final reports and counters.
+    func finish() -> (reports: [HostReport], stats: AnalysisStats)
 }
-
-extension Analyzer: LiveVerdictSource {}
 
 /// `live --workers N` (README "Workers"): N capture threads. Each opens its own libpcap handle on
 /// every interface, joined in one PACKET_FANOUT group per interface (hash mode with defragmentation:
@@ -26,8 +39,9 @@ extension Analyzer: LiveVerdictSource {}
 /// runs its own `Analyzer` over them (`LiveLoop`). The workers share the name memory (a DNS answer seen
 /// by one names the flow another sees) and one host table (`SharedVerdicts`), which the caller's
 /// thread commits and alerts from. Memory caps are split between the workers.
-public final class LiveWorkers: LiveVerdictSource {
+public final class LiveWorkers: LiveSensor {
     public let count: Int
+    public var workers: Int { count }
     public let interfaces: [String]
     private let shared: SharedVerdicts
     private let localNets: AddressSet?
@@ -124,14 +138,19 @@ public final class LiveWorkers: LiveVerdictSource {
         }
     }
 
-    /// Lets the workers capture (after privileges are dropped).
-    public func start() { for _ in 0..<count { go.signal() } }
-
-    /// Why capture stopped, if a handle failed (an interface gone).
-    public var captureFailure: CaptureError? { failure.withLock { $0 } }
-
-    /// Whether a worker stopped capturing (then every worker stops).
-    public var stopped: Bool { stopping.isSet }
+    /// Lets the workers capture (they opened their handles at `init`, before privileges were dropped)
+    /// and commits from this thread once a second until `shouldStop`.
+    public func run(shouldStop: () -> Bool, everySecond: (Timestamp) -> Void) throws(CaptureError) {
+        for _ in 0..<count { go.signal() }
+        var next = WallTime.now().adding(seconds: 1)
+        while !shouldStop() && !stopping.isSet {
+            let now = WallTime.now()
+            if now >= next { everySecond(now); next = now.adding(seconds: 1) }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        // A worker whose handle failed stopped them all: say which.
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
 
     /// Hands reloaded lists to every worker (each takes them at its next second).
     public func replaceIntel(_ intel: PoolIntelligence) { self.intel.withLock { $0 = ($0.generation + 1, intel) } }
@@ -157,10 +176,10 @@ public final class LiveWorkers: LiveVerdictSource {
         return s
     }
 
-    /// Capture counters per worker (summed over its interfaces) and in total.
-    public func captureStatistics() -> (total: CaptureStatistics, perWorker: [CaptureStatistics]) {
+    /// Capture counters in total and per worker (summed over its interfaces).
+    public func captureSummary() -> CaptureSummary {
         let per = reports.withLock { $0.map { $0.capture.reduce(CaptureStatistics(), +) } }
-        return (per.reduce(CaptureStatistics(), +), per)
+        return CaptureSummary(interfaces: interfaces, stats: per.reduce(CaptureStatistics(), +), perWorker: per)
     }
 
     /// Capture counters per interface and worker (metrics).
@@ -169,9 +188,9 @@ public final class LiveWorkers: LiveVerdictSource {
         return states.enumerated().flatMap { w, s in zip(interfaces, s.capture).map { ($0, w, $1) } }
     }
 
-    /// Workers that have not published for `seconds` (a capture thread stuck).
-    public func stalled(at now: Timestamp, seconds: Double = 10) -> [Int] {
-        reports.withLock { $0.enumerated().filter { now.since($0.element.published) > seconds }.map(\.offset) }
+    /// Workers that have not published for 10 s (a capture thread stuck).
+    public func stalled(at now: Timestamp) -> [Int] {
+        reports.withLock { $0.enumerated().filter { now.since($0.element.published) > 10 }.map(\.offset) }
     }
 
     /// Stops every worker, waits for them to end their flows, and returns the run's reports and counters.

@@ -132,20 +132,25 @@ struct Live: ParsableCommand {
         var (pools, localNets) = try intel.load()
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
         let storePath = noStore ? nil : (store ?? StorePaths.defaultPath)
-        // Workers open their handles now (as root) and wait; one worker is this thread's own loop.
-        var team: LiveWorkers?
-        var captures: [LiveCapture] = []
+        // The handles are opened now, as root: several workers open theirs and wait for `run`.
+        // Events go to the outputs once they are open (after privileges are dropped).
         let events = EventRelay()
-        if count > 1 {
-            do {
-                team = try LiveWorkers(interfaces: interfaces, options: captureOptions, workers: count, limits: caps.limits, intel: pools,
-                                       localNets: localNets, collectRetired: storePath != nil) { events.send($0) }
-            } catch {
-                Diagnostics.log.error("\(error)")
-                throw ExitCode(Exit.usageOrInputError)
+        let sensor: any LiveSensor
+        do {
+            if count > 1 {
+                sensor = try LiveWorkers(interfaces: interfaces, options: captureOptions, workers: count, limits: caps.limits, intel: pools,
+                                         localNets: localNets, collectRetired: storePath != nil) { events.send($0) }
+            } else {
+                // One handle per interface; any that cannot be opened stops the start.
+                let options = captureOptions
+                let captures = try interfaces.map { name throws(CaptureError) in try LiveCapture(interface: name, options: options) }
+                let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { events.send($0) }
+                analyzer.collectRetiredSessions = storePath != nil
+                sensor = LiveLoop(captures: captures, analyzer: analyzer)
             }
-        } else {
-            captures = try openCaptures()
+        } catch {
+            Diagnostics.log.error("\(error)")
+            throw ExitCode(Exit.usageOrInputError)
         }
         // The metrics port, like the handles, may need root (below 1024).
         let sensorMetrics = metrics.map { _ in SensorMetrics() }
@@ -162,29 +167,9 @@ struct Live: ParsableCommand {
         let (outputs, recorder) = try openOutputs(storePath: storePath, started: started)
         events.outputs = outputs
         Signals.install()
-        let source: any LiveVerdictSource
-        let loop: LiveLoop?
-        let analyzer: Analyzer?
-        if let team {
-            source = team
-            (loop, analyzer) = (nil, nil)
-            team.start()
-        } else {
-            let a = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { outputs.event($0) }
-            a.collectRetiredSessions = recorder != nil
-            source = a
-            (loop, analyzer) = (LiveLoop(captures: captures, analyzer: a), a)
-        }
-        let captureSummary: () -> CaptureSummary = {
-            if let team {
-                let c = team.captureStatistics()
-                return CaptureSummary(interfaces: interfaces, stats: c.total, perWorker: c.perWorker)
-            }
-            return CaptureSummary(interfaces: interfaces, stats: loop!.captureStatistics())
-        }
-        let commits = LiveCommits(analyzer: source, outputs: outputs, recorder: recorder, reportDir: reportDir,
-                                  maxHosts: caps.limits.hosts.maxHosts, captureSummary: captureSummary)
-        let replaceIntel: (PoolIntelligence) -> Void = { p in if let team { team.replaceIntel(p) } else { analyzer!.replaceIntel(p) } }
+        let commits = LiveCommits(analyzer: sensor, outputs: outputs, recorder: recorder, reportDir: reportDir,
+                                  maxHosts: caps.limits.hosts.maxHosts) { sensor.captureSummary() }
+        let replaceIntel: (PoolIntelligence) -> Void = { sensor.replaceIntel($0) }
         let status = StatusLine(quiet: quiet)
         let deadline = duration.map { started.adding(seconds: $0) }
         let period = reportEvery.flatMap(DurationText.seconds)
@@ -195,7 +180,7 @@ struct Live: ParsableCommand {
         let listPeriod = reloadListsEvery.flatMap(DurationText.seconds)
         var nextListReload = listPeriod.map { started.adding(seconds: $0) }
         var captureFailed = false
-        let shouldStop = { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true || team?.stopped == true }
+        let shouldStop = { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }
         let everySecond: (Timestamp) -> Void = { now in
             if Signals.takeReload() { reload(outputs, replaceIntel, &pools, &localNets) }
             if let due = nextListReload, now >= due, let p = listPeriod {
@@ -219,7 +204,7 @@ struct Live: ParsableCommand {
             // A period report needs a commit just before it: one snapshot serves both.
             let reportDue = nextReport.map { now >= $0 } ?? false
             if reportDue || now.since(lastCommit) >= commitInterval {
-                commits.commit(source.snapshotChanges(), at: now)
+                commits.commit(sensor.snapshotChanges(), at: now)
                 lastCommit = now
             }
             if reportDue, let p = period, let due = nextReport {
@@ -228,50 +213,39 @@ struct Live: ParsableCommand {
             }
             if let m = sensorMetrics {
                 var snap = SensorMetrics.Snapshot()
-                snap.capture = team?.captureByInterface() ?? loop!.captureByInterface()
-                snap.analysis = source.statistics
+                snap.capture = sensor.captureByInterface()
+                snap.analysis = sensor.statistics
                 snap.hostsByVerdict = commits.verdictCounts()
                 snap.webhook = outputs.webhook.map { ($0.delivered, $0.failed) }
                 snap.syslogSent = outputs.syslog?.sent
-                snap.workers = team?.count ?? 1
+                snap.workers = sensor.workers
                 var problems: [String] = []
                 if let recorder {
                     let h = recorder.health
                     snap.store = (recorder.commits, h.failures, h.failing, h.lastCommitSeconds)
                     if h.failing { problems.append("the store's latest commit failed") }
                 }
-                if let stuck = team?.stalled(at: now), !stuck.isEmpty {
+                let stuck = sensor.stalled(at: now)
+                if !stuck.isEmpty {
                     problems.append("capture worker\(stuck.count > 1 ? "s" : "") \(stuck.map(String.init).joined(separator: ", ")) stalled")
                 }
                 snap.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
                 m.update(snap, at: now)
             }
             if status.enabled {
-                let c = captureSummary(), st = source.statistics
+                let c = sensor.captureSummary(), st = sensor.statistics
                 status.show("\(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by kernel, \(c.packets_dropped_by_interface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions")
             }
         }
         do {
-            if let loop {
-                try loop.run(shouldStop: shouldStop, everyTick: everySecond)
-            } else {
-                // The workers capture; this thread commits, reports and alerts once a second.
-                var next = WallTime.now().adding(seconds: 1)
-                while !shouldStop() {
-                    let now = WallTime.now()
-                    if now >= next { everySecond(now); next = now.adding(seconds: 1) }
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
-                if let failure = team?.captureFailure { throw failure }
-            }
+            try sensor.run(shouldStop: shouldStop, everySecond: everySecond)
         } catch {
             status.clear()
             Diagnostics.log.error("\(error); writing the final report and stopping")
             captureFailed = true
         }
         status.clear()
-        let final: (reports: [HostReport], stats: AnalysisStats) = team?.finish() ?? (analyzer!.finish(), analyzer!.statistics)
-        finish(final, commits, outputs: outputs, recorder: recorder, started: started)
+        finish(sensor.finish(), commits, outputs: outputs, recorder: recorder, started: started)
         // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
         if captureFailed { throw ExitCode(Exit.usageOrInputError) }
     }
@@ -284,17 +258,6 @@ struct Live: ParsableCommand {
         options.bufferSize = bufferSize.map { $0 * 1024 * 1024 }
         options.filter = bpf
         return options
-    }
-
-    /// One libpcap handle per interface; any that cannot be opened stops the start.
-    private func openCaptures() throws -> [LiveCapture] {
-        let options = captureOptions
-        return try interfaces.map { name in
-            do { return try LiveCapture(interface: name, options: options) } catch {
-                Diagnostics.log.error("\(error)")
-                throw ExitCode(Exit.usageOrInputError)
-            }
-        }
     }
 
     /// As root: hand what this run will write to the target user (every check first, so a refusal

@@ -10,7 +10,7 @@ import Store
 /// What a live sensor does every few seconds: alerts on hosts newly mining, a snapshot committed
 /// to the store, and at each period boundary a report rendered from the store.
 final class LiveCommits {
-    let analyzer: any LiveVerdictSource
+    let analyzer: any LiveSensor
     let outputs: Outputs
     let recorder: Recorder?
     let reportDir: String?
@@ -19,7 +19,7 @@ final class LiveCommits {
     /// Alerts come from the verdicts themselves (a host newly mining), with or without a store.
     private var alerting = AlertRule()
 
-    init(analyzer: any LiveVerdictSource, outputs: Outputs, recorder: Recorder?, reportDir: String?, maxHosts: Int,
+    init(analyzer: any LiveSensor, outputs: Outputs, recorder: Recorder?, reportDir: String?, maxHosts: Int,
          captureSummary: @escaping () -> CaptureSummary) {
         self.analyzer = analyzer; self.outputs = outputs; self.recorder = recorder; self.reportDir = reportDir
         self.maxHosts = maxHosts; self.captureSummary = captureSummary

@@ -234,8 +234,9 @@ struct LiveTests {
         let tcpreplay = try #require(Lab.tcpreplay, "tcpreplay is not installed (scripts/test installs it)")
         let net = try NetPair(4)
         let dir = Lab.tempDir("replay")
+        // One capture thread (`--workers 1`, LiveLoop): the other live tests run the default, one per core.
         let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--no-store", "--format", "json", "--quiet",
-                                                       "--buffer-size", "1"]), log: dir + "/sensor.log")
+                                                       "--buffer-size", "1", "--workers", "1"]), log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
         // Every generated capture, back to back, as fast as the link takes them, from the miner side.
         var sent = 0
@@ -266,7 +267,7 @@ struct LiveTests {
         try "# nothing allowed yet\n".write(toFile: allow, atomically: true, encoding: .utf8)
         chmod(allow, 0o644)
         let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--no-store", "--format", "json", "--quiet",
-                                                       "--events", events, "--allow-list", allow]), log: dir + "/sensor.log")
+                                                       "--events", events, "--allow-list", allow, "--workers", "1"]), log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
         let pool = try net.startPool(log: dir + "/pool.log", hold: 20)
         defer { pool.terminate() }
