@@ -136,17 +136,18 @@ public final class MetricsServer: Sendable {
     private static func answer(_ c: Int32, _ metrics: SensorMetrics) {
         let request = String(decoding: OS.read(c, limit: 4096, milliseconds: 1000), as: UTF8.self)
         let line = request.prefix { $0 != "\r" && $0 != "\n" }.split(separator: " ")
-        let (status, body): (String, String)
-        if line.count >= 2, line[0] == "GET", line[1] == "/metrics" {
-            (status, body) = ("200 OK", metrics.text())
-        } else if line.count >= 2, line[0] == "GET", line[1] == "/healthz" {
-            if let problem = metrics.health(at: WallTime.now()) { (status, body) = ("503 Service Unavailable", problem + "\n") }
-            else { (status, body) = ("200 OK", "ok\n") }
-        } else {
-            (status, body) = ("404 Not Found", "GET /metrics or /healthz\n")
+        let path = line.count >= 2 && line[0] == "GET" ? line[1] : ""
+        let plain = "text/plain; charset=utf-8"
+        let (status, type, body): (String, String, String)
+        switch path {
+        case "/metrics":
+            (status, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.text())
+        case "/healthz":
+            let problem = metrics.health(at: WallTime.now())
+            (status, type, body) = (problem == nil ? "200 OK" : "503 Service Unavailable", plain, (problem ?? "ok") + "\n")
+        default:
+            (status, type, body) = ("404 Not Found", plain, "GET /metrics or /healthz\n")
         }
-        let type = body.hasPrefix("#") || status.hasPrefix("200") && line.count >= 2 && line[1] == "/metrics"
-            ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8"
         _ = OS.send(c, "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
     }
 }
