@@ -286,7 +286,7 @@ public struct HostVerdicts: Sendable {
             .map { host, e in
                 // In input order, not arrival order: flows end (and workers report) in any order.
                 var r = Self.judge(host: host, miner: Self.inOrder(e.miner), pool: Self.inOrder(e.pool),
-                                   evidence: e.other.sorted { ($0.orderKey, $0.mergeKey) < ($1.orderKey, $1.mergeKey) },
+                                   evidence: Self.inOrder(e.other),
                                    policy: policy, relays: relays)
                 if e.retired > 0 {
                     r.reasons.append(.retiredSessions(e.retired))
@@ -298,8 +298,14 @@ public struct HostVerdicts: Sendable {
             .sorted { (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host) }
     }
 
+    /// Sessions and evidence in input order (first time, then the flow's place; evidence of one
+    /// flow by kind and name), whatever order flows ended and workers reported in.
     static func inOrder(_ sessions: Deque<SessionRecord>) -> [SessionRecord] {
         sessions.sorted { ($0.flowFirstSeen, $0.origin) < ($1.flowFirstSeen, $1.origin) }
+    }
+
+    static func inOrder(_ evidence: [Evidence]) -> [Evidence] {
+        evidence.sorted { ($0.orderKey, $0.mergeKey) < ($1.orderKey, $1.mergeKey) }
     }
 
     /// Takes in another table's hosts (another worker's): the same table one worker would have built
@@ -310,7 +316,7 @@ public struct HostVerdicts: Sendable {
             let o = other.byHost[host]!
             for s in Self.inOrder(o.miner) { append(s, to: host, asPool: false) }
             for s in Self.inOrder(o.pool) { append(s, to: host, asPool: true) }
-            for e in o.other.sorted(by: { ($0.orderKey, $0.mergeKey) < ($1.orderKey, $1.mergeKey) }) { add(e) }
+            for e in Self.inOrder(o.other) { add(e) }
             guard byHost[host] != nil else { continue }
             if o.retired > 0 {
                 byHost[host]!.retired += o.retired

@@ -31,8 +31,6 @@ public final class SharedVerdicts: Sendable {
         state = Locked(State(verdicts: HostVerdicts(policy: policy, limits: limits)))
     }
 
-    public var policy: ScoringPolicy { state.withLock { $0.verdicts.policy } }
-
     func add(_ r: SessionRecord) { state.withLock { $0.verdicts.add(r) } }
 
     func add(_ e: Evidence) -> HostVerdicts.EvidenceOutcome { state.withLock { $0.verdicts.add(e) } }
