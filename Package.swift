@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The embedded history (SQLite, WAL, migrations) behind `live`, `analyze --store` and `report`.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The fleet's central history (`--store postgresql://…`): the ecosystem's PostgreSQL client.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Deque: every FIFO (the host table's activity queues, closing flows, the name cache, output queues).
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // Diagnostics with levels (--log-level), one handler deciding the stderr / journald format.
@@ -66,7 +68,8 @@ let package = Package(
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
-        .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
+                                             .product(name: "PostgresNIO", package: "postgres-nio")]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
         .target(name: "OS", dependencies: ["PacketDecoding"]),
         .target(name: "Sensor", dependencies: ["Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",

@@ -42,6 +42,14 @@ public enum PeriodRenderer {
     static func wallets(_ h: HostJSON) -> String { h.wallets.isEmpty ? "-" : h.wallets.prefix(2).joined(separator: "; ") + (h.wallets.count > 2 ? " +\(h.wallets.count - 2)" : "") }
     static func workers(_ h: HostJSON) -> String { h.workers.isEmpty ? "-" : h.workers.prefix(3).joined(separator: "; ") + (h.workers.count > 3 ? " +\(h.workers.count - 3)" : "") }
     static func software(_ h: HostJSON) -> String { h.miner_software.isEmpty ? "-" : h.miner_software.prefix(2).joined(separator: "; ") }
+    /// "Seen by sensors a, b" in a report over several sensors.
+    static func seenBy(_ x: PeriodReport.Host, _ r: PeriodReport) -> String? {
+        r.sensors.count > 1 && !x.sensors.isEmpty ? "Seen by sensor\(x.sensors.count > 1 ? "s" : "") \(x.sensors.joined(separator: ", "))" : nil
+    }
+    /// A verdict change's host, with its site, and its sensor when the report covers several.
+    static func changeHost(_ c: PeriodReport.Change, _ r: PeriodReport) -> String {
+        (c.site.isEmpty ? c.host : "\(c.host) @ \(c.site)") + (r.sensors.count > 1 ? " (\(c.sensor))" : "")
+    }
     static func shares(_ h: PeriodReport.Host) -> Int { h.sessions.reduce(0) { $0.addingSaturated($1.shares_accepted) } }
 
     // MARK: - Markdown
@@ -65,11 +73,12 @@ public enum PeriodRenderer {
         o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
             let j = h.host
-            o += "| \(md(j.host)) | \(j.verdictText) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(workers(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(sharesCell(h)) | \(md(j.rateCell)) |\n"
+            o += "| \(md(h.label)) | \(j.verdictText) | \(j.confidence) | \(md(pools(j))) | \(md(wallets(j))) | \(md(workers(j))) | \(md(software(j))) | \(short(h.first_seen)) | \(short(h.last_seen)) | \(sharesCell(h)) | \(md(j.rateCell)) |\n"
         }
         o += "\n"
         for h in r.hosts {
-            o += "## \(md(h.host.host)) — \(h.host.verdictText) (\(h.host.confidence))\(h.new_in_period ? " — new" : "")\n\n"
+            o += "## \(md(h.label)) — \(h.host.verdictText) (\(h.host.confidence))\(h.new_in_period ? " — new" : "")\n\n"
+            if let seen = seenBy(h, r) { o += "- \(md(seen))\n" }
             for reason in h.host.reasons { o += "- \(md(reason))\n" }
             o += "\n"
         }
@@ -86,7 +95,7 @@ public enum PeriodRenderer {
         guard !r.verdict_changes.isEmpty else { return "" }
         var o = "## Verdict changes\n\n| time | host | from | to | why |\n|---|---|---|---|---|\n"
         for c in r.verdict_changes.suffix(200) {
-            o += "| \(short(c.time)) | \(md(c.host)) | \(md(c.old_verdict ?? "–")) | \(md(c.new_verdict)) | \(md(c.reason ?? "")) |\n"
+            o += "| \(short(c.time)) | \(md(changeHost(c, r))) | \(md(c.old_verdict ?? "–")) | \(md(c.new_verdict)) | \(md(c.reason ?? "")) |\n"
         }
         return o + "\n"
     }
@@ -102,14 +111,15 @@ public enum PeriodRenderer {
     }
 
     static func csv(_ r: PeriodReport) -> String {
-        var o = "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons\n"
+        var o = "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons,site,sensors\n"
         for h in r.hosts {
             let j = h.host
-            let cells = [j.host, j.verdict, String(j.confidence), h.first_seen, h.last_seen, h.first_flagged ?? "", String(h.new_in_period),
+            let cells: [String] = [j.host, j.verdict, String(j.confidence), h.first_seen, h.last_seen, h.first_flagged ?? "", String(h.new_in_period),
                          j.pools.joined(separator: "; "), j.wallets.joined(separator: "; "), j.workers.joined(separator: "; "),
                          j.miner_software.joined(separator: "; "),
                          sharesCell(h) == "-" ? "" : sharesCell(h), j.estimated_hashrate_hs.map(csvNumber) ?? "", j.hashrate_unit ?? "",
                          (j.estimated_hashrates ?? []).map(\.text).joined(separator: "; "), j.reasons.joined(separator: " | ")]
+                + [h.site, h.sensors.joined(separator: "; ")]
             o += cells.map(csvCell).joined(separator: ",") + "\n"
         }
         return o
@@ -191,7 +201,7 @@ public enum PeriodRenderer {
             o += "<table class=\"hosts stack\"><thead><tr><th>Host</th><th>Verdict</th><th>Conf.</th><th>Pool</th><th>Wallet</th><th>Worker</th><th>Software</th><th>First seen</th><th>Last seen</th><th>Shares</th><th>Hashrate</th></tr></thead><tbody>\n"
             for x in r.hosts {
                 let j = x.host
-                o += "<tr>" + td("Host", "<a href=\"#host-\(h(j.host))\">\(h(j.host))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")", nowrap: true)
+                o += "<tr>" + td("Host", "<a href=\"#host-\(h(x.label))\">\(h(x.label))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")", nowrap: true)
                 o += td("Verdict", h(j.verdictText), nowrap: true, cls: "v-\(h(j.verdict))") + td("Confidence", String(j.confidence), nowrap: true)
                 o += td("Pool", h(pools(j))) + td("Wallet", h(wallets(j))) + td("Worker", h(workers(j))) + td("Software", h(software(j)))
                 o += td("First seen", h(short(x.first_seen)), nowrap: true) + td("Last seen", h(short(x.last_seen)), nowrap: true)
@@ -200,15 +210,15 @@ public enum PeriodRenderer {
             o += "</tbody></table>\n"
             let axis = r.activeSpan
             for x in r.hosts {
-                o += "<h2 id=\"host-\(h(x.host.host))\">\(h(x.host.host)) <span class=\"v-\(h(x.host.verdict))\">\(h(x.host.verdictText))</span> <span class=\"muted\">(\(x.host.confidence))</span></h2>\n"
+                o += "<h2 id=\"host-\(h(x.label))\">\(h(x.label)) <span class=\"v-\(h(x.host.verdict))\">\(h(x.host.verdictText))</span> <span class=\"muted\">(\(x.host.confidence))</span></h2>\n"
                 o += timeline(x, from: axis.0, to: axis.1)
-                o += "<ul>" + x.host.reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
+                o += "<ul>" + (seenBy(x, r).map { ["<li>\(h($0))</li>"] } ?? []).joined() + x.host.reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
             }
         }
         if !r.verdict_changes.isEmpty {
             o += "<h2>Verdict changes</h2><table class=\"changes stack\"><thead><tr><th>Time</th><th>Host</th><th>From</th><th>To</th><th>Why</th></tr></thead><tbody>"
             for c in r.verdict_changes.suffix(200) {
-                o += "<tr>" + td("Time", h(short(c.time))) + td("Host", h(c.host)) + td("From", h(c.old_verdict ?? "–"))
+                o += "<tr>" + td("Time", h(short(c.time))) + td("Host", h(changeHost(c, r))) + td("From", h(c.old_verdict ?? "–"))
                 o += td("To", h(c.new_verdict)) + td("Why", h(c.reason ?? "")) + "</tr>"
             }
             o += "</tbody></table>\n"

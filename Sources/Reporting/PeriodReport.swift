@@ -17,10 +17,21 @@ public struct PeriodReport: Codable, Sendable {
         public var new_in_period: Bool
         /// Mining sessions that overlap the period, for the timeline.
         public var sessions: [Session]
+        /// The site the host's address belongs to ("" when sensors name none): the same address at two
+        /// sites is two hosts.
+        public var site: String
+        /// The sensors that saw it (a miner whose traffic crosses two taps is one host seen by both);
+        /// `host` is the most serious of their judgements.
+        public var sensors: [String]
 
-        public init(host: HostJSON, first_seen: String, last_seen: String, first_flagged: String?, new_in_period: Bool, sessions: [Session]) {
+        public init(host: HostJSON, first_seen: String, last_seen: String, first_flagged: String?, new_in_period: Bool, sessions: [Session],
+                    site: String = "", sensors: [String] = []) {
             self.host = host; self.first_seen = first_seen; self.last_seen = last_seen; self.first_flagged = first_flagged; self.new_in_period = new_in_period; self.sessions = sessions
+            self.site = site; self.sensors = sensors
         }
+
+        /// The host as a reader names it: its address, and its site where sensors name sites.
+        public var label: String { site.isEmpty ? host.host : "\(host.host) @ \(site)" }
     }
 
     public struct Session: Codable, Sendable {
@@ -38,6 +49,8 @@ public struct PeriodReport: Codable, Sendable {
         public var shares_accepted: Int
         @NullEncoded public var estimated_hashrate_hs: Double?
         @NullEncoded public var hashrate_unit: String?
+        /// The sensor that saw it.
+        public var sensor: String = ""
         public init(pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?, first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int, estimated_hashrate_hs: Double?, hashrate_unit: String? = nil) {
             self.pool = pool; self.pool_name = pool_name; self.dialect = dialect; self.coin = coin; self.wallet = wallet; self.software = software; self.first_seen = first_seen; self.last_seen = last_seen; self.start_ns = start_ns; self.end_ns = end_ns; self.shares_accepted = shares_accepted; self.estimated_hashrate_hs = estimated_hashrate_hs; self.hashrate_unit = hashrate_unit
         }
@@ -50,8 +63,13 @@ public struct PeriodReport: Codable, Sendable {
         public var new_verdict: String
         public var confidence: Int
         @NullEncoded public var reason: String?
-        public init(time: String, host: String, old_verdict: String?, new_verdict: String, confidence: Int, reason: String?) {
+        /// The sensor whose verdict changed, and its site.
+        public var sensor: String
+        public var site: String
+        public init(time: String, host: String, old_verdict: String?, new_verdict: String, confidence: Int, reason: String?,
+                    sensor: String = "", site: String = "") {
             self.time = time; self.host = host; self.old_verdict = old_verdict; self.new_verdict = new_verdict; self.confidence = confidence; self.reason = reason
+            self.sensor = sensor; self.site = site
         }
     }
 
@@ -87,6 +105,8 @@ public struct PeriodReport: Codable, Sendable {
     /// period says where the data is.
     @NullEncoded public var store_first_seen: String?
     @NullEncoded public var store_last_seen: String?
+    /// The sensors whose hosts the report covers.
+    public var sensors: [String] = []
     /// Hosts listed in one report at most: a store a flood has filled stays a page a browser opens.
     public static let maxHosts = 2000
 

@@ -12,6 +12,10 @@ import Synchronization
 /// capture: the capture thread hands over a snapshot and goes on; if the writer is still busy, a
 /// newer snapshot replaces the waiting one (each snapshot is the whole state, nothing is lost).
 /// Periodic report jobs run on the same thread, after the commit they depend on.
+///
+/// With a spool (a PostgreSQL store): a batch the database does not take is kept on disk, and while
+/// anything waits there every new batch queues behind it; the writer tries the oldest every few
+/// seconds and delivers in order when the database answers (writing a batch twice changes nothing).
 public final class Recorder: Sendable {
     public let store: EvidenceStore
     private struct State {
@@ -26,8 +30,21 @@ public final class Recorder: Sendable {
         var failing = false
         /// Seconds the latest commit took.
         var lastCommitSeconds = 0.0
-        var idle: Bool { pending == nil && jobs.isEmpty && !busy }
+        /// Rows to write after the pending batch (the run's end).
+        var rows: [StoreRows] = []
+        var spool = SpoolState()
+        var idle: Bool { pending == nil && jobs.isEmpty && rows.isEmpty && !busy }
     }
+    /// The spool as metrics and the final report see it.
+    public struct SpoolState: Sendable, Equatable {
+        public var batches = 0
+        public var bytes = 0
+        public var oldestSeconds = 0.0
+        public var rowsDropped = 0
+        public var delivered = 0
+    }
+    /// Touched by the writer thread only (the lock is never contended; it makes that checkable).
+    private let spool: Locked<Spool>?
     private let state = Locked(State())
     /// Signalled whenever there is something for the writer to look at; it re-checks the state.
     private let wake = DispatchSemaphore(value: 0)
@@ -39,10 +56,13 @@ public final class Recorder: Sendable {
         state.withLock { ($0.failures, $0.failing, $0.lastCommitSeconds) }
     }
 
-    public init(store: EvidenceStore) {
+    public init(store: EvidenceStore, spool: Spool? = nil) {
         self.store = store
+        self.spool = spool.map { Locked($0) }
         Thread { [weak self] in self?.work() }.start()
     }
+
+    public var spoolState: SpoolState { state.withLock { $0.spool } }
 
     /// Builds a batch from a snapshot of the analyzer's state.
     /// - Parameter hostsFlagged: for incremental snapshots (only changed hosts), the whole count.
@@ -74,15 +94,28 @@ public final class Recorder: Sendable {
         wake.signal()
     }
 
+    /// Queues rows (the run's end) after everything submitted so far.
+    public func submit(rows: StoreRows) {
+        state.withLock { $0.rows.append(rows) }
+        wake.signal()
+    }
+
     /// Runs `job` on the writer thread after any queued commit (period reports).
     public func enqueue(_ job: @escaping @Sendable () -> Void) {
         state.withLock { $0.jobs.append(job) }
         wake.signal()
     }
 
-    /// Waits until everything queued so far is written (shutdown, tests).
+    /// Waits until everything queued so far is written or spooled (shutdown, tests).
     public func flush() {
         while !state.withLock({ $0.idle }) { usleep(1000) }
+    }
+
+    /// Waits up to `seconds` for the spool to empty (shutdown: one last chance to deliver).
+    public func drainSpool(within seconds: Double) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while state.withLock({ $0.spool.batches }) > 0 && Date() < end { wake.signal(); usleep(100_000) }
+        return state.withLock { $0.spool.batches } == 0
     }
 
     public func stop() {
@@ -92,30 +125,98 @@ public final class Recorder: Sendable {
     }
 
     private func work() {
+        var retryAt = Date.distantPast
         while true {
-            let (batch, todo, stopped) = state.withLock { s -> (StoreBatch?, [@Sendable () -> Void], Bool) in
-                guard s.pending != nil || !s.jobs.isEmpty else { return (nil, [], s.stopped) }
-                defer { s.pending = nil; s.jobs = []; s.busy = true }
-                return (s.pending, s.jobs, false)
+            let (batch, extra, todo, stopped) = state.withLock { s -> (StoreBatch?, [StoreRows], [@Sendable () -> Void], Bool) in
+                guard s.pending != nil || !s.jobs.isEmpty || !s.rows.isEmpty else { return (nil, [], [], s.stopped) }
+                defer { s.pending = nil; s.jobs = []; s.rows = []; s.busy = true }
+                return (s.pending, s.rows, s.jobs, false)
             }
-            if batch == nil && todo.isEmpty {
+            if batch == nil && extra.isEmpty && todo.isEmpty {
+                if let spool, !spool.withLock({ $0.isEmpty }), Date() >= retryAt {
+                    state.withLock { $0.busy = true }
+                    if !deliverSpool() { retryAt = Date().addingTimeInterval(2) }
+                    state.withLock { $0.busy = false }
+                    continue
+                }
                 if stopped { return }
-                wake.wait()
+                _ = wake.wait(timeout: .now() + (spool?.withLock({ $0.isEmpty }) == false ? 1 : 3600))
                 continue
             }
-            if let batch {
-                let started = DispatchTime.now().uptimeNanoseconds
-                do {
-                    try store.commit(batch)
-                    let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                    state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took }
-                } catch {
-                    state.withLock { $0.failures += 1; $0.failing = true }
-                    Diagnostics.log.error("store: \(error)")
-                }
+            do {
+                var all = try batch.map { [try store.rows(for: $0)] } ?? []
+                all += extra
+                for rows in all { write(rows) }
+            } catch {
+                state.withLock { $0.failures += 1; $0.failing = true }
+                Diagnostics.log.error("store: \(error)")
             }
             for job in todo { job() }
             state.withLock { $0.busy = false }
         }
+    }
+
+    /// Writes `rows`, or spools them: behind anything already spooled, or when the database is away.
+    private func write(_ rows: StoreRows) {
+        if let spool, !spool.withLock({ $0.isEmpty }) {
+            keep(rows, in: spool)
+            _ = deliverSpool()
+            return
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            try store.write(rows)
+            let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took }
+        } catch {
+            state.withLock { $0.failures += 1; $0.failing = true }
+            if let spool, error.unreachable {
+                Diagnostics.log.warning("store: \(error); spooling to \(spool.withLock { $0.directory }) until it answers")
+                keep(rows, in: spool)
+            } else {
+                store.forgetWritten()   // nothing can be assumed written: the next snapshot writes every row again
+                Diagnostics.log.error("store: \(error)")
+            }
+        }
+    }
+
+    private func keep(_ rows: StoreRows, in spool: Locked<Spool>) {
+        do { try spool.withLock { try $0.append(rows) } } catch {
+            store.forgetWritten()
+            Diagnostics.log.error("\(error)")
+        }
+        publish(spool)
+    }
+
+    /// Delivers spooled batches, oldest first, until one fails; whether the spool is now empty.
+    private func deliverSpool() -> Bool {
+        guard let spool else { return true }
+        defer { publish(spool) }
+        while !spool.withLock({ $0.isEmpty }) {
+            do {
+                guard let rows = try spool.withLock({ try $0.peek() }) else { break }
+                let started = DispatchTime.now().uptimeNanoseconds
+                try store.write(rows)
+                spool.withLock { $0.removeOldest() }
+                let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took; $0.spool.delivered += 1 }
+                if spool.withLock({ $0.isEmpty }) { Diagnostics.log.notice("store: the database answers again; every spooled batch delivered") }
+            } catch let e as StoreError {
+                state.withLock { $0.failures += 1; $0.failing = true }
+                if !e.unreachable { Diagnostics.log.error("store: \(e); the spooled batch stays, tried again in a few seconds") }
+                return false
+            } catch {
+                Diagnostics.log.error("\(error)")   // a damaged spool file, set aside: go on with the next
+            }
+        }
+        return true
+    }
+
+    private func publish(_ box: Locked<Spool>) {
+        let now = Date().timeIntervalSince1970
+        let spool = box.withLock { $0 }
+        let s = SpoolState(batches: spool.batches, bytes: spool.bytes, oldestSeconds: spool.oldestSpooledAt.map { max(now - $0, 0) } ?? 0,
+                           rowsDropped: spool.rowsDropped, delivered: state.withLock { $0.spool.delivered })
+        state.withLock { $0.spool = s }
     }
 }

@@ -23,22 +23,24 @@ extension PeriodReport {
         var sessionsByHost: [String: [Session]] = [:]
         for s in p.sessions {
             guard let j = try? decoder.decode(SessionJSON.self, from: Data(s.document.utf8)) else { continue }
-            sessionsByHost[s.miner, default: []].append(Session(
+            var session = Session(
                 pool: j.pool, pool_name: j.pool_hostnames.first, dialect: j.dialect, coin: j.coin, wallet: j.wallets.first,
                 software: j.miner_software, first_seen: TimeFormat.iso8601(s.firstSeen), last_seen: TimeFormat.iso8601(s.lastSeen),
                 start_ns: s.firstSeen, end_ns: s.lastSeen, shares_accepted: j.shares_accepted,
-                estimated_hashrate_hs: j.estimated_hashrate_hs, hashrate_unit: j.hashrate_unit))
+                estimated_hashrate_hs: j.estimated_hashrate_hs, hashrate_unit: j.hashrate_unit)
+            session.sensor = s.sensor
+            sessionsByHost["\(s.site)|\(s.miner)", default: []].append(session)
         }
         let hosts: [Host] = p.hosts.compactMap { h in
             guard let j = try? decoder.decode(HostJSON.self, from: Data(h.document.utf8)) else { return nil }
             return Host(host: j, first_seen: TimeFormat.iso8601(h.firstSeen), last_seen: TimeFormat.iso8601(h.lastSeen),
                         first_flagged: h.firstFlagged.map(TimeFormat.iso8601),
                         new_in_period: h.firstFlagged.map { $0 >= p.from && $0 <= p.to } ?? false,
-                        sessions: sessionsByHost[h.address] ?? [])
+                        sessions: sessionsByHost["\(h.site)|\(h.address)"] ?? [], site: h.site, sensors: h.sensors)
         }
         let changes = p.changes.map {
             Change(time: TimeFormat.iso8601($0.time), host: $0.host, old_verdict: $0.oldVerdict, new_verdict: $0.newVerdict,
-                   confidence: $0.confidence, reason: $0.reason)
+                   confidence: $0.confidence, reason: $0.reason, sensor: $0.sensor, site: $0.site)
         }
         let c = p.capture
         self.init(generated: TimeFormat.iso8601(generated.nanoseconds), from: TimeFormat.iso8601(p.from), to: TimeFormat.iso8601(p.to),
@@ -46,12 +48,13 @@ extension PeriodReport {
                   capture: Capture(runs: c.runs, packets: c.packets, packets_received: c.received,
                                    packets_dropped_by_kernel: c.droppedByKernel, packets_dropped_by_interface: c.droppedByInterface),
                   totals: p.totals, storeSpan: p.span)
+        sensors = p.sensors
     }
 }
 
 extension EvidenceStore {
     /// The period as a report (`report`, `live --report-every`).
-    public func report(from: Int64, to: Int64, generated: Timestamp) throws(StoreError) -> PeriodReport {
-        PeriodReport(try period(from: from, to: to, limit: PeriodReport.maxHosts), generated: generated)
+    public func report(from: Int64, to: Int64, generated: Timestamp, filter: StoreFilter = StoreFilter()) throws(StoreError) -> PeriodReport {
+        PeriodReport(try period(from: from, to: to, limit: PeriodReport.maxHosts, filter: filter), generated: generated)
     }
 }

@@ -1,21 +1,41 @@
 import SafeNumbers
 import Detection
 import Foundation
-import GRDB
-import Synchronization
 import PacketDecoding
+
+/// Which sensors a report covers (`report --sensor/--site`); empty: the whole fleet.
+public struct StoreFilter: Sendable, Equatable {
+    public var sensors: [String] = []
+    public var sites: [String] = []
+    public init(sensors: [String] = [], sites: [String] = []) { self.sensors = sensors; self.sites = sites }
+
+    /// ` AND sensor IN (…) AND site IN (…)` and its arguments.
+    var sql: (String, [SQLValue]) {
+        var text = "", args: [SQLValue] = []
+        if !sensors.isEmpty { text += " AND sensor IN (\(placeholders(sensors.count)))"; args += sensors.map { .text($0) } }
+        if !sites.isEmpty { text += " AND site IN (\(placeholders(sites.count)))"; args += sites.map { .text($0) } }
+        return (text, args)
+    }
+}
 
 /// What the store holds about a period, as its own records: the documents it was given (host and
 /// session JSON, opaque here) with the columns it indexes. Sensor turns it into a `PeriodReport`.
 public struct StoredPeriod: Sendable {
+    /// A host of one site, as every sensor that saw it reports it: one row with all their names.
     public struct Host: Sendable {
+        public var site: String
         public var address: String
+        /// Sensors that saw it, by name.
+        public var sensors: [String]
         public var firstSeen: Int64
         public var lastSeen: Int64
         public var firstFlagged: Int64?
+        /// The report of the sensor that judged it most seriously (then the most confident, the latest).
         public var document: String
     }
     public struct Session: Sendable {
+        public var site: String
+        public var sensor: String
         public var miner: String
         public var firstSeen: Int64
         public var lastSeen: Int64
@@ -23,6 +43,8 @@ public struct StoredPeriod: Sendable {
     }
     public struct Change: Sendable {
         public var time: Int64
+        public var sensor: String
+        public var site: String
         public var host: String
         public var oldVerdict: String?
         public var newVerdict: String
@@ -40,7 +62,8 @@ public struct StoredPeriod: Sendable {
     public var to: Int64
     /// The most serious hosts first (the one verdict ranking), at most the limit asked for.
     public var hosts: [Host]
-    /// Sessions of the hosts listed, oldest first (at most 1000 per host, 50 000 in all).
+    /// Sessions of the hosts listed, oldest first (at most 1000 per host, 50 000 in all); a session
+    /// two sensors both saw (a miner whose traffic crosses two taps) once.
     public var sessions: [Session]
     public var changes: [Change]
     public var capture: Capture
@@ -48,78 +71,133 @@ public struct StoredPeriod: Sendable {
     public var totals: (mining: Int, new: Int, all: Int)
     /// Earliest and latest packet time of any evidence in the store.
     public var span: (Int64, Int64)?
+    /// Every sensor with hosts in the period.
+    public var sensors: [String]
 }
 
 extension EvidenceStore {
-    /// Everything the store knows about `from ... to` (ns since the epoch, packet time).
+    /// Everything the store knows about `from ... to` (ns since the epoch, packet time), over the
+    /// sensors `filter` selects.
     /// - Parameter limit: hosts listed at most (the most serious first); the totals cover them all.
-    /// - Complexity: indexed range queries on sessions; one row per host seen in the period.
-    public func period(from: Int64, to: Int64, limit: Int) throws(StoreError) -> StoredPeriod {
+    /// - Complexity: indexed range queries; one row per host and sensor seen in the period.
+    public func period(from: Int64, to: Int64, limit: Int, filter: StoreFilter = StoreFilter()) throws(StoreError) -> StoredPeriod {
+        let (only, onlyArgs) = filter.sql
+        let range: [SQLValue] = [.int(from), .int(to)]
+        let inPeriod = "last_seen >= ? AND first_seen <= ?" + only
         do {
-            return try reader.read { db in
-                let hosts = try Row.fetchAll(db, sql: """
-                    SELECT address, first_seen, last_seen, first_flagged, report_json FROM hosts
-                    WHERE last_seen >= ? AND first_seen <= ?
-                    ORDER BY \(Self.rankSQL), confidence DESC, address LIMIT ?
-                    """, arguments: [from, to, limit]).map { r in
-                    StoredPeriod.Host(address: r["address"], firstSeen: r["first_seen"], lastSeen: r["last_seen"],
-                                      firstFlagged: r["first_flagged"], document: r["report_json"])
-                }
-                let totals = try Row.fetchOne(db, sql: """
-                    SELECT COUNT(*) AS n,
-                           SUM(CASE WHEN verdict IN ('mining', 'likely-mining') THEN 1 ELSE 0 END) AS mining,
-                           SUM(CASE WHEN first_flagged BETWEEN ? AND ? THEN 1 ELSE 0 END) AS new
-                    FROM hosts WHERE last_seen >= ? AND first_seen <= ?
-                    """, arguments: [from, to, from, to])
-                // Sessions only of the hosts listed, and a bounded number of them.
-                let shown = hosts.map(\.address)
-                var perHost: [String: Int] = [:]
-                let sessions = (shown.isEmpty ? [] : try Row.fetchAll(db, sql: """
-                    SELECT miner, json, first_seen, last_seen FROM sessions
-                    WHERE last_seen >= ? AND first_seen <= ? AND miner IN (\(databaseQuestionMarks(count: shown.count)))
-                    ORDER BY first_seen LIMIT 50000
-                    """, arguments: StatementArguments([from, to]) + StatementArguments(shown))).compactMap { r -> StoredPeriod.Session? in
-                    let miner: String = r["miner"]
-                    perHost[miner, default: 0] += 1
-                    guard perHost[miner]! <= 1000 else { return nil }
-                    return StoredPeriod.Session(miner: miner, firstSeen: r["first_seen"], lastSeen: r["last_seen"], document: r["json"])
-                }
-                let changes = try Row.fetchAll(db, sql: """
-                    SELECT time, host, old_verdict, new_verdict, confidence, reason FROM verdict_changes
-                    WHERE time >= ? AND time <= ? ORDER BY time LIMIT 10000
-                    """, arguments: [from, to]).map { r in
-                    StoredPeriod.Change(time: r["time"], host: r["host"], oldVerdict: r["old_verdict"], newVerdict: r["new_verdict"],
-                                        confidence: r["confidence"], reason: r["reason"])
-                }
+            // A host is one site's address, whatever sensors saw it: ranked by its most serious verdict.
+            let ranked = try db.read(SQLStatement("""
+                SELECT site, address FROM hosts WHERE \(inPeriod)
+                GROUP BY site, address ORDER BY MIN(\(Self.rankSQL)), MAX(confidence) DESC, address, site LIMIT ?
+                """, range + onlyArgs + [.int(Int64(limit))]))
+            let listed = ranked.compactMap { r in r[0].text.flatMap { s in r[1].text.map { (s, $0) } } }
+            let addresses = Array(Set(listed.map(\.1))).sorted()
+            let addressArgs = addresses.map { SQLValue.text($0) }
+            let inAddresses = "address IN (\(placeholders(addresses.count)))"
+            var queries = [
+                SQLStatement("""
+                    SELECT COUNT(*), SUM(m), SUM(CASE WHEN f BETWEEN ? AND ? THEN 1 ELSE 0 END) FROM (
+                      SELECT MAX(CASE WHEN verdict IN ('mining', 'likely-mining') THEN 1 ELSE 0 END) AS m, MIN(first_flagged) AS f
+                      FROM hosts WHERE \(inPeriod) GROUP BY site, address) g
+                    """, range + range + onlyArgs),
+                SQLStatement("""
+                    SELECT time, sensor, site, host, old_verdict, new_verdict, confidence, reason FROM verdict_changes
+                    WHERE time >= ? AND time <= ?\(only) ORDER BY time, id LIMIT 10000
+                    """, range + onlyArgs),
                 // The latest counters of each run that committed inside the period.
-                let stats = try Row.fetchAll(db, sql: """
+                SQLStatement("""
                     SELECT c.packets, c.received, c.dropped_kernel, c.dropped_interface FROM capture_stats c
-                    JOIN (SELECT run_id, MAX(time) AS t FROM capture_stats WHERE last_packet >= ? AND first_packet <= ? GROUP BY run_id) last
-                      ON c.run_id = last.run_id AND c.time = last.t
-                    """, arguments: [from, to])
-                func sum(_ key: String) -> Int? {
-                    let values = stats.compactMap { $0[key] as Int? }
-                    return values.isEmpty ? nil : values.reduce(0) { $0.addingSaturated($1) }
-                }
-                let capture = StoredPeriod.Capture(runs: stats.count, packets: sum("packets") ?? 0, received: sum("received"),
-                                                   droppedByKernel: sum("dropped_kernel"), droppedByInterface: sum("dropped_interface"))
-                let spanRow = try Row.fetchOne(db, sql: "SELECT MIN(first_seen) AS a, MAX(last_seen) AS b FROM hosts")
-                let span: (Int64, Int64)? = spanRow.flatMap { r in (r["a"] as Int64?).flatMap { a in (r["b"] as Int64?).map { (a, $0) } } }
-                return StoredPeriod(from: from, to: to, hosts: hosts, sessions: sessions, changes: changes, capture: capture,
-                                    totals: (mining: totals?["mining"] ?? 0, new: totals?["new"] ?? 0, all: totals?["n"] ?? hosts.count),
-                                    span: span)
+                    JOIN (SELECT run, MAX(time) AS t FROM capture_stats WHERE last_packet >= ? AND first_packet <= ?\(only) GROUP BY run) last
+                      ON c.run = last.run AND c.time = last.t
+                    """, range + onlyArgs),
+                SQLStatement("SELECT MIN(first_seen), MAX(last_seen) FROM hosts WHERE 1 = 1\(only)", onlyArgs),
+                SQLStatement("SELECT DISTINCT sensor FROM hosts WHERE \(inPeriod) ORDER BY sensor", range + onlyArgs),
+            ]
+            if !addresses.isEmpty {
+                queries.append(SQLStatement("""
+                    SELECT site, address, sensor, first_seen, last_seen, first_flagged, report_json, \(Self.rankSQL), confidence FROM hosts
+                    WHERE \(inPeriod) AND \(inAddresses)
+                    """, range + onlyArgs + addressArgs))
+                // Sessions only of the hosts listed, and a bounded number of them.
+                queries.append(SQLStatement("""
+                    SELECT site, sensor, miner, miner_port, pool, pool_port, flow_first_seen, first_seen, last_seen, json FROM sessions
+                    WHERE \(inPeriod) AND miner IN (\(placeholders(addresses.count)))
+                    ORDER BY first_seen, sensor LIMIT 50000
+                    """, range + onlyArgs + addressArgs))
             }
-        } catch let e as StoreError { throw e } catch { throw StoreError(path, error) }
+            let r = try db.read(queries)
+            let totals = r[0].first
+            let changes = r[1].map { c in
+                StoredPeriod.Change(time: c[0].int ?? 0, sensor: c[1].text ?? "", site: c[2].text ?? "", host: c[3].text ?? "",
+                                    oldVerdict: c[4].text, newVerdict: c[5].text ?? "", confidence: Int(clamping: c[6].int ?? 0), reason: c[7].text)
+            }
+            func sum(_ i: Int) -> Int? {
+                let values = r[2].compactMap { $0[i].int }
+                return values.isEmpty ? nil : values.reduce(0) { $0.addingSaturated(Int(clamping: $1)) }
+            }
+            let capture = StoredPeriod.Capture(runs: r[2].count, packets: sum(0) ?? 0, received: sum(1), droppedByKernel: sum(2), droppedByInterface: sum(3))
+            let span: (Int64, Int64)? = r[3].first.flatMap { s in s[0].int.flatMap { a in s[1].int.map { (a, $0) } } }
+            let hosts = r.count > 5 ? Self.fleetHosts(listed, r[5]) : []
+            let sessions = r.count > 6 ? Self.fleetSessions(r[6], listed: Set(listed.map { "\($0.0)|\($0.1)" })) : []
+            return StoredPeriod(from: from, to: to, hosts: hosts, sessions: sessions, changes: changes, capture: capture,
+                                totals: (mining: Int(clamping: totals?[1].int ?? 0), new: Int(clamping: totals?[2].int ?? 0),
+                                         all: Int(clamping: totals?[0].int ?? Int64(hosts.count))),
+                                span: span, sensors: r[4].compactMap { $0[0].text })
+        } catch { throw StoreError(path, error) }
+    }
+
+    /// One host per site and address, in `listed` order, from every sensor's row of it.
+    static func fleetHosts(_ listed: [(String, String)], _ rows: [SQLRow]) -> [StoredPeriod.Host] {
+        var bySite: [String: [SQLRow]] = [:]
+        for row in rows { bySite["\(row[0].text ?? "")|\(row[1].text ?? "")", default: []].append(row) }
+        return listed.compactMap { site, address -> StoredPeriod.Host? in
+            guard let rows = bySite["\(site)|\(address)"], !rows.isEmpty else { return nil }
+            // The most serious judgement speaks for the host: lowest rank, then most confident, then latest.
+            let best = rows.min { a, b in
+                (a[7].int ?? 9, -(a[8].int ?? 0), -(a[4].int ?? 0), a[2].text ?? "") < (b[7].int ?? 9, -(b[8].int ?? 0), -(b[4].int ?? 0), b[2].text ?? "")
+            }!
+            return StoredPeriod.Host(site: site, address: address, sensors: Set(rows.compactMap { $0[2].text }).sorted(),
+                                     firstSeen: rows.compactMap { $0[3].int }.min() ?? 0, lastSeen: rows.compactMap { $0[4].int }.max() ?? 0,
+                                     firstFlagged: rows.compactMap { $0[5].int }.min(), document: best[6].text ?? "{}")
+        }
+    }
+
+    /// Sessions of the listed hosts, at most 1000 each; one session seen by two sensors (same site,
+    /// miner, pool and ports, flows starting within 2 s of each other) is kept once, the sensor that
+    /// saw it longer.
+    static func fleetSessions(_ rows: [SQLRow], listed: Set<String>) -> [StoredPeriod.Session] {
+        var kept: [StoredPeriod.Session] = []
+        var perHost: [String: Int] = [:]
+        var byTuple: [String: [(start: Int64, index: Int)]] = [:]
+        for r in rows {
+            guard let site = r[0].text, let sensor = r[1].text, let miner = r[2].text, listed.contains("\(site)|\(miner)") else { continue }
+            let tuple = "\(site)|\(miner)|\(r[3].int ?? 0)|\(r[4].text ?? "")|\(r[5].int ?? 0)"
+            let start = r[6].int ?? 0
+            let s = StoredPeriod.Session(site: site, sensor: sensor, miner: miner, firstSeen: r[7].int ?? 0, lastSeen: r[8].int ?? 0,
+                                         document: r[9].text ?? "{}")
+            if let twin = byTuple[tuple]?.first(where: { $0.start.subtractingSaturated(start).magnitude <= 2_000_000_000 }) {
+                let other = kept[twin.index]
+                if other.sensor != sensor, s.lastSeen.subtractingSaturated(s.firstSeen) > other.lastSeen.subtractingSaturated(other.firstSeen) {
+                    kept[twin.index] = s
+                }
+                if other.sensor != sensor { continue }
+            }
+            let host = "\(site)|\(miner)"
+            perHost[host, default: 0] += 1
+            guard perHost[host]! <= 1000 else { continue }
+            byTuple[tuple, default: []].append((start, kept.count))
+            kept.append(s)
+        }
+        return kept
     }
 
     /// Earliest and latest packet time the store holds (for `report --since all`).
-    public func span() throws(StoreError) -> (Int64, Int64)? {
+    public func span(filter: StoreFilter = StoreFilter()) throws(StoreError) -> (Int64, Int64)? {
+        let (only, args) = filter.sql
         do {
-            return try reader.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT MIN(first_seen) AS a, MAX(last_seen) AS b FROM hosts"),
-                      let a: Int64 = row["a"], let b: Int64 = row["b"] else { return nil }
-                return (a, b)
-            }
+            guard let row = try db.read(SQLStatement("SELECT MIN(first_seen), MAX(last_seen) FROM hosts WHERE 1 = 1\(only)", args)).first,
+                  let a = row[0].int, let b = row[1].int else { return nil }
+            return (a, b)
         } catch { throw StoreError(path, error) }
     }
 

@@ -86,8 +86,10 @@ struct Analyze: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line on standard error.")
     var quiet = false
 
-    @Option(help: "Also record the results in this store (SQLite), for 'stratumsniff report'.")
+    @Option(help: "Also record the results in this store, for 'stratumsniff report': a SQLite file, or postgresql://USER@HOST[:PORT]/DB.")
     var store: String?
+
+    @OptionGroup(title: "Store identity") var identity: IdentityOptions
 
     @Option(help: ArgumentHelp("Threads analysing the input (default: the number of cores). Results are the same for any number.",
                                valueName: "N"))
@@ -201,7 +203,7 @@ struct StoreRecording {
     /// Sessions retired from memory so far go to the store now.
     mutating func storeRetired(_ analysis: any InputAnalysis) {
         guard let db else { return }
-        do { try db.store(sessions: analysis.drainRetiredSessions()) } catch { fail(error.description) }
+        do { try db.store(sessions: analysis.drainRetiredSessions(), at: WallTime.now()) } catch { fail(error.description) }
     }
 
     /// The final commit (one transaction), the end of the run, and a WAL checkpoint so the store
@@ -227,14 +229,15 @@ struct StoreRecording {
 }
 
 extension Analyze {
-    func openStore(_ path: String) -> StoreRecording {
+    func openStore(_ text: String) -> StoreRecording {
         do {
+            let location = try StoreLocation(text)
             // A typo in --store must not quietly create a directory tree somewhere.
-            if let dir = StorePaths.missingDirectory(of: path) {
+            if let path = location.file, let dir = StorePaths.missingDirectory(of: path) {
                 return StoreRecording(db: nil, failure: "store \(path): the directory \(dir) does not exist; create it or choose another --store")
             }
-            let db = try EvidenceStore(path: path, documents: .reportJSON)
-            try db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
+            let db = try EvidenceStore(location, identity: identity.identity, documents: .reportJSON)
+            db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
             return StoreRecording(db: db)
         } catch let e as StoreError {
             return StoreRecording(db: nil, failure: e.description)

@@ -47,8 +47,16 @@ struct Live: ParsableCommand {
     @Option(help: "After opening the interfaces, run as this user (default: nobody when started as root).")
     var user: String?
 
-    @Option(help: "History store (SQLite; default /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite).")
+    @Option(help: "History store: a SQLite file (default /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite), or postgresql://USER@HOST[:PORT]/DB[?sslmode=require] shared by a fleet (password from PGPASSWORD or ~/.pgpass).")
     var store: String?
+
+    @OptionGroup(title: "Store identity") var identity: IdentityOptions
+
+    @Option(help: "PostgreSQL store: where batches wait while the database is away (default /var/lib/stratumsniff/spool as root, else ./stratumsniff-spool).")
+    var spool: String?
+
+    @Option(help: "PostgreSQL store: the spool's size limit in MiB; beyond it superseded snapshots are merged away, never verdict changes.")
+    var spoolMaxMb: Int = 512
 
     @Flag(help: "Keep no history (no store).")
     var noStore = false
@@ -131,7 +139,9 @@ struct Live: ParsableCommand {
         let started = WallTime.now()
         var (pools, localNets) = try intel.load()
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-        let storePath = noStore ? nil : (store ?? StorePaths.defaultPath)
+        let storeLocation = noStore ? nil : try StorePaths.location(store)
+        let storePath = storeLocation?.file
+        let spoolDir = storeLocation?.file == nil && storeLocation != nil ? (spool ?? StorePaths.defaultSpool) : nil
         // The handles are opened now, as root: several workers open theirs and wait for `run`.
         // Events go to the outputs once they are open (after privileges are dropped).
         let events = EventRelay()
@@ -139,13 +149,13 @@ struct Live: ParsableCommand {
         do {
             if count > 1 {
                 sensor = try LiveWorkers(interfaces: interfaces, options: captureOptions, workers: count, limits: caps.limits, intel: pools,
-                                         localNets: localNets, collectRetired: storePath != nil) { events.send($0) }
+                                         localNets: localNets, collectRetired: storeLocation != nil) { events.send($0) }
             } else {
                 // One handle per interface; any that cannot be opened stops the start.
                 let options = captureOptions
                 let captures = try interfaces.map { name throws(CaptureError) in try LiveCapture(interface: name, options: options) }
                 let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { events.send($0) }
-                analyzer.collectRetiredSessions = storePath != nil
+                analyzer.collectRetiredSessions = storeLocation != nil
                 sensor = LiveLoop(captures: captures, analyzer: analyzer)
             }
         } catch {
@@ -163,8 +173,8 @@ struct Live: ParsableCommand {
         }
         defer { metricsServer?.stop() }
         // The handles are open: nothing else needs root.
-        try dropPrivileges(writing: storePath)
-        let (outputs, recorder) = try openOutputs(storePath: storePath, started: started)
+        try dropPrivileges(writing: storePath, spool: spoolDir)
+        let (outputs, recorder) = try openOutputs(store: storeLocation, spool: spoolDir, started: started)
         events.outputs = outputs
         Signals.install()
         let commits = LiveCommits(analyzer: sensor, outputs: outputs, recorder: recorder, reportDir: reportDir,
@@ -262,7 +272,7 @@ struct Live: ParsableCommand {
 
     /// As root: hand what this run will write to the target user (every check first, so a refusal
     /// changes nothing), then become that user.
-    private func dropPrivileges(writing storePath: String?) throws {
+    private func dropPrivileges(writing storePath: String?, spool spoolDir: String?) throws {
         guard Privileges.isRoot, (user ?? "nobody") != "root" else { return }
         let target = user ?? "nobody"
         do {
@@ -271,6 +281,7 @@ struct Live: ParsableCommand {
                 for suffix in ["", "-wal", "-shm"] { try handOver.file(storePath + suffix, what: "store") }
             }
             if let reportDir { try handOver.directory(reportDir, what: "report directory") }
+            if let spoolDir { try handOver.directory(spoolDir, what: "spool directory") }
             if let events { try handOver.file(events, what: "events file") }
             try handOver.apply()
             try Privileges.drop(to: target)
@@ -281,17 +292,22 @@ struct Live: ParsableCommand {
     }
 
     /// Outputs and store, opened as the (possibly unprivileged) user.
-    private func openOutputs(storePath: String?, started: Timestamp) throws -> (Outputs, Recorder?) {
+    private func openOutputs(store location: StoreLocation?, spool spoolDir: String?, started: Timestamp) throws -> (Outputs, Recorder?) {
         do {
             let outputs = Outputs(events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
                                   syslog: try syslog.map { try SyslogSender(target: $0) },
                                   webhook: try webhook.map { try WebhookSender(url: $0) })
             if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
-            guard let storePath else { return (outputs, nil) }
-            if !Privileges.isRoot { try StorePaths.prepareDirectory(for: storePath) }
-            let db = try EvidenceStore(path: storePath, documents: .reportJSON)
-            try db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
-            return (outputs, Recorder(store: db))
+            guard let location else { return (outputs, nil) }
+            if !Privileges.isRoot, let storePath = location.file { try StorePaths.prepareDirectory(for: storePath) }
+            // A PostgreSQL server away at start does not stop the sensor: it spools until the server answers.
+            let db = try EvidenceStore(location, identity: identity.identity, documents: .reportJSON, deferred: true)
+            db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
+            let spool = try spoolDir.map { try Spool(directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20)) }
+            if let spool, !spool.isEmpty {
+                Diagnostics.log.notice("spool \(spool.directory): \("\(spool.batches) batch\(spool.batches == 1 ? "" : "es")") from an earlier run wait for the database; delivered first")
+            }
+            return (outputs, Recorder(store: db, spool: spool))
         } catch {
             Diagnostics.log.error("\(error)")
             throw ExitCode(Exit.usageOrInputError)
@@ -334,8 +350,12 @@ struct Live: ParsableCommand {
         let end = WallTime.now()
         commits.commit(reports, at: end)
         if reportDir != nil { commits.writeReport(from: started, to: end, label: "final") }
-        recorder?.stop()   // everything queued is written before the store is closed
-        try? recorder?.store.endRun(at: end)
+        if let recorder { recorder.submit(rows: recorder.store.endRunRows(at: end)) }
+        recorder?.stop()   // everything queued is written (or spooled) before the store is closed
+        if let recorder, recorder.spoolState.batches > 0, !recorder.drainSpool(within: 5) {
+            let s = recorder.spoolState
+            Diagnostics.log.warning("store \(recorder.store.path) still away: \("\(s.batches) batch\(s.batches == 1 ? "" : "es")") (\(s.bytes) bytes) wait in the spool; the next start with the same --spool delivers them")
+        }
         try? recorder?.store.checkpoint()
         outputs.flush()
         let capture = commits.captureSummary()

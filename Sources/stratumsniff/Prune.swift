@@ -15,7 +15,7 @@ struct Prune: ParsableCommand {
         """
     )
 
-    @Option(help: "The store (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite).")
+    @Option(help: "The store: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or postgresql://USER@HOST[:PORT]/DB (every sensor's rows).")
     var store: String?
 
     @Option(help: "Remove what is older than this: 30d, 90d, 24h ...")
@@ -27,16 +27,18 @@ struct Prune: ParsableCommand {
         guard let s = DurationText.seconds(olderThan), s >= 60 else {
             throw ValidationError("--older-than \(olderThan): write a duration such as 90d, 30d or 24h (at least 1m)")
         }
-        let path = store ?? StorePaths.defaultPath
-        if !FileManager.default.fileExists(atPath: path) { throw ValidationError("no store at \(path): name one with --store") }
+        if let path = try StorePaths.location(store).file, !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no store at \(path): name one with --store")
+        }
     }
 
     func run() throws {
-        let path = store ?? StorePaths.defaultPath
+        let location = try StorePaths.location(store)
+        let path = location.description
         let seconds = DurationText.seconds(olderThan)!
         let cutoff = WallTime.now().nanoseconds.subtractingSaturated(Int64(saturating: seconds * 1e9))
         do {
-            let db = try EvidenceStore(path: path, documents: .reportJSON)
+            let db = try EvidenceStore(location, identity: StoreIdentity(sensor: StoreIdentity.hostName), documents: .reportJSON)
             let p = try db.prune(before: cutoff)
             try db.checkpoint()
             print("\(path): removed \(p.sessions) sessions, \(p.evidence) evidence records and \(p.captureStats) capture statistics older than \(olderThan); hosts and verdict changes kept")

@@ -12,8 +12,14 @@ struct Report: ParsableCommand {
         discussion: "Times are packet times. --since counts back from now; --since all covers the whole history."
     )
 
-    @Option(help: "The store to read (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite).")
+    @Option(help: "The store to read: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or postgresql://USER@HOST[:PORT]/DB.")
     var store: String?
+
+    @Option(name: .customLong("sensor"), help: "Only what these sensors saw (repeat for several; default: every sensor).")
+    var sensors: [String] = []
+
+    @Option(name: .customLong("site"), help: "Only these sites (repeat for several; default: every site).")
+    var sites: [String] = []
 
     @Option(help: "Period ending now: 90s, 30m, 24h, 7d, or 'all' (default 24h).")
     var since: String?
@@ -47,21 +53,22 @@ struct Report: ParsableCommand {
         if let from, let to, let a = TimeText.nanoseconds(from), let b = TimeText.nanoseconds(to), a > b {
             throw ValidationError("--from \(from) is after --to \(to)")
         }
-        let path = store ?? StorePaths.defaultPath
-        if !FileManager.default.fileExists(atPath: path) {
+        for s in sensors { try NameText.check(s, flag: "--sensor") }
+        for s in sites { try NameText.check(s, flag: "--site") }
+        if let path = try StorePaths.location(store).file, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("no store at \(path): run 'stratumsniff live' or 'analyze --store \(path)' first, or name one with --store")
         }
     }
 
     func run() throws {
-        let path = store ?? StorePaths.defaultPath
         let db: EvidenceStore
+        let filter = StoreFilter(sensors: sensors, sites: sites)
         // A store problem is not a usage mistake: one line saying what and what to do, no usage text.
-        do { db = try EvidenceStore(readingOnly: path) } catch { fail(error.description) }
+        do { db = try EvidenceStore(readingOnly: StorePaths.location(store)) } catch let e as StoreError { fail(e.description) } catch { fail("\(error)") }
         let now = WallTime.now()
         var lo: Int64, hi: Int64 = to.flatMap(TimeText.nanoseconds) ?? now.nanoseconds
         if since == "all" {
-            let span = (try? db.span()) ?? nil
+            let span = (try? db.span(filter: filter)) ?? nil
             // The whole history: from the first evidence to the last (or --to), not to today.
             lo = span?.0 ?? 0
             if to == nil, let last = span?.1 { hi = last }
@@ -71,7 +78,7 @@ struct Report: ParsableCommand {
             lo = hi.subtractingSaturated(Int64(saturating: (DurationText.seconds(since ?? "24h") ?? 86400) * 1e9))
         }
         let report: PeriodReport
-        do { report = try db.report(from: lo, to: hi, generated: now) } catch { fail(error.description) }
+        do { report = try db.report(from: lo, to: hi, generated: now, filter: filter) } catch { fail(error.description) }
         // An empty period of a store whose packets lie elsewhere (a capture from an incident last
         // year, the default last 24 h): say what the store holds and how to see it.
         if let hint = report.whereTheDataIs { Diagnostics.log.notice("nothing in this period. \(hint)") }

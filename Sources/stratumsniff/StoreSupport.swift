@@ -93,3 +93,42 @@ enum AtomicFile {
         }
     }
 }
+
+/// `--sensor` and `--site`: who writes into the store (README "Many sensors").
+struct IdentityOptions: ParsableArguments {
+    @Option(help: "This sensor's name in the store (default: the host name). Sensors writing into one database need distinct names.")
+    var sensor: String?
+
+    @Option(help: "The site this sensor watches (default: none). The same address at two sites is two hosts.")
+    var site: String?
+
+    var identity: StoreIdentity { StoreIdentity(sensor: sensor ?? StoreIdentity.hostName, site: site ?? "") }
+
+    func validate() throws {
+        for (flag, value) in [("--sensor", sensor), ("--site", site)] {
+            guard let value else { continue }
+            try NameText.check(value, flag: flag)
+        }
+        if sensor == "" { throw ValidationError("--sensor: give a name (letters, digits, . _ -)") }
+    }
+}
+
+/// Sensor and site names: short, and printable everywhere they are shown without surprises.
+enum NameText {
+    static func check(_ value: String, flag: String) throws {
+        guard value.utf8.count <= 64, value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) })
+        else { throw ValidationError("\(flag) \(value): use at most 64 letters, digits, '.', '_' or '-'") }
+    }
+}
+
+extension StorePaths {
+    /// `--store` as a location (a PostgreSQL address's password is looked up now), or a usage error.
+    static func location(_ text: String?) throws -> StoreLocation {
+        do { return try StoreLocation(text ?? defaultPath) } catch { throw ValidationError(error.description) }
+    }
+
+    /// Where a live sensor keeps batches its PostgreSQL store did not take (README "Many sensors").
+    static var defaultSpool: String {
+        Privileges.isRoot ? "/var/lib/stratumsniff/spool" : FileManager.default.currentDirectoryPath + "/stratumsniff-spool"
+    }
+}

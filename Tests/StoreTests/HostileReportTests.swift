@@ -143,7 +143,7 @@ import TrafficGen
         }
         let reports = verdicts.reports()
         #expect(reports.count == PeriodReport.maxHosts + 100)
-        let db = try EvidenceStore(path: tempStore(), documents: .reportJSON)
+        let db = try EvidenceStore(.sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 100))
         try db.commit(StoreBatch(time: Timestamp(seconds: 150), reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
         let r = try db.report(from: 0, to: 1_000_000_000_000, generated: Timestamp(seconds: 300))
@@ -159,7 +159,7 @@ import TrafficGen
 @Suite struct OneClockTests {
     @Test func firstFlaggedAndVerdictChangesArePacketTimes() throws {
         let (a, reports) = analyze("xmrig-cryptonote.pcap")
-        let db = try EvidenceStore(path: tempStore(), documents: .reportJSON)
+        let db = try EvidenceStore(.sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 5))
         let wall = Timestamp(seconds: 2_000_000_000)   // 2033: far from the capture's 2024
         try db.commit(StoreBatch(time: wall, reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1,

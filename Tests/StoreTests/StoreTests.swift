@@ -34,7 +34,7 @@ func tempStore() -> String {
         let path = tempStore()
         let (a1, r1) = analyze("xmrig-cryptonote.pcap")
         do {
-            let db = try EvidenceStore(path: path, documents: .reportJSON)
+            let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
             try db.beginRun(source: "test 1", version: "t", at: Timestamp(seconds: 100))
             let changes = try db.commit(StoreBatch(time: Timestamp(seconds: 100), reports: r1, statsJSON: "{}", packets: a1.statistics.packets, bytes: 0, flows: 1,
                                                           firstPacket: a1.statistics.firstPacket, lastPacket: a1.statistics.lastPacket))
@@ -46,7 +46,7 @@ func tempStore() -> String {
         }
         // A new process, the same file: the second run adds to the history.
         let (a2, r2) = analyze("tls-to-pool.pcap")
-        let db = try EvidenceStore(path: path, documents: .reportJSON)
+        let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "test 2", version: "t", at: Timestamp(seconds: 200))
         try db.commit(StoreBatch(time: Timestamp(seconds: 200), reports: r2, statsJSON: "{}", packets: 5, bytes: 0, flows: 1,
                                  firstPacket: a2.statistics.firstPacket, lastPacket: a2.statistics.lastPacket))
@@ -64,12 +64,12 @@ func tempStore() -> String {
 
     @Test func schemaVersionIsRecorded() throws {
         let path = tempStore()
-        _ = try EvidenceStore(path: path, documents: .reportJSON)
+        _ = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         // Opening again runs no migration twice and keeps working.
-        let db = try EvidenceStore(path: path, documents: .reportJSON)
+        let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "x", version: "t", at: Timestamp(seconds: 1))
         let version = try #require(try shell("sqlite3", [path, "PRAGMA user_version;"]), "sqlite3 is not installed (scripts/test installs it)")
-        #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
 }
 
@@ -77,7 +77,7 @@ func tempStore() -> String {
     func report(_ name: String) throws -> PeriodReport {
         let path = tempStore()
         let (_, r) = analyze(name)
-        let db = try EvidenceStore(path: path, documents: .reportJSON)
+        let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
         try db.commit(StoreBatch(time: Timestamp(seconds: 1), reports: r, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
         let span = try #require(try db.span())
@@ -96,7 +96,7 @@ func tempStore() -> String {
         #expect(!md.contains("<script>") && !md.contains("\u{1B}"))
         let csv = PeriodRenderer.render(r, as: .csv)
         #expect(!csv.contains("\u{1B}"))
-        #expect(csv.split(separator: "\n").first == "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons")
+        #expect(csv.split(separator: "\n").first == "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons,site,sensors")
         #expect(csv.contains("script>\\x1b[31mRED"))   // CSV is data, not markup: kept, without control characters
         let json = PeriodRenderer.render(r, as: .json)
         #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
