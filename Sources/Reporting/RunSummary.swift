@@ -44,7 +44,21 @@ public struct RunSummary: Encodable {
     public var hosts_flagged: Int = 0
     /// Live capture only: interfaces and pcap_stats counters (never silent about drops).
     @NullEncoded public var capture: CaptureSummary?
+    /// Live with a PostgreSQL store only (absent otherwise): batches the database had not taken at exit.
+    public var store_spool: SpoolSummary?
     public init() {}
+}
+
+/// What waits in a live sensor's spool at exit (README "Many sensors").
+public struct SpoolSummary: Encodable, Sendable {
+    public var directory: String
+    public var batches: Int
+    public var bytes: Int
+    public var delivered: Int
+    public var rows_dropped: Int
+    public init(directory: String, batches: Int, bytes: Int, delivered: Int, rows_dropped: Int) {
+        self.directory = directory; self.batches = batches; self.bytes = bytes; self.delivered = delivered; self.rows_dropped = rows_dropped
+    }
 }
 
 /// Live capture counters in reports.

@@ -27,6 +27,8 @@ public final class SensorMetrics: Sendable {
         public var webhook: (delivered: Int, failed: Int)?
         public var syslogSent: Int?
         public var store: (commits: Int, failures: Int, failing: Bool, lastCommitSeconds: Double)?
+        /// Batches waiting on disk for a PostgreSQL store (nil without a spool).
+        public var spool: Recorder.SpoolState?
         public var workers = 1
         /// Why the sensor is unhealthy now (capture stalled, store failing), if it is.
         public var problem: String?
@@ -81,6 +83,14 @@ public final class SensorMetrics: Sendable {
             raise("stratumsniff_store_commits_total", [], to: st.commits, help: "Snapshots committed to the store.")
             raise("stratumsniff_store_commit_failures_total", [], to: st.failures, help: "Store commits that failed.")
             set("stratumsniff_store_commit_seconds", to: st.lastCommitSeconds, help: "How long the latest store commit took.")
+        }
+        if let sp = s.spool {
+            set("stratumsniff_store_spool_batches", to: Double(sp.batches), help: "Batches waiting in the spool for the database.")
+            set("stratumsniff_store_spool_bytes", to: Double(sp.bytes), help: "Size of the spool on disk.")
+            set("stratumsniff_store_spool_oldest_seconds", to: sp.oldestSeconds, help: "How long the oldest spooled batch has waited.")
+            raise("stratumsniff_store_spool_delivered_total", [], to: sp.delivered, help: "Spooled batches delivered once the database answered.")
+            raise("stratumsniff_store_spool_rows_dropped_total", [], to: sp.rowsDropped,
+                  help: "Open-session snapshots and evidence rows given up when the spool was full (verdict changes never are).")
         }
         set("stratumsniff_workers", to: Double(s.workers), help: "Capture workers.")
         status.withLock { $0 = (now, s.problem) }

@@ -119,17 +119,9 @@ final class PostgresDatabase: SQLDatabase {
             config = .init(unixSocketPath: dir + "/.s.PGSQL.\(location.port)", username: location.user, password: location.password,
                            database: location.database)
         } else {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            let mode: PostgresClient.Configuration.TLS
-            switch location.sslMode {
-            case "disable": mode = .disable
-            case "verify-full": mode = .require(tls)
-            case "verify-ca": tls.certificateVerification = .noHostnameVerification; mode = .require(tls)
-            case "require": tls.certificateVerification = .none; mode = .require(tls)
-            default: tls.certificateVerification = .none; mode = .prefer(tls)   // libpq's default: encrypt when offered
-            }
+            let (tls, required) = Self.tls(location.sslMode)
             config = .init(host: location.host, port: location.port, username: location.user, password: location.password,
-                           database: location.database, tls: mode)
+                           database: location.database, tls: tls.map { required ? .require($0) : .prefer($0) } ?? .disable)
         }
         config.options.connectTimeout = .seconds(5)
         config.options.maximumConnections = 4
@@ -142,6 +134,37 @@ final class PostgresDatabase: SQLDatabase {
     }
 
     func close() { runner.cancel() }
+
+    /// libpq's sslmode as a TLS configuration (nil: none) and whether TLS is required.
+    static func tls(_ mode: String) -> (TLSConfiguration?, Bool) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case "disable": return (nil, false)
+        case "verify-full": return (tls, true)
+        case "verify-ca": tls.certificateVerification = .noHostnameVerification; return (tls, true)
+        case "require": tls.certificateVerification = .none; return (tls, true)
+        default: tls.certificateVerification = .none; return (tls, false)   // libpq's default, prefer: encrypt when offered
+        }
+    }
+
+    /// One direct connection, closed at once: a refused password or a missing database is said now
+    /// in the server's words (the client's pool would retry it quietly until the timeout).
+    func probe() throws {
+        let l = location, log = logger
+        try wait {
+            var conf: PostgresConnection.Configuration
+            if let dir = l.socketDirectory {
+                conf = .init(unixSocketPath: dir + "/.s.PGSQL.\(l.port)", username: l.user, password: l.password, database: l.database)
+            } else {
+                let (tls, required) = Self.tls(l.sslMode)
+                let context = try tls.map { try NIOSSLContext(configuration: $0) }
+                conf = .init(host: l.host, port: l.port, username: l.user, password: l.password, database: l.database,
+                             tls: context.map { required ? .require($0) : .prefer($0) } ?? .disable)
+            }
+            let c = try await PostgresConnection.connect(on: PostgresClient.defaultEventLoopGroup.any(), configuration: conf, id: 0, logger: log).get()
+            try await c.close()
+        }
+    }
 
     /// Waits for `body` on this (non-async) thread, at most `timeout` seconds.
     private func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
@@ -237,13 +260,15 @@ final class PostgresDatabase: SQLDatabase {
     /// Runs `body` in one transaction holding the store's advisory lock (two sensors starting at once
     /// migrate one after the other).
     func migrate() throws {
+        try probe()
         let (client, logger, where_) = (self.client, self.logger, location.description)
         try wait {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(7318007135004316553)", logger: logger)
                 let ours = try await Self.run(SQLStatement("""
-                    SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()
-                    AND table_name IN ('stratumsniff_schema', \(Schema.tables.sorted().map { "'\($0)'" }.joined(separator: ", ")))
+                    SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = current_schema()
+                      AND c.relname IN ('stratumsniff_schema', \(Schema.tables.sorted().map { "'\($0)'" }.joined(separator: ", ")))
                     """), conn, logger).compactMap { $0[0].text }
                 if ours.contains("stratumsniff_schema") {
                     let v = try await Self.run(SQLStatement("SELECT MAX(version) FROM stratumsniff_schema"), conn, logger).first?[0].int ?? 0
@@ -265,11 +290,10 @@ final class PostgresDatabase: SQLDatabase {
 
     /// Refuses a database that holds no StratumSniff history of this schema (`report`).
     func checkReadable() throws {
-        let rows = try read(SQLStatement("""
-            SELECT (SELECT MAX(version) FROM stratumsniff_schema) FROM information_schema.tables
-            WHERE table_schema = current_schema() AND table_name = 'stratumsniff_schema'
-            """))
-        guard let v = rows.first?[0].int else {
+        try probe()
+        // (pg_class, not information_schema: that lists only tables this user may read.)
+        let exists = try read(SQLStatement("SELECT to_regclass('stratumsniff_schema') IS NOT NULL")).first?[0].int == 1
+        guard exists, let v = try read(SQLStatement("SELECT MAX(version) FROM stratumsniff_schema")).first?[0].int else {
             throw StoreError(location.description, refusing: "holds no StratumSniff history yet; point a sensor at it first (live --store …)")
         }
         if v != Int64(Schema.version) {

@@ -141,7 +141,7 @@ struct Live: ParsableCommand {
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
         let storeLocation = noStore ? nil : try StorePaths.location(store)
         let storePath = storeLocation?.file
-        let spoolDir = storeLocation?.file == nil && storeLocation != nil ? (spool ?? StorePaths.defaultSpool) : nil
+        let spoolDir = spoolDirectory
         // The handles are opened now, as root: several workers open theirs and wait for `run`.
         // Events go to the outputs once they are open (after privileges are dropped).
         let events = EventRelay()
@@ -233,7 +233,8 @@ struct Live: ParsableCommand {
                 if let recorder {
                     let h = recorder.health
                     snap.store = (recorder.commits, h.failures, h.failing, h.lastCommitSeconds)
-                    if h.failing { problems.append("the store's latest commit failed") }
+                    if recorder.store.isRemote { snap.spool = recorder.spoolState }
+                    if h.failing { problems.append("the store's latest commit failed" + (recorder.store.isRemote ? " (batches wait in the spool)" : "")) }
                 }
                 let stuck = sensor.stalled(at: now)
                 if !stuck.isEmpty {
@@ -289,6 +290,12 @@ struct Live: ParsableCommand {
             Diagnostics.log.error("\(error)")
             throw ExitCode(Exit.usageOrInputError)
         }
+    }
+
+    /// Where batches wait for a PostgreSQL store (none for SQLite or --no-store).
+    private var spoolDirectory: String? {
+        guard !noStore, let store, PostgresLocation.isURL(store) else { return nil }
+        return spool ?? StorePaths.defaultSpool
     }
 
     /// Outputs and store, opened as the (possibly unprivileged) user.
@@ -362,6 +369,10 @@ struct Live: ParsableCommand {
         var summary = RunSummary(stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
                                  hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         summary.capture = capture
+        if let recorder, recorder.store.isRemote, let dir = spoolDirectory {
+            let s = recorder.spoolState
+            summary.store_spool = SpoolSummary(directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped)
+        }
         switch format {
         case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }
         case "table": print(TableReport.render(reports, summary: summary), terminator: "")
