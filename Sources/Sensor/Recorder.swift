@@ -171,7 +171,7 @@ public final class Recorder: Sendable {
         } catch {
             state.withLock { $0.failures += 1; $0.failing = true }
             if let spool, error.unreachable {
-                Diagnostics.log.warning("store: \(error); spooling to \(spool.withLock { $0.directory }) until it answers")
+                Diagnostics.log.warning("\(error); spooling to \(spool.withLock { $0.directory }) until it answers")
                 keep(rows, in: spool)
             } else {
                 store.forgetWritten()   // nothing can be assumed written: the next snapshot writes every row again
@@ -192,8 +192,12 @@ public final class Recorder: Sendable {
     private func deliverSpool() -> Bool {
         guard let spool else { return true }
         defer { publish(spool) }
+        var probed = false
         while !spool.withLock({ $0.isEmpty }) {
             do {
+                // A quick connection first: while the server is away this fails at once (connection
+                // refused) instead of a write waiting out its timeout every few seconds.
+                if !probed { try store.probe(); probed = true }
                 guard let rows = try spool.withLock({ try $0.peek() }) else { break }
                 let started = DispatchTime.now().uptimeNanoseconds
                 try store.write(rows)
@@ -203,7 +207,7 @@ public final class Recorder: Sendable {
                 if spool.withLock({ $0.isEmpty }) { Diagnostics.log.notice("store: the database answers again; every spooled batch delivered") }
             } catch let e as StoreError {
                 state.withLock { $0.failures += 1; $0.failing = true }
-                if !e.unreachable { Diagnostics.log.error("store: \(e); the spooled batch stays, tried again in a few seconds") }
+                if !e.unreachable { Diagnostics.log.error("\(e); the spooled batch stays, tried again in a few seconds") }
                 return false
             } catch {
                 Diagnostics.log.error("\(error)")   // a damaged spool file, set aside: go on with the next

@@ -272,6 +272,12 @@ public final class EvidenceStore: Sendable {
         } catch { throw StoreError(path, error) }
     }
 
+    /// Whether the database answers a new connection now (PostgreSQL; SQLite always does).
+    public func probe() throws(StoreError) {
+        guard let pg = db as? PostgresDatabase else { return }
+        do { try pg.probe() } catch { throw StoreError(path, error) }
+    }
+
     /// A PostgreSQL store opened while the server was away is migrated before its first write.
     private func ensureMigrated() throws {
         guard book.withLock({ $0.needsMigration }), let pg = db as? PostgresDatabase else { return }

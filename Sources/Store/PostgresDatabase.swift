@@ -110,10 +110,12 @@ final class PostgresDatabase: SQLDatabase {
     private let runner: Task<Void, Never>
     private let logger: Logger
     let timeout: Double
+    let writeTimeout: Double
 
-    init(_ location: PostgresLocation, timeout: Double = 15) throws(StoreError) {
+    init(_ location: PostgresLocation, timeout: Double = 15, writeTimeout: Double = 5) throws(StoreError) {
         self.location = location
         self.timeout = timeout
+        self.writeTimeout = writeTimeout
         var config: PostgresClient.Configuration
         if let dir = location.socketDirectory {
             config = .init(unixSocketPath: dir + "/.s.PGSQL.\(location.port)", username: location.user, password: location.password,
@@ -167,7 +169,8 @@ final class PostgresDatabase: SQLDatabase {
     }
 
     /// Waits for `body` on this (non-async) thread, at most `timeout` seconds.
-    private func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    private func wait<T: Sendable>(within seconds: Double? = nil, _ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let timeout = seconds ?? self.timeout
         let result = Locked<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let task = Task {
@@ -225,9 +228,11 @@ final class PostgresDatabase: SQLDatabase {
             || e.serverInfo?[.sqlState].map { $0.hasPrefix("57P") || $0.hasPrefix("08") } == true   // shutting down; connection exceptions
     }
 
+    /// A commit waits at most `writeTimeout` seconds: longer, and the sensor spools it (a server that
+    /// is gone is seen within one commit interval or so, not after the client's own retries).
     func transaction(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
         let (client, logger) = (self.client, self.logger)
-        return try wait {
+        return try wait(within: writeTimeout) {
             try await client.withTransaction(logger: logger) { conn in
                 var out: [[SQLRow]] = []
                 for s in statements { out.append(try await Self.run(s, conn, logger)) }

@@ -67,4 +67,104 @@ struct FleetTests {
         #expect(foreign.status == 2 && foreign.stderr.contains("did not create"), Comment(rawValue: foreign.stderr))
         #expect(pg.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'runs'") == 0)
     }
+
+    /// A live sensor on `net`'s pool side writing into `pg` (through its socket: the sensor is in a namespace).
+    static func sensor(_ net: NetPair, _ pg: PostgresLab, name: String, site: String, dir: String, extra: [String] = []) throws -> Process {
+        try Lab.spawn(Lab.ip, net.inPool(["/usr/bin/env", "PGPASSWORD=\(PostgresLab.password)", Binary.path, "live", "-i", net.poolIf,
+                                          "--store", pg.socketURL, "--sensor", name, "--site", site, "--spool", dir + "/spool-" + name,
+                                          "--commit-interval", "1", "--format", "json", "--quiet"] + extra), log: dir + "/" + name + ".log")
+    }
+
+    static func stop(_ p: Process, _ log: String) -> [String: Any] {
+        p.terminate()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, Comment(rawValue: Lab.read(log + ".err")))
+        return (try? JSONSerialization.jsonObject(with: Data(Lab.read(log).utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test(.enabled(if: Lab.available, "needs root, iproute2 and python3"))
+    func twoLiveSensorsWriteIntoOneDatabaseAndOneReportNamesBoth() throws {
+        let pg = try PostgresLab()
+        let dir = Lab.tempDir("fleet")
+        // Two sites using the same addresses (10.77.7.0/24 at both): two hosts, not one.
+        let east = try NetPair(7), west = try NetPair(7)
+        let a = try Self.sensor(east, pg, name: "tap-east", site: "east", dir: dir)
+        let b = try Self.sensor(west, pg, name: "tap-west", site: "west", dir: dir)
+        Thread.sleep(forTimeInterval: 1.5)
+        let poolA = try east.startPool(log: dir + "/pool-east.log", hold: 20), poolB = try west.startPool(log: dir + "/pool-west.log", hold: 20)
+        defer { poolA.terminate(); poolB.terminate() }
+        Thread.sleep(forTimeInterval: 0.5)
+        // Both miners at once: the two sensors commit concurrently.
+        let miners = try [east, west].map { net in
+            try Lab.spawn(Lab.ip, net.inMiner(["python3", Lab.fixtures + "/stratum_pair.py", "miner", net.poolIP, "3333", "--shares", "4",
+                                               "--interval", "0.2", "--rig", "rig-" + net.tag]), log: dir + "/miner-\(net.tag).log")
+        }
+        for m in miners { m.waitUntilExit() }
+        #expect(Lab.waitFor(15) { pg.count("SELECT COUNT(DISTINCT sensor) FROM hosts WHERE verdict = 'mining'") == 2 },
+                "east: \(Lab.read(dir + "/tap-east.log.err")) west: \(Lab.read(dir + "/tap-west.log.err"))")
+        _ = Self.stop(a, dir + "/tap-east.log")
+        _ = Self.stop(b, dir + "/tap-west.log")
+        let (r, doc) = try Self.reportJSON(pg.url, env: pg.environment)
+        #expect(r.status == 0, Comment(rawValue: r.stderr))
+        let mining = Binary.hosts(doc).filter { ($0["host"] as? [String: Any])?["verdict"] as? String == "mining" }
+        let seen = Set(mining.map { "\(($0["host"] as? [String: Any])?["host"] ?? "")@\($0["site"] ?? "")/\(($0["sensors"] as? [String]) ?? [])" })
+        #expect(seen == ["10.77.7.2@east/[\"tap-east\"]", "10.77.7.2@west/[\"tap-west\"]"], "\(r.stdout.prefix(2000))")
+        #expect(doc["sensors"] as? [String] == ["tap-east", "tap-west"])
+        // Each sensor's run ended, every session once.
+        #expect(pg.count("SELECT COUNT(*) FROM runs WHERE ended_at IS NOT NULL") == 2)
+        #expect(pg.count("SELECT COUNT(*) FROM sessions WHERE miner = '10.77.7.2'") == 2)
+        let (_, onlyWest) = try Self.reportJSON(pg.url, ["--site", "west"], env: pg.environment)
+        #expect(Binary.hosts(onlyWest).allSatisfy { $0["site"] as? String == "west" } && !Binary.hosts(onlyWest).isEmpty)
+    }
+
+    @Test(.enabled(if: Lab.available, "needs root, iproute2 and python3"))
+    func theDatabaseAwayMidRunLosesNothingAndDoublesNothing() throws {
+        let pg = try PostgresLab()
+        let dir = Lab.tempDir("outage")
+        let net = try NetPair(8)
+        let sensor = try Self.sensor(net, pg, name: "tap-1", site: "hq", dir: dir, extra: ["--metrics", "127.0.0.1:19978"])
+        Thread.sleep(forTimeInterval: 1.5)
+        let pool = try net.startPool(log: dir + "/pool.log", hold: 60)
+        defer { pool.terminate() }
+        Thread.sleep(forTimeInterval: 0.5)
+        try net.runMiner(shares: 3, interval: 0.2, rig: "before")
+        #expect(Lab.waitFor(10) { pg.count("SELECT COUNT(*) FROM sessions WHERE end_reason <> 'open'") == 1 }, Comment(rawValue: Lab.read(dir + "/tap-1.log.err")))
+        // The database goes away; two more sessions happen while it is gone.
+        try pg.stop()
+        try net.runMiner(shares: 2, interval: 0.2, rig: "during-1")
+        try net.runMiner(shares: 4, interval: 0.2, rig: "during-2")
+        let scrape = """
+            import urllib.request
+            try:
+                urllib.request.urlopen("http://127.0.0.1:19978/healthz", timeout=3)
+                print("healthy")
+            except Exception as e:
+                print("unhealthy", e)
+            print(urllib.request.urlopen("http://127.0.0.1:19978/metrics", timeout=3).read().decode())
+            """
+        // Within a few commits the sensor knows (health) and keeps what it cannot deliver (spool).
+        var metrics = ""
+        _ = Lab.waitFor(20) {
+            metrics = (try? Lab.run(Lab.ip, net.inPool(["python3", "-c", scrape])).1) ?? ""
+            return metrics.hasPrefix("unhealthy") && metrics.contains("stratumsniff_store_spool_batches ") && !metrics.contains("stratumsniff_store_spool_batches 0")
+        }
+        func value(_ series: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect(metrics.hasPrefix("unhealthy"), "healthz while the database is away: \(metrics.prefix(300))")
+        #expect((value("stratumsniff_store_spool_batches") ?? 0) >= 1, "spool depth: \(metrics)")
+        #expect((value("stratumsniff_store_spool_oldest_seconds") ?? 0) > 0)
+        // Back: everything waiting is delivered, in order, once.
+        try pg.start()
+        #expect(Lab.waitFor(20) { pg.count("SELECT COUNT(*) FROM sessions WHERE end_reason <> 'open'") == 3 },
+                "after the restart: \(Lab.read(dir + "/tap-1.log.err"))")
+        let summary = Self.stop(sensor, dir + "/tap-1.log")
+        let spool = summary["summary"].flatMap { ($0 as? [String: Any])?["store_spool"] as? [String: Any] }
+        #expect(spool?["batches"] as? Int == 0 && (spool?["delivered"] as? Int ?? 0) >= 1, "final summary: \(String(describing: spool))")
+        #expect(pg.count("SELECT COUNT(*) FROM sessions") == 3)
+        #expect(pg.count("SELECT SUM(shares_accepted) FROM sessions") == 9)
+        #expect(pg.count("SELECT COUNT(*) FROM verdict_changes WHERE host = '\(net.minerIP)' AND new_verdict = 'mining'") == 1)
+        #expect(pg.count("SELECT COUNT(*) FROM runs WHERE ended_at IS NOT NULL") == 1)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir + "/spool-tap-1")) ?? ["?"]).isEmpty)
+    }
 }
