@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // The fleet's central history (`--store postgresql://…`): the ecosystem's PostgreSQL client.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Already in the graph through postgres-nio: its TLS settings (sslmode) and connection errors are these types.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Deque: every FIFO (the host table's activity queues, closing flows, the name cache, output queues).
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // Diagnostics with levels (--log-level), one handler deciding the stderr / journald format.
@@ -69,7 +72,8 @@ let package = Package(
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
-                                             .product(name: "PostgresNIO", package: "postgres-nio")]),
+                                             .product(name: "PostgresNIO", package: "postgres-nio"),
+                                             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
         .target(name: "OS", dependencies: ["PacketDecoding"]),
         .target(name: "Sensor", dependencies: ["Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",

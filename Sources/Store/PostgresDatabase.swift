@@ -1,6 +1,7 @@
 import Foundation
 import Locking
 import Logging
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 
@@ -211,6 +212,15 @@ final class PostgresDatabase: SQLDatabase {
         if let message = e.serverInfo?[.message] {
             let code = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return "the server says: \(message)\(code)"
+        }
+        if e.code == .sslUnsupported {
+            return "the server does not offer TLS, which sslmode asks for; give the server a certificate, or use sslmode=prefer or disable"
+        }
+        if e.code == .connectionError, let under = e.underlying {
+            // "Connection refused", not NIO's whole account of every address it tried.
+            let first = (under as? NIOConnectionError)?.connectionErrors.first?.error ?? under
+            if let io = first as? IOError { return "cannot connect: \(String(cString: strerror(io.errnoCode)))" }
+            return "cannot connect: \(first)"
         }
         if let under = e.underlying { return "\(e.code): \(under)" }
         return "\(e.code)"

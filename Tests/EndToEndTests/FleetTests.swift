@@ -42,6 +42,13 @@ struct FleetTests {
         // Analysing the same captures again adds a run, not a second copy of anything a report counts twice.
         #expect(pg.count("SELECT COUNT(*) FROM runs") == 1)
         #expect(pg.count("SELECT version FROM stratumsniff_schema") == 2)
+        // Retention removes the same from both (the captures' packets are years old; hosts stay).
+        let pruned = try [sqlite, pg.url].map { store in
+            let out = try Binary.run(["prune", "--store", store, "--older-than", "30d"], environment: env).stdout
+            return out.range(of: "removed").map { String(out[$0.lowerBound...]) } ?? out
+        }
+        #expect(pruned[0] == pruned[1] && pruned[0].contains("removed") && !pruned[0].contains("removed 0 sessions"), "\(pruned)")
+        #expect(pg.count("SELECT COUNT(*) FROM sessions") == 0 && pg.count("SELECT COUNT(*) FROM hosts") > 0)
     }
 
     @Test func passwordsStayOffTheCommandLineAndBadAddressesAreOneLine() throws {
