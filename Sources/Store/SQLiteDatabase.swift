@@ -47,7 +47,7 @@ final class SQLiteDatabase: SQLDatabase {
                     // A version-1 store (an older release's) is read once it is migrated: open it with live/analyze/prune.
                     if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < Schema.version {
                         throw StoreError(path, refusing: "was written by an older StratumSniff (schema 1); open it once for writing "
-                                                       + "(stratumsniff prune --store \(path) --older-than 100y migrates it) and report again")
+                                                       + "(stratumsniff prune --store \(path) --older-than 36500d migrates it and removes nothing) and report again")
                     }
                 }
                 reader = q
@@ -120,7 +120,7 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
-    /// Changed rows of the latest statement (prune counts).
+    /// Folds the WAL into the main file.
     func checkpoint() throws {
         guard let writer else { return }
         _ = try writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }

@@ -174,4 +174,28 @@ struct FleetTests {
         #expect(pg.count("SELECT COUNT(*) FROM runs WHERE ended_at IS NOT NULL") == 1)
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir + "/spool-tap-1")) ?? ["?"]).isEmpty)
     }
+
+    @Test(.enabled(if: Lab.available, "needs root, iproute2 and python3"))
+    func aSensorStartedWhileTheDatabaseIsAwayCapturesAndDeliversLater() throws {
+        let pg = try PostgresLab()
+        try pg.stop()   // the database host is still booting when the sensor starts
+        let dir = Lab.tempDir("early")
+        let net = try NetPair(9)
+        let sensor = try Self.sensor(net, pg, name: "tap-early", site: "hq", dir: dir)
+        Thread.sleep(forTimeInterval: 1.5)
+        let pool = try net.startPool(log: dir + "/pool.log", hold: 30)
+        defer { pool.terminate() }
+        Thread.sleep(forTimeInterval: 0.5)
+        try net.runMiner(shares: 3, interval: 0.2, rig: "early")
+        #expect(Lab.waitFor(15) { ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/spool-tap-early")) ?? []).count >= 2 },
+                Comment(rawValue: Lab.read(dir + "/tap-early.log.err")))
+        // The server comes up: the tables are created then (the sensor migrates before its first write) and the spool delivered.
+        try pg.start()
+        #expect(Lab.waitFor(20) { pg.count("SELECT COUNT(*) FROM sessions WHERE end_reason <> 'open' AND shares_accepted = 3") == 1 },
+                Comment(rawValue: Lab.read(dir + "/tap-early.log.err")))
+        _ = Self.stop(sensor, dir + "/tap-early.log")
+        #expect(pg.count("SELECT COUNT(*) FROM sessions") == 1)
+        #expect(pg.count("SELECT COUNT(*) FROM hosts WHERE verdict = 'mining' AND sensor = 'tap-early' AND site = 'hq'") == 1)
+        #expect(Lab.read(dir + "/tap-early.log.err").contains("spooling to"))
+    }
 }
