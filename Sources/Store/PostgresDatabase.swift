@@ -213,6 +213,9 @@ final class PostgresDatabase: SQLDatabase {
             let code = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return "the server says: \(message)\(code)"
         }
+        if e.code == .authMechanismRequiresPassword {
+            return "the server asks for a password and none was found; set PGPASSWORD or add a line to ~/.pgpass (or PGPASSFILE)"
+        }
         if e.code == .sslUnsupported {
             return "the server does not offer TLS, which sslmode asks for; give the server a certificate, or use sslmode=prefer or disable"
         }
