@@ -6,7 +6,7 @@ import PoolIntel
 /// names, pool-name lookups, miner user agents, node-to-node traffic. Each piece says who
 /// (`host`, the client side), with whom, over what, for how long — and the scoring model
 /// (`HostVerdicts`) fuses it with any mining sessions into one verdict per host.
-public struct Evidence: Sendable {
+public struct Evidence: Sendable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// TLS whose SNI, certificate or resolved address names a listed pool.
         case tlsToPool = "tls-to-pool"
@@ -72,7 +72,7 @@ public struct Evidence: Sendable {
     public var origin = 0
 
     /// Where a record stands: its first time, then its flow's place in the input.
-    struct OrderKey: Comparable, Sendable {
+    struct OrderKey: Comparable, Sendable, Codable {
         var first: Timestamp
         var origin: Int
         static func < (a: OrderKey, b: OrderKey) -> Bool { (a.first, a.origin) < (b.first, b.origin) }
@@ -101,7 +101,7 @@ public struct Evidence: Sendable {
 }
 
 /// Thresholds of the scoring model (README "Scoring"), in one place.
-public struct ScoringPolicy: Sendable {
+public struct ScoringPolicy: Sendable, Codable {
     /// An encrypted or opaque connection to a pool name this long (summed over reconnects) is likely mining.
     public var longLivedSeconds: Double = 300
     /// "Periodic small messages": at least this many packets each way with this average payload or less.

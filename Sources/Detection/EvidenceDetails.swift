@@ -1,6 +1,6 @@
 /// How the name a finding carries was learned: the flow itself said it, or the server's address was
 /// known by it (README "Names for addresses").
-public enum NameSource: Sendable, Equatable, Hashable {
+public enum NameSource: Sendable, Equatable, Hashable, Codable {
     /// This flow's TLS ClientHello (SNI).
     case thisFlowsSNI
     /// This flow's certificate (TLS ≤ 1.2 sends it in the clear).
@@ -23,7 +23,7 @@ public enum NameSource: Sendable, Equatable, Hashable {
 
 /// What a piece of evidence showed, protocol by protocol — typed; the JSON object of strings
 /// (`details`, README keys) and the sentences are made from it in Reporting.
-public struct EvidenceDetails: Sendable, Equatable {
+public struct EvidenceDetails: Sendable, Equatable, Codable {
     // TLS
     public var sni: String?
     /// A ClientHello without SNI (XMRig's TLS sends none by default).

@@ -179,7 +179,7 @@ public struct ExchangeCadence: Sendable {
 }
 
 /// The behaviour model's measurements of one flow.
-public struct CadenceSummary: Sendable, Equatable {
+public struct CadenceSummary: Sendable, Equatable, Codable {
     public var spanSeconds: Double
     public var pushes: Int
     public var meanPushInterval: Double

@@ -20,7 +20,7 @@ public enum Verdict: String, Sendable, Codable, CaseIterable {
 }
 
 /// One mining conversation between two endpoints, with what it revealed.
-public struct SessionRecord: Sendable {
+public struct SessionRecord: Sendable, Codable {
     public var miner: IPAddress
     public var minerPort: UInt16
     public var pool: IPAddress

@@ -1,5 +1,5 @@
 /// An IPv4 or IPv6 address stored inline (no heap allocation).
-public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     case v4(UInt32)
     case v6(UInt64, UInt64)
 

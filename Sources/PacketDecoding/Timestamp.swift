@@ -6,7 +6,7 @@ import SafeNumbers
 /// a capture analysed twice gives the same answer. Packet times are hostile input
 /// (a pcapng `if_tsoffset` can put them anywhere in Int64's range): all arithmetic
 /// here saturates instead of trapping or wrapping.
-public struct Timestamp: Hashable, Comparable, Sendable {
+public struct Timestamp: Hashable, Comparable, Sendable, Codable {
     public var nanoseconds: Int64
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
     public init(seconds: Int64, nanos: Int64 = 0) {

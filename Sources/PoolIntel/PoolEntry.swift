@@ -9,7 +9,7 @@ public enum PoolKind: String, Sendable, Codable, CaseIterable {
 }
 
 /// One list entry: the kind, the coins it serves, and where it was written.
-public struct PoolEntry: Sendable, Equatable {
+public struct PoolEntry: Sendable, Equatable, Codable {
     public var kind: PoolKind
     /// Lower-case coin names ("monero", "bitcoin"); empty when unknown.
     public var coins: [String]
@@ -25,7 +25,7 @@ public struct PoolEntry: Sendable, Equatable {
 }
 
 /// A successful lookup: the list key that matched and its entry.
-public struct PoolMatch: Sendable, Equatable {
+public struct PoolMatch: Sendable, Equatable, Codable {
     /// The name that was looked up (normalised), e.g. "xmr-eu1.nanopool.org".
     public var name: String
     /// The list key it matched, e.g. "nanopool.org" (or a CIDR for address matches).

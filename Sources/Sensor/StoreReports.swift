@@ -13,7 +13,8 @@ extension StoreDocuments {
         host: { JSONOutput.encode(HostJSON($0), pretty: false) },
         reason: { $0.reasonTexts.first },
         session: { JSONOutput.encode(SessionJSON($0, role: "miner"), pretty: false) },
-        evidence: { JSONOutput.encode(EvidenceJSON($0, policy: $1), pretty: false) })
+        evidence: { JSONOutput.encode(EvidenceJSON($0, policy: $1), pretty: false) },
+        record: { String(decoding: (try? JSONEncoder().encode(HostRecord($0))) ?? Data("{}".utf8), as: UTF8.self) })
 }
 
 extension PeriodReport {
@@ -32,7 +33,7 @@ extension PeriodReport {
             sessionsByHost["\(s.site)|\(s.miner)", default: []].append(session)
         }
         let hosts: [Host] = p.hosts.compactMap { h in
-            guard let j = try? decoder.decode(HostJSON.self, from: Data(h.document.utf8)) else { return nil }
+            guard let j = Self.judged(h, decoder) ?? (try? decoder.decode(HostJSON.self, from: Data(h.document.utf8))) else { return nil }
             return Host(host: j, first_seen: TimeFormat.iso8601(h.firstSeen), last_seen: TimeFormat.iso8601(h.lastSeen),
                         first_flagged: h.firstFlagged.map(TimeFormat.iso8601),
                         new_in_period: h.firstFlagged.map { $0 >= p.from && $0 <= p.to } ?? false,
@@ -49,6 +50,18 @@ extension PeriodReport {
                                    packets_dropped_by_kernel: c.droppedByKernel, packets_dropped_by_interface: c.droppedByInterface),
                   totals: p.totals, storeSpan: p.span)
         sensors = p.sensors
+    }
+}
+
+extension PeriodReport {
+    /// A host several sensors saw, judged from all their records together — the function one sensor
+    /// uses on its own (nil when it has one sensor, or a record cannot be read: then the most serious
+    /// sensor's own report stands).
+    static func judged(_ h: StoredPeriod.Host, _ decoder: JSONDecoder) -> HostJSON? {
+        guard h.records.count > 1 else { return nil }
+        let records = h.records.compactMap { try? decoder.decode(HostRecord.self, from: Data($0.utf8)) }
+        guard records.count == h.records.count, let joined = HostRecord.joined(records) else { return nil }
+        return HostJSON(joined.judged())
     }
 }
 

@@ -83,10 +83,14 @@ public struct StoreDocuments: Sendable {
     public var reason: @Sendable (HostReport) -> String?
     public var session: @Sendable (SessionRecord) -> String
     public var evidence: @Sendable (Evidence, ScoringPolicy) -> String
+    /// What the host was judged from (`HostRecord`), so a fleet report can judge it again with
+    /// another sensor's view of it.
+    public var record: @Sendable (HostReport) -> String
 
     public init(host: @escaping @Sendable (HostReport) -> String, reason: @escaping @Sendable (HostReport) -> String?,
-                session: @escaping @Sendable (SessionRecord) -> String, evidence: @escaping @Sendable (Evidence, ScoringPolicy) -> String) {
-        self.host = host; self.reason = reason; self.session = session; self.evidence = evidence
+                session: @escaping @Sendable (SessionRecord) -> String, evidence: @escaping @Sendable (Evidence, ScoringPolicy) -> String,
+                record: @escaping @Sendable (HostReport) -> String) {
+        self.host = host; self.reason = reason; self.session = session; self.evidence = evidence; self.record = record
     }
 }
 

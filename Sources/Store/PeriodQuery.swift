@@ -32,6 +32,8 @@ public struct StoredPeriod: Sendable {
         public var firstFlagged: Int64?
         /// The report of the sensor that judged it most seriously (then the most confident, the latest).
         public var document: String
+        /// With two sensors or more: what each judged it from (`HostRecord` JSON), to judge them together.
+        public var records: [String] = []
     }
     public struct Session: Sendable {
         public var site: String
@@ -115,7 +117,7 @@ extension EvidenceStore {
             ]
             if !addresses.isEmpty {
                 queries.append(SQLStatement("""
-                    SELECT site, address, sensor, first_seen, last_seen, first_flagged, report_json, \(Self.rankSQL), confidence FROM hosts
+                    SELECT site, address, sensor, first_seen, last_seen, first_flagged, report_json, \(Self.rankSQL), confidence, record_json FROM hosts
                     WHERE \(inPeriod) AND \(inAddresses)
                     """, range + onlyArgs + addressArgs))
                 // Sessions only of the hosts listed, and a bounded number of them.
@@ -156,9 +158,11 @@ extension EvidenceStore {
             let best = rows.min { a, b in
                 (a[7].int ?? 9, -(a[8].int ?? 0), -(a[4].int ?? 0), a[2].text ?? "") < (b[7].int ?? 9, -(b[8].int ?? 0), -(b[4].int ?? 0), b[2].text ?? "")
             }!
+            let sorted = rows.sorted { ($0[2].text ?? "") < ($1[2].text ?? "") }
             return StoredPeriod.Host(site: site, address: address, sensors: Set(rows.compactMap { $0[2].text }).sorted(),
                                      firstSeen: rows.compactMap { $0[3].int }.min() ?? 0, lastSeen: rows.compactMap { $0[4].int }.max() ?? 0,
-                                     firstFlagged: rows.compactMap { $0[5].int }.min(), document: best[6].text ?? "{}")
+                                     firstFlagged: rows.compactMap { $0[5].int }.min(), document: best[6].text ?? "{}",
+                                     records: rows.count > 1 ? sorted.compactMap { $0[9].text } : [])
         }
     }
 

@@ -37,6 +37,7 @@ enum Schema {
               confidence INTEGER NOT NULL,
               first_flagged \(big),                 -- first time mining/likely-mining
               report_json TEXT NOT NULL,            -- the latest host report (JSON schema)
+              record_json TEXT NOT NULL,            -- what it was judged from (a fleet report judges again)
               PRIMARY KEY (site, address, sensor))
             """,
             "CREATE INDEX hosts_by_time ON hosts (last_seen, first_seen)",
@@ -122,7 +123,7 @@ enum Schema {
             let s = sensor
             try db.execute(sql: """
                 INSERT INTO runs SELECT 'v1-' || id, ?, '', started_at, ended_at, source, version FROM v1_runs;
-                INSERT INTO hosts SELECT '', address, ?, '', first_seen, last_seen, verdict, confidence, first_flagged, report_json FROM v1_hosts;
+                INSERT INTO hosts SELECT '', address, ?, '', first_seen, last_seen, verdict, confidence, first_flagged, report_json, '' FROM v1_hosts;
                 INSERT INTO sessions SELECT 'v1-' || run_id, ?, '', miner, miner_port, pool, pool_port, 0, flow_first_seen, first_seen,
                   last_seen, dialect, coin, wallet, software, pool_name, shares_accepted, shares_rejected, hashrate, end_reason, json FROM v1_sessions;
                 INSERT INTO evidence SELECT 'v1-' || run_id, ?, '', host, kind, name, peer, first_seen, last_seen, count, json FROM v1_evidence;

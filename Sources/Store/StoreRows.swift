@@ -38,6 +38,8 @@ public struct StoreRows: Sendable, Codable {
         public var evidenceTime: Int64
         public var reason: String?
         public var json: String
+        /// The `HostRecord` the verdict was judged from (JSON).
+        public var record: String
     }
     public struct Session: Sendable, Codable {
         public var miner: String, minerPort: Int, pool: String, poolPort: Int, vlan: Int
@@ -110,7 +112,8 @@ public struct StoreRows: Sendable, Codable {
             let evidenceTime = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
             hosts.append(Host(address: address, vlans: vlans, firstSeen: r.firstSeen?.nanoseconds ?? b.time.nanoseconds,
                               lastSeen: evidenceTime, verdict: r.verdict.rawValue, confidence: r.confidence,
-                              flagged: r.verdict.isMiner ? evidenceTime : nil, evidenceTime: evidenceTime, reason: docs.reason(r), json: json))
+                              flagged: r.verdict.isMiner ? evidenceTime : nil, evidenceTime: evidenceTime, reason: docs.reason(r), json: json,
+                              record: docs.record(r)))
         }
         stats = Stats(time: b.time.nanoseconds, firstPacket: (b.firstPacket ?? b.time).nanoseconds, lastPacket: (b.lastPacket ?? b.time).nanoseconds,
                       packets: b.packets, bytes: b.bytes, flows: b.flows, received: b.received.map { Int64(clamping: $0) },

@@ -52,16 +52,18 @@ struct StoreStatements {
                 """, [.int(h.evidenceTime)] + who + [.text(h.address)] + key + [.text(h.verdict), SQLValue(h.confidence), SQLValue(h.reason)]
                     + key + [.text(h.verdict)]))
             all.append(SQLStatement("""
-                INSERT INTO hosts (site, address, sensor, vlans, first_seen, last_seen, verdict, confidence, first_flagged, report_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO hosts (site, address, sensor, vlans, first_seen, last_seen, verdict, confidence, first_flagged, report_json,
+                                   record_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (site, address, sensor) DO UPDATE SET
                   vlans = excluded.vlans,
                   first_seen = \(d.least("hosts.first_seen", "excluded.first_seen")),
                   last_seen = \(d.greatest("hosts.last_seen", "excluded.last_seen")),
                   verdict = excluded.verdict, confidence = excluded.confidence,
-                  first_flagged = COALESCE(hosts.first_flagged, excluded.first_flagged), report_json = excluded.report_json
+                  first_flagged = COALESCE(hosts.first_flagged, excluded.first_flagged), report_json = excluded.report_json,
+                  record_json = excluded.record_json
                 """, key + [.text(h.vlans), .int(h.firstSeen), .int(h.lastSeen), .text(h.verdict), SQLValue(h.confidence),
-                            SQLValue(h.flagged), .text(h.json)]))
+                            SQLValue(h.flagged), .text(h.json), .text(h.record)]))
         }
         if let c = rows.stats {
             all.append(SQLStatement("""

@@ -48,7 +48,7 @@ public enum SessionShape: String, Sendable, Codable {
 }
 
 /// What a Stratum session revealed: the evidence an analyst needs.
-public struct StratumSummary: Sendable, Equatable {
+public struct StratumSummary: Sendable, Equatable, Codable {
     public var dialect: StratumDialect?
     /// The side that logs in / subscribes / submits.
     public var minerSide: Side?

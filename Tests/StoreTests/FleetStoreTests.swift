@@ -6,6 +6,7 @@ import PacketDecoding
 @testable import Store
 @testable import Sensor
 import Testing
+import TrafficGen
 
 /// Schema 2: sensors and sites, a version-1 store migrated, batches written twice, the spool.
 @Suite struct FleetStoreTests {
@@ -107,5 +108,37 @@ import Testing
         }
         #expect(changes == ["suspicious", "mining", "likely-mining"])
         #expect(try db.db.read(SQLStatement("SELECT MAX(last_seen) FROM sessions")).first?[0].int == 199)
+    }
+
+    @Test func aHostTwoSensorsSawInPartsIsJudgedFromBothAsOneSensorWould() throws {
+        // A host with two kinds of evidence (fusion adds confidence for the second kind): each of two
+        // sensors at one site sees one kind; the fleet report must judge the host as a sensor that saw
+        // both would — not take the better half.
+        var found: HostReport?
+        for name in Corpus.all.map({ $0.name }) {
+            if let r = analyze(name).1.first(where: { Set($0.evidence.map(\.kind)).count >= 2 && $0.minerSessions.isEmpty && $0.poolSessions.isEmpty }) {
+                found = r; break
+            }
+        }
+        let whole = try #require(found, "no generated capture has a host with two kinds of evidence and no session")
+        let kinds = Array(Set(whole.evidence.map(\.kind)))
+        let path = tempStore()
+        for (i, sensor) in ["tap-a", "tap-b"].enumerated() {
+            var part = HostVerdicts()
+            for e in whole.evidence where (kinds.firstIndex(of: e.kind)! == 0) == (i == 0) { _ = part.add(e) }
+            let reports = part.reports()
+            let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: sensor, site: "hq"), documents: .reportJSON)
+            db.beginRun(source: sensor, version: "t", at: Timestamp(seconds: 1))
+            try db.commit(StoreBatch(time: Timestamp(seconds: 10), reports: reports, statsJSON: "{}", packets: 1, bytes: 0, flows: 1))
+        }
+        let db = try EvidenceStore(readingOnly: .sqlite(path))
+        let span = try #require(try db.span())
+        let fleet = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2))
+        let host = try #require(fleet.hosts.first { $0.host.host == whole.host.description })
+        #expect(host.sensors == ["tap-a", "tap-b"])
+        let expected = HostJSON(whole)
+        #expect(host.host.verdict == expected.verdict && host.host.confidence == expected.confidence,
+                "fleet \(host.host.verdict) \(host.host.confidence), one sensor seeing both: \(expected.verdict) \(expected.confidence)")
+        #expect(host.host.reasons == expected.reasons)
     }
 }
