@@ -56,8 +56,11 @@ public struct SpoolSummary: Encodable, Sendable {
     public var bytes: Int
     public var delivered: Int
     public var rows_dropped: Int
-    public init(directory: String, batches: Int, bytes: Int, delivered: Int, rows_dropped: Int) {
+    /// How long the oldest batch still waiting has waited (0 when none waits).
+    public var oldest_seconds: Double
+    public init(directory: String, batches: Int, bytes: Int, delivered: Int, rows_dropped: Int, oldest_seconds: Double) {
         self.directory = directory; self.batches = batches; self.bytes = bytes; self.delivered = delivered; self.rows_dropped = rows_dropped
+        self.oldest_seconds = oldest_seconds
     }
 }
 

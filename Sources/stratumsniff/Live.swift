@@ -371,7 +371,8 @@ struct Live: ParsableCommand {
         summary.capture = capture
         if let recorder, recorder.store.isRemote, let dir = spoolDirectory {
             let s = recorder.spoolState
-            summary.store_spool = SpoolSummary(directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped)
+            summary.store_spool = SpoolSummary(directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped,
+                                             oldest_seconds: (s.oldestSeconds * 10).rounded() / 10)
         }
         switch format {
         case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }

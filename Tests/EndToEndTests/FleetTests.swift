@@ -167,7 +167,8 @@ struct FleetTests {
                 "after the restart: \(Lab.read(dir + "/tap-1.log.err"))")
         let summary = Self.stop(sensor, dir + "/tap-1.log")
         let spool = summary["summary"].flatMap { ($0 as? [String: Any])?["store_spool"] as? [String: Any] }
-        #expect(spool?["batches"] as? Int == 0 && (spool?["delivered"] as? Int ?? 0) >= 1, "final summary: \(String(describing: spool))")
+        #expect(spool?["batches"] as? Int == 0 && (spool?["delivered"] as? Int ?? 0) >= 1 && spool?["oldest_seconds"] as? Double == 0,
+                "final summary: \(String(describing: spool))")
         #expect(pg.count("SELECT COUNT(*) FROM sessions") == 3)
         #expect(pg.count("SELECT SUM(shares_accepted) FROM sessions") == 9)
         #expect(pg.count("SELECT COUNT(*) FROM verdict_changes WHERE host = '\(net.minerIP)' AND new_verdict = 'mining'") == 1)
