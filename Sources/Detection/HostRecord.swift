@@ -20,6 +20,13 @@ public struct HostRecord: Sendable, Codable {
         firstSeen = r.firstSeen
     }
 
+    /// Whether two flows between the same endpoints, seen by two taps, are one: they started within
+    /// 2 s of each other (taps' clocks and capture delays differ by that much, reconnects by more).
+    /// Flow starts in ns; the fleet report lists such a session once for the same reason.
+    public static func sameFlow(startedAt a: Int64, _ b: Int64) -> Bool {
+        a.subtractingSaturated(b).magnitude <= 2_000_000_000
+    }
+
     /// The records of one host as several sensors saw it, as one. A session two taps both saw (same
     /// endpoints, flows starting within 2 s) counts once — the longer view of it; evidence of one kind,
     /// name and peer counts once too (two taps see the same lookup), its span the union of theirs.
@@ -30,7 +37,7 @@ public struct HostRecord: Sendable, Codable {
             for s in lists.joined() {
                 if let i = kept.firstIndex(where: { k in
                     k.miner == s.miner && k.minerPort == s.minerPort && k.pool == s.pool && k.poolPort == s.poolPort
-                        && k.flowFirstSeen.nanoseconds.subtractingSaturated(s.flowFirstSeen.nanoseconds).magnitude <= 2_000_000_000
+                        && sameFlow(startedAt: k.flowFirstSeen.nanoseconds, s.flowFirstSeen.nanoseconds)
                 }) {
                     if s.flowLastSeen.since(s.flowFirstSeen) > kept[i].flowLastSeen.since(kept[i].flowFirstSeen) { kept[i] = s }
                 } else {

@@ -219,7 +219,7 @@ public enum Format {
     }
 
     /// "1 share", "5 shares".
-    public static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+    public static func count(_ n: Int, _ noun: String, plural: String? = nil) -> String { n == 1 ? "1 \(noun)" : "\(n) \(plural ?? noun + "s")" }
 
     /// "4BCeEPhodg…CvCDm" for long wallets.
     public static func shortWallet(_ w: String) -> String {

@@ -148,7 +148,7 @@ public final class Recorder: Sendable {
                 all += extra
                 for rows in all { write(rows) }
             } catch {
-                state.withLock { $0.failures += 1; $0.failing = true }
+                failed()
                 Diagnostics.log.error("store: \(error)")
             }
             for job in todo { job() }
@@ -163,13 +163,9 @@ public final class Recorder: Sendable {
             _ = deliverSpool()
             return
         }
-        let started = DispatchTime.now().uptimeNanoseconds
         do {
-            try store.write(rows)
-            let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took }
+            try commit(rows)
         } catch {
-            state.withLock { $0.failures += 1; $0.failing = true }
             if let spool, error.unreachable {
                 Diagnostics.log.warning("\(error); spooling to \(spool.withLock { $0.directory }) until it answers")
                 keep(rows, in: spool)
@@ -179,6 +175,19 @@ public final class Recorder: Sendable {
             }
         }
     }
+
+    /// Writes `rows` and counts the commit (how long it took) or the failure: the one place both are counted.
+    private func commit(_ rows: StoreRows) throws(StoreError) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        do { try store.write(rows) } catch {
+            failed()
+            throw error
+        }
+        let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took }
+    }
+
+    private func failed() { state.withLock { $0.failures += 1; $0.failing = true } }
 
     private func keep(_ rows: StoreRows, in spool: Locked<Spool>) {
         do { try spool.withLock { try $0.append(rows) } } catch {
@@ -192,28 +201,33 @@ public final class Recorder: Sendable {
     private func deliverSpool() -> Bool {
         guard let spool else { return true }
         defer { publish(spool) }
-        var probed = false
+        guard !spool.withLock({ $0.isEmpty }) else { return true }
+        // A quick connection first: while the server is away this fails at once (connection
+        // refused) instead of a write waiting out its timeout every few seconds.
+        do { try store.probe() } catch {
+            failed()
+            return stays(error)
+        }
         while !spool.withLock({ $0.isEmpty }) {
             do {
-                // A quick connection first: while the server is away this fails at once (connection
-                // refused) instead of a write waiting out its timeout every few seconds.
-                if !probed { try store.probe(); probed = true }
                 guard let rows = try spool.withLock({ try $0.peek() }) else { break }
-                let started = DispatchTime.now().uptimeNanoseconds
-                try store.write(rows)
+                try commit(rows)
                 spool.withLock { $0.removeOldest() }
-                let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took; $0.spool.delivered += 1 }
+                state.withLock { $0.spool.delivered += 1 }
                 if spool.withLock({ $0.isEmpty }) { Diagnostics.log.notice("store: the database answers again; every spooled batch delivered") }
             } catch let e as StoreError {
-                state.withLock { $0.failures += 1; $0.failing = true }
-                if !e.unreachable { Diagnostics.log.error("\(e); the spooled batch stays, tried again in a few seconds") }
-                return false
+                return stays(e)
             } catch {
                 Diagnostics.log.error("\(error)")   // a damaged spool file, set aside: go on with the next
             }
         }
         return true
+    }
+
+    /// The spooled batch stays for the next try (said unless the database is simply away); false.
+    private func stays(_ e: StoreError) -> Bool {
+        if !e.unreachable { Diagnostics.log.error("\(e); the spooled batch stays, tried again in a few seconds") }
+        return false
     }
 
     private func publish(_ box: Locked<Spool>) {

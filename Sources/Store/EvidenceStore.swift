@@ -3,7 +3,6 @@ import SafeNumbers
 import Detection
 import Foundation
 import GRDB
-import PostgresNIO
 import Synchronization
 import PacketDecoding
 
@@ -114,7 +113,7 @@ public final class EvidenceStore: Sendable {
     public let path: String
     public let identity: StoreIdentity
     /// Whether the database is on another machine (a failed commit is spooled, not lost).
-    public let isRemote: Bool
+    public var isRemote: Bool { db.dialect == .postgresql }
     let db: any SQLDatabase
     /// How records become stored documents (nil when opened for reading only).
     private let documents: StoreDocuments?
@@ -141,7 +140,6 @@ public final class EvidenceStore: Sendable {
         path = location.description
         switch location {
         case .postgresql(let where_):
-            isRemote = true
             let pg = try PostgresDatabase(where_)
             db = pg
             do { try pg.migrate() } catch {
@@ -150,7 +148,6 @@ public final class EvidenceStore: Sendable {
                 book.withLock { $0.needsMigration = true }
             }
         case .sqlite(let file):
-            isRemote = false
             do { db = try SQLiteDatabase(path: file, sensor: identity.sensor) } catch { throw StoreError(file, error) }
         }
     }
@@ -162,12 +159,10 @@ public final class EvidenceStore: Sendable {
         path = location.description
         switch location {
         case .postgresql(let where_):
-            isRemote = true
             let pg = try PostgresDatabase(where_)
             do { try pg.checkReadable() } catch { pg.close(); throw StoreError(path, error) }
             db = pg
         case .sqlite(let file):
-            isRemote = false
             do { db = try SQLiteDatabase(readingOnly: file) } catch { throw StoreError(file, error) }
         }
     }
@@ -179,7 +174,7 @@ public final class EvidenceStore: Sendable {
         batch.retiredSessions = sessions
         var rows = try self.rows(for: batch)
         rows.stats = nil
-        do { try write(rows) } catch { forgetWritten(); throw error }
+        try writeOrForget(rows)
     }
 
     deinit { db.close() }
@@ -253,9 +248,15 @@ public final class EvidenceStore: Sendable {
     /// - Complexity: O(hosts + sessions + evidence in the batch) row upserts.
     @discardableResult
     public func commit(_ batch: StoreBatch) throws(StoreError) -> [VerdictChange] {
-        let rows = try self.rows(for: batch)
+        try writeOrForget(self.rows(for: batch))
+    }
+
+    /// Writes rows nothing else keeps: if the transaction rolls back, nothing can be assumed written,
+    /// so the next snapshot writes every row again.
+    @discardableResult
+    private func writeOrForget(_ rows: StoreRows) throws(StoreError) -> [VerdictChange] {
         do { return try write(rows) } catch {
-            forgetWritten()   // the transaction rolled back: nothing can be assumed written
+            forgetWritten()
             throw error
         }
     }

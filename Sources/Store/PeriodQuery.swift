@@ -179,7 +179,7 @@ extension EvidenceStore {
             let start = r[6].int ?? 0
             let s = StoredPeriod.Session(site: site, sensor: sensor, miner: miner, firstSeen: r[7].int ?? 0, lastSeen: r[8].int ?? 0,
                                          document: r[9].text ?? "{}")
-            if let twin = byTuple[tuple]?.first(where: { $0.start.subtractingSaturated(start).magnitude <= 2_000_000_000 }) {
+            if let twin = byTuple[tuple]?.first(where: { HostRecord.sameFlow(startedAt: $0.start, start) }) {
                 let other = kept[twin.index]
                 if other.sensor != sensor, s.lastSeen.subtractingSaturated(s.firstSeen) > other.lastSeen.subtractingSaturated(other.firstSeen) {
                     kept[twin.index] = s

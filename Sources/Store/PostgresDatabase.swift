@@ -59,6 +59,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The server's socket in `socketDirectory` (libpq's name for it), when connecting that way.
+    var socketPath: String? { socketDirectory.map { "\($0)/.s.PGSQL.\(port)" } }
+
     public var description: String {
         "postgresql://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
     }
@@ -118,8 +121,8 @@ final class PostgresDatabase: SQLDatabase {
         self.timeout = timeout
         self.writeTimeout = writeTimeout
         var config: PostgresClient.Configuration
-        if let dir = location.socketDirectory {
-            config = .init(unixSocketPath: dir + "/.s.PGSQL.\(location.port)", username: location.user, password: location.password,
+        if let socket = location.socketPath {
+            config = .init(unixSocketPath: socket, username: location.user, password: location.password,
                            database: location.database)
         } else {
             let (tls, required) = Self.tls(location.sslMode)
@@ -156,8 +159,8 @@ final class PostgresDatabase: SQLDatabase {
         let l = location, log = logger
         try wait {
             var conf: PostgresConnection.Configuration
-            if let dir = l.socketDirectory {
-                conf = .init(unixSocketPath: dir + "/.s.PGSQL.\(l.port)", username: l.user, password: l.password, database: l.database)
+            if let socket = l.socketPath {
+                conf = .init(unixSocketPath: socket, username: l.user, password: l.password, database: l.database)
             } else {
                 let (tls, required) = Self.tls(l.sslMode)
                 let context = try tls.map { try NIOSSLContext(configuration: $0) }

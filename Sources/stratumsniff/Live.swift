@@ -125,7 +125,7 @@ struct Live: ParsableCommand {
         }
         if let s = syslog, SyslogSender.parse(s) == nil { throw ValidationError("--syslog \(s): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT") }
         if let r = retain {
-            guard let s = DurationText.seconds(r), s >= 60 else { throw ValidationError("--retain \(r): write a duration such as 90d, 30d or 24h (at least 1m)") }
+            _ = try DurationText.retention(r, flag: "--retain")
             if noStore { throw ValidationError("--retain prunes the store: drop --no-store") }
         }
         if let r = reloadListsEvery, DurationText.seconds(r) == nil { throw ValidationError("--reload-lists-every \(r): write a duration such as 30m, 6h or 1d") }
@@ -312,7 +312,7 @@ struct Live: ParsableCommand {
             db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
             let spool = try spoolDir.map { try Spool(directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20)) }
             if let spool, !spool.isEmpty {
-                Diagnostics.log.notice("spool \(spool.directory): \("\(spool.batches) batch\(spool.batches == 1 ? "" : "es")") from an earlier run wait for the database; delivered first")
+                Diagnostics.log.notice("spool \(spool.directory): \(Format.count(spool.batches, "batch", plural: "batches")) from an earlier run wait for the database; delivered first")
             }
             return (outputs, Recorder(store: db, spool: spool))
         } catch {
@@ -361,7 +361,7 @@ struct Live: ParsableCommand {
         recorder?.stop()   // everything queued is written (or spooled) before the store is closed
         if let recorder, recorder.spoolState.batches > 0, !recorder.drainSpool(within: 5) {
             let s = recorder.spoolState
-            Diagnostics.log.warning("store \(recorder.store.path) still away: \("\(s.batches) batch\(s.batches == 1 ? "" : "es")") (\(s.bytes) bytes) wait in the spool; the next start with the same --spool delivers them")
+            Diagnostics.log.warning("store \(recorder.store.path) still away: \(Format.count(s.batches, "batch", plural: "batches")) (\(s.bytes) bytes) wait in the spool; the next start with the same --spool delivers them")
         }
         try? recorder?.store.checkpoint()
         outputs.flush()
@@ -369,7 +369,7 @@ struct Live: ParsableCommand {
         var summary = RunSummary(stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
                                  hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         summary.capture = capture
-        if let recorder, recorder.store.isRemote, let dir = spoolDirectory {
+        if let recorder, let dir = spoolDirectory {
             let s = recorder.spoolState
             summary.store_spool = SpoolSummary(directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped,
                                              oldest_seconds: (s.oldestSeconds * 10).rounded() / 10)

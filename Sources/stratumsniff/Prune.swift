@@ -24,9 +24,7 @@ struct Prune: ParsableCommand {
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
 
     func validate() throws {
-        guard let s = DurationText.seconds(olderThan), s >= 60 else {
-            throw ValidationError("--older-than \(olderThan): write a duration such as 90d, 30d or 24h (at least 1m)")
-        }
+        _ = try DurationText.retention(olderThan, flag: "--older-than")
         if let path = try StorePaths.location(store).file, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("no store at \(path): name one with --store")
         }

@@ -48,6 +48,14 @@ enum DurationText {
         return valid(n * mult)
     }
 
+    /// A retention age (`--retain`, `prune --older-than`) in seconds: a duration of at least a minute.
+    static func retention(_ text: String, flag: String) throws -> Double {
+        guard let s = seconds(text), s >= 60 else {
+            throw ValidationError("\(flag) \(text): write a duration such as 90d, 30d or 24h (at least 1m)")
+        }
+        return s
+    }
+
     /// `s` when it is a positive, finite number of seconds of at most `maxSeconds`.
     static func valid(_ s: Double) -> Double? { s.isFinite && s > 0 && s <= maxSeconds ? s : nil }
 }
