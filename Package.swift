@@ -47,13 +47,15 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
-        .target(name: "PacketCapture", dependencies: ["CPcap", "PacketDecoding"]),
+        .target(name: "PacketCapture", dependencies: ["CHints", "CPcap", "PacketDecoding"]),
+        // Compiler hints Swift cannot spell (a cache prefetch for the flow table): one header, no library.
+        .systemLibrary(name: "CHints"),
         // The one lock type (Mutex inside; made visible to ThreadSanitizer in the TSan build).
         .target(name: "Locking"),
         // Checked and saturating conversions for every number an adversary can choose.
         .target(name: "SafeNumbers", swiftSettings: hotPath),
         .target(name: "PacketDecoding", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
-        .target(name: "StreamReassembly", dependencies: ["PacketDecoding", .product(name: "DequeModule", package: "swift-collections")],
+        .target(name: "StreamReassembly", dependencies: ["CHints", "PacketDecoding", .product(name: "DequeModule", package: "swift-collections")],
                 swiftSettings: hotPath),
         .target(name: "JSON", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),

@@ -42,6 +42,8 @@ public enum Anomaly: String, CaseIterable, Sendable, Codable, Error {
     case decoderMemoryCap = "decoder_memory_cap"
     /// Out-of-order data released early because reassembly buffers across all flows reached their budget.
     case reassemblyMemoryCap = "reassembly_memory_cap"
+    /// Flow keys piled onto one probe sequence of the flow index (keys chosen against its seed): a new seed drawn.
+    case flowHashReseeded = "flow_hash_reseeded"
     /// A session retired from memory that could not wait for the store (more than 65 536 between drains).
     case sessionNotStored = "session_not_stored"
     /// A packet stamped earlier than one before it (analysed at the later time).

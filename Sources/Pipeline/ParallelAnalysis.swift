@@ -264,12 +264,20 @@ struct Batch: Sendable {
 /// What `analyze` feeds packets to: one analyzer, or workers behind a reader.
 public protocol InputAnalysis: AnyObject {
     func process(time: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int)
+    /// Frames in order, all valid during the call (default: one by one).
+    func process(batch: UnsafeBufferPointer<CapturedPacket>)
     /// Ends the input: everything found.
     func finishInput() -> AnalysisPart
     /// Sessions retired from memory since the last call (for a store).
     func drainRetiredSessions() -> [SessionRecord]
     /// Packets taken so far.
     var packetsSeen: Int { get }
+}
+
+extension InputAnalysis {
+    public func process(batch: UnsafeBufferPointer<CapturedPacket>) {
+        for f in batch { process(time: f.timestamp, linkType: f.linkType, frame: f.bytes, originalLength: f.originalLength) }
+    }
 }
 
 extension Analyzer: InputAnalysis {

@@ -24,16 +24,23 @@ extension FlowHandler {
     public mutating func shed(_ flow: FlowState<App>) -> Bool { true }
 }
 
-/// One tracked flow: key, timing, counters, the two half-streams and the
-/// handler's decoder state. A reference type so decoders can update their
-/// state while a half-stream is delivering to them.
+/// One tracked flow as its handler sees it: key, timing, counters, the two half-streams and the
+/// handler's decoder state. A reference type so decoders can update their state while a half-stream
+/// is delivering to them.
+///
+/// The packet path does not touch it for a flow that is bypassed or closing (most packets): what
+/// every packet updates — time, counters, LRU links — lives in the table's contiguous `FlowSlot`s,
+/// and is copied here (`sync`) before the handler looks (a delivery, the flow's end, a snapshot).
+/// So the per-packet path holds no class state: no reference counting, no run-time exclusivity check.
 public final class FlowState<App> {
     public let key: FlowKey
     public let firstSeen: Timestamp
-    public internal(set) var lastSeen: Timestamp
     /// Positions in the input of the flow's first and latest packets (the caller's numbering): a
     /// flow's identity and "as of" point that do not depend on which worker saw it (README "Workers").
     public let firstSeq: Int
+    /// The table's slot of this flow (-1 once removed).
+    var slot: Int32 = -1
+    public internal(set) var lastSeen: Timestamp
     public internal(set) var lastSeq: Int
     /// Packets and bytes (IP payload, headers included) per direction, indexed by `FlowDirection.rawValue`.
     public internal(set) var packets: (Int, Int) = (0, 0)
@@ -46,17 +53,10 @@ public final class FlowState<App> {
     var halves = (TCPHalfStream(), TCPHalfStream())
     var bypassCounted = false
     var closing = false
-    var closedAt = Timestamp.zero
     var removed = false
-    /// Listed in the table's touched flows since the last `takeTouched()`.
-    var touched = false
     /// Bytes of this flow counted in the table's reassembly and decoder totals.
     var chargedReassembly = 0
     var chargedDecoder = 0
-    /// The flow's slot in the table's LRU arrays (-1 once removed).
-    var slot: Int32 = -1
-    /// The key's hash, kept so that removal finds the index entry without hashing again.
-    var hash = 0
 
     init(key: FlowKey, time: Timestamp, seq: Int, initiator: FlowDirection) {
         self.key = key
@@ -68,6 +68,14 @@ public final class FlowState<App> {
     }
 
     public var isTCP: Bool { key.ipProtocol == .tcp }
+
+    /// Takes the table's per-packet fields (see the type's comment).
+    func sync(_ s: FlowSlot<App>) {
+        lastSeen = s.lastSeen
+        lastSeq = s.lastSeq
+        packets = s.packets
+        bytes = s.bytes
+    }
 
     /// Moves a half-stream out so it can deliver to a handler that may touch this flow.
     func takeHalf(_ d: FlowDirection) -> TCPHalfStream {
@@ -81,4 +89,32 @@ public final class FlowState<App> {
 
     /// The half-stream state for one direction (read-only view for reports and tests).
     public func half(_ d: FlowDirection) -> TCPHalfStream { d == .lowToHigh ? halves.0 : halves.1 }
+}
+
+/// What the flow table touches on every packet of a flow, in one contiguous array (`FlowTable`):
+/// the key the lookup compares, the clock and counters every packet moves, the LRU links, and the
+/// flags that end the packet's path early. Two cache lines, no reference counting.
+public struct FlowSlot<App> {
+    var key: FlowKey
+    /// The key's hash (the index's seed), kept so that removal finds the index entry without hashing again.
+    var hash: UInt64
+    var lastSeen: Timestamp
+    var lastSeq: Int
+    var packets: (Int, Int) = (0, 0)
+    var bytes: (Int, Int) = (0, 0)
+    var newer: Int32 = -1
+    var older: Int32 = -1
+    /// Counts the slot's uses, so that a queued reference (`closingQueue`) to a flow gone since is told apart.
+    var generation: UInt32 = 0
+    var bypassed = false
+    var closing = false
+    /// Listed in the table's touched flows since the last `takeTouched()`.
+    var touched = false
+    var isTCP: Bool
+    /// The handler's view (nil: the slot is free).
+    var state: FlowState<App>?
+
+    init(key: FlowKey, hash: UInt64, time: Timestamp, seq: Int) {
+        self.key = key; self.hash = hash; lastSeen = time; lastSeq = seq; isTCP = key.ipProtocol == .tcp
+    }
 }

@@ -1,3 +1,4 @@
+import CHints
 import DequeModule
 import PacketDecoding
 
@@ -36,6 +37,8 @@ public struct ReassemblyStats: Sendable, Equatable {
     public var decoderMemory = 0
     public var peakReassemblyMemory = 0
     public var peakDecoderMemory = 0
+    /// Times the flow index drew a new seed because keys piled onto one probe sequence (`FlowIndex.longRun`).
+    public var hashReseeds = 0
     public init() {}
 
     /// Adds another table's counters (a worker's); `peakFlows` is the caller's (a sum of peaks is not a peak).
@@ -47,7 +50,7 @@ public struct ReassemblyStats: Sendable, Equatable {
         outOfOrderSegments += o.outOfOrderSegments; outOfOrderCapFlushes += o.outOfOrderCapFlushes
         depthCapHits += o.depthCapHits; midStreamPickups += o.midStreamPickups; overlapConflicts += o.overlapConflicts
         reassemblyMemoryCapHits += o.reassemblyMemoryCapHits; decoderMemoryCapHits += o.decoderMemoryCapHits
-        reassemblyMemory += o.reassemblyMemory; decoderMemory += o.decoderMemory
+        reassemblyMemory += o.reassemblyMemory; decoderMemory += o.decoderMemory; hashReseeds += o.hashReseeds
         peakReassemblyMemory += o.peakReassemblyMemory; peakDecoderMemory += o.peakDecoderMemory
     }
 
@@ -62,22 +65,40 @@ public struct ReassemblyStats: Sendable, Equatable {
     }
 }
 
+/// A packet's flow key, its direction and its hash, worked out ahead of `FlowTable.process` so that
+/// the caller can have the index entry and the flow's slot fetched into the cache meanwhile.
+public struct PacketKey {
+    public let key: FlowKey
+    public let direction: FlowDirection
+    var hash: UInt64
+    /// The table's seed when the hash was taken (a reseed in between: hashed again).
+    var epoch: UInt32
+}
+
 /// Bidirectional flow table with TCP reassembly, LRU eviction, idle expiry
 /// driven by packet time, and bypass.
+///
+/// What every packet touches is in `slots`, one contiguous array of value-type `FlowSlot`s (key,
+/// clock, counters, LRU links, flags), found through `FlowIndex`; the handler's view of a flow
+/// (`FlowState`, a class) is only reached when there is something to deliver or end. A packet of a
+/// bypassed flow — most packets of bulk traffic — therefore updates integers in two arrays owned by
+/// this struct: no reference counting and, because no class-held state is written, no run-time
+/// exclusivity check.
 public struct FlowTable<Handler: FlowHandler> {
     public typealias Flow = FlowState<Handler.App>
     public let limits: ReassemblyLimits
     private var index: FlowIndex
-    // Two LRU lists, TCP and everything else, because their idle timeouts differ. The lists are
-    // links between slot numbers in contiguous arrays — moving a flow to the head on every packet
-    // writes a few integers, with no reference counting (the class-node list cost ~9 % of a run).
-    private var slots: ContiguousArray<Flow?> = []
-    private var links: ContiguousArray<LRULink> = []
+    private var hasher = FlowHasher()
+    /// Bumped when `hasher` gets a new seed.
+    private var epoch: UInt32 = 0
+    // Two LRU lists, TCP and everything else, because their idle timeouts differ: links between
+    // slot numbers (`FlowSlot.newer`/`older`), so moving a flow to the head writes a few integers.
+    private var slots: ContiguousArray<FlowSlot<Handler.App>> = []
     private var freeSlots: [Int32] = []
     private var heads: (Int32, Int32) = (-1, -1)
     private var tails: (Int32, Int32) = (-1, -1)
-    /// Closed flows lingering to absorb retransmissions, oldest first.
-    private var closingQueue = Deque<Flow>()
+    /// Closed flows lingering to absorb retransmissions, oldest first (slot and its generation then).
+    private var closingQueue = Deque<(slot: Int32, generation: UInt32, closedAt: Timestamp)>()
     /// Keep a list of the flows that saw packets since the last `takeTouched()` (a live sensor's
     /// commits: only those flows need another look). Off by default: an offline run never asks.
     public var tracksTouched = false
@@ -93,12 +114,18 @@ public struct FlowTable<Handler: FlowHandler> {
         index = FlowIndex(capacity: min(limits.maxFlows, 65_536))
     }
 
+    /// A table whose index uses a chosen seed (tests aiming keys at one probe sequence).
+    public init(limits: ReassemblyLimits = ReassemblyLimits(), seed: (UInt64, UInt64, UInt64)) {
+        self.init(limits: limits)
+        hasher = FlowHasher(seed: seed)
+    }
+
     public var count: Int { index.count }
 
     /// Visits every open flow (live snapshots).
     /// - Complexity: O(open flows).
     public func forEachFlow(_ body: (Flow) -> Void) {
-        for case let f? in slots { body(f) }
+        for s in slots { if let f = s.state { f.sync(s); body(f) } }
     }
 
     /// The flows that saw packets since the last call, still in the table; nil when there were more
@@ -107,27 +134,69 @@ public struct FlowTable<Handler: FlowHandler> {
     public mutating func takeTouched() -> [Flow]? {
         let list = touchedFlows
         touchedFlows = []
-        for f in list { f.touched = false }
+        var open: [Flow] = []
+        open.reserveCapacity(list.count)
+        for f in list where !f.removed {
+            slots[Int(f.slot)].touched = false
+            f.sync(slots[Int(f.slot)])
+            open.append(f)
+        }
         defer { touchedOverflow = false }
-        return touchedOverflow ? nil : list.filter { !$0.removed }
+        return touchedOverflow ? nil : open
     }
 
-    private mutating func noteTouched(_ flow: Flow) {
+    private mutating func noteTouched(_ s: Int32) {
         guard !touchedOverflow else { return }   // the next look covers every flow anyway
         if touchedFlows.count >= limits.maxFlows {
             // Bounded: beyond the table's size the list would only keep gone flows alive.
-            for f in touchedFlows { f.touched = false }
+            for f in touchedFlows where !f.removed { slots[Int(f.slot)].touched = false }
             touchedFlows = []
             touchedOverflow = true
             return
         }
-        flow.touched = true
-        touchedFlows.append(flow)
+        slots[Int(s)].touched = true
+        touchedFlows.append(slots[Int(s)].state!)
     }
 
     /// Looks up a flow by key (tests and reports).
     public func flow(_ key: FlowKey) -> Flow? {
-        index.find(key, hash: key.hashValue) { slots[Int($0)]!.key }.flatMap { slots[Int($0)] }
+        guard let s = index.find(key, hash: hasher.hash(key), keyAt: { slots[Int($0)].key }) else { return nil }
+        let f = slots[Int(s)].state
+        f?.sync(slots[Int(s)])
+        return f
+    }
+
+    // MARK: - The packet path
+
+    // `key(of:)` and the prefetches change nothing, yet are `mutating`: called on a table stored in a
+    // class (the analyzer), a non-mutating call copies the whole struct (retaining its arrays) first,
+    // which cost more than the prefetch saved; an in-place call does not.
+
+    /// The key, direction and hash of a packet's flow.
+    @inline(__always)
+    public mutating func key(of packet: DecodedPacket) -> PacketKey {
+        let src = Endpoint(address: packet.src, port: packet.srcPort)
+        let dst = Endpoint(address: packet.dst, port: packet.dstPort)
+        let (key, dir) = FlowKey.of(src: src, dst: dst, ipProtocol: packet.ipProtocol, vlanID: packet.vlanID)
+        return PacketKey(key: key, direction: dir, hash: hasher.hash(key), epoch: epoch)
+    }
+
+    /// Starts loading the index entry where `k`'s lookup begins (a hint: the result does not depend on it).
+    @inline(__always)
+    public mutating func prefetchIndex(_ k: PacketKey) {
+        index.withEntry(index.home(k.hash)) { stratumsniff_prefetch($0) }
+    }
+
+    /// Starts loading the slot of `k`'s flow, if the index (best fetched already) names a candidate.
+    @inline(__always)
+    public mutating func prefetchSlot(_ k: PacketKey) {
+        guard let s = index.candidate(hash: k.hash) else { return }
+        slots.withUnsafeBufferPointer { b in
+            guard Int(s) < b.count else { return }
+            let p = UnsafeRawPointer(b.baseAddress! + Int(s))
+            stratumsniff_prefetch(p)
+            stratumsniff_prefetch(p + 64)
+        }
     }
 
     /// Processes one decoded TCP/UDP packet whose payload lies at `packet.payload` in `buffer`.
@@ -135,40 +204,37 @@ public struct FlowTable<Handler: FlowHandler> {
     /// `seq` is the packet's position in the input (see `FlowState.firstSeq`).
     public mutating func process(_ packet: DecodedPacket, in buffer: UnsafeRawBufferPointer, time: Timestamp, seq: Int = 0,
                                  handler: inout Handler) {
+        process(packet, key: key(of: packet), in: buffer, time: time, seq: seq, handler: &handler)
+    }
+
+    /// `process` with the packet's key worked out ahead (`key(of:)`).
+    public mutating func process(_ packet: DecodedPacket, key pk: PacketKey, in buffer: UnsafeRawBufferPointer, time: Timestamp,
+                                 seq: Int = 0, handler: inout Handler) {
         if time > now { now = time }
         expire(handler: &handler)
-        let src = Endpoint(address: packet.src, port: packet.srcPort)
-        let dst = Endpoint(address: packet.dst, port: packet.dstPort)
-        let (key, dir) = FlowKey.of(src: src, dst: dst, ipProtocol: packet.ipProtocol, vlanID: packet.vlanID)
+        let key = pk.key, dir = pk.direction
+        let hash = pk.epoch == epoch ? pk.hash : hasher.hash(key)
         let wire = packet.payload.upperBound   // approximation of the IP datagram size we saw
         stats.packets += 1
         stats.bytes += wire
-        let flow: Flow
-        let hash = key.hashValue
-        if let s = index.find(key, hash: hash, keyAt: { slots[Int($0)]!.key }) {
-            flow = slots[Int(s)]!
+        let s: Int32
+        if let found = index.find(key, hash: hash, keyAt: { slots[Int($0)].key }) {
+            s = found
         } else {
-            // Slots are Int32: the cap never lets the table outgrow them (2^31 flows would be a terabyte anyway).
-            if index.count >= min(limits.maxFlows, Int(Int32.max) - 1) { evictOldest(handler: &handler) }
-            var initiator = dir
-            if case .tcp(let h) = packet.transport, h.flags.contains(.syn), h.flags.contains(.ack) { initiator = dir.reversed }
-            flow = Flow(key: key, time: time, seq: seq, initiator: initiator)
-            allocateSlot(flow)
-            flow.hash = hash
-            index.insert(hash: hash, slot: flow.slot)
-            linkAtHead(flow)
-            stats.flowsCreated += 1
-            stats.activeFlows = index.count
-            flow.app = handler.startFlow(flow)
+            s = create(packet, key: key, dir: dir, hash: hash, time: time, seq: seq, handler: &handler)
         }
-        flow.lastSeen = time > flow.lastSeen ? time : flow.lastSeen
-        flow.lastSeq = seq
-        if dir == .lowToHigh { flow.packets.0 += 1; flow.bytes.0 += packet.payload.count }
-        else { flow.packets.1 += 1; flow.bytes.1 += packet.payload.count }
-        touch(flow)
-        if tracksTouched && !flow.touched { noteTouched(flow) }
-        if flow.bypassed { stats.bypassedPackets += 1; return }
-        if flow.closing { return }
+        let i = Int(s)
+        if time > slots[i].lastSeen { slots[i].lastSeen = time }
+        slots[i].lastSeq = seq
+        if dir == .lowToHigh { slots[i].packets.0 += 1; slots[i].bytes.0 += packet.payload.count }
+        else { slots[i].packets.1 += 1; slots[i].bytes.1 += packet.payload.count }
+        touch(s)
+        if tracksTouched && !slots[i].touched { noteTouched(s) }
+        if slots[i].bypassed { stats.bypassedPackets += 1; return }
+        if slots[i].closing { return }
+        // Something to deliver: from here on the handler's view of the flow is involved.
+        let flow = slots[i].state!
+        flow.sync(slots[i])
         let payload = UnsafeRawBufferPointer(rebasing: buffer[packet.payload])
         switch packet.transport {
         case .tcp(let h):
@@ -213,6 +279,37 @@ public struct FlowTable<Handler: FlowHandler> {
         }
     }
 
+    /// A new flow for `key`: a slot, an index entry, the head of its LRU list, the handler's state.
+    private mutating func create(_ packet: DecodedPacket, key: FlowKey, dir: FlowDirection, hash: UInt64, time: Timestamp, seq: Int,
+                                 handler: inout Handler) -> Int32 {
+        // Slots are Int32: the cap never lets the table outgrow them (2^31 flows would be a terabyte anyway).
+        if index.count >= min(limits.maxFlows, Int(Int32.max) - 1) { evictOldest(handler: &handler) }
+        var initiator = dir
+        if case .tcp(let h) = packet.transport, h.flags.contains(.syn), h.flags.contains(.ack) { initiator = dir.reversed }
+        let flow = Flow(key: key, time: time, seq: seq, initiator: initiator)
+        let s = allocateSlot(FlowSlot(key: key, hash: hash, time: time, seq: seq), flow)
+        if !index.insert(hash: hash, slot: s) { reseed() }
+        linkAtHead(s)
+        stats.flowsCreated += 1
+        stats.activeFlows = index.count
+        flow.app = handler.startFlow(flow)
+        return s
+    }
+
+    /// Keys piled onto one probe sequence (`FlowIndex.longRun`): someone chose them to, or knows the
+    /// seed. A new random seed scatters them again; every open flow is hashed and indexed anew.
+    /// - Complexity: O(open flows); by the run's improbability it never happens on honest traffic.
+    private mutating func reseed() {
+        hasher = FlowHasher()
+        epoch &+= 1
+        stats.hashReseeds += 1
+        index.removeAll()
+        for i in slots.indices where slots[i].state != nil {
+            slots[i].hash = hasher.hash(slots[i].key)
+            index.insert(hash: slots[i].hash, slot: Int32(i))
+        }
+    }
+
     /// Brings the global reassembly and decoder totals up to date with what `flow` holds now and,
     /// when the decoder budget is exhausted, has the handler shed this flow's buffers.
     /// - Complexity: O(1).
@@ -228,11 +325,11 @@ public struct FlowTable<Handler: FlowHandler> {
             // at the flow cap) — a flood's idle flows go, an active miner stays. Only if that is not
             // enough (a few flows hold it all) is this flow shed.
             var evictions = 0
-            while overBudget(), evictions < 16, let victim = leastRecent(excluding: flow) {
+            while overBudget(), evictions < 16, let victim = leastRecent(excluding: flow.slot) {
                 evictions += 1
                 stats.evictions += 1
                 stats.decoderMemoryCapHits += 1
-                remove(victim, reason: .evicted, handler: &handler)
+                remove(slot: victim, reason: .evicted, handler: &handler)
             }
             if overBudget() {
                 stats.decoderMemoryCapHits += 1
@@ -247,7 +344,7 @@ public struct FlowTable<Handler: FlowHandler> {
 
     /// Ends every flow (end of input): flushes buffered data and reports each to the handler.
     public mutating func finishAll(handler: inout Handler) {
-        for flow in slots.compactMap({ $0 }).sorted(by: { ($0.firstSeen, $0.firstSeq) < ($1.firstSeen, $1.firstSeq) }) {
+        for flow in slots.compactMap({ $0.state }).sorted(by: { ($0.firstSeen, $0.firstSeq) < ($1.firstSeen, $1.firstSeq) }) {
             remove(flow, reason: flow.closing ? .closed : .finished, handler: &handler)
         }
     }
@@ -255,16 +352,17 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Expires idle and lingering-closed flows against the table clock.
     /// Called on every packet; call it from a timer when the link goes quiet.
     public mutating func expire(handler: inout Handler) {
-        while let f = closingQueue.first {
-            if !f.removed && now.since(f.closedAt) < limits.closedLinger { break }
+        while let c = closingQueue.first {
+            let open = slots[Int(c.slot)].generation == c.generation
+            if open && now.since(c.closedAt) < limits.closedLinger { break }
             closingQueue.removeFirst()
-            if !f.removed { stats.closed += 1; remove(f, reason: .closed, handler: &handler) }
+            if open { stats.closed += 1; remove(slot: c.slot, reason: .closed, handler: &handler) }
         }
-        while let t = flow(atSlot: tails.0), now.since(t.lastSeen) > limits.tcpIdleTimeout {
-            stats.expired += 1; remove(t, reason: .idle, handler: &handler)
+        while tails.0 >= 0, now.since(slots[Int(tails.0)].lastSeen) > limits.tcpIdleTimeout {
+            stats.expired += 1; remove(slot: tails.0, reason: .idle, handler: &handler)
         }
-        while let t = flow(atSlot: tails.1), now.since(t.lastSeen) > limits.udpIdleTimeout {
-            stats.expired += 1; remove(t, reason: .idle, handler: &handler)
+        while tails.1 >= 0, now.since(slots[Int(tails.1)].lastSeen) > limits.udpIdleTimeout {
+            stats.expired += 1; remove(slot: tails.1, reason: .idle, handler: &handler)
         }
     }
 
@@ -290,10 +388,11 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     /// Accounts for a flow that just became bypassed and frees its buffers:
-    /// a bypassed flow keeps only its counters.
+    /// a bypassed flow keeps only its counters (and its slot says so: later packets stop there).
     private mutating func noteBypass(_ flow: Flow) {
         guard flow.bypassed, !flow.bypassCounted else { return }
         flow.bypassCounted = true
+        if flow.slot >= 0 { slots[Int(flow.slot)].bypassed = true }
         stats.bypassedFlows += 1
         stats.absorb(flow.halves.0.counters)
         stats.absorb(flow.halves.1.counters)
@@ -314,20 +413,22 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     private mutating func beginClosing(_ flow: Flow, time: Timestamp) {
-        guard !flow.closing else { return }
+        guard !flow.closing, flow.slot >= 0 else { return }
         flow.closing = true
-        flow.closedAt = time
-        closingQueue.append(flow)
+        slots[Int(flow.slot)].closing = true
+        closingQueue.append((flow.slot, slots[Int(flow.slot)].generation, time))
     }
 
-    /// The least recently active flow other than `flow` (the older of the two LRU tails).
-    private func leastRecent(excluding excluded: Flow? = nil) -> Flow? {
-        func tail(_ t: Int32) -> Flow? {
-            guard let f = flow(atSlot: t) else { return nil }
-            return f === excluded ? flow(atSlot: links[Int(t)].newer) : f
+    /// The least recently active flow other than the one in slot `excluded` (the older of the two LRU tails).
+    private func leastRecent(excluding excluded: Int32 = -1) -> Int32? {
+        func tail(_ t: Int32) -> Int32? {
+            guard t >= 0 else { return nil }
+            if t != excluded { return t }
+            let newer = slots[Int(t)].newer
+            return newer >= 0 ? newer : nil
         }
         switch (tail(tails.0), tail(tails.1)) {
-        case let (a?, b?): return a.lastSeen <= b.lastSeen ? a : b
+        case let (a?, b?): return slots[Int(a)].lastSeen <= slots[Int(b)].lastSeen ? a : b
         case let (a?, nil): return a
         case let (nil, b?): return b
         default: return nil
@@ -335,14 +436,21 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     private mutating func evictOldest(handler: inout Handler) {
-        if let v = leastRecent() { stats.evictions += 1; remove(v, reason: .evicted, handler: &handler) }
+        if let v = leastRecent() { stats.evictions += 1; remove(slot: v, reason: .evicted, handler: &handler) }
+    }
+
+    private mutating func remove(slot: Int32, reason: FlowEndReason, handler: inout Handler) {
+        guard let flow = slots[Int(slot)].state else { return }
+        remove(flow, reason: reason, handler: &handler)
     }
 
     /// Ends a flow. What is still buffered is delivered at the flow's own last packet time, not at the
     /// moment the table noticed: the data arrived then, and when the table notices (the next packet,
     /// a tick, another worker's pace) must not change what the flow is found to have done.
     private mutating func remove(_ flow: Flow, reason: FlowEndReason, handler: inout Handler) {
-        guard !flow.removed else { return }
+        guard !flow.removed, flow.slot >= 0 else { return }
+        let s = flow.slot
+        flow.sync(slots[Int(s)])
         let time = flow.lastSeen
         if !flow.bypassed {
             flushBoth(flow, time: time, handler: &handler)
@@ -362,69 +470,66 @@ public struct FlowTable<Handler: FlowHandler> {
         flow.chargedReassembly = 0
         flow.chargedDecoder = 0
         flow.removed = true
-        unlink(flow)
-        index.remove(hash: flow.hash, slot: flow.slot)
-        releaseSlot(flow)
+        unlink(s)
+        index.remove(hash: slots[Int(s)].hash, slot: s)
+        releaseSlot(s)
+        flow.slot = -1
         stats.activeFlows = index.count
         flow.app = nil
     }
 
-    // MARK: LRU lists
+    // MARK: Slots and LRU lists
 
-    private func flow(atSlot slot: Int32) -> Flow? { slot < 0 ? nil : slots[Int(slot)] }
-
-    private mutating func allocateSlot(_ f: Flow) {
-        if let s = freeSlots.popLast() {
-            slots[Int(s)] = f
-            f.slot = s
+    private mutating func allocateSlot(_ slot: FlowSlot<Handler.App>, _ flow: Flow) -> Int32 {
+        var slot = slot
+        slot.state = flow
+        let s: Int32
+        if let free = freeSlots.popLast() {
+            s = free
+            slot.generation = slots[Int(s)].generation
+            slots[Int(s)] = slot
         } else {
-            f.slot = Int32(slots.count)
-            slots.append(f)
-            links.append(LRULink())
+            s = Int32(slots.count)
+            slots.append(slot)
         }
+        flow.slot = s
+        return s
     }
 
-    private mutating func releaseSlot(_ f: Flow) {
-        guard f.slot >= 0 else { return }
-        slots[Int(f.slot)] = nil
-        freeSlots.append(f.slot)
-        f.slot = -1
+    /// Frees a slot; its generation moves on, so references queued to the flow that held it go stale.
+    private mutating func releaseSlot(_ s: Int32) {
+        slots[Int(s)].state = nil
+        slots[Int(s)].generation &+= 1
+        freeSlots.append(s)
     }
 
-    private mutating func linkAtHead(_ f: Flow) {
-        let s = f.slot
-        if f.isTCP {
-            links[Int(s)] = LRULink(newer: -1, older: heads.0)
-            if heads.0 >= 0 { links[Int(heads.0)].newer = s }
+    private mutating func linkAtHead(_ s: Int32) {
+        let i = Int(s)
+        if slots[i].isTCP {
+            slots[i].newer = -1; slots[i].older = heads.0
+            if heads.0 >= 0 { slots[Int(heads.0)].newer = s }
             heads.0 = s
             if tails.0 < 0 { tails.0 = s }
         } else {
-            links[Int(s)] = LRULink(newer: -1, older: heads.1)
-            if heads.1 >= 0 { links[Int(heads.1)].newer = s }
+            slots[i].newer = -1; slots[i].older = heads.1
+            if heads.1 >= 0 { slots[Int(heads.1)].newer = s }
             heads.1 = s
             if tails.1 < 0 { tails.1 = s }
         }
     }
 
-    private mutating func unlink(_ f: Flow) {
-        let s = f.slot
-        guard s >= 0 else { return }
-        let newer = links[Int(s)].newer, older = links[Int(s)].older
-        if newer >= 0 { links[Int(newer)].older = older } else if f.isTCP { heads.0 = older } else { heads.1 = older }
-        if older >= 0 { links[Int(older)].newer = newer } else if f.isTCP { tails.0 = newer } else { tails.1 = newer }
-        links[Int(s)] = LRULink()
+    private mutating func unlink(_ s: Int32) {
+        let i = Int(s)
+        let newer = slots[i].newer, older = slots[i].older, tcp = slots[i].isTCP
+        if newer >= 0 { slots[Int(newer)].older = older } else if tcp { heads.0 = older } else { heads.1 = older }
+        if older >= 0 { slots[Int(older)].newer = newer } else if tcp { tails.0 = newer } else { tails.1 = newer }
+        slots[i].newer = -1; slots[i].older = -1
     }
 
-    private mutating func touch(_ f: Flow) {
-        let s = f.slot
-        if f.isTCP ? heads.0 == s : heads.1 == s { return }
-        unlink(f)
-        linkAtHead(f)
+    @inline(__always)
+    private mutating func touch(_ s: Int32) {
+        if (slots[Int(s)].isTCP ? heads.0 : heads.1) == s { return }
+        unlink(s)
+        linkAtHead(s)
     }
-}
-
-/// A flow's neighbours in its LRU list, by slot (-1: none).
-struct LRULink {
-    var newer: Int32 = -1
-    var older: Int32 = -1
 }

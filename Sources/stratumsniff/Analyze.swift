@@ -139,11 +139,10 @@ struct Analyze: ParsableCommand {
         for path in files {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
-                try source.forEachPacket { packet in
-                    analysis.process(time: packet.timestamp, linkType: packet.linkType, frame: packet.bytes,
-                                     originalLength: packet.originalLength)
-                    progress.tick(file: path, analysis: analysis)
-                    sinceDrain += 1
+                try source.forEachBatch { batch in
+                    analysis.process(batch: batch)
+                    progress.tick(file: path, analysis: analysis, packets: batch.count)
+                    sinceDrain += batch.count
                     if sinceDrain >= 65_536 { sinceDrain = 0; recording?.storeRetired(analysis) }
                 }
             } catch {
@@ -273,10 +272,11 @@ final class Progress {
     private var counter = 0
     init(quiet: Bool) { line = StatusLine(quiet: quiet) }
 
-    func tick(file: String, analysis: any InputAnalysis) {
+    func tick(file: String, analysis: any InputAnalysis, packets: Int) {
         guard line.enabled else { return }
-        counter += 1
-        guard counter & 0x3FFF == 0 else { return }
+        counter += packets
+        guard counter >= 0x4000 else { return }
+        counter = 0
         let now = WallTime.seconds(since: start)
         guard now - last > 0.5 else { return }
         last = now

@@ -346,6 +346,63 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         #expect(Set(keys.map(\.hashValue)).count == keys.count)
         #expect(keys.contains(key("10.0.0.1", 40000, "2001:db8::17", 3333)))
         #expect(!keys.contains(key("10.0.0.1", 40001, "2001:db8::17", 3333)))
+        // The flow table's own hash too: every field reaches it, equal keys agree, and the index's
+        // bits (the low ones) take every field as well.
+        let hasher = FlowHasher()
+        #expect(Set(keys.map { hasher.hash($0) }).count == keys.count)
+        #expect(Set(keys.map { hasher.hash($0) & 0xFFFF_FFFF }).count >= keys.count - 1)
+        #expect(hasher.hash(key("10.0.0.1", 40000, "192.0.2.7", 3333)) == hasher.hash(key("192.0.2.7", 3333, "10.0.0.1", 40000)))
+    }
+
+    /// The seed decides the hash: keys that collide under one seed do not under another.
+    @Test func theSeedDecides() {
+        let a = FlowHasher(seed: (1, 2, 3)), b = FlowHasher(seed: (1, 2, 3)), c = FlowHasher()
+        let k = key("10.0.0.1", 40000, "192.0.2.7", 3333)
+        #expect(a.hash(k) == b.hash(k))
+        #expect(a.hash(k) != c.hash(k))
+    }
+}
+
+/// An attacker who learned (or guessed) the index's seed sends keys that all start their lookups in
+/// one place: the table notices the run, draws a new seed and scatters them, and every flow is
+/// still found — the flood costs one rebuild, not a linear search per packet.
+@Suite struct FlowTableSeedTests {
+    @Test func keysAimedAtOneProbeSequenceMakeTheTableReseed() throws {
+        var limits = ReassemblyLimits()
+        limits.maxFlows = 512   // an index of 1 024 entries
+        let seed: (UInt64, UInt64, UInt64) = (0x1234_5678_9ABC_DEF0, 0x0FED_CBA9_8765_4321, 0xDEAD_BEEF_CAFE_F00D)
+        let known = FlowHasher(seed: seed)
+        // Flows from one client's ports whose hash's index bits all name entry 0 under the known seed.
+        var aimed: [UInt16] = []
+        var port: UInt16 = 1
+        while aimed.count < 300 && port < UInt16.max {
+            let k = FlowKey.of(src: Endpoint(address: .v4(0x0A00_0001), port: port), dst: Endpoint(address: .v4(0xC633_6401), port: 3333),
+                               ipProtocol: .tcp, vlanID: 0).0
+            if known.hash(k) & 1023 < 8 { aimed.append(port) }
+            port += 1
+        }
+        try #require(aimed.count == 300)
+        var table = FlowTable<RecordingHandler>(limits: limits, seed: seed)
+        var h = RecordingHandler()
+        let buffer = [UInt8](repeating: 0x41, count: 16)
+        func send(_ p: UInt16, _ seq: UInt32, _ buf: UnsafeRawBufferPointer) {
+            let pkt = DecodedPacket(vlanID: 0, src: .v4(0x0A00_0001), dst: .v4(0xC633_6401), ipProtocol: .tcp,
+                                    transport: .tcp(TCPHeader(srcPort: p, dstPort: 3333, seq: seq, ack: 0, flags: [.ack, .psh], window: 0)),
+                                    payload: 0..<4, truncated: false)
+            table.process(pkt, in: buf, time: Timestamp(seconds: 1), handler: &h)
+        }
+        buffer.withUnsafeBytes { buf in
+            for p in aimed { send(p, 1, buf) }
+            for p in aimed { send(p, 5, buf) }   // a second packet each: found, not a new flow
+        }
+        #expect(table.stats.hashReseeds == 1)
+        #expect(table.stats.flowsCreated == 300 && table.count == 300)
+        #expect(h.delivered == 300 * 8)
+        for p in aimed {
+            let k = FlowKey.of(src: Endpoint(address: .v4(0x0A00_0001), port: p), dst: Endpoint(address: .v4(0xC633_6401), port: 3333),
+                               ipProtocol: .tcp, vlanID: 0).0
+            #expect(table.flow(k)?.packets.0 == 2 || table.flow(k)?.packets.1 == 2)
+        }
     }
 }
 
@@ -361,12 +418,13 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
     func agreesWithADictionary(colliding: Bool) {
         var index = FlowIndex(capacity: 4)
         var keys: [Int32: FlowKey] = [:]        // slot → key (what the table's slots hold)
-        var hashes: [Int32: Int] = [:]
+        var hashes: [Int32: UInt64] = [:]
         var model: [FlowKey: Int32] = [:]
         var rng = SystemRandomNumberGenerator()
         var next: Int32 = 0
         // Colliding: only 8 distinct low bits among all hashes, so runs are long and wrap around.
-        func hash(_ k: FlowKey) -> Int { colliding ? (k.hashValue & ~0xFFFF_FFFF) | (k.hashValue & 7) | 0x7FF8 : k.hashValue }
+        let hasher = FlowHasher()
+        func hash(_ k: FlowKey) -> UInt64 { let h = hasher.hash(k); return colliding ? (h & ~0xFFFF_FFFF) | (h & 7) | 0x7FF8 : h }
         for step in 0..<20_000 {
             if model.isEmpty || Int.random(in: 0..<3, using: &rng) > 0 {
                 let k = key(Int.random(in: 0..<4_000, using: &rng))
