@@ -10,6 +10,6 @@ static inline void stratumsniff_prefetch(const void *p) { __builtin_prefetch(p, 
 
 /// The same for data read once, front to back (a capture file's records): `prefetchnta`, so the
 /// stream passes through without pushing the flow table out of the caches.
-static inline void stratumsniff_prefetch_stream(const void *p) { __builtin_prefetch(p, 0, 2); }
+static inline void stratumsniff_prefetch_stream(const void *p) { __builtin_prefetch(p, 0, 0); }
 
 #endif

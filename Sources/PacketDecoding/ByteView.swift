@@ -11,21 +11,21 @@ public struct ByteView {
     @inlinable public var count: Int { base.count }
 
     /// - Complexity: O(1)
-    @inlinable public func u8(_ offset: Int) -> UInt8? {
+    @inlinable @inline(__always) public func u8(_ offset: Int) -> UInt8? {
         guard offset >= 0, offset < base.count else { return nil }
         return base[offset]
     }
 
     /// Big-endian 16-bit value at `offset`.
     /// - Complexity: O(1)
-    @inlinable public func u16(_ offset: Int) -> UInt16? {
+    @inlinable @inline(__always) public func u16(_ offset: Int) -> UInt16? {
         guard offset >= 0, offset + 2 <= base.count else { return nil }
         return UInt16(base[offset]) << 8 | UInt16(base[offset + 1])
     }
 
     /// Big-endian 32-bit value at `offset`.
     /// - Complexity: O(1)
-    @inlinable public func u32(_ offset: Int) -> UInt32? {
+    @inlinable @inline(__always) public func u32(_ offset: Int) -> UInt32? {
         guard offset >= 0, offset + 4 <= base.count else { return nil }
         return UInt32(base[offset]) << 24 | UInt32(base[offset + 1]) << 16
             | UInt32(base[offset + 2]) << 8 | UInt32(base[offset + 3])

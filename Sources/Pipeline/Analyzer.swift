@@ -178,7 +178,6 @@ public final class Analyzer {
     /// Learning a batch's names before its earlier packets are processed changes nothing: a lookup
     /// sees only names learned at earlier packets (`NameMemory`).
     public func process(batch: UnsafeBufferPointer<CapturedPacket>) {
-        ahead.removeAll(keepingCapacity: true)
         for frame in batch {
             let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
             let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
@@ -188,7 +187,26 @@ public final class Analyzer {
             }
             ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
         }
+        flush()
+    }
+
+    /// Takes a frame the reader numbered and learned from (a worker of `ParallelAnalysis`), decoded
+    /// now and processed at the next `flush()` — or once `aheadLimit` frames wait — with its flow's
+    /// memory fetched meanwhile (see `process(batch:)`). The frame must stay valid until then.
+    public func enqueue(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer) {
+        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
+        ahead.append(Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key(decoded)))
+        if ahead.count >= Self.aheadLimit { flush() }
+    }
+
+    /// Frames that wait at most (`enqueue`): enough to overlap several cache misses, few enough to stay in cache.
+    static let aheadLimit = 32
+
+    /// Processes the frames taken so far (`enqueue`, `process(batch:)`), in order.
+    public func flush() {
+        guard !ahead.isEmpty else { return }
         run(ahead)
+        ahead.removeAll(keepingCapacity: true)
     }
 
     /// A decoded frame waiting in a batch, with its flow's key when it has one.
@@ -300,6 +318,7 @@ public final class Analyzer {
     /// Ends the run at `end` (the input's last clock): what this analyzer found, to be merged with
     /// other workers' parts. Flows idle by then expire as idle first, as they would have alone.
     public func finishPart(at end: Timestamp) -> AnalysisPart {
+        flush()
         tick(time: end)
         table.finishAll(handler: &dispatcher)
         let part = AnalysisPart(verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)

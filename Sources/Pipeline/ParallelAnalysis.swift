@@ -4,6 +4,7 @@ import Detection
 import Dispatch
 import PacketDecoding
 import PoolIntel
+import StreamReassembly
 import Synchronization
 
 /// One input analysed by several workers, each an `Analyzer`, with the result one analyzer would give
@@ -39,7 +40,8 @@ public final class ParallelAnalysis: InputAnalysis {
     private var inFlight: [Deque<(Int, Timestamp)>]
     private var sent: [Int]
     private var input = InputCount()
-    private let seed = Hasher()
+    /// The seed of the address-pair hash that picks a frame's worker.
+    private let seed: (UInt64, UInt64) = { var g = SystemRandomNumberGenerator(); return (g.next() | 1, g.next()) }()
     /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
     private let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
 
@@ -94,8 +96,10 @@ public final class ParallelAnalysis: InputAnalysis {
                         for item in batch.items {
                             switch item.kind {
                             case .packet:
-                                let frame = UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
-                                analyzer.process(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
+                                let frame = item.address != 0
+                                    ? UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
+                                    : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
+                                analyzer.enqueue(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
                             case .tick:
                                 peaks.sample(item.seq, analyzer, at: item.clock)
                             case .end:
@@ -104,6 +108,7 @@ public final class ParallelAnalysis: InputAnalysis {
                                 results.withLock { $0[w] = part }
                             }
                         }
+                        analyzer.flush()   // before the batch's bytes are recycled
                     }
                     if let retired {
                         let sessions = analyzer.drainRetiredSessions()
@@ -123,6 +128,19 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Hands one captured frame to its worker (the reader's thread only).
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
+        read(time: packetTime, linkType: linkType, frame: frame, originalLength: originalLength, retained: false)
+        own.flush()   // the frame is valid only during this call
+    }
+
+    /// Hands frames to their workers — retained frames by reference, others copied into the
+    /// worker's batch; the reader's own share is processed with its flows' memory fetched ahead
+    /// (`Analyzer.enqueue`), the frames being valid for the whole call.
+    public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
+        for f in batch { read(time: f.timestamp, linkType: f.linkType, frame: f.bytes, originalLength: f.originalLength, retained: retained) }
+        own.flush()
+    }
+
+    private func read(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int, retained: Bool) {
         let (point, second) = input.take(time: packetTime, originalLength: originalLength)
         let clock = point.clock
         if second {
@@ -134,14 +152,18 @@ public final class ParallelAnalysis: InputAnalysis {
         holdBack(clock)
         let w = worker(for: decoded)
         if w == 0 {
-            own.process(at: point, linkType: linkType, frame: frame)
+            own.enqueue(at: point, linkType: linkType, frame: frame)
             return
         }
         var item = Item(kind: .packet, seq: point.seq, clock: clock)
         item.linkType = linkType
         item.length = frame.count
-        item.offset = pending[w].bytes.count
-        pending[w].bytes.append(contentsOf: frame)
+        if retained, let base = frame.baseAddress {
+            item.address = UInt(bitPattern: base)
+        } else {
+            item.offset = pending[w].bytes.count
+            pending[w].bytes.append(contentsOf: frame)
+        }
         append(item, to: w)
     }
 
@@ -189,13 +211,21 @@ public final class ParallelAnalysis: InputAnalysis {
         default: return 0
         }
         if let assign { return min(max(assign(a, b), 0), workerCount - 1) }
-        var h = seed
-        if a < b { h.combine(a); h.combine(b) } else { h.combine(b); h.combine(a) }
-        h.combine(vlan)
+        // Unordered: the pair's two folded words, combined commutatively, then mixed with the seed
+        // (the flow table's multiply-fold step, `FlowHasher`).
+        let x = Self.fold(a), y = Self.fold(b)
+        let h = FlowHasher.mum((x &+ y) ^ seed.0, ((x ^ y) &+ UInt64(vlan)) ^ seed.1)
         // The reader also reads, decodes and copies for everyone: its own share is a quarter of another
         // worker's (weights 1 : 4 : 4 …, which balanced the two threads of a 2-core run best).
-        let slot = Int(UInt(bitPattern: h.finalize()) % UInt(4 * workerCount - 3))
+        let slot = Int(h % UInt64(4 * workerCount - 3))
         return slot == 0 ? 0 : 1 + (slot - 1) / 4
+    }
+
+    @inline(__always) private static func fold(_ a: IPAddress) -> UInt64 {
+        switch a {
+        case .v4(let v): UInt64(v)
+        case .v6(let hi, let lo): FlowHasher.mum(hi ^ 0x9E37_79B9_7F4A_7C15, lo ^ 0xD6E8_FEB8_6659_FD93)
+        }
     }
 
     private func append(_ item: Item, to w: Int) {
@@ -242,6 +272,11 @@ struct Item: Sendable {
     var seq: Int
     var clock: Timestamp
     var linkType: LinkType = .ethernet
+    /// A retained frame's address (`InputAnalysis.process(batch:retained:)`), as a number because a
+    /// pointer cannot cross threads in Swift's eyes: the caller keeps the memory valid until
+    /// `finishInput()`, which returns only after every worker is done. 0: the frame was copied into
+    /// the batch's bytes at `offset`.
+    var address: UInt = 0
     var offset = 0
     var length = 0
 }
@@ -264,8 +299,9 @@ struct Batch: Sendable {
 /// What `analyze` feeds packets to: one analyzer, or workers behind a reader.
 public protocol InputAnalysis: AnyObject {
     func process(time: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int)
-    /// Frames in order, all valid during the call (default: one by one).
-    func process(batch: UnsafeBufferPointer<CapturedPacket>)
+    /// Frames in order, all valid during the call — and, when `retained`, until `finishInput()`
+    /// returns (a file's mapping), so that they can be handed to other threads without a copy.
+    func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool)
     /// Ends the input: everything found.
     func finishInput() -> AnalysisPart
     /// Sessions retired from memory since the last call (for a store).
@@ -274,13 +310,8 @@ public protocol InputAnalysis: AnyObject {
     var packetsSeen: Int { get }
 }
 
-extension InputAnalysis {
-    public func process(batch: UnsafeBufferPointer<CapturedPacket>) {
-        for f in batch { process(time: f.timestamp, linkType: f.linkType, frame: f.bytes, originalLength: f.originalLength) }
-    }
-}
-
 extension Analyzer: InputAnalysis {
+    public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) { process(batch: batch) }
     public func finishInput() -> AnalysisPart { finishPart(at: clockNow) }
     public var packetsSeen: Int { statistics.packets }
 }
@@ -340,6 +371,7 @@ final class PeakSamples: Sendable {
 
     /// `analyzer`'s share of sample `number`: its idle flows expired at `clock`, the flows left counted.
     func sample(_ number: Int, _ analyzer: Analyzer, at clock: Timestamp) {
+        analyzer.flush()
         analyzer.tick(time: clock)
         report(sample: number, flows: analyzer.openFlows)
     }

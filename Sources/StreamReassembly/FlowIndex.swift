@@ -20,7 +20,7 @@ public struct FlowHasher: Sendable {
     /// A chosen seed (tests that aim keys at one probe sequence).
     public init(seed: (UInt64, UInt64, UInt64)) { s0 = seed.0 | 1; s1 = seed.1; s2 = seed.2 }
 
-    @inline(__always) static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let r = a.multipliedFullWidth(by: b)
         return r.high ^ r.low
     }

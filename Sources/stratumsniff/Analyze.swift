@@ -136,11 +136,16 @@ struct Analyze: ParsableCommand {
         }
         let progress = Progress(quiet: quiet)
         var sinceDrain = 0
+        // Kept open until the analysis has finished: workers may read frames straight from a file's
+        // mapping after its reader has moved on (`InputAnalysis.process(batch:retained:)`).
+        var sources: [PcapFileSource] = []
+        defer { withExtendedLifetime(sources) {} }
         for path in files {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
-                try source.forEachBatch { batch in
-                    analysis.process(batch: batch)
+                sources.append(source)
+                try source.forEachBatch { batch, retained in
+                    analysis.process(batch: batch, retained: retained)
                     progress.tick(file: path, analysis: analysis, packets: batch.count)
                     sinceDrain += batch.count
                     if sinceDrain >= 65_536 { sinceDrain = 0; recording?.storeRetired(analysis) }
