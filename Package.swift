@@ -6,10 +6,11 @@ import Foundation
 // The hot path crosses modules (Pipeline → StreamReassembly → PacketDecoding) through generics;
 // full cross-module optimisation lets the compiler specialise them (measured in scripts/bench).
 // Release builds of the hot-path modules also drop Swift's *dynamic* exclusivity checks (the static
-// ones stay): they cost 13 % of a run (README "Benchmark"). Every debug build keeps them — the whole
-// test suite, scripts/fuzz and scripts/sanitize run with them on — so an overlapping access on any
-// exercised path still traps there. Removing the class-held state the hot path touches, so that no
-// check is needed by construction, is issue 11's remaining work.
+// ones stay): they cost 17 % of a run (README "Benchmark", third session). Every debug build keeps
+// them — the whole test suite, scripts/fuzz and scripts/sanitize run with them on — so an overlapping
+// access on any exercised path still traps there. A bypassed flow's packets touch no class state any
+// more (`FlowSlot`); the analyzer's class shell and the decoders' per-flow state still do, so the
+// flag stays until those are value types too (issue 11).
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 // Builds and is tested on Linux (Debian) only: libpcap, Glibc, network namespaces. No other platform is claimed.
@@ -72,7 +73,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
-        .target(name: "Reporting", dependencies: ["Detection", "PacketDecoding", "SafeNumbers"]),
+        .target(name: "Reporting", dependencies: ["Detection", "Locking", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "PostgresNIO", package: "postgres-nio"),
                                              .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),

@@ -172,7 +172,7 @@ struct Analyze: ParsableCommand {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")
         case .json:
-            JSONOutput.writeReport(summary: summary, hosts: shown) { print($0, terminator: "") }
+            JSONOutput.writeReport(summary: summary, hosts: shown, threads: count) { print($0, terminator: "") }
         case .jsonl:
             for r in shown {
                 print(JSONOutput.encode(HostVerdictLine(HostJSON(r)), pretty: false))
