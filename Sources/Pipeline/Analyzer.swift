@@ -199,6 +199,9 @@ public final class Analyzer {
         if ahead.count >= Self.aheadLimit { flush() }
     }
 
+    /// The clock of the oldest frame taken and not yet processed (`enqueue`), if any.
+    public var pendingSince: Timestamp? { ahead.first?.point.clock }
+
     /// Frames that wait at most (`enqueue`): enough to overlap several cache misses, few enough to stay in cache.
     static let aheadLimit = 32
 

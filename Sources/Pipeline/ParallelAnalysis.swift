@@ -247,6 +247,9 @@ public final class ParallelAnalysis: InputAnalysis {
     /// worker (sent first if still gathered here), so the names it taught are in `NameMemory`.
     private func holdBack(_ now: Timestamp) {
         let delayNanos = names.delayNanos
+        // The reader's own share holds frames back too (up to one input batch, `Analyzer.enqueue`):
+        // what they teach must be in `NameMemory` before a packet the delay later goes to a worker.
+        if let first = own.pendingSince, NameMemory.settled(first, asOf: now, delayNanos: delayNanos) { own.flush() }
         for w in 1..<workerCount {
             if !pending[w].items.isEmpty, NameMemory.settled(pending[w].firstClock, asOf: now, delayNanos: delayNanos) { send(w) }
             var done = finished[w].count.load(ordering: .acquiring)
