@@ -125,6 +125,8 @@ public final class PcapFileSource {
         }
     }
 
+    /// Whether `path` holds a classic pcap (not pcapng). Standard input cannot be peeked at without
+    /// consuming it; it is taken as classic pcap, whose seconds field is the only 32-bit one.
     private static func isClassicPcap(_ path: String) -> Bool {
         guard path != "-", let f = fopen(path, "rb") else { return path == "-" }
         defer { fclose(f) }
@@ -209,9 +211,8 @@ struct MappedRecords {
     static let batch = 32
     /// Bytes of the file fetched ahead of the record being read (about a batch's worth).
     static let fetchAhead = 32 << 10
-    /// Bytes whose page tables are filled per call (see `forEachBatch`), and the advice that does it.
+    /// Bytes whose page tables are filled per call (see `forEachBatch`).
     static let populateChunk = 2 << 20
-    static let populateRead: Int32 = 22   // MADV_POPULATE_READ
 
     /// Bytes behind the record being read whose pages are kept mapped in memory: records handed to
     /// worker threads are read there a little later (each worker's queue holds up to 8 batches of
@@ -251,7 +252,7 @@ struct MappedRecords {
             let ahead = min(offset + Self.fetchAhead, size)
             if ahead > populated {
                 let length = min(Self.populateChunk, size - populated)
-                _ = madvise(UnsafeMutableRawPointer(mutating: base + populated), length, Self.populateRead)
+                _ = madvise(UnsafeMutableRawPointer(mutating: base + populated), length, MADV_POPULATE_READ)
                 populated += length
             }
             while fetched < ahead { stratumsniff_prefetch_stream(base + fetched); fetched += 64 }

@@ -119,7 +119,7 @@ struct InputCount: Sendable {
 ///
 /// Alone, an analyzer numbers packets, keeps the clock and learns DNS answers itself (`process(time:…)`);
 /// as one of several workers (`ParallelAnalysis`), the reader does those for every worker and hands
-/// each packet over with its place in the input (`process(at:…)`, `tick`, `finishPart(at:)`).
+/// each packet over with its place in the input (`enqueue(at:…)`, `flush`, `tick`, `finishPart(at:)`).
 public final class Analyzer {
     public let limits: Limits
     private var fragments: FragmentReassembler
@@ -159,15 +159,8 @@ public final class Analyzer {
     /// - Complexity: amortised O(1) for bypassed and in-order traffic; allocates nothing
     ///   on the fast path except when a flow is created or data must be buffered.
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        let (point, second) = input.take(time: packetTime, originalLength: originalLength)
-        if point.clock > clock { clock = point.clock }
-        if second { tick(time: clock) }
-        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        if let dns = Self.dnsPayload(decoded, in: frame) {
-            let sink = dispatcher.sink
-            DNSAnalyzer.learnAtOnce(dns, intel: sink.intel, limits: limits, names: sink.names, at: point)
-        }
-        handle(decoded, frame: frame, at: point)
+        read(CapturedPacket(timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength))
+        flush()
     }
 
     /// Processes frames in order, exactly as `process(time:…)` one by one would — but with the flow
@@ -178,16 +171,18 @@ public final class Analyzer {
     /// Learning a batch's names before its earlier packets are processed changes nothing: a lookup
     /// sees only names learned at earlier packets (`NameMemory`).
     public func process(batch: UnsafeBufferPointer<CapturedPacket>) {
-        for frame in batch {
-            let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
-            let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
-            if let dns = Self.dnsPayload(decoded, in: frame.bytes) {
-                let sink = dispatcher.sink
-                DNSAnalyzer.learnAtOnce(dns, intel: sink.intel, limits: limits, names: sink.names, at: point)
-            }
-            ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
-        }
+        for frame in batch { read(frame) }
         flush()
+    }
+
+    /// The reader's step of a single analyzer: the frame numbered, the clock kept, its DNS answers
+    /// learned, and the frame decoded into `ahead`.
+    private func read(_ frame: CapturedPacket) {
+        let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
+        let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
+        let sink = dispatcher.sink
+        Self.learnAtOnce(decoded, in: frame.bytes, intel: sink.intel, limits: limits, names: sink.names, at: point)
+        ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
     }
 
     /// Takes a frame the reader numbered and learned from (a worker of `ParallelAnalysis`), decoded
@@ -245,29 +240,24 @@ public final class Analyzer {
         }
     }
 
-    /// Processes one frame the reader numbered and learned from (a worker of `ParallelAnalysis`).
-    public func process(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer) {
-        if point.clock > clock { clock = point.clock }
-        handle(PacketDecoder.decode(link: linkType, frame: frame), frame: frame, at: point)
-    }
-
-    /// The payload of a UDP datagram to or from port 53 — the only packets whose DNS answers are
-    /// learned before any flow sees them (`NameMemory`); nil for every other packet. The reader of
-    /// `ParallelAnalysis` learns them for every worker.
+    /// Learns the names in a frame's DNS answer if it is an unfragmented UDP datagram to or from port
+    /// 53 — the only names learned before any flow sees them (`NameMemory`). The reader does this, for
+    /// every worker of `ParallelAnalysis`.
     @inline(__always)
-    public static func dnsPayload(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    static func learnAtOnce(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
+                            names: NameMemory, at point: InputPoint) {
         guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53,
-              !p.payload.isEmpty, p.payload.upperBound <= frame.count else { return nil }
-        return UnsafeRawBufferPointer(rebasing: frame[p.payload])
+              !p.payload.isEmpty, p.payload.upperBound <= frame.count else { return }
+        DNSAnalyzer.learnAtOnce(UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
     }
 
-    private func handle(_ decoded: DecodeOutcome, key: PacketKey? = nil, frame: UnsafeRawBufferPointer, at point: InputPoint) {
+    /// `key`: the packet's flow key, worked out ahead (`key(_:)`: present for every `.packet`).
+    private func handle(_ decoded: DecodeOutcome, key: PacketKey?, frame: UnsafeRawBufferPointer, at point: InputPoint) {
         let time = clock
         dispatcher.sink.point = point
         switch decoded {
         case .packet(let p):
-            if let key { table.process(p, key: key, in: frame, time: time, seq: point.seq, handler: &dispatcher) }
-            else { table.process(p, in: frame, time: time, seq: point.seq, handler: &dispatcher) }
+            table.process(p, key: key ?? table.key(of: p), in: frame, time: time, seq: point.seq, handler: &dispatcher)
         case .fragment(let f):
             if time.since(lastFragmentSweep) > 1 {
                 fragments.expire(now: time)

@@ -148,7 +148,7 @@ public final class ParallelAnalysis: InputAnalysis {
             peaks.sample(input.samples, own, at: clock)
         }
         let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        if let dns = Analyzer.dnsPayload(decoded, in: frame) { DNSAnalyzer.learnAtOnce(dns, intel: intel, limits: limits, names: names, at: point) }
+        Analyzer.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
         holdBack(clock)
         let w = worker(for: decoded)
         if w == 0 {

@@ -38,7 +38,7 @@ public final class FlowState<App> {
     /// Positions in the input of the flow's first and latest packets (the caller's numbering): a
     /// flow's identity and "as of" point that do not depend on which worker saw it (README "Workers").
     public let firstSeq: Int
-    /// The table's slot of this flow (-1 once removed).
+    /// The table's slot of this flow (-1 once removed: a flow has a slot from its creation on).
     var slot: Int32 = -1
     public internal(set) var lastSeen: Timestamp
     public internal(set) var lastSeq: Int
@@ -52,8 +52,6 @@ public final class FlowState<App> {
     public var app: App!
     var halves = (TCPHalfStream(), TCPHalfStream())
     var bypassCounted = false
-    var closing = false
-    var removed = false
     /// Bytes of this flow counted in the table's reassembly and decoder totals.
     var chargedReassembly = 0
     var chargedDecoder = 0
@@ -68,6 +66,9 @@ public final class FlowState<App> {
     }
 
     public var isTCP: Bool { key.ipProtocol == .tcp }
+
+    /// The flow has left the table.
+    var removed: Bool { slot < 0 }
 
     /// Takes the table's per-packet fields (see the type's comment).
     func sync(_ s: FlowSlot<App>) {
@@ -110,11 +111,12 @@ public struct FlowSlot<App> {
     var closing = false
     /// Listed in the table's touched flows since the last `takeTouched()`.
     var touched = false
-    var isTCP: Bool
     /// The handler's view (nil: the slot is free).
     var state: FlowState<App>?
 
     init(key: FlowKey, hash: UInt64, time: Timestamp, seq: Int) {
-        self.key = key; self.hash = hash; lastSeen = time; lastSeq = seq; isTCP = key.ipProtocol == .tcp
+        self.key = key; self.hash = hash; lastSeen = time; lastSeq = seq
     }
+
+    var isTCP: Bool { key.ipProtocol == .tcp }
 }

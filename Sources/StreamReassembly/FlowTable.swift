@@ -345,7 +345,7 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Ends every flow (end of input): flushes buffered data and reports each to the handler.
     public mutating func finishAll(handler: inout Handler) {
         for flow in slots.compactMap({ $0.state }).sorted(by: { ($0.firstSeen, $0.firstSeq) < ($1.firstSeen, $1.firstSeq) }) {
-            remove(flow, reason: flow.closing ? .closed : .finished, handler: &handler)
+            remove(flow, reason: slots[Int(flow.slot)].closing ? .closed : .finished, handler: &handler)
         }
     }
 
@@ -413,8 +413,7 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     private mutating func beginClosing(_ flow: Flow, time: Timestamp) {
-        guard !flow.closing, flow.slot >= 0 else { return }
-        flow.closing = true
+        guard flow.slot >= 0, !slots[Int(flow.slot)].closing else { return }
         slots[Int(flow.slot)].closing = true
         closingQueue.append((flow.slot, slots[Int(flow.slot)].generation, time))
     }
@@ -448,7 +447,7 @@ public struct FlowTable<Handler: FlowHandler> {
     /// moment the table noticed: the data arrived then, and when the table notices (the next packet,
     /// a tick, another worker's pace) must not change what the flow is found to have done.
     private mutating func remove(_ flow: Flow, reason: FlowEndReason, handler: inout Handler) {
-        guard !flow.removed, flow.slot >= 0 else { return }
+        guard !flow.removed else { return }
         let s = flow.slot
         flow.sync(slots[Int(s)])
         let time = flow.lastSeen
@@ -469,11 +468,10 @@ public struct FlowTable<Handler: FlowHandler> {
         stats.decoderMemory -= flow.chargedDecoder
         flow.chargedReassembly = 0
         flow.chargedDecoder = 0
-        flow.removed = true
         unlink(s)
         index.remove(hash: slots[Int(s)].hash, slot: s)
         releaseSlot(s)
-        flow.slot = -1
+        flow.slot = -1   // removed
         stats.activeFlows = index.count
         flow.app = nil
     }
