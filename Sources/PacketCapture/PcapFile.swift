@@ -79,15 +79,17 @@ public final class PcapFileSource {
     }
 
     public func forEachPacket(_ body: (CapturedPacket) -> Void) throws(CaptureError) {
-        try forEachBatch { batch, _ in for p in batch { body(p) } }
+        try forEachBatch(readersBehind: false) { batch, _ in for p in batch { body(p) } }
     }
 
     /// Frames in the file's order, several at a time where that is free: records read from the
     /// mapping come in batches of up to `MappedRecords.batch`, and stay readable for as long as this
     /// source lives (`retained` true: a reader can hand them to other threads without a copy);
     /// records libpcap reads come one by one, valid only during the call (its buffer is reused).
-    /// Reads the file once.
-    public func forEachBatch(_ body: (_ batch: UnsafeBufferPointer<CapturedPacket>, _ retained: Bool) -> Void) throws(CaptureError) {
+    /// `readersBehind`: other threads read retained frames after the call has moved on, so pages
+    /// are kept in memory a little longer (`MappedRecords.releaseLag`). Reads the file once.
+    public func forEachBatch(readersBehind: Bool,
+                             _ body: (_ batch: UnsafeBufferPointer<CapturedPacket>, _ retained: Bool) -> Void) throws(CaptureError) {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         var count = 0
@@ -96,7 +98,7 @@ public final class PcapFileSource {
             mappedRead = true
             // Plain records straight from the mapping; at the first one libpcap would treat specially
             // (or at the end) libpcap takes over at that offset, with its own checks and messages.
-            let resume = m.forEachBatch(link: link) { batch in
+            let resume = m.forEachBatch(link: link, lag: readersBehind ? MappedRecords.releaseLag : 0) { batch in
                 body(batch, true)
                 count += batch.count
             }
@@ -223,9 +225,9 @@ struct MappedRecords {
     func unmap() { munmap(UnsafeMutableRawPointer(mutating: base), size) }
 
     /// Calls `body` with the plain records in batches; returns the offset of the first record not
-    /// read here. Pages read more than `releaseLag` ago are dropped as it goes (RSS stays small: a
+    /// read here. Pages read more than `lag` bytes ago are dropped as it goes (RSS stays small: a
     /// file's mapped pages count as the process's); the mapping itself stays until `unmap()`.
-    func forEachBatch(link: LinkType, _ body: (UnsafeBufferPointer<CapturedPacket>) -> Void) -> Int {
+    func forEachBatch(link: LinkType, lag: Int, _ body: (UnsafeBufferPointer<CapturedPacket>) -> Void) -> Int {
         var offset = 24
         var released = 0
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -242,8 +244,8 @@ struct MappedRecords {
         func flush() {
             batch.withUnsafeBufferPointer { body($0) }
             batch.removeAll(keepingCapacity: true)
-            if offset - Self.releaseLag - released >= 8 << 20 {
-                let end = (offset - Self.releaseLag) / page * page
+            if offset - lag - released >= 8 << 20 {
+                let end = (offset - lag) / page * page
                 _ = madvise(UnsafeMutableRawPointer(mutating: base + released), end - released, MADV_DONTNEED)
                 released = end
             }

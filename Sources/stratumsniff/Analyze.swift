@@ -144,7 +144,7 @@ struct Analyze: ParsableCommand {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
                 sources.append(source)
-                try source.forEachBatch { batch, retained in
+                try source.forEachBatch(readersBehind: count > 1) { batch, retained in
                     analysis.process(batch: batch, retained: retained)
                     progress.tick(file: path, analysis: analysis, packets: batch.count)
                     sinceDrain += batch.count
