@@ -5,13 +5,19 @@ import Foundation
 
 // The hot path crosses modules (Pipeline → StreamReassembly → PacketDecoding) through generics;
 // full cross-module optimisation lets the compiler specialise them (measured in scripts/bench).
-// Release builds of the hot-path modules also drop Swift's *dynamic* exclusivity checks (the static
-// ones stay): they cost 17 % of a run (README "Benchmark", third session). Every debug build keeps
-// them — the whole test suite, scripts/fuzz and scripts/sanitize run with them on — so an overlapping
-// access on any exercised path still traps there. A bypassed flow's packets touch no class state any
-// more (`FlowSlot`); the analyzer's class shell and the decoders' per-flow state still do, so the
-// flag stays until those are value types too (issue 11).
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+// Pipeline's release build alone also drops Swift's *dynamic* exclusivity checks (the static ones stay).
+// The packet path holds no class state by construction — a packet of a bypassed flow (84 % of the
+// bench's packets) touches only `PacketPath` and the table's `FlowSlot`s, values reached once per
+// batch — so the checks left fall on packets that deliver data to a decoder, whose per-flow state is
+// shared by reference on purpose (`FlowState`, `Sink`, the analyzers: a decoder updates its flow
+// while a half-stream delivers to it). There they cost 6–7 % of a 1-worker run and 9 % with 2
+// workers (README "Benchmark"); in every other module, and in StreamReassembly (whose generic code
+// is specialised inside Pipeline), dropping them changed nothing measurable, so they stay on. Every
+// debug build keeps them everywhere — the test suite, scripts/fuzz and scripts/sanitize — so an
+// overlapping access on any exercised path still traps there.
+let perFlowState: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"],
+                                                 .when(configuration: .release))]
 
 // Builds and is tested on Linux (Debian) only: libpcap, Glibc, network namespaces. No other platform is claimed.
 // One target per stage of the data's path (see README "Architecture").
@@ -72,7 +78,7 @@ let package = Package(
                                                  .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "Pipeline", dependencies: ["Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
-                                                .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
+                                                .product(name: "DequeModule", package: "swift-collections")], swiftSettings: perFlowState),
         .target(name: "Reporting", dependencies: ["Detection", "Locking", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -122,17 +122,9 @@ struct InputCount: Sendable {
 /// each packet over with its place in the input (`enqueue(at:…)`, `flush`, `tick`, `finishPart(at:)`).
 public final class Analyzer {
     public let limits: Limits
-    private var fragments: FragmentReassembler
-    private var table: FlowTable<Dispatcher>
-    private var dispatcher: Dispatcher
-    private var lastFragmentSweep = Timestamp.distantPast
-    /// The analysis clock: the latest packet time seen. It never moves backwards (README "Time").
-    private var clock = Timestamp.distantPast
-    /// Alone, the analyzer is its own reader (`process(time:…)`); a worker's input is counted by the reader.
-    private var input = InputCount()
-    private var stats = AnalysisStats()
-    /// The batch being processed (`process(batch:)`), its storage kept between batches.
-    private var ahead: [Ahead] = []
+    /// Everything a packet touches, as one value: reached once per call (a batch), so the packet
+    /// loop inside touches no class-held state (no dynamic exclusivity checks per packet).
+    private var path: PacketPath
 
     /// Which hosts are ours (`--local-net`); nil reports every host.
     public let localNets: AddressSet?
@@ -147,155 +139,55 @@ public final class Analyzer {
                 onEvent: ((AnalysisEvent) -> Void)? = nil) {
         self.limits = limits
         self.localNets = localNets
-        fragments = FragmentReassembler(limits: limits.fragments)
-        table = FlowTable(limits: limits.reassembly)
         let memory = names ?? NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
-        dispatcher = Dispatcher(sink: Sink(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent))
-        dispatcher.sink.shared = shared
-        dispatcher.sink.worker = worker
+        let sink = Sink(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent)
+        sink.shared = shared
+        sink.worker = worker
+        path = PacketPath(limits: limits, dispatcher: Dispatcher(sink: sink))
     }
+
+    private var table: FlowTable<Dispatcher> {
+        get { path.table }
+        _modify { yield &path.table }
+    }
+    private var dispatcher: Dispatcher { path.dispatcher }
+    private var clock: Timestamp { path.clock }
 
     /// Processes one captured frame (a single analyzer: it numbers packets and learns DNS answers itself).
     /// - Complexity: amortised O(1) for bypassed and in-order traffic; allocates nothing
     ///   on the fast path except when a flow is created or data must be buffered.
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        read(CapturedPacket(timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength))
-        flush()
+        path.read(CapturedPacket(timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength))
+        path.flush()
     }
 
     /// Processes frames in order, exactly as `process(time:…)` one by one would — but with the flow
-    /// table's memory fetched ahead: every frame of the batch is decoded (and its DNS answers
-    /// learned) first, and its flow's index entry requested; then, while each packet is processed,
-    /// the slot of a flow a few packets on is requested. With tens of thousands of open flows the
-    /// entry and the slot are each a cache miss per packet otherwise (README "Benchmark").
-    /// Learning a batch's names before its earlier packets are processed changes nothing: a lookup
-    /// sees only names learned at earlier packets (`NameMemory`).
-    public func process(batch: UnsafeBufferPointer<CapturedPacket>) {
-        for frame in batch { read(frame) }
-        flush()
-    }
-
-    /// The reader's step of a single analyzer: the frame numbered, the clock kept, its DNS answers
-    /// learned, and the frame decoded into `ahead`.
-    private func read(_ frame: CapturedPacket) {
-        let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
-        let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
-        let sink = dispatcher.sink
-        Self.learnAtOnce(decoded, in: frame.bytes, intel: sink.intel, limits: limits, names: sink.names, at: point)
-        ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
-    }
+    /// table's memory fetched ahead (`PacketPath.process(batch:)`).
+    public func process(batch: UnsafeBufferPointer<CapturedPacket>) { path.process(batch: batch) }
 
     /// Takes a frame the reader numbered and learned from (a worker of `ParallelAnalysis`), decoded
-    /// now and processed at the next `flush()` — or once `aheadLimit` frames wait — with its flow's
-    /// memory fetched meanwhile (see `process(batch:)`). The frame must stay valid until then.
+    /// now and processed at the next `flush()` — or once `PacketPath.aheadLimit` frames wait — with
+    /// its flow's memory fetched meanwhile. The frame must stay valid until then.
     public func enqueue(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer) {
-        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        ahead.append(Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key(decoded)))
-        if ahead.count >= Self.aheadLimit { flush() }
+        path.enqueue(at: point, linkType: linkType, frame: frame)
     }
+
+    /// Runs `body` with the packet path held once: a worker hands over a run of packets with one
+    /// access to this object, not one per packet. `body` must not call back into this analyzer.
+    func withPath<R>(_ body: (inout PacketPath) -> R) -> R { body(&path) }
 
     /// The clock of the oldest frame taken and not yet processed (`enqueue`), if any.
-    public var pendingSince: Timestamp? { ahead.first?.point.clock }
-
-    /// Frames that wait at most (`enqueue`): enough to overlap several cache misses, few enough to stay in cache.
-    static let aheadLimit = 32
+    public var pendingSince: Timestamp? { path.pendingSince }
 
     /// Processes the frames taken so far (`enqueue`, `process(batch:)`), in order.
-    public func flush() {
-        guard !ahead.isEmpty else { return }
-        run(ahead)
-        ahead.removeAll(keepingCapacity: true)
-    }
-
-    /// A decoded frame waiting in a batch, with its flow's key when it has one.
-    struct Ahead {
-        var point: InputPoint
-        var second: Bool
-        var frame: UnsafeRawBufferPointer
-        var decoded: DecodeOutcome
-        var key: PacketKey?
-    }
-
-    /// The packet's flow key, its index entry requested (nil for what is not a TCP/UDP packet).
-    @inline(__always)
-    private func key(_ decoded: DecodeOutcome) -> PacketKey? {
-        guard case .packet(let p) = decoded else { return nil }
-        let k = table.key(of: p)
-        table.prefetchIndex(k)
-        return k
-    }
-
-    /// Packets ahead of the one being processed whose flow slot is requested.
-    static let slotDistance = 4
-
-    /// Processes decoded frames in order (see `process(batch:)`).
-    private func run(_ items: [Ahead]) {
-        for j in 0..<min(Self.slotDistance, items.count) { if let k = items[j].key { table.prefetchSlot(k) } }
-        for i in items.indices {
-            if i + Self.slotDistance < items.count, let k = items[i + Self.slotDistance].key { table.prefetchSlot(k) }
-            let item = items[i]
-            if item.point.clock > clock { clock = item.point.clock }
-            if item.second { tick(time: clock) }
-            handle(item.decoded, key: item.key, frame: item.frame, at: item.point)
-        }
-    }
-
-    /// Learns the names in a frame's DNS answer if it is an unfragmented UDP datagram to or from port
-    /// 53 — the only names learned before any flow sees them (`NameMemory`). The reader does this, for
-    /// every worker of `ParallelAnalysis`.
-    @inline(__always)
-    static func learnAtOnce(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
-                            names: NameMemory, at point: InputPoint) {
-        guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53,
-              !p.payload.isEmpty, p.payload.upperBound <= frame.count else { return }
-        DNSAnalyzer.learnAtOnce(UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
-    }
-
-    /// `key`: the packet's flow key, worked out ahead (`key(_:)`: present for every `.packet`).
-    private func handle(_ decoded: DecodeOutcome, key: PacketKey?, frame: UnsafeRawBufferPointer, at point: InputPoint) {
-        let time = clock
-        dispatcher.sink.point = point
-        switch decoded {
-        case .packet(let p):
-            table.process(p, key: key ?? table.key(of: p), in: frame, time: time, seq: point.seq, handler: &dispatcher)
-        case .fragment(let f):
-            if time.since(lastFragmentSweep) > 1 {
-                fragments.expire(now: time)
-                lastFragmentSweep = time
-            }
-            guard let whole = fragments.add(f, in: frame, now: time) else { return }
-            stats.fragmentsReassembled += 1
-            dispatcher.sink.reassembledDatagram = true
-            defer { dispatcher.sink.reassembledDatagram = false }
-            whole.withUnsafeBytes { buf in
-                let k = f.key
-                switch PacketDecoder.decodeTransport(ByteView(buf), range: 0..<buf.count, proto: k.ipProtocol,
-                                                     src: k.src, dst: k.dst, vlanID: k.vlanID, truncated: false) {
-                case .packet(let p): table.process(p, in: buf, time: time, seq: point.seq, handler: &dispatcher)
-                case .malformed(let a): stats.anomalies.record(a); stats.malformedPackets += 1
-                default: break
-                }
-            }
-        case .notIP:
-            stats.nonIPPackets += 1
-        case .malformed(let a):
-            stats.anomalies.record(a)
-            stats.malformedPackets += 1
-        }
-    }
+    public func flush() { path.flush() }
 
     /// Swaps in reloaded pool and allow lists (SIGHUP); flows already judged keep their verdicts.
-    public func replaceIntel(_ intel: PoolIntelligence) { dispatcher.sink.intel = intel }
+    public func replaceIntel(_ intel: PoolIntelligence) { path.replaceIntel(intel) }
 
     /// Advances the clock without a packet (a live link gone quiet; a worker at a whole second),
     /// expiring idle flows, and samples the flow count.
-    public func tick(time: Timestamp) {
-        if time > clock { clock = time }
-        input.advance(to: clock)
-        table.advance(to: clock, handler: &dispatcher)
-        table.samplePeak()
-        fragments.expire(now: clock)
-    }
+    public func tick(time: Timestamp) { path.tick(time: time) }
 
     /// The analysis clock (the latest packet time).
     public var clockNow: Timestamp { clock }
@@ -313,7 +205,7 @@ public final class Analyzer {
     public func finishPart(at end: Timestamp) -> AnalysisPart {
         flush()
         tick(time: end)
-        table.finishAll(handler: &dispatcher)
+        path.finishAll()
         let part = AnalysisPart(verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)
         _ = dispatcher.sink.verdicts.drainRetired()   // the part has them now: stored once
         return part
@@ -409,10 +301,10 @@ public final class Analyzer {
     public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }
 
     public var statistics: AnalysisStats {
-        var s = stats
-        input.apply(to: &s)
+        var s = path.stats
+        path.input.apply(to: &s)
         s.reassembly = table.stats
-        s.anomalies.merge(fragments.anomalies)
+        s.anomalies.merge(path.fragments.anomalies)
         s.anomalies.merge(dispatcher.sink.anomalies)
         let sink = dispatcher.sink
         s.count(sink.verdicts)

@@ -28,6 +28,8 @@ public struct Limits: Sendable {
     /// Hosts, sessions and evidence held in memory.
     public var hosts = HostLimits()
     /// Hosts with no evidence remembered for `--all-hosts` (beyond it, new ones are not listed).
+    /// 0: none are (`analyze` without `--all-hosts`, `live`: nobody asks, and remembering every host
+    /// of a busy capture was 3 % of a run).
     public var maxHostsSeen = 65_536
     /// TLS handshake bytes buffered per direction (records reassembled across segments).
     public var maxTLSHandshakeBytes = 64 * 1024

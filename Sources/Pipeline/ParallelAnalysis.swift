@@ -93,13 +93,26 @@ public final class ParallelAnalysis: InputAnalysis {
                 analyzer.collectRetiredSessions = retired != nil
                 while var batch = queue.pop() {
                     batch.bytes.withUnsafeBytes { bytes in
-                        for item in batch.items {
+                        let items = batch.items
+                        var i = 0
+                        while i < items.count {
+                            let item = items[i]
                             switch item.kind {
                             case .packet:
-                                let frame = item.address != 0
-                                    ? UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
-                                    : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
-                                analyzer.enqueue(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
+                                // A run of packets goes in with one access to the analyzer (`withPath`).
+                                i = analyzer.withPath { path in
+                                    var j = i
+                                    while j < items.count, items[j].kind == .packet {
+                                        let item = items[j]
+                                        let frame = item.address != 0
+                                            ? UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
+                                            : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
+                                        path.enqueue(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
+                                        j += 1
+                                    }
+                                    return j
+                                }
+                                continue
                             case .tick:
                                 peaks.sample(item.seq, analyzer, at: item.clock)
                             case .end:
@@ -107,6 +120,7 @@ public final class ParallelAnalysis: InputAnalysis {
                                 let part = analyzer.finishPart(at: item.clock)
                                 results.withLock { $0[w] = part }
                             }
+                            i += 1
                         }
                         analyzer.flush()   // before the batch's bytes are recycled
                     }
@@ -148,7 +162,7 @@ public final class ParallelAnalysis: InputAnalysis {
             peaks.sample(input.samples, own, at: clock)
         }
         let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        Analyzer.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
+        PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
         holdBack(clock)
         let w = worker(for: decoded)
         if w == 0 {
@@ -411,7 +425,7 @@ extension Limits {
         l.hosts.maxSessions = part(hosts.maxSessions)
         l.hosts.maxEvidence = part(hosts.maxEvidence)
         l.hosts.maxRetiredPending = part(hosts.maxRetiredPending)
-        l.maxHostsSeen = part(maxHostsSeen)
+        l.maxHostsSeen = maxHostsSeen == 0 ? 0 : part(maxHostsSeen)   // 0: not collected
         return l
     }
 }

@@ -48,8 +48,10 @@ final class Sink {
 
     /// Remembers that `host` was seen from `first` to `last` (bounded: beyond the cap, new hosts are not listed).
     func saw(_ host: IPAddress, from first: Timestamp, to last: Timestamp) {
-        if let t = hostsSeen[host] {
-            hostsSeen[host] = HostSeen(first: min(t.first, first), last: max(t.last, last))
+        guard limits.maxHostsSeen > 0 else { return }
+        if let i = hostsSeen.index(forKey: host) {
+            let t = hostsSeen.values[i]
+            hostsSeen.values[i] = HostSeen(first: min(t.first, first), last: max(t.last, last))
         } else if hostsSeen.count < limits.maxHostsSeen {
             hostsSeen[host] = HostSeen(first: first, last: last)
         }

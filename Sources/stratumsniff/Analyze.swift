@@ -125,13 +125,15 @@ struct Analyze: ParsableCommand {
         var recording = store.map { openStore($0) }
         let collect = recording?.db != nil
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
+        var limits = caps.limits
+        if !allHosts { limits.maxHostsSeen = 0 }   // only --all-hosts lists hosts without evidence
         let analysis: any InputAnalysis
         if count <= 1 {
-            let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets, onEvent: onEvent)
+            let analyzer = Analyzer(limits: limits, intel: pools, localNets: localNets, onEvent: onEvent)
             analyzer.collectRetiredSessions = collect
             analysis = analyzer
         } else {
-            analysis = ParallelAnalysis(workers: count, limits: caps.limits, intel: pools, localNets: localNets,
+            analysis = ParallelAnalysis(workers: count, limits: limits, intel: pools, localNets: localNets,
                                         collectRetired: collect, onEvent: onEvent)
         }
         let progress = Progress(quiet: quiet)

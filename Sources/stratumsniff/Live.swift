@@ -146,15 +146,17 @@ struct Live: ParsableCommand {
         // Events go to the outputs once they are open (after privileges are dropped).
         let events = EventRelay()
         let sensor: any LiveSensor
+        var limits = caps.limits
+        limits.maxHostsSeen = 0   // hosts without evidence are listed by `analyze --all-hosts` only
         do {
             if count > 1 {
-                sensor = try LiveWorkers(interfaces: interfaces, options: captureOptions, workers: count, limits: caps.limits, intel: pools,
+                sensor = try LiveWorkers(interfaces: interfaces, options: captureOptions, workers: count, limits: limits, intel: pools,
                                          localNets: localNets, collectRetired: storeLocation != nil) { events.send($0) }
             } else {
                 // One handle per interface; any that cannot be opened stops the start.
                 let options = captureOptions
                 let captures = try interfaces.map { name throws(CaptureError) in try LiveCapture(interface: name, options: options) }
-                let analyzer = Analyzer(limits: caps.limits, intel: pools, localNets: localNets) { events.send($0) }
+                let analyzer = Analyzer(limits: limits, intel: pools, localNets: localNets) { events.send($0) }
                 analyzer.collectRetiredSessions = storeLocation != nil
                 sensor = LiveLoop(captures: captures, analyzer: analyzer)
             }

@@ -38,7 +38,12 @@ enum Binary {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let stderr = String(decoding: e, as: UTF8.self)
+        if p.terminationReason == .uncaughtSignal {
+            // A crash is never an expected outcome: say where, with what the runtime printed.
+            Issue.record("stratumsniff \(args.joined(separator: " ")) died of signal \(p.terminationStatus): \(stderr.suffix(4000))")
+        }
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: stderr)
     }
 
     static func json(_ args: [String]) throws -> (Int32, [String: Any]) {

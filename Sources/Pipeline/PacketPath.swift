@@ -1,0 +1,172 @@
+import PacketDecoding
+import PoolIntel
+import StreamReassembly
+
+/// What every packet touches on its way through an analyzer — fragments, the flow table, the
+/// dispatcher, the clock, the counters, the batch being processed — as one value. The `Analyzer`
+/// class holds it and reaches it once per call (a batch of packets), so the per-packet loop works on
+/// a struct it owns exclusively: no class-held mutable state, so no dynamic exclusivity check, per
+/// packet. (What a packet *delivers* to a decoder reaches its flow's `FlowState` and the `Sink`,
+/// which are classes: that is the per-flow path, not the per-packet one.)
+struct PacketPath {
+    let limits: Limits
+    var fragments: FragmentReassembler
+    var table: FlowTable<Dispatcher>
+    var dispatcher: Dispatcher
+    /// The sink's lists and name memory, held here too: the reader step learns every DNS answer with
+    /// them, and reading them from the sink (a class) would be an access check per packet.
+    var intel: PoolIntelligence
+    let names: NameMemory
+    var lastFragmentSweep = Timestamp.distantPast
+    /// The analysis clock: the latest packet time seen. It never moves backwards (README "Time").
+    var clock = Timestamp.distantPast
+    /// Alone, the analyzer is its own reader (`read`); a worker's input is counted by the reader.
+    var input = InputCount()
+    var stats = AnalysisStats()
+    /// The batch being processed, its storage kept between batches.
+    private var ahead: [Ahead] = []
+
+    init(limits: Limits, dispatcher: Dispatcher) {
+        self.limits = limits
+        self.dispatcher = dispatcher
+        intel = dispatcher.sink.intel
+        names = dispatcher.sink.names
+        fragments = FragmentReassembler(limits: limits.fragments)
+        table = FlowTable(limits: limits.reassembly)
+    }
+
+    /// Processes frames in order, exactly as one by one would — but with the flow table's memory
+    /// fetched ahead: every frame of the batch is decoded (and its DNS answers learned) first, and its
+    /// flow's index entry requested; then, while each packet is processed, the slot of a flow a few
+    /// packets on is requested. With tens of thousands of open flows the entry and the slot are each
+    /// a cache miss per packet otherwise (README "Benchmark"). Learning a batch's names before its
+    /// earlier packets are processed changes nothing: a lookup sees only names learned at earlier
+    /// packets (`NameMemory`).
+    mutating func process(batch: UnsafeBufferPointer<CapturedPacket>) {
+        for frame in batch { read(frame) }
+        flush()
+    }
+
+    /// The reader's step of a single analyzer: the frame numbered, the clock kept, its DNS answers
+    /// learned, and the frame decoded into `ahead`.
+    mutating func read(_ frame: CapturedPacket) {
+        let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
+        let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
+        Self.learnAtOnce(decoded, in: frame.bytes, intel: intel, limits: limits, names: names, at: point)
+        ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
+    }
+
+    /// A frame the reader numbered and learned from (a worker), decoded now and processed at the next
+    /// `flush()` — or once `aheadLimit` frames wait. The frame must stay valid until then.
+    mutating func enqueue(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer) {
+        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
+        ahead.append(Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key(decoded)))
+        if ahead.count >= Self.aheadLimit { flush() }
+    }
+
+    /// The clock of the oldest frame taken and not yet processed, if any.
+    var pendingSince: Timestamp? { ahead.first?.point.clock }
+
+    /// Frames that wait at most (`enqueue`): enough to overlap several cache misses, few enough to stay in cache.
+    static let aheadLimit = 32
+
+    /// Packets ahead of the one being processed whose flow slot is requested.
+    static let slotDistance = 4
+
+    /// Processes the frames taken so far, in order.
+    mutating func flush() {
+        let count = ahead.count
+        guard count > 0 else { return }
+        for j in 0..<min(Self.slotDistance, count) { if let k = ahead[j].key { table.prefetchSlot(k) } }
+        for i in 0..<count {
+            if i + Self.slotDistance < count, let k = ahead[i + Self.slotDistance].key { table.prefetchSlot(k) }
+            let item = ahead[i]
+            if item.point.clock > clock { clock = item.point.clock }
+            if item.second { tick(time: clock) }
+            handle(item.decoded, key: item.key, frame: item.frame, at: item.point)
+        }
+        ahead.removeAll(keepingCapacity: true)
+    }
+
+    /// A decoded frame waiting in a batch, with its flow's key when it has one.
+    struct Ahead {
+        var point: InputPoint
+        var second: Bool
+        var frame: UnsafeRawBufferPointer
+        var decoded: DecodeOutcome
+        var key: PacketKey?
+    }
+
+    /// The packet's flow key, its index entry requested (nil for what is not a TCP/UDP packet).
+    @inline(__always)
+    private mutating func key(_ decoded: DecodeOutcome) -> PacketKey? {
+        guard case .packet(let p) = decoded else { return nil }
+        let k = table.key(of: p)
+        table.prefetchIndex(k)
+        return k
+    }
+
+    /// Learns the names in a frame's DNS answer if it is an unfragmented UDP datagram to or from port
+    /// 53 — the only names learned before any flow sees them (`NameMemory`). The reader does this, for
+    /// every worker of `ParallelAnalysis`.
+    @inline(__always)
+    static func learnAtOnce(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
+                            names: NameMemory, at point: InputPoint) {
+        guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53,
+              !p.payload.isEmpty, p.payload.upperBound <= frame.count else { return }
+        DNSAnalyzer.learnAtOnce(UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
+    }
+
+    /// `key`: the packet's flow key, worked out ahead (`key(_:)`: present for every `.packet`).
+    /// (The sink's current point is set by the dispatcher for each flow it hands data to or ends.)
+    private mutating func handle(_ decoded: DecodeOutcome, key: PacketKey?, frame: UnsafeRawBufferPointer, at point: InputPoint) {
+        let time = clock
+        switch decoded {
+        case .packet(let p):
+            table.process(p, key: key ?? table.key(of: p), in: frame, time: time, seq: point.seq, handler: &dispatcher)
+        case .fragment(let f):
+            if time.since(lastFragmentSweep) > 1 {
+                fragments.expire(now: time)
+                lastFragmentSweep = time
+            }
+            guard let whole = fragments.add(f, in: frame, now: time) else { return }
+            stats.fragmentsReassembled += 1
+            let sink = dispatcher.sink
+            sink.reassembledDatagram = true
+            defer { sink.reassembledDatagram = false }
+            whole.withUnsafeBytes { buf in
+                let k = f.key
+                switch PacketDecoder.decodeTransport(ByteView(buf), range: 0..<buf.count, proto: k.ipProtocol,
+                                                     src: k.src, dst: k.dst, vlanID: k.vlanID, truncated: false) {
+                case .packet(let p): table.process(p, in: buf, time: time, seq: point.seq, handler: &dispatcher)
+                case .malformed(let a): stats.anomalies.record(a); stats.malformedPackets += 1
+                default: break
+                }
+            }
+        case .notIP:
+            stats.nonIPPackets += 1
+        case .malformed(let a):
+            stats.anomalies.record(a)
+            stats.malformedPackets += 1
+        }
+    }
+
+    /// Advances the clock without a packet (a live link gone quiet; a worker at a whole second),
+    /// expiring idle flows, and samples the flow count.
+    mutating func tick(time: Timestamp) {
+        if time > clock { clock = time }
+        input.advance(to: clock)
+        table.advance(to: clock, handler: &dispatcher)
+        table.samplePeak()
+        fragments.expire(now: clock)
+    }
+
+    /// Swaps in reloaded pool and allow lists (SIGHUP); flows already judged keep their verdicts.
+    mutating func replaceIntel(_ intel: PoolIntelligence) {
+        self.intel = intel
+        dispatcher.sink.intel = intel
+    }
+
+    /// Ends every open flow (the end of input), in the order they began.
+    mutating func finishAll() { table.finishAll(handler: &dispatcher) }
+}
