@@ -13,6 +13,11 @@ public struct HTTPHead: Sendable, Equatable {
     var lowerNames: [String] = []
 
     /// The first field called `name` (give it in lower case).
+    /// Whether a header's name, lower-cased, starts with `prefix` (a cheap test before several lookups).
+    public func hasHeader(namePrefix prefix: String) -> Bool {
+        lowerNames.isEmpty ? headers.contains { $0.name.lowercased().hasPrefix(prefix) } : lowerNames.contains { $0.hasPrefix(prefix) }
+    }
+
     public func header(_ name: String) -> String? {
         if let i = lowerNames.firstIndex(of: name) { return headers[i].value }
         return lowerNames.isEmpty ? headers.first { $0.name.lowercased() == name }?.value : nil
@@ -265,7 +270,10 @@ public struct HTTPStreamParser {
             while v1 > v0 && (bytes[v1 - 1] == 0x20 || bytes[v1 - 1] == 0x09) { v1 -= 1 }
             let name = line[line.startIndex..<colon]
             head.headers.append((String(decoding: name, as: UTF8.self), String(decoding: bytes[v0..<v1], as: UTF8.self)))
-            head.lowerNames.append(String(decoding: name.lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self))
+            // ASCII letters lowered in a plain array (decoding a lazy map went through dynamic casts).
+            var lower = Array(name)
+            for i in lower.indices where lower[i] >= 0x41 && lower[i] <= 0x5A { lower[i] |= 0x20 }
+            head.lowerNames.append(String(decoding: lower, as: UTF8.self))
         }
         return first ? nil : head
     }

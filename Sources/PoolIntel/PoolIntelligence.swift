@@ -3,12 +3,30 @@ import PacketDecoding
 /// Pool and allow lists in one place: the built-in list, `--pool-list` files
 /// and `--allow-list` files. An allow-list entry wins over any pool entry.
 public struct PoolIntelligence: Sendable {
-    public private(set) var pools = DomainSet()
-    public private(set) var poolAddresses = AddressSet()
-    public private(set) var allowedNames = DomainSet()
-    public private(set) var allowedAddresses = AddressSet()
+    /// The lists, behind one reference: the analyzers consult them on every new flow, and a copy of
+    /// the value (which reading it from a class's property often is) costs one retain instead of one
+    /// per list. Immutable; loading a list (start, SIGHUP) builds a new one.
+    private final class Lists: Sendable {
+        let pools: DomainSet
+        let poolAddresses: AddressSet
+        let allowedNames: DomainSet
+        let allowedAddresses: AddressSet
+        let warnings: [String]
+        init(pools: DomainSet, poolAddresses: AddressSet, allowedNames: DomainSet, allowedAddresses: AddressSet, warnings: [String]) {
+            self.pools = pools; self.poolAddresses = poolAddresses
+            self.allowedNames = allowedNames; self.allowedAddresses = allowedAddresses
+            self.warnings = warnings
+        }
+    }
+    private var lists = Lists(pools: DomainSet(), poolAddresses: AddressSet(), allowedNames: DomainSet(), allowedAddresses: AddressSet(),
+                              warnings: [])
+
+    public var pools: DomainSet { lists.pools }
+    public var poolAddresses: AddressSet { lists.poolAddresses }
+    public var allowedNames: DomainSet { lists.allowedNames }
+    public var allowedAddresses: AddressSet { lists.allowedAddresses }
     /// Problems found while loading ("FILE:LINE: ..."); loading goes on past them.
-    public private(set) var warnings: [String] = []
+    public var warnings: [String] { lists.warnings }
 
     /// - Parameter builtin: include the built-in list (tests can start empty).
     public init(builtin: Bool = true) {
@@ -17,16 +35,20 @@ public struct PoolIntelligence: Sendable {
 
     public mutating func add(poolList text: String, name: String) {
         let parsed = ListParser.parse(text, name: name)
+        var pools = lists.pools, addresses = lists.poolAddresses
         for (d, e) in parsed.domains { pools.insert(d, e) }
-        for (b, e) in parsed.blocks { poolAddresses.insert(b, e) }
-        warnings += parsed.errors
+        for (b, e) in parsed.blocks { addresses.insert(b, e) }
+        lists = Lists(pools: pools, poolAddresses: addresses, allowedNames: lists.allowedNames, allowedAddresses: lists.allowedAddresses,
+                      warnings: lists.warnings + parsed.errors)
     }
 
     public mutating func add(allowList text: String, name: String) {
         let parsed = ListParser.parse(text, name: name)
-        for (d, e) in parsed.domains { allowedNames.insert(d, e) }
-        for (b, e) in parsed.blocks { allowedAddresses.insert(b, e) }
-        warnings += parsed.errors
+        var names = lists.allowedNames, addresses = lists.allowedAddresses
+        for (d, e) in parsed.domains { names.insert(d, e) }
+        for (b, e) in parsed.blocks { addresses.insert(b, e) }
+        lists = Lists(pools: lists.pools, poolAddresses: lists.poolAddresses, allowedNames: names, allowedAddresses: addresses,
+                      warnings: lists.warnings + parsed.errors)
     }
 
     /// The pool entry `name` falls under, unless the allow list covers it.

@@ -20,19 +20,38 @@ public enum JSONOutput {
     /// written as \uXXXX they decode to the same text but cannot disguise a `cat`ed log line or
     /// break a JavaScript consumer. (Such characters occur only inside strings in JSON.)
     static func invisiblesEscaped(_ json: String) -> String {
-        if json.utf8.allSatisfy({ $0 < 0x7F }) { return json }
-        var out: [UInt8] = []
-        out.reserveCapacity(json.utf8.count + 64)
-        for u in json.unicodeScalars {
-            guard u.value >= 0x7F, TerminalSafe.isInvisible(u) else { UTF8.encode(u) { out.append($0) }; continue }
-            for unit in String(u).utf16 {
-                let hex = String(unit, radix: 16)
-                out.append(contentsOf: "\\u".utf8)
-                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 4 - hex.utf8.count))
-                out.append(contentsOf: hex.utf8)
+        var text = json
+        return text.withUTF8 { b in
+            guard b.contains(where: { $0 >= 0x7F }) else { return json }
+            var out: [UInt8] = []
+            out.reserveCapacity(b.count + 64)
+            var i = 0
+            while i < b.count {
+                // Runs of plain ASCII are copied as they are; each other scalar (the string is valid
+                // UTF-8: its lead byte gives its length) is looked at.
+                var j = i
+                while j < b.count && b[j] < 0x7F { j += 1 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<j]))
+                guard j < b.count else { break }
+                let lead = b[j]
+                let n = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+                let end = min(j + n, b.count)
+                var value = n == 1 ? UInt32(lead) : UInt32(lead) & (0xFF >> (n + 1))
+                for k in (j + 1)..<end { value = value << 6 | UInt32(b[k] & 0x3F) }
+                if let u = Unicode.Scalar(value), TerminalSafe.isInvisible(u) {
+                    for unit in String(u).utf16 {
+                        let hex = String(unit, radix: 16)
+                        out.append(contentsOf: "\\u".utf8)
+                        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 4 - hex.utf8.count))
+                        out.append(contentsOf: hex.utf8)
+                    }
+                } else {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: b[j..<end]))
+                }
+                i = end
             }
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The `--format json` document, byte for byte what `encode(ReportDocument(...), pretty: true)`
@@ -72,23 +91,24 @@ public enum JSONOutput {
     /// Hosts encoded at once with several threads: memory stays O(chunk), not O(report).
     static let chunkHosts = 256
 
-    /// `text` with `pad` before every non-empty line (but the first when `skipFirst`), byte by byte:
-    /// splitting into Substrings and appending them was a third of the report's time.
+    /// `text` with `pad` before every non-empty line (but the first when `skipFirst`), a line at a
+    /// time over the bytes: splitting into Substrings and appending them was a third of the report.
     static func indent(_ text: String, by pad: String, skipFirst: Bool) -> String {
+        var text = text
         let padBytes = Array(pad.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + text.utf8.count / 4)
-        var lineStart = true, first = true
-        for b in text.utf8 {
-            if b == UInt8(ascii: "\n") {
-                out.append(b); lineStart = true; first = false
-                continue
+        return text.withUTF8 { bytes in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + bytes.count / 4)
+            var start = 0
+            while start <= bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                // The encoder leaves empty lines bare.
+                if end > start && (start > 0 || !skipFirst) { out.append(contentsOf: padBytes) }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                if end < bytes.count { out.append(UInt8(ascii: "\n")) }
+                start = end + 1
             }
-            // The encoder leaves empty lines bare: a pad goes only before a line's first byte.
-            if lineStart && !(first && skipFirst) { out.append(contentsOf: padBytes) }
-            lineStart = false
-            out.append(b)
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

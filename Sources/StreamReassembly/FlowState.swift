@@ -79,12 +79,15 @@ public final class FlowState<App> {
     }
 
     /// Moves a half-stream out so it can deliver to a handler that may touch this flow.
+    /// (Swapped out and moved back in, not copied: a copy retains the half's buffers and the empty
+    /// one left behind releases them again, on every delivered segment.)
     func takeHalf(_ d: FlowDirection) -> TCPHalfStream {
-        if d == .lowToHigh { let h = halves.0; halves.0 = TCPHalfStream(); return h }
-        let h = halves.1; halves.1 = TCPHalfStream(); return h
+        var h = TCPHalfStream()
+        if d == .lowToHigh { swap(&h, &halves.0) } else { swap(&h, &halves.1) }
+        return h
     }
 
-    func putHalf(_ h: TCPHalfStream, _ d: FlowDirection) {
+    func putHalf(_ h: consuming TCPHalfStream, _ d: FlowDirection) {
         if d == .lowToHigh { halves.0 = h } else { halves.1 = h }
     }
 

@@ -185,8 +185,8 @@ final class HTTPAnalyzer: FlowAnalyzer {
     private func rememberHost(_ flow: FlowContext, time: Timestamp) {
         let server = flow.key.destination(requestDirection)
         let ttl = flow.limits.learnedNameSeconds
-        if let host = facts.host, flow.shared.intel.isAllowed(name: Self.hostOnly(host)) {
-            flow.shared.remember(server.address, name: Self.hostOnly(host), source: .earlierHost, ttl: ttl)
+        if let host = facts.host.map(Self.hostOnly), flow.shared.intel.isAllowed(name: host) {
+            flow.shared.remember(server.address, name: host, source: .earlierHost, ttl: ttl)
             return
         }
         guard let hint = hostName(flow), let name = hint.name else { return }
@@ -206,6 +206,11 @@ final class HTTPAnalyzer: FlowAnalyzer {
     /// "pool.example.com:3333" → "pool.example.com"; IPv6 literals in brackets are left alone.
     static func hostOnly(_ host: String) -> String {
         if host.hasPrefix("[") { return host }
+        // Bytes for an ASCII name (almost every Host): the same answer as walking its characters,
+        // which costs grapheme breaking per call. -1: not ASCII.
+        var text = host
+        let cut = text.withUTF8 { b in b.allSatisfy { $0 < 0x80 } ? (b.lastIndex(of: UInt8(ascii: ":")) ?? b.count) : -1 }
+        if cut >= 0 { return cut == host.utf8.count ? host : String(decoding: host.utf8.prefix(cut), as: UTF8.self) }
         if let colon = host.lastIndex(of: ":") { return String(host[..<colon]) }
         return host
     }
@@ -295,17 +300,26 @@ struct HTTPFacts {
             requests += 1
             if h.isWebSocketUpgrade { upgradeRequested = true }
             if h.bodyFraming == .none { requestsComplete += 1 }   // else counted when its body ends
-            if host == nil, let hh = h.header("host") { host = String(hh.prefix(255)) }
-            if firstRequest == nil { firstRequest = String("\(h.method) \(h.target)".prefix(200)) }
+            if host == nil, let hh = h.header("host") { host = hh.first(characters: 255) }
+            if firstRequest == nil { firstRequest = "\(h.method) \(h.target)".first(characters: 200) }
             if let ua = h.header("user-agent") {
-                if userAgent == nil { userAgent = String(ua.prefix(256)) }
+                if userAgent == nil { userAgent = ua.first(characters: 256) }
                 if software == nil { software = MinerCatalog.identify(ua) }
             }
         }
-        for name in Self.miningHeaderNames {
+        // Every mining header name starts with "x-": most heads have no such header to look for.
+        for name in h.hasHeader(namePrefix: "x-") ? Self.miningHeaderNames : [] {
             if let v = h.header(name), miningHeaders.count < 8 { miningHeaders.append("\(name): \(v.prefix(120))") }
         }
         if !h.isRequest { responses += 1; if firstStatus == nil { firstStatus = h.status } }
         if h.isWebSocketUpgrade && !h.isRequest { upgraded = true }
+    }
+}
+
+extension String {
+    /// The first `n` characters (`String(prefix(n))`) — without walking grapheme clusters when the
+    /// string has at most `n` bytes, and so at most `n` characters (nearly every header value).
+    func first(characters n: Int) -> String {
+        utf8.count <= n ? self : String(prefix(n))
     }
 }
