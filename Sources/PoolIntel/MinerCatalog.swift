@@ -39,8 +39,7 @@ public enum MinerCatalog {
         for i in bytes.indices where bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] |= 0x20 }
         for i in bytes.indices where i == 0 || !isWordByte(bytes[i - 1]) {
             // Only word starts whose first letter begins some token are tried.
-            guard let candidates = tokensByFirstByte[bytes[i]] else { continue }
-            for k in candidates {
+            for k in tokensByFirstByte[Int(bytes[i])] {
                 let (t, name, coins) = tokens[k]
                 let end = i + t.count
                 guard end <= bytes.count, bytes[i..<end].elementsEqual(t) else { continue }
@@ -54,7 +53,12 @@ public enum MinerCatalog {
 
     private static let tokens: [([UInt8], String, [String])] = known.map { (Array($0.0.utf8), $0.1, $0.2) }
     /// Token indices by first byte, in list order (longer tokens listed first win).
-    private static let tokensByFirstByte: [UInt8: [Int]] = Dictionary(grouping: tokens.indices, by: { tokens[$0].0[0] })
+    /// (A table of 256, not a dictionary: it is consulted at every word start of every agent.)
+    private static let tokensByFirstByte: [[Int]] = {
+        var table = [[Int]](repeating: [], count: 256)
+        for k in tokens.indices { table[Int(tokens[k].0[0])].append(k) }
+        return table
+    }()
 
     private static func isWordByte(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A)
