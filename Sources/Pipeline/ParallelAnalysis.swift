@@ -22,11 +22,7 @@ import Synchronization
 public final class ParallelAnalysis: InputAnalysis {
     public let workerCount: Int
     private let limits: Limits
-    private let intel: PoolIntelligence
     private let names: NameMemory
-    /// Per worker (index 0, the reader's own, unused).
-    private let queues: [BatchQueue]
-    private let finished: [BatchCounter]
     private let results = Locked<[AnalysisPart?]>([])
     private let peaks: PeakSamples
     private let retired: Locked<[SessionRecord]>?
@@ -34,16 +30,8 @@ public final class ParallelAnalysis: InputAnalysis {
     /// Worker 0 is the reader itself: it analyses its own share in place (no copy, no queue), so N
     /// workers are N threads — on 2 cores, two threads for two cores.
     private let own: Analyzer
-    /// The reader's state.
-    private var pending: [Batch]
-    /// Per worker, the batches handed over and not yet known finished: (number, first clock).
-    private var inFlight: [Deque<(Int, Timestamp)>]
-    private var sent: [Int]
-    private var input = InputCount()
-    /// The seed of the address-pair hash that picks a frame's worker.
-    private let seed: (UInt64, UInt64) = { var g = SystemRandomNumberGenerator(); return (g.next() | 1, g.next()) }()
-    /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
-    private let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
+    /// The reader's state: reached once per call (a batch), with the own share's packet path.
+    private var dealer: Dealer
 
     /// Frames per batch, and bytes: large enough that a queue operation per batch is cheap, small
     /// enough that workers start early and a batch stays in cache.
@@ -69,18 +57,15 @@ public final class ParallelAnalysis: InputAnalysis {
          policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false, assign: (@Sendable (IPAddress, IPAddress) -> Int)?,
          onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil) {
         let n = max(1, workers)
-        self.assign = assign
         workerCount = n
         self.limits = limits
-        self.intel = intel
         names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
-        queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
-        finished = (0..<n).map { _ in BatchCounter() }
+        let queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
+        let finished = (0..<n).map { _ in BatchCounter() }
         peaks = PeakSamples(workers: n)
         retired = collectRetired ? Locked([]) : nil
-        pending = (0..<n).map { _ in Batch.empty() }
-        inFlight = Array(repeating: [], count: n)
-        sent = Array(repeating: 0, count: n)
+        dealer = Dealer(workerCount: n, limits: limits, intel: intel, names: names, queues: queues, finished: finished, peaks: peaks,
+                        assign: assign)
         results.withLock { $0 = Array(repeating: nil, count: n) }
         let share = limits.share(of: n)
         own = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
@@ -138,57 +123,28 @@ public final class ParallelAnalysis: InputAnalysis {
         }
     }
 
-    public var packetsSeen: Int { input.stats.packets }
+    public var packetsSeen: Int { dealer.input.stats.packets }
 
     /// Hands one captured frame to its worker (the reader's thread only).
     public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        read(time: packetTime, linkType: linkType, frame: frame, originalLength: originalLength, retained: false)
-        own.flush()   // the frame is valid only during this call
+        let one = CapturedPacket(timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength)
+        withUnsafePointer(to: one) { process(batch: UnsafeBufferPointer(start: $0, count: 1), retained: false) }
     }
 
     /// Hands frames to their workers — retained frames by reference, others copied into the
     /// worker's batch; the reader's own share is processed with its flows' memory fetched ahead
-    /// (`Analyzer.enqueue`), the frames being valid for the whole call.
+    /// (`PacketPath.enqueue`), the frames being valid for the whole call. The reader's state and its
+    /// own share's packet path are each reached once per call.
     public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
-        for f in batch { read(time: f.timestamp, linkType: f.linkType, frame: f.bytes, originalLength: f.originalLength, retained: retained) }
-        own.flush()
-    }
-
-    private func read(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int, retained: Bool) {
-        let (point, second) = input.take(time: packetTime, originalLength: originalLength)
-        let clock = point.clock
-        if second {
-            for w in 1..<workerCount { append(Item(kind: .tick, seq: input.samples, clock: clock), to: w) }
-            peaks.sample(input.samples, own, at: clock)
+        own.withPath { path in
+            dealer.deal(batch, retained: retained, own: &path)
+            path.flush()   // the frames are valid only during this call unless retained; the own share ends here
         }
-        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
-        holdBack(clock)
-        let w = worker(for: decoded)
-        if w == 0 {
-            own.enqueue(at: point, linkType: linkType, frame: frame)
-            return
-        }
-        var item = Item(kind: .packet, seq: point.seq, clock: clock)
-        item.linkType = linkType
-        item.length = frame.count
-        if retained, let base = frame.baseAddress {
-            item.address = UInt(bitPattern: base)
-        } else {
-            item.offset = pending[w].bytes.count
-            pending[w].bytes.append(contentsOf: frame)
-        }
-        append(item, to: w)
     }
 
     /// Ends the input: waits for every worker and merges their parts.
     public func finishInput() -> AnalysisPart {
-        let last = input.end(), clock = input.clock
-        for w in 1..<workerCount {
-            append(Item(kind: .end, seq: last, clock: clock), to: w)
-            send(w)
-            queues[w].close()
-        }
+        let (last, clock) = dealer.end()
         peaks.sample(last, own, at: clock)
         let part = own.finishPart(at: clock)
         results.withLock { $0[0] = part }
@@ -198,7 +154,7 @@ public final class ParallelAnalysis: InputAnalysis {
                                   stats: AnalysisStats(), hostsSeen: [:])
         for p in parts { merged.merge(p, maxHostsSeen: limits.maxHostsSeen) }
         // The reader's own counts: every packet once, the clock's view of time.
-        input.apply(to: &merged.stats)
+        dealer.input.apply(to: &merged.stats)
         merged.stats.anomalies.record(.timeWentBackwards, count: merged.stats.timeWentBackwards)
         merged.stats.reassembly.peakFlows = peaks.peak
         merged.stats.nameCacheEvictions = names.evictions
@@ -209,76 +165,6 @@ public final class ParallelAnalysis: InputAnalysis {
     public func drainRetiredSessions() -> [SessionRecord] {
         own.drainRetiredSessions() + (retired?.withLock { r in defer { r = [] }; return r } ?? [])
     }
-
-    // MARK: - The reader's side
-
-    /// The worker of a frame: by its two addresses (and VLAN), unordered, so that both directions,
-    /// every flow between two hosts and every fragment of their datagrams meet in one worker. Seeded
-    /// per run: an attacker choosing addresses cannot aim traffic at one worker (and would only slow
-    /// it: results do not depend on which worker sees what).
-    private func worker(for decoded: DecodeOutcome) -> Int {
-        guard workerCount > 1 else { return 0 }
-        let a: IPAddress, b: IPAddress, vlan: UInt16
-        switch decoded {
-        case .packet(let p): (a, b, vlan) = (p.src, p.dst, p.vlanID)
-        case .fragment(let f): (a, b, vlan) = (f.key.src, f.key.dst, f.key.vlanID)
-        default: return 0
-        }
-        if let assign { return min(max(assign(a, b), 0), workerCount - 1) }
-        // Unordered: the pair's two folded words, combined commutatively, then mixed with the seed
-        // (the flow table's multiply-fold step, `FlowHasher`).
-        let x = Self.fold(a), y = Self.fold(b)
-        let h = FlowHasher.mum((x &+ y) ^ seed.0, ((x ^ y) &+ UInt64(vlan)) ^ seed.1)
-        // The reader also reads, decodes and copies for everyone: its own share is a quarter of another
-        // worker's (weights 1 : 4 : 4 …, which balanced the two threads of a 2-core run best).
-        let slot = Int(h % UInt64(4 * workerCount - 3))
-        return slot == 0 ? 0 : 1 + (slot - 1) / 4
-    }
-
-    @inline(__always) private static func fold(_ a: IPAddress) -> UInt64 {
-        switch a {
-        case .v4(let v): UInt64(v)
-        case .v6(let hi, let lo): FlowHasher.mum(hi ^ 0x9E37_79B9_7F4A_7C15, lo ^ 0xD6E8_FEB8_6659_FD93)
-        }
-    }
-
-    private func append(_ item: Item, to w: Int) {
-        if pending[w].items.isEmpty { pending[w].firstClock = item.clock }
-        pending[w].items.append(item)
-        if pending[w].items.count >= Self.batchFrames || pending[w].bytes.count >= Self.batchBytes { send(w) }
-    }
-
-    private func send(_ w: Int) {
-        guard !pending[w].items.isEmpty else { return }
-        let batch = pending[w]
-        pending[w] = queues[w].spare() ?? Batch.empty()
-        sent[w] += 1
-        inFlight[w].append((sent[w], batch.firstClock))
-        queues[w].push(batch)
-    }
-
-    /// Before a packet at `now` is handed out: every packet more than `delay` older is finished by its
-    /// worker (sent first if still gathered here), so the names it taught are in `NameMemory`.
-    private func holdBack(_ now: Timestamp) {
-        let delayNanos = names.delayNanos
-        // The reader's own share holds frames back too (up to one input batch, `Analyzer.enqueue`):
-        // what they teach must be in `NameMemory` before a packet the delay later goes to a worker.
-        if let first = own.pendingSince, NameMemory.settled(first, asOf: now, delayNanos: delayNanos) { own.flush() }
-        for w in 1..<workerCount {
-            if !pending[w].items.isEmpty, NameMemory.settled(pending[w].firstClock, asOf: now, delayNanos: delayNanos) { send(w) }
-            var done = finished[w].count.load(ordering: .acquiring)
-            while let (number, first) = inFlight[w].first {
-                if number <= done { inFlight[w].removeFirst(); continue }
-                guard NameMemory.settled(first, asOf: now, delayNanos: delayNanos) else { break }
-                // Rare on real traffic (a second of packets fills many batches); sparse captures wait here.
-                spinWait()
-                done = finished[w].count.load(ordering: .acquiring)
-            }
-        }
-    }
-
-    private let nap = DispatchSemaphore(value: 0)
-    private func spinWait() { _ = nap.wait(timeout: .now() + .microseconds(20)) }
 }
 
 /// What the reader hands a worker.
@@ -388,9 +274,14 @@ final class PeakSamples: Sendable {
 
     /// `analyzer`'s share of sample `number`: its idle flows expired at `clock`, the flows left counted.
     func sample(_ number: Int, _ analyzer: Analyzer, at clock: Timestamp) {
-        analyzer.flush()
-        analyzer.tick(time: clock)
-        report(sample: number, flows: analyzer.openFlows)
+        analyzer.withPath { sample(number, &$0, at: clock) }
+    }
+
+    /// The same, for the packet path of an analyzer held already (the reader's own share).
+    func sample(_ number: Int, _ path: inout PacketPath, at clock: Timestamp) {
+        path.flush()
+        path.tick(time: clock)
+        report(sample: number, flows: path.table.count)
     }
 
     private func report(sample: Int, flows: Int) {
