@@ -24,14 +24,15 @@ extension FlowHandler {
     public mutating func shed(_ flow: FlowState<App>) -> Bool { true }
 }
 
-/// One tracked flow as its handler sees it: key, timing, counters, the two half-streams and the
-/// handler's decoder state. A reference type so decoders can update their state while a half-stream
-/// is delivering to them.
+/// One tracked flow as its handler sees it: key, timing, counters and the handler's decoder state.
+/// A reference type so decoders can update their state while a half-stream is delivering to them.
 ///
 /// The packet path does not touch it for a flow that is bypassed or closing (most packets): what
 /// every packet updates — time, counters, LRU links — lives in the table's contiguous `FlowSlot`s,
-/// and is copied here (`sync`) before the handler looks (a delivery, the flow's end, a snapshot).
-/// So the per-packet path holds no class state: no reference counting, no run-time exclusivity check.
+/// and is copied here (`sync`, one write) before the handler looks (a delivery, the flow's end, a
+/// snapshot). The half-streams and memory charges are the table's too (`FlowStreams`). So the
+/// per-packet path holds no class state — no reference counting, no run-time exclusivity check —
+/// and a reassembled segment touches this object only to sync it and to read `bypassed`.
 public final class FlowState<App> {
     public let key: FlowKey
     public let firstSeen: Timestamp
@@ -40,28 +41,31 @@ public final class FlowState<App> {
     public let firstSeq: Int
     /// The table's slot of this flow (-1 once removed: a flow has a slot from its creation on).
     var slot: Int32 = -1
-    public internal(set) var lastSeen: Timestamp
-    public internal(set) var lastSeq: Int
+    /// What the table's slot counts (copied in by `sync`), in one stored value: one write per sync.
+    private var activity: Activity
+    public var lastSeen: Timestamp { activity.lastSeen }
+    public var lastSeq: Int { activity.lastSeq }
     /// Packets and bytes (IP payload, headers included) per direction, indexed by `FlowDirection.rawValue`.
-    public internal(set) var packets: (Int, Int) = (0, 0)
-    public internal(set) var bytes: (Int, Int) = (0, 0)
+    public var packets: (Int, Int) { activity.packets }
+    public var bytes: (Int, Int) { activity.bytes }
     /// The side that sent the first SYN, when seen; else the first packet's sender.
     public internal(set) var initiator: FlowDirection
     public internal(set) var sawSYN = false
     public internal(set) var bypassed = false
     public var app: App!
-    var halves = (TCPHalfStream(), TCPHalfStream())
-    var bypassCounted = false
-    /// Bytes of this flow counted in the table's reassembly and decoder totals.
-    var chargedReassembly = 0
-    var chargedDecoder = 0
+
+    struct Activity {
+        var lastSeen: Timestamp
+        var lastSeq: Int
+        var packets: (Int, Int) = (0, 0)
+        var bytes: (Int, Int) = (0, 0)
+    }
 
     init(key: FlowKey, time: Timestamp, seq: Int, initiator: FlowDirection) {
         self.key = key
         firstSeen = time
-        lastSeen = time
         firstSeq = seq
-        lastSeq = seq
+        activity = Activity(lastSeen: time, lastSeq: seq)
         self.initiator = initiator
     }
 
@@ -72,27 +76,32 @@ public final class FlowState<App> {
 
     /// Takes the table's per-packet fields (see the type's comment).
     func sync(_ s: FlowSlot<App>) {
-        lastSeen = s.lastSeen
-        lastSeq = s.lastSeq
-        packets = s.packets
-        bytes = s.bytes
+        activity = Activity(lastSeen: s.lastSeen, lastSeq: s.lastSeq, packets: s.packets, bytes: s.bytes)
     }
+}
 
-    /// Moves a half-stream out so it can deliver to a handler that may touch this flow.
-    /// (Swapped out and moved back in, not copied: a copy retains the half's buffers and the empty
-    /// one left behind releases them again, on every delivered segment.)
-    func takeHalf(_ d: FlowDirection) -> TCPHalfStream {
+/// What the table keeps of a flow beside its slot, reached only for packets it reassembles or
+/// delivers: the two half-streams, and what the flow is charged in the table's memory totals. A value
+/// in an array the table owns (`FlowTable`), not in the handler's `FlowState`: reassembling a segment
+/// then touches no class-held state but the flow's `bypassed` flag.
+struct FlowStreams {
+    var halves = (TCPHalfStream(), TCPHalfStream())
+    /// The flow's reassembly counters are in the table's totals already (it was bypassed).
+    var bypassCounted = false
+    /// Bytes of this flow counted in the table's reassembly and decoder totals.
+    var chargedReassembly = 0
+    var chargedDecoder = 0
+
+    /// Moves a half-stream out so it can deliver to a handler (swapped, not copied: a copy retains its buffers).
+    mutating func take(_ d: FlowDirection) -> TCPHalfStream {
         var h = TCPHalfStream()
         if d == .lowToHigh { swap(&h, &halves.0) } else { swap(&h, &halves.1) }
         return h
     }
 
-    func putHalf(_ h: consuming TCPHalfStream, _ d: FlowDirection) {
+    mutating func put(_ h: consuming TCPHalfStream, _ d: FlowDirection) {
         if d == .lowToHigh { halves.0 = h } else { halves.1 = h }
     }
-
-    /// The half-stream state for one direction (read-only view for reports and tests).
-    public func half(_ d: FlowDirection) -> TCPHalfStream { d == .lowToHigh ? halves.0 : halves.1 }
 }
 
 /// What the flow table touches on every packet of a flow, in one contiguous array (`FlowTable`):

@@ -94,6 +94,9 @@ public struct FlowTable<Handler: FlowHandler> {
     // Two LRU lists, TCP and everything else, because their idle timeouts differ: links between
     // slot numbers (`FlowSlot.newer`/`older`), so moving a flow to the head writes a few integers.
     private var slots: ContiguousArray<FlowSlot<Handler.App>> = []
+    /// Beside each slot: the flow's half-streams and memory charges (`FlowStreams`), reached only for
+    /// packets that are reassembled — kept apart so that the slots stay two cache lines each.
+    private var streams: ContiguousArray<FlowStreams> = []
     private var freeSlots: [Int32] = []
     private var heads: (Int32, Int32) = (-1, -1)
     private var tails: (Int32, Int32) = (-1, -1)
@@ -244,13 +247,13 @@ public struct FlowTable<Handler: FlowHandler> {
                 if !h.flags.contains(.ack) { flow.initiator = dir }
             }
             if h.flags.contains(.rst) {
-                flushBoth(flow, time: time, handler: &handler)
+                flushBoth(flow, slot: s, time: time, handler: &handler)
                 beginClosing(flow, time: time)
                 return
             }
             let fin = h.flags.contains(.fin), syn = h.flags.contains(.syn)
             var limits = self.limits
-            var half = flow.takeHalf(dir)
+            var half = streams[i].take(dir)
             // The global budget: this direction may hold what it holds plus what is left of the total.
             let headroom = max(limits.maxReassemblyMemory - stats.reassemblyMemory, 0)
             let constrained = half.bufferedBytes + headroom < limits.maxOutOfOrderBytes
@@ -262,18 +265,18 @@ public struct FlowTable<Handler: FlowHandler> {
             }
             if constrained && half.counters.outOfOrderCapFlushes > flushesBefore { stats.reassemblyMemoryCapHits += 1 }
             if half.startedMidStream && !wasMidStream { stats.midStreamPickups += 1 }
-            flow.putHalf(half, dir)
+            streams[i].put(half, dir)
             if h.flags.contains(.ack) && !flow.bypassed {
-                var other = flow.takeHalf(dir.reversed)
+                var other = streams[i].take(dir.reversed)
                 other.peerAcknowledged(h.ack, limits: limits) { e in Self.route(e, dir.reversed, flow, time, &handler) }
-                flow.putHalf(other, dir.reversed)
+                streams[i].put(other, dir.reversed)
             }
-            noteBypass(flow)
-            account(flow, handler: &handler)
-            if flow.halves.0.ended && flow.halves.1.ended { beginClosing(flow, time: time) }
+            noteBypass(flow, slot: s)
+            account(flow, slot: s, handler: &handler)
+            if streams[i].halves.0.ended && streams[i].halves.1.ended { beginClosing(flow, time: time) }
         case .udp:
             stats.udpPackets += 1
-            if !payload.isEmpty { Self.route(.datagram(payload), dir, flow, time, &handler); noteBypass(flow) }
+            if !payload.isEmpty { Self.route(.datagram(payload), dir, flow, time, &handler); noteBypass(flow, slot: s) }
         case .other:
             break
         }
@@ -313,19 +316,21 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Brings the global reassembly and decoder totals up to date with what `flow` holds now and,
     /// when the decoder budget is exhausted, has the handler shed this flow's buffers.
     /// - Complexity: O(1).
-    private mutating func account(_ flow: Flow, handler: inout Handler) {
-        let r = flow.halves.0.bufferedBytes + flow.halves.1.bufferedBytes
-        stats.reassemblyMemory += r - flow.chargedReassembly
-        flow.chargedReassembly = r
+    private mutating func account(_ flow: Flow, slot s: Int32, handler: inout Handler) {
+        let i = Int(s)
+        let r = streams[i].halves.0.bufferedBytes + streams[i].halves.1.bufferedBytes
+        stats.reassemblyMemory += r - streams[i].chargedReassembly
+        streams[i].chargedReassembly = r
         if stats.reassemblyMemory > stats.peakReassemblyMemory { stats.peakReassemblyMemory = stats.reassemblyMemory }
         var d = flow.app == nil ? 0 : handler.bufferedBytes(flow)
-        func overBudget() -> Bool { stats.decoderMemory + d - flow.chargedDecoder > limits.maxDecoderMemory }
+        let charged = streams[i].chargedDecoder
+        func overBudget() -> Bool { stats.decoderMemory + d - charged > limits.maxDecoderMemory }
         if d > 0 && overBudget() {
             // Over budget: end the least recently active flows first (their sessions are recorded, as
             // at the flow cap) — a flood's idle flows go, an active miner stays. Only if that is not
             // enough (a few flows hold it all) is this flow shed.
             var evictions = 0
-            while overBudget(), evictions < 16, let victim = leastRecent(excluding: flow.slot) {
+            while overBudget(), evictions < 16, let victim = leastRecent(excluding: s) {
                 evictions += 1
                 stats.evictions += 1
                 stats.decoderMemoryCapHits += 1
@@ -333,12 +338,12 @@ public struct FlowTable<Handler: FlowHandler> {
             }
             if overBudget() {
                 stats.decoderMemoryCapHits += 1
-                if handler.shed(flow) { flow.bypassed = true; noteBypass(flow) }
+                if handler.shed(flow) { flow.bypassed = true; noteBypass(flow, slot: s) }
                 d = handler.bufferedBytes(flow)
             }
         }
-        stats.decoderMemory += d - flow.chargedDecoder
-        flow.chargedDecoder = d
+        stats.decoderMemory += d - streams[i].chargedDecoder
+        streams[i].chargedDecoder = d
         if stats.decoderMemory > stats.peakDecoderMemory { stats.peakDecoderMemory = stats.decoderMemory }
     }
 
@@ -389,27 +394,29 @@ public struct FlowTable<Handler: FlowHandler> {
 
     /// Accounts for a flow that just became bypassed and frees its buffers:
     /// a bypassed flow keeps only its counters (and its slot says so: later packets stop there).
-    private mutating func noteBypass(_ flow: Flow) {
-        guard flow.bypassed, !flow.bypassCounted else { return }
-        flow.bypassCounted = true
-        if flow.slot >= 0 { slots[Int(flow.slot)].bypassed = true }
+    /// `s`: the flow's slot (still its own: the flow is not removed yet).
+    private mutating func noteBypass(_ flow: Flow, slot s: Int32) {
+        let i = Int(s)
+        guard flow.bypassed, !streams[i].bypassCounted else { return }
+        streams[i].bypassCounted = true
+        slots[i].bypassed = true
         stats.bypassedFlows += 1
-        stats.absorb(flow.halves.0.counters)
-        stats.absorb(flow.halves.1.counters)
-        flow.halves = (TCPHalfStream(), TCPHalfStream())
-        stats.reassemblyMemory -= flow.chargedReassembly
-        flow.chargedReassembly = 0
+        stats.absorb(streams[i].halves.0.counters)
+        stats.absorb(streams[i].halves.1.counters)
+        streams[i].halves = (TCPHalfStream(), TCPHalfStream())
+        stats.reassemblyMemory -= streams[i].chargedReassembly
+        streams[i].chargedReassembly = 0
     }
 
-    private mutating func flushBoth(_ flow: Flow, time: Timestamp, handler: inout Handler) {
+    private mutating func flushBoth(_ flow: Flow, slot s: Int32, time: Timestamp, handler: inout Handler) {
         guard !flow.bypassed, flow.isTCP else { return }
         let limits = self.limits
         for d in [FlowDirection.lowToHigh, .highToLow] {
-            var half = flow.takeHalf(d)
+            var half = streams[Int(s)].take(d)
             half.flush(limits: limits) { e in Self.route(e, d, flow, time, &handler) }
-            flow.putHalf(half, d)
+            streams[Int(s)].put(half, d)
         }
-        noteBypass(flow)
+        noteBypass(flow, slot: s)
     }
 
     private mutating func beginClosing(_ flow: Flow, time: Timestamp) {
@@ -452,22 +459,21 @@ public struct FlowTable<Handler: FlowHandler> {
         flow.sync(slots[Int(s)])
         let time = flow.lastSeen
         if !flow.bypassed {
-            flushBoth(flow, time: time, handler: &handler)
+            flushBoth(flow, slot: s, time: time, handler: &handler)
             if !flow.isTCP {
                 Self.route(.end, .lowToHigh, flow, time, &handler)
                 Self.route(.end, .highToLow, flow, time, &handler)
-                noteBypass(flow)
+                noteBypass(flow, slot: s)
             }
         }
-        if !flow.bypassCounted {
-            stats.absorb(flow.halves.0.counters)
-            stats.absorb(flow.halves.1.counters)
+        let i = Int(s)
+        if !streams[i].bypassCounted {
+            stats.absorb(streams[i].halves.0.counters)
+            stats.absorb(streams[i].halves.1.counters)
         }
         handler.endFlow(flow, reason: reason, time: time)
-        stats.reassemblyMemory -= flow.chargedReassembly
-        stats.decoderMemory -= flow.chargedDecoder
-        flow.chargedReassembly = 0
-        flow.chargedDecoder = 0
+        stats.reassemblyMemory -= streams[i].chargedReassembly
+        stats.decoderMemory -= streams[i].chargedDecoder
         unlink(s)
         index.remove(hash: slots[Int(s)].hash, slot: s)
         releaseSlot(s)
@@ -489,6 +495,7 @@ public struct FlowTable<Handler: FlowHandler> {
         } else {
             s = Int32(slots.count)
             slots.append(slot)
+            streams.append(FlowStreams())
         }
         flow.slot = s
         return s
@@ -497,6 +504,7 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Frees a slot; its generation moves on, so references queued to the flow that held it go stale.
     private mutating func releaseSlot(_ s: Int32) {
         slots[Int(s)].state = nil
+        streams[Int(s)] = FlowStreams()   // the buffers go with the flow
         slots[Int(s)].generation &+= 1
         freeSlots.append(s)
     }
