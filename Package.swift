@@ -5,19 +5,13 @@ import Foundation
 
 // The hot path crosses modules (Pipeline → StreamReassembly → PacketDecoding) through generics;
 // full cross-module optimisation lets the compiler specialise them (measured in scripts/bench).
+// Swift's dynamic exclusivity checks stay on in every build: the packet path holds no class state by
+// construction — a packet touches `PacketPath`, the reader's `Dealer` and the flow table's slots and
+// streams, values reached once per batch — so the checks left fall where decoders keep per-flow state
+// by reference on purpose (`FlowState`, `Sink`, the analyzers: a decoder updates its flow while a
+// half-stream delivers to it). There they cost 3 % of a 1-worker run and 4 % with 2 workers (README
+// "Benchmark"); turning them off would trade memory safety on hostile input for that.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
-// Pipeline's release build alone also drops Swift's *dynamic* exclusivity checks (the static ones stay).
-// The packet path holds no class state by construction — a packet of a bypassed flow (84 % of the
-// bench's packets) touches only `PacketPath` and the table's `FlowSlot`s, values reached once per
-// batch — so the checks left fall on packets that deliver data to a decoder, whose per-flow state is
-// shared by reference on purpose (`FlowState`, `Sink`, the analyzers: a decoder updates its flow
-// while a half-stream delivers to it). There they cost 6–7 % of a 1-worker run and 9 % with 2
-// workers (README "Benchmark"); in every other module, and in StreamReassembly (whose generic code
-// is specialised inside Pipeline), dropping them changed nothing measurable, so they stay on. Every
-// debug build keeps them everywhere — the test suite, scripts/fuzz and scripts/sanitize — so an
-// overlapping access on any exercised path still traps there.
-let perFlowState: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"],
-                                                 .when(configuration: .release))]
 
 // Builds and is tested on Linux (Debian) only: libpcap, Glibc, network namespaces. No other platform is claimed.
 // One target per stage of the data's path (see README "Architecture").
@@ -78,7 +72,7 @@ let package = Package(
                                                  .product(name: "DequeModule", package: "swift-collections")]),
         .target(name: "Pipeline", dependencies: ["Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
-                                                .product(name: "DequeModule", package: "swift-collections")], swiftSettings: perFlowState),
+                                                .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Locking", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
                                              .product(name: "PostgresNIO", package: "postgres-nio"),

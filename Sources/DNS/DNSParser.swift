@@ -70,6 +70,7 @@ public enum DNSParser {
     /// in the original position (not past pointer targets).
     static func readName(_ v: ByteView, at offset: inout Int, limits: DNSLimits) throws(DNSParseError) -> String {
         var out: [UInt8] = []
+        out.reserveCapacity(64)   // most names fit: one allocation, not one per doubling
         var pos = offset
         var jumps = 0
         var resume: Int?

@@ -79,14 +79,15 @@ final class DNSAnalyzer: FlowAnalyzer {
         var out: [Resolution] = []
         for q in msg.questions {
             let aliases = msg.isResponse && msg.answers.contains(where: { $0.type == .cname }) ? msg.aliases(of: q.name) : []
-            let addresses = msg.isResponse ? msg.addresses(for: q.name) : []
-            if let allowed = ([q.name] + aliases).first(where: { intel.isAllowed(name: $0) }) {
-                out.append(Resolution(name: allowed, match: nil, addresses: addresses))
+            let names = aliases.isEmpty ? [q.name] : [q.name] + aliases
+            // The addresses only for a name a list names (most answers name nothing listed).
+            if let allowed = names.first(where: { intel.isAllowed(name: $0) }) {
+                out.append(Resolution(name: allowed, match: nil, addresses: msg.isResponse ? msg.addresses(for: q.name) : []))
                 continue
             }
-            guard let (name, match) = ([q.name] + aliases).lazy.compactMap({ n in intel.pool(named: n).map { (n, $0) } }).first
+            guard let (name, match) = names.lazy.compactMap({ n in intel.pool(named: n).map { (n, $0) } }).first
             else { continue }
-            out.append(Resolution(name: name, match: match, addresses: addresses))
+            out.append(Resolution(name: name, match: match, addresses: msg.isResponse ? msg.addresses(for: q.name) : []))
         }
         return out
     }
