@@ -119,7 +119,7 @@ struct InputCount: Sendable {
 ///
 /// Alone, an analyzer numbers packets, keeps the clock and learns DNS answers itself (`process(time:…)`);
 /// as one of several workers (`ParallelAnalysis`), the reader does those for every worker and hands
-/// each packet over with its place in the input (`enqueue(at:…)`, `flush`, `tick`, `finishPart(at:)`).
+/// each packet over with its place in the input (`withPath` and `PacketPath.enqueue`, `flush`, `tick`, `finishPart(at:)`).
 public final class Analyzer {
     public let limits: Limits
     /// Everything a packet touches, as one value: reached once per call (a batch), so the packet
@@ -165,21 +165,11 @@ public final class Analyzer {
     /// table's memory fetched ahead (`PacketPath.process(batch:)`).
     public func process(batch: UnsafeBufferPointer<CapturedPacket>) { path.process(batch: batch) }
 
-    /// Takes a frame the reader numbered and learned from (a worker of `ParallelAnalysis`), decoded
-    /// now and processed at the next `flush()` — or once `PacketPath.aheadLimit` frames wait — with
-    /// its flow's memory fetched meanwhile. The frame must stay valid until then.
-    public func enqueue(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer) {
-        path.enqueue(at: point, linkType: linkType, frame: frame)
-    }
-
     /// Runs `body` with the packet path held once: a worker hands over a run of packets with one
     /// access to this object, not one per packet. `body` must not call back into this analyzer.
     func withPath<R>(_ body: (inout PacketPath) -> R) -> R { body(&path) }
 
-    /// The clock of the oldest frame taken and not yet processed (`enqueue`), if any.
-    public var pendingSince: Timestamp? { path.pendingSince }
-
-    /// Processes the frames taken so far (`enqueue`, `process(batch:)`), in order.
+    /// Processes the frames taken so far (`PacketPath.enqueue` through `withPath`), in order.
     public func flush() { path.flush() }
 
     /// Swaps in reloaded pool and allow lists (SIGHUP); flows already judged keep their verdicts.

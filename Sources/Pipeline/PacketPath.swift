@@ -13,10 +13,9 @@ struct PacketPath {
     var fragments: FragmentReassembler
     var table: FlowTable<Dispatcher>
     var dispatcher: Dispatcher
-    /// The sink's lists and name memory, held here too: the reader step learns every DNS answer with
-    /// them, and reading them from the sink (a class) would be an access check per packet.
+    /// The sink's lists, held here too (`replaceIntel` sets both): the reader step learns every DNS
+    /// answer with them, and reading the sink's `var` (a class's) would be an access check per packet.
     var intel: PoolIntelligence
-    let names: NameMemory
     var lastFragmentSweep = Timestamp.distantPast
     /// The analysis clock: the latest packet time seen. It never moves backwards (README "Time").
     var clock = Timestamp.distantPast
@@ -30,7 +29,6 @@ struct PacketPath {
         self.limits = limits
         self.dispatcher = dispatcher
         intel = dispatcher.sink.intel
-        names = dispatcher.sink.names
         fragments = FragmentReassembler(limits: limits.fragments)
         table = FlowTable(limits: limits.reassembly)
     }
@@ -52,7 +50,7 @@ struct PacketPath {
     mutating func read(_ frame: CapturedPacket) {
         let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
         let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
-        Self.learnAtOnce(decoded, in: frame.bytes, intel: intel, limits: limits, names: names, at: point)
+        Self.learnAtOnce(decoded, in: frame.bytes, intel: intel, limits: limits, names: dispatcher.sink.names, at: point)
         ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
     }
 

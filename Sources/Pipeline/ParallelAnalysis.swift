@@ -78,36 +78,30 @@ public final class ParallelAnalysis: InputAnalysis {
                 analyzer.collectRetiredSessions = retired != nil
                 while var batch = queue.pop() {
                     batch.bytes.withUnsafeBytes { bytes in
-                        let items = batch.items
-                        var i = 0
-                        while i < items.count {
-                            let item = items[i]
-                            switch item.kind {
-                            case .packet:
-                                // A run of packets goes in with one access to the analyzer (`withPath`).
-                                i = analyzer.withPath { path in
-                                    var j = i
-                                    while j < items.count, items[j].kind == .packet {
-                                        let item = items[j]
-                                        let frame = item.address != 0
-                                            ? UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
-                                            : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
-                                        path.enqueue(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
-                                        j += 1
-                                    }
-                                    return j
+                        // The batch goes in with one access to the analyzer (`withPath`); the end of
+                        // input, always the last item of the last batch (`Dealer.end`), is taken after it.
+                        let end: Item? = analyzer.withPath { path in
+                            for item in batch.items {
+                                switch item.kind {
+                                case .packet:
+                                    let frame = item.address != 0
+                                        ? UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
+                                        : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
+                                    path.enqueue(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
+                                case .tick:
+                                    peaks.sample(item.seq, &path, at: item.clock)
+                                case .end:
+                                    return item
                                 }
-                                continue
-                            case .tick:
-                                peaks.sample(item.seq, analyzer, at: item.clock)
-                            case .end:
-                                peaks.sample(item.seq, analyzer, at: item.clock)
-                                let part = analyzer.finishPart(at: item.clock)
-                                results.withLock { $0[w] = part }
                             }
-                            i += 1
+                            path.flush()   // before the batch's bytes are recycled
+                            return nil
                         }
-                        analyzer.flush()   // before the batch's bytes are recycled
+                        if let end {
+                            peaks.sample(end.seq, analyzer, at: end.clock)
+                            let part = analyzer.finishPart(at: end.clock)
+                            results.withLock { $0[w] = part }
+                        }
                     }
                     if let retired {
                         let sessions = analyzer.drainRetiredSessions()
