@@ -216,10 +216,13 @@ extension Analyzer: InputAnalysis {
 /// A bounded blocking queue of batches from the reader to one worker: the reader waits when the
 /// worker is `capacity` batches behind (nothing is dropped: this is a file, not a live link).
 final class BatchQueue: Sendable {
-    private let items = Locked(Deque<Batch>())
+    /// The batches and whether the reader has closed the queue, under one lock (as `BoundedQueue`'s):
+    /// read apart, a worker could find the queue empty, then — the last batch pushed and the queue
+    /// closed meanwhile — find it closed, and stop with the end of input unread (the `workers` fuzz
+    /// target caught a run whose workers' findings were all missing).
+    private let state = Locked((items: Deque<Batch>(), closed: false))
     /// Emptied batches handed back, their memory kept: no allocation (and no page faults) per batch.
     private let spares = Locked([Batch]())
-    private let closed = Atomic(false)
     private let filled = DispatchSemaphore(value: 0)
     private let free: DispatchSemaphore
 
@@ -227,15 +230,16 @@ final class BatchQueue: Sendable {
 
     func push(_ batch: Batch) {
         free.wait()
-        items.withLock { $0.append(batch) }
+        state.withLock { $0.items.append(batch) }
         filled.signal()
     }
 
     /// The next batch; nil once closed and drained.
     func pop() -> Batch? {
         while true {
-            if let b = items.withLock({ $0.popFirst() }) { free.signal(); return b }
-            if closed.load(ordering: .acquiring) { return nil }
+            let (batch, closed) = state.withLock { s in (s.items.popFirst(), s.closed) }
+            if let batch { free.signal(); return batch }
+            if closed { return nil }
             filled.wait()
         }
     }
@@ -245,7 +249,7 @@ final class BatchQueue: Sendable {
     func spare() -> Batch? { spares.withLock { $0.popLast() } }
 
     func close() {
-        closed.store(true, ordering: .releasing)
+        state.withLock { $0.closed = true }
         filled.signal()
     }
 }
