@@ -30,11 +30,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The embedded history (SQLite, WAL, migrations) behind `live`, `analyze --store` and `report`.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        // The fleet's central history (`--store postgresql://…`): the ecosystem's PostgreSQL client.
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
-        // Already in the graph through postgres-nio: its TLS settings (sslmode) and connection errors are these types.
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Deque: every FIFO (the host table's activity queues, closing flows, the name cache, output queues).
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // Diagnostics with levels (--log-level), one handler deciding the stderr / journald format.
@@ -51,6 +46,14 @@ let package = Package(
         .target(name: "PacketCapture", dependencies: ["CHints", "CPcap", "PacketDecoding"]),
         // Compiler hints Swift cannot spell (a cache prefetch for the flow table): one header, no library.
         .systemLibrary(name: "CHints"),
+        // libpq, the PostgreSQL project's own client: the fleet's central store speaks it, so `--store`
+        // takes every connection string, variable and file `psql` does. Only PostgresClient imports it.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         // The one lock type (Mutex inside; made visible to ThreadSanitizer in the TSan build).
         .target(name: "Locking"),
         // Checked and saturating conversions for every number an adversary can choose.
@@ -75,8 +78,7 @@ let package = Package(
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
         .target(name: "Reporting", dependencies: ["Detection", "Locking", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
-                                             .product(name: "PostgresNIO", package: "postgres-nio"),
-                                             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),
+                                             "PostgresClient"]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
         .target(name: "OS", dependencies: ["PacketDecoding"]),
         .target(name: "Sensor", dependencies: ["Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",

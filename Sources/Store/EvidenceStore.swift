@@ -24,15 +24,16 @@ public struct StoreError: Error, CustomStringConvertible {
     }
 }
 
-/// Where the history is: a SQLite file, or a PostgreSQL database (`postgresql://…`).
+/// Where the history is: a SQLite file, or a PostgreSQL database (a `postgresql://…` URL or a libpq
+/// keyword string such as `service=fleet` or `host=db dbname=fleet`).
 public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     case sqlite(String)
     case postgresql(PostgresLocation)
 
-    /// `text` as a location; a PostgreSQL address's password is looked up now (PGPASSWORD, ~/.pgpass),
-    /// before a sensor drops its privileges.
+    /// `text` as a location: a connection string is checked by libpq now; anything else is a SQLite file. Something that is
+    /// clearly a connection string never becomes a file, even when libpq refuses it.
     public init(_ text: String) throws(StoreError) {
-        self = PostgresLocation.isURL(text) ? .postgresql(try PostgresLocation(url: text)) : .sqlite(text)
+        self = PostgresLocation.isConnectionString(text) ? .postgresql(try PostgresLocation(text)) : .sqlite(text)
     }
 
     public var description: String {
@@ -40,6 +41,11 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
         case .sqlite(let path): path
         case .postgresql(let p): p.description
         }
+    }
+
+    /// The location with its PostgreSQL password looked up now (see `PostgresLocation.keepingPassword`).
+    public func keepingPassword(if needed: Bool = true) -> StoreLocation {
+        if needed, case .postgresql(let pg) = self { .postgresql(pg.keepingPassword()) } else { self }
     }
 
     /// The SQLite file, if it is one.
@@ -140,7 +146,7 @@ public final class EvidenceStore: Sendable {
         path = location.description
         switch location {
         case .postgresql(let where_):
-            let pg = try PostgresDatabase(where_)
+            let pg = PostgresDatabase(where_)
             db = pg
             do { try pg.migrate() } catch {
                 let e = StoreError(path, error)
@@ -159,7 +165,7 @@ public final class EvidenceStore: Sendable {
         path = location.description
         switch location {
         case .postgresql(let where_):
-            let pg = try PostgresDatabase(where_)
+            let pg = PostgresDatabase(where_)
             do { try pg.checkReadable() } catch { pg.close(); throw StoreError(path, error) }
             db = pg
         case .sqlite(let file):

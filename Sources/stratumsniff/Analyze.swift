@@ -86,7 +86,7 @@ struct Analyze: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line on standard error.")
     var quiet = false
 
-    @Option(help: "Also record the results in this store, for 'stratumsniff report': a SQLite file, or postgresql://USER@HOST[:PORT]/DB.")
+    @Option(help: "Also record the results in this store, for 'stratumsniff report': a SQLite file, or a PostgreSQL connection string as psql takes it (postgresql://USER@HOST/DB, host=… dbname=…, service=NAME).")
     var store: String?
 
     @OptionGroup(title: "Store identity") var identity: IdentityOptions

@@ -47,7 +47,7 @@ struct Live: ParsableCommand {
     @Option(help: "After opening the interfaces, run as this user (default: nobody when started as root).")
     var user: String?
 
-    @Option(help: "History store: a SQLite file (default /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite), or postgresql://USER@HOST[:PORT]/DB[?sslmode=require] shared by a fleet (password from PGPASSWORD or ~/.pgpass).")
+    @Option(help: "History store: a SQLite file (default /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite), or a PostgreSQL connection string shared by a fleet, as psql takes it (postgresql://USER@HOST/DB?sslmode=verify-full, host=… dbname=…, service=NAME; PG* variables, service and password files as libpq reads them).")
     var store: String?
 
     @OptionGroup(title: "Store identity") var identity: IdentityOptions
@@ -139,7 +139,8 @@ struct Live: ParsableCommand {
         let started = WallTime.now()
         var (pools, localNets) = try intel.load()
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-        let storeLocation = noStore ? nil : try StorePaths.location(store)
+        // A sensor that will drop its privileges keeps the password libpq finds now (the password file may be root's).
+        let storeLocation = noStore ? nil : try StorePaths.location(store).keepingPassword(if: Privileges.isRoot)
         let storePath = storeLocation?.file
         let spoolDir = spoolDirectory
         // The handles are opened now, as root: several workers open theirs and wait for `run`.
@@ -296,7 +297,7 @@ struct Live: ParsableCommand {
 
     /// Where batches wait for a PostgreSQL store (none for SQLite or --no-store).
     private var spoolDirectory: String? {
-        guard !noStore, let store, PostgresLocation.isURL(store) else { return nil }
+        guard !noStore, let store, PostgresLocation.isConnectionString(store) else { return nil }
         return spool ?? StorePaths.defaultSpool
     }
 

@@ -15,7 +15,7 @@ struct Prune: ParsableCommand {
         """
     )
 
-    @Option(help: "The store: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or postgresql://USER@HOST[:PORT]/DB (every sensor's rows).")
+    @Option(help: "The store: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or a PostgreSQL connection string as psql takes it (every sensor's rows).")
     var store: String?
 
     @Option(help: "Remove what is older than this: 30d, 90d, 24h ...")

@@ -12,7 +12,7 @@ struct Report: ParsableCommand {
         discussion: "Times are packet times. --since counts back from now; --since all covers the whole history."
     )
 
-    @Option(help: "The store to read: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or postgresql://USER@HOST[:PORT]/DB.")
+    @Option(help: "The store to read: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or a PostgreSQL connection string as psql takes it (postgresql://USER@HOST/DB, host=… dbname=…, service=NAME).")
     var store: String?
 
     @Option(name: .customLong("sensor"), help: "Only what these sensors saw (repeat for several; default: every sensor).")

@@ -130,7 +130,7 @@ enum NameText {
 }
 
 extension StorePaths {
-    /// `--store` as a location (a PostgreSQL address's password is looked up now), or a usage error.
+    /// `--store` as a location (a PostgreSQL connection string is checked by libpq now), or a usage error.
     static func location(_ text: String?) throws -> StoreLocation {
         do { return try StoreLocation(text ?? defaultPath) } catch { throw ValidationError(error.description) }
     }

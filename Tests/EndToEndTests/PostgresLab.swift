@@ -23,8 +23,15 @@ final class PostgresLab {
     /// Over the Unix socket (from inside a network namespace).
     var socketURL: String { "postgresql://sniff@localhost:\(port)/fleet?host=\(dir)" }
 
-    init() throws {
+    /// Where the lab's TLS files are (`tls: true`): the private CA that signed the server's certificate.
+    var caFile: String { dir + "/ca.crt" }
+    private let tls: Bool
+
+    /// A primary server; with `tls`, it has a certificate (for localhost and 127.0.0.1) signed by a
+    /// private CA of its own (`caFile`).
+    init(tls: Bool = false) throws {
         guard let bin = Self.bin else { throw LabError(message: "PostgreSQL is not installed (apt-get install postgresql)") }
+        self.tls = tls
         dir = Lab.tempDir("pg")
         port = 20000 + Int.random(in: 0..<20000)
         _ = try Lab.run("/usr/bin/chown", ["postgres:postgres", dir])
@@ -32,9 +39,50 @@ final class PostgresLab {
         _ = try Lab.run("/usr/bin/chown", ["postgres", dir + "/pw"])
         try asPostgres(bin + "/initdb", ["-D", dir + "/data", "-U", "postgres", "--pwfile", dir + "/pw", "--auth-local=scram-sha-256",
                                          "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
+        if tls { try makeCertificates() }
         try start()
         try psql("CREATE USER sniff PASSWORD '\(Self.password)'")
         try psql("CREATE DATABASE fleet OWNER sniff")
+    }
+
+    /// A hot standby of `primary`, streaming from it (pg_basebackup -R), on a port and socket of its own.
+    init(standbyOf primary: PostgresLab) throws {
+        guard let bin = Self.bin else { throw LabError(message: "PostgreSQL is not installed (apt-get install postgresql)") }
+        tls = false
+        dir = Lab.tempDir("pg-standby")
+        port = 20000 + Int.random(in: 0..<20000)
+        _ = try Lab.run("/usr/bin/chown", ["postgres:postgres", dir])
+        try asPostgres("/usr/bin/env", ["PGPASSWORD=\(Self.password)", bin + "/pg_basebackup", "-h", primary.dir, "-p", String(primary.port),
+                                        "-U", "postgres", "-D", dir + "/data", "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"])
+        // pg_basebackup -R leaves the password out of primary_conninfo; the last setting wins.
+        let conninfo = "host=\(primary.dir) port=\(primary.port) user=postgres password=\(Self.password)"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/data/postgresql.auto.conf"))
+        handle.seekToEndOfFile()
+        handle.write(Data("primary_conninfo = '\(conninfo)'\n".utf8))
+        try handle.close()
+        try start()
+    }
+
+    /// Promotes a standby to a primary (as an operator does when the primary is lost).
+    func promote() throws {
+        try asPostgres(Self.bin! + "/pg_ctl", ["-D", dir + "/data", "-w", "-t", "30", "promote"])
+    }
+
+    /// A private CA and a server certificate it signed (names localhost and 127.0.0.1), made with openssl.
+    private func makeCertificates() throws {
+        let openssl = "/usr/bin/openssl"
+        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try Data("subjectAltName=DNS:localhost,IP:127.0.0.1\n".utf8).write(to: URL(fileURLWithPath: dir + "/san.cnf"))
+        for args in [["req", "-x509"] + key + ["-keyout", dir + "/ca.key", "-out", caFile, "-days", "2", "-subj", "/CN=StratumSniff lab CA"],
+                     ["req"] + key + ["-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj", "/CN=localhost"],
+                     ["x509", "-req", "-in", dir + "/server.csr", "-CA", caFile, "-CAkey", dir + "/ca.key", "-CAcreateserial",
+                      "-out", dir + "/server.crt", "-days", "2", "-extfile", dir + "/san.cnf"]] {
+            let (status, out) = try Lab.run(openssl, args)
+            guard status == 0 else { throw LabError(message: "openssl \(args.joined(separator: " ")): \(out)") }
+        }
+        _ = try Lab.run("/usr/bin/chown", ["postgres", dir + "/server.key", dir + "/server.crt"])
+        chmod(dir + "/server.key", 0o600)
+        chmod(caFile, 0o644)
     }
 
     deinit {
@@ -43,8 +91,9 @@ final class PostgresLab {
     }
 
     func start() throws {
+        let ssl = tls ? " -c ssl=on -c ssl_cert_file=\(dir)/server.crt -c ssl_key_file=\(dir)/server.key" : ""
         try asPostgres(Self.bin! + "/pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "30", "-o",
-                                               "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
+                                               "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off" + ssl, "start"])
     }
 
     /// Stops the server now (connections cut, as when a database host goes away).
@@ -71,6 +120,9 @@ final class PostgresLab {
 
     /// A number from the fleet database.
     func count(_ sql: String) -> Int { (try? psql(sql, database: "fleet")).flatMap { Int($0) } ?? -1 }
+
+    /// The keyword connection string of the fleet database over TCP (`extra` appended).
+    func keywords(_ extra: String = "sslmode=disable") -> String { "host=127.0.0.1 port=\(port) user=sniff dbname=fleet \(extra)" }
 
     /// Runs a server tool as `postgres`, its output into a file. posix_spawn and waitpid rather than
     /// Process: the server pg_ctl leaves running would keep a Process's pipes open, and Process did
