@@ -14,7 +14,6 @@ import Pipeline
 import PoolIntel
 import Proxy
 import Reporting
-import Sensor
 import Stratum
 import TLS
 
@@ -103,7 +102,16 @@ func compareWorkers(_ data: UnsafeRawBufferPointer) {
 }
 
 func renderAll(_ reports: [HostReport], _ stats: AnalysisStats) {
-    let summary = RunSummary(stats: stats, files: 1, errors: [], elapsed: 0, hostsFlagged: reports.count)
+    // The counters a report renders (RunSummary's full mapping lives in Sensor, which the fuzz build leaves out).
+    var summary = RunSummary()
+    summary.files = 1
+    summary.packets = stats.packets
+    summary.bytes = stats.bytes
+    summary.flows = stats.reassembly.flowsCreated
+    summary.anomalies = Dictionary(uniqueKeysWithValues: stats.anomalies.nonZero.map { ($0.0.rawValue, $0.1) })
+    summary.first_packet = stats.firstPacket.map { TimeFormat.iso8601($0.nanoseconds) }
+    summary.last_packet = stats.lastPacket.map { TimeFormat.iso8601($0.nanoseconds) }
+    summary.hosts_flagged = reports.count
     _ = TableReport.render(reports, summary: summary)
     JSONOutput.writeReport(summary: summary, hosts: reports) { _ = $0 }
     for r in reports { _ = JSONOutput.encode(HostJSON(r), pretty: false) }
