@@ -24,9 +24,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // MD5 and SHA-256 for the JA3 / JA4 TLS client fingerprints.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        // DER for the certificate names of TLS ≤ 1.2 (already in the graph through swift-crypto).
+        // DER for the certificate names of TLS ≤ 1.2.
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The embedded history (SQLite, WAL, migrations) behind `live`, `analyze --store` and `report`.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -54,6 +52,14 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // OpenSSL's libcrypto for the MD5 and SHA-256 of the JA3 / JA4 TLS fingerprints (no cryptography
+        // compiled here: swift-crypto would build a BoringSSL of its own). Only Digests imports it.
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "Digests", dependencies: ["CLibCrypto"]),
         // The one lock type (Mutex inside; made visible to ThreadSanitizer in the TSan build).
         .target(name: "Locking"),
         // Checked and saturating conversions for every number an adversary can choose.
@@ -65,8 +71,7 @@ let package = Package(
         .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
         .target(name: "DNS", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
-        .target(name: "TLS", dependencies: ["PacketDecoding", .product(name: "Crypto", package: "swift-crypto"),
-                                           .product(name: "SwiftASN1", package: "swift-asn1")], swiftSettings: hotPath),
+        .target(name: "TLS", dependencies: ["PacketDecoding", "Digests", .product(name: "SwiftASN1", package: "swift-asn1")], swiftSettings: hotPath),
         .target(name: "HTTP", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "CryptoP2P", swiftSettings: hotPath),
         // SOCKS4/4a/5 handshakes: the pool's name in a proxy request.

@@ -35,7 +35,7 @@ public enum OS {
     /// descriptor — a source that cannot be polled — always counts as ready).
     public static func waitReadable(_ fds: [Int32], milliseconds: Int32) -> [Bool] {
         var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        _ = poll(&polled, nfds_t(polled.count), milliseconds)
+        _ = Glibc.poll(&polled, nfds_t(polled.count), milliseconds)
         return polled.map { $0.revents != 0 || $0.fd < 0 }
     }
 
@@ -80,7 +80,8 @@ public enum OS {
     }
 
     /// A TCP socket listening on `host:port` (numeric address or name), or the error's text.
-    public static func listen(host: String, port: UInt16) -> Result<Int32, AppendError> {
+    /// - Parameter backlog: connections the kernel holds until they are accepted.
+    public static func listen(host: String, port: UInt16, backlog: Int32 = 16) -> Result<Int32, AppendError> {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_PASSIVE
@@ -91,7 +92,7 @@ public enum OS {
         guard s >= 0 else { return .failure(AppendError(text: lastError)) }
         var yes: Int32 = 1
         _ = setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        guard bind(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0, Glibc.listen(s, 16) == 0 else {
+        guard bind(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0, Glibc.listen(s, backlog) == 0 else {
             let text = lastError
             Glibc.close(s)
             return .failure(AppendError(text: text))
@@ -105,6 +106,60 @@ public enum OS {
         guard c >= 0 else { return nil }
         _ = fcntl(c, F_SETFD, FD_CLOEXEC)
         return c
+    }
+
+    /// Makes `fd` non-blocking: reads and writes return at once (`receive`, `sendSome`, `accept`).
+    public static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// One descriptor to wait on: `wantsWrite` waits for room to write, else for something to read.
+    public struct PollEntry: Sendable {
+        public var fd: Int32
+        public var wantsWrite: Bool
+        /// After `poll`: whether the descriptor is ready (an error or hang-up counts as ready).
+        public var ready = false
+        public init(fd: Int32, wantsWrite: Bool = false) {
+            self.fd = fd
+            self.wantsWrite = wantsWrite
+        }
+    }
+
+    /// Waits up to `milliseconds` for any entry to be ready, and marks which are.
+    public static func poll(_ entries: inout [PollEntry], milliseconds: Int32) {
+        var polled = entries.map { pollfd(fd: $0.fd, events: Int16($0.wantsWrite ? POLLOUT : POLLIN), revents: 0) }
+        _ = Glibc.poll(&polled, nfds_t(polled.count), milliseconds)
+        for index in entries.indices { entries[index].ready = polled[index].revents != 0 }
+    }
+
+    /// What a non-blocking read found.
+    public enum Received: Sendable {
+        case bytes([UInt8])
+        /// Nothing to read yet.
+        case nothing
+        /// The peer closed, or the connection failed.
+        case closed
+    }
+
+    /// Up to `limit` bytes from a non-blocking `fd`, without waiting.
+    public static func receive(_ fd: Int32, limit: Int) -> Received {
+        var buffer = [UInt8](repeating: 0, count: max(limit, 1))
+        let count = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
+        if count > 0 { return .bytes(Array(buffer[..<count])) }
+        if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return .nothing }
+        return .closed
+    }
+
+    /// Sends what of `bytes[offset...]` a non-blocking socket takes now, without SIGPIPE: the bytes
+    /// sent (0 when it has no room), or nil when the connection failed.
+    public static func sendSome(_ fd: Int32, _ bytes: [UInt8], from offset: Int) -> Int? {
+        guard offset < bytes.count else { return 0 }
+        let sent = bytes.withUnsafeBytes { buffer in
+            Glibc.send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+        }
+        if sent >= 0 { return sent }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : nil
     }
 
     /// Up to `limit` bytes from `fd`, waiting at most `milliseconds` for the first; empty at end or timeout.

@@ -107,61 +107,6 @@ public final class SensorMetrics: Sendable {
     public func text() -> String { registry.emitToString() }
 }
 
-/// The HTTP endpoint for `--metrics HOST:PORT`: `GET /metrics` (Prometheus text format) and
-/// `GET /healthz` (200 "ok", or 503 and why), one request per connection, on its own thread. A
-/// scraper that sends nothing is given a second; requests are read up to 4 KiB and never echoed.
-public final class MetricsServer: Sendable {
-    private let fd: Int32
-    private let stopping = Locked(false)
-    private let done = DispatchSemaphore(value: 0)
-
-    /// Listens on `address` (HOST:PORT); the error says what to change.
-    public init(address: String, metrics: SensorMetrics) throws(MetricsError) {
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]), port > 0 else {
-            throw MetricsError(description: "--metrics \(address): write it as HOST:PORT, e.g. 127.0.0.1:9977")
-        }
-        var host = String(address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        switch OS.listen(host: host, port: port) {
-        case .success(let s): fd = s
-        case .failure(let e): throw MetricsError(description: "--metrics \(address): cannot listen (\(e.text)); choose another address or port")
-        }
-        let fd = fd, stopping = stopping, done = done
-        Thread {
-            while !stopping.withLock({ $0 }) {
-                guard OS.waitReadable([fd], milliseconds: 200)[0], let c = OS.accept(fd) else { continue }
-                Self.answer(c, metrics)
-                OS.close(c)
-            }
-            done.signal()
-        }.start()
-    }
-
-    public func stop() {
-        stopping.withLock { $0 = true }
-        done.wait()
-        OS.close(fd)
-    }
-
-    private static func answer(_ c: Int32, _ metrics: SensorMetrics) {
-        let request = String(decoding: OS.read(c, limit: 4096, milliseconds: 1000), as: UTF8.self)
-        let line = request.prefix { $0 != "\r" && $0 != "\n" }.split(separator: " ")
-        let path = line.count >= 2 && line[0] == "GET" ? line[1] : ""
-        let plain = "text/plain; charset=utf-8"
-        let (status, type, body): (String, String, String)
-        switch path {
-        case "/metrics":
-            (status, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.text())
-        case "/healthz":
-            let problem = metrics.health(at: WallTime.now())
-            (status, type, body) = (problem == nil ? "200 OK" : "503 Service Unavailable", plain, (problem ?? "ok") + "\n")
-        default:
-            (status, type, body) = ("404 Not Found", plain, "GET /metrics or /healthz\n")
-        }
-        _ = OS.send(c, "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
-    }
-}
-
 public struct MetricsError: Error, CustomStringConvertible {
     public var description: String
 }

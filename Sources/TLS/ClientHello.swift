@@ -1,4 +1,4 @@
-import Crypto
+import Digests
 import PacketDecoding
 
 /// What a ClientHello says about the client (RFC 8446 §4.1.2), with its JA3 and JA4 fingerprints.
@@ -31,7 +31,7 @@ public struct ClientHello: Sendable, Equatable {
     }
 
     /// JA3: MD5 of the JA3 text, lower-case hex.
-    public var ja3: String { Insecure.MD5.hash(data: Array(ja3String.utf8)).hex }
+    public var ja3: String { Digest.md5(Array(ja3String.utf8)).hexString }
 
     /// JA4 (FoxIO, TLS over TCP): `t13d1516h2_<ciphers>_<extensions+sigalgs>`.
     public var ja4: String {
@@ -67,7 +67,7 @@ public struct ClientHello: Sendable, Equatable {
 
     private func twoDigits(_ n: Int) -> String { n >= 99 ? "99" : (n < 10 ? "0\(n)" : String(n)) }
     private func hex4(_ v: UInt16) -> String { [UInt8(v >> 8), UInt8(v & 0xFF)].hexString }
-    private func truncatedSHA(_ s: String) -> String { String(SHA256.hash(data: Array(s.utf8)).hex.prefix(12)) }
+    private func truncatedSHA(_ s: String) -> String { String(Digest.sha256(Array(s.utf8)).hexString.prefix(12)) }
 }
 
 extension Sequence where Element == UInt8 {
@@ -77,10 +77,6 @@ extension Sequence where Element == UInt8 {
         for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
         return String(decoding: out, as: UTF8.self)
     }
-}
-
-extension Digest {
-    var hex: String { self.withUnsafeBytes { Array($0).hexString } }
 }
 
 public enum TLSParseError: Error, Sendable, Equatable {
