@@ -159,23 +159,21 @@ final class PostgresDatabase: SQLDatabase {
 
     /// A commit waits at most `writeTimeout`: longer, and the sensor spools it.
     func transaction(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
-        let deadline = ContinuousClock.now + writeTimeout
-        return try withConnection { connection throws(PostgresError) in
-            try Self.inTransaction(connection, "BEGIN", deadline) { () throws(PostgresError) in
-                var out: [[SQLRow]] = []
-                for statement in statements { out.append(try Self.run(statement, connection, deadline)) }
-                return out
-            }
-        }
+        try runAll(statements, begin: "BEGIN", within: writeTimeout)
     }
 
+    /// Every query of a report sees one snapshot.
     func read(_ queries: [SQLStatement]) throws -> [[SQLRow]] {
-        let deadline = ContinuousClock.now + timeout
+        try runAll(queries, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", within: timeout)
+    }
+
+    /// The statements in one transaction opened by `begin`, all within `limit`; each one's rows.
+    private func runAll(_ statements: [SQLStatement], begin: String, within limit: Duration) throws(StoreError) -> [[SQLRow]] {
+        let deadline = ContinuousClock.now + limit
         return try withConnection { connection throws(PostgresError) in
-            // One snapshot for every query of a report.
-            try Self.inTransaction(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", deadline) { () throws(PostgresError) in
+            try Self.inTransaction(connection, begin, deadline) { () throws(PostgresError) in
                 var out: [[SQLRow]] = []
-                for query in queries { out.append(try Self.run(query, connection, deadline)) }
+                for statement in statements { out.append(try Self.run(statement, connection, deadline)) }
                 return out
             }
         }
