@@ -135,6 +135,16 @@ struct Dealer {
         queues[w].push(batch)
     }
 
+    /// Hands out everything gathered and waits until every worker has finished it: afterwards no
+    /// worker refers to a frame handed over so far (a file's mapping can be let go).
+    mutating func settle() {
+        for w in 1..<workerCount {
+            send(w)
+            while finished[w].count.load(ordering: .acquiring) < sent[w] { _ = nap.wait(timeout: .now() + .microseconds(20)) }
+            inFlight[w].removeAll()
+        }
+    }
+
     /// Before a packet at `now` is handed out: every packet more than `delay` older is finished by its
     /// worker (sent first if still gathered here), so the names it taught are in `NameMemory`.
     private mutating func holdBack(_ now: Timestamp, own: inout PacketPath) {

@@ -136,6 +136,10 @@ public final class ParallelAnalysis: InputAnalysis {
         }
     }
 
+    /// Waits until every worker has finished what it was handed: no retained frame is referenced
+    /// any more. A file's frames can then be let go before the next file (its pages, its buffers).
+    public func releaseRetained() { dealer.settle() }
+
     /// Ends the input: waits for every worker and merges their parts.
     public func finishInput() -> AnalysisPart {
         let (last, clock) = dealer.end()
@@ -196,9 +200,12 @@ struct Batch: Sendable {
 /// What `analyze` feeds packets to: one analyzer, or workers behind a reader.
 public protocol InputAnalysis: AnyObject {
     func process(time: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int)
-    /// Frames in order, all valid during the call — and, when `retained`, until `finishInput()`
-    /// returns (a file's mapping), so that they can be handed to other threads without a copy.
+    /// Frames in order, all valid during the call — and, when `retained`, until `releaseRetained()` or
+    /// `finishInput()` returns (a file's mapping), so that they can be handed to other threads without a copy.
     func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool)
+    /// Returns once no frame handed over as `retained` is referenced any more: the caller may then
+    /// release its source (unmap a file) instead of keeping it until `finishInput()`.
+    func releaseRetained()
     /// Ends the input: everything found.
     func finishInput() -> AnalysisPart
     /// Sessions retired from memory since the last call (for a store).
@@ -209,6 +216,8 @@ public protocol InputAnalysis: AnyObject {
 
 extension Analyzer: InputAnalysis {
     public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) { process(batch: batch) }
+    /// Nothing to wait for: a batch is processed whole within its call.
+    public func releaseRetained() {}
     public func finishInput() -> AnalysisPart { finishPart(at: clockNow) }
     public var packetsSeen: Int { statistics.packets }
 }

@@ -138,14 +138,16 @@ struct Analyze: ParsableCommand {
         }
         let progress = Progress(quiet: quiet)
         var sinceDrain = 0
-        // Kept open until the analysis has finished: workers may read frames straight from a file's
-        // mapping after its reader has moved on (`InputAnalysis.process(batch:retained:)`).
-        var sources: [PcapFileSource] = []
-        defer { withExtendedLifetime(sources) {} }
         for path in files {
             do {
                 let source = try PcapFileSource(path: path, filter: bpf)
-                sources.append(source)
+                // Workers may read frames straight from the file's mapping after the reader has moved
+                // on (`InputAnalysis.process(batch:retained:)`): the source lives until they are done
+                // with it, then goes (its mapping and buffers), so that N files cost one file's memory.
+                defer {
+                    analysis.releaseRetained()
+                    withExtendedLifetime(source) {}
+                }
                 try source.forEachBatch(readersBehind: count > 1) { batch, retained in
                     analysis.process(batch: batch, retained: retained)
                     progress.tick(file: path, analysis: analysis, packets: batch.count)
