@@ -23,6 +23,12 @@ public struct LeafCertificate: Sendable, Equatable {
     /// now, subject = issuer = CN only ("localhost" by default), and — never calling X509_set_version —
     /// an X.509 version 1 certificate with no extensions. Tools that make test certificates set a
     /// random serial or version 3 with extensions; this exact profile is the miner's.
+    /// Heap bytes this value holds (its names), for the decoder memory budget.
+    public var retainedBytes: Int {
+        TLS.retainedBytes(subjectCommonName) + (dnsNames.isEmpty ? 0 : heapBlock + dnsNames.capacity * 16)
+            + dnsNames.reduce(0) { $0 + TLS.retainedBytes($1) }
+    }
+
     public var hasMinerProfile: Bool {
         version == 1 && serialIsOne && selfIssued && validitySeconds == 315_360_000 && rsaBits == 2048
     }

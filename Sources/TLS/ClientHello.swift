@@ -14,6 +14,16 @@ public struct ClientHello: Sendable, Equatable {
     public var signatureAlgorithms: [UInt16]
     public var supportedVersions: [UInt16]
 
+    /// Heap bytes this value holds (array and string storage with their allocation headers), for the
+    /// decoder memory budget: a flood of handshakes is charged for what it really keeps.
+    public var retainedBytes: Int {
+        func storage(_ elements: Int, _ stride: Int) -> Int { elements == 0 ? 0 : heapBlock + elements * stride }
+        let arrays = storage(cipherSuites.capacity, 2) + storage(extensions.capacity, 2) + storage(supportedGroups.capacity, 2)
+            + storage(pointFormats.capacity, 1) + storage(signatureAlgorithms.capacity, 2) + storage(supportedVersions.capacity, 2)
+        let strings = TLS.retainedBytes(serverName) + storage(alpn.capacity, 16) + alpn.reduce(0) { $0 + TLS.retainedBytes($1) }
+        return arrays + strings
+    }
+
     /// GREASE values (RFC 8701) are ignored by both fingerprints.
     public static func isGREASE(_ v: UInt16) -> Bool { v & 0x0F0F == 0x0A0A && v >> 8 == v & 0xFF }
 
@@ -168,4 +178,19 @@ struct Reader {
         return b
     }
     mutating func sub(_ n: Int) throws(TLSParseError) -> Reader { Reader(try bytes(n)) }
+}
+
+/// What one heap allocation costs beyond its payload: Swift's object header (16 B), an array's or a
+/// string's count and capacity (16 B), malloc's own header (16 B).
+let heapBlock = 48
+
+/// Heap bytes a string holds: none when short enough to live inline (15 UTF-8 bytes on 64-bit).
+func retainedBytes(_ text: String?) -> Int {
+    guard let text, text.utf8.count > 15 else { return 0 }
+    return heapBlock + text.utf8.count
+}
+
+extension ServerHello {
+    /// Heap bytes this value holds (its ALPN), for the decoder memory budget.
+    public var retainedBytes: Int { TLS.retainedBytes(alpn) }
 }

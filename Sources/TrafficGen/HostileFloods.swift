@@ -31,7 +31,7 @@ extension Hostile {
     public enum FloodClass: String, CaseIterable, Sendable {
         case dnsSpoof = "dns-spoof", subscribeSpoof = "subscribe-spoof", syn, outOfOrder = "out-of-order", hugeLines = "huge-lines"
         case zeroFragments = "zero-fragments", overlapFragments = "overlap-fragments", sv2Channels = "sv2-channels"
-        case nesting, dnsLoops = "dns-loops"
+        case nesting, dnsLoops = "dns-loops", tlsHellos = "tls-hellos"
     }
 
     /// Streams `count` units of one flood class into `writer` (a unit is one packet or one flow, see README "Floods").
@@ -98,6 +98,14 @@ extension Hostile {
                 let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
                 writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
                 writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.ack], bomb + [0x0A]))
+            }
+        case .tlsHellos:
+            // Each flow: a SYN and a ClientHello naming a pool, then silence — TLS state per flow, no buffers.
+            let hello = Wire.clientHello(sni: "gulf.moneroocean.stream")
+            for i in 0..<count {
+                let s = src(i / 200), sp = UInt16(truncatingIfNeeded: 1024 + i % 200)
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 0, flags: [.syn], []))
+                writer.add(time: t(i), frame: tcp(s, sp, seq: 1, flags: [.psh, .ack], hello))
             }
         case .dnsLoops:
             let loop = Wire.be16(0x1234) + Wire.be16(0x0100) + Wire.be16(1) + Wire.be16(0) + [0, 0, 0, 0] + [0xC0, 14, 0xC0, 12, 0, 1, 0, 1]
