@@ -19,21 +19,23 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Caps settable from the command line; defaults live in `Limits`.
 struct LimitOptions: ParsableArguments {
-    @Option(help: "Most flows tracked at once; the least recently active is evicted (default 131072).")
+    // Numbers are taken as given (`.unconditional`): `--max-flows -3` is a value to refuse with a
+    // reason (validate), not a missing value followed by an unknown option.
+    @Option(parsing: .unconditional, help: "Most flows tracked at once; the least recently active is evicted (default 131072).")
     var maxFlows: Int?
-    @Option(help: "Out-of-order bytes buffered per direction before a hole becomes a gap (default 262144).")
+    @Option(parsing: .unconditional, help: "Out-of-order bytes buffered per direction before a hole becomes a gap (default 262144).")
     var maxOutOfOrderBytes: Int?
-    @Option(help: "Bytes per direction handed to decoders (reassembly depth, default 67108864).")
+    @Option(parsing: .unconditional, help: "Bytes per direction handed to decoders (reassembly depth, default 67108864).")
     var maxDepth: Int?
-    @Option(help: "Seconds (packet time) before an idle TCP flow expires (default 600).")
+    @Option(parsing: .unconditional, help: "Seconds (packet time) before an idle TCP flow expires (default 600).")
     var tcpIdleTimeout: Double?
-    @Option(help: "Seconds (packet time) before an idle UDP flow expires (default 120).")
+    @Option(parsing: .unconditional, help: "Seconds (packet time) before an idle UDP flow expires (default 120).")
     var udpIdleTimeout: Double?
-    @Option(help: "Longest Stratum line kept, in bytes (default 65536).")
+    @Option(parsing: .unconditional, help: "Longest Stratum line kept, in bytes (default 65536).")
     var maxLineLength: Int?
-    @Option(help: "Bytes held for IP fragment reassembly across all datagrams (default 4194304).")
+    @Option(parsing: .unconditional, help: "Bytes held for IP fragment reassembly across all datagrams (default 4194304).")
     var maxFragmentBytes: Int?
-    @Option(help: "Seconds (packet time) an incomplete fragmented datagram is kept (default 30).")
+    @Option(parsing: .unconditional, help: "Seconds (packet time) an incomplete fragmented datagram is kept (default 30).")
     var fragmentTimeout: Double?
 
     func validate() throws {
@@ -91,8 +93,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup(title: "Store identity") var identity: IdentityOptions
 
-    @Option(help: ArgumentHelp("Threads analysing the input (default: the number of cores). Results are the same for any number.",
-                               valueName: "N"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Threads analysing the input (default: the number of cores). Results are the same for any number.", valueName: "N"))
     var workers: Int?
 
     @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
@@ -105,6 +107,10 @@ struct Analyze: ParsableCommand {
         if files.isEmpty { throw ValidationError("give at least one capture file (or '-' for standard input)") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
         if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
+        // A SQLite store in a directory that does not exist is found now, not after the analysis.
+        if let store, !PostgresLocation.isConnectionString(store), let dir = StorePaths.missingDirectory(of: store) {
+            throw ValidationError("--store \(store): the directory \(dir) does not exist; create it or choose another --store")
+        }
         if let bpf {
             do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) }
         }

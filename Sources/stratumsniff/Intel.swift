@@ -71,7 +71,11 @@ struct Intel: ParsableCommand {
         func run() throws {
             let cacheDir = IntelCache(directory: cache)
             let lists: [(name: String, text: String, meta: CachedList)]
-            do { lists = try cacheDir.texts() } catch { throw ValidationError("\(error)") }
+            // Not a usage error: one line saying what to run, no usage text.
+            do { lists = try cacheDir.texts() } catch {
+                OS.writeStandardError(TerminalSafe.escape("stratumsniff: intel status: \(error)") + "\n")
+                throw ExitCode(Exit.usageOrInputError)
+            }
             if lists.isEmpty { print("No lists in \(cache): run 'stratumsniff intel update --cache \(cache)'.") }
             let now = WallTime.epochSeconds()
             for l in lists {

@@ -37,7 +37,8 @@ struct Live: ParsableCommand {
     @Option(help: "Bytes captured per packet.")
     var snaplen: Int = 262_144
 
-    @Option(help: ArgumentHelp("Capture threads (default: the number of cores). Each opens every interface; the kernel spreads the flows over them (PACKET_FANOUT).",
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Capture threads (default: the number of cores). Each opens every interface; the kernel spreads the flows over them (PACKET_FANOUT).",
                                valueName: "N"))
     var workers: Int?
 

@@ -213,8 +213,10 @@ import TrafficGen
     @Test func analyzeStoreDoesNotCreateDirectoriesQuietly() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-nodir-\(UUID().uuidString)").path
         let r = try Binary.run(["analyze", "--quiet", "--store", dir + "/sub/s.sqlite", Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path])
-        #expect(r.status == 2 && r.stderr.contains("does not exist"))
-        #expect(r.stdout.contains("10.0.0.5"), "the results are printed first")
+        // Found before anything is analysed (a usage error: the whole run would otherwise be done
+        // for a store that cannot be written), and the directory is not made.
+        #expect(r.status == 2 && r.stderr.contains("does not exist"), Comment(rawValue: r.stderr))
+        #expect(r.stdout.isEmpty, "nothing analysed: \(r.stdout.prefix(300))")
         #expect(!FileManager.default.fileExists(atPath: dir))
     }
 
