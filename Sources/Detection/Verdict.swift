@@ -14,9 +14,10 @@ public enum Verdict: String, Sendable, Codable, CaseIterable {
     /// Whether this verdict makes the exit status 1.
     public var isMiner: Bool { self == .mining || self == .likelyMining }
 
-    /// Whether the host counts in `hosts_flagged`: crypto-nodes are listed, not flagged (a node
-    /// talking to its peers is not mining).
-    public var isFlagged: Bool { self != .cryptoNode && self != .none }
+    /// Whether the host counts in `hosts_flagged`, the headline: a host to act on. Pool servers are
+    /// listed and counted apart (`pool_servers`: one miner probing 147 pools is one host flagged, not
+    /// 148); crypto-nodes are listed, not flagged (a node talking to its peers is not mining).
+    public var isFlagged: Bool { self == .mining || self == .likelyMining || self == .suspicious }
 }
 
 /// One mining conversation between two endpoints, with what it revealed.

@@ -42,6 +42,8 @@ public struct RunSummary: Encodable {
     @NullEncoded public var last_packet: String?
     public var elapsed_seconds: Double = 0
     public var hosts_flagged: Int = 0
+    /// Hosts judged pool servers (listed in the report, not counted in `hosts_flagged`).
+    public var pool_servers: Int = 0
     /// Live capture only: interfaces and pcap_stats counters (never silent about drops).
     @NullEncoded public var capture: CaptureSummary?
     /// Live with a PostgreSQL store only (absent otherwise): batches the database had not taken at exit.

@@ -49,6 +49,7 @@ public enum TableReport {
         out += ", \(s.packets) packets, \(formatBytes(s.bytes)), \(Format.count(s.flows, "flow")) (\(s.bypassed_flows) bypassed)"
         out += ", \(s.malformed_packets) malformed, \(Format.count(s.gaps, "gap"))"
         out += ", \(String(format2(s.elapsed_seconds))) s, \(s.hosts_flagged) host\(s.hosts_flagged == 1 ? "" : "s") flagged"
+        if s.pool_servers > 0 { out += ", \(Format.count(s.pool_servers, "pool server"))" }
         // Crypto-nodes are reported, not flagged: a node talking to peers is not mining.
         let nodes = reports.filter { $0.verdict == .cryptoNode }.count
         if nodes > 0 { out += ", \(Format.count(nodes, "crypto-node")) (not mining)" }

@@ -68,7 +68,8 @@ public final class Recorder: Sendable {
     /// - Parameter hostsFlagged: for incremental snapshots (only changed hosts), the whole count.
     public static func batch(reports: [HostReport], stats: AnalysisStats, capture: CaptureSummary?, at time: Timestamp,
                              hostsFlagged: Int? = nil) -> StoreBatch {
-        var summary = RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, hostsFlagged: hostsFlagged ?? reports.filter(\.verdict.isFlagged).count)
+        var summary = hostsFlagged.map { RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, hostsFlagged: $0) }
+            ?? RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, reports: reports)
         summary.capture = capture
         return StoreBatch(time: time, reports: reports, statsJSON: JSONOutput.encode(summary, pretty: false),
                           packets: stats.packets, bytes: stats.bytes, flows: stats.reassembly.flowsCreated,

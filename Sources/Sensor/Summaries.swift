@@ -1,3 +1,4 @@
+import Detection
 import PacketCapture
 import PacketDecoding
 import Pipeline
@@ -44,6 +45,12 @@ extension RunSummary {
         last_packet = stats.lastPacket.map { TimeFormat.iso8601($0.nanoseconds) }
         elapsed_seconds = (elapsed * 1000).rounded() / 1000
         hosts_flagged = hostsFlagged
+    }
+
+    /// The summary with its host counts taken from the whole list of `reports`.
+    public init(stats: AnalysisStats, files: Int, errors: [String], elapsed: Double, reports: [HostReport]) {
+        self.init(stats: stats, files: files, errors: errors, elapsed: elapsed, hostsFlagged: reports.filter(\.verdict.isFlagged).count)
+        pool_servers = reports.filter { $0.verdict == .pool }.count
     }
 }
 

@@ -177,7 +177,7 @@ struct Analyze: ParsableCommand {
                 .map { HostReport.noEvidence($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last) }
         }
         let summary = RunSummary(stats: found.stats, files: files.count, errors: errors,
-                                 elapsed: WallTime.seconds(since: started), hostsFlagged: reports.filter(\.verdict.isFlagged).count)
+                                 elapsed: WallTime.seconds(since: started), reports: reports)
         switch format {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")

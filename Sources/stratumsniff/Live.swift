@@ -371,7 +371,7 @@ struct Live: ParsableCommand {
         outputs.flush()
         let capture = commits.captureSummary()
         var summary = RunSummary(stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
-                                 hostsFlagged: reports.filter(\.verdict.isFlagged).count)
+                                 reports: reports)
         summary.capture = capture
         if let recorder, let dir = spoolDirectory {
             let s = recorder.spoolState
