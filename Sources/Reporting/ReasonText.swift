@@ -50,7 +50,8 @@ public enum ReasonText {
         case .evidence(let e):
             return [describe(e, policy)]
         case .retiredSessions(let n):
-            return ["and \(n) earlier session\(n == 1 ? "" : "s") (kept in the store, not in memory)"]
+            // Said without knowing whether a store is there: the run may have none.
+            return ["and \(n) earlier session\(n == 1 ? "" : "s") no longer held in memory (a store, --store, keeps every one)"]
         case .noEvidence:
             return ["no mining evidence"]
         }

@@ -68,6 +68,12 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(text.contains("kH/s"))
     }
 
+    @Test func sessionsPastTheMemoryCapDoNotClaimAStore() {
+        // A run without --store has no store to keep them in: the sentence must not say it does.
+        let sentence = ReasonText.sentences(.retiredSessions(1599), policy: ScoringPolicy()).joined()
+        #expect(sentence.contains("1599 earlier sessions") && !sentence.contains("kept in the store"), "\(sentence)")
+    }
+
     @Test(arguments: [("eu1-zcash.flypool.org", "zcash"), ("pool.supportxmr.com", nil), ("xmr-eu1.nanopool.org", "monero"), ("etc.2miners.com", "ethereum-classic")] as [(String, String?)])
     func coinFromHostname(host: String, coin: String?) {
         #expect(CoinHints.coin(forHostname: host) == coin)
