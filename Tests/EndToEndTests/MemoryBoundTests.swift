@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Memory that does not grow with how the input is given: a capture given N times as one timeline
-/// peaks where it peaks given once (each file's mapping and buffers are let go once its frames are
+/// peaks about where it peaks given once (each file's mapping and buffers are let go once its frames are
 /// analysed; before, every file stayed mapped until the end: 39 MB once, 247 MB given 32 times).
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs /usr/bin/time (Debian's time; scripts/test installs it)"))
 struct MemoryBoundTests {
@@ -27,6 +27,9 @@ struct MemoryBoundTests {
         let once = try Self.peakKiB(common + [capture])
         let sixteen = try Self.peakKiB(common + Array(repeating: capture, count: 16))
         #expect(once > 0 && sixteen > 0)
-        #expect(Double(sixteen) <= Double(once) * 1.1, "peak RSS: \(once / 1024) MB given once, \(sixteen / 1024) MB given 16 times")
+        // Measured in release: within 1 % (README "Floods"). Here, in a debug build on a busy CI machine,
+        // two workers' queues make a few MB of noise (47.2 against 42.9 MB once); growth with the
+        // number of files was +200 % (142 against 46 MB), which this bound catches with room to spare.
+        #expect(Double(sixteen) <= Double(once) * 1.2, "peak RSS: \(once / 1024) MB given once, \(sixteen / 1024) MB given 16 times")
     }
 }
