@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import TrafficGen
 
@@ -6,7 +7,7 @@ struct SniffGen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sniffgen",
         abstract: "Generate StratumSniff's own test and benchmark captures.",
-        subcommands: [CorpusCommand.self, BenchCommand.self, HostileCommand.self, FloodCommand.self]
+        subcommands: [CorpusCommand.self, BenchCommand.self, HostileCommand.self, FloodCommand.self, MixedCommand.self]
     )
 }
 
@@ -81,5 +82,25 @@ struct FloodCommand: ParsableCommand {
         Hostile.flood(Hostile.FloodClass(rawValue: kind)!, count: count, into: w)
         w.close()
         print("wrote \(output): \(w.bytesWritten) bytes")
+    }
+}
+
+struct MixedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mixed", abstract: "Every flood class and real captures interleaved on one timeline (scripts/flood --mixed).")
+    @Argument(help: "Output file.") var output: String
+    @Option(help: "Units per class (the per-flow classes take fewer, as in scripts/flood).") var count = 100_000
+    @Option(name: .customLong("with"), help: "A real capture (classic pcap, Ethernet) to interleave; repeatable.") var captures: [String] = []
+    @Option(help: "Copies of each real capture, a minute apart.") var repeats = 1
+
+    func validate() throws {
+        guard count > 0, repeats > 0 else { throw ValidationError("--count and --repeats must be positive") }
+    }
+
+    func run() throws {
+        let scratch = (output as NSString).deletingLastPathComponent
+        try Hostile.mixed(count: count, captures: captures, repeats: repeats, scratch: scratch.isEmpty ? "." : scratch, into: output)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+        print("wrote \(output): \(size) bytes")
     }
 }

@@ -32,4 +32,24 @@ struct MemoryBoundTests {
         // number of files was +200 % (142 against 46 MB), which this bound catches with room to spare.
         #expect(Double(sixteen) <= Double(once) * 1.2, "peak RSS: \(once / 1024) MB given once, \(sixteen / 1024) MB given 16 times")
     }
+
+    /// Every flood class and the project's real captures on one timeline, small enough for CI (the
+    /// full-scale run is `scripts/flood --mixed`): under the documented bound, and the real miners
+    /// inside it still found.
+    @Test func aMixedFloodStaysUnderTheBoundAndItsMinersAreFound() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-mixed-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let real = ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "not-mining-jsonrpc.pcap"].map { Binary.root.path + "/pcaps/" + $0 }
+        let capture = dir + "/mixed.pcap"
+        let made = try Binary.run(["mixed", capture, "--count", "20000", "--repeats", "2"] + real.flatMap { ["--with", $0] },
+                                  executable: Binary.built("sniffgen"))
+        #expect(made.status == 0, Comment(rawValue: made.stderr))
+        let peak = try Self.peakKiB(["analyze", "--format", "none", "--quiet", "--workers", "2", capture])
+        #expect(peak > 0 && peak / 1024 <= 256, "peak RSS \(peak / 1024) MB")
+        let (status, doc) = try Binary.json(["--workers", "2", capture])
+        #expect(status == 1)
+        let miners = Binary.hosts(doc).filter { $0["verdict"] as? String == "mining" }.compactMap { $0["host"] as? String }
+        #expect(miners.contains("10.0.0.5"), "miners: \(miners)")
+    }
 }
