@@ -2,7 +2,7 @@ import Foundation
 
 // The one vocabulary both stores speak: statements with positional arguments, rows of values.
 // The store's logic (what is written, what a report reads) is written once against it; SQLite
-// (GRDB) and PostgreSQL (postgres-nio) each only run statements.
+// (GRDB) and PostgreSQL (libpq, through PostgresClient) each only run statements.
 
 /// A value bound to or read from a statement.
 public enum SQLValue: Sendable, Equatable, Codable {
