@@ -126,7 +126,8 @@ public struct HostVerdicts: Sendable {
     /// Whether `host` is held now.
     public func holds(_ host: IPAddress) -> Bool { byHost[host] != nil }
 
-    /// Hosts whose evidence changed since the last `takeChanged()` (a live sensor re-judges only these).
+    /// Hosts whose evidence changed since the last `takeChanged()` (a live sensor re-judges only
+    /// these): always held hosts, so never more than `limits.maxHosts`.
     private var changed: Set<IPAddress> = []
 
     /// Takes the hosts changed since the last call.
@@ -178,6 +179,10 @@ public struct HostVerdicts: Sendable {
             // Not queued for the store: it has this host as of the last commit, and a flood that
             // churns the table would otherwise turn every forged session into a stored row.
             byHost[victim] = nil
+            // Nor left among the changed hosts: an offline run never takes them, and a flood that
+            // churns the table would grow the set by every host it ever admitted (19 MB in a mixed
+            // flood of 1.1 GB). A host that is not held has nothing to re-judge.
+            changed.remove(victim)
             hostsEvicted += 1
             return true
         }

@@ -235,6 +235,9 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(verdicts[IPAddress("10.9.9.2")!] == .mining)
         #expect(v.hostCount == 50)
         #expect(v.hostsEvicted > 0)
+        // What changed is remembered for held hosts only: an offline run never takes the set, and it
+        // must not grow with every host the flood churned through (2000 before the fix).
+        #expect(v.takeChanged().count <= 50)
     }
 
     @Test func sessionsAcrossHostsAreCappedAndRetiredOnesGoToTheStore() {
