@@ -284,8 +284,13 @@ public final class Analyzer {
         return (sessions, evidence)
     }
 
-    /// Whether the host table holds `host` now.
-    public func holds(_ host: IPAddress) -> Bool { dispatcher.sink.verdicts.holds(host) }
+    /// Whether `host` is tracked now: held by the host table, or with flows still open (a miner whose
+    /// session is still going has no ended session in the table yet, but is mining all the same —
+    /// the `stratumsniff_hosts` gauge counted only the former and said 1 miner where alerts said 3).
+    public func holds(_ host: IPAddress) -> Bool {
+        let sink = dispatcher.sink
+        return sink.verdicts.holds(host) || sink.openFlows?.flows(of: host)?.isEmpty == false
+    }
 
     /// Host reports from sessions that have ended so far (open flows not included).
     public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }

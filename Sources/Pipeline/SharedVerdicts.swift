@@ -85,7 +85,7 @@ public final class SharedVerdicts: Sendable {
     /// Every host's report from ended flows (at the end, after every worker finished its flows).
     public func reports(localNets: AddressSet?) -> [HostReport] { state.withLock { $0.verdicts.reports(localNets: localNets) } }
 
-    public func holds(_ host: IPAddress) -> Bool { state.withLock { $0.verdicts.holds(host) } }
+    public func holds(_ host: IPAddress) -> Bool { state.withLock { $0.verdicts.holds(host) || $0.openByHost[host]?.isEmpty == false } }
 
     public var collectRetired: Bool {
         get { state.withLock { $0.verdicts.collectRetired } }

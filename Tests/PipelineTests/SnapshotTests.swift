@@ -37,6 +37,22 @@ import Detection
         #expect(Set(next.map(\.host)) == [IPAddress("10.5.0.1")!, IPAddress("198.51.100.1")!])
         #expect(next.first { $0.host == IPAddress("10.5.0.1") }?.minerSessions.first?.summary.sharesAccepted == 2)
     }
+
+    /// A miner mid-session is tracked (the `stratumsniff_hosts` gauge and the flagged count filter by
+    /// `holds`): its session has not ended, so the host table has nothing of it yet, but its open flow
+    /// is indexed once snapshots run.
+    @Test func aMinerMidSessionIsHeld() {
+        var miner = Conversation(client: "10.5.0.7", clientPort: 40007, server: "198.51.100.7", serverPort: 3333,
+                                 start: Timestamp(seconds: 1_732_000_000))
+        miner.handshake()
+        miner.cryptoNoteMining(shares: 2, interval: 1)
+        let a = Analyzer()
+        feed(a, miner.frames[...])
+        let reports = a.snapshotChanges()
+        #expect(reports.contains { $0.host == IPAddress("10.5.0.7") && $0.verdict == .mining })
+        #expect(a.holds(IPAddress("10.5.0.7")!) && a.holds(IPAddress("198.51.100.7")!))
+        #expect(!a.holds(IPAddress("10.5.0.8")!))
+    }
 }
 
 /// A host with several open flows keeps all of them in the index as flows come and go.
