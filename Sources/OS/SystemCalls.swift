@@ -34,9 +34,9 @@ public enum OS {
     /// Waits up to `milliseconds` for any descriptor to be readable; which ones are (a negative
     /// descriptor — a source that cannot be polled — always counts as ready).
     public static func waitReadable(_ fds: [Int32], milliseconds: Int32) -> [Bool] {
-        var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        _ = Glibc.poll(&polled, nfds_t(polled.count), milliseconds)
-        return polled.map { $0.revents != 0 || $0.fd < 0 }
+        var entries = fds.map { PollEntry(fd: $0) }
+        poll(&entries, milliseconds: milliseconds)
+        return entries.map { $0.ready || $0.fd < 0 }
     }
 
     // MARK: - Files

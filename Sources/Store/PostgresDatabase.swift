@@ -86,6 +86,9 @@ final class PostgresDatabase: SQLDatabase {
 
     func close() { state.withLock { $0.connection?.close(); $0.connection = nil } }
 
+    /// What the sensor adds under the connection string: the password kept before a privilege drop.
+    private var defaults: PostgresDefaults { PostgresDefaults(password: location.password) }
+
     /// Runs `body` on the connection (connected first if needed). A connection that was idle and
     /// turns out lost (a server restarted between commits) is replaced and `body` run once more:
     /// everything the store writes is an idempotent upsert, so a second run changes nothing twice.
@@ -98,7 +101,7 @@ final class PostgresDatabase: SQLDatabase {
                     state.connection?.close()
                     state.connection = nil
                     do throws(PostgresError) {
-                        state.connection = try PostgresConnection(location.connectionString, defaults: PostgresDefaults(password: location.password))
+                        state.connection = try PostgresConnection(location.connectionString, defaults: defaults)
                         state.everConnected = true
                     } catch {
                         return .failure(connectError(error, afterSuccess: state.everConnected))
@@ -133,7 +136,7 @@ final class PostgresDatabase: SQLDatabase {
         if afterSuccess {
             failure.unreachable = true
         } else {
-            switch PostgresConnection.ping(location.connectionString, defaults: PostgresDefaults(password: location.password)) {
+            switch PostgresConnection.ping(location.connectionString, defaults: defaults) {
             case .noResponse, .rejecting: failure.unreachable = true
             case .accepting, .noAttempt: failure.unreachable = false
             }

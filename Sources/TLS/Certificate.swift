@@ -18,17 +18,17 @@ public struct LeafCertificate: Sendable, Equatable {
     /// Modulus size of an RSA public key, in bits.
     public var rsaBits: Int?
 
-    /// XMRig and xmrig-proxy make their own certificate when none is configured (`TlsGen::generate_x509`,
-    /// src/base/net/tls/TlsGen.cpp): RSA-2048, serial 1, valid 315 360 000 s (10 × 365 days) from
-    /// now, subject = issuer = CN only ("localhost" by default), and — never calling X509_set_version —
-    /// an X.509 version 1 certificate with no extensions. Tools that make test certificates set a
-    /// random serial or version 3 with extensions; this exact profile is the miner's.
     /// Heap bytes this value holds (its names), for the decoder memory budget.
     public var retainedBytes: Int {
         TLS.retainedBytes(subjectCommonName) + (dnsNames.isEmpty ? 0 : heapBlock + dnsNames.capacity * 16)
             + dnsNames.reduce(0) { $0 + TLS.retainedBytes($1) }
     }
 
+    /// XMRig and xmrig-proxy make their own certificate when none is configured (`TlsGen::generate_x509`,
+    /// src/base/net/tls/TlsGen.cpp): RSA-2048, serial 1, valid 315 360 000 s (10 × 365 days) from
+    /// now, subject = issuer = CN only ("localhost" by default), and — never calling X509_set_version —
+    /// an X.509 version 1 certificate with no extensions. Tools that make test certificates set a
+    /// random serial or version 3 with extensions; this exact profile is the miner's.
     public var hasMinerProfile: Bool {
         version == 1 && serialIsOne && selfIssued && validitySeconds == 315_360_000 && rsaBits == 2048
     }

@@ -107,8 +107,10 @@ struct Analyze: ParsableCommand {
         if files.isEmpty { throw ValidationError("give at least one capture file (or '-' for standard input)") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
         if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
-        // A SQLite store in a directory that does not exist is found now, not after the analysis.
-        if let store, !PostgresLocation.isConnectionString(store), let dir = StorePaths.missingDirectory(of: store) {
+        // A SQLite store in a directory that does not exist is found now, not after the analysis (and a
+        // typo in --store must not quietly create a directory tree somewhere). StoreLocation decides what
+        // is a file; a connection string libpq refuses is reported with the store's other failures.
+        if let store, let path = (try? StoreLocation(store))?.file, let dir = StorePaths.missingDirectory(of: path) {
             throw ValidationError("--store \(store): the directory \(dir) does not exist; create it or choose another --store")
         }
         if let bpf {
@@ -245,11 +247,7 @@ struct StoreRecording {
 extension Analyze {
     func openStore(_ text: String) -> StoreRecording {
         do {
-            let location = try StoreLocation(text)
-            // A typo in --store must not quietly create a directory tree somewhere.
-            if let path = location.file, let dir = StorePaths.missingDirectory(of: path) {
-                return StoreRecording(db: nil, failure: "store \(path): the directory \(dir) does not exist; create it or choose another --store")
-            }
+            let location = try StoreLocation(text)   // a missing directory was refused by validate()
             let db = try EvidenceStore(location, identity: identity.identity, documents: .reportJSON)
             db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
             return StoreRecording(db: db)

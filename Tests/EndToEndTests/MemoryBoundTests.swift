@@ -15,8 +15,7 @@ struct MemoryBoundTests {
 
     @Test(arguments: [1, 2])
     func aCaptureGivenSixteenTimesPeaksWhereItPeaksOnce(workers: Int) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-mem-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = Lab.tempDir("mem")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // 100 000 overlapping IPv4 fragments (5.8 MB): the copies after the first go back in time, so
         // the clock stands still and nothing expires — what grows then grows per packet.
@@ -37,8 +36,7 @@ struct MemoryBoundTests {
     /// full-scale run is `scripts/flood --mixed`): under the documented bound, and the real miners
     /// inside it still found.
     @Test func aMixedFloodStaysUnderTheBoundAndItsMinersAreFound() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-mixed-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = Lab.tempDir("mixed")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let real = ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "not-mining-jsonrpc.pcap"].map { Binary.root.path + "/pcaps/" + $0 }
         let capture = dir + "/mixed.pcap"
