@@ -17,13 +17,25 @@ extension StoreDocuments {
         record: { String(decoding: (try? JSONEncoder().encode(HostRecord($0))) ?? Data("{}".utf8), as: UTF8.self) })
 }
 
+/// A report read from the store, and what the read left out (one line each, for the log).
+public struct StoredReport: Sendable {
+    public var report: PeriodReport
+    public var warnings: [String]
+}
+
 extension PeriodReport {
     /// A period as the store holds it, read back through the documents it was given.
     public init(_ p: StoredPeriod, generated: Timestamp) {
+        var unread = 0
+        self.init(p, generated: generated, unread: &unread)
+    }
+
+    /// - Parameter unread: counts the documents that are not the reports' JSON (a store edited by hand, or another program's).
+    init(_ p: StoredPeriod, generated: Timestamp, unread: inout Int) {
         let decoder = JSONDecoder()
         var sessionsByHost: [String: [Session]] = [:]
         for s in p.sessions {
-            guard let j = try? decoder.decode(SessionJSON.self, from: Data(s.document.utf8)) else { continue }
+            guard let j = try? decoder.decode(SessionJSON.self, from: Data(s.document.utf8)) else { unread += 1; continue }
             var session = Session(
                 pool: j.pool, pool_name: j.pool_hostnames.first, dialect: j.dialect, coin: j.coin, wallet: j.wallets.first,
                 software: j.miner_software, first_seen: TimeFormat.iso8601(s.firstSeen), last_seen: TimeFormat.iso8601(s.lastSeen),
@@ -33,7 +45,7 @@ extension PeriodReport {
             sessionsByHost["\(s.site)|\(s.miner)", default: []].append(session)
         }
         let hosts: [Host] = p.hosts.compactMap { h in
-            guard let j = Self.judged(h, decoder) ?? (try? decoder.decode(HostJSON.self, from: Data(h.document.utf8))) else { return nil }
+            guard let j = Self.judged(h, decoder) ?? (try? decoder.decode(HostJSON.self, from: Data(h.document.utf8))) else { unread += 1; return nil }
             return Host(host: j, first_seen: TimeFormat.iso8601(h.firstSeen), last_seen: TimeFormat.iso8601(h.lastSeen),
                         first_flagged: h.firstFlagged.map(TimeFormat.iso8601),
                         new_in_period: h.firstFlagged.map { $0 >= p.from && $0 <= p.to } ?? false,
@@ -66,8 +78,14 @@ extension PeriodReport {
 }
 
 extension EvidenceStore {
-    /// The period as a report (`report`, `live --report-every`).
-    public func report(from: Int64, to: Int64, generated: Timestamp, filter: StoreFilter = StoreFilter()) throws(StoreError) -> PeriodReport {
-        PeriodReport(try period(from: from, to: to, limit: PeriodReport.maxHosts, filter: filter), generated: generated)
+    /// The period as a report (`report`, `live --report-every`), read within `bounds`.
+    public func report(from: Int64, to: Int64, generated: Timestamp, filter: StoreFilter = StoreFilter(),
+                       bounds: StoreReadLimits = StoreReadLimits()) throws(StoreError) -> StoredReport {
+        let period = try period(from: from, to: to, limit: PeriodReport.maxHosts, filter: filter, bounds: bounds)
+        var unread = 0
+        let report = PeriodReport(period, generated: generated, unread: &unread)
+        var warnings = period.warnings
+        if unread > 0 { warnings.append("\(unread) host or session documents left out: they are not the reports' JSON (the store may have been edited)") }
+        return StoredReport(report: report, warnings: warnings.map { "store \(path): \($0)" })
     }
 }

@@ -48,6 +48,8 @@ public enum SQLDialect: Sendable {
     func greatest(_ a: String, _ b: String) -> String { self == .sqlite ? "MAX(\(a), \(b))" : "GREATEST(\(a), \(b))" }
     /// An integer key the database numbers (verdict changes keep their order by it).
     var serialKey: String { self == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" }
+    /// A text column's size in bytes (SQLite's `length` counts characters; Debian's SQLite predates `octet_length`).
+    func bytes(_ column: String) -> String { self == .sqlite ? "length(CAST(\(column) AS BLOB))" : "octet_length(\(column))" }
 }
 
 /// A database the store can run statements on.

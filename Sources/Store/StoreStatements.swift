@@ -44,10 +44,14 @@ struct StoreStatements {
         for h in rows.hosts {
             let key: [SQLValue] = [.text(rows.identity.site), .text(h.address), .text(rows.identity.sensor)]
             let stored = "(SELECT verdict FROM hosts WHERE site = ? AND address = ? AND sensor = ?)"
+            // The old verdict as it is recorded and returned: a value larger than any verdict (a store
+            // edited by hand) is not copied into the change or read back into memory.
+            let old = "(SELECT CASE WHEN \(d.bytes("verdict")) <= \(StoreReadLimits().name) THEN verdict ELSE 'unreadable' END"
+                + " FROM hosts WHERE site = ? AND address = ? AND sensor = ?)"
             changeStatements.append(all.count)
             all.append(SQLStatement("""
                 INSERT INTO verdict_changes (time, sensor, site, host, old_verdict, new_verdict, confidence, reason)
-                SELECT ?, ?, ?, ?, \(stored), ?, ?, ? WHERE \(stored) \(distinct) ?
+                SELECT ?, ?, ?, ?, \(old), ?, ?, ? WHERE \(stored) \(distinct) ?
                 RETURNING host, old_verdict, new_verdict, confidence
                 """, [.int(h.evidenceTime)] + who + [.text(h.address)] + key + [.text(h.verdict), SQLValue(h.confidence), SQLValue(h.reason)]
                     + key + [.text(h.verdict)]))

@@ -243,7 +243,7 @@ public struct StratumSession {
     }
 
     mutating func setSoftware(_ s: String) {
-        if summary.software == nil { summary.software = String(s.prefix(256)) }
+        if summary.software == nil { summary.software = s.utf8Prefix(256) }
     }
 
     mutating func addHost(_ h: String) { summary.poolHostnames.appendUnique(h, cap: limits.maxListEntries) }
@@ -268,7 +268,7 @@ public struct StratumSession {
 
     /// A port as the wire wrote it: a short string kept as text, a number only when it is 0–65535.
     static func portText(_ v: JSONValue) -> String? {
-        if let s = v.string { return s.isEmpty ? nil : String(s.prefix(16)) }
+        if let s = v.string { return s.isEmpty ? nil : s.utf8Prefix(16) }
         return v.integer(in: 0...65535).map(String.init)
     }
 

@@ -104,12 +104,28 @@ public struct StratumSummary: Sendable, Equatable, Codable {
 
 
 extension Array where Element == String {
-    /// Appends a wire string (cut to `maxLength` characters) unless it is already listed or the list
+    /// Appends a wire string (cut to `maxLength` UTF-8 bytes) unless it is already listed or the list
     /// holds `cap`: the lists of a session (wallets, workers, host names, methods) stay short and
     /// their lookups cheap however many a peer sends. One rule for every dialect.
     mutating func appendUnique(_ s: String, cap: Int, maxLength: Int = 256) {
         guard count < cap else { return }
-        let s = s.utf8.count <= maxLength ? s : String(s.prefix(maxLength))   // no copy for the usual short one
+        let s = s.utf8.count <= maxLength ? s : s.utf8Prefix(maxLength)   // no copy for the usual short one
         if !contains(s) { append(s) }
+    }
+}
+
+extension String {
+    /// The longest prefix of at most `bytes` UTF-8 bytes that ends on a scalar boundary. Bytes, not
+    /// characters: one character can hold any number of combining scalars, so only a byte cut bounds
+    /// what a stored document can grow to (README "Store": what a report reads).
+    func utf8Prefix(_ bytes: Int) -> String {
+        var used = 0
+        var end = unicodeScalars.startIndex
+        for (i, u) in zip(unicodeScalars.indices, unicodeScalars) {
+            used += UTF8.width(u)
+            guard used <= bytes else { break }
+            end = unicodeScalars.index(after: i)
+        }
+        return String(unicodeScalars[..<end])
     }
 }

@@ -53,7 +53,9 @@ final class LiveCommits {
             do {
                 // A sensor's own periodic report covers its own traffic; the fleet's is `report --store postgresql://…`.
                 let own = store.isRemote ? StoreFilter(sensors: [store.identity.sensor]) : StoreFilter()
-                let r = try store.report(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now(), filter: own)
+                let read = try store.report(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now(), filter: own)
+                for w in read.warnings { Diagnostics.log.warning("report: \(w)") }
+                let r = read.report
                 try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
                 try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
                 out.periodReport(r, files: [base + ".json", base + ".html"])

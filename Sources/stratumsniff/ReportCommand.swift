@@ -78,7 +78,11 @@ struct Report: ParsableCommand {
             lo = hi.subtractingSaturated(Int64(saturating: (DurationText.seconds(since ?? "24h") ?? 86400) * 1e9))
         }
         let report: PeriodReport
-        do { report = try db.report(from: lo, to: hi, generated: now, filter: filter) } catch { fail(error.description) }
+        do {
+            let read = try db.report(from: lo, to: hi, generated: now, filter: filter)
+            for w in read.warnings { Diagnostics.log.warning("\(w)") }
+            report = read.report
+        } catch { fail(error.description) }
         // An empty period of a store whose packets lie elsewhere (a capture from an incident last
         // year, the default last 24 h): say what the store holds and how to see it.
         if let hint = report.whereTheDataIs { Diagnostics.log.notice("nothing in this period. \(hint)") }

@@ -63,7 +63,7 @@ import TrafficGen
         }
         let db = try EvidenceStore(readingOnly: .sqlite(path))
         let span = try #require(try db.span())
-        let all = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2))
+        let all = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2)).report
         let miners = all.hosts.filter { $0.host.verdict == "mining" }
         let hq = try #require(miners.first { $0.site == "hq" })
         #expect(hq.sensors == ["tap-a", "tap-b"])
@@ -72,9 +72,9 @@ import TrafficGen
         // One session seen by two sensors at one site is listed once.
         #expect(hq.sessions.count == miners.first { $0.site == "branch" }!.sessions.count)
         #expect(all.sensors == ["tap-a", "tap-b", "tap-c"])
-        let onlyB = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2), filter: StoreFilter(sensors: ["tap-b"]))
+        let onlyB = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2), filter: StoreFilter(sensors: ["tap-b"])).report
         #expect(onlyB.hosts.allSatisfy { $0.sensors == ["tap-b"] && $0.site == "hq" } && !onlyB.hosts.isEmpty)
-        let branch = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2), filter: StoreFilter(sites: ["branch"]))
+        let branch = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2), filter: StoreFilter(sites: ["branch"])).report
         #expect(branch.hosts.allSatisfy { $0.site == "branch" } && branch.hosts.count == miners.count / 2 + all.hosts.filter { $0.site == "branch" && $0.host.verdict != "mining" }.count)
         let md = PeriodRenderer.render(all, as: .md)
         #expect(md.contains("Seen by sensors tap-a, tap-b") && md.contains("@ branch"))
@@ -133,7 +133,7 @@ import TrafficGen
         }
         let db = try EvidenceStore(readingOnly: .sqlite(path))
         let span = try #require(try db.span())
-        let fleet = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2))
+        let fleet = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2)).report
         let host = try #require(fleet.hosts.first { $0.host.host == whole.host.description })
         #expect(host.sensors == ["tap-a", "tap-b"])
         let expected = HostJSON(whole)

@@ -146,7 +146,7 @@ import TrafficGen
         let db = try EvidenceStore(.sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 100))
         try db.commit(StoreBatch(time: Timestamp(seconds: 150), reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
-        let r = try db.report(from: 0, to: 1_000_000_000_000, generated: Timestamp(seconds: 300))
+        let r = try db.report(from: 0, to: 1_000_000_000_000, generated: Timestamp(seconds: 300)).report
         #expect(r.hosts.count == PeriodReport.maxHosts)
         #expect(r.hosts_omitted == 100)
         #expect(r.hosts_mining_now == PeriodReport.maxHosts + 100)
@@ -164,7 +164,7 @@ import TrafficGen
         let wall = Timestamp(seconds: 2_000_000_000)   // 2033: far from the capture's 2024
         try db.commit(StoreBatch(time: wall, reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1,
                                  firstPacket: a.statistics.firstPacket, lastPacket: a.statistics.lastPacket))
-        let r = try db.report(from: a.statistics.firstPacket!.nanoseconds, to: a.statistics.lastPacket!.nanoseconds, generated: wall)
+        let r = try db.report(from: a.statistics.firstPacket!.nanoseconds, to: a.statistics.lastPacket!.nanoseconds, generated: wall).report
         let miner = try #require(r.hosts.first { $0.host.host == "10.0.0.5" })
         #expect(miner.first_flagged?.hasPrefix("2024-11-19") == true)
         #expect(miner.new_in_period)

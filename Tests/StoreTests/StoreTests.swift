@@ -51,14 +51,14 @@ func tempStore() -> String {
         try db.commit(StoreBatch(time: Timestamp(seconds: 200), reports: r2, statsJSON: "{}", packets: 5, bytes: 0, flows: 1,
                                  firstPacket: a2.statistics.firstPacket, lastPacket: a2.statistics.lastPacket))
         let span = try #require(try db.span())
-        let all = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 300))
+        let all = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 300)).report
         #expect(Set(all.hosts.map(\.host.host)) == ["10.0.0.5", "198.51.100.20", "10.0.0.40", "10.0.0.42", "10.0.0.43"])
         #expect(all.capture.runs == 2)
         let miner = all.hosts.first { $0.host.host == "10.0.0.5" }!
         #expect(miner.sessions.count == 1 && miner.sessions[0].shares_accepted == 5)
         #expect(miner.host.verdict == "mining")
         // A window that excludes the first capture's packet times leaves its hosts out.
-        let later = try db.report(from: span.1 - 1_000_000_000, to: span.1, generated: Timestamp(seconds: 300))
+        let later = try db.report(from: span.1 - 1_000_000_000, to: span.1, generated: Timestamp(seconds: 300)).report
         #expect(!later.hosts.contains { $0.host.host == "10.0.0.5" })
     }
 
@@ -81,7 +81,7 @@ func tempStore() -> String {
         try db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
         try db.commit(StoreBatch(time: Timestamp(seconds: 1), reports: r, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
         let span = try #require(try db.span())
-        return try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2))
+        return try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2)).report
     }
 
     @Test func hostileStringsAreEscapedInEveryFormat() throws {

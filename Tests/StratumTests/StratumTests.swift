@@ -250,3 +250,23 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
         #expect(s.summary.coin == "bitcoin" && s.summary.loginAccepted == true)
     }
 }
+
+/// Wire strings kept in a session are cut by bytes: what a stored session document can grow to
+/// follows from it (README "Store").
+@Suite struct WireStringCutTests {
+    @Test func aCharacterOfManyCombiningMarksIsCutByBytes() {
+        var list: [String] = []
+        // One character: "e" and 5000 combining acute accents (10 001 bytes).
+        list.appendUnique("e" + String(repeating: "\u{301}", count: 5000), cap: 16)
+        #expect(list[0].utf8.count <= 256)
+        #expect(list[0].unicodeScalars.first == "e")
+    }
+
+    @Test func theCutEndsOnAScalarBoundary() {
+        // 3-byte scalars: 256 bytes hold 85 of them (255 bytes), never half of the 86th.
+        let cut = String(repeating: "€", count: 200).utf8Prefix(256)
+        #expect(cut == String(repeating: "€", count: 85))
+        #expect("short".utf8Prefix(256) == "short")
+        #expect("".utf8Prefix(0) == "")
+    }
+}
