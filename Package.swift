@@ -85,7 +85,8 @@ let package = Package(
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
                                              "PostgresClient"]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
-        .target(name: "OS", dependencies: ["PacketDecoding"]),
+        .target(name: "OS", dependencies: ["CMalloc", "PacketDecoding"]),
+        .systemLibrary(name: "CMalloc"),
         .target(name: "Sensor", dependencies: ["Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",
                                               .product(name: "DequeModule", package: "swift-collections"),
                                               .product(name: "Logging", package: "swift-log"),

@@ -50,6 +50,10 @@ public struct HostLimits: Sendable, Equatable {
     public var maxEvidencePerHost = 256
     /// Retired sessions waiting for the store between two drains; beyond it they are counted as lost.
     public var maxRetiredPending = 65_536
+    /// Changed hosts a live snapshot reports at most (the most serious first); the others wait for the
+    /// next one. A flood that changes every host in the table at once then costs a commit no more than
+    /// this many reports in memory, in the store's batch and on its writer.
+    public var maxReportsPerSnapshot = 1024
     public init() {}
 }
 
@@ -345,5 +349,35 @@ public struct HostVerdicts: Sendable {
         case .cryptoNode: 4
         case .none: 5
         }
+    }
+}
+
+extension HostVerdicts {
+    /// Reports for `hosts`, judged `chunk` hosts at a time by `judge`, at most `limit` of them kept —
+    /// the most serious first (verdict, then confidence, then address, so the choice does not depend
+    /// on set order); the hosts not kept are returned to be judged again later.
+    /// - Complexity: O(|hosts| log limit) besides judging; memory O(limit + chunk) reports.
+    public static func mostSerious(_ hosts: Set<IPAddress>, limit: Int, chunk: Int = 256,
+                                   judge: ([IPAddress]) -> [HostReport]) -> (reports: [HostReport], deferred: [IPAddress]) {
+        func before(_ a: HostReport, _ b: HostReport) -> Bool {
+            (rank(a.verdict), -a.confidence) != (rank(b.verdict), -b.confidence)
+                ? (rank(a.verdict), -a.confidence) < (rank(b.verdict), -b.confidence) : a.host < b.host
+        }
+        let all = Array(hosts)
+        guard all.count > limit else { return (judge(all), []) }
+        var kept: [HostReport] = [], deferred: [IPAddress] = []
+        var start = 0
+        while start < all.count {
+            let part = Array(all[start..<min(start + chunk, all.count)])
+            start += part.count
+            // A host with nothing left to judge (no longer held, no open flow) has no report: it is gone.
+            kept += judge(part)
+            if kept.count > limit {
+                kept.sort(by: before)
+                deferred += kept[limit...].map(\.host)
+                kept.removeSubrange(limit...)
+            }
+        }
+        return (kept, deferred)
     }
 }

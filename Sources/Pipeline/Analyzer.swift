@@ -129,6 +129,9 @@ public final class Analyzer {
     /// Which hosts are ours (`--local-net`); nil reports every host.
     public let localNets: AddressSet?
 
+    /// Changed hosts a live snapshot left for the next (more than `maxReportsPerSnapshot` changed).
+    private var deferredHosts: Set<IPAddress> = []
+
     /// - Parameters:
     ///   - intel: pool and allow lists (the built-in list by default).
     ///   - localNets: when given, reports centre on hosts inside these blocks.
@@ -232,19 +235,24 @@ public final class Analyzer {
             table.forEachFlow { index.add($0) }
             sink.openFlows = index
         }
-        var hosts = sink.verdicts.takeChanged()
+        var hosts = sink.verdicts.takeChanged().union(deferredHosts)
         for flow in touchedFlows() { hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
-        guard !hosts.isEmpty else { return [] }
-        var verdicts = sink.verdicts.subset(hosts)
-        var seen = Set<ObjectIdentifier>()
-        for host in hosts {
-            for flow in sink.openFlows?.flows(of: host) ?? [:].values where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
-                let found = openFindings(flow)
-                for r in found.sessions { verdicts.add(r) }
-                for e in found.evidence { verdicts.add(e) }
+        guard !hosts.isEmpty else { deferredHosts = []; return [] }
+        let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: sink.verdicts.limits.maxReportsPerSnapshot) { part in
+            var verdicts = sink.verdicts.subset(Set(part))
+            var seen = Set<ObjectIdentifier>()
+            for host in part {
+                for flow in sink.openFlows?.flows(of: host) ?? [:].values where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
+                    let found = openFindings(flow)
+                    for r in found.sessions { verdicts.add(r) }
+                    for e in found.evidence { verdicts.add(e) }
+                }
             }
+            let asked = Set(part)
+            return verdicts.reports(localNets: localNets).filter { asked.contains($0.host) }
         }
-        return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
+        deferredHosts = Set(deferred)
+        return reports
     }
 
 

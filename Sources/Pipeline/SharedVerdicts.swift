@@ -24,6 +24,8 @@ public final class SharedVerdicts: Sendable {
         var openByHost: [IPAddress: Set<FlowID>] = [:]
         /// Hosts whose open findings changed since the last snapshot.
         var openChanged: Set<IPAddress> = []
+        /// Changed hosts a snapshot left for the next (more than `maxReportsPerSnapshot` changed).
+        var deferred: Set<IPAddress> = []
     }
     private let state: Locked<State>
 
@@ -66,19 +68,24 @@ public final class SharedVerdicts: Sendable {
     /// Reports for the hosts whose evidence changed since the last call, open flows included.
     public func snapshotChanges(localNets: AddressSet?) -> [HostReport] {
         state.withLock { s in
-            let hosts = s.verdicts.takeChanged().union(s.openChanged)
+            let hosts = s.verdicts.takeChanged().union(s.openChanged).union(s.deferred)
             s.openChanged = []
-            guard !hosts.isEmpty else { return [] }
-            var verdicts = s.verdicts.subset(hosts)
-            var seen = Set<FlowID>()
-            for h in hosts {
-                for id in s.openByHost[h] ?? [] where seen.insert(id).inserted {
-                    guard let f = s.open[id] else { continue }
-                    for r in f.sessions { verdicts.add(r) }
-                    for e in f.evidence { verdicts.add(e) }
+            guard !hosts.isEmpty else { s.deferred = []; return [] }
+            let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: s.verdicts.limits.maxReportsPerSnapshot) { part in
+                var verdicts = s.verdicts.subset(Set(part))
+                var seen = Set<FlowID>()
+                for h in part {
+                    for id in s.openByHost[h] ?? [] where seen.insert(id).inserted {
+                        guard let f = s.open[id] else { continue }
+                        for r in f.sessions { verdicts.add(r) }
+                        for e in f.evidence { verdicts.add(e) }
+                    }
                 }
+                let asked = Set(part)
+                return verdicts.reports(localNets: localNets).filter { asked.contains($0.host) }
             }
-            return verdicts.reports(localNets: localNets).filter { hosts.contains($0.host) }
+            s.deferred = Set(deferred)
+            return reports
         }
     }
 

@@ -1,4 +1,5 @@
 import Locking
+import OS
 import Detection
 import Foundation
 import PacketCapture
@@ -63,6 +64,11 @@ public final class Recorder: Sendable {
     }
 
     public var spoolState: SpoolState { state.withLock { $0.spool } }
+
+    /// Whether a snapshot still waits for the writer (which is busy with the one before it). The
+    /// sensor then takes no new snapshot: the changes stay with the analyzer and go into the next
+    /// one, so a writer slower than the traffic holds at most two batches, never a growing merge.
+    public var isBehind: Bool { state.withLock { $0.pending != nil } }
 
     /// Builds a batch from a snapshot of the analyzer's state.
     /// - Parameter hostsFlagged: for incremental snapshots (only changed hosts), the whole count.
@@ -153,6 +159,8 @@ public final class Recorder: Sendable {
                 Diagnostics.log.error("store: \(error)")
             }
             for job in todo { job() }
+            // The batch, its rows and any report are gone: give their pages back before the next one.
+            Allocator.returnFreeMemory()
             state.withLock { $0.busy = false }
         }
     }

@@ -137,6 +137,7 @@ struct Live: ParsableCommand {
     }
 
     func run() throws {
+        Allocator.limitArenas()
         let started = WallTime.now()
         var (pools, localNets) = try intel.load()
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
@@ -215,9 +216,11 @@ struct Live: ParsableCommand {
                     }
                 }
             }
-            // A period report needs a commit just before it: one snapshot serves both.
+            // A period report needs a commit just before it: one snapshot serves both. While the
+            // store's writer is behind, the changes wait with the analyzer (alerts too: they come
+            // from the same snapshot, and the writer is behind by at most one batch).
             let reportDue = nextReport.map { now >= $0 } ?? false
-            if reportDue || now.since(lastCommit) >= commitInterval {
+            if reportDue || now.since(lastCommit) >= commitInterval, recorder?.isBehind != true {
                 commits.commit(sensor.snapshotChanges(), at: now)
                 lastCommit = now
             }

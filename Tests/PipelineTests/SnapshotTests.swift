@@ -55,6 +55,35 @@ import Detection
     }
 }
 
+/// A flood that changes more hosts than one snapshot reports: the most serious come first, the rest
+/// in the snapshots after, none lost and none twice.
+@Suite struct BoundedSnapshotTests {
+    @Test func aSnapshotReportsAtMostItsLimitMostSeriousFirst() {
+        var limits = Limits()
+        limits.hosts.maxReportsPerSnapshot = 2
+        let a = Analyzer(limits: limits)
+        for i in 1...4 {
+            var c = Conversation(client: "10.5.0.\(i)", clientPort: 40000 + UInt16(i), server: "198.51.100.\(i)", serverPort: 3333,
+                                 start: Timestamp(seconds: 1_732_000_000))
+            c.handshake()
+            c.cryptoNoteMining(shares: 2, interval: 1)
+            for f in c.frames { f.frame.withUnsafeBytes { a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+        }
+        var snapshots: [[HostReport]] = []
+        while true {
+            let s = a.snapshotChanges()
+            if s.isEmpty { break }
+            snapshots.append(s)
+            if snapshots.count > 10 { break }
+        }
+        #expect(snapshots.map(\.count) == [2, 2, 2, 2])
+        // Miners (the most serious verdict) before pools; within a verdict, by address.
+        #expect(snapshots.map { $0.map(\.verdict) } == [[.mining, .mining], [.mining, .mining], [.pool, .pool], [.pool, .pool]])
+        let order = snapshots.flatMap { $0.map(\.host.description) }
+        #expect(order == ["10.5.0.1", "10.5.0.2", "10.5.0.3", "10.5.0.4", "198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"])
+    }
+}
+
 /// A host with several open flows keeps all of them in the index as flows come and go.
 @Suite struct OpenFlowIndexTests {
     @Test func aHostsOtherOpenFlowsStayInItsSnapshot() {
