@@ -142,7 +142,7 @@ public final class Analyzer {
                 onEvent: ((AnalysisEvent) -> Void)? = nil) {
         self.limits = limits
         self.localNets = localNets
-        let memory = names ?? NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
+        let memory = names ?? NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay, delayPackets: limits.learnedNamePackets)
         let sink = Sink(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent)
         sink.shared = shared
         sink.worker = worker

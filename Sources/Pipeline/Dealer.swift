@@ -25,8 +25,8 @@ struct Dealer {
     private let seed: (UInt64, UInt64) = { var g = SystemRandomNumberGenerator(); return (g.next() | 1, g.next()) }()
     /// Batches being gathered, per worker.
     private var pending: [Batch]
-    /// Per worker, the batches handed over and not yet known finished: (number, first clock).
-    private var inFlight: [Deque<(Int, Timestamp)>]
+    /// Per worker, the batches handed over and not yet known finished: (number, first packet's place).
+    private var inFlight: [Deque<(Int, InputPoint)>]
     private var sent: [Int]
     private(set) var input = InputCount()
     private let nap = DispatchSemaphore(value: 0)
@@ -61,7 +61,7 @@ struct Dealer {
         }
         let decoded = PacketDecoder.decode(link: f.linkType, frame: frame)
         PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
-        holdBack(clock, own: &own)
+        holdBack(point, own: &own)
         let w = worker(for: decoded)
         if w == 0 {
             own.enqueue(at: point, linkType: f.linkType, frame: frame)
@@ -121,7 +121,7 @@ struct Dealer {
     }
 
     private mutating func append(_ item: Item, to w: Int) {
-        if pending[w].items.isEmpty { pending[w].firstClock = item.clock }
+        if pending[w].items.isEmpty { pending[w].first = InputPoint(seq: item.seq, clock: item.clock) }
         pending[w].items.append(item)
         if pending[w].items.count >= ParallelAnalysis.batchFrames || pending[w].bytes.count >= ParallelAnalysis.batchBytes { send(w) }
     }
@@ -131,7 +131,7 @@ struct Dealer {
         let batch = pending[w]
         pending[w] = queues[w].spare() ?? Batch.empty()
         sent[w] += 1
-        inFlight[w].append((sent[w], batch.firstClock))
+        inFlight[w].append((sent[w], batch.first))
         queues[w].push(batch)
     }
 
@@ -145,20 +145,21 @@ struct Dealer {
         }
     }
 
-    /// Before a packet at `now` is handed out: every packet more than `delay` older is finished by its
-    /// worker (sent first if still gathered here), so the names it taught are in `NameMemory`.
-    private mutating func holdBack(_ now: Timestamp, own: inout PacketPath) {
-        let delayNanos = names.delayNanos
+    /// Before a packet at `now` is handed out: every packet far enough behind it (`NameMemory.settled`)
+    /// is finished by its worker (sent first if still gathered here), so the names it taught are in
+    /// `NameMemory`. Far enough is a second of packet time and `Limits.learnedNamePackets` packets:
+    /// more than the reader keeps in flight, so on any capture the reader waits only for a worker
+    /// that is that far behind — and then its queue is full and the reader would wait anyway.
+    private mutating func holdBack(_ now: InputPoint, own: inout PacketPath) {
         // The reader's own share holds frames back too (up to one input batch, `PacketPath.enqueue`):
-        // what they teach must be in `NameMemory` before a packet the delay later goes to a worker.
-        if let first = own.pendingSince, NameMemory.settled(first, asOf: now, delayNanos: delayNanos) { own.flush() }
+        // what they teach must be in `NameMemory` before a packet far enough later goes to a worker.
+        if let first = own.pendingSince, names.settled(first, asOf: now) { own.flush() }
         for w in 1..<workerCount {
-            if !pending[w].items.isEmpty, NameMemory.settled(pending[w].firstClock, asOf: now, delayNanos: delayNanos) { send(w) }
+            if !pending[w].items.isEmpty, names.settled(pending[w].first, asOf: now) { send(w) }
             var done = finished[w].count.load(ordering: .acquiring)
             while let (number, first) = inFlight[w].first {
                 if number <= done { inFlight[w].removeFirst(); continue }
-                guard NameMemory.settled(first, asOf: now, delayNanos: delayNanos) else { break }
-                // Rare on real traffic (a second of packets fills many batches); sparse captures wait here.
+                guard names.settled(first, asOf: now) else { break }
                 _ = nap.wait(timeout: .now() + .microseconds(20))
                 done = finished[w].count.load(ordering: .acquiring)
             }

@@ -19,6 +19,10 @@ public struct Limits: Sendable {
     /// fragments) names its address for other flows: what lets workers share names deterministically
     /// (`NameMemory`). DNS answers in one UDP datagram name their addresses at once.
     public var learnedNameDelay: Double = 1
+    /// Packets of input before a name a worker learned (SNI, Host, DNS over TCP or in fragments) is
+    /// seen by other flows, besides `learnedNameDelay` (README "Workers": the distance that lets
+    /// workers run apart; larger than what the reader keeps in flight to four workers, ~15 000).
+    public var learnedNamePackets = 16_384
     /// How long a name learned from a TLS SNI or an HTTP Host names its address.
     public var learnedNameSeconds: Double = 3600
     /// The least time a DNS answer for a listed name names its addresses, whatever its TTL: resolvers

@@ -26,9 +26,13 @@ public struct InputPoint: Sendable, Equatable {
 ///   the packet on — from the packets before the lookup's (`atOnce`): a miner connects milliseconds
 ///   after its lookup;
 /// - every other name (SNI, Host, DNS over TCP or in fragments, learned by whichever worker has that
-///   flow) from `delay` seconds of packet time before the lookup's clock. The reader never hands out a
-///   packet until every worker has finished every packet more than `delay` older, so such a name is
-///   always there when a lookup may see it, and never seen earlier than with one worker.
+///   flow) learned both `delay` seconds of packet time and `delayPackets` packets before the lookup.
+///   The reader never hands out a packet until every worker has finished every packet that far
+///   behind it, so such a name is always there when a lookup may see it, and never seen earlier
+///   than with one worker. Both, not either: the packet distance is what lets workers run apart
+///   (a sparse capture's second holds a few hundred packets, and a rule in time alone made the
+///   reader wait for every worker every second), the time is what keeps a name from being seen
+///   sooner than a second after it was learned on a dense link.
 public final class NameMemory: Sendable {
     public struct Entry: Sendable {
         public var name: String
@@ -54,14 +58,17 @@ public final class NameMemory: Sendable {
     public let capacity: Int
     /// Nanoseconds of packet time before a name learned by a worker is seen by lookups.
     let delayNanos: Int64
+    /// Packets before a name learned by a worker is seen by lookups.
+    let delayPackets: Int
 
     /// Off for live workers: their packets have no common numbering, and a name is meant to be seen
     /// as soon as any worker learned it; every lookup then sees the latest name stored.
     public let inInputOrder: Bool
 
-    public init(capacity: Int, delay: Double, inInputOrder: Bool = true) {
+    public init(capacity: Int, delay: Double, delayPackets: Int = Limits().learnedNamePackets, inInputOrder: Bool = true) {
         self.capacity = max(1, capacity)
         delayNanos = max(Int64(saturating: delay * 1e9), 1_000)
+        self.delayPackets = max(delayPackets, 1)
         self.inInputOrder = inInputOrder
     }
 
@@ -94,11 +101,12 @@ public final class NameMemory: Sendable {
         }
     }
 
-    /// Whether what happened at `time` is at least the delay older than `clock`: the one rule both the
+    /// Whether what happened at `point` is at least both delays before `now`: the one rule both the
     /// lookups and the reader's hold-back use (the same saturating arithmetic, even at absurd times).
     @inline(__always)
-    static func settled(_ time: Timestamp, asOf clock: Timestamp, delayNanos: Int64) -> Bool {
-        time.nanoseconds <= clock.nanoseconds.subtractingSaturated(delayNanos)
+    func settled(_ point: InputPoint, asOf now: InputPoint) -> Bool {
+        point.seq <= now.seq.subtractingSaturated(delayPackets)
+            && point.clock.nanoseconds <= now.clock.nanoseconds.subtractingSaturated(delayNanos)
     }
 
     /// The name `address` went by as of `point`, unless its TTL ran out before `now`.
@@ -106,7 +114,7 @@ public final class NameMemory: Sendable {
         guard !isEmpty else { return nil }
         let latest: Entry? = state.withLock { s in
             s.versions[address]?.last { v in
-                !inInputOrder || v.learned.seq < point.seq && (v.atOnce || Self.settled(v.learned.clock, asOf: point.clock, delayNanos: delayNanos))
+                !inInputOrder || v.learned.seq < point.seq && (v.atOnce || settled(v.learned, asOf: point))
             }
         }
         guard let e = latest, e.expires >= now else { return nil }

@@ -63,7 +63,7 @@ struct PacketPath {
     }
 
     /// The clock of the oldest frame taken and not yet processed, if any.
-    var pendingSince: Timestamp? { ahead.first?.point.clock }
+    var pendingSince: InputPoint? { ahead.first?.point }
 
     /// Frames that wait at most (`enqueue`): enough to overlap several cache misses, few enough to stay in cache.
     static let aheadLimit = 32

@@ -17,7 +17,8 @@ import Synchronization
 /// their own threads and get theirs in batches over bounded queues. Whole seconds of packet time reach every worker in
 /// the same place (idle expiry, flow-count samples). Names learned inside flows are shared through
 /// `NameMemory`; the reader never hands out a packet before every worker has finished every packet
-/// more than `Limits.learnedNameDelay` older, which is what makes those names deterministic.
+/// both `Limits.learnedNameDelay` and `Limits.learnedNamePackets` behind it, which is what makes those
+/// names deterministic without making the workers wait for each other on sparse captures.
 /// Findings merge order-free (`AnalysisPart.merge`).
 public final class ParallelAnalysis: InputAnalysis {
     public let workerCount: Int
@@ -59,7 +60,7 @@ public final class ParallelAnalysis: InputAnalysis {
         let n = max(1, workers)
         workerCount = n
         self.limits = limits
-        names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay)
+        names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay, delayPackets: limits.learnedNamePackets)
         let queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
         let finished = (0..<n).map { _ in BatchCounter() }
         peaks = PeakSamples(workers: n)
@@ -186,7 +187,7 @@ struct Item: Sendable {
 struct Batch: Sendable {
     var items: [Item] = []
     var bytes: [UInt8] = []
-    var firstClock = Timestamp.distantPast
+    var first = InputPoint.start
 
     /// A batch with room for a full load (a frame may overrun `batchBytes` by one packet).
     static func empty() -> Batch {

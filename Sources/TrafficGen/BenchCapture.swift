@@ -6,11 +6,23 @@ public struct BenchCapture {
     public var targetBytes: Int
     public var concurrentFlows: Int
     public var stratumSessions: Int
+    /// Packets per second of capture time: 50 000 for the dense capture; a few hundred for one that
+    /// looks like a day at a small office (README "Benchmark").
+    public var packetsPerSecond: Double
+    /// Quiet spells of 1–10 minutes now and then (every ~20 000 packets), as real captures have.
+    public var idleGaps: Bool
+    /// Short flows (6–20 packets, responses of 200–1 400 bytes) and a DNS exchange every 8 packets:
+    /// the per-packet work of an office's traffic (many connections, many lookups) rather than bulk
+    /// transfers.
+    public var shortFlows = false
 
-    public init(targetBytes: Int = 1_100_000_000, concurrentFlows: Int = 30_000, stratumSessions: Int = 300) {
+    public init(targetBytes: Int = 1_100_000_000, concurrentFlows: Int = 30_000, stratumSessions: Int = 300,
+                packetsPerSecond: Double = 50_000, idleGaps: Bool = false) {
         self.targetBytes = targetBytes
         self.concurrentFlows = concurrentFlows
         self.stratumSessions = stratumSessions
+        self.packetsPerSecond = packetsPerSecond
+        self.idleGaps = idleGaps
     }
 
     private struct BulkFlow {
@@ -25,11 +37,16 @@ public struct BenchCapture {
     public func write(to path: String, progress: (Int) -> Void = { _ in }) throws(GeneratorError) -> (packets: Int, bytes: Int) {
         let out = try PcapFileWriter(path: path)
         let t0 = Timestamp(seconds: 1_732_100_000)
-        let gap = 0.000_02   // 20 µs between packets: ~50k packets/s of simulated traffic
+        let gap = 1 / max(packetsPerSecond, 0.001)   // 20 µs between packets for the dense capture
         var rng = SplitMix(seed: 42)
         let http = Array("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 10485760\r\n\r\n".utf8)
             + (0..<1360).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         let tlsRecord: [UInt8] = [0x17, 0x03, 0x03, 0x05, 0x48] + (0..<1443).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 3) }
+        // Short flows answer with smaller records (the lengths still say what follows).
+        let smallTLS: [UInt8] = [0x17, 0x03, 0x03, 0x01, 0x2B] + (0..<299).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 3) }
+        let smallHTTP = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 240\r\n\r\n".utf8)
+            + (0..<240).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let dnsEvery = shortFlows ? 8 : 50
         let getRequest = Array("GET /download/file.bin HTTP/1.1\r\nHost: cdn.example.net\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n".utf8)
         let clientHello: [UInt8] = [0x16, 0x03, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00, 0xFC, 0x03, 0x03] + (0..<250).map { UInt8(truncatingIfNeeded: $0 &* 17) }
 
@@ -61,16 +78,22 @@ public struct BenchCapture {
             return BulkFlow(client: 0x0A00_0000 | (id & 0xFFFF), server: 0xC633_0000 | UInt32(rng.next() % 4096),
                             cport: UInt16(1024 + id % 60000), sport: id % 2 == 0 ? 443 : 80,
                             cseq: UInt32(truncatingIfNeeded: rng.next()), sseq: UInt32(truncatingIfNeeded: rng.next()),
-                            length: 12 + Int(rng.next() % 48), tls: id % 2 == 0)
+                            length: shortFlows ? 6 + Int(rng.next() % 15) : 12 + Int(rng.next() % 48), tls: id % 2 == 0)
         }
         var packets = 0
         var time = t0
         var slot = 0
         var dnsID: UInt16 = 0
+        var gapRNG = SplitMix(seed: 7)
+        var nextIdle = 20_000
         while out.bytesWritten < targetBytes {
             time = time.adding(seconds: gap)
+            if idleGaps, packets >= nextIdle {
+                time = time.adding(seconds: Double(60 + gapRNG.next() % 540))
+                nextIdle = packets + 10_000 + Int(gapRNG.next() % 20_000)
+            }
             while si < stratum.count, stratum[si].time <= time { out.add(time: stratum[si].time, frame: stratum[si].frame); si += 1; packets += 1 }
-            if packets % 50 == 0 {
+            if packets % dnsEvery == 0 {
                 dnsID &+= 1
                 out.add(time: time, frame: dns(id: dnsID, response: false))
                 out.add(time: time.adding(seconds: 0.000_005), frame: dns(id: dnsID, response: true))
@@ -96,7 +119,7 @@ public struct BenchCapture {
                 if f.step % 3 == 0 {
                     seg = FrameBuilder.tcp(src: c, dst: s, srcPort: f.cport, dstPort: f.sport, seq: f.cseq, ack: f.sseq, flags: [.ack], payload: [])
                 } else {
-                    let body = f.tls ? tlsRecord : http
+                    let body = f.tls ? (shortFlows ? smallTLS : tlsRecord) : (shortFlows ? smallHTTP : http)
                     seg = FrameBuilder.tcp(src: s, dst: c, srcPort: f.sport, dstPort: f.cport, seq: f.sseq, ack: f.cseq, flags: [.ack], payload: body)
                     f.sseq &+= UInt32(body.count)
                     toServer = false

@@ -44,9 +44,20 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Approximate size in megabytes.") var megabytes = 1100
     @Option(help: "Concurrent bulk TCP flows.") var flows = 30_000
     @Option(help: "Stratum sessions mixed in.") var stratum = 300
+    @Option(help: "Packets per second of capture time (a small office: a few hundred).") var packetsPerSecond: Double = 50_000
+    @Flag(help: "Quiet spells of 1-10 minutes now and then.") var idleGaps = false
+    @Flag(help: "Short flows with small responses and a DNS lookup every 8 packets (an office's traffic).") var shortFlows = false
+    @Flag(help: "A day at a small office: --short-flows --idle-gaps --packets-per-second 300 --flows 300.") var office = false
+
+    func validate() throws {
+        guard megabytes > 0, flows > 0, stratum >= 0 else { throw ValidationError("--megabytes and --flows must be positive, --stratum not negative") }
+        guard packetsPerSecond.isFinite, packetsPerSecond > 0 else { throw ValidationError("--packets-per-second must be a positive number") }
+    }
 
     func run() throws {
-        let gen = BenchCapture(targetBytes: megabytes * 1_000_000, concurrentFlows: flows, stratumSessions: stratum)
+        var gen = BenchCapture(targetBytes: megabytes * 1_000_000, concurrentFlows: office ? 300 : flows, stratumSessions: stratum,
+                               packetsPerSecond: office ? 300 : packetsPerSecond, idleGaps: idleGaps || office)
+        gen.shortFlows = shortFlows || office
         let r = try gen.write(to: output)
         print("wrote \(output): \(r.packets) packets, \(r.bytes) bytes")
     }

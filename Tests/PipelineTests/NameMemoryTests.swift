@@ -45,9 +45,10 @@ import TrafficGen
     }
 
     /// The reader's DNS names are seen by the very next packet; names a worker learns inside a flow
-    /// only a second of packet time later — never by a lookup before the packet that taught them.
+    /// only a second of packet time and `delayPackets` packets later — both — and never by a lookup
+    /// before the packet that taught them.
     @Test func whatALookupSeesDependsOnlyOnItsPointInTheInput() {
-        let names = NameMemory(capacity: 8, delay: 1)
+        let names = NameMemory(capacity: 8, delay: 1, delayPackets: 2)
         let a = IPAddress("198.51.100.7")!
         names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(10, 5), atOnce: true)
         #expect(names.lookup(a, asOf: at(10, 5), now: t0) == nil)
@@ -56,6 +57,13 @@ import TrafficGen
         names.insert(b, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(20, 5), atOnce: false)
         #expect(names.lookup(b, asOf: at(21, 5.999), now: t0) == nil)
         #expect(names.lookup(b, asOf: at(22, 6), now: t0)?.source == .earlierSNI)
+        // A second later but only one packet later (a sparse capture): not yet; many packets later
+        // but within the second (a dense one): not yet either.
+        let c = IPAddress("198.51.100.6")!
+        names.insert(c, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(30, 5), atOnce: false)
+        #expect(names.lookup(c, asOf: at(31, 60), now: t0) == nil)
+        #expect(names.lookup(c, asOf: at(1000, 5.5), now: t0) == nil)
+        #expect(names.lookup(c, asOf: at(32, 6), now: t0)?.source == .earlierSNI)
     }
 
     /// Two workers learn two names for one address in either order: every lookup gets the same answer.
@@ -64,7 +72,7 @@ import TrafficGen
         let a = IPAddress("198.51.100.9")!
         var answers: [[String?]] = []
         for reversed in [false, true] {
-            let names = NameMemory(capacity: 8, delay: 1)
+            let names = NameMemory(capacity: 8, delay: 1, delayPackets: 1)
             var inserts = [(at(10, 1), "pool.supportxmr.com", match), (at(30, 3), "xmr.nanopool.org", other)]
             if reversed { inserts.reverse() }
             for (p, n, m) in inserts { names.insert(a, name: n, match: m, source: .earlierSNI, ttl: 3600, at: p, atOnce: false) }
@@ -79,10 +87,11 @@ import TrafficGen
         #expect(Limits().learnedNameSeconds == 3600)
         #expect(Limits().minDNSNameSeconds == 600)
         #expect(Limits().learnedNameDelay == 1)
+        #expect(Limits().learnedNamePackets == 16_384)
     }
 
     func sink() -> Sink {
-        Sink(limits: Limits(), intel: PoolIntelligence(), policy: .init(), names: NameMemory(capacity: 64, delay: 1), onEvent: nil)
+        Sink(limits: Limits(), intel: PoolIntelligence(), policy: .init(), names: NameMemory(capacity: 64, delay: 1, delayPackets: 1), onEvent: nil)
     }
 
     @Test func sniAndHostNamesLastAnHour() {

@@ -36,9 +36,14 @@ import TrafficGen
 
     /// `batched`: the frames are handed over as `analyze` hands a mapped file's — in batches of 32,
     /// retained until the end (workers read them in place, the reader's own share waits a batch).
-    func run(_ frames: Frames, workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)? = nil, batched: Bool = false) -> String {
+    /// `namePackets`: `Limits.learnedNamePackets` — small here, so that these captures of a few dozen
+    /// packets test the hold-back in both its dimensions.
+    func run(_ frames: Frames, workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)? = nil, batched: Bool = false,
+             namePackets: Int = 8) -> String {
         let sorted = frames.sorted { $0.time < $1.time }
-        let analysis: any InputAnalysis = workers == 1 ? Analyzer() : ParallelAnalysis(workers: workers, assign: assign)
+        var limits = Limits()
+        limits.learnedNamePackets = namePackets
+        let analysis: any InputAnalysis = workers == 1 ? Analyzer(limits: limits) : ParallelAnalysis(workers: workers, limits: limits, assign: assign)
         let bytes = sorted.flatMap(\.frame)
         let part = bytes.withUnsafeBytes { all -> AnalysisPart in
             var offset = 0
@@ -115,6 +120,20 @@ import TrafficGen
         #expect(!one.contains("\"10.8.0.5\""))
         #expect(one.contains("\"10.8.0.6\""))
         #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.5", "198.51.100.79"), ("10.8.0.6", "198.51.100.79")])) == one)
+    }
+
+    /// A name learned inside a flow names other flows only `learnedNamePackets` packets later too
+    /// (the distance that lets workers run apart on sparse captures): not within them, with one worker
+    /// or two.
+    @Test func namesLearnedInsideFlowsWaitTheirPacketsForEveryone() {
+        var frames = tls(client: "10.8.0.7", server: "198.51.100.80", sni: "gulf.moneroocean.stream", at: t0)
+        frames += tls(client: "10.8.0.8", server: "198.51.100.80", sni: nil, at: t0.adding(seconds: 30))
+        let near = run(frames, workers: 1, namePackets: 10_000)
+        #expect(!near.contains("name from an earlier flow's TLS SNI"))
+        #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.8", "198.51.100.80")]), namePackets: 10_000) == near)
+        let far = run(frames, workers: 1, namePackets: 8)
+        #expect(far.contains("name from an earlier flow's TLS SNI"))
+        #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.8", "198.51.100.80")]), namePackets: 8) == far)
     }
 
     /// Many hosts, spread however the seeded hash spreads them: 1, 2, 3 and 4 workers agree.
