@@ -255,7 +255,7 @@ public struct HostVerdicts: Sendable {
     private mutating func append(_ s: SessionRecord, to host: IPAddress, asPool: Bool) {
         let (v, _) = Self.score(s)
         guard admit(host, tier: asPool ? .mining : Self.tier(v)) else { return }
-        if asPool { byHost[host]!.pool.append(s) } else { byHost[host]!.miner.append(s) }
+        if asPool { Self.insertInOrder(s, into: &byHost[host]!.pool) } else { Self.insertInOrder(s, into: &byHost[host]!.miner) }
         changed.insert(host)
         sessionsHeld += 1
         sessionOrder.append((host, asPool))
@@ -267,6 +267,17 @@ public struct HostVerdicts: Sendable {
             retireOldest(of: h, asPool: pool)
         }
         if sessionOrder.count > 4 * limits.maxSessions + 1024 { sessionOrder.removeFirst(sessionOrder.count - 2 * limits.maxSessions) }
+    }
+
+    /// Keeps a host's sessions in input order (first time, then the flow's place) as they arrive —
+    /// flows end in another order, and workers hand theirs over at the end — so the one retired
+    /// past the cap is always the oldest by that order, and the sessions a host keeps are its latest
+    /// 512 whatever the number of workers (each worker's latest 512 hold the latest 512 of all).
+    /// - Complexity: O(1) for a session that starts after the ones held (the usual), O(distance) otherwise.
+    static func insertInOrder(_ s: SessionRecord, into list: inout Deque<SessionRecord>) {
+        var i = list.endIndex
+        while i > list.startIndex, (s.flowFirstSeen, s.origin) < (list[i - 1].flowFirstSeen, list[i - 1].origin) { i -= 1 }
+        if i == list.endIndex { list.append(s) } else { list.insert(s, at: i) }
     }
 
     private mutating func retireOldest(of host: IPAddress, asPool: Bool) {

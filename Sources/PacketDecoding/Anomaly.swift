@@ -44,6 +44,9 @@ public enum Anomaly: String, CaseIterable, Sendable, Codable, Error {
     case reassemblyMemoryCap = "reassembly_memory_cap"
     /// Flow keys piled onto one probe sequence of the flow index (keys chosen against its seed): a new seed drawn.
     case flowHashReseeded = "flow_hash_reseeded"
+    /// A session let go of from memory: its host held 512 in its role, or all hosts 32 768 (counted in
+    /// its host's reasons; with a store, written there).
+    case sessionRetired = "session_retired"
     /// A session retired from memory that could not wait for the store (more than 65 536 between drains).
     case sessionNotStored = "session_not_stored"
     /// A packet stamped earlier than one before it (analysed at the later time).
@@ -55,6 +58,8 @@ public struct AnomalyCounters: Sendable {
     public private(set) var counts: [Int] = Array(repeating: 0, count: Anomaly.allCases.count)
     public init() {}
     public mutating func record(_ a: Anomaly, count n: Int = 1) { counts[Anomaly.indexTable[a]!] += n }
+    /// Sets a counter another value owns (a host table's, recounted after the tables merged).
+    public mutating func set(_ a: Anomaly, to n: Int) { counts[Anomaly.indexTable[a]!] = n }
     public subscript(_ a: Anomaly) -> Int { counts[Anomaly.indexTable[a]!] }
     public var total: Int { counts.reduce(0, +) }
     /// Non-zero counters by name, for reports.

@@ -30,14 +30,17 @@ public struct AnalysisStats: Sendable {
     public var lastPacket: Timestamp?
     public init() {}
 
-    /// What a host table counts: sessions held, and what its caps refused or let go.
+    /// What a host table counts: sessions held, and what its caps refused or let go. Set, not added:
+    /// after the workers' tables merged into one, its counts (the workers' and the merge's own) stand
+    /// for all of them.
     public mutating func count(_ v: HostVerdicts) {
         stratumSessions = v.sessionCount
         evidenceDropped = v.evidenceDropped
-        anomalies.record(.evidenceCap, count: v.evidenceDropped)
-        anomalies.record(.hostTableFull, count: v.hostsDropped)
-        anomalies.record(.hostEvicted, count: v.hostsEvicted)
-        anomalies.record(.sessionNotStored, count: v.retiredLost)
+        anomalies.set(.evidenceCap, to: v.evidenceDropped)
+        anomalies.set(.hostTableFull, to: v.hostsDropped)
+        anomalies.set(.hostEvicted, to: v.hostsEvicted)
+        anomalies.set(.sessionNotStored, to: v.retiredLost)
+        anomalies.set(.sessionRetired, to: v.sessionsRetired)
     }
 
     /// Adds another worker's counters (peaks are the caller's: a sum of peaks is not a peak).

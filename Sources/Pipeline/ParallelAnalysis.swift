@@ -152,6 +152,8 @@ public final class ParallelAnalysis: InputAnalysis {
         var merged = AnalysisPart(verdicts: HostVerdicts(policy: parts.first?.verdicts.policy ?? ScoringPolicy(), limits: limits.hosts),
                                   stats: AnalysisStats(), hostsSeen: [:])
         for p in parts { merged.merge(p, maxHostsSeen: limits.maxHostsSeen) }
+        // The host table's counters are the merged table's (it retires and drops past the caps too).
+        merged.stats.count(merged.verdicts)
         // The reader's own counts: every packet once, the clock's view of time.
         dealer.input.apply(to: &merged.stats)
         merged.stats.anomalies.record(.timeWentBackwards, count: merged.stats.timeWentBackwards)

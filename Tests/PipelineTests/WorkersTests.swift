@@ -39,10 +39,11 @@ import TrafficGen
     /// `namePackets`: `Limits.learnedNamePackets` — small here, so that these captures of a few dozen
     /// packets test the hold-back in both its dimensions.
     func run(_ frames: Frames, workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)? = nil, batched: Bool = false,
-             namePackets: Int = 8) -> String {
+             namePackets: Int = 8, sessionsPerHost: Int? = nil) -> String {
         let sorted = frames.sorted { $0.time < $1.time }
         var limits = Limits()
         limits.learnedNamePackets = namePackets
+        if let n = sessionsPerHost { limits.hosts.maxSessionsPerHost = n }
         let analysis: any InputAnalysis = workers == 1 ? Analyzer(limits: limits) : ParallelAnalysis(workers: workers, limits: limits, assign: assign)
         let bytes = sorted.flatMap(\.frame)
         let part = bytes.withUnsafeBytes { all -> AnalysisPart in
@@ -134,6 +135,25 @@ import TrafficGen
         let far = run(frames, workers: 1, namePackets: 8)
         #expect(far.contains("name from an earlier flow's TLS SNI"))
         #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.8", "198.51.100.80")]), namePackets: 8) == far)
+    }
+
+    /// A miner with more sessions than a host keeps (here 16 of 60, to 20 pools; sessions of different
+    /// lengths, so flows end in another order than they start): the same kept sessions, first and last
+    /// seen, pool list and retired count with 1, 2, 3 and 4 workers, and the cap counted.
+    @Test func aHostPastItsSessionCapIsTheSameForAnyNumberOfWorkers() {
+        var frames: Frames = []
+        for i in 0..<60 {
+            var c = Conversation(client: "10.8.1.1", clientPort: UInt16(42_000 + i), server: "198.51.100.\(150 + i % 20)", serverPort: 3333,
+                                 start: t0.adding(seconds: Double(i) * 2))
+            c.handshake()
+            c.cryptoNoteMining(shares: 1 + (i * 7) % 5, interval: Double(1 + (i * 13) % 9))
+            c.close()
+            frames += c.frames
+        }
+        let one = run(frames, workers: 1, sessionsPerHost: 16)
+        #expect(one.contains("sessionRetired=44"))
+        #expect(one.contains("and 44 earlier sessions"))
+        for n in 2...4 { #expect(run(frames, workers: n, sessionsPerHost: 16) == one, "\(n) workers") }
     }
 
     /// Many hosts, spread however the seeded hash spreads them: 1, 2, 3 and 4 workers agree.
