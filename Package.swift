@@ -81,7 +81,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
-        .target(name: "Reporting", dependencies: ["Detection", "Locking", "PacketDecoding", "SafeNumbers"]),
+        .target(name: "Reporting", dependencies: ["Detection", "Digests", "Locking", "PacketDecoding", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
                                              "PostgresClient"]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).

@@ -50,6 +50,10 @@ public struct Evidence: Sendable, Codable {
     public var coin: String?
     /// Protocol facts for the analyst (SNI, JA4, User-Agent, how the name was learned …).
     public var details = EvidenceDetails()
+    /// The host's port and the IP protocol of the connection the record came from (of the first one,
+    /// once repeats merge): with the peer, the flow's Community ID.
+    public var hostPort: UInt16?
+    public var transport: UInt8?
 
     public init(kind: Kind, host: IPAddress, peer: IPAddress?, peerPort: UInt16, name: String?, pool: PoolMatch?,
                 first: Timestamp, last: Timestamp) {
@@ -95,7 +99,7 @@ public struct Evidence: Sendable, Codable {
         details.merge(o.details, keys: &fieldKeys, theirs: theirs)
         if let s = o.software, software == nil || theirs[n] < fieldKeys[n] { software = s; fieldKeys[n] = theirs[n] }
         if let c = o.coin, coin == nil || theirs[n + 1] < fieldKeys[n + 1] { coin = c; fieldKeys[n + 1] = theirs[n + 1] }
-        if o.orderKey < orderKey { first = o.first; origin = o.origin }
+        if o.orderKey < orderKey { first = o.first; origin = o.origin; hostPort = o.hostPort; transport = o.transport }
         if o.last > last { last = o.last }
     }
 }

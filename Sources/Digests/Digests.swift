@@ -1,7 +1,7 @@
 import CLibCrypto
 
 // The one place that calls OpenSSL's libcrypto (Debian's, already on every machine that has a
-// TLS stack): the two digests the TLS client fingerprints need. Nothing here is used for security —
+// TLS stack): the digests the TLS client fingerprints and Community ID need. Nothing here is used for security —
 // JA3 is defined as MD5, JA4 as truncated SHA-256 — so a system library's implementation is as good
 // as any, and the build compiles no cryptography of its own.
 
@@ -9,6 +9,9 @@ import CLibCrypto
 public enum Digest {
     /// MD5 of `bytes` (16 bytes): JA3's definition, not a security use.
     public static func md5(_ bytes: [UInt8]) -> [UInt8] { digest(bytes, EVP_md5()) }
+
+    /// SHA-1 of `bytes` (20 bytes): Community ID's definition, not a security use.
+    public static func sha1(_ bytes: [UInt8]) -> [UInt8] { digest(bytes, EVP_sha1()) }
 
     /// SHA-256 of `bytes` (32 bytes).
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] { digest(bytes, EVP_sha256()) }

@@ -52,7 +52,7 @@ struct Dispatcher: FlowHandler {
         case .datagram(let bytes):
             let src = flow.key.source(direction), dst = flow.key.destination(direction)
             if src.port == 53 || dst.port == 53 {
-                DNSAnalyzer.message(bytes, from: src, to: dst, time: time, shared: sink, learn: sink.reassembledDatagram)
+                DNSAnalyzer.message(bytes, from: src, to: dst, over: .udp, time: time, shared: sink, learn: sink.reassembledDatagram)
                 return .continue
             }
             PeerAnalyzer.datagram(bytes, from: src, to: dst, time: time, shared: sink)

@@ -41,6 +41,8 @@ public struct EvidenceJSON: Codable, Sendable {
     public var summary: String
     public var verdict: String
     public var peer: String?
+    /// The Community ID v1 of the connection the record came from (the first one, for merged repeats).
+    public var community_id: String?
     public var name: String?
     public var pool_list_match: String?
     public var pool_kind: String?
@@ -62,6 +64,9 @@ public struct EvidenceJSON: Codable, Sendable {
         summary = ReasonText.describe(e, policy)
         verdict = HostVerdicts.score(e, policy).0.rawValue
         peer = e.peerEndpoint
+        if let p = e.peer, let port = e.hostPort, let proto = e.transport {
+            community_id = CommunityID.v1(e.host, port, p, e.peerPort, proto: proto)
+        }
         name = e.name
         pool_list_match = e.pool.map { "\($0.matched) (\($0.entry.source))" }
         pool_kind = e.pool?.entry.kind.rawValue
@@ -79,7 +84,7 @@ public struct EvidenceJSON: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, summary, verdict, peer, name, pool_list_match, pool_kind, coin, software, count, first_seen, last_seen,
+        case kind, summary, verdict, peer, community_id, name, pool_list_match, pool_kind, coin, software, count, first_seen, last_seen,
              duration_seconds, packets_out, packets_in, bytes_out, bytes_in, details
     }
 
@@ -89,6 +94,7 @@ public struct EvidenceJSON: Codable, Sendable {
         try c.encode(summary, forKey: .summary)
         try c.encode(verdict, forKey: .verdict)
         try c.encode(peer, forKey: .peer)
+        try c.encode(community_id, forKey: .community_id)
         try c.encode(name, forKey: .name)
         try c.encode(pool_list_match, forKey: .pool_list_match)
         try c.encode(pool_kind, forKey: .pool_kind)

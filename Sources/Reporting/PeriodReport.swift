@@ -51,6 +51,8 @@ public struct PeriodReport: Codable, Sendable {
         @NullEncoded public var hashrate_unit: String?
         /// The sensor that saw it.
         public var sensor: String = ""
+        /// The flow's Community ID v1 (null for sessions stored before it was recorded).
+        @NullEncoded public var community_id: String?
         public init(pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?, first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int, estimated_hashrate_hs: Double?, hashrate_unit: String? = nil) {
             self.pool = pool; self.pool_name = pool_name; self.dialect = dialect; self.coin = coin; self.wallet = wallet; self.software = software; self.first_seen = first_seen; self.last_seen = last_seen; self.start_ns = start_ns; self.end_ns = end_ns; self.shares_accepted = shares_accepted; self.estimated_hashrate_hs = estimated_hashrate_hs; self.hashrate_unit = hashrate_unit
         }

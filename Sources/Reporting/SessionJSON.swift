@@ -8,6 +8,9 @@ public struct SessionJSON: Codable, Sendable {
     public var role: String
     public var miner: String
     public var pool: String
+    /// The flow's Community ID v1 (seed 0): the same connection in Zeek, Suricata or a SIEM. Null only
+    /// in stores written before it.
+    public var community_id: String?
     public var pool_hostnames: [String]
     public var vlan: UInt16
     public var shape: String
@@ -43,6 +46,7 @@ public struct SessionJSON: Codable, Sendable {
         self.role = role
         miner = s.minerEndpoint
         pool = s.poolEndpoint
+        community_id = CommunityID.v1(s.miner, s.minerPort, s.pool, s.poolPort, proto: CommunityID.tcp)
         pool_hostnames = m.poolHostnames
         vlan = s.vlanID
         shape = m.shape.rawValue
@@ -89,7 +93,7 @@ public struct SessionJSON: Codable, Sendable {
 
     // Encode optionals as null so every documented field is always present.
     enum CodingKeys: String, CodingKey {
-        case role, miner, pool, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
+        case role, miner, pool, community_id, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
              login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
              hashes_per_share, estimated_hashrate_hs, reported_hashrate_hs, hashrate_unit, first_seen, last_seen, bytes_from_miner,
              bytes_from_pool, end_reason, transport, pool_list_match, proxy
@@ -100,6 +104,7 @@ public struct SessionJSON: Codable, Sendable {
         try c.encode(role, forKey: .role)
         try c.encode(miner, forKey: .miner)
         try c.encode(pool, forKey: .pool)
+        try c.encode(community_id, forKey: .community_id)
         try c.encode(pool_hostnames, forKey: .pool_hostnames)
         try c.encode(vlan, forKey: .vlan)
         try c.encode(shape, forKey: .shape)

@@ -42,6 +42,7 @@ extension PeriodReport {
                 start_ns: s.firstSeen, end_ns: s.lastSeen, shares_accepted: j.shares_accepted,
                 estimated_hashrate_hs: j.estimated_hashrate_hs, hashrate_unit: j.hashrate_unit)
             session.sensor = s.sensor
+            session.community_id = j.community_id
             sessionsByHost["\(s.site)|\(s.miner)", default: []].append(session)
         }
         let hosts: [Host] = p.hosts.compactMap { h in

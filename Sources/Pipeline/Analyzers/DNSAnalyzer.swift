@@ -16,7 +16,7 @@ final class DNSAnalyzer: FlowAnalyzer {
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         var f = direction == .lowToHigh ? framers.0 : framers.1
         let src = flow.key.source(direction), dst = flow.key.destination(direction)
-        f.feed(bytes) { msg in Self.message(msg, from: src, to: dst, time: flow.time, shared: flow.shared, learn: true) }
+        f.feed(bytes) { msg in Self.message(msg, from: src, to: dst, over: .tcp, time: flow.time, shared: flow.shared, learn: true) }
         if direction == .lowToHigh { framers.0 = f } else { framers.1 = f }
         return .keep
     }
@@ -32,7 +32,8 @@ final class DNSAnalyzer: FlowAnalyzer {
     /// One DNS message: counted, and a question for a listed name is evidence against its asker.
     /// `learn`: whether the answer's names are learned here — not for an unfragmented UDP datagram,
     /// whose names the reader learned before handing the packet on (`learnAtOnce`).
-    static func message(_ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: Sink, learn: Bool) {
+    static func message(_ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol, time: Timestamp,
+                        shared: Sink, learn: Bool) {
         let msg: DNSMessage
         do { msg = try DNSParser.parse(b, limits: shared.limits.dns) } catch { shared.anomalies.record(.dnsMalformed); return }
         shared.dnsMessages += 1
@@ -47,6 +48,8 @@ final class DNSAnalyzer: FlowAnalyzer {
             var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
                              name: r.name, pool: match, first: time, last: time)
             e.count = msg.isResponse ? 0 : 1   // a query and its answer are one lookup
+            e.hostPort = asker.port
+            e.transport = transport.rawValue
             e.coin = match.entry.singleCoin
             e.details.answers = r.addresses.prefix(8).map { $0.0.description }
             shared.add(e)

@@ -185,6 +185,8 @@ struct FlowContext {
         let me = flow.key.source(client), server = flow.key.destination(client)
         var e = Evidence(kind: kind, host: me.address, peer: server.address, peerPort: server.port,
                          name: hint?.name ?? name, pool: hint?.match, first: flow.firstSeen, last: flow.lastSeen)
+        e.hostPort = me.port
+        e.transport = flow.key.ipProtocol.rawValue
         let lowIsClient = client == .lowToHigh
         e.packetsOut = lowIsClient ? flow.packets.0 : flow.packets.1
         e.packetsIn = lowIsClient ? flow.packets.1 : flow.packets.0

@@ -35,6 +35,8 @@ final class PeerAnalyzer: FlowAnalyzer {
             var e = Evidence(kind: .peerToPeer, host: me.address, peer: other.address, peerPort: other.port, name: nil,
                              pool: nil, first: f.firstSeen, last: f.lastSeen)
             e.coin = h.network.rawValue
+            e.hostPort = me.port
+            e.transport = f.key.ipProtocol.rawValue
             e.software = h.userAgent
             e.details.message = h.message
             e.packetsOut = dir == .lowToHigh ? f.packets.0 : f.packets.1
@@ -52,6 +54,8 @@ final class PeerAnalyzer: FlowAnalyzer {
         var e = Evidence(kind: .peerToPeer, host: src.address, peer: dst.address, peerPort: dst.port, name: nil, pool: nil,
                          first: time, last: time)
         e.coin = h.network.rawValue
+        e.hostPort = src.port
+        e.transport = IPProtocol.udp.rawValue
         e.details.message = h.message
         shared.peerFlows += 1
         shared.add(e)
