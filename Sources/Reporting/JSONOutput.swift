@@ -112,3 +112,24 @@ public enum JSONOutput {
         }
     }
 }
+
+/// A JSON line as it leaves the sensor (events, alerts, verdicts, summaries, webhook bodies): the
+/// record's own keys plus `sensor` and `site` (null when none), so a SIEM fed by several sensors —
+/// two sites reusing one address range — knows where each line came from.
+public struct FromSensor<Body: Encodable>: Encodable {
+    public var sensor: String
+    public var site: String?
+    public var body: Body
+    public init(sensor: String, site: String?, _ body: Body) {
+        self.sensor = sensor; self.site = site?.isEmpty == true ? nil : site; self.body = body
+    }
+
+    enum Keys: String, CodingKey { case sensor, site }
+
+    public func encode(to encoder: Encoder) throws {
+        try body.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(sensor, forKey: .sensor)
+        try c.encode(site, forKey: .site)
+    }
+}

@@ -12,24 +12,37 @@ public final class Outputs: Sendable {
     public let events: EventsFile?
     public let syslog: SyslogSender?
     public let webhook: WebhookSender?
+    /// Who is speaking: every line, webhook body and syslog message names the sensor and its site.
+    public let identity: StoreIdentity
 
-    public init(events: EventsFile?, syslog: SyslogSender?, webhook: WebhookSender?) {
-        self.events = events; self.syslog = syslog; self.webhook = webhook
+    public init(events: EventsFile?, syslog: SyslogSender?, webhook: WebhookSender?,
+                identity: StoreIdentity = StoreIdentity(sensor: StoreIdentity.hostName)) {
+        self.events = events; self.syslog = syslog; self.webhook = webhook; self.identity = identity
+    }
+
+    /// `value` as one JSON line with the sensor and site.
+    private func line<T: Encodable>(_ value: T) -> String {
+        JSONOutput.encode(FromSensor(sensor: identity.sensor, site: identity.site, value), pretty: false)
+    }
+
+    /// Syslog structured data: the sensor and site first, then the message's own.
+    private func sd(_ own: [(String, String)]) -> [(String, String)] {
+        [("sensor", identity.sensor)] + (identity.site.isEmpty ? [] : [("site", identity.site)]) + own
     }
 
     /// An analysis event as it happens (same schema as `analyze --format jsonl`).
     public func event(_ e: AnalysisEvent) {
-        events?.append(JSONOutput.encode(EventJSON(e), pretty: false))
+        events?.append(line(EventJSON(e)))
         guard let syslog else { return }
         switch e.kind {
         case .sessionIdentified:
             if let s = e.session {
                 syslog.send("mining session \(s.minerEndpoint) -> \(s.poolEndpoint)\(s.summary.dialect.map { " (\($0.rawValue))" } ?? "")",
-                            severity: .notice, msgID: "session", structured: [("host", s.miner.description), ("pool", s.poolEndpoint)])
+                            severity: .notice, msgID: "session", structured: sd([("host", s.miner.description), ("pool", s.poolEndpoint)]))
             }
         case .evidence(let ev):
             syslog.send(ReasonText.describe(ev, e.policy), severity: .notice, msgID: "evidence",
-                        structured: [("host", ev.host.description), ("kind", ev.kind.rawValue)])
+                        structured: sd([("host", ev.host.description), ("kind", ev.kind.rawValue)]))
         default:
             break
         }
@@ -38,27 +51,27 @@ public final class Outputs: Sendable {
     /// A host's verdict changed to mining or likely-mining: the alert.
     public func newMiner(_ report: HostReport, change: VerdictChange, time: Int64) {
         let host = HostJSON(report)
-        events?.append(JSONOutput.encode(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host), pretty: false))
+        events?.append(line(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host)))
         syslog?.send("\(report.host) now \(report.verdict.rawValue) (\(report.confidence)): \(host.reasons.first ?? "")",
                      severity: .warning, msgID: "verdict",
-                     structured: [("host", report.host.description), ("verdict", report.verdict.rawValue), ("confidence", String(report.confidence))])
-        webhook?.post(JSONOutput.encode(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host), pretty: false))
+                     structured: sd([("host", report.host.description), ("verdict", report.verdict.rawValue), ("confidence", String(report.confidence))]))
+        webhook?.post(line(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host)))
     }
 
     /// More hosts became miners in one commit than alerts are sent for (an alert storm).
     public func alertsSuppressed(_ count: Int, time: Int64) {
-        events?.append(JSONOutput.encode(SuppressedLine(time: TimeFormat.iso8601(time), count: count), pretty: false))
+        events?.append(line(SuppressedLine(time: TimeFormat.iso8601(time), count: count)))
         syslog?.send("\(count) further hosts became mining or likely-mining in this commit; alerts for them suppressed (see the store)",
-                     severity: .warning, msgID: "verdict", structured: [("suppressed", String(count))])
+                     severity: .warning, msgID: "verdict", structured: sd([("suppressed", String(count))]))
     }
 
     /// A period report is ready: its summary goes to the webhook and syslog.
     public func periodReport(_ r: PeriodReport, files: [String]) {
         let summary = PeriodSummaryLine(report: r, files: files)
-        webhook?.post(JSONOutput.encode(summary, pretty: false))
+        webhook?.post(line(summary))
         syslog?.send("report \(r.from) - \(r.to): \(r.hosts_mining_now) hosts mining, \(r.hosts_new_in_period) new", severity: .info,
-                     msgID: "report", structured: [("mining", String(r.hosts_mining_now)), ("new", String(r.hosts_new_in_period))])
-        events?.append(JSONOutput.encode(summary, pretty: false))
+                     msgID: "report", structured: sd([("mining", String(r.hosts_mining_now)), ("new", String(r.hosts_new_in_period))]))
+        events?.append(line(summary))
     }
 
     public func reopen() throws { try events?.reopen() }

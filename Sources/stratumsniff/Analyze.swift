@@ -124,8 +124,9 @@ struct Analyze: ParsableCommand {
         let (pools, localNets) = try intel.load()
         // Events print from the workers' threads: one line at a time.
         let printer = LinePrinter()
+        let who = identity.identity
         let onEvent: (@Sendable (AnalysisEvent) -> Void)? = jsonl ? { @Sendable event in
-            printer.print(JSONOutput.encode(EventJSON(event), pretty: false))
+            printer.print(JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, EventJSON(event)), pretty: false))
         } : nil
         var errors: [String] = []
         // The store is opened first so sessions retired from memory on a long capture reach it as
@@ -187,9 +188,9 @@ struct Analyze: ParsableCommand {
             JSONOutput.writeReport(summary: summary, hosts: shown, threads: count) { print($0, terminator: "") }
         case .jsonl:
             for r in shown {
-                print(JSONOutput.encode(HostVerdictLine(HostJSON(r)), pretty: false))
+                print(JSONOutput.encode(FromSensor(sensor: identity.identity.sensor, site: identity.identity.site, HostVerdictLine(HostJSON(r))), pretty: false))
             }
-            print(JSONOutput.encode(SummaryLine(summary: summary), pretty: false))
+            print(JSONOutput.encode(FromSensor(sensor: identity.identity.sensor, site: identity.identity.site, SummaryLine(summary: summary)), pretty: false))
         case .none:
             break
         }

@@ -310,7 +310,7 @@ struct Live: ParsableCommand {
         do {
             let outputs = Outputs(events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
                                   syslog: try syslog.map { try SyslogSender(target: $0) },
-                                  webhook: try webhook.map { try WebhookSender(url: $0) })
+                                  webhook: try webhook.map { try WebhookSender(url: $0) }, identity: identity.identity)
             if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
             guard let location else { return (outputs, nil) }
             if !Privileges.isRoot, let storePath = location.file { try StorePaths.prepareDirectory(for: storePath) }

@@ -104,10 +104,10 @@ enum AtomicFile {
 
 /// `--sensor` and `--site`: who writes into the store (README "Many sensors").
 struct IdentityOptions: ParsableArguments {
-    @Option(help: "This sensor's name in the store (default: the host name). Sensors writing into one database need distinct names.")
+    @Option(help: "This sensor's name in the store and on every event line, alert, webhook body and syslog message (default: the host name). Sensors writing into one database need distinct names.")
     var sensor: String?
 
-    @Option(help: "The site this sensor watches (default: none). The same address at two sites is two hosts.")
+    @Option(help: "The site this sensor watches, in the store and on every line (default: none). The same address at two sites is two hosts.")
     var site: String?
 
     var identity: StoreIdentity { StoreIdentity(sensor: sensor ?? StoreIdentity.hostName, site: site ?? "") }

@@ -200,6 +200,12 @@ enum Binary {
         #expect(events.last == "session_end")
         #expect(lines.filter { $0["type"] as? String == "host_verdict" }.count == 2)
         #expect(lines.last?["type"] as? String == "summary")
+        // Every line names its sensor (the host name unless --sensor) and site (null unless --site).
+        #expect(lines.allSatisfy { ($0["sensor"] as? String)?.isEmpty == false && $0["site"] is NSNull })
+        let named = try Binary.run(["analyze", "--quiet", "--format", "jsonl", "--sensor", "tap-1", "--site", "hq", path])
+        let namedLines = named.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(namedLines.count == lines.count)
+        #expect(namedLines.allSatisfy { $0["sensor"] as? String == "tap-1" && $0["site"] as? String == "hq" })
     }
 
     @Test func badInputsAreReportedAndTheRestIsAnalysed() throws {

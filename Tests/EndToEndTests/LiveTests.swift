@@ -121,7 +121,8 @@ struct LiveTests {
         #expect(Lab.waitFor(10) { FileManager.default.fileExists(atPath: dir + "/ready") })
         let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--store", store, "--commit-interval", "1", "--retain", "30d",
                                                        "--report-dir", reports, "--events", events, "--syslog", "tcp://127.0.0.1:15514",
-                                                       "--webhook", "http://127.0.0.1:18080/hook", "--format", "json", "--quiet"]),
+                                                       "--webhook", "http://127.0.0.1:18080/hook", "--format", "json", "--quiet",
+                                                       "--sensor", "tap-7", "--site", "hq"]),
                                    log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
         let pool = try net.startPool(log: dir + "/pool.log", hold: 15)
@@ -134,9 +135,11 @@ struct LiveTests {
         #expect(Lab.waitFor(10) { Lab.read(dir + "/webhook.jsonl").contains("\"verdict\":\"mining\"") }, "no webhook alert; sensor log: \((Lab.read(dir + "/sensor.log.err")))")
         let alert = Lab.read(dir + "/webhook.jsonl")
         #expect(alert.contains("\"host\":\"\(net.minerIP)\"") && alert.contains("\"verdict\":\"mining\""))
+        // Every line says which sensor and site it came from (README "Many sensors").
+        #expect(alert.split(separator: "\n").allSatisfy { $0.contains("\"sensor\":\"tap-7\"") && $0.contains("\"site\":\"hq\"") }, "\(alert)")
         #expect(Lab.waitFor(5) { Lab.read(dir + "/syslog.log").contains("verdict=\"mining\"") })
         let syslog = Lab.read(dir + "/syslog.log")
-        #expect(syslog.contains("<132>1 ") && syslog.contains("host=\"\(net.minerIP)\" verdict=\"mining\""))
+        #expect(syslog.contains("<132>1 ") && syslog.contains("sensor=\"tap-7\" site=\"hq\" host=\"\(net.minerIP)\" verdict=\"mining\""))
         let report = try Binary.run(["report", "--store", store, "--since", "1h", "--format", "json"])
         let doc = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as! [String: Any]
         let hosts = doc["hosts"] as! [[String: Any]]
@@ -157,6 +160,7 @@ struct LiveTests {
         // Events: the session as it happened, and the alert; all written as the unprivileged user.
         let ev = Lab.read(events)
         #expect(ev.contains("\"event\":\"session_seen\"") && ev.contains("\"type\":\"alert\""))
+        #expect(ev.split(separator: "\n").allSatisfy { $0.contains("\"sensor\":\"tap-7\"") && $0.contains("\"site\":\"hq\"") })
         var st = stat()
         stat(events, &st)
         #expect(st.st_uid != 0, "events file should belong to the user the sensor dropped to")
@@ -224,7 +228,7 @@ struct LiveTests {
         #expect(!Lab.read(dir + "/webhook-refused.log").isEmpty, "the first attempt should have been refused and retried")
         // With the collector up, a second session's events arrive over UDP.
         try net.runMiner(shares: 1, rig: "second")
-        #expect(Lab.waitFor(5) { Lab.read(dir + "/syslog.log").contains(" session [stratumsniff@32473 host=\"\(net.minerIP)\"") })
+        #expect(Lab.waitFor(5) { Lab.read(dir + "/syslog.log").contains(" session [stratumsniff@32473 sensor=\"") && Lab.read(dir + "/syslog.log").contains(" host=\"\(net.minerIP)\"") })
         sensor.terminate()
         sensor.waitUntilExit()
         #expect(sensor.terminationStatus == 0)
