@@ -35,7 +35,10 @@ public final class SensorMetrics: Sendable {
         public init() {}
     }
 
-    public init() {}
+    /// Which sensor and site the series come from (`stratumsniff_sensor_info`).
+    private let sensor: String, site: String
+
+    public init(sensor: String = "", site: String = "") { self.sensor = sensor; self.site = site }
 
     private func raise(_ name: String, _ labels: [(String, String)], to total: Int, help: String) {
         let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
@@ -53,6 +56,9 @@ public final class SensorMetrics: Sendable {
     }
 
     public func update(_ s: Snapshot, at now: Timestamp) {
+        // The Prometheus way to say who is speaking without a label on every series: one info series
+        // to join on (`* on(instance) group_left(sensor, site) stratumsniff_sensor_info`).
+        set("stratumsniff_sensor_info", [("sensor", sensor), ("site", site)], to: 1, help: "This sensor's name and site (--sensor, --site); always 1.")
         for c in s.capture {
             let l = [("interface", c.interface), ("worker", String(c.worker))]
             raise("stratumsniff_packets_received_total", l, to: Int(clamping: c.stats.received), help: "Packets the capture filter accepted (pcap_stats).")

@@ -168,7 +168,7 @@ struct Live: ParsableCommand {
             throw ExitCode(Exit.usageOrInputError)
         }
         // The metrics port, like the handles, may need root (below 1024).
-        let sensorMetrics = metrics.map { _ in SensorMetrics() }
+        let sensorMetrics = metrics.map { _ in SensorMetrics(sensor: identity.identity.sensor, site: identity.identity.site) }
         var metricsServer: MetricsServer?
         if let address = metrics, let m = sensorMetrics {
             do { metricsServer = try MetricsServer(address: address, metrics: m) } catch {

@@ -61,7 +61,7 @@ import PacketDecoding
 /// fails with a reason (README "Metrics").
 @Suite struct MetricsTests {
     @Test func countersFollowTotalsAndHealthSaysWhy() throws {
-        let m = SensorMetrics()
+        let m = SensorMetrics(sensor: "tap-7", site: "hq")
         let t0 = Timestamp(seconds: 1_800_000_000)
         var s = SensorMetrics.Snapshot()
         s.analysis.packets = 100
@@ -72,6 +72,7 @@ import PacketDecoding
         let text = m.text()
         #expect(text.contains("stratumsniff_packets_analysed_total 250"), "\(text)")
         #expect(text.contains("stratumsniff_hosts{verdict=\"mining\"} 2"))
+        #expect(text.contains("stratumsniff_sensor_info{sensor=\"tap-7\",site=\"hq\"} 1"), "\(text)")
         #expect(m.health(at: t0.adding(seconds: 2)) == nil)
         // Nothing updated the metrics for 11 s: the sensor is stalled.
         #expect(m.health(at: t0.adding(seconds: 12))?.contains("stalled") == true)
