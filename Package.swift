@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
         .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Proxy", "Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
-        .testTarget(name: "SensorTests", dependencies: ["Sensor", "OS", "PacketDecoding"]),
+        .testTarget(name: "SensorTests", dependencies: ["Sensor", "OS", "PacketDecoding", "Detection", "Store", "Stratum"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding", "Reporting"]),

@@ -14,10 +14,12 @@ public final class Outputs: Sendable {
     public let webhook: WebhookSender?
     /// Who is speaking: every line, webhook body and syslog message names the sensor and its site.
     public let identity: StoreIdentity
+    /// The events file's shape: the `--format jsonl` lines, or Suricata EVE records.
+    public let eve: Bool
 
     public init(events: EventsFile?, syslog: SyslogSender?, webhook: WebhookSender?,
-                identity: StoreIdentity = StoreIdentity(sensor: StoreIdentity.hostName)) {
-        self.events = events; self.syslog = syslog; self.webhook = webhook; self.identity = identity
+                identity: StoreIdentity = StoreIdentity(sensor: StoreIdentity.hostName), eve: Bool = false) {
+        self.events = events; self.syslog = syslog; self.webhook = webhook; self.identity = identity; self.eve = eve
     }
 
     /// `value` as one JSON line with the sensor and site.
@@ -32,7 +34,7 @@ public final class Outputs: Sendable {
 
     /// An analysis event as it happens (same schema as `analyze --format jsonl`).
     public func event(_ e: AnalysisEvent) {
-        events?.append(line(EventJSON(e)))
+        events?.append(eve ? JSONOutput.encode(EveRecord(e, sensor: identity.sensor, site: identity.site), pretty: false) : line(EventJSON(e)))
         guard let syslog else { return }
         switch e.kind {
         case .sessionIdentified:
@@ -51,7 +53,9 @@ public final class Outputs: Sendable {
     /// A host's verdict changed to mining or likely-mining: the alert.
     public func newMiner(_ report: HostReport, change: VerdictChange, time: Int64) {
         let host = HostJSON(report)
-        events?.append(line(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host)))
+        events?.append(eve ? JSONOutput.encode(EveRecord(alert: report, previous: change.old, time: time, sensor: identity.sensor, site: identity.site),
+                                               pretty: false)
+                           : line(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host)))
         syslog?.send("\(report.host) now \(report.verdict.rawValue) (\(report.confidence)): \(host.reasons.first ?? "")",
                      severity: .warning, msgID: "verdict",
                      structured: sd([("host", report.host.description), ("verdict", report.verdict.rawValue), ("confidence", String(report.confidence))]))
@@ -60,7 +64,9 @@ public final class Outputs: Sendable {
 
     /// More hosts became miners in one commit than alerts are sent for (an alert storm).
     public func alertsSuppressed(_ count: Int, time: Int64) {
-        events?.append(line(SuppressedLine(time: TimeFormat.iso8601(time), count: count)))
+        let suppressed = SuppressedLine(time: TimeFormat.iso8601(time), count: count)
+        events?.append(eve ? JSONOutput.encode(EveOwnRecord("mining_alerts_suppressed", time: time, sensor: identity.sensor, site: identity.site, suppressed),
+                                               pretty: false) : line(suppressed))
         syslog?.send("\(count) further hosts became mining or likely-mining in this commit; alerts for them suppressed (see the store)",
                      severity: .warning, msgID: "verdict", structured: sd([("suppressed", String(count))]))
     }
@@ -71,7 +77,8 @@ public final class Outputs: Sendable {
         webhook?.post(line(summary))
         syslog?.send("report \(r.from) - \(r.to): \(r.hosts_mining_now) hosts mining, \(r.hosts_new_in_period) new", severity: .info,
                      msgID: "report", structured: sd([("mining", String(r.hosts_mining_now)), ("new", String(r.hosts_new_in_period))]))
-        events?.append(line(summary))
+        events?.append(eve ? JSONOutput.encode(EveOwnRecord("mining_period_report", time: r.to_ns, sensor: identity.sensor, site: identity.site, summary),
+                                               pretty: false) : line(summary))
     }
 
     public func reopen() throws { try events?.reopen() }

@@ -14,7 +14,7 @@ import Synchronization
 
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, jsonl, none
+    case table, json, jsonl, eve, none
 }
 
 /// Caps settable from the command line; defaults live in `Limits`.
@@ -76,7 +76,7 @@ struct Analyze: ParsableCommand {
     @Argument(help: "Capture files, analysed in the order given. '-' reads standard input.")
     var files: [String]
 
-    @Option(help: "Output format: table, json, jsonl, or none (only the exit status and --store).")
+    @Option(help: "Output format: table, json, jsonl, eve (Suricata EVE records: flow fields, community_id, a mining object; verdicts as alerts), or none (only the exit status and --store).")
     var format: OutputFormat = .table
 
     @Option(help: "libpcap filter expression applied to every file.")
@@ -125,8 +125,11 @@ struct Analyze: ParsableCommand {
         // Events print from the workers' threads: one line at a time.
         let printer = LinePrinter()
         let who = identity.identity
+        let eve = format == .eve
         let onEvent: (@Sendable (AnalysisEvent) -> Void)? = jsonl ? { @Sendable event in
             printer.print(JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, EventJSON(event)), pretty: false))
+        } : eve ? { @Sendable event in
+            printer.print(JSONOutput.encode(EveRecord(event, sensor: who.sensor, site: who.site), pretty: false))
         } : nil
         var errors: [String] = []
         // The store is opened first so sessions retired from memory on a long capture reach it as
@@ -191,6 +194,12 @@ struct Analyze: ParsableCommand {
                 print(JSONOutput.encode(FromSensor(sensor: identity.identity.sensor, site: identity.identity.site, HostVerdictLine(HostJSON(r))), pretty: false))
             }
             print(JSONOutput.encode(FromSensor(sensor: identity.identity.sensor, site: identity.identity.site, SummaryLine(summary: summary)), pretty: false))
+        case .eve:
+            let end = found.stats.lastPacket?.nanoseconds ?? WallTime.now().nanoseconds
+            for r in shown where r.verdict != .none {
+                print(JSONOutput.encode(EveRecord(alert: r, previous: nil, time: r.lastSeen?.nanoseconds ?? end,
+                                                  sensor: identity.identity.sensor, site: identity.identity.site), pretty: false))
+            }
         case .none:
             break
         }

@@ -83,6 +83,9 @@ struct Live: ParsableCommand {
     @Option(help: "Append events as JSON lines (the --format jsonl schema) to this file.")
     var events: String?
 
+    @Option(help: "The events file's shape: jsonl (the --format jsonl lines) or eve (Suricata EVE records: flow fields, community_id, a mining object; verdicts as alerts).")
+    var eventsFormat: EventsFormat = .jsonl
+
     @Option(help: "Rotate the events file at this many MiB (5 old files kept).")
     var eventsMaxMb: Int = 100
 
@@ -310,7 +313,8 @@ struct Live: ParsableCommand {
         do {
             let outputs = Outputs(events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
                                   syslog: try syslog.map { try SyslogSender(target: $0) },
-                                  webhook: try webhook.map { try WebhookSender(url: $0) }, identity: identity.identity)
+                                  webhook: try webhook.map { try WebhookSender(url: $0) }, identity: identity.identity,
+                                  eve: eventsFormat == .eve)
             if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
             guard let location else { return (outputs, nil) }
             if !Privileges.isRoot, let storePath = location.file { try StorePaths.prepareDirectory(for: storePath) }
@@ -412,4 +416,9 @@ struct Live: ParsableCommand {
     static func fileStamp(_ t: Timestamp) -> String {
         TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "") + "Z"
     }
+}
+
+/// `live --events-format`.
+enum EventsFormat: String, ExpressibleByArgument, CaseIterable {
+    case jsonl, eve
 }

@@ -312,3 +312,35 @@ enum Binary {
         #expect(bad.status == 2)
     }
 }
+
+/// `--format eve` (and `live --events-format eve`): records a Suricata EVE pipeline takes unchanged
+/// (README "JSON output": the field set is documented there).
+@Suite struct EveOutputTests {
+    @Test func analyzeWritesEveRecords() throws {
+        let path = try Binary.temp("eve.pcap", Corpus.all[0].build())
+        let r = try Binary.run(["analyze", "--quiet", "--format", "eve", "--sensor", "tap-1", "--site", "hq", path])
+        let lines = r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(lines.count > 4)
+        let stamp = try Regex(#"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+0000$"#)
+        for l in lines {
+            // Suricata's standard keys, its timestamp format, and the sensor as EVE's `host`.
+            #expect((l["timestamp"] as? String).map { $0.wholeMatch(of: stamp) != nil } == true, "\(l)")
+            #expect(["mining", "alert"].contains(l["event_type"] as? String ?? ""))
+            #expect(l["host"] as? String == "tap-1" && l["site"] as? String == "hq")
+            for key in ["src_ip", "src_port", "dest_ip", "dest_port", "proto", "community_id", "mining"] { #expect(l.keys.contains(key), "\(key) in \(l)") }
+        }
+        let mining = lines.filter { $0["event_type"] as? String == "mining" }
+        let seen = try #require(mining.first { ($0["mining"] as? [String: Any])?["event"] as? String == "session_seen" })
+        #expect(seen["proto"] as? String == "TCP" && seen["src_ip"] as? String == "10.0.0.5" && seen["dest_port"] as? Int == 443)
+        #expect(((seen["mining"] as? [String: Any])?["session"] as? [String: Any])?["wallets"] != nil)
+        // A share refers to its session by Community ID instead of repeating it.
+        let share = try #require(mining.first { ($0["mining"] as? [String: Any])?["event"] as? String == "share_accepted" })
+        #expect((share["mining"] as? [String: Any])?["session"] is NSNull)
+        #expect(share["community_id"] as? String == seen["community_id"] as? String && (seen["community_id"] as? String)?.hasPrefix("1:") == true)
+        // The verdicts close the stream as alerts, the miner's with severity 1 and ET's coin-mining category.
+        let alert = try #require(lines.first { $0["event_type"] as? String == "alert" && $0["src_ip"] as? String == "10.0.0.5" })
+        let a = try #require(alert["alert"] as? [String: Any])
+        #expect(a["severity"] as? Int == 1 && a["category"] as? String == "Crypto Currency Mining Activity Detected")
+        #expect((a["signature"] as? String)?.contains("mining") == true)
+    }
+}

@@ -108,7 +108,7 @@ import TrafficGen
         #expect(kinds == ["dns-pool-lookup", "p2p-node"])
         #expect(evidence.allSatisfy { $0["session"] is NSNull && ($0["host"] as? String)?.isEmpty == false })
         // README's key list is what every event line carries (null where it does not apply).
-        let keys: Set<String> = ["type", "time", "event", "host", "accepted", "user", "target", "reason", "session", "evidence"]
+        let keys: Set<String> = ["type", "time", "event", "host", "accepted", "user", "target", "reason", "session", "evidence", "sensor", "site"]
         let mining = try Binary.run(["analyze", "--quiet", "--format", "jsonl", try scenario("xmrig-cryptonote.pcap")]).stdout
             .split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         let events = (lines + mining).filter { $0["type"] as? String == "event" }

@@ -1,4 +1,7 @@
+import Detection
 import Foundation
+import Store
+import Stratum
 import Testing
 @testable import Sensor
 import OS
@@ -9,6 +12,27 @@ import PacketDecoding
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("sensor-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
         return d.appendingPathComponent(name).path
+    }
+
+    /// `live --events-format eve`: the events file gets EVE records naming the sensor, the session's
+    /// flow and its Community ID; syslog and webhook are unchanged.
+    @Test func eveEventsFileRecordsNameSensorAndFlow() throws {
+        let path = tempPath("eve.json")
+        let outputs = Outputs(events: try EventsFile(path: path), syslog: nil, webhook: nil,
+                              identity: StoreIdentity(sensor: "tap-9", site: "lab"), eve: true)
+        var m = StratumSummary()
+        m.dialect = .stratumV1
+        let s = SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: 40000, pool: IPAddress("198.51.100.2")!, poolPort: 3333, vlanID: 0,
+                              summary: m, flowFirstSeen: Timestamp(seconds: 1_732_000_000), flowLastSeen: Timestamp(seconds: 1_732_000_060),
+                              minerBytes: 10, poolBytes: 10, endReason: "closed")
+        outputs.event(AnalysisEvent(time: Timestamp(seconds: 1_732_000_001), kind: .share(accepted: true), session: s, policy: ScoringPolicy()))
+        let line = try String(contentsOfFile: path, encoding: .utf8)
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(doc["event_type"] as? String == "mining" && doc["host"] as? String == "tap-9" && doc["site"] as? String == "lab")
+        #expect(doc["timestamp"] as? String == "2024-11-19T07:06:41.000000+0000")
+        #expect(doc["src_ip"] as? String == "10.0.0.1" && doc["dest_port"] as? Int == 3333 && doc["proto"] as? String == "TCP")
+        #expect((doc["community_id"] as? String)?.hasPrefix("1:") == true)
+        #expect((doc["mining"] as? [String: Any])?["event"] as? String == "share_accepted")
     }
 
     @Test func eventsFileRotatesBySize() throws {
