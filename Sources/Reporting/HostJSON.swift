@@ -54,8 +54,12 @@ public struct HostJSON: Codable, Sendable {
         self.workers = workers
         miner_software = software
         shares_accepted = r.minerSessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
-        var totals: [RateKind: Double] = [:]
-        for s in r.minerSessions { if let h = s.estimatedHashrate { totals[s.rateKind, default: 0] += h } }
+        var totals: [RateKind: (rate: Double, shares: Int?)] = [:]
+        for s in r.minerSessions {
+            guard let h = s.estimatedHashrate else { continue }
+            let t = totals[s.rateKind] ?? (0, 0)
+            totals[s.rateKind] = (t.rate + h, (t.shares ?? 0).addingSaturated(s.summary.sharesAccepted))
+        }
         let rates = RateJSON.list(totals)
         estimated_hashrates = rates
         estimated_hashrate_hs = rates.count == 1 ? rates[0].estimated : nil
@@ -100,29 +104,43 @@ public struct RateJSON: Codable, Sendable, Equatable {
     public var dialect: String?
     public var unit: String
     public var estimated: Double
+    /// Accepted shares the estimate rests on, and its 95 % interval (`RateInterval`); nil in stores
+    /// written before they were recorded.
+    public var shares: Int?
+    public var low: Double?
+    public var high: Double?
 
-    public init(kind: RateKind, estimated: Double) {
+    public init(kind: RateKind, estimated: Double, shares: Int? = nil) {
         coin = kind.coin; dialect = kind.dialect; unit = kind.unit.rawValue; self.estimated = estimated
+        self.shares = shares
+        if let n = shares, let f = RateInterval.factors(shares: n) {
+            low = SessionJSON.round(estimated * f.low); high = SessionJSON.round(estimated * f.high)
+        }
     }
 
     public var kind: RateKind { RateKind(coin: coin, dialect: dialect) }
 
-    /// Totals in a stable order (by label), rounded like every estimate; a sum past the finite range is left out.
-    public static func list(_ totals: [RateKind: Double]) -> [RateJSON] {
-        totals.filter { $0.value.isFinite && $0.value > 0 }.sorted { $0.key < $1.key }
-            .map { RateJSON(kind: $0.key, estimated: SessionJSON.round($0.value)) }
+    /// Totals in a stable order (by label), rounded like every estimate; a sum past the finite range is
+    /// left out. The interval of a total comes from all the shares behind it (the sessions' difficulties
+    /// taken as alike: their sum is then one Poisson count).
+    public static func list(_ totals: [RateKind: (rate: Double, shares: Int?)]) -> [RateJSON] {
+        totals.filter { $0.value.rate.isFinite && $0.value.rate > 0 }.sorted { $0.key < $1.key }
+            .map { RateJSON(kind: $0.key, estimated: SessionJSON.round($0.value.rate), shares: $0.value.shares) }
     }
 
     /// "675 Sol/s (zcash)".
     public var text: String { Format.hashrate(estimated, HashrateUnit(rawValue: unit) ?? .hashes) + " (\(kind.label))" }
 
-    enum CodingKeys: String, CodingKey { case coin, dialect, unit, estimated }
+    enum CodingKeys: String, CodingKey { case coin, dialect, unit, estimated, shares, low, high }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(coin, forKey: .coin)
         try c.encode(dialect, forKey: .dialect)
         try c.encode(unit, forKey: .unit)
         try c.encode(estimated, forKey: .estimated)
+        try c.encode(shares, forKey: .shares)
+        try c.encode(low, forKey: .low)
+        try c.encode(high, forKey: .high)
     }
 }
 

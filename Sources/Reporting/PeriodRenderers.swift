@@ -34,6 +34,35 @@ public enum PeriodRenderer {
                 "Estimated stolen hashrate: \(rates(r.estimated_stolen_hashrates))",
                 "Capture: \(capture)"]
     }
+    /// One sentence a manager can forward: how many hosts mine, how much, and which to deal with first
+    /// (the most serious — the report lists hosts in that order) with since when, where and for whom.
+    static func summary(_ r: PeriodReport) -> String? {
+        let miners = r.hosts.filter { ["mining", "likely-mining"].contains($0.host.verdict) }
+        guard let first = miners.first else { return nil }
+        let n = r.hosts_mining_now
+        var s = "\(Format.count(n, "host")) mined in this period"
+        if r.hosts_new_in_period > 0 { s += " (\(r.hosts_new_in_period) first flagged in it)" }
+        if !r.estimated_stolen_hashrates.isEmpty { s += ", together ~\(rates(r.estimated_stolen_hashrates))" }
+        let j = first.host
+        s += ". Start with \(first.label): \(j.verdictText) (\(j.confidence)) since \(short(first.first_flagged ?? first.first_seen))"
+        let what = [j.miner_software.first, j.pools.first.map { "at \($0)" }, j.wallets.first.map { "for \(Format.shortWallet($0))" }]
+            .compactMap { $0 }
+        if !what.isEmpty { s += " — " + what.joined(separator: " ") }
+        return s + "."
+    }
+
+    /// Hosts per site and verdict, when sensors name more than one site ("hq: 2 mining, 1 pool").
+    static func bySite(_ r: PeriodReport) -> [String] {
+        let sites = Set(r.hosts.map(\.site))
+        guard sites.count > 1 else { return [] }
+        return sites.sorted().map { site in
+            let hosts = r.hosts.filter { $0.site == site }
+            let counts = Dictionary(grouping: hosts, by: \.host.verdict).map { ($0.key, $0.value.count) }
+                .sorted { HostVerdicts.rank(Verdict(rawValue: $0.0) ?? .none) < HostVerdicts.rank(Verdict(rawValue: $1.0) ?? .none) }
+            return "\(site.isEmpty ? "(no site)" : site): " + counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+        }
+    }
+
     static func emptyPeriod(_ r: PeriodReport) -> String {
         "No mining activity in this period." + (r.whereTheDataIs.map { " " + $0 } ?? "")
     }
@@ -66,7 +95,10 @@ public enum PeriodRenderer {
 
     static func markdown(_ r: PeriodReport) -> String {
         var o = "# StratumSniff report, \(short(r.from)) – \(short(r.to)) UTC\n\n"
+        if let s = summary(r) { o += md(s) + "\n\n" }
         for line in headline(r) { o += "- \(md(line))\n" }
+        let sites = bySite(r)
+        if !sites.isEmpty { o += "- By site: " + sites.map(md).joined(separator: "; ") + "\n" }
         o += "\n"
         guard !r.hosts.isEmpty else { return o + md(emptyPeriod(r)) + "\n\n" + markdownChanges(r) }
         if r.hosts_omitted > 0 { o += omittedNote(r) + "\n\n" }
@@ -186,6 +218,9 @@ public enum PeriodRenderer {
         var o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         o += "<title>StratumSniff report \(h(short(r.from))) – \(h(short(r.to)))</title><style>\(css)</style></head><body>\n"
         o += "<h1>Cryptomining report</h1><div class=\"muted\">\(h(short(r.from))) – \(h(short(r.to))) UTC · generated \(h(short(r.generated))) UTC by StratumSniff</div>\n"
+        if let s = summary(r) { o += "<p id=\"summary\"><b>\(h(s))</b></p>\n" }
+        let sites = bySite(r)
+        if !sites.isEmpty { o += "<p id=\"by-site\">By site: " + sites.map(h).joined(separator: "; ") + "</p>\n" }
         o += "<div class=\"cards\"><div class=\"card\"><b id=\"mining-now\">\(r.hosts_mining_now)</b>hosts mining in this period</div>"
         o += "<div class=\"card\"><b id=\"new-hosts\">\(r.hosts_new_in_period)</b>first flagged in this period</div>"
         let rateLines = r.estimated_stolen_hashrates.isEmpty ? "<b>none</b>"

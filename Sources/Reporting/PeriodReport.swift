@@ -125,9 +125,13 @@ public struct PeriodReport: Codable, Sendable {
         hosts_mining_now = max(totals?.mining ?? 0, miners.count)
         hosts_new_in_period = max(totals?.new ?? 0, hosts.filter(\.new_in_period).count)
         hosts_omitted = max((totals?.all ?? hosts.count) - hosts.count, 0)
-        var totals: [RateKind: Double] = [:]
+        var totals: [RateKind: (rate: Double, shares: Int?)] = [:]
         for m in miners {
-            for r in m.host.rateList { totals[r.kind, default: 0] += r.estimated }
+            for r in m.host.rateList {
+                let t = totals[r.kind] ?? (0, 0)
+                // A total without its shares (a host stored before they were recorded) has no interval.
+                totals[r.kind] = (t.rate + r.estimated, t.shares.flatMap { a in r.shares.map { a.addingSaturated($0) } })
+            }
         }
         estimated_stolen_hashrates = RateJSON.list(totals)
         estimated_stolen_hashrate_hs = estimated_stolen_hashrates.count == 1 ? estimated_stolen_hashrates[0].estimated : nil

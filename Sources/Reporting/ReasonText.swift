@@ -184,7 +184,12 @@ public enum ReasonText {
             parts.append(Format.count(m.jobsReceived, "job") + (withDuration ? " in \(Format.duration(seconds))" : ""))
         }
         let unit = s.rateKind.unit
-        if withDuration, let h = m.estimatedHashrate { parts.append("~\(Format.hashrate(h, unit)) from accepted shares") }
+        if withDuration, let h = m.estimatedHashrate {
+            // The interval, not only the number: a few shares say little (README "Estimated hashrate").
+            let interval = RateInterval.factors(shares: m.sharesAccepted)
+                .map { " (95 %: \(Format.hashrate(h * $0.low, unit))–\(Format.hashrate(h * $0.high, unit)))" } ?? ""
+            parts.append("~\(Format.hashrate(h, unit))\(interval) from \(Format.count(m.sharesAccepted, "accepted share"))")
+        }
         if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r, unit))") }
         return parts.joined(separator: ", ")
     }

@@ -28,6 +28,9 @@ public struct SessionJSON: Codable, Sendable {
     public var difficulty: Double?
     public var hashes_per_share: Double?
     public var estimated_hashrate_hs: Double?
+    /// The estimate's 95 % interval from its accepted shares (`RateInterval`).
+    public var estimated_hashrate_low_hs: Double?
+    public var estimated_hashrate_high_hs: Double?
     public var reported_hashrate_hs: Double?
     /// What both rates count: "H/s", or "Sol/s" for Equihash coins (nil only in stores written before it).
     public var hashrate_unit: String?
@@ -65,6 +68,10 @@ public struct SessionJSON: Codable, Sendable {
         difficulty = m.difficulty?.finite.map(Self.round)
         hashes_per_share = m.hashesPerShare?.finite.map(Self.round)
         estimated_hashrate_hs = m.estimatedHashrate?.finite.map(Self.round)
+        if let h = m.estimatedHashrate?.finite, let f = RateInterval.factors(shares: m.sharesAccepted) {
+            estimated_hashrate_low_hs = Self.round(h * f.low)
+            estimated_hashrate_high_hs = Self.round(h * f.high)
+        }
         reported_hashrate_hs = m.reportedHashrate?.finite
         hashrate_unit = s.rateKind.unit.rawValue
         first_seen = m.firstSeen.map { TimeFormat.iso8601($0.nanoseconds) }
@@ -95,7 +102,7 @@ public struct SessionJSON: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case role, miner, pool, community_id, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
              login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
-             hashes_per_share, estimated_hashrate_hs, reported_hashrate_hs, hashrate_unit, first_seen, last_seen, bytes_from_miner,
+             hashes_per_share, estimated_hashrate_hs, estimated_hashrate_low_hs, estimated_hashrate_high_hs, reported_hashrate_hs, hashrate_unit, first_seen, last_seen, bytes_from_miner,
              bytes_from_pool, end_reason, transport, pool_list_match, proxy
     }
 
@@ -122,6 +129,8 @@ public struct SessionJSON: Codable, Sendable {
         try c.encode(difficulty, forKey: .difficulty)
         try c.encode(hashes_per_share, forKey: .hashes_per_share)
         try c.encode(estimated_hashrate_hs, forKey: .estimated_hashrate_hs)
+        try c.encode(estimated_hashrate_low_hs, forKey: .estimated_hashrate_low_hs)
+        try c.encode(estimated_hashrate_high_hs, forKey: .estimated_hashrate_high_hs)
         try c.encode(reported_hashrate_hs, forKey: .reported_hashrate_hs)
         try c.encode(hashrate_unit, forKey: .hashrate_unit)
         try c.encode(first_seen, forKey: .first_seen)

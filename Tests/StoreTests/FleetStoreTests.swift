@@ -78,6 +78,11 @@ import TrafficGen
         #expect(branch.hosts.allSatisfy { $0.site == "branch" } && branch.hosts.count == miners.count / 2 + all.hosts.filter { $0.site == "branch" && $0.host.verdict != "mining" }.count)
         let md = PeriodRenderer.render(all, as: .md)
         #expect(md.contains("Seen by sensors tap-a, tap-b") && md.contains("@ branch"))
+        // For a manager: one sentence on top, and the counts per site.
+        #expect(md.contains("2 hosts mined in this period") && md.contains("Start with 10.0.0.5 @ "), "\(md.prefix(600))")
+        #expect(md.contains("- By site: branch: 1 mining, 1 pool; hq: 1 mining, 1 pool"), "\(md.prefix(900))")
+        let html = PeriodRenderer.render(all, as: .html)
+        #expect(html.contains("<p id=\"summary\"><b>2 hosts mined") && html.contains("<p id=\"by-site\">By site: branch: 1 mining"))
     }
 
     @Test func theSpoolKeepsOrderAndEveryVerdictChangeWithinItsBound() throws {
