@@ -214,6 +214,15 @@ public enum PeriodRenderer {
         return "<td data-label=\"\(h(label))\"\(classes.isEmpty ? "" : " class=\"\(classes)\"")>\(content)</td>"
     }
 
+    /// Wallets in the host table, shortened (`48edfHu7V9…UicoD`) so that a 95-character address neither
+    /// breaks mid-token nor makes its row fifteen lines tall; the whole address is a hover away (`title`,
+    /// no script) and in the host's reasons below.
+    static func walletCell(_ j: HostJSON) -> String {
+        guard !j.wallets.isEmpty else { return "-" }
+        return j.wallets.prefix(2).map { "<span title=\"\(h($0))\">\(h(Format.shortWallet($0)))</span>" }.joined(separator: "; ")
+            + (j.wallets.count > 2 ? " +\(j.wallets.count - 2)" : "")
+    }
+
     static func html(_ r: PeriodReport) -> String {
         var o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         o += "<title>StratumSniff report \(h(short(r.from))) – \(h(short(r.to)))</title><style>\(css)</style></head><body>\n"
@@ -238,7 +247,7 @@ public enum PeriodRenderer {
                 let j = x.host
                 o += "<tr>" + td("Host", "<a href=\"#host-\(h(x.label))\">\(h(x.label))</a>\(x.new_in_period ? " <span class=\"new\">new</span>" : "")", nowrap: true)
                 o += td("Verdict", h(j.verdictText), nowrap: true, cls: "v-\(h(j.verdict))") + td("Confidence", String(j.confidence), nowrap: true)
-                o += td("Pool", h(pools(j))) + td("Wallet", h(wallets(j))) + td("Worker", h(workers(j))) + td("Software", h(software(j)))
+                o += td("Pool", h(pools(j))) + td("Wallet", walletCell(j), nowrap: true) + td("Worker", h(workers(j))) + td("Software", h(software(j)))
                 o += td("First seen", h(short(x.first_seen)), nowrap: true) + td("Last seen", h(short(x.last_seen)), nowrap: true)
                 o += td("Shares", sharesCell(x), nowrap: true) + td("Hashrate", h(j.rateCell), nowrap: true) + "</tr>\n"
             }

@@ -83,6 +83,9 @@ import TrafficGen
         #expect(md.contains("- By site: branch: 1 mining, 1 pool; hq: 1 mining, 1 pool"), "\(md.prefix(900))")
         let html = PeriodRenderer.render(all, as: .html)
         #expect(html.contains("<p id=\"summary\"><b>2 hosts mined") && html.contains("<p id=\"by-site\">By site: branch: 1 mining"))
+        // The host table shows wallets shortened, never broken mid-token; the whole address is a hover away.
+        #expect(html.contains("<td data-label=\"Wallet\" class=\"nowrap\"><span title=\"48edfHu7V9"), "\(html)")
+        #expect(html.contains(">48edfHu7V9…UicoD</span></td>"))
     }
 
     @Test func theSpoolKeepsOrderAndEveryVerdictChangeWithinItsBound() throws {
