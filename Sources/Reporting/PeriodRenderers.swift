@@ -252,9 +252,9 @@ public enum PeriodRenderer {
                 o += td("Shares", sharesCell(x), nowrap: true) + td("Hashrate", h(j.rateCell), nowrap: true) + "</tr>\n"
             }
             o += "</tbody></table>\n"
-            let axis = r.activeSpan
             for x in r.hosts {
                 o += "<h2 id=\"host-\(h(x.label))\">\(h(x.label)) <span class=\"v-\(h(x.host.verdict))\">\(h(x.host.verdictText))</span> <span class=\"muted\">(\(x.host.confidence))</span></h2>\n"
+                let axis = r.activeSpan(of: x)
                 o += timeline(x, from: axis.0, to: axis.1)
                 o += "<ul>" + (seenBy(x, r).map { ["<li>\(h($0))</li>"] } ?? []).joined() + x.host.reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
             }

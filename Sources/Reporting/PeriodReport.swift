@@ -148,11 +148,19 @@ public struct PeriodReport: Codable, Sendable {
 
     /// The stretch of time the period's sessions cover (within the period), for timelines: a 9-year
     /// period with 20 minutes of mining draws those 20 minutes, not a 1-pixel tick.
-    public var activeSpan: (Int64, Int64) {
+    public var activeSpan: (Int64, Int64) { Self.span(of: hosts.flatMap(\.sessions), from: from_ns, to: to_ns) }
+
+    /// The stretch of one host's own sessions (its timeline's axis: a host that mined twenty minutes
+    /// of a nine-year report gets twenty minutes, not a tick); the report's when it has none.
+    public func activeSpan(of host: Host) -> (Int64, Int64) {
+        host.sessions.isEmpty ? activeSpan : Self.span(of: host.sessions, from: from_ns, to: to_ns)
+    }
+
+    /// From the first session's start to the last one's end, within the period, with a 2 % margin.
+    static func span(of sessions: [Session], from: Int64, to: Int64) -> (Int64, Int64) {
+        let (from_ns, to_ns) = (from, to)
         var lo = Int64.max, hi = Int64.min
-        for h in hosts {
-            for s in h.sessions { lo = min(lo, s.start_ns); hi = max(hi, s.end_ns) }
-        }
+        for s in sessions { lo = min(lo, s.start_ns); hi = max(hi, s.end_ns) }
         guard lo <= hi else { return (from_ns, to_ns) }
         lo = max(lo, from_ns); hi = min(hi, to_ns)
         guard lo < hi else { return (from_ns, to_ns) }
