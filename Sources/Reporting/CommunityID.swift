@@ -1,3 +1,4 @@
+import Detection
 import Digests
 import Foundation
 import PacketDecoding
@@ -31,5 +32,19 @@ public enum CommunityID {
         case .v4(let v): (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) }
         case .v6(let hi, let lo): (0..<8).map { UInt8(truncatingIfNeeded: hi >> (56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: lo >> (56 - 8 * $0)) }
         }
+    }
+}
+
+extension SessionRecord {
+    /// The session's flow (miner ↔ pool, TCP) as Community ID v1.
+    public var communityID: String { CommunityID.v1(miner, minerPort, pool, poolPort, proto: CommunityID.tcp) }
+}
+
+extension Evidence {
+    /// The Community ID of the connection the record came from (nil when it names no peer, or was
+    /// stored before records kept the host's port and protocol).
+    public var communityID: String? {
+        guard let p = peer, let port = hostPort, let proto = transport else { return nil }
+        return CommunityID.v1(host, port, p, peerPort, proto: proto)
     }
 }

@@ -57,18 +57,24 @@ public struct EveRecord: Encodable {
 
     static func protoName(_ p: UInt8) -> String { p == 6 ? "TCP" : p == 17 ? "UDP" : String(p) }
 
+    /// The flow fields of a mining session (miner → pool, TCP).
+    private mutating func flow(of s: SessionRecord) {
+        src_ip = s.miner.description; src_port = Int(s.minerPort)
+        dest_ip = s.pool.description; dest_port = Int(s.poolPort)
+        proto = "TCP"
+        community_id = s.communityID
+    }
+
     /// An analysis event as an EVE `mining` record.
     public init(_ e: AnalysisEvent, sensor: String, site: String?) {
         timestamp = Self.timestamp(e.time.nanoseconds)
         event_type = "mining"
         host = sensor
-        self.site = site?.isEmpty == true ? nil : site
-        var m = Mining(event: "", host: "")
+        self.site = JSONOutput.site(site)
+        mining = Mining(event: "", host: "")
+        var m = mining
         if let s = e.session {
-            src_ip = s.miner.description; src_port = Int(s.minerPort)
-            dest_ip = s.pool.description; dest_port = Int(s.poolPort)
-            proto = "TCP"
-            community_id = CommunityID.v1(s.miner, s.minerPort, s.pool, s.poolPort, proto: CommunityID.tcp)
+            flow(of: s)
             m.host = s.miner.description
         }
         switch e.kind {
@@ -79,7 +85,7 @@ public struct EveRecord: Encodable {
             src_ip = ev.host.description; src_port = ev.hostPort.map(Int.init)
             dest_ip = ev.peer?.description; dest_port = ev.peer == nil ? nil : Int(ev.peerPort)
             proto = ev.transport.map(Self.protoName)
-            community_id = m.evidence?.community_id
+            community_id = ev.communityID
         case .sessionIdentified:
             m.event = "session_seen"
             m.session = e.session.map { SessionJSON($0, role: "miner") }
@@ -100,19 +106,16 @@ public struct EveRecord: Encodable {
         timestamp = Self.timestamp(time)
         event_type = "alert"
         host = sensor
-        self.site = site?.isEmpty == true ? nil : site
+        self.site = JSONOutput.site(site)
         let report = HostJSON(r)
+        mining = Mining(event: "verdict", host: r.host.description, verdict: report, previous_verdict: previous)
         if let s = r.minerSessions.last ?? r.poolSessions.last {
-            src_ip = s.miner.description; src_port = Int(s.minerPort)
-            dest_ip = s.pool.description; dest_port = Int(s.poolPort)
-            proto = "TCP"
-            community_id = CommunityID.v1(s.miner, s.minerPort, s.pool, s.poolPort, proto: CommunityID.tcp)
+            flow(of: s)
         } else {
             src_ip = r.host.description
         }
         alert = Alert(signature: "StratumSniff: \(r.host) \(r.verdict.rawValue) (\(r.confidence)): \(report.reasons.first ?? "")",
                       severity: r.verdict == .mining ? 1 : r.verdict == .likelyMining || r.verdict == .pool ? 2 : 3)
-        mining = Mining(event: "verdict", host: r.host.description, verdict: report, previous_verdict: previous)
     }
 }
 
@@ -126,7 +129,7 @@ public struct EveOwnRecord<Body: Encodable>: Encodable {
     public var body: Body
     public init(_ eventType: String, time: Int64, sensor: String, site: String?, _ body: Body) {
         timestamp = EveRecord.timestamp(time); event_type = eventType; host = sensor
-        self.site = site?.isEmpty == true ? nil : site; self.body = body
+        self.site = JSONOutput.site(site); self.body = body
     }
 
     enum Keys: String, CodingKey { case timestamp, event_type, host, site }

@@ -64,9 +64,7 @@ public struct EvidenceJSON: Codable, Sendable {
         summary = ReasonText.describe(e, policy)
         verdict = HostVerdicts.score(e, policy).0.rawValue
         peer = e.peerEndpoint
-        if let p = e.peer, let port = e.hostPort, let proto = e.transport {
-            community_id = CommunityID.v1(e.host, port, p, e.peerPort, proto: proto)
-        }
+        community_id = e.communityID
         name = e.name
         pool_list_match = e.pool.map { "\($0.matched) (\($0.entry.source))" }
         pool_kind = e.pool?.entry.kind.rawValue

@@ -54,11 +54,9 @@ public struct HostJSON: Codable, Sendable {
         self.workers = workers
         miner_software = software
         shares_accepted = r.minerSessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
-        var totals: [RateKind: (rate: Double, shares: Int?)] = [:]
+        var totals: [RateKind: RateJSON.Total] = [:]
         for s in r.minerSessions {
-            guard let h = s.estimatedHashrate else { continue }
-            let t = totals[s.rateKind] ?? (0, 0)
-            totals[s.rateKind] = (t.rate + h, (t.shares ?? 0).addingSaturated(s.summary.sharesAccepted))
+            if let h = s.estimatedHashrate { RateJSON.add(h, shares: s.summary.sharesAccepted, kind: s.rateKind, to: &totals) }
         }
         let rates = RateJSON.list(totals)
         estimated_hashrates = rates
@@ -120,10 +118,19 @@ public struct RateJSON: Codable, Sendable, Equatable {
 
     public var kind: RateKind { RateKind(coin: coin, dialect: dialect) }
 
+    /// A per-kind total: the rates summed, and the shares behind them (nil once any part's are unknown).
+    public typealias Total = (rate: Double, shares: Int?)
+
+    /// Adds a rate and its shares to the total of its kind.
+    public static func add(_ rate: Double, shares: Int?, kind: RateKind, to totals: inout [RateKind: Total]) {
+        let t = totals[kind] ?? (0, 0)
+        totals[kind] = (t.rate + rate, t.shares.flatMap { a in shares.map { a.addingSaturated($0) } })
+    }
+
     /// Totals in a stable order (by label), rounded like every estimate; a sum past the finite range is
     /// left out. The interval of a total comes from all the shares behind it (the sessions' difficulties
     /// taken as alike: their sum is then one Poisson count).
-    public static func list(_ totals: [RateKind: (rate: Double, shares: Int?)]) -> [RateJSON] {
+    public static func list(_ totals: [RateKind: Total]) -> [RateJSON] {
         totals.filter { $0.value.rate.isFinite && $0.value.rate > 0 }.sorted { $0.key < $1.key }
             .map { RateJSON(kind: $0.key, estimated: SessionJSON.round($0.value.rate), shares: $0.value.shares) }
     }

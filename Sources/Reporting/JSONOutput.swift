@@ -7,6 +7,9 @@ import PacketDecoding
 import Stratum
 
 public enum JSONOutput {
+    /// A site as every output writes it: null when none is named (`--site` absent or empty).
+    static func site(_ name: String?) -> String? { name?.isEmpty == true ? nil : name }
+
     /// Encoder with stable formatting; JSONEncoder escapes every control character in wire strings.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool) -> String {
         let enc = JSONEncoder()
@@ -121,7 +124,7 @@ public struct FromSensor<Body: Encodable>: Encodable {
     public var site: String?
     public var body: Body
     public init(sensor: String, site: String?, _ body: Body) {
-        self.sensor = sensor; self.site = site?.isEmpty == true ? nil : site; self.body = body
+        self.sensor = sensor; self.site = JSONOutput.site(site); self.body = body
     }
 
     enum Keys: String, CodingKey { case sensor, site }

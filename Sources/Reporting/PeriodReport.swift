@@ -125,13 +125,10 @@ public struct PeriodReport: Codable, Sendable {
         hosts_mining_now = max(totals?.mining ?? 0, miners.count)
         hosts_new_in_period = max(totals?.new ?? 0, hosts.filter(\.new_in_period).count)
         hosts_omitted = max((totals?.all ?? hosts.count) - hosts.count, 0)
-        var totals: [RateKind: (rate: Double, shares: Int?)] = [:]
+        var totals: [RateKind: RateJSON.Total] = [:]
         for m in miners {
-            for r in m.host.rateList {
-                let t = totals[r.kind] ?? (0, 0)
-                // A total without its shares (a host stored before they were recorded) has no interval.
-                totals[r.kind] = (t.rate + r.estimated, t.shares.flatMap { a in r.shares.map { a.addingSaturated($0) } })
-            }
+            // A total without its shares (a host stored before they were recorded) has no interval.
+            for r in m.host.rateList { RateJSON.add(r.estimated, shares: r.shares, kind: r.kind, to: &totals) }
         }
         estimated_stolen_hashrates = RateJSON.list(totals)
         estimated_stolen_hashrate_hs = estimated_stolen_hashrates.count == 1 ? estimated_stolen_hashrates[0].estimated : nil
@@ -157,8 +154,7 @@ public struct PeriodReport: Codable, Sendable {
     }
 
     /// From the first session's start to the last one's end, within the period, with a 2 % margin.
-    static func span(of sessions: [Session], from: Int64, to: Int64) -> (Int64, Int64) {
-        let (from_ns, to_ns) = (from, to)
+    static func span(of sessions: [Session], from from_ns: Int64, to to_ns: Int64) -> (Int64, Int64) {
         var lo = Int64.max, hi = Int64.min
         for s in sessions { lo = min(lo, s.start_ns); hi = max(hi, s.end_ns) }
         guard lo <= hi else { return (from_ns, to_ns) }

@@ -26,7 +26,8 @@ public enum RateInterval {
             }
             return (chiSquare(2 * Double(n), -z) / 2, chiSquare(2 * (Double(n) + 1), z) / 2)
         }
-        // P(X <= k | mean) summed in log space (no overflow of mean^k or k!).
+        // P(X <= k | mean), term by term from e^-mean (no mean^k or k! to overflow; for the means searched
+        // here, at most ~500, e^-mean stays far above the smallest Double).
         func cdf(_ k: Int, _ mean: Double) -> Double {
             guard mean > 0 else { return 1 }
             var term = exp(-mean), sum = term

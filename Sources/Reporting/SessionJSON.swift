@@ -49,7 +49,7 @@ public struct SessionJSON: Codable, Sendable {
         self.role = role
         miner = s.minerEndpoint
         pool = s.poolEndpoint
-        community_id = CommunityID.v1(s.miner, s.minerPort, s.pool, s.poolPort, proto: CommunityID.tcp)
+        community_id = s.communityID
         pool_hostnames = m.poolHostnames
         vlan = s.vlanID
         shape = m.shape.rawValue

@@ -191,14 +191,14 @@ struct Analyze: ParsableCommand {
             JSONOutput.writeReport(summary: summary, hosts: shown, threads: count) { print($0, terminator: "") }
         case .jsonl:
             for r in shown {
-                print(JSONOutput.encode(FromSensor(sensor: identity.identity.sensor, site: identity.identity.site, HostVerdictLine(HostJSON(r))), pretty: false))
+                print(JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, HostVerdictLine(HostJSON(r))), pretty: false))
             }
-            print(JSONOutput.encode(FromSensor(sensor: identity.identity.sensor, site: identity.identity.site, SummaryLine(summary: summary)), pretty: false))
+            print(JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, SummaryLine(summary: summary)), pretty: false))
         case .eve:
             let end = found.stats.lastPacket?.nanoseconds ?? WallTime.now().nanoseconds
             for r in shown where r.verdict != .none {
                 print(JSONOutput.encode(EveRecord(alert: r, previous: nil, time: r.lastSeen?.nanoseconds ?? end,
-                                                  sensor: identity.identity.sensor, site: identity.identity.site), pretty: false))
+                                                  sensor: who.sensor, site: who.site), pretty: false))
             }
         case .none:
             break
