@@ -60,6 +60,17 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "Digests", dependencies: ["CLibCrypto"]),
+        // OpenSSL's libssl for the probe's TLS client (Debian's, already linked through libcrypto's
+        // package: no second TLS stack compiled here). Only ProbeClient imports it.
+        .systemLibrary(
+            name: "CLibSSL",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Asking a suspected server whether it is a pool: what is sent, and how answers read (no I/O).
+        .target(name: "Probing", dependencies: ["CryptoP2P", "Detection", "Digests", "JSON", "Stratum", "TLS"]),
+        // The probe's connections: sockets through OS, TLS through CLibSSL, every wait bounded.
+        .target(name: "ProbeClient", dependencies: ["CLibSSL", "OS", "Probing"]),
         // The one lock type (Mutex inside; made visible to ThreadSanitizer in the TSan build).
         .target(name: "Locking"),
         // Checked and saturating conversions for every number an adversary can choose.
@@ -81,7 +92,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
                                                 "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
                                                 .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
-        .target(name: "Reporting", dependencies: ["Detection", "Digests", "Locking", "PacketDecoding", "SafeNumbers"]),
+        .target(name: "Reporting", dependencies: ["Detection", "Digests", "Locking", "PacketDecoding", "Probing", "SafeNumbers"]),
         .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
                                              "PostgresClient"]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
@@ -96,7 +107,7 @@ let package = Package(
             name: "stratumsniff",
             dependencies: [
                 "Locking", "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store", "SafeNumbers",
-                "OS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "OS", "Probing", "ProbeClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -113,6 +124,7 @@ let package = Package(
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "OS", "PacketDecoding", "Detection", "Store", "Stratum"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
+        .testTarget(name: "ProbingTests", dependencies: ["Probing", "ProbeClient", "JSON", "Stratum"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding", "Reporting"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly", "Detection", "Reporting", "TrafficGen"]),
         // The executables too: `swift test` then builds the very binaries the end-to-end tests run.

@@ -78,7 +78,7 @@ public struct SessionRecord: Sendable, Codable {
         for host in summary.poolHostnames {
             if let c = CoinHints.coin(forHostname: host) { return c }
         }
-        if summary.algorithms.contains(where: { $0.hasPrefix("rx/") || $0.hasPrefix("cn") }) { return "monero" }
+        if let c = summary.algorithms.lazy.compactMap(CoinHints.coin(forAlgorithm:)).first { return c }
         switch summary.dialect {
         case .cryptonote: return "monero"
         case .ethProxy, .ethereumStratum1, .ethereumStratum2: return "ethereum"
@@ -140,8 +140,25 @@ public struct RateKind: Hashable, Sendable, Comparable {
     public static func < (a: RateKind, b: RateKind) -> Bool { a.label < b.label }
 }
 
-/// Coin hints from pool host names.
+/// Coin hints from pool host names and mining algorithms.
 public enum CoinHints {
+    /// XMRig's algorithm names (and the pools' names for the GPU ones) of coins that own their algorithm.
+    private static let algorithms: [String: String] = [
+        "rx/wow": "wownero", "rx/arq": "arqma", "rx/graft": "graft", "rx/sfx": "safex", "rx/keva": "kevacoin",
+        "cn-heavy/xhv": "haven", "cn/half": "masari", "cn-lite/1": "aeon", "cn-pico/tlo": "talleo",
+        "argon2/chukwa": "turtlecoin", "argon2/chukwav2": "turtlecoin", "argon2/ninja": "ninjacoin",
+        "ghostrider": "raptoreum", "kawpow": "ravencoin", "etchash": "ethereum-classic", "autolykos2": "ergo",
+        "kheavyhash": "kaspa",
+    ]
+
+    /// The coin an algorithm name points to; RandomX and CryptoNight names no other coin claims are Monero's.
+    public static func coin(forAlgorithm name: String) -> String? {
+        let n = name.lowercased()
+        if let coin = algorithms[n] { return coin }
+        if n.hasPrefix("rx/") || n.hasPrefix("cn") || n == "randomx" { return "monero" }
+        return nil
+    }
+
     private static let keywords: [(String, String)] = [
         ("zcash", "zcash"), ("zec", "zcash"), ("monero", "monero"), ("xmr", "monero"),
         ("ethereum-classic", "ethereum-classic"), ("etc", "ethereum-classic"), ("eth", "ethereum"),

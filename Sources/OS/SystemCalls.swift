@@ -79,6 +79,68 @@ public enum OS {
         return s
     }
 
+    /// The numeric addresses `host` resolves to (IPv4 first), or why it does not.
+    public static func resolve(_ host: String) -> Result<[String], AppendError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var res: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &res)
+        guard status == 0, let first = res else { return .failure(AppendError(text: String(cString: gai_strerror(status)))) }
+        defer { freeaddrinfo(res) }
+        var v4: [String] = [], v6: [String] = []
+        var node: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = node {
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(ai.pointee.ai_addr, ai.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+                let address = String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if ai.pointee.ai_family == AF_INET6 { if !v6.contains(address) { v6.append(address) } } else if !v4.contains(address) { v4.append(address) }
+            }
+            node = ai.pointee.ai_next
+        }
+        return .success(v4 + v6)
+    }
+
+    /// A non-blocking TCP socket connected to a numeric `address`, waiting at most `milliseconds`
+    /// for the handshake; or why not ("Connection refused", "timed out after 3000 ms").
+    public static func connect(address: String, port: UInt16, milliseconds: Int32) -> Result<Int32, AppendError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(address, String(port), &hints, &res) == 0, let ai = res else {
+            return .failure(AppendError(text: "not a numeric address: \(address)"))
+        }
+        defer { freeaddrinfo(res) }
+        let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard s >= 0 else { return .failure(AppendError(text: lastError)) }
+        if Glibc.connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
+            guard errno == EINPROGRESS else {
+                let text = lastError
+                Glibc.close(s)
+                return .failure(AppendError(text: text))
+            }
+            var entry = [pollfd(fd: s, events: Int16(POLLOUT), revents: 0)]
+            guard Glibc.poll(&entry, 1, milliseconds) == 1 else {
+                Glibc.close(s)
+                return .failure(AppendError(text: "timed out after \(milliseconds) ms"))
+            }
+            var failure: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(s, SOL_SOCKET, SO_ERROR, &failure, &length)
+            if failure != 0 {
+                Glibc.close(s)
+                return .failure(AppendError(text: String(cString: strerror(failure))))
+            }
+        }
+        return .success(s)
+    }
+
+    /// Waits at most `milliseconds` until `fd` can be read (or written, with `write`); false on timeout.
+    public static func wait(_ fd: Int32, write: Bool = false, milliseconds: Int32) -> Bool {
+        var entry = [pollfd(fd: fd, events: Int16(write ? POLLOUT : POLLIN), revents: 0)]
+        return Glibc.poll(&entry, 1, max(milliseconds, 0)) == 1
+    }
+
     /// A TCP socket listening on `host:port` (numeric address or name), or the error's text.
     /// - Parameter backlog: connections the kernel holds until they are accepted.
     public static func listen(host: String, port: UInt16, backlog: Int32 = 16) -> Result<Int32, AppendError> {

@@ -17,7 +17,7 @@ struct StratumSniff: ParsableCommand {
         commandName: "stratumsniff",
         abstract: "Find cryptocurrency miners (cryptojacking) in network traffic.",
         version: "0.1.0 (\(PcapFileSource.libraryVersion))",
-        subcommands: [Analyze.self, Live.self, Report.self, Prune.self, Interfaces.self, Intel.self]
+        subcommands: [Analyze.self, Live.self, Report.self, Prune.self, Probe.self, Interfaces.self, Intel.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; our contract is 2 (README "Exit status").

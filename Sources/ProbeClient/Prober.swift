@@ -1,0 +1,183 @@
+import OS
+import Probing
+
+/// How a probe reaches the server.
+public enum ProbeTransport: String, Sendable, CaseIterable {
+    /// In the clear first; over TLS when the server answers with TLS or not at all.
+    case auto
+    case clear
+    case tls
+}
+
+public struct ProbeSettings: Sendable {
+    public var transport = ProbeTransport.auto
+    /// Server name sent in the TLS ClientHello; by default the host's name when it was given as one.
+    public var sni: String?
+    /// Also when `host` is a name: send no SNI.
+    public var noSNI = false
+    public var connectMilliseconds: Int32 = 3000
+    /// How long each attempt waits for the server's answer.
+    public var answerMilliseconds: Int32 = 3000
+    /// Most bytes read from one answer (a pool's first job is well under 4 KB).
+    public var maxAnswerBytes = 64 * 1024
+    public var dialects = ProbeDialect.allCases
+    public init() {}
+}
+
+/// Asks one server, in each dialect pools speak and on a fresh connection each time, whether it
+/// is a pool — stopping at the first pool answer, or at the first answer in another protocol.
+/// Never submits a share: every request is a login, subscribe or work request, and the
+/// connection closes after the first answer that decides.
+public final class Prober {
+    let settings: ProbeSettings
+    private let tlsContext: TLSClientContext?
+
+    public init(settings: ProbeSettings = ProbeSettings()) {
+        self.settings = settings
+        tlsContext = TLSClientContext()
+    }
+
+    public func probe(host: String, port: UInt16) -> ProbeResult {
+        let clock = WallTime.mark()
+        var result = ProbeResult(host: host, port: port, started: Double(WallTime.now().nanoseconds) / 1e9)
+        ask(&result)
+        result.milliseconds = Int(WallTime.seconds(since: clock) * 1000)
+        return result
+    }
+
+    private func ask(_ result: inout ProbeResult) {
+        let host = result.host, port = result.port
+        switch OS.resolve(host) {
+        case .failure(let error):
+            result.conclusion = .unreachable("cannot resolve \(host): \(error.text)")
+            return
+        case .success(let addresses):
+            guard let address = addresses.first else {
+                result.conclusion = .unreachable("\(host) has no address")
+                return
+            }
+            result.address = address
+        }
+        let isName = result.address != host && !host.contains(":")
+        let sni = settings.noSNI ? nil : settings.sni ?? (isName ? host : nil)
+        var tls = settings.transport == .tls
+        var triedTLS = tls
+        var refusal: String?
+        var lastReply: ServerReply?
+        var index = 0
+        while index < settings.dialects.count {
+            let dialect = settings.dialects[index]
+            var attempt = attemptOnce(dialect, address: result.address!, port: port, tls: tls, sni: sni, result: &result)
+            // The clear answer was TLS, or nothing: the same dialect over TLS once (auto only).
+            if settings.transport == .auto, !tls, !triedTLS, case .other(let reply)? = attempt.assessment,
+               [.tls, .silence, .closed].contains(reply.kind) {
+                triedTLS = true
+                lastReply = reply
+                result.attempts.append(attempt)
+                let overTLS = attemptOnce(dialect, address: result.address!, port: port, tls: true, sni: sni, result: &result)
+                if overTLS.failure == nil {
+                    tls = true
+                    attempt = overTLS
+                } else if reply.kind == .tls {
+                    result.attempts.append(overTLS)
+                    result.conclusion = .notPool(ServerReply(.tls, overTLS.failure))
+                    return
+                } else {
+                    attempt = overTLS
+                }
+            }
+            result.attempts.append(attempt)
+            if let failure = attempt.failure {
+                // The first connection decides reachability; later failures end the probe with what it learned.
+                if result.attempts.allSatisfy({ $0.failure != nil }), !failure.hasPrefix("TLS") {
+                    result.conclusion = .unreachable(failure)
+                    return
+                }
+                if failure.hasPrefix("TLS"), settings.transport == .tls {
+                    result.conclusion = .notPool(ServerReply(.tls, failure))
+                    return
+                }
+                index += 1
+                continue
+            }
+            switch attempt.assessment {
+            case .pool(let answer)?:
+                result.tls = tls
+                result.sni = tls ? sni : nil
+                result.conclusion = .pool(answer)
+                return
+            case .refused(let why)?:
+                refusal = refusal ?? why
+            case .other(let reply)?:
+                lastReply = reply
+                // Another protocol answered: no pool dialect will change that.
+                if ![.jsonRPC, .silence, .closed].contains(reply.kind) {
+                    result.tls = tls
+                    result.conclusion = .notPool(reply)
+                    return
+                }
+            case .needMore?, nil:
+                break
+            }
+            index += 1
+        }
+        result.tls = tls
+        result.sni = tls ? sni : nil
+        if let refusal {
+            result.conclusion = .unconfirmed(refusal)
+        } else {
+            result.conclusion = .notPool(lastReply ?? ServerReply(.silence))
+        }
+        return
+    }
+
+    /// One fresh connection: connect, TLS if asked, send the dialect's requests, read the answer.
+    func attemptOnce(_ dialect: ProbeDialect, address: String, port: UInt16, tls: Bool, sni: String?,
+                     result: inout ProbeResult) -> ProbeAttempt {
+        let clock = WallTime.mark()
+        var attempt = ProbeAttempt(dialect: dialect, tls: tls, sni: tls ? sni : nil)
+        exchange(&attempt, address: address, port: port, result: &result)
+        attempt.milliseconds = Int(WallTime.seconds(since: clock) * 1000)
+        return attempt
+    }
+
+    private func exchange(_ attempt: inout ProbeAttempt, address: String, port: UInt16, result: inout ProbeResult) {
+        let dialect = attempt.dialect, tls = attempt.tls, sni = attempt.sni
+        let connectDeadline = ContinuousClock.now.advanced(by: .milliseconds(Int(settings.connectMilliseconds)))
+        let fd: Int32
+        switch OS.connect(address: address, port: port, milliseconds: settings.connectMilliseconds) {
+        case .failure(let error):
+            attempt.failure = "connect: " + error.text
+            return
+        case .success(let s):
+            fd = s
+        }
+        let connection = ProbeConnection(fd: fd)
+        if tls {
+            guard let tlsContext else {
+                attempt.failure = "TLS: OpenSSL could not make a client context"
+                return
+            }
+            switch connection.startTLS(tlsContext, sni: sni, deadline: connectDeadline) {
+            case .failure(let failure):
+                attempt.failure = failure.text
+                return
+            case .success(let der):
+                if !der.isEmpty, result.certificate == nil { result.certificate = CertificateFacts(der: der) }
+            }
+        }
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(settings.answerMilliseconds)))
+        let request = dialect.request
+        guard connection.send(request, deadline: deadline) else {
+            attempt.failure = "the connection failed while sending"
+            return
+        }
+        attempt.bytesSent = request.count
+        var received: [UInt8] = []
+        let closed = connection.receive(into: &received, limit: settings.maxAnswerBytes, deadline: deadline) { bytes in
+            ProbeAssessment.assess(dialect, received: bytes, complete: false) != .needMore
+        }
+        attempt.bytesReceived = received.count
+        attempt.assessment = ProbeAssessment.assess(dialect, received: received, complete: true, closed: closed)
+    }
+}

@@ -1,0 +1,129 @@
+import CryptoP2P
+import Digests
+
+/// A way miners log in to a pool, and what the probe sends to find out whether a server is one.
+/// Cheapest first: one line each for CryptoNote, two for the others. Every request is exactly what
+/// `requestLines` returns (README "Probing" quotes them); nothing is ever submitted.
+public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
+    /// XMRig's CryptoNote `login` (Monero and every RandomX / CryptoNight coin; the pool answers with a job).
+    case cryptonote
+    /// Stratum V1 `mining.subscribe` + `mining.authorize` (Bitcoin-family, KawPow, Equihash pools).
+    case stratumV1 = "stratum-v1"
+    /// NiceHash's EthereumStratum/1.0.0: a subscribe naming the protocol, then authorize.
+    case ethereumStratum = "ethereumstratum"
+    /// eth-proxy (Claymore, ethminer's `stratum1+tcp`): `eth_submitLogin` then `eth_getWork`.
+    case ethProxy = "eth-proxy"
+
+    /// How the report names it.
+    public var label: String {
+        switch self {
+        case .cryptonote: "CryptoNote login (XMRig)"
+        case .stratumV1: "Stratum V1 subscribe"
+        case .ethereumStratum: "EthereumStratum/1.0"
+        case .ethProxy: "eth-proxy login"
+        }
+    }
+
+    /// The newline-terminated JSON-RPC lines sent, in order, all at once (pools read pipelined lines).
+    public var requestLines: [String] {
+        let agent = ProbeIdentity.agent
+        switch self {
+        case .cryptonote:
+            return [#"{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"\#(ProbeIdentity.moneroWallet)","pass":"x","#
+                + #""agent":"\#(agent)","algo":["rx/0","cn/r","cn/2","cn/half","cn-lite/1","cn-heavy/xhv","rx/wow","rx/arq","argon2/chukwav2","#
+                + #""ghostrider","kawpow"]}}"#]
+        case .stratumV1:
+            return [#"{"id":1,"method":"mining.subscribe","params":["\#(agent)"]}"#,
+                    #"{"id":2,"method":"mining.authorize","params":["\#(ProbeIdentity.bitcoinAddress).probe","x"]}"#]
+        case .ethereumStratum:
+            return [#"{"id":1,"method":"mining.subscribe","params":["\#(agent)","EthereumStratum/1.0.0"]}"#,
+                    #"{"id":2,"method":"mining.authorize","params":["\#(ProbeIdentity.ethereumAddress).probe","x"]}"#]
+        case .ethProxy:
+            return [#"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["\#(ProbeIdentity.ethereumAddress)","x"],"worker":"probe"}"#,
+                    #"{"id":2,"jsonrpc":"2.0","method":"eth_getWork","params":[]}"#]
+        }
+    }
+
+    /// The bytes put on the wire.
+    public var request: [UInt8] { Array(requestLines.map { $0 + "\n" }.joined().utf8) }
+}
+
+/// Who the probe says it is: an agent string that names it, and wallets that are well formed
+/// (checksums right, so a pool's address check passes) but belong to nobody — derived from a fixed
+/// phrase, so every sensor sends the same ones and an operator can recognise them in a pool's log.
+public enum ProbeIdentity {
+    /// Pools log the agent; this one tells a pool's operator who asked.
+    public static let agent = "StratumSniff-probe/1.0 (pool check; never mines)"
+
+    /// A Monero main-net standard address (network byte 18, two 32-byte keys, Keccak-256 checksum,
+    /// CryptoNote base58): 95 characters starting with 4.
+    public static let moneroWallet: String = {
+        var data: [UInt8] = [18]
+        data += Keccak256.hash(Array("StratumSniff probe: spend key".utf8))
+        data += Keccak256.hash(Array("StratumSniff probe: view key".utf8))
+        data += Keccak256.hash(data).prefix(4)
+        return CryptoNoteBase58.encode(data)
+    }()
+
+    /// A Bitcoin P2PKH address (version 0, a 20-byte hash, double SHA-256 checksum, base58).
+    public static let bitcoinAddress: String = {
+        var data: [UInt8] = [0]
+        data += Digest.sha256(Array("StratumSniff probe: key hash".utf8)).prefix(20)
+        data += Digest.sha256(Digest.sha256(data)).prefix(4)
+        return Base58.encode(data)
+    }()
+
+    /// An Ethereum address: 0x and 20 bytes in hex.
+    public static let ethereumAddress: String = "0x" + Keccak256.hash(Array("StratumSniff probe: account".utf8)).suffix(20).map(Hex.byte).joined()
+}
+
+enum Hex {
+    static let digits = Array("0123456789abcdef")
+    static func byte(_ b: UInt8) -> String { String([digits[Int(b >> 4)], digits[Int(b & 15)]]) }
+}
+
+/// Bitcoin's base58 (leading zero bytes become '1').
+enum Base58 {
+    static let alphabet = Array("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var digits: [UInt8] = []  // base 58, least significant first
+        for byte in bytes {
+            var carry = Int(byte)
+            for i in digits.indices {
+                carry += Int(digits[i]) << 8
+                digits[i] = UInt8(carry % 58)
+                carry /= 58
+            }
+            while carry > 0 { digits.append(UInt8(carry % 58)); carry /= 58 }
+        }
+        let zeros = bytes.prefix(while: { $0 == 0 }).count
+        return String(repeating: "1", count: zeros) + String(digits.reversed().map { alphabet[Int($0)] })
+    }
+}
+
+/// CryptoNote's base58: 8-byte blocks to 11 characters each, a last short block to the fixed
+/// length for its size, so every address of one kind has one length.
+enum CryptoNoteBase58 {
+    static let encodedSizes = [0, 2, 3, 5, 6, 7, 9, 10, 11]
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out = ""
+        var start = 0
+        while start < bytes.count {
+            let block = bytes[start..<min(start + 8, bytes.count)]
+            var value: UInt64 = 0
+            for b in block { value = value << 8 | UInt64(b) }
+            var chars = [Character](repeating: "1", count: encodedSizes[block.count])
+            var i = chars.count - 1
+            while value > 0 && i >= 0 {
+                chars[i] = Base58.alphabet[Int(value % 58)]
+                value /= 58
+                i -= 1
+            }
+            out += String(chars)
+            start += 8
+        }
+        return out
+    }
+}
