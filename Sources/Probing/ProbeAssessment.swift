@@ -37,7 +37,9 @@ public enum ProbeAssessment: Equatable, Sendable {
     ///   - complete: no more bytes will come (closed, timed out or capped): decide with what there is.
     ///   - closed: the server closed the connection (tells silence from a hang-up).
     public static func assess(_ dialect: ProbeDialect, received: [UInt8], complete: Bool, closed: Bool = false) -> ProbeAssessment {
-        let start = received.firstIndex(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 }) ?? received.endIndex
+        // Whitespace before a JSON line is skipped — but an MQTT CONNACK starts with 0x20, a space.
+        let connack = received.count >= 2 && received[0] == 0x20 && received[1] == 2
+        let start = connack ? 0 : received.firstIndex(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 }) ?? received.endIndex
         let body = received[start...]
         guard let first = body.first else {
             return complete ? .other(ServerReply(closed ? .closed : .silence)) : .needMore
@@ -105,9 +107,10 @@ struct AnswerReading {
                 return .pool(answer)
             }
         case (.stratumV1, 1), (.ethereumStratum, 1):
-            if let extranonce = Self.subscriptionExtranonce(result, dialect: dialect) {
+            if Self.subscriptionExtranonce(result, dialect: dialect) != nil {
                 subscribed = true
-                _ = extranonce
+                // The pool's answer names its protocol when it is NiceHash's EthereumStratum.
+                if result?[0]?.array?.contains(.string("EthereumStratum/1.0.0")) == true { answer.dialect = .ethereumStratum }
             }
         case (.stratumV1, 2), (.ethereumStratum, 2):
             if subscribed { answer.loginAccepted = error == nil && result != .bool(false) }

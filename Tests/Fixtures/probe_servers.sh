@@ -4,7 +4,7 @@
 #
 #   probe_servers.sh up DIR     namespace ssprobe-$$ (address 10.77.0.2, reached from here through
 #                               a veth pair as 10.77.0.1 → 10.77.0.2); writes DIR/servers ("name port"
-#                               per line, only servers that listen) and DIR/ns, then returns
+#                               per line, only servers that listen), DIR/ns, and DIR/ready last
 #   probe_servers.sh down DIR   stops everything and removes the namespace
 set -uo pipefail
 cmd=$1; D=$2
@@ -19,14 +19,25 @@ if [ "$cmd" = down ]; then
     ip link del "pr${ns#ssprobe-}" 2>/dev/null
     exit 0
 fi
+# A namespace left by a run that was killed holds the route to 10.77.0.2: remove it first.
+for old in $(ip netns list | awk '/^ssprobe-/ {print $1}'); do
+    kill -0 "${old#ssprobe-}" 2>/dev/null && [ -e "/proc/${old#ssprobe-}" ] && grep -q probe_servers "/proc/${old#ssprobe-}/cmdline" 2>/dev/null && continue
+    ip netns pids "$old" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$old"; ip link del "pr${old#ssprobe-}" 2>/dev/null
+done
 ns=ssprobe-$$
 echo "$ns" > "$D/ns"
+# DIR/ready tells the test it is over, also when setting up failed (DIR/servers then lacks servers).
+trap 'touch "$D/ready"' EXIT
 chmod 755 "$D"
 ip netns add "$ns"
 ip link add "pr$$" type veth peer name "pp$$" netns "$ns"
 ip addr add 10.77.0.1/32 dev "pr$$"; ip link set "pr$$" up
 ip -n "$ns" addr add $A/32 dev "pp$$"; ip -n "$ns" link set "pp$$" up; ip -n "$ns" link set lo up
-ip route add $A/32 dev "pr$$"; ip -n "$ns" route add 10.77.0.1/32 dev "pp$$"
+if ! ip route add $A/32 dev "pr$$" || ! ip -n "$ns" route add 10.77.0.1/32 dev "pp$$"; then
+    echo "probe_servers.sh: cannot route to $A (another namespace holds it?)" >&2
+    exit 1
+fi
 inns() { ip netns exec "$ns" "$@"; }
 : > "$D/servers"
 
@@ -34,8 +45,8 @@ inns() { ip netns exec "$ns" "$@"; }
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/pool.key" -out "$D/pool.pem" -days 30 -subj /CN=pool.example.org 2>/dev/null
 port=3330
 for dialect in cryptonote stratum-v1 ethereumstratum eth-proxy kawpow; do
-    inns python3 "$HERE/probe_pools.py" "$dialect" $A $port >"$D/pool-$dialect.log" 2>&1 &
-    inns python3 "$HERE/probe_pools.py" "$dialect" $A $((port + 100)) --tls "$D/pool.pem" "$D/pool.key" >"$D/pool-$dialect-tls.log" 2>&1 &
+    ip netns exec "$ns" python3 "$HERE/probe_pools.py" "$dialect" $A $port >"$D/pool-$dialect.log" 2>&1 &
+    ip netns exec "$ns" python3 "$HERE/probe_pools.py" "$dialect" $A $((port + 100)) --tls "$D/pool.pem" "$D/pool.key" >"$D/pool-$dialect-tls.log" 2>&1 &
     echo "pool-$dialect $port" >> "$D/servers.want"; echo "pool-$dialect-tls $((port + 100))" >> "$D/servers.want"
     port=$((port + 1))
 done
@@ -48,13 +59,13 @@ events {}
 http { access_log off; client_body_temp_path $D/nginx; proxy_temp_path $D/nginx; fastcgi_temp_path $D/nginx;
        uwsgi_temp_path $D/nginx; scgi_temp_path $D/nginx; server { listen $A:80; root $D/nginx; } }
 CONF
-inns nginx -c "$D/nginx/nginx.conf" -p "$D/nginx" >/dev/null 2>&1 &
+ip netns exec "$ns" nginx -c "$D/nginx/nginx.conf" -p "$D/nginx" >/dev/null 2>&1 &
 echo "http 80" >> "$D/servers.want"
 
 # SSH: OpenSSH with a throwaway host key.
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$D/ssh_host_key"
-inns /usr/sbin/sshd -D -f /dev/null -h "$D/ssh_host_key" -o ListenAddress=$A -o PidFile=none -p 22 >/dev/null 2>&1 &
+ip netns exec "$ns" /usr/sbin/sshd -D -f /dev/null -h "$D/ssh_host_key" -o ListenAddress=$A -o PidFile=none -p 22 >/dev/null 2>&1 &
 echo "ssh 22" >> "$D/servers.want"
 
 # SMTP: OpenSMTPD, local delivery only.
@@ -64,7 +75,7 @@ action "local" mbox
 match from any for local action "local"
 CONF
 chmod 600 "$D/smtpd.conf"
-inns smtpd -d -f "$D/smtpd.conf" >"$D/smtpd.log" 2>&1 &
+ip netns exec "$ns" smtpd -d -f "$D/smtpd.conf" >"$D/smtpd.log" 2>&1 &
 echo "smtp 25" >> "$D/servers.want"
 
 # IMAP: Dovecot, static users, no TLS.
@@ -86,7 +97,7 @@ userdb {
   args = uid=nobody gid=nogroup home=$D/dovecot/mail/%u
 }
 CONF
-inns dovecot -F -c "$D/dovecot/dovecot.conf" >/dev/null 2>&1 &
+ip netns exec "$ns" dovecot -F -c "$D/dovecot/dovecot.conf" >/dev/null 2>&1 &
 echo "imap 143" >> "$D/servers.want"
 
 # FTP: vsftpd.
@@ -98,18 +109,18 @@ local_enable=NO
 secure_chroot_dir=/var/run/vsftpd/empty
 CONF
 mkdir -p /var/run/vsftpd/empty
-inns vsftpd "$D/vsftpd.conf" >/dev/null 2>&1 &
+ip netns exec "$ns" vsftpd "$D/vsftpd.conf" >/dev/null 2>&1 &
 echo "ftp 21" >> "$D/servers.want"
 
 # MQTT: Mosquitto.
 printf 'listener 1883 %s\nallow_anonymous true\n' $A > "$D/mosquitto.conf"
-inns mosquitto -c "$D/mosquitto.conf" >/dev/null 2>&1 &
+ip netns exec "$ns" mosquitto -c "$D/mosquitto.conf" >/dev/null 2>&1 &
 echo "mqtt 1883" >> "$D/servers.want"
 
 # Redis and memcached.
-inns redis-server --bind $A --port 6379 --save '' --appendonly no --protected-mode no --dir "$D" >/dev/null 2>&1 &
+ip netns exec "$ns" redis-server --bind $A --port 6379 --save '' --appendonly no --protected-mode no --dir "$D" >/dev/null 2>&1 &
 echo "redis 6379" >> "$D/servers.want"
-inns memcached -u nobody -l $A -p 11211 -U 0 >/dev/null 2>&1 &
+ip netns exec "$ns" memcached -u nobody -l $A -p 11211 -U 0 >/dev/null 2>&1 &
 echo "memcached 11211" >> "$D/servers.want"
 
 # XMPP: Prosody, one virtual host, no TLS.
@@ -126,7 +137,8 @@ modules_disabled = { "s2s"; "tls" }
 c2s_require_encryption = false
 VirtualHost "chat.example.org"
 CONF
-inns prosody -F --config "$D/prosody/prosody.cfg.lua" >/dev/null 2>&1 &
+# Prosody refuses root (mod_posix): it runs as its own user.
+ip netns exec "$ns" su prosody -s /bin/sh -c "prosody -F --config $D/prosody/prosody.cfg.lua" >/dev/null 2>&1 &
 echo "xmpp 5222" >> "$D/servers.want"
 
 # SIP: Kamailio over TCP, answering every request 404.
@@ -139,14 +151,14 @@ mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "sl.so"
 request_route { sl_send_reply("404", "Not here"); exit; }
 CONF
-inns kamailio -DD -E -f "$D/kamailio.cfg" -P "$D/kamailio.pid" -Y "$D" >"$D/kamailio.log" 2>&1 &
+ip netns exec "$ns" kamailio -DD -E -f "$D/kamailio.cfg" -P "$D/kamailio.pid" -Y "$D" >"$D/kamailio.log" 2>&1 &
 echo "sip 5060" >> "$D/servers.want"
 
 # PostgreSQL: a throwaway cluster (it refuses to run as root).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 mkdir -p "$D/pg"; chown postgres "$D/pg"
 if su postgres -s /bin/sh -c "$PGBIN/initdb -D $D/pg/data -A trust -U postgres" >/dev/null 2>&1; then
-    inns su postgres -s /bin/sh -c "$PGBIN/postgres -D $D/pg/data -c listen_addresses=$A -c unix_socket_directories=$D/pg -p 5432" >"$D/pg/log" 2>&1 &
+    ip netns exec "$ns" su postgres -s /bin/sh -c "$PGBIN/postgres -D $D/pg/data -c listen_addresses=$A -c unix_socket_directories=$D/pg -p 5432" >"$D/pg/log" 2>&1 &
     echo "postgresql 5432" >> "$D/servers.want"
 fi
 

@@ -1,12 +1,33 @@
 import Testing
 @testable import Probing
+import CryptoP2P
 import Stratum
 
 @Suite struct ProbeIdentityTests {
     @Test func walletsAreWellFormed() {
         #expect(ProbeIdentity.moneroWallet.count == 95)
+        #expect(ProbeIdentity.moneroWallet.hasPrefix("4"))
         #expect(WalletParsing.coin(forWallet: ProbeIdentity.moneroWallet) == "monero")
         #expect(WalletParsing.coin(forWallet: ProbeIdentity.bitcoinAddress) == "bitcoin")
         #expect(WalletParsing.coin(forWallet: ProbeIdentity.ethereumAddress) == "ethereum")
+    }
+
+    /// Known vectors: Bitcoin's base58 (the genesis block's address) and CryptoNote's block sizes.
+    @Test func base58Vectors() {
+        let genesisHash160: [UInt8] = [0x62, 0xe9, 0x07, 0xb1, 0x5c, 0xbf, 0x27, 0xd5, 0x42, 0x53, 0x99, 0xeb, 0xf6, 0xf0, 0xfb, 0x50, 0xeb, 0xb8, 0x8f, 0x18]
+        #expect(Base58.encode([0] + genesisHash160 + [0xc2, 0x9b, 0x7d, 0x93]) == "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
+        #expect(CryptoNoteBase58.encode([UInt8](repeating: 0, count: 69)).count == 95)
+        #expect(CryptoNoteBase58.encode([0xFF]) == "5Q")
+        #expect(CryptoNoteBase58.encode([UInt8](repeating: 0xFF, count: 8)) == "jpXCZedGfVQ")
+    }
+
+    @Test func requestsAreOneJSONLineEach() {
+        for dialect in ProbeDialect.allCases {
+            let text = String(decoding: dialect.request, as: UTF8.self)
+            #expect(text.hasSuffix("\n"))
+            #expect(text.split(separator: "\n").count == dialect.requestLines.count)
+            #expect(!text.contains("submit\""), "never a share")
+            #expect(!text.contains("mining.submit"))
+        }
     }
 }
