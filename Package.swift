@@ -138,7 +138,7 @@ if ProcessInfo.processInfo.environment["STRATUMSNIFF_FUZZ"] != nil {
     package.targets.append(.executableTarget(
         name: "fuzz-stratumsniff",
         dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Reporting", "Detection", "Stratum", "JSON", "DNS", "TLS", "HTTP", "CryptoP2P",
-                       "PoolIntel", "Proxy"],
+                       "PoolIntel", "Probing", "Proxy"],
         path: "Fuzz"
     ))
 }

@@ -11,6 +11,7 @@ import JSON
 import PacketCapture
 import PacketDecoding
 import Pipeline
+import Probing
 import PoolIntel
 import Proxy
 import Reporting
@@ -211,6 +212,28 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         renderAll(reports, a.statistics)
     case "workers":
         compareWorkers(data)
+    case "probe":
+        // A server's answer to the probe, for every dialect, read as it arrives (every prefix the
+        // reads could end at) and as a whole; then every output of the result.
+        let bytes = Array(data)
+        for dialect in ProbeDialect.allCases {
+            for end in stride(from: 0, through: bytes.count, by: max(1, bytes.count / 8)) {
+                _ = ProbeAssessment.assess(dialect, received: Array(bytes[..<end]), complete: false)
+            }
+            let assessment = ProbeAssessment.assess(dialect, received: bytes, complete: true, closed: count % 2 == 0)
+            var result = ProbeResult(host: "192.0.2.1", port: 3333, started: 1_700_000_000)
+            var attempt = ProbeAttempt(dialect: dialect, tls: count % 3 == 0, sni: nil)
+            attempt.assessment = assessment
+            result.attempts = [attempt]
+            switch assessment {
+            case .pool(let answer): result.conclusion = .pool(answer)
+            case .refused(let why): result.conclusion = .unconfirmed(why)
+            case .other(let reply): result.conclusion = .notPool(reply)
+            case .needMore: result.conclusion = .notPool(ServerReply(.silence))
+            }
+            result.certificate = CertificateFacts(der: bytes)
+            _ = ProbeTable.render(result); _ = JSONOutput.encode(ProbeJSON(result), pretty: false); _ = result.sentence
+        }
     default: // "analyzer"
         _ = analyze(data)
     }
