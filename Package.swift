@@ -99,6 +99,7 @@ let package = Package(
         .target(name: "OS", dependencies: ["CMalloc", "PacketDecoding"]),
         .systemLibrary(name: "CMalloc"),
         .target(name: "Sensor", dependencies: ["Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",
+                                              "Probing", "ProbeClient",
                                               .product(name: "DequeModule", package: "swift-collections"),
                                               .product(name: "Logging", package: "swift-log"),
                                               .product(name: "Prometheus", package: "swift-prometheus")]),

@@ -27,6 +27,9 @@ public struct Evidence: Sendable, Codable {
         case dnsPoolLookup = "dns-pool-lookup"
         /// Cryptocurrency node-to-node protocol (Bitcoin, Monero levin, Ethereum discovery).
         case peerToPeer = "p2p-node"
+        /// The server of the host's suspect flows answered the probe like a pool (`--probe`); the
+        /// probe's sentence is in `details.message`.
+        case probedPool = "probed-pool"
     }
 
     public var kind: Kind

@@ -52,6 +52,13 @@ public struct EvidenceDetails: Sendable, Equatable, Codable {
     /// The proxy the connection went through, and whether it refused (its reply code).
     public var proxy: ProxyRoute?
     public var proxyRefused: UInt8?
+    /// probed-pool: the host's flows to the server were, on their own, only suspicious (brief).
+    /// Optional so that it is written only where it applies.
+    var weakFlowsValue: Bool?
+    public var weakFlows: Bool {
+        get { weakFlowsValue ?? false }
+        set { weakFlowsValue = newValue }
+    }
 
     public init() {}
 

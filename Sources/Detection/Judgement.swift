@@ -6,8 +6,11 @@ import SafeNumbers
 extension HostVerdicts {
     /// - Parameter relays: relay hosts (they serve work and mine upstream) → where they mine, to say
     ///   where a downstream miner's work ends up.
-    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence: [Evidence] = [],
-                      policy: ScoringPolicy = ScoringPolicy(), relays: [IPAddress: [String]] = [:]) -> HostReport {
+    ///   - probes: what servers answered the probe: a pool adds `probed-pool` evidence for the host's
+    ///     flows to it, a server that is not a pool withdraws the evidence behaviour alone raised.
+    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence given: [Evidence] = [],
+                      policy: ScoringPolicy = ScoringPolicy(), relays: [IPAddress: [String]] = [:], probes: ProbeFacts = ProbeFacts()) -> HostReport {
+        let (evidence, withdrawn) = probes.isEmpty ? (given, []) : applying(probes, to: given, policy)
         let all = miner + pool
         let first = (all.map { $0.summary.firstSeen ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
         let last = (all.map { $0.summary.lastSeen ?? $0.flowLastSeen } + evidence.map(\.last)).max()
@@ -54,6 +57,7 @@ extension HostVerdicts {
             if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
         }
         reasons += extra
+        reasons += withdrawn
         if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 { confidence = min(99, confidence + 5 * (kinds.count - 1)) }
         var report = HostReport(host: host, verdict: verdict, confidence: confidence, role: role, reasons: reasons,
                                 firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
@@ -94,7 +98,49 @@ extension HostVerdicts {
             return (.suspicious, e.count > 1 ? 35 : 30)
         case .peerToPeer:
             return (.cryptoNode, 80)
+        case .probedPool:
+            // The server answered like a pool. Flows to it that looked like mining are mining; a
+            // brief one the evidence alone only found suspicious (a miner refused, a test) less so.
+            return e.details.weakFlows ? (.likelyMining, 75) : (.mining, 95)
         }
+    }
+
+    /// The evidence with what the probe found: a `probed-pool` record per server that answered like
+    /// a pool; the evidence behaviour alone raised against a server that is not a pool, withdrawn.
+    static func applying(_ probes: ProbeFacts, to evidence: [Evidence], _ p: ScoringPolicy) -> ([Evidence], [Reason]) {
+        var kept: [Evidence] = [], confirmed: [Evidence] = [], withdrawn: [Reason] = []
+        // probed-pool records of an earlier judgement are made again from the facts.
+        for e in evidence where e.kind != .probedPool {
+            guard let target = e.probeTarget, let fact = probes[target.server, target.port] else {
+                kept.append(e)
+                continue
+            }
+            switch fact.answer {
+            case .pool:
+                kept.append(e)
+                // Long-lived, repeated or mining-like in its cadence: a miner's flows, not a brief look.
+                let strong = e.duration >= p.longLivedSeconds || e.count >= p.repeatedConnections || e.details.cadence != nil
+                    || e.kind == .tlsMiningCadence
+                if let i = confirmed.firstIndex(where: { $0.peer == target.server && $0.peerPort == target.port }) {
+                    if strong { confirmed[i].details.weakFlows = false }
+                    confirmed[i].first = min(confirmed[i].first, e.first)
+                    confirmed[i].last = max(confirmed[i].last, e.last)
+                } else {
+                    var c = Evidence(kind: .probedPool, host: e.host, peer: target.server, peerPort: target.port, name: e.name, pool: e.pool,
+                                     first: e.first, last: e.last)
+                    c.coin = fact.coin
+                    c.details.message = fact.sentence
+                    c.details.weakFlows = !strong
+                    c.hostPort = e.hostPort
+                    c.transport = e.transport
+                    c.origin = e.origin
+                    confirmed.append(c)
+                }
+            case .notPool:
+                if e.restsOnBehaviourAlone { withdrawn.append(.withdrawn(e, because: fact.sentence)) } else { kept.append(e) }
+            }
+        }
+        return (kept + confirmed, withdrawn)
     }
 
     /// Mining keeps a connection open for hours with small messages both ways (jobs, shares).

@@ -21,4 +21,6 @@ public enum Reason: Sendable {
     case retiredSessions(Int)
     /// A host listed by `--all-hosts` with nothing against it.
     case noEvidence
+    /// Evidence no longer counted: its server answered the probe as not a pool (the probe's sentence).
+    case withdrawn(Evidence, because: String)
 }

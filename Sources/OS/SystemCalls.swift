@@ -60,6 +60,13 @@ public enum OS {
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
+    /// Sleeps for `seconds` (fractions too); returns early only on a signal.
+    public static func sleep(seconds: Double) {
+        guard seconds > 0, seconds.isFinite else { return }
+        var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        _ = nanosleep(&ts, nil)
+    }
+
     /// Renames `from` to `to` (replacing it); false when it failed (a missing source is no error to us).
     @discardableResult
     public static func rename(_ from: String, _ to: String) -> Bool { Glibc.rename(from, to) == 0 }

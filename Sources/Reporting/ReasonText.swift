@@ -54,6 +54,8 @@ public enum ReasonText {
             return ["and \(n) earlier session\(n == 1 ? "" : "s") no longer held in memory (a store, --store, keeps every one)"]
         case .noEvidence:
             return ["no mining evidence"]
+        case .withdrawn(let e, let because):
+            return ["withdrawn: " + describe(e, policy) + " — \(because)"]
         }
     }
 
@@ -110,6 +112,10 @@ public enum ReasonText {
             if e.count > 1 { t += " \(e.count) times" }
             if !e.details.answers.isEmpty { t += " → \(e.details.answers.joined(separator: ", "))" }
             return t
+        case .probedPool:
+            // The probe's sentence, then what it confirms.
+            let weak = e.details.weakFlows ? " (brief connections)" : ""
+            return "\(e.details.message ?? "the server \(e.peerEndpoint ?? "?") answered the probe like a pool"); the host's flows to it\(weak) are mining"
         case .peerToPeer:
             var t = "\(e.coin ?? "cryptocurrency") node traffic (\(e.details.message ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
             if let ua = e.software { t += ", node software \(ua)" }

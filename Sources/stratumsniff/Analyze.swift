@@ -99,6 +99,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
 
+    @OptionGroup(title: "Probing suspect servers") var probing: ProbeOptions
+
     @OptionGroup(title: "Caps") var caps: LimitOptions
 
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
@@ -175,7 +177,10 @@ struct Analyze: ParsableCommand {
         }
         progress.clear()
         let found = analysis.finishInput()
-        let reports = found.reports(localNets: localNets)
+        var reports = found.reports(localNets: localNets)
+        if let policy = probing.policy(localNets: localNets) {
+            reports = Self.probed(reports, policy: policy)
+        }
         var shown = reports
         if allHosts {
             let flagged = Set(reports.map(\.host))
@@ -217,6 +222,21 @@ struct Analyze: ParsableCommand {
             throw ExitCode(Exit.usageOrInputError)
         }
         if reports.contains(where: { $0.verdict.isMiner }) { throw ExitCode(Exit.minerFound) }
+    }
+}
+
+extension Analyze {
+    /// The reports judged again with what the servers their evidence marks answered (`--probe`).
+    /// Hosts whose only evidence was withdrawn stay in the report, verdict none, saying why.
+    static func probed(_ reports: [HostReport], policy: ProbePolicy) -> [HostReport] {
+        let scheduler = ProbeScheduler(policy: policy, note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") })
+        let facts = scheduler.probe(reports)
+        let c = scheduler.counters
+        if c.overLimit > 0 {
+            Diagnostics.log.warning("probe: \(Format.count(c.overLimit, "server")) not asked: --probe-max \(policy.maxProbes) or \(policy.maxPortsPerAddress) ports per address reached")
+        }
+        return reports.map { $0.rejudged(with: facts) }
+            .sorted { (HostVerdicts.rank($0.verdict), -$0.confidence, $0.host) < (HostVerdicts.rank($1.verdict), -$1.confidence, $1.host) }
     }
 }
 

@@ -17,7 +17,10 @@ struct Probe: ParsableCommand {
     )
 
     @Argument(help: "Servers as HOST:PORT ([ADDRESS]:PORT for IPv6).")
-    var targets: [String]
+    var targets: [String] = []
+
+    @Flag(name: .customLong("requests"), help: "Print exactly what is sent in each dialect, and connect nowhere.")
+    var printRequests = false
 
     @Flag(name: .customLong("tls"), help: "Speak TLS only.")
     var tlsOnly = false
@@ -69,10 +72,18 @@ struct Probe: ParsableCommand {
         if noSNI && sni != nil { throw ValidationError("--sni and --no-sni exclude each other") }
         guard timeout >= 0.1, timeout <= 60 else { throw ValidationError("--timeout must be 0.1-60 seconds, not \(timeout)") }
         guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json, not '\(TerminalSafe.escape(format))'") }
+        if targets.isEmpty && !printRequests { throw ValidationError("name at least one server as HOST:PORT (or --requests to see what is sent)") }
         for t in targets { _ = try Self.parse(t).get() }
     }
 
     func run() throws {
+        if printRequests {
+            for dialect in ProbeDialect.allCases {
+                print("# \(dialect.rawValue): \(dialect.label)")
+                dialect.requestLines.forEach { print($0) }
+            }
+            return
+        }
         var settings = ProbeSettings()
         settings.transport = tlsOnly ? .tls : clearOnly ? .clear : .auto
         settings.sni = sni

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// `analyze --probe` on the TLS-miner captures of pcaps/encrypted with their servers brought back to
+/// life in a namespace (Tests/Fixtures/probe_targets.sh): pools confirm, an HTTPS server withdraws,
+/// a private address is asked only when --probe-allow names it.
+@Suite(.serialized, .enabled(if: Lab.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx")
+                             && FileManager.default.isExecutableFile(atPath: "/usr/bin/tcprewrite"),
+                             "needs root, ip netns, nginx and tcprewrite (scripts/test installs them): the analyze --probe tests skipped"))
+struct ProbeAnalyzeTests {
+    static let encrypted = Binary.root.appendingPathComponent("pcaps/encrypted").path
+
+    /// Runs `analyze --format json` with `args`; the hosts by address, and standard error.
+    func analyze(_ args: [String]) throws -> (status: Int32, hosts: [String: [String: Any]], stderr: String) {
+        let r = try Binary.run(["analyze", "--format", "json", "--quiet"] + args)
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+        let hosts = Binary.hosts(doc)
+        return (r.status, Dictionary(hosts.map { ($0["host"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a }), r.stderr)
+    }
+
+    func reasons(_ host: [String: Any]?) -> String { (host?["reasons"] as? [String] ?? []).joined(separator: "\n") }
+
+    @Test func poolsConfirmAnHTTPSServerWithdrawsAndPrivateAddressesWaitForPermission() throws {
+        let dir = Lab.tempDir("probe-targets")
+        let script = Lab.fixtures + "/probe_targets.sh"
+        defer { _ = try? Lab.run("/bin/bash", [script, "down", dir]) }
+        let starter = try Lab.spawn("/bin/bash", [script, "up", dir], log: dir + "/up.log")
+        let ready = Lab.waitFor(60) { FileManager.default.fileExists(atPath: dir + "/ready") }
+        starter.terminate()
+        let setupErrors = (try? String(contentsOfFile: dir + "/up.log.err", encoding: .utf8)) ?? ""
+        try #require(ready && setupErrors.isEmpty, "probe_targets.sh: \(setupErrors)")
+
+        // TLS without SNI to a bare address: likely-mining by behaviour; the probe makes it a fact.
+        let before = try analyze([Self.encrypted + "/tls-miner-tls13-nosni.pcap"])
+        #expect(before.hosts["10.66.3.10"]?["verdict"] as? String == "likely-mining")
+        let after = try analyze(["--probe", Self.encrypted + "/tls-miner-tls13-nosni.pcap"])
+        #expect(after.status == 1)
+        let miner = after.hosts["10.66.3.10"]
+        #expect(miner?["verdict"] as? String == "mining")
+        #expect(reasons(miner).contains("the server 203.0.113.3:14444 answered a CryptoNote login (XMRig) over TLS like a pool: rx/0, monero"))
+        #expect((miner?["evidence"] as? [[String: Any]] ?? []).contains { $0["kind"] as? String == "probed-pool" })
+        #expect(after.stderr.contains("probe: the server 203.0.113.3:14444 answered"))
+
+        // An innocuous SNI on 443 whose server is an HTTPS site: the behaviour flag is withdrawn, said why.
+        let cleared = try analyze(["--probe", Self.encrypted + "/tls-miner-sni-unlisted.pcap"])
+        let host = cleared.hosts["10.66.2.10"]
+        #expect(host?["verdict"] as? String == "none")
+        #expect(reasons(host).contains("withdrawn: TLS to 203.0.113.2:443"))
+        #expect(reasons(host).contains("is not a pool: an HTTP server (HTTP/1.1 400 Bad Request) over TLS"))
+        #expect(cleared.status == 0)
+
+        // The same miner with its pool on a private address: not asked until allowed.
+        let rewritten = dir + "/private-pool.pcap"
+        let (rw, rwOut) = try Lab.run("/usr/bin/tcprewrite", ["--pnat=203.0.113.1/32:10.66.99.1/32", "--infile=" + Self.encrypted + "/tls-miner-xmrig-cert.pcap",
+                                                              "--outfile=" + rewritten])
+        try #require(rw == 0, "tcprewrite: \(rwOut)")
+        let refused = try analyze(["--probe", rewritten])
+        #expect(refused.hosts["10.66.1.10"]?["verdict"] as? String == "likely-mining")
+        #expect(refused.stderr.contains("not asking 10.66.99.1:3333: a local or private address (allow it with --probe-allow)"))
+        let allowed = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", rewritten])
+        #expect(allowed.hosts["10.66.1.10"]?["verdict"] as? String == "mining")
+        let denied = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", "--probe-deny", "10.66.99.1/32", rewritten])
+        #expect(denied.hosts["10.66.1.10"]?["verdict"] as? String == "likely-mining")
+    }
+
+    @Test func probeOptionsAreChecked() throws {
+        let r = try Binary.run(["analyze", "--probe-allow", "10.0.0.0/8", Self.encrypted + "/tls-miner-tls13-nosni.pcap"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--probe-allow and --probe-deny need --probe"))
+        let rate = try Binary.run(["analyze", "--probe", "--probe-rate", "0", Self.encrypted + "/tls-miner-tls13-nosni.pcap"])
+        #expect(rate.status == 2)
+        #expect(rate.stderr.contains("--probe-rate must be"))
+    }
+}
