@@ -1,26 +1,41 @@
 import Foundation
 import Testing
 
-/// README's examples are what the binary prints. Every ```console block in README.md is a script:
+/// README's examples are what the binary prints. Every ```console block in README.md and docs/*.md is a script:
 /// lines starting with `$ ` are commands (run by /bin/sh with the built `stratumsniff` first on PATH,
 /// in a scratch directory where `pcaps/` and `../shared/pcaps/` resolve as in the repository), the
 /// lines after a command are its standard output, compared exactly — except the run's wall-clock
 /// duration in the table's summary line, which no two runs share.
 @Suite struct ReadmeExamplesTests {
     struct Example: CustomStringConvertible {
+        var file: String
         var line: Int
         /// Which ```console block: a block is one script (a store made by one command, read by the next).
         var block: Int
         var command: String
         var expected: String
-        var description: String { "README.md:\(line): \(command)" }
+        var description: String { "\(file):\(line): \(command)" }
+    }
+
+    /// README.md and every page of docs/.
+    static var pages: [String] {
+        let docs = (try? FileManager.default.contentsOfDirectory(atPath: Binary.root.appendingPathComponent("docs").path)) ?? []
+        return ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
     }
 
     static func examples() -> [Example] {
-        guard let text = try? String(contentsOf: Binary.root.appendingPathComponent("README.md"), encoding: .utf8) else { return [] }
+        var out: [Example] = []
+        var blocks = 0
+        for page in pages {
+            guard let text = try? String(contentsOf: Binary.root.appendingPathComponent(page), encoding: .utf8) else { continue }
+            out += examples(in: text, file: page, blocks: &blocks)
+        }
+        return out
+    }
+
+    static func examples(in text: String, file: String, blocks: inout Int) -> [Example] {
         var out: [Example] = []
         var inBlock = false
-        var blocks = 0
         var current: Example?
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = String(raw)
@@ -33,7 +48,7 @@ import Testing
             guard inBlock else { continue }
             if line.hasPrefix("$ ") {
                 if let c = current { out.append(c) }
-                current = Example(line: i + 1, block: blocks, command: String(line.dropFirst(2)), expected: "")
+                current = Example(file: file, line: i + 1, block: blocks, command: String(line.dropFirst(2)), expected: "")
             } else {
                 current?.expected += line + "\n"
             }
