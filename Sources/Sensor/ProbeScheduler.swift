@@ -61,6 +61,8 @@ public final class ProbeScheduler {
     private var started: [Double] = []
     private var portsAsked: [IPAddress: Set<UInt16>] = [:]
     public private(set) var counters = Counters()
+    /// Decided answers this scheduler got itself (not remembered ones), for the store.
+    public private(set) var learned: [ProbeFact] = []
     /// Told one line per probe and per refusal (what was asked, what answered), for the log.
     private let note: (String) -> Void
     private let clock: () -> Double
@@ -165,6 +167,7 @@ public final class ProbeScheduler {
         case nil: counters.undecided += 1
         }
         answers[key] = Remembered(fact: fact, at: clock())
+        if let fact { learned.append(fact) }
         note("probe: \(result.sentence)" + (fact == nil ? " (decides nothing: the flags against it stand)" : ""))
     }
 

@@ -185,6 +185,64 @@ public final class EvidenceStore: Sendable {
 
     deinit { db.close() }
 
+    /// Records what servers answered the probe, as this sensor's latest answer from each.
+    public func store(probes: [ProbeFact]) throws(StoreError) {
+        guard !probes.isEmpty else { return }
+        let statements = probes.map { f in
+            SQLStatement("""
+                INSERT INTO probes (address, port, sensor, site, answer, sentence, coin, algorithm, probed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (address, port, sensor) DO UPDATE SET site = excluded.site, answer = excluded.answer,
+                  sentence = excluded.sentence, coin = excluded.coin, algorithm = excluded.algorithm, probed_at = excluded.probed_at
+                WHERE excluded.probed_at >= probes.probed_at
+                """, [.text(f.server.description), .int(Int64(f.port)), .text(identity.sensor), .text(identity.site),
+                      .text(f.answer.rawValue), .text(Self.cut(f.sentence, StoreReadLimits.maxProbeSentence)),
+                      f.coin.map { .text(Self.cut($0, StoreReadLimits.maxName)) } ?? .null,
+                      f.algorithm.map { .text(Self.cut($0, StoreReadLimits.maxName)) } ?? .null, .int(f.at.nanoseconds)])
+        }
+        do {
+            try ensureMigrated()
+            _ = try db.transaction(statements)
+        } catch { throw StoreError(path, error) }
+    }
+
+    /// `s` cut to at most `bytes` bytes of UTF-8, at a character boundary.
+    static func cut(_ s: String, _ bytes: Int) -> String {
+        guard s.utf8.count > bytes else { return s }
+        var out = ""
+        var used = 0
+        for c in s {
+            let n = c.utf8.count
+            guard used + n <= bytes else { break }
+            out.append(c)
+            used += n
+        }
+        return out
+    }
+
+    /// Every sensor's probe answers since `since` (wall clock, ns), newest first, at most
+    /// `StoreReadLimits.maxProbeFacts`; rows with oversized or unknown values are left out.
+    public func probeFacts(since: Int64) throws(StoreError) -> [ProbeFact] {
+        let d = db.dialect
+        let query = SQLStatement("""
+            SELECT address, port, answer, sentence, coin, algorithm, probed_at FROM probes
+            WHERE probed_at >= ? AND \(d.bytes("sentence")) <= ? AND \(d.bytes("address")) <= ?
+              AND \(d.bytes("COALESCE(coin, '')")) <= ? AND \(d.bytes("COALESCE(algorithm, '')")) <= ?
+            ORDER BY probed_at DESC LIMIT ?
+            """, [.int(since), .int(Int64(StoreReadLimits.maxProbeSentence)), .int(Int64(StoreReadLimits.maxName)),
+                  .int(Int64(StoreReadLimits.maxName)), .int(Int64(StoreReadLimits.maxName)), .int(Int64(StoreReadLimits.maxProbeFacts))])
+        do {
+            try ensureMigrated()
+            return try db.read(query).compactMap { row in
+                guard let address = row[0].text.flatMap(IPAddress.init), let port = row[1].int.flatMap(UInt16.init(exactly:)),
+                      let answer = row[2].text.flatMap(ProbeFact.Answer.init(rawValue:)), let sentence = row[3].text,
+                      let at = row[6].int else { return nil }
+                return ProbeFact(server: address, port: port, answer: answer, sentence: sentence, coin: row[4].text, algorithm: row[5].text,
+                                 at: Timestamp(nanoseconds: at))
+            }
+        } catch { throw StoreError(path, error) }
+    }
+
     /// Folds the write-ahead log into the main file (at exit), so the store is one self-contained
     /// file that a copy or a read-only open sees whole.
     public func checkpoint() throws(StoreError) {

@@ -204,13 +204,18 @@ final class PostgresDatabase: SQLDatabase {
                         return "written by a newer StratumSniff (schema \(version); this release knows up to \(Schema.version)); use that release, or another database"
                     }
                     if version == Int64(Schema.version) { return nil }
+                    if version == 2 {
+                        for sql in Schema.addV3(.postgresql) { _ = try connection.execute(sql, deadline: deadline) }
+                        _ = try connection.execute("INSERT INTO stratumsniff_schema (version) VALUES (3)", deadline: deadline)
+                        return nil
+                    }
                 } else if !ours.isEmpty {
                     return "holds tables named like ours (\(ours.sorted().joined(separator: ", "))) that StratumSniff did not create; "
                         + "choose another database or schema"
                 }
                 _ = try connection.execute("CREATE TABLE IF NOT EXISTS stratumsniff_schema (version INTEGER NOT NULL)", deadline: deadline)
-                for sql in Schema.createV2(.postgresql) { _ = try connection.execute(sql, deadline: deadline) }
-                _ = try connection.execute("INSERT INTO stratumsniff_schema (version) VALUES (2)", deadline: deadline)
+                for sql in Schema.createV2(.postgresql) + Schema.addV3(.postgresql) { _ = try connection.execute(sql, deadline: deadline) }
+                _ = try connection.execute("INSERT INTO stratumsniff_schema (version) VALUES (\(Schema.version))", deadline: deadline)
                 return nil
             }
         }

@@ -8,11 +8,29 @@ import GRDB
 /// written once. SQLite stores of version 1 are migrated forward on open (GRDB's migrator; `PRAGMA
 /// user_version` mirrors the version for tools that do not know GRDB); PostgreSQL keeps its version
 /// in `stratumsniff_schema`.
+///
+/// Version 3 adds `probes`: what servers answered `--probe`, so every sensor of a fleet knows a
+/// confirmed pool (and does not ask it again).
 enum Schema {
-    static let version = 2
+    static let version = 3
 
     /// Every table the store owns (anything else in a SQLite file means it is not ours).
-    static let tables: Set<String> = ["runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats"]
+    static let tables: Set<String> = ["runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats", "probes"]
+
+    /// What version 3 adds to version 2.
+    static func addV3(_ d: SQLDialect) -> [String] {
+        [
+            """
+            CREATE TABLE probes (                   -- the latest answer each sensor got from a server
+              address TEXT NOT NULL, port INTEGER NOT NULL, sensor TEXT NOT NULL, site TEXT NOT NULL,
+              answer TEXT NOT NULL,                 -- pool / not-pool
+              sentence TEXT NOT NULL, coin TEXT, algorithm TEXT,
+              probed_at BIGINT NOT NULL,            -- ns since the epoch (wall clock)
+              PRIMARY KEY (address, port, sensor))
+            """,
+            "CREATE INDEX probes_by_time ON probes (probed_at)",
+        ]
+    }
 
     /// The version-2 tables and indexes in `d`'s dialect.
     static func createV2(_ d: SQLDialect) -> [String] {
@@ -136,6 +154,10 @@ enum Schema {
                 try db.execute(sql: "DROP TABLE v1_\(t)")
             }
             try db.execute(sql: "PRAGMA user_version = 2")
+        }
+        m.registerMigration("v3") { db in
+            for sql in addV3(.sqlite) { try db.execute(sql: sql) }
+            try db.execute(sql: "PRAGMA user_version = 3")
         }
         return m
     }

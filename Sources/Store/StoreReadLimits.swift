@@ -21,4 +21,11 @@ public struct StoreReadLimits: Sendable, Equatable {
     /// Session documents one report reads in all: ~40 000 sessions of the usual size.
     public var sessionBytes = 32 * 1024 * 1024
     public init() {}
+
+    /// A probe's sentence (a few hundred bytes as the probe words it: the server's strings are cut to 160 characters).
+    public static let maxProbeSentence = 4096
+    /// Coin and algorithm names, addresses of a probe row.
+    public static let maxName = 256
+    /// Probe answers one read takes (the newest): a sensor asks at most 10 000 servers an hour.
+    public static let maxProbeFacts = 50_000
 }

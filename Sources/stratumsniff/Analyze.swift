@@ -178,8 +178,16 @@ struct Analyze: ParsableCommand {
         progress.clear()
         let found = analysis.finishInput()
         var reports = found.reports(localNets: localNets)
-        if let policy = probing.policy(localNets: localNets) {
-            reports = Self.probed(reports, policy: policy)
+        // What servers answered probes — this run's and, through the store, every sensor's.
+        let policy = probing.policy(localNets: localNets)
+        let known = recording?.probeFacts(within: policy?.ttl ?? ProbePolicy().ttl) ?? []
+        if let policy {
+            let (judged, learned) = Self.probed(reports, policy: policy, known: known)
+            reports = judged
+            recording?.store(probes: learned)
+        } else if !known.isEmpty {
+            let facts = ProbeFacts(known)
+            reports = Self.ordered(reports.map { $0.rejudged(with: facts) })
         }
         var shown = reports
         if allHosts {
@@ -228,15 +236,20 @@ struct Analyze: ParsableCommand {
 extension Analyze {
     /// The reports judged again with what the servers their evidence marks answered (`--probe`).
     /// Hosts whose only evidence was withdrawn stay in the report, verdict none, saying why.
-    static func probed(_ reports: [HostReport], policy: ProbePolicy) -> [HostReport] {
+    static func probed(_ reports: [HostReport], policy: ProbePolicy, known: [ProbeFact]) -> ([HostReport], [ProbeFact]) {
         let scheduler = ProbeScheduler(policy: policy, note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") })
+        scheduler.remember(known)
         let facts = scheduler.probe(reports)
         let c = scheduler.counters
         if c.overLimit > 0 {
             Diagnostics.log.warning("probe: \(Format.count(c.overLimit, "server")) not asked: --probe-max \(policy.maxProbes) or \(policy.maxPortsPerAddress) ports per address reached")
         }
-        return reports.map { $0.rejudged(with: facts) }
-            .sorted { (HostVerdicts.rank($0.verdict), -$0.confidence, $0.host) < (HostVerdicts.rank($1.verdict), -$1.confidence, $1.host) }
+        return (ordered(reports.map { $0.rejudged(with: facts) }), scheduler.learned)
+    }
+
+    /// Most serious first, as `HostVerdicts.reports` orders them.
+    static func ordered(_ reports: [HostReport]) -> [HostReport] {
+        reports.sorted { (HostVerdicts.rank($0.verdict), -$0.confidence, $0.host) < (HostVerdicts.rank($1.verdict), -$1.confidence, $1.host) }
     }
 }
 
@@ -245,6 +258,21 @@ struct StoreRecording {
     var db: EvidenceStore?
     /// The first store error; later writes are skipped, the analysis goes on.
     var failure: String?
+
+    /// Probe answers every sensor stored in the last `seconds` (none when the store cannot say: warned).
+    mutating func probeFacts(within seconds: Double) -> [ProbeFact] {
+        guard let db else { return [] }
+        do { return try db.probeFacts(since: WallTime.now().nanoseconds - Int64(seconds * 1e9)) } catch {
+            fail(error.description)
+            return []
+        }
+    }
+
+    /// This run's probe answers, for the other sensors.
+    mutating func store(probes: [ProbeFact]) {
+        guard let db, !probes.isEmpty else { return }
+        do { try db.store(probes: probes) } catch { fail(error.description) }
+    }
 
     /// Sessions retired from memory so far go to the store now.
     mutating func storeRetired(_ analysis: any InputAnalysis) {

@@ -41,7 +41,7 @@ struct FleetTests {
         }
         // Analysing the same captures again adds a run, not a second copy of anything a report counts twice.
         #expect(pg.count("SELECT COUNT(*) FROM runs") == 1)
-        #expect(pg.count("SELECT version FROM stratumsniff_schema") == 2)
+        #expect(pg.count("SELECT MAX(version) FROM stratumsniff_schema") == 3)
         // Retention removes the same from both (the captures' packets are years old; hosts stay).
         let pruned = try [sqlite, pg.url].map { store in
             let out = try Binary.run(["prune", "--store", store, "--older-than", "30d"], environment: env).stdout
@@ -49,6 +49,15 @@ struct FleetTests {
         }
         #expect(pruned[0] == pruned[1] && pruned[0].contains("removed") && !pruned[0].contains("removed 0 sessions"), "\(pruned)")
         #expect(pg.count("SELECT COUNT(*) FROM sessions") == 0 && pg.count("SELECT COUNT(*) FROM hosts") > 0)
+        // A database of the previous schema (2: no probes table) is brought to 3 by the next sensor, rows kept.
+        _ = try pg.psql("DROP TABLE probes; UPDATE stratumsniff_schema SET version = 2", database: "fleet")
+        let before = try Binary.run(["report", "--store", pg.url, "--since", "all"], environment: env)
+        #expect(before.status == 2 && before.stderr.contains("has schema 2; this release reads schema 3"), "\(before.stderr)")
+        let upgrade = try Binary.run(["analyze", "--store", pg.url, "--sensor", "tap-2", "--format", "none", captures[3]], environment: env)
+        #expect(upgrade.status == 0, "\(upgrade.stderr) / \(before.stderr)")
+        #expect(pg.count("SELECT MAX(version) FROM stratumsniff_schema") == 3)
+        #expect(pg.count("SELECT COUNT(*) FROM probes") == 0)
+        #expect(pg.count("SELECT COUNT(*) FROM hosts") > 0)
     }
 
     @Test func passwordsStayOffTheCommandLineAndBadAddressesAreOneLine() throws {

@@ -11,8 +11,8 @@ struct ProbeAnalyzeTests {
     static let encrypted = Binary.root.appendingPathComponent("pcaps/encrypted").path
 
     /// Runs `analyze --format json` with `args`; the hosts by address, and standard error.
-    func analyze(_ args: [String]) throws -> (status: Int32, hosts: [String: [String: Any]], stderr: String) {
-        let r = try Binary.run(["analyze", "--format", "json", "--quiet"] + args)
+    func analyze(_ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, hosts: [String: [String: Any]], stderr: String) {
+        let r = try Binary.run(["analyze", "--format", "json", "--quiet"] + args, environment: environment)
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
         let hosts = Binary.hosts(doc)
         return (r.status, Dictionary(hosts.map { ($0["host"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a }), r.stderr)
@@ -61,6 +61,41 @@ struct ProbeAnalyzeTests {
         #expect(allowed.hosts["10.66.1.10"]?["verdict"] as? String == "mining")
         let denied = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", "--probe-deny", "10.66.99.1/32", rewritten])
         #expect(denied.hosts["10.66.1.10"]?["verdict"] as? String == "likely-mining")
+    }
+
+    /// A pool one sensor confirmed reaches another through the store: it judges its own capture with
+    /// the answer, without probing (the server is gone by then), and does not ask again with --probe.
+    @Test(arguments: ["sqlite", "postgresql"])
+    func aConfirmedPoolReachesTheOtherSensorsThroughTheStore(_ kind: String) throws {
+        if kind == "postgresql" && !PostgresLab.available {
+            print("Debian's postgresql is absent: the PostgreSQL half of the probe fleet test skipped")
+            return
+        }
+        let pg = kind == "postgresql" ? try PostgresLab() : nil
+        var env = ProcessInfo.processInfo.environment
+        if let pg { env.merge(pg.environment) { $1 } }
+        let dir = Lab.tempDir("probe-fleet")
+        let script = Lab.fixtures + "/probe_targets.sh"
+        defer { _ = try? Lab.run("/bin/bash", [script, "down", dir]) }
+        let starter = try Lab.spawn("/bin/bash", [script, "up", dir], log: dir + "/up.log")
+        let ready = Lab.waitFor(60) { FileManager.default.fileExists(atPath: dir + "/ready") }
+        starter.terminate()
+        try #require(ready, "probe_targets.sh did not finish")
+        let store = pg?.url ?? dir + "/fleet.sqlite"
+        let capture = Self.encrypted + "/tls-miner-tls13-nosni.pcap"
+        let east = try analyze(["--probe", "--store", store, "--sensor", "east", capture], environment: env)
+        #expect(east.hosts["10.66.3.10"]?["verdict"] as? String == "mining")
+        _ = try Lab.run("/bin/bash", [script, "down", dir])
+
+        let west = try analyze(["--store", store, "--sensor", "west", capture], environment: env)
+        #expect(west.hosts["10.66.3.10"]?["verdict"] as? String == "mining", "\(west.stderr)")
+        #expect(reasons(west.hosts["10.66.3.10"]).contains("the server 203.0.113.3:14444 answered a CryptoNote login (XMRig) over TLS like a pool"))
+        let again = try analyze(["--probe", "--store", store, "--sensor", "west", capture], environment: env)
+        #expect(again.hosts["10.66.3.10"]?["verdict"] as? String == "mining")
+        #expect(!again.stderr.contains("probe: the server"), "asked again: \(again.stderr)")
+        // Without the store the same capture is only a guess.
+        let alone = try analyze([capture])
+        #expect(alone.hosts["10.66.3.10"]?["verdict"] as? String == "likely-mining")
     }
 
     @Test func probeOptionsAreChecked() throws {

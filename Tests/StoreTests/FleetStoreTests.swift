@@ -39,7 +39,7 @@ import TrafficGen
              try String.fetchOne(db, sql: "SELECT sensor FROM verdict_changes"),
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'v1_%'").map(String.init)]
         }
-        #expect(found == ["2", "tap-1||150", "v1-1|7", "tap-1", "0"])
+        #expect(found == ["3", "tap-1||150", "v1-1|7", "tap-1", "0"])
     }
 
     @Test func theSameRowsWrittenTwiceChangeNothing() throws {

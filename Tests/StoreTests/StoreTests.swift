@@ -69,7 +69,7 @@ func tempStore() -> String {
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "x", version: "t", at: Timestamp(seconds: 1))
         let version = try #require(try shell("sqlite3", [path, "PRAGMA user_version;"]), "sqlite3 is not installed (scripts/test installs it)")
-        #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
     }
 }
 
