@@ -259,6 +259,9 @@ public final class Analyzer {
     }
 
 
+    /// Hosts the next snapshot judges again though their evidence did not change (a probe answered).
+    public func rejudge(_ hosts: Set<IPAddress>) { deferredHosts.formUnion(hosts) }
+
     /// A live worker's part of a commit (`SharedVerdicts`): what the flows that saw packets since the
     /// last call show so far goes to the shared table, which the committing thread judges from.
     /// - Complexity: O(flows touched since the last call).

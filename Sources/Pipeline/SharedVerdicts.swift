@@ -65,6 +65,9 @@ public final class SharedVerdicts: Sendable {
         }
     }
 
+    /// Hosts the next snapshot judges again though their evidence did not change.
+    public func rejudge(_ hosts: Set<IPAddress>) { state.withLock { $0.deferred.formUnion(hosts) } }
+
     /// Reports for the hosts whose evidence changed since the last call, open flows included.
     public func snapshotChanges(localNets: AddressSet?) -> [HostReport] {
         state.withLock { s in

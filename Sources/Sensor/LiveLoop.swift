@@ -24,6 +24,7 @@ public final class LiveLoop: LiveSensor {
     public var workers: Int { 1 }
 
     public func snapshotChanges() -> [HostReport] { analyzer.snapshotChanges() }
+    public func rejudge(_ hosts: Set<IPAddress>) { analyzer.rejudge(hosts) }
     public func holds(_ host: IPAddress) -> Bool { analyzer.holds(host) }
     public var statistics: AnalysisStats { analyzer.statistics }
     public func drainRetiredSessions() -> [SessionRecord] { analyzer.drainRetiredSessions() }

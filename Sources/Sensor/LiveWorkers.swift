@@ -18,6 +18,8 @@ public protocol LiveSensor: AnyObject {
     func run(shouldStop: () -> Bool, everySecond: (Timestamp) -> Void) throws(CaptureError)
     /// Reports for the hosts whose evidence changed since the last call, open flows included.
     func snapshotChanges() -> [HostReport]
+    /// Hosts the next snapshot judges again though their evidence did not change (a probe answered).
+    func rejudge(_ hosts: Set<IPAddress>)
     func holds(_ host: IPAddress) -> Bool
     var statistics: AnalysisStats { get }
     func drainRetiredSessions() -> [SessionRecord]
@@ -156,6 +158,7 @@ public final class LiveWorkers: LiveSensor {
     public func replaceIntel(_ intel: PoolIntelligence) { self.intel.withLock { $0 = ($0.generation + 1, intel) } }
 
     public func snapshotChanges() -> [HostReport] { shared.snapshotChanges(localNets: localNets) }
+    public func rejudge(_ hosts: Set<IPAddress>) { shared.rejudge(hosts) }
 
     public func holds(_ host: IPAddress) -> Bool { shared.holds(host) }
 

@@ -127,7 +127,7 @@ public final class ProbeScheduler {
     }
 
     /// Asks one server unless a rule, the cache or a limit says not to.
-    func ask(_ server: IPAddress, _ port: UInt16, for evidence: Evidence) {
+    public func ask(_ server: IPAddress, _ port: UInt16, for evidence: Evidence) {
         let key = Key(server: server, port: port)
         let now = clock()
         if let known = answers[key], now - known.at < policy.ttl {

@@ -106,6 +106,7 @@ struct Live: ParsableCommand {
     var quiet = false
 
     @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
+    @OptionGroup(title: "Probing suspect servers") var probing: ProbeOptions
     @OptionGroup(title: "Caps") var caps: LimitOptions
 
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
@@ -187,6 +188,8 @@ struct Live: ParsableCommand {
         Signals.install()
         let commits = LiveCommits(analyzer: sensor, outputs: outputs, recorder: recorder, reportDir: reportDir,
                                   maxHosts: caps.limits.hosts.maxHosts) { sensor.captureSummary() }
+        commits.prober = makeProber(localNets: localNets, recorder: recorder)
+        defer { commits.prober?.stop(within: 1) }
         let replaceIntel: (PoolIntelligence) -> Void = { sensor.replaceIntel($0) }
         let status = StatusLine(quiet: quiet)
         let deadline = duration.map { started.adding(seconds: $0) }
@@ -224,7 +227,7 @@ struct Live: ParsableCommand {
             // from the same snapshot, and the writer is behind by at most one batch).
             let reportDue = nextReport.map { now >= $0 } ?? false
             if reportDue || now.since(lastCommit) >= commitInterval, recorder?.isBehind != true {
-                commits.commit(sensor.snapshotChanges(), at: now)
+                commits.commit(commits.snapshot(), at: now)
                 lastCommit = now
             }
             if reportDue, let p = period, let due = nextReport {
@@ -353,6 +356,24 @@ struct Live: ParsableCommand {
         }
     }
 
+    /// `--probe`: the prober, knowing every sensor's recent answers from the store; its own answers
+    /// go to the store on the writer thread.
+    private func makeProber(localNets: AddressSet?, recorder: Recorder?) -> LiveProber? {
+        guard let policy = probing.policy(localNets: localNets) else { return nil }
+        var known: [ProbeFact] = []
+        if let store = recorder?.store {
+            do { known = try store.probeFacts(since: WallTime.now().nanoseconds - Int64(policy.ttl * 1e9)) } catch {
+                Diagnostics.log.warning("probe: the store's earlier answers could not be read (\(error)); servers are asked again")
+            }
+        }
+        return LiveProber(policy: policy, known: known, note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") },
+                          learned: { fact in
+                              recorder?.enqueue {
+                                  do { try recorder?.store.store(probes: [fact]) } catch { Diagnostics.log.error("probe: \(error)") }
+                              }
+                          })
+    }
+
     /// The pool and allow lists (and `--intel-cache`) read again and handed to the analyzer; if
     /// reading fails, nothing changes.
     private func reloadLists(_ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence, _ localNets: inout AddressSet?) throws {
@@ -364,8 +385,9 @@ struct Live: ParsableCommand {
     /// store closed whole, and the final report on standard output.
     private func finish(_ final: (reports: [HostReport], stats: AnalysisStats), _ commits: LiveCommits, outputs: Outputs, recorder: Recorder?,
                         started: Timestamp) {
-        let reports = final.reports
         let end = WallTime.now()
+        // The final verdicts with every probe answer so far (the snapshot path applies them in commit).
+        let reports = commits.prober?.judge(final.reports) ?? final.reports
         commits.commit(reports, at: end)
         if reportDir != nil { commits.writeReport(from: started, to: end, label: "final") }
         if let recorder { recorder.submit(rows: recorder.store.endRunRows(at: end)) }

@@ -18,6 +18,8 @@ final class LiveCommits {
     let captureSummary: () -> CaptureSummary
     /// Alerts come from the verdicts themselves (a host newly mining), with or without a store.
     private var alerting = AlertRule()
+    /// `--probe`: asks the servers the reports mark; its answers judge them again.
+    var prober: LiveProber?
 
     init(analyzer: any LiveSensor, outputs: Outputs, recorder: Recorder?, reportDir: String?, maxHosts: Int,
          captureSummary: @escaping () -> CaptureSummary) {
@@ -25,7 +27,14 @@ final class LiveCommits {
         self.maxHosts = maxHosts; self.captureSummary = captureSummary
     }
 
-    func commit(_ reports: [HostReport], at now: Timestamp) {
+    /// The hosts that changed since the last snapshot, and those a probe's answer concerns.
+    func snapshot() -> [HostReport] {
+        if let prober { analyzer.rejudge(prober.takeHostsToRejudge()) }
+        return analyzer.snapshotChanges()
+    }
+
+    func commit(_ given: [HostReport], at now: Timestamp) {
+        let reports = prober?.judge(given) ?? given
         let (alerts, suppressed) = alerting.review(reports)
         for a in alerts {
             let r = a.report

@@ -8,8 +8,9 @@ import Testing
 @Suite(.serialized, .enabled(if: Lab.available && FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
                              "needs root, ip netns, python3 and openssl: live TLS test skipped"))
 struct EncryptedLiveTests {
-    @Test func minerCertificateSeenLiveOverRealTLS() throws {
-        let net = try NetPair(9)
+    @Test(arguments: [false, true])
+    func minerCertificateSeenLiveOverRealTLS(probe: Bool) throws {
+        let net = try NetPair(probe ? 10 : 9)
         let dir = Lab.tempDir("tls-live")
         let openssl = "/usr/bin/openssl"
         for args in [["genrsa", "-out", dir + "/k.pem", "2048"],
@@ -19,8 +20,10 @@ struct EncryptedLiveTests {
             try #require(rc == 0, "openssl \(args[0]): \(out)")
         }
         let script = Binary.root.appendingPathComponent("scripts/encrypted/stratum_tls.py").path
+        // With --probe the sensor asks the pool (a private address: allowed by name) while the miner mines.
+        let probing = probe ? ["--probe", "--probe-allow", net.poolIP + "/32", "--commit-interval", "2"] : []
         let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--no-store", "--duration", "12",
-                                                       "--format", "json", "--quiet"]), log: dir + "/sensor.log")
+                                                       "--format", "json", "--quiet"] + probing), log: dir + "/sensor.log")
         let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", script, "pool", "--port", "3333", "--cert", dir + "/c.pem", "--key", dir + "/k.pem",
                                                      "--tls12", "--hold", "14"]), log: dir + "/pool.log")
         defer { pool.terminate() }
@@ -31,7 +34,14 @@ struct EncryptedLiveTests {
         sensor.waitUntilExit()
         let doc = try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any] ?? [:]
         let host = Binary.hosts(doc).first { $0["host"] as? String == net.minerIP }
-        #expect(host?["verdict"] as? String == "suspicious", "sensor: \(Lab.read(dir + "/sensor.log.err"))")
+        // A 4-second TLS session with a miner's certificate: suspicious by itself; the pool's answer to
+        // the probe makes it likely-mining (brief flows: not yet mining), with the probe's sentence.
+        #expect(host?["verdict"] as? String == (probe ? "likely-mining" : "suspicious"), "sensor: \(Lab.read(dir + "/sensor.log.err"))")
+        if probe {
+            let reasons = (host?["reasons"] as? [String] ?? []).joined(separator: "\n")
+            #expect(reasons.contains("the server \(net.poolIP):3333 answered a CryptoNote login (XMRig) over TLS like a pool: rx/0, monero"), "\(reasons)")
+            #expect(Lab.read(dir + "/sensor.log.err").contains("probe: the server \(net.poolIP):3333 answered"))
+        }
         let evidence = host?["evidence"] as? [[String: Any]] ?? []
         let cert = evidence.first { $0["kind"] as? String == "miner-certificate" }
         #expect((cert?["details"] as? [String: String])?["miner_certificate"] == "true")

@@ -1,0 +1,107 @@
+import Detection
+import Foundation
+import Locking
+import PacketDecoding
+import Store
+
+/// `live --probe`: the servers each commit's reports mark go to one prober thread (a bounded queue:
+/// a flood of suspect flows drops the oldest, it never grows), which asks them within the policy's
+/// limits; each answer re-judges, at the next commit, every host whose flows go to that server.
+/// With a store, answers are written for the fleet and every sensor's recent answers are known
+/// from the start.
+public final class LiveProber: Sendable {
+    struct Target: Sendable {
+        var server: IPAddress
+        var port: UInt16
+        var evidence: Evidence
+    }
+    struct Key: Hashable { var server: IPAddress; var port: UInt16 }
+    struct Shared {
+        var facts = ProbeFacts()
+        /// Servers queued or asked (each goes to the prober once per answer's lifetime).
+        var seen: Set<Key> = []
+        /// Hosts whose flows go to each server, to re-judge when its answer comes.
+        var hostsOf: [Key: Set<IPAddress>] = [:]
+        var rejudge: Set<IPAddress> = []
+        var counters = ProbeScheduler.Counters()
+    }
+
+    /// Servers waiting for the prober at most (older ones dropped when more come).
+    static let queueCapacity = 256
+    /// Servers remembered as queued or asked before the memory is cleared.
+    static let maxServers = 65_536
+    /// Hosts remembered per server (to re-judge them).
+    static let hostsPerServer = 1024
+
+    private let queue = BoundedQueue<Target>(capacity: LiveProber.queueCapacity)
+    private let shared = Locked(Shared())
+    /// Touched by the prober thread only (the lock makes that checkable).
+    private let scheduler: Locked<ProbeScheduler>
+    private let done = DispatchSemaphore(value: 0)
+
+    /// - Parameters:
+    ///   - known: answers from the store (every sensor's, recent).
+    ///   - learned: called on the prober thread with each decided answer (to store it).
+    public init(policy: ProbePolicy, known: [ProbeFact], note: @escaping @Sendable (String) -> Void,
+                learned: @escaping @Sendable (ProbeFact) -> Void) {
+        let scheduler = ProbeScheduler(policy: policy, note: note)
+        scheduler.remember(known)
+        self.scheduler = Locked(scheduler)
+        shared.withLock { $0.facts = ProbeFacts(known) }
+        let queue = self.queue, shared = self.shared, locked = self.scheduler, done = self.done
+        Thread {
+            while let t = queue.pop() {
+                let (fact, counters) = locked.withLock { s in
+                    s.ask(t.server, t.port, for: t.evidence)
+                    return (s.facts[t.server, t.port], s.counters)
+                }
+                if let fact { learned(fact) }
+                shared.withLock { s in
+                    s.counters = counters
+                    if let fact {
+                        s.facts.add(fact)
+                        s.rejudge.formUnion(s.hostsOf[Key(server: t.server, port: t.port)] ?? [])
+                    }
+                }
+            }
+            done.signal()
+        }.start()
+    }
+
+    public var counters: ProbeScheduler.Counters { shared.withLock { $0.counters } }
+    /// Servers dropped from the queue because more came than the prober could ask.
+    public var dropped: Int { queue.dropped }
+
+    /// The reports judged with every answer so far; the servers they mark that nobody asked yet are
+    /// queued for the prober. Called on the committing thread; never waits for the network.
+    public func judge(_ reports: [HostReport]) -> [HostReport] {
+        let facts = shared.withLock { s in
+            // A flood of suspect servers: forget who was queued (the scheduler's limits and cache still hold).
+            if s.seen.count >= Self.maxServers { s.seen = []; s.hostsOf = [:] }
+            for r in reports {
+                for e in r.evidence {
+                    guard let t = e.probeTarget else { continue }
+                    let key = Key(server: t.server, port: t.port)
+                    if s.hostsOf[key, default: []].count < Self.hostsPerServer { s.hostsOf[key, default: []].insert(r.host) }
+                    if s.seen.insert(key).inserted { queue.push(Target(server: t.server, port: t.port, evidence: e)) }
+                }
+            }
+            return s.facts
+        }
+        return facts.isEmpty ? reports : reports.map { $0.rejudged(with: facts) }
+    }
+
+    /// Hosts to judge again at the next commit: an answer about a server their flows go to has come.
+    public func takeHostsToRejudge() -> Set<IPAddress> {
+        shared.withLock { s in
+            defer { s.rejudge = [] }
+            return s.rejudge
+        }
+    }
+
+    /// Stops the prober after the server it is asking (if any), waiting at most `seconds`.
+    public func stop(within seconds: Double) {
+        queue.close()
+        _ = done.wait(timeout: .now() + seconds)
+    }
+}
