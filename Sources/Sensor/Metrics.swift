@@ -29,6 +29,8 @@ public final class SensorMetrics: Sendable {
         public var store: (commits: Int, failures: Int, failing: Bool, lastCommitSeconds: Double)?
         /// Batches waiting on disk for a PostgreSQL store (nil without a spool).
         public var spool: Recorder.SpoolState?
+        /// `--probe`: what the prober did (nil without it), and servers dropped from its queue.
+        public var probes: (counters: ProbeScheduler.Counters, dropped: Int)?
         public var workers = 1
         /// Why the sensor is unhealthy now (capture stalled, store failing), if it is.
         public var problem: String?
@@ -97,6 +99,18 @@ public final class SensorMetrics: Sendable {
             raise("stratumsniff_store_spool_delivered_total", [], to: sp.delivered, help: "Spooled batches delivered once the database answered.")
             raise("stratumsniff_store_spool_rows_dropped_total", [], to: sp.rowsDropped,
                   help: "Open-session snapshots and evidence rows given up when the spool was full (verdict changes never are).")
+        }
+        if let p = s.probes {
+            let help = "Suspect servers asked whether they are pools (--probe), by answer."
+            raise("stratumsniff_probes_total", [("result", "pool")], to: p.counters.pools, help: help)
+            raise("stratumsniff_probes_total", [("result", "not-pool")], to: p.counters.notPools, help: help)
+            raise("stratumsniff_probes_total", [("result", "undecided")], to: p.counters.undecided, help: help)
+            let skipHelp = "Suspect servers not asked (--probe), by why: a local address, --probe-deny, a limit, an answer still fresh, a full queue."
+            raise("stratumsniff_probes_skipped_total", [("reason", "local")], to: p.counters.refusedLocal, help: skipHelp)
+            raise("stratumsniff_probes_skipped_total", [("reason", "denied")], to: p.counters.refusedDenied, help: skipHelp)
+            raise("stratumsniff_probes_skipped_total", [("reason", "limit")], to: p.counters.overLimit, help: skipHelp)
+            raise("stratumsniff_probes_skipped_total", [("reason", "cached")], to: p.counters.cached, help: skipHelp)
+            raise("stratumsniff_probes_skipped_total", [("reason", "queue-full")], to: p.dropped, help: skipHelp)
         }
         set("stratumsniff_workers", to: Double(s.workers), help: "Capture workers.")
         status.withLock { $0 = (now, s.problem) }

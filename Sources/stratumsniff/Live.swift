@@ -242,6 +242,7 @@ struct Live: ParsableCommand {
                 snap.webhook = outputs.webhook.map { ($0.delivered, $0.failed) }
                 snap.syslogSent = outputs.syslog?.sent
                 snap.workers = sensor.workers
+                snap.probes = commits.prober.map { ($0.counters, $0.dropped) }
                 var problems: [String] = []
                 if let recorder {
                     let h = recorder.health
