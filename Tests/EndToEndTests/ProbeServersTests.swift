@@ -22,6 +22,8 @@ struct ProbeServersTests {
         "imap": ("not-pool", "imap", nil), "ftp": ("not-pool", "ftp", nil), "mqtt": ("not-pool", "closed", nil),
         "redis": ("not-pool", "redis", nil), "memcached": ("not-pool", "text", nil), "xmpp": ("not-pool", "xmpp", nil),
         "sip": ("not-pool", "silence", nil), "postgresql": ("not-pool", "closed", nil),
+        // ElectrumX: line-delimited JSON-RPC like a pool's, answering every pool method with an error.
+        "electrum": ("not-pool", "json-rpc", nil),
     ]
 
     @Test func everyPoolDialectIsAPoolAndEveryOtherServerIsNot() throws {

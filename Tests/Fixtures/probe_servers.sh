@@ -154,6 +154,17 @@ CONF
 ip netns exec "$ns" kamailio -DD -E -f "$D/kamailio.cfg" -P "$D/kamailio.pid" -Y "$D" >"$D/kamailio.log" 2>&1 &
 echo "sip 5060" >> "$D/servers.want"
 
+# Electrum protocol (JSON-RPC over TCP, the pools' own framing): ElectrumX from PyPI, in front of the
+# least of a regtest bitcoind it needs to start serving (Tests/Fixtures/fake_bitcoind.py).
+if command -v electrumx_server >/dev/null; then
+    mkdir -p "$D/electrumx"
+    ip netns exec "$ns" python3 "$HERE/fake_bitcoind.py" 127.0.0.1 18443 >"$D/bitcoind.log" 2>&1 &
+    ip netns exec "$ns" env COIN=Bitcoin NET=regtest DB_ENGINE=leveldb DB_DIRECTORY="$D/electrumx" ALLOW_ROOT=1 \
+        DAEMON_URL=http://probe:probe@127.0.0.1:18443/ SERVICES=tcp://$A:50001 PEER_DISCOVERY=off \
+        electrumx_server >"$D/electrumx.log" 2>&1 &
+    echo "electrum 50001" >> "$D/servers.want"
+fi
+
 # PostgreSQL: a throwaway cluster (it refuses to run as root).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 mkdir -p "$D/pg"; chown postgres "$D/pg"
