@@ -100,7 +100,7 @@ public enum PeriodRenderer {
         let sites = bySite(r)
         if !sites.isEmpty { o += "- By site: " + sites.map(md).joined(separator: "; ") + "\n" }
         o += "\n"
-        guard !r.hosts.isEmpty else { return o + md(emptyPeriod(r)) + "\n\n" + markdownChanges(r) }
+        guard !r.hosts.isEmpty else { return o + md(emptyPeriod(r)) + "\n\n" + markdownProbed(r) + markdownChanges(r) }
         if r.hosts_omitted > 0 { o += omittedNote(r) + "\n\n" }
         o += "| host | verdict | conf | pool | wallet | worker | software | first seen | last seen | shares | hashrate |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for h in r.hosts {
@@ -114,12 +114,22 @@ public enum PeriodRenderer {
             for reason in h.host.reasons { o += "- \(md(reason))\n" }
             o += "\n"
         }
-        return o + markdownChanges(r)
+        return o + markdownProbed(r) + markdownChanges(r)
     }
 
     /// Said when a report lists only the first `PeriodReport.maxHosts` hosts.
     static func omittedNote(_ r: PeriodReport) -> String {
         "The \(r.hosts.count) most serious hosts are listed; \(r.hosts_omitted) more are in the store."
+    }
+
+    /// What the period's servers answered the probe (only when a sensor asked).
+    static func markdownProbed(_ r: PeriodReport) -> String {
+        guard !r.probed_servers.isEmpty else { return "" }
+        var o = "## Servers asked whether they are pools\n\n| server | answer | coin | algorithm | asked | what it said |\n|---|---|---|---|---|---|\n"
+        for p in r.probed_servers {
+            o += "| \(md(p.server)) | \(md(p.answer)) | \(md(p.coin ?? "–")) | \(md(p.algorithm ?? "–")) | \(short(p.probed_at)) | \(md(p.sentence)) |\n"
+        }
+        return o + "\n"
     }
 
     /// The verdict changes of the period (the HTML report has them too), the latest 200.
@@ -258,6 +268,14 @@ public enum PeriodRenderer {
                 o += timeline(x, from: axis.0, to: axis.1)
                 o += "<ul>" + (seenBy(x, r).map { ["<li>\(h($0))</li>"] } ?? []).joined() + x.host.reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
             }
+        }
+        if !r.probed_servers.isEmpty {
+            o += "<h2>Servers asked whether they are pools</h2><table class=\"changes stack\"><thead><tr><th>Server</th><th>Answer</th><th>Coin</th><th>Algorithm</th><th>Asked</th><th>What it said</th></tr></thead><tbody>"
+            for p in r.probed_servers {
+                o += "<tr>" + td("Server", h(p.server)) + td("Answer", h(p.answer)) + td("Coin", h(p.coin ?? "–")) + td("Algorithm", h(p.algorithm ?? "–"))
+                o += td("Asked", h(short(p.probed_at))) + td("What it said", h(p.sentence)) + "</tr>"
+            }
+            o += "</tbody></table>\n"
         }
         if !r.verdict_changes.isEmpty {
             o += "<h2>Verdict changes</h2><table class=\"changes stack\"><thead><tr><th>Time</th><th>Host</th><th>From</th><th>To</th><th>Why</th></tr></thead><tbody>"

@@ -109,6 +109,21 @@ public struct PeriodReport: Codable, Sendable {
     @NullEncoded public var store_last_seen: String?
     /// The sensors whose hosts the report covers.
     public var sensors: [String] = []
+    /// What the servers of the period's evidence answered when a sensor asked whether they are pools
+    /// (`--probe`): the newest answer per server.
+    public struct Probed: Codable, Sendable {
+        public var server: String
+        public var answer: String
+        @NullEncoded public var coin: String?
+        @NullEncoded public var algorithm: String?
+        public var probed_at: String
+        public var sentence: String
+        public init(server: String, answer: String, coin: String?, algorithm: String?, probed_at: String, sentence: String) {
+            self.server = server; self.answer = answer; self.coin = coin; self.algorithm = algorithm
+            self.probed_at = probed_at; self.sentence = sentence
+        }
+    }
+    public var probed_servers: [Probed] = []
     /// Hosts listed in one report at most: a store a flood has filled stays a page a browser opens.
     public static let maxHosts = 2000
 

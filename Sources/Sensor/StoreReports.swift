@@ -84,7 +84,18 @@ extension EvidenceStore {
                        bounds: StoreReadLimits = StoreReadLimits()) throws(StoreError) -> StoredReport {
         let period = try period(from: from, to: to, limit: PeriodReport.maxHosts, filter: filter, bounds: bounds)
         var unread = 0
-        let report = PeriodReport(period, generated: generated, unread: &unread)
+        var report = PeriodReport(period, generated: generated, unread: &unread)
+        // The probe answers about servers this period's hosts talked to (newest first: one per server).
+        let peers = Set(report.hosts.flatMap { $0.host.evidence.compactMap(\.peer) })
+        if !peers.isEmpty {
+            var listed = Set<String>()
+            for f in try probeFacts(since: 0) {
+                let server = f.server.endpoint(port: f.port)
+                guard peers.contains(server), listed.insert(server).inserted else { continue }
+                report.probed_servers.append(PeriodReport.Probed(server: server, answer: f.answer.rawValue, coin: f.coin, algorithm: f.algorithm,
+                                                                 probed_at: TimeFormat.iso8601(f.at.nanoseconds), sentence: f.sentence))
+            }
+        }
         var warnings = period.warnings
         if unread > 0 { warnings.append("\(unread) host or session documents left out: they are not the reports' JSON (the store may have been edited)") }
         return StoredReport(report: report, warnings: warnings.map { "store \(path): \($0)" })

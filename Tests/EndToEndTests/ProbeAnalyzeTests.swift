@@ -93,6 +93,15 @@ struct ProbeAnalyzeTests {
         let again = try analyze(["--probe", "--store", store, "--sensor", "west", capture], environment: env)
         #expect(again.hosts["10.66.3.10"]?["verdict"] as? String == "mining")
         #expect(!again.stderr.contains("probe: the server"), "asked again: \(again.stderr)")
+        // The report names the servers asked and what they said.
+        let md = try Binary.run(["report", "--store", store, "--since", "all", "--format", "md"], environment: env)
+        #expect(md.status == 0, "\(md.stderr)")
+        #expect(md.stdout.contains("## Servers asked whether they are pools"))
+        #expect(md.stdout.contains("| 203.0.113.3:14444 | pool | monero | rx/0 |"), "\(md.stdout)")
+        let json = try Binary.run(["report", "--store", store, "--since", "all", "--format", "json"], environment: env)
+        let doc = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any] ?? [:]
+        let probed = doc["probed_servers"] as? [[String: Any]] ?? []
+        #expect(probed.count == 1 && probed.first?["answer"] as? String == "pool", "\(json.stdout.prefix(2000))")
         // Without the store the same capture is only a guess.
         let alone = try analyze([capture])
         #expect(alone.hosts["10.66.3.10"]?["verdict"] as? String == "likely-mining")
