@@ -127,7 +127,13 @@ public struct SOCKSHandshake: Sendable {
         var ci = 2 + Int(c[1])
         guard c.count >= ci else { return .pending }
         version = .socks5
-        guard s.count >= 2 else { return .pending }
+        guard s.count >= 2 else {
+            // Clients that offer only "no authentication" may send the request with the greeting,
+            // before any answer (curl, proxychains do): read its target now, so that a capture that
+            // ends before the proxy answers — or a proxy that never does — still names the pool.
+            if c.count > ci, c[ci] == 5, !c[2..<(2 + Int(c[1]))].contains(where: { $0 != 0 }) { _ = request(c, at: ci) }
+            return .pending
+        }
         guard s[0] == 5 else { return .invalid }
         if s[1] == 0xFF { return .refused(code: 0xFF) }   // no acceptable method
         var si = 2

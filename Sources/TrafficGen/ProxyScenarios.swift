@@ -4,8 +4,9 @@ import PacketDecoding
 extension Corpus {
     static let proxyScenarios: [Scenario] = [
         Scenario(name: "socks-proxy.pcap",
-                 description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing); 10.0.0.94 asks the HTTP proxy 10.0.0.3:3128 to CONNECT xmr-eu1.nanopool.org:14444 and mines in the clear through it (mining); 10.0.0.95 CONNECTs to www.example.org:443 (nothing).",
-                 expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious", "10.0.0.94": "mining"], build: socksProxy),
+                 description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing); 10.0.0.94 asks the HTTP proxy 10.0.0.3:3128 to CONNECT xmr-eu1.nanopool.org:14444 and mines in the clear through it (mining); 10.0.0.95 CONNECTs to www.example.org:443 (nothing); 10.0.0.96 sends its SOCKS5 greeting and its request for pool.supportxmr.com:3333 in one segment and the capture ends before the proxy answers (suspicious: the request names a pool).",
+                 expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious", "10.0.0.94": "mining", "10.0.0.96": "suspicious"],
+                 build: socksProxy),
         Scenario(name: "relay.pcap",
                  description: "An xmrig-proxy at 10.0.0.100 serves two LAN miners (10.0.0.101, 10.0.0.102) on port 3333 and mines upstream itself at pool.supportxmr.com:3333, which it looked up: the relay is mining (role relay), the downstream miners mine, and their reasons say where their work ends up.",
                  expected: ["10.0.0.100": "mining", "10.0.0.101": "mining", "10.0.0.102": "mining", "198.51.100.100": "pool"], build: relay),
@@ -75,6 +76,13 @@ extension Corpus {
         o.tlsDownload(records: 5, interval: 1)
         o.close()
         frames += o.frames
+
+        // Greeting and request pipelined in one segment (no authentication offered), no answer.
+        var p = Conversation(client: "10.0.0.96", clientPort: 52700, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 40))
+        p.handshake()
+        let pool = Array("pool.supportxmr.com".utf8)
+        p.send(.client, [5, 1, 0] + [5, 1, 0, 3, UInt8(pool.count)] + pool + [0x0D, 0x05])
+        frames += p.frames
         return frames.sorted { $0.time < $1.time }.pcap()
     }
 

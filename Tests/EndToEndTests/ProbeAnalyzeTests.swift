@@ -10,9 +10,13 @@ import Testing
 struct ProbeAnalyzeTests {
     static let encrypted = Binary.root.appendingPathComponent("pcaps/encrypted").path
 
-    /// Runs `analyze --format json` with `args`; the hosts by address, and standard error.
-    func analyze(_ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, hosts: [String: [String: Any]], stderr: String) {
-        let r = try Binary.run(["analyze", "--format", "json", "--quiet"] + args, environment: environment)
+    /// Runs `analyze --format json` with `args` (inside namespace `ns` when given, where the servers
+    /// are); the hosts by address, and standard error.
+    func analyze(_ args: [String], in ns: String? = nil, environment: [String: String]? = nil) throws
+        -> (status: Int32, hosts: [String: [String: Any]], stderr: String) {
+        let command = ["analyze", "--format", "json", "--quiet"] + args
+        let r = try ns.map { try Binary.run(["netns", "exec", $0, Binary.path] + command, executable: Lab.ip, environment: environment) }
+            ?? Binary.run(command, environment: environment)
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
         let hosts = Binary.hosts(doc)
         return (r.status, Dictionary(hosts.map { ($0["host"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a }), r.stderr)
@@ -29,11 +33,12 @@ struct ProbeAnalyzeTests {
         starter.terminate()
         let setupErrors = (try? String(contentsOfFile: dir + "/up.log.err", encoding: .utf8)) ?? ""
         try #require(ready && setupErrors.isEmpty, "probe_targets.sh: \(setupErrors)")
+        let ns = try String(contentsOfFile: dir + "/ns", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         // TLS without SNI to a bare address: likely-mining by behaviour; the probe makes it a fact.
         let before = try analyze([Self.encrypted + "/tls-miner-tls13-nosni.pcap"])
         #expect(before.hosts["10.66.3.10"]?["verdict"] as? String == "likely-mining")
-        let after = try analyze(["--probe", Self.encrypted + "/tls-miner-tls13-nosni.pcap"])
+        let after = try analyze(["--probe", Self.encrypted + "/tls-miner-tls13-nosni.pcap"], in: ns)
         #expect(after.status == 1)
         let miner = after.hosts["10.66.3.10"]
         #expect(miner?["verdict"] as? String == "mining")
@@ -42,7 +47,7 @@ struct ProbeAnalyzeTests {
         #expect(after.stderr.contains("probe: the server 203.0.113.3:14444 answered"))
 
         // An innocuous SNI on 443 whose server is an HTTPS site: the behaviour flag is withdrawn, said why.
-        let cleared = try analyze(["--probe", Self.encrypted + "/tls-miner-sni-unlisted.pcap"])
+        let cleared = try analyze(["--probe", Self.encrypted + "/tls-miner-sni-unlisted.pcap"], in: ns)
         let host = cleared.hosts["10.66.2.10"]
         #expect(host?["verdict"] as? String == "none")
         #expect(reasons(host).contains("withdrawn: TLS to 203.0.113.2:443"))
@@ -54,12 +59,12 @@ struct ProbeAnalyzeTests {
         let (rw, rwOut) = try Lab.run("/usr/bin/tcprewrite", ["--pnat=203.0.113.1/32:10.66.99.1/32", "--infile=" + Self.encrypted + "/tls-miner-xmrig-cert.pcap",
                                                               "--outfile=" + rewritten])
         try #require(rw == 0, "tcprewrite: \(rwOut)")
-        let refused = try analyze(["--probe", rewritten])
+        let refused = try analyze(["--probe", rewritten], in: ns)
         #expect(refused.hosts["10.66.1.10"]?["verdict"] as? String == "likely-mining")
         #expect(refused.stderr.contains("not asking 10.66.99.1:3333: a local or private address (allow it with --probe-allow)"))
-        let allowed = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", rewritten])
+        let allowed = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", rewritten], in: ns)
         #expect(allowed.hosts["10.66.1.10"]?["verdict"] as? String == "mining")
-        let denied = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", "--probe-deny", "10.66.99.1/32", rewritten])
+        let denied = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", "--probe-deny", "10.66.99.1/32", rewritten], in: ns)
         #expect(denied.hosts["10.66.1.10"]?["verdict"] as? String == "likely-mining")
     }
 
@@ -81,9 +86,10 @@ struct ProbeAnalyzeTests {
         let ready = Lab.waitFor(60) { FileManager.default.fileExists(atPath: dir + "/ready") }
         starter.terminate()
         try #require(ready, "probe_targets.sh did not finish")
+        let ns = try String(contentsOfFile: dir + "/ns", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let store = pg?.url ?? dir + "/fleet.sqlite"
         let capture = Self.encrypted + "/tls-miner-tls13-nosni.pcap"
-        let east = try analyze(["--probe", "--store", store, "--sensor", "east", capture], environment: env)
+        let east = try analyze(["--probe", "--store", pg?.socketURL ?? store, "--sensor", "east", capture], in: ns, environment: env)
         #expect(east.hosts["10.66.3.10"]?["verdict"] as? String == "mining")
         _ = try Lab.run("/bin/bash", [script, "down", dir])
 

@@ -43,7 +43,9 @@ struct ProbeServersTests {
         try #require(missing.isEmpty, "servers that did not start: \(missing)")
 
         let names = servers.keys.sorted()
-        let run = try Binary.run(["probe", "--format", "json", "--timeout", "1"] + names.map { "10.77.0.2:" + servers[$0]! })
+        let ns = try String(contentsOfFile: dir + "/ns", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let run = try Binary.run(["netns", "exec", ns, Binary.path, "probe", "--format", "json", "--timeout", "1"]
+                                 + names.map { "10.77.0.2:" + servers[$0]! }, executable: Lab.ip)
         #expect(run.status == 1, "a pool was found: exit 1 (\(run.stderr))")
         let lines = run.stdout.split(separator: "\n")
         try #require(lines.count == names.count, "\(run.stdout)\(run.stderr)")

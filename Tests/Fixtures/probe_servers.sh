@@ -2,9 +2,10 @@
 # Real servers that are not pools, and scripted pools of every dialect, in one network namespace for
 # the probe's tests (ProbeServersTests). Each server is Debian's own daemon with a minimal config.
 #
-#   probe_servers.sh up DIR     namespace ssprobe-$$ (address 10.77.0.2, reached from here through
-#                               a veth pair as 10.77.0.1 → 10.77.0.2); writes DIR/servers ("name port"
-#                               per line, only servers that listen), DIR/ns, and DIR/ready last
+#   probe_servers.sh up DIR     namespace ssprobe-$$, every server on 10.77.0.2 (its loopback): the
+#                               probe runs inside it (ip netns exec), so nothing is routed from here
+#                               and two runs at once cannot meet; writes DIR/servers ("name port" per
+#                               line, only servers that listen), DIR/ns, and DIR/ready last
 #   probe_servers.sh down DIR   stops everything and removes the namespace
 set -uo pipefail
 cmd=$1; D=$2
@@ -16,28 +17,16 @@ if [ "$cmd" = down ]; then
     sleep 0.3
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
     ip netns del "$ns" 2>/dev/null
-    ip link del "pr${ns#ssprobe-}" 2>/dev/null
     exit 0
 fi
-# A namespace left by a run that was killed holds the route to 10.77.0.2: remove it first.
-for old in $(ip netns list | awk '/^ssprobe-/ {print $1}'); do
-    kill -0 "${old#ssprobe-}" 2>/dev/null && [ -e "/proc/${old#ssprobe-}" ] && grep -q probe_servers "/proc/${old#ssprobe-}/cmdline" 2>/dev/null && continue
-    ip netns pids "$old" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$old"; ip link del "pr${old#ssprobe-}" 2>/dev/null
-done
 ns=ssprobe-$$
 echo "$ns" > "$D/ns"
 # DIR/ready tells the test it is over, also when setting up failed (DIR/servers then lacks servers).
 trap 'touch "$D/ready"' EXIT
 chmod 755 "$D"
 ip netns add "$ns"
-ip link add "pr$$" type veth peer name "pp$$" netns "$ns"
-ip addr add 10.77.0.1/32 dev "pr$$"; ip link set "pr$$" up
-ip -n "$ns" addr add $A/32 dev "pp$$"; ip -n "$ns" link set "pp$$" up; ip -n "$ns" link set lo up
-if ! ip route add $A/32 dev "pr$$" || ! ip -n "$ns" route add 10.77.0.1/32 dev "pp$$"; then
-    echo "probe_servers.sh: cannot route to $A (another namespace holds it?)" >&2
-    exit 1
-fi
+ip -n "$ns" link set lo up
+ip -n "$ns" addr add $A/32 dev lo
 inns() { ip netns exec "$ns" "$@"; }
 : > "$D/servers"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The servers of the TLS-miner captures in pcaps/encrypted, brought back to life for `--probe`
-# (ProbeAnalyzeTests): in namespace sstarget-$$, reached through a veth pair,
+# (ProbeAnalyzeTests): in namespace sstarget-$$, on its loopback — the sensor runs inside it (ip netns
+# exec), so nothing is routed from here and two runs at once cannot meet:
 #   203.0.113.1:3333  and 203.0.113.3:14444 — scripted CryptoNote pools over TLS,
 #   203.0.113.2:443   — an HTTPS server (nginx), not a pool,
 #   10.66.99.1:3333   — a CryptoNote pool over TLS on a private address.
@@ -11,26 +12,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 if [ "$cmd" = down ]; then
     ns=$(cat "$D/ns" 2>/dev/null) || exit 0
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null; ip link del "tg${ns#sstarget-}" 2>/dev/null
-    for a in 203.0.113.1 203.0.113.2 203.0.113.3 10.66.99.1; do ip route del $a/32 dev "tg${ns#sstarget-}" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
     exit 0
 fi
-for old in $(ip netns list | awk '/^sstarget-/ {print $1}'); do
-    ip netns pids "$old" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$old"; ip link del "tg${old#sstarget-}" 2>/dev/null
-done
 ns=sstarget-$$
 echo "$ns" > "$D/ns"
 trap 'touch "$D/ready"' EXIT
 ip netns add "$ns"
-ip link add "tg$$" type veth peer name "tt$$" netns "$ns"
-ip addr add 10.66.98.1/32 dev "tg$$"; ip link set "tg$$" up
-ip -n "$ns" link set lo up; ip -n "$ns" link set "tt$$" up
-for a in 203.0.113.1 203.0.113.2 203.0.113.3 10.66.99.1; do
-    ip -n "$ns" addr add $a/32 dev "tt$$"
-    ip route add $a/32 dev "tg$$" || { echo "cannot route to $a" >&2; exit 1; }
-done
-ip -n "$ns" route add 10.66.98.1/32 dev "tt$$"
+ip -n "$ns" link set lo up
+for a in 203.0.113.1 203.0.113.2 203.0.113.3 10.66.99.1; do ip -n "$ns" addr add $a/32 dev lo; done
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" -out "$D/cert.pem" -days 30 -subj /CN=localhost 2>/dev/null
 for t in 203.0.113.1:3333 203.0.113.3:14444 10.66.99.1:3333; do
     ip netns exec "$ns" python3 "$HERE/probe_pools.py" cryptonote "${t%:*}" "${t#*:}" --tls "$D/cert.pem" "$D/key.pem" >"$D/pool-$t.log" 2>&1 &

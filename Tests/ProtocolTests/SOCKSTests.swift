@@ -33,6 +33,19 @@ import TrafficGen
         #expect(h.outcome == .granted(clientBytes: 3 + 7 + Self.name.count, serverBytes: 2 + 10))
     }
 
+    /// Greeting and request in one segment, no answer yet (or ever): the target is known.
+    @Test func socks5PipelinedWithoutAnAnswerNamesItsTarget() {
+        let pipelined = [5, 1, 0] + [5, 1, 0, 3, UInt8(Self.name.count)] + Self.name + [0x0D, 0x05]
+        let h = run([(true, pipelined)])
+        #expect(h.outcome == .pending)
+        #expect(h.target == "pool.supportxmr.com:3333")
+        // The answers that follow still complete the handshake as before.
+        let granted = run([(true, pipelined), (false, [5, 0]), (false, [5, 0, 0, 1, 10, 0, 0, 3, 0x9C, 0x41])])
+        #expect(granted.outcome == .granted(clientBytes: 3 + 7 + Self.name.count, serverBytes: 2 + 10))
+        // Offering a password method, the client cannot have sent the request yet: nothing is guessed.
+        #expect(run([(true, [5, 1, 2] + [5, 1, 0, 3, UInt8(Self.name.count)] + Self.name + [0x0D, 0x05])]).target == nil)
+    }
+
     @Test func socks5WithPasswordToIPv4AndIPv6() {
         let auth: [(client: Bool, bytes: [UInt8])] = [(true, [5, 2, 0, 2]), (false, [5, 2]),
                                                        (true, [1, 5] + Array("miner".utf8) + [2, 0x61, 0x62]), (false, [1, 0])]
