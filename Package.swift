@@ -68,7 +68,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         // Asking a suspected server whether it is a pool: what is sent, and how answers read (no I/O).
-        .target(name: "Probing", dependencies: ["CryptoP2P", "Detection", "Digests", "JSON", "Stratum", "TLS"]),
+        .target(name: "Probing", dependencies: ["CryptoP2P", "Detection", "Digests", "HTTP", "JSON", "Stratum", "TLS"]),
         // The probe's connections: sockets through OS, TLS through CLibSSL, every wait bounded.
         .target(name: "ProbeClient", dependencies: ["CLibSSL", "OS", "Probing"]),
         // The one lock type (Mutex inside; made visible to ThreadSanitizer in the TSan build).

@@ -65,8 +65,11 @@ public final class Prober {
         var refusal: String?
         var lastReply: ServerReply?
         var index = 0
+        var sawHTTP = false
         while index < settings.dialects.count {
             let dialect = settings.dialects[index]
+            // The WebSocket dialects only where an HTTP server answered (a browser miner's proxy is one).
+            if dialect.overWebSocket && !sawHTTP && settings.dialects.contains(where: { !$0.overWebSocket }) { break }
             var attempt = attemptOnce(dialect, address: result.address!, port: port, tls: tls, sni: sni, result: &result)
             // The clear answer was TLS, or nothing: the same dialect over TLS once (auto only).
             if settings.transport == .auto, !tls, !triedTLS, case .other(let reply)? = attempt.assessment,
@@ -110,6 +113,13 @@ public final class Prober {
                 refusal = refusal ?? why
             case .other(let reply)?:
                 lastReply = reply
+                // An HTTP server may be a browser miner's WebSocket proxy: try those dialects next.
+                if reply.kind == .http { sawHTTP = true }
+                if reply.kind == .http, !dialect.overWebSocket,
+                   let next = settings.dialects.firstIndex(where: \.overWebSocket), next > index {
+                    index = next
+                    continue
+                }
                 // Another protocol answered: no pool dialect will change that.
                 if ![.jsonRPC, .silence, .closed].contains(reply.kind) {
                     result.tls = tls
@@ -129,6 +139,44 @@ public final class Prober {
             result.conclusion = .notPool(lastReply ?? ServerReply(.silence))
         }
         return
+    }
+
+    /// A WebSocket dialect: the upgrade, then the dialect's messages as frames, then its frames read.
+    private func webSocket(_ attempt: inout ProbeAttempt, _ connection: ProbeConnection, host: String, port: UInt16,
+                           deadline: ContinuousClock.Instant) {
+        let dialect = attempt.dialect
+        let upgrade = ProbeDialect.upgradeRequest(host: host + (port == 80 || port == 443 ? "" : ":\(port)"))
+        guard connection.send(upgrade, deadline: deadline) else {
+            attempt.failure = "the connection failed while sending"
+            return
+        }
+        attempt.bytesSent = upgrade.count
+        var head: [UInt8] = []
+        let closedEarly = connection.receive(into: &head, limit: 16 * 1024, deadline: deadline) { WebSocketAnswer.headerEnd($0) != nil }
+        guard let end = WebSocketAnswer.headerEnd(head) else {
+            attempt.bytesReceived = head.count
+            attempt.assessment = ProbeAssessment.assess(dialect, received: head, complete: true, closed: closedEarly)
+            return
+        }
+        let status = ServerReply.text(head[..<(head.firstIndex(of: 13) ?? end)]) ?? ""
+        guard status.hasPrefix("HTTP/1.1 101") || status.hasPrefix("HTTP/1.0 101") else {
+            attempt.bytesReceived = head.count
+            attempt.assessment = .other(ServerReply(.http, status.isEmpty ? nil : status))
+            return
+        }
+        let frames = dialect.request
+        guard connection.send(frames, deadline: deadline) else {
+            attempt.failure = "the connection failed while sending"
+            return
+        }
+        attempt.bytesSent += frames.count
+        var raw = Array(head[end...])
+        let closed = connection.receive(into: &raw, limit: settings.maxAnswerBytes, deadline: deadline) { bytes in
+            ProbeAssessment.assess(dialect, received: WebSocketAnswer.lines(bytes[...]).bytes, complete: false) != .needMore
+        }
+        attempt.bytesReceived = end + raw.count
+        let (lines, wsClosed) = WebSocketAnswer.lines(raw[...])
+        attempt.assessment = ProbeAssessment.assess(dialect, received: lines, complete: true, closed: closed || wsClosed)
     }
 
     /// One fresh connection: connect, TLS if asked, send the dialect's requests, read the answer.
@@ -167,6 +215,10 @@ public final class Prober {
             }
         }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(settings.answerMilliseconds)))
+        if dialect.overWebSocket {
+            webSocket(&attempt, connection, host: sni ?? (address.contains(":") ? "[\(address)]" : address), port: port, deadline: deadline)
+            return
+        }
         let request = dialect.request
         guard connection.send(request, deadline: deadline) else {
             attempt.failure = "the connection failed while sending"

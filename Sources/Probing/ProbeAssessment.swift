@@ -1,4 +1,5 @@
 import Detection
+import HTTP
 import JSON
 import Stratum
 
@@ -64,6 +65,33 @@ public enum ProbeAssessment: Equatable, Sendable {
     }
 }
 
+/// What a WebSocket server sent after its 101 answer: its text messages as lines (for `assess`),
+/// and whether it sent a close frame. Frames are read with the traffic decoder's `WebSocketReader`
+/// (lengths checked, messages bounded).
+public enum WebSocketAnswer {
+    public static func lines(_ raw: ArraySlice<UInt8>) -> (bytes: [UInt8], closed: Bool) {
+        var reader = WebSocketReader(maxMessage: 64 * 1024)
+        var out: [UInt8] = [], closed = false
+        Array(raw).withUnsafeBytes { buffer in
+            reader.feed(buffer) { opcode, payload in
+                switch opcode {
+                case .text, .binary: out += payload + [10]
+                case .close: closed = true
+                default: break
+                }
+            }
+        }
+        return (out, closed || reader.invalid)
+    }
+
+    /// Where the HTTP answer's header ends (the index after its blank line), if it has.
+    public static func headerEnd(_ b: [UInt8]) -> Int? {
+        guard b.count >= 4 else { return nil }
+        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
+        return nil
+    }
+}
+
 /// Reads JSON-RPC answers line by line, keeping what the pool said so far.
 struct AnswerReading {
     let dialect: ProbeDialect
@@ -85,6 +113,7 @@ struct AnswerReading {
         guard let object = message.object else {
             return .other(ServerReply(.jsonRPC, "a JSON array, not a JSON-RPC message"))
         }
+        if dialect.overWebSocket { return webMiner(object) }
         let method = object["method"]?.string
         let params = object["params"]
         if let method {
@@ -143,6 +172,32 @@ struct AnswerReading {
         return nil
     }
 
+    /// A browser-miner server's message: Coinhive-style `{"type", "params"}` or webminerpool's
+    /// `{"identifier", …fields…}`. A job decides; `authed` marks a pool that has not sent one yet.
+    mutating func webMiner(_ o: JSONObject) -> ProbeAssessment? {
+        let type = dialect == .webMiner ? o["type"]?.string : o["identifier"]?.string
+        let fields = dialect == .webMiner ? o["params"]?.object : o
+        answered += 1
+        switch type {
+        case "job"?:
+            if let job = fields, read(job: job) {
+                if answer.algorithm == nil, let algo = job["algo"]?.string, !algo.isEmpty { answer.algorithm = ServerReply.cut(algo) }
+                answer.loginAccepted = answer.loginAccepted ?? true
+                return .pool(answer)
+            }
+            return .other(ServerReply(.jsonRPC, "a job that is not one (no blob, job id or target)"))
+        case "authed"?:
+            subscribed = true
+            answer.loginAccepted = true
+        case "error"?, "banned"?:
+            let text = (fields?["error"] ?? fields?["param"] ?? o["error"] ?? o["param"])?.string ?? type ?? "error"
+            errors.append(ServerReply.cut("error: " + text))
+        default:
+            return .other(ServerReply(.jsonRPC, "WebSocket messages that are not a web miner's"))
+        }
+        return nil
+    }
+
     /// What the answers add up to when no single message decided.
     func conclusion(complete: Bool) -> ProbeAssessment {
         let requests = dialect.requestLines.count
@@ -150,6 +205,10 @@ struct AnswerReading {
             // The subscription is the pool's own shape; the job may come later than we wait.
             if complete { return .pool(answerWithoutJob) }
             return .needMore
+        }
+        if dialect.overWebSocket, let refusal = errors.first {
+            // A web-miner server's own error message to its own handshake: it speaks the protocol.
+            return complete || answered >= dialect.requestLines.count ? .refused(refusal) : .needMore
         }
         if let refusal = errors.first(where: Self.soundsLikeAPool) {
             if complete || answered >= requests { return .refused(refusal) }

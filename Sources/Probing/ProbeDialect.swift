@@ -13,6 +13,13 @@ public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
     case ethereumStratum = "ethereumstratum"
     /// eth-proxy (Claymore, ethminer's `stratum1+tcp`): `eth_submitLogin` then `eth_getWork`.
     case ethProxy = "eth-proxy"
+    /// A browser miner's proxy, Coinhive's protocol: over a WebSocket, `auth`, answered `authed` and a job.
+    case webMiner = "webminer"
+    /// webminerpool (the open-source browser-mining server): over a WebSocket, a `handshake` with the wallet.
+    case webMinerPool = "webminerpool"
+
+    /// Spoken inside a WebSocket (an HTTP upgrade first); the others are JSON lines on the connection.
+    public var overWebSocket: Bool { self == .webMiner || self == .webMinerPool }
 
     /// How the report names it.
     public var label: String {
@@ -21,6 +28,8 @@ public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
         case .stratumV1: "Stratum V1 subscribe"
         case .ethereumStratum: "EthereumStratum/1.0"
         case .ethProxy: "eth-proxy login"
+        case .webMiner: "web-miner auth (Coinhive-style WebSocket)"
+        case .webMinerPool: "webminerpool handshake (WebSocket)"
         }
     }
 
@@ -41,11 +50,46 @@ public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
         case .ethProxy:
             return [#"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["\#(ProbeIdentity.ethereumAddress)","x"],"worker":"probe"}"#,
                     #"{"id":2,"jsonrpc":"2.0","method":"eth_getWork","params":[]}"#]
+        case .webMiner:
+            return [#"{"type":"auth","params":{"site_key":"StratumSniffProbeNeverMines000000","type":"anonymous","user":null,"goal":0}}"#]
+        case .webMinerPool:
+            return [#"{"identifier":"handshake","pool":"","login":"\#(ProbeIdentity.moneroWallet)","password":"x","userid":"probe","version":7}"#]
         }
     }
 
-    /// The bytes put on the wire.
-    public var request: [UInt8] { Array(requestLines.map { $0 + "\n" }.joined().utf8) }
+    /// The bytes put on the wire: JSON lines; for a WebSocket dialect, each line one masked text frame
+    /// (after `upgradeRequest`).
+    public var request: [UInt8] {
+        overWebSocket ? requestLines.flatMap { WebSocketFrame.text($0) } : Array(requestLines.map { $0 + "\n" }.joined().utf8)
+    }
+
+    /// The WebSocket upgrade a WebSocket dialect starts with (the path browsers' miners use: `/`).
+    public static func upgradeRequest(host: String) -> [UInt8] {
+        Array(("GET / HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: \(WebSocketFrame.key)\r\nSec-WebSocket-Version: 13\r\nUser-Agent: \(ProbeIdentity.agent)\r\n\r\n").utf8)
+    }
+}
+
+/// A client's WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, masked with a fixed key — masking
+/// is there against cache poisoning by intermediaries, not secrecy).
+public enum WebSocketFrame {
+    /// Base64 of the 16 bytes "StratumSniff-prb".
+    public static let key = "U3RyYXR1bVNuaWZmLXByYg=="
+    static let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+
+    public static func text(_ s: String) -> [UInt8] {
+        let payload = Array(s.utf8)
+        var out: [UInt8] = [0x81]
+        if payload.count < 126 {
+            out.append(0x80 | UInt8(payload.count))
+        } else {
+            // The probe's messages are well under 64 KiB.
+            out += [0x80 | 126, UInt8(truncatingIfNeeded: payload.count >> 8), UInt8(truncatingIfNeeded: payload.count)]
+        }
+        out += mask
+        for (i, b) in payload.enumerated() { out.append(b ^ mask[i & 3]) }
+        return out
+    }
 }
 
 /// Who the probe says it is: an agent string that names it, and wallets that are well formed

@@ -97,7 +97,7 @@ public struct ServerReply: Equatable, Sendable, Codable {
     }
 
     /// A printable first line (UTF-8, no control characters but tab), cut to `maxDetail`; nil when it is not text.
-    static func text(_ bytes: ArraySlice<UInt8>) -> String? {
+    public static func text(_ bytes: ArraySlice<UInt8>) -> String? {
         var line = bytes
         while let last = line.last, last == 13 || last == 10 { line = line.dropLast() }
         guard line.allSatisfy({ $0 >= 0x20 || $0 == 9 }), let s = String(validating: line, as: UTF8.self) else { return nil }

@@ -80,6 +80,11 @@ struct Probe: ParsableCommand {
         if printRequests {
             for dialect in ProbeDialect.allCases {
                 print("# \(dialect.rawValue): \(dialect.label)")
+                if dialect.overWebSocket {
+                    // The upgrade (CRLF line ends), then each message as one masked text frame.
+                    let upgrade = String(decoding: ProbeDialect.upgradeRequest(host: "HOST:PORT"), as: UTF8.self)
+                    upgrade.split(separator: "\r\n").forEach { print("  " + $0) }
+                }
                 dialect.requestLines.forEach { print($0) }
             }
             return

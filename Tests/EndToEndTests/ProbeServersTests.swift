@@ -18,6 +18,9 @@ struct ProbeServersTests {
         "pool-ethereumstratum": ("pool", "ethereumstratum", "ethash"),
         "pool-eth-proxy": ("pool", "eth-proxy", "ethash"),
         "pool-kawpow": ("pool", "stratum-v1", "kawpow"),
+        // Browser miners' servers: the JSON lines meet an HTTP server, the WebSocket dialects a pool.
+        "pool-webminer": ("pool", "webminer", "cn/r"),
+        "pool-webminerpool": ("pool", "webminerpool", "cn"),
         "http": ("not-pool", "http", nil), "ssh": ("not-pool", "ssh", nil), "smtp": ("not-pool", "smtp", nil),
         "imap": ("not-pool", "imap", nil), "ftp": ("not-pool", "ftp", nil), "mqtt": ("not-pool", "closed", nil),
         "redis": ("not-pool", "redis", nil), "memcached": ("not-pool", "text", nil), "xmpp": ("not-pool", "xmpp", nil),

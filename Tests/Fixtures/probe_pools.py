@@ -4,9 +4,10 @@ subscriptions the way public pools do (job shapes and sizes as real pools send t
 everything else with a JSON-RPC error.
 
 usage: probe_pools.py DIALECT HOST PORT [--tls CERT KEY]
-  DIALECT: cryptonote | stratum-v1 | ethereumstratum | eth-proxy | kawpow
+  DIALECT: cryptonote | stratum-v1 | ethereumstratum | eth-proxy | kawpow | webminer | webminerpool
+  (the last two: browser-miner servers behind a WebSocket, Coinhive's protocol and webminerpool's)
 """
-import json, socket, ssl, sys, threading
+import base64, hashlib, json, socket, ssl, sys, threading
 
 H64 = "8a1f" * 16
 def send(conn, obj):
@@ -69,7 +70,68 @@ def kawpow(conn, msg):
     else:
         error(conn, mid)
 
+BLOB = "0e0e" + "ab" * 37 + "00000000" + "cd" * 32 + "02"
+
+def recv_exactly(conn, n):
+    out = b""
+    while len(out) < n:
+        chunk = conn.recv(n - len(out))
+        if not chunk:
+            raise OSError("closed")
+        out += chunk
+    return out
+
+def ws_send(conn, obj):
+    data = json.dumps(obj).encode()
+    head = bytes([0x81, len(data)]) if len(data) < 126 else bytes([0x81, 126]) + len(data).to_bytes(2, "big")
+    conn.sendall(head + data)
+
+def serve_websocket(conn, dialect):
+    """RFC 6455 by hand: the upgrade, then text frames (client frames are masked)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        head += chunk
+        # Like any HTTP server (node's, nginx): what is not a request line is answered 400 at once.
+        if len(head) >= 3 and not head[:3].isalpha():
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            return
+    lines = head.split(b"\r\n")
+    fields = {l.split(b":", 1)[0].strip().lower(): l.split(b":", 1)[1].strip() for l in lines[1:] if b":" in l}
+    if fields.get(b"upgrade", b"").lower() != b"websocket" or b"sec-websocket-key" not in fields:
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        return
+    accept = base64.b64encode(hashlib.sha1(fields[b"sec-websocket-key"] + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    while True:
+        b0, b1 = recv_exactly(conn, 2)
+        n = b1 & 0x7F
+        if n == 126: n = int.from_bytes(recv_exactly(conn, 2), "big")
+        elif n == 127: n = int.from_bytes(recv_exactly(conn, 8), "big")
+        mask = recv_exactly(conn, 4) if b1 & 0x80 else b"\0\0\0\0"
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(recv_exactly(conn, n)))
+        if b0 & 0x0F == 8:
+            return
+        msg = json.loads(payload)
+        if dialect == "webminer" and msg.get("type") == "auth":
+            ws_send(conn, {"type": "authed", "params": {"token": "", "hashes": 0}})
+            ws_send(conn, {"type": "job", "params": {"job_id": "cj1", "blob": BLOB, "target": "ffffff00", "algo": "cn/r"}})
+        elif dialect == "webminerpool" and msg.get("identifier") == "handshake":
+            ws_send(conn, {"identifier": "job", "job_id": "wj1", "blob": BLOB, "target": "e4a63d00", "algo": "cn", "variant": 2})
+        else:
+            ws_send(conn, {"identifier": "error", "param": "unknown message"})
+
 def serve(conn, dialect):
+    if dialect in ("webminer", "webminerpool"):
+        try:
+            serve_websocket(conn, dialect)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            conn.close()
+        return
     state = {}
     buf = b""
     try:

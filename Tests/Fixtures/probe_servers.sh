@@ -33,7 +33,7 @@ inns() { ip netns exec "$ns" "$@"; }
 # Scripted pools: each speaks one dialect, in the clear and over TLS (an XMRig-style certificate).
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/pool.key" -out "$D/pool.pem" -days 30 -subj /CN=pool.example.org 2>/dev/null
 port=3330
-for dialect in cryptonote stratum-v1 ethereumstratum eth-proxy kawpow; do
+for dialect in cryptonote stratum-v1 ethereumstratum eth-proxy kawpow webminer webminerpool; do
     ip netns exec "$ns" python3 "$HERE/probe_pools.py" "$dialect" $A $port >"$D/pool-$dialect.log" 2>&1 &
     ip netns exec "$ns" python3 "$HERE/probe_pools.py" "$dialect" $A $((port + 100)) --tls "$D/pool.pem" "$D/pool.key" >"$D/pool-$dialect-tls.log" 2>&1 &
     echo "pool-$dialect $port" >> "$D/servers.want"; echo "pool-$dialect-tls $((port + 100))" >> "$D/servers.want"
@@ -64,7 +64,10 @@ action "local" mbox
 match from any for local action "local"
 CONF
 chmod 600 "$D/smtpd.conf"
-ip netns exec "$ns" smtpd -d -f "$D/smtpd.conf" >"$D/smtpd.log" 2>&1 &
+# Its control socket is always /var/run/smtpd.sock: a private /var/run (a mount namespace) lets two
+# runs (or a system smtpd) coexist.
+mkdir -p "$D/smtpd-run"
+ip netns exec "$ns" unshare --mount sh -c "mount --bind '$D/smtpd-run' /var/run && exec smtpd -d -f '$D/smtpd.conf'" >"$D/smtpd.log" 2>&1 &
 echo "smtp 25" >> "$D/servers.want"
 
 # IMAP: Dovecot, static users, no TLS.

@@ -12,6 +12,19 @@ import Stratum
         #expect(WalletParsing.coin(forWallet: ProbeIdentity.ethereumAddress) == "ethereum")
     }
 
+    /// WebSocket dialects: one masked text frame per message, which the traffic decoder reads back.
+    @Test func webSocketFramesReadBack() {
+        for dialect in ProbeDialect.allCases where dialect.overWebSocket {
+            let (lines, closed) = WebSocketAnswer.lines(dialect.request[...])
+            #expect(!closed)
+            #expect(String(decoding: lines, as: UTF8.self) == dialect.requestLines.map { $0 + "\n" }.joined())
+        }
+        let long = String(repeating: "x", count: 300)
+        #expect(WebSocketAnswer.lines(WebSocketFrame.text(long)[...]).bytes.count == 301)
+        let upgrade = String(decoding: ProbeDialect.upgradeRequest(host: "pool.example:8080"), as: UTF8.self)
+        #expect(upgrade.hasPrefix("GET / HTTP/1.1\r\nHost: pool.example:8080\r\n") && upgrade.hasSuffix("\r\n\r\n"))
+    }
+
     /// Known vectors: Bitcoin's base58 (the genesis block's address) and CryptoNote's block sizes.
     @Test func base58Vectors() {
         let genesisHash160: [UInt8] = [0x62, 0xe9, 0x07, 0xb1, 0x5c, 0xbf, 0x27, 0xd5, 0x42, 0x53, 0x99, 0xeb, 0xf6, 0xf0, 0xfb, 0x50, 0xeb, 0xb8, 0x8f, 0x18]
@@ -22,7 +35,7 @@ import Stratum
     }
 
     @Test func requestsAreOneJSONLineEach() {
-        for dialect in ProbeDialect.allCases {
+        for dialect in ProbeDialect.allCases where !dialect.overWebSocket {
             let text = String(decoding: dialect.request, as: UTF8.self)
             #expect(text.hasSuffix("\n"))
             #expect(text.split(separator: "\n").count == dialect.requestLines.count)
