@@ -1,6 +1,7 @@
 import Detection
 import Foundation
 import Locking
+import OS
 import PacketDecoding
 import Store
 
@@ -18,8 +19,9 @@ public final class LiveProber: Sendable {
     struct Key: Hashable { var server: IPAddress; var port: UInt16 }
     struct Shared {
         var facts = ProbeFacts()
-        /// Servers queued or asked (each goes to the prober once per answer's lifetime).
-        var seen: Set<Key> = []
+        /// Servers queued or asked, with when (wall clock, s): each goes to the prober again only
+        /// after an answer's lifetime, so a server that once said nothing is asked again later.
+        var seen: [Key: Double] = [:]
         /// Hosts whose flows go to each server, to re-judge when its answer comes.
         var hostsOf: [Key: Set<IPAddress>] = [:]
         var rejudge: Set<IPAddress> = []
@@ -38,12 +40,14 @@ public final class LiveProber: Sendable {
     /// Touched by the prober thread only (the lock makes that checkable).
     private let scheduler: Locked<ProbeScheduler>
     private let done = DispatchSemaphore(value: 0)
+    private let ttl: Double
 
     /// - Parameters:
     ///   - known: answers from the store (every sensor's, recent).
     ///   - learned: called on the prober thread with each decided answer (to store it).
     public init(policy: ProbePolicy, known: [ProbeFact], note: @escaping @Sendable (String) -> Void,
                 learned: @escaping @Sendable (ProbeFact) -> Void) {
+        ttl = policy.ttl
         let scheduler = ProbeScheduler(policy: policy, note: note)
         scheduler.remember(known)
         self.scheduler = Locked(scheduler)
@@ -75,15 +79,18 @@ public final class LiveProber: Sendable {
     /// The reports judged with every answer so far; the servers they mark that nobody asked yet are
     /// queued for the prober. Called on the committing thread; never waits for the network.
     public func judge(_ reports: [HostReport]) -> [HostReport] {
+        let now = Double(WallTime.now().nanoseconds) / 1e9
         let facts = shared.withLock { s in
             // A flood of suspect servers: forget who was queued (the scheduler's limits and cache still hold).
-            if s.seen.count >= Self.maxServers { s.seen = []; s.hostsOf = [:] }
+            if s.seen.count >= Self.maxServers { s.seen = [:]; s.hostsOf = [:] }
             for r in reports {
                 for e in r.evidence {
                     guard let t = e.probeTarget else { continue }
                     let key = Key(server: t.server, port: t.port)
                     if s.hostsOf[key, default: []].count < Self.hostsPerServer { s.hostsOf[key, default: []].insert(r.host) }
-                    if s.seen.insert(key).inserted { queue.push(Target(server: t.server, port: t.port, evidence: e)) }
+                    if let asked = s.seen[key], now - asked < ttl { continue }
+                    s.seen[key] = now
+                    queue.push(Target(server: t.server, port: t.port, evidence: e))
                 }
             }
             return s.facts
