@@ -100,14 +100,18 @@ public struct ProxyRoute: Sendable, Equatable, Codable {
     /// "pool.example.com:3333" as the client named it.
     public var target: String
     public init(kind: String, target: String) { self.kind = kind; self.target = target }
-    /// "SOCKS5", "SOCKS4a", "HTTP CONNECT".
+    /// "SOCKS5", "SOCKS4a", "HTTP CONNECT"; a chain hop by hop: "HTTP CONNECT → SOCKS5".
     public var label: String { Self.label(kind) }
 
+    /// Between the kinds of a chain's hops in `kind` ("http-connect>socks5").
+    public static let hopSeparator = ">"
+
     public static func label(_ kind: String) -> String {
+        if kind.contains(hopSeparator) { return kind.split(separator: ">").map { label(String($0)) }.joined(separator: " → ") }
         switch kind {
-        case "socks4a": "SOCKS4a"
-        case "http-connect": "HTTP CONNECT"
-        default: kind.uppercased()
+        case "socks4a": return "SOCKS4a"
+        case "http-connect": return "HTTP CONNECT"
+        default: return kind.uppercased()
         }
     }
 }

@@ -81,9 +81,16 @@ struct Dispatcher: FlowHandler {
         case .keep: return .continue
         case .bypass: return .bypass
         case .done: flow.app.analyzer = nil; return .bypass
-        case .tunnel(let tunnel, let pending):
-            // A tunnel in a tunnel stays the outer one's (a proxy chain names its first hop's target).
-            guard flow.app.tunnel == nil else { return .bypass }
+        case .tunnel(let inner, let pending):
+            // A tunnel in a tunnel (a chain of proxies): the innermost target is where the stream
+            // goes, the route says every hop ("HTTP CONNECT → SOCKS5"). A chain longer than
+            // `Tunnel.maxHops` is not followed.
+            var tunnel = inner
+            if let outer = flow.app.tunnel {
+                guard outer.hops < Tunnel.maxHops else { return .bypass }
+                tunnel = Tunnel(route: ProxyRoute(kind: outer.route.kind + ProxyRoute.hopSeparator + inner.route.kind, target: inner.route.target),
+                                host: inner.host, address: inner.address, port: inner.port)
+            }
             flow.app.tunnel = tunnel
             flow.app.hint = tunnel.hint(sink, asOf: sink.point)
             flow.app.analyzer = nil

@@ -4,8 +4,9 @@ import PacketDecoding
 extension Corpus {
     static let proxyScenarios: [Scenario] = [
         Scenario(name: "socks-proxy.pcap",
-                 description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing); 10.0.0.94 asks the HTTP proxy 10.0.0.3:3128 to CONNECT xmr-eu1.nanopool.org:14444 and mines in the clear through it (mining); 10.0.0.95 CONNECTs to www.example.org:443 (nothing); 10.0.0.96 sends its SOCKS5 greeting and its request for pool.supportxmr.com:3333 in one segment and the capture ends before the proxy answers (suspicious: the request names a pool).",
-                 expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious", "10.0.0.94": "mining", "10.0.0.96": "suspicious"],
+                 description: "Through the SOCKS proxy 10.0.0.3:1080: 10.0.0.90 (XMRig, SOCKS5, no authentication) asks for pool.supportxmr.com:3333 by name and mines in the clear inside the tunnel (mining, the proxy is not a pool); 10.0.0.91 authenticates (username/password), asks for 198.51.100.61:443 by address and holds TLS with SNI xmr-eu1.nanopool.org for 10 min (likely mining); 10.0.0.92 asks a SOCKS4a proxy for gulf.moneroocean.stream:10001 and is refused (suspicious: the request names a pool); 10.0.0.93 browses www.example.org over SOCKS5 (nothing); 10.0.0.94 asks the HTTP proxy 10.0.0.3:3128 to CONNECT xmr-eu1.nanopool.org:14444 and mines in the clear through it (mining); 10.0.0.95 CONNECTs to www.example.org:443 (nothing); 10.0.0.96 sends its SOCKS5 greeting and its request for pool.supportxmr.com:3333 in one segment and the capture ends before the proxy answers (suspicious: the request names a pool); 10.0.0.97 goes through a chain, an HTTP CONNECT to the SOCKS proxy 10.0.0.4:1080 and inside it a SOCKS5 request for pool.supportxmr.com:3333, and mines in the clear (mining, via HTTP CONNECT → SOCKS5); 10.0.0.98 the other way round, SOCKS5 to the HTTP proxy and a CONNECT inside to xmr-eu1.nanopool.org:14444 (mining).",
+                 expected: ["10.0.0.90": "mining", "10.0.0.91": "likely-mining", "10.0.0.92": "suspicious", "10.0.0.94": "mining", "10.0.0.96": "suspicious",
+                            "10.0.0.97": "mining", "10.0.0.98": "mining"],
                  build: socksProxy),
         Scenario(name: "relay.pcap",
                  description: "An xmrig-proxy at 10.0.0.100 serves two LAN miners (10.0.0.101, 10.0.0.102) on port 3333 and mines upstream itself at pool.supportxmr.com:3333, which it looked up: the relay is mining (role relay), the downstream miners mine, and their reasons say where their work ends up.",
@@ -83,6 +84,22 @@ extension Corpus {
         let pool = Array("pool.supportxmr.com".utf8)
         p.send(.client, [5, 1, 0] + [5, 1, 0, 3, UInt8(pool.count)] + pool + [0x0D, 0x05])
         frames += p.frames
+
+        // Chains: CONNECT then SOCKS5 inside, and SOCKS5 then CONNECT inside.
+        var c = Conversation(client: "10.0.0.97", clientPort: 52800, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 45))
+        c.handshake()
+        c.httpConnect("10.0.0.4:1080")
+        socks5Connect(&c, name: "pool.supportxmr.com", port: 3333)
+        c.cryptoNoteMining(rig: "chained", shares: 3, interval: 15)
+        c.close()
+        frames += c.frames
+        var d = Conversation(client: "10.0.0.98", clientPort: 52900, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 50))
+        d.handshake()
+        socks5Connect(&d, ipv4: [10, 0, 0, 3], port: 3128)
+        d.httpConnect("xmr-eu1.nanopool.org:14444", agent: "XMRig/6.21.0")
+        d.cryptoNoteMining(rig: "chained-2", shares: 3, interval: 15)
+        d.close()
+        frames += d.frames
         return frames.sorted { $0.time < $1.time }.pcap()
     }
 

@@ -84,6 +84,11 @@ final class Tunnel {
         self.route = route; self.host = host; self.address = address; self.port = port
     }
 
+    /// Proxies in the chain so far.
+    var hops: Int { route.kind.split(separator: ">").count }
+    /// Longest chain followed: each hop is one handshake a client chose to nest.
+    static let maxHops = 4
+
     /// What the target is known as: a listed name in the request, else what the name cache or the
     /// address lists say about its address.
     func hint(_ shared: Sink, asOf point: InputPoint) -> PoolHint? {
