@@ -307,7 +307,7 @@ public struct HostVerdicts: Sendable {
                 // In input order, not arrival order: flows end (and workers report) in any order.
                 var r = Self.judge(host: host, miner: Self.inOrder(e.miner), pool: Self.inOrder(e.pool),
                                    evidence: Self.inOrder(e.other),
-                                   policy: policy, relays: relays)
+                                   policy: policy, relays: relays, local: host.isPrivateOrLocal || localNets?.match(host) != nil)
                 if e.retired > 0 {
                     r.reasons.append(.retiredSessions(e.retired))
                     if let f = e.retiredFirstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }

@@ -6,10 +6,13 @@ import SafeNumbers
 extension HostVerdicts {
     /// - Parameter relays: relay hosts (they serve work and mine upstream) → where they mine, to say
     ///   where a downstream miner's work ends up.
+    ///   - local: the host is on our network (default: a private or local address; `--local-net` says more).
+    ///     A local host that serves mining work is a relay whether or not its upstream is seen.
     ///   - probes: what servers answered the probe: a pool adds `probed-pool` evidence for the host's
     ///     flows to it, a server that is not a pool withdraws the evidence behaviour alone raised.
     static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence given: [Evidence] = [],
-                      policy: ScoringPolicy = ScoringPolicy(), relays: [IPAddress: [String]] = [:], probes: ProbeFacts = ProbeFacts()) -> HostReport {
+                      policy: ScoringPolicy = ScoringPolicy(), relays: [IPAddress: [String]] = [:], probes: ProbeFacts = ProbeFacts(),
+                      local: Bool? = nil) -> HostReport {
         let (evidence, withdrawn) = probes.isEmpty ? (given, []) : applying(probes, to: given, policy)
         let all = miner + pool
         let first = (all.map { $0.summary.firstSeen ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
@@ -26,16 +29,24 @@ extension HostVerdicts {
         // verdict mining (its traffic is what leaves the network), role relay (README "Scoring").
         var role: HostRole?
         if !pool.isEmpty {
-            let relay = verdict.isMiner
-            if relay { role = .relay } else {
+            // A local host serving work is the relay to pull even when its upstream is encrypted or
+            // goes past another tap: its miners' work leaves the network through it.
+            let upstreamSeen = verdict.isMiner
+            let relay = upstreamSeen || (local ?? host.isPrivateOrLocal)
+            let twoSided = pool.contains { $0.summary.shape == .twoSided }
+            if relay {
+                role = .relay
+                if !upstreamSeen { verdict = .mining; confidence = twoSided ? 85 : 75 }
+            } else {
                 verdict = .pool
-                confidence = pool.contains { $0.summary.shape == .twoSided } ? 90 : 70
+                confidence = twoSided ? 90 : 70
             }
             let clients = Set(pool.map(\.miner)).count
             let jobs = pool.reduce(0) { $0.addingSaturated($1.summary.jobsReceived) }
             let shares = pool.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
             let ports = Set(pool.map(\.poolPort)).sorted()
-            reasons.append(.servedWork(ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares, relay: relay))
+            reasons.append(.servedWork(ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares, relay: relay,
+                                       upstreamSeen: upstreamSeen))
         }
         if !sortedMiner.isEmpty {
             // Looked up per session (not per relay): a flood of relays costs each host its own sessions only.

@@ -106,7 +106,7 @@ extension HostReport {
             }
         }
         var r = HostVerdicts.judge(host: host, miner: minerSessions, pool: poolSessions, evidence: evidence, policy: policy,
-                                   relays: relays, probes: probes)
+                                   relays: relays, probes: probes, local: role == .relay ? true : nil)
         r.reasons += retired
         if let f = firstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }
         if let l = lastSeen, r.lastSeen.map({ l > $0 }) ?? true { r.lastSeen = l }

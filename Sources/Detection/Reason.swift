@@ -9,8 +9,9 @@ public enum HostRole: String, Sendable, Codable {
 /// Why a host got its verdict, as facts: Detection decides, Reporting words it (`ReasonText`).
 public enum Reason: Sendable {
     /// The host served mining work: ports, distinct miners, sessions, jobs sent, shares accepted;
-    /// `relay` when it also mines upstream (xmrig-proxy and the like).
-    case servedWork(ports: [UInt16], miners: Int, sessions: Int, jobs: Int, sharesAccepted: Int, relay: Bool)
+    /// `relay` when it also mines upstream (xmrig-proxy and the like) or is on the local network
+    /// (its upstream encrypted or not on this tap: `upstreamSeen` false).
+    case servedWork(ports: [UInt16], miners: Int, sessions: Int, jobs: Int, sharesAccepted: Int, relay: Bool, upstreamSeen: Bool = true)
     /// Sessions in which the host mined, in order of first appearance; `upstream` when it also
     /// served work (a relay). `relays`: for a pool address that is itself a relay, where that relay
     /// mines upstream (the downstream miner's work ends up there).

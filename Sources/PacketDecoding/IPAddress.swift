@@ -5,6 +5,22 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
 
     public var isIPv6: Bool { if case .v6 = self { true } else { false } }
 
+    /// Loopback, private (RFC 1918, CGNAT, unique local), link-local, unspecified, multicast or
+    /// broadcast: an address of someone's own network, never a public server's.
+    public var isPrivateOrLocal: Bool {
+        switch self {
+        case .v4(let v):
+            let b0 = v >> 24, b1 = (v >> 16) & 0xFF
+            return b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224 || (b0 == 172 && (16...31).contains(b1)) || (b0 == 192 && b1 == 168)
+                || (b0 == 169 && b1 == 254) || (b0 == 100 && (64...127).contains(b1))
+        case .v6(let hi, let lo):
+            if hi == 0 && (lo == 0 || lo == 1) { return true }
+            if hi == 0 && lo >> 32 == 0xFFFF { return IPAddress.v4(UInt32(truncatingIfNeeded: lo)).isPrivateOrLocal }
+            let top = hi >> 48
+            return top & 0xFE00 == 0xFC00 || top & 0xFFC0 == 0xFE80 || top & 0xFF00 == 0xFF00
+        }
+    }
+
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with `::` compression).
     public init?(_ text: some StringProtocol) {
         if text.contains(":") {

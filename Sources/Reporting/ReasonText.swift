@@ -35,9 +35,13 @@ public enum ReasonText {
 
     public static func sentences(_ reason: Reason, policy: ScoringPolicy) -> [String] {
         switch reason {
-        case .servedWork(let ports, let miners, let sessions, let jobs, let shares, let relay):
+        case .servedWork(let ports, let miners, let sessions, let jobs, let shares, let relay, let upstreamSeen):
             let p = ports.map(String.init).joined(separator: ", ")
             let served = "mining work on port \(p) to \(Format.count(miners, "miner")) (\(Format.count(sessions, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)"
+            if relay && !upstreamSeen {
+                return ["a relay on the local network (xmrig-proxy or the like): serves \(served); its upstream is not in this traffic "
+                        + "(encrypted, or past another tap) — the host to pull"]
+            }
             return [relay ? "a relay (xmrig-proxy or the like): serves \(served) and mines upstream — the host whose traffic leaves the network"
                           : "served \(served)"]
         case .mined(let sessions, let upstream, let relays):

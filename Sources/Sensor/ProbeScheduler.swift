@@ -35,20 +35,8 @@ public struct ProbePolicy: Sendable {
         return nil
     }
 
-    /// Loopback, private (RFC 1918, CGNAT, unique local), link-local, unspecified, multicast or broadcast.
-    public static func isLocal(_ a: IPAddress) -> Bool {
-        switch a {
-        case .v4(let v):
-            let b0 = v >> 24, b1 = (v >> 16) & 0xFF
-            return b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224 || (b0 == 172 && (16...31).contains(b1)) || (b0 == 192 && b1 == 168)
-                || (b0 == 169 && b1 == 254) || (b0 == 100 && (64...127).contains(b1))
-        case .v6(let hi, let lo):
-            if hi == 0 && (lo == 0 || lo == 1) { return true }
-            if hi == 0 && lo >> 32 == 0xFFFF { return isLocal(.v4(UInt32(truncatingIfNeeded: lo))) }
-            let top = hi >> 48
-            return top & 0xFE00 == 0xFC00 || top & 0xFFC0 == 0xFE80 || top & 0xFF00 == 0xFF00
-        }
-    }
+    /// Loopback, private, link-local and the like (`IPAddress.isPrivateOrLocal`).
+    public static func isLocal(_ a: IPAddress) -> Bool { a.isPrivateOrLocal }
 }
 
 /// Asks suspect servers whether they are pools, within `ProbePolicy`'s limits, and remembers the

@@ -124,7 +124,10 @@ struct FleetTests {
         #expect(r.status == 0, Comment(rawValue: r.stderr))
         let mining = Binary.hosts(doc).filter { ($0["host"] as? [String: Any])?["verdict"] as? String == "mining" }
         let seen = Set(mining.map { "\(($0["host"] as? [String: Any])?["host"] ?? "")@\($0["site"] ?? "")/\(($0["sensors"] as? [String]) ?? [])" })
-        #expect(seen == ["10.77.7.2@east/[\"tap-east\"]", "10.77.7.2@west/[\"tap-west\"]"], "\(r.stdout.prefix(2000))")
+        // The miners, and at each site the scripted pool: a LAN host serving work is the relay to pull.
+        #expect(seen == ["10.77.7.2@east/[\"tap-east\"]", "10.77.7.2@west/[\"tap-west\"]", "10.77.7.1@east/[\"tap-east\"]",
+                         "10.77.7.1@west/[\"tap-west\"]"], "\(r.stdout.prefix(2000))")
+        #expect(mining.filter { ($0["host"] as? [String: Any])?["role"] as? String == "relay" }.count == 2)
         #expect(doc["sensors"] as? [String] == ["tap-east", "tap-west"])
         // Each sensor's run ended, every session once.
         #expect(pg.count("SELECT COUNT(*) FROM runs WHERE ended_at IS NOT NULL") == 2)
@@ -205,7 +208,8 @@ struct FleetTests {
                 Comment(rawValue: Lab.read(dir + "/tap-early.log.err")))
         _ = Self.stop(sensor, dir + "/tap-early.log")
         #expect(pg.count("SELECT COUNT(*) FROM sessions") == 1)
-        #expect(pg.count("SELECT COUNT(*) FROM hosts WHERE verdict = 'mining' AND sensor = 'tap-early' AND site = 'hq'") == 1)
+        // The miner, and the scripted pool on the LAN (a relay: mining).
+        #expect(pg.count("SELECT COUNT(*) FROM hosts WHERE verdict = 'mining' AND sensor = 'tap-early' AND site = 'hq'") == 2)
         #expect(Lab.read(dir + "/tap-early.log.err").contains("spooling to"))
     }
 }
