@@ -9,8 +9,9 @@ extension Corpus {
                             "10.0.0.97": "mining", "10.0.0.98": "mining"],
                  build: socksProxy),
         Scenario(name: "relay.pcap",
-                 description: "An xmrig-proxy at 10.0.0.100 serves two LAN miners (10.0.0.101, 10.0.0.102) on port 3333 and mines upstream itself at pool.supportxmr.com:3333, which it looked up: the relay is mining (role relay), the downstream miners mine, and their reasons say where their work ends up.",
-                 expected: ["10.0.0.100": "mining", "10.0.0.101": "mining", "10.0.0.102": "mining", "198.51.100.100": "pool"], build: relay),
+                 description: "An xmrig-proxy at 10.0.0.100 serves two LAN miners (10.0.0.101, 10.0.0.102) on port 3333 and mines upstream itself at pool.supportxmr.com:3333, which it looked up: the relay is mining (role relay), the downstream miners mine, and their reasons say where their work ends up. A second relay, 10.0.0.103, serves 10.0.0.104 and keeps its upstream in TLS to the bare address 198.51.100.110:8443 for 10 min, a flow that names nothing: it is the relay to pull too (mining, role relay).",
+                 expected: ["10.0.0.100": "mining", "10.0.0.101": "mining", "10.0.0.102": "mining", "198.51.100.100": "pool",
+                            "10.0.0.103": "mining", "10.0.0.104": "mining"], build: relay),
     ]
 
     /// SOCKS5 greeting, method choice, (authentication,) CONNECT and its grant.
@@ -117,6 +118,20 @@ extension Corpus {
             down.close()
             frames += down.frames
         }
+        // A second relay whose upstream is TLS to a bare address (XMRig's tls: true): its miners' work
+        // leaves encrypted; the relay is still the host to pull.
+        var tls = Conversation(client: "10.0.0.103", clientPort: 53100, server: "198.51.100.110", serverPort: 8443, start: t0.adding(seconds: 4))
+        tls.handshake()
+        tls.send(.client, Wire.clientHello(sni: nil, alpn: []))
+        tls.send(.server, Wire.serverHello13() + Wire.appData(700, seed: 5))
+        tls.tlsMiningRecords(jobs: 20, shareEvery: 2)   // 10 min
+        tls.close()
+        frames += tls.frames
+        var lan = Conversation(client: "10.0.0.104", clientPort: 54100, server: "10.0.0.103", serverPort: 3333, start: t0.adding(seconds: 5))
+        lan.handshake()
+        lan.cryptoNoteMining(rig: "lan-3", shares: 2, interval: 20)
+        lan.close()
+        frames += lan.frames
         return frames.sorted { $0.time < $1.time }.pcap()
     }
 }
