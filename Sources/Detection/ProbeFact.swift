@@ -33,19 +33,23 @@ public struct ProbeFact: Sendable, Codable, Equatable {
 
 /// Probe facts by server.
 public struct ProbeFacts: Sendable {
-    struct Key: Hashable { var server: IPAddress; var port: UInt16 }
-    private var facts: [Key: ProbeFact] = [:]
+    /// A probed server: its address and port (what answers are kept by, here and by the schedulers).
+    public struct Server: Hashable, Sendable {
+        public var address: IPAddress
+        public var port: UInt16
+        public init(_ address: IPAddress, _ port: UInt16) { self.address = address; self.port = port }
+    }
+    private var facts: [Server: ProbeFact] = [:]
 
     public init(_ list: [ProbeFact] = []) { list.forEach { add($0) } }
 
     public var isEmpty: Bool { facts.isEmpty }
-    public var all: [ProbeFact] { facts.values.sorted { ($0.server, $0.port) < ($1.server, $1.port) } }
 
-    public subscript(server: IPAddress, port: UInt16) -> ProbeFact? { facts[Key(server: server, port: port)] }
+    public subscript(server: IPAddress, port: UInt16) -> ProbeFact? { facts[Server(server, port)] }
 
     /// The newer fact about a server wins.
     public mutating func add(_ fact: ProbeFact) {
-        let key = Key(server: fact.server, port: fact.port)
+        let key = Server(fact.server, fact.port)
         if let old = facts[key], old.at > fact.at { return }
         facts[key] = fact
     }

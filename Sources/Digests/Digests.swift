@@ -29,3 +29,13 @@ public enum Digest {
         return Array(output.prefix(Int(size)))
     }
 }
+
+extension Sequence where Element == UInt8 {
+    /// Lower-case hex, two digits a byte (digests, fingerprints, bytes shown to an analyst).
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

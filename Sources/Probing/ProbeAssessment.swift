@@ -230,8 +230,8 @@ struct AnswerReading {
 
     /// A CryptoNote job object; false when it lacks what every pool sends.
     mutating func read(job: JSONObject) -> Bool {
-        guard let blob = job["blob"]?.string, blob.utf8.count >= 32, Self.isHex(blob),
-              let jobID = job["job_id"]?.string, let target = job["target"]?.string, Self.isHex(target) else { return false }
+        guard let blob = job["blob"]?.string, blob.utf8.count >= 32, StratumSession.isHex(blob),
+              let jobID = job["job_id"]?.string, let target = job["target"]?.string, StratumSession.isHex(target) else { return false }
         answer.jobID = ServerReply.cut(jobID)
         answer.job = "CryptoNote job (\(blob.utf8.count / 2)-byte block blob)"
         if let algo = job["algo"]?.string { answer.algorithm = ServerReply.cut(algo) }
@@ -245,7 +245,7 @@ struct AnswerReading {
     mutating func read(notify p: [JSONValue]) -> Bool {
         guard let jobID = p.first?.string else { return false }
         func hex(_ i: Int, _ digits: Int? = nil) -> Bool {
-            guard i < p.count, let s = p[i].string, Self.isHex(s) else { return false }
+            guard i < p.count, let s = p[i].string, StratumSession.isHex(s) else { return false }
             return digits.map { s.utf8.count == $0 || s.utf8.count == $0 + 2 } ?? true
         }
         answer.jobID = ServerReply.cut(jobID)
@@ -271,7 +271,7 @@ struct AnswerReading {
 
     /// eth-proxy work: [header hash, seed hash, boundary (, block number)].
     mutating func read(ethWork w: [JSONValue]) -> Bool {
-        guard w.count >= 3, w.prefix(3).allSatisfy({ Self.isHex($0.string) && ($0.string?.utf8.count ?? 0) >= 34 }) else { return false }
+        guard w.count >= 3, w.prefix(3).allSatisfy({ StratumSession.isHex($0.string) && ($0.string?.utf8.count ?? 0) >= 34 }) else { return false }
         answer.job = "Ethash work (header, seed, boundary)"
         answer.algorithm = "ethash"
         if let boundary = w[2].string, let hashes = StratumSession.hashesFor256BitTarget(boundary) { answer.difficulty = hashes }
@@ -281,7 +281,7 @@ struct AnswerReading {
 
     /// The extranonce of a subscription answer: V1 `[[subscriptions], extranonce1, size]`, ES1 `[[...], extranonce]`.
     static func subscriptionExtranonce(_ result: JSONValue?, dialect: ProbeDialect) -> String? {
-        guard let r = result?.array, r.count >= 2, r[0].array != nil || r[0].isNull, let extranonce = r[1].string, isHex(extranonce) else { return nil }
+        guard let r = result?.array, r.count >= 2, r[0].array != nil || r[0].isNull, let extranonce = r[1].string, StratumSession.isHex(extranonce) else { return nil }
         // V1 adds the extranonce2 size; KawPow pools answer [null, extranonce] to either subscribe.
         if dialect == .stratumV1, r.count >= 3 { guard r[2].integer(in: 0...32) != nil else { return nil } }
         return extranonce
@@ -302,11 +302,5 @@ struct AnswerReading {
         let t = text.lowercased()
         if t.contains("method not found") || t.contains("unknown method") || t.contains("not supported") { return false }
         return ["wallet", "address", "login", "unauthorized", "unauthenticated", "worker", "banned", "payment", "miner"].contains(where: t.contains)
-    }
-
-    static func isHex(_ s: String?) -> Bool {
-        guard var t = s?.utf8[...], !t.isEmpty else { return false }
-        if t.starts(with: "0x".utf8) { t = t.dropFirst(2) }
-        return !t.isEmpty && t.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
     }
 }

@@ -118,12 +118,7 @@ public enum ProbeIdentity {
     }()
 
     /// An Ethereum address: 0x and 20 bytes in hex.
-    public static let ethereumAddress: String = "0x" + Keccak256.hash(Array("StratumSniff probe: account".utf8)).suffix(20).map(Hex.byte).joined()
-}
-
-enum Hex {
-    static let digits = Array("0123456789abcdef")
-    static func byte(_ b: UInt8) -> String { String([digits[Int(b >> 4)], digits[Int(b & 15)]]) }
+    public static let ethereumAddress: String = "0x" + Keccak256.hash(Array("StratumSniff probe: account".utf8)).suffix(20).hexString
 }
 
 /// Bitcoin's base58 (leading zero bytes become '1').

@@ -1,3 +1,5 @@
+import Digests
+
 /// What answered a probe when it was not a pool: another protocol's greeting or error, a JSON-RPC
 /// server that is not a pool's, or nothing. Recognised from the first bytes only, the way a person
 /// reading them would: every protocol here speaks first or answers garbage in its own words.
@@ -93,7 +95,7 @@ public struct ServerReply: Equatable, Sendable, Codable {
     }
 
     static func binary(_ bytes: ArraySlice<UInt8>) -> ServerReply {
-        ServerReply(.binary, "\(bytes.count) bytes: " + bytes.prefix(16).map(Hex.byte).joined())
+        ServerReply(.binary, "\(bytes.count) bytes: " + bytes.prefix(16).hexString)
     }
 
     /// A printable first line (UTF-8, no control characters but tab), cut to `maxDetail`; nil when it is not text.

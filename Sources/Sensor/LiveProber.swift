@@ -16,14 +16,13 @@ public final class LiveProber: Sendable {
         var port: UInt16
         var evidence: Evidence
     }
-    struct Key: Hashable { var server: IPAddress; var port: UInt16 }
     struct Shared {
         var facts = ProbeFacts()
         /// Servers queued or asked, with when (wall clock, s): each goes to the prober again only
         /// after an answer's lifetime, so a server that once said nothing is asked again later.
-        var seen: [Key: Double] = [:]
+        var seen: [ProbeFacts.Server: Double] = [:]
         /// Hosts whose flows go to each server, to re-judge when its answer comes.
-        var hostsOf: [Key: Set<IPAddress>] = [:]
+        var hostsOf: [ProbeFacts.Server: Set<IPAddress>] = [:]
         var rejudge: Set<IPAddress> = []
         var counters = ProbeScheduler.Counters()
     }
@@ -64,7 +63,7 @@ public final class LiveProber: Sendable {
                     s.counters = counters
                     if let fact {
                         s.facts.add(fact)
-                        s.rejudge.formUnion(s.hostsOf[Key(server: t.server, port: t.port)] ?? [])
+                        s.rejudge.formUnion(s.hostsOf[ProbeFacts.Server(t.server, t.port)] ?? [])
                     }
                 }
             }
@@ -86,7 +85,7 @@ public final class LiveProber: Sendable {
             for r in reports {
                 for e in r.evidence {
                     guard let t = e.probeTarget else { continue }
-                    let key = Key(server: t.server, port: t.port)
+                    let key = ProbeFacts.Server(t.server, t.port)
                     if s.hostsOf[key, default: []].count < Self.hostsPerServer { s.hostsOf[key, default: []].insert(r.host) }
                     if let asked = s.seen[key], now - asked < ttl { continue }
                     s.seen[key] = now

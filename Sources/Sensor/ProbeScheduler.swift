@@ -29,14 +29,12 @@ public struct ProbePolicy: Sendable {
     /// Why `server` may not be probed, or nil when it may.
     public func refusal(_ server: IPAddress) -> String? {
         if deny.match(server) != nil { return "in --probe-deny" }
-        if Self.isLocal(server) || localNets?.match(server) != nil, allow.match(server) == nil {
+        if server.isPrivateOrLocal || localNets?.match(server) != nil, allow.match(server) == nil {
             return "a local or private address (allow it with --probe-allow)"
         }
         return nil
     }
 
-    /// Loopback, private, link-local and the like (`IPAddress.isPrivateOrLocal`).
-    public static func isLocal(_ a: IPAddress) -> Bool { a.isPrivateOrLocal }
 }
 
 /// Asks suspect servers whether they are pools, within `ProbePolicy`'s limits, and remembers the
@@ -45,7 +43,7 @@ public struct ProbePolicy: Sendable {
 public final class ProbeScheduler {
     public let policy: ProbePolicy
     /// Every answer by server, with when it was asked.
-    private var answers: [Key: Remembered] = [:]
+    private var answers: [ProbeFacts.Server: Remembered] = [:]
     private var started: [Double] = []
     private var portsAsked: [IPAddress: Set<UInt16>] = [:]
     public private(set) var counters = Counters()
@@ -58,7 +56,6 @@ public final class ProbeScheduler {
     /// Asks one server (a real `Prober`; tests count calls instead).
     private let exchange: (_ host: String, _ port: UInt16, ProbeSettings) -> ProbeResult
 
-    struct Key: Hashable { var server: IPAddress; var port: UInt16 }
     struct Remembered { var fact: ProbeFact?; var at: Double }
 
     public struct Counters: Sendable, Equatable {
@@ -90,7 +87,7 @@ public final class ProbeScheduler {
     /// Facts remembered from before (the store's, another sensor's): not asked again within the TTL.
     public func remember(_ facts: [ProbeFact]) {
         for f in facts {
-            let key = Key(server: f.server, port: f.port)
+            let key = ProbeFacts.Server(f.server, f.port)
             let at = Double(f.at.nanoseconds) / 1e9
             if let old = answers[key], old.at >= at { continue }
             answers[key] = Remembered(fact: f, at: at)
@@ -104,9 +101,10 @@ public final class ProbeScheduler {
     /// every fact known (new and remembered).
     public func probe(_ reports: [HostReport]) -> ProbeFacts {
         var queue: [(target: (server: IPAddress, port: UInt16), evidence: Evidence)] = []
+        var queued: Set<ProbeFacts.Server> = []
         for r in reports {
             for e in r.evidence {
-                guard let t = e.probeTarget, !queue.contains(where: { $0.target.server == t.server && $0.target.port == t.port }) else { continue }
+                guard let t = e.probeTarget, queued.insert(ProbeFacts.Server(t.server, t.port)).inserted else { continue }
                 queue.append((t, e))
             }
         }
@@ -116,7 +114,7 @@ public final class ProbeScheduler {
 
     /// Asks one server unless a rule, the cache or a limit says not to.
     public func ask(_ server: IPAddress, _ port: UInt16, for evidence: Evidence) {
-        let key = Key(server: server, port: port)
+        let key = ProbeFacts.Server(server, port)
         let now = clock()
         if let known = answers[key], now - known.at < policy.ttl {
             counters.cached += 1

@@ -196,28 +196,14 @@ public final class EvidenceStore: Sendable {
                   sentence = excluded.sentence, coin = excluded.coin, algorithm = excluded.algorithm, probed_at = excluded.probed_at
                 WHERE excluded.probed_at >= probes.probed_at
                 """, [.text(f.server.description), .int(Int64(f.port)), .text(identity.sensor), .text(identity.site),
-                      .text(f.answer.rawValue), .text(Self.cut(f.sentence, StoreReadLimits.maxProbeSentence)),
-                      f.coin.map { .text(Self.cut($0, StoreReadLimits.maxName)) } ?? .null,
-                      f.algorithm.map { .text(Self.cut($0, StoreReadLimits.maxName)) } ?? .null, .int(f.at.nanoseconds)])
+                      .text(f.answer.rawValue), .text(f.sentence.utf8Prefix(StoreReadLimits.maxProbeSentence)),
+                      f.coin.map { .text($0.utf8Prefix(StoreReadLimits.maxName)) } ?? .null,
+                      f.algorithm.map { .text($0.utf8Prefix(StoreReadLimits.maxName)) } ?? .null, .int(f.at.nanoseconds)])
         }
         do {
             try ensureMigrated()
             _ = try db.transaction(statements)
         } catch { throw StoreError(path, error) }
-    }
-
-    /// `s` cut to at most `bytes` bytes of UTF-8, at a character boundary.
-    static func cut(_ s: String, _ bytes: Int) -> String {
-        guard s.utf8.count > bytes else { return s }
-        var out = ""
-        var used = 0
-        for c in s {
-            let n = c.utf8.count
-            guard used + n <= bytes else { break }
-            out.append(c)
-            used += n
-        }
-        return out
     }
 
     /// Every sensor's probe answers since `since` (wall clock, ns), newest first, at most

@@ -272,7 +272,7 @@ public struct StratumSession {
         return v.integer(in: 0...65535).map(String.init)
     }
 
-    static func isHex(_ s: String?) -> Bool {
+    public static func isHex(_ s: String?) -> Bool {
         guard var t = s?.utf8[...], !t.isEmpty else { return false }
         if t.starts(with: "0x".utf8) { t = t.dropFirst(2) }
         return !t.isEmpty && t.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }

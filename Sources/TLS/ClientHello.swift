@@ -80,15 +80,6 @@ public struct ClientHello: Sendable, Equatable {
     private func truncatedSHA(_ s: String) -> String { String(Digest.sha256(Array(s.utf8)).hexString.prefix(12)) }
 }
 
-extension Sequence where Element == UInt8 {
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
 public enum TLSParseError: Error, Sendable, Equatable {
     case truncated
     case malformed

@@ -25,15 +25,10 @@ struct ProbeAnalyzeTests {
     func reasons(_ host: [String: Any]?) -> String { (host?["reasons"] as? [String] ?? []).joined(separator: "\n") }
 
     @Test func poolsConfirmAnHTTPSServerWithdrawsAndPrivateAddressesWaitForPermission() throws {
-        let dir = Lab.tempDir("probe-targets")
-        let script = Lab.fixtures + "/probe_targets.sh"
-        defer { _ = try? Lab.run("/bin/bash", [script, "down", dir]) }
-        let starter = try Lab.spawn("/bin/bash", [script, "up", dir], log: dir + "/up.log")
-        let ready = Lab.waitFor(60) { FileManager.default.fileExists(atPath: dir + "/ready") }
-        starter.terminate()
-        let setupErrors = (try? String(contentsOfFile: dir + "/up.log.err", encoding: .utf8)) ?? ""
-        try #require(ready && setupErrors.isEmpty, "probe_targets.sh: \(setupErrors)")
-        let ns = try String(contentsOfFile: dir + "/ns", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let fixture = try NamespaceFixture("probe_targets.sh", within: 60)
+        defer { fixture.down() }
+        try #require(fixture.ready && fixture.errors.isEmpty, "probe_targets.sh: \(fixture.errors)")
+        let ns = try fixture.namespace(), dir = fixture.dir
 
         // TLS without SNI to a bare address: likely-mining by behaviour; the probe makes it a fact.
         let before = try analyze([Self.encrypted + "/tls-miner-tls13-nosni.pcap"])
@@ -80,19 +75,15 @@ struct ProbeAnalyzeTests {
         let pg = kind == "postgresql" ? try PostgresLab() : nil
         var env = ProcessInfo.processInfo.environment
         if let pg { env.merge(pg.environment) { $1 } }
-        let dir = Lab.tempDir("probe-fleet")
-        let script = Lab.fixtures + "/probe_targets.sh"
-        defer { _ = try? Lab.run("/bin/bash", [script, "down", dir]) }
-        let starter = try Lab.spawn("/bin/bash", [script, "up", dir], log: dir + "/up.log")
-        let ready = Lab.waitFor(60) { FileManager.default.fileExists(atPath: dir + "/ready") }
-        starter.terminate()
-        try #require(ready, "probe_targets.sh did not finish")
-        let ns = try String(contentsOfFile: dir + "/ns", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let fixture = try NamespaceFixture("probe_targets.sh", within: 60)
+        defer { fixture.down() }
+        try #require(fixture.ready, "probe_targets.sh did not finish")
+        let ns = try fixture.namespace(), dir = fixture.dir
         let store = pg?.url ?? dir + "/fleet.sqlite"
         let capture = Self.encrypted + "/tls-miner-tls13-nosni.pcap"
         let east = try analyze(["--probe", "--store", pg?.socketURL ?? store, "--sensor", "east", capture], in: ns, environment: env)
         #expect(east.hosts["10.66.3.10"]?["verdict"] as? String == "mining")
-        _ = try Lab.run("/bin/bash", [script, "down", dir])
+        fixture.down()
 
         let west = try analyze(["--store", store, "--sensor", "west", capture], environment: env)
         #expect(west.hosts["10.66.3.10"]?["verdict"] as? String == "mining", "\(west.stderr)")

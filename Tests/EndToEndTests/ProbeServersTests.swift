@@ -4,6 +4,34 @@ import Testing
 /// `stratumsniff probe` against real servers: scripted pools of every dialect (in the clear and over
 /// TLS) and Debian's own daemons that are not pools, all in one network namespace
 /// (Tests/Fixtures/probe_servers.sh).
+/// A namespace fixture (Tests/Fixtures/probe_servers.sh, probe_targets.sh): `up DIR` started, not
+/// waited for — the daemons it leaves running keep Foundation's Process from seeing the script end —
+/// until it says it is done with DIR/ready; `down` removes it all.
+struct NamespaceFixture {
+    let script: String
+    let dir: String
+    /// It finished setting up (DIR/ready), and what it said on standard error.
+    let ready: Bool
+    let errors: String
+
+    init(_ name: String, within seconds: Double) throws {
+        script = Lab.fixtures + "/" + name
+        dir = Lab.tempDir(String(name.dropLast(3)).replacingOccurrences(of: "_", with: "-"))
+        let starter = try Lab.spawn("/bin/bash", [script, "up", dir], log: dir + "/up.log")
+        let dir = self.dir
+        ready = Lab.waitFor(seconds) { FileManager.default.fileExists(atPath: dir + "/ready") }
+        starter.terminate()
+        errors = (try? String(contentsOfFile: dir + "/up.log.err", encoding: .utf8)) ?? ""
+    }
+
+    /// The namespace the servers are in (the probing side runs inside it).
+    func namespace() throws -> String {
+        try String(contentsOfFile: dir + "/ns", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func down() { _ = try? Lab.run("/bin/bash", [script, "down", dir]) }
+}
+
 /// The daemons the fixture starts (scripts/test installs them).
 let probeDaemons = ["/usr/sbin/nginx", "/usr/sbin/sshd", "/usr/sbin/smtpd", "/usr/sbin/dovecot", "/usr/sbin/vsftpd", "/usr/sbin/mosquitto",
                     "/usr/bin/redis-server", "/usr/bin/memcached", "/usr/bin/prosody", "/usr/sbin/kamailio"]
@@ -30,23 +58,17 @@ struct ProbeServersTests {
     ]
 
     @Test func everyPoolDialectIsAPoolAndEveryOtherServerIsNot() throws {
-        let dir = Lab.tempDir("probe-servers")
-        let script = Lab.fixtures + "/probe_servers.sh"
-        defer { _ = try? Lab.run("/bin/bash", [script, "down", dir]) }
-        // Started, not waited for: the daemons it leaves running keep Foundation's Process from
-        // seeing the script end; it says it is done with DIR/ready.
-        let starter = try Lab.spawn("/bin/bash", [script, "up", dir], log: dir + "/up.log")
-        let ready = Lab.waitFor(90) { FileManager.default.fileExists(atPath: dir + "/ready") }
-        starter.terminate()
-        try #require(ready, "probe_servers.sh did not finish: \((try? String(contentsOfFile: dir + "/up.log.err", encoding: .utf8)) ?? "")")
-        let listed = try String(contentsOfFile: dir + "/servers", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        let fixture = try NamespaceFixture("probe_servers.sh", within: 90)
+        defer { fixture.down() }
+        try #require(fixture.ready, "probe_servers.sh did not finish: \(fixture.errors)")
+        let listed = try String(contentsOfFile: fixture.dir + "/servers", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
         let servers = Dictionary(listed.map { (String($0[0]), String($0[1])) }, uniquingKeysWith: { a, _ in a })
         let wanted = Set(Self.expected.keys.flatMap { $0.hasPrefix("pool-") ? [$0, $0 + "-tls"] : [$0] })
         let missing = wanted.subtracting(servers.keys).sorted()
         try #require(missing.isEmpty, "servers that did not start: \(missing)")
 
         let names = servers.keys.sorted()
-        let ns = try String(contentsOfFile: dir + "/ns", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let ns = try fixture.namespace()
         let run = try Binary.run(["netns", "exec", ns, Binary.path, "probe", "--format", "json", "--timeout", "1"]
                                  + names.map { "10.77.0.2:" + servers[$0]! }, executable: Lab.ip)
         #expect(run.status == 1, "a pool was found: exit 1 (\(run.stderr))")

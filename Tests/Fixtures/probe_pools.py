@@ -8,6 +8,7 @@ usage: probe_pools.py DIALECT HOST PORT [--tls CERT KEY]
   (the last two: browser-miner servers behind a WebSocket, Coinhive's protocol and webminerpool's)
 """
 import base64, hashlib, json, socket, ssl, sys, threading
+from stratum_pair import recv_exactly  # beside this file
 
 H64 = "8a1f" * 16
 def send(conn, obj):
@@ -71,15 +72,6 @@ def kawpow(conn, msg):
         error(conn, mid)
 
 BLOB = "0e0e" + "ab" * 37 + "00000000" + "cd" * 32 + "02"
-
-def recv_exactly(conn, n):
-    out = b""
-    while len(out) < n:
-        chunk = conn.recv(n - len(out))
-        if not chunk:
-            raise OSError("closed")
-        out += chunk
-    return out
 
 def ws_send(conn, obj):
     data = json.dumps(obj).encode()
