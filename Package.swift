@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "SensorTests", dependencies: ["Sensor", "OS", "PacketDecoding", "Detection", "Store", "Stratum"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
-        .testTarget(name: "ProbingTests", dependencies: ["Probing", "ProbeClient", "JSON", "Stratum"]),
+        .testTarget(name: "ProbingTests", dependencies: ["Digests", "Probing", "ProbeClient", "JSON", "Stratum"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding", "Reporting"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly", "Detection", "Reporting", "TrafficGen"]),
         // The executables too: `swift test` then builds the very binaries the end-to-end tests run.

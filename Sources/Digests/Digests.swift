@@ -1,7 +1,8 @@
 import CLibCrypto
 
 // The one place that calls OpenSSL's libcrypto (Debian's, already on every machine that has a
-// TLS stack): the digests the TLS client fingerprints and Community ID need. Nothing here is used for security —
+// TLS stack): the digests the TLS client fingerprints and Community ID need, and the HMAC and AEAD of the
+// probe's Stratum V2 Noise channel (Sealing.swift). Nothing here guards a secret —
 // JA3 is defined as MD5, JA4 as truncated SHA-256 — so a system library's implementation is as good
 // as any, and the build compiles no cryptography of its own.
 

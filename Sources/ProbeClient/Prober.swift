@@ -66,10 +66,16 @@ public final class Prober {
         var lastReply: ServerReply?
         var index = 0
         var sawHTTP = false
+        var sawBinary = false
         while index < settings.dialects.count {
             let dialect = settings.dialects[index]
             // The WebSocket dialects only where an HTTP server answered (a browser miner's proxy is one).
             if dialect.overWebSocket && !sawHTTP && settings.dialects.contains(where: { !$0.overWebSocket }) { break }
+            // Stratum V2 only where a JSON line met a binary answer (an SV2 pool answers any 64 bytes with its handshake).
+            if dialect.isBinary && !sawBinary && settings.dialects.contains(where: { !$0.isBinary && !$0.overWebSocket }) {
+                index += 1
+                continue
+            }
             var attempt = attemptOnce(dialect, address: result.address!, port: port, tls: tls, sni: sni, result: &result)
             // The clear answer was TLS, or nothing: the same dialect over TLS once (auto only).
             if settings.transport == .auto, !tls, !triedTLS, case .other(let reply)? = attempt.assessment,
@@ -115,6 +121,13 @@ public final class Prober {
                 lastReply = reply
                 // An HTTP server may be a browser miner's WebSocket proxy: try those dialects next.
                 if reply.kind == .http { sawHTTP = true }
+                // Binary, or exactly a Noise answer's size (234 random bytes may start like JSON or text).
+                if reply.kind == .binary || attempt.bytesReceived == NoiseHandshake.answerSize, !dialect.isBinary, !sawBinary,
+                   let next = settings.dialects.firstIndex(where: \.isBinary), next > index {
+                    sawBinary = true
+                    index = next
+                    continue
+                }
                 if reply.kind == .http, !dialect.overWebSocket,
                    let next = settings.dialects.firstIndex(where: \.overWebSocket), next > index {
                     index = next
@@ -179,6 +192,53 @@ public final class Prober {
         attempt.assessment = ProbeAssessment.assess(dialect, received: lines, complete: true, closed: closed || wsClosed)
     }
 
+    /// Stratum V2: the Noise handshake (64 bytes out, the responder's 234 back), then SetupConnection
+    /// and OpenStandardMiningChannel sealed, and the sealed frames read until a channel and a job (or
+    /// an error) decide.
+    private func stratumV2(_ attempt: inout ProbeAttempt, _ connection: ProbeConnection, host: String, port: UInt16,
+                           deadline: ContinuousClock.Instant) {
+        let handshake = NoiseHandshake()
+        guard connection.send(handshake.hello, deadline: deadline) else {
+            attempt.failure = "the connection failed while sending"
+            return
+        }
+        attempt.bytesSent = handshake.hello.count
+        var answer: [UInt8] = []
+        let closed = connection.receive(into: &answer, limit: NoiseHandshake.answerSize, deadline: deadline) {
+            $0.count >= NoiseHandshake.answerSize
+        }
+        attempt.bytesReceived = answer.count
+        var session: NoiseSession
+        switch handshake.finish(answer) {
+        case .success(let s):
+            session = s
+        case .failure(let failure):
+            attempt.assessment = StratumV2Probe.assess(handshakeFailure: failure, answer: answer, closed: closed)
+            return
+        }
+        let requests = StratumV2Probe.requests(host: host, port: port).flatMap { session.seal(type: $0.type, payload: $0.payload) }
+        guard connection.send(requests, deadline: deadline) else {
+            attempt.failure = "the connection failed while sending"
+            return
+        }
+        attempt.bytesSent += requests.count
+        var sealed: [UInt8] = []
+        func read(_ bytes: [UInt8], complete: Bool) -> ProbeAssessment {
+            switch session.open(bytes[...]) {
+            case .broken(let why): return .other(ServerReply(.binary, "the Noise channel broke: " + why))
+            case .frames(let frames): return StratumV2Probe.assess(frames, complete: complete, session: session)
+            }
+        }
+        let closedLater = connection.receive(into: &sealed, limit: settings.maxAnswerBytes, deadline: deadline) {
+            read($0, complete: false) != .needMore
+        }
+        attempt.bytesReceived += sealed.count
+        // A completed handshake under SV2's protocol name is an SV2 endpoint; without a channel it is not confirmed a pool.
+        attempt.assessment = sealed.isEmpty
+            ? .refused("completed the Stratum V2 Noise handshake, then " + (closedLater ? "closed" : "said nothing") + " after SetupConnection")
+            : read(sealed, complete: true)
+    }
+
     /// One fresh connection: connect, TLS if asked, send the dialect's requests, read the answer.
     func attemptOnce(_ dialect: ProbeDialect, address: String, port: UInt16, tls: Bool, sni: String?,
                      result: inout ProbeResult) -> ProbeAttempt {
@@ -217,6 +277,10 @@ public final class Prober {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(settings.answerMilliseconds)))
         if dialect.overWebSocket {
             webSocket(&attempt, connection, host: sni ?? (address.contains(":") ? "[\(address)]" : address), port: port, deadline: deadline)
+            return
+        }
+        if dialect == .stratumV2 {
+            stratumV2(&attempt, connection, host: sni ?? address, port: port, deadline: deadline)
             return
         }
         let request = dialect.request

@@ -17,6 +17,8 @@ public struct PoolAnswer: Equatable, Sendable, Codable {
     public var job: String?
     /// The pool accepted the throwaway wallet (false: refused it, yet answered as a pool).
     public var loginAccepted: Bool?
+    /// Stratum V2: the pool's static Noise key (x-only hex) — the same key behind another address is the same pool.
+    public var serverKey: String?
 
     public init(dialect: ProbeDialect) { self.dialect = dialect }
 }
@@ -38,6 +40,13 @@ public enum ProbeAssessment: Equatable, Sendable {
     ///   - complete: no more bytes will come (closed, timed out or capped): decide with what there is.
     ///   - closed: the server closed the connection (tells silence from a hang-up).
     public static func assess(_ dialect: ProbeDialect, received: [UInt8], complete: Bool, closed: Bool = false) -> ProbeAssessment {
+        // The binary dialect's answers are read through its handshake (`NoiseHandshake`, in the prober);
+        // without one, an answer to its hello is whatever it looks like.
+        if dialect.isBinary {
+            guard complete || received.count >= NoiseHandshake.answerSize else { return .needMore }
+            let failure: NoiseHandshake.Failure = received.count < NoiseHandshake.answerSize ? .short(received.count) : .unauthenticated
+            return StratumV2Probe.assess(handshakeFailure: failure, answer: received, closed: closed)
+        }
         // Whitespace before a JSON line is skipped — but an MQTT CONNACK starts with 0x20, a space.
         let connack = received.count >= 2 && received[0] == 0x20 && received[1] == 2
         let start = connack ? 0 : received.firstIndex(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 }) ?? received.endIndex

@@ -13,6 +13,10 @@ public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
     case ethereumStratum = "ethereumstratum"
     /// eth-proxy (Claymore, ethminer's `stratum1+tcp`): `eth_submitLogin` then `eth_getWork`.
     case ethProxy = "eth-proxy"
+    /// Stratum V2 (Bitcoin): the Noise handshake, then SetupConnection and OpenStandardMiningChannel
+    /// sealed on the channel it sets up. Tried where a JSON line met a binary answer (an SV2 pool
+    /// answers any 64 bytes with its handshake).
+    case stratumV2 = "stratum-v2"
     /// A browser miner's proxy, Coinhive's protocol: over a WebSocket, `auth`, answered `authed` and a job.
     case webMiner = "webminer"
     /// webminerpool (the open-source browser-mining server): over a WebSocket, a `handshake` with the wallet.
@@ -28,12 +32,17 @@ public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
         case .stratumV1: "Stratum V1 subscribe"
         case .ethereumStratum: "EthereumStratum/1.0"
         case .ethProxy: "eth-proxy login"
+        case .stratumV2: "Stratum V2 Noise handshake + OpenStandardMiningChannel"
         case .webMiner: "web-miner auth (Coinhive-style WebSocket)"
         case .webMinerPool: "webminerpool handshake (WebSocket)"
         }
     }
 
-    /// The newline-terminated JSON-RPC lines sent, in order, all at once (pools read pipelined lines).
+    /// A binary dialect: its own exchange (`NoiseHandshake`, `StratumV2Probe`), no JSON lines.
+    public var isBinary: Bool { self == .stratumV2 }
+
+    /// The newline-terminated JSON-RPC lines sent, in order, all at once (pools read pipelined lines);
+    /// none for the binary dialect.
     public var requestLines: [String] {
         let agent = ProbeIdentity.agent
         switch self {
@@ -50,6 +59,8 @@ public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
         case .ethProxy:
             return [#"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["\#(ProbeIdentity.ethereumAddress)","x"],"worker":"probe"}"#,
                     #"{"id":2,"jsonrpc":"2.0","method":"eth_getWork","params":[]}"#]
+        case .stratumV2:
+            return []
         case .webMiner:
             return [#"{"type":"auth","params":{"site_key":"StratumSniffProbeNeverMines000000","type":"anonymous","user":null,"goal":0}}"#]
         case .webMinerPool:

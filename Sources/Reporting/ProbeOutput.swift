@@ -12,6 +12,7 @@ public struct ProbeJSON: Encodable {
         var height: Int?
         var job: String?
         var login_accepted: Bool?
+        var server_key: String?
     }
     struct Reply: Encodable {
         var kind: String
@@ -59,7 +60,7 @@ public struct ProbeJSON: Encodable {
         switch r.conclusion {
         case .pool(let a):
             pool = Pool(dialect: a.dialect.rawValue, algorithm: a.algorithm, coin: a.coin, difficulty: a.difficulty, job_id: a.jobID,
-                        height: a.height, job: a.job, login_accepted: a.loginAccepted)
+                        height: a.height, job: a.job, login_accepted: a.loginAccepted, server_key: a.serverKey)
         case .notPool(let reply):
             self.reply = Reply(kind: reply.kind.rawValue, detail: reply.detail)
         case .unconfirmed(let why), .unreachable(let why):
@@ -102,6 +103,7 @@ public enum ProbeTable {
             row("difficulty", a.difficulty.map(ProbeText.number))
             row("job", a.job.map { e($0) + (a.jobID.map { " \(e($0))" } ?? "") + (a.height.map { ", height \($0)" } ?? "") })
             if a.loginAccepted == false { row("login", "refused the probe's wallet, answered as a pool") }
+            row("server key", a.serverKey)
         case .notPool(let reply):
             row("answer", e(reply.description))
         case .unconfirmed(let why):

@@ -85,6 +85,7 @@ struct Probe: ParsableCommand {
                     let upgrade = String(decoding: ProbeDialect.upgradeRequest(host: "HOST:PORT"), as: UTF8.self)
                     upgrade.split(separator: "\r\n").forEach { print("  " + $0) }
                 }
+                if dialect.isBinary { StratumV2Probe.describedRequests.forEach { print($0) } }
                 dialect.requestLines.forEach { print($0) }
             }
             return

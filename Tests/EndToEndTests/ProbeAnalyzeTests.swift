@@ -62,6 +62,16 @@ struct ProbeAnalyzeTests {
         #expect(allowed.hosts["10.66.1.10"]?["verdict"] as? String == "mining")
         let denied = try analyze(["--probe", "--probe-allow", "10.66.99.0/24", "--probe-deny", "10.66.99.1/32", rewritten], in: ns)
         #expect(denied.hosts["10.66.1.10"]?["verdict"] as? String == "likely-mining")
+
+        // Encrypted Stratum V2 (only its handshake's shape on the wire): the probe speaks the Noise
+        // handshake to the pool and opens a channel — the guess becomes a fact, with the pool's difficulty.
+        let sv2 = Binary.root.appendingPathComponent("pcaps/stratum-v2.pcap").path
+        #expect(try analyze([sv2]).hosts["10.0.0.71"]?["verdict"] as? String == "likely-mining")
+        let confirmed = try analyze(["--probe", sv2], in: ns)
+        let sv2Miner = confirmed.hosts["10.0.0.71"]
+        #expect(sv2Miner?["verdict"] as? String == "mining", "\(confirmed.stderr)")
+        #expect(reasons(sv2Miner).contains("the server 198.51.100.90:3336 answered a Stratum V2 Noise handshake + OpenStandardMiningChannel like a pool: sha256d, bitcoin, difficulty 1 024"),
+                "\(reasons(sv2Miner))")
     }
 
     /// A pool one sensor confirmed reaches another through the store: it judges its own capture with

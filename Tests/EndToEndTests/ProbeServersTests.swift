@@ -49,6 +49,9 @@ struct ProbeServersTests {
         // Browser miners' servers: the JSON lines meet an HTTP server, the WebSocket dialects a pool.
         "pool-webminer": ("pool", "webminer", "cn/r"),
         "pool-webminerpool": ("pool", "webminerpool", "cn"),
+        // Stratum V2 behind its Noise handshake: a pool, and a template provider that speaks SV2 but refuses mining.
+        "sv2-pool": ("pool", "stratum-v2", "sha256d"),
+        "sv2-template-provider": ("unconfirmed", "SetupConnection.Error 'unsupported-protocol'", nil),
         "http": ("not-pool", "http", nil), "ssh": ("not-pool", "ssh", nil), "smtp": ("not-pool", "smtp", nil),
         "imap": ("not-pool", "imap", nil), "ftp": ("not-pool", "ftp", nil), "mqtt": ("not-pool", "closed", nil),
         "redis": ("not-pool", "redis", nil), "memcached": ("not-pool", "text", nil), "xmpp": ("not-pool", "xmpp", nil),
@@ -91,6 +94,14 @@ struct ProbeServersTests {
                 }
                 if name.hasPrefix("pool-cryptonote") { #expect(pool["coin"] as? String == "monero") }
                 if name.hasPrefix("pool-kawpow") { #expect(pool["coin"] as? String == "ravencoin") }
+                if name == "sv2-pool" {
+                    // The scripted pool's channel target is difficulty 1024; its job id 41; its static key 32 bytes.
+                    #expect(pool["coin"] as? String == "bitcoin" && pool["difficulty"] as? Double == 1024 && pool["job_id"] as? String == "41",
+                            "\(line)")
+                    #expect((pool["server_key"] as? String)?.count == 64, "\(line)")
+                }
+            } else if want.conclusion == "unconfirmed" {
+                #expect((doc["reason"] as? String)?.contains(want.what) == true, "\(name): \(line)")
             } else {
                 notPools += 1
                 #expect((doc["reply"] as? [String: Any])?["kind"] as? String == want.what, "\(name): \(line)")

@@ -40,6 +40,12 @@ for dialect in cryptonote stratum-v1 ethereumstratum eth-proxy kawpow webminer w
     port=$((port + 1))
 done
 
+# Stratum V2 (no TLS: its own Noise channel): a pool, and a template provider that refuses the mining protocol.
+ip netns exec "$ns" python3 "$HERE/sv2_pool.py" $A 34254 >"$D/sv2-pool.log" 2>&1 &
+echo "sv2-pool 34254" >> "$D/servers.want"
+ip netns exec "$ns" python3 "$HERE/sv2_pool.py" $A 8442 --mode template-provider >"$D/sv2-tp.log" 2>&1 &
+echo "sv2-template-provider 8442" >> "$D/servers.want"
+
 # HTTP: nginx.
 mkdir -p "$D/nginx"
 cat > "$D/nginx/nginx.conf" <<CONF

@@ -4,7 +4,8 @@
 # exec), so nothing is routed from here and two runs at once cannot meet:
 #   203.0.113.1:3333  and 203.0.113.3:14444 — scripted CryptoNote pools over TLS,
 #   203.0.113.2:443   — an HTTPS server (nginx), not a pool,
-#   10.66.99.1:3333   — a CryptoNote pool over TLS on a private address.
+#   10.66.99.1:3333   — a CryptoNote pool over TLS on a private address,
+#   198.51.100.90:3336 — a Stratum V2 pool (its Noise handshake; stratum-v2.pcap's encrypted miner).
 #   probe_targets.sh up DIR | down DIR      (DIR/ready once set up; DIR/ns names the namespace)
 set -uo pipefail
 cmd=$1; D=$2
@@ -20,11 +21,12 @@ echo "$ns" > "$D/ns"
 trap 'touch "$D/ready"' EXIT
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-for a in 203.0.113.1 203.0.113.2 203.0.113.3 10.66.99.1; do ip -n "$ns" addr add $a/32 dev lo; done
+for a in 203.0.113.1 203.0.113.2 203.0.113.3 10.66.99.1 198.51.100.90; do ip -n "$ns" addr add $a/32 dev lo; done
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" -out "$D/cert.pem" -days 30 -subj /CN=localhost 2>/dev/null
 for t in 203.0.113.1:3333 203.0.113.3:14444 10.66.99.1:3333; do
     ip netns exec "$ns" python3 "$HERE/probe_pools.py" cryptonote "${t%:*}" "${t#*:}" --tls "$D/cert.pem" "$D/key.pem" >"$D/pool-$t.log" 2>&1 &
 done
+ip netns exec "$ns" python3 "$HERE/sv2_pool.py" 198.51.100.90 3336 >"$D/sv2-pool.log" 2>&1 &
 mkdir -p "$D/nginx"
 cat > "$D/nginx/nginx.conf" <<CONF
 daemon off; pid $D/nginx/pid; error_log $D/nginx/error.log; worker_processes 1;
@@ -36,7 +38,7 @@ CONF
 ip netns exec "$ns" nginx -c "$D/nginx/nginx.conf" -p "$D/nginx" >/dev/null 2>&1 &
 for _ in $(seq 1 50); do
     ok=1
-    for t in 203.0.113.1:3333 203.0.113.3:14444 10.66.99.1:3333 203.0.113.2:443; do
+    for t in 203.0.113.1:3333 203.0.113.3:14444 10.66.99.1:3333 203.0.113.2:443 198.51.100.90:3336; do
         ip netns exec "$ns" bash -c "exec 3<>/dev/tcp/${t%:*}/${t#*:}" 2>/dev/null || ok=0
     done
     [ $ok = 1 ] && exit 0

@@ -34,8 +34,19 @@ import Stratum
         #expect(CryptoNoteBase58.encode([UInt8](repeating: 0xFF, count: 8)) == "jpXCZedGfVQ")
     }
 
+    @Test func stratumV2AsksForAChannelAndNeverSubmits() {
+        let requests = StratumV2Probe.requests(host: "192.0.2.1", port: 34254)
+        #expect(requests.map(\.type) == [StratumV2Session.setupConnection, StratumV2Session.openStandardChannel])
+        #expect(!requests.contains { [StratumV2Session.submitSharesStandard, StratumV2Session.submitSharesExtended].contains($0.type) })
+        // SetupConnection: protocol 0, versions 2..2, then the endpoint as STR0_255 + U16.
+        #expect(Array(requests[0].payload.prefix(9)) == [0, 2, 0, 2, 0, 1, 0, 0, 0])
+        #expect(Array(requests[0].payload[9..<19]) == [9] + Array("192.0.2.1".utf8))
+        // The channel's user is the throwaway Bitcoin address.
+        #expect(String(decoding: requests[1].payload[5..<(5 + Int(requests[1].payload[4]))], as: UTF8.self) == ProbeIdentity.bitcoinAddress + ".probe")
+    }
+
     @Test func requestsAreOneJSONLineEach() {
-        for dialect in ProbeDialect.allCases where !dialect.overWebSocket {
+        for dialect in ProbeDialect.allCases where !dialect.overWebSocket && !dialect.isBinary {
             let text = String(decoding: dialect.request, as: UTF8.self)
             #expect(text.hasSuffix("\n"))
             #expect(text.split(separator: "\n").count == dialect.requestLines.count)
