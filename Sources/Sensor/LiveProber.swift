@@ -40,18 +40,27 @@ public final class LiveProber: Sendable {
     private let scheduler: Locked<ProbeScheduler>
     private let done = DispatchSemaphore(value: 0)
     private let ttl: Double
+    /// False: a sensor of a fleet without `--probe` — it never asks, it judges with the answers other
+    /// sensors wrote to the store (`learn`).
+    public let asks: Bool
 
     /// - Parameters:
+    ///   - asks: ask the servers the reports mark (`--probe`); false only listens to the store.
     ///   - known: answers from the store (every sensor's, recent).
     ///   - learned: called on the prober thread with each decided answer (to store it).
-    public init(policy: ProbePolicy, known: [ProbeFact], note: @escaping @Sendable (String) -> Void,
+    public init(policy: ProbePolicy, asks: Bool = true, known: [ProbeFact], note: @escaping @Sendable (String) -> Void,
                 learned: @escaping @Sendable (ProbeFact) -> Void) {
         ttl = policy.ttl
+        self.asks = asks
         let scheduler = ProbeScheduler(policy: policy, note: note)
         scheduler.remember(known)
         self.scheduler = Locked(scheduler)
         shared.withLock { $0.facts = ProbeFacts(known) }
         let queue = self.queue, shared = self.shared, locked = self.scheduler, done = self.done
+        guard asks else {
+            done.signal()
+            return
+        }
         Thread {
             while let t = queue.pop() {
                 let (fact, counters) = locked.withLock { s in
@@ -87,6 +96,7 @@ public final class LiveProber: Sendable {
                     guard let t = e.probeTarget else { continue }
                     let key = ProbeFacts.Server(t.server, t.port)
                     if s.hostsOf[key, default: []].count < Self.hostsPerServer { s.hostsOf[key, default: []].insert(r.host) }
+                    if !asks { continue }
                     if let asked = s.seen[key], now - asked < ttl { continue }
                     s.seen[key] = now
                     queue.push(Target(server: t.server, port: t.port, evidence: e))
@@ -95,6 +105,19 @@ public final class LiveProber: Sendable {
             return s.facts
         }
         return facts.isEmpty ? reports : reports.map { $0.rejudged(with: facts) }
+    }
+
+    /// Answers other sensors wrote to the store since the last read: known from now on, and every
+    /// host whose flows go to one of those servers is judged again at the next commit.
+    public func learn(_ facts: [ProbeFact]) {
+        guard !facts.isEmpty else { return }
+        shared.withLock { s in
+            for fact in facts {
+                if let current = s.facts[fact.server, fact.port], current.at >= fact.at { continue }
+                s.facts.add(fact)
+                s.rejudge.formUnion(s.hostsOf[ProbeFacts.Server(fact.server, fact.port)] ?? [])
+            }
+        }
     }
 
     /// Hosts to judge again at the next commit: an answer about a server their flows go to has come.

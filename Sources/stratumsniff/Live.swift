@@ -242,7 +242,7 @@ struct Live: ParsableCommand {
                 snap.webhook = outputs.webhook.map { ($0.delivered, $0.failed) }
                 snap.syslogSent = outputs.syslog?.sent
                 snap.workers = sensor.workers
-                snap.probes = commits.prober.map { ($0.counters, $0.dropped) }
+                snap.probes = commits.prober.flatMap { $0.asks ? ($0.counters, $0.dropped) : nil }
                 var problems: [String] = []
                 if let recorder {
                     let h = recorder.health
@@ -358,16 +358,19 @@ struct Live: ParsableCommand {
     }
 
     /// `--probe`: the prober, knowing every sensor's recent answers from the store; its own answers
-    /// go to the store on the writer thread.
+    /// go to the store on the writer thread. With a store and without `--probe`: one that never asks
+    /// but judges with the answers the fleet's other sensors write (read again at each commit).
     private func makeProber(localNets: AddressSet?, recorder: Recorder?) -> LiveProber? {
-        guard let policy = probing.policy(localNets: localNets) else { return nil }
+        let asking = probing.policy(localNets: localNets)
+        guard asking != nil || recorder != nil else { return nil }
+        let policy = asking ?? ProbePolicy()
         var known: [ProbeFact] = []
         if let store = recorder?.store {
             do { known = try store.probeFacts(since: WallTime.now().nanoseconds - Int64(policy.ttl * 1e9)) } catch {
                 Diagnostics.log.warning("probe: the store's earlier answers could not be read (\(error)); servers are asked again")
             }
         }
-        return LiveProber(policy: policy, known: known, note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") },
+        return LiveProber(policy: policy, asks: asking != nil, known: known, note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") },
                           learned: { fact in
                               recorder?.enqueue {
                                   do { try recorder?.store.store(probes: [fact]) } catch { Diagnostics.log.error("probe: \(error)") }

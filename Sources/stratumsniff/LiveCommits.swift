@@ -33,7 +33,11 @@ final class LiveCommits {
         return analyzer.snapshotChanges()
     }
 
+    /// Wall time (ns) from which the store's probe answers are read at the next commit.
+    private var answersReadFrom = WallTime.now().nanoseconds
+
     func commit(_ given: [HostReport], at now: Timestamp) {
+        learnFleetAnswers()
         let reports = prober?.judge(given) ?? given
         let (alerts, suppressed) = alerting.review(reports)
         for a in alerts {
@@ -47,6 +51,19 @@ final class LiveCommits {
                                    hostsFlagged: alerting.flaggedCount(held: analyzer.holds))
         batch.retiredSessions = analyzer.drainRetiredSessions()
         recorder?.submit(batch)
+    }
+
+    /// The answers the fleet's sensors wrote since the last commit, read on the writer thread (a
+    /// minute's overlap: a sensor's clock may lag ours); they judge again, at the next commit, the
+    /// hosts whose flows go to those servers.
+    private func learnFleetAnswers() {
+        guard let prober, let recorder else { return }
+        let store = recorder.store
+        let since = answersReadFrom - 60_000_000_000
+        answersReadFrom = WallTime.now().nanoseconds
+        recorder.enqueue {
+            do { prober.learn(try store.probeFacts(since: since)) } catch { Diagnostics.log.warning("probe: the store's answers could not be read (\(error))") }
+        }
     }
 
     /// Hosts per current verdict (metrics).

@@ -48,4 +48,45 @@ struct EncryptedLiveTests {
         #expect((cert?["details"] as? [String: String])?["tls_version"] == "TLS 1.2")
         #expect(cert?["peer"] as? String == "\(net.poolIP):3333")
     }
+
+    /// A fleet: sensor "east" probes, sensor "west" (same store, no --probe) never asks — it judges
+    /// with east's answer, read from the store at a commit while both run.
+    @Test func aSensorWithoutProbeJudgesWithTheFleetsAnswers() throws {
+        let net = try NetPair(11)
+        let dir = Lab.tempDir("tls-fleet")
+        let openssl = "/usr/bin/openssl"
+        for args in [["genrsa", "-out", dir + "/k.pem", "2048"],
+                     ["req", "-new", "-key", dir + "/k.pem", "-subj", "/CN=localhost", "-out", dir + "/r.csr"],
+                     ["x509", "-req", "-in", dir + "/r.csr", "-signkey", dir + "/k.pem", "-set_serial", "1", "-days", "3650", "-out", dir + "/c.pem"]] {
+            let (rc, out) = try Lab.run(openssl, args)
+            try #require(rc == 0, "openssl \(args[0]): \(out)")
+        }
+        let script = Binary.root.appendingPathComponent("scripts/encrypted/stratum_tls.py").path
+        let store = dir + "/fleet.sqlite"
+        let common = ["live", "-i", net.poolIf, "--store", store, "--duration", "14", "--format", "json", "--quiet", "--commit-interval", "2"]
+        let west = try Lab.spawn(Lab.ip, net.inPool([Binary.path] + common + ["--sensor", "west"]), log: dir + "/west.log")
+        let east = try Lab.spawn(Lab.ip, net.inPool([Binary.path] + common + ["--sensor", "east", "--probe", "--probe-allow", net.poolIP + "/32"]),
+                                 log: dir + "/east.log")
+        let pool = try Lab.spawn(Lab.ip, net.inPool(["python3", script, "pool", "--port", "3333", "--cert", dir + "/c.pem", "--key", dir + "/k.pem",
+                                                     "--tls12", "--hold", "16"]), log: dir + "/pool.log")
+        defer { pool.terminate() }
+        Thread.sleep(forTimeInterval: 1.5)
+        let (rc, out) = try Lab.run(Lab.ip, net.inMiner(["python3", script, "miner", "--host", net.poolIP, "--port", "3333",
+                                                         "--seconds", "4", "--share", "0.5"]))
+        #expect(rc == 0, "miner: \(out)")
+        east.waitUntilExit()
+        west.waitUntilExit()
+        func host(_ log: String) throws -> [String: Any]? {
+            let doc = try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/" + log).utf8)) as? [String: Any] ?? [:]
+            return Binary.hosts(doc).first { $0["host"] as? String == net.minerIP }
+        }
+        let sentence = "the server \(net.poolIP):3333 answered a CryptoNote login (XMRig) over TLS like a pool: rx/0, monero"
+        let seenEast = try host("east.log"), seenWest = try host("west.log")
+        #expect(seenEast?["verdict"] as? String == "likely-mining", "east: \(Lab.read(dir + "/east.log.err"))")
+        #expect(seenWest?["verdict"] as? String == "likely-mining", "west: \(Lab.read(dir + "/west.log.err"))")
+        let westReasons = (seenWest?["reasons"] as? [String] ?? []).joined(separator: "\n")
+        #expect(westReasons.contains(sentence), "\(westReasons)")
+        // West never asked anyone.
+        #expect(!Lab.read(dir + "/west.log.err").contains("probe: the server"), "\(Lab.read(dir + "/west.log.err"))")
+    }
 }
