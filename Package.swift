@@ -34,6 +34,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Prometheus text exposition for `live --metrics` (counters, gauges, the format's escaping rules).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // YAML for the config files (`--config`): the format Suricata's operators already write; Yams is
+        // libyaml underneath (a small C library), where TOMLKit would compile toml++ (C++) into every build
+        // and swift-configuration brings a provider framework and service lifecycle this CLI does not use.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -109,7 +113,7 @@ let package = Package(
             dependencies: [
                 "Locking", "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store", "SafeNumbers",
                 "OS", "Probing", "ProbeClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(

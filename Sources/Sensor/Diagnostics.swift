@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Logging
 import Reporting
 
@@ -15,14 +16,21 @@ public enum Diagnostics {
     /// Levels as `--log-level` spells them.
     public static let levels = Logger.Level.allCases.map(\.rawValue)
 
+    /// The level every new logger starts with (`log` makes one per use, so a change applies at once).
+    private static let level = Locked(Logger.Level.notice)
+
     /// Installs the handler; call once, before anything logs.
     public static func bootstrap(level: Logger.Level, journald: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+        setLevel(level)
         LoggingSystem.bootstrap { _ in
             var h = DiagnosticLine(journald: journald)
-            h.logLevel = level
+            h.logLevel = Diagnostics.level.withLock { $0 }
             return h
         }
     }
+
+    /// A new level from now on (SIGHUP with a config file).
+    public static func setLevel(_ level: Logger.Level) { Self.level.withLock { $0 = level } }
 }
 
 /// One diagnostic, one line, on stderr.

@@ -14,19 +14,39 @@ final class SQLiteDatabase: SQLDatabase {
         self.path = path
         // Look before opening for writing: opening a pool switches the file to WAL mode, which
         // is already a write to a database that may belong to someone else.
-        if FileManager.default.fileExists(atPath: path) {
-            var look = Configuration()
-            look.readonly = true
-            let q = try DatabaseQueue(path: path, configuration: look)
-            try q.read { db in try Self.checkIdentity(db, path: path) }
-            try q.close()
-        }
         var config = Configuration()
         config.busyMode = .timeout(5)
-        let pool = try DatabasePool(path: path, configuration: config)
-        try Schema.migrator(sensor: sensor).migrate(pool)
+        // Two processes creating one new store at once (two sensors started together): one switches
+        // the file to WAL while the other looks (SQLITE_BUSY, which the busy timeout does not cover
+        // there), or both see it unmigrated and the loser finds a table the other made. Open again
+        // and go on from the migrations that are applied (each commits on its own).
+        var attempt = 0
+        let pool: DatabasePool
+        while true {
+            attempt += 1
+            do {
+                if FileManager.default.fileExists(atPath: path) {
+                    var look = Configuration()
+                    look.readonly = true
+                    let q = try DatabaseQueue(path: path, configuration: look)
+                    try q.read { db in try Self.checkIdentity(db, path: path) }
+                    try q.close()
+                }
+                let opened = try DatabasePool(path: path, configuration: config)
+                try Schema.migrator(sensor: sensor).migrate(opened)
+                pool = opened
+                break
+            } catch let error as DatabaseError where attempt < 6 && Self.isCreationRace(error) {
+                Thread.sleep(forTimeInterval: 0.1 * Double(attempt))
+            }
+        }
         writer = pool
         reader = pool
+    }
+
+    /// An error another process creating the same store at the same moment causes.
+    static func isCreationRace(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED || (error.message ?? "").contains("already exists")
     }
 
     /// Opens for reading only (`report`): nothing is created, migrated or written. A store in a

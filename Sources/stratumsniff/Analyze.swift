@@ -103,6 +103,7 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup(title: "Caps") var caps: LimitOptions
 
+    @OptionGroup(title: "Config file") var config: ConfigOption
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
 
     func validate() throws {

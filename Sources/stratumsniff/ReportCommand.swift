@@ -36,6 +36,7 @@ struct Report: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write here (atomically) instead of standard output.")
     var output: String?
 
+    @OptionGroup(title: "Config file") var config: ConfigOption
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
 
     func validate() throws {

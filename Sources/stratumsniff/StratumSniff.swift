@@ -17,7 +17,7 @@ struct StratumSniff: ParsableCommand {
         commandName: "stratumsniff",
         abstract: "Find cryptocurrency miners (cryptojacking) in network traffic.",
         version: "0.1.0 (\(PcapFileSource.libraryVersion))",
-        subcommands: [Analyze.self, Live.self, Report.self, Prune.self, Probe.self, Interfaces.self, Intel.self]
+        subcommands: [Analyze.self, Live.self, Report.self, Prune.self, Probe.self, Interfaces.self, Intel.self, Config.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; our contract is 2 (README "Exit status").
@@ -28,8 +28,17 @@ struct StratumSniff: ParsableCommand {
             OS.writeStandardError(helpMessage() + "\n")
             OS.exit(Exit.usageOrInputError)
         }
+        var configFile: ConfigFile?
         do {
-            var command = try parseAsRoot()
+            let arguments: [String]
+            do {
+                let expanded = try ConfigArguments.expand(Array(CommandLine.arguments.dropFirst()))
+                (arguments, configFile) = (expanded.arguments, expanded.file)
+            } catch {
+                OS.writeStandardError("stratumsniff: \(error)\n")
+                OS.exit(Exit.usageOrInputError)
+            }
+            var command = try parseAsRoot(arguments)
             Diagnostics.bootstrap(level: (command as? HasDiagnostics)?.diagnostics.level ?? .notice)
             try command.run()
         } catch let exit as ExitCode {
@@ -41,7 +50,10 @@ struct StratumSniff: ParsableCommand {
                 print(message)
                 OS.exit(0)
             }
-            OS.writeStandardError("stratumsniff: " + message + "\n")
+            // A setting from the config file: its line is named at the end of the error's first line.
+            var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if let origin = configFile?.origin(of: message), !lines.isEmpty { lines[0] += origin }
+            OS.writeStandardError("stratumsniff: " + lines.joined(separator: "\n") + "\n")
             // ArgumentParser's usage text already names the command's help; a validation error does not.
             if !message.contains("--help") {
                 let command = CommandLine.arguments.dropFirst().first { name in subcommandNames.contains(name) }
