@@ -19,14 +19,20 @@ public final class EventsFile: Sendable {
     private let state = Locked(State())
     public var writeErrors: Int { state.withLock { $0.writeErrors } }
 
+    /// The path that means standard output (`--events -`): never rotated or reopened.
+    public static let standardOutput = "-"
+    /// `-`, or /dev/stdout spelled out (which a sensor that drops root could not reopen).
+    public static func isStandardOutput(_ path: String) -> Bool { path == standardOutput || path == "/dev/stdout" }
+
     public init(path: String, maxBytes: Int = 100 * 1024 * 1024, keep: Int = 5) throws {
         self.path = path
-        self.maxBytes = max(4096, maxBytes)
+        // Standard output belongs to whatever reads it (a pipe, the journal): not rotated.
+        self.maxBytes = Self.isStandardOutput(path) ? Int.max : max(4096, maxBytes)
         self.keep = max(1, keep)
         try reopen()
     }
 
-    deinit { state.withLock { if $0.fd >= 0 { OS.close($0.fd) } } }
+    deinit { state.withLock { if $0.fd > 2 { OS.close($0.fd) } } }
 
     public func reopen() throws {
         try state.withLock { s in try reopen(&s) }
@@ -35,6 +41,10 @@ public final class EventsFile: Sendable {
     /// Opens the file for appending; never through a symbolic link (one planted at the path
     /// cannot redirect a root-started sensor's writes).
     private func reopen(_ s: inout State) throws {
+        if Self.isStandardOutput(path) {
+            s.fd = 1
+            return
+        }
         if s.fd >= 0 { OS.close(s.fd) }
         s.fd = -1
         switch OS.openForAppend(path) {

@@ -80,7 +80,7 @@ struct Live: ParsableCommand {
     @Option(help: "Send RFC 5424 events to a collector: HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT.")
     var syslog: String?
 
-    @Option(help: "Append events as JSON lines (the --format jsonl schema) to this file.")
+    @Option(help: "Append events as JSON lines (the --format jsonl schema) to this file; '-' writes them to standard output (with --format none).")
     var events: String?
 
     @Option(help: "The events file's shape: jsonl (the --format jsonl lines) or eve (Suricata EVE records: flow fields, community_id, a mining object; verdicts as alerts).")
@@ -137,6 +137,9 @@ struct Live: ParsableCommand {
         if let r = reloadListsEvery, DurationText.seconds(r) == nil { throw ValidationError("--reload-lists-every \(r): write a duration such as 30m, 6h or 1d") }
         if let w = webhook, WebhookSender.endpoint(w) == nil {
             throw ValidationError("--webhook \(w): not an http:// or https:// URL")
+        }
+        if let events, EventsFile.isStandardOutput(events), format != "none" {
+            throw ValidationError("--events \(events) writes the events to standard output: add --format none (the final report would share it)")
         }
         if eventsMaxMb < 1 || eventsMaxMb > 1 << 20 { throw ValidationError("--events-max-mb must be between 1 and 1048576 (got \(eventsMaxMb))") }
     }
@@ -304,7 +307,7 @@ struct Live: ParsableCommand {
             }
             if let reportDir { try handOver.directory(reportDir, what: "report directory") }
             if let spoolDir { try handOver.directory(spoolDir, what: "spool directory") }
-            if let events { try handOver.file(events, what: "events file") }
+            if let events, !EventsFile.isStandardOutput(events) { try handOver.file(events, what: "events file") }
             try handOver.apply()
             try Privileges.drop(to: target)
         } catch {
