@@ -14,12 +14,17 @@ public struct EventJSON: Encodable {
     @NullEncoded public var target: String?
     @NullEncoded public var reason: String?
     public var host: String
-    @NullEncoded public var session: SessionJSON?
+    /// The whole session on `session_seen` and `session_end`; on logins, shares and reconnects a
+    /// reference (its Community ID, miner and pool) — a share event is ~250 bytes, not the session again.
+    @NullEncoded public var session: EventSession?
     @NullEncoded public var evidence: EvidenceJSON?
     public init(_ e: AnalysisEvent) {
         type = "event"
         time = TimeFormat.iso8601(e.time.nanoseconds)
-        session = e.session.map { SessionJSON($0, role: "miner") }
+        switch e.kind {
+        case .sessionIdentified, .sessionEnded: session = e.session.map { .full(SessionJSON($0, role: "miner")) }
+        default: session = e.session.map { .reference(SessionReference(community_id: $0.communityID, miner: $0.minerEndpoint, pool: $0.poolEndpoint)) }
+        }
         host = e.session?.miner.description ?? ""
         switch e.kind {
         case .evidence(let ev):
@@ -33,6 +38,30 @@ public struct EventJSON: Encodable {
         case .sessionEnded(let r): event = "session_end"; reason = r
         }
     }
+}
+
+/// A session as an event carries it: whole, or by reference.
+public enum EventSession: Codable, Sendable {
+    case full(SessionJSON)
+    case reference(SessionReference)
+
+    public init(from decoder: Decoder) throws {
+        if let s = try? SessionJSON(from: decoder) { self = .full(s) } else { self = .reference(try SessionReference(from: decoder)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .full(let s): try s.encode(to: encoder)
+        case .reference(let r): try r.encode(to: encoder)
+        }
+    }
+}
+
+/// Which session an event belongs to: the keys a consumer joins on (the session's own event has the rest).
+public struct SessionReference: Codable, Sendable {
+    @NullEncoded public var community_id: String?
+    public var miner: String
+    public var pool: String
 }
 
 /// One piece of non-session evidence (README "Evidence kinds").

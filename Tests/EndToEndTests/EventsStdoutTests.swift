@@ -26,6 +26,12 @@ struct EventsStdoutTests {
         let kinds = Set(events.compactMap { $0["event"] as? String })
         #expect(kinds.isSuperset(of: ["session_seen", "share_accepted", "session_end"]), "\(kinds)")
         #expect(events.contains { $0["host"] as? String == "10.0.0.5" })
+        // A share refers to its session (Community ID, miner, pool); the session's own events carry it whole.
+        let seen = events.first { $0["event"] as? String == "session_seen" }?["session"] as? [String: Any]
+        let share = events.first { $0["event"] as? String == "share_accepted" }?["session"] as? [String: Any]
+        #expect(seen?["wallets"] != nil)
+        #expect(share.map { Set($0.keys) } == ["community_id", "miner", "pool"], "\(String(describing: share))")
+        #expect(share?["community_id"] as? String == seen?["community_id"] as? String && share?["miner"] as? String == seen?["miner"] as? String)
         // The final report would share standard output: refused unless --format none.
         let refused = try Binary.run(["live", "-i", "lo", "--events", "-", "--no-store"])
         #expect(refused.status == 2 && refused.stderr.contains("--events - writes the events to standard output: add --format none"))
