@@ -1,4 +1,5 @@
 import Detection
+import Foundation
 import HTTP
 import JSON
 import Stratum
@@ -261,6 +262,17 @@ struct AnswerReading {
         if p.count >= 9, hex(1, 64), hex(2), hex(3), p[4].array != nil, hex(5, 8), hex(6, 8), hex(7, 8) {
             answer.job = "Bitcoin-style block template"
             answer.algorithm = "sha256d/scrypt family"
+            answer.height = p[2].string.flatMap(Self.coinbaseHeight)
+            // The chain's own difficulty (nBits) names the coin where one chain stands alone: only
+            // Bitcoin's SHA-256d difficulty is in the tens of trillions (Bitcoin Cash's and BSV's are
+            // hundreds of times lower; scrypt chains millions of times).
+            if let bits = p[6].string.flatMap({ UInt32($0, radix: 16) }), let network = Self.networkDifficulty(bits: bits) {
+                answer.job = "Bitcoin-style block template, network difficulty " + ProbeText.number(network.rounded())
+                if network >= Self.bitcoinOnlyDifficulty {
+                    answer.algorithm = "sha256d"
+                    answer.coin = "bitcoin"
+                }
+            }
         } else if p.count >= 8, hex(1, 8), hex(2, 64), hex(3, 64), hex(4, 64), hex(5, 8), hex(6, 8) {
             answer.job = "Equihash block header"
             answer.algorithm = "equihash"
@@ -276,6 +288,46 @@ struct AnswerReading {
             return false
         }
         return true
+    }
+
+    /// A network difficulty no SHA-256d or scrypt chain but Bitcoin has reached (Bitcoin passed it in
+    /// 2019 and has not fallen back since; Bitcoin Cash has never been above 10¹²).
+    static let bitcoinOnlyDifficulty = 1e13
+
+    /// Network difficulty from a header's compact target (nBits): 0xFFFF·2²⁰⁸ / target.
+    static func networkDifficulty(bits: UInt32) -> Double? {
+        let exponent = Int(bits >> 24), mantissa = Double(bits & 0x7F_FFFF)
+        guard mantissa > 0, bits & 0x80_0000 == 0, (3...34).contains(exponent) else { return nil }
+        let target = mantissa * pow(256, Double(exponent - 3))
+        return 65535 * 0x1p208 / target
+    }
+
+    /// The block height a coinbase's first part states (BIP 34: the script signature starts with it).
+    /// coinb1 = version (4) · input count (1) · previous output (36) · script length (1) · height push.
+    static func coinbaseHeight(_ coinb1: String) -> Int? {
+        let digits = Array(coinb1.utf8)
+        func byte(_ i: Int) -> Int? {
+            guard 2 * i + 1 < digits.count, let hi = hexValue(digits[2 * i]), let lo = hexValue(digits[2 * i + 1]) else { return nil }
+            return hi << 4 | lo
+        }
+        guard byte(4) == 1, let push = byte(42) else { return nil }
+        if (0x51...0x60).contains(push) { return push - 0x50 }  // OP_1 … OP_16
+        guard (1...4).contains(push) else { return nil }
+        var height = 0
+        for i in stride(from: push, through: 1, by: -1) {
+            guard let b = byte(42 + i) else { return nil }
+            height = height << 8 | b
+        }
+        return height
+    }
+
+    private static func hexValue(_ c: UInt8) -> Int? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(c - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(c - UInt8(ascii: "a")) + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(c - UInt8(ascii: "A")) + 10
+        default: nil
+        }
     }
 
     /// eth-proxy work: [header hash, seed hash, boundary (, block number)].

@@ -42,7 +42,7 @@ struct ProbeServersTests {
     /// What each server must be called: the conclusion, then the pool's dialect and algorithm or the reply's kind.
     static let expected: [String: (conclusion: String, what: String, algorithm: String?)] = [
         "pool-cryptonote": ("pool", "cryptonote", "rx/0"),
-        "pool-stratum-v1": ("pool", "stratum-v1", "sha256d/scrypt family"),
+        "pool-stratum-v1": ("pool", "stratum-v1", "sha256d"),
         "pool-ethereumstratum": ("pool", "ethereumstratum", "ethash"),
         "pool-eth-proxy": ("pool", "eth-proxy", "ethash"),
         "pool-kawpow": ("pool", "stratum-v1", "kawpow"),
@@ -94,6 +94,7 @@ struct ProbeServersTests {
                 }
                 if name.hasPrefix("pool-cryptonote") { #expect(pool["coin"] as? String == "monero") }
                 if name.hasPrefix("pool-kawpow") { #expect(pool["coin"] as? String == "ravencoin") }
+                if name.hasPrefix("pool-stratum-v1") { #expect(pool["coin"] as? String == "bitcoin") }
                 if name == "sv2-pool" {
                     // The scripted pool's channel target is difficulty 1024; its job id 41; its static key 32 bytes.
                     #expect(pool["coin"] as? String == "bitcoin" && pool["difficulty"] as? Double == 1024 && pool["job_id"] as? String == "41",

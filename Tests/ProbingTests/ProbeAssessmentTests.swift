@@ -42,9 +42,31 @@ import Testing
         let job = subscribed + #"{"id":2,"result":true,"error":null}"# + "\n" + #"{"id":null,"method":"mining.set_difficulty","params":[65536]}"# + "\n"
             + #"{"id":null,"method":"mining.notify","params":["4f2a","\#(String(repeating: "b1", count: 32))","0100","0700",[],"20000000","1703a30c","6577e1c9",true]}"# + "\n"
         guard case .pool(let a) = assess(.stratumV1, job, complete: false) else { Issue.record("job not read"); return }
-        #expect(a.job == "Bitcoin-style block template")
+        // nBits 1703a30c: a network difficulty of 7.7·10¹³ (Python: 0xffff·2²⁰⁸ / (0x03a30c·256²⁰) = 77 392 982 524 430) — only Bitcoin's is that high.
+        #expect(a.job == "Bitcoin-style block template, network difficulty 77 392 982 524 430")
+        #expect(a.coin == "bitcoin" && a.algorithm == "sha256d")
         #expect(a.difficulty == 65536)
         #expect(a.loginAccepted == true)
+    }
+
+    @Test func theChainsOwnNumbersNameTheCoinOnlyWhereTheyAreUnique() {
+        // Bitcoin block 1 (nBits 1d00ffff) has difficulty 1.
+        #expect(AnswerReading.networkDifficulty(bits: 0x1D00_FFFF) == 1)
+        #expect(AnswerReading.networkDifficulty(bits: 0) == nil)
+        #expect(AnswerReading.networkDifficulty(bits: 0xFF80_0001) == nil)
+        // A Bitcoin Cash-like difficulty (~10¹²) and a scrypt one (~10⁷) name no coin.
+        let coinb1 = "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff3503d0300e"
+        for bits in ["18030000", "1a0a0000"] {
+            let text = #"{"id":1,"result":[[],"08000002",4],"error":null}"# + "\n"
+                + #"{"id":null,"method":"mining.notify","params":["1","\#(String(repeating: "b1", count: 32))","\#(coinb1)","07",[],"20000000","\#(bits)","6577e1c9",true]}"# + "\n"
+            guard case .pool(let a) = assess(.stratumV1, text, complete: false) else { Issue.record("not a pool"); continue }
+            #expect(a.coin == nil && a.algorithm == "sha256d/scrypt family", "\(bits)")
+            // BIP 34: the coinbase states the height (930 000 here).
+            #expect(a.height == 930_000)
+        }
+        #expect(AnswerReading.coinbaseHeight("0100000001" + String(repeating: "00", count: 36) + "0451") == 1)  // OP_1
+        #expect(AnswerReading.coinbaseHeight("0100000001" + String(repeating: "00", count: 36) + "0409ff") == nil)  // a push past the end
+        #expect(AnswerReading.coinbaseHeight("zz") == nil)
     }
 
     @Test func notifyWithoutSubscriptionIsNotEnough() {
