@@ -14,7 +14,7 @@ import Foundation
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 // Builds and is tested on Linux (Debian) only: libpcap, Glibc, network namespaces. No other platform is claimed.
-// One target per stage of the data's path (see README "Architecture").
+// One target per stage of the data's path (see docs/architecture.md "Architecture").
 // Only PacketCapture imports CPcap; everything downstream is tested from bytes.
 let package = Package(
     name: "StratumSniff",

@@ -107,7 +107,7 @@ public struct Evidence: Sendable, Codable {
     }
 }
 
-/// Thresholds of the scoring model (README "Scoring"), in one place.
+/// Thresholds of the scoring model (docs/detection.md "Scoring"), in one place.
 public struct ScoringPolicy: Sendable, Codable {
     /// An encrypted or opaque connection to a pool name this long (summed over reconnects) is likely mining.
     public var longLivedSeconds: Double = 300

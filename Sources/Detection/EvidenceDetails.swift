@@ -1,5 +1,5 @@
 /// How the name a finding carries was learned: the flow itself said it, or the server's address was
-/// known by it (README "Names for addresses").
+/// known by it (docs/detection.md "Names for addresses").
 public enum NameSource: Sendable, Equatable, Hashable, Codable {
     /// This flow's TLS ClientHello (SNI).
     case thisFlowsSNI

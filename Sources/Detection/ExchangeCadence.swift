@@ -1,6 +1,6 @@
 import PacketDecoding
 
-/// The behaviour model for encrypted flows (README "TLS without names: behaviour"): what a mining
+/// The behaviour model for encrypted flows (docs/detection.md "TLS without names: behaviour"): what a mining
 /// session looks like when nothing inside it can be read.
 ///
 /// A pool pushes work on its own — a new job on every block and every 30–60 s — while the miner

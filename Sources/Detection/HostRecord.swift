@@ -2,7 +2,7 @@ import PacketDecoding
 import SafeNumbers
 
 /// What a host's verdict was judged from — its sessions, its other evidence, the policy — as a value
-/// the store keeps beside the report (README "Many sensors"). A fleet report joins the records of the
+/// the store keeps beside the report (docs/store-and-fleet.md "Many sensors"). A fleet report joins the records of the
 /// sensors that saw one host and judges them together, the same function a single sensor uses.
 public struct HostRecord: Sendable, Codable {
     public var host: IPAddress

@@ -32,7 +32,7 @@ public struct HostReport: Sendable {
     }
 }
 
-/// Memory caps of the host table (README "Caps"): a spoofed-source flood must not grow it without bound.
+/// Memory caps of the host table (docs/hostile-input.md "Caps"): a spoofed-source flood must not grow it without bound.
 public struct HostLimits: Sendable, Equatable {
     /// Hosts with evidence held at once. When full, a newcomer takes the place of the least recently
     /// active host of a lower tier (weak < likely-mining < mining/pool); a likely-mining or mining
@@ -81,7 +81,7 @@ public struct HostVerdicts: Sendable {
     public private(set) var hostsDropped = 0
     /// Hosts let go of (least recently active, lowest tier first) to make room for a newcomer.
     public private(set) var hostsEvicted = 0
-    /// What a host's evidence is worth when the table is full (README "Caps").
+    /// What a host's evidence is worth when the table is full (docs/hostile-input.md "Caps").
     enum Tier: Int, Comparable {
         /// Suspicious or crypto-node only: a spoofed DNS query makes one.
         case weak

@@ -1,7 +1,7 @@
 import PacketDecoding
 import SafeNumbers
 
-/// Scoring (README "Scoring"): each session and each piece of evidence supports a verdict on its
+/// Scoring (docs/detection.md "Scoring"): each session and each piece of evidence supports a verdict on its
 /// own; per host, the strongest wins and each further independent kind of evidence adds 5.
 extension HostVerdicts {
     /// - Parameter relays: relay hosts (they serve work and mine upstream) → where they mine, to say
@@ -26,7 +26,7 @@ extension HostVerdicts {
             if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
         }
         // A host that serves work to others is a pool — or, when it also mines upstream, a relay:
-        // verdict mining (its traffic is what leaves the network), role relay (README "Scoring").
+        // verdict mining (its traffic is what leaves the network), role relay (docs/detection.md "Scoring").
         var role: HostRole?
         if !pool.isEmpty {
             // A local host serving work is the relay to pull even when its upstream is encrypted or
@@ -54,7 +54,7 @@ extension HostVerdicts {
             reasons.append(.mined(sortedMiner, upstream: !pool.isEmpty, relays: through))
         }
         // Fuse the other evidence: the strongest verdict wins; each further independent kind
-        // of evidence that points the same way adds confidence (README "Scoring").
+        // of evidence that points the same way adds confidence (docs/detection.md "Scoring").
         // Each piece scored once, then ordered strongest first (ties: earliest first).
         let scored = evidence.map { (e: $0, score: score($0, policy)) }
             .sorted { (rank($0.score.0), $0.e.first) < (rank($1.score.0), $1.e.first) }

@@ -1,6 +1,6 @@
 import PacketDecoding
 
-/// What asking a server whether it is a pool found (`--probe`, README "Probing"), as a fact the
+/// What asking a server whether it is a pool found (`--probe`, docs/probing.md "Probing"), as a fact the
 /// scoring uses: a pool turns a guess about the host's flows to it into `mining`; a server that is
 /// not a pool withdraws the flags behaviour alone raised against them.
 public struct ProbeFact: Sendable, Codable, Equatable {

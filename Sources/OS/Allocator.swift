@@ -6,7 +6,7 @@ import CMalloc
 /// an arena stays with it: a live sensor whose capture, worker, commit and writer threads take
 /// turns building large transient values (a commit's snapshot, a store batch, a period report)
 /// ended up holding the high-water mark of each in every arena — measured under the mixed-flood
-/// soak, 409 MB resident with default arenas against 338 MB with one (README "Floods").
+/// soak, 409 MB resident with default arenas against 338 MB with one (docs/hostile-input.md "Floods").
 public enum Allocator {
     /// Caps the number of malloc arenas (call before starting threads). Two keep the capture
     /// threads from contending on one lock while bounding what idle arenas hold.

@@ -31,7 +31,7 @@ public enum Anomaly: String, CaseIterable, Sendable, Codable, Error {
     case stratumV2Malformed = "stratum_v2_malformed"
     /// A difficulty, target, hashrate or share count beyond anything physical (> 1e30 hashes): ignored.
     case stratumImplausibleNumber = "stratum_implausible_number"
-    // Caps and budgets (README "Caps").
+    // Caps and budgets (docs/hostile-input.md "Caps").
     /// A new host with only weak evidence refused: the host table was full.
     case hostTableFull = "host_table_full"
     /// A host with only weak evidence forgotten to make room for one with strong evidence.

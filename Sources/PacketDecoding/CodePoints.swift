@@ -86,7 +86,7 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
 extension String {
     /// The longest prefix of at most `bytes` UTF-8 bytes that ends on a scalar boundary. Bytes, not
     /// characters: one character can hold any number of combining scalars, so only a byte cut bounds
-    /// what a stored document can grow to (README "Store": what a report reads).
+    /// what a stored document can grow to (docs/store-and-fleet.md "Store": what a report reads).
     public func utf8Prefix(_ bytes: Int) -> String {
         var used = 0
         var end = unicodeScalars.startIndex

@@ -75,7 +75,7 @@ public struct SecondTicks: Sendable {
 }
 
 /// The reader's step, in one place for one analyzer and for the reader of several workers: every
-/// packet counted and numbered, the clock kept (it never moves backwards: README "Time"), and whether
+/// packet counted and numbered, the clock kept (it never moves backwards: docs/hostile-input.md "Time"), and whether
 /// a whole second of packet time began with it.
 struct InputCount: Sendable {
     /// Packets, bytes, first and last packet times, times that went backwards.
@@ -335,7 +335,7 @@ public final class Analyzer {
 
 
 /// What one analyzer (one worker) found: merged with the other workers' parts, the same as one
-/// analyzer would have found alone (README "Workers").
+/// analyzer would have found alone (docs/architecture.md "Workers").
 public struct AnalysisPart: Sendable {
     public var verdicts: HostVerdicts
     public var stats: AnalysisStats

@@ -5,7 +5,7 @@ import PacketDecoding
 import StreamReassembly
 import Stratum
 
-/// Every cap in one place, with documented defaults (README "Caps").
+/// Every cap in one place, with documented defaults (docs/hostile-input.md "Caps").
 /// A cap reached means skip, flush or bypass, plus a counter; never unbounded growth.
 public struct Limits: Sendable {
     public var reassembly = ReassemblyLimits()
@@ -20,7 +20,7 @@ public struct Limits: Sendable {
     /// (`NameMemory`). DNS answers in one UDP datagram name their addresses at once.
     public var learnedNameDelay: Double = 1
     /// Packets of input before a name a worker learned (SNI, Host, DNS over TCP or in fragments) is
-    /// seen by other flows, besides `learnedNameDelay` (README "Workers": the distance that lets
+    /// seen by other flows, besides `learnedNameDelay` (docs/architecture.md "Workers": the distance that lets
     /// workers run apart; larger than what the reader keeps in flight to four workers, ~15 000).
     public var learnedNamePackets = 16_384
     /// How long a name learned from a TLS SNI or an HTTP Host names its address.

@@ -20,7 +20,7 @@ public struct InputPoint: Sendable, Equatable {
 /// kept — that is all attribution needs, and it keeps the memory (and the lookup every new flow makes)
 /// small on busy links. Bounded: the oldest addresses go first.
 ///
-/// Shared by every worker (README "Workers"), and deterministic whatever their pace: each name is
+/// Shared by every worker (docs/architecture.md "Workers"), and deterministic whatever their pace: each name is
 /// stamped with the point it was learned at, and a lookup asks "as of" a point, seeing only:
 /// - names from DNS answers in one unfragmented UDP datagram — learned by the reader before it hands
 ///   the packet on — from the packets before the lookup's (`atOnce`): a miner connects milliseconds

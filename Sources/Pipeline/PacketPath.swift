@@ -17,7 +17,7 @@ struct PacketPath {
     /// answer with them, and reading the sink's `var` (a class's) would be an access check per packet.
     var intel: PoolIntelligence
     var lastFragmentSweep = Timestamp.distantPast
-    /// The analysis clock: the latest packet time seen. It never moves backwards (README "Time").
+    /// The analysis clock: the latest packet time seen. It never moves backwards (docs/hostile-input.md "Time").
     var clock = Timestamp.distantPast
     /// Alone, the analyzer is its own reader (`read`); a worker's input is counted by the reader.
     var input = InputCount()
@@ -37,7 +37,7 @@ struct PacketPath {
     /// fetched ahead: every frame of the batch is decoded (and its DNS answers learned) first, and its
     /// flow's index entry requested; then, while each packet is processed, the slot of a flow a few
     /// packets on is requested. With tens of thousands of open flows the entry and the slot are each
-    /// a cache miss per packet otherwise (README "Benchmark"). Learning a batch's names before its
+    /// a cache miss per packet otherwise (docs/benchmarks.md "Benchmark"). Learning a batch's names before its
     /// earlier packets are processed changes nothing: a lookup sees only names learned at earlier
     /// packets (`NameMemory`).
     mutating func process(batch: UnsafeBufferPointer<CapturedPacket>) {

@@ -8,7 +8,7 @@ import StreamReassembly
 import Synchronization
 
 /// One input analysed by several workers, each an `Analyzer`, with the result one analyzer would give
-/// alone (README "Workers").
+/// alone (docs/architecture.md "Workers").
 ///
 /// The caller's thread is the reader: it numbers every packet, keeps the clock, learns the names of
 /// unfragmented UDP DNS answers (so any worker's next flow sees them), and gives each frame to the

@@ -4,7 +4,7 @@ import PacketDecoding
 import PoolIntel
 import Synchronization
 
-/// One host table for live workers (README "Workers"): every worker adds what its ended flows found,
+/// One host table for live workers (docs/architecture.md "Workers"): every worker adds what its ended flows found,
 /// and publishes what its open flows show so far; the thread that commits judges each host from all
 /// of it. A host whose flows landed on different workers is one verdict, never two partial ones.
 public final class SharedVerdicts: Sendable {

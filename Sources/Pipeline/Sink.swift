@@ -96,7 +96,7 @@ final class Sink {
 
     /// A session whose pool the allow list covers — by address, by a name the session or its flow
     /// gave (Stratum host names, HTTP Host), or by the name a DNS answer, SNI or Host gave the address
-    /// — is sanctioned mining: not counted against its miner (README "Pool intelligence").
+    /// — is sanctioned mining: not counted against its miner (docs/detection.md "Pool intelligence").
     func admits(_ r: SessionRecord, asOf point: InputPoint) -> Bool {
         if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return false }
         if r.summary.poolHostnames.contains(where: { intel.isAllowed(name: HTTPAnalyzer.hostOnly($0)) }) { return false }

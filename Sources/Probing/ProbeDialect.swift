@@ -3,7 +3,7 @@ import Digests
 
 /// A way miners log in to a pool, and what the probe sends to find out whether a server is one.
 /// Cheapest first: one line each for CryptoNote, two for the others. Every request is exactly what
-/// `requestLines` returns (README "Probing" quotes them); nothing is ever submitted.
+/// `requestLines` returns (docs/probing.md "Probing" quotes them); nothing is ever submitted.
 public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
     /// XMRig's CryptoNote `login` (Monero and every RandomX / CryptoNight coin; the pool answers with a job).
     case cryptonote

@@ -64,7 +64,7 @@ public struct SessionReference: Codable, Sendable {
     public var pool: String
 }
 
-/// One piece of non-session evidence (README "Evidence kinds").
+/// One piece of non-session evidence (docs/detection.md "Evidence kinds").
 public struct EvidenceJSON: Codable, Sendable {
     public var kind: String
     public var summary: String

@@ -195,7 +195,7 @@ public enum ReasonText {
         }
         let unit = s.rateKind.unit
         if withDuration, let h = m.estimatedHashrate {
-            // The interval, not only the number: a few shares say little (README "Estimated hashrate").
+            // The interval, not only the number: a few shares say little (docs/detection.md "Estimated hashrate").
             let interval = RateInterval.factors(shares: m.sharesAccepted)
                 .map { " (95 %: \(Format.hashrate(h * $0.low, unit))–\(Format.hashrate(h * $0.high, unit)))" } ?? ""
             parts.append("~\(Format.hashrate(h, unit))\(interval) from \(Format.count(m.sharesAccepted, "accepted share"))")

@@ -4,7 +4,7 @@ import Foundation
 import PacketDecoding
 import Stratum
 
-/// The JSON schema (README "JSON output"). A contract: later work adds
+/// The JSON schema (docs/output.md "JSON output"). A contract: later work adds
 /// fields, never renames or removes them. Field names are snake_case.
 public struct RunSummary: Encodable {
     public var files: Int = 0
@@ -51,7 +51,7 @@ public struct RunSummary: Encodable {
     public init() {}
 }
 
-/// What waits in a live sensor's spool at exit (README "Many sensors").
+/// What waits in a live sensor's spool at exit (docs/store-and-fleet.md "Many sensors").
 public struct SpoolSummary: Encodable, Sendable {
     public var directory: String
     public var batches: Int

@@ -16,7 +16,7 @@ public struct IntelSource: Sendable, Equatable {
 
     public init(name: String, url: String, licence: String) { self.name = name; self.url = url; self.licence = licence }
 
-    /// Lists we checked the licence of (README "Pool intelligence").
+    /// Lists we checked the licence of (docs/detection.md "Pool intelligence").
     public static let defaults = [
         IntelSource(name: "maltrail", url: "https://raw.githubusercontent.com/stamparm/maltrail/master/trails/static/suspicious/crypto_mining.txt",
                     licence: "MIT (stamparm/maltrail)"),

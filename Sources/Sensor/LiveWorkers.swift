@@ -35,7 +35,7 @@ public protocol LiveSensor: AnyObject {
     func finish() -> (reports: [HostReport], stats: AnalysisStats)
 }
 
-/// `live --workers N` (README "Workers"): N capture threads. Each opens its own libpcap handle on
+/// `live --workers N` (docs/architecture.md "Workers"): N capture threads. Each opens its own libpcap handle on
 /// every interface, joined in one PACKET_FANOUT group per interface (hash mode with defragmentation:
 /// the kernel sends both directions of a flow, and every fragment of a datagram, to one handle), and
 /// runs its own `Analyzer` over them (`LiveLoop`). The workers share the name memory (a DNS answer seen

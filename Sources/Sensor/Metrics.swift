@@ -8,7 +8,7 @@ import PacketDecoding
 import Pipeline
 import Prometheus
 
-/// What `live --metrics` shows (README "Metrics"), in the Prometheus text format through
+/// What `live --metrics` shows (docs/operations.md "Metrics"), in the Prometheus text format through
 /// swift-prometheus. Counters are the sensor's own running totals, raised by what they grew since the
 /// last update (once a second, from the thread that commits).
 public final class SensorMetrics: Sendable {

@@ -5,7 +5,7 @@ import PoolIntel
 import ProbeClient
 import Probing
 
-/// What `--probe` may ask, how often and how much (README "Probing": exactly what is sent).
+/// What `--probe` may ask, how often and how much (docs/probing.md "Probing": exactly what is sent).
 public struct ProbePolicy: Sendable {
     /// Private, loopback, link-local and `--local-net` addresses are probed only when inside one of these.
     public var allow = AddressSet()

@@ -2,7 +2,7 @@ import Foundation
 import Store
 
 /// Batches a sensor could not deliver, kept on disk in order until the database answers again
-/// (README "Many sensors"). One file per batch, named by a sequence number; each written whole
+/// (docs/store-and-fleet.md "Many sensors"). One file per batch, named by a sequence number; each written whole
 /// (a temporary file, then a rename) so a crash leaves whole batches only. Bounded: past `maxBytes`
 /// the oldest batches of one run are merged — what a later batch rewrites (open-session snapshots,
 /// evidence, counters, host rows whose verdict it keeps) goes, every verdict change and every ended

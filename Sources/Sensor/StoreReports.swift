@@ -8,7 +8,7 @@ import Store
 // the report JSON on the way in and a `PeriodReport` on the way out.
 
 extension StoreDocuments {
-    /// The reports' JSON schema (README "JSON output") as the store's documents.
+    /// The reports' JSON schema (docs/output.md "JSON output") as the store's documents.
     public static let reportJSON = StoreDocuments(
         host: { JSONOutput.encode(HostJSON($0), pretty: false) },
         reason: { $0.reasonTexts.first },

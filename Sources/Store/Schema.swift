@@ -1,6 +1,6 @@
 import GRDB
 
-/// The store's schema (README "Store schema"), the same tables in SQLite and PostgreSQL.
+/// The store's schema (docs/store-and-fleet.md "Store"), the same tables in SQLite and PostgreSQL.
 ///
 /// Version 2 gives every row its sensor and site (a fleet writes into one database; the same
 /// address at two sites is two hosts) and names runs by a UUID the sensor makes itself, so that a

@@ -2,7 +2,7 @@ import Detection
 import Foundation
 import PacketDecoding
 
-/// Who writes: every row carries its sensor and site (README "Many sensors").
+/// Who writes: every row carries its sensor and site (docs/store-and-fleet.md "Many sensors").
 public struct StoreIdentity: Sendable, Equatable, Codable {
     public var sensor: String
     public var site: String

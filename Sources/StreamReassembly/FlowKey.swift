@@ -32,7 +32,7 @@ public struct FlowKey: Hashable, Sendable {
     /// The same information the synthesized hash would feed, packed into as few words as possible:
     /// the flow table hashes a key on every packet, and Hasher's cost grows with the number of
     /// `combine` calls more than with the bytes. Still SipHash with the process's random seed, so
-    /// keys an attacker chooses collide no more often than before (README "Hostile input").
+    /// keys an attacker chooses collide no more often than before (docs/hostile-input.md "Hostile input").
     @inlinable public func hash(into hasher: inout Hasher) {
         hasher.combine(UInt64(low.port) << 48 | UInt64(high.port) << 32 | UInt64(ipProtocol.rawValue) << 16 | UInt64(vlanID))
         switch (low.address, high.address) {

@@ -37,7 +37,7 @@ public final class FlowState<App> {
     public let key: FlowKey
     public let firstSeen: Timestamp
     /// Positions in the input of the flow's first and latest packets (the caller's numbering): a
-    /// flow's identity and "as of" point that do not depend on which worker saw it (README "Workers").
+    /// flow's identity and "as of" point that do not depend on which worker saw it (docs/architecture.md "Workers").
     public let firstSeq: Int
     /// The table's slot of this flow (-1 once removed: a flow has a slot from its creation on).
     var slot: Int32 = -1

@@ -7,7 +7,7 @@ public struct BenchCapture {
     public var concurrentFlows: Int
     public var stratumSessions: Int
     /// Packets per second of capture time: 50 000 for the dense capture; a few hundred for one that
-    /// looks like a day at a small office (README "Benchmark").
+    /// looks like a day at a small office (docs/benchmarks.md "Benchmark").
     public var packetsPerSecond: Double
     /// Quiet spells of 1–10 minutes now and then (every ~20 000 packets), as real captures have.
     public var idleGaps: Bool

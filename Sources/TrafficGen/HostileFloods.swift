@@ -34,7 +34,7 @@ extension Hostile {
         case nesting, dnsLoops = "dns-loops", tlsHellos = "tls-hellos"
     }
 
-    /// Streams `count` units of one flood class into `writer` (a unit is one packet or one flow, see README "Floods").
+    /// Streams `count` units of one flood class into `writer` (a unit is one packet or one flow, see docs/hostile-input.md "Floods").
     public static func flood(_ kind: FloodClass, count: Int, into writer: PcapFileWriter) {
         let pool = IPAddress.v4(0x0A09_0002)
         func src(_ i: Int) -> IPAddress { .v4(0x6400_0000 &+ UInt32(truncatingIfNeeded: i)) }

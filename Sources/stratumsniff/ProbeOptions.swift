@@ -3,7 +3,7 @@ import PoolIntel
 import ProbeClient
 import Sensor
 
-/// `--probe` and its limits, shared by `analyze` and `live` (README "Probing").
+/// `--probe` and its limits, shared by `analyze` and `live` (docs/probing.md "Probing").
 struct ProbeOptions: ParsableArguments {
     @Flag(name: .customLong("probe"), help: ArgumentHelp(
         "Ask the servers that behaviour, a miner certificate, the Stratum V2 handshake shape or a pool name made suspect whether they are pools (off by default; README \"Probing\" lists what is sent)."))

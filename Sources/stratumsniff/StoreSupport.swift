@@ -7,7 +7,7 @@ import Sensor
 import Store
 
 
-/// Where the history lives when --store is not given (README "Store").
+/// Where the history lives when --store is not given (docs/store-and-fleet.md "Store").
 enum StorePaths {
     static var defaultPath: String {
         Privileges.isRoot ? "/var/lib/stratumsniff/store.sqlite" : FileManager.default.currentDirectoryPath + "/stratumsniff.sqlite"
@@ -102,7 +102,7 @@ enum AtomicFile {
     }
 }
 
-/// `--sensor` and `--site`: who writes into the store (README "Many sensors").
+/// `--sensor` and `--site`: who writes into the store (docs/store-and-fleet.md "Many sensors").
 struct IdentityOptions: ParsableArguments {
     @Option(help: "This sensor's name in the store and on every event line, alert, webhook body and syslog message (default: the host name). Sensors writing into one database need distinct names.")
     var sensor: String?
@@ -135,7 +135,7 @@ extension StorePaths {
         do { return try StoreLocation(text ?? defaultPath) } catch { throw ValidationError(error.description) }
     }
 
-    /// Where a live sensor keeps batches its PostgreSQL store did not take (README "Many sensors").
+    /// Where a live sensor keeps batches its PostgreSQL store did not take (docs/store-and-fleet.md "Many sensors").
     static var defaultSpool: String {
         Privileges.isRoot ? "/var/lib/stratumsniff/spool" : FileManager.default.currentDirectoryPath + "/stratumsniff-spool"
     }

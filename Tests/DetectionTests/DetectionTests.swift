@@ -107,7 +107,7 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(Format.hashrate(1_250_000, .solutions) == "1.2 MSol/s")
     }
 
-    /// README "Scoring" step 2: the strongest item wins; +5 per further independent kind; capped at 99.
+    /// docs/detection.md "Scoring" step 2: the strongest item wins; +5 per further independent kind; capped at 99.
     @Test func fusionAddsFivePerFurtherKindUpTo99() {
         let host = IPAddress("10.0.0.20")!, pool = IPAddress("198.51.100.60")!
         func evidence(_ kind: Evidence.Kind, seconds: Int64, packets: Int = 40) -> Evidence {

@@ -314,7 +314,7 @@ enum Binary {
 }
 
 /// `--format eve` (and `live --events-format eve`): records a Suricata EVE pipeline takes unchanged
-/// (README "JSON output": the field set is documented there).
+/// (docs/output.md "JSON output": the field set is documented there).
 @Suite struct EveOutputTests {
     @Test func analyzeWritesEveRecords() throws {
         let path = try Binary.temp("eve.pcap", Corpus.all[0].build())

@@ -30,7 +30,7 @@ import TrafficGen
         #expect(tls["coin"] as? String == "monero")
         // The SNI-less short connection is attributed through the name the address was known by when
         // it began — the DNS answer: 10.0.0.40's SNI, fewer than 16 384 packets before it, is not yet
-        // seen by other flows (README "Names for addresses") — and is only suspicious.
+        // seen by other flows (docs/detection.md "Names for addresses") — and is only suspicious.
         let other = host(doc, "10.0.0.42")!
         #expect((other["reasons"] as! [String])[0].contains("name from a DNS answer"))
         #expect(other["verdict"] as? String == "suspicious")

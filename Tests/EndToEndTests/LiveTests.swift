@@ -135,7 +135,7 @@ struct LiveTests {
         #expect(Lab.waitFor(10) { Lab.read(dir + "/webhook.jsonl").contains("\"verdict\":\"mining\"") }, "no webhook alert; sensor log: \((Lab.read(dir + "/sensor.log.err")))")
         let alert = Lab.read(dir + "/webhook.jsonl")
         #expect(alert.contains("\"host\":\"\(net.minerIP)\"") && alert.contains("\"verdict\":\"mining\""))
-        // Every line says which sensor and site it came from (README "Many sensors").
+        // Every line says which sensor and site it came from (docs/store-and-fleet.md "Many sensors").
         #expect(alert.split(separator: "\n").allSatisfy { $0.contains("\"sensor\":\"tap-7\"") && $0.contains("\"site\":\"hq\"") }, "\(alert)")
         #expect(Lab.waitFor(5) { Lab.read(dir + "/syslog.log").contains("verdict=\"mining\"") })
         let syslog = Lab.read(dir + "/syslog.log")

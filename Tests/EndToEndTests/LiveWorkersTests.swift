@@ -3,7 +3,7 @@ import PacketDecoding
 import Testing
 import TrafficGen
 
-/// README "Workers", live: `live --workers 2` on a veth pair, a capture replayed onto the other end
+/// docs/architecture.md "Workers", live: `live --workers 2` on a veth pair, a capture replayed onto the other end
 /// at its own pace (tcpreplay). Twelve hosts each look the pool up in DNS and then mine at the
 /// address the answer gave — half over plain Stratum, half over TLS without SNI, where only the DNS
 /// answer names the pool. The kernel's fanout hash spreads the 24 flows over the two workers

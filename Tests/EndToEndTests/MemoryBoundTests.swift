@@ -26,7 +26,7 @@ struct MemoryBoundTests {
         let once = try Self.peakKiB(common + [capture])
         let sixteen = try Self.peakKiB(common + Array(repeating: capture, count: 16))
         #expect(once > 0 && sixteen > 0)
-        // Measured in release: within 1 % (README "Floods"). Here, in a debug build on a busy CI machine,
+        // Measured in release: within 1 % (docs/hostile-input.md "Floods"). Here, in a debug build on a busy CI machine,
         // two workers' queues make a few MB of noise (47.2 against 42.9 MB once); growth with the
         // number of files was +200 % (142 against 46 MB), which this bound catches with room to spare.
         #expect(Double(sixteen) <= Double(once) * 1.2, "peak RSS: \(once / 1024) MB given once, \(sixteen / 1024) MB given 16 times")

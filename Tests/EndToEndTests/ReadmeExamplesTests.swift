@@ -61,6 +61,22 @@ import Testing
         s.replacingOccurrences(of: #", \d+\.\d+ s, "#, with: ", ‹elapsed› s, ", options: .regularExpression)
     }
 
+    /// Every relative link of README.md and docs/*.md names a file that exists (the pages moved once; they may again).
+    @Test func relativeLinksResolve() throws {
+        let link = try Regex(#"\]\(([^)#:]+)(#[^)]*)?\)"#)
+        var broken: [String] = []
+        for page in Self.pages {
+            let url = Binary.root.appendingPathComponent(page)
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+            for match in text.matches(of: link) {
+                guard let target = match.output[1].substring.map(String.init), !target.hasPrefix("http") else { continue }
+                let resolved = url.deletingLastPathComponent().appendingPathComponent(target).standardizedFileURL.path
+                if !FileManager.default.fileExists(atPath: resolved) { broken.append("\(page): \(target)") }
+            }
+        }
+        #expect(broken.isEmpty, "\(broken)")
+    }
+
     @Test func readmeHasExamples() {
         #expect(Self.examples().count >= 3, "README.md lost its ```console examples")
     }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TrafficGen
 
-/// README "Workers": `analyze` gives byte-identical JSON with 1, 2 and 4 workers on every capture we
+/// docs/architecture.md "Workers": `analyze` gives byte-identical JSON with 1, 2 and 4 workers on every capture we
 /// have, whatever the threads' interleaving (only the run's duration differs).
 @Suite struct WorkersEndToEndTests {
     static func json(_ captures: [String], workers: Int) throws -> String {

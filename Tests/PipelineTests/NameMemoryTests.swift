@@ -6,8 +6,8 @@ import PoolIntel
 import StreamReassembly
 import TrafficGen
 
-/// README "Names for addresses": 65 536 addresses at most, oldest dropped first; DNS entries expire
-/// with their TTL in packet time, SNI/Host after an hour; README "Workers": what a lookup sees as of
+/// docs/detection.md "Names for addresses": 65 536 addresses at most, oldest dropped first; DNS entries expire
+/// with their TTL in packet time, SNI/Host after an hour; docs/architecture.md "Workers": what a lookup sees as of
 /// a point in the input, whatever order workers learned names in.
 @Suite struct NameMemoryTests {
     let match = PoolIntelligence().pool(named: "pool.supportxmr.com")!

@@ -6,7 +6,7 @@ import PoolIntel
 import Reporting
 import TrafficGen
 
-/// README "Workers": several workers give what one analyzer gives, also when what names a flow's
+/// docs/architecture.md "Workers": several workers give what one analyzer gives, also when what names a flow's
 /// server (a DNS answer, an earlier SNI) was seen by another worker.
 @Suite struct WorkersTests {
     let t0 = Timestamp(seconds: 1_732_100_000)

@@ -82,7 +82,7 @@ import PacketDecoding
 }
 
 /// `live --metrics`: counters follow the sensor's totals, gauges its state, and the health check
-/// fails with a reason (README "Metrics").
+/// fails with a reason (docs/operations.md "Metrics").
 @Suite struct MetricsTests {
     @Test func countersFollowTotalsAndHealthSaysWhy() throws {
         let m = SensorMetrics(sensor: "tap-7", site: "hq")

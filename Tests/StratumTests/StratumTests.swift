@@ -252,7 +252,7 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
 }
 
 /// Wire strings kept in a session are cut by bytes: what a stored session document can grow to
-/// follows from it (README "Store").
+/// follows from it (docs/store-and-fleet.md "Store").
 @Suite struct WireStringCutTests {
     @Test func aCharacterOfManyCombiningMarksIsCutByBytes() {
         var list: [String] = []

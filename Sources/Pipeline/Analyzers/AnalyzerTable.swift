@@ -4,7 +4,7 @@ import StreamReassembly
 /// Every stream analyzer, in the order their probes see a TCP flow's first payload. The first
 /// that claims the flow takes it; a flow none claims is bypassed at once (it keeps its counters,
 /// which is what evidence about encrypted connections is built from). To add a protocol, write
-/// one `FlowAnalyzer` and add one line here (README "Adding an analyzer").
+/// one `FlowAnalyzer` and add one line here (docs/architecture.md "Adding an analyzer").
 enum AnalyzerTable {
     static let streams: [any FlowAnalyzer.Type] = [
         TLSAnalyzer.self,          // a TLS handshake record

@@ -50,7 +50,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         feed(bytes, direction, flow)
         if let start = tunnelStart, let target = connectTarget, let tunnel = Self.tunnel(to: target) {
-            // An HTTP proxy granted CONNECT: the rest is a fresh stream to the target (README "HTTP CONNECT").
+            // An HTTP proxy granted CONNECT: the rest is a fresh stream to the target (docs/detection.md "HTTP CONNECT").
             return .tunnel(tunnel, pending: start.1.isEmpty ? [] : [start])
         }
         if stratum != nil { flow.publish(&stratum!, transport: transport) }
