@@ -1,7 +1,6 @@
+import Foundation
 // swift-tools-version:6.0
 import PackageDescription
-
-import Foundation
 
 // The hot path crosses modules (Pipeline → StreamReassembly → PacketDecoding) through generics;
 // full cross-module optimisation lets the compiler specialise them (measured in scripts/bench).
@@ -20,7 +19,7 @@ let package = Package(
     name: "StratumSniff",
     products: [
         .executable(name: "stratumsniff", targets: ["stratumsniff"]),
-        .executable(name: "sniffgen", targets: ["sniffgen"]),
+        .executable(name: "sniffgen", targets: ["sniffgen"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,7 +36,7 @@ let package = Package(
         // YAML for the config files (`--config`): the format Suricata's operators already write; Yams is
         // libyaml underneath (a small C library), where TOMLKit would compile toml++ (C++) into every build
         // and swift-configuration brings a provider framework and service lifecycle this CLI does not use.
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2")
     ],
     targets: [
         .systemLibrary(
@@ -80,40 +79,65 @@ let package = Package(
         // Checked and saturating conversions for every number an adversary can choose.
         .target(name: "SafeNumbers", swiftSettings: hotPath),
         .target(name: "PacketDecoding", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
-        .target(name: "StreamReassembly", dependencies: ["CHints", "PacketDecoding", .product(name: "DequeModule", package: "swift-collections")],
-                swiftSettings: hotPath),
+        .target(
+            name: "StreamReassembly",
+            dependencies: ["CHints", "PacketDecoding", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: hotPath),
         .target(name: "JSON", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
         .target(name: "DNS", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
-        .target(name: "TLS", dependencies: ["PacketDecoding", "Digests", .product(name: "SwiftASN1", package: "swift-asn1")], swiftSettings: hotPath),
+        .target(
+            name: "TLS",
+            dependencies: ["PacketDecoding", "Digests", .product(name: "SwiftASN1", package: "swift-asn1")],
+            swiftSettings: hotPath),
         .target(name: "HTTP", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
         .target(name: "CryptoP2P", swiftSettings: hotPath),
         // SOCKS4/4a/5 handshakes: the pool's name in a proxy request.
         .target(name: "Proxy", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
-        .target(name: "Detection", dependencies: ["Stratum", "PacketDecoding", "PoolIntel", "SafeNumbers",
-                                                 .product(name: "DequeModule", package: "swift-collections")]),
-        .target(name: "Pipeline", dependencies: ["Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
-                                                "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
-                                                .product(name: "DequeModule", package: "swift-collections")], swiftSettings: hotPath),
-        .target(name: "Reporting", dependencies: ["Detection", "Digests", "Locking", "PacketDecoding", "Probing", "SafeNumbers"]),
-        .target(name: "Store", dependencies: ["Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
-                                             "PostgresClient"]),
+        .target(
+            name: "Detection",
+            dependencies: [
+                "Stratum", "PacketDecoding", "PoolIntel", "SafeNumbers",
+                .product(name: "DequeModule", package: "swift-collections")
+            ]),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Locking", "PacketDecoding", "StreamReassembly", "Stratum", "Detection", "DNS", "TLS", "HTTP",
+                "CryptoP2P", "Proxy", "PoolIntel", "SafeNumbers",
+                .product(name: "DequeModule", package: "swift-collections")
+            ], swiftSettings: hotPath),
+        .target(
+            name: "Reporting",
+            dependencies: ["Detection", "Digests", "Locking", "PacketDecoding", "Probing", "SafeNumbers"]),
+        .target(
+            name: "Store",
+            dependencies: [
+                "Locking", "Detection", "PacketDecoding", "SafeNumbers", .product(name: "GRDB", package: "GRDB.swift"),
+                "PostgresClient"
+            ]),
         // The one thin place for system calls outside libpcap (files, sockets, poll, signals, privileges, clocks).
         .target(name: "OS", dependencies: ["CMalloc", "PacketDecoding"]),
         .systemLibrary(name: "CMalloc"),
-        .target(name: "Sensor", dependencies: ["Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel", "Store", "SafeNumbers",
-                                              "Probing", "ProbeClient",
-                                              .product(name: "DequeModule", package: "swift-collections"),
-                                              .product(name: "Logging", package: "swift-log"),
-                                              .product(name: "Prometheus", package: "swift-prometheus")]),
+        .target(
+            name: "Sensor",
+            dependencies: [
+                "Locking", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Reporting", "PoolIntel",
+                "Store", "SafeNumbers",
+                "Probing", "ProbeClient",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus")
+            ]),
         .target(name: "TrafficGen", dependencies: ["PacketDecoding", "CryptoP2P"]),
         .executableTarget(
             name: "stratumsniff",
             dependencies: [
-                "Locking", "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly", "Sensor", "PoolIntel", "Store", "SafeNumbers",
+                "Locking", "PacketCapture", "Pipeline", "Reporting", "Detection", "PacketDecoding", "StreamReassembly",
+                "Sensor", "PoolIntel", "Store", "SafeNumbers",
                 "OS", "Probing", "ProbeClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")
             ]
         ),
         .executableTarget(
@@ -125,25 +149,40 @@ let package = Package(
         .testTarget(name: "StreamReassemblyTests", dependencies: ["StreamReassembly", "PacketDecoding"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "StratumTests", dependencies: ["Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["DNS", "TLS", "HTTP", "CryptoP2P", "Proxy", "Stratum", "JSON", "PacketDecoding", "TrafficGen"]),
-        .testTarget(name: "SensorTests", dependencies: ["Sensor", "OS", "PacketDecoding", "Detection", "Store", "Stratum"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
+        .testTarget(
+            name: "ProtocolTests",
+            dependencies: [
+                "DNS", "TLS", "HTTP", "CryptoP2P", "Proxy", "Stratum", "JSON", "PacketDecoding", "TrafficGen"
+            ]),
+        .testTarget(
+            name: "SensorTests", dependencies: ["Sensor", "OS", "PacketDecoding", "Detection", "Store", "Stratum"]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
         .testTarget(name: "ProbingTests", dependencies: ["Digests", "Probing", "ProbeClient", "JSON", "Stratum"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding", "Reporting"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly", "Detection", "Reporting", "TrafficGen"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "PoolIntel", "PacketDecoding", "StreamReassembly", "Detection", "Reporting", "TrafficGen"
+            ]),
         // The executables too: `swift test` then builds the very binaries the end-to-end tests run.
-        .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding", "stratumsniff", "sniffgen"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TrafficGen", "PacketDecoding", "stratumsniff", "sniffgen"])
     ]
 )
 
 // libFuzzer harnesses (scripts/fuzz): only with STRATUMSNIFF_FUZZ=1, because the target has no main of
 // its own (libFuzzer provides it) and links only with -sanitize=fuzzer.
 if ProcessInfo.processInfo.environment["STRATUMSNIFF_FUZZ"] != nil {
-    package.targets.append(.executableTarget(
-        name: "fuzz-stratumsniff",
-        dependencies: ["PacketCapture", "PacketDecoding", "Pipeline", "Reporting", "Detection", "Stratum", "JSON", "DNS", "TLS", "HTTP", "CryptoP2P",
-                       "PoolIntel", "Probing", "Proxy"],
-        path: "Fuzz"
-    ))
+    package.targets.append(
+        .executableTarget(
+            name: "fuzz-stratumsniff",
+            dependencies: [
+                "PacketCapture", "PacketDecoding", "Pipeline", "Reporting", "Detection", "Stratum", "JSON", "DNS",
+                "TLS", "HTTP", "CryptoP2P",
+                "PoolIntel", "Probing", "Proxy"
+            ],
+            path: "Fuzz"
+        ))
 }

@@ -11,8 +11,8 @@ import JSON
 import PacketCapture
 import PacketDecoding
 import Pipeline
-import Probing
 import PoolIntel
+import Probing
 import Proxy
 import Reporting
 import Stratum
@@ -21,7 +21,8 @@ import TLS
 /// Splits fuzz bytes into (side, chunk) pieces: a byte b < 16 starts a new chunk from side b & 1.
 func chunks(_ data: UnsafeRawBufferPointer) -> [(Side, UnsafeRawBufferPointer)] {
     var out: [(Side, UnsafeRawBufferPointer)] = []
-    var start = 0, side = Side.a
+    var start = 0
+    var side = Side.a
     for i in 0..<data.count where data[i] < 16 && data[i] != 0x0A && data[i] != 0x0D && data[i] != 0x09 {
         out.append((side, UnsafeRawBufferPointer(rebasing: data[start..<i])))
         side = data[i] & 1 == 0 ? .a : .b
@@ -57,14 +58,18 @@ func frames(_ data: UnsafeRawBufferPointer, _ body: (Timestamp, LinkType, Unsafe
     guard data.count > 1 else { return }
     let links: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .null, .loop, .ipv4, .ipv6]
     let link = links[Int(data[0]) % links.count]
-    var o = 1, n: Int64 = 0
+    var o = 1
+    var n: Int64 = 0
     while o + 2 <= data.count {
         let len = Int(data[o]) << 8 | Int(data[o + 1])
         o += 2
         let end = min(o + len, data.count)
         // Times jump around on purpose: every 7th record far in the past or future.
         n += 1
-        let t = n % 7 == 0 ? Timestamp(nanoseconds: Int64(bitPattern: UInt64(len) &* 0x9E37_79B9_7F4A_7C15)) : Timestamp(seconds: 1_700_000_000 + n)
+        let t =
+            n % 7 == 0
+            ? Timestamp(nanoseconds: Int64(bitPattern: UInt64(len) &* 0x9E37_79B9_7F4A_7C15))
+            : Timestamp(seconds: 1_700_000_000 + n)
         body(t, link, UnsafeRawBufferPointer(rebasing: data[o..<end]), len)
         o = end
     }
@@ -86,16 +91,24 @@ func compareWorkers(_ data: UnsafeRawBufferPointer) {
         one.process(time: t, linkType: link, frame: frame, originalLength: len)
         three.process(time: t, linkType: link, frame: frame, originalLength: len)
     }
-    let a = one.finishInput(), b = three.finishInput()
-    let capped = a.stats.reassembly.evictions > 0 || a.stats.anomalies.nonZero.contains { [.evidenceCap, .hostTableFull, .hostEvicted,
-        .decoderMemoryCap, .reassemblyMemoryCap, .fragmentMemoryCap, .sessionNotStored].contains($0.0) }
+    let a = one.finishInput()
+    let b = three.finishInput()
+    let capped =
+        a.stats.reassembly.evictions > 0
+        || a.stats.anomalies.nonZero.contains {
+            [
+                .evidenceCap, .hostTableFull, .hostEvicted,
+                .decoderMemoryCap, .reassemblyMemoryCap, .fragmentMemoryCap, .sessionNotStored
+            ].contains($0.0)
+        }
     guard !capped else { return }
     func text(_ p: AnalysisPart) -> String {
         p.reports(localNets: nil).map { JSONOutput.encode(HostJSON($0), pretty: false) }.joined(separator: "\n")
             + " flows \(p.stats.reassembly.flowsCreated) expired \(p.stats.reassembly.expired) peak \(p.stats.reassembly.peakFlows)"
             + " dns \(p.stats.dnsMessages) anomalies \(p.stats.anomalies.nonZero.map { "\($0.0)=\($0.1)" })"
     }
-    let x = text(a), y = text(b)
+    let x = text(a)
+    let y = text(b)
     if x != y {
         FileHandle.standardError.write(Data("one analyzer:\n\(x)\nthree workers:\n\(y)\n".utf8))
         fatalError("workers disagree with one analyzer")
@@ -117,20 +130,29 @@ func renderAll(_ reports: [HostReport], _ stats: AnalysisStats) {
     JSONOutput.writeReport(summary: summary, hosts: reports) { _ = $0 }
     for r in reports { _ = JSONOutput.encode(HostJSON(r), pretty: false) }
     let hosts = reports.map { r in
-        PeriodReport.Host(host: HostJSON(r), first_seen: TimeFormat.iso8601(r.firstSeen?.nanoseconds ?? 0),
-                          last_seen: TimeFormat.iso8601(r.lastSeen?.nanoseconds ?? 0), first_flagged: nil, new_in_period: true,
-                          sessions: r.minerSessions.map { s in
-                              PeriodReport.Session(pool: s.poolEndpoint, pool_name: s.summary.poolHostnames.first, dialect: s.summary.dialect?.rawValue,
-                                                   coin: s.coin, wallet: s.summary.wallets.first, software: s.summary.software,
-                                                   first_seen: TimeFormat.iso8601(s.flowFirstSeen.nanoseconds), last_seen: TimeFormat.iso8601(s.flowLastSeen.nanoseconds),
-                                                   start_ns: s.flowFirstSeen.nanoseconds, end_ns: s.flowLastSeen.nanoseconds,
-                                                   shares_accepted: s.summary.sharesAccepted, estimated_hashrate_hs: s.estimatedHashrate)
-                          })
+        PeriodReport.Host(
+            host: HostJSON(r), first_seen: TimeFormat.iso8601(r.firstSeen?.nanoseconds ?? 0),
+            last_seen: TimeFormat.iso8601(r.lastSeen?.nanoseconds ?? 0), first_flagged: nil, new_in_period: true,
+            sessions: r.minerSessions.map { s in
+                PeriodReport.Session(
+                    pool: s.poolEndpoint, pool_name: s.summary.poolHostnames.first,
+                    dialect: s.summary.dialect?.rawValue,
+                    coin: s.coin, wallet: s.summary.wallets.first, software: s.summary.software,
+                    first_seen: TimeFormat.iso8601(s.flowFirstSeen.nanoseconds),
+                    last_seen: TimeFormat.iso8601(s.flowLastSeen.nanoseconds),
+                    start_ns: s.flowFirstSeen.nanoseconds, end_ns: s.flowLastSeen.nanoseconds,
+                    shares_accepted: s.summary.sharesAccepted, estimated_hashrate_hs: s.estimatedHashrate)
+            })
     }
-    let from = reports.compactMap(\.firstSeen).min()?.nanoseconds ?? 0, to = reports.compactMap(\.lastSeen).max()?.nanoseconds ?? 0
-    let period = PeriodReport(generated: TimeFormat.iso8601(to), from: TimeFormat.iso8601(from), to: TimeFormat.iso8601(to), from_ns: from, to_ns: to,
-                              hosts: hosts, verdict_changes: [], capture: .init(runs: 1, packets: stats.packets, packets_received: nil,
-                                                                               packets_dropped_by_kernel: nil, packets_dropped_by_interface: nil))
+    let from = reports.compactMap(\.firstSeen).min()?.nanoseconds ?? 0
+    let to = reports.compactMap(\.lastSeen).max()?.nanoseconds ?? 0
+    let period = PeriodReport(
+        generated: TimeFormat.iso8601(to), from: TimeFormat.iso8601(from), to: TimeFormat.iso8601(to), from_ns: from,
+        to_ns: to,
+        hosts: hosts, verdict_changes: [],
+        capture: .init(
+            runs: 1, packets: stats.packets, packets_received: nil,
+            packets_dropped_by_kernel: nil, packets_dropped_by_interface: nil))
     for kind in PeriodRenderer.OutputKind.allCases { _ = PeriodRenderer.render(period, as: kind) }
 }
 
@@ -143,15 +165,24 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     switch target {
     case "json":
         _ = try? JSONParser.parse(data)
-        if let v = try? JSONParser.parse(data) { _ = v.double; _ = v.integer(in: 0...65535); _ = v.idKey }
+        if let v = try? JSONParser.parse(data) {
+            _ = v.double
+            _ = v.integer(in: 0...65535)
+            _ = v.idKey
+        }
     case "packet":
         let links: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .null, .loop, .ipv4, .ipv6, .rawDLT12]
         guard count > 0 else { return 0 }
-        _ = PacketDecoder.decode(link: links[Int(data[0]) % links.count], frame: UnsafeRawBufferPointer(rebasing: data[1...]))
+        _ = PacketDecoder.decode(
+            link: links[Int(data[0]) % links.count], frame: UnsafeRawBufferPointer(rebasing: data[1...]))
     case "stratum":
         var s = StratumSession(midStream: (count % 2 == 0, count % 3 == 0))
         var t: Int64 = 0
-        for (side, c) in chunks(data) { t += 1_000_000_000; _ = s.feed(c, from: side, time: Timestamp(nanoseconds: t)); if count % 5 == 0 { s.gap(from: side) } }
+        for (side, c) in chunks(data) {
+            t += 1_000_000_000
+            _ = s.feed(c, from: side, time: Timestamp(nanoseconds: t))
+            if count % 5 == 0 { s.gap(from: side) }
+        }
         _ = s.summary.estimatedHashrate
         var h = StratumSession(overHTTP: true)
         _ = h.feed(data, from: .a, time: .zero)
@@ -165,9 +196,13 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     case "http":
         var p = HTTPStreamParser(requestSide: count % 2 == 0, jsonBodiesOnly: count % 3 == 0)
         var ws = WebSocketReader(maxMessage: 4096)
-        for (_, c) in chunks(data) { p.feed(c) { _ in }; ws.feed(c) { _, _ in } }
+        for (_, c) in chunks(data) {
+            p.feed(c) { _ in }
+            ws.feed(c) { _, _ in }
+        }
         p.end { _ in }
-        _ = HTTPProbe.looksLikeRequest(data); _ = HTTPProbe.looksLikeResponse(data)
+        _ = HTTPProbe.looksLikeRequest(data)
+        _ = HTTPProbe.looksLikeResponse(data)
     case "tls":
         _ = try? ClientHello.parse(data)
         _ = try? ServerHello.parse(data)
@@ -184,9 +219,13 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         var t = Int64(count) &* 1_000_000_007
         for (side, c) in chunks(data) {
             t = t &+ Int64(c.first ?? 0) &* 3_000_000_000 &- (c.count % 7 == 0 ? 500_000_000_000 : 0)
-            walker.feed(c) { _, length in cadence.record(fromClient: side == .a, bytes: length, at: Timestamp(nanoseconds: t)) }
+            walker.feed(c) { _, length in
+                cadence.record(fromClient: side == .a, bytes: length, at: Timestamp(nanoseconds: t))
+            }
         }
-        _ = cadence.looksLikeMining; _ = cadence.summary; _ = cadence.isBulk
+        _ = cadence.looksLikeMining
+        _ = cadence.summary
+        _ = cadence.isBulk
     case "dns":
         _ = try? DNSParser.parse(data)
         var f = DNSTCPFramer()
@@ -198,13 +237,17 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         for (side, c) in chunks(data) { h.feed(c, fromClient: side == .a) }
         _ = h.target
     case "p2p":
-        _ = PeerProtocols.bitcoin(data); _ = PeerProtocols.levin(data); _ = PeerProtocols.discoveryV4(data)
+        _ = PeerProtocols.bitcoin(data)
+        _ = PeerProtocols.levin(data)
+        _ = PeerProtocols.discoveryV4(data)
     case "capture":
         // The capture reader: the bytes as a pcap or pcapng file, read through libpcap into the analyzer.
         guard FileManager.default.createFile(atPath: captureFile, contents: Data(data)) else { return 0 }
         guard let source = try? PcapFileSource(path: captureFile) else { return 0 }
         let a = makeAnalyzer()
-        try? source.forEachPacket { p in a.process(time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength) }
+        try? source.forEachPacket { p in
+            a.process(time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength)
+        }
         renderAll(a.finish(), a.statistics)
     case "report":
         // Renderers fed hostile records: the analyzer's output on the frames, every format.
@@ -232,17 +275,21 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
             case .needMore: result.conclusion = .notPool(ServerReply(.silence))
             }
             result.certificate = CertificateFacts(der: bytes)
-            _ = ProbeTable.render(result); _ = JSONOutput.encode(ProbeJSON(result), pretty: false); _ = result.sentence
+            _ = ProbeTable.render(result)
+            _ = JSONOutput.encode(ProbeJSON(result), pretty: false)
+            _ = result.sentence
         }
         // Stratum V2: the input as the responder's handshake answer (any 64 bytes decode to a point),
         // then as frames a pool seals on an established channel (so the reading past the tags is reached).
         // (one in 16 inputs: the scalar multiplication behind it is slow under ASan)
         if count % 16 == 0 { _ = fuzzHandshake.finish(bytes) }
-        var server = NoiseSession.fuzzing(serverSide: true), client = NoiseSession.fuzzing(serverSide: false)
+        var server = NoiseSession.fuzzing(serverSide: true)
+        var client = NoiseSession.fuzzing(serverSide: false)
         var sealed: [UInt8] = []
         var rest = bytes[...]
         while let type = rest.first {
-            let length = rest.count >= 3 ? Int(rest[rest.startIndex + 1]) | Int(rest[rest.startIndex + 2] & 0x1F) << 8 : 0
+            let length =
+                rest.count >= 3 ? Int(rest[rest.startIndex + 1]) | Int(rest[rest.startIndex + 2] & 0x1F) << 8 : 0
             let payload = Array(rest.dropFirst(3).prefix(length))
             sealed += server.seal(type: type, payload: payload)
             rest = rest.dropFirst(3 + payload.count)
@@ -254,7 +301,7 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         }
         _ = client.open(bytes[...])
         client.serverKey = ""
-    default: // "analyzer"
+    default:  // "analyzer"
         _ = analyze(data)
     }
     return 0
@@ -263,9 +310,11 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
 // SwiftPM links an executable's entry point as `<target>_main`; hand it to libFuzzer's driver
 // (libFuzzer's own `main` is not used).
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 @_cdecl("fuzz_stratumsniff_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
@@ -276,4 +325,3 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
 
 /// One probe hello for the whole run: making a key costs a scalar multiplication, the reading is what is fuzzed.
 let fuzzHandshake = NoiseHandshake()
-

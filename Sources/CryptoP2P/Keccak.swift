@@ -8,9 +8,11 @@ public enum Keccak256 {
         0x0000_0000_0000_008A, 0x0000_0000_0000_0088, 0x0000_0000_8000_8009, 0x0000_0000_8000_000A,
         0x0000_0000_8000_808B, 0x8000_0000_0000_008B, 0x8000_0000_0000_8089, 0x8000_0000_0000_8003,
         0x8000_0000_0000_8002, 0x8000_0000_0000_0080, 0x0000_0000_0000_800A, 0x8000_0000_8000_000A,
-        0x8000_0000_8000_8081, 0x8000_0000_0000_8080, 0x0000_0000_8000_0001, 0x8000_0000_8000_8008,
+        0x8000_0000_8000_8081, 0x8000_0000_0000_8080, 0x0000_0000_8000_0001, 0x8000_0000_8000_8008
     ]
-    private static let rotations: [UInt64] = [0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14]
+    private static let rotations: [UInt64] = [
+        0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14
+    ]
 
     public static func hash<C: Collection>(_ data: C) -> [UInt8] where C.Element == UInt8 {
         let rate = 136
@@ -28,7 +30,10 @@ public enum Keccak256 {
         for byte in data {
             block[filled] = byte
             filled += 1
-            if filled == rate { absorb(); filled = 0 }
+            if filled == rate {
+                absorb()
+                filled = 0
+            }
         }
         for i in filled..<rate { block[i] = 0 }
         block[filled] ^= 0x01

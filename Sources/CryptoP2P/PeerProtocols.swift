@@ -1,8 +1,13 @@
 /// What a cryptocurrency peer-to-peer handshake revealed: the node software, not mining.
 public struct PeerHandshake: Sendable, Equatable {
     public enum Network: String, Sendable, Codable {
-        case bitcoin, bitcoinTestnet = "bitcoin-testnet", bitcoinRegtest = "bitcoin-regtest", bitcoinSignet = "bitcoin-signet"
-        case litecoin, dogecoin, bitcoinCash = "bitcoin-cash", dash
+        case bitcoin
+        case bitcoinTestnet = "bitcoin-testnet"
+        case bitcoinRegtest = "bitcoin-regtest"
+        case bitcoinSignet = "bitcoin-signet"
+        case litecoin, dogecoin
+        case bitcoinCash = "bitcoin-cash"
+        case dash
         case monero
         case ethereum
     }
@@ -20,7 +25,7 @@ public enum PeerProtocols {
     static let bitcoinMagics: [(UInt32, PeerHandshake.Network)] = [
         (0xF9BE_B4D9, .bitcoin), (0x0B11_0907, .bitcoinTestnet), (0xFABF_B5DA, .bitcoinRegtest),
         (0x0A03_CF40, .bitcoinSignet), (0x1C16_3F28, .bitcoinTestnet), (0xFBC0_B6DB, .litecoin),
-        (0xC0C0_C0C0, .dogecoin), (0xE3E1_F3E8, .bitcoinCash), (0xBF0C_6BBD, .dash),
+        (0xC0C0_C0C0, .dogecoin), (0xE3E1_F3E8, .bitcoinCash), (0xBF0C_6BBD, .dash)
     ]
 
     /// A Bitcoin-family message header (magic, 12-byte NUL-padded command, LE length, checksum)
@@ -38,7 +43,9 @@ public enum PeerProtocols {
         let name = String(decoding: b[4..<nameEnd], as: UTF8.self)
         let length = Int(b[16]) | Int(b[17]) << 8 | Int(b[18]) << 16 | Int(b[19]) << 24
         guard name == "version" || name == "verack", length <= 4 * 1024 * 1024 else { return nil }
-        if name == "verack" { return length == 0 ? PeerHandshake(network: net, message: "verack", userAgent: nil) : nil }
+        if name == "verack" {
+            return length == 0 ? PeerHandshake(network: net, message: "verack", userAgent: nil) : nil
+        }
         guard length >= 85 else { return nil }
         var agent: String?
         let p = 24 + 80

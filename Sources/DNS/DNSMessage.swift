@@ -70,7 +70,9 @@ public struct DNSMessage: Sendable, Equatable {
         for _ in 0...answers.count {
             var grew = false
             for r in answers where names.contains(r.name.lowercased()) {
-                if case .name(let target) = r.value, r.type == .cname, names.insert(target.lowercased()).inserted { grew = true }
+                if case .name(let target) = r.value, r.type == .cname, names.insert(target.lowercased()).inserted {
+                    grew = true
+                }
             }
             if !grew { break }
         }
@@ -86,7 +88,8 @@ public struct DNSMessage: Sendable, Equatable {
         var current = name.lowercased()
         for _ in 0..<answers.count {
             guard let next = answers.first(where: { $0.type == .cname && $0.name.lowercased() == current }),
-                  case .name(let t) = next.value, !chain.contains(t.lowercased()) else { break }
+                case .name(let t) = next.value, !chain.contains(t.lowercased())
+            else { break }
             chain.append(t.lowercased())
             current = t.lowercased()
         }

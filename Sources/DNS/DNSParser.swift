@@ -24,13 +24,16 @@ public struct DNSLimits: Sendable, Equatable {
 /// Names are decoded with compression; a pointer must point strictly before the
 /// label that holds it, so loops are impossible, and jumps and total length are capped.
 public enum DNSParser {
-    public static func parse(_ bytes: UnsafeRawBufferPointer, limits: DNSLimits = DNSLimits()) throws(DNSParseError) -> DNSMessage {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, limits: DNSLimits = DNSLimits()) throws(DNSParseError)
+        -> DNSMessage
+    {
         let v = ByteView(bytes)
         // Header: ID, flags, QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT (12 bytes).
         guard let id = v.u16(0), let flags = v.u16(2), let qd = v.u16(4), let an = v.u16(6) else { throw .truncated }
         guard Int(qd) <= limits.maxQuestions else { throw .tooManyRecords }
-        var msg = DNSMessage(id: id, isResponse: flags & 0x8000 != 0, opcode: UInt8((flags >> 11) & 0xF),
-                             rcode: UInt8(flags & 0xF), questions: [], answers: [])
+        var msg = DNSMessage(
+            id: id, isResponse: flags & 0x8000 != 0, opcode: UInt8((flags >> 11) & 0xF),
+            rcode: UInt8(flags & 0xF), questions: [], answers: [])
         var offset = 12
         for _ in 0..<qd {
             let name = try readName(v, at: &offset, limits: limits)
@@ -41,7 +44,9 @@ public enum DNSParser {
         for _ in 0..<min(Int(an), limits.maxAnswers) {
             let name = try readName(v, at: &offset, limits: limits)
             // TYPE, CLASS, TTL, RDLENGTH, then RDATA.
-            guard let t = v.u16(offset), let ttl = v.u32(offset + 4), let rdlen = v.u16(offset + 8) else { throw .truncated }
+            guard let t = v.u16(offset), let ttl = v.u32(offset + 4), let rdlen = v.u16(offset + 8) else {
+                throw .truncated
+            }
             let rdata = offset + 10
             guard rdata + Int(rdlen) <= v.count else { throw .truncated }
             let type = DNSRecordType(rawValue: t)
@@ -70,7 +75,7 @@ public enum DNSParser {
     /// in the original position (not past pointer targets).
     static func readName(_ v: ByteView, at offset: inout Int, limits: DNSLimits) throws(DNSParseError) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(64)   // most names fit: one allocation, not one per doubling
+        out.reserveCapacity(64)  // most names fit: one allocation, not one per doubling
         var pos = offset
         var jumps = 0
         var resume: Int?
@@ -98,7 +103,7 @@ public enum DNSParser {
                 if resume == nil { resume = pos + 2 }
                 pos = target
             default:
-                throw .badLabel   // 0x40 / 0x80: extended and binary labels, obsolete
+                throw .badLabel  // 0x40 / 0x80: extended and binary labels, obsolete
             }
         }
     }
@@ -106,9 +111,13 @@ public enum DNSParser {
     /// Keeps letters, digits, '-', '_' and '*' as they are; everything else
     /// becomes \DDD (RFC 4343 presentation form), so names are safe to print.
     private static func appendEscaped(_ c: UInt8, to out: inout [UInt8]) {
-        let plain = (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
+        let plain =
+            (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
             || c == 0x2D || c == 0x5F || c == 0x2A
-        if plain { out.append(c); return }
+        if plain {
+            out.append(c)
+            return
+        }
         out.append(0x5C)
         out.append(0x30 + c / 100)
         out.append(0x30 + (c / 10) % 10)
@@ -145,5 +154,8 @@ public struct DNSTCPFramer {
     }
 
     /// Bytes were lost: the framing cannot be recovered.
-    public mutating func reset() { buffer.removeAll(); needed = nil }
+    public mutating func reset() {
+        buffer.removeAll()
+        needed = nil
+    }
 }

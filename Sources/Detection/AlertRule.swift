@@ -34,7 +34,11 @@ public struct AlertRule: Sendable {
             last[r.host] = r.verdict
             if Self.isNews(r.verdict, previous: previous) { news.append(Alert(report: r, previous: previous)) }
         }
-        news.sort { (HostVerdicts.rank($0.report.verdict), -$0.report.confidence) < (HostVerdicts.rank($1.report.verdict), -$1.report.confidence) }
+        news.sort {
+            (HostVerdicts.rank($0.report.verdict), -$0.report.confidence) < (
+                HostVerdicts.rank($1.report.verdict), -$1.report.confidence
+            )
+        }
         return (Array(news.prefix(Self.maxPerCommit)), max(news.count - Self.maxPerCommit, 0))
     }
 

@@ -3,7 +3,10 @@ import PacketDecoding
 /// Something that happened during analysis, for event streams (JSONL).
 public struct AnalysisEvent: Sendable {
     public init(time: Timestamp, kind: Kind, session: SessionRecord?, policy: ScoringPolicy) {
-        self.time = time; self.kind = kind; self.session = session; self.policy = policy
+        self.time = time
+        self.kind = kind
+        self.session = session
+        self.policy = policy
     }
 
     public enum Kind: Sendable {

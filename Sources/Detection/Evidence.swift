@@ -1,6 +1,6 @@
-import SafeNumbers
 import PacketDecoding
 import PoolIntel
+import SafeNumbers
 
 /// Evidence other than a decoded mining session: encrypted or opaque connections to pool
 /// names, pool-name lookups, miner user agents, node-to-node traffic. Each piece says who
@@ -58,10 +58,18 @@ public struct Evidence: Sendable, Codable {
     public var hostPort: UInt16?
     public var transport: UInt8?
 
-    public init(kind: Kind, host: IPAddress, peer: IPAddress?, peerPort: UInt16, name: String?, pool: PoolMatch?,
-                first: Timestamp, last: Timestamp) {
-        self.kind = kind; self.host = host; self.peer = peer; self.peerPort = peerPort
-        self.name = name; self.pool = pool; self.first = first; self.last = last
+    public init(
+        kind: Kind, host: IPAddress, peer: IPAddress?, peerPort: UInt16, name: String?, pool: PoolMatch?,
+        first: Timestamp, last: Timestamp
+    ) {
+        self.kind = kind
+        self.host = host
+        self.peer = peer
+        self.peerPort = peerPort
+        self.name = name
+        self.pool = pool
+        self.first = first
+        self.last = last
     }
 
     public var duration: Double { last.since(first) }
@@ -94,15 +102,28 @@ public struct Evidence: Sendable, Codable {
     mutating func merge(_ o: Evidence) {
         occurrences = occurrences.addingSaturated(o.occurrences)
         count = count.addingSaturated(o.count)
-        packetsOut += o.packetsOut; packetsIn += o.packetsIn
-        bytesOut += o.bytesOut; bytesIn += o.bytesIn
+        packetsOut += o.packetsOut
+        packetsIn += o.packetsIn
+        bytesOut += o.bytesOut
+        bytesIn += o.bytesIn
         let n = EvidenceDetails.mergedFields
         if fieldKeys.isEmpty { fieldKeys = Array(repeating: orderKey, count: n + 2) }
         let theirs = o.fieldKeys.isEmpty ? Array(repeating: o.orderKey, count: n + 2) : o.fieldKeys
         details.merge(o.details, keys: &fieldKeys, theirs: theirs)
-        if let s = o.software, software == nil || theirs[n] < fieldKeys[n] { software = s; fieldKeys[n] = theirs[n] }
-        if let c = o.coin, coin == nil || theirs[n + 1] < fieldKeys[n + 1] { coin = c; fieldKeys[n + 1] = theirs[n + 1] }
-        if o.orderKey < orderKey { first = o.first; origin = o.origin; hostPort = o.hostPort; transport = o.transport }
+        if let s = o.software, software == nil || theirs[n] < fieldKeys[n] {
+            software = s
+            fieldKeys[n] = theirs[n]
+        }
+        if let c = o.coin, coin == nil || theirs[n + 1] < fieldKeys[n + 1] {
+            coin = c
+            fieldKeys[n + 1] = theirs[n + 1]
+        }
+        if o.orderKey < orderKey {
+            first = o.first
+            origin = o.origin
+            hostPort = o.hostPort
+            transport = o.transport
+        }
         if o.last > last { last = o.last }
     }
 }

@@ -74,7 +74,10 @@ public struct EvidenceDetails: Sendable, Equatable, Codable {
         func take<T>(_ path: WritableKeyPath<EvidenceDetails, T>, empty: (T) -> Bool) {
             defer { i += 1 }
             guard !empty(o[keyPath: path]) else { return }
-            if empty(self[keyPath: path]) || theirs[i] < keys[i] { self[keyPath: path] = o[keyPath: path]; keys[i] = theirs[i] }
+            if empty(self[keyPath: path]) || theirs[i] < keys[i] {
+                self[keyPath: path] = o[keyPath: path]
+                keys[i] = theirs[i]
+            }
         }
         take(\.sni) { $0 == nil }
         take(\.alpn) { $0.isEmpty }

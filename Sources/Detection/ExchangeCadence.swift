@@ -114,13 +114,16 @@ public struct ExchangeCadence: Sendable {
         switch kind {
         case .push:
             if let p = lastPush { pushIntervals.add(time.since(p)) }
-            lastPush = time; pushes += 1
+            lastPush = time
+            pushes += 1
         case .answer:
             if let a = awaiting, time.since(a) <= Threshold.answerWindow { answeredSends += 1 }
             awaiting = nil
         case .send:
             if let s = lastSend { sendIntervals.add(time.since(s)) }
-            lastSend = time; sends += 1; awaiting = time
+            lastSend = time
+            sends += 1
+            awaiting = time
         case .reply:
             break
         }
@@ -129,7 +132,9 @@ public struct ExchangeCadence: Sendable {
     }
 
     private func lastEnd(_ fromClient: Bool) -> Timestamp? { fromClient ? lastClientEnd : lastServerEnd }
-    private mutating func setEnd(_ fromClient: Bool, _ t: Timestamp) { if fromClient { lastClientEnd = t } else { lastServerEnd = t } }
+    private mutating func setEnd(_ fromClient: Bool, _ t: Timestamp) {
+        if fromClient { lastClientEnd = t } else { lastServerEnd = t }
+    }
 
     /// Closes the message being assembled, adding its size to its series.
     private mutating func close() {
@@ -152,7 +157,11 @@ public struct ExchangeCadence: Sendable {
     }
 
     /// The sizes of the message still open count too (a snapshot, or the flow's end).
-    private var closed: ExchangeCadence { var c = self; c.close(); return c }
+    private var closed: ExchangeCadence {
+        var c = self
+        c.close()
+        return c
+    }
 
     /// Every threshold met: the flow behaves like a mining session.
     public var looksLikeMining: Bool { closed.meetsThresholds }
@@ -171,10 +180,11 @@ public struct ExchangeCadence: Sendable {
     /// What the analyst reads (evidence details, reasons).
     public var summary: CadenceSummary {
         let c = closed
-        return CadenceSummary(spanSeconds: c.span, pushes: c.pushes, meanPushInterval: c.pushIntervals.mean,
-                              meanPushBytes: c.pushSizes.mean, sends: c.sends, meanSendInterval: c.sendIntervals.mean,
-                              sendIntervalVariation: c.sendIntervals.variation, meanSendBytes: c.sendSizes.mean,
-                              sendSizeVariation: c.sendSizes.variation, answeredSends: c.answeredSends)
+        return CadenceSummary(
+            spanSeconds: c.span, pushes: c.pushes, meanPushInterval: c.pushIntervals.mean,
+            meanPushBytes: c.pushSizes.mean, sends: c.sends, meanSendInterval: c.sendIntervals.mean,
+            sendIntervalVariation: c.sendIntervals.variation, meanSendBytes: c.sendSizes.mean,
+            sendSizeVariation: c.sendSizes.variation, answeredSends: c.answeredSends)
     }
 }
 

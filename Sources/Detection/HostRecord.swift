@@ -15,8 +15,14 @@ public struct HostRecord: Sendable, Codable {
     public var firstSeen: Timestamp?
 
     public init(_ r: HostReport) {
-        host = r.host; miner = r.minerSessions; pool = r.poolSessions; evidence = r.evidence; policy = r.policy
-        retired = r.reasons.reduce(0) { n, reason in if case .retiredSessions(let k) = reason { n.addingSaturated(k) } else { n } }
+        host = r.host
+        miner = r.minerSessions
+        pool = r.poolSessions
+        evidence = r.evidence
+        policy = r.policy
+        retired = r.reasons.reduce(0) { n, reason in
+            if case .retiredSessions(let k) = reason { n.addingSaturated(k) } else { n }
+        }
         firstSeen = r.firstSeen
     }
 
@@ -39,7 +45,9 @@ public struct HostRecord: Sendable, Codable {
                     k.miner == s.miner && k.minerPort == s.minerPort && k.pool == s.pool && k.poolPort == s.poolPort
                         && sameFlow(startedAt: k.flowFirstSeen.nanoseconds, s.flowFirstSeen.nanoseconds)
                 }) {
-                    if s.flowLastSeen.since(s.flowFirstSeen) > kept[i].flowLastSeen.since(kept[i].flowFirstSeen) { kept[i] = s }
+                    if s.flowLastSeen.since(s.flowFirstSeen) > kept[i].flowLastSeen.since(kept[i].flowFirstSeen) {
+                        kept[i] = s
+                    }
                 } else {
                     kept.append(s)
                 }
@@ -48,11 +56,23 @@ public struct HostRecord: Sendable, Codable {
         }
         out.miner = union(records.map(\.miner))
         out.pool = union(records.map(\.pool))
-        var byKey: [String: Evidence] = [:], order: [String] = []
+        var byKey: [String: Evidence] = [:]
+        var order: [String] = []
         for e in records.flatMap(\.evidence) {
-            guard var kept = byKey[e.mergeKey] else { byKey[e.mergeKey] = e; order.append(e.mergeKey); continue }
-            if e.count > kept.count { let (f, l) = (min(kept.first, e.first), max(kept.last, e.last)); kept = e; kept.first = f; kept.last = l }
-            else { kept.first = min(kept.first, e.first); kept.last = max(kept.last, e.last) }
+            guard var kept = byKey[e.mergeKey] else {
+                byKey[e.mergeKey] = e
+                order.append(e.mergeKey)
+                continue
+            }
+            if e.count > kept.count {
+                let (f, l) = (min(kept.first, e.first), max(kept.last, e.last))
+                kept = e
+                kept.first = f
+                kept.last = l
+            } else {
+                kept.first = min(kept.first, e.first)
+                kept.last = max(kept.last, e.last)
+            }
             byKey[e.mergeKey] = kept
         }
         out.evidence = order.compactMap { byKey[$0] }.sorted { $0.orderKey < $1.orderKey }

@@ -26,9 +26,12 @@ public struct HostReport: Sendable {
     public var policy = ScoringPolicy()
 
     /// A host seen in traffic with no mining evidence (`--all-hosts`).
-    public static func noEvidence(_ host: IPAddress, firstSeen: Timestamp? = nil, lastSeen: Timestamp? = nil) -> HostReport {
-        HostReport(host: host, verdict: .none, confidence: 0, reasons: [.noEvidence], firstSeen: firstSeen,
-                   lastSeen: lastSeen, minerSessions: [], poolSessions: [])
+    public static func noEvidence(_ host: IPAddress, firstSeen: Timestamp? = nil, lastSeen: Timestamp? = nil)
+        -> HostReport
+    {
+        HostReport(
+            host: host, verdict: .none, confidence: 0, reasons: [.noEvidence], firstSeen: firstSeen,
+            lastSeen: lastSeen, minerSessions: [], poolSessions: [])
     }
 }
 
@@ -161,7 +164,10 @@ public struct HostVerdicts: Sendable {
         } else {
             if byHost.count >= limits.maxHosts {
                 let candidates = Array(0..<claimed.rawValue) + (claimed == .weak ? [] : [claimed.rawValue])
-                guard candidates.contains(where: { evictLeastRecent(tier: $0) }) else { hostsDropped += 1; return false }
+                guard candidates.contains(where: { evictLeastRecent(tier: $0) }) else {
+                    hostsDropped += 1
+                    return false
+                }
             }
             byHost[host] = HostEvidence()
             tier = claimed
@@ -177,7 +183,7 @@ public struct HostVerdicts: Sendable {
     /// Forgets the least recently active host of `tier`, if there is one.
     private mutating func evictLeastRecent(tier: Int) -> Bool {
         while let (victim, seq) = activity[tier].popFirst() {
-            guard let v = byHost[victim], v.seq == seq, v.tier.rawValue == tier else { continue }   // stale entry
+            guard let v = byHost[victim], v.seq == seq, v.tier.rawValue == tier else { continue }  // stale entry
             evidenceHeld -= v.other.count
             sessionsHeld -= v.miner.count + v.pool.count
             // Not queued for the store: it has this host as of the last commit, and a flood that
@@ -197,7 +203,8 @@ public struct HostVerdicts: Sendable {
     private mutating func compactActivity(_ tier: Tier) {
         let i = tier.rawValue
         guard activity[i].count > 4 * limits.maxHosts + 1024 else { return }
-        activity[i] = Deque(activity[i].filter { e in byHost[e.host].map { $0.seq == e.seq && $0.tier == tier } ?? false })
+        activity[i] = Deque(
+            activity[i].filter { e in byHost[e.host].map { $0.seq == e.seq && $0.tier == tier } ?? false })
     }
 
     static func tier(_ v: Verdict) -> Tier {
@@ -255,18 +262,26 @@ public struct HostVerdicts: Sendable {
     private mutating func append(_ s: SessionRecord, to host: IPAddress, asPool: Bool) {
         let (v, _) = Self.score(s)
         guard admit(host, tier: asPool ? .mining : Self.tier(v)) else { return }
-        if asPool { Self.insertInOrder(s, into: &byHost[host]!.pool) } else { Self.insertInOrder(s, into: &byHost[host]!.miner) }
+        if asPool {
+            Self.insertInOrder(s, into: &byHost[host]!.pool)
+        } else {
+            Self.insertInOrder(s, into: &byHost[host]!.miner)
+        }
         changed.insert(host)
         sessionsHeld += 1
         sessionOrder.append((host, asPool))
-        if (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > limits.maxSessionsPerHost { retireOldest(of: host, asPool: asPool) }
+        if (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > limits.maxSessionsPerHost {
+            retireOldest(of: host, asPool: asPool)
+        }
         // Over the global cap: retire the oldest sessions anywhere, keeping each host's last one per role.
         var budget = 4
         while sessionsHeld > limits.maxSessions, budget > 0, let (h, pool) = sessionOrder.popFirst() {
             budget -= 1
             retireOldest(of: h, asPool: pool)
         }
-        if sessionOrder.count > 4 * limits.maxSessions + 1024 { sessionOrder.removeFirst(sessionOrder.count - 2 * limits.maxSessions) }
+        if sessionOrder.count > 4 * limits.maxSessions + 1024 {
+            sessionOrder.removeFirst(sessionOrder.count - 2 * limits.maxSessions)
+        }
     }
 
     /// Keeps a host's sessions in input order (first time, then the flow's place) as they arrive —
@@ -276,7 +291,9 @@ public struct HostVerdicts: Sendable {
     /// - Complexity: O(1) for a session that starts after the ones held (the usual), O(distance) otherwise.
     static func insertInOrder(_ s: SessionRecord, into list: inout Deque<SessionRecord>) {
         var i = list.endIndex
-        while i > list.startIndex, (s.flowFirstSeen, s.origin) < (list[i - 1].flowFirstSeen, list[i - 1].origin) { i -= 1 }
+        while i > list.startIndex, (s.flowFirstSeen, s.origin) < (list[i - 1].flowFirstSeen, list[i - 1].origin) {
+            i -= 1
+        }
         if i == list.endIndex { list.append(s) } else { list.insert(s, at: i) }
     }
 
@@ -287,7 +304,9 @@ public struct HostVerdicts: Sendable {
         byHost[host]!.retired += 1
         sessionsRetired += 1
         sessionsHeld -= 1
-        if byHost[host]!.retiredFirstSeen.map({ old.flowFirstSeen < $0 }) ?? true { byHost[host]!.retiredFirstSeen = old.flowFirstSeen }
+        if byHost[host]!.retiredFirstSeen.map({ old.flowFirstSeen < $0 }) ?? true {
+            byHost[host]!.retiredFirstSeen = old.flowFirstSeen
+        }
     }
 
     public var sessionCount: Int { byHost.values.reduce(0) { $0.addingSaturated($1.miner.count) } }
@@ -299,15 +318,18 @@ public struct HostVerdicts: Sendable {
         var relays: [IPAddress: [String]] = [:]
         for (host, e) in byHost where !e.pool.isEmpty && e.miner.contains(where: { Self.score($0).0.isMiner }) {
             var upstream: [String] = []
-            for s in e.miner where !upstream.contains(s.poolDisplay) && upstream.count < 4 { upstream.append(s.poolDisplay) }
+            for s in e.miner where !upstream.contains(s.poolDisplay) && upstream.count < 4 {
+                upstream.append(s.poolDisplay)
+            }
             relays[host] = upstream
         }
         return byHost.filter { host, _ in localNets.map { $0.match(host) != nil } ?? true }
             .map { host, e in
                 // In input order, not arrival order: flows end (and workers report) in any order.
-                var r = Self.judge(host: host, miner: Self.inOrder(e.miner), pool: Self.inOrder(e.pool),
-                                   evidence: Self.inOrder(e.other),
-                                   policy: policy, relays: relays, local: host.isPrivateOrLocal || localNets?.match(host) != nil)
+                var r = Self.judge(
+                    host: host, miner: Self.inOrder(e.miner), pool: Self.inOrder(e.pool),
+                    evidence: Self.inOrder(e.other),
+                    policy: policy, relays: relays, local: host.isPrivateOrLocal || localNets?.match(host) != nil)
                 if e.retired > 0 {
                     r.reasons.append(.retiredSessions(e.retired))
                     if let f = e.retiredFirstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }
@@ -315,7 +337,9 @@ public struct HostVerdicts: Sendable {
                 return r
             }
             .filter { $0.verdict != .none }
-            .sorted { (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host) }
+            .sorted {
+                (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host)
+            }
     }
 
     /// Sessions and evidence in input order (first time, then the flow's place; evidence of one
@@ -340,7 +364,9 @@ public struct HostVerdicts: Sendable {
             guard byHost[host] != nil else { continue }
             if o.retired > 0 {
                 byHost[host]!.retired += o.retired
-                if let f = o.retiredFirstSeen, byHost[host]!.retiredFirstSeen.map({ f < $0 }) ?? true { byHost[host]!.retiredFirstSeen = f }
+                if let f = o.retiredFirstSeen, byHost[host]!.retiredFirstSeen.map({ f < $0 }) ?? true {
+                    byHost[host]!.retiredFirstSeen = f
+                }
             }
         }
         sessionsRetired += other.sessionsRetired
@@ -368,15 +394,18 @@ extension HostVerdicts {
     /// the most serious first (verdict, then confidence, then address, so the choice does not depend
     /// on set order); the hosts not kept are returned to be judged again later.
     /// - Complexity: O(|hosts| log limit) besides judging; memory O(limit + chunk) reports.
-    public static func mostSerious(_ hosts: Set<IPAddress>, limit: Int, chunk: Int = 256,
-                                   judge: ([IPAddress]) -> [HostReport]) -> (reports: [HostReport], deferred: [IPAddress]) {
+    public static func mostSerious(
+        _ hosts: Set<IPAddress>, limit: Int, chunk: Int = 256,
+        judge: ([IPAddress]) -> [HostReport]
+    ) -> (reports: [HostReport], deferred: [IPAddress]) {
         func before(_ a: HostReport, _ b: HostReport) -> Bool {
             (rank(a.verdict), -a.confidence) != (rank(b.verdict), -b.confidence)
                 ? (rank(a.verdict), -a.confidence) < (rank(b.verdict), -b.confidence) : a.host < b.host
         }
         let all = Array(hosts)
         guard all.count > limit else { return (judge(all), []) }
-        var kept: [HostReport] = [], deferred: [IPAddress] = []
+        var kept: [HostReport] = []
+        var deferred: [IPAddress] = []
         var start = 0
         while start < all.count {
             let part = Array(all[start..<min(start + chunk, all.count)])

@@ -10,9 +10,11 @@ extension HostVerdicts {
     ///     A local host that serves mining work is a relay whether or not its upstream is seen.
     ///   - probes: what servers answered the probe: a pool adds `probed-pool` evidence for the host's
     ///     flows to it, a server that is not a pool withdraws the evidence behaviour alone raised.
-    static func judge(host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence given: [Evidence] = [],
-                      policy: ScoringPolicy = ScoringPolicy(), relays: [IPAddress: [String]] = [:], probes: ProbeFacts = ProbeFacts(),
-                      local: Bool? = nil) -> HostReport {
+    static func judge(
+        host: IPAddress, miner: [SessionRecord], pool: [SessionRecord], evidence given: [Evidence] = [],
+        policy: ScoringPolicy = ScoringPolicy(), relays: [IPAddress: [String]] = [:], probes: ProbeFacts = ProbeFacts(),
+        local: Bool? = nil
+    ) -> HostReport {
         let (evidence, withdrawn) = probes.isEmpty ? (given, []) : applying(probes, to: given, policy)
         let all = miner + pool
         let first = (all.map { $0.summary.firstSeen ?? $0.flowFirstSeen } + evidence.map(\.first)).min()
@@ -23,7 +25,10 @@ extension HostVerdicts {
         let sortedMiner = miner.sorted { $0.flowFirstSeen < $1.flowFirstSeen }
         for s in sortedMiner {
             let (v, c) = score(s)
-            if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
+            if rank(v) < rank(verdict) || (v == verdict && c > confidence) {
+                verdict = v
+                confidence = c
+            }
         }
         // A host that serves work to others is a pool — or, when it also mines upstream, a relay:
         // verdict mining (its traffic is what leaves the network), role relay (docs/detection.md "Scoring").
@@ -36,7 +41,10 @@ extension HostVerdicts {
             let twoSided = pool.contains { $0.summary.shape == .twoSided }
             if relay {
                 role = .relay
-                if !upstreamSeen { verdict = .mining; confidence = twoSided ? 85 : 75 }
+                if !upstreamSeen {
+                    verdict = .mining
+                    confidence = twoSided ? 85 : 75
+                }
             } else {
                 verdict = .pool
                 confidence = twoSided ? 90 : 70
@@ -45,12 +53,16 @@ extension HostVerdicts {
             let jobs = pool.reduce(0) { $0.addingSaturated($1.summary.jobsReceived) }
             let shares = pool.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
             let ports = Set(pool.map(\.poolPort)).sorted()
-            reasons.append(.servedWork(ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares, relay: relay,
-                                       upstreamSeen: upstreamSeen))
+            reasons.append(
+                .servedWork(
+                    ports: ports, miners: clients, sessions: pool.count, jobs: jobs, sharesAccepted: shares,
+                    relay: relay,
+                    upstreamSeen: upstreamSeen))
         }
         if !sortedMiner.isEmpty {
             // Looked up per session (not per relay): a flood of relays costs each host its own sessions only.
-            let through = Dictionary(sortedMiner.compactMap { s in relays[s.pool].map { (s.pool, $0) } }, uniquingKeysWith: { a, _ in a })
+            let through = Dictionary(
+                sortedMiner.compactMap { s in relays[s.pool].map { (s.pool, $0) } }, uniquingKeysWith: { a, _ in a })
             reasons.append(.mined(sortedMiner, upstream: !pool.isEmpty, relays: through))
         }
         // Fuse the other evidence: the strongest verdict wins; each further independent kind
@@ -64,15 +76,21 @@ extension HostVerdicts {
         for (e, (v, c)) in scored {
             extra.append(.evidence(e))
             if v != .cryptoNode { kinds.insert(e.kind.rawValue) }
-            if verdict == .pool { continue }   // a pool stays a pool; its other evidence is context
-            if rank(v) < rank(verdict) || (v == verdict && c > confidence) { verdict = v; confidence = c }
+            if verdict == .pool { continue }  // a pool stays a pool; its other evidence is context
+            if rank(v) < rank(verdict) || (v == verdict && c > confidence) {
+                verdict = v
+                confidence = c
+            }
         }
         reasons += extra
         reasons += withdrawn
-        if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 { confidence = min(99, confidence + 5 * (kinds.count - 1)) }
-        var report = HostReport(host: host, verdict: verdict, confidence: confidence, role: role, reasons: reasons,
-                                firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
-                                poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
+        if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 {
+            confidence = min(99, confidence + 5 * (kinds.count - 1))
+        }
+        var report = HostReport(
+            host: host, verdict: verdict, confidence: confidence, role: role, reasons: reasons,
+            firstSeen: first, lastSeen: last, minerSessions: sortedMiner,
+            poolSessions: pool.sorted { $0.flowFirstSeen < $1.flowFirstSeen })
         report.evidence = scored.map(\.e)
         report.policy = policy
         return report
@@ -119,7 +137,9 @@ extension HostVerdicts {
     /// The evidence with what the probe found: a `probed-pool` record per server that answered like
     /// a pool; the evidence behaviour alone raised against a server that is not a pool, withdrawn.
     static func applying(_ probes: ProbeFacts, to evidence: [Evidence], _ p: ScoringPolicy) -> ([Evidence], [Reason]) {
-        var kept: [Evidence] = [], confirmed: [Evidence] = [], withdrawn: [Reason] = []
+        var kept: [Evidence] = []
+        var confirmed: [Evidence] = []
+        var withdrawn: [Reason] = []
         // probed-pool records of an earlier judgement are made again from the facts.
         for e in evidence where e.kind != .probedPool {
             guard let target = e.probeTarget, let fact = probes[target.server, target.port] else {
@@ -130,15 +150,18 @@ extension HostVerdicts {
             case .pool:
                 kept.append(e)
                 // Long-lived, repeated or mining-like in its cadence: a miner's flows, not a brief look.
-                let strong = e.duration >= p.longLivedSeconds || e.count >= p.repeatedConnections || e.details.cadence != nil
+                let strong =
+                    e.duration >= p.longLivedSeconds || e.count >= p.repeatedConnections || e.details.cadence != nil
                     || e.kind == .tlsMiningCadence
                 if let i = confirmed.firstIndex(where: { $0.peer == target.server && $0.peerPort == target.port }) {
                     if strong { confirmed[i].details.weakFlows = false }
                     confirmed[i].first = min(confirmed[i].first, e.first)
                     confirmed[i].last = max(confirmed[i].last, e.last)
                 } else {
-                    var c = Evidence(kind: .probedPool, host: e.host, peer: target.server, peerPort: target.port, name: e.name, pool: e.pool,
-                                     first: e.first, last: e.last)
+                    var c = Evidence(
+                        kind: .probedPool, host: e.host, peer: target.server, peerPort: target.port, name: e.name,
+                        pool: e.pool,
+                        first: e.first, last: e.last)
                     c.coin = fact.coin
                     c.details.message = fact.sentence
                     c.details.weakFlows = !strong
@@ -148,7 +171,11 @@ extension HostVerdicts {
                     confirmed.append(c)
                 }
             case .notPool:
-                if e.restsOnBehaviourAlone { withdrawn.append(.withdrawn(e, because: fact.sentence)) } else { kept.append(e) }
+                if e.restsOnBehaviourAlone {
+                    withdrawn.append(.withdrawn(e, because: fact.sentence))
+                } else {
+                    kept.append(e)
+                }
             }
         }
         return (kept + confirmed, withdrawn)

@@ -20,7 +20,10 @@ public struct ProbeFact: Sendable, Codable, Equatable {
     /// Wall time of the probe.
     public var at: Timestamp
 
-    public init(server: IPAddress, port: UInt16, answer: Answer, sentence: String, coin: String? = nil, algorithm: String? = nil, at: Timestamp) {
+    public init(
+        server: IPAddress, port: UInt16, answer: Answer, sentence: String, coin: String? = nil,
+        algorithm: String? = nil, at: Timestamp
+    ) {
         self.server = server
         self.port = port
         self.answer = answer
@@ -37,7 +40,10 @@ public struct ProbeFacts: Sendable {
     public struct Server: Hashable, Sendable {
         public var address: IPAddress
         public var port: UInt16
-        public init(_ address: IPAddress, _ port: UInt16) { self.address = address; self.port = port }
+        public init(_ address: IPAddress, _ port: UInt16) {
+            self.address = address
+            self.port = port
+        }
     }
     private var facts: [Server: ProbeFact] = [:]
 
@@ -61,7 +67,8 @@ extension Evidence.Kind {
     /// HTTP, node traffic or anything else.
     public var marksServerForProbe: Bool {
         switch self {
-        case .tlsMiningCadence, .minerCertificate, .stratumV2Encrypted, .tlsToPool, .connectionToPool, .webSocketToPool: true
+        case .tlsMiningCadence, .minerCertificate, .stratumV2Encrypted, .tlsToPool, .connectionToPool, .webSocketToPool:
+            true
         default: false
         }
     }
@@ -91,7 +98,9 @@ extension HostReport {
     public var probeTargets: [(server: IPAddress, port: UInt16)] {
         var out: [(server: IPAddress, port: UInt16)] = []
         for e in evidence {
-            if let t = e.probeTarget, !out.contains(where: { $0.server == t.server && $0.port == t.port }) { out.append(t) }
+            if let t = e.probeTarget, !out.contains(where: { $0.server == t.server && $0.port == t.port }) {
+                out.append(t)
+            }
         }
         return out
     }
@@ -109,8 +118,9 @@ extension HostReport {
             default: break
             }
         }
-        var r = HostVerdicts.judge(host: host, miner: minerSessions, pool: poolSessions, evidence: evidence, policy: policy,
-                                   relays: relays, probes: probes, local: role == .relay ? true : nil)
+        var r = HostVerdicts.judge(
+            host: host, miner: minerSessions, pool: poolSessions, evidence: evidence, policy: policy,
+            relays: relays, probes: probes, local: role == .relay ? true : nil)
         r.reasons += retired
         if let f = firstSeen, r.firstSeen.map({ f < $0 }) ?? true { r.firstSeen = f }
         if let l = lastSeen, r.lastSeen.map({ l > $0 }) ?? true { r.lastSeen = l }

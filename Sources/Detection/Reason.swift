@@ -11,7 +11,9 @@ public enum Reason: Sendable {
     /// The host served mining work: ports, distinct miners, sessions, jobs sent, shares accepted;
     /// `relay` when it also mines upstream (xmrig-proxy and the like) or is on the local network
     /// (its upstream encrypted or not on this tap: `upstreamSeen` false).
-    case servedWork(ports: [UInt16], miners: Int, sessions: Int, jobs: Int, sharesAccepted: Int, relay: Bool, upstreamSeen: Bool = true)
+    case servedWork(
+        ports: [UInt16], miners: Int, sessions: Int, jobs: Int, sharesAccepted: Int, relay: Bool,
+        upstreamSeen: Bool = true)
     /// Sessions in which the host mined, in order of first appearance; `upstream` when it also
     /// served work (a relay). `relays`: for a pool address that is itself a relay, where that relay
     /// mines upstream (the downstream miner's work ends up there).

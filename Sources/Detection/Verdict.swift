@@ -44,12 +44,22 @@ public struct SessionRecord: Sendable, Codable {
     /// `flowFirstSeen`, the order reports list sessions in, whichever worker saw them.
     public var origin = 0
 
-    public init(miner: IPAddress, minerPort: UInt16, pool: IPAddress, poolPort: UInt16, vlanID: UInt16,
-                summary: StratumSummary, flowFirstSeen: Timestamp, flowLastSeen: Timestamp,
-                minerBytes: Int, poolBytes: Int, endReason: String) {
-        self.miner = miner; self.minerPort = minerPort; self.pool = pool; self.poolPort = poolPort
-        self.vlanID = vlanID; self.summary = summary; self.flowFirstSeen = flowFirstSeen
-        self.flowLastSeen = flowLastSeen; self.minerBytes = minerBytes; self.poolBytes = poolBytes; self.endReason = endReason
+    public init(
+        miner: IPAddress, minerPort: UInt16, pool: IPAddress, poolPort: UInt16, vlanID: UInt16,
+        summary: StratumSummary, flowFirstSeen: Timestamp, flowLastSeen: Timestamp,
+        minerBytes: Int, poolBytes: Int, endReason: String
+    ) {
+        self.miner = miner
+        self.minerPort = minerPort
+        self.pool = pool
+        self.poolPort = poolPort
+        self.vlanID = vlanID
+        self.summary = summary
+        self.flowFirstSeen = flowFirstSeen
+        self.flowLastSeen = flowLastSeen
+        self.minerBytes = minerBytes
+        self.poolBytes = poolBytes
+        self.endReason = endReason
     }
 
     public var poolEndpoint: String { pool.endpoint(port: poolPort) }
@@ -99,7 +109,10 @@ public struct ProxyRoute: Sendable, Equatable, Codable {
     public var kind: String
     /// "pool.example.com:3333" as the client named it.
     public var target: String
-    public init(kind: String, target: String) { self.kind = kind; self.target = target }
+    public init(kind: String, target: String) {
+        self.kind = kind
+        self.target = target
+    }
     /// "SOCKS5", "SOCKS4a", "HTTP CONNECT"; a chain hop by hop: "HTTP CONNECT → SOCKS5".
     public var label: String { Self.label(kind) }
 
@@ -107,7 +120,9 @@ public struct ProxyRoute: Sendable, Equatable, Codable {
     public static let hopSeparator = ">"
 
     public static func label(_ kind: String) -> String {
-        if kind.contains(hopSeparator) { return kind.split(separator: ">").map { label(String($0)) }.joined(separator: " → ") }
+        if kind.contains(hopSeparator) {
+            return kind.split(separator: ">").map { label(String($0)) }.joined(separator: " → ")
+        }
         switch kind {
         case "socks4a": return "SOCKS4a"
         case "http-connect": return "HTTP CONNECT"
@@ -134,7 +149,9 @@ public struct RateKind: Hashable, Sendable, Comparable {
     }
 
     /// Coins mined with Equihash (rates in solutions per second).
-    static let equihashCoins: Set<String> = ["zcash", "zclassic", "horizen", "zencash", "bitcoin-gold", "komodo", "flux", "zelcash", "beam", "aion"]
+    static let equihashCoins: Set<String> = [
+        "zcash", "zclassic", "horizen", "zencash", "bitcoin-gold", "komodo", "flux", "zelcash", "beam", "aion"
+    ]
 
     public var unit: HashrateUnit { coin.map { Self.equihashCoins.contains($0) } == true ? .solutions : .hashes }
 
@@ -152,7 +169,7 @@ public enum CoinHints {
         "cn-heavy/xhv": "haven", "cn/half": "masari", "cn-lite/1": "aeon", "cn-pico/tlo": "talleo",
         "argon2/chukwa": "turtlecoin", "argon2/chukwav2": "turtlecoin", "argon2/ninja": "ninjacoin",
         "ghostrider": "raptoreum", "kawpow": "ravencoin", "etchash": "ethereum-classic", "autolykos2": "ergo",
-        "kheavyhash": "kaspa",
+        "kheavyhash": "kaspa"
     ]
 
     /// The coin an algorithm name points to; RandomX and CryptoNight names no other coin claims are Monero's.
@@ -167,13 +184,15 @@ public enum CoinHints {
         ("zcash", "zcash"), ("zec", "zcash"), ("monero", "monero"), ("xmr", "monero"),
         ("ethereum-classic", "ethereum-classic"), ("etc", "ethereum-classic"), ("eth", "ethereum"),
         ("ravencoin", "ravencoin"), ("rvn", "ravencoin"), ("litecoin", "litecoin"), ("ltc", "litecoin"),
-        ("bitcoin", "bitcoin"), ("btc", "bitcoin"),
+        ("bitcoin", "bitcoin"), ("btc", "bitcoin")
     ]
 
     /// Matches keywords against the labels of a host name ("eu1-zcash.flypool.org" → zcash).
     public static func coin(forHostname host: String) -> String? {
         let labels = host.lowercased().split(whereSeparator: { $0 == "." || $0 == "-" || $0 == ":" })
-        for (kw, coin) in keywords where labels.contains(where: { $0 == kw || ($0.hasPrefix(kw) && $0.dropFirst(kw.count).allSatisfy(\.isNumber)) }) {
+        for (kw, coin) in keywords
+        where labels.contains(where: { $0 == kw || ($0.hasPrefix(kw) && $0.dropFirst(kw.count).allSatisfy(\.isNumber)) }
+        ) {
             return coin
         }
         return nil

@@ -1,4 +1,5 @@
 import SafeNumbers
+
 /// One HTTP/1.x message head.
 public struct HTTPHead: Sendable, Equatable {
     public var isRequest: Bool
@@ -15,7 +16,8 @@ public struct HTTPHead: Sendable, Equatable {
     /// The first field called `name` (give it in lower case).
     /// Whether a header's name, lower-cased, starts with `prefix` (a cheap test before several lookups).
     public func hasHeader(namePrefix prefix: String) -> Bool {
-        lowerNames.isEmpty ? headers.contains { $0.name.lowercased().hasPrefix(prefix) }
+        lowerNames.isEmpty
+            ? headers.contains { $0.name.lowercased().hasPrefix(prefix) }
             : lowerNames.contains { $0.utf8.starts(with: prefix.utf8) }
     }
 
@@ -46,7 +48,7 @@ public struct HTTPHead: Sendable, Equatable {
         if isWebSocketUpgrade { return .upgraded }
         if !isRequest && (status < 200 || status == 204 || status == 304) { return .none }
         if let te = header("transfer-encoding"), te.lowercased().contains("chunked") { return .chunked }
-        if let cl = header("content-length") {   // values arrive trimmed of spaces and tabs
+        if let cl = header("content-length") {  // values arrive trimmed of spaces and tabs
             guard let n = Int(cl), n >= 0 else { return .invalid }
             return n == 0 ? .none : .length(n)
         }
@@ -118,7 +120,10 @@ public struct HTTPStreamParser {
     /// - Complexity: O(n) in the bytes fed.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (HTTPEvent) -> Void) {
         guard !invalid else { return }
-        if case .upgraded = state { emit(.upgraded(bytes)); return }
+        if case .upgraded = state {
+            emit(.upgraded(bytes))
+            return
+        }
         var input = bytes[...]
         while !input.isEmpty && !invalid {
             switch state {
@@ -131,7 +136,10 @@ public struct HTTPStreamParser {
                     return
                 }
                 let rest = buffer.count - end
-                guard let head = parseHead(buffer[..<end]) else { invalid = true; return }
+                guard let head = parseHead(buffer[..<end]) else {
+                    invalid = true
+                    return
+                }
                 input = input.suffix(rest)
                 buffer.removeAll(keepingCapacity: true)
                 messages += 1
@@ -163,13 +171,17 @@ public struct HTTPStreamParser {
                     let hex = line.prefix { $0 != 0x3B && $0 != 0x20 && $0 != 0x09 }
                     // Hex digits only: Int(_:radix:) would take "-1", and a negative size would trap below.
                     guard let size = parseHexDigits(hex, maximum: 1 << 40) else {
-                        invalid = true; return
+                        invalid = true
+                        return
                     }
                     state = size == 0 ? .trailers : .chunkData(remaining: size)
                 case .chunkDataEnd:
-                    guard line.isEmpty else { invalid = true; return }
+                    guard line.isEmpty else {
+                        invalid = true
+                        return
+                    }
                     state = .chunkSize
-                default:   // trailers end at an empty line
+                default:  // trailers end at an empty line
                     if line.isEmpty { finishBody(emit) }
                 }
             case .chunkData(let remaining):
@@ -196,7 +208,8 @@ public struct HTTPStreamParser {
         if jsonBodiesOnly {
             if bodyIgnored { return }
             if body.isEmpty, let first = bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A }),
-               first != UInt8(ascii: "{") && first != UInt8(ascii: "[") {
+                first != UInt8(ascii: "{") && first != UInt8(ascii: "[")
+            {
                 bodyIgnored = true
                 return
             }
@@ -221,9 +234,15 @@ public struct HTTPStreamParser {
     private mutating func startBody(_ head: HTTPHead) {
         if tunnelOnSuccess && !head.isRequest {
             tunnelOnSuccess = false
-            if (200..<300).contains(head.status) { state = .upgraded; return }
+            if (200..<300).contains(head.status) {
+                state = .upgraded
+                return
+            }
         }
-        if head.isRequest && head.method == "CONNECT" { state = .none; return }   // a CONNECT has no body
+        if head.isRequest && head.method == "CONNECT" {
+            state = .none
+            return
+        }  // a CONNECT has no body
         switch head.bodyFraming {
         case .upgraded: state = .upgraded
         case .none: state = .none
@@ -269,11 +288,13 @@ public struct HTTPStreamParser {
             }
             guard head.headers.count < limits.maxHeaders else { continue }
             guard let colon = line.firstIndex(of: 0x3A) else { return nil }
-            var v0 = colon + 1, v1 = line.endIndex
+            var v0 = colon + 1
+            var v1 = line.endIndex
             while v0 < v1 && (bytes[v0] == 0x20 || bytes[v0] == 0x09) { v0 += 1 }
             while v1 > v0 && (bytes[v1 - 1] == 0x20 || bytes[v1 - 1] == 0x09) { v1 -= 1 }
             let name = line[line.startIndex..<colon]
-            head.headers.append((String(decoding: name, as: UTF8.self), String(decoding: bytes[v0..<v1], as: UTF8.self)))
+            head.headers.append(
+                (String(decoding: name, as: UTF8.self), String(decoding: bytes[v0..<v1], as: UTF8.self)))
             // ASCII letters lowered in a plain array (decoding a lazy map went through dynamic casts).
             var lower = Array(name)
             for i in lower.indices where lower[i] >= 0x41 && lower[i] <= 0x5A { lower[i] |= 0x20 }
@@ -296,7 +317,9 @@ public struct HTTPStreamParser {
             head.version = version
         } else {
             let codeEnd = rest.firstIndex(of: 0x20) ?? rest.endIndex
-            guard a.hasPrefix("HTTP/1."), let code = Int(String(decoding: rest[..<codeEnd], as: UTF8.self)), (100...999).contains(code) else { return false }
+            guard a.hasPrefix("HTTP/1."), let code = Int(String(decoding: rest[..<codeEnd], as: UTF8.self)),
+                (100...999).contains(code)
+            else { return false }
             head.version = a
             head.status = code
         }

@@ -3,7 +3,14 @@
 /// joined, control frames skipped. Messages over `maxMessage` are skipped
 /// (not buffered) and counted.
 public struct WebSocketReader {
-    public enum Opcode: UInt8, Sendable { case continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 }
+    public enum Opcode: UInt8, Sendable {
+        case continuation = 0
+        case text = 1
+        case binary = 2
+        case close = 8
+        case ping = 9
+        case pong = 10
+    }
 
     public let maxMessage: Int
     public private(set) var invalid = false
@@ -31,7 +38,8 @@ public struct WebSocketReader {
         while i < bytes.count && !invalid {
             if remaining == 0 {
                 // Collect a header: 2 bytes, + 2/8 extended length, + 4 mask.
-                header.append(bytes[i]); i += 1
+                header.append(bytes[i])
+                i += 1
                 guard header.count >= 2 else { continue }
                 let len7 = Int(header[1] & 0x7F)
                 let masked = header[1] & 0x80 != 0
@@ -39,9 +47,15 @@ public struct WebSocketReader {
                 guard header.count >= need else { continue }
                 var length = len7
                 var p = 2
-                if len7 == 126 { length = Int(header[2]) << 8 | Int(header[3]); p = 4 }
+                if len7 == 126 {
+                    length = Int(header[2]) << 8 | Int(header[3])
+                    p = 4
+                }
                 if len7 == 127 {
-                    guard header[2] & 0x80 == 0, header[2...5].allSatisfy({ $0 == 0 }) else { invalid = true; return }
+                    guard header[2] & 0x80 == 0, header[2...5].allSatisfy({ $0 == 0 }) else {
+                        invalid = true
+                        return
+                    }
                     length = header[6...9].reduce(0) { $0 << 8 | Int($1) }
                     p = 10
                 }
@@ -52,7 +66,10 @@ public struct WebSocketReader {
                 // RSV bits are allowed: permessage-deflate sets RSV1 (such messages simply do not parse as JSON).
                 header.removeAll(keepingCapacity: true)
                 framesRead += 1
-                guard startFrame(length: length) else { invalid = true; return }
+                guard startFrame(length: length) else {
+                    invalid = true
+                    return
+                }
                 remaining = length
                 if length == 0 { endFrame(onMessage) }
                 continue
@@ -62,7 +79,12 @@ public struct WebSocketReader {
                 for k in 0..<n {
                     var b = bytes[i + k]
                     if let m = mask {
-                        switch maskIndex & 3 { case 0: b ^= m.0; case 1: b ^= m.1; case 2: b ^= m.2; default: b ^= m.3 }
+                        switch maskIndex & 3 {
+                        case 0: b ^= m.0
+                        case 1: b ^= m.1
+                        case 2: b ^= m.2
+                        default: b ^= m.3
+                        }
                         maskIndex += 1
                     }
                     message.append(b)
@@ -82,7 +104,7 @@ public struct WebSocketReader {
             guard length <= 125 else { return false }
             skippingFrame = true
         case .text, .binary:
-            guard messageOpcode == nil else { return false }   // a new message inside a fragmented one
+            guard messageOpcode == nil else { return false }  // a new message inside a fragmented one
             messageOpcode = op
             message.removeAll(keepingCapacity: true)
             messageOversized = length > maxMessage

@@ -26,7 +26,9 @@ public struct JSONParser {
 
     /// Parses exactly one JSON value (surrounding whitespace allowed).
     /// - Complexity: O(n) in the input length.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONError) -> JSONValue {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONError)
+        -> JSONValue
+    {
         var p = JSONParser(bytes, maxDepth: maxDepth)
         p.skipWhitespace()
         let v = try p.value(depth: 0)
@@ -38,7 +40,9 @@ public struct JSONParser {
     public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONError) -> JSONValue {
         let bytes = Array(text.utf8)
         let result: Result<JSONValue, JSONError> = bytes.withUnsafeBytes { buf in
-            do throws(JSONError) { return .success(try parse(buf, maxDepth: maxDepth)) } catch { return .failure(error) }
+            do throws(JSONError) { return .success(try parse(buf, maxDepth: maxDepth)) } catch {
+                return .failure(error)
+            }
         }
         return try result.get()
     }
@@ -63,9 +67,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw .unexpectedByte(offset: i)
         }
@@ -83,7 +93,10 @@ public struct JSONParser {
         i += 1
         var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
-        if try peek() == UInt8(ascii: "}") { i += 1; return .object(JSONObject(members)) }
+        if try peek() == UInt8(ascii: "}") {
+            i += 1
+            return .object(JSONObject(members))
+        }
         while true {
             skipWhitespace()
             guard try peek() == UInt8(ascii: "\"") else { throw .unexpectedByte(offset: i) }
@@ -105,7 +118,10 @@ public struct JSONParser {
         i += 1
         var items: [JSONValue] = []
         skipWhitespace()
-        if try peek() == UInt8(ascii: "]") { i += 1; return .array(items) }
+        if try peek() == UInt8(ascii: "]") {
+            i += 1
+            return .array(items)
+        }
         while true {
             skipWhitespace()
             items.append(try value(depth: depth + 1))
@@ -144,7 +160,7 @@ public struct JSONParser {
     private func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
     private mutating func string() throws(JSONError) -> String {
-        i += 1   // opening quote
+        i += 1  // opening quote
         let start = i
         // Fast path: no escapes.
         while i < bytes.count {
@@ -162,9 +178,16 @@ public struct JSONParser {
         while true {
             guard i < bytes.count else { throw .unexpectedEnd }
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                return String(decoding: out, as: UTF8.self)
+            }
             if c < 0x20 { throw .unexpectedByte(offset: i) }
-            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            if c != UInt8(ascii: "\\") {
+                out.append(c)
+                i += 1
+                continue
+            }
             i += 1
             let e = try peek()
             i += 1
@@ -186,8 +209,12 @@ public struct JSONParser {
                         let low = try hex4()
                         if (0xDC00..<0xE000).contains(low) {
                             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else { scalar = 0xFFFD }
-                    } else { scalar = 0xFFFD }
+                        } else {
+                            scalar = 0xFFFD
+                        }
+                    } else {
+                        scalar = 0xFFFD
+                    }
                 } else if (0xDC00..<0xE000).contains(scalar) {
                     scalar = 0xFFFD
                 }

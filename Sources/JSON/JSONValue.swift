@@ -37,7 +37,9 @@ public enum JSONValue: Equatable, Sendable {
             if s.hasPrefix("0x") || s.hasPrefix("0X") { return JSONValue.hexToDouble(s.dropFirst(2)) }
             // Only plain decimal spellings: Swift's Double("nan"), Double("inf"), Double("0x1p3") all parse.
             guard let f = s.utf8.first, f == UInt8(ascii: "-") || (f >= 48 && f <= 57),
-                  s.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B || $0 == 0x65 || $0 == 0x45 })
+                s.utf8.allSatisfy({
+                    ($0 >= 48 && $0 <= 57) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B || $0 == 0x65 || $0 == 0x45
+                })
             else { return nil }
             return Double(s)?.finite
         default: return nil
@@ -47,7 +49,9 @@ public enum JSONValue: Equatable, Sendable {
     /// The value as a whole number within `range` (a port, a count, a height), else nil.
     /// Fractions, out-of-range values and non-finite spellings are nil, never a trap.
     public func integer(in range: ClosedRange<Int>) -> Int? {
-        guard let d = double, d == d.rounded(.towardZero), let i = Int(checked: d), range.contains(i) else { return nil }
+        guard let d = double, d == d.rounded(.towardZero), let i = Int(checked: d), range.contains(i) else {
+            return nil
+        }
         return i
     }
 
@@ -92,6 +96,7 @@ public struct JSONObject: Equatable, Sendable {
     public var keys: [String] { members.map(\.key) }
 
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
-        a.members.count == b.members.count && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        a.members.count == b.members.count
+            && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Prepares what a sensor started as root will write after it drops to an unprivileged user,
@@ -32,11 +33,15 @@ public struct HandOver {
         try directory(Self.parent(abs), what: "the directory of the \(what)")
         var st = stat()
         if lstat(abs, &st) == 0 {
-            if st.st_mode & S_IFMT == S_IFLNK { throw .refused("\(what) \(abs) is a symbolic link: refusing to follow it; remove it or choose another path") }
+            if st.st_mode & S_IFMT == S_IFLNK {
+                throw .refused(
+                    "\(what) \(abs) is a symbolic link: refusing to follow it; remove it or choose another path")
+            }
             guard st.st_mode & S_IFMT == S_IFREG else { throw .refused("\(what) \(abs) is not a regular file") }
             guard permits(st, 6) else {
-                throw .refused("\(what) \(abs) is not writable by user \(user) (owner uid \(st.st_uid), mode \(Self.mode(st))): "
-                              + "chown it to \(user), or run with --user of its owner")
+                throw .refused(
+                    "\(what) \(abs) is not writable by user \(user) (owner uid \(st.st_uid), mode \(Self.mode(st))): "
+                        + "chown it to \(user), or run with --user of its owner")
             }
         }
     }
@@ -60,14 +65,17 @@ public struct HandOver {
             var a = stat()
             guard stat(prefix, &a) == 0 else { continue }
             if prefix != existing && !permits(a, 1) {
-                throw .refused("\(what) \(abs): user \(user) cannot enter \(prefix) (owner uid \(a.st_uid), mode \(Self.mode(a))); "
-                              + "choose a path \(user) can reach, or --user")
+                throw .refused(
+                    "\(what) \(abs): user \(user) cannot enter \(prefix) (owner uid \(a.st_uid), mode \(Self.mode(a))); "
+                        + "choose a path \(user) can reach, or --user")
             }
         }
         if missing.isEmpty {
             guard permits(st, 3) else {
-                throw .refused("\(what) \(abs) is not writable by user \(user) (owner uid \(st.st_uid), mode \(Self.mode(st))); "
-                              + "as a service let systemd prepare it (StateDirectory=, LogsDirectory=), or `install -d -o \(user) \(abs)`")
+                throw .refused(
+                    "\(what) \(abs) is not writable by user \(user) (owner uid \(st.st_uid), mode \(Self.mode(st))); "
+                        + "as a service let systemd prepare it (StateDirectory=, LogsDirectory=), or `install -d -o \(user) \(abs)`"
+                )
             }
         } else if !permits(st, 1) && existing != "/" {
             throw .refused("\(what) \(abs): user \(user) cannot enter \(existing) (mode \(Self.mode(st)))")
@@ -78,12 +86,16 @@ public struct HandOver {
     /// Creates the missing directories (mode 0750) and hands exactly those to the user.
     public func apply() throws(PrivilegeError) {
         for d in create {
-            guard mkdir(d, 0o750) == 0 || errno == EEXIST else { throw .failed("cannot create \(d): \(String(cString: strerror(errno)))") }
+            guard mkdir(d, 0o750) == 0 || errno == EEXIST else {
+                throw .failed("cannot create \(d): \(String(cString: strerror(errno)))")
+            }
             // Hand over only what this run created, by descriptor (no path race, no link followed).
             let fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { throw .failed("cannot open \(d): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            guard fchown(fd, uid, gid) == 0 else { throw .failed("cannot hand \(d) to \(user): \(String(cString: strerror(errno)))") }
+            guard fchown(fd, uid, gid) == 0 else {
+                throw .failed("cannot hand \(d) to \(user): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -104,7 +116,10 @@ public struct HandOver {
         var parts: [Substring] = []
         for c in p.split(separator: "/") {
             if c == "." { continue }
-            if c == ".." { _ = parts.popLast(); continue }
+            if c == ".." {
+                _ = parts.popLast()
+                continue
+            }
             parts.append(c)
         }
         return "/" + parts.joined(separator: "/")

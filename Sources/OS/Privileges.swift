@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum PrivilegeError: Error, CustomStringConvertible {
@@ -10,7 +10,8 @@ public enum PrivilegeError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .refused(let why): why
-        case .noSuchUser(let u): "--user \(u): no such user; create it or name another (the capture handles are open, nothing else needs root)"
+        case .noSuchUser(let u):
+            "--user \(u): no such user; create it or name another (the capture handles are open, nothing else needs root)"
         case .failed(let why): "cannot drop privileges: \(why)"
         }
     }
@@ -37,7 +38,9 @@ public enum Privileges {
     /// bounding set, then supplementary groups, gid, uid (which clears the remaining capabilities).
     public static func drop(to user: String) throws(PrivilegeError) {
         let (uid, gid) = try lookup(user)
-        guard prctl5(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 else { throw .failed("PR_SET_NO_NEW_PRIVS: \(String(cString: strerror(errno)))") }
+        guard prctl5(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 else {
+            throw .failed("PR_SET_NO_NEW_PRIVS: \(String(cString: strerror(errno)))")
+        }
         // Capabilities 0...63 (the kernel knows ~41; an unknown number answers EINVAL, which ends the walk).
         for cap in 0..<64 where prctl5(PR_CAPBSET_DROP, UInt(cap), 0, 0, 0) != 0 {
             guard errno == EINVAL else { throw .failed("PR_CAPBSET_DROP \(cap): \(String(cString: strerror(errno)))") }

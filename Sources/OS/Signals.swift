@@ -1,6 +1,7 @@
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Signal handlers may only set flags (async-signal-safety: lock-free atomics are); the capture loop polls them.
@@ -18,7 +19,7 @@ public enum Signals {
         signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
         signal(SIGHUP) { _ in reloadRequested.store(true, ordering: .relaxed) }
-        signal(SIGPIPE, SIG_IGN)   // a closed socket is an error return, not a death
+        signal(SIGPIPE, SIG_IGN)  // a closed socket is an error return, not a death
     }
 
     public static var shouldStop: Bool { stopRequested.load(ordering: .relaxed) }

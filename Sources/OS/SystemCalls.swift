@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The system calls StratumSniff makes outside libpcap, in one thin place (this module): files,
@@ -82,7 +82,10 @@ public enum OS {
         defer { freeaddrinfo(res) }
         let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
         guard s >= 0 else { return nil }
-        if Glibc.connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 { Glibc.close(s); return nil }
+        if Glibc.connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
+            Glibc.close(s)
+            return nil
+        }
         return s
     }
 
@@ -92,15 +95,25 @@ public enum OS {
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var res: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, nil, &hints, &res)
-        guard status == 0, let first = res else { return .failure(AppendError(text: String(cString: gai_strerror(status)))) }
+        guard status == 0, let first = res else {
+            return .failure(AppendError(text: String(cString: gai_strerror(status))))
+        }
         defer { freeaddrinfo(res) }
-        var v4: [String] = [], v6: [String] = []
+        var v4: [String] = []
+        var v6: [String] = []
         var node: UnsafeMutablePointer<addrinfo>? = first
         while let ai = node {
             var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(ai.pointee.ai_addr, ai.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let address = String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if ai.pointee.ai_family == AF_INET6 { if !v6.contains(address) { v6.append(address) } } else if !v4.contains(address) { v4.append(address) }
+            if getnameinfo(
+                ai.pointee.ai_addr, ai.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0
+            {
+                let address = String(
+                    decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if ai.pointee.ai_family == AF_INET6 {
+                    if !v6.contains(address) { v6.append(address) }
+                } else if !v4.contains(address) {
+                    v4.append(address)
+                }
             }
             node = ai.pointee.ai_next
         }
@@ -118,7 +131,9 @@ public enum OS {
             return .failure(AppendError(text: "not a numeric address: \(address)"))
         }
         defer { freeaddrinfo(res) }
-        let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let s = socket(
+            ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+            0)
         guard s >= 0 else { return .failure(AppendError(text: lastError)) }
         if Glibc.connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
             guard errno == EINPROGRESS else {
@@ -155,7 +170,9 @@ public enum OS {
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_PASSIVE
         var res: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else { return .failure(AppendError(text: "cannot resolve \(host)")) }
+        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else {
+            return .failure(AppendError(text: "cannot resolve \(host)"))
+        }
         defer { freeaddrinfo(res) }
         let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard s >= 0 else { return .failure(AppendError(text: lastError)) }

@@ -1,7 +1,7 @@
 import PacketDecoding
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The clocks besides packet time, in one place. Packet time is the one clock of the evidence;

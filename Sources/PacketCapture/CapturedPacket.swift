@@ -18,7 +18,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
         case .unsupportedLinkType(let s, let l):
             // libpcap's name for the type when it has one ("IEEE802_11 (105)"), the number otherwise.
             let name = PcapFileSource.linkTypeName(l.rawValue).map { "\($0) (\(l.rawValue))" } ?? String(l.rawValue)
-            return "\(s): unsupported link type \(name); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
+            return
+                "\(s): unsupported link type \(name); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
         case .badFilter(let e, let r):
             return "bad BPF filter '\(e)': \(r)"
         case .readFailed(let s, let r, let n):
@@ -28,7 +29,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
         case .interfaceDown(let i):
             return "\(i): the interface is down; bring it up first (ip link set \(i) up)"
         case .permissionDenied(let i, let r):
-            return "\(i): no permission to capture (\(r)); run as root or give the binary CAP_NET_RAW and CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin=eip stratumsniff)"
+            return
+                "\(i): no permission to capture (\(r)); run as root or give the binary CAP_NET_RAW and CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin=eip stratumsniff)"
         case .liveFailed(let i, let r):
             return "\(i): cannot capture: \(r)"
         }

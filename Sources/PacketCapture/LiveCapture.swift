@@ -2,7 +2,7 @@ import CPcap
 import PacketDecoding
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Live capture through libpcap. Like PcapFile.swift, no pcap_t or C return code leaves this file.
@@ -28,7 +28,9 @@ public struct CaptureStatistics: Sendable, Equatable {
     public init() {}
     public static func + (a: Self, b: Self) -> Self {
         var s = a
-        s.received += b.received; s.droppedByKernel += b.droppedByKernel; s.droppedByInterface += b.droppedByInterface
+        s.received += b.received
+        s.droppedByKernel += b.droppedByKernel
+        s.droppedByInterface += b.droppedByInterface
         return s
     }
 }
@@ -65,7 +67,8 @@ public final class LiveCapture {
         name = interface
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_create(interface, &errbuf) else {
-            throw .liveFailed(interface: interface, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            throw .liveFailed(
+                interface: interface, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
         handle = h
         pcap_set_snaplen(h, Int32(clamping: options.snapLength))
@@ -81,7 +84,7 @@ public final class LiveCapture {
         case 0, PCAP_WARNING, PCAP_WARNING_TSTAMP_TYPE_NOTSUP:
             break
         case PCAP_WARNING_PROMISC_NOTSUP:
-            break   // capture still works, only for this host's own traffic
+            break  // capture still works, only for this host's own traffic
         case PCAP_ERROR_NO_SUCH_DEVICE:
             throw .noSuchInterface(interface: interface)
         case PCAP_ERROR_PERM_DENIED, PCAP_ERROR_PROMISC_PERM_DENIED:
@@ -97,7 +100,8 @@ public final class LiveCapture {
         if let filter = options.filter { try installFilter(filter, on: h) }
         if let group = options.fanoutGroup { try joinFanout(group, handle: h, interface: interface) }
         guard pcap_setnonblock(h, 1, &errbuf) == 0 else {
-            throw .liveFailed(interface: interface, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            throw .liveFailed(
+                interface: interface, reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
     }
 
@@ -109,7 +113,9 @@ public final class LiveCapture {
         var arg = UInt32(group) | UInt32(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16
         guard fd >= 0, setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, socklen_t(MemoryLayout<UInt32>.size)) == 0 else {
             let reason = String(cString: strerror(errno))
-            throw .liveFailed(interface: interface, reason: "cannot join packet fanout group \(group) (\(reason)); run with --workers 1")
+            throw .liveFailed(
+                interface: interface,
+                reason: "cannot join packet fanout group \(group) (\(reason)); run with --workers 1")
         }
     }
 
@@ -125,19 +131,26 @@ public final class LiveCapture {
         withoutActuallyEscaping(body) { body in
             var context = DispatchContext(body: body, nano: nano, link: link)
             let rc = withUnsafeMutablePointer(to: &context) { ptr in
-                pcap_dispatch(handle, Int32(limit), { user, header, bytes in
-                    guard let user, let header, let bytes else { return }
-                    let ctx = UnsafeMutableRawPointer(user).assumingMemoryBound(to: DispatchContext.self)
-                    let h = header.pointee
-                    let frac = Int64(h.ts.tv_usec) * (ctx.pointee.nano ? 1 : 1000)
-                    ctx.pointee.body(CapturedPacket(timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanos: frac),
-                                                    linkType: ctx.pointee.link,
-                                                    bytes: UnsafeRawBufferPointer(start: bytes, count: Int(h.caplen)),
-                                                    originalLength: Int(h.len)))
-                }, UnsafeMutableRawPointer(ptr).assumingMemoryBound(to: UInt8.self))
+                pcap_dispatch(
+                    handle, Int32(limit),
+                    { user, header, bytes in
+                        guard let user, let header, let bytes else { return }
+                        let ctx = UnsafeMutableRawPointer(user).assumingMemoryBound(to: DispatchContext.self)
+                        let h = header.pointee
+                        let frac = Int64(h.ts.tv_usec) * (ctx.pointee.nano ? 1 : 1000)
+                        ctx.pointee.body(
+                            CapturedPacket(
+                                timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanos: frac),
+                                linkType: ctx.pointee.link,
+                                bytes: UnsafeRawBufferPointer(start: bytes, count: Int(h.caplen)),
+                                originalLength: Int(h.len)))
+                    }, UnsafeMutableRawPointer(ptr).assumingMemoryBound(to: UInt8.self))
             }
-            if rc >= 0 { count = Int(rc) }
-            else if rc != PCAP_ERROR_BREAK { failure = .liveFailed(interface: name, reason: String(cString: pcap_geterr(handle))) }
+            if rc >= 0 {
+                count = Int(rc)
+            } else if rc != PCAP_ERROR_BREAK {
+                failure = .liveFailed(interface: name, reason: String(cString: pcap_geterr(handle)))
+            }
         }
         if let failure { throw failure }
         return count
@@ -165,7 +178,8 @@ public final class LiveCapture {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         var list: UnsafeMutablePointer<pcap_if_t>?
         guard pcap_findalldevs(&list, &errbuf) == 0 else {
-            throw .liveFailed(interface: "(list)", reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            throw .liveFailed(
+                interface: "(list)", reason: errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
         defer { pcap_freealldevs(list) }
         var out: [InterfaceInfo] = []
@@ -178,10 +192,12 @@ public final class LiveCapture {
                 if let sa = ap.pointee.addr, let text = Self.addressText(sa) { addrs.append(text) }
                 a = ap.pointee.next
             }
-            out.append(InterfaceInfo(name: String(cString: dev.name), description: dev.description.map { String(cString: $0) },
-                                     addresses: addrs, isUp: dev.flags & UInt32(PCAP_IF_UP) != 0,
-                                     isRunning: dev.flags & UInt32(PCAP_IF_RUNNING) != 0,
-                                     isLoopback: dev.flags & UInt32(PCAP_IF_LOOPBACK) != 0))
+            out.append(
+                InterfaceInfo(
+                    name: String(cString: dev.name), description: dev.description.map { String(cString: $0) },
+                    addresses: addrs, isUp: dev.flags & UInt32(PCAP_IF_UP) != 0,
+                    isRunning: dev.flags & UInt32(PCAP_IF_RUNNING) != 0,
+                    isLoopback: dev.flags & UInt32(PCAP_IF_LOOPBACK) != 0))
             cur = dev.next
         }
         return out

@@ -1,9 +1,10 @@
 import CHints
 import CPcap
-#if canImport(Glibc)
-import Glibc
-#endif
 import PacketDecoding
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 // The one place that talks to libpcap. No pcap_t, OpaquePointer or C return
 // code leaves this file.
@@ -34,7 +35,10 @@ public final class PcapFileSource {
         unsigned32BitSeconds = Self.isClassicPcap(path)
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let buffered = Self.openBuffered(path, &errbuf)
-        guard let h = buffered?.handle ?? pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+        guard
+            let h = buffered?.handle
+                ?? pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
+        else {
             let message = errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw .cannotOpen(source: path, reason: Self.cleanReason(message, path: path))
         }
@@ -65,12 +69,15 @@ public final class PcapFileSource {
     /// nil when the path is standard input or cannot be opened: libpcap then opens it and reports why.
     static let readBufferBytes = 1 << 20
 
-    private static func openBuffered(_ path: String, _ errbuf: inout [CChar]) -> (handle: OpaquePointer, buffer: UnsafeMutablePointer<CChar>,
-                                                                                file: UnsafeMutablePointer<FILE>)? {
+    private static func openBuffered(_ path: String, _ errbuf: inout [CChar]) -> (
+        handle: OpaquePointer, buffer: UnsafeMutablePointer<CChar>,
+        file: UnsafeMutablePointer<FILE>
+    )? {
         guard path != "-", let f = fopen(path, "rb") else { return nil }
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: readBufferBytes)
         guard setvbuf(f, buffer, _IOFBF, readBufferBytes) == 0,
-              let h = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            let h = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
+        else {
             fclose(f)
             buffer.deallocate()
             return nil
@@ -88,8 +95,10 @@ public final class PcapFileSource {
     /// records libpcap reads come one by one, valid only during the call (its buffer is reused).
     /// `readersBehind`: other threads read retained frames after the call has moved on, so pages
     /// are kept in memory a little longer (`MappedRecords.releaseLag`). Reads the file once.
-    public func forEachBatch(readersBehind: Bool,
-                             _ body: (_ batch: UnsafeBufferPointer<CapturedPacket>, _ retained: Bool) -> Void) throws(CaptureError) {
+    public func forEachBatch(
+        readersBehind: Bool,
+        _ body: (_ batch: UnsafeBufferPointer<CapturedPacket>, _ retained: Bool) -> Void
+    ) throws(CaptureError) {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         var count = 0
@@ -115,8 +124,9 @@ public final class PcapFileSource {
                 var seconds = Int64(h.ts.tv_sec)
                 if unsigned32BitSeconds && seconds < 0 && seconds >= -(1 << 31) { seconds += 1 << 32 }
                 let ts = Timestamp(seconds: seconds, nanos: Int64(h.ts.tv_usec))  // nanoseconds: see init
-                var one = CapturedPacket(timestamp: ts, linkType: link, bytes: UnsafeRawBufferPointer(start: d, count: caplen),
-                                         originalLength: Int(h.len))
+                var one = CapturedPacket(
+                    timestamp: ts, linkType: link, bytes: UnsafeRawBufferPointer(start: d, count: caplen),
+                    originalLength: Int(h.len))
                 withUnsafePointer(to: &one) { body(UnsafeBufferPointer(start: $0, count: 1), false) }
                 count += 1
             case PCAP_ERROR_BREAK, -2:
@@ -199,12 +209,16 @@ struct MappedRecords {
     init?(fd: Int32, snapshot: Int) {
         var st = stat()
         guard fd >= 0, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 24, snapshot > 0,
-              let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+            let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED
+        else { return nil }
         base = UnsafeRawPointer(p)
         size = Int(st.st_size)
         self.snapshot = snapshot
         let magic = base.loadUnaligned(as: UInt32.self)
-        guard magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D else { munmap(p, size); return nil }
+        guard magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D else {
+            munmap(p, size)
+            return nil
+        }
         nanosecond = magic == 0xA1B2_3C4D
         _ = madvise(p, size, MADV_SEQUENTIAL)
     }
@@ -257,7 +271,10 @@ struct MappedRecords {
                 _ = madvise(UnsafeMutableRawPointer(mutating: base + populated), length, MADV_POPULATE_READ)
                 populated += length
             }
-            while fetched < ahead { stratumsniff_prefetch_stream(base + fetched); fetched += 64 }
+            while fetched < ahead {
+                stratumsniff_prefetch_stream(base + fetched)
+                fetched += 64
+            }
             let seconds = base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
             let fraction = base.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
             let caplen = Int(base.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
@@ -268,8 +285,10 @@ struct MappedRecords {
             var sec = Int64(Int32(bitPattern: seconds))
             if sec < 0 { sec += 1 << 32 }
             let nanos = Int64(fraction) * (nanosecond ? 1 : 1000)
-            batch.append(CapturedPacket(timestamp: Timestamp(seconds: sec, nanos: nanos), linkType: link,
-                                        bytes: UnsafeRawBufferPointer(start: base + offset + 16, count: caplen), originalLength: length))
+            batch.append(
+                CapturedPacket(
+                    timestamp: Timestamp(seconds: sec, nanos: nanos), linkType: link,
+                    bytes: UnsafeRawBufferPointer(start: base + offset + 16, count: caplen), originalLength: length))
             offset += 16 + caplen
             if batch.count == Self.batch { flush() }
         }

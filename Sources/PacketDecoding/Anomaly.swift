@@ -64,7 +64,10 @@ public struct AnomalyCounters: Sendable {
     public var total: Int { counts.reduce(0, +) }
     /// Non-zero counters by name, for reports.
     public var nonZero: [(Anomaly, Int)] {
-        Anomaly.allCases.compactMap { a in let c = self[a]; return c > 0 ? (a, c) : nil }
+        Anomaly.allCases.compactMap { a in
+            let c = self[a]
+            return c > 0 ? (a, c) : nil
+        }
     }
     public mutating func merge(_ other: AnomalyCounters) {
         for i in counts.indices { counts[i] += other.counts[i] }

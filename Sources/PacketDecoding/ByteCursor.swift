@@ -34,7 +34,8 @@ public struct ByteCursor {
     public mutating func u32le() -> UInt32? {
         guard remaining >= 4 else { return nil }
         defer { offset += 4 }
-        return UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+        return UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(
+            bytes[offset + 3]) << 24
     }
 
     /// The next `n` bytes (borrowed), or nil when fewer remain (or `n` is negative).

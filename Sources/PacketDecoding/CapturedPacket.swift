@@ -17,4 +17,3 @@ public struct CapturedPacket {
         self.originalLength = originalLength
     }
 }
-

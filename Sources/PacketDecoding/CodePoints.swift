@@ -6,12 +6,12 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let null = LinkType(rawValue: 0)          // BSD loopback, host-order family
+    public static let null = LinkType(rawValue: 0)  // BSD loopback, host-order family
     public static let ethernet = LinkType(rawValue: 1)
-    public static let rawDLT12 = LinkType(rawValue: 12)     // DLT_RAW on most platforms
-    public static let rawDLT14 = LinkType(rawValue: 14)     // DLT_RAW on OpenBSD
-    public static let raw = LinkType(rawValue: 101)         // LINKTYPE_RAW
-    public static let loop = LinkType(rawValue: 108)        // OpenBSD loopback, network-order family
+    public static let rawDLT12 = LinkType(rawValue: 12)  // DLT_RAW on most platforms
+    public static let rawDLT14 = LinkType(rawValue: 14)  // DLT_RAW on OpenBSD
+    public static let raw = LinkType(rawValue: 101)  // LINKTYPE_RAW
+    public static let loop = LinkType(rawValue: 108)  // OpenBSD loopback, network-order family
     public static let linuxSLL = LinkType(rawValue: 113)
     public static let ipv4 = LinkType(rawValue: 228)
     public static let ipv6 = LinkType(rawValue: 229)
@@ -46,8 +46,8 @@ public struct EtherType: RawRepresentable, Hashable, Sendable {
     public init(rawValue: UInt16) { self.rawValue = rawValue }
     public static let ipv4 = EtherType(rawValue: 0x0800)
     public static let arp = EtherType(rawValue: 0x0806)
-    public static let vlan = EtherType(rawValue: 0x8100)     // 802.1Q
-    public static let qinq = EtherType(rawValue: 0x88A8)     // 802.1ad
+    public static let vlan = EtherType(rawValue: 0x8100)  // 802.1Q
+    public static let qinq = EtherType(rawValue: 0x88A8)  // 802.1ad
     public static let qinqOld = EtherType(rawValue: 0x9100)  // pre-standard QinQ
     public static let ipv6 = EtherType(rawValue: 0x86DD)
     public static let pppoeSession = EtherType(rawValue: 0x8864)

@@ -36,7 +36,10 @@ public struct FragmentReassembler {
         var fragments = 0
         var charged = 0
 
-        var cost: Int { FragmentReassembler.datagramOverhead + buffer.capacity + covered.capacity * FragmentReassembler.rangeOverhead }
+        var cost: Int {
+            FragmentReassembler.datagramOverhead + buffer.capacity + covered.capacity
+                * FragmentReassembler.rangeOverhead
+        }
     }
 
     public let limits: Limits
@@ -58,14 +61,19 @@ public struct FragmentReassembler {
         let len = fragment.payload.count
         let end = fragment.offset + len
         // A datagram cannot exceed 65535 bytes; non-final fragments carry multiples of 8; empty ones carry nothing.
-        guard len > 0, fragment.offset >= 0, end <= 65535, fragment.payload.lowerBound >= 0, fragment.payload.upperBound <= bytes.count,
-              !fragment.moreFragments || len % 8 == 0
-        else { anomalies.record(.badFragment); return nil }
+        guard len > 0, fragment.offset >= 0, end <= 65535, fragment.payload.lowerBound >= 0,
+            fragment.payload.upperBound <= bytes.count,
+            !fragment.moreFragments || len % 8 == 0
+        else {
+            anomalies.record(.badFragment)
+            return nil
+        }
         var p: Pending
         if let existing = pending.removeValue(forKey: fragment.key) {
             p = existing
         } else {
-            guard pending.count < limits.maxDatagrams, bufferedBytes + Self.datagramOverhead <= limits.maxBufferedBytes else {
+            guard pending.count < limits.maxDatagrams, bufferedBytes + Self.datagramOverhead <= limits.maxBufferedBytes
+            else {
                 anomalies.record(.fragmentMemoryCap)
                 return nil
             }
@@ -73,16 +81,30 @@ public struct FragmentReassembler {
         }
         p.fragments += 1
         if !fragment.moreFragments {
-            if let t = p.totalLength, t != end { anomalies.record(.badFragment); release(p); return nil }
+            if let t = p.totalLength, t != end {
+                anomalies.record(.badFragment)
+                release(p)
+                return nil
+            }
             p.totalLength = end
         }
-        if let t = p.totalLength, end > t { anomalies.record(.badFragment); release(p); return nil }
-        guard p.fragments <= limits.maxFragmentsPerDatagram else { anomalies.record(.fragmentMemoryCap); release(p); return nil }
+        if let t = p.totalLength, end > t {
+            anomalies.record(.badFragment)
+            release(p)
+            return nil
+        }
+        guard p.fragments <= limits.maxFragmentsPerDatagram else {
+            anomalies.record(.fragmentMemoryCap)
+            release(p)
+            return nil
+        }
         // Grow the buffer first (charged before it is used), then copy only the uncovered parts.
         if end > p.buffer.count {
             let growth = end - p.buffer.count
             guard bufferedBytes + growth + Self.rangeOverhead <= limits.maxBufferedBytes else {
-                anomalies.record(.fragmentMemoryCap); release(p); return nil
+                anomalies.record(.fragmentMemoryCap)
+                release(p)
+                return nil
             }
             p.buffer.reserveCapacity(end)
             p.buffer.append(contentsOf: repeatElement(0, count: growth))
@@ -103,10 +125,16 @@ public struct FragmentReassembler {
 
     /// Copies the bytes of `range` not yet covered into the buffer and merges the range in.
     /// Returns whether any part of it was already covered (an overlap).
-    private func insert(_ range: Range<Int>, from bytes: UnsafeRawBufferPointer, at base: Int, into p: inout Pending) -> Bool {
+    private func insert(_ range: Range<Int>, from bytes: UnsafeRawBufferPointer, at base: Int, into p: inout Pending)
+        -> Bool
+    {
         // First covered range that ends at or after our start (binary search: ranges are sorted, disjoint).
-        var lo = 0, hi = p.covered.count
-        while lo < hi { let mid = (lo + hi) / 2; if p.covered[mid].upperBound < range.lowerBound { lo = mid + 1 } else { hi = mid } }
+        var lo = 0
+        var hi = p.covered.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if p.covered[mid].upperBound < range.lowerBound { lo = mid + 1 } else { hi = mid }
+        }
         var overlap = false
         var cursor = range.lowerBound
         var j = lo

@@ -10,8 +10,10 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
     public var isPrivateOrLocal: Bool {
         switch self {
         case .v4(let v):
-            let b0 = v >> 24, b1 = (v >> 16) & 0xFF
-            return b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224 || (b0 == 172 && (16...31).contains(b1)) || (b0 == 192 && b1 == 168)
+            let b0 = v >> 24
+            let b1 = (v >> 16) & 0xFF
+            return b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224 || (b0 == 172 && (16...31).contains(b1))
+                || (b0 == 192 && b1 == 168)
                 || (b0 == 169 && b1 == 254) || (b0 == 100 && (64...127).contains(b1))
         case .v6(let hi, let lo):
             if hi == 0 && (lo == 0 || lo == 1) { return true }
@@ -41,11 +43,17 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
     private static func parseV6(_ text: String) -> IPAddress? {
         var halves: [String] = []
         let chars = Array(text)
-        var cur = "", i = 0
+        var cur = ""
+        var i = 0
         while i < chars.count {
             if chars[i] == ":" && i + 1 < chars.count && chars[i + 1] == ":" {
-                halves.append(cur); cur = ""; i += 2
-            } else { cur.append(chars[i]); i += 1 }
+                halves.append(cur)
+                cur = ""
+                i += 2
+            } else {
+                cur.append(chars[i])
+                i += 1
+            }
         }
         halves.append(cur)
         guard halves.count <= 2 else { return nil }
@@ -67,7 +75,8 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
             guard head.count == 8 else { return nil }
             all = head
         }
-        var hi: UInt64 = 0, lo: UInt64 = 0
+        var hi: UInt64 = 0
+        var lo: UInt64 = 0
         for i in 0..<4 { hi = hi << 16 | UInt64(all[i]) }
         for i in 4..<8 { lo = lo << 16 | UInt64(all[i]) }
         return .v6(hi, lo)
@@ -82,14 +91,21 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
             for i in stride(from: 48, through: 0, by: -16) { g.append(UInt16(truncatingIfNeeded: hi >> UInt64(i))) }
             for i in stride(from: 48, through: 0, by: -16) { g.append(UInt16(truncatingIfNeeded: lo >> UInt64(i))) }
             // RFC 5952: compress the longest run (length >= 2) of zero groups.
-            var bestStart = -1, bestLen = 0, i = 0
+            var bestStart = -1
+            var bestLen = 0
+            var i = 0
             while i < 8 {
                 if g[i] == 0 {
                     var j = i
                     while j < 8 && g[j] == 0 { j += 1 }
-                    if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
+                    if j - i > bestLen && j - i >= 2 {
+                        bestStart = i
+                        bestLen = j - i
+                    }
                     i = j
-                } else { i += 1 }
+                } else {
+                    i += 1
+                }
             }
             func hex(_ r: Range<Int>) -> String { r.map { String(g[$0], radix: 16) }.joined(separator: ":") }
             if bestStart < 0 { return hex(0..<8) }

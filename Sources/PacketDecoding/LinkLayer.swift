@@ -41,7 +41,12 @@ public enum LinkLayer {
             }
         case .raw, .rawDLT12, .rawDLT14:
             guard let first = frame.u8(0) else { return .failure(.truncatedLinkHeader) }
-            let type: EtherType = switch first >> 4 { case 4: .ipv4; case 6: .ipv6; default: EtherType(rawValue: 0) }
+            let type: EtherType =
+                switch first >> 4 {
+                case 4: .ipv4
+                case 6: .ipv6
+                default: EtherType(rawValue: 0)
+                }
             return .success(NetworkLayerStart(offset: 0, etherType: type, vlanID: 0))
         case .ipv4:
             return .success(NetworkLayerStart(offset: 0, etherType: .ipv4, vlanID: 0))
@@ -52,12 +57,19 @@ public enum LinkLayer {
         }
     }
 
-    private static func walkVLANs(_ frame: ByteView, etherType: EtherType, offset: Int) -> Result<NetworkLayerStart, Anomaly> {
-        var type = etherType, off = offset, vlan: UInt16 = 0, tags = 0
+    private static func walkVLANs(_ frame: ByteView, etherType: EtherType, offset: Int) -> Result<
+        NetworkLayerStart, Anomaly
+    > {
+        var type = etherType
+        var off = offset
+        var vlan: UInt16 = 0
+        var tags = 0
         // 802.1Q tag: TCI(2) inner type(2)
         while type.isVLANTag {
             guard tags < maxVLANTags else { return .failure(.tooManyVLANTags) }
-            guard let tci = frame.u16(off), let inner = frame.u16(off + 2) else { return .failure(.truncatedLinkHeader) }
+            guard let tci = frame.u16(off), let inner = frame.u16(off + 2) else {
+                return .failure(.truncatedLinkHeader)
+            }
             vlan = tci & 0x0FFF
             type = EtherType(rawValue: inner)
             off += 4
@@ -66,9 +78,18 @@ public enum LinkLayer {
         // PPPoE session (RFC 2516): ver/type(1) code(1) session(2) length(2), then the PPP
         // protocol (2): 0x0021 IPv4, 0x0057 IPv6. Common on ISP access links.
         if type == .pppoeSession {
-            guard let verType = frame.u8(off), let ppp = frame.u16(off + 6) else { return .failure(.truncatedLinkHeader) }
-            guard verType == 0x11 else { return .success(NetworkLayerStart(offset: off, etherType: type, vlanID: vlan)) }
-            let inner: EtherType = switch ppp { case 0x0021: .ipv4; case 0x0057: .ipv6; default: type }
+            guard let verType = frame.u8(off), let ppp = frame.u16(off + 6) else {
+                return .failure(.truncatedLinkHeader)
+            }
+            guard verType == 0x11 else {
+                return .success(NetworkLayerStart(offset: off, etherType: type, vlanID: vlan))
+            }
+            let inner: EtherType =
+                switch ppp {
+                case 0x0021: .ipv4
+                case 0x0057: .ipv6
+                default: type
+                }
             return .success(NetworkLayerStart(offset: off + 8, etherType: inner, vlanID: vlan))
         }
         return .success(NetworkLayerStart(offset: off, etherType: type, vlanID: vlan))

@@ -23,10 +23,18 @@ public struct TCPHeader: Sendable, Equatable {
     /// Maximum segment size option (SYN only), when present.
     public var mss: UInt16?
 
-    public init(srcPort: UInt16, dstPort: UInt16, seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16,
-                windowScale: UInt8? = nil, mss: UInt16? = nil) {
-        self.srcPort = srcPort; self.dstPort = dstPort; self.seq = seq; self.ack = ack
-        self.flags = flags; self.window = window; self.windowScale = windowScale; self.mss = mss
+    public init(
+        srcPort: UInt16, dstPort: UInt16, seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16,
+        windowScale: UInt8? = nil, mss: UInt16? = nil
+    ) {
+        self.srcPort = srcPort
+        self.dstPort = dstPort
+        self.seq = seq
+        self.ack = ack
+        self.flags = flags
+        self.window = window
+        self.windowScale = windowScale
+        self.mss = mss
     }
 }
 
@@ -51,17 +59,32 @@ public struct DecodedPacket: Sendable, Equatable {
     /// The IP datagram was cut short by the snapshot length.
     public var truncated: Bool
 
-    public init(vlanID: UInt16, src: IPAddress, dst: IPAddress, ipProtocol: IPProtocol, transport: Transport,
-                payload: Range<Int>, truncated: Bool) {
-        self.vlanID = vlanID; self.src = src; self.dst = dst; self.ipProtocol = ipProtocol
-        self.transport = transport; self.payload = payload; self.truncated = truncated
+    public init(
+        vlanID: UInt16, src: IPAddress, dst: IPAddress, ipProtocol: IPProtocol, transport: Transport,
+        payload: Range<Int>, truncated: Bool
+    ) {
+        self.vlanID = vlanID
+        self.src = src
+        self.dst = dst
+        self.ipProtocol = ipProtocol
+        self.transport = transport
+        self.payload = payload
+        self.truncated = truncated
     }
 
     public var srcPort: UInt16 {
-        switch transport { case .tcp(let h): h.srcPort; case .udp(let s, _): s; case .other: 0 }
+        switch transport {
+        case .tcp(let h): h.srcPort
+        case .udp(let s, _): s
+        case .other: 0
+        }
     }
     public var dstPort: UInt16 {
-        switch transport { case .tcp(let h): h.dstPort; case .udp(_, let d): d; case .other: 0 }
+        switch transport {
+        case .tcp(let h): h.dstPort
+        case .udp(_, let d): d
+        case .other: 0
+        }
     }
 }
 

@@ -27,7 +27,7 @@ public enum PacketDecoder {
     //  8 ttl | 9 protocol | 10 checksum(16) | 12 src(32) | 16 dst(32) | 20 options
     static func decodeIPv4(_ v: ByteView, at o: Int, vlanID: UInt16) -> DecodeOutcome {
         guard let vihl = v.u8(o), let total = v.u16(o + 2), let fragField = v.u16(o + 6),
-              let proto = v.u8(o + 9), let src = v.u32(o + 12), let dst = v.u32(o + 16)
+            let proto = v.u8(o + 9), let src = v.u32(o + 12), let dst = v.u32(o + 16)
         else { return .malformed(.truncatedIPv4Header) }
         guard vihl >> 4 == 4 else { return .malformed(.badIPVersion) }
         let ihl = Int(vihl & 0x0F) * 4
@@ -42,19 +42,24 @@ public enum PacketDecoder {
         } else {
             guard Int(total) >= ihl else { return .malformed(.badIPv4TotalLength) }
             end = o + Int(total)
-            if end > v.count { end = v.count; truncated = true }   // snaplen cut it; Ethernet padding is trimmed
+            if end > v.count {
+                end = v.count
+                truncated = true
+            }  // snaplen cut it; Ethernet padding is trimmed
         }
         let more = fragField & 0x2000 != 0
         let fragOffset = Int(fragField & 0x1FFF) * 8
         let ipProto = IPProtocol(rawValue: proto)
-        let s = IPAddress.v4(src), d = IPAddress.v4(dst)
+        let s = IPAddress.v4(src)
+        let d = IPAddress.v4(dst)
         if more || fragOffset != 0 {
             guard !truncated else { return .malformed(.truncatedPayload) }
             guard let id = v.u16(o + 4) else { return .malformed(.truncatedIPv4Header) }
             let key = FragmentKey(src: s, dst: d, id: UInt32(id), ipProtocol: ipProto, vlanID: vlanID)
             return .fragment(IPFragment(key: key, offset: fragOffset, moreFragments: more, payload: (o + ihl)..<end))
         }
-        return decodeTransport(v, range: (o + ihl)..<end, proto: ipProto, src: s, dst: d, vlanID: vlanID, truncated: truncated)
+        return decodeTransport(
+            v, range: (o + ihl)..<end, proto: ipProto, src: s, dst: d, vlanID: vlanID, truncated: truncated)
     }
 
     // RFC 8200 header:
@@ -62,14 +67,18 @@ public enum PacketDecoder {
     //  8 src(128) | 24 dst(128) | 40 extension headers / payload
     static func decodeIPv6(_ v: ByteView, at o: Int, vlanID: UInt16) -> DecodeOutcome {
         guard let first = v.u8(o), let plen = v.u16(o + 4), let nh = v.u8(o + 6),
-              let sh = v.u64(o + 8), let sl = v.u64(o + 16), let dh = v.u64(o + 24), let dl = v.u64(o + 32)
+            let sh = v.u64(o + 8), let sl = v.u64(o + 16), let dh = v.u64(o + 24), let dl = v.u64(o + 32)
         else { return .malformed(.truncatedIPv6Header) }
         guard first >> 4 == 6 else { return .malformed(.badIPVersion) }
         var end = o + 40 + Int(plen)
         var truncated = false
-        if plen == 0 { end = v.count }                     // jumbogram or TSO: use what was captured
-        if end > v.count { end = v.count; truncated = true }
-        let s = IPAddress.v6(sh, sl), d = IPAddress.v6(dh, dl)
+        if plen == 0 { end = v.count }  // jumbogram or TSO: use what was captured
+        if end > v.count {
+            end = v.count
+            truncated = true
+        }
+        let s = IPAddress.v6(sh, sl)
+        let d = IPAddress.v6(dh, dl)
         var next = IPProtocol(rawValue: nh)
         var off = o + 40
         var fragment: (offset: Int, more: Bool, id: UInt32)?
@@ -95,7 +104,8 @@ public enum PacketDecoder {
                 guard fragment == nil else { return .malformed(.badIPv6ExtensionChain) }
                 next = IPProtocol(rawValue: n)
                 off += 8
-                let fo = Int(field >> 3) * 8, more = field & 1 != 0
+                let fo = Int(field >> 3) * 8
+                let more = field & 1 != 0
                 // An "atomic" fragment (offset 0, M=0) is a whole datagram.
                 if fo != 0 || more { fragment = (fo, more, id) }
             default:
@@ -104,45 +114,59 @@ public enum PacketDecoder {
                     let key = FragmentKey(src: s, dst: d, id: f.id, ipProtocol: next, vlanID: vlanID)
                     return .fragment(IPFragment(key: key, offset: f.offset, moreFragments: f.more, payload: off..<end))
                 }
-                return decodeTransport(v, range: off..<end, proto: next, src: s, dst: d, vlanID: vlanID, truncated: truncated)
+                return decodeTransport(
+                    v, range: off..<end, proto: next, src: s, dst: d, vlanID: vlanID, truncated: truncated)
             }
         }
         return .malformed(.badIPv6ExtensionChain)
     }
 
     /// Decodes the TCP or UDP header at the start of `range` (an IP payload).
-    public static func decodeTransport(_ v: ByteView, range: Range<Int>, proto: IPProtocol, src: IPAddress,
-                                       dst: IPAddress, vlanID: UInt16, truncated: Bool) -> DecodeOutcome {
-        let o = range.lowerBound, end = range.upperBound
+    public static func decodeTransport(
+        _ v: ByteView, range: Range<Int>, proto: IPProtocol, src: IPAddress,
+        dst: IPAddress, vlanID: UInt16, truncated: Bool
+    ) -> DecodeOutcome {
+        let o = range.lowerBound
+        let end = range.upperBound
         switch proto {
         case .tcp:
             // src port(16) dst port(16) seq(32) ack(32) data offset(4) res(4) flags(8) window(16) csum urg options
             guard o + 20 <= end, let sp = v.u16(o), let dp = v.u16(o + 2), let seq = v.u32(o + 4),
-                  let ack = v.u32(o + 8), let doff = v.u8(o + 12), let flags = v.u8(o + 13), let win = v.u16(o + 14)
+                let ack = v.u32(o + 8), let doff = v.u8(o + 12), let flags = v.u8(o + 13), let win = v.u16(o + 14)
             else { return .malformed(.truncatedTCPHeader) }
             let hlen = Int(doff >> 4) * 4
             guard hlen >= 20 else { return .malformed(.badTCPDataOffset) }
             guard o + hlen <= end else { return .malformed(truncated ? .truncatedTCPHeader : .badTCPDataOffset) }
-            var header = TCPHeader(srcPort: sp, dstPort: dp, seq: seq, ack: ack, flags: TCPFlags(rawValue: flags),
-                                   window: win, windowScale: nil, mss: nil)
+            var header = TCPHeader(
+                srcPort: sp, dstPort: dp, seq: seq, ack: ack, flags: TCPFlags(rawValue: flags),
+                window: win, windowScale: nil, mss: nil)
             if header.flags.contains(.syn) && hlen > 20 { parseOptions(v, (o + 20)..<(o + hlen), into: &header) }
-            return .packet(DecodedPacket(vlanID: vlanID, src: src, dst: dst, ipProtocol: proto, transport: .tcp(header),
-                                         payload: (o + hlen)..<end, truncated: truncated))
+            return .packet(
+                DecodedPacket(
+                    vlanID: vlanID, src: src, dst: dst, ipProtocol: proto, transport: .tcp(header),
+                    payload: (o + hlen)..<end, truncated: truncated))
         case .udp:
             // src port(16) dst port(16) length(16) checksum(16)
             guard o + 8 <= end, let sp = v.u16(o), let dp = v.u16(o + 2), let len = v.u16(o + 4)
             else { return .malformed(.truncatedUDPHeader) }
             var pend = end
-            if len != 0 {   // 0 is legal for IPv6 jumbograms
+            if len != 0 {  // 0 is legal for IPv6 jumbograms
                 guard len >= 8 else { return .malformed(.badUDPLength) }
-                if o + Int(len) < end { pend = o + Int(len) }
-                else if o + Int(len) > end && !truncated { return .malformed(.badUDPLength) }
+                if o + Int(len) < end {
+                    pend = o + Int(len)
+                } else if o + Int(len) > end && !truncated {
+                    return .malformed(.badUDPLength)
+                }
             }
-            return .packet(DecodedPacket(vlanID: vlanID, src: src, dst: dst, ipProtocol: proto,
-                                         transport: .udp(srcPort: sp, dstPort: dp), payload: (o + 8)..<pend, truncated: truncated))
+            return .packet(
+                DecodedPacket(
+                    vlanID: vlanID, src: src, dst: dst, ipProtocol: proto,
+                    transport: .udp(srcPort: sp, dstPort: dp), payload: (o + 8)..<pend, truncated: truncated))
         default:
-            return .packet(DecodedPacket(vlanID: vlanID, src: src, dst: dst, ipProtocol: proto, transport: .other,
-                                         payload: o..<end, truncated: truncated))
+            return .packet(
+                DecodedPacket(
+                    vlanID: vlanID, src: src, dst: dst, ipProtocol: proto, transport: .other,
+                    payload: o..<end, truncated: truncated))
         }
     }
 
@@ -151,7 +175,10 @@ public enum PacketDecoder {
         var i = r.lowerBound
         while i < r.upperBound, let kind = v.u8(i) {
             if kind == 0 { return }
-            if kind == 1 { i += 1; continue }
+            if kind == 1 {
+                i += 1
+                continue
+            }
             guard let len = v.u8(i + 1), len >= 2, i + Int(len) <= r.upperBound else { return }
             switch kind {
             case 2 where len == 4: h.mss = v.u16(i + 2)

@@ -2,8 +2,8 @@ import Detection
 import PacketDecoding
 import PoolIntel
 import SafeNumbers
-import StreamReassembly
 import Stratum
+import StreamReassembly
 
 /// Counters for a whole run.
 public struct AnalysisStats: Sendable {
@@ -45,13 +45,19 @@ public struct AnalysisStats: Sendable {
 
     /// Adds another worker's counters (peaks are the caller's: a sum of peaks is not a peak).
     public mutating func merge(_ o: AnalysisStats) {
-        packets += o.packets; bytes = bytes.addingSaturated(o.bytes)
-        nonIPPackets += o.nonIPPackets; malformedPackets += o.malformedPackets
+        packets += o.packets
+        bytes = bytes.addingSaturated(o.bytes)
+        nonIPPackets += o.nonIPPackets
+        malformedPackets += o.malformedPackets
         fragmentsReassembled += o.fragmentsReassembled
         anomalies.merge(o.anomalies)
         reassembly.merge(o.reassembly)
-        stratumSessions += o.stratumSessions; dnsMessages += o.dnsMessages; tlsHandshakes += o.tlsHandshakes
-        httpFlows += o.httpFlows; webSocketFlows += o.webSocketFlows; peerFlows += o.peerFlows
+        stratumSessions += o.stratumSessions
+        dnsMessages += o.dnsMessages
+        tlsHandshakes += o.tlsHandshakes
+        httpFlows += o.httpFlows
+        webSocketFlows += o.webSocketFlows
+        peerFlows += o.peerFlows
         allowedSessions += o.allowedSessions
         evidenceDropped += o.evidenceDropped
         timeWentBackwards += o.timeWentBackwards
@@ -67,7 +73,8 @@ public struct SecondTicks: Sendable {
     public init() {}
     /// Whether `clock` is in a later whole second than the previous tick.
     public mutating func crosses(_ clock: Timestamp) -> Bool {
-        let second = clock.nanoseconds >= 0 ? clock.nanoseconds / 1_000_000_000 : (clock.nanoseconds + 1) / 1_000_000_000 - 1
+        let second =
+            clock.nanoseconds >= 0 ? clock.nanoseconds / 1_000_000_000 : (clock.nanoseconds + 1) / 1_000_000_000 - 1
         guard second > last else { return false }
         last = second
         return true
@@ -104,7 +111,10 @@ struct InputCount: Sendable {
     mutating func advance(to time: Timestamp) { if time > clock { clock = time } }
 
     /// The end of input: the last sample's number.
-    mutating func end() -> Int { samples += 1; return samples }
+    mutating func end() -> Int {
+        samples += 1
+        return samples
+    }
 
     /// These counts in `s` (they are the reader's, whatever the workers counted).
     func apply(to s: inout AnalysisStats) {
@@ -140,12 +150,19 @@ public final class Analyzer {
     ///   - localNets: when given, reports centre on hosts inside these blocks.
     ///   - names: the name memory, shared when several workers analyse one input.
     ///   - onEvent: called synchronously as detections happen (in packet order).
-    public init(limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
-                policy: ScoringPolicy = ScoringPolicy(), names: NameMemory? = nil, shared: SharedVerdicts? = nil, worker: Int = 0,
-                onEvent: ((AnalysisEvent) -> Void)? = nil) {
+    public init(
+        limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
+        policy: ScoringPolicy = ScoringPolicy(), names: NameMemory? = nil, shared: SharedVerdicts? = nil,
+        worker: Int = 0,
+        onEvent: ((AnalysisEvent) -> Void)? = nil
+    ) {
         self.limits = limits
         self.localNets = localNets
-        let memory = names ?? NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay, delayPackets: limits.learnedNamePackets)
+        let memory =
+            names
+            ?? NameMemory(
+                capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay,
+                delayPackets: limits.learnedNamePackets)
         let sink = Sink(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent)
         sink.shared = shared
         sink.worker = worker
@@ -162,8 +179,11 @@ public final class Analyzer {
     /// Processes one captured frame (a single analyzer: it numbers packets and learns DNS answers itself).
     /// - Complexity: amortised O(1) for bypassed and in-order traffic; allocates nothing
     ///   on the fast path except when a flow is created or data must be buffered.
-    public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        path.read(CapturedPacket(timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength))
+    public func process(
+        time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int
+    ) {
+        path.read(
+            CapturedPacket(timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength))
         path.flush()
     }
 
@@ -202,8 +222,9 @@ public final class Analyzer {
         flush()
         tick(time: end)
         path.finishAll()
-        let part = AnalysisPart(verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)
-        _ = dispatcher.sink.verdicts.drainRetired()   // the part has them now: stored once
+        let part = AnalysisPart(
+            verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)
+        _ = dispatcher.sink.verdicts.drainRetired()  // the part has them now: stored once
         return part
     }
 
@@ -239,13 +260,21 @@ public final class Analyzer {
             sink.openFlows = index
         }
         var hosts = sink.verdicts.takeChanged().union(deferredHosts)
-        for flow in touchedFlows() { hosts.insert(flow.key.low.address); hosts.insert(flow.key.high.address) }
-        guard !hosts.isEmpty else { deferredHosts = []; return [] }
-        let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: sink.verdicts.limits.maxReportsPerSnapshot) { part in
+        for flow in touchedFlows() {
+            hosts.insert(flow.key.low.address)
+            hosts.insert(flow.key.high.address)
+        }
+        guard !hosts.isEmpty else {
+            deferredHosts = []
+            return []
+        }
+        let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: sink.verdicts.limits.maxReportsPerSnapshot) {
+            part in
             var verdicts = sink.verdicts.subset(Set(part))
             var seen = Set<ObjectIdentifier>()
             for host in part {
-                for flow in sink.openFlows?.flows(of: host) ?? [:].values where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
+                for flow in sink.openFlows?.flows(of: host) ?? [:].values
+                where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
                     let found = openFindings(flow)
                     for r in found.sessions { verdicts.add(r) }
                     for e in found.evidence { verdicts.add(e) }
@@ -258,7 +287,6 @@ public final class Analyzer {
         return reports
     }
 
-
     /// Hosts the next snapshot judges again though their evidence did not change (a probe answered).
     public func rejudge(_ hosts: Set<IPAddress>) { deferredHosts.formUnion(hosts) }
 
@@ -268,11 +296,13 @@ public final class Analyzer {
     public func publishOpenFindings() {
         let sink = dispatcher.sink
         guard let shared = sink.shared else { return }
-        for flow in touchedFlows() where flow.app != nil && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published) {
+        for flow in touchedFlows()
+        where flow.app != nil && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published) {
             let (sessions, evidence) = openFindings(flow)
             guard !sessions.isEmpty || !evidence.isEmpty || flow.app.published else { continue }
-            shared.publish(SharedVerdicts.FlowID(worker: sink.worker, origin: flow.firstSeq),
-                           hosts: [flow.key.low.address, flow.key.high.address], sessions: sessions, evidence: evidence)
+            shared.publish(
+                SharedVerdicts.FlowID(worker: sink.worker, origin: flow.firstSeq),
+                hosts: [flow.key.low.address, flow.key.high.address], sessions: sessions, evidence: evidence)
             flow.app.published = !sessions.isEmpty || !evidence.isEmpty
         }
     }
@@ -292,9 +322,16 @@ public final class Analyzer {
         let sink = dispatcher.sink
         let found = dispatcher.findings(flow, reason: "open", final: false)
         let asOf = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
-        var sessions: [SessionRecord] = [], evidence: [Evidence] = []
-        for var r in found.sessions where sink.admits(r, asOf: asOf) { r.origin = flow.firstSeq; sessions.append(r) }
-        for var e in found.evidence where sink.admits(e) { e.origin = flow.firstSeq; evidence.append(e) }
+        var sessions: [SessionRecord] = []
+        var evidence: [Evidence] = []
+        for var r in found.sessions where sink.admits(r, asOf: asOf) {
+            r.origin = flow.firstSeq
+            sessions.append(r)
+        }
+        for var e in found.evidence where sink.admits(e) {
+            e.origin = flow.firstSeq
+            evidence.append(e)
+        }
         return (sessions, evidence)
     }
 
@@ -333,7 +370,6 @@ public final class Analyzer {
     }
 }
 
-
 /// What one analyzer (one worker) found: merged with the other workers' parts, the same as one
 /// analyzer would have found alone (docs/architecture.md "Workers").
 public struct AnalysisPart: Sendable {
@@ -342,7 +378,9 @@ public struct AnalysisPart: Sendable {
     public var hostsSeen: [IPAddress: HostSeen]
 
     public init(verdicts: HostVerdicts, stats: AnalysisStats, hostsSeen: [IPAddress: HostSeen]) {
-        self.verdicts = verdicts; self.stats = stats; self.hostsSeen = hostsSeen
+        self.verdicts = verdicts
+        self.stats = stats
+        self.hostsSeen = hostsSeen
     }
 
     /// Takes in another worker's part (counters summed; the reader's own counts are set by the caller).
@@ -372,5 +410,8 @@ public struct AnalysisPart: Sendable {
 public struct HostSeen: Sendable, Equatable {
     public var first: Timestamp
     public var last: Timestamp
-    public init(first: Timestamp, last: Timestamp) { self.first = first; self.last = last }
+    public init(first: Timestamp, last: Timestamp) {
+        self.first = first
+        self.last = last
+    }
 }

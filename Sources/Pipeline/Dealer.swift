@@ -22,7 +22,10 @@ struct Dealer {
     /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
     let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
     /// The seed of the address-pair hash that picks a frame's worker.
-    private let seed: (UInt64, UInt64) = { var g = SystemRandomNumberGenerator(); return (g.next() | 1, g.next()) }()
+    private let seed: (UInt64, UInt64) = {
+        var g = SystemRandomNumberGenerator()
+        return (g.next() | 1, g.next())
+    }()
     /// Batches being gathered, per worker.
     private var pending: [Batch]
     /// Per worker, the batches handed over and not yet known finished: (number, first packet's place).
@@ -31,8 +34,11 @@ struct Dealer {
     private(set) var input = InputCount()
     private let nap = DispatchSemaphore(value: 0)
 
-    init(workerCount: Int, limits: Limits, intel: PoolIntelligence, names: NameMemory, queues: [BatchQueue], finished: [BatchCounter],
-         peaks: PeakSamples, assign: (@Sendable (IPAddress, IPAddress) -> Int)?) {
+    init(
+        workerCount: Int, limits: Limits, intel: PoolIntelligence, names: NameMemory, queues: [BatchQueue],
+        finished: [BatchCounter],
+        peaks: PeakSamples, assign: (@Sendable (IPAddress, IPAddress) -> Int)?
+    ) {
         self.workerCount = workerCount
         self.limits = limits
         self.intel = intel
@@ -81,7 +87,8 @@ struct Dealer {
 
     /// Ends the input: every worker gets the end (sample number and clock, returned) and its queue closes.
     mutating func end() -> (last: Int, clock: Timestamp) {
-        let last = input.end(), clock = input.clock
+        let last = input.end()
+        let clock = input.clock
         for w in 1..<workerCount {
             append(Item(kind: .end, seq: last, clock: clock), to: w)
             send(w)
@@ -96,7 +103,9 @@ struct Dealer {
     /// it: results do not depend on which worker sees what).
     private func worker(for decoded: DecodeOutcome) -> Int {
         guard workerCount > 1 else { return 0 }
-        let a: IPAddress, b: IPAddress, vlan: UInt16
+        let a: IPAddress
+        let b: IPAddress
+        let vlan: UInt16
         switch decoded {
         case .packet(let p): (a, b, vlan) = (p.src, p.dst, p.vlanID)
         case .fragment(let f): (a, b, vlan) = (f.key.src, f.key.dst, f.key.vlanID)
@@ -105,7 +114,8 @@ struct Dealer {
         if let assign { return min(max(assign(a, b), 0), workerCount - 1) }
         // Unordered: the pair's two folded words, combined commutatively, then mixed with the seed
         // (the flow table's multiply-fold step, `FlowHasher`).
-        let x = Self.fold(a), y = Self.fold(b)
+        let x = Self.fold(a)
+        let y = Self.fold(b)
         let h = FlowHasher.mum((x &+ y) ^ seed.0, ((x ^ y) &+ UInt64(vlan)) ^ seed.1)
         // The reader also reads, decodes and copies for everyone: its own share is a quarter of another
         // worker's (weights 1 : 4 : 4 …, which balanced the two threads of a 2-core run best).
@@ -123,7 +133,11 @@ struct Dealer {
     private mutating func append(_ item: Item, to w: Int) {
         if pending[w].items.isEmpty { pending[w].first = InputPoint(seq: item.seq, clock: item.clock) }
         pending[w].items.append(item)
-        if pending[w].items.count >= ParallelAnalysis.batchFrames || pending[w].bytes.count >= ParallelAnalysis.batchBytes { send(w) }
+        if pending[w].items.count >= ParallelAnalysis.batchFrames
+            || pending[w].bytes.count >= ParallelAnalysis.batchBytes
+        {
+            send(w)
+        }
     }
 
     private mutating func send(_ w: Int) {
@@ -140,7 +154,9 @@ struct Dealer {
     mutating func settle() {
         for w in 1..<workerCount {
             send(w)
-            while finished[w].count.load(ordering: .acquiring) < sent[w] { _ = nap.wait(timeout: .now() + .microseconds(20)) }
+            while finished[w].count.load(ordering: .acquiring) < sent[w] {
+                _ = nap.wait(timeout: .now() + .microseconds(20))
+            }
             inFlight[w].removeAll()
         }
     }
@@ -158,7 +174,10 @@ struct Dealer {
             if !pending[w].items.isEmpty, names.settled(pending[w].first, asOf: now) { send(w) }
             var done = finished[w].count.load(ordering: .acquiring)
             while let (number, first) = inFlight[w].first {
-                if number <= done { inFlight[w].removeFirst(); continue }
+                if number <= done {
+                    inFlight[w].removeFirst()
+                    continue
+                }
                 guard names.settled(first, asOf: now) else { break }
                 _ = nap.wait(timeout: .now() + .microseconds(20))
                 done = finished[w].count.load(ordering: .acquiring)

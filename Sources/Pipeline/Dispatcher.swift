@@ -33,11 +33,14 @@ struct Dispatcher: FlowHandler {
     func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp {
         sink.openFlows?.add(flow)
         var app = FlowApp()
-        app.hint = sink.hint(for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.firstSeq, clock: flow.firstSeen))
+        app.hint = sink.hint(
+            for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.firstSeq, clock: flow.firstSeen))
         return app
     }
 
-    func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<FlowApp>, time: Timestamp) -> StreamDecision {
+    func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<FlowApp>, time: Timestamp)
+        -> StreamDecision
+    {
         // The flow's latest packet, not whichever packet is being handled: data flushed when a flow
         // ends belongs to the flow's last packet, however late the table noticed.
         sink.point = InputPoint(seq: flow.lastSeq, clock: time)
@@ -50,9 +53,11 @@ struct Dispatcher: FlowHandler {
             guard let analyzer = flow.app.analyzer else { return flow.app.decided ? .bypass : .continue }
             return apply(analyzer.gap(count, direction: direction, flow: context), context)
         case .datagram(let bytes):
-            let src = flow.key.source(direction), dst = flow.key.destination(direction)
+            let src = flow.key.source(direction)
+            let dst = flow.key.destination(direction)
             if src.port == 53 || dst.port == 53 {
-                DNSAnalyzer.message(bytes, from: src, to: dst, over: .udp, time: time, shared: sink, learn: sink.reassembledDatagram)
+                DNSAnalyzer.message(
+                    bytes, from: src, to: dst, over: .udp, time: time, shared: sink, learn: sink.reassembledDatagram)
                 return .continue
             }
             PeerAnalyzer.datagram(bytes, from: src, to: dst, time: time, shared: sink)
@@ -63,7 +68,9 @@ struct Dispatcher: FlowHandler {
         }
     }
 
-    private func data(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, _ context: FlowContext) -> StreamDecision {
+    private func data(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, _ context: FlowContext)
+        -> StreamDecision
+    {
         let flow = context.flow
         if !flow.app.decided {
             let (analyzer, undecided) = AnalyzerTable.probe(bytes, direction: direction, flow: context)
@@ -80,7 +87,9 @@ struct Dispatcher: FlowHandler {
         switch decision {
         case .keep: return .continue
         case .bypass: return .bypass
-        case .done: flow.app.analyzer = nil; return .bypass
+        case .done:
+            flow.app.analyzer = nil
+            return .bypass
         case .tunnel(let inner, let pending):
             // A tunnel in a tunnel (a chain of proxies): the innermost target is where the stream
             // goes, the route says every hop ("HTTP CONNECT → SOCKS5"). A chain longer than
@@ -88,8 +97,10 @@ struct Dispatcher: FlowHandler {
             var tunnel = inner
             if let outer = flow.app.tunnel {
                 guard outer.hops < Tunnel.maxHops else { return .bypass }
-                tunnel = Tunnel(route: ProxyRoute(kind: outer.route.kind + ProxyRoute.hopSeparator + inner.route.kind, target: inner.route.target),
-                                host: inner.host, address: inner.address, port: inner.port)
+                tunnel = Tunnel(
+                    route: ProxyRoute(
+                        kind: outer.route.kind + ProxyRoute.hopSeparator + inner.route.kind, target: inner.route.target),
+                    host: inner.host, address: inner.address, port: inner.port)
             }
             flow.app.tunnel = tunnel
             flow.app.hint = tunnel.hint(sink, asOf: sink.point)
@@ -123,7 +134,10 @@ struct Dispatcher: FlowHandler {
         for r in found.sessions { sink.add(r, asOf: sink.point) }
         if found.identifiedSession, let r = found.sessions.last {
             // Stamped with the session's last packet, not the packet (or tick) that found it idle.
-            sink.onEvent?(AnalysisEvent(time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r, policy: sink.verdicts.policy))
+            sink.onEvent?(
+                AnalysisEvent(
+                    time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r,
+                    policy: sink.verdicts.policy))
         }
         for e in found.evidence { sink.add(e) }
     }
@@ -134,7 +148,8 @@ struct Dispatcher: FlowHandler {
         // A name learned while the flow went on (a DNS answer a slower live worker took in after this
         // flow's first packet; a lookup after the connection) still names its server, as of its last packet.
         if flow.app.hint == nil && flow.app.tunnel == nil {
-            flow.app.laterHint = sink.hint(for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen))
+            flow.app.laterHint = sink.hint(
+                for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen))
         }
         let context = FlowContext(flow: flow, shared: sink, time: flow.lastSeen)
         if let analyzer = flow.app.analyzer { return analyzer.findings(flow: context, reason: reason, final: final) }

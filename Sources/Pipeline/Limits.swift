@@ -2,8 +2,8 @@ import DNS
 import Detection
 import HTTP
 import PacketDecoding
-import StreamReassembly
 import Stratum
+import StreamReassembly
 
 /// Every cap in one place, with documented defaults (docs/hostile-input.md "Caps").
 /// A cap reached means skip, flush or bypass, plus a counter; never unbounded growth.

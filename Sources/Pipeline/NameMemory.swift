@@ -1,6 +1,6 @@
-import Locking
 import DequeModule
 import Detection
+import Locking
 import PacketDecoding
 import PoolIntel
 import SafeNumbers
@@ -11,7 +11,10 @@ import Synchronization
 public struct InputPoint: Sendable, Equatable {
     public var seq: Int
     public var clock: Timestamp
-    public init(seq: Int, clock: Timestamp) { self.seq = seq; self.clock = clock }
+    public init(seq: Int, clock: Timestamp) {
+        self.seq = seq
+        self.clock = clock
+    }
     public static let start = InputPoint(seq: 0, clock: .distantPast)
 }
 
@@ -65,7 +68,9 @@ public final class NameMemory: Sendable {
     /// as soon as any worker learned it; every lookup then sees the latest name stored.
     public let inInputOrder: Bool
 
-    public init(capacity: Int, delay: Double, delayPackets: Int = Limits().learnedNamePackets, inInputOrder: Bool = true) {
+    public init(
+        capacity: Int, delay: Double, delayPackets: Int = Limits().learnedNamePackets, inInputOrder: Bool = true
+    ) {
         self.capacity = max(1, capacity)
         delayNanos = max(Int64(saturating: delay * 1e9), 1_000)
         self.delayPackets = max(delayPackets, 1)
@@ -80,9 +85,13 @@ public final class NameMemory: Sendable {
 
     /// Remembers that `address` goes by `name` from `point` on (see the type's rules).
     /// - Complexity: O(1) amortised.
-    func insert(_ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double, at point: InputPoint, atOnce: Bool) {
-        let entry = Entry(name: name, source: source, expires: point.clock.adding(seconds: max(ttl, 1)), match: match,
-                          learned: point, atOnce: atOnce)
+    func insert(
+        _ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double, at point: InputPoint,
+        atOnce: Bool
+    ) {
+        let entry = Entry(
+            name: name, source: source, expires: point.clock.adding(seconds: max(ttl, 1)), match: match,
+            learned: point, atOnce: atOnce)
         state.withLock { s in
             if var list = s.versions[address] {
                 // Workers learn out of order: keep the versions in input order.

@@ -50,7 +50,8 @@ struct PacketPath {
     mutating func read(_ frame: CapturedPacket) {
         let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
         let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
-        Self.learnAtOnce(decoded, in: frame.bytes, intel: intel, limits: limits, names: dispatcher.sink.names, at: point)
+        Self.learnAtOnce(
+            decoded, in: frame.bytes, intel: intel, limits: limits, names: dispatcher.sink.names, at: point)
         ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
     }
 
@@ -108,16 +109,22 @@ struct PacketPath {
     /// 53 — the only names learned before any flow sees them (`NameMemory`). The reader does this, for
     /// every worker of `ParallelAnalysis`.
     @inline(__always)
-    static func learnAtOnce(_ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
-                            names: NameMemory, at point: InputPoint) {
+    static func learnAtOnce(
+        _ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
+        names: NameMemory, at point: InputPoint
+    ) {
         guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53,
-              !p.payload.isEmpty, p.payload.upperBound <= frame.count else { return }
-        DNSAnalyzer.learnAtOnce(UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
+            !p.payload.isEmpty, p.payload.upperBound <= frame.count
+        else { return }
+        DNSAnalyzer.learnAtOnce(
+            UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
     }
 
     /// `key`: the packet's flow key, worked out ahead (`key(_:)`: present for every `.packet`).
     /// (The sink's current point is set by the dispatcher for each flow it hands data to or ends.)
-    private mutating func handle(_ decoded: DecodeOutcome, key: PacketKey?, frame: UnsafeRawBufferPointer, at point: InputPoint) {
+    private mutating func handle(
+        _ decoded: DecodeOutcome, key: PacketKey?, frame: UnsafeRawBufferPointer, at point: InputPoint
+    ) {
         let time = clock
         switch decoded {
         case .packet(let p):
@@ -134,10 +141,14 @@ struct PacketPath {
             defer { sink.reassembledDatagram = false }
             whole.withUnsafeBytes { buf in
                 let k = f.key
-                switch PacketDecoder.decodeTransport(ByteView(buf), range: 0..<buf.count, proto: k.ipProtocol,
-                                                     src: k.src, dst: k.dst, vlanID: k.vlanID, truncated: false) {
+                switch PacketDecoder.decodeTransport(
+                    ByteView(buf), range: 0..<buf.count, proto: k.ipProtocol,
+                    src: k.src, dst: k.dst, vlanID: k.vlanID, truncated: false)
+                {
                 case .packet(let p): table.process(p, in: buf, time: time, seq: point.seq, handler: &dispatcher)
-                case .malformed(let a): stats.anomalies.record(a); stats.malformedPackets += 1
+                case .malformed(let a):
+                    stats.anomalies.record(a)
+                    stats.malformedPackets += 1
                 default: break
                 }
             }

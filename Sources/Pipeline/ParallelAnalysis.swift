@@ -1,7 +1,7 @@
-import Locking
 import DequeModule
 import Detection
 import Dispatch
+import Locking
 import PacketDecoding
 import PoolIntel
 import StreamReassembly
@@ -47,35 +47,55 @@ public final class ParallelAnalysis: InputAnalysis {
     ///   - collectRetired: keep sessions retired from memory for a store (`drainRetiredSessions`).
     ///   - onEvent: called on the workers' threads (the reader's for worker 0) as detections happen,
     ///     each worker in its packet order.
-    public convenience init(workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
-                policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false,
-                onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil) {
-        self.init(workers: workers, limits: limits, intel: intel, localNets: localNets, policy: policy, collectRetired: collectRetired,
-                  assign: nil, onEvent: onEvent)
+    public convenience init(
+        workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(),
+        localNets: AddressSet? = nil,
+        policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false,
+        onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil
+    ) {
+        self.init(
+            workers: workers, limits: limits, intel: intel, localNets: localNets, policy: policy,
+            collectRetired: collectRetired,
+            assign: nil, onEvent: onEvent)
     }
 
-    init(workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(), localNets: AddressSet? = nil,
-         policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false, assign: (@Sendable (IPAddress, IPAddress) -> Int)?,
-         onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil) {
+    init(
+        workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(),
+        localNets: AddressSet? = nil,
+        policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false,
+        assign: (@Sendable (IPAddress, IPAddress) -> Int)?,
+        onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil
+    ) {
         let n = max(1, workers)
         workerCount = n
         self.limits = limits
-        names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay, delayPackets: limits.learnedNamePackets)
+        names = NameMemory(
+            capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay,
+            delayPackets: limits.learnedNamePackets)
         let queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
         let finished = (0..<n).map { _ in BatchCounter() }
         peaks = PeakSamples(workers: n)
         retired = collectRetired ? Locked([]) : nil
-        dealer = Dealer(workerCount: n, limits: limits, intel: intel, names: names, queues: queues, finished: finished, peaks: peaks,
-                        assign: assign)
+        dealer = Dealer(
+            workerCount: n, limits: limits, intel: intel, names: names, queues: queues, finished: finished,
+            peaks: peaks,
+            assign: assign)
         results.withLock { $0 = Array(repeating: nil, count: n) }
         let share = limits.share(of: n)
-        own = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
+        own = Analyzer(
+            limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
         own.collectRetiredSessions = collectRetired
         for w in 1..<max(n, 1) {
-            let queue = queues[w], done = finished[w], names = names, peaks = peaks, results = results, retired = retired
+            let queue = queues[w]
+            let done = finished[w]
+            let names = names
+            let peaks = peaks
+            let results = results
+            let retired = retired
             group.enter()
             DispatchQueue(label: "stratumsniff.worker.\(w)").async { [group] in
-                let analyzer = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
+                let analyzer = Analyzer(
+                    limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
                 analyzer.collectRetiredSessions = retired != nil
                 while var batch = queue.pop() {
                     batch.bytes.withUnsafeBytes { bytes in
@@ -85,17 +105,22 @@ public final class ParallelAnalysis: InputAnalysis {
                             for item in batch.items {
                                 switch item.kind {
                                 case .packet:
-                                    let frame = item.address != 0
-                                        ? UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
-                                        : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
-                                    path.enqueue(at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
+                                    let frame =
+                                        item.address != 0
+                                        ? UnsafeRawBufferPointer(
+                                            start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
+                                        : UnsafeRawBufferPointer(
+                                            rebasing: bytes[item.offset..<item.offset + item.length])
+                                    path.enqueue(
+                                        at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType,
+                                        frame: frame)
                                 case .tick:
                                     peaks.sample(item.seq, &path, at: item.clock)
                                 case .end:
                                     return item
                                 }
                             }
-                            path.flush()   // before the batch's bytes are recycled
+                            path.flush()  // before the batch's bytes are recycled
                             return nil
                         }
                         if let end {
@@ -121,8 +146,11 @@ public final class ParallelAnalysis: InputAnalysis {
     public var packetsSeen: Int { dealer.input.stats.packets }
 
     /// Hands one captured frame to its worker (the reader's thread only).
-    public func process(time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int) {
-        let one = CapturedPacket(timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength)
+    public func process(
+        time packetTime: Timestamp, linkType: LinkType, frame: UnsafeRawBufferPointer, originalLength: Int
+    ) {
+        let one = CapturedPacket(
+            timestamp: packetTime, linkType: linkType, bytes: frame, originalLength: originalLength)
         withUnsafePointer(to: one) { process(batch: UnsafeBufferPointer(start: $0, count: 1), retained: false) }
     }
 
@@ -133,7 +161,7 @@ public final class ParallelAnalysis: InputAnalysis {
     public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
         own.withPath { path in
             dealer.deal(batch, retained: retained, own: &path)
-            path.flush()   // the frames are valid only during this call unless retained; the own share ends here
+            path.flush()  // the frames are valid only during this call unless retained; the own share ends here
         }
     }
 
@@ -149,8 +177,9 @@ public final class ParallelAnalysis: InputAnalysis {
         results.withLock { $0[0] = part }
         group.wait()
         let parts = results.withLock { $0 }.compactMap { $0 }
-        var merged = AnalysisPart(verdicts: HostVerdicts(policy: parts.first?.verdicts.policy ?? ScoringPolicy(), limits: limits.hosts),
-                                  stats: AnalysisStats(), hostsSeen: [:])
+        var merged = AnalysisPart(
+            verdicts: HostVerdicts(policy: parts.first?.verdicts.policy ?? ScoringPolicy(), limits: limits.hosts),
+            stats: AnalysisStats(), hostsSeen: [:])
         for p in parts { merged.merge(p, maxHostsSeen: limits.maxHostsSeen) }
         // The host table's counters are the merged table's (it retires and drops past the caps too).
         merged.stats.count(merged.verdicts)
@@ -164,7 +193,11 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Sessions the workers retired from memory since the last call (for a store).
     public func drainRetiredSessions() -> [SessionRecord] {
-        own.drainRetiredSessions() + (retired?.withLock { r in defer { r = [] }; return r } ?? [])
+        own.drainRetiredSessions()
+            + (retired?.withLock { r in
+                defer { r = [] }
+                return r
+            } ?? [])
     }
 }
 
@@ -250,7 +283,10 @@ final class BatchQueue: Sendable {
     func pop() -> Batch? {
         while true {
             let (batch, closed) = state.withLock { s in (s.items.popFirst(), s.closed) }
-            if let batch { free.signal(); return batch }
+            if let batch {
+                free.signal()
+                return batch
+            }
             if closed { return nil }
             filled.wait()
         }
@@ -326,7 +362,7 @@ extension Limits {
         l.hosts.maxSessions = part(hosts.maxSessions)
         l.hosts.maxEvidence = part(hosts.maxEvidence)
         l.hosts.maxRetiredPending = part(hosts.maxRetiredPending)
-        l.maxHostsSeen = maxHostsSeen == 0 ? 0 : part(maxHostsSeen)   // 0: not collected
+        l.maxHostsSeen = maxHostsSeen == 0 ? 0 : part(maxHostsSeen)  // 0: not collected
         return l
     }
 }

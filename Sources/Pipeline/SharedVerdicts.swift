@@ -1,5 +1,5 @@
-import Locking
 import Detection
+import Locking
 import PacketDecoding
 import PoolIntel
 import Synchronization
@@ -53,13 +53,19 @@ public final class SharedVerdicts: Sendable {
     func publish(_ id: FlowID, hosts: [IPAddress], sessions: [SessionRecord], evidence: [Evidence]) {
         state.withLock { s in
             if let old = s.open[id] {
-                for h in old.hosts { s.openByHost[h]?.remove(id); s.openChanged.insert(h) }
+                for h in old.hosts {
+                    s.openByHost[h]?.remove(id)
+                    s.openChanged.insert(h)
+                }
             }
             if sessions.isEmpty && evidence.isEmpty {
                 s.open[id] = nil
             } else {
                 s.open[id] = OpenFindings(hosts: hosts, sessions: sessions, evidence: evidence)
-                for h in hosts { s.openByHost[h, default: []].insert(id); s.openChanged.insert(h) }
+                for h in hosts {
+                    s.openByHost[h, default: []].insert(id)
+                    s.openChanged.insert(h)
+                }
             }
             for h in hosts where s.openByHost[h]?.isEmpty == true { s.openByHost[h] = nil }
         }
@@ -73,8 +79,12 @@ public final class SharedVerdicts: Sendable {
         state.withLock { s in
             let hosts = s.verdicts.takeChanged().union(s.openChanged).union(s.deferred)
             s.openChanged = []
-            guard !hosts.isEmpty else { s.deferred = []; return [] }
-            let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: s.verdicts.limits.maxReportsPerSnapshot) { part in
+            guard !hosts.isEmpty else {
+                s.deferred = []
+                return []
+            }
+            let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: s.verdicts.limits.maxReportsPerSnapshot) {
+                part in
                 var verdicts = s.verdicts.subset(Set(part))
                 var seen = Set<FlowID>()
                 for h in part {
@@ -93,9 +103,13 @@ public final class SharedVerdicts: Sendable {
     }
 
     /// Every host's report from ended flows (at the end, after every worker finished its flows).
-    public func reports(localNets: AddressSet?) -> [HostReport] { state.withLock { $0.verdicts.reports(localNets: localNets) } }
+    public func reports(localNets: AddressSet?) -> [HostReport] {
+        state.withLock { $0.verdicts.reports(localNets: localNets) }
+    }
 
-    public func holds(_ host: IPAddress) -> Bool { state.withLock { $0.verdicts.holds(host) || $0.openByHost[host]?.isEmpty == false } }
+    public func holds(_ host: IPAddress) -> Bool {
+        state.withLock { $0.verdicts.holds(host) || $0.openByHost[host]?.isEmpty == false }
+    }
 
     public var collectRetired: Bool {
         get { state.withLock { $0.verdicts.collectRetired } }

@@ -10,7 +10,11 @@ final class PoolHint {
     var name: String?
     var match: PoolMatch
     var via: NameSource
-    init(name: String?, match: PoolMatch, via: NameSource) { self.name = name; self.match = match; self.via = via }
+    init(name: String?, match: PoolMatch, via: NameSource) {
+        self.name = name
+        self.match = match
+        self.via = via
+    }
 }
 
 /// State shared by every flow and analyzer: verdicts, counters, the name cache and the lists.
@@ -57,7 +61,10 @@ final class Sink {
         }
     }
 
-    init(limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, names: NameMemory, onEvent: ((AnalysisEvent) -> Void)?) {
+    init(
+        limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, names: NameMemory,
+        onEvent: ((AnalysisEvent) -> Void)?
+    ) {
         self.limits = limits
         self.intel = intel
         self.onEvent = onEvent
@@ -72,19 +79,25 @@ final class Sink {
         guard admits(e) else { return }
         var e = e
         e.origin = origin
-        let published = switch shared?.add(e) ?? verdicts.add(e) {
-        case .new: true
-        case .merged(let n): n & (n - 1) == 0
-        case .refused: false
+        let published =
+            switch shared?.add(e) ?? verdicts.add(e) {
+            case .new: true
+            case .merged(let n): n & (n - 1) == 0
+            case .refused: false
+            }
+        if published {
+            onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy))
         }
-        if published { onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy)) }
     }
 
     /// - Parameter asOf: the flow's last packet (what was known of the pool's name while it lasted).
     func add(_ r: SessionRecord, asOf point: InputPoint) {
         var r = r
         r.origin = origin
-        guard admits(r, asOf: point) else { allowedSessions += 1; return }
+        guard admits(r, asOf: point) else {
+            allowedSessions += 1
+            return
+        }
         if let shared { shared.add(r) } else { verdicts.add(r) }
     }
 
@@ -99,7 +112,9 @@ final class Sink {
     /// — is sanctioned mining: not counted against its miner (docs/detection.md "Pool intelligence").
     func admits(_ r: SessionRecord, asOf point: InputPoint) -> Bool {
         if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return false }
-        if r.summary.poolHostnames.contains(where: { intel.isAllowed(name: HTTPAnalyzer.hostOnly($0)) }) { return false }
+        if r.summary.poolHostnames.contains(where: { intel.isAllowed(name: HTTPAnalyzer.hostOnly($0)) }) {
+            return false
+        }
         if let e = names.lookup(r.pool, asOf: point, now: r.flowLastSeen), e.match == nil { return false }
         return true
     }
@@ -108,11 +123,15 @@ final class Sink {
     /// listed pool. An allow-listed name is remembered too (without a match), so that sessions to its
     /// addresses are known to be sanctioned. `atOnce` only for the reader's DNS answers (`NameMemory`).
     func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double) {
-        Self.remember(address, name: name, match: match, source: source, ttl: ttl, intel: intel, into: names, at: point, atOnce: false)
+        Self.remember(
+            address, name: name, match: match, source: source, ttl: ttl, intel: intel, into: names, at: point,
+            atOnce: false)
     }
 
-    static func remember(_ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double,
-                         intel: PoolIntelligence, into names: NameMemory, at point: InputPoint, atOnce: Bool) {
+    static func remember(
+        _ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double,
+        intel: PoolIntelligence, into names: NameMemory, at point: InputPoint, atOnce: Bool
+    ) {
         if intel.isAllowed(name: name) {
             names.insert(address, name: name, match: nil, source: source, ttl: ttl, at: point, atOnce: atOnce)
             return

@@ -26,7 +26,10 @@ public struct AddressSet: Sendable {
     public mutating func insert(_ block: Block, _ entry: PoolEntry) {
         let key = Self.mask(block.network, block.prefix)
         let p = (block.network.isIPv6 ? 1000 : 0) + block.prefix
-        if byPrefix[p] == nil { prefixes.append(p); prefixes.sort(by: >) }
+        if byPrefix[p] == nil {
+            prefixes.append(p)
+            prefixes.sort(by: >)
+        }
         byPrefix[p, default: [:]][key, default: []].append((block, entry))
         count += 1
     }

@@ -19,7 +19,11 @@ public struct DomainSet: Sendable {
         guard let d = Self.normalise(domain) else { return false }
         entries[d] = entry
         let bytes = Array(d.utf8)
-        if let t = Self.tailStart(bytes) { tails.insert(Self.tailHash(bytes[t...])) } else { hasSingleLabelEntries = true }
+        if let t = Self.tailStart(bytes) {
+            tails.insert(Self.tailHash(bytes[t...]))
+        } else {
+            hasSingleLabelEntries = true
+        }
         return true
     }
 
@@ -38,7 +42,10 @@ public struct DomainSet: Sendable {
             var i = utf8.endIndex
             while i > utf8.startIndex {
                 let j = utf8.index(before: i)
-                if utf8[j] == 0x2E { dots += 1; if dots == 2 { break } }
+                if utf8[j] == 0x2E {
+                    dots += 1
+                    if dots == 2 { break }
+                }
                 start = j
                 i = j
             }
@@ -96,8 +103,11 @@ public struct DomainSet: Sendable {
                 label = 0
                 continue
             }
-            if c >= 0x41 && c <= 0x5A { b[i] = c | 0x20 }
-            else { guard (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F else { return nil } }
+            if c >= 0x41 && c <= 0x5A {
+                b[i] = c | 0x20
+            } else {
+                guard (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F else { return nil }
+            }
             label += 1
             guard label <= 63 else { return nil }
         }

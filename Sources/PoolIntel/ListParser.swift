@@ -35,7 +35,8 @@ public enum ListParser {
                 if let dollar = body.firstIndex(of: "$") { body = body[..<dollar] }
                 if body.hasSuffix("^") { body = body.dropLast() }
                 guard !body.contains("/"), !body.contains("*"), DomainSet.normalise(body) != nil else {
-                    bad("not a domain rule; only ||domain^ rules are understood"); continue
+                    bad("not a domain rule; only ||domain^ rules are understood")
+                    continue
                 }
                 out.domains.append((String(body), PoolEntry(kind: defaultKind, source: source)))
                 continue
@@ -46,9 +47,11 @@ public enum ListParser {
             if fields.count >= 2, PoolKind(rawValue: String(fields[1])) == nil, isBareAddress(first) {
                 let names = fields.dropFirst()
                 if let wrong = names.first(where: { DomainSet.normalise($0) == nil }) {
-                    bad("not a domain name: \(wrong.prefix(80))"); continue
+                    bad("not a domain name: \(wrong.prefix(80))")
+                    continue
                 }
-                for name in names where !["localhost", "localhost.localdomain", "broadcasthost", "local"].contains(name) {
+                for name in names where !["localhost", "localhost.localdomain", "broadcasthost", "local"].contains(name)
+                {
                     out.domains.append((String(name), PoolEntry(kind: defaultKind, source: source)))
                 }
                 continue
@@ -57,17 +60,27 @@ public enum ListParser {
             var entry = PoolEntry(kind: defaultKind, source: source)
             if fields.count >= 2 {
                 guard let k = PoolKind(rawValue: String(fields[1])) else {
-                    bad("second column must be a kind (pool, web-miner, marketplace)"); continue
+                    bad("second column must be a kind (pool, web-miner, marketplace)")
+                    continue
                 }
                 entry.kind = k
                 if fields.count >= 3 { entry.coins = fields[2].split(separator: ",").map { $0.lowercased() } }
-                if fields.count > 3 { bad("too many columns"); continue }
+                if fields.count > 3 {
+                    bad("too many columns")
+                    continue
+                }
             }
             if AddressSet.looksLikeAddress(first) {
-                guard let block = AddressSet.parseBlock(first) else { bad("not an address, CIDR block or address:port"); continue }
+                guard let block = AddressSet.parseBlock(first) else {
+                    bad("not an address, CIDR block or address:port")
+                    continue
+                }
                 out.blocks.append((block, entry))
             } else {
-                guard DomainSet.normalise(first) != nil else { bad("not a domain name"); continue }
+                guard DomainSet.normalise(first) != nil else {
+                    bad("not a domain name")
+                    continue
+                }
                 out.domains.append((String(first), entry))
             }
         }

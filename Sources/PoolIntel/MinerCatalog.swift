@@ -13,22 +13,27 @@ public enum MinerCatalog {
     /// (token matched case-insensitively at the start of a word, canonical name, coins).
     /// Longer tokens first where one is a prefix of another.
     static let known: [(String, String, [String])] = [
-        ("xmrig-proxy", "xmrig-proxy", ["monero"]), ("xmrig-nvidia", "XMRig", ["monero"]), ("xmrig-amd", "XMRig", ["monero"]),
+        ("xmrig-proxy", "xmrig-proxy", ["monero"]), ("xmrig-nvidia", "XMRig", ["monero"]),
+        ("xmrig-amd", "XMRig", ["monero"]),
         ("xmrig", "XMRig", ["monero"]), ("xmr-stak-cpu", "xmr-stak", ["monero"]), ("xmr-stak", "xmr-stak", ["monero"]),
         ("xmr-node-proxy", "xmr-node-proxy", ["monero"]), ("cpuminer-multi", "cpuminer-multi", []),
         ("cpuminer-opt", "cpuminer-opt", []), ("cpuminer", "cpuminer", []), ("minerd", "cpuminer", []),
         ("cgminer", "cgminer", ["bitcoin"]), ("bfgminer", "bfgminer", ["bitcoin"]), ("bmminer", "bmminer", ["bitcoin"]),
-        ("poclbm", "poclbm", ["bitcoin"]), ("diablominer", "DiabloMiner", ["bitcoin"]), ("phoenixminer", "PhoenixMiner", ["ethereum"]),
+        ("poclbm", "poclbm", ["bitcoin"]), ("diablominer", "DiabloMiner", ["bitcoin"]),
+        ("phoenixminer", "PhoenixMiner", ["ethereum"]),
         ("ethminer", "ethminer", ["ethereum"]), ("claymore", "Claymore", ["ethereum"]), ("ewbf", "EWBF", ["zcash"]),
         ("t-rex", "T-Rex", []), ("trex", "T-Rex", []), ("lolminer", "lolMiner", []), ("nbminer", "NBMiner", []),
         ("gminer", "GMiner", []), ("teamredminer", "TeamRedMiner", []), ("srbminer-multi", "SRBMiner", []),
-        ("srbminer", "SRBMiner", []), ("nicehash", "NiceHash", []), ("nhm", "NiceHash", []), ("excavator", "NiceHash Excavator", []),
+        ("srbminer", "SRBMiner", []), ("nicehash", "NiceHash", []), ("nhm", "NiceHash", []),
+        ("excavator", "NiceHash Excavator", []),
         ("ccminer", "ccminer", []), ("sgminer", "sgminer", []), ("bminer", "Bminer", []), ("wildrig", "WildRig", []),
         ("nanominer", "nanominer", []), ("kawpowminer", "kawpowminer", ["ravencoin"]), ("z-enemy", "z-enemy", []),
-        ("cryptodredge", "CryptoDredge", []), ("miniz", "miniZ", []), ("rigel", "Rigel", []), ("bzminer", "BzMiner", []),
-        ("onezerominer", "OneZeroMiner", []), ("xmrigcc", "XMRigCC", ["monero"]), ("ethdcrminer64", "Claymore", ["ethereum"]),
+        ("cryptodredge", "CryptoDredge", []), ("miniz", "miniZ", []), ("rigel", "Rigel", []),
+        ("bzminer", "BzMiner", []),
+        ("onezerominer", "OneZeroMiner", []), ("xmrigcc", "XMRigCC", ["monero"]),
+        ("ethdcrminer64", "Claymore", ["ethereum"]),
         ("dstm", "dstm", ["zcash"]), ("optiminer", "Optiminer", []), ("coinhive", "Coinhive", ["monero"]),
-        ("cryptonight", "CryptoNight miner", ["monero"]),
+        ("cryptonight", "CryptoNight miner", ["monero"])
     ]
 
     /// Identifies mining software in an agent string such as "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2".
@@ -68,7 +73,9 @@ public enum MinerCatalog {
     private static func version(after offset: Int, in agent: String) -> String? {
         let tail = agent.utf8.dropFirst(offset).prefix(64)
         let text = String(decoding: tail, as: UTF8.self)
-        for word in text.split(whereSeparator: { $0 == " " || $0 == "/" || $0 == "(" || $0 == ")" || $0 == ";" || $0 == "," }).prefix(6) {
+        for word in text.split(whereSeparator: {
+            $0 == " " || $0 == "/" || $0 == "(" || $0 == ")" || $0 == ";" || $0 == ","
+        }).prefix(6) {
             var w = Substring(word)
             if w.first == "v" || w.first == "V" { w = w.dropFirst() }
             if let f = w.first, f.isNumber, w.contains("."), w.count <= 24 { return String(w) }

@@ -17,7 +17,9 @@ public struct PoolEntry: Sendable, Equatable, Codable {
     public var source: String
 
     public init(kind: PoolKind, coins: [String] = [], source: String) {
-        self.kind = kind; self.coins = coins; self.source = source
+        self.kind = kind
+        self.coins = coins
+        self.source = source
     }
 
     /// The coin when the entry names exactly one.

@@ -12,14 +12,20 @@ public struct PoolIntelligence: Sendable {
         let allowedNames: DomainSet
         let allowedAddresses: AddressSet
         let warnings: [String]
-        init(pools: DomainSet, poolAddresses: AddressSet, allowedNames: DomainSet, allowedAddresses: AddressSet, warnings: [String]) {
-            self.pools = pools; self.poolAddresses = poolAddresses
-            self.allowedNames = allowedNames; self.allowedAddresses = allowedAddresses
+        init(
+            pools: DomainSet, poolAddresses: AddressSet, allowedNames: DomainSet, allowedAddresses: AddressSet,
+            warnings: [String]
+        ) {
+            self.pools = pools
+            self.poolAddresses = poolAddresses
+            self.allowedNames = allowedNames
+            self.allowedAddresses = allowedAddresses
             self.warnings = warnings
         }
     }
-    private var lists = Lists(pools: DomainSet(), poolAddresses: AddressSet(), allowedNames: DomainSet(), allowedAddresses: AddressSet(),
-                              warnings: [])
+    private var lists = Lists(
+        pools: DomainSet(), poolAddresses: AddressSet(), allowedNames: DomainSet(), allowedAddresses: AddressSet(),
+        warnings: [])
 
     public var pools: DomainSet { lists.pools }
     public var poolAddresses: AddressSet { lists.poolAddresses }
@@ -35,20 +41,25 @@ public struct PoolIntelligence: Sendable {
 
     public mutating func add(poolList text: String, name: String) {
         let parsed = ListParser.parse(text, name: name)
-        var pools = lists.pools, addresses = lists.poolAddresses
+        var pools = lists.pools
+        var addresses = lists.poolAddresses
         for (d, e) in parsed.domains { pools.insert(d, e) }
         for (b, e) in parsed.blocks { addresses.insert(b, e) }
-        lists = Lists(pools: pools, poolAddresses: addresses, allowedNames: lists.allowedNames, allowedAddresses: lists.allowedAddresses,
-                      warnings: lists.warnings + parsed.errors)
+        lists = Lists(
+            pools: pools, poolAddresses: addresses, allowedNames: lists.allowedNames,
+            allowedAddresses: lists.allowedAddresses,
+            warnings: lists.warnings + parsed.errors)
     }
 
     public mutating func add(allowList text: String, name: String) {
         let parsed = ListParser.parse(text, name: name)
-        var names = lists.allowedNames, addresses = lists.allowedAddresses
+        var names = lists.allowedNames
+        var addresses = lists.allowedAddresses
         for (d, e) in parsed.domains { names.insert(d, e) }
         for (b, e) in parsed.blocks { addresses.insert(b, e) }
-        lists = Lists(pools: lists.pools, poolAddresses: lists.poolAddresses, allowedNames: names, allowedAddresses: addresses,
-                      warnings: lists.warnings + parsed.errors)
+        lists = Lists(
+            pools: lists.pools, poolAddresses: lists.poolAddresses, allowedNames: names, allowedAddresses: addresses,
+            warnings: lists.warnings + parsed.errors)
     }
 
     /// The pool entry `name` falls under, unless the allow list covers it.

@@ -121,7 +121,9 @@ public final class PostgresConnection {
         let conn = Self.withParameters(connectionString, defaults) { keywords, values in
             PQconnectdbParams(keywords, values, 1)
         }
-        guard let conn else { throw PostgresError(message: "libpq could not start a connection (out of memory?)", connectionLost: true) }
+        guard let conn else {
+            throw PostgresError(message: "libpq could not start a connection (out of memory?)", connectionLost: true)
+        }
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = Self.message(conn)
             PQfinish(conn)
@@ -159,8 +161,10 @@ public final class PostgresConnection {
     }
 
     /// Whether a server answers at the address, without logging in (libpq's `PQpingParams`).
-    public static func ping(_ connectionString: String, defaults: PostgresDefaults = PostgresDefaults()) -> PostgresPing {
-        let answer = withParameters(connectionString, defaults) { keywords, values in PQpingParams(keywords, values, 1) }
+    public static func ping(_ connectionString: String, defaults: PostgresDefaults = PostgresDefaults()) -> PostgresPing
+    {
+        let answer = withParameters(connectionString, defaults) { keywords, values in PQpingParams(keywords, values, 1)
+        }
         switch answer {
         case PQPING_OK: return .accepting
         case PQPING_REJECT: return .rejecting
@@ -172,7 +176,8 @@ public final class PostgresConnection {
     /// Runs one statement (`$1, $2, …` bound to `arguments`) and returns its rows.
     /// - Throws: the server's error (the connection stays usable), or a lost connection or a passed
     ///   `deadline` (`connectionLost`: the connection is closed and must be replaced).
-    public func execute(_ sql: String, _ arguments: [PostgresArgument] = [], deadline: ContinuousClock.Instant) throws(PostgresError)
+    public func execute(_ sql: String, _ arguments: [PostgresArgument] = [], deadline: ContinuousClock.Instant)
+        throws(PostgresError)
         -> PostgresRows
     {
         guard let conn = handle, PQstatus(conn) == CONNECTION_OK else {
@@ -217,7 +222,10 @@ public final class PostgresConnection {
 
     /// The error for a connection that went away (closed, so that the owner replaces it).
     private func lost(_ reason: PostgresError? = nil) -> PostgresError {
-        var error = reason ?? PostgresError(message: handle.map { Self.message($0) } ?? "the connection is closed", connectionLost: true)
+        var error =
+            reason
+            ?? PostgresError(
+                message: handle.map { Self.message($0) } ?? "the connection is closed", connectionLost: true)
         error.connectionLost = true
         close()
         return error
@@ -233,7 +241,8 @@ public final class PostgresConnection {
                 timeout.timedOut = true
                 throw timeout
             }
-            let milliseconds = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+            let milliseconds = Int32(
+                clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
             var descriptor = pollfd(fd: PQsocket(conn), events: events, revents: 0)
             let ready = poll(&descriptor, 1, milliseconds)
             if ready > 0 { return descriptor.revents }
@@ -243,14 +252,17 @@ public final class PostgresConnection {
 
     /// A result's rows in text format.
     private static func rows(_ result: OpaquePointer) -> PostgresRows {
-        let columns = PQnfields(result), count = PQntuples(result)
+        let columns = PQnfields(result)
+        let count = PQntuples(result)
         var rows = PostgresRows()
         rows.columnTypes = (0..<max(columns, 0)).map { PostgresType(rawValue: PQftype(result, $0)) }
         rows.rows.reserveCapacity(Int(max(count, 0)))
         for row in 0..<max(count, 0) {
-            rows.rows.append((0..<max(columns, 0)).map { column in
-                PQgetisnull(result, row, column) == 1 ? nil : PQgetvalue(result, row, column).map { String(cString: $0) }
-            })
+            rows.rows.append(
+                (0..<max(columns, 0)).map { column in
+                    PQgetisnull(result, row, column) == 1
+                        ? nil : PQgetvalue(result, row, column).map { String(cString: $0) }
+                })
         }
         return rows
     }
@@ -274,30 +286,41 @@ public final class PostgresConnection {
 
     /// The keyword/value arrays libpq takes: the sensor's defaults first, then the user's connection
     /// string (expanded by libpq, so its settings and the PG* variables win over the defaults).
-    private static func withParameters<R>(_ connectionString: String, _ defaults: PostgresDefaults,
-                                          _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    private static func withParameters<R>(
+        _ connectionString: String, _ defaults: PostgresDefaults,
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) -> R
+    ) -> R {
         var pairs: [(String, String)] = [("fallback_application_name", defaults.applicationName)]
         // An explicit connect_timeout would hide PGCONNECT_TIMEOUT (libpq reads variables only for unset options).
         if getenv("PGCONNECT_TIMEOUT") == nil { pairs.append(("connect_timeout", String(defaults.connectTimeout))) }
         if let password = defaults.password { pairs.append(("password", password)) }
         pairs.append(("dbname", connectionString))
-        let keywords = pairs.map { strdup($0.0) }, values = pairs.map { strdup($0.1) }
+        let keywords = pairs.map { strdup($0.0) }
+        let values = pairs.map { strdup($0.1) }
         defer {
             for pointer in keywords + values { free(pointer) }
         }
-        let keywordList = keywords.map { UnsafePointer($0) } + [nil], valueList = values.map { UnsafePointer($0) } + [nil]
-        return keywordList.withUnsafeBufferPointer { k in valueList.withUnsafeBufferPointer { v in body(k.baseAddress!, v.baseAddress!) } }
+        let keywordList = keywords.map { UnsafePointer($0) } + [nil]
+        let valueList = values.map { UnsafePointer($0) } + [nil]
+        return keywordList.withUnsafeBufferPointer { k in
+            valueList.withUnsafeBufferPointer { v in body(k.baseAddress!, v.baseAddress!) }
+        }
     }
 
     /// Statement arguments as libpq's parallel arrays of type OIDs and text values.
-    private static func withArguments<R>(_ arguments: [PostgresArgument],
-                                         _ body: (UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    private static func withArguments<R>(
+        _ arguments: [PostgresArgument],
+        _ body: (UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
         let values = arguments.map { $0.text.map { strdup($0) } ?? nil }
         defer {
             for pointer in values { free(pointer) }
         }
-        let types = arguments.map { Oid($0.type.rawValue) }, valueList = values.map { $0.map { UnsafePointer($0) } }
-        return types.withUnsafeBufferPointer { t in valueList.withUnsafeBufferPointer { v in body(t.baseAddress, v.baseAddress) } }
+        let types = arguments.map { Oid($0.type.rawValue) }
+        let valueList = values.map { $0.map { UnsafePointer($0) } }
+        return types.withUnsafeBufferPointer { t in
+            valueList.withUnsafeBufferPointer { v in body(t.baseAddress, v.baseAddress) }
+        }
     }
 }
 
@@ -308,7 +331,8 @@ func oneLine(_ text: String) -> String {
         .map { $0.trimmingCharacters(in: " \t") }
         .filter { !$0.isEmpty }
     let joined = lines.joined(separator: "; ")
-    return String(String.UnicodeScalarView(joined.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+    return String(
+        String.UnicodeScalarView(joined.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
 }
 
 extension Substring {

@@ -2,7 +2,7 @@ import CLibSSL
 import OS
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// OpenSSL's client settings for probing: any protocol version from TLS 1.0 and any cipher
@@ -42,7 +42,9 @@ final class ProbeConnection {
     }
 
     /// The TLS handshake; the server's certificate in DER (empty when it sent none), or why it failed.
-    func startTLS(_ context: TLSClientContext, sni: String?, deadline: ContinuousClock.Instant) -> Result<[UInt8], ProbeFailure> {
+    func startTLS(_ context: TLSClientContext, sni: String?, deadline: ContinuousClock.Instant) -> Result<
+        [UInt8], ProbeFailure
+    > {
         guard let ssl = SSL_new(context.context) else { return .failure(ProbeFailure("TLS: out of memory")) }
         self.ssl = ssl
         SSL_set_fd(ssl, fd)
@@ -61,7 +63,9 @@ final class ProbeConnection {
             }
         }
         var der = [UInt8](repeating: 0, count: 64 * 1024)
-        let length = der.withUnsafeMutableBufferPointer { stratumsniff_ssl_peer_certificate(ssl, $0.baseAddress, Int32($0.count)) }
+        let length = der.withUnsafeMutableBufferPointer {
+            stratumsniff_ssl_peer_certificate(ssl, $0.baseAddress, Int32($0.count))
+        }
         return .success(length > 0 ? Array(der[..<Int(length)]) : [])
     }
 
@@ -71,10 +75,14 @@ final class ProbeConnection {
         while offset < bytes.count {
             if let ssl {
                 let n = bytes[offset...].withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32(clamping: $0.count)) }
-                if n > 0 { offset += Int(n); continue }
+                if n > 0 {
+                    offset += Int(n)
+                    continue
+                }
                 let error = SSL_get_error(ssl, n)
                 guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE,
-                      OS.wait(fd, write: error == SSL_ERROR_WANT_WRITE, milliseconds: Self.remaining(deadline)) else { return false }
+                    OS.wait(fd, write: error == SSL_ERROR_WANT_WRITE, milliseconds: Self.remaining(deadline))
+                else { return false }
             } else {
                 guard let n = OS.sendSome(fd, bytes, from: offset) else { return false }
                 offset += n
@@ -86,7 +94,9 @@ final class ProbeConnection {
 
     /// Reads into `received` until `enough` says so, `limit` bytes have come, the peer closes, or
     /// `deadline` passes. Returns whether the peer closed.
-    func receive(into received: inout [UInt8], limit: Int, deadline: ContinuousClock.Instant, enough: ([UInt8]) -> Bool) -> Bool {
+    func receive(into received: inout [UInt8], limit: Int, deadline: ContinuousClock.Instant, enough: ([UInt8]) -> Bool)
+        -> Bool
+    {
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while received.count < limit {
             let room = min(buffer.count, limit - received.count)
@@ -99,7 +109,9 @@ final class ProbeConnection {
                 }
                 let error = SSL_get_error(ssl, n)
                 guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else { return true }
-                guard OS.wait(fd, write: error == SSL_ERROR_WANT_WRITE, milliseconds: Self.remaining(deadline)) else { return false }
+                guard OS.wait(fd, write: error == SSL_ERROR_WANT_WRITE, milliseconds: Self.remaining(deadline)) else {
+                    return false
+                }
             } else {
                 switch OS.receive(fd, limit: room) {
                 case .bytes(let bytes):

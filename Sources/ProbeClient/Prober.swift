@@ -46,7 +46,8 @@ public final class Prober {
     }
 
     private func ask(_ result: inout ProbeResult) {
-        let host = result.host, port = result.port
+        let host = result.host
+        let port = result.port
         switch OS.resolve(host) {
         case .failure(let error):
             result.conclusion = .unreachable("cannot resolve \(host): \(error.text)")
@@ -72,18 +73,23 @@ public final class Prober {
             // The WebSocket dialects only where an HTTP server answered (a browser miner's proxy is one).
             if dialect.overWebSocket && !sawHTTP && settings.dialects.contains(where: { !$0.overWebSocket }) { break }
             // Stratum V2 only where a JSON line met a binary answer (an SV2 pool answers any 64 bytes with its handshake).
-            if dialect.isBinary && !sawBinary && settings.dialects.contains(where: { !$0.isBinary && !$0.overWebSocket }) {
+            if dialect.isBinary && !sawBinary
+                && settings.dialects.contains(where: { !$0.isBinary && !$0.overWebSocket })
+            {
                 index += 1
                 continue
             }
-            var attempt = attemptOnce(dialect, address: result.address!, port: port, tls: tls, sni: sni, result: &result)
+            var attempt = attemptOnce(
+                dialect, address: result.address!, port: port, tls: tls, sni: sni, result: &result)
             // The clear answer was TLS, or nothing: the same dialect over TLS once (auto only).
             if settings.transport == .auto, !tls, !triedTLS, case .other(let reply)? = attempt.assessment,
-               [.tls, .silence, .closed].contains(reply.kind) {
+                [.tls, .silence, .closed].contains(reply.kind)
+            {
                 triedTLS = true
                 lastReply = reply
                 result.attempts.append(attempt)
-                let overTLS = attemptOnce(dialect, address: result.address!, port: port, tls: true, sni: sni, result: &result)
+                let overTLS = attemptOnce(
+                    dialect, address: result.address!, port: port, tls: true, sni: sni, result: &result)
                 if overTLS.failure == nil {
                     tls = true
                     attempt = overTLS
@@ -122,14 +128,17 @@ public final class Prober {
                 // An HTTP server may be a browser miner's WebSocket proxy: try those dialects next.
                 if reply.kind == .http { sawHTTP = true }
                 // Binary, or exactly a Noise answer's size (234 random bytes may start like JSON or text).
-                if reply.kind == .binary || attempt.bytesReceived == NoiseHandshake.answerSize, !dialect.isBinary, !sawBinary,
-                   let next = settings.dialects.firstIndex(where: \.isBinary), next > index {
+                if reply.kind == .binary || attempt.bytesReceived == NoiseHandshake.answerSize, !dialect.isBinary,
+                    !sawBinary,
+                    let next = settings.dialects.firstIndex(where: \.isBinary), next > index
+                {
                     sawBinary = true
                     index = next
                     continue
                 }
                 if reply.kind == .http, !dialect.overWebSocket,
-                   let next = settings.dialects.firstIndex(where: \.overWebSocket), next > index {
+                    let next = settings.dialects.firstIndex(where: \.overWebSocket), next > index
+                {
                     index = next
                     continue
                 }
@@ -155,8 +164,10 @@ public final class Prober {
     }
 
     /// A WebSocket dialect: the upgrade, then the dialect's messages as frames, then its frames read.
-    private func webSocket(_ attempt: inout ProbeAttempt, _ connection: ProbeConnection, host: String, port: UInt16,
-                           deadline: ContinuousClock.Instant) {
+    private func webSocket(
+        _ attempt: inout ProbeAttempt, _ connection: ProbeConnection, host: String, port: UInt16,
+        deadline: ContinuousClock.Instant
+    ) {
         let dialect = attempt.dialect
         let upgrade = ProbeDialect.upgradeRequest(host: host + (port == 80 || port == 443 ? "" : ":\(port)"))
         guard connection.send(upgrade, deadline: deadline) else {
@@ -165,7 +176,9 @@ public final class Prober {
         }
         attempt.bytesSent = upgrade.count
         var head: [UInt8] = []
-        let closedEarly = connection.receive(into: &head, limit: 16 * 1024, deadline: deadline) { WebSocketAnswer.headerEnd($0) != nil }
+        let closedEarly = connection.receive(into: &head, limit: 16 * 1024, deadline: deadline) {
+            WebSocketAnswer.headerEnd($0) != nil
+        }
         guard let end = WebSocketAnswer.headerEnd(head) else {
             attempt.bytesReceived = head.count
             attempt.assessment = ProbeAssessment.assess(dialect, received: head, complete: true, closed: closedEarly)
@@ -185,18 +198,22 @@ public final class Prober {
         attempt.bytesSent += frames.count
         var raw = Array(head[end...])
         let closed = connection.receive(into: &raw, limit: settings.maxAnswerBytes, deadline: deadline) { bytes in
-            ProbeAssessment.assess(dialect, received: WebSocketAnswer.lines(bytes[...]).bytes, complete: false) != .needMore
+            ProbeAssessment.assess(dialect, received: WebSocketAnswer.lines(bytes[...]).bytes, complete: false)
+                != .needMore
         }
         attempt.bytesReceived = end + raw.count
         let (lines, wsClosed) = WebSocketAnswer.lines(raw[...])
-        attempt.assessment = ProbeAssessment.assess(dialect, received: lines, complete: true, closed: closed || wsClosed)
+        attempt.assessment = ProbeAssessment.assess(
+            dialect, received: lines, complete: true, closed: closed || wsClosed)
     }
 
     /// Stratum V2: the Noise handshake (64 bytes out, the responder's 234 back), then SetupConnection
     /// and OpenStandardMiningChannel sealed, and the sealed frames read until a channel and a job (or
     /// an error) decide.
-    private func stratumV2(_ attempt: inout ProbeAttempt, _ connection: ProbeConnection, host: String, port: UInt16,
-                           deadline: ContinuousClock.Instant) {
+    private func stratumV2(
+        _ attempt: inout ProbeAttempt, _ connection: ProbeConnection, host: String, port: UInt16,
+        deadline: ContinuousClock.Instant
+    ) {
         let handshake = NoiseHandshake()
         guard connection.send(handshake.hello, deadline: deadline) else {
             attempt.failure = "the connection failed while sending"
@@ -216,7 +233,9 @@ public final class Prober {
             attempt.assessment = StratumV2Probe.assess(handshakeFailure: failure, answer: answer, closed: closed)
             return
         }
-        let requests = StratumV2Probe.requests(host: host, port: port).flatMap { session.seal(type: $0.type, payload: $0.payload) }
+        let requests = StratumV2Probe.requests(host: host, port: port).flatMap {
+            session.seal(type: $0.type, payload: $0.payload)
+        }
         guard connection.send(requests, deadline: deadline) else {
             attempt.failure = "the connection failed while sending"
             return
@@ -234,14 +253,19 @@ public final class Prober {
         }
         attempt.bytesReceived += sealed.count
         // A completed handshake under SV2's protocol name is an SV2 endpoint; without a channel it is not confirmed a pool.
-        attempt.assessment = sealed.isEmpty
-            ? .refused("completed the Stratum V2 Noise handshake, then " + (closedLater ? "closed" : "said nothing") + " after SetupConnection")
+        attempt.assessment =
+            sealed.isEmpty
+            ? .refused(
+                "completed the Stratum V2 Noise handshake, then " + (closedLater ? "closed" : "said nothing")
+                    + " after SetupConnection")
             : read(sealed, complete: true)
     }
 
     /// One fresh connection: connect, TLS if asked, send the dialect's requests, read the answer.
-    func attemptOnce(_ dialect: ProbeDialect, address: String, port: UInt16, tls: Bool, sni: String?,
-                     result: inout ProbeResult) -> ProbeAttempt {
+    func attemptOnce(
+        _ dialect: ProbeDialect, address: String, port: UInt16, tls: Bool, sni: String?,
+        result: inout ProbeResult
+    ) -> ProbeAttempt {
         let clock = WallTime.mark()
         var attempt = ProbeAttempt(dialect: dialect, tls: tls, sni: tls ? sni : nil)
         exchange(&attempt, address: address, port: port, result: &result)
@@ -250,7 +274,9 @@ public final class Prober {
     }
 
     private func exchange(_ attempt: inout ProbeAttempt, address: String, port: UInt16, result: inout ProbeResult) {
-        let dialect = attempt.dialect, tls = attempt.tls, sni = attempt.sni
+        let dialect = attempt.dialect
+        let tls = attempt.tls
+        let sni = attempt.sni
         let connectDeadline = ContinuousClock.now.advanced(by: .milliseconds(Int(settings.connectMilliseconds)))
         let fd: Int32
         switch OS.connect(address: address, port: port, milliseconds: settings.connectMilliseconds) {
@@ -276,7 +302,9 @@ public final class Prober {
         }
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(settings.answerMilliseconds)))
         if dialect.overWebSocket {
-            webSocket(&attempt, connection, host: sni ?? (address.contains(":") ? "[\(address)]" : address), port: port, deadline: deadline)
+            webSocket(
+                &attempt, connection, host: sni ?? (address.contains(":") ? "[\(address)]" : address), port: port,
+                deadline: deadline)
             return
         }
         if dialect == .stratumV2 {

@@ -40,17 +40,22 @@ public enum ProbeAssessment: Equatable, Sendable {
     ///   - received: every byte so far (the caller stops reading at its cap).
     ///   - complete: no more bytes will come (closed, timed out or capped): decide with what there is.
     ///   - closed: the server closed the connection (tells silence from a hang-up).
-    public static func assess(_ dialect: ProbeDialect, received: [UInt8], complete: Bool, closed: Bool = false) -> ProbeAssessment {
+    public static func assess(_ dialect: ProbeDialect, received: [UInt8], complete: Bool, closed: Bool = false)
+        -> ProbeAssessment
+    {
         // The binary dialect's answers are read through its handshake (`NoiseHandshake`, in the prober);
         // without one, an answer to its hello is whatever it looks like.
         if dialect.isBinary {
             guard complete || received.count >= NoiseHandshake.answerSize else { return .needMore }
-            let failure: NoiseHandshake.Failure = received.count < NoiseHandshake.answerSize ? .short(received.count) : .unauthenticated
+            let failure: NoiseHandshake.Failure =
+                received.count < NoiseHandshake.answerSize ? .short(received.count) : .unauthenticated
             return StratumV2Probe.assess(handshakeFailure: failure, answer: received, closed: closed)
         }
         // Whitespace before a JSON line is skipped — but an MQTT CONNACK starts with 0x20, a space.
         let connack = received.count >= 2 && received[0] == 0x20 && received[1] == 2
-        let start = connack ? 0 : received.firstIndex(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 }) ?? received.endIndex
+        let start =
+            connack
+            ? 0 : received.firstIndex(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 }) ?? received.endIndex
         let body = received[start...]
         guard let first = body.first else {
             return complete ? .other(ServerReply(closed ? .closed : .silence)) : .needMore
@@ -67,7 +72,8 @@ public enum ProbeAssessment: Equatable, Sendable {
             do {
                 message = try line.withUnsafeBytes { try JSONParser.parse($0) }
             } catch {
-                return .other(ServerReply(.text, "JSON that does not parse: " + (ServerReply.text(line.prefix(80)) ?? "binary")))
+                return .other(
+                    ServerReply(.text, "JSON that does not parse: " + (ServerReply.text(line.prefix(80)) ?? "binary")))
             }
             if let decided = reading.read(message) { return decided }
         }
@@ -81,7 +87,8 @@ public enum ProbeAssessment: Equatable, Sendable {
 public enum WebSocketAnswer {
     public static func lines(_ raw: ArraySlice<UInt8>) -> (bytes: [UInt8], closed: Bool) {
         var reader = WebSocketReader(maxMessage: 64 * 1024)
-        var out: [UInt8] = [], closed = false
+        var out: [UInt8] = []
+        var closed = false
         Array(raw).withUnsafeBytes { buffer in
             reader.feed(buffer) { opcode, payload in
                 switch opcode {
@@ -97,7 +104,9 @@ public enum WebSocketAnswer {
     /// Where the HTTP answer's header ends (the index after its blank line), if it has.
     public static func headerEnd(_ b: [UInt8]) -> Int? {
         guard b.count >= 4 else { return nil }
-        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
+        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 {
+            return i + 4
+        }
         return nil
     }
 }
@@ -149,7 +158,9 @@ struct AnswerReading {
             if Self.subscriptionExtranonce(result, dialect: dialect) != nil {
                 subscribed = true
                 // The pool's answer names its protocol when it is NiceHash's EthereumStratum.
-                if result?[0]?.array?.contains(.string("EthereumStratum/1.0.0")) == true { answer.dialect = .ethereumStratum }
+                if result?[0]?.array?.contains(.string("EthereumStratum/1.0.0")) == true {
+                    answer.dialect = .ethereumStratum
+                }
             }
         case (.stratumV1, 2), (.ethereumStratum, 2):
             if subscribed { answer.loginAccepted = error == nil && result != .bool(false) }
@@ -173,7 +184,9 @@ struct AnswerReading {
         case (.stratumV1, "mining.set_difficulty"), (.ethereumStratum, "mining.set_difficulty"):
             if let d = params?[0]?.double, d > 0, d.isFinite { answer.difficulty = d }
         case (.stratumV1, "mining.set_target"), (.ethereumStratum, "mining.set_target"):
-            if let t = params?[0]?.string, let d = StratumSession.hashesFor256BitTarget(t) { answer.difficulty = d / 4_294_967_296 }
+            if let t = params?[0]?.string, let d = StratumSession.hashesFor256BitTarget(t) {
+                answer.difficulty = d / 4_294_967_296
+            }
         case (.stratumV1, "mining.notify"), (.ethereumStratum, "mining.notify"):
             if subscribed, let job = params?.array, read(notify: job) { return .pool(answer) }
         default:
@@ -191,7 +204,9 @@ struct AnswerReading {
         switch type {
         case "job"?:
             if let job = fields, read(job: job) {
-                if answer.algorithm == nil, let algo = job["algo"]?.string, !algo.isEmpty { answer.algorithm = ServerReply.cut(algo) }
+                if answer.algorithm == nil, let algo = job["algo"]?.string, !algo.isEmpty {
+                    answer.algorithm = ServerReply.cut(algo)
+                }
                 answer.loginAccepted = answer.loginAccepted ?? true
                 return .pool(answer)
             }
@@ -228,7 +243,10 @@ struct AnswerReading {
             let said = errors.first.map { "answered " + $0 } ?? "answered without work"
             return .other(ServerReply(.jsonRPC, ServerReply.cut(said)))
         }
-        if complete { return .other(ServerReply(.jsonRPC, answered == 0 ? "JSON but no answer to our requests" : "incomplete answers")) }
+        if complete {
+            return .other(
+                ServerReply(.jsonRPC, answered == 0 ? "JSON but no answer to our requests" : "incomplete answers"))
+        }
         return .needMore
     }
 
@@ -241,13 +259,15 @@ struct AnswerReading {
     /// A CryptoNote job object; false when it lacks what every pool sends.
     mutating func read(job: JSONObject) -> Bool {
         guard let blob = job["blob"]?.string, blob.utf8.count >= 32, StratumSession.isHex(blob),
-              let jobID = job["job_id"]?.string, let target = job["target"]?.string, StratumSession.isHex(target) else { return false }
+            let jobID = job["job_id"]?.string, let target = job["target"]?.string, StratumSession.isHex(target)
+        else { return false }
         answer.jobID = ServerReply.cut(jobID)
         answer.job = "CryptoNote job (\(blob.utf8.count / 2)-byte block blob)"
         if let algo = job["algo"]?.string { answer.algorithm = ServerReply.cut(algo) }
         answer.height = job["height"]?.integer(in: 0...Int(Int32.max))
         answer.difficulty = StratumSession.cryptonoteDifficulty(target)
-        answer.coin = answer.algorithm.flatMap(CoinHints.coin(forAlgorithm:)) ?? (answer.algorithm == nil ? "monero" : nil)
+        answer.coin =
+            answer.algorithm.flatMap(CoinHints.coin(forAlgorithm:)) ?? (answer.algorithm == nil ? "monero" : nil)
         return true
     }
 
@@ -266,7 +286,9 @@ struct AnswerReading {
             // The chain's own difficulty (nBits) names the coin where one chain stands alone: only
             // Bitcoin's SHA-256d difficulty is in the tens of trillions (Bitcoin Cash's and BSV's are
             // hundreds of times lower; scrypt chains millions of times).
-            if let bits = p[6].string.flatMap({ UInt32($0, radix: 16) }), let network = Self.networkDifficulty(bits: bits) {
+            if let bits = p[6].string.flatMap({ UInt32($0, radix: 16) }),
+                let network = Self.networkDifficulty(bits: bits)
+            {
                 answer.job = "Bitcoin-style block template, network difficulty " + ProbeText.number(network.rounded())
                 if network >= Self.bitcoinOnlyDifficulty {
                     answer.algorithm = "sha256d"
@@ -296,7 +318,8 @@ struct AnswerReading {
 
     /// Network difficulty from a header's compact target (nBits): 0xFFFF·2²⁰⁸ / target.
     static func networkDifficulty(bits: UInt32) -> Double? {
-        let exponent = Int(bits >> 24), mantissa = Double(bits & 0x7F_FFFF)
+        let exponent = Int(bits >> 24)
+        let mantissa = Double(bits & 0x7F_FFFF)
         guard mantissa > 0, bits & 0x80_0000 == 0, (3...34).contains(exponent) else { return nil }
         let target = mantissa * pow(256, Double(exponent - 3))
         return 65535 * 0x1p208 / target
@@ -307,7 +330,8 @@ struct AnswerReading {
     static func coinbaseHeight(_ coinb1: String) -> Int? {
         let digits = Array(coinb1.utf8)
         func byte(_ i: Int) -> Int? {
-            guard 2 * i + 1 < digits.count, let hi = hexValue(digits[2 * i]), let lo = hexValue(digits[2 * i + 1]) else { return nil }
+            guard 2 * i + 1 < digits.count, let hi = hexValue(digits[2 * i]), let lo = hexValue(digits[2 * i + 1])
+            else { return nil }
             return hi << 4 | lo
         }
         guard byte(4) == 1, let push = byte(42) else { return nil }
@@ -332,17 +356,26 @@ struct AnswerReading {
 
     /// eth-proxy work: [header hash, seed hash, boundary (, block number)].
     mutating func read(ethWork w: [JSONValue]) -> Bool {
-        guard w.count >= 3, w.prefix(3).allSatisfy({ StratumSession.isHex($0.string) && ($0.string?.utf8.count ?? 0) >= 34 }) else { return false }
+        guard w.count >= 3,
+            w.prefix(3).allSatisfy({ StratumSession.isHex($0.string) && ($0.string?.utf8.count ?? 0) >= 34 })
+        else { return false }
         answer.job = "Ethash work (header, seed, boundary)"
         answer.algorithm = "ethash"
-        if let boundary = w[2].string, let hashes = StratumSession.hashesFor256BitTarget(boundary) { answer.difficulty = hashes }
-        if w.count >= 4, let n = w[3].string, n.hasPrefix("0x"), let height = Int(n.dropFirst(2).prefix(12), radix: 16) { answer.height = height }
+        if let boundary = w[2].string, let hashes = StratumSession.hashesFor256BitTarget(boundary) {
+            answer.difficulty = hashes
+        }
+        if w.count >= 4, let n = w[3].string, n.hasPrefix("0x"), let height = Int(n.dropFirst(2).prefix(12), radix: 16)
+        {
+            answer.height = height
+        }
         return true
     }
 
     /// The extranonce of a subscription answer: V1 `[[subscriptions], extranonce1, size]`, ES1 `[[...], extranonce]`.
     static func subscriptionExtranonce(_ result: JSONValue?, dialect: ProbeDialect) -> String? {
-        guard let r = result?.array, r.count >= 2, r[0].array != nil || r[0].isNull, let extranonce = r[1].string, StratumSession.isHex(extranonce) else { return nil }
+        guard let r = result?.array, r.count >= 2, r[0].array != nil || r[0].isNull, let extranonce = r[1].string,
+            StratumSession.isHex(extranonce)
+        else { return nil }
         // V1 adds the extranonce2 size; KawPow pools answer [null, extranonce] to either subscribe.
         if dialect == .stratumV1, r.count >= 3 { guard r[2].integer(in: 0...32) != nil else { return nil } }
         return extranonce
@@ -361,7 +394,10 @@ struct AnswerReading {
     /// server that is not a pool says the method is unknown instead.
     static func soundsLikeAPool(_ text: String) -> Bool {
         let t = text.lowercased()
-        if t.contains("method not found") || t.contains("unknown method") || t.contains("not supported") { return false }
-        return ["wallet", "address", "login", "unauthorized", "unauthenticated", "worker", "banned", "payment", "miner"].contains(where: t.contains)
+        if t.contains("method not found") || t.contains("unknown method") || t.contains("not supported") {
+            return false
+        }
+        return ["wallet", "address", "login", "unauthorized", "unauthenticated", "worker", "banned", "payment", "miner"]
+            .contains(where: t.contains)
     }
 }

@@ -47,37 +47,52 @@ public enum ProbeDialect: String, CaseIterable, Sendable, Codable {
         let agent = ProbeIdentity.agent
         switch self {
         case .cryptonote:
-            return [#"{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"\#(ProbeIdentity.moneroWallet)","pass":"x","#
-                + #""agent":"\#(agent)","algo":["rx/0","cn/r","cn/2","cn/half","cn-lite/1","cn-heavy/xhv","rx/wow","rx/arq","argon2/chukwav2","#
-                + #""ghostrider","kawpow"]}}"#]
+            return [
+                #"{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"\#(ProbeIdentity.moneroWallet)","pass":"x","#
+                    + #""agent":"\#(agent)","algo":["rx/0","cn/r","cn/2","cn/half","cn-lite/1","cn-heavy/xhv","rx/wow","rx/arq","argon2/chukwav2","#
+                    + #""ghostrider","kawpow"]}}"#
+            ]
         case .stratumV1:
-            return [#"{"id":1,"method":"mining.subscribe","params":["\#(agent)"]}"#,
-                    #"{"id":2,"method":"mining.authorize","params":["\#(ProbeIdentity.bitcoinAddress).probe","x"]}"#]
+            return [
+                #"{"id":1,"method":"mining.subscribe","params":["\#(agent)"]}"#,
+                #"{"id":2,"method":"mining.authorize","params":["\#(ProbeIdentity.bitcoinAddress).probe","x"]}"#
+            ]
         case .ethereumStratum:
-            return [#"{"id":1,"method":"mining.subscribe","params":["\#(agent)","EthereumStratum/1.0.0"]}"#,
-                    #"{"id":2,"method":"mining.authorize","params":["\#(ProbeIdentity.ethereumAddress).probe","x"]}"#]
+            return [
+                #"{"id":1,"method":"mining.subscribe","params":["\#(agent)","EthereumStratum/1.0.0"]}"#,
+                #"{"id":2,"method":"mining.authorize","params":["\#(ProbeIdentity.ethereumAddress).probe","x"]}"#
+            ]
         case .ethProxy:
-            return [#"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["\#(ProbeIdentity.ethereumAddress)","x"],"worker":"probe"}"#,
-                    #"{"id":2,"jsonrpc":"2.0","method":"eth_getWork","params":[]}"#]
+            return [
+                #"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["\#(ProbeIdentity.ethereumAddress)","x"],"worker":"probe"}"#,
+                #"{"id":2,"jsonrpc":"2.0","method":"eth_getWork","params":[]}"#
+            ]
         case .stratumV2:
             return []
         case .webMiner:
-            return [#"{"type":"auth","params":{"site_key":"StratumSniffProbeNeverMines000000","type":"anonymous","user":null,"goal":0}}"#]
+            return [
+                #"{"type":"auth","params":{"site_key":"StratumSniffProbeNeverMines000000","type":"anonymous","user":null,"goal":0}}"#
+            ]
         case .webMinerPool:
-            return [#"{"identifier":"handshake","pool":"","login":"\#(ProbeIdentity.moneroWallet)","password":"x","userid":"probe","version":7}"#]
+            return [
+                #"{"identifier":"handshake","pool":"","login":"\#(ProbeIdentity.moneroWallet)","password":"x","userid":"probe","version":7}"#
+            ]
         }
     }
 
     /// The bytes put on the wire: JSON lines; for a WebSocket dialect, each line one masked text frame
     /// (after `upgradeRequest`).
     public var request: [UInt8] {
-        overWebSocket ? requestLines.flatMap { WebSocketFrame.text($0) } : Array(requestLines.map { $0 + "\n" }.joined().utf8)
+        overWebSocket
+            ? requestLines.flatMap { WebSocketFrame.text($0) } : Array(requestLines.map { $0 + "\n" }.joined().utf8)
     }
 
     /// The WebSocket upgrade a WebSocket dialect starts with (the path browsers' miners use: `/`).
     public static func upgradeRequest(host: String) -> [UInt8] {
-        Array(("GET / HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: \(WebSocketFrame.key)\r\nSec-WebSocket-Version: 13\r\nUser-Agent: \(ProbeIdentity.agent)\r\n\r\n").utf8)
+        Array(
+            ("GET / HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: \(WebSocketFrame.key)\r\nSec-WebSocket-Version: 13\r\nUser-Agent: \(ProbeIdentity.agent)\r\n\r\n")
+                .utf8)
     }
 }
 
@@ -129,7 +144,8 @@ public enum ProbeIdentity {
     }()
 
     /// An Ethereum address: 0x and 20 bytes in hex.
-    public static let ethereumAddress: String = "0x" + Keccak256.hash(Array("StratumSniff probe: account".utf8)).suffix(20).hexString
+    public static let ethereumAddress: String =
+        "0x" + Keccak256.hash(Array("StratumSniff probe: account".utf8)).suffix(20).hexString
 }
 
 /// Bitcoin's base58 (leading zero bytes become '1').
@@ -145,7 +161,10 @@ enum Base58 {
                 digits[i] = UInt8(carry % 58)
                 carry /= 58
             }
-            while carry > 0 { digits.append(UInt8(carry % 58)); carry /= 58 }
+            while carry > 0 {
+                digits.append(UInt8(carry % 58))
+                carry /= 58
+            }
         }
         let zeros = bytes.prefix(while: { $0 == 0 }).count
         return String(repeating: "1", count: zeros) + String(digits.reversed().map { alphabet[Int($0)] })

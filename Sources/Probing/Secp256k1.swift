@@ -75,7 +75,8 @@ struct FieldElement: Equatable {
     private func minusSmaller(_ b: FieldElement) -> FieldElement {
         var out = [UInt64](repeating: 0, count: 4)
         var borrow = false
-        let a = words, c = b.words
+        let a = words
+        let c = b.words
         for i in 0..<4 {
             let (d1, b1) = a[i].subtractingReportingOverflow(c[i])
             let (d2, b2) = d1.subtractingReportingOverflow(borrow ? 1 : 0)
@@ -86,7 +87,8 @@ struct FieldElement: Equatable {
     }
 
     static func * (a: FieldElement, b: FieldElement) -> FieldElement {
-        let x = a.words, y = b.words
+        let x = a.words
+        let y = b.words
         var t = [UInt64](repeating: 0, count: 8)
         for i in 0..<4 {
             var carry: UInt64 = 0
@@ -152,8 +154,10 @@ struct CurvePoint {
 
     static let infinity = CurvePoint(x: .one, y: .one, z: .zero)
     static let generator = CurvePoint(
-        affineX: FieldElement(bytes: ProbeHex.bytes("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")),
-        affineY: FieldElement(bytes: ProbeHex.bytes("483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8")))
+        affineX: FieldElement(
+            bytes: ProbeHex.bytes("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")),
+        affineY: FieldElement(bytes: ProbeHex.bytes("483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8"))
+    )
     /// The group's order n.
     static let order = ProbeHex.bytes("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
 
@@ -179,7 +183,9 @@ struct CurvePoint {
 
     func doubled() -> CurvePoint {
         if isInfinity || y.isZero { return .infinity }
-        let a = x.squared(), b = y.squared(), c = b.squared()
+        let a = x.squared()
+        let b = y.squared()
+        let c = b.squared()
         let xb = x + b
         let d = (xb.squared() - a - c) + (xb.squared() - a - c)
         let e = a + a + a
@@ -195,10 +201,14 @@ struct CurvePoint {
     func adding(affine q: CurvePoint) -> CurvePoint {
         if isInfinity { return q }
         let zz = z.squared()
-        let u2 = q.x * zz, s2 = q.y * z * zz
-        let h = u2 - x, r = s2 - y
+        let u2 = q.x * zz
+        let s2 = q.y * z * zz
+        let h = u2 - x
+        let r = s2 - y
         if h.isZero { return r.isZero ? doubled() : .infinity }
-        let hh = h.squared(), hhh = h * hh, v = x * hh
+        let hh = h.squared()
+        let hhh = h * hh
+        let v = x * hh
         let x3 = r.squared() - hhh - v - v
         let y3 = r * (v - x3) - y * hhh
         return CurvePoint(x: x3, y: y3, z: z * h)
@@ -246,7 +256,8 @@ enum ElligatorSwift {
     /// A t with decode(u, t) = x for one of the eight branches (`branch` 0...7), or nil.
     static func inverse(x: FieldElement, u: FieldElement, branch: Int) -> FieldElement? {
         let seven = FieldElement(7)
-        let v: FieldElement, s: FieldElement
+        let v: FieldElement
+        let s: FieldElement
         if branch & 2 == 0 {
             if CurvePoint.isOnCurve(x: -x - u) { return nil }
             v = branch & 1 == 0 ? x : -x - u
@@ -254,7 +265,8 @@ enum ElligatorSwift {
         } else {
             s = x - u
             if s.isZero { return nil }
-            guard var r = (-s * (FieldElement(4) * (u * u * u + seven) + FieldElement(3) * s * u * u)).squareRoot() else { return nil }
+            guard var r = (-s * (FieldElement(4) * (u * u * u + seven) + FieldElement(3) * s * u * u)).squareRoot()
+            else { return nil }
             if branch & 1 == 1 {
                 if r.isZero { return nil }
                 r = -r
@@ -281,7 +293,9 @@ enum ElligatorSwift {
     static func keyPair(using random: inout some RandomNumberGenerator) -> (secret: [UInt8], encoded: [UInt8]) {
         while true {
             let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
-            guard secret.contains(where: { $0 != 0 }), secret.lexicographicallyPrecedes(CurvePoint.order) else { continue }
+            guard secret.contains(where: { $0 != 0 }), secret.lexicographicallyPrecedes(CurvePoint.order) else {
+                continue
+            }
             guard let x = CurvePoint.generator.multiplied(by: secret).affineX else { continue }
             return (secret, encode(x: x, using: &random))
         }

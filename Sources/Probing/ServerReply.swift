@@ -64,12 +64,15 @@ public struct ServerReply: Equatable, Sendable, Codable {
             return ServerReply(.tls, first == 0x15 ? "alert" : "handshake")
         }
         // MQTT: a CONNACK (0x20, length 2) or a DISCONNECT (0xE0) to a malformed CONNECT.
-        if (first == 0x20 && bytes.count >= 2 && bytes[bytes.startIndex + 1] == 2) || (first == 0xE0 && bytes.count >= 2) {
+        if (first == 0x20 && bytes.count >= 2 && bytes[bytes.startIndex + 1] == 2)
+            || (first == 0xE0 && bytes.count >= 2)
+        {
             return ServerReply(.mqtt, first == 0x20 ? "CONNACK" : "DISCONNECT")
         }
         // PostgreSQL: an ErrorResponse ('E', 4-byte length, fields such as 'S' severity) or a refusal of SSL ('N').
         if first == UInt8(ascii: "E"), bytes.count >= 6, bytes[bytes.startIndex + 1] == 0,
-           let message = postgresMessage(bytes) {
+            let message = postgresMessage(bytes)
+        {
             return ServerReply(.postgresql, message)
         }
         let newline = bytes.firstIndex(of: 10)
@@ -79,18 +82,28 @@ public struct ServerReply: Equatable, Sendable, Codable {
         let lower = line.lowercased()
         if line.hasPrefix("HTTP/") { return ServerReply(.http, line) }
         // HTTP/0.9-style: an error page without a status line, the answer to a request line without a version.
-        if lower.hasPrefix("<!doctype html") || lower.hasPrefix("<html") { return ServerReply(.http, "an HTML page without a status line") }
+        if lower.hasPrefix("<!doctype html") || lower.hasPrefix("<html") {
+            return ServerReply(.http, "an HTML page without a status line")
+        }
         if line.hasPrefix("SSH-") { return ServerReply(.ssh, line) }
         if line.hasPrefix("SIP/2.0") { return ServerReply(.sip, line) }
-        if line.hasPrefix("* OK") || line.hasPrefix("* BYE") || line.hasPrefix("* PREAUTH") { return ServerReply(.imap, line) }
+        if line.hasPrefix("* OK") || line.hasPrefix("* BYE") || line.hasPrefix("* PREAUTH") {
+            return ServerReply(.imap, line)
+        }
         if line.hasPrefix("+OK") { return ServerReply(.pop3, line) }
         if line.hasPrefix("220") || line.hasPrefix("421") || line.hasPrefix("554") || line.hasPrefix("500") {
             if lower.contains("ftp") { return ServerReply(.ftp, line) }
             return ServerReply(.smtp, line)
         }
-        if line.hasPrefix("-ERR") || line.hasPrefix("-NOAUTH") || line.hasPrefix("-WRONGTYPE") || line.hasPrefix("-DENIED")
-            || line.hasPrefix("-WRONGPASS") { return ServerReply(.redis, line) }
-        if line.hasPrefix("<?xml") || line.hasPrefix("<stream:") || lower.contains("jabber:") { return ServerReply(.xmpp, line) }
+        if line.hasPrefix("-ERR") || line.hasPrefix("-NOAUTH") || line.hasPrefix("-WRONGTYPE")
+            || line.hasPrefix("-DENIED")
+            || line.hasPrefix("-WRONGPASS")
+        {
+            return ServerReply(.redis, line)
+        }
+        if line.hasPrefix("<?xml") || line.hasPrefix("<stream:") || lower.contains("jabber:") {
+            return ServerReply(.xmpp, line)
+        }
         return ServerReply(.text, line)
     }
 
@@ -102,7 +115,9 @@ public struct ServerReply: Equatable, Sendable, Codable {
     public static func text(_ bytes: ArraySlice<UInt8>) -> String? {
         var line = bytes
         while let last = line.last, last == 13 || last == 10 { line = line.dropLast() }
-        guard line.allSatisfy({ $0 >= 0x20 || $0 == 9 }), let s = String(validating: line, as: UTF8.self) else { return nil }
+        guard line.allSatisfy({ $0 >= 0x20 || $0 == 9 }), let s = String(validating: line, as: UTF8.self) else {
+            return nil
+        }
         return cut(s)
     }
 

@@ -8,7 +8,9 @@ struct NoiseCipher: Sendable {
 
     init(key: [UInt8]) { self.key = key }
 
-    private var nonceBytes: [UInt8] { [0, 0, 0, 0] + (0..<8).map { UInt8(truncatingIfNeeded: nonce >> (8 * UInt64($0))) } }
+    private var nonceBytes: [UInt8] {
+        [0, 0, 0, 0] + (0..<8).map { UInt8(truncatingIfNeeded: nonce >> (8 * UInt64($0))) }
+    }
 
     mutating func seal(_ plaintext: [UInt8], aad: [UInt8] = []) -> [UInt8] {
         defer { nonce &+= 1 }
@@ -93,12 +95,15 @@ public struct NoiseHandshake: Sendable {
         state.chainingKey = chaining
         cipher = NoiseCipher(key: key)
         let sealedCertificate = answer[144..<234]
-        guard let certificate = cipher.open(sealedCertificate, aad: state.hash) else { return .failure(.unauthenticated) }
+        guard let certificate = cipher.open(sealedCertificate, aad: state.hash) else {
+            return .failure(.unauthenticated)
+        }
         let (toServer, toClient) = Self.hkdf(state.chainingKey, [])
         var session = NoiseSession(send: NoiseCipher(key: toServer), receive: NoiseCipher(key: toClient))
         session.serverKey = ElligatorSwift.decode(staticKey).bytes.hexString
         var cursor = certificate[...]
-        session.certificate = NoiseCertificate(version: cursor.leU16(), validFrom: cursor.leU32() ?? 0, notValidAfter: cursor.leU32() ?? 0)
+        session.certificate = NoiseCertificate(
+            version: cursor.leU16(), validFrom: cursor.leU32() ?? 0, notValidAfter: cursor.leU32() ?? 0)
         return .success(session)
     }
 }
@@ -121,7 +126,8 @@ public struct NoiseSession: Sendable {
 
     /// Both ends of one channel under fixed keys, for the fuzz harness to seal what it then reads.
     public static func fuzzing(serverSide: Bool) -> NoiseSession {
-        let a = NoiseCipher(key: [UInt8](repeating: 1, count: 32)), b = NoiseCipher(key: [UInt8](repeating: 2, count: 32))
+        let a = NoiseCipher(key: [UInt8](repeating: 1, count: 32))
+        let b = NoiseCipher(key: [UInt8](repeating: 2, count: 32))
         return serverSide ? NoiseSession(send: b, receive: a) : NoiseSession(send: a, receive: b)
     }
 
@@ -132,8 +138,10 @@ public struct NoiseSession: Sendable {
     /// One frame (extension type 0) sealed for the wire.
     public mutating func seal(type: UInt8, payload: [UInt8], channelMessage: Bool = false) -> [UInt8] {
         let length = payload.count
-        let header: [UInt8] = [0, channelMessage ? 0x80 : 0, type, UInt8(truncatingIfNeeded: length),
-                               UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length >> 16)]
+        let header: [UInt8] = [
+            0, channelMessage ? 0x80 : 0, type, UInt8(truncatingIfNeeded: length),
+            UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length >> 16)
+        ]
         var out = send.seal(header)
         var start = 0
         repeat {
@@ -157,7 +165,8 @@ public struct NoiseSession: Sendable {
         public static func == (a: Frames, b: Frames) -> Bool {
             switch (a, b) {
             case (.broken(let x), .broken(let y)): x == y
-            case (.frames(let x), .frames(let y)): x.map(\.type) == y.map(\.type) && x.map(\.payload) == y.map(\.payload)
+            case (.frames(let x), .frames(let y)):
+                x.map(\.type) == y.map(\.type) && x.map(\.payload) == y.map(\.payload)
             default: false
             }
         }
@@ -183,7 +192,9 @@ public struct NoiseSession: Sendable {
             var block = bodyStart
             while block < bodyStart + sealed {
                 let end = min(block + Self.maxSealed, bodyStart + sealed)
-                guard let plain = cipher.open(received[block..<end]) else { return .broken("a frame body did not authenticate") }
+                guard let plain = cipher.open(received[block..<end]) else {
+                    return .broken("a frame body did not authenticate")
+                }
                 payload += plain
                 block = end
             }
@@ -223,7 +234,7 @@ public enum StratumV2Probe {
             "  then, sealed on the channel the handshake sets up:",
             "  SetupConnection protocol=0 (mining) min_version=2 max_version=2 flags=1 (standard jobs) endpoint=HOST:PORT"
                 + " vendor=\"\(ProbeIdentity.agent)\" hardware=\"probe\" firmware=\"1.0\" device=\"never-mines\"",
-            "  OpenStandardMiningChannel request_id=1 user=\"\(ProbeIdentity.bitcoinAddress).probe\" nominal_hash_rate=1e6 max_target=ff…ff",
+            "  OpenStandardMiningChannel request_id=1 user=\"\(ProbeIdentity.bitcoinAddress).probe\" nominal_hash_rate=1e6 max_target=ff…ff"
         ]
     }
 
@@ -236,12 +247,16 @@ public enum StratumV2Probe {
 
     /// Reads decrypted frames: a channel opened with a target and a job is a pool; an error to the
     /// setup or the channel is a refusal (it spoke SV2 mining, but gave no work).
-    public static func assess(_ frames: [(type: UInt8, payload: [UInt8])], complete: Bool, session: NoiseSession) -> ProbeAssessment {
+    public static func assess(_ frames: [(type: UInt8, payload: [UInt8])], complete: Bool, session: NoiseSession)
+        -> ProbeAssessment
+    {
         var answer = PoolAnswer(dialect: .stratumV2)
         answer.algorithm = "sha256d"
         answer.coin = "bitcoin"  // SV2 mines Bitcoin only (SHA-256d block headers)
         answer.serverKey = session.serverKey
-        var setupAccepted = false, channelOpened = false, jobSeen = false
+        var setupAccepted = false
+        var channelOpened = false
+        var jobSeen = false
         for (type, payload) in frames {
             var cursor = payload[...]
             switch type {
@@ -275,16 +290,22 @@ public enum StratumV2Probe {
         if setupAccepted && complete {
             return .refused("accepted SetupConnection for mining but opened no channel")
         }
-        return complete ? .other(ServerReply(.binary, "a Stratum V2 Noise channel that sent no mining answer")) : .needMore
+        return complete
+            ? .other(ServerReply(.binary, "a Stratum V2 Noise channel that sent no mining answer")) : .needMore
     }
 
     /// What answered the 64-byte hello when it was not a Noise responder: the answer itself says what it is.
-    public static func assess(handshakeFailure failure: NoiseHandshake.Failure, answer: [UInt8], closed: Bool) -> ProbeAssessment {
+    public static func assess(handshakeFailure failure: NoiseHandshake.Failure, answer: [UInt8], closed: Bool)
+        -> ProbeAssessment
+    {
         if answer.isEmpty { return .other(ServerReply(closed ? .closed : .silence)) }
-        if let reply = ServerReply.recognise(answer[...], complete: true), reply.kind != .binary { return .other(reply) }
+        if let reply = ServerReply.recognise(answer[...], complete: true), reply.kind != .binary {
+            return .other(reply)
+        }
         switch failure {
         case .short(let n):
-            return .other(ServerReply(.binary, "\(n) bytes to a Noise handshake that takes \(NoiseHandshake.answerSize)"))
+            return .other(
+                ServerReply(.binary, "\(n) bytes to a Noise handshake that takes \(NoiseHandshake.answerSize)"))
         case .unauthenticated:
             return .other(ServerReply(.binary, "\(answer.count) bytes that are not a Stratum V2 Noise handshake"))
         }

@@ -60,7 +60,10 @@ public struct SOCKSHandshake: Sendable {
             let n = Int(b[1])
             guard n >= 1, n <= 16, b.count >= 2 + n else { return false }
             // Known method codes: none, GSSAPI, username/password, the IANA range, private methods.
-            return (0..<n).allSatisfy { let m = b[2 + $0]; return m <= 0x09 || (m >= 0x80 && m != 0xFF) }
+            return (0..<n).allSatisfy {
+                let m = b[2 + $0]
+                return m <= 0x09 || (m >= 0x80 && m != 0xFF)
+            }
         }
         if b[0] == 4 { return b.count >= 9 && (b[1] == 1 || b[1] == 2) }
         return false
@@ -73,10 +76,19 @@ public struct SOCKSHandshake: Sendable {
         guard outcome == .pending else { return outcome }
         let room = maxHandshakeBytes - (fromClient ? client.count : server.count)
         let take = min(bytes.count, max(room, 0))
-        if fromClient { client.append(contentsOf: bytes.prefix(take)) } else { server.append(contentsOf: bytes.prefix(take)) }
+        if fromClient {
+            client.append(contentsOf: bytes.prefix(take))
+        } else {
+            server.append(contentsOf: bytes.prefix(take))
+        }
         outcome = parse()
-        if outcome == .pending && (client.count >= maxHandshakeBytes || server.count >= maxHandshakeBytes) { outcome = .invalid }
-        if outcome != .pending { client = []; server = [] }
+        if outcome == .pending && (client.count >= maxHandshakeBytes || server.count >= maxHandshakeBytes) {
+            outcome = .invalid
+        }
+        if outcome != .pending {
+            client = []
+            server = []
+        }
         return outcome
     }
 
@@ -94,7 +106,7 @@ public struct SOCKSHandshake: Sendable {
     private mutating func parse4() -> Outcome {
         let c = client
         guard c.count >= 9 else { return .pending }
-        guard c[1] == 1 else { return c[1] == 2 ? .refused(code: 2) : .invalid }   // BIND is not a tunnel to a pool
+        guard c[1] == 1 else { return c[1] == 2 ? .refused(code: 2) : .invalid }  // BIND is not a tunnel to a pool
         guard let userEnd = c[8...].firstIndex(of: 0) else { return .pending }
         authenticated = userEnd > 8
         let port = UInt16(c[2]) << 8 | UInt16(c[3])
@@ -122,7 +134,8 @@ public struct SOCKSHandshake: Sendable {
     /// sub-negotiation (1 ULEN UNAME PLEN PASSWD / 1 STATUS); request VER CMD RSV ATYP ADDR PORT;
     /// reply VER REP RSV ATYP ADDR PORT, REP 0 = granted.
     private mutating func parse5() -> Outcome {
-        let c = client, s = server
+        let c = client
+        let s = server
         guard c.count >= 2 else { return .pending }
         var ci = 2 + Int(c[1])
         guard c.count >= ci else { return .pending }
@@ -135,7 +148,7 @@ public struct SOCKSHandshake: Sendable {
             return .pending
         }
         guard s[0] == 5 else { return .invalid }
-        if s[1] == 0xFF { return .refused(code: 0xFF) }   // no acceptable method
+        if s[1] == 0xFF { return .refused(code: 0xFF) }  // no acceptable method
         var si = 2
         if s[1] == 2 {
             // Username/password: 1 ULEN UNAME PLEN PASSWD, answered 1 STATUS.
@@ -154,11 +167,13 @@ public struct SOCKSHandshake: Sendable {
         }
         guard let (requestEnd, command) = request(c, at: ci) else { return c.count > ci + 262 ? .invalid : .pending }
         guard requestEnd > 0 else { return .invalid }
-        if command != 1 { return .refused(code: command) }   // BIND / UDP ASSOCIATE: not a tunnel to a pool
+        if command != 1 { return .refused(code: command) }  // BIND / UDP ASSOCIATE: not a tunnel to a pool
         guard s.count >= si + 4 else { return .pending }
         guard s[si] == 5 else { return .invalid }
         let rep = s[si + 1]
-        guard let replyLength = Self.addressLength(s, typeAt: si + 3) else { return s.count > si + 262 ? .invalid : .pending }
+        guard let replyLength = Self.addressLength(s, typeAt: si + 3) else {
+            return s.count > si + 262 ? .invalid : .pending
+        }
         guard replyLength > 0 else { return .invalid }
         guard s.count >= si + 4 + replyLength + 2 else { return .pending }
         return rep == 0 ? .granted(clientBytes: requestEnd, serverBytes: si + 4 + replyLength + 2) : .refused(code: rep)
@@ -170,19 +185,25 @@ public struct SOCKSHandshake: Sendable {
         guard c[i] == 5, c[i + 2] == 0 else { return (0, 0) }
         guard let n = Self.addressLength(c, typeAt: i + 3) else { return nil }
         guard n > 0 else { return (0, 0) }
-        let a = i + 4, end = a + n + 2
+        let a = i + 4
+        let end = a + n + 2
         guard c.count >= end else { return nil }
         switch c[i + 3] {
         case 1:
-            let address = IPAddress.v4(UInt32(c[a]) << 24 | UInt32(c[a + 1]) << 16 | UInt32(c[a + 2]) << 8 | UInt32(c[a + 3]))
+            let address = IPAddress.v4(
+                UInt32(c[a]) << 24 | UInt32(c[a + 1]) << 16 | UInt32(c[a + 2]) << 8 | UInt32(c[a + 3]))
             targetAddress = address
             targetHost = address.description
         case 3:
             guard let name = Self.hostName(c[(a + 1)..<(a + n)]) else { return (0, 0) }
             targetHost = name
         default:
-            var hi: UInt64 = 0, lo: UInt64 = 0
-            for k in 0..<8 { hi = hi << 8 | UInt64(c[a + k]); lo = lo << 8 | UInt64(c[a + 8 + k]) }
+            var hi: UInt64 = 0
+            var lo: UInt64 = 0
+            for k in 0..<8 {
+                hi = hi << 8 | UInt64(c[a + k])
+                lo = lo << 8 | UInt64(c[a + 8 + k])
+            }
             let address = IPAddress.v6(hi, lo)
             targetAddress = address
             targetHost = address.description

@@ -13,8 +13,11 @@ public enum CommunityID {
 
     /// The Community ID of the flow between `a` and `b` (either direction gives the same).
     /// - Parameter seed: the deployment's seed (0 unless every tool in it is set to another).
-    public static func v1(_ a: IPAddress, _ aPort: UInt16, _ b: IPAddress, _ bPort: UInt16, proto: UInt8, seed: UInt16 = 0) -> String {
-        let x = bytes(a), y = bytes(b)
+    public static func v1(
+        _ a: IPAddress, _ aPort: UInt16, _ b: IPAddress, _ bPort: UInt16, proto: UInt8, seed: UInt16 = 0
+    ) -> String {
+        let x = bytes(a)
+        let y = bytes(b)
         let ordered = x.lexicographicallyPrecedes(y) || (x == y && aPort <= bPort)
         let (first, firstPort, second, secondPort) = ordered ? (x, aPort, y, bPort) : (y, bPort, x, aPort)
         var input: [UInt8] = []
@@ -30,7 +33,9 @@ public enum CommunityID {
     static func bytes(_ a: IPAddress) -> [UInt8] {
         switch a {
         case .v4(let v): (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) }
-        case .v6(let hi, let lo): (0..<8).map { UInt8(truncatingIfNeeded: hi >> (56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: lo >> (56 - 8 * $0)) }
+        case .v6(let hi, let lo):
+            (0..<8).map { UInt8(truncatingIfNeeded: hi >> (56 - 8 * $0)) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: lo >> (56 - 8 * $0)) }
         }
     }
 }

@@ -15,7 +15,11 @@ public enum TerminalSafe {
             case 0x5C:
                 out += "\\\\"
             default:
-                if isInvisible(u) { out += "\\u{" + String(u.value, radix: 16) + "}" } else { out.unicodeScalars.append(u) }
+                if isInvisible(u) {
+                    out += "\\u{" + String(u.value, radix: 16) + "}"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         return out
@@ -28,7 +32,9 @@ public enum TerminalSafe {
     public static func isInvisible(_ u: Unicode.Scalar) -> Bool {
         switch u.properties.generalCategory {
         case .format, .lineSeparator, .paragraphSeparator, .control, .unassigned, .privateUse, .surrogate: return true
-        default: return u.value == 0x180E || u.value == 0x3164 || u.value == 0x115F || u.value == 0x1160 || (0xFE00...0xFE0F).contains(u.value)
+        default:
+            return u.value == 0x180E || u.value == 0x3164 || u.value == 0x115F || u.value == 0x1160
+                || (0xFE00...0xFE0F).contains(u.value)
         }
     }
 
@@ -37,4 +43,3 @@ public enum TerminalSafe {
         return s.count == 1 ? "0" + s : s
     }
 }
-

@@ -53,14 +53,18 @@ public struct EveRecord: Encodable {
     }
 
     /// Suricata's timestamp: microseconds and a numeric offset (`2024-11-19T07:07:41.123456+0000`).
-    static func timestamp(_ nanoseconds: Int64) -> String { String(TimeFormat.iso8601(nanoseconds).dropLast()) + "+0000" }
+    static func timestamp(_ nanoseconds: Int64) -> String {
+        String(TimeFormat.iso8601(nanoseconds).dropLast()) + "+0000"
+    }
 
     static func protoName(_ p: UInt8) -> String { p == 6 ? "TCP" : p == 17 ? "UDP" : String(p) }
 
     /// The flow fields of a mining session (miner → pool, TCP).
     private mutating func flow(of s: SessionRecord) {
-        src_ip = s.miner.description; src_port = Int(s.minerPort)
-        dest_ip = s.pool.description; dest_port = Int(s.poolPort)
+        src_ip = s.miner.description
+        src_port = Int(s.minerPort)
+        dest_ip = s.pool.description
+        dest_port = Int(s.poolPort)
         proto = "TCP"
         community_id = s.communityID
     }
@@ -82,18 +86,28 @@ public struct EveRecord: Encodable {
             m.event = "evidence"
             m.host = ev.host.description
             m.evidence = EvidenceJSON(ev, policy: e.policy)
-            src_ip = ev.host.description; src_port = ev.hostPort.map(Int.init)
-            dest_ip = ev.peer?.description; dest_port = ev.peer == nil ? nil : Int(ev.peerPort)
+            src_ip = ev.host.description
+            src_port = ev.hostPort.map(Int.init)
+            dest_ip = ev.peer?.description
+            dest_port = ev.peer == nil ? nil : Int(ev.peerPort)
             proto = ev.transport.map(Self.protoName)
             community_id = ev.communityID
         case .sessionIdentified:
             m.event = "session_seen"
             m.session = e.session.map { SessionJSON($0, role: "miner") }
-        case .login(let ok, let u): m.event = ok ? "login_accepted" : "login_rejected"; m.accepted = ok; m.user = u
-        case .share(let ok): m.event = ok ? "share_accepted" : "share_rejected"; m.accepted = ok
-        case .reconnect(let h): m.event = "reconnect"; m.target = h
+        case .login(let ok, let u):
+            m.event = ok ? "login_accepted" : "login_rejected"
+            m.accepted = ok
+            m.user = u
+        case .share(let ok):
+            m.event = ok ? "share_accepted" : "share_rejected"
+            m.accepted = ok
+        case .reconnect(let h):
+            m.event = "reconnect"
+            m.target = h
         case .sessionEnded(let r):
-            m.event = "session_end"; m.reason = r
+            m.event = "session_end"
+            m.reason = r
             m.session = e.session.map { SessionJSON($0, role: "miner") }
         }
         mining = m
@@ -114,8 +128,9 @@ public struct EveRecord: Encodable {
         } else {
             src_ip = r.host.description
         }
-        alert = Alert(signature: "StratumSniff: \(r.host) \(r.verdict.rawValue) (\(r.confidence)): \(report.reasons.first ?? "")",
-                      severity: r.verdict == .mining ? 1 : r.verdict == .likelyMining || r.verdict == .pool ? 2 : 3)
+        alert = Alert(
+            signature: "StratumSniff: \(r.host) \(r.verdict.rawValue) (\(r.confidence)): \(report.reasons.first ?? "")",
+            severity: r.verdict == .mining ? 1 : r.verdict == .likelyMining || r.verdict == .pool ? 2 : 3)
     }
 }
 
@@ -128,8 +143,11 @@ public struct EveOwnRecord<Body: Encodable>: Encodable {
     public var site: String?
     public var body: Body
     public init(_ eventType: String, time: Int64, sensor: String, site: String?, _ body: Body) {
-        timestamp = EveRecord.timestamp(time); event_type = eventType; host = sensor
-        self.site = JSONOutput.site(site); self.body = body
+        timestamp = EveRecord.timestamp(time)
+        event_type = eventType
+        host = sensor
+        self.site = JSONOutput.site(site)
+        self.body = body
     }
 
     enum Keys: String, CodingKey { case timestamp, event_type, host, site }

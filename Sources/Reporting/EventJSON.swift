@@ -1,7 +1,7 @@
-import SafeNumbers
 import Detection
 import Foundation
 import PacketDecoding
+import SafeNumbers
 import Stratum
 
 /// One JSONL record: an event as it happens, or a final host verdict.
@@ -23,7 +23,11 @@ public struct EventJSON: Encodable {
         time = TimeFormat.iso8601(e.time.nanoseconds)
         switch e.kind {
         case .sessionIdentified, .sessionEnded: session = e.session.map { .full(SessionJSON($0, role: "miner")) }
-        default: session = e.session.map { .reference(SessionReference(community_id: $0.communityID, miner: $0.minerEndpoint, pool: $0.poolEndpoint)) }
+        default:
+            session = e.session.map {
+                .reference(
+                    SessionReference(community_id: $0.communityID, miner: $0.minerEndpoint, pool: $0.poolEndpoint))
+            }
         }
         host = e.session?.miner.description ?? ""
         switch e.kind {
@@ -32,10 +36,19 @@ public struct EventJSON: Encodable {
             host = ev.host.description
             evidence = EvidenceJSON(ev, policy: e.policy)
         case .sessionIdentified: event = "session_seen"
-        case .login(let ok, let u): event = ok ? "login_accepted" : "login_rejected"; accepted = ok; user = u
-        case .share(let ok): event = ok ? "share_accepted" : "share_rejected"; accepted = ok
-        case .reconnect(let h): event = "reconnect"; target = h
-        case .sessionEnded(let r): event = "session_end"; reason = r
+        case .login(let ok, let u):
+            event = ok ? "login_accepted" : "login_rejected"
+            accepted = ok
+            user = u
+        case .share(let ok):
+            event = ok ? "share_accepted" : "share_rejected"
+            accepted = ok
+        case .reconnect(let h):
+            event = "reconnect"
+            target = h
+        case .sessionEnded(let r):
+            event = "session_end"
+            reason = r
         }
     }
 }
@@ -46,7 +59,11 @@ public enum EventSession: Codable, Sendable {
     case reference(SessionReference)
 
     public init(from decoder: Decoder) throws {
-        if let s = try? SessionJSON(from: decoder) { self = .full(s) } else { self = .reference(try SessionReference(from: decoder)) }
+        if let s = try? SessionJSON(from: decoder) {
+            self = .full(s)
+        } else {
+            self = .reference(try SessionReference(from: decoder))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -111,8 +128,9 @@ public struct EvidenceJSON: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, summary, verdict, peer, community_id, name, pool_list_match, pool_kind, coin, software, count, first_seen, last_seen,
-             duration_seconds, packets_out, packets_in, bytes_out, bytes_in, details
+        case kind, summary, verdict, peer, community_id, name, pool_list_match, pool_kind, coin, software, count,
+            first_seen, last_seen,
+            duration_seconds, packets_out, packets_in, bytes_out, bytes_in, details
     }
 
     public func encode(to encoder: Encoder) throws {

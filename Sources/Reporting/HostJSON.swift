@@ -1,7 +1,7 @@
-import SafeNumbers
 import Detection
 import Foundation
 import PacketDecoding
+import SafeNumbers
 import Stratum
 
 public struct HostJSON: Codable, Sendable {
@@ -35,7 +35,10 @@ public struct HostJSON: Codable, Sendable {
         reasons = r.reasonTexts
         first_seen = r.firstSeen.map { TimeFormat.iso8601($0.nanoseconds) }
         last_seen = r.lastSeen.map { TimeFormat.iso8601($0.nanoseconds) }
-        var pools: [String] = [], wallets: [String] = [], software: [String] = [], workers: [String] = []
+        var pools: [String] = []
+        var wallets: [String] = []
+        var software: [String] = []
+        var workers: [String] = []
         for s in r.minerSessions {
             for w in s.summary.workers where !workers.contains(w) && workers.count < 32 { workers.append(w) }
             let p = s.poolDisplay
@@ -56,7 +59,9 @@ public struct HostJSON: Codable, Sendable {
         shares_accepted = r.minerSessions.reduce(0) { $0.addingSaturated($1.summary.sharesAccepted) }
         var totals: [RateKind: RateJSON.Total] = [:]
         for s in r.minerSessions {
-            if let h = s.estimatedHashrate { RateJSON.add(h, shares: s.summary.sharesAccepted, kind: s.rateKind, to: &totals) }
+            if let h = s.estimatedHashrate {
+                RateJSON.add(h, shares: s.summary.sharesAccepted, kind: s.rateKind, to: &totals)
+            }
         }
         let rates = RateJSON.list(totals)
         estimated_hashrates = rates
@@ -69,7 +74,8 @@ public struct HostJSON: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case host, verdict, role, confidence, reasons, first_seen, last_seen, pools, wallets, workers, miner_software,
-             shares_accepted, estimated_hashrate_hs, hashrate_unit, estimated_hashrates, sessions, served_sessions, evidence
+            shares_accepted, estimated_hashrate_hs, hashrate_unit, estimated_hashrates, sessions, served_sessions,
+            evidence
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -109,10 +115,14 @@ public struct RateJSON: Codable, Sendable, Equatable {
     public var high: Double?
 
     public init(kind: RateKind, estimated: Double, shares: Int? = nil) {
-        coin = kind.coin; dialect = kind.dialect; unit = kind.unit.rawValue; self.estimated = estimated
+        coin = kind.coin
+        dialect = kind.dialect
+        unit = kind.unit.rawValue
+        self.estimated = estimated
         self.shares = shares
         if let n = shares, let f = RateInterval.factors(shares: n) {
-            low = SessionJSON.round(estimated * f.low); high = SessionJSON.round(estimated * f.high)
+            low = SessionJSON.round(estimated * f.low)
+            high = SessionJSON.round(estimated * f.high)
         }
     }
 
@@ -157,7 +167,9 @@ extension HostJSON {
 
     /// The per-coin totals; a host stored before they existed has its one total, coin unknown.
     public var rateList: [RateJSON] {
-        estimated_hashrates ?? estimated_hashrate_hs.map { [RateJSON(kind: RateKind(coin: nil, dialect: nil), estimated: $0)] } ?? []
+        estimated_hashrates ?? estimated_hashrate_hs.map {
+            [RateJSON(kind: RateKind(coin: nil, dialect: nil), estimated: $0)]
+        } ?? []
     }
 
     /// "675 Sol/s", or the first of several coins' rates and how many more: "17.1 MH/s +1".
@@ -172,5 +184,8 @@ extension HostJSON {
 public struct ReportDocument: Encodable {
     public var summary: RunSummary
     public var hosts: [HostJSON]
-    public init(summary: RunSummary, hosts: [HostJSON]) { self.summary = summary; self.hosts = hosts }
+    public init(summary: RunSummary, hosts: [HostJSON]) {
+        self.summary = summary
+        self.hosts = hosts
+    }
 }

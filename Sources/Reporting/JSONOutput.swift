@@ -1,9 +1,9 @@
-import Dispatch
-import Locking
-import SafeNumbers
 import Detection
+import Dispatch
 import Foundation
+import Locking
 import PacketDecoding
+import SafeNumbers
 import Stratum
 
 public enum JSONOutput {
@@ -13,8 +13,10 @@ public enum JSONOutput {
     /// Encoder with stable formatting; JSONEncoder escapes every control character in wire strings.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool) -> String {
         let enc = JSONEncoder()
-        enc.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        enc.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let data = try? enc.encode(value) else { return "{}" }
         return invisiblesEscaped(String(decoding: data, as: UTF8.self))
     }
@@ -62,19 +64,23 @@ public enum JSONOutput {
     /// - Complexity: O(total output), memory O(one host).
     /// With `threads` > 1, hosts are encoded that many at a time (chunks of `chunkHosts`, written in
     /// order): encoding is most of the time between the end of input and the exit.
-    public static func writeReport(summary: RunSummary, hosts: [HostReport], threads: Int = 1, to write: (String) -> Void) {
+    public static func writeReport(
+        summary: RunSummary, hosts: [HostReport], threads: Int = 1, to write: (String) -> Void
+    ) {
         guard !hosts.isEmpty else {
             write(encode(ReportDocument(summary: summary, hosts: []), pretty: true) + "\n")
             return
         }
         write("{\n  \"hosts\" : [\n")
         @Sendable func host(_ i: Int) -> String {
-            indent(encode(HostJSON(hosts[i]), pretty: true), by: "    ", skipFirst: false) + (i == hosts.count - 1 ? "\n" : ",\n")
+            indent(encode(HostJSON(hosts[i]), pretty: true), by: "    ", skipFirst: false)
+                + (i == hosts.count - 1 ? "\n" : ",\n")
         }
         if threads > 1 {
             var start = 0
             while start < hosts.count {
-                let first = start, end = min(start + chunkHosts, hosts.count)
+                let first = start
+                let end = min(start + chunkHosts, hosts.count)
                 let texts = Locked([String](repeating: "", count: end - first))
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
                     for i in stride(from: first + t, to: end, by: threads) {
@@ -124,7 +130,9 @@ public struct FromSensor<Body: Encodable>: Encodable {
     public var site: String?
     public var body: Body
     public init(sensor: String, site: String?, _ body: Body) {
-        self.sensor = sensor; self.site = JSONOutput.site(site); self.body = body
+        self.sensor = sensor
+        self.site = JSONOutput.site(site)
+        self.body = body
     }
 
     enum Keys: String, CodingKey { case sensor, site }

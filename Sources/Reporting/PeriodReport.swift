@@ -1,7 +1,7 @@
-import PacketDecoding
-import SafeNumbers
 import Detection
 import Foundation
+import PacketDecoding
+import SafeNumbers
 
 /// A report over a period, rendered from the store (`stratumsniff report`, `live --report-every`).
 /// Field names follow the JSON schema's snake_case; hosts carry the same `HostJSON` as `analyze`.
@@ -24,10 +24,19 @@ public struct PeriodReport: Codable, Sendable {
         /// `host` is the most serious of their judgements.
         public var sensors: [String]
 
-        public init(host: HostJSON, first_seen: String, last_seen: String, first_flagged: String?, new_in_period: Bool, sessions: [Session],
-                    site: String = "", sensors: [String] = []) {
-            self.host = host; self.first_seen = first_seen; self.last_seen = last_seen; self.first_flagged = first_flagged; self.new_in_period = new_in_period; self.sessions = sessions
-            self.site = site; self.sensors = sensors
+        public init(
+            host: HostJSON, first_seen: String, last_seen: String, first_flagged: String?, new_in_period: Bool,
+            sessions: [Session],
+            site: String = "", sensors: [String] = []
+        ) {
+            self.host = host
+            self.first_seen = first_seen
+            self.last_seen = last_seen
+            self.first_flagged = first_flagged
+            self.new_in_period = new_in_period
+            self.sessions = sessions
+            self.site = site
+            self.sensors = sensors
         }
 
         /// The host as a reader names it: its address, and its site where sensors name sites.
@@ -53,8 +62,24 @@ public struct PeriodReport: Codable, Sendable {
         public var sensor: String = ""
         /// The flow's Community ID v1 (null for sessions stored before it was recorded).
         @NullEncoded public var community_id: String?
-        public init(pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?, first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int, estimated_hashrate_hs: Double?, hashrate_unit: String? = nil) {
-            self.pool = pool; self.pool_name = pool_name; self.dialect = dialect; self.coin = coin; self.wallet = wallet; self.software = software; self.first_seen = first_seen; self.last_seen = last_seen; self.start_ns = start_ns; self.end_ns = end_ns; self.shares_accepted = shares_accepted; self.estimated_hashrate_hs = estimated_hashrate_hs; self.hashrate_unit = hashrate_unit
+        public init(
+            pool: String, pool_name: String?, dialect: String?, coin: String?, wallet: String?, software: String?,
+            first_seen: String, last_seen: String, start_ns: Int64, end_ns: Int64, shares_accepted: Int,
+            estimated_hashrate_hs: Double?, hashrate_unit: String? = nil
+        ) {
+            self.pool = pool
+            self.pool_name = pool_name
+            self.dialect = dialect
+            self.coin = coin
+            self.wallet = wallet
+            self.software = software
+            self.first_seen = first_seen
+            self.last_seen = last_seen
+            self.start_ns = start_ns
+            self.end_ns = end_ns
+            self.shares_accepted = shares_accepted
+            self.estimated_hashrate_hs = estimated_hashrate_hs
+            self.hashrate_unit = hashrate_unit
         }
     }
 
@@ -68,10 +93,18 @@ public struct PeriodReport: Codable, Sendable {
         /// The sensor whose verdict changed, and its site.
         public var sensor: String
         public var site: String
-        public init(time: String, host: String, old_verdict: String?, new_verdict: String, confidence: Int, reason: String?,
-                    sensor: String = "", site: String = "") {
-            self.time = time; self.host = host; self.old_verdict = old_verdict; self.new_verdict = new_verdict; self.confidence = confidence; self.reason = reason
-            self.sensor = sensor; self.site = site
+        public init(
+            time: String, host: String, old_verdict: String?, new_verdict: String, confidence: Int, reason: String?,
+            sensor: String = "", site: String = ""
+        ) {
+            self.time = time
+            self.host = host
+            self.old_verdict = old_verdict
+            self.new_verdict = new_verdict
+            self.confidence = confidence
+            self.reason = reason
+            self.sensor = sensor
+            self.site = site
         }
     }
 
@@ -81,8 +114,15 @@ public struct PeriodReport: Codable, Sendable {
         @NullEncoded public var packets_received: Int?
         @NullEncoded public var packets_dropped_by_kernel: Int?
         @NullEncoded public var packets_dropped_by_interface: Int?
-        public init(runs: Int, packets: Int, packets_received: Int?, packets_dropped_by_kernel: Int?, packets_dropped_by_interface: Int?) {
-            self.runs = runs; self.packets = packets; self.packets_received = packets_received; self.packets_dropped_by_kernel = packets_dropped_by_kernel; self.packets_dropped_by_interface = packets_dropped_by_interface
+        public init(
+            runs: Int, packets: Int, packets_received: Int?, packets_dropped_by_kernel: Int?,
+            packets_dropped_by_interface: Int?
+        ) {
+            self.runs = runs
+            self.packets = packets
+            self.packets_received = packets_received
+            self.packets_dropped_by_kernel = packets_dropped_by_kernel
+            self.packets_dropped_by_interface = packets_dropped_by_interface
         }
     }
 
@@ -118,9 +158,15 @@ public struct PeriodReport: Codable, Sendable {
         @NullEncoded public var algorithm: String?
         public var probed_at: String
         public var sentence: String
-        public init(server: String, answer: String, coin: String?, algorithm: String?, probed_at: String, sentence: String) {
-            self.server = server; self.answer = answer; self.coin = coin; self.algorithm = algorithm
-            self.probed_at = probed_at; self.sentence = sentence
+        public init(
+            server: String, answer: String, coin: String?, algorithm: String?, probed_at: String, sentence: String
+        ) {
+            self.server = server
+            self.answer = answer
+            self.coin = coin
+            self.algorithm = algorithm
+            self.probed_at = probed_at
+            self.sentence = sentence
         }
     }
     public var probed_servers: [Probed] = []
@@ -129,13 +175,21 @@ public struct PeriodReport: Codable, Sendable {
 
     /// - Parameters:
     ///   - totals: counts over every host of the period when `hosts` is only the first `maxHosts`.
-    public init(generated: String, from: String, to: String, from_ns: Int64, to_ns: Int64, hosts: [Host],
-                verdict_changes: [Change], capture: Capture, totals: (mining: Int, new: Int, all: Int)? = nil,
-                storeSpan: (Int64, Int64)? = nil) {
+    public init(
+        generated: String, from: String, to: String, from_ns: Int64, to_ns: Int64, hosts: [Host],
+        verdict_changes: [Change], capture: Capture, totals: (mining: Int, new: Int, all: Int)? = nil,
+        storeSpan: (Int64, Int64)? = nil
+    ) {
         store_first_seen = storeSpan.map { TimeFormat.iso8601($0.0) }
         store_last_seen = storeSpan.map { TimeFormat.iso8601($0.1) }
-        self.generated = generated; self.from = from; self.to = to; self.from_ns = from_ns; self.to_ns = to_ns
-        self.hosts = hosts; self.verdict_changes = verdict_changes; self.capture = capture
+        self.generated = generated
+        self.from = from
+        self.to = to
+        self.from_ns = from_ns
+        self.to_ns = to_ns
+        self.hosts = hosts
+        self.verdict_changes = verdict_changes
+        self.capture = capture
         let miners = hosts.filter { $0.host.verdict == "mining" || $0.host.verdict == "likely-mining" }
         hosts_mining_now = max(totals?.mining ?? 0, miners.count)
         hosts_new_in_period = max(totals?.new ?? 0, hosts.filter(\.new_in_period).count)
@@ -146,7 +200,8 @@ public struct PeriodReport: Codable, Sendable {
             for r in m.host.rateList { RateJSON.add(r.estimated, shares: r.shares, kind: r.kind, to: &totals) }
         }
         estimated_stolen_hashrates = RateJSON.list(totals)
-        estimated_stolen_hashrate_hs = estimated_stolen_hashrates.count == 1 ? estimated_stolen_hashrates[0].estimated : nil
+        estimated_stolen_hashrate_hs =
+            estimated_stolen_hashrates.count == 1 ? estimated_stolen_hashrates[0].estimated : nil
     }
 
     /// The period holds nothing while the store holds evidence outside it.
@@ -155,7 +210,8 @@ public struct PeriodReport: Codable, Sendable {
     /// Said on an empty period of a store whose evidence lies elsewhere.
     public var whereTheDataIs: String? {
         guard dataLiesElsewhere, let a = store_first_seen, let b = store_last_seen else { return nil }
-        return "The store holds evidence from \(PeriodRenderer.short(a)) to \(PeriodRenderer.short(b)) UTC: see it with --since all, or --from/--to around it."
+        return
+            "The store holds evidence from \(PeriodRenderer.short(a)) to \(PeriodRenderer.short(b)) UTC: see it with --since all, or --from/--to around it."
     }
 
     /// The stretch of time the period's sessions cover (within the period), for timelines: a 9-year
@@ -170,10 +226,15 @@ public struct PeriodReport: Codable, Sendable {
 
     /// From the first session's start to the last one's end, within the period, with a 2 % margin.
     static func span(of sessions: [Session], from from_ns: Int64, to to_ns: Int64) -> (Int64, Int64) {
-        var lo = Int64.max, hi = Int64.min
-        for s in sessions { lo = min(lo, s.start_ns); hi = max(hi, s.end_ns) }
+        var lo = Int64.max
+        var hi = Int64.min
+        for s in sessions {
+            lo = min(lo, s.start_ns)
+            hi = max(hi, s.end_ns)
+        }
         guard lo <= hi else { return (from_ns, to_ns) }
-        lo = max(lo, from_ns); hi = min(hi, to_ns)
+        lo = max(lo, from_ns)
+        hi = min(hi, to_ns)
         guard lo < hi else { return (from_ns, to_ns) }
         // 2 % margin each side, so the first and last bars do not touch the frame.
         let pad = Int64(saturating: hi.difference(from: lo) * 0.02)

@@ -59,14 +59,19 @@ public struct ProbeJSON: Encodable {
         sni = r.sni
         switch r.conclusion {
         case .pool(let a):
-            pool = Pool(dialect: a.dialect.rawValue, algorithm: a.algorithm, coin: a.coin, difficulty: a.difficulty, job_id: a.jobID,
-                        height: a.height, job: a.job, login_accepted: a.loginAccepted, server_key: a.serverKey)
+            pool = Pool(
+                dialect: a.dialect.rawValue, algorithm: a.algorithm, coin: a.coin, difficulty: a.difficulty,
+                job_id: a.jobID,
+                height: a.height, job: a.job, login_accepted: a.loginAccepted, server_key: a.serverKey)
         case .notPool(let reply):
             self.reply = Reply(kind: reply.kind.rawValue, detail: reply.detail)
         case .unconfirmed(let why), .unreachable(let why):
             reason = why
         }
-        certificate = r.certificate.map { Certificate(subject: $0.subject, names: $0.names, self_signed: $0.selfIssued, miner_profile: $0.minerProfile) }
+        certificate = r.certificate.map {
+            Certificate(
+                subject: $0.subject, names: $0.names, self_signed: $0.selfIssued, miner_profile: $0.minerProfile)
+        }
         sentence = r.sentence
         attempts = r.attempts.map { a in
             let result: String
@@ -76,8 +81,10 @@ public struct ProbeJSON: Encodable {
             case .other(let reply)?: result = reply.kind.rawValue
             case .needMore?, nil: result = a.failure == nil ? "undecided" : "failed"
             }
-            return Attempt(dialect: a.dialect.rawValue, tls: a.tls, sni: a.sni, result: result, detail: a.summary, bytes_sent: a.bytesSent,
-                           bytes_received: a.bytesReceived, milliseconds: a.milliseconds)
+            return Attempt(
+                dialect: a.dialect.rawValue, tls: a.tls, sni: a.sni, result: result, detail: a.summary,
+                bytes_sent: a.bytesSent,
+                bytes_received: a.bytesReceived, milliseconds: a.milliseconds)
         }
         started = TimeFormat.iso8601(Int64((r.started * 1e9).rounded()))
         milliseconds = r.milliseconds
@@ -89,7 +96,9 @@ public struct ProbeJSON: Encodable {
 public enum ProbeTable {
     public static func render(_ r: ProbeResult) -> String {
         let e = TerminalSafe.escape
-        var lines = ["\(e(r.endpoint))\(r.address != nil && r.address != r.host ? " (\(e(r.host)))" : ""): \(r.conclusion.name)"]
+        var lines = [
+            "\(e(r.endpoint))\(r.address != nil && r.address != r.host ? " (\(e(r.host)))" : ""): \(r.conclusion.name)"
+        ]
         func row(_ label: String, _ value: String?) {
             guard let value else { return }
             lines.append("  " + label.padding(toLength: 12, withPad: " ", startingAt: 0) + " " + value)
@@ -101,7 +110,9 @@ public enum ProbeTable {
             row("algorithm", a.algorithm.map(e))
             row("coin", a.coin.map(e))
             row("difficulty", a.difficulty.map(ProbeText.number))
-            row("job", a.job.map { e($0) + (a.jobID.map { " \(e($0))" } ?? "") + (a.height.map { ", height \($0)" } ?? "") })
+            row(
+                "job",
+                a.job.map { e($0) + (a.jobID.map { " \(e($0))" } ?? "") + (a.height.map { ", height \($0)" } ?? "") })
             if a.loginAccepted == false { row("login", "refused the probe's wallet, answered as a pool") }
             row("server key", a.serverKey)
         case .notPool(let reply):

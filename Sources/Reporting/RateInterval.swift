@@ -30,13 +30,18 @@ public enum RateInterval {
         // here, at most ~500, e^-mean stays far above the smallest Double).
         func cdf(_ k: Int, _ mean: Double) -> Double {
             guard mean > 0 else { return 1 }
-            var term = exp(-mean), sum = term
+            var term = exp(-mean)
+            var sum = term
             if k == 0 { return sum }
-            for i in 1...k { term *= mean / Double(i); sum += term }
+            for i in 1...k {
+                term *= mean / Double(i)
+                sum += term
+            }
             return min(sum, 1)
         }
-        func solve(_ f: (Double) -> Double) -> Double {   // f decreasing in the mean, root where f = 0
-            var lo = 0.0, hi = Double(n) + 20 * Double(n).squareRoot() + 20
+        func solve(_ f: (Double) -> Double) -> Double {  // f decreasing in the mean, root where f = 0
+            var lo = 0.0
+            var hi = Double(n) + 20 * Double(n).squareRoot() + 20
             for _ in 0..<100 {
                 let mid = (lo + hi) / 2
                 if f(mid) > 0 { lo = mid } else { hi = mid }

@@ -29,7 +29,8 @@ public enum ReasonText {
     /// "pool.example.com:3333 via SOCKS5 proxy 10.0.0.3:1080", with the name the flow revealed
     /// when the request gave only an address: "name (198.51.100.61:443) via …".
     public static func proxied(_ e: Evidence, _ route: ProxyRoute) -> String {
-        let dest = e.name.map { route.target.hasPrefix($0 + ":") ? route.target : "\($0) (\(route.target))" } ?? route.target
+        let dest =
+            e.name.map { route.target.hasPrefix($0 + ":") ? route.target : "\($0) (\(route.target))" } ?? route.target
         return "\(dest) via \(route.label) proxy \(e.peerEndpoint ?? "?")"
     }
 
@@ -37,25 +38,38 @@ public enum ReasonText {
         switch reason {
         case .servedWork(let ports, let miners, let sessions, let jobs, let shares, let relay, let upstreamSeen):
             let p = ports.map(String.init).joined(separator: ", ")
-            let served = "mining work on port \(p) to \(Format.count(miners, "miner")) (\(Format.count(sessions, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)"
+            let served =
+                "mining work on port \(p) to \(Format.count(miners, "miner")) (\(Format.count(sessions, "session")), \(Format.count(jobs, "job")), \(Format.count(shares, "share")) accepted)"
             if relay && !upstreamSeen {
-                return ["a relay on the local network (xmrig-proxy or the like): serves \(served); its upstream is not in this traffic "
-                        + "(encrypted, or past another tap) — the host to pull"]
+                return [
+                    "a relay on the local network (xmrig-proxy or the like): serves \(served); its upstream is not in this traffic "
+                        + "(encrypted, or past another tap) — the host to pull"
+                ]
             }
-            return [relay ? "a relay (xmrig-proxy or the like): serves \(served) and mines upstream — the host whose traffic leaves the network"
-                          : "served \(served)"]
+            return [
+                relay
+                    ? "a relay (xmrig-proxy or the like): serves \(served) and mines upstream — the host whose traffic leaves the network"
+                    : "served \(served)"
+            ]
         case .mined(let sessions, let upstream, let relays):
             return describeAll(sessions).map { line in
                 // Where a relay takes this miner's work: the pool it mines at itself.
-                let via = relays.isEmpty ? "" : "; " + relays.sorted { $0.key < $1.key }
-                    .map { "\($0.key) is a relay mining upstream at \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
+                let via =
+                    relays.isEmpty
+                    ? ""
+                    : "; "
+                        + relays.sorted { $0.key < $1.key }
+                        .map { "\($0.key) is a relay mining upstream at \($0.value.joined(separator: ", "))" }.joined(
+                            separator: "; ")
                 return (upstream ? "also mines upstream: " : "") + line + via
             }
         case .evidence(let e):
             return [describe(e, policy)]
         case .retiredSessions(let n):
             // Said without knowing whether a store is there: the run may have none.
-            return ["and \(n) earlier session\(n == 1 ? "" : "s") no longer held in memory (a store, --store, keeps every one)"]
+            return [
+                "and \(n) earlier session\(n == 1 ? "" : "s") no longer held in memory (a store, --store, keeps every one)"
+            ]
         case .noEvidence:
             return ["no mining evidence"]
         case .withdrawn(let e, let because):
@@ -76,12 +90,13 @@ public enum ReasonText {
         let at = e.peer.map { " [\($0)]" } ?? ""
         switch e.kind {
         case .tlsToPool, .webSocketToPool, .connectionToPool, .stratumV2Encrypted:
-            let what = switch e.kind {
-            case .tlsToPool: e.details.noSNI ? "TLS without SNI" : "TLS"
-            case .webSocketToPool: "WebSocket"
-            case .stratumV2Encrypted: "encrypted Stratum V2 (\(e.details.message ?? "Noise handshake shape"))"
-            default: "a connection"
-            }
+            let what =
+                switch e.kind {
+                case .tlsToPool: e.details.noSNI ? "TLS without SNI" : "TLS"
+                case .webSocketToPool: "WebSocket"
+                case .stratumV2Encrypted: "encrypted Stratum V2 (\(e.details.message ?? "Noise handshake shape"))"
+                default: "a connection"
+                }
             var t = "\(what) to \(name):\(port)\(at)\(listed) for \(Format.duration(e.duration))\(times)"
             if let route = e.details.proxy {
                 t = "\(what) to \(proxied(e, route))\(listed) for \(Format.duration(e.duration))\(times)"
@@ -89,21 +104,27 @@ public enum ReasonText {
             }
             if let via = e.details.nameFrom { t += ", name from \(phrase(via))" }
             t += ", \(e.packetsOut + e.packetsIn) packets"
-            if let c = e.details.cadence { t += ", " + cadence(c) } else if HostVerdicts.isPeriodic(e, p) { t += ", periodic small messages" }
+            if let c = e.details.cadence {
+                t += ", " + cadence(c)
+            } else if HostVerdicts.isPeriodic(e, p) {
+                t += ", periodic small messages"
+            }
             if e.details.minerCertificate { t += ", a miner-generated certificate" }
             if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }
             return t
         case .tlsMiningCadence:
             let what = e.details.noSNI ? "TLS without SNI" : "TLS"
             let named = e.name.map { " (SNI \($0), on no list)" } ?? " (no listed name for the address)"
-            var t = "\(what) to \(e.peerEndpoint ?? "?")\(named) for \(Format.duration(e.duration))\(times) behaving like mining"
+            var t =
+                "\(what) to \(e.peerEndpoint ?? "?")\(named) for \(Format.duration(e.duration))\(times) behaving like mining"
             if let c = e.details.cadence { t += ": " + cadence(c) }
             if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }
             return t
         case .minerCertificate:
             let cn = e.details.certificateNames.first.map { "CN=\($0)" } ?? "without a common name"
             var t = "server certificate \(cn) with the profile XMRig and xmrig-proxy generate for themselves "
-            t += "(self-signed, X.509 v1, serial 1, RSA-2048, valid exactly 10 years) from \(e.peerEndpoint ?? "?")\(listed)"
+            t +=
+                "(self-signed, X.509 v1, serial 1, RSA-2048, valid exactly 10 years) from \(e.peerEndpoint ?? "?")\(listed)"
             return t + " for \(Format.duration(e.duration))\(times)"
         case .httpToPool:
             var t = "HTTP to \(name):\(port)\(listed)"
@@ -119,9 +140,11 @@ public enum ReasonText {
         case .probedPool:
             // The probe's sentence, then what it confirms.
             let weak = e.details.weakFlows ? " (brief connections)" : ""
-            return "\(e.details.message ?? "the server \(e.peerEndpoint ?? "?") answered the probe like a pool"); the host's flows to it\(weak) are mining"
+            return
+                "\(e.details.message ?? "the server \(e.peerEndpoint ?? "?") answered the probe like a pool"); the host's flows to it\(weak) are mining"
         case .peerToPeer:
-            var t = "\(e.coin ?? "cryptocurrency") node traffic (\(e.details.message ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
+            var t =
+                "\(e.coin ?? "cryptocurrency") node traffic (\(e.details.message ?? "p2p")) with \(e.peerEndpoint ?? "?")\(times)"
             if let ua = e.software { t += ", node software \(ua)" }
             return t + " — a node, not mining"
         }
@@ -142,9 +165,12 @@ public enum ReasonText {
         var groups: [String: (first: Int64, last: Int64, sessions: [SessionRecord])] = [:]
         for s in sessions {
             let key = describe(s, withDuration: false)
-            let a = (s.summary.firstSeen ?? s.flowFirstSeen).nanoseconds, b = (s.summary.lastSeen ?? s.flowLastSeen).nanoseconds
+            let a = (s.summary.firstSeen ?? s.flowFirstSeen).nanoseconds
+            let b = (s.summary.lastSeen ?? s.flowLastSeen).nanoseconds
             if var g = groups[key] {
-                g.first = min(g.first, a); g.last = max(g.last, b); g.sessions.append(s)
+                g.first = min(g.first, a)
+                g.last = max(g.last, b)
+                g.sessions.append(s)
                 groups[key] = g
             } else {
                 order.append(key)
@@ -154,7 +180,8 @@ public enum ReasonText {
         return order.map { key in
             let g = groups[key]!
             guard g.sessions.count > 1 else { return describe(g.sessions[0]) }
-            let from = TimeFormat.short(g.first), to = TimeFormat.short(g.last)
+            let from = TimeFormat.short(g.first)
+            let to = TimeFormat.short(g.last)
             // The second time without its date when both fall on one day.
             let until = from.prefix(10) == to.prefix(10) ? String(to.dropFirst(11)) : to
             return "\(g.sessions.count) sessions between \(from) and \(until), each: \(key)"
@@ -177,7 +204,9 @@ public enum ReasonText {
             if let ok = m.loginAccepted { login += ok ? " (login accepted)" : " (login rejected)" }
             parts.append(login)
         case .poolPushOnly:
-            parts.append("received \(Format.count(m.jobsReceived, "mining job")) from \(where_) via \(dialect) (session picked up mid-way)")
+            parts.append(
+                "received \(Format.count(m.jobsReceived, "mining job")) from \(where_) via \(dialect) (session picked up mid-way)"
+            )
         case .minerOnly:
             var t = "\(who) sent \(m.minerMethods.joined(separator: ", ")) to \(where_) with no pool answer seen"
             if let w = m.wallets.first { t += " as \(Format.shortWallet(w))" }
@@ -188,17 +217,20 @@ public enum ReasonText {
         if let coin = s.coin { parts.append(coin) }
         let seconds = (m.lastSeen ?? .zero).since(m.firstSeen ?? .zero)
         if m.sharesSubmitted > 0 || m.sharesAccepted > 0 {
-            parts.append("\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted"
-                         + (withDuration ? " in \(Format.duration(seconds))" : ""))
+            parts.append(
+                "\(Format.count(m.sharesAccepted, "share")) accepted, \(m.sharesRejected) rejected of \(m.sharesSubmitted) submitted"
+                    + (withDuration ? " in \(Format.duration(seconds))" : ""))
         } else if m.jobsReceived > 0 && m.shape != .poolPushOnly {
             parts.append(Format.count(m.jobsReceived, "job") + (withDuration ? " in \(Format.duration(seconds))" : ""))
         }
         let unit = s.rateKind.unit
         if withDuration, let h = m.estimatedHashrate {
             // The interval, not only the number: a few shares say little (docs/detection.md "Estimated hashrate").
-            let interval = RateInterval.factors(shares: m.sharesAccepted)
+            let interval =
+                RateInterval.factors(shares: m.sharesAccepted)
                 .map { " (95 %: \(Format.hashrate(h * $0.low, unit))–\(Format.hashrate(h * $0.high, unit)))" } ?? ""
-            parts.append("~\(Format.hashrate(h, unit))\(interval) from \(Format.count(m.sharesAccepted, "accepted share"))")
+            parts.append(
+                "~\(Format.hashrate(h, unit))\(interval) from \(Format.count(m.sharesAccepted, "accepted share"))")
         }
         if let r = m.reportedHashrate { parts.append("reports \(Format.hashrate(r, unit))") }
         return parts.joined(separator: ", ")
@@ -218,8 +250,12 @@ public enum Format {
         let base = unit.rawValue
         guard h.isFinite else { return "? \(base)" }
         let prefixes = ["", "k", "M", "G", "T", "P", "E", "Z", "Y"]
-        var v = max(h, 0), i = 0
-        while v >= 1000 && i < prefixes.count - 1 { v /= 1000; i += 1 }
+        var v = max(h, 0)
+        var i = 0
+        while v >= 1000 && i < prefixes.count - 1 {
+            v /= 1000
+            i += 1
+        }
         if v >= 1000 { return "\(h) \(base)" }
         let rounded = v >= 100 ? String(Int(v.rounded())) : String(Double(Int(v * 10)) / 10)
         return "\(rounded) \(prefixes[i])\(base)"
@@ -235,7 +271,9 @@ public enum Format {
     }
 
     /// "1 share", "5 shares".
-    public static func count(_ n: Int, _ noun: String, plural: String? = nil) -> String { n == 1 ? "1 \(noun)" : "\(n) \(plural ?? noun + "s")" }
+    public static func count(_ n: Int, _ noun: String, plural: String? = nil) -> String {
+        n == 1 ? "1 \(noun)" : "\(n) \(plural ?? noun + "s")"
+    }
 
     /// "4BCeEPhodg…CvCDm" for long wallets.
     public static func shortWallet(_ w: String) -> String {

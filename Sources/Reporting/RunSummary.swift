@@ -1,7 +1,7 @@
-import SafeNumbers
 import Detection
 import Foundation
 import PacketDecoding
+import SafeNumbers
 import Stratum
 
 /// The JSON schema (docs/output.md "JSON output"). A contract: later work adds
@@ -60,8 +60,13 @@ public struct SpoolSummary: Encodable, Sendable {
     public var rows_dropped: Int
     /// How long the oldest batch still waiting has waited (0 when none waits).
     public var oldest_seconds: Double
-    public init(directory: String, batches: Int, bytes: Int, delivered: Int, rows_dropped: Int, oldest_seconds: Double) {
-        self.directory = directory; self.batches = batches; self.bytes = bytes; self.delivered = delivered; self.rows_dropped = rows_dropped
+    public init(directory: String, batches: Int, bytes: Int, delivered: Int, rows_dropped: Int, oldest_seconds: Double)
+    {
+        self.directory = directory
+        self.batches = batches
+        self.bytes = bytes
+        self.delivered = delivered
+        self.rows_dropped = rows_dropped
         self.oldest_seconds = oldest_seconds
     }
 }

@@ -1,7 +1,7 @@
-import SafeNumbers
 import Detection
 import Foundation
 import PacketDecoding
+import SafeNumbers
 import Stratum
 
 public struct SessionJSON: Codable, Sendable {
@@ -100,10 +100,12 @@ public struct SessionJSON: Codable, Sendable {
 
     // Encode optionals as null so every documented field is always present.
     enum CodingKeys: String, CodingKey {
-        case role, miner, pool, community_id, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers, miner_software,
-             login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
-             hashes_per_share, estimated_hashrate_hs, estimated_hashrate_low_hs, estimated_hashrate_high_hs, reported_hashrate_hs, hashrate_unit, first_seen, last_seen, bytes_from_miner,
-             bytes_from_pool, end_reason, transport, pool_list_match, proxy
+        case role, miner, pool, community_id, pool_hostnames, vlan, shape, dialect, coin, algorithms, wallets, workers,
+            miner_software,
+            login_accepted, jobs_received, shares_submitted, shares_accepted, shares_rejected, difficulty,
+            hashes_per_share, estimated_hashrate_hs, estimated_hashrate_low_hs, estimated_hashrate_high_hs,
+            reported_hashrate_hs, hashrate_unit, first_seen, last_seen, bytes_from_miner,
+            bytes_from_pool, end_reason, transport, pool_list_match, proxy
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -19,7 +19,13 @@ extension FixedWidthInteger where Self: SignedInteger {
 
     /// `Self(value)` rounded toward zero, clamped to the type's range; NaN becomes 0.
     @inlinable public init(saturating value: Double) {
-        if value.isNaN { self = 0 } else if let v = Self(checked: value) { self = v } else { self = value > 0 ? .max : .min }
+        if value.isNaN {
+            self = 0
+        } else if let v = Self(checked: value) {
+            self = v
+        } else {
+            self = value > 0 ? .max : .min
+        }
     }
 
     /// `self + b`, clamped to the type's range.

@@ -1,7 +1,7 @@
-import Locking
-import Foundation
 import DequeModule
 import Dispatch
+import Foundation
+import Locking
 import Synchronization
 
 /// A bounded FIFO handed from the capture thread to one sender thread. `push` never blocks:
@@ -25,7 +25,10 @@ final class BoundedQueue<Item: Sendable>: Sendable {
     /// - Complexity: O(1).
     func push(_ item: Item) {
         state.withLock { s in
-            if s.items.count >= capacity { s.items.removeFirst(); s.dropped += 1 }
+            if s.items.count >= capacity {
+                s.items.removeFirst()
+                s.dropped += 1
+            }
             s.items.append(item)
         }
         wake.signal()
@@ -45,7 +48,10 @@ final class BoundedQueue<Item: Sendable>: Sendable {
     func pushFront(_ item: Item) {
         state.withLock { s in
             s.items.prepend(item)
-            if s.items.count > capacity { s.items.removeLast(); s.dropped += 1 }
+            if s.items.count > capacity {
+                s.items.removeLast()
+                s.dropped += 1
+            }
         }
     }
 

@@ -1,9 +1,8 @@
 import Foundation
 import Locking
 import Logging
-import Reporting
-
 import OS
+import Reporting
 
 /// Diagnostics — what the program says about itself, not what it found — through swift-log, with
 /// one handler that decides their form: `stratumsniff: message` lines on stderr, or, under systemd
@@ -20,7 +19,9 @@ public enum Diagnostics {
     private static let level = Locked(Logger.Level.notice)
 
     /// Installs the handler; call once, before anything logs.
-    public static func bootstrap(level: Logger.Level, journald: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+    public static func bootstrap(
+        level: Logger.Level, journald: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+    ) {
         setLevel(level)
         LoggingSystem.bootstrap { _ in
             var h = DiagnosticLine(journald: journald)
@@ -44,10 +45,15 @@ struct DiagnosticLine: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
         let text = TerminalSafe.escape(message.description)
         // On a terminal a warning says so; the journal files it by its priority instead.
-        let out = journald ? "<\(Self.priority(level))>\(text)\n" : "stratumsniff: \(level == .warning ? "warning: " : "")\(text)\n"
+        let out =
+            journald
+            ? "<\(Self.priority(level))>\(text)\n" : "stratumsniff: \(level == .warning ? "warning: " : "")\(text)\n"
         OS.writeStandardError(out)
     }
 

@@ -1,8 +1,7 @@
-import Locking
 import Foundation
-import Synchronization
-
+import Locking
 import OS
+import Synchronization
 
 /// Appends JSON lines to a file, rotating by size (FILE → FILE.1 → … → FILE.N, oldest dropped),
 /// and reopening on SIGHUP so external log rotation works too.
@@ -48,7 +47,9 @@ public final class EventsFile: Sendable {
         if s.fd >= 0 { OS.close(s.fd) }
         s.fd = -1
         switch OS.openForAppend(path) {
-        case .success(let f): s.fd = f.fd; s.size = f.size
+        case .success(let f):
+            s.fd = f.fd
+            s.size = f.size
         case .failure(let e): throw OutputError(message: "cannot open events file \(path): \(e.text)")
         }
     }

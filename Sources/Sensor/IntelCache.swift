@@ -1,11 +1,12 @@
-import Locking
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import Locking
 import PoolIntel
 import SafeNumbers
 import Synchronization
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A maintained list of mining domains to fetch: a name for it, where it lives, and its licence
 /// (named beside every use: `intel status`, README).
@@ -14,20 +15,31 @@ public struct IntelSource: Sendable, Equatable {
     public var url: String
     public var licence: String
 
-    public init(name: String, url: String, licence: String) { self.name = name; self.url = url; self.licence = licence }
+    public init(name: String, url: String, licence: String) {
+        self.name = name
+        self.url = url
+        self.licence = licence
+    }
 
     /// Lists we checked the licence of (docs/detection.md "Pool intelligence").
     public static let defaults = [
-        IntelSource(name: "maltrail", url: "https://raw.githubusercontent.com/stamparm/maltrail/master/trails/static/suspicious/crypto_mining.txt",
-                    licence: "MIT (stamparm/maltrail)"),
-        IntelSource(name: "nocoin", url: "https://raw.githubusercontent.com/hoshsadiq/adblock-nocoin-list/master/hosts.txt",
-                    licence: "MIT (hoshsadiq/adblock-nocoin-list)"),
+        IntelSource(
+            name: "maltrail",
+            url:
+                "https://raw.githubusercontent.com/stamparm/maltrail/master/trails/static/suspicious/crypto_mining.txt",
+            licence: "MIT (stamparm/maltrail)"),
+        IntelSource(
+            name: "nocoin", url: "https://raw.githubusercontent.com/hoshsadiq/adblock-nocoin-list/master/hosts.txt",
+            licence: "MIT (hoshsadiq/adblock-nocoin-list)")
     ]
 
     /// A source name is a file name in the cache: letters, digits, `-`, `_` and `.` only.
     public static func validName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 64 && !name.hasPrefix(".")
-            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || "-_.".unicodeScalars.contains($0)
+            }
     }
 }
 
@@ -61,25 +73,32 @@ public struct IntelCache: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
-    func path(_ name: String, _ ext: String) -> String { (directory as NSString).appendingPathComponent("\(name).\(ext)") }
+    func path(_ name: String, _ ext: String) -> String {
+        (directory as NSString).appendingPathComponent("\(name).\(ext)")
+    }
 
     /// Fetches `source`, checks it parses into at least one entry, and replaces the cached copy.
     public func update(_ source: IntelSource, timeout: Double = 30, now: Int64) throws -> CachedList {
         let text = try Self.fetch(source.url, timeout: timeout)
         let parsed = ListParser.parse(text, name: source.name)
         guard !parsed.domains.isEmpty || !parsed.blocks.isEmpty else {
-            throw IntelError(description: "\(source.name): \(source.url) holds no domain or address this parser understands (\(parsed.errors.count) lines skipped); the cached copy stays")
+            throw IntelError(
+                description:
+                    "\(source.name): \(source.url) holds no domain or address this parser understands (\(parsed.errors.count) lines skipped); the cached copy stays"
+            )
         }
-        let meta = CachedList(name: source.name, url: source.url, licence: source.licence, fetched: now,
-                              domains: parsed.domains.count, addresses: parsed.blocks.count, skippedLines: parsed.errors.count,
-                              bytes: text.utf8.count)
+        let meta = CachedList(
+            name: source.name, url: source.url, licence: source.licence, fetched: now,
+            domains: parsed.domains.count, addresses: parsed.blocks.count, skippedLines: parsed.errors.count,
+            bytes: text.utf8.count)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Data(text.utf8).write(to: URL(fileURLWithPath: path(source.name, "list")), options: .atomic)
             let json = try JSONEncoder().encode(meta)
             try json.write(to: URL(fileURLWithPath: path(source.name, "meta.json")), options: .atomic)
         } catch {
-            throw IntelError(description: "\(source.name): cannot write to the cache \(directory): \(error.localizedDescription)")
+            throw IntelError(
+                description: "\(source.name): cannot write to the cache \(directory): \(error.localizedDescription)")
         }
         return meta
     }
@@ -90,8 +109,9 @@ public struct IntelCache: Sendable {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return files.filter { $0.hasSuffix(".meta.json") }.sorted().compactMap { file in
             guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(file)),
-                  let meta = try? JSONDecoder().decode(CachedList.self, from: data),
-                  IntelSource.validName(meta.name), file == "\(meta.name).meta.json" else { return nil }
+                let meta = try? JSONDecoder().decode(CachedList.self, from: data),
+                IntelSource.validName(meta.name), file == "\(meta.name).meta.json"
+            else { return nil }
             return meta
         }
     }
@@ -99,11 +119,14 @@ public struct IntelCache: Sendable {
     /// The cached lists' text, to load as pool lists (named `intel:NAME`).
     public func texts() throws -> [(name: String, text: String, meta: CachedList)] {
         guard FileManager.default.fileExists(atPath: directory) else {
-            throw IntelError(description: "no list cache at \(directory): run 'stratumsniff intel update --cache \(directory)' first")
+            throw IntelError(
+                description: "no list cache at \(directory): run 'stratumsniff intel update --cache \(directory)' first"
+            )
         }
         return try lists().map { meta in
             guard let data = FileManager.default.contents(atPath: path(meta.name, "list")) else {
-                throw IntelError(description: "\(path(meta.name, "list")) is missing: run 'stratumsniff intel update' again")
+                throw IntelError(
+                    description: "\(path(meta.name, "list")) is missing: run 'stratumsniff intel update' again")
             }
             return ("intel:\(meta.name)", String(decoding: data, as: UTF8.self), meta)
         }
@@ -111,7 +134,9 @@ public struct IntelCache: Sendable {
 
     /// One blocking GET; the body as text (a list is UTF-8 text; bad bytes become U+FFFD and their lines are skipped).
     static func fetch(_ url: String, timeout: Double) throws -> String {
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", u.host != nil else {
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            u.host != nil
+        else {
             throw IntelError(description: "\(url): not an http:// or https:// URL")
         }
         let config = URLSessionConfiguration.ephemeral
@@ -132,7 +157,8 @@ public struct IntelCache: Sendable {
             } else if let data, data.count <= maxBytes {
                 r = .success(data)
             } else {
-                r = .failure(IntelError(description: "cannot fetch \(url): empty, or larger than \(maxBytes >> 20) MiB"))
+                r = .failure(
+                    IntelError(description: "cannot fetch \(url): empty, or larger than \(maxBytes >> 20) MiB"))
             }
             result.withLock { $0 = r }
             done.signal()
@@ -158,13 +184,17 @@ public struct ListComparison: Sendable, Equatable {
     public var builtinCoveredByList: Int
 
     public static func compare(listText: String, name: String) -> ListComparison {
-        let builtinDomains = Set(ListParser.parse(PoolIntelligence.builtinList, name: "built-in").domains.compactMap { DomainSet.normalise($0.0) })
+        let builtinDomains = Set(
+            ListParser.parse(PoolIntelligence.builtinList, name: "built-in").domains.compactMap {
+                DomainSet.normalise($0.0)
+            })
         let listDomains = Set(ListParser.parse(listText, name: name).domains.compactMap { DomainSet.normalise($0.0) })
         let builtin = PoolIntelligence(builtin: true)
         var other = PoolIntelligence(builtin: false)
         other.add(poolList: listText, name: name)
-        return ListComparison(builtin: builtinDomains.count, list: listDomains.count,
-                              listCoveredByBuiltin: listDomains.filter { builtin.pool(named: $0) != nil }.count,
-                              builtinCoveredByList: builtinDomains.filter { other.pool(named: $0) != nil }.count)
+        return ListComparison(
+            builtin: builtinDomains.count, list: listDomains.count,
+            listCoveredByBuiltin: listDomains.filter { builtin.pool(named: $0) != nil }.count,
+            builtinCoveredByList: builtinDomains.filter { other.pool(named: $0) != nil }.count)
     }
 }

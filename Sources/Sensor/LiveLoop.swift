@@ -1,11 +1,10 @@
-import PacketCapture
-import PoolIntel
 import Detection
+import OS
+import PacketCapture
 import PacketDecoding
 import Pipeline
+import PoolIntel
 import Reporting
-
-import OS
 
 /// Reads several live interfaces from one thread (poll on their selectable descriptors) into
 /// the same `Analyzer` the offline path uses. Quiet links still advance the clock: a tick
@@ -58,7 +57,8 @@ public final class LiveLoop: LiveSensor {
                 var rounds = 0
                 while rounds < 16 {
                     let n = try c.readAvailable { p in
-                        analyzer.process(time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength)
+                        analyzer.process(
+                            time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength)
                     }
                     packets += n
                     if n == 0 { break }

@@ -48,15 +48,20 @@ public final class LiveProber: Sendable {
     ///   - asks: ask the servers the reports mark (`--probe`); false only listens to the store.
     ///   - known: answers from the store (every sensor's, recent).
     ///   - learned: called on the prober thread with each decided answer (to store it).
-    public init(policy: ProbePolicy, asks: Bool = true, known: [ProbeFact], note: @escaping @Sendable (String) -> Void,
-                learned: @escaping @Sendable (ProbeFact) -> Void) {
+    public init(
+        policy: ProbePolicy, asks: Bool = true, known: [ProbeFact], note: @escaping @Sendable (String) -> Void,
+        learned: @escaping @Sendable (ProbeFact) -> Void
+    ) {
         ttl = policy.ttl
         self.asks = asks
         let scheduler = ProbeScheduler(policy: policy, note: note)
         scheduler.remember(known)
         self.scheduler = Locked(scheduler)
         shared.withLock { $0.facts = ProbeFacts(known) }
-        let queue = self.queue, shared = self.shared, locked = self.scheduler, done = self.done
+        let queue = self.queue
+        let shared = self.shared
+        let locked = self.scheduler
+        let done = self.done
         guard asks else {
             done.signal()
             return
@@ -90,12 +95,17 @@ public final class LiveProber: Sendable {
         let now = Double(WallTime.now().nanoseconds) / 1e9
         let facts = shared.withLock { s in
             // A flood of suspect servers: forget who was queued (the scheduler's limits and cache still hold).
-            if s.seen.count >= Self.maxServers { s.seen = [:]; s.hostsOf = [:] }
+            if s.seen.count >= Self.maxServers {
+                s.seen = [:]
+                s.hostsOf = [:]
+            }
             for r in reports {
                 for e in r.evidence {
                     guard let t = e.probeTarget else { continue }
                     let key = ProbeFacts.Server(t.server, t.port)
-                    if s.hostsOf[key, default: []].count < Self.hostsPerServer { s.hostsOf[key, default: []].insert(r.host) }
+                    if s.hostsOf[key, default: []].count < Self.hostsPerServer {
+                        s.hostsOf[key, default: []].insert(r.host)
+                    }
                     if !asks { continue }
                     if let asked = s.seen[key], now - asked < ttl { continue }
                     s.seen[key] = now

@@ -1,13 +1,13 @@
-import Locking
 import Detection
 import Dispatch
 import Foundation
+import Locking
 import OS
 import PacketCapture
 import PacketDecoding
 import Pipeline
-import Reporting
 import PoolIntel
+import Reporting
 import Synchronization
 
 /// What `live` runs: one capture thread (`LiveLoop`) or several (`LiveWorkers`). The caller commits,
@@ -66,9 +66,11 @@ public final class LiveWorkers: LiveSensor {
 
     /// Opens every worker's handles (as the caller: root, before privileges are dropped) and waits for
     /// `start()`. Throws the first handle that could not be opened, with every thread ended.
-    public init(interfaces: [String], options: LiveCapture.Options, workers: Int, limits: Limits, intel: PoolIntelligence,
-                localNets: AddressSet?, policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool,
-                onEvent: (@Sendable (AnalysisEvent) -> Void)?) throws(CaptureError) {
+    public init(
+        interfaces: [String], options: LiveCapture.Options, workers: Int, limits: Limits, intel: PoolIntelligence,
+        localNets: AddressSet?, policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool,
+        onEvent: (@Sendable (AnalysisEvent) -> Void)?
+    ) throws(CaptureError) {
         let n = max(1, workers)
         count = n
         self.interfaces = interfaces
@@ -77,13 +79,20 @@ public final class LiveWorkers: LiveSensor {
         shared.collectRetired = collectRetired
         reports = Locked(Array(repeating: WorkerState(), count: n))
         self.intel = Locked((0, intel))
-        let names = NameMemory(capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay, inInputOrder: false)
+        let names = NameMemory(
+            capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay, inInputOrder: false)
         let share = limits.share(of: n)
         // One group per interface, numbered from the process id so that two sensors on one box do not
         // join each other's groups.
         let base = Int(OS.processID) &* 7
         for w in 0..<n {
-            let shared = shared, stopping = stopping, opened = opened, go = go, reports = reports, lists = self.intel, failure = failure
+            let shared = shared
+            let stopping = stopping
+            let opened = opened
+            let go = go
+            let reports = reports
+            let lists = self.intel
+            let failure = failure
             group.enter()
             let thread = Thread { [group] in
                 defer { group.leave() }
@@ -105,18 +114,27 @@ public final class LiveWorkers: LiveSensor {
                 go.wait()
                 guard !stopping.isSet else { return }
                 var generation = 0
-                let analyzer = Analyzer(limits: share, intel: intel, localNets: localNets, policy: policy, names: names,
-                                        shared: shared, worker: w, onEvent: onEvent)
+                let analyzer = Analyzer(
+                    limits: share, intel: intel, localNets: localNets, policy: policy, names: names,
+                    shared: shared, worker: w, onEvent: onEvent)
                 let loop = LiveLoop(captures: captures, analyzer: analyzer)
                 func publish() {
-                    let stats = analyzer.statistics, capture = captures.map { $0.statistics() }
+                    let stats = analyzer.statistics
+                    let capture = captures.map { $0.statistics() }
                     let now = WallTime.now()
-                    reports.withLock { $0[w].stats = stats; $0[w].capture = capture; $0[w].published = now }
+                    reports.withLock {
+                        $0[w].stats = stats
+                        $0[w].capture = capture
+                        $0[w].published = now
+                    }
                 }
                 do throws(CaptureError) {
                     try loop.run(shouldStop: { stopping.isSet }) { _ in
                         let (g, latest) = lists.withLock { ($0.generation, $0.intel) }
-                        if g != generation { analyzer.replaceIntel(latest); generation = g }
+                        if g != generation {
+                            analyzer.replaceIntel(latest)
+                            generation = g
+                        }
                         analyzer.publishOpenFindings()
                         publish()
                     }
@@ -147,7 +165,10 @@ public final class LiveWorkers: LiveSensor {
         var next = WallTime.now().adding(seconds: 1)
         while !shouldStop() && !stopping.isSet {
             let now = WallTime.now()
-            if now >= next { everySecond(now); next = now.adding(seconds: 1) }
+            if now >= next {
+                everySecond(now)
+                next = now.adding(seconds: 1)
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
         // A worker whose handle failed stopped them all: say which.

@@ -40,7 +40,10 @@ public final class SensorMetrics: Sendable {
     /// Which sensor and site the series come from (`stratumsniff_sensor_info`).
     private let sensor: String, site: String
 
-    public init(sensor: String = "", site: String = "") { self.sensor = sensor; self.site = site }
+    public init(sensor: String = "", site: String = "") {
+        self.sensor = sensor
+        self.site = site
+    }
 
     private func raise(_ name: String, _ labels: [(String, String)], to total: Int, help: String) {
         let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
@@ -60,54 +63,89 @@ public final class SensorMetrics: Sendable {
     public func update(_ s: Snapshot, at now: Timestamp) {
         // The Prometheus way to say who is speaking without a label on every series: one info series
         // to join on (`* on(instance) group_left(sensor, site) stratumsniff_sensor_info`).
-        set("stratumsniff_sensor_info", [("sensor", sensor), ("site", site)], to: 1, help: "This sensor's name and site (--sensor, --site); always 1.")
+        set(
+            "stratumsniff_sensor_info", [("sensor", sensor), ("site", site)], to: 1,
+            help: "This sensor's name and site (--sensor, --site); always 1.")
         for c in s.capture {
             let l = [("interface", c.interface), ("worker", String(c.worker))]
-            raise("stratumsniff_packets_received_total", l, to: Int(clamping: c.stats.received), help: "Packets the capture filter accepted (pcap_stats).")
-            raise("stratumsniff_packets_dropped_kernel_total", l, to: Int(clamping: c.stats.droppedByKernel), help: "Packets the kernel dropped (buffer full).")
-            raise("stratumsniff_packets_dropped_interface_total", l, to: Int(clamping: c.stats.droppedByInterface), help: "Packets the interface or driver dropped.")
+            raise(
+                "stratumsniff_packets_received_total", l, to: Int(clamping: c.stats.received),
+                help: "Packets the capture filter accepted (pcap_stats).")
+            raise(
+                "stratumsniff_packets_dropped_kernel_total", l, to: Int(clamping: c.stats.droppedByKernel),
+                help: "Packets the kernel dropped (buffer full).")
+            raise(
+                "stratumsniff_packets_dropped_interface_total", l, to: Int(clamping: c.stats.droppedByInterface),
+                help: "Packets the interface or driver dropped.")
         }
         let a = s.analysis
         raise("stratumsniff_packets_analysed_total", [], to: a.packets, help: "Packets analysed.")
         raise("stratumsniff_bytes_analysed_total", [], to: a.bytes, help: "Bytes analysed (original lengths).")
         raise("stratumsniff_flows_total", [], to: a.reassembly.flowsCreated, help: "Flows tracked since the start.")
         set("stratumsniff_flows_open", to: Double(a.reassembly.activeFlows), help: "Flows tracked now.")
-        raise("stratumsniff_flows_bypassed_total", [], to: a.reassembly.bypassedFlows, help: "Flows no decoder kept (counters only).")
+        raise(
+            "stratumsniff_flows_bypassed_total", [], to: a.reassembly.bypassedFlows,
+            help: "Flows no decoder kept (counters only).")
         set("stratumsniff_stratum_sessions", to: Double(a.stratumSessions), help: "Mining sessions held in memory.")
         for (anomaly, count) in a.anomalies.nonZero {
-            raise("stratumsniff_anomalies_total", [("anomaly", anomaly.rawValue)], to: count, help: "Decoder and cap anomalies by kind (README \"Hostile input\").")
+            raise(
+                "stratumsniff_anomalies_total", [("anomaly", anomaly.rawValue)], to: count,
+                help: "Decoder and cap anomalies by kind (README \"Hostile input\").")
         }
         for v in Verdict.allCases where v != .none {
-            set("stratumsniff_hosts", [("verdict", v.rawValue)], to: Double(s.hostsByVerdict[v] ?? 0), help: "Hosts per current verdict.")
+            set(
+                "stratumsniff_hosts", [("verdict", v.rawValue)], to: Double(s.hostsByVerdict[v] ?? 0),
+                help: "Hosts per current verdict.")
         }
         if let w = s.webhook {
-            raise("stratumsniff_alerts_sent_total", [("output", "webhook")], to: w.delivered, help: "Alerts and reports delivered, per output.")
-            raise("stratumsniff_alerts_failed_total", [("output", "webhook")], to: w.failed, help: "Deliveries given up after retries, per output.")
+            raise(
+                "stratumsniff_alerts_sent_total", [("output", "webhook")], to: w.delivered,
+                help: "Alerts and reports delivered, per output.")
+            raise(
+                "stratumsniff_alerts_failed_total", [("output", "webhook")], to: w.failed,
+                help: "Deliveries given up after retries, per output.")
         }
         if let sent = s.syslogSent {
-            raise("stratumsniff_alerts_sent_total", [("output", "syslog")], to: sent, help: "Alerts and reports delivered, per output.")
+            raise(
+                "stratumsniff_alerts_sent_total", [("output", "syslog")], to: sent,
+                help: "Alerts and reports delivered, per output.")
         }
         if let st = s.store {
             raise("stratumsniff_store_commits_total", [], to: st.commits, help: "Snapshots committed to the store.")
             raise("stratumsniff_store_commit_failures_total", [], to: st.failures, help: "Store commits that failed.")
-            set("stratumsniff_store_commit_seconds", to: st.lastCommitSeconds, help: "How long the latest store commit took.")
+            set(
+                "stratumsniff_store_commit_seconds", to: st.lastCommitSeconds,
+                help: "How long the latest store commit took.")
         }
         if let sp = s.spool {
-            set("stratumsniff_store_spool_batches", to: Double(sp.batches), help: "Batches waiting in the spool for the database.")
+            set(
+                "stratumsniff_store_spool_batches", to: Double(sp.batches),
+                help: "Batches waiting in the spool for the database.")
             set("stratumsniff_store_spool_bytes", to: Double(sp.bytes), help: "Size of the spool on disk.")
-            set("stratumsniff_store_spool_oldest_seconds", to: sp.oldestSeconds, help: "How long the oldest spooled batch has waited.")
-            raise("stratumsniff_store_spool_delivered_total", [], to: sp.delivered, help: "Spooled batches delivered once the database answered.")
-            raise("stratumsniff_store_spool_rows_dropped_total", [], to: sp.rowsDropped,
-                  help: "Open-session snapshots and evidence rows given up when the spool was full (verdict changes never are).")
+            set(
+                "stratumsniff_store_spool_oldest_seconds", to: sp.oldestSeconds,
+                help: "How long the oldest spooled batch has waited.")
+            raise(
+                "stratumsniff_store_spool_delivered_total", [], to: sp.delivered,
+                help: "Spooled batches delivered once the database answered.")
+            raise(
+                "stratumsniff_store_spool_rows_dropped_total", [], to: sp.rowsDropped,
+                help:
+                    "Open-session snapshots and evidence rows given up when the spool was full (verdict changes never are)."
+            )
         }
         if let p = s.probes {
             let help = "Suspect servers asked whether they are pools (--probe), by answer."
             raise("stratumsniff_probes_total", [("result", "pool")], to: p.counters.pools, help: help)
             raise("stratumsniff_probes_total", [("result", "not-pool")], to: p.counters.notPools, help: help)
             raise("stratumsniff_probes_total", [("result", "undecided")], to: p.counters.undecided, help: help)
-            let skipHelp = "Suspect servers not asked (--probe), by why: a local address, --probe-deny, a limit, an answer still fresh, a full queue."
-            raise("stratumsniff_probes_skipped_total", [("reason", "local")], to: p.counters.refusedLocal, help: skipHelp)
-            raise("stratumsniff_probes_skipped_total", [("reason", "denied")], to: p.counters.refusedDenied, help: skipHelp)
+            let skipHelp =
+                "Suspect servers not asked (--probe), by why: a local address, --probe-deny, a limit, an answer still fresh, a full queue."
+            raise(
+                "stratumsniff_probes_skipped_total", [("reason", "local")], to: p.counters.refusedLocal, help: skipHelp)
+            raise(
+                "stratumsniff_probes_skipped_total", [("reason", "denied")], to: p.counters.refusedDenied,
+                help: skipHelp)
             raise("stratumsniff_probes_skipped_total", [("reason", "limit")], to: p.counters.overLimit, help: skipHelp)
             raise("stratumsniff_probes_skipped_total", [("reason", "cached")], to: p.counters.cached, help: skipHelp)
             raise("stratumsniff_probes_skipped_total", [("reason", "queue-full")], to: p.dropped, help: skipHelp)

@@ -24,7 +24,9 @@ public final class MetricsServer: Sendable {
 
     /// Listens on `address` (HOST:PORT); the error says what to change.
     public init(address: String, metrics: SensorMetrics) throws(MetricsError) {
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]), port > 0 else {
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]),
+            port > 0
+        else {
             throw MetricsError(description: "--metrics \(address): write it as HOST:PORT, e.g. 127.0.0.1:9977")
         }
         var host = String(address[..<colon])
@@ -32,10 +34,15 @@ public final class MetricsServer: Sendable {
         // A backlog that a burst of connections does not fill before the loop accepts them.
         switch OS.listen(host: host, port: port, backlog: 1024) {
         case .success(let listening): fd = listening
-        case .failure(let e): throw MetricsError(description: "--metrics \(address): cannot listen (\(e.text)); choose another address or port")
+        case .failure(let e):
+            throw MetricsError(
+                description: "--metrics \(address): cannot listen (\(e.text)); choose another address or port")
         }
         OS.setNonBlocking(fd)
-        let fd = fd, stopping = stopping, done = done, droppedCount = droppedCount
+        let fd = fd
+        let stopping = stopping
+        let done = done
+        let droppedCount = droppedCount
         Thread {
             var loop = ServerLoop(listening: fd, metrics: metrics)
             while !stopping.withLock({ $0 }) {
@@ -69,7 +76,9 @@ private struct ServerLoop {
 
     /// Waits up to 100 ms for anything to do (the stop flag is looked at between turns), then does it.
     mutating func turn() {
-        var entries = [OS.PollEntry(fd: listening)] + connections.all.map { OS.PollEntry(fd: $0.fd, wantsWrite: $0.answer != nil) }
+        var entries =
+            [OS.PollEntry(fd: listening)]
+            + connections.all.map { OS.PollEntry(fd: $0.fd, wantsWrite: $0.answer != nil) }
         OS.poll(&entries, milliseconds: 100)
         for entry in entries.dropFirst() where entry.ready { serve(entry.fd) }
         let now = ContinuousClock.now
@@ -83,9 +92,11 @@ private struct ServerLoop {
         }
         for expired in connections.expire(at: now) { OS.close(expired) }
         if connections.dropped > reportedDrops {
-            metrics.registry.makeCounter(name: "stratumsniff_metrics_connections_dropped_total", labels: [],
-                                         help: "Connections to this endpoint dropped unanswered (too many at once, or too slow).")
-                .increment(by: Int64(connections.dropped - reportedDrops))
+            metrics.registry.makeCounter(
+                name: "stratumsniff_metrics_connections_dropped_total", labels: [],
+                help: "Connections to this endpoint dropped unanswered (too many at once, or too slow)."
+            )
+            .increment(by: Int64(connections.dropped - reportedDrops))
             reportedDrops = connections.dropped
         }
     }
@@ -127,11 +138,15 @@ private struct ServerLoop {
             (status, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.text())
         case "/healthz":
             let problem = metrics.health(at: WallTime.now())
-            (status, type, body) = (problem == nil ? "200 OK" : "503 Service Unavailable", plain, (problem ?? "ok") + "\n")
+            (status, type, body) = (
+                problem == nil ? "200 OK" : "503 Service Unavailable", plain, (problem ?? "ok") + "\n"
+            )
         default:
             (status, type, body) = ("404 Not Found", plain, "GET /metrics or /healthz\n")
         }
-        return "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+        return
+            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+            + body
     }
 }
 

@@ -56,7 +56,10 @@ public final class ProbeScheduler {
     /// Asks one server (a real `Prober`; tests count calls instead).
     private let exchange: (_ host: String, _ port: UInt16, ProbeSettings) -> ProbeResult
 
-    struct Remembered { var fact: ProbeFact?; var at: Double }
+    struct Remembered {
+        var fact: ProbeFact?
+        var at: Double
+    }
 
     public struct Counters: Sendable, Equatable {
         public var probes = 0
@@ -71,12 +74,14 @@ public final class ProbeScheduler {
 
     /// - Parameters: `clock` (seconds), `sleep` and `exchange` are the wall clock's and the network's;
     ///   tests pass their own.
-    public init(policy: ProbePolicy, note: @escaping (String) -> Void = { _ in },
-                clock: @escaping () -> Double = { Double(WallTime.now().nanoseconds) / 1e9 },
-                sleep: @escaping (Double) -> Void = { OS.sleep(seconds: $0) },
-                exchange: @escaping (_ host: String, _ port: UInt16, ProbeSettings) -> ProbeResult = { host, port, settings in
-                    Prober(settings: settings).probe(host: host, port: port)
-                }) {
+    public init(
+        policy: ProbePolicy, note: @escaping (String) -> Void = { _ in },
+        clock: @escaping () -> Double = { Double(WallTime.now().nanoseconds) / 1e9 },
+        sleep: @escaping (Double) -> Void = { OS.sleep(seconds: $0) },
+        exchange: @escaping (_ host: String, _ port: UInt16, ProbeSettings) -> ProbeResult = { host, port, settings in
+            Prober(settings: settings).probe(host: host, port: port)
+        }
+    ) {
         self.policy = policy
         self.note = note
         self.clock = clock
@@ -104,7 +109,9 @@ public final class ProbeScheduler {
         var queued: Set<ProbeFacts.Server> = []
         for r in reports {
             for e in r.evidence {
-                guard let t = e.probeTarget, queued.insert(ProbeFacts.Server(t.server, t.port)).inserted else { continue }
+                guard let t = e.probeTarget, queued.insert(ProbeFacts.Server(t.server, t.port)).inserted else {
+                    continue
+                }
                 queue.append((t, e))
             }
         }
@@ -163,7 +170,9 @@ public final class ProbeScheduler {
         let when = Timestamp(nanoseconds: Int64(at * 1e9))
         switch r.conclusion {
         case .pool(let a):
-            return ProbeFact(server: server, port: r.port, answer: .pool, sentence: r.sentence, coin: a.coin, algorithm: a.algorithm, at: when)
+            return ProbeFact(
+                server: server, port: r.port, answer: .pool, sentence: r.sentence, coin: a.coin, algorithm: a.algorithm,
+                at: when)
         case .notPool(let reply):
             guard ![.silence, .closed].contains(reply.kind) else { return nil }
             return ProbeFact(server: server, port: r.port, answer: .notPool, sentence: r.sentence, at: when)

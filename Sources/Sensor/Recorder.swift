@@ -1,7 +1,7 @@
-import Locking
-import OS
 import Detection
 import Foundation
+import Locking
+import OS
 import PacketCapture
 import PacketDecoding
 import Pipeline
@@ -72,16 +72,20 @@ public final class Recorder: Sendable {
 
     /// Builds a batch from a snapshot of the analyzer's state.
     /// - Parameter hostsFlagged: for incremental snapshots (only changed hosts), the whole count.
-    public static func batch(reports: [HostReport], stats: AnalysisStats, capture: CaptureSummary?, at time: Timestamp,
-                             hostsFlagged: Int? = nil) -> StoreBatch {
-        var summary = hostsFlagged.map { RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, hostsFlagged: $0) }
+    public static func batch(
+        reports: [HostReport], stats: AnalysisStats, capture: CaptureSummary?, at time: Timestamp,
+        hostsFlagged: Int? = nil
+    ) -> StoreBatch {
+        var summary =
+            hostsFlagged.map { RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, hostsFlagged: $0) }
             ?? RunSummary(stats: stats, files: 0, errors: [], elapsed: 0, reports: reports)
         summary.capture = capture
-        return StoreBatch(time: time, reports: reports, statsJSON: JSONOutput.encode(summary, pretty: false),
-                          packets: stats.packets, bytes: stats.bytes, flows: stats.reassembly.flowsCreated,
-                          received: capture?.packets_received, droppedByKernel: capture?.packets_dropped_by_kernel,
-                          droppedByInterface: capture?.packets_dropped_by_interface,
-                          firstPacket: stats.firstPacket, lastPacket: stats.lastPacket)
+        return StoreBatch(
+            time: time, reports: reports, statsJSON: JSONOutput.encode(summary, pretty: false),
+            packets: stats.packets, bytes: stats.bytes, flows: stats.reassembly.flowsCreated,
+            received: capture?.packets_received, droppedByKernel: capture?.packets_dropped_by_kernel,
+            droppedByInterface: capture?.packets_dropped_by_interface,
+            firstPacket: stats.firstPacket, lastPacket: stats.lastPacket)
     }
 
     /// Queues a snapshot for writing and returns at once.
@@ -121,7 +125,10 @@ public final class Recorder: Sendable {
     /// Waits up to `seconds` for the spool to empty (shutdown: one last chance to deliver).
     public func drainSpool(within seconds: Double) -> Bool {
         let end = Date().addingTimeInterval(seconds)
-        while state.withLock({ $0.spool.batches }) > 0 && Date() < end { wake.signal(); usleep(100_000) }
+        while state.withLock({ $0.spool.batches }) > 0 && Date() < end {
+            wake.signal()
+            usleep(100_000)
+        }
         return state.withLock { $0.spool.batches } == 0
     }
 
@@ -134,9 +141,15 @@ public final class Recorder: Sendable {
     private func work() {
         var retryAt = Date.distantPast
         while true {
-            let (batch, extra, todo, stopped) = state.withLock { s -> (StoreBatch?, [StoreRows], [@Sendable () -> Void], Bool) in
+            let (batch, extra, todo, stopped) = state.withLock {
+                s -> (StoreBatch?, [StoreRows], [@Sendable () -> Void], Bool) in
                 guard s.pending != nil || !s.jobs.isEmpty || !s.rows.isEmpty else { return (nil, [], [], s.stopped) }
-                defer { s.pending = nil; s.jobs = []; s.rows = []; s.busy = true }
+                defer {
+                    s.pending = nil
+                    s.jobs = []
+                    s.rows = []
+                    s.busy = true
+                }
                 return (s.pending, s.rows, s.jobs, false)
             }
             if batch == nil && extra.isEmpty && todo.isEmpty {
@@ -179,7 +192,7 @@ public final class Recorder: Sendable {
                 Diagnostics.log.warning("\(error); spooling to \(spool.withLock { $0.directory }) until it answers")
                 keep(rows, in: spool)
             } else {
-                store.forgetWritten()   // nothing can be assumed written: the next snapshot writes every row again
+                store.forgetWritten()  // nothing can be assumed written: the next snapshot writes every row again
                 Diagnostics.log.error("store: \(error)")
             }
         }
@@ -193,10 +206,19 @@ public final class Recorder: Sendable {
             throw error
         }
         let took = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        state.withLock { $0.commits += 1; $0.failing = false; $0.lastCommitSeconds = took }
+        state.withLock {
+            $0.commits += 1
+            $0.failing = false
+            $0.lastCommitSeconds = took
+        }
     }
 
-    private func failed() { state.withLock { $0.failures += 1; $0.failing = true } }
+    private func failed() {
+        state.withLock {
+            $0.failures += 1
+            $0.failing = true
+        }
+    }
 
     private func keep(_ rows: StoreRows, in spool: Locked<Spool>) {
         do { try spool.withLock { try $0.append(rows) } } catch {
@@ -223,11 +245,13 @@ public final class Recorder: Sendable {
                 try commit(rows)
                 spool.withLock { $0.removeOldest() }
                 state.withLock { $0.spool.delivered += 1 }
-                if spool.withLock({ $0.isEmpty }) { Diagnostics.log.notice("store: the database answers again; every spooled batch delivered") }
+                if spool.withLock({ $0.isEmpty }) {
+                    Diagnostics.log.notice("store: the database answers again; every spooled batch delivered")
+                }
             } catch let e as StoreError {
                 return stays(e)
             } catch {
-                Diagnostics.log.error("\(error)")   // a damaged spool file, set aside: go on with the next
+                Diagnostics.log.error("\(error)")  // a damaged spool file, set aside: go on with the next
             }
         }
         return true
@@ -242,8 +266,10 @@ public final class Recorder: Sendable {
     private func publish(_ box: Locked<Spool>) {
         let now = Date().timeIntervalSince1970
         let spool = box.withLock { $0 }
-        let s = SpoolState(batches: spool.batches, bytes: spool.bytes, oldestSeconds: spool.oldestSpooledAt.map { max(now - $0, 0) } ?? 0,
-                           rowsDropped: spool.rowsDropped, delivered: state.withLock { $0.spool.delivered })
+        let s = SpoolState(
+            batches: spool.batches, bytes: spool.bytes,
+            oldestSeconds: spool.oldestSpooledAt.map { max(now - $0, 0) } ?? 0,
+            rowsDropped: spool.rowsDropped, delivered: state.withLock { $0.spool.delivered })
         state.withLock { $0.spool = s }
     }
 }

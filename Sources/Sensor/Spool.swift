@@ -23,9 +23,12 @@ public struct Spool: Sendable {
     public init(directory: String, maxBytes: Int) throws {
         self.directory = directory
         self.maxBytes = max(maxBytes, 1 << 16)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        for name in names where name.hasSuffix(".tmp") { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
+        for name in names where name.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
         files = names.filter { $0.hasSuffix(".batch") && UInt64($0.dropLast(6)) != nil }.sorted().map { name in
             (name, ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + name))?[.size] as? Int) ?? 0)
         }
@@ -53,9 +56,11 @@ public struct Spool: Sendable {
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + first.name))
         do { return try JSONDecoder().decode(StoreRows.self, from: data) } catch {
             // A damaged file (a disk error, a hand edit) must not block everything behind it: set aside.
-            try? FileManager.default.moveItem(atPath: directory + "/" + first.name, toPath: directory + "/" + first.name + ".damaged")
+            try? FileManager.default.moveItem(
+                atPath: directory + "/" + first.name, toPath: directory + "/" + first.name + ".damaged")
             files.removeFirst()
-            throw SpoolError("spool \(directory)/\(first.name): not a batch this release wrote (\(error)); set aside as .damaged")
+            throw SpoolError(
+                "spool \(directory)/\(first.name): not a batch this release wrote (\(error)); set aside as .damaged")
         }
     }
 
@@ -69,14 +74,17 @@ public struct Spool: Sendable {
 
     /// When a batch file was written (a merged file keeps the time of its newer half).
     private func modified(_ name: String) -> Double? {
-        ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + name))?[.modificationDate] as? Date)?.timeIntervalSince1970
+        ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + name))?[.modificationDate] as? Date)?
+            .timeIntervalSince1970
     }
 
     private func write(_ rows: StoreRows, as name: String) throws -> Int {
         let data = try JSONEncoder().encode(rows)
         let tmp = directory + "/" + name + ".tmp"
         try data.write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, directory + "/" + name) == 0 else { throw SpoolError("spool \(directory): cannot rename \(tmp) (errno \(errno))") }
+        guard rename(tmp, directory + "/" + name) == 0 else {
+            throw SpoolError("spool \(directory): cannot rename \(tmp) (errno \(errno))")
+        }
         return data.count
     }
 
@@ -84,14 +92,20 @@ public struct Spool: Sendable {
     private mutating func compact() throws {
         var i = 0
         while bytes > maxBytes && i + 1 < files.count {
-            let a = try load(files[i].name), b = try load(files[i + 1].name)
-            guard a.run.run == b.run.run && a.identity == b.identity else { i += 1; continue }
+            let a = try load(files[i].name)
+            let b = try load(files[i + 1].name)
+            guard a.run.run == b.run.run && a.identity == b.identity else {
+                i += 1
+                continue
+            }
             let merged = a.merged(with: b)
             let olderTime = modified(files[i].name)
             let size = try write(merged, as: files[i + 1].name)
             // The merged batch is as old as its older half (the spool's age says how long data has waited).
             if let t = olderTime {
-                try? FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: t)], ofItemAtPath: directory + "/" + files[i + 1].name)
+                try? FileManager.default.setAttributes(
+                    [.modificationDate: Date(timeIntervalSince1970: t)],
+                    ofItemAtPath: directory + "/" + files[i + 1].name)
             }
             try? FileManager.default.removeItem(atPath: directory + "/" + files[i].name)
             files[i + 1].bytes = size

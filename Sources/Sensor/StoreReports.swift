@@ -35,10 +35,15 @@ extension PeriodReport {
         let decoder = JSONDecoder()
         var sessionsByHost: [String: [Session]] = [:]
         for s in p.sessions {
-            guard let j = try? decoder.decode(SessionJSON.self, from: Data(s.document.utf8)) else { unread += 1; continue }
+            guard let j = try? decoder.decode(SessionJSON.self, from: Data(s.document.utf8)) else {
+                unread += 1
+                continue
+            }
             var session = Session(
-                pool: j.pool, pool_name: j.pool_hostnames.first, dialect: j.dialect, coin: j.coin, wallet: j.wallets.first,
-                software: j.miner_software, first_seen: TimeFormat.iso8601(s.firstSeen), last_seen: TimeFormat.iso8601(s.lastSeen),
+                pool: j.pool, pool_name: j.pool_hostnames.first, dialect: j.dialect, coin: j.coin,
+                wallet: j.wallets.first,
+                software: j.miner_software, first_seen: TimeFormat.iso8601(s.firstSeen),
+                last_seen: TimeFormat.iso8601(s.lastSeen),
                 start_ns: s.firstSeen, end_ns: s.lastSeen, shares_accepted: j.shares_accepted,
                 estimated_hashrate_hs: j.estimated_hashrate_hs, hashrate_unit: j.hashrate_unit)
             session.sensor = s.sensor
@@ -46,22 +51,32 @@ extension PeriodReport {
             sessionsByHost["\(s.site)|\(s.miner)", default: []].append(session)
         }
         let hosts: [Host] = p.hosts.compactMap { h in
-            guard let j = Self.judged(h, decoder) ?? (try? decoder.decode(HostJSON.self, from: Data(h.document.utf8))) else { unread += 1; return nil }
-            return Host(host: j, first_seen: TimeFormat.iso8601(h.firstSeen), last_seen: TimeFormat.iso8601(h.lastSeen),
-                        first_flagged: h.firstFlagged.map(TimeFormat.iso8601),
-                        new_in_period: h.firstFlagged.map { $0 >= p.from && $0 <= p.to } ?? false,
-                        sessions: sessionsByHost["\(h.site)|\(h.address)"] ?? [], site: h.site, sensors: h.sensors)
+            guard let j = Self.judged(h, decoder) ?? (try? decoder.decode(HostJSON.self, from: Data(h.document.utf8)))
+            else {
+                unread += 1
+                return nil
+            }
+            return Host(
+                host: j, first_seen: TimeFormat.iso8601(h.firstSeen), last_seen: TimeFormat.iso8601(h.lastSeen),
+                first_flagged: h.firstFlagged.map(TimeFormat.iso8601),
+                new_in_period: h.firstFlagged.map { $0 >= p.from && $0 <= p.to } ?? false,
+                sessions: sessionsByHost["\(h.site)|\(h.address)"] ?? [], site: h.site, sensors: h.sensors)
         }
         let changes = p.changes.map {
-            Change(time: TimeFormat.iso8601($0.time), host: $0.host, old_verdict: $0.oldVerdict, new_verdict: $0.newVerdict,
-                   confidence: $0.confidence, reason: $0.reason, sensor: $0.sensor, site: $0.site)
+            Change(
+                time: TimeFormat.iso8601($0.time), host: $0.host, old_verdict: $0.oldVerdict,
+                new_verdict: $0.newVerdict,
+                confidence: $0.confidence, reason: $0.reason, sensor: $0.sensor, site: $0.site)
         }
         let c = p.capture
-        self.init(generated: TimeFormat.iso8601(generated.nanoseconds), from: TimeFormat.iso8601(p.from), to: TimeFormat.iso8601(p.to),
-                  from_ns: p.from, to_ns: p.to, hosts: hosts, verdict_changes: changes,
-                  capture: Capture(runs: c.runs, packets: c.packets, packets_received: c.received,
-                                   packets_dropped_by_kernel: c.droppedByKernel, packets_dropped_by_interface: c.droppedByInterface),
-                  totals: p.totals, storeSpan: p.span)
+        self.init(
+            generated: TimeFormat.iso8601(generated.nanoseconds), from: TimeFormat.iso8601(p.from),
+            to: TimeFormat.iso8601(p.to),
+            from_ns: p.from, to_ns: p.to, hosts: hosts, verdict_changes: changes,
+            capture: Capture(
+                runs: c.runs, packets: c.packets, packets_received: c.received,
+                packets_dropped_by_kernel: c.droppedByKernel, packets_dropped_by_interface: c.droppedByInterface),
+            totals: p.totals, storeSpan: p.span)
         sensors = p.sensors
     }
 }
@@ -80,8 +95,10 @@ extension PeriodReport {
 
 extension EvidenceStore {
     /// The period as a report (`report`, `live --report-every`), read within `bounds`.
-    public func report(from: Int64, to: Int64, generated: Timestamp, filter: StoreFilter = StoreFilter(),
-                       bounds: StoreReadLimits = StoreReadLimits()) throws(StoreError) -> StoredReport {
+    public func report(
+        from: Int64, to: Int64, generated: Timestamp, filter: StoreFilter = StoreFilter(),
+        bounds: StoreReadLimits = StoreReadLimits()
+    ) throws(StoreError) -> StoredReport {
         let period = try period(from: from, to: to, limit: PeriodReport.maxHosts, filter: filter, bounds: bounds)
         var unread = 0
         var report = PeriodReport(period, generated: generated, unread: &unread)
@@ -92,12 +109,18 @@ extension EvidenceStore {
             for f in try probeFacts(since: 0) {
                 let server = f.server.endpoint(port: f.port)
                 guard peers.contains(server), listed.insert(server).inserted else { continue }
-                report.probed_servers.append(PeriodReport.Probed(server: server, answer: f.answer.rawValue, coin: f.coin, algorithm: f.algorithm,
-                                                                 probed_at: TimeFormat.iso8601(f.at.nanoseconds), sentence: f.sentence))
+                report.probed_servers.append(
+                    PeriodReport.Probed(
+                        server: server, answer: f.answer.rawValue, coin: f.coin, algorithm: f.algorithm,
+                        probed_at: TimeFormat.iso8601(f.at.nanoseconds), sentence: f.sentence))
             }
         }
         var warnings = period.warnings
-        if unread > 0 { warnings.append("\(unread) host or session documents left out: they are not the reports' JSON (the store may have been edited)") }
+        if unread > 0 {
+            warnings.append(
+                "\(unread) host or session documents left out: they are not the reports' JSON (the store may have been edited)"
+            )
+        }
         return StoredReport(report: report, warnings: warnings.map { "store \(path): \($0)" })
     }
 }

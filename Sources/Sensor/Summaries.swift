@@ -49,17 +49,22 @@ extension RunSummary {
 
     /// The summary with its host counts taken from the whole list of `reports`.
     public init(stats: AnalysisStats, files: Int, errors: [String], elapsed: Double, reports: [HostReport]) {
-        self.init(stats: stats, files: files, errors: errors, elapsed: elapsed, hostsFlagged: reports.filter(\.verdict.isFlagged).count)
+        self.init(
+            stats: stats, files: files, errors: errors, elapsed: elapsed,
+            hostsFlagged: reports.filter(\.verdict.isFlagged).count)
         pool_servers = reports.filter { $0.verdict == .pool }.count
     }
 }
 
 extension CaptureSummary {
     public init(interfaces: [String], stats: CaptureStatistics, perWorker: [CaptureStatistics]? = nil) {
-        self.init(interfaces: interfaces, packetsReceived: stats.received, droppedByKernel: stats.droppedByKernel,
-                  droppedByInterface: stats.droppedByInterface)
+        self.init(
+            interfaces: interfaces, packetsReceived: stats.received, droppedByKernel: stats.droppedByKernel,
+            droppedByInterface: stats.droppedByInterface)
         workers = perWorker?.enumerated().map { w, s in
-            WorkerCapture(worker: w, packetsReceived: s.received, droppedByKernel: s.droppedByKernel, droppedByInterface: s.droppedByInterface)
+            WorkerCapture(
+                worker: w, packetsReceived: s.received, droppedByKernel: s.droppedByKernel,
+                droppedByInterface: s.droppedByInterface)
         }
     }
 }

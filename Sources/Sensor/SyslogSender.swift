@@ -1,16 +1,19 @@
-import PacketDecoding
 import Foundation
-import Synchronization
-import Reporting
-
 import OS
+import PacketDecoding
+import Reporting
+import Synchronization
 
 /// RFC 5424 messages to a collector over UDP (one datagram each) or TCP (RFC 6587 octet
 /// counting), from a background thread behind a bounded queue. Reconnects with back-off;
 /// never blocks capture.
 public final class SyslogSender: Sendable {
     public enum Transport: String, Sendable { case udp, tcp }
-    public enum Severity: Int, Sendable { case warning = 4, notice = 5, info = 6 }
+    public enum Severity: Int, Sendable {
+        case warning = 4
+        case notice = 5
+        case info = 6
+    }
 
     public let host: String
     public let port: UInt16
@@ -23,9 +26,17 @@ public final class SyslogSender: Sendable {
 
     /// Parses "host:port", "udp://host:port" or "tcp://host:port" ("[v6]:port" for IPv6).
     public static func parse(_ target: String) -> (String, UInt16, Transport)? {
-        var t = Substring(target), transport = Transport.udp
-        if t.hasPrefix("udp://") { t = t.dropFirst(6) } else if t.hasPrefix("tcp://") { t = t.dropFirst(6); transport = .tcp }
-        guard let colon = t.lastIndex(of: ":"), let port = UInt16(t[t.index(after: colon)...]), port > 0 else { return nil }
+        var t = Substring(target)
+        var transport = Transport.udp
+        if t.hasPrefix("udp://") {
+            t = t.dropFirst(6)
+        } else if t.hasPrefix("tcp://") {
+            t = t.dropFirst(6)
+            transport = .tcp
+        }
+        guard let colon = t.lastIndex(of: ":"), let port = UInt16(t[t.index(after: colon)...]), port > 0 else {
+            return nil
+        }
         var host = t[..<colon]
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
         guard !host.isEmpty else { return nil }
@@ -36,7 +47,9 @@ public final class SyslogSender: Sendable {
         guard let (h, p, t) = Self.parse(target) else {
             throw OutputError(message: "--syslog \(target): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT")
         }
-        host = h; port = p; transport = t
+        host = h
+        port = p
+        transport = t
         queue = BoundedQueue(capacity: capacity)
         hostname = OS.hostName
         let q = queue
@@ -50,14 +63,15 @@ public final class SyslogSender: Sendable {
 
     /// Queues one event. `structured` becomes an SD-ELEMENT `[stratumsniff@32473 key="value" ...]`.
     public func send(_ message: String, severity: Severity, msgID: String, structured: [(String, String)] = []) {
-        let pri = 16 * 8 + severity.rawValue   // facility local0
+        let pri = 16 * 8 + severity.rawValue  // facility local0
         let time = TimeFormat.iso8601(WallTime.now().nanoseconds)
         var sd = "-"
         if !structured.isEmpty {
             sd = "[stratumsniff@32473" + structured.map { " \($0.0)=\"\(Self.sdEscape($0.1))\"" }.joined() + "]"
         }
         // MSG: control characters made visible so a wire string cannot forge a second record.
-        let line = "<\(pri)>1 \(time) \(hostname) stratumsniff \(OS.processID) \(msgID) \(sd) \(TerminalSafe.escape(message))"
+        let line =
+            "<\(pri)>1 \(time) \(hostname) stratumsniff \(OS.processID) \(msgID) \(sd) \(TerminalSafe.escape(message))"
         queue.push(line)
     }
 
@@ -80,11 +94,15 @@ public final class SyslogSender: Sendable {
             if fd < 0 { fd = OS.connect(host: host, port: port, tcp: transport == .tcp) ?? -1 }
             if fd >= 0 {
                 let payload = transport == .tcp ? "\(line.utf8.count) \(line)" : line
-                if OS.send(fd, payload) >= 0 { sentCount.add(1, ordering: .relaxed); return }
-                OS.close(fd); fd = -1
+                if OS.send(fd, payload) >= 0 {
+                    sentCount.add(1, ordering: .relaxed)
+                    return
+                }
+                OS.close(fd)
+                fd = -1
             }
             attempt += 1
-            if attempt >= 5 { return }   // give up on this one; later ones try again
+            if attempt >= 5 { return }  // give up on this one; later ones try again
             Thread.sleep(forTimeInterval: min(0.1 * Double(1 << attempt), 2))
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// POSTs JSON documents to an HTTP(S) endpoint (a chat or SOAR webhook) from a background
@@ -23,12 +24,15 @@ public final class WebhookSender: Sendable {
     /// The one rule for a webhook address: an http:// or https:// URL with a host.
     public static func endpoint(_ text: String) -> URL? {
         guard let u = URL(string: text), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = u.host, !host.isEmpty else { return nil }
+            let host = u.host, !host.isEmpty
+        else { return nil }
         return u
     }
 
     public init(url: String, capacity: Int = 1000, maxAttempts: Int = 6) throws {
-        guard let u = Self.endpoint(url) else { throw OutputError(message: "--webhook \(url): not an http:// or https:// URL") }
+        guard let u = Self.endpoint(url) else {
+            throw OutputError(message: "--webhook \(url): not an http:// or https:// URL")
+        }
         self.url = u
         self.maxAttempts = max(1, maxAttempts)
         queue = BoundedQueue(capacity: capacity)
@@ -69,7 +73,9 @@ public final class WebhookSender: Sendable {
         let done = DispatchSemaphore(value: 0)
         let ok = Atomic<Bool>(false)
         let task = session.dataTask(with: request) { _, response, error in
-            if error == nil, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) { ok.store(true, ordering: .relaxed) }
+            if error == nil, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) {
+                ok.store(true, ordering: .relaxed)
+            }
             done.signal()
         }
         task.resume()

@@ -1,19 +1,23 @@
-import Locking
-import SafeNumbers
 import Detection
 import Foundation
 import GRDB
-import Synchronization
+import Locking
 import PacketDecoding
+import SafeNumbers
+import Synchronization
 
 public struct StoreError: Error, CustomStringConvertible {
     public var description: String
     /// The database could not be reached (a PostgreSQL server away): a sensor spools and goes on.
     public var unreachable = false
     init(_ path: String, _ error: Error) {
-        if let e = error as? StoreError { self = e; return }
+        if let e = error as? StoreError {
+            self = e
+            return
+        }
         if let db = error as? DatabaseError, db.resultCode == .SQLITE_NOTADB || db.resultCode == .SQLITE_CORRUPT {
-            description = "store \(path): damaged or not an SQLite database (\(db.message ?? "\(db.resultCode)")); "
+            description =
+                "store \(path): damaged or not an SQLite database (\(db.message ?? "\(db.resultCode)")); "
                 + "move it aside (a new store is then created) or choose another with --store"
             return
         }
@@ -70,12 +74,21 @@ public struct StoreBatch: Sendable {
     /// Sessions let go of from memory since the last batch (each is stored once, here).
     public var retiredSessions: [SessionRecord] = []
 
-    public init(time: Timestamp, reports: [HostReport], statsJSON: String, packets: Int, bytes: Int, flows: Int,
-                received: UInt64? = nil, droppedByKernel: UInt64? = nil, droppedByInterface: UInt64? = nil,
-                firstPacket: Timestamp? = nil, lastPacket: Timestamp? = nil) {
-        self.firstPacket = firstPacket; self.lastPacket = lastPacket
-        self.time = time; self.reports = reports; self.statsJSON = statsJSON; self.packets = packets
-        self.bytes = bytes; self.flows = flows; self.received = received; self.droppedByKernel = droppedByKernel
+    public init(
+        time: Timestamp, reports: [HostReport], statsJSON: String, packets: Int, bytes: Int, flows: Int,
+        received: UInt64? = nil, droppedByKernel: UInt64? = nil, droppedByInterface: UInt64? = nil,
+        firstPacket: Timestamp? = nil, lastPacket: Timestamp? = nil
+    ) {
+        self.firstPacket = firstPacket
+        self.lastPacket = lastPacket
+        self.time = time
+        self.reports = reports
+        self.statsJSON = statsJSON
+        self.packets = packets
+        self.bytes = bytes
+        self.flows = flows
+        self.received = received
+        self.droppedByKernel = droppedByKernel
         self.droppedByInterface = droppedByInterface
     }
 }
@@ -92,10 +105,17 @@ public struct StoreDocuments: Sendable {
     /// another sensor's view of it.
     public var record: @Sendable (HostReport) -> String
 
-    public init(host: @escaping @Sendable (HostReport) -> String, reason: @escaping @Sendable (HostReport) -> String?,
-                session: @escaping @Sendable (SessionRecord) -> String, evidence: @escaping @Sendable (Evidence, ScoringPolicy) -> String,
-                record: @escaping @Sendable (HostReport) -> String) {
-        self.host = host; self.reason = reason; self.session = session; self.evidence = evidence; self.record = record
+    public init(
+        host: @escaping @Sendable (HostReport) -> String, reason: @escaping @Sendable (HostReport) -> String?,
+        session: @escaping @Sendable (SessionRecord) -> String,
+        evidence: @escaping @Sendable (Evidence, ScoringPolicy) -> String,
+        record: @escaping @Sendable (HostReport) -> String
+    ) {
+        self.host = host
+        self.reason = reason
+        self.session = session
+        self.evidence = evidence
+        self.record = record
     }
 }
 
@@ -106,7 +126,10 @@ public struct VerdictChange: Sendable, Equatable {
     public var new: String
     public var confidence: Int
     public init(host: String, old: String?, new: String, confidence: Int) {
-        self.host = host; self.old = old; self.new = new; self.confidence = confidence
+        self.host = host
+        self.old = old
+        self.new = new
+        self.confidence = confidence
     }
 }
 
@@ -140,7 +163,9 @@ public final class EvidenceStore: Sendable {
     /// not write (another application's, or a newer schema) is refused before anything is written to it.
     /// - Parameter deferred: PostgreSQL only — when the server cannot be reached, open anyway and
     ///   migrate at the first write (a sensor starts capturing while its database is away).
-    public init(_ location: StoreLocation, identity: StoreIdentity, documents: StoreDocuments, deferred: Bool = false) throws(StoreError) {
+    public init(_ location: StoreLocation, identity: StoreIdentity, documents: StoreDocuments, deferred: Bool = false)
+        throws(StoreError)
+    {
         self.identity = identity
         self.documents = documents
         path = location.description
@@ -150,7 +175,10 @@ public final class EvidenceStore: Sendable {
             db = pg
             do { try pg.migrate() } catch {
                 let e = StoreError(path, error)
-                guard deferred, e.unreachable else { pg.close(); throw e }
+                guard deferred, e.unreachable else {
+                    pg.close()
+                    throw e
+                }
                 book.withLock { $0.needsMigration = true }
             }
         case .sqlite(let file):
@@ -166,7 +194,10 @@ public final class EvidenceStore: Sendable {
         switch location {
         case .postgresql(let where_):
             let pg = PostgresDatabase(where_)
-            do { try pg.checkReadable() } catch { pg.close(); throw StoreError(path, error) }
+            do { try pg.checkReadable() } catch {
+                pg.close()
+                throw StoreError(path, error)
+            }
             db = pg
         case .sqlite(let file):
             do { db = try SQLiteDatabase(readingOnly: file) } catch { throw StoreError(file, error) }
@@ -189,16 +220,20 @@ public final class EvidenceStore: Sendable {
     public func store(probes: [ProbeFact]) throws(StoreError) {
         guard !probes.isEmpty else { return }
         let statements = probes.map { f in
-            SQLStatement("""
+            SQLStatement(
+                """
                 INSERT INTO probes (address, port, sensor, site, answer, sentence, coin, algorithm, probed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (address, port, sensor) DO UPDATE SET site = excluded.site, answer = excluded.answer,
                   sentence = excluded.sentence, coin = excluded.coin, algorithm = excluded.algorithm, probed_at = excluded.probed_at
                 WHERE excluded.probed_at >= probes.probed_at
-                """, [.text(f.server.description), .int(Int64(f.port)), .text(identity.sensor), .text(identity.site),
-                      .text(f.answer.rawValue), .text(f.sentence.utf8Prefix(StoreReadLimits.maxProbeSentence)),
-                      f.coin.map { .text($0.utf8Prefix(StoreReadLimits.maxName)) } ?? .null,
-                      f.algorithm.map { .text($0.utf8Prefix(StoreReadLimits.maxName)) } ?? .null, .int(f.at.nanoseconds)])
+                """,
+                [
+                    .text(f.server.description), .int(Int64(f.port)), .text(identity.sensor), .text(identity.site),
+                    .text(f.answer.rawValue), .text(f.sentence.utf8Prefix(StoreReadLimits.maxProbeSentence)),
+                    f.coin.map { .text($0.utf8Prefix(StoreReadLimits.maxName)) } ?? .null,
+                    f.algorithm.map { .text($0.utf8Prefix(StoreReadLimits.maxName)) } ?? .null, .int(f.at.nanoseconds)
+                ])
         }
         do {
             try ensureMigrated()
@@ -210,21 +245,30 @@ public final class EvidenceStore: Sendable {
     /// `StoreReadLimits.maxProbeFacts`; rows with oversized or unknown values are left out.
     public func probeFacts(since: Int64) throws(StoreError) -> [ProbeFact] {
         let d = db.dialect
-        let query = SQLStatement("""
+        let query = SQLStatement(
+            """
             SELECT address, port, answer, sentence, coin, algorithm, probed_at FROM probes
             WHERE probed_at >= ? AND \(d.bytes("sentence")) <= ? AND \(d.bytes("address")) <= ?
               AND \(d.bytes("COALESCE(coin, '')")) <= ? AND \(d.bytes("COALESCE(algorithm, '')")) <= ?
             ORDER BY probed_at DESC LIMIT ?
-            """, [.int(since), .int(Int64(StoreReadLimits.maxProbeSentence)), .int(Int64(StoreReadLimits.maxName)),
-                  .int(Int64(StoreReadLimits.maxName)), .int(Int64(StoreReadLimits.maxName)), .int(Int64(StoreReadLimits.maxProbeFacts))])
+            """,
+            [
+                .int(since), .int(Int64(StoreReadLimits.maxProbeSentence)), .int(Int64(StoreReadLimits.maxName)),
+                .int(Int64(StoreReadLimits.maxName)), .int(Int64(StoreReadLimits.maxName)),
+                .int(Int64(StoreReadLimits.maxProbeFacts))
+            ])
         do {
             try ensureMigrated()
             return try db.read(query).compactMap { row in
-                guard let address = row[0].text.flatMap(IPAddress.init), let port = row[1].int.flatMap(UInt16.init(exactly:)),
-                      let answer = row[2].text.flatMap(ProbeFact.Answer.init(rawValue:)), let sentence = row[3].text,
-                      let at = row[6].int else { return nil }
-                return ProbeFact(server: address, port: port, answer: answer, sentence: sentence, coin: row[4].text, algorithm: row[5].text,
-                                 at: Timestamp(nanoseconds: at))
+                guard let address = row[0].text.flatMap(IPAddress.init),
+                    let port = row[1].int.flatMap(UInt16.init(exactly:)),
+                    let answer = row[2].text.flatMap(ProbeFact.Answer.init(rawValue:)), let sentence = row[3].text,
+                    let at = row[6].int
+                else { return nil }
+                return ProbeFact(
+                    server: address, port: port, answer: answer, sentence: sentence, coin: row[4].text,
+                    algorithm: row[5].text,
+                    at: Timestamp(nanoseconds: at))
             }
         } catch { throw StoreError(path, error) }
     }
@@ -255,7 +299,7 @@ public final class EvidenceStore: Sendable {
                 SQLStatement("SELECT COUNT(*) FROM evidence WHERE last_seen < ?", [.int(cutoff)]),
                 SQLStatement("DELETE FROM evidence WHERE last_seen < ?", [.int(cutoff)]),
                 SQLStatement("SELECT COUNT(*) FROM capture_stats WHERE time < ?", [.int(cutoff)]),
-                SQLStatement("DELETE FROM capture_stats WHERE time < ?", [.int(cutoff)]),
+                SQLStatement("DELETE FROM capture_stats WHERE time < ?", [.int(cutoff)])
             ])
             func count(_ i: Int) -> Int { Int(r[i].first?[0].int ?? 0) }
             return Pruned(sessions: count(0), evidence: count(2), captureStats: count(4))
@@ -266,7 +310,9 @@ public final class EvidenceStore: Sendable {
     /// written yet: the run's row goes with its first commit (so a run can begin while the database
     /// is away).
     public func beginRun(source: String, version: String, at time: Timestamp) {
-        let run = StoreRows.Run(run: UUID().uuidString.lowercased(), startedAt: time.nanoseconds, endedAt: nil, source: source, version: version)
+        let run = StoreRows.Run(
+            run: UUID().uuidString.lowercased(), startedAt: time.nanoseconds, endedAt: nil, source: source,
+            version: version)
         book.withLock { $0.run = run }
     }
 
@@ -282,7 +328,10 @@ public final class EvidenceStore: Sendable {
 
     private var currentRun: StoreRows.Run {
         book.withLock { b in
-            if b.run == nil { b.run = StoreRows.Run(run: UUID().uuidString.lowercased(), startedAt: 0, endedAt: nil, source: "unknown", version: "") }
+            if b.run == nil {
+                b.run = StoreRows.Run(
+                    run: UUID().uuidString.lowercased(), startedAt: 0, endedAt: nil, source: "unknown", version: "")
+            }
             return b.run!
         }
     }
@@ -291,7 +340,8 @@ public final class EvidenceStore: Sendable {
     /// last wrote them are left out.
     public func rows(for batch: StoreBatch) throws(StoreError) -> StoreRows {
         guard let docs = documents else { throw StoreError(path, refusing: "was opened for reading only") }
-        return StoreRows(batch, identity: identity, run: currentRun, documents: docs, fresh: { !self.unchanged($0, $1) })
+        return StoreRows(
+            batch, identity: identity, run: currentRun, documents: docs, fresh: { !self.unchanged($0, $1) })
     }
 
     /// Writes one batch in one transaction; returns the verdicts that changed.
@@ -344,7 +394,10 @@ public final class EvidenceStore: Sendable {
     private func unchanged(_ key: String, _ json: String) -> Bool {
         let h = json.hashValue
         return book.withLock { b in
-            if b.written[key] == h { b.rowsSkipped += 1; return true }
+            if b.written[key] == h {
+                b.rowsSkipped += 1
+                return true
+            }
             // A sensor running for months sees sessions come and go: forget everything now and then
             // (it only costs rewriting unchanged rows once) rather than remember every key forever.
             if b.written.count >= 262_144 { b.written.removeAll(keepingCapacity: true) }

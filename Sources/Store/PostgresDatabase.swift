@@ -28,12 +28,17 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         switch PostgresConnectionString.options(text) {
         case .success(let parsed): options = parsed
         case .failure(let error):
-            let hint = text.hasPrefix("postgres") ? "" : " (a SQLite file whose name looks like this: write it with a directory, e.g. ./\(text))"
-            throw StoreError(Self.redacted(text), refusing: "not a PostgreSQL connection string: \(error.message)\(hint)")
+            let hint =
+                text.hasPrefix("postgres")
+                ? "" : " (a SQLite file whose name looks like this: write it with a directory, e.g. ./\(text))"
+            throw StoreError(
+                Self.redacted(text), refusing: "not a PostgreSQL connection string: \(error.message)\(hint)")
         }
         if let given = options["password"], !given.isEmpty {
-            throw StoreError(Self.redacted(text), refusing: "a password in --store is visible to every user of this machine (ps); "
-                                                        + "put it in PGPASSWORD, a password file (~/.pgpass, PGPASSFILE) or a service file")
+            throw StoreError(
+                Self.redacted(text),
+                refusing: "a password in --store is visible to every user of this machine (ps); "
+                    + "put it in PGPASSWORD, a password file (~/.pgpass, PGPASSFILE) or a service file")
         }
     }
 
@@ -84,7 +89,12 @@ final class PostgresDatabase: SQLDatabase {
         self.writeTimeout = writeTimeout
     }
 
-    func close() { state.withLock { $0.connection?.close(); $0.connection = nil } }
+    func close() {
+        state.withLock {
+            $0.connection?.close()
+            $0.connection = nil
+        }
+    }
 
     /// What the sensor adds under the connection string: the password kept before a privilege drop.
     private var defaults: PostgresDefaults { PostgresDefaults(password: location.password) }
@@ -92,7 +102,9 @@ final class PostgresDatabase: SQLDatabase {
     /// Runs `body` on the connection (connected first if needed). A connection that was idle and
     /// turns out lost (a server restarted between commits) is replaced and `body` run once more:
     /// everything the store writes is an idempotent upsert, so a second run changes nothing twice.
-    private func withConnection<T: Sendable>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(StoreError) -> T {
+    private func withConnection<T: Sendable>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(StoreError)
+        -> T
+    {
         let where_ = location.description
         let result: Result<T, StoreError> = state.withLock { state in
             var reused = state.connection != nil
@@ -171,7 +183,9 @@ final class PostgresDatabase: SQLDatabase {
     }
 
     /// The statements in one transaction opened by `begin`, all within `limit`; each one's rows.
-    private func runAll(_ statements: [SQLStatement], begin: String, within limit: Duration) throws(StoreError) -> [[SQLRow]] {
+    private func runAll(_ statements: [SQLStatement], begin: String, within limit: Duration) throws(StoreError)
+        -> [[SQLRow]]
+    {
         let deadline = ContinuousClock.now + limit
         return try withConnection { connection throws(PostgresError) in
             try Self.inTransaction(connection, begin, deadline) { () throws(PostgresError) in
@@ -194,28 +208,40 @@ final class PostgresDatabase: SQLDatabase {
             try Self.inTransaction(connection, "BEGIN", deadline) { () throws(PostgresError) -> String? in
                 _ = try connection.execute("SELECT pg_advisory_xact_lock(7318007135004316553)", deadline: deadline)
                 let names = (["stratumsniff_schema"] + Schema.tables.sorted()).map { "'\($0)'" }.joined(separator: ", ")
-                let ours = try Self.run(SQLStatement("""
-                    SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname = current_schema() AND c.relname IN (\(names))
-                    """), connection, deadline).compactMap { $0[0].text }
+                let ours = try Self.run(
+                    SQLStatement(
+                        """
+                        SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = current_schema() AND c.relname IN (\(names))
+                        """), connection, deadline
+                ).compactMap { $0[0].text }
                 if ours.contains("stratumsniff_schema") {
-                    let version = try Self.run(SQLStatement("SELECT MAX(version) FROM stratumsniff_schema"), connection, deadline).first?[0].int ?? 0
+                    let version =
+                        try Self.run(SQLStatement("SELECT MAX(version) FROM stratumsniff_schema"), connection, deadline)
+                        .first?[0].int ?? 0
                     if version > Int64(Schema.version) {
-                        return "written by a newer StratumSniff (schema \(version); this release knows up to \(Schema.version)); use that release, or another database"
+                        return
+                            "written by a newer StratumSniff (schema \(version); this release knows up to \(Schema.version)); use that release, or another database"
                     }
                     if version == Int64(Schema.version) { return nil }
                     if version == 2 {
                         for sql in Schema.addV3(.postgresql) { _ = try connection.execute(sql, deadline: deadline) }
-                        _ = try connection.execute("INSERT INTO stratumsniff_schema (version) VALUES (3)", deadline: deadline)
+                        _ = try connection.execute(
+                            "INSERT INTO stratumsniff_schema (version) VALUES (3)", deadline: deadline)
                         return nil
                     }
                 } else if !ours.isEmpty {
-                    return "holds tables named like ours (\(ours.sorted().joined(separator: ", "))) that StratumSniff did not create; "
+                    return
+                        "holds tables named like ours (\(ours.sorted().joined(separator: ", "))) that StratumSniff did not create; "
                         + "choose another database or schema"
                 }
-                _ = try connection.execute("CREATE TABLE IF NOT EXISTS stratumsniff_schema (version INTEGER NOT NULL)", deadline: deadline)
-                for sql in Schema.createV2(.postgresql) + Schema.addV3(.postgresql) { _ = try connection.execute(sql, deadline: deadline) }
-                _ = try connection.execute("INSERT INTO stratumsniff_schema (version) VALUES (\(Schema.version))", deadline: deadline)
+                _ = try connection.execute(
+                    "CREATE TABLE IF NOT EXISTS stratumsniff_schema (version INTEGER NOT NULL)", deadline: deadline)
+                for sql in Schema.createV2(.postgresql) + Schema.addV3(.postgresql) {
+                    _ = try connection.execute(sql, deadline: deadline)
+                }
+                _ = try connection.execute(
+                    "INSERT INTO stratumsniff_schema (version) VALUES (\(Schema.version))", deadline: deadline)
                 return nil
             }
         }
@@ -227,20 +253,29 @@ final class PostgresDatabase: SQLDatabase {
         try probe()
         do {
             // (pg_class, not information_schema: that lists only tables this user may read.)
-            let exists = try read(SQLStatement("SELECT to_regclass('stratumsniff_schema') IS NOT NULL")).first?[0].int == 1
-            guard exists, let version = try read(SQLStatement("SELECT MAX(version) FROM stratumsniff_schema")).first?[0].int else {
-                throw StoreError(location.description, refusing: "holds no StratumSniff history yet; point a sensor at it first (live --store …)")
+            let exists =
+                try read(SQLStatement("SELECT to_regclass('stratumsniff_schema') IS NOT NULL")).first?[0].int == 1
+            guard exists,
+                let version = try read(SQLStatement("SELECT MAX(version) FROM stratumsniff_schema")).first?[0].int
+            else {
+                throw StoreError(
+                    location.description,
+                    refusing: "holds no StratumSniff history yet; point a sensor at it first (live --store …)")
             }
             if version != Int64(Schema.version) {
-                throw StoreError(location.description, refusing: "has schema \(version); this release reads schema \(Schema.version)")
+                throw StoreError(
+                    location.description, refusing: "has schema \(version); this release reads schema \(Schema.version)"
+                )
             }
         } catch { throw StoreError(location.description, error) }
     }
 
     /// `body` between `begin` and COMMIT; rolled back when it fails (unless the connection is gone,
     /// which rolls it back by itself).
-    private static func inTransaction<T>(_ connection: PostgresConnection, _ begin: String, _ deadline: ContinuousClock.Instant,
-                                         _ body: () throws(PostgresError) -> T) throws(PostgresError) -> T {
+    private static func inTransaction<T>(
+        _ connection: PostgresConnection, _ begin: String, _ deadline: ContinuousClock.Instant,
+        _ body: () throws(PostgresError) -> T
+    ) throws(PostgresError) -> T {
         _ = try connection.execute(begin, deadline: deadline)
         do {
             let result = try body()
@@ -253,7 +288,9 @@ final class PostgresDatabase: SQLDatabase {
     }
 
     /// The statement with `?` numbered as `$1, $2, …`, its arguments bound with their types.
-    private static func run(_ statement: SQLStatement, _ connection: PostgresConnection, _ deadline: ContinuousClock.Instant)
+    private static func run(
+        _ statement: SQLStatement, _ connection: PostgresConnection, _ deadline: ContinuousClock.Instant
+    )
         throws(PostgresError) -> [SQLRow]
     {
         var sql = ""
@@ -271,23 +308,27 @@ final class PostgresDatabase: SQLDatabase {
             switch value {
             case .null: PostgresArgument(nil, type: .unspecified)
             case .int(let int): PostgresArgument(String(int), type: .int8)
-            case .double(let double): PostgresArgument(double.isFinite ? "\(double)" : (double.isNaN ? "NaN" : double > 0 ? "Infinity" : "-Infinity"),
-                                                       type: .float8)
+            case .double(let double):
+                PostgresArgument(
+                    double.isFinite ? "\(double)" : (double.isNaN ? "NaN" : double > 0 ? "Infinity" : "-Infinity"),
+                    type: .float8)
             case .text(let text): PostgresArgument(text, type: .text)
             }
         }
         let result = try connection.execute(sql, arguments, deadline: deadline)
         return result.rows.map { row in
-            SQLRow(values: zip(row, result.columnTypes).map { cell, type in
-                guard let cell else { return .null }
-                switch type {
-                case .int2, .int4, .int8: return Int64(cell).map { .int($0) } ?? .text(cell)
-                case .float4, .float8: return Double(cell).map { .double($0) } ?? .text(cell)
-                case .numeric: return Int64(cell).map { .int($0) } ?? Double(cell).map { .double($0) } ?? .text(cell)
-                case .bool: return .int(cell == "t" ? 1 : 0)
-                default: return .text(cell)
-                }
-            })
+            SQLRow(
+                values: zip(row, result.columnTypes).map { cell, type in
+                    guard let cell else { return .null }
+                    switch type {
+                    case .int2, .int4, .int8: return Int64(cell).map { .int($0) } ?? .text(cell)
+                    case .float4, .float8: return Double(cell).map { .double($0) } ?? .text(cell)
+                    case .numeric:
+                        return Int64(cell).map { .int($0) } ?? Double(cell).map { .double($0) } ?? .text(cell)
+                    case .bool: return .int(cell == "t" ? 1 : 0)
+                    default: return .text(cell)
+                    }
+                })
         }
     }
 }

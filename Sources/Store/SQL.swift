@@ -11,9 +11,13 @@ public enum SQLValue: Sendable, Equatable, Codable {
     case double(Double)
     case text(String)
 
-    public var int: Int64? { if case .int(let v) = self { v } else if case .double(let d) = self { Int64(exactly: d.rounded()) } else { nil } }
+    public var int: Int64? {
+        if case .int(let v) = self { v } else if case .double(let d) = self { Int64(exactly: d.rounded()) } else { nil }
+    }
     public var text: String? { if case .text(let v) = self { v } else { nil } }
-    public var double: Double? { if case .double(let v) = self { v } else if case .int(let i) = self { Double(i) } else { nil } }
+    public var double: Double? {
+        if case .double(let v) = self { v } else if case .int(let i) = self { Double(i) } else { nil }
+    }
 }
 
 extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
@@ -30,7 +34,10 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
 public struct SQLStatement: Sendable {
     public var sql: String
     public var arguments: [SQLValue]
-    public init(_ sql: String, _ arguments: [SQLValue] = []) { self.sql = sql; self.arguments = arguments }
+    public init(_ sql: String, _ arguments: [SQLValue] = []) {
+        self.sql = sql
+        self.arguments = arguments
+    }
 }
 
 /// One result row, columns in the order the statement selected them.
@@ -47,9 +54,13 @@ public enum SQLDialect: Sendable {
     func least(_ a: String, _ b: String) -> String { self == .sqlite ? "MIN(\(a), \(b))" : "LEAST(\(a), \(b))" }
     func greatest(_ a: String, _ b: String) -> String { self == .sqlite ? "MAX(\(a), \(b))" : "GREATEST(\(a), \(b))" }
     /// An integer key the database numbers (verdict changes keep their order by it).
-    var serialKey: String { self == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" }
+    var serialKey: String {
+        self == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+    }
     /// A text column's size in bytes (SQLite's `length` counts characters; Debian's SQLite predates `octet_length`).
-    func bytes(_ column: String) -> String { self == .sqlite ? "length(CAST(\(column) AS BLOB))" : "octet_length(\(column))" }
+    func bytes(_ column: String) -> String {
+        self == .sqlite ? "length(CAST(\(column) AS BLOB))" : "octet_length(\(column))"
+    }
 }
 
 /// A database the store can run statements on.

@@ -46,7 +46,8 @@ final class SQLiteDatabase: SQLDatabase {
 
     /// An error another process creating the same store at the same moment causes.
     static func isCreationRace(_ error: DatabaseError) -> Bool {
-        error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED || (error.message ?? "").contains("already exists")
+        error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+            || (error.message ?? "").contains("already exists")
     }
 
     /// Opens for reading only (`report`): nothing is created, migrated or written. A store in a
@@ -63,11 +64,16 @@ final class SQLiteDatabase: SQLDatabase {
                 let q = try DatabaseQueue(path: candidate, configuration: config)
                 try q.read { db in
                     try Self.checkIdentity(db, path: path)
-                    guard try db.tableExists("hosts") else { throw StoreError(path, refusing: "holds no StratumSniff history yet") }
+                    guard try db.tableExists("hosts") else {
+                        throw StoreError(path, refusing: "holds no StratumSniff history yet")
+                    }
                     // A version-1 store (an older release's) is read once it is migrated: open it with live/analyze/prune.
                     if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < Schema.version {
-                        throw StoreError(path, refusing: "was written by an older StratumSniff (schema 1); open it once for writing "
-                                                       + "(stratumsniff prune --store \(path) --older-than 36500d migrates it and removes nothing) and report again")
+                        throw StoreError(
+                            path,
+                            refusing: "was written by an older StratumSniff (schema 1); open it once for writing "
+                                + "(stratumsniff prune --store \(path) --older-than 36500d migrates it and removes nothing) and report again"
+                        )
                     }
                 }
                 reader = q
@@ -83,22 +89,29 @@ final class SQLiteDatabase: SQLDatabase {
     }
 
     private static func uriEscaped(_ path: String) -> String {
-        path.addingPercentEncoding(withAllowedCharacters: CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
+        path.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
     }
 
     /// Refuses a database that is not a StratumSniff store, or one from a newer release.
     static func checkIdentity(_ db: Database, path: String) throws {
-        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        let tables = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         let ours = Schema.tables.union(["grdb_migrations"])
         let foreign = tables.filter { !ours.contains($0) }
         if !tables.isEmpty && (!tables.contains("grdb_migrations") || !foreign.isEmpty) {
-            let shown = (foreign.isEmpty ? tables : foreign).prefix(5).joined(separator: ", ")   // escaped where printed (Diagnostics)
-            throw StoreError(path, refusing: "not a StratumSniff store (it holds tables \(shown)); choose another --store")
+            // escaped where printed (Diagnostics)
+            let shown = (foreign.isEmpty ? tables : foreign).prefix(5).joined(separator: ", ")
+            throw StoreError(
+                path, refusing: "not a StratumSniff store (it holds tables \(shown)); choose another --store")
         }
         if version > Schema.version {
-            throw StoreError(path, refusing: "written by a newer StratumSniff (schema \(version); this release knows up to \(Schema.version)); "
-                                 + "use that release, or choose another --store")
+            throw StoreError(
+                path,
+                refusing:
+                    "written by a newer StratumSniff (schema \(version); this release knows up to \(Schema.version)); "
+                    + "use that release, or choose another --store")
         }
     }
 
@@ -112,31 +125,36 @@ final class SQLiteDatabase: SQLDatabase {
     }
 
     private static func run(_ s: SQLStatement, _ db: Database) throws -> [SQLRow] {
-        let args = StatementArguments(s.arguments.map { v -> (any DatabaseValueConvertible)? in
-            switch v {
-            case .null: nil
-            case .int(let i): i
-            case .double(let d): d
-            case .text(let t): t
-            }
-        })
-        let statement = try db.makeStatement(sql: s.sql)
-        statement.arguments = args
-        guard statement.columnCount > 0 else { try statement.execute(); return [] }
-        return try Row.fetchAll(statement).map { row in
-            SQLRow(values: (0..<row.count).map { i in
-                switch row[i] as DatabaseValue? {
-                case .none: .null
-                case .some(let dv):
-                    switch dv.storage {
-                    case .null: .null
-                    case .int64(let i): .int(i)
-                    case .double(let d): .double(d)
-                    case .string(let t): .text(t)
-                    case .blob(let b): .text(String(decoding: b, as: UTF8.self))
-                    }
+        let args = StatementArguments(
+            s.arguments.map { v -> (any DatabaseValueConvertible)? in
+                switch v {
+                case .null: nil
+                case .int(let i): i
+                case .double(let d): d
+                case .text(let t): t
                 }
             })
+        let statement = try db.makeStatement(sql: s.sql)
+        statement.arguments = args
+        guard statement.columnCount > 0 else {
+            try statement.execute()
+            return []
+        }
+        return try Row.fetchAll(statement).map { row in
+            SQLRow(
+                values: (0..<row.count).map { i in
+                    switch row[i] as DatabaseValue? {
+                    case .none: .null
+                    case .some(let dv):
+                        switch dv.storage {
+                        case .null: .null
+                        case .int64(let i): .int(i)
+                        case .double(let d): .double(d)
+                        case .string(let t): .text(t)
+                        case .blob(let b): .text(String(decoding: b, as: UTF8.self))
+                        }
+                    }
+                })
         }
     }
 

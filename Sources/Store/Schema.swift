@@ -15,7 +15,9 @@ enum Schema {
     static let version = 3
 
     /// Every table the store owns (anything else in a SQLite file means it is not ours).
-    static let tables: Set<String> = ["runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats", "probes"]
+    static let tables: Set<String> = [
+        "runs", "hosts", "sessions", "evidence", "verdict_changes", "capture_stats", "probes"
+    ]
 
     /// What version 3 adds to version 2.
     static func addV3(_ d: SQLDialect) -> [String] {
@@ -28,13 +30,14 @@ enum Schema {
               probed_at BIGINT NOT NULL,            -- ns since the epoch (wall clock)
               PRIMARY KEY (address, port, sensor))
             """,
-            "CREATE INDEX probes_by_time ON probes (probed_at)",
+            "CREATE INDEX probes_by_time ON probes (probed_at)"
         ]
     }
 
     /// The version-2 tables and indexes in `d`'s dialect.
     static func createV2(_ d: SQLDialect) -> [String] {
-        let big = "BIGINT", dbl = "DOUBLE PRECISION"
+        let big = "BIGINT"
+        let dbl = "DOUBLE PRECISION"
         return [
             """
             CREATE TABLE runs (
@@ -96,7 +99,7 @@ enum Schema {
               received \(big), dropped_kernel \(big), dropped_interface \(big),
               json TEXT NOT NULL,
               UNIQUE (run, time))
-            """,
+            """
         ]
     }
 
@@ -105,27 +108,28 @@ enum Schema {
     static func migrator(sensor: String) -> DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, ended_at INTEGER,
-                  source TEXT NOT NULL, version TEXT NOT NULL);
-                CREATE TABLE hosts (address TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
-                  verdict TEXT NOT NULL, confidence INTEGER NOT NULL, first_flagged INTEGER, report_json TEXT NOT NULL);
-                CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs,
-                  miner TEXT NOT NULL, miner_port INTEGER NOT NULL, pool TEXT NOT NULL, pool_port INTEGER NOT NULL,
-                  flow_first_seen INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, dialect TEXT, coin TEXT,
-                  wallet TEXT, software TEXT, pool_name TEXT, shares_accepted INTEGER NOT NULL, shares_rejected INTEGER NOT NULL,
-                  hashrate DOUBLE, end_reason TEXT NOT NULL, json TEXT NOT NULL,
-                  UNIQUE (run_id, miner, miner_port, pool, pool_port, flow_first_seen));
-                CREATE TABLE evidence (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs,
-                  host TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, peer TEXT NOT NULL, first_seen INTEGER NOT NULL,
-                  last_seen INTEGER NOT NULL, count INTEGER NOT NULL, json TEXT NOT NULL, UNIQUE (run_id, host, kind, name, peer));
-                CREATE TABLE verdict_changes (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, host TEXT NOT NULL,
-                  old_verdict TEXT, new_verdict TEXT NOT NULL, confidence INTEGER NOT NULL, reason TEXT);
-                CREATE TABLE capture_stats (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs,
-                  time INTEGER NOT NULL, first_packet INTEGER, last_packet INTEGER, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
-                  flows INTEGER NOT NULL, received INTEGER, dropped_kernel INTEGER, dropped_interface INTEGER, json TEXT NOT NULL);
-                PRAGMA user_version = 1;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, ended_at INTEGER,
+                      source TEXT NOT NULL, version TEXT NOT NULL);
+                    CREATE TABLE hosts (address TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+                      verdict TEXT NOT NULL, confidence INTEGER NOT NULL, first_flagged INTEGER, report_json TEXT NOT NULL);
+                    CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs,
+                      miner TEXT NOT NULL, miner_port INTEGER NOT NULL, pool TEXT NOT NULL, pool_port INTEGER NOT NULL,
+                      flow_first_seen INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, dialect TEXT, coin TEXT,
+                      wallet TEXT, software TEXT, pool_name TEXT, shares_accepted INTEGER NOT NULL, shares_rejected INTEGER NOT NULL,
+                      hashrate DOUBLE, end_reason TEXT NOT NULL, json TEXT NOT NULL,
+                      UNIQUE (run_id, miner, miner_port, pool, pool_port, flow_first_seen));
+                    CREATE TABLE evidence (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs,
+                      host TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, peer TEXT NOT NULL, first_seen INTEGER NOT NULL,
+                      last_seen INTEGER NOT NULL, count INTEGER NOT NULL, json TEXT NOT NULL, UNIQUE (run_id, host, kind, name, peer));
+                    CREATE TABLE verdict_changes (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, host TEXT NOT NULL,
+                      old_verdict TEXT, new_verdict TEXT NOT NULL, confidence INTEGER NOT NULL, reason TEXT);
+                    CREATE TABLE capture_stats (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs,
+                      time INTEGER NOT NULL, first_packet INTEGER, last_packet INTEGER, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
+                      flows INTEGER NOT NULL, received INTEGER, dropped_kernel INTEGER, dropped_interface INTEGER, json TEXT NOT NULL);
+                    PRAGMA user_version = 1;
+                    """)
         }
         m.registerMigration("v2") { db in
             // Keep version 1's rows: old tables aside, version 2's created, rows copied with this
@@ -139,17 +143,18 @@ enum Schema {
             }
             for sql in createV2(.sqlite) { try db.execute(sql: sql) }
             let s = sensor
-            try db.execute(sql: """
-                INSERT INTO runs SELECT 'v1-' || id, ?, '', started_at, ended_at, source, version FROM v1_runs;
-                INSERT INTO hosts SELECT '', address, ?, '', first_seen, last_seen, verdict, confidence, first_flagged, report_json, '' FROM v1_hosts;
-                INSERT INTO sessions SELECT 'v1-' || run_id, ?, '', miner, miner_port, pool, pool_port, 0, flow_first_seen, first_seen,
-                  last_seen, dialect, coin, wallet, software, pool_name, shares_accepted, shares_rejected, hashrate, end_reason, json FROM v1_sessions;
-                INSERT INTO evidence SELECT 'v1-' || run_id, ?, '', host, kind, name, peer, first_seen, last_seen, count, json FROM v1_evidence;
-                INSERT INTO verdict_changes (time, sensor, site, host, old_verdict, new_verdict, confidence, reason)
-                  SELECT time, ?, '', host, old_verdict, new_verdict, confidence, reason FROM v1_verdict_changes ORDER BY id;
-                INSERT OR IGNORE INTO capture_stats SELECT 'v1-' || run_id, ?, '', time, first_packet, last_packet, packets, bytes, flows,
-                  received, dropped_kernel, dropped_interface, json FROM v1_capture_stats;
-                """, arguments: [s, s, s, s, s, s])
+            try db.execute(
+                sql: """
+                    INSERT INTO runs SELECT 'v1-' || id, ?, '', started_at, ended_at, source, version FROM v1_runs;
+                    INSERT INTO hosts SELECT '', address, ?, '', first_seen, last_seen, verdict, confidence, first_flagged, report_json, '' FROM v1_hosts;
+                    INSERT INTO sessions SELECT 'v1-' || run_id, ?, '', miner, miner_port, pool, pool_port, 0, flow_first_seen, first_seen,
+                      last_seen, dialect, coin, wallet, software, pool_name, shares_accepted, shares_rejected, hashrate, end_reason, json FROM v1_sessions;
+                    INSERT INTO evidence SELECT 'v1-' || run_id, ?, '', host, kind, name, peer, first_seen, last_seen, count, json FROM v1_evidence;
+                    INSERT INTO verdict_changes (time, sensor, site, host, old_verdict, new_verdict, confidence, reason)
+                      SELECT time, ?, '', host, old_verdict, new_verdict, confidence, reason FROM v1_verdict_changes ORDER BY id;
+                    INSERT OR IGNORE INTO capture_stats SELECT 'v1-' || run_id, ?, '', time, first_packet, last_packet, packets, bytes, flows,
+                      received, dropped_kernel, dropped_interface, json FROM v1_capture_stats;
+                    """, arguments: [s, s, s, s, s, s])
             for t in ["sessions", "evidence", "capture_stats", "verdict_changes", "hosts", "runs"] {
                 try db.execute(sql: "DROP TABLE v1_\(t)")
             }

@@ -6,7 +6,10 @@ import PacketDecoding
 public struct StoreIdentity: Sendable, Equatable, Codable {
     public var sensor: String
     public var site: String
-    public init(sensor: String, site: String = "") { self.sensor = sensor; self.site = site }
+    public init(sensor: String, site: String = "") {
+        self.sensor = sensor
+        self.site = site
+    }
 
     /// The sensor's default name: this machine's host name (short form).
     public static var hostName: String {
@@ -74,22 +77,31 @@ public struct StoreRows: Sendable, Codable {
     public var evidence: [Evidence] = []
     public var stats: Stats?
 
-    public init(identity: StoreIdentity, run: Run) { self.identity = identity; self.run = run }
+    public init(identity: StoreIdentity, run: Run) {
+        self.identity = identity
+        self.run = run
+    }
 
     /// The rows of `b`, its records rendered through `docs`.
     /// - Parameter fresh: whether a row's document differs from what was last written under its key
     ///   (unchanged rows are left out: a live sensor commits its whole state every few seconds).
-    init(_ b: StoreBatch, identity: StoreIdentity, run: Run, documents docs: StoreDocuments, fresh: (String, String) -> Bool) {
+    init(
+        _ b: StoreBatch, identity: StoreIdentity, run: Run, documents docs: StoreDocuments,
+        fresh: (String, String) -> Bool
+    ) {
         self.init(identity: identity, run: run)
         var seenSessions = Set<String>()
         func add(_ s: SessionRecord) {
             let m = s.summary
-            let row = Session(miner: s.miner.description, minerPort: Int(s.minerPort), pool: s.pool.description, poolPort: Int(s.poolPort),
-                              vlan: Int(s.vlanID), flowFirstSeen: s.flowFirstSeen.nanoseconds,
-                              firstSeen: (m.firstSeen ?? s.flowFirstSeen).nanoseconds, lastSeen: (m.lastSeen ?? s.flowLastSeen).nanoseconds,
-                              dialect: m.dialect?.rawValue, coin: s.coin, wallet: m.wallets.first, software: m.software,
-                              poolName: m.poolHostnames.first, sharesAccepted: m.sharesAccepted, sharesRejected: m.sharesRejected,
-                              hashrate: m.estimatedHashrate, endReason: s.endReason, json: docs.session(s))
+            let row = Session(
+                miner: s.miner.description, minerPort: Int(s.minerPort), pool: s.pool.description,
+                poolPort: Int(s.poolPort),
+                vlan: Int(s.vlanID), flowFirstSeen: s.flowFirstSeen.nanoseconds,
+                firstSeen: (m.firstSeen ?? s.flowFirstSeen).nanoseconds,
+                lastSeen: (m.lastSeen ?? s.flowLastSeen).nanoseconds,
+                dialect: m.dialect?.rawValue, coin: s.coin, wallet: m.wallets.first, software: m.software,
+                poolName: m.poolHostnames.first, sharesAccepted: m.sharesAccepted, sharesRejected: m.sharesRejected,
+                hashrate: m.estimatedHashrate, endReason: s.endReason, json: docs.session(s))
             // A session appears under its miner and its pool: written once.
             guard seenSessions.insert(row.key).inserted, fresh("s|" + row.key, row.json) else { return }
             sessions.append(row)
@@ -98,27 +110,35 @@ public struct StoreRows: Sendable, Codable {
         for r in b.reports {
             for s in r.minerSessions + r.poolSessions { add(s) }
             for e in r.evidence {
-                let row = Evidence(host: e.host.description, kind: e.kind.rawValue, name: e.name ?? "", peer: e.peerEndpoint ?? "",
-                                   firstSeen: e.first.nanoseconds, lastSeen: e.last.nanoseconds, count: max(e.count, 1),
-                                   json: docs.evidence(e, r.policy))
+                let row = Evidence(
+                    host: e.host.description, kind: e.kind.rawValue, name: e.name ?? "", peer: e.peerEndpoint ?? "",
+                    firstSeen: e.first.nanoseconds, lastSeen: e.last.nanoseconds, count: max(e.count, 1),
+                    json: docs.evidence(e, r.policy))
                 if fresh("e|" + row.key, row.json) { evidence.append(row) }
             }
             let json = docs.host(r)
             let address = r.host.description
             guard fresh("h|" + address, json) else { continue }
-            let vlans = Set((r.minerSessions + r.poolSessions).map(\.vlanID)).filter { $0 != 0 }.sorted().map(String.init).joined(separator: ",")
+            let vlans = Set((r.minerSessions + r.poolSessions).map(\.vlanID)).filter { $0 != 0 }.sorted().map(
+                String.init
+            ).joined(separator: ",")
             // One clock for the evidence: when a host was first flagged and when its verdict changed are
             // packet times (its latest evidence), as first/last seen are; wall time is run bookkeeping.
             let evidenceTime = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
-            hosts.append(Host(address: address, vlans: vlans, firstSeen: r.firstSeen?.nanoseconds ?? b.time.nanoseconds,
-                              lastSeen: evidenceTime, verdict: r.verdict.rawValue, confidence: r.confidence,
-                              flagged: r.verdict.isMiner ? evidenceTime : nil, evidenceTime: evidenceTime, reason: docs.reason(r), json: json,
-                              record: docs.record(r)))
+            hosts.append(
+                Host(
+                    address: address, vlans: vlans, firstSeen: r.firstSeen?.nanoseconds ?? b.time.nanoseconds,
+                    lastSeen: evidenceTime, verdict: r.verdict.rawValue, confidence: r.confidence,
+                    flagged: r.verdict.isMiner ? evidenceTime : nil, evidenceTime: evidenceTime, reason: docs.reason(r),
+                    json: json,
+                    record: docs.record(r)))
         }
-        stats = Stats(time: b.time.nanoseconds, firstPacket: (b.firstPacket ?? b.time).nanoseconds, lastPacket: (b.lastPacket ?? b.time).nanoseconds,
-                      packets: b.packets, bytes: b.bytes, flows: b.flows, received: b.received.map { Int64(clamping: $0) },
-                      droppedByKernel: b.droppedByKernel.map { Int64(clamping: $0) },
-                      droppedByInterface: b.droppedByInterface.map { Int64(clamping: $0) }, json: b.statsJSON)
+        stats = Stats(
+            time: b.time.nanoseconds, firstPacket: (b.firstPacket ?? b.time).nanoseconds,
+            lastPacket: (b.lastPacket ?? b.time).nanoseconds,
+            packets: b.packets, bytes: b.bytes, flows: b.flows, received: b.received.map { Int64(clamping: $0) },
+            droppedByKernel: b.droppedByKernel.map { Int64(clamping: $0) },
+            droppedByInterface: b.droppedByInterface.map { Int64(clamping: $0) }, json: b.statsJSON)
     }
 
     /// `later` applied after these rows, as one batch with the same effect: rows `later` supersedes
@@ -126,7 +146,8 @@ public struct StoreRows: Sendable, Codable {
     /// `later` does not change — and every verdict change stays (the spool, when full).
     public func merged(with later: StoreRows) -> StoreRows {
         var out = later
-        let laterSessions = Set(later.sessions.map(\.key)), laterEvidence = Set(later.evidence.map(\.key))
+        let laterSessions = Set(later.sessions.map(\.key))
+        let laterEvidence = Set(later.evidence.map(\.key))
         let laterVerdict = Dictionary(later.hosts.map { ($0.address, $0.verdict) }, uniquingKeysWith: { a, _ in a })
         out.sessions = sessions.filter { !laterSessions.contains($0.key) } + later.sessions
         out.evidence = evidence.filter { !laterEvidence.contains($0.key) } + later.evidence
@@ -138,13 +159,15 @@ public struct StoreRows: Sendable, Codable {
             return false
         }
         // What a dropped row knew first (first seen, first flagged) goes on in the row that replaces it.
-        out.hosts = older + later.hosts.map { h in
-            guard let d = dropped[h.address] else { return h }
-            var h = h
-            h.firstSeen = min(h.firstSeen, d.firstSeen)
-            if let f = d.flagged { h.flagged = min(h.flagged ?? f, f) }
-            return h
-        }
+        out.hosts =
+            older
+            + later.hosts.map { h in
+                guard let d = dropped[h.address] else { return h }
+                var h = h
+                h.firstSeen = min(h.firstSeen, d.firstSeen)
+                if let f = d.flagged { h.flagged = min(h.flagged ?? f, f) }
+                return h
+            }
         out.stats = later.stats ?? stats
         if out.run.endedAt == nil { out.run.endedAt = run.endedAt }
         return out

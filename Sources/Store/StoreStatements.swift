@@ -10,35 +10,49 @@ struct StoreStatements {
         let who: [SQLValue] = [.text(rows.identity.sensor), .text(rows.identity.site)]
         let run = rows.run
         let runValue = SQLValue.text(run.run)
-        all.append(SQLStatement("""
-            INSERT INTO runs (run, sensor, site, started_at, ended_at, source, version) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (run) DO UPDATE SET ended_at = COALESCE(excluded.ended_at, runs.ended_at)
-            """, [runValue] + who + [.int(run.startedAt), SQLValue(run.endedAt), .text(run.source), .text(run.version)]))
+        all.append(
+            SQLStatement(
+                """
+                INSERT INTO runs (run, sensor, site, started_at, ended_at, source, version) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (run) DO UPDATE SET ended_at = COALESCE(excluded.ended_at, runs.ended_at)
+                """,
+                [runValue] + who + [.int(run.startedAt), SQLValue(run.endedAt), .text(run.source), .text(run.version)]))
         for s in rows.sessions {
-            all.append(SQLStatement("""
-                INSERT INTO sessions (run, sensor, site, miner, miner_port, pool, pool_port, vlan, flow_first_seen, first_seen, last_seen,
-                                      dialect, coin, wallet, software, pool_name, shares_accepted, shares_rejected, hashrate, end_reason, json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (run, miner, miner_port, pool, pool_port, vlan, flow_first_seen) DO UPDATE SET
-                  first_seen = excluded.first_seen, last_seen = excluded.last_seen, dialect = excluded.dialect, coin = excluded.coin,
-                  wallet = excluded.wallet, software = excluded.software, pool_name = excluded.pool_name,
-                  shares_accepted = excluded.shares_accepted, shares_rejected = excluded.shares_rejected,
-                  hashrate = excluded.hashrate, end_reason = excluded.end_reason, json = excluded.json
-                """, [runValue] + who + [.text(s.miner), SQLValue(s.minerPort), .text(s.pool), SQLValue(s.poolPort), SQLValue(s.vlan),
-                                         .int(s.flowFirstSeen), .int(s.firstSeen), .int(s.lastSeen), SQLValue(s.dialect), SQLValue(s.coin),
-                                         SQLValue(s.wallet), SQLValue(s.software), SQLValue(s.poolName), SQLValue(s.sharesAccepted),
-                                         SQLValue(s.sharesRejected), SQLValue(s.hashrate), .text(s.endReason), .text(s.json)]))
+            all.append(
+                SQLStatement(
+                    """
+                    INSERT INTO sessions (run, sensor, site, miner, miner_port, pool, pool_port, vlan, flow_first_seen, first_seen, last_seen,
+                                          dialect, coin, wallet, software, pool_name, shares_accepted, shares_rejected, hashrate, end_reason, json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run, miner, miner_port, pool, pool_port, vlan, flow_first_seen) DO UPDATE SET
+                      first_seen = excluded.first_seen, last_seen = excluded.last_seen, dialect = excluded.dialect, coin = excluded.coin,
+                      wallet = excluded.wallet, software = excluded.software, pool_name = excluded.pool_name,
+                      shares_accepted = excluded.shares_accepted, shares_rejected = excluded.shares_rejected,
+                      hashrate = excluded.hashrate, end_reason = excluded.end_reason, json = excluded.json
+                    """,
+                    [runValue] + who + [
+                        .text(s.miner), SQLValue(s.minerPort), .text(s.pool), SQLValue(s.poolPort), SQLValue(s.vlan),
+                        .int(s.flowFirstSeen), .int(s.firstSeen), .int(s.lastSeen), SQLValue(s.dialect),
+                        SQLValue(s.coin),
+                        SQLValue(s.wallet), SQLValue(s.software), SQLValue(s.poolName), SQLValue(s.sharesAccepted),
+                        SQLValue(s.sharesRejected), SQLValue(s.hashrate), .text(s.endReason), .text(s.json)
+                    ]))
         }
         for e in rows.evidence {
-            all.append(SQLStatement("""
-                INSERT INTO evidence (run, sensor, site, host, kind, name, peer, first_seen, last_seen, count, json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (run, host, kind, name, peer) DO UPDATE SET
-                  first_seen = \(d.least("evidence.first_seen", "excluded.first_seen")),
-                  last_seen = \(d.greatest("evidence.last_seen", "excluded.last_seen")),
-                  count = excluded.count, json = excluded.json
-                """, [runValue] + who + [.text(e.host), .text(e.kind), .text(e.name), .text(e.peer), .int(e.firstSeen), .int(e.lastSeen),
-                                         SQLValue(e.count), .text(e.json)]))
+            all.append(
+                SQLStatement(
+                    """
+                    INSERT INTO evidence (run, sensor, site, host, kind, name, peer, first_seen, last_seen, count, json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run, host, kind, name, peer) DO UPDATE SET
+                      first_seen = \(d.least("evidence.first_seen", "excluded.first_seen")),
+                      last_seen = \(d.greatest("evidence.last_seen", "excluded.last_seen")),
+                      count = excluded.count, json = excluded.json
+                    """,
+                    [runValue] + who + [
+                        .text(e.host), .text(e.kind), .text(e.name), .text(e.peer), .int(e.firstSeen), .int(e.lastSeen),
+                        SQLValue(e.count), .text(e.json)
+                    ]))
         }
         let distinct = d == .sqlite ? "IS NOT" : "IS DISTINCT FROM"
         for h in rows.hosts {
@@ -46,38 +60,55 @@ struct StoreStatements {
             let stored = "(SELECT verdict FROM hosts WHERE site = ? AND address = ? AND sensor = ?)"
             // The old verdict as it is recorded and returned: a value larger than any verdict (a store
             // edited by hand) is not copied into the change or read back into memory.
-            let old = "(SELECT CASE WHEN \(d.bytes("verdict")) <= \(StoreReadLimits().name) THEN verdict ELSE 'unreadable' END"
+            let old =
+                "(SELECT CASE WHEN \(d.bytes("verdict")) <= \(StoreReadLimits().name) THEN verdict ELSE 'unreadable' END"
                 + " FROM hosts WHERE site = ? AND address = ? AND sensor = ?)"
             changeStatements.append(all.count)
-            all.append(SQLStatement("""
-                INSERT INTO verdict_changes (time, sensor, site, host, old_verdict, new_verdict, confidence, reason)
-                SELECT ?, ?, ?, ?, \(old), ?, ?, ? WHERE \(stored) \(distinct) ?
-                RETURNING host, old_verdict, new_verdict, confidence
-                """, [.int(h.evidenceTime)] + who + [.text(h.address)] + key + [.text(h.verdict), SQLValue(h.confidence), SQLValue(h.reason)]
-                    + key + [.text(h.verdict)]))
-            all.append(SQLStatement("""
-                INSERT INTO hosts (site, address, sensor, vlans, first_seen, last_seen, verdict, confidence, first_flagged, report_json,
-                                   record_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (site, address, sensor) DO UPDATE SET
-                  vlans = excluded.vlans,
-                  first_seen = \(d.least("hosts.first_seen", "excluded.first_seen")),
-                  last_seen = \(d.greatest("hosts.last_seen", "excluded.last_seen")),
-                  verdict = excluded.verdict, confidence = excluded.confidence,
-                  first_flagged = COALESCE(hosts.first_flagged, excluded.first_flagged), report_json = excluded.report_json,
-                  record_json = excluded.record_json
-                """, key + [.text(h.vlans), .int(h.firstSeen), .int(h.lastSeen), .text(h.verdict), SQLValue(h.confidence),
-                            SQLValue(h.flagged), .text(h.json), .text(h.record)]))
+            all.append(
+                SQLStatement(
+                    """
+                    INSERT INTO verdict_changes (time, sensor, site, host, old_verdict, new_verdict, confidence, reason)
+                    SELECT ?, ?, ?, ?, \(old), ?, ?, ? WHERE \(stored) \(distinct) ?
+                    RETURNING host, old_verdict, new_verdict, confidence
+                    """,
+                    [.int(h.evidenceTime)] + who + [.text(h.address)] + key + [
+                        .text(h.verdict), SQLValue(h.confidence), SQLValue(h.reason)
+                    ]
+                        + key + [.text(h.verdict)]))
+            all.append(
+                SQLStatement(
+                    """
+                    INSERT INTO hosts (site, address, sensor, vlans, first_seen, last_seen, verdict, confidence, first_flagged, report_json,
+                                       record_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (site, address, sensor) DO UPDATE SET
+                      vlans = excluded.vlans,
+                      first_seen = \(d.least("hosts.first_seen", "excluded.first_seen")),
+                      last_seen = \(d.greatest("hosts.last_seen", "excluded.last_seen")),
+                      verdict = excluded.verdict, confidence = excluded.confidence,
+                      first_flagged = COALESCE(hosts.first_flagged, excluded.first_flagged), report_json = excluded.report_json,
+                      record_json = excluded.record_json
+                    """,
+                    key + [
+                        .text(h.vlans), .int(h.firstSeen), .int(h.lastSeen), .text(h.verdict), SQLValue(h.confidence),
+                        SQLValue(h.flagged), .text(h.json), .text(h.record)
+                    ]))
         }
         if let c = rows.stats {
-            all.append(SQLStatement("""
-                INSERT INTO capture_stats (run, sensor, site, time, first_packet, last_packet, packets, bytes, flows, received,
-                                           dropped_kernel, dropped_interface, json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (run, time) DO NOTHING
-                """, [runValue] + who + [.int(c.time), .int(c.firstPacket), .int(c.lastPacket), SQLValue(c.packets), SQLValue(c.bytes),
-                                         SQLValue(c.flows), SQLValue(c.received), SQLValue(c.droppedByKernel), SQLValue(c.droppedByInterface),
-                                         .text(c.json)]))
+            all.append(
+                SQLStatement(
+                    """
+                    INSERT INTO capture_stats (run, sensor, site, time, first_packet, last_packet, packets, bytes, flows, received,
+                                               dropped_kernel, dropped_interface, json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run, time) DO NOTHING
+                    """,
+                    [runValue] + who + [
+                        .int(c.time), .int(c.firstPacket), .int(c.lastPacket), SQLValue(c.packets), SQLValue(c.bytes),
+                        SQLValue(c.flows), SQLValue(c.received), SQLValue(c.droppedByKernel),
+                        SQLValue(c.droppedByInterface),
+                        .text(c.json)
+                    ]))
         }
     }
 

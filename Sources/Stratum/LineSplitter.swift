@@ -52,7 +52,11 @@ public struct LineSplitter: Sendable {
             }
             let keepGoing: Bool
             if partial.isEmpty {
-                if nl - start > maxLineLength { overlongLines += 1; start = nl + 1; continue }
+                if nl - start > maxLineLength {
+                    overlongLines += 1
+                    start = nl + 1
+                    continue
+                }
                 keepGoing = line(UnsafeRawBufferPointer(rebasing: chunk[start..<nl]))
             } else {
                 if partial.count + (nl - start) > maxLineLength {
@@ -85,7 +89,7 @@ public struct LineSplitter: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

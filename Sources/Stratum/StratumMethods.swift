@@ -1,17 +1,21 @@
-import PacketDecoding
 import JSON
+import PacketDecoding
 
 /// What each JSON-RPC method means, dialect by dialect: the miner's requests (remembered to be
 /// matched with their answers), the pool's pushes, and the answers.
 extension StratumSession {
     /// A request from `side`. False when it is not a mining method, or its parameters are not the
     /// shape every implementation sends (then it is not evidence).
-    mutating func handleRequest(method: String, message m: JSONObject, id: JSONValue?, side: Side, time: Timestamp) -> Bool {
+    mutating func handleRequest(method: String, message m: JSONObject, id: JSONValue?, side: Side, time: Timestamp)
+        -> Bool
+    {
         if overHTTP && !Self.httpMiningMethods.contains(method) { return false }
         let params = m["params"]
         if let pushed = poolPush(method, params: params, side: side, time: time) { return pushed }
-        guard let request = stratumV1Request(method, params) ?? ethProxyRequest(method, m, params)
-                ?? cryptoNoteRequest(method, params) ?? getworkRequest(method, params) else { return false }
+        guard
+            let request = stratumV1Request(method, params) ?? ethProxyRequest(method, m, params)
+                ?? cryptoNoteRequest(method, params) ?? getworkRequest(method, params)
+        else { return false }
         // A miner request: remember it for matching by id.
         vote(miner: side, method: method, time: time)
         if let key = id?.idKey { addPending(PendingKey(side: side.rawValue, id: key), request) }
@@ -30,7 +34,9 @@ extension StratumSession {
             if let agent = a.first?.string, !agent.isEmpty { setSoftware(agent) }
             if a.count > 1, let proto = a[1].string, proto.hasPrefix("EthereumStratum/") {
                 setDialect(.ethereumStratum1)
-            } else { setDialect(.stratumV1) }
+            } else {
+                setDialect(.stratumV1)
+            }
             if a.count > 2, let host = a[2].string, !host.isEmpty {
                 let port = a.count > 3 ? Self.portText(a[3]) : nil
                 addHost(port.map { "\(host):\($0)" } ?? host)
@@ -50,7 +56,9 @@ extension StratumSession {
             guard let p = params?.object else { return nil }
             setDialect(.ethereumStratum2)
             if let agent = p["agent"]?.string { setSoftware(agent) }
-            if let host = p["host"]?.string { addHost(p["port"].flatMap(Self.portText).map { "\(host):\($0)" } ?? host) }
+            if let host = p["host"]?.string {
+                addHost(p["port"].flatMap(Self.portText).map { "\(host):\($0)" } ?? host)
+            }
             return Pending(method: method)
         case "mining.submit":
             // V1: [worker, job id, extranonce2, ntime, nonce(, version bits)]; ES1: [worker, job id, nonce]
@@ -108,7 +116,8 @@ extension StratumSession {
             return Pending(method: method, user: login)
         case "submit":
             // params {id, job_id, nonce, result}
-            guard let p = params?.object, let job = p["job_id"]?.string, p["nonce"]?.string != nil, p["result"]?.string != nil
+            guard let p = params?.object, let job = p["job_id"]?.string, p["nonce"]?.string != nil,
+                p["result"]?.string != nil
             else { return nil }
             setDialectIfUnknown(.cryptonote)
             summary.sharesSubmitted += 1
@@ -203,7 +212,8 @@ extension StratumSession {
 
     /// A response from `side` to a request the other side made.
     mutating func handleResponse(_ m: JSONObject, id: JSONValue?, side: Side, time: Timestamp) -> Bool {
-        let result = m["result"], error = m["error"]
+        let result = m["result"]
+        let error = m["error"]
         let failed = (error != nil && error != .null) || result == .bool(false)
         if let key = id?.idKey, let request = takePending(PendingKey(side: side.other.rawValue, id: key)) {
             switch request.method {
@@ -213,7 +223,9 @@ extension StratumSession {
             case "mining.authorize", "eth_submitLogin":
                 loginAnswered(accepted: !failed, user: request.user)
             case "submit", "mining.submit", "eth_submitWork":
-                if failed { summary.sharesRejected += 1 } else {
+                if failed {
+                    summary.sharesRejected += 1
+                } else {
                     summary.sharesAccepted += 1
                     if let h = request.hashes { summary.addAcceptedHashes(h) }
                 }
@@ -223,7 +235,9 @@ extension StratumSession {
             case "getwork":
                 if let data = result?["data"]?.string, Self.isHex(data) { summary.jobsReceived += 1 }
             case "getwork-submit":
-                if failed { summary.sharesRejected += 1 } else {
+                if failed {
+                    summary.sharesRejected += 1
+                } else {
                     summary.sharesAccepted += 1
                     if let h = request.hashes { summary.addAcceptedHashes(h) }
                 }
@@ -255,7 +269,8 @@ extension StratumSession {
     /// A CryptoNote job object; false when it lacks the fields every pool sends.
     mutating func handleJob(_ job: JSONObject) -> Bool {
         guard let blob = job["blob"]?.string, Self.isHex(blob), let jobID = job["job_id"]?.string,
-              let target = job["target"]?.string else { return false }
+            let target = job["target"]?.string
+        else { return false }
         summary.jobsReceived += 1
         if let algo = job["algo"]?.string { addAlgorithm(algo) }
         if let d = Self.cryptonoteDifficulty(target) {
@@ -270,7 +285,10 @@ extension StratumSession {
     /// eth-proxy work: [header hash, seed hash, boundary(, block number)].
     mutating func handleEthWork(_ work: [JSONValue]) {
         guard work.count >= 3, let header = work[0].string else { return }
-        if header != lastWorkHeader { summary.jobsReceived += 1; lastWorkHeader = header }
+        if header != lastWorkHeader {
+            summary.jobsReceived += 1
+            lastWorkHeader = header
+        }
         if let b = work[2].string, let target = Self.hashesFor256BitTarget(b), let hashes = plausible(target) {
             summary.hashesPerShare = hashes
             summary.difficulty = hashes

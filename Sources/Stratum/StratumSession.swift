@@ -1,5 +1,5 @@
-import PacketDecoding
 import JSON
+import PacketDecoding
 import SafeNumbers
 
 /// Caps for the Stratum decoder.
@@ -30,8 +30,10 @@ public struct StratumLimits: Sendable, Equatable {
 public struct StratumSession {
     public let limits: StratumLimits
     public let overHTTP: Bool
-    static let httpMiningMethods: Set<String> = ["getwork", "getblocktemplate", "submitblock", "eth_getWork", "eth_submitWork",
-                                                 "eth_submitHashrate", "eth_submitLogin"]
+    static let httpMiningMethods: Set<String> = [
+        "getwork", "getblocktemplate", "submitblock", "eth_getWork", "eth_submitWork",
+        "eth_submitHashrate", "eth_submitLogin"
+    ]
     var splitters: (LineSplitter, LineSplitter)
     /// Per side: has the stream's first line looked like JSON (nil: not seen yet)?
     var looksJSON: (Bool?, Bool?) = (nil, nil)
@@ -55,19 +57,30 @@ public struct StratumSession {
     public internal(set) var identified = false
     var readyEvents: [StratumEvent] = []
 
-    struct PendingKey: Hashable { var side: Int; var id: String }
-    struct Pending { var method: String; var hashes: Double?; var user: String? }
+    struct PendingKey: Hashable {
+        var side: Int
+        var id: String
+    }
+    struct Pending {
+        var method: String
+        var hashes: Double?
+        var user: String?
+    }
 
     /// - Parameter midStream: the connection was picked up after its start, so
     ///   each direction begins in the middle of a line and resynchronises at the first newline.
     ///   - overHTTP: the JSON comes from HTTP bodies, where only the HTTP mining methods
     ///     (getwork, getblocktemplate, submitblock, eth_getWork family) mean mining; a Stratum
     ///     method name in an HTTP POST is just text some API carries.
-    public init(limits: StratumLimits = StratumLimits(), midStream: (Bool, Bool) = (false, false), overHTTP: Bool = false) {
+    public init(
+        limits: StratumLimits = StratumLimits(), midStream: (Bool, Bool) = (false, false), overHTTP: Bool = false
+    ) {
         self.limits = limits
         self.overHTTP = overHTTP
-        splitters = (LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.0),
-                     LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.1))
+        splitters = (
+            LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.0),
+            LineSplitter(maxLineLength: limits.maxLineLength, startResyncing: midStream.1)
+        )
     }
 
     /// Whether nothing here is mining and the flow can be bypassed.
@@ -81,8 +94,10 @@ public struct StratumSession {
         var splitter = side == .a ? splitters.0 : splitters.1
         let overlongBefore = splitter.overlongLines
         splitter.feed(bytes) { line in self.handleLine(line, side: side, time: time) }
-        if splitter.resyncing && splitter.resyncBytes > limits.maxResyncBytes && summary.shape == .none && validMessages == 0 {
-            givenUp = true   // megabytes with no newline: not a line protocol
+        if splitter.resyncing && splitter.resyncBytes > limits.maxResyncBytes && summary.shape == .none
+            && validMessages == 0
+        {
+            givenUp = true  // megabytes with no newline: not a line protocol
         }
         overlongLines += splitter.overlongLines - overlongBefore
         if side == .a { splitters.0 = splitter } else { splitters.1 = splitter }
@@ -109,7 +124,8 @@ public struct StratumSession {
 
     mutating func handleLine(_ raw: UnsafeRawBufferPointer, side: Side, time: Timestamp) -> Bool {
         // Trim whitespace (including the \r of \r\n) at both ends.
-        var lo = 0, hi = raw.count
+        var lo = 0
+        var hi = raw.count
         while lo < hi, Self.isSpace(raw[lo]) { lo += 1 }
         while hi > lo, Self.isSpace(raw[hi - 1]) { hi -= 1 }
         guard lo < hi else { return true }
@@ -119,17 +135,25 @@ public struct StratumSession {
         if known == nil {
             let isJSON = line[0] == UInt8(ascii: "{")
             if side == .a { looksJSON.0 = isJSON } else { looksJSON.1 = isJSON }
-            if !isJSON && summary.shape == .none { givenUp = true; return false }
+            if !isJSON && summary.shape == .none {
+                givenUp = true
+                return false
+            }
         }
         guard line[0] == UInt8(ascii: "{"), let value = try? JSONParser.parse(line, maxDepth: limits.maxJSONDepth),
-              let object = value.object
+            let object = value.object
         else {
             badLines += 1
-            if summary.shape == .none && validMessages == 0 && badLines >= limits.badLineBudget { givenUp = true; return false }
+            if summary.shape == .none && validMessages == 0 && badLines >= limits.badLineBudget {
+                givenUp = true
+                return false
+            }
             return true
         }
         handleMessage(object, side: side, time: time)
-        if summary.shape == .none && nonMiningMessages >= limits.nonMiningMessageBudget && minerVotes == (0, 0) && poolVotes == (0, 0) {
+        if summary.shape == .none && nonMiningMessages >= limits.nonMiningMessageBudget && minerVotes == (0, 0)
+            && poolVotes == (0, 0)
+        {
             givenUp = true
             return false
         }
@@ -183,11 +207,17 @@ public struct StratumSession {
     }
 
     mutating func updateShape() {
-        let minerA = minerVotes.0 > 0, minerB = minerVotes.1 > 0
-        let poolA = poolVotes.0 > 0, poolB = poolVotes.1 > 0
+        let minerA = minerVotes.0 > 0
+        let minerB = minerVotes.1 > 0
+        let poolA = poolVotes.0 > 0
+        let poolB = poolVotes.1 > 0
         // Both sides asking to mine (an echo service), or both pushing work: not a miner/pool pair.
         summary.roleConflict = (minerA && minerB) || (poolA && poolB) || (minerA && poolA) || (minerB && poolB)
-        if summary.roleConflict { summary.shape = .none; summary.minerSide = nil; return }
+        if summary.roleConflict {
+            summary.shape = .none
+            summary.minerSide = nil
+            return
+        }
         if minerA || minerB {
             let miner: Side = minerA ? .a : .b
             summary.minerSide = miner
@@ -248,7 +278,9 @@ public struct StratumSession {
 
     mutating func addHost(_ h: String) { summary.poolHostnames.appendUnique(h, cap: limits.maxListEntries) }
     mutating func addWorker(_ w: String) { summary.workers.appendUnique(w, cap: limits.maxListEntries) }
-    mutating func addAlgorithm(_ a: String) { summary.algorithms.appendUnique(a, cap: limits.maxListEntries, maxLength: 64) }
+    mutating func addAlgorithm(_ a: String) {
+        summary.algorithms.appendUnique(a, cap: limits.maxListEntries, maxLength: 64)
+    }
 
     /// Splits a login into wallet and worker and records both.
     mutating func addUser(_ user: String) {
@@ -262,7 +294,10 @@ public struct StratumSession {
 
     /// `hashes` when it is a number a real miner or pool could mean; else counted and nil.
     mutating func plausible(_ hashes: Double) -> Double? {
-        guard hashes.isFinite, hashes > 0, hashes <= StratumSummary.maxPlausibleHashes else { implausibleNumbers += 1; return nil }
+        guard hashes.isFinite, hashes > 0, hashes <= StratumSummary.maxPlausibleHashes else {
+            implausibleNumbers += 1
+            return nil
+        }
         return hashes
     }
 
@@ -275,7 +310,8 @@ public struct StratumSession {
     public static func isHex(_ s: String?) -> Bool {
         guard var t = s?.utf8[...], !t.isEmpty else { return false }
         if t.starts(with: "0x".utf8) { t = t.dropFirst(2) }
-        return !t.isEmpty && t.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
+        return !t.isEmpty
+            && t.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
     }
 
     /// CryptoNote target: 4 bytes little-endian → (2^32−1)/t; 8 bytes → (2^64−1)/t.

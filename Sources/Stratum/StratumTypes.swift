@@ -102,15 +102,13 @@ public struct StratumSummary: Sendable, Equatable, Codable {
     }
 }
 
-
 extension Array where Element == String {
     /// Appends a wire string (cut to `maxLength` UTF-8 bytes) unless it is already listed or the list
     /// holds `cap`: the lists of a session (wallets, workers, host names, methods) stay short and
     /// their lookups cheap however many a peer sends. One rule for every dialect.
     mutating func appendUnique(_ s: String, cap: Int, maxLength: Int = 256) {
         guard count < cap else { return }
-        let s = s.utf8.count <= maxLength ? s : s.utf8Prefix(maxLength)   // no copy for the usual short one
+        let s = s.utf8.count <= maxLength ? s : s.utf8Prefix(maxLength)  // no copy for the usual short one
         if !contains(s) { append(s) }
     }
 }
-

@@ -40,13 +40,19 @@ public struct StratumV2Session {
     /// The side that sent SetupConnection.
     private var clientSide: Side?
 
-    public init(maxFrame: Int = defaultMaxFrame) { self.maxFrame = maxFrame; summary.dialect = .stratumV2 }
+    public init(maxFrame: Int = defaultMaxFrame) {
+        self.maxFrame = maxFrame
+        summary.dialect = .stratumV2
+    }
 
     /// Bytes allocated for partial frames.
     public var bufferedBytes: Int { buffers.0.capacity + buffers.1.capacity }
 
     /// Frees partial frames (the decoder budget ran out); what was learned stays. Framing is lost, so stop.
-    public mutating func shed() { buffers = ([], []); invalid = true }
+    public mutating func shed() {
+        buffers = ([], [])
+        invalid = true
+    }
 
     /// The first bytes of a stream look like a plaintext SetupConnection frame.
     public static func probe(_ b: UnsafeRawBufferPointer) -> Bool {
@@ -99,7 +105,10 @@ public struct StratumV2Session {
             if invalid { break }
         }
         buf.removeFirst(min(start, buf.count))
-        if buf.count > maxFrame + 6 { invalid = true; buf.removeAll() }
+        if buf.count > maxFrame + 6 {
+            invalid = true
+            buf.removeAll()
+        }
         if side == .a { buffers.0 = buf } else { buffers.1 = buf }
     }
 
@@ -117,15 +126,21 @@ public struct StratumV2Session {
         switch type {
         case Self.setupConnection:
             guard clientSide == nil, let proto = r.u8(), r.u16le() != nil, r.u16le() != nil, r.u32le() != nil,
-                  let host = r.str0_255(), let port = r.u16le(), let vendor = r.str0_255(), let hw = r.str0_255(), let fw = r.str0_255(), let dev = r.str0_255()
-            else { invalid = true; return }
+                let host = r.str0_255(), let port = r.u16le(), let vendor = r.str0_255(), let hw = r.str0_255(),
+                let fw = r.str0_255(), let dev = r.str0_255()
+            else {
+                invalid = true
+                return
+            }
             clientSide = side
             setupProtocol = proto
             summary.minerSide = side
             summary.minerMethods.appendUnique("SetupConnection", cap: Self.maxListEntries)
             let sw = [vendor, hw, fw].filter { !$0.isEmpty }.joined(separator: " ")
             if !sw.isEmpty { summary.software = sw }
-            if !host.isEmpty { summary.poolHostnames.appendUnique(port > 0 ? "\(host):\(port)" : host, cap: Self.maxListEntries) }
+            if !host.isEmpty {
+                summary.poolHostnames.appendUnique(port > 0 ? "\(host):\(port)" : host, cap: Self.maxListEntries)
+            }
             if !dev.isEmpty { summary.workers.appendUnique(dev, cap: Self.maxListEntries) }
             touch()
         case Self.setupSuccess where side != clientSide && clientSide != nil:
@@ -143,7 +158,9 @@ public struct StratumV2Session {
             if !wallet.isEmpty { summary.wallets.appendUnique(wallet, cap: Self.maxListEntries) }
             if let worker { summary.workers.appendUnique(worker, cap: Self.maxListEntries) }
             if summary.coin == nil { summary.coin = WalletParsing.coin(forWallet: wallet) }
-            summary.minerMethods.appendUnique(type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel", cap: Self.maxListEntries)
+            summary.minerMethods.appendUnique(
+                type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel",
+                cap: Self.maxListEntries)
             touch()
         case Self.newMiningJob, Self.newExtendedMiningJob:
             guard clientSide != nil, side != clientSide else { return }
@@ -155,7 +172,8 @@ public struct StratumV2Session {
             touch()
         case Self.submitSharesSuccess where clientSide != nil && side != clientSide:
             // U32 channel_id; U32 last_sequence_number; U32 new_submits_accepted_count; U64 new_shares_sum
-            _ = r.u32le(); _ = r.u32le()
+            _ = r.u32le()
+            _ = r.u32le()
             summary.sharesAccepted = summary.sharesAccepted.addingSaturated(Int(r.u32le() ?? 1))
             touch()
         case Self.submitSharesError where clientSide != nil && side != clientSide:
@@ -172,7 +190,10 @@ public struct StratumV2Session {
     public static let maxListEntries = 16
 
     private mutating func updateShape() {
-        guard setupProtocol == 0 else { summary.shape = .none; return }
+        guard setupProtocol == 0 else {
+            summary.shape = .none
+            return
+        }
         let poolAnswered = summary.loginAccepted != nil || summary.jobsReceived > 0 || summary.sharesAccepted > 0
         summary.shape = poolAnswered ? .twoSided : .minerOnly
     }

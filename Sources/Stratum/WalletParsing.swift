@@ -21,7 +21,8 @@ public enum WalletParsing {
     }
 
     private static func isPaymentID(_ s: Substring) -> Bool {
-        (s.count == 64 || s.count == 16) && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
+        (s.count == 64 || s.count == 16)
+            && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
     }
 
     /// The coin a wallet address's shape points to, when it is distinctive.

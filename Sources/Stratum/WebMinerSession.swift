@@ -1,5 +1,5 @@
-import PacketDecoding
 import JSON
+import PacketDecoding
 
 /// Browser-miner messages carried in WebSocket text frames, in the Coinhive
 /// protocol that most web miners and their proxies copied:
@@ -37,8 +37,9 @@ public struct WebMinerSession {
     @discardableResult
     public mutating func handle(_ text: [UInt8], from side: Side, time: Timestamp) -> Bool {
         guard text.first == UInt8(ascii: "{"),
-              let value = text.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 16) }),
-              let m = value.object, let (type, params) = Self.message(m) else { return false }
+            let value = text.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 16) }),
+            let m = value.object, let (type, params) = Self.message(m)
+        else { return false }
         switch type {
         case "auth", "login", "handshake":
             guard clientSide == nil || clientSide == side else { return false }
@@ -54,13 +55,17 @@ public struct WebMinerSession {
         case "authed":
             guard let c = clientSide, c != side else { return false }
             summary.loginAccepted = true
-            if let h = params?["hashes"]?.double, h > 0, h <= StratumSummary.maxPlausibleHashes { summary.acceptedHashes = max(summary.acceptedHashes, h) }
+            if let h = params?["hashes"]?.double, h > 0, h <= StratumSummary.maxPlausibleHashes {
+                summary.acceptedHashes = max(summary.acceptedHashes, h)
+            }
         case "job":
             guard let p = params, p["blob"]?.string != nil, p["job_id"]?.string != nil else { return false }
             if clientSide == nil { clientSide = side.other }
             guard side != clientSide else { return false }
             summary.jobsReceived += 1
-            if let t = p["target"]?.string, let d = StratumSession.cryptonoteDifficulty(t) { summary.hashesPerShare = d }
+            if let t = p["target"]?.string, let d = StratumSession.cryptonoteDifficulty(t) {
+                summary.hashesPerShare = d
+            }
             if let algo = p["algo"]?.string { summary.algorithms.appendUnique(algo, cap: 16) }
             if let v = p["variant"]?.integer(in: 0...99) { summary.algorithms.appendUnique("cn variant \(v)", cap: 16) }
         case "submit", "solved":
@@ -71,7 +76,9 @@ public struct WebMinerSession {
         case "hash_accepted", "hashsolved":
             guard let c = clientSide, c != side else { return false }
             summary.sharesAccepted += 1
-            if let h = params?["hashes"]?.double, h > 0, h <= StratumSummary.maxPlausibleHashes { summary.acceptedHashes = max(summary.acceptedHashes, h) }
+            if let h = params?["hashes"]?.double, h > 0, h <= StratumSummary.maxPlausibleHashes {
+                summary.acceptedHashes = max(summary.acceptedHashes, h)
+            }
         case "error", "banned":
             guard let c = clientSide, c != side else { return false }
             if summary.loginAccepted == nil { summary.loginAccepted = false } else { summary.sharesRejected += 1 }
@@ -84,8 +91,12 @@ public struct WebMinerSession {
         summary.lastSeen = time
         summary.minerSide = clientSide
         let poolSpoke = summary.jobsReceived > 0 || summary.loginAccepted != nil || summary.sharesAccepted > 0
-        summary.shape = poolSpoke ? (clientSide != nil && (summary.sharesSubmitted > 0 || !summary.minerMethods.isEmpty) ? .twoSided : .poolPushOnly) : .minerOnly
-        if summary.coin == nil, summary.jobsReceived > 0 { summary.coin = "monero" }   // Coinhive-style jobs are CryptoNight/RandomX
+        summary.shape =
+            poolSpoke
+            ? (clientSide != nil && (summary.sharesSubmitted > 0 || !summary.minerMethods.isEmpty)
+                ? .twoSided : .poolPushOnly) : .minerOnly
+        // Coinhive-style jobs are CryptoNight/RandomX
+        if summary.coin == nil, summary.jobsReceived > 0 { summary.coin = "monero" }
         return true
     }
 

@@ -18,7 +18,11 @@ public struct FlowHasher: Sendable {
     }
 
     /// A chosen seed (tests that aim keys at one probe sequence).
-    public init(seed: (UInt64, UInt64, UInt64)) { s0 = seed.0 | 1; s1 = seed.1; s2 = seed.2 }
+    public init(seed: (UInt64, UInt64, UInt64)) {
+        s0 = seed.0 | 1
+        s1 = seed.1
+        s2 = seed.2
+    }
 
     @inlinable @inline(__always) public static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let r = a.multipliedFullWidth(by: b)
@@ -26,7 +30,9 @@ public struct FlowHasher: Sendable {
     }
 
     @inline(__always) public func hash(_ k: FlowKey) -> UInt64 {
-        let ports = UInt64(k.low.port) << 48 | UInt64(k.high.port) << 32 | UInt64(k.ipProtocol.rawValue) << 16 | UInt64(k.vlanID)
+        let ports =
+            UInt64(k.low.port) << 48 | UInt64(k.high.port) << 32 | UInt64(k.ipProtocol.rawValue) << 16
+            | UInt64(k.vlanID)
         switch (k.low.address, k.high.address) {
         case (.v4(let a), .v4(let b)):
             return Self.mum(Self.mum(ports ^ s0, (UInt64(a) << 32 | UInt64(b)) ^ s1) ^ s2, s0)
@@ -110,7 +116,10 @@ struct FlowIndex {
         let tag = Self.hash32(hash)
         var i = Int(truncatingIfNeeded: tag) & mask
         var run = 0
-        while entries[i] != 0 { i = (i + 1) & mask; run += 1 }
+        while entries[i] != 0 {
+            i = (i + 1) & mask
+            run += 1
+        }
         entries[i] = tag << 32 | UInt64(UInt32(slot) + 1)
         count += 1
         return run < Self.longRun
@@ -122,7 +131,7 @@ struct FlowIndex {
         let wanted = tag << 32 | UInt64(UInt32(slot) + 1)
         var hole = Int(truncatingIfNeeded: tag) & mask
         while entries[hole] != wanted {
-            guard entries[hole] != 0 else { return }   // not indexed (cannot happen; harmless)
+            guard entries[hole] != 0 else { return }  // not indexed (cannot happen; harmless)
             hole = (hole + 1) & mask
         }
         // Backward shift: move each later entry of the run into the hole unless its home lies
@@ -134,7 +143,10 @@ struct FlowIndex {
             if e == 0 { break }
             let home = Int(truncatingIfNeeded: e >> 32) & mask
             let stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j)
-            if !stays { entries[hole] = e; hole = j }
+            if !stays {
+                entries[hole] = e
+                hole = j
+            }
         }
         entries[hole] = 0
         count -= 1

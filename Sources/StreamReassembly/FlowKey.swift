@@ -4,7 +4,10 @@ import PacketDecoding
 public struct Endpoint: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var address: IPAddress
     public var port: UInt16
-    public init(address: IPAddress, port: UInt16) { self.address = address; self.port = port }
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
     public static func < (a: Endpoint, b: Endpoint) -> Bool { (a.address, a.port) < (b.address, b.port) }
     public var description: String { address.endpoint(port: port) }
 }
@@ -18,7 +21,9 @@ public struct FlowKey: Hashable, Sendable {
     public var vlanID: UInt16
 
     /// The key for a packet and the direction the packet travels in.
-    @inlinable public static func of(src: Endpoint, dst: Endpoint, ipProtocol: IPProtocol, vlanID: UInt16) -> (FlowKey, FlowDirection) {
+    @inlinable public static func of(src: Endpoint, dst: Endpoint, ipProtocol: IPProtocol, vlanID: UInt16) -> (
+        FlowKey, FlowDirection
+    ) {
         if src < dst || src == dst {
             return (FlowKey(low: src, high: dst, ipProtocol: ipProtocol, vlanID: vlanID), .lowToHigh)
         }
@@ -26,7 +31,10 @@ public struct FlowKey: Hashable, Sendable {
     }
 
     public init(low: Endpoint, high: Endpoint, ipProtocol: IPProtocol, vlanID: UInt16) {
-        self.low = low; self.high = high; self.ipProtocol = ipProtocol; self.vlanID = vlanID
+        self.low = low
+        self.high = high
+        self.ipProtocol = ipProtocol
+        self.vlanID = vlanID
     }
 
     /// The same information the synthesized hash would feed, packed into as few words as possible:
@@ -34,16 +42,26 @@ public struct FlowKey: Hashable, Sendable {
     /// `combine` calls more than with the bytes. Still SipHash with the process's random seed, so
     /// keys an attacker chooses collide no more often than before (docs/hostile-input.md "Hostile input").
     @inlinable public func hash(into hasher: inout Hasher) {
-        hasher.combine(UInt64(low.port) << 48 | UInt64(high.port) << 32 | UInt64(ipProtocol.rawValue) << 16 | UInt64(vlanID))
+        hasher.combine(
+            UInt64(low.port) << 48 | UInt64(high.port) << 32 | UInt64(ipProtocol.rawValue) << 16 | UInt64(vlanID))
         switch (low.address, high.address) {
         case (.v4(let a), .v4(let b)):
             hasher.combine(UInt64(a) << 32 | UInt64(b))
         case (.v6(let a, let b), .v6(let c, let d)):
-            hasher.combine(a); hasher.combine(b); hasher.combine(c); hasher.combine(d)
+            hasher.combine(a)
+            hasher.combine(b)
+            hasher.combine(c)
+            hasher.combine(d)
         case (.v4(let a), .v6(let c, let d)):
-            hasher.combine(UInt64(a)); hasher.combine(c); hasher.combine(d); hasher.combine(UInt8(1))
+            hasher.combine(UInt64(a))
+            hasher.combine(c)
+            hasher.combine(d)
+            hasher.combine(UInt8(1))
         case (.v6(let a, let b), .v4(let c)):
-            hasher.combine(a); hasher.combine(b); hasher.combine(UInt64(c)); hasher.combine(UInt8(2))
+            hasher.combine(a)
+            hasher.combine(b)
+            hasher.combine(UInt64(c))
+            hasher.combine(UInt8(2))
         }
     }
 

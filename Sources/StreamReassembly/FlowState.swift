@@ -9,7 +9,8 @@ public protocol FlowHandler {
     mutating func startFlow(_ flow: FlowState<App>) -> App
     /// One event for one direction of `flow`. Returning `.bypass` stops all
     /// further delivery for the flow.
-    mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<App>, time: Timestamp) -> StreamDecision
+    mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<App>, time: Timestamp)
+        -> StreamDecision
     /// The flow left the table; every direction has already seen `.end`.
     mutating func endFlow(_ flow: FlowState<App>, reason: FlowEndReason, time: Timestamp)
     /// Bytes the handler's decoders hold for `flow`, for the global decoder budget.
@@ -127,7 +128,10 @@ public struct FlowSlot<App> {
     var state: FlowState<App>?
 
     init(key: FlowKey, hash: UInt64, time: Timestamp, seq: Int) {
-        self.key = key; self.hash = hash; lastSeen = time; lastSeq = seq
+        self.key = key
+        self.hash = hash
+        lastSeen = time
+        lastSeq = seq
     }
 
     var isTCP: Bool { key.ipProtocol == .tcp }

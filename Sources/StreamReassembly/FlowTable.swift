@@ -43,15 +43,32 @@ public struct ReassemblyStats: Sendable, Equatable {
 
     /// Adds another table's counters (a worker's); `peakFlows` is the caller's (a sum of peaks is not a peak).
     public mutating func merge(_ o: ReassemblyStats) {
-        packets += o.packets; bytes += o.bytes; tcpPackets += o.tcpPackets; udpPackets += o.udpPackets
-        flowsCreated += o.flowsCreated; activeFlows += o.activeFlows; evictions += o.evictions; expired += o.expired
-        closed += o.closed; bypassedFlows += o.bypassedFlows; bypassedPackets += o.bypassedPackets
-        gaps += o.gaps; gapBytes += o.gapBytes; retransmittedSegments += o.retransmittedSegments
-        outOfOrderSegments += o.outOfOrderSegments; outOfOrderCapFlushes += o.outOfOrderCapFlushes
-        depthCapHits += o.depthCapHits; midStreamPickups += o.midStreamPickups; overlapConflicts += o.overlapConflicts
-        reassemblyMemoryCapHits += o.reassemblyMemoryCapHits; decoderMemoryCapHits += o.decoderMemoryCapHits
-        reassemblyMemory += o.reassemblyMemory; decoderMemory += o.decoderMemory; hashReseeds += o.hashReseeds
-        peakReassemblyMemory += o.peakReassemblyMemory; peakDecoderMemory += o.peakDecoderMemory
+        packets += o.packets
+        bytes += o.bytes
+        tcpPackets += o.tcpPackets
+        udpPackets += o.udpPackets
+        flowsCreated += o.flowsCreated
+        activeFlows += o.activeFlows
+        evictions += o.evictions
+        expired += o.expired
+        closed += o.closed
+        bypassedFlows += o.bypassedFlows
+        bypassedPackets += o.bypassedPackets
+        gaps += o.gaps
+        gapBytes += o.gapBytes
+        retransmittedSegments += o.retransmittedSegments
+        outOfOrderSegments += o.outOfOrderSegments
+        outOfOrderCapFlushes += o.outOfOrderCapFlushes
+        depthCapHits += o.depthCapHits
+        midStreamPickups += o.midStreamPickups
+        overlapConflicts += o.overlapConflicts
+        reassemblyMemoryCapHits += o.reassemblyMemoryCapHits
+        decoderMemoryCapHits += o.decoderMemoryCapHits
+        reassemblyMemory += o.reassemblyMemory
+        decoderMemory += o.decoderMemory
+        hashReseeds += o.hashReseeds
+        peakReassemblyMemory += o.peakReassemblyMemory
+        peakDecoderMemory += o.peakDecoderMemory
     }
 
     mutating func absorb(_ c: TCPHalfStream.Counters) {
@@ -128,7 +145,12 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Visits every open flow (live snapshots).
     /// - Complexity: O(open flows).
     public func forEachFlow(_ body: (Flow) -> Void) {
-        for s in slots { if let f = s.state { f.sync(s); body(f) } }
+        for s in slots {
+            if let f = s.state {
+                f.sync(s)
+                body(f)
+            }
+        }
     }
 
     /// The flows that saw packets since the last call, still in the table; nil when there were more
@@ -149,7 +171,7 @@ public struct FlowTable<Handler: FlowHandler> {
     }
 
     private mutating func noteTouched(_ s: Int32) {
-        guard !touchedOverflow else { return }   // the next look covers every flow anyway
+        guard !touchedOverflow else { return }  // the next look covers every flow anyway
         if touchedFlows.count >= limits.maxFlows {
             // Bounded: beyond the table's size the list would only keep gone flows alive.
             for f in touchedFlows where !f.removed { slots[Int(f.slot)].touched = false }
@@ -206,19 +228,24 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Processes one decoded TCP/UDP packet whose payload lies at `packet.payload` in `buffer`.
     /// - Complexity: amortised O(1) per packet, plus the reassembly cost of out-of-order data.
     /// `seq` is the packet's position in the input (see `FlowState.firstSeq`).
-    public mutating func process(_ packet: DecodedPacket, in buffer: UnsafeRawBufferPointer, time: Timestamp, seq: Int = 0,
-                                 handler: inout Handler) {
+    public mutating func process(
+        _ packet: DecodedPacket, in buffer: UnsafeRawBufferPointer, time: Timestamp, seq: Int = 0,
+        handler: inout Handler
+    ) {
         process(packet, key: key(of: packet), in: buffer, time: time, seq: seq, handler: &handler)
     }
 
     /// `process` with the packet's key worked out ahead (`key(of:)`).
-    public mutating func process(_ packet: DecodedPacket, key pk: PacketKey, in buffer: UnsafeRawBufferPointer, time: Timestamp,
-                                 seq: Int = 0, handler: inout Handler) {
+    public mutating func process(
+        _ packet: DecodedPacket, key pk: PacketKey, in buffer: UnsafeRawBufferPointer, time: Timestamp,
+        seq: Int = 0, handler: inout Handler
+    ) {
         if time > now { now = time }
         expire(handler: &handler)
-        let key = pk.key, dir = pk.direction
+        let key = pk.key
+        let dir = pk.direction
         let hash = pk.epoch == epoch ? pk.hash : hasher.hash(key)
-        let wire = packet.payload.upperBound   // approximation of the IP datagram size we saw
+        let wire = packet.payload.upperBound  // approximation of the IP datagram size we saw
         stats.packets += 1
         stats.bytes += wire
         let s: Int32
@@ -230,11 +257,19 @@ public struct FlowTable<Handler: FlowHandler> {
         let i = Int(s)
         if time > slots[i].lastSeen { slots[i].lastSeen = time }
         slots[i].lastSeq = seq
-        if dir == .lowToHigh { slots[i].packets.0 += 1; slots[i].bytes.0 += packet.payload.count }
-        else { slots[i].packets.1 += 1; slots[i].bytes.1 += packet.payload.count }
+        if dir == .lowToHigh {
+            slots[i].packets.0 += 1
+            slots[i].bytes.0 += packet.payload.count
+        } else {
+            slots[i].packets.1 += 1
+            slots[i].bytes.1 += packet.payload.count
+        }
         touch(s)
         if tracksTouched && !slots[i].touched { noteTouched(s) }
-        if slots[i].bypassed { stats.bypassedPackets += 1; return }
+        if slots[i].bypassed {
+            stats.bypassedPackets += 1
+            return
+        }
         if slots[i].closing { return }
         // Something to deliver: from here on the handler's view of the flow is involved.
         let flow = slots[i].state!
@@ -252,7 +287,8 @@ public struct FlowTable<Handler: FlowHandler> {
                 beginClosing(flow, time: time)
                 return
             }
-            let fin = h.flags.contains(.fin), syn = h.flags.contains(.syn)
+            let fin = h.flags.contains(.fin)
+            let syn = h.flags.contains(.syn)
             var limits = self.limits
             var half = streams[i].take(dir)
             // The global budget: this direction may hold what it holds plus what is left of the total.
@@ -277,19 +313,26 @@ public struct FlowTable<Handler: FlowHandler> {
             if streams[i].halves.0.ended && streams[i].halves.1.ended { beginClosing(flow, time: time) }
         case .udp:
             stats.udpPackets += 1
-            if !payload.isEmpty { Self.route(.datagram(payload), dir, flow, time, &handler); noteBypass(flow, slot: s) }
+            if !payload.isEmpty {
+                Self.route(.datagram(payload), dir, flow, time, &handler)
+                noteBypass(flow, slot: s)
+            }
         case .other:
             break
         }
     }
 
     /// A new flow for `key`: a slot, an index entry, the head of its LRU list, the handler's state.
-    private mutating func create(_ packet: DecodedPacket, key: FlowKey, dir: FlowDirection, hash: UInt64, time: Timestamp, seq: Int,
-                                 handler: inout Handler) -> Int32 {
+    private mutating func create(
+        _ packet: DecodedPacket, key: FlowKey, dir: FlowDirection, hash: UInt64, time: Timestamp, seq: Int,
+        handler: inout Handler
+    ) -> Int32 {
         // Slots are Int32: the cap never lets the table outgrow them (2^31 flows would be a terabyte anyway).
         if index.count >= min(limits.maxFlows, Int(Int32.max) - 1) { evictOldest(handler: &handler) }
         var initiator = dir
-        if case .tcp(let h) = packet.transport, h.flags.contains(.syn), h.flags.contains(.ack) { initiator = dir.reversed }
+        if case .tcp(let h) = packet.transport, h.flags.contains(.syn), h.flags.contains(.ack) {
+            initiator = dir.reversed
+        }
         let flow = Flow(key: key, time: time, seq: seq, initiator: initiator)
         let s = allocateSlot(FlowSlot(key: key, hash: hash, time: time, seq: seq), flow)
         if !index.insert(hash: hash, slot: s) { reseed() }
@@ -339,7 +382,10 @@ public struct FlowTable<Handler: FlowHandler> {
             }
             if overBudget() {
                 stats.decoderMemoryCapHits += 1
-                if handler.shed(flow) { flow.bypassed = true; noteBypass(flow, slot: s) }
+                if handler.shed(flow) {
+                    flow.bypassed = true
+                    noteBypass(flow, slot: s)
+                }
                 d = handler.bufferedBytes(flow)
             }
         }
@@ -350,7 +396,9 @@ public struct FlowTable<Handler: FlowHandler> {
 
     /// Ends every flow (end of input): flushes buffered data and reports each to the handler.
     public mutating func finishAll(handler: inout Handler) {
-        for flow in slots.compactMap({ $0.state }).sorted(by: { ($0.firstSeen, $0.firstSeq) < ($1.firstSeen, $1.firstSeq) }) {
+        for flow in slots.compactMap({ $0.state }).sorted(by: {
+            ($0.firstSeen, $0.firstSeq) < ($1.firstSeen, $1.firstSeq)
+        }) {
             remove(flow, reason: slots[Int(flow.slot)].closing ? .closed : .finished, handler: &handler)
         }
     }
@@ -362,13 +410,18 @@ public struct FlowTable<Handler: FlowHandler> {
             let open = slots[Int(c.slot)].generation == c.generation
             if open && now.since(c.closedAt) < limits.closedLinger { break }
             closingQueue.removeFirst()
-            if open { stats.closed += 1; remove(slot: c.slot, reason: .closed, handler: &handler) }
+            if open {
+                stats.closed += 1
+                remove(slot: c.slot, reason: .closed, handler: &handler)
+            }
         }
         while tails.0 >= 0, now.since(slots[Int(tails.0)].lastSeen) > limits.tcpIdleTimeout {
-            stats.expired += 1; remove(slot: tails.0, reason: .idle, handler: &handler)
+            stats.expired += 1
+            remove(slot: tails.0, reason: .idle, handler: &handler)
         }
         while tails.1 >= 0, now.since(slots[Int(tails.1)].lastSeen) > limits.udpIdleTimeout {
-            stats.expired += 1; remove(slot: tails.1, reason: .idle, handler: &handler)
+            stats.expired += 1
+            remove(slot: tails.1, reason: .idle, handler: &handler)
         }
     }
 
@@ -387,8 +440,10 @@ public struct FlowTable<Handler: FlowHandler> {
 
     /// Hands one event to the handler unless the flow is bypassed. Static so
     /// it can run inside a half-stream's emit callback without touching the table.
-    private static func route(_ event: StreamEvent, _ dir: FlowDirection, _ flow: Flow, _ time: Timestamp,
-                              _ handler: inout Handler) {
+    private static func route(
+        _ event: StreamEvent, _ dir: FlowDirection, _ flow: Flow, _ time: Timestamp,
+        _ handler: inout Handler
+    ) {
         guard !flow.bypassed else { return }
         if handler.deliver(event, direction: dir, flow: flow, time: time) == .bypass { flow.bypassed = true }
     }
@@ -435,15 +490,18 @@ public struct FlowTable<Handler: FlowHandler> {
             return newer >= 0 ? newer : nil
         }
         switch (tail(tails.0), tail(tails.1)) {
-        case let (a?, b?): return slots[Int(a)].lastSeen <= slots[Int(b)].lastSeen ? a : b
-        case let (a?, nil): return a
-        case let (nil, b?): return b
+        case (let a?, let b?): return slots[Int(a)].lastSeen <= slots[Int(b)].lastSeen ? a : b
+        case (let a?, nil): return a
+        case (nil, let b?): return b
         default: return nil
         }
     }
 
     private mutating func evictOldest(handler: inout Handler) {
-        if let v = leastRecent() { stats.evictions += 1; remove(slot: v, reason: .evicted, handler: &handler) }
+        if let v = leastRecent() {
+            stats.evictions += 1
+            remove(slot: v, reason: .evicted, handler: &handler)
+        }
     }
 
     private mutating func remove(slot: Int32, reason: FlowEndReason, handler: inout Handler) {
@@ -478,7 +536,7 @@ public struct FlowTable<Handler: FlowHandler> {
         unlink(s)
         index.remove(hash: slots[Int(s)].hash, slot: s)
         releaseSlot(s)
-        flow.slot = -1   // removed
+        flow.slot = -1  // removed
         stats.activeFlows = index.count
         flow.app = nil
     }
@@ -505,7 +563,7 @@ public struct FlowTable<Handler: FlowHandler> {
     /// Frees a slot; its generation moves on, so references queued to the flow that held it go stale.
     private mutating func releaseSlot(_ s: Int32) {
         slots[Int(s)].state = nil
-        streams[Int(s)] = FlowStreams()   // the buffers go with the flow
+        streams[Int(s)] = FlowStreams()  // the buffers go with the flow
         slots[Int(s)].generation &+= 1
         freeSlots.append(s)
     }
@@ -513,12 +571,14 @@ public struct FlowTable<Handler: FlowHandler> {
     private mutating func linkAtHead(_ s: Int32) {
         let i = Int(s)
         if slots[i].isTCP {
-            slots[i].newer = -1; slots[i].older = heads.0
+            slots[i].newer = -1
+            slots[i].older = heads.0
             if heads.0 >= 0 { slots[Int(heads.0)].newer = s }
             heads.0 = s
             if tails.0 < 0 { tails.0 = s }
         } else {
-            slots[i].newer = -1; slots[i].older = heads.1
+            slots[i].newer = -1
+            slots[i].older = heads.1
             if heads.1 >= 0 { slots[Int(heads.1)].newer = s }
             heads.1 = s
             if tails.1 < 0 { tails.1 = s }
@@ -527,10 +587,13 @@ public struct FlowTable<Handler: FlowHandler> {
 
     private mutating func unlink(_ s: Int32) {
         let i = Int(s)
-        let newer = slots[i].newer, older = slots[i].older, tcp = slots[i].isTCP
+        let newer = slots[i].newer
+        let older = slots[i].older
+        let tcp = slots[i].isTCP
         if newer >= 0 { slots[Int(newer)].older = older } else if tcp { heads.0 = older } else { heads.1 = older }
         if older >= 0 { slots[Int(older)].newer = newer } else if tcp { tails.0 = newer } else { tails.1 = newer }
-        slots[i].newer = -1; slots[i].older = -1
+        slots[i].newer = -1
+        slots[i].older = -1
     }
 
     @inline(__always)

@@ -48,17 +48,19 @@ public struct TCPHalfStream {
 
     /// Processes one segment travelling in this direction.
     /// - Complexity: O(1) for in-order data; O(log n + n) to buffer an out-of-order segment.
-    public mutating func segment(seq raw: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer,
-                                 limits: ReassemblyLimits, emit: (StreamEvent) -> Void) {
+    public mutating func segment(
+        seq raw: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer,
+        limits: ReassemblyLimits, emit: (StreamEvent) -> Void
+    ) {
         if ended { return }
         var seq = SequenceNumber(raw)
         if syn {
             if !synSeen && (next == nil || deliveredBytes == 0) { next = seq + 1 }
             synSeen = true
-            seq = seq + 1   // SYN occupies one sequence number; any payload follows it
+            seq = seq + 1  // SYN occupies one sequence number; any payload follows it
         }
         if next == nil {
-            guard !payload.isEmpty else { return }   // pure ACK mid-stream: wait for data to anchor
+            guard !payload.isEmpty else { return }  // pure ACK mid-stream: wait for data to anchor
             next = seq
             startedMidStream = true
         }
@@ -93,8 +95,10 @@ public struct TCPHalfStream {
 
     // MARK: - Internals
 
-    private mutating func place(seq start: SequenceNumber, data: UnsafeRawBufferPointer, limits: ReassemblyLimits,
-                                emit: (StreamEvent) -> Void) {
+    private mutating func place(
+        seq start: SequenceNumber, data: UnsafeRawBufferPointer, limits: ReassemblyLimits,
+        emit: (StreamEvent) -> Void
+    ) {
         guard let n = next else { return }
         var seq = start
         var bytes = data
@@ -102,11 +106,14 @@ public struct TCPHalfStream {
         if rel < 0 {
             // Starts before what we have delivered: trim the old part (delivered bytes win).
             let overlap = -rel
-            guard overlap < bytes.count, overlap < 1 << 30 else { counters.retransmittedSegments += 1; return }
+            guard overlap < bytes.count, overlap < 1 << 30 else {
+                counters.retransmittedSegments += 1
+                return
+            }
             bytes = UnsafeRawBufferPointer(rebasing: bytes[overlap...])
             seq = n
         } else if rel >= 1 << 30 {
-            counters.retransmittedSegments += 1   // absurdly far ahead: a stale or forged segment
+            counters.retransmittedSegments += 1  // absurdly far ahead: a stale or forged segment
             return
         }
         if seq == n {
@@ -133,7 +140,7 @@ public struct TCPHalfStream {
                 drain(limits: limits, emit: emit)
                 return
             }
-            if let nn = next, nn.distance(to: seq) <= 0 {   // the holes closed up to this segment
+            if let nn = next, nn.distance(to: seq) <= 0 {  // the holes closed up to this segment
                 place(seq: seq, data: bytes, limits: limits, emit: emit)
                 return
             }
@@ -143,7 +150,8 @@ public struct TCPHalfStream {
 
     private mutating func insert(_ s: Segment) {
         // Binary search for the first segment starting after s (stable for equal starts).
-        var lo = 0, hi = segments.count
+        var lo = 0
+        var hi = segments.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if s.seq < segments[mid].seq { hi = mid } else { lo = mid + 1 }
@@ -152,7 +160,7 @@ public struct TCPHalfStream {
         if lo > 0 {
             let prev = segments[lo - 1]
             if prev.seq.distance(to: s.end) <= prev.data.count && prev.seq.distance(to: s.seq) >= 0 {
-                counters.retransmittedSegments += 1   // wholly inside an earlier buffered copy
+                counters.retransmittedSegments += 1  // wholly inside an earlier buffered copy
                 return
             }
         }
@@ -188,7 +196,10 @@ public struct TCPHalfStream {
             segments.removeFirst()
             bufferedBytes -= first.data.count + Self.segmentOverhead
             let skipBytes = -d
-            if skipBytes >= first.data.count { counters.retransmittedSegments += 1; continue }
+            if skipBytes >= first.data.count {
+                counters.retransmittedSegments += 1
+                continue
+            }
             first.data.withUnsafeBytes { raw in
                 deliver(UnsafeRawBufferPointer(rebasing: raw[skipBytes...]), limits: limits, emit: emit)
             }
@@ -207,7 +218,9 @@ public struct TCPHalfStream {
         next = target
     }
 
-    private mutating func deliver(_ bytes: UnsafeRawBufferPointer, limits: ReassemblyLimits, emit: (StreamEvent) -> Void) {
+    private mutating func deliver(
+        _ bytes: UnsafeRawBufferPointer, limits: ReassemblyLimits, emit: (StreamEvent) -> Void
+    ) {
         guard !bytes.isEmpty else { return }
         let room = limits.maxDepth - deliveredBytes
         guard room > 0 else { return }

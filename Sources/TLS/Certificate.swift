@@ -49,19 +49,25 @@ public struct LeafCertificate: Sendable, Equatable {
         do { root = try DER.parse(Array(der)) } catch { throw .malformed }
         // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serial, signature,
         // issuer, validity, subject, subjectPublicKeyInfo, …, [3] extensions OPTIONAL }, … }
-        guard root.identifier == .sequence, let tbs = children(root).first, tbs.identifier == .sequence else { throw .malformed }
+        guard root.identifier == .sequence, let tbs = children(root).first, tbs.identifier == .sequence else {
+            throw .malformed
+        }
         let fields = Array(children(tbs).prefix(12))
         let base = fields.first?.identifier == explicit(0) ? 1 : 0
         var out = LeafCertificate(subjectCommonName: nil, dnsNames: [])
         if base == 1, let v = children(fields[0]).first, let n = try? Int8(derEncoded: v) { out.version = Int(n) + 1 }
-        if fields.count > base, case .primitive(let serial) = fields[base].content { out.serialIsOne = Array(serial) == [1] }
+        if fields.count > base, case .primitive(let serial) = fields[base].content {
+            out.serialIsOne = Array(serial) == [1]
+        }
         if fields.count > base + 4 {
             out.selfIssued = fields[base + 2].encodedBytes == fields[base + 4].encodedBytes
             out.validitySeconds = validity(fields[base + 3])
             out.subjectCommonName = commonName(fields[base + 4])
         }
         if fields.count > base + 5 { out.rsaBits = rsaModulusBits(fields[base + 5]) }
-        if let extensions = fields.first(where: { $0.identifier == explicit(3) }) { out.dnsNames = subjectAltNames(extensions) }
+        if let extensions = fields.first(where: { $0.identifier == explicit(3) }) {
+            out.dnsNames = subjectAltNames(extensions)
+        }
         return out
     }
 
@@ -77,11 +83,17 @@ public struct LeafCertificate: Sendable, Equatable {
     /// Seconds since 1970 of a UTCTime or GeneralizedTime (proleptic Gregorian, UTC).
     static func seconds(_ node: ASN1Node) -> Int64? {
         let c: (Int, Int, Int, Int, Int, Int)
-        if let t = try? UTCTime(derEncoded: node) { c = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds) }
-        else if let t = try? GeneralizedTime(derEncoded: node) { c = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds) }
-        else { return nil }
+        if let t = try? UTCTime(derEncoded: node) {
+            c = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
+        } else if let t = try? GeneralizedTime(derEncoded: node) {
+            c = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
+        } else {
+            return nil
+        }
         // Days from civil (H. Hinnant's algorithm); swift-asn1 has range-checked every component.
-        let y = Int64(c.1 <= 2 ? c.0 - 1 : c.0), m = Int64(c.1), d = Int64(c.2)
+        let y = Int64(c.1 <= 2 ? c.0 - 1 : c.0)
+        let m = Int64(c.1)
+        let d = Int64(c.2)
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
         let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
@@ -95,8 +107,9 @@ public struct LeafCertificate: Sendable, Equatable {
     static func rsaModulusBits(_ spki: ASN1Node) -> Int? {
         let parts = children(spki)
         guard parts.count == 2, let algorithm = children(parts[0]).first, oid(algorithm) == rsaEncryptionOID,
-              let bits = try? ASN1BitString(derEncoded: parts[1]), let key = try? DER.parse(bits.bytes),
-              let modulus = children(key).first, case .primitive(let m) = modulus.content else { return nil }
+            let bits = try? ASN1BitString(derEncoded: parts[1]), let key = try? DER.parse(bits.bytes),
+            let modulus = children(key).first, case .primitive(let m) = modulus.content
+        else { return nil }
         let digits = m.drop { $0 == 0 }
         guard let top = digits.first else { return 0 }
         return (digits.count - 1) * 8 + (8 - top.leadingZeroBitCount)
@@ -110,7 +123,8 @@ public struct LeafCertificate: Sendable, Equatable {
         for set in children(name) {
             for attribute in children(set) {
                 let parts = children(attribute)
-                guard parts.count == 2, oid(parts[0]) == commonNameOID, case .primitive(let value) = parts[1].content else { continue }
+                guard parts.count == 2, oid(parts[0]) == commonNameOID, case .primitive(let value) = parts[1].content
+                else { continue }
                 return value.withUnsafeBytes { ClientHello.printable($0) }
             }
         }
@@ -125,9 +139,11 @@ public struct LeafCertificate: Sendable, Equatable {
         for ext in children(list) {
             let parts = children(ext)
             guard parts.count >= 2, oid(parts[0]) == subjectAltNameOID, let value = parts.last,
-                  value.identifier == .octetString, case .primitive(let bytes) = value.content,
-                  let general = try? DER.parse(bytes) else { continue }
-            for n in children(general) where n.identifier == ASN1Identifier(tagWithNumber: 2, tagClass: .contextSpecific) {
+                value.identifier == .octetString, case .primitive(let bytes) = value.content,
+                let general = try? DER.parse(bytes)
+            else { continue }
+            for n in children(general)
+            where n.identifier == ASN1Identifier(tagWithNumber: 2, tagClass: .contextSpecific) {
                 guard names.count < maxNames, case .primitive(let name) = n.content else { continue }
                 names.append(name.withUnsafeBytes { ClientHello.printable($0) })
             }

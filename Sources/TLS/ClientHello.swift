@@ -18,9 +18,12 @@ public struct ClientHello: Sendable, Equatable {
     /// decoder memory budget: a flood of handshakes is charged for what it really keeps.
     public var retainedBytes: Int {
         func storage(_ elements: Int, _ stride: Int) -> Int { elements == 0 ? 0 : heapBlock + elements * stride }
-        let arrays = storage(cipherSuites.capacity, 2) + storage(extensions.capacity, 2) + storage(supportedGroups.capacity, 2)
-            + storage(pointFormats.capacity, 1) + storage(signatureAlgorithms.capacity, 2) + storage(supportedVersions.capacity, 2)
-        let strings = TLS.retainedBytes(serverName) + storage(alpn.capacity, 16) + alpn.reduce(0) { $0 + TLS.retainedBytes($1) }
+        let arrays =
+            storage(cipherSuites.capacity, 2) + storage(extensions.capacity, 2) + storage(supportedGroups.capacity, 2)
+            + storage(pointFormats.capacity, 1) + storage(signatureAlgorithms.capacity, 2)
+            + storage(supportedVersions.capacity, 2)
+        let strings =
+            TLS.retainedBytes(serverName) + storage(alpn.capacity, 16) + alpn.reduce(0) { $0 + TLS.retainedBytes($1) }
         return arrays + strings
     }
 
@@ -35,9 +38,11 @@ public struct ClientHello: Sendable, Equatable {
     /// JA3 text: version,ciphers,extensions,groups,point formats (decimal, '-' joined, GREASE removed).
     public var ja3String: String {
         func j<T: BinaryInteger>(_ xs: [T]) -> String { xs.map { String($0) }.joined(separator: "-") }
-        return [String(legacyVersion), j(cipherSuites.filter { !Self.isGREASE($0) }),
-                j(extensions.filter { !Self.isGREASE($0) }), j(supportedGroups.filter { !Self.isGREASE($0) }),
-                j(pointFormats)].joined(separator: ",")
+        return [
+            String(legacyVersion), j(cipherSuites.filter { !Self.isGREASE($0) }),
+            j(extensions.filter { !Self.isGREASE($0) }), j(supportedGroups.filter { !Self.isGREASE($0) }),
+            j(pointFormats)
+        ].joined(separator: ",")
     }
 
     /// JA3: MD5 of the JA3 text, lower-case hex.
@@ -45,19 +50,21 @@ public struct ClientHello: Sendable, Equatable {
 
     /// JA4 (FoxIO, TLS over TCP): `t13d1516h2_<ciphers>_<extensions+sigalgs>`.
     public var ja4: String {
-        let version: String = switch highestVersion {
-        case 0x0304: "13"
-        case 0x0303: "12"
-        case 0x0302: "11"
-        case 0x0301: "10"
-        case 0x0300: "s3"
-        default: "00"
-        }
+        let version: String =
+            switch highestVersion {
+            case 0x0304: "13"
+            case 0x0303: "12"
+            case 0x0302: "11"
+            case 0x0301: "10"
+            case 0x0300: "s3"
+            default: "00"
+            }
         let ciphers = cipherSuites.filter { !Self.isGREASE($0) }
         let exts = extensions.filter { !Self.isGREASE($0) }
         let alpnPart: String
         if let first = alpn.first, let f = first.utf8.first, let l = first.utf8.last {
-            let alnum = { (c: UInt8) in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
+            let alnum = { (c: UInt8) in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            }
             if alnum(f) && alnum(l) {
                 alpnPart = String(decoding: [f, l], as: UTF8.self)
             } else {
@@ -67,7 +74,8 @@ public struct ClientHello: Sendable, Equatable {
         } else {
             alpnPart = "00"
         }
-        let a = "t\(version)\(serverName == nil ? "i" : "d")\(twoDigits(ciphers.count))\(twoDigits(exts.count))\(alpnPart)"
+        let a =
+            "t\(version)\(serverName == nil ? "i" : "d")\(twoDigits(ciphers.count))\(twoDigits(exts.count))\(alpnPart)"
         let b = ciphers.isEmpty ? "000000000000" : truncatedSHA(ciphers.sorted().map(hex4).joined(separator: ","))
         let sortedExts = exts.filter { $0 != 0x0000 && $0 != 0x0010 }.sorted().map(hex4).joined(separator: ",")
         let sigs = signatureAlgorithms.map(hex4).joined(separator: ",")
@@ -103,36 +111,40 @@ extension ClientHello {
         var cr = try r.sub(cipherLength)
         while !cr.atEnd { ciphers.append(try cr.u16()) }
         try r.skip(Int(try r.u8()))
-        var hello = ClientHello(legacyVersion: version, cipherSuites: ciphers, extensions: [], serverName: nil, alpn: [],
-                                supportedGroups: [], pointFormats: [], signatureAlgorithms: [], supportedVersions: [])
-        guard !r.atEnd else { return hello }   // no extensions (SSL 3.0 style)
+        var hello = ClientHello(
+            legacyVersion: version, cipherSuites: ciphers, extensions: [], serverName: nil, alpn: [],
+            supportedGroups: [], pointFormats: [], signatureAlgorithms: [], supportedVersions: [])
+        guard !r.atEnd else { return hello }  // no extensions (SSL 3.0 style)
         var ext = try r.sub(Int(try r.u16()))
         while !ext.atEnd {
             let type = try ext.u16()
             var data = try ext.sub(Int(try ext.u16()))
             hello.extensions.append(type)
             switch type {
-            case 0x0000:   // server_name: ServerNameList { NameType; opaque HostName<1..2^16-1> }
+            case 0x0000:  // server_name: ServerNameList { NameType; opaque HostName<1..2^16-1> }
                 var list = try data.sub(Int(try data.u16()))
                 while !list.atEnd {
                     let nameType = try list.u8()
                     let name = try list.bytes(Int(try list.u16()))
                     if nameType == 0 && hello.serverName == nil { hello.serverName = Self.printable(name) }
                 }
-            case 0x0010:   // ALPN: ProtocolName protocol_name_list<2..2^16-1>
+            case 0x0010:  // ALPN: ProtocolName protocol_name_list<2..2^16-1>
                 var list = try data.sub(Int(try data.u16()))
                 // At most 16 kept: each is a String, and 64 KiB of one-byte names would be a 30× amplifier.
-                while !list.atEnd { let p = try list.bytes(Int(try list.u8())); if hello.alpn.count < 16 { hello.alpn.append(Self.printable(p)) } }
-            case 0x000A:   // supported_groups
+                while !list.atEnd {
+                    let p = try list.bytes(Int(try list.u8()))
+                    if hello.alpn.count < 16 { hello.alpn.append(Self.printable(p)) }
+                }
+            case 0x000A:  // supported_groups
                 var list = try data.sub(Int(try data.u16()))
                 while !list.atEnd { hello.supportedGroups.append(try list.u16()) }
-            case 0x000B:   // ec_point_formats
+            case 0x000B:  // ec_point_formats
                 var list = try data.sub(Int(try data.u8()))
                 while !list.atEnd { hello.pointFormats.append(try list.u8()) }
-            case 0x000D:   // signature_algorithms
+            case 0x000D:  // signature_algorithms
                 var list = try data.sub(Int(try data.u16()))
                 while !list.atEnd { hello.signatureAlgorithms.append(try list.u16()) }
-            case 0x002B:   // supported_versions (client form: a u8-length list)
+            case 0x002B:  // supported_versions (client form: a u8-length list)
                 var list = try data.sub(Int(try data.u8()))
                 while !list.atEnd { hello.supportedVersions.append(try list.u16()) }
             default:
@@ -146,8 +158,11 @@ extension ClientHello {
     static func printable(_ b: UnsafeRawBufferPointer) -> String {
         var out = ""
         for c in b {
-            if c >= 0x20 && c < 0x7F && c != 0x5C { out.unicodeScalars.append(Unicode.Scalar(c)) }
-            else { out += "\\x" + [c].hexString }
+            if c >= 0x20 && c < 0x7F && c != 0x5C {
+                out.unicodeScalars.append(Unicode.Scalar(c))
+            } else {
+                out += "\\x" + [c].hexString
+            }
         }
         return out
     }
@@ -160,9 +175,18 @@ struct Reader {
     init(_ base: UnsafeRawBufferPointer) { cursor = ByteCursor(base) }
     var atEnd: Bool { cursor.atEnd }
     var remaining: Int { cursor.remaining }
-    mutating func u8() throws(TLSParseError) -> UInt8 { guard let v = cursor.u8() else { throw .truncated }; return v }
-    mutating func u16() throws(TLSParseError) -> UInt16 { guard let v = cursor.u16() else { throw .truncated }; return v }
-    mutating func u24() throws(TLSParseError) -> Int { guard let v = cursor.u24() else { throw .truncated }; return v }
+    mutating func u8() throws(TLSParseError) -> UInt8 {
+        guard let v = cursor.u8() else { throw .truncated }
+        return v
+    }
+    mutating func u16() throws(TLSParseError) -> UInt16 {
+        guard let v = cursor.u16() else { throw .truncated }
+        return v
+    }
+    mutating func u24() throws(TLSParseError) -> Int {
+        guard let v = cursor.u24() else { throw .truncated }
+        return v
+    }
     mutating func skip(_ n: Int) throws(TLSParseError) { guard cursor.skip(n) else { throw .truncated } }
     mutating func bytes(_ n: Int) throws(TLSParseError) -> UnsafeRawBufferPointer {
         guard let b = cursor.take(n) else { throw .truncated }

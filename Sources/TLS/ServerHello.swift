@@ -10,14 +10,14 @@ public struct ServerHello: Sendable, Equatable {
         try r.skip(32)
         try r.skip(Int(try r.u8()))
         let cipher = try r.u16()
-        _ = try r.u8()   // compression
+        _ = try r.u8()  // compression
         var alpn: String?
         if !r.atEnd {
             var ext = try r.sub(Int(try r.u16()))
             while !ext.atEnd {
                 let type = try ext.u16()
                 var data = try ext.sub(Int(try ext.u16()))
-                if type == 0x002B, data.remaining >= 2 { version = try data.u16() }   // selected_version (TLS 1.3)
+                if type == 0x002B, data.remaining >= 2 { version = try data.u16() }  // selected_version (TLS 1.3)
                 if type == 0x0010 {
                     var list = try data.sub(Int(try data.u16()))
                     if !list.atEnd { alpn = ClientHello.printable(try list.bytes(Int(try list.u8()))) }

@@ -34,17 +34,20 @@ public struct TLSHandshakeReader {
             let type = recordBuffer[start]
             let major = recordBuffer[start + 1]
             let length = Int(recordBuffer[start + 3]) << 8 | Int(recordBuffer[start + 4])
-            guard major == 3, length <= 16384 + 2048 else { state = .invalid; break }
+            guard major == 3, length <= 16384 + 2048 else {
+                state = .invalid
+                break
+            }
             guard recordBuffer.count - start >= 5 + length else { break }
             let body = (start + 5)..<(start + 5 + length)
             start += 5 + length
             switch type {
-            case 22:   // handshake
+            case 22:  // handshake
                 handshakeBuffer.append(contentsOf: recordBuffer[body])
                 drainHandshake(onMessage)
-            case 20, 23:   // change_cipher_spec, application_data
+            case 20, 23:  // change_cipher_spec, application_data
                 state = .encrypted
-            case 21:   // alert
+            case 21:  // alert
                 continue
             default:
                 state = .invalid
@@ -59,8 +62,13 @@ public struct TLSHandshakeReader {
         var start = 0
         while handshakeBuffer.count - start >= 4 {
             let type = handshakeBuffer[start]
-            let length = Int(handshakeBuffer[start + 1]) << 16 | Int(handshakeBuffer[start + 2]) << 8 | Int(handshakeBuffer[start + 3])
-            guard length <= maxBuffered else { state = .invalid; return }
+            let length =
+                Int(handshakeBuffer[start + 1]) << 16 | Int(handshakeBuffer[start + 2]) << 8
+                | Int(handshakeBuffer[start + 3])
+            guard length <= maxBuffered else {
+                state = .invalid
+                return
+            }
             guard handshakeBuffer.count - start >= 4 + length else { break }
             let s = start + 4
             handshakeBuffer.withUnsafeBytes { onMessage(type, UnsafeRawBufferPointer(rebasing: $0[s..<(s + length)])) }

@@ -37,7 +37,10 @@ public struct TLSRecordWalker: Sendable {
             headerCount = 0
             let length = Int(header.3) << 8 | Int(header.4)
             // RFC 8446 §5.2: a ciphertext record is at most 2^14 + 256 bytes; TLS 1.2 allows 2^14 + 2048.
-            guard (20...24).contains(header.0), header.1 == 3, length <= 16384 + 2048 else { invalid = true; return }
+            guard (20...24).contains(header.0), header.1 == 3, length <= 16384 + 2048 else {
+                invalid = true
+                return
+            }
             remaining = length
             onRecord(header.0, length)
         }

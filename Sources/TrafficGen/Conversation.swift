@@ -13,8 +13,15 @@ public struct SegmentPlan: Sendable {
     /// IPv4 fragment payload size (a multiple of 8) for every segment, or nil.
     public var ipFragmentSize: Int?
 
-    public init(sizes: [Int]? = nil, order: [Int]? = nil, duplicates: Set<Int> = [], drop: Set<Int> = [], ipFragmentSize: Int? = nil) {
-        self.sizes = sizes; self.order = order; self.duplicates = duplicates; self.drop = drop; self.ipFragmentSize = ipFragmentSize
+    public init(
+        sizes: [Int]? = nil, order: [Int]? = nil, duplicates: Set<Int> = [], drop: Set<Int> = [],
+        ipFragmentSize: Int? = nil
+    ) {
+        self.sizes = sizes
+        self.order = order
+        self.duplicates = duplicates
+        self.drop = drop
+        self.ipFragmentSize = ipFragmentSize
     }
 
     public static let whole = SegmentPlan()
@@ -37,8 +44,10 @@ public struct Conversation {
     public private(set) var frames: [(time: Timestamp, frame: [UInt8])] = []
     private var ipID: UInt16 = 1
 
-    public init(client: String, clientPort: UInt16, server: String, serverPort: UInt16, start: Timestamp,
-                isn: (client: UInt32, server: UInt32) = (1000, 500_000), vlans: [UInt16] = []) {
+    public init(
+        client: String, clientPort: UInt16, server: String, serverPort: UInt16, start: Timestamp,
+        isn: (client: UInt32, server: UInt32) = (1000, 500_000), vlans: [UInt16] = []
+    ) {
         self.client = IPAddress(client)!
         self.clientPort = clientPort
         self.server = IPAddress(server)!
@@ -61,7 +70,9 @@ public struct Conversation {
     }
 
     /// Sends `text` (a newline is appended when `line` is true) from `side`, then the peer ACKs everything.
-    public mutating func send(_ side: Side, _ text: String, line: Bool = true, plan: SegmentPlan = .whole, after: Double = 0.05) {
+    public mutating func send(
+        _ side: Side, _ text: String, line: Bool = true, plan: SegmentPlan = .whole, after: Double = 0.05
+    ) {
         send(side, Array((line ? text + "\n" : text).utf8), plan: plan, after: after)
     }
 
@@ -69,7 +80,8 @@ public struct Conversation {
         advance(after)
         let start = side == .client ? clientSeq : serverSeq
         var chunks: [(seq: UInt32, data: [UInt8])] = []
-        var offset = 0, k = 0
+        var offset = 0
+        var k = 0
         while offset < bytes.count {
             let size = plan.sizes.map { $0[k % $0.count] } ?? 1400
             let end = min(bytes.count, offset + max(1, size))
@@ -85,7 +97,9 @@ public struct Conversation {
         }
         for i in order {
             if !plan.drop.contains(i) {
-                emit(side, flags: [.psh, .ack], seq: chunks[i].seq, payload: chunks[i].data, fragmentSize: plan.ipFragmentSize)
+                emit(
+                    side, flags: [.psh, .ack], seq: chunks[i].seq, payload: chunks[i].data,
+                    fragmentSize: plan.ipFragmentSize)
                 if plan.duplicates.contains(i) {
                     advance(0.2)
                     emit(side, flags: [.psh, .ack], seq: chunks[i].seq, payload: chunks[i].data)
@@ -95,7 +109,9 @@ public struct Conversation {
         }
         if side == .client { clientSeq &+= UInt32(bytes.count) } else { serverSeq &+= UInt32(bytes.count) }
         advance(0.0005)
-        emit(side == .client ? .server : .client, flags: [.ack], seq: side == .client ? serverSeq : clientSeq, payload: [])
+        emit(
+            side == .client ? .server : .client, flags: [.ack], seq: side == .client ? serverSeq : clientSeq,
+            payload: [])
     }
 
     /// FIN from the client, FIN-ACK from the server, final ACK.
@@ -117,11 +133,16 @@ public struct Conversation {
 
     public mutating func advance(_ seconds: Double) { time = time.adding(seconds: seconds) }
 
-    private mutating func emit(_ side: Side, flags: FrameBuilder.TCPFlagBits, seq: UInt32, payload: [UInt8], fragmentSize: Int? = nil) {
-        let (src, dst, sp, dp) = side == .client ? (client, server, clientPort, serverPort) : (server, client, serverPort, clientPort)
+    private mutating func emit(
+        _ side: Side, flags: FrameBuilder.TCPFlagBits, seq: UInt32, payload: [UInt8], fragmentSize: Int? = nil
+    ) {
+        let (src, dst, sp, dp) =
+            side == .client ? (client, server, clientPort, serverPort) : (server, client, serverPort, clientPort)
         let ack = side == .client ? serverSeq : clientSeq
-        let seg = FrameBuilder.tcp(src: src, dst: dst, srcPort: sp, dstPort: dp, seq: seq, ack: flags.contains(.syn) && !flags.contains(.ack) ? 0 : ack,
-                                   flags: flags, payload: payload)
+        let seg = FrameBuilder.tcp(
+            src: src, dst: dst, srcPort: sp, dstPort: dp, seq: seq,
+            ack: flags.contains(.syn) && !flags.contains(.ack) ? 0 : ack,
+            flags: flags, payload: payload)
         ipID &+= 1
         if let fs = fragmentSize, case .v4(let s) = src, case .v4(let d) = dst, seg.count > fs {
             // Split the IPv4 datagram into fragments, sent last-first to exercise reassembly.
@@ -129,15 +150,24 @@ public struct Conversation {
             var off = 0
             while off < seg.count {
                 let end = min(seg.count, off + fs)
-                let ip = FrameBuilder.ipv4(src: s, dst: d, proto: 6, payload: Array(seg[off..<end]), id: ipID,
-                                           fragmentOffset: off, moreFragments: end < seg.count)
+                let ip = FrameBuilder.ipv4(
+                    src: s, dst: d, proto: 6, payload: Array(seg[off..<end]), id: ipID,
+                    fragmentOffset: off, moreFragments: end < seg.count)
                 pieces.append(FrameBuilder.ethernet(vlans: vlans, etherType: 0x0800, payload: ip))
                 off = end
             }
-            for p in pieces.reversed() { frames.append((time, p)); advance(0.00001) }
+            for p in pieces.reversed() {
+                frames.append((time, p))
+                advance(0.00001)
+            }
             return
         }
-        frames.append((time, FrameBuilder.frame(src: src, dst: dst, proto: 6, transport: seg, vlans: vlans, ipID: ipID, forward: side == .client)))
+        frames.append(
+            (
+                time,
+                FrameBuilder.frame(
+                    src: src, dst: dst, proto: 6, transport: seg, vlans: vlans, ipID: ipID, forward: side == .client)
+            ))
     }
 }
 
@@ -180,7 +210,10 @@ extension Conversation {
 
     /// An HTTP proxy's tunnel: `CONNECT target` (with a User-Agent when given), granted.
     public mutating func httpConnect(_ target: String, agent: String? = nil) {
-        send(.client, "CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\n" + (agent.map { "User-Agent: \($0)\r\n" } ?? "") + "\r\n", line: false)
+        send(
+            .client,
+            "CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\n" + (agent.map { "User-Agent: \($0)\r\n" } ?? "")
+                + "\r\n", line: false)
         send(.server, "HTTP/1.1 200 Connection established\r\n\r\n", line: false)
     }
 }

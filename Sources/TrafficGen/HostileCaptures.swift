@@ -10,18 +10,61 @@ public enum Hostile {
 
     /// A small capture per hostile class: (file name, what it holds, pcap or pcapng bytes).
     public static var regression: [(name: String, what: String, bytes: [UInt8])] {
-        [("chunked-negative.pcap", "HTTP POST bodies with chunk sizes -1, +5 and 20 hex digits", chunkedNegative().pcap()),
-         ("json-numbers.pcap", "Stratum sessions whose ports, ids, difficulties, targets and hashrates are 1e300, -1e19, NaN, Infinity, 0xfff…", jsonNumbers().pcap()),
-         ("time-after-2038.pcap", "an XMRig session in the year 2100 (classic pcap's unsigned seconds)", xmrigSession(at: Timestamp(seconds: 4_102_444_800 + 86400 * 3)).pcap()),
-         ("time-backwards.pcap", "an XMRig session whose packets go back an hour, then to 1970, midway", inFileOrder(timeBackwards())),
-         ("time-extremes.pcapng", "pcapng interfaces whose if_tsoffset puts one miner's packets in 1684 and 2255 and another's at Int64's ends", timeExtremesPcapng()),
-         ("fragments.pcap", "30 000 zero-length and overlapping 8-byte IPv4 fragments, then a fragmented miner", fragments(count: 30_000)),
-         ("sv2-channels.pcap", "one Stratum V2 session opening 20 000 channels with distinct users", sv2Channels(count: 20_000).pcap()),
-         ("nesting-and-lines.pcap", "JSON nesting bombs, a 1 MB line, NUL bytes and a long run of newlines on a Stratum port", nestingAndLines().pcap()),
-         ("dns-hostile.pcap", "DNS messages with compression loops, pointer chains, label lies and 65 535 counts", dnsHostile().pcap()),
-         ("tls-hostile.pcap", "TLS records and handshakes whose lengths lie, a certificate with a 4-byte DER length of 0xffffffff", tlsHostile().pcap()),
-         ("websocket-hostile.pcap", "WebSocket frames of length 2^63-1 and 2^32, web-miner messages with hashes 1e300", webSocketHostile().pcap()),
-         ("spoofed-hosts.pcap", "20 000 spoofed pool-name DNS queries and 20 000 one-packet mining.subscribe flows from distinct sources", spoofedHosts(count: 20_000)),
+        [
+            (
+                "chunked-negative.pcap", "HTTP POST bodies with chunk sizes -1, +5 and 20 hex digits",
+                chunkedNegative().pcap()
+            ),
+            (
+                "json-numbers.pcap",
+                "Stratum sessions whose ports, ids, difficulties, targets and hashrates are 1e300, -1e19, NaN, Infinity, 0xfff…",
+                jsonNumbers().pcap()
+            ),
+            (
+                "time-after-2038.pcap", "an XMRig session in the year 2100 (classic pcap's unsigned seconds)",
+                xmrigSession(at: Timestamp(seconds: 4_102_444_800 + 86400 * 3)).pcap()
+            ),
+            (
+                "time-backwards.pcap", "an XMRig session whose packets go back an hour, then to 1970, midway",
+                inFileOrder(timeBackwards())
+            ),
+            (
+                "time-extremes.pcapng",
+                "pcapng interfaces whose if_tsoffset puts one miner's packets in 1684 and 2255 and another's at Int64's ends",
+                timeExtremesPcapng()
+            ),
+            (
+                "fragments.pcap", "30 000 zero-length and overlapping 8-byte IPv4 fragments, then a fragmented miner",
+                fragments(count: 30_000)
+            ),
+            (
+                "sv2-channels.pcap", "one Stratum V2 session opening 20 000 channels with distinct users",
+                sv2Channels(count: 20_000).pcap()
+            ),
+            (
+                "nesting-and-lines.pcap",
+                "JSON nesting bombs, a 1 MB line, NUL bytes and a long run of newlines on a Stratum port",
+                nestingAndLines().pcap()
+            ),
+            (
+                "dns-hostile.pcap", "DNS messages with compression loops, pointer chains, label lies and 65 535 counts",
+                dnsHostile().pcap()
+            ),
+            (
+                "tls-hostile.pcap",
+                "TLS records and handshakes whose lengths lie, a certificate with a 4-byte DER length of 0xffffffff",
+                tlsHostile().pcap()
+            ),
+            (
+                "websocket-hostile.pcap",
+                "WebSocket frames of length 2^63-1 and 2^32, web-miner messages with hashes 1e300",
+                webSocketHostile().pcap()
+            ),
+            (
+                "spoofed-hosts.pcap",
+                "20 000 spoofed pool-name DNS queries and 20 000 one-packet mining.subscribe flows from distinct sources",
+                spoofedHosts(count: 20_000)
+            )
         ]
     }
 
@@ -30,9 +73,14 @@ public enum Hostile {
     static func chunkedNegative() -> Frames {
         var frames: Frames = []
         for (i, size) in ["-1", "+5", "ffffffffffffffffffff", "-0", " 5"].enumerated() {
-            var c = Conversation(client: "10.1.0.10", clientPort: UInt16(40000 + i), server: "10.1.0.20", serverPort: 8080, start: t0.adding(seconds: Double(i)))
+            var c = Conversation(
+                client: "10.1.0.10", clientPort: UInt16(40000 + i), server: "10.1.0.20", serverPort: 8080,
+                start: t0.adding(seconds: Double(i)))
             c.handshake()
-            c.send(.client, "POST /rpc HTTP/1.1\r\nHost: api.example\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n\(size)\r\n{\"method\":\"getwork\",\"params\":[]}\r\n0\r\n\r\n", line: false)
+            c.send(
+                .client,
+                "POST /rpc HTTP/1.1\r\nHost: api.example\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n\(size)\r\n{\"method\":\"getwork\",\"params\":[]}\r\n0\r\n\r\n",
+                line: false)
             c.close()
             frames += c.frames
         }
@@ -44,16 +92,25 @@ public enum Hostile {
         // Stratum V1: subscribe port 1e300, difficulty 1e300 then an accepted share, reconnect port -1e19.
         var a = Conversation(client: "10.1.1.10", clientPort: 41000, server: "10.1.1.20", serverPort: 3333, start: t0)
         a.handshake()
-        a.send(.client, #"{"id":1e400,"method":"mining.subscribe","params":["cgminer/4.10.0",null,"pool.example",1e300]}"#)
+        a.send(
+            .client, #"{"id":1e400,"method":"mining.subscribe","params":["cgminer/4.10.0",null,"pool.example",1e300]}"#)
         a.send(.server, #"{"id":1e400,"result":[[["mining.notify","ae68"]],"08000002",4],"error":null}"#)
-        a.send(.client, #"{"id":-1e19,"method":"mining.authorize","params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","x"]}"#)
+        a.send(
+            .client,
+            #"{"id":-1e19,"method":"mining.authorize","params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","x"]}"#)
         a.send(.server, #"{"id":-1e19,"result":true,"error":null}"#)
         a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":[1e300]}"#)
         a.send(.server, Messages.v1Notify(1))
-        a.send(.client, #"{"params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","1","00000001","5f5e1001","00000001"],"id":"NaN","method":"mining.submit"}"#)
+        a.send(
+            .client,
+            #"{"params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","1","00000001","5f5e1001","00000001"],"id":"NaN","method":"mining.submit"}"#
+        )
         a.send(.server, #"{"id":"NaN","result":true,"error":null}"#)
         a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":["Infinity"]}"#)
-        a.send(.server, #"{"id":null,"method":"mining.set_target","params":["0000000000000000000000000000000000000000000000000000000000000001"]}"#)
+        a.send(
+            .server,
+            #"{"id":null,"method":"mining.set_target","params":["0000000000000000000000000000000000000000000000000000000000000001"]}"#
+        )
         a.send(.client, #"{"params":["w1","1","00000001","5f5e1001","00000002"],"id":7,"method":"mining.submit"}"#)
         a.send(.server, #"{"id":7,"result":true,"error":null}"#)
         a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example",-1e19,1e300]}"#)
@@ -62,21 +119,36 @@ public enum Hostile {
         a.close()
         frames += a.frames
         // eth-proxy: a hashrate of 2^256 and a work boundary of 1.
-        var e = Conversation(client: "10.1.1.11", clientPort: 41001, server: "10.1.1.21", serverPort: 8008, start: t0.adding(seconds: 1))
+        var e = Conversation(
+            client: "10.1.1.11", clientPort: 41001, server: "10.1.1.21", serverPort: 8008, start: t0.adding(seconds: 1))
         e.handshake()
-        e.send(.client, #"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["0x52bc44d5378309ee2abf1539bf71de1b7d7be3b5"]}"#)
+        e.send(
+            .client,
+            #"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["0x52bc44d5378309ee2abf1539bf71de1b7d7be3b5"]}"#
+        )
         e.send(.server, #"{"id":1,"jsonrpc":"2.0","result":true}"#)
-        e.send(.client, #"{"id":2,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x\#(String(repeating: "f", count: 128))","0x59daa26581d0acd1fce254fb7e85952f4c09d0915afd33d3886cd914bc7d283c"]}"#)
-        e.send(.server, #"{"id":0,"jsonrpc":"2.0","result":["0x1234","0x5678","0x0000000000000000000000000000000000000000000000000000000000000001"]}"#)
-        e.send(.client, #"{"id":3,"jsonrpc":"2.0","method":"eth_submitWork","params":["0x0000000000000001","0x1234","0x5678"]}"#)
+        e.send(
+            .client,
+            #"{"id":2,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x\#(String(repeating: "f", count: 128))","0x59daa26581d0acd1fce254fb7e85952f4c09d0915afd33d3886cd914bc7d283c"]}"#
+        )
+        e.send(
+            .server,
+            #"{"id":0,"jsonrpc":"2.0","result":["0x1234","0x5678","0x0000000000000000000000000000000000000000000000000000000000000001"]}"#
+        )
+        e.send(
+            .client,
+            #"{"id":3,"jsonrpc":"2.0","method":"eth_submitWork","params":["0x0000000000000001","0x1234","0x5678"]}"#)
         e.send(.server, #"{"id":3,"jsonrpc":"2.0","result":true}"#)
         e.close()
         frames += e.frames
         // CryptoNote: target 00000001 (difficulty 4e9 per share) and a height of 1e300.
-        var n = Conversation(client: "10.1.1.12", clientPort: 41002, server: "10.1.1.22", serverPort: 3333, start: t0.adding(seconds: 2))
+        var n = Conversation(
+            client: "10.1.1.12", clientPort: 41002, server: "10.1.1.22", serverPort: 3333, start: t0.adding(seconds: 2))
         n.handshake()
         n.send(.client, Messages.xmrigLogin())
-        n.send(.server, Messages.cnLoginResult().replacing("dc460300", with: "01000000").replacing("3001001", with: "1e300"))
+        n.send(
+            .server,
+            Messages.cnLoginResult().replacing("dc460300", with: "01000000").replacing("3001001", with: "1e300"))
         for i in 0..<3 {
             n.send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i))
             n.send(.server, Messages.cnOK(id: 2 + i))
@@ -123,9 +195,11 @@ public enum Hostile {
     static func timeExtremesPcapng() -> [UInt8] {
         var out = PcapNG.sectionHeader()
         // (offset seconds, resolution exponent of 10)
-        let interfaces: [(Int64, UInt8)] = [(-9_100_000_000 - 1_764_000_000, 9),   // 1681: before Int64 nanoseconds start (1677)?  no: 1681 fits
-                                            (8_900_000_000 - 1_764_000_000, 9),    // 2252
-                                            (Int64.max / 2, 6), (Int64.min / 2, 6), (0, 0x80 | 63)]
+        let interfaces: [(Int64, UInt8)] = [
+            (-9_100_000_000 - 1_764_000_000, 9),  // 1681: before Int64 nanoseconds start (1677)?  no: 1681 fits
+            (8_900_000_000 - 1_764_000_000, 9),  // 2252
+            (Int64.max / 2, 6), (Int64.min / 2, 6), (0, 0x80 | 63)
+        ]
         for (offset, resol) in interfaces { out += PcapNG.interface(tsresol: resol, tsoffset: offset) }
         let session = xmrigSession(at: t0, client: "10.2.1.10", port: 42100)
         for (i, f) in session.enumerated() {
@@ -134,8 +208,12 @@ public enum Hostile {
             out += PcapNG.packet(interface: iface, stamp: i % 7 == 0 ? UInt64.max : stamp, frame: f.frame)
         }
         // A whole second session on the 1681 interface, and one on the 2252 one: a store spanning 570 years.
-        for f in xmrigSession(at: t0, client: "10.2.1.11", port: 42101) { out += PcapNG.packet(interface: 0, stamp: UInt64(f.time.nanoseconds), frame: f.frame) }
-        for f in xmrigSession(at: t0, client: "10.2.1.11", port: 42102) { out += PcapNG.packet(interface: 1, stamp: UInt64(f.time.nanoseconds), frame: f.frame) }
+        for f in xmrigSession(at: t0, client: "10.2.1.11", port: 42101) {
+            out += PcapNG.packet(interface: 0, stamp: UInt64(f.time.nanoseconds), frame: f.frame)
+        }
+        for f in xmrigSession(at: t0, client: "10.2.1.11", port: 42102) {
+            out += PcapNG.packet(interface: 1, stamp: UInt64(f.time.nanoseconds), frame: f.frame)
+        }
         return out
     }
 
@@ -145,7 +223,8 @@ public enum Hostile {
     /// real fragmented miner that must still be seen.
     public static func fragments(count: Int) -> [UInt8] {
         var w = PcapWriter()
-        let src: UInt32 = 0x0A03_000A, dst: UInt32 = 0x0A03_0014
+        let src: UInt32 = 0x0A03_000A
+        let dst: UInt32 = 0x0A03_0014
         var t = t0
         for i in 0..<count {
             t = t.adding(seconds: 0.00001)
@@ -153,15 +232,20 @@ public enum Hostile {
             let ip: [UInt8]
             if i % 2 == 0 {
                 // zero-length fragment at a growing offset of one datagram
-                ip = FrameBuilder.ipv4(src: src, dst: dst, proto: 6, payload: [], id: id, fragmentOffset: (i % 8000) * 8, moreFragments: true)
+                ip = FrameBuilder.ipv4(
+                    src: src, dst: dst, proto: 6, payload: [], id: id, fragmentOffset: (i % 8000) * 8,
+                    moreFragments: true)
             } else {
                 // overlapping 8-byte fragments at offsets 0, 8, 0, 8 ... of another
-                ip = FrameBuilder.ipv4(src: src, dst: dst, proto: 17, payload: [UInt8](repeating: UInt8(i & 0xFF), count: 8), id: id &+ 30000,
-                                       fragmentOffset: (i % 16) * 8, moreFragments: true)
+                ip = FrameBuilder.ipv4(
+                    src: src, dst: dst, proto: 17, payload: [UInt8](repeating: UInt8(i & 0xFF), count: 8),
+                    id: id &+ 30000,
+                    fragmentOffset: (i % 16) * 8, moreFragments: true)
             }
             w.add(time: t, frame: FrameBuilder.ethernet(etherType: 0x0800, payload: ip))
         }
-        var c = Conversation(client: "10.3.0.30", clientPort: 43000, server: "10.3.0.40", serverPort: 3333, start: t.adding(seconds: 1))
+        var c = Conversation(
+            client: "10.3.0.30", clientPort: 43000, server: "10.3.0.40", serverPort: 3333, start: t.adding(seconds: 1))
         c.handshake()
         c.send(.client, Messages.xmrigLogin(), plan: SegmentPlan(ipFragmentSize: 64))
         c.send(.server, Messages.cnLoginResult(), plan: SegmentPlan(ipFragmentSize: 64))
@@ -178,12 +262,19 @@ public enum Hostile {
     static func sv2Channels(count: Int) -> Frames {
         var c = Conversation(client: "10.4.0.10", clientPort: 44000, server: "10.4.0.20", serverPort: 3336, start: t0)
         c.handshake()
-        c.send(.client, Wire.sv2SetupConnection(host: "10.4.0.20", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "braiins-os", device: "rig-1"))
+        c.send(
+            .client,
+            Wire.sv2SetupConnection(
+                host: "10.4.0.20", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "braiins-os",
+                device: "rig-1"))
         c.send(.server, Wire.sv2SetupSuccess())
         var batch: [UInt8] = []
         for i in 0..<count {
             batch += Wire.sv2OpenStandardChannel(user: "wallet\(i).worker\(i)")
-            if batch.count > 60_000 { c.send(.client, batch, after: 0.001); batch = [] }
+            if batch.count > 60_000 {
+                c.send(.client, batch, after: 0.001)
+                batch = []
+            }
         }
         if !batch.isEmpty { c.send(.client, batch) }
         c.send(.server, Wire.sv2NewMiningJob(1))
@@ -200,12 +291,15 @@ public enum Hostile {
         var c = Conversation(client: "10.5.0.10", clientPort: 45000, server: "10.5.0.20", serverPort: 3333, start: t0)
         c.handshake()
         c.send(.client, String(repeating: "[", count: 60_000))
-        c.send(.client, "{\"a\":" + String(repeating: "{\"a\":", count: 20_000) + "1" + String(repeating: "}", count: 20_001))
+        c.send(
+            .client,
+            "{\"a\":" + String(repeating: "{\"a\":", count: 20_000) + "1" + String(repeating: "}", count: 20_001))
         c.send(.client, "{" + String(repeating: "\"k\":[", count: 10_000))
         c.send(.client, Messages.xmrigLogin())
         c.send(.server, Messages.cnLoginResult())
         c.send(.client, "{\"id\":2," + String(repeating: "x", count: 1_000_000), line: false)
-        c.send(.client, "\n" + String(repeating: "\n", count: 100_000) + String(repeating: "\0", count: 1000), line: false)
+        c.send(
+            .client, "\n" + String(repeating: "\n", count: 100_000) + String(repeating: "\0", count: 1000), line: false)
         c.send(.client, Messages.cnSubmit(id: 3, job: 1, nonce: 1))
         c.send(.server, Messages.cnOK(id: 3))
         c.close()
@@ -217,7 +311,9 @@ public enum Hostile {
 
     static func dnsHostile() -> Frames {
         var frames: Frames = []
-        let header: (Int, Int, Int) -> [UInt8] = { q, an, flags in Wire.be16(0x1234) + Wire.be16(flags) + Wire.be16(q) + Wire.be16(an) + [0, 0, 0, 0] }
+        let header: (Int, Int, Int) -> [UInt8] = { q, an, flags in
+            Wire.be16(0x1234) + Wire.be16(flags) + Wire.be16(q) + Wire.be16(an) + [0, 0, 0, 0]
+        }
         var messages: [[UInt8]] = []
         // A question whose name points at itself.
         messages.append(header(1, 0, 0x0100) + [0xC0, 12, 0, 1, 0, 1])
@@ -231,18 +327,28 @@ public enum Hostile {
         messages.append(header(65535, 65535, 0x8180))
         messages.append(header(1, 0, 0x0100) + [63] + Array("a".utf8))
         // An answer whose rdlength runs past the end, and one with an A record of length 2.
-        messages.append(header(1, 1, 0x8180) + Wire.dnsName("xmr.pool.minergate.com") + [0, 1, 0, 1] + [0xC0, 12, 0, 1, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2])
-        messages.append(header(1, 1, 0x8180) + Wire.dnsName("xmr.pool.minergate.com") + [0, 1, 0, 1] + [0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 1, 0, 2, 1, 2])
+        messages.append(
+            header(1, 1, 0x8180) + Wire.dnsName("xmr.pool.minergate.com") + [0, 1, 0, 1] + [
+                0xC0, 12, 0, 1, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2
+            ])
+        messages.append(
+            header(1, 1, 0x8180) + Wire.dnsName("xmr.pool.minergate.com") + [0, 1, 0, 1] + [
+                0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 1, 0, 2, 1, 2
+            ])
         // A CNAME loop: a → b, b → a.
-        messages.append(header(1, 2, 0x8180) + Wire.dnsName("a.example") + [0, 1, 0, 1]
-                        + [0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 60] + Wire.be16(11) + Wire.dnsName("b.example")
-                        + Wire.dnsName("b.example") + [0, 5, 0, 1, 0, 0, 0, 60] + [0, 2, 0xC0, 12])
+        messages.append(
+            header(1, 2, 0x8180) + Wire.dnsName("a.example") + [0, 1, 0, 1]
+                + [0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 60] + Wire.be16(11) + Wire.dnsName("b.example")
+                + Wire.dnsName("b.example") + [0, 5, 0, 1, 0, 0, 0, 60] + [0, 2, 0xC0, 12])
         for (i, m) in messages.enumerated() {
-            frames.append(Corpus.udp("10.6.0.10", UInt16(46000 + i), "10.6.0.1", 53, m, at: t0.adding(seconds: Double(i))))
-            frames.append(Corpus.udp("10.6.0.1", 53, "10.6.0.10", UInt16(46000 + i), m, at: t0.adding(seconds: Double(i) + 0.01)))
+            frames.append(
+                Corpus.udp("10.6.0.10", UInt16(46000 + i), "10.6.0.1", 53, m, at: t0.adding(seconds: Double(i))))
+            frames.append(
+                Corpus.udp("10.6.0.1", 53, "10.6.0.10", UInt16(46000 + i), m, at: t0.adding(seconds: Double(i) + 0.01)))
         }
         // The same over TCP, with a 2-byte length prefix that lies.
-        var c = Conversation(client: "10.6.0.11", clientPort: 46100, server: "10.6.0.1", serverPort: 53, start: t0.adding(seconds: 20))
+        var c = Conversation(
+            client: "10.6.0.11", clientPort: 46100, server: "10.6.0.1", serverPort: 53, start: t0.adding(seconds: 20))
         c.handshake()
         for m in messages { c.send(.client, Wire.be16(m.count) + m) }
         c.send(.client, Wire.be16(65535) + [1, 2, 3])
@@ -258,17 +364,30 @@ public enum Hostile {
         let hello = Wire.clientHello(sni: "gulf.moneroocean.stream")
         var variants: [[UInt8]] = []
         // Record length larger than the handshake; handshake length larger than the record; every length byte set.
-        var a = hello; a[3] = 0xFF; a[4] = 0xFF; variants.append(a)
-        var b = hello; b[6] = 0xFF; b[7] = 0xFF; b[8] = 0xFF; variants.append(b)
-        for i in stride(from: 9, to: min(hello.count, 120), by: 7) { var v = hello; v[i] = 0xFF; variants.append(v) }
+        var a = hello
+        a[3] = 0xFF
+        a[4] = 0xFF
+        variants.append(a)
+        var b = hello
+        b[6] = 0xFF
+        b[7] = 0xFF
+        b[8] = 0xFF
+        variants.append(b)
+        for i in stride(from: 9, to: min(hello.count, 120), by: 7) {
+            var v = hello
+            v[i] = 0xFF
+            variants.append(v)
+        }
         variants.append(Array(hello.prefix(40)))
         // A server flight whose certificate has a 4-byte DER length of 0xffffffff, and one of 8 bytes.
         var flight = Wire.serverFlight12(commonName: "xmr.2miners.com", dnsNames: ["xmr.2miners.com"])
-        if let i = flight.firstIndex(where: { $0 == 0x30 }), i + 1 < flight.count { flight[i + 1] = 0x84; }
+        if let i = flight.firstIndex(where: { $0 == 0x30 }), i + 1 < flight.count { flight[i + 1] = 0x84 }
         var flight2 = Wire.serverFlight12(commonName: "xmr.2miners.com", dnsNames: ["xmr.2miners.com"])
         if let i = flight2.lastIndex(where: { $0 == 0x30 }), i + 1 < flight2.count { flight2[i + 1] = 0x88 }
         for (i, v) in variants.enumerated() {
-            var c = Conversation(client: "10.7.0.10", clientPort: UInt16(47000 + i), server: "10.7.0.20", serverPort: 443, start: t0.adding(seconds: Double(i)))
+            var c = Conversation(
+                client: "10.7.0.10", clientPort: UInt16(47000 + i), server: "10.7.0.20", serverPort: 443,
+                start: t0.adding(seconds: Double(i)))
             c.handshake()
             c.send(.client, v)
             c.send(.server, i % 2 == 0 ? flight : flight2)
@@ -284,12 +403,24 @@ public enum Hostile {
     static func webSocketHostile() -> Frames {
         var c = Conversation(client: "10.8.0.10", clientPort: 48000, server: "10.8.0.20", serverPort: 80, start: t0)
         c.handshake()
-        c.send(.client, "GET /proxy HTTP/1.1\r\nHost: ws.coinhive.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", line: false)
-        c.send(.server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", line: false)
-        c.send(.client, Wire.wsFrame(#"{"type":"auth","params":{"site_key":"k","type":"anonymous","user":null}}"#, fromClient: true))
+        c.send(
+            .client,
+            "GET /proxy HTTP/1.1\r\nHost: ws.coinhive.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            line: false)
+        c.send(
+            .server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+            line: false)
+        c.send(
+            .client,
+            Wire.wsFrame(#"{"type":"auth","params":{"site_key":"k","type":"anonymous","user":null}}"#, fromClient: true)
+        )
         c.send(.server, Wire.wsFrame(#"{"type":"authed","params":{"token":"","hashes":1e300}}"#, fromClient: false))
-        c.send(.server, Wire.wsFrame(#"{"type":"job","params":{"job_id":"1","blob":"00","target":"00000001"}}"#, fromClient: false))
-        c.send(.client, Wire.wsFrame(#"{"type":"submit","params":{"job_id":"1","nonce":"00","result":"00"}}"#, fromClient: true))
+        c.send(
+            .server,
+            Wire.wsFrame(#"{"type":"job","params":{"job_id":"1","blob":"00","target":"00000001"}}"#, fromClient: false))
+        c.send(
+            .client,
+            Wire.wsFrame(#"{"type":"submit","params":{"job_id":"1","nonce":"00","result":"00"}}"#, fromClient: true))
         c.send(.server, Wire.wsFrame(#"{"type":"hash_accepted","params":{"hashes":1e308}}"#, fromClient: false))
         c.send(.server, Wire.wsFrame(#"{"type":"hash_accepted","params":{"hashes":"Infinity"}}"#, fromClient: false))
         // 64-bit lengths: 2^63-1 (invalid) and 2^32 (over every cap).
@@ -312,15 +443,22 @@ enum PcapNG {
         return le32(type) + le32(total) + padded + le32(total)
     }
 
-    static func sectionHeader() -> [UInt8] { block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + le16(1) + le16(0) + le64(UInt64.max)) }
+    static func sectionHeader() -> [UInt8] {
+        block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + le16(1) + le16(0) + le64(UInt64.max))
+    }
 
     static func interface(tsresol: UInt8, tsoffset: Int64) -> [UInt8] {
-        let options = le16(9) + le16(1) + [tsresol, 0, 0, 0] + le16(14) + le16(8) + le64(UInt64(bitPattern: tsoffset)) + le16(0) + le16(0)
+        let options =
+            le16(9) + le16(1) + [tsresol, 0, 0, 0] + le16(14) + le16(8) + le64(UInt64(bitPattern: tsoffset)) + le16(0)
+            + le16(0)
         return block(1, le16(1) + le16(0) + le32(262_144) + options)
     }
 
     static func packet(interface: UInt32, stamp: UInt64, frame: [UInt8]) -> [UInt8] {
-        block(6, le32(interface) + le32(UInt32(stamp >> 32)) + le32(UInt32(stamp & 0xFFFF_FFFF)) + le32(UInt32(frame.count)) + le32(UInt32(frame.count))
-              + frame + [UInt8](repeating: 0, count: (4 - frame.count % 4) % 4))
+        block(
+            6,
+            le32(interface) + le32(UInt32(stamp >> 32)) + le32(UInt32(stamp & 0xFFFF_FFFF)) + le32(UInt32(frame.count))
+                + le32(UInt32(frame.count))
+                + frame + [UInt8](repeating: 0, count: (4 - frame.count % 4) % 4))
     }
 }

@@ -16,7 +16,9 @@ extension Hostile {
 
     /// Writes the mixed timeline to `output`; the per-class files go in `scratch` and are removed.
     /// `captures` are classic pcap files (Ethernet), each repeated `repeats` times a minute apart.
-    public static func mixed(count: Int, captures: [String], repeats: Int, scratch: String, into output: String) throws(GeneratorError) {
+    public static func mixed(count: Int, captures: [String], repeats: Int, scratch: String, into output: String)
+        throws(GeneratorError)
+    {
         var parts: [PcapRecordReader] = []
         var made: [String] = []
         defer {
@@ -66,11 +68,19 @@ final class PcapRecordReader {
     private var pending: (time: Int64, frame: [UInt8])?
 
     init(path: String, shift: Int64) throws(GeneratorError) {
-        guard let f = fopen(path, "rb") else { throw .cannotWrite(path: path, reason: "cannot read: " + String(cString: strerror(errno))) }
+        guard let f = fopen(path, "rb") else {
+            throw .cannotWrite(path: path, reason: "cannot read: " + String(cString: strerror(errno)))
+        }
         var header = [UInt8](repeating: 0, count: 24)
-        guard fread(&header, 1, 24, f) == 24 else { fclose(f); throw .cannotWrite(path: path, reason: "not a pcap file") }
+        guard fread(&header, 1, 24, f) == 24 else {
+            fclose(f)
+            throw .cannotWrite(path: path, reason: "not a pcap file")
+        }
         let magic = UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24
-        guard magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D else { fclose(f); throw .cannotWrite(path: path, reason: "not a little-endian classic pcap") }
+        guard magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D else {
+            fclose(f)
+            throw .cannotWrite(path: path, reason: "not a little-endian classic pcap")
+        }
         file = f
         nanosecond = magic == 0xA1B2_3C4D
         self.shift = shift
@@ -90,7 +100,9 @@ final class PcapRecordReader {
     private func readRecord() -> (time: Int64, frame: [UInt8])? {
         var header = [UInt8](repeating: 0, count: 16)
         guard fread(&header, 1, 16, file) == 16 else { return nil }
-        func u32(_ at: Int) -> Int { Int(header[at]) | Int(header[at + 1]) << 8 | Int(header[at + 2]) << 16 | Int(header[at + 3]) << 24 }
+        func u32(_ at: Int) -> Int {
+            Int(header[at]) | Int(header[at + 1]) << 8 | Int(header[at + 2]) << 16 | Int(header[at + 3]) << 24
+        }
         let length = u32(8)
         guard length <= 1 << 20 else { return nil }
         var frame = [UInt8](repeating: 0, count: length)

@@ -1,9 +1,9 @@
 import PacketDecoding
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes classic pcap files (microsecond or nanosecond), in memory or streamed to disk.
@@ -18,8 +18,10 @@ public struct PcapWriter {
         self.nanosecond = nanosecond
         // Global header: magic, version 2.4, thiszone, sigfigs, snaplen, network (little-endian).
         put32(nanosecond ? 0xA1B2_3C4D : 0xA1B2_C3D4)
-        put16(2); put16(4)
-        put32(0); put32(0)
+        put16(2)
+        put16(4)
+        put32(0)
+        put32(0)
         put32(snaplen)
         put32(linkType)
     }
@@ -42,12 +44,17 @@ public struct PcapWriter {
         return bytes
     }
 
-    private mutating func put16(_ v: UInt16) { bytes.append(UInt8(v & 0xff)); bytes.append(UInt8(v >> 8)) }
+    private mutating func put16(_ v: UInt16) {
+        bytes.append(UInt8(v & 0xff))
+        bytes.append(UInt8(v >> 8))
+    }
     private mutating func put32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(v >> (8 * UInt32(i)) & 0xff)) } }
 
     /// Writes `data` to `path` (creating or truncating it).
     public static func write(_ data: [UInt8], to path: String) throws(GeneratorError) {
-        guard let f = fopen(path, "wb") else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        guard let f = fopen(path, "wb") else {
+            throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        }
         defer { fclose(f) }
         let n = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         guard n == data.count else { throw .cannotWrite(path: path, reason: "short write") }
@@ -57,7 +64,9 @@ public struct PcapWriter {
 public enum GeneratorError: Error, CustomStringConvertible {
     case cannotWrite(path: String, reason: String)
     public var description: String {
-        switch self { case .cannotWrite(let p, let r): "\(p): cannot write: \(r)" }
+        switch self {
+        case .cannotWrite(let p, let r): "\(p): cannot write: \(r)"
+        }
     }
 }
 
@@ -68,7 +77,9 @@ public final class PcapFileWriter {
     public private(set) var bytesWritten = 0
 
     public init(path: String, linkType: UInt32 = 1) throws(GeneratorError) {
-        guard let f = fopen(path, "wb") else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        guard let f = fopen(path, "wb") else {
+            throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        }
         file = f
         writer = PcapWriter(linkType: linkType)
         flush()
@@ -85,5 +96,8 @@ public final class PcapFileWriter {
         chunk.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, file) }
     }
 
-    public func close() { flush(); fclose(file) }
+    public func close() {
+        flush()
+        fclose(file)
+    }
 }

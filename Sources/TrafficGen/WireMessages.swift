@@ -24,10 +24,13 @@ public enum Wire {
 
     /// A response with A records for `name` (compressed: answers point at the question).
     public static func dnsAnswer(id: Int, name: String, addresses: [String], ttl: Int = 300) -> [UInt8] {
-        var m = be16(id) + be16(0x8180) + be16(1) + be16(addresses.count) + be16(0) + be16(0) + dnsName(name) + be16(1) + be16(1)
+        var m =
+            be16(id) + be16(0x8180) + be16(1) + be16(addresses.count) + be16(0) + be16(0) + dnsName(name) + be16(1)
+            + be16(1)
         for a in addresses {
             guard case .v4(let v) = IPAddress(a)! else { continue }
-            m += [0xC0, 12] + be16(1) + be16(1) + be16(ttl >> 16) + be16(ttl & 0xFFFF) + be16(4)
+            m +=
+                [0xC0, 12] + be16(1) + be16(1) + be16(ttl >> 16) + be16(ttl & 0xFFFF) + be16(4)
                 + [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
         }
         return m
@@ -66,8 +69,12 @@ public enum Wire {
 
     /// A TLS 1.3 ServerHello record followed by ChangeCipherSpec (what a TLS 1.3 server sends in the clear).
     public static func serverHello13() -> [UInt8] {
-        let exts = be16(43) + be16(2) + be16(0x0304) + be16(51) + be16(36) + be16(29) + be16(32) + [UInt8](repeating: 0x6B, count: 32)
-        let body = be16(0x0303) + [UInt8](repeating: 0x33, count: 32) + [32] + [UInt8](repeating: 0x22, count: 32) + be16(0x1302) + [0]
+        let exts =
+            be16(43) + be16(2) + be16(0x0304) + be16(51) + be16(36) + be16(29) + be16(32)
+            + [UInt8](repeating: 0x6B, count: 32)
+        let body =
+            be16(0x0303) + [UInt8](repeating: 0x33, count: 32) + [32] + [UInt8](repeating: 0x22, count: 32)
+            + be16(0x1302) + [0]
             + be16(exts.count) + exts
         let hs = [2] + be24(body.count) + body
         return [22, 3, 3] + be16(hs.count) + hs + [20, 3, 3, 0, 1, 1]
@@ -89,19 +96,27 @@ public enum Wire {
 
     static func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
         let n = content.count
-        let len: [UInt8] = n < 0x80 ? [UInt8(n)] : (n < 0x100 ? [0x81, UInt8(n)] : [0x82, UInt8(n >> 8), UInt8(n & 0xFF)])
+        let len: [UInt8] =
+            n < 0x80 ? [UInt8(n)] : (n < 0x100 ? [0x81, UInt8(n)] : [0x82, UInt8(n >> 8), UInt8(n & 0xFF)])
         return [tag] + len + content
     }
 
     static func certificateDER(commonName: String, dnsNames: [String]) -> [UInt8] {
-        let oidCN: [UInt8] = [0x55, 0x04, 0x03], oidSAN: [UInt8] = [0x55, 0x1D, 0x11]
-        let algorithm = tlv(0x30, tlv(0x06, [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02]))   // ecdsa-with-SHA256
+        let oidCN: [UInt8] = [0x55, 0x04, 0x03]
+        let oidSAN: [UInt8] = [0x55, 0x1D, 0x11]
+        let algorithm = tlv(0x30, tlv(0x06, [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02]))  // ecdsa-with-SHA256
         let name = tlv(0x30, tlv(0x31, tlv(0x30, tlv(0x06, oidCN) + tlv(0x0C, Array(commonName.utf8)))))
         let validity = tlv(0x30, tlv(0x17, Array("241119000000Z".utf8)) + tlv(0x17, Array("351119000000Z".utf8)))
-        let spki = tlv(0x30, tlv(0x30, tlv(0x06, [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01])) + tlv(0x03, [0] + [UInt8](repeating: 4, count: 65)))
+        let spki = tlv(
+            0x30,
+            tlv(0x30, tlv(0x06, [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]))
+                + tlv(0x03, [0] + [UInt8](repeating: 4, count: 65)))
         let san = tlv(0x30, dnsNames.flatMap { tlv(0x82, Array($0.utf8)) })
         let extensions = tlv(0xA3, tlv(0x30, tlv(0x30, tlv(0x06, oidSAN) + tlv(0x04, san))))
-        let tbs = tlv(0x30, tlv(0xA0, tlv(0x02, [2])) + tlv(0x02, [0x01, 0x23]) + algorithm + name + validity + name + spki + extensions)
+        let tbs = tlv(
+            0x30,
+            tlv(0xA0, tlv(0x02, [2])) + tlv(0x02, [0x01, 0x23]) + algorithm + name + validity + name + spki + extensions
+        )
         return tlv(0x30, tbs + algorithm + tlv(0x03, [0] + [UInt8](repeating: 0x30, count: 8)))
     }
 
@@ -130,19 +145,30 @@ public enum Wire {
     }
     static func str0(_ s: String) -> [UInt8] { [UInt8(s.utf8.count)] + Array(s.utf8) }
 
-    public static func sv2SetupConnection(host: String, port: Int, vendor: String, hardware: String, firmware: String, device: String) -> [UInt8] {
-        sv2Frame(0x00, [0] + le16(2) + le16(2) + le32(0) + str0(host) + le16(port) + str0(vendor) + str0(hardware) + str0(firmware) + str0(device))
+    public static func sv2SetupConnection(
+        host: String, port: Int, vendor: String, hardware: String, firmware: String, device: String
+    ) -> [UInt8] {
+        sv2Frame(
+            0x00,
+            [0] + le16(2) + le16(2) + le32(0) + str0(host) + le16(port) + str0(vendor) + str0(hardware) + str0(firmware)
+                + str0(device))
     }
     public static func sv2SetupSuccess() -> [UInt8] { sv2Frame(0x01, le16(2) + le32(0)) }
     public static func sv2OpenStandardChannel(user: String) -> [UInt8] {
         sv2Frame(0x10, le32(1) + str0(user) + le32(0x4B18_9680) + [UInt8](repeating: 0xFF, count: 32))
     }
-    public static func sv2OpenChannelSuccess() -> [UInt8] { sv2Frame(0x11, le32(1) + le32(7) + [UInt8](repeating: 0x0F, count: 32) + [4] + le32(0xAABB_CCDD) + le32(0)) }
+    public static func sv2OpenChannelSuccess() -> [UInt8] {
+        sv2Frame(0x11, le32(1) + le32(7) + [UInt8](repeating: 0x0F, count: 32) + [4] + le32(0xAABB_CCDD) + le32(0))
+    }
     public static func sv2NewMiningJob(_ n: Int) -> [UInt8] {
-        sv2Frame(0x15, le32(7) + le32(n) + [1] + le32(0x2000_0000) + [UInt8](repeating: UInt8(n & 0xFF), count: 32), channel: true)
+        sv2Frame(
+            0x15, le32(7) + le32(n) + [1] + le32(0x2000_0000) + [UInt8](repeating: UInt8(n & 0xFF), count: 32),
+            channel: true)
     }
     public static func sv2SubmitShares(seq: Int, job: Int) -> [UInt8] {
-        sv2Frame(0x1A, le32(7) + le32(seq) + le32(job) + le32(0x1234_5678 &+ seq) + le32(1_732_000_000) + le32(0x2000_0000), channel: true)
+        sv2Frame(
+            0x1A, le32(7) + le32(seq) + le32(job) + le32(0x1234_5678 &+ seq) + le32(1_732_000_000) + le32(0x2000_0000),
+            channel: true)
     }
     public static func sv2SubmitSuccess(seq: Int) -> [UInt8] {
         sv2Frame(0x1C, le32(7) + le32(seq) + le32(1) + le32(0) + le32(0), channel: true)
@@ -159,13 +185,15 @@ public enum Wire {
         return [0xF9, 0xBE, 0xB4, 0xD9] + command + le32(p.count) + [0x5D, 0xF6, 0xE0, 0xE2] + p
     }
     public static func bitcoinVerack() -> [UInt8] {
-        [0xF9, 0xBE, 0xB4, 0xD9] + Array("verack".utf8) + [UInt8](repeating: 0, count: 6) + le32(0) + [0x5D, 0xF6, 0xE0, 0xE2]
+        [0xF9, 0xBE, 0xB4, 0xD9] + Array("verack".utf8) + [UInt8](repeating: 0, count: 6) + le32(0) + [
+            0x5D, 0xF6, 0xE0, 0xE2
+        ]
     }
 
     /// An Ethereum discovery v4 ping: hash(32) ‖ signature(65) ‖ 0x01 ‖ RLP([version, from, to, expiration]),
     /// with `hash` = keccak256 of the rest.
     public static func discv4Ping() -> [UInt8] {
-        let endpoint: [UInt8] = [0xCB, 0x84, 10, 0, 0, 83, 0x82, 0x76, 0x5F, 0x82, 0x76, 0x5F]   // [ip, udp, tcp]
+        let endpoint: [UInt8] = [0xCB, 0x84, 10, 0, 0, 83, 0x82, 0x76, 0x5F, 0x82, 0x76, 0x5F]  // [ip, udp, tcp]
         let body: [UInt8] = [0x04] + endpoint + endpoint + [0x84, 0x67, 0x45, 0x23, 0x01]
         let rest = [UInt8](repeating: 0xCD, count: 65) + [0x01] + [UInt8(0xC0 + body.count)] + body
         return Keccak256.hash(rest) + rest

@@ -1,8 +1,8 @@
+import ArgumentParser
+import Detection
+import Foundation
 import Locking
 import OS
-import ArgumentParser
-import Foundation
-import Detection
 import PacketCapture
 import PacketDecoding
 import Pipeline
@@ -12,7 +12,6 @@ import Store
 import StreamReassembly
 import Synchronization
 
-
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, jsonl, eve, none
 }
@@ -21,11 +20,16 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct LimitOptions: ParsableArguments {
     // Numbers are taken as given (`.unconditional`): `--max-flows -3` is a value to refuse with a
     // reason (validate), not a missing value followed by an unknown option.
-    @Option(parsing: .unconditional, help: "Most flows tracked at once; the least recently active is evicted (default 131072).")
+    @Option(
+        parsing: .unconditional,
+        help: "Most flows tracked at once; the least recently active is evicted (default 131072).")
     var maxFlows: Int?
-    @Option(parsing: .unconditional, help: "Out-of-order bytes buffered per direction before a hole becomes a gap (default 262144).")
+    @Option(
+        parsing: .unconditional,
+        help: "Out-of-order bytes buffered per direction before a hole becomes a gap (default 262144).")
     var maxOutOfOrderBytes: Int?
-    @Option(parsing: .unconditional, help: "Bytes per direction handed to decoders (reassembly depth, default 67108864).")
+    @Option(
+        parsing: .unconditional, help: "Bytes per direction handed to decoders (reassembly depth, default 67108864).")
     var maxDepth: Int?
     @Option(parsing: .unconditional, help: "Seconds (packet time) before an idle TCP flow expires (default 600).")
     var tcpIdleTimeout: Double?
@@ -33,17 +37,24 @@ struct LimitOptions: ParsableArguments {
     var udpIdleTimeout: Double?
     @Option(parsing: .unconditional, help: "Longest Stratum line kept, in bytes (default 65536).")
     var maxLineLength: Int?
-    @Option(parsing: .unconditional, help: "Bytes held for IP fragment reassembly across all datagrams (default 4194304).")
+    @Option(
+        parsing: .unconditional, help: "Bytes held for IP fragment reassembly across all datagrams (default 4194304).")
     var maxFragmentBytes: Int?
-    @Option(parsing: .unconditional, help: "Seconds (packet time) an incomplete fragmented datagram is kept (default 30).")
+    @Option(
+        parsing: .unconditional, help: "Seconds (packet time) an incomplete fragmented datagram is kept (default 30).")
     var fragmentTimeout: Double?
 
     func validate() throws {
-        for (name, v) in [("--max-flows", maxFlows), ("--max-out-of-order-bytes", maxOutOfOrderBytes), ("--max-depth", maxDepth),
-                          ("--max-line-length", maxLineLength), ("--max-fragment-bytes", maxFragmentBytes)] {
+        for (name, v) in [
+            ("--max-flows", maxFlows), ("--max-out-of-order-bytes", maxOutOfOrderBytes), ("--max-depth", maxDepth),
+            ("--max-line-length", maxLineLength), ("--max-fragment-bytes", maxFragmentBytes)
+        ] {
             if let v, v < 1 || v > 1 << 40 { throw ValidationError("\(name) must be between 1 and 2^40 (got \(v))") }
         }
-        for (name, v) in [("--tcp-idle-timeout", tcpIdleTimeout), ("--udp-idle-timeout", udpIdleTimeout), ("--fragment-timeout", fragmentTimeout)] {
+        for (name, v) in [
+            ("--tcp-idle-timeout", tcpIdleTimeout), ("--udp-idle-timeout", udpIdleTimeout),
+            ("--fragment-timeout", fragmentTimeout)
+        ] {
             if let v, DurationText.valid(v) == nil {
                 throw ValidationError("\(name) must be a positive number of seconds, at most 100 years (got \(v))")
             }
@@ -68,15 +79,18 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Analyse capture files (pcap, pcapng; '-' for standard input) as one timeline.",
         discussion: """
-        Exit status: 0 nothing flagged as mining, 1 a host flagged mining or likely-mining, \
-        2 usage error or a capture that could not be read (the others are still analysed).
-        """
+            Exit status: 0 nothing flagged as mining, 1 a host flagged mining or likely-mining, \
+            2 usage error or a capture that could not be read (the others are still analysed).
+            """
     )
 
     @Argument(help: "Capture files, analysed in the order given. '-' reads standard input.")
     var files: [String]
 
-    @Option(help: "Output format: table, json, jsonl, eve (Suricata EVE records: flow fields, community_id, a mining object; verdicts as alerts), or none (only the exit status and --store).")
+    @Option(
+        help:
+            "Output format: table, json, jsonl, eve (Suricata EVE records: flow fields, community_id, a mining object; verdicts as alerts), or none (only the exit status and --store)."
+    )
     var format: OutputFormat = .table
 
     @Option(help: "libpcap filter expression applied to every file.")
@@ -88,13 +102,19 @@ struct Analyze: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line on standard error.")
     var quiet = false
 
-    @Option(help: "Also record the results in this store, for 'stratumsniff report': a SQLite file, or a PostgreSQL connection string as psql takes it (postgresql://USER@HOST/DB, host=… dbname=…, service=NAME).")
+    @Option(
+        help:
+            "Also record the results in this store, for 'stratumsniff report': a SQLite file, or a PostgreSQL connection string as psql takes it (postgresql://USER@HOST/DB, host=… dbname=…, service=NAME)."
+    )
     var store: String?
 
     @OptionGroup(title: "Store identity") var identity: IdentityOptions
 
-    @Option(parsing: .unconditional,
-            help: ArgumentHelp("Threads analysing the input (default: the number of cores). Results are the same for any number.", valueName: "N"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Threads analysing the input (default: the number of cores). Results are the same for any number.",
+            valueName: "N"))
     var workers: Int?
 
     @OptionGroup(title: "Pool intelligence") var intel: IntelOptions
@@ -109,12 +129,15 @@ struct Analyze: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one capture file (or '-' for standard input)") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
-        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
+        if let workers, workers < 1 || workers > 256 {
+            throw ValidationError("--workers must be between 1 and 256 (got \(workers))")
+        }
         // A SQLite store in a directory that does not exist is found now, not after the analysis (and a
         // typo in --store must not quietly create a directory tree somewhere). StoreLocation decides what
         // is a file; a connection string libpq refuses is reported with the store's other failures.
         if let store, let path = (try? StoreLocation(store))?.file, let dir = StorePaths.missingDirectory(of: path) {
-            throw ValidationError("--store \(store): the directory \(dir) does not exist; create it or choose another --store")
+            throw ValidationError(
+                "--store \(store): the directory \(dir) does not exist; create it or choose another --store")
         }
         if let bpf {
             do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) }
@@ -129,11 +152,17 @@ struct Analyze: ParsableCommand {
         let printer = LinePrinter()
         let who = identity.identity
         let eve = format == .eve
-        let onEvent: (@Sendable (AnalysisEvent) -> Void)? = jsonl ? { @Sendable event in
-            printer.print(JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, EventJSON(event)), pretty: false))
-        } : eve ? { @Sendable event in
-            printer.print(JSONOutput.encode(EveRecord(event, sensor: who.sensor, site: who.site), pretty: false))
-        } : nil
+        let onEvent: (@Sendable (AnalysisEvent) -> Void)? =
+            jsonl
+            ? { @Sendable event in
+                printer.print(
+                    JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, EventJSON(event)), pretty: false))
+            }
+            : eve
+                ? { @Sendable event in
+                    printer.print(
+                        JSONOutput.encode(EveRecord(event, sensor: who.sensor, site: who.site), pretty: false))
+                } : nil
         var errors: [String] = []
         // The store is opened first so sessions retired from memory on a long capture reach it as
         // they go; a store that fails never stops the analysis: results first, then the store's error.
@@ -141,15 +170,16 @@ struct Analyze: ParsableCommand {
         let collect = recording?.db != nil
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
         var limits = caps.limits
-        if !allHosts { limits.maxHostsSeen = 0 }   // only --all-hosts lists hosts without evidence
+        if !allHosts { limits.maxHostsSeen = 0 }  // only --all-hosts lists hosts without evidence
         let analysis: any InputAnalysis
         if count <= 1 {
             let analyzer = Analyzer(limits: limits, intel: pools, localNets: localNets, onEvent: onEvent)
             analyzer.collectRetiredSessions = collect
             analysis = analyzer
         } else {
-            analysis = ParallelAnalysis(workers: count, limits: limits, intel: pools, localNets: localNets,
-                                        collectRetired: collect, onEvent: onEvent)
+            analysis = ParallelAnalysis(
+                workers: count, limits: limits, intel: pools, localNets: localNets,
+                collectRetired: collect, onEvent: onEvent)
         }
         let progress = Progress(quiet: quiet)
         var sinceDrain = 0
@@ -167,7 +197,10 @@ struct Analyze: ParsableCommand {
                     analysis.process(batch: batch, retained: retained)
                     progress.tick(file: path, analysis: analysis, packets: batch.count)
                     sinceDrain += batch.count
-                    if sinceDrain >= 65_536 { sinceDrain = 0; recording?.storeRetired(analysis) }
+                    if sinceDrain >= 65_536 {
+                        sinceDrain = 0
+                        recording?.storeRetired(analysis)
+                    }
                 }
             } catch {
                 progress.clear()
@@ -196,8 +229,9 @@ struct Analyze: ParsableCommand {
             shown += found.hosts(localNets: localNets).filter { !flagged.contains($0.key) }.sorted { $0.key < $1.key }
                 .map { HostReport.noEvidence($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last) }
         }
-        let summary = RunSummary(stats: found.stats, files: files.count, errors: errors,
-                                 elapsed: WallTime.seconds(since: started), reports: reports)
+        let summary = RunSummary(
+            stats: found.stats, files: files.count, errors: errors,
+            elapsed: WallTime.seconds(since: started), reports: reports)
         switch format {
         case .table:
             print(TableReport.render(shown, summary: summary), terminator: "")
@@ -205,14 +239,21 @@ struct Analyze: ParsableCommand {
             JSONOutput.writeReport(summary: summary, hosts: shown, threads: count) { print($0, terminator: "") }
         case .jsonl:
             for r in shown {
-                print(JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, HostVerdictLine(HostJSON(r))), pretty: false))
+                print(
+                    JSONOutput.encode(
+                        FromSensor(sensor: who.sensor, site: who.site, HostVerdictLine(HostJSON(r))), pretty: false))
             }
-            print(JSONOutput.encode(FromSensor(sensor: who.sensor, site: who.site, SummaryLine(summary: summary)), pretty: false))
+            print(
+                JSONOutput.encode(
+                    FromSensor(sensor: who.sensor, site: who.site, SummaryLine(summary: summary)), pretty: false))
         case .eve:
             let end = found.stats.lastPacket?.nanoseconds ?? WallTime.now().nanoseconds
             for r in shown where r.verdict != .none {
-                print(JSONOutput.encode(EveRecord(alert: r, previous: nil, time: r.lastSeen?.nanoseconds ?? end,
-                                                  sensor: who.sensor, site: who.site), pretty: false))
+                print(
+                    JSONOutput.encode(
+                        EveRecord(
+                            alert: r, previous: nil, time: r.lastSeen?.nanoseconds ?? end,
+                            sensor: who.sensor, site: who.site), pretty: false))
             }
         case .none:
             break
@@ -226,7 +267,9 @@ struct Analyze: ParsableCommand {
         if !errors.isEmpty {
             // The error's status wins (as grep's does), but never silently over a miner.
             if reports.contains(where: { $0.verdict.isMiner }) {
-                Diagnostics.log.warning("mining found in what could be read, but \(Format.count(errors.count, "file")) failed: exit status 2, not 1")
+                Diagnostics.log.warning(
+                    "mining found in what could be read, but \(Format.count(errors.count, "file")) failed: exit status 2, not 1"
+                )
             }
             throw ExitCode(Exit.usageOrInputError)
         }
@@ -237,20 +280,27 @@ struct Analyze: ParsableCommand {
 extension Analyze {
     /// The reports judged again with what the servers their evidence marks answered (`--probe`).
     /// Hosts whose only evidence was withdrawn stay in the report, verdict none, saying why.
-    static func probed(_ reports: [HostReport], policy: ProbePolicy, known: [ProbeFact]) -> ([HostReport], [ProbeFact]) {
+    static func probed(_ reports: [HostReport], policy: ProbePolicy, known: [ProbeFact]) -> ([HostReport], [ProbeFact])
+    {
         let scheduler = ProbeScheduler(policy: policy, note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") })
         scheduler.remember(known)
         let facts = scheduler.probe(reports)
         let c = scheduler.counters
         if c.overLimit > 0 {
-            Diagnostics.log.warning("probe: \(Format.count(c.overLimit, "server")) not asked: --probe-max \(policy.maxProbes) or \(policy.maxPortsPerAddress) ports per address reached")
+            Diagnostics.log.warning(
+                "probe: \(Format.count(c.overLimit, "server")) not asked: --probe-max \(policy.maxProbes) or \(policy.maxPortsPerAddress) ports per address reached"
+            )
         }
         return (ordered(reports.map { $0.rejudged(with: facts) }), scheduler.learned)
     }
 
     /// Most serious first, as `HostVerdicts.reports` orders them.
     static func ordered(_ reports: [HostReport]) -> [HostReport] {
-        reports.sorted { (HostVerdicts.rank($0.verdict), -$0.confidence, $0.host) < (HostVerdicts.rank($1.verdict), -$1.confidence, $1.host) }
+        reports.sorted {
+            (HostVerdicts.rank($0.verdict), -$0.confidence, $0.host) < (
+                HostVerdicts.rank($1.verdict), -$1.confidence, $1.host
+            )
+        }
     }
 }
 
@@ -278,7 +328,9 @@ struct StoreRecording {
     /// Sessions retired from memory so far go to the store now.
     mutating func storeRetired(_ analysis: any InputAnalysis) {
         guard let db else { return }
-        do { try db.store(sessions: analysis.drainRetiredSessions(), at: WallTime.now()) } catch { fail(error.description) }
+        do { try db.store(sessions: analysis.drainRetiredSessions(), at: WallTime.now()) } catch {
+            fail(error.description)
+        }
     }
 
     /// The final commit (one transaction), the end of the run, and a WAL checkpoint so the store
@@ -291,7 +343,7 @@ struct StoreRecording {
             try db.commit(batch)
             try db.endRun(at: WallTime.now())
             try db.checkpoint()
-            self.db = nil   // closing the last connection removes the -wal and -shm files
+            self.db = nil  // closing the last connection removes the -wal and -shm files
         } catch {
             fail(error.description)
         }
@@ -306,9 +358,11 @@ struct StoreRecording {
 extension Analyze {
     func openStore(_ text: String) -> StoreRecording {
         do {
-            let location = try StoreLocation(text)   // a missing directory was refused by validate()
+            let location = try StoreLocation(text)  // a missing directory was refused by validate()
             let db = try EvidenceStore(location, identity: identity.identity, documents: .reportJSON)
-            db.beginRun(source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version, at: WallTime.now())
+            db.beginRun(
+                source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version,
+                at: WallTime.now())
             return StoreRecording(db: db)
         } catch let e as StoreError {
             return StoreRecording(db: nil, failure: e.description)

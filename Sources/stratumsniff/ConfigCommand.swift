@@ -12,7 +12,8 @@ struct Config: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the settings a command runs with (flags, then --config FILE, then defaults) and where each comes from.",
+            abstract:
+                "Print the settings a command runs with (flags, then --config FILE, then defaults) and where each comes from.",
             discussion: """
                 The output is itself a config file: 'stratumsniff config show --config a.yaml > b.yaml' then \
                 'stratumsniff live --config b.yaml' runs with the same settings. Example:
@@ -31,7 +32,9 @@ struct Config: ParsableCommand {
 
         func validate() throws {
             guard ConfigArguments.commands.contains(command) else {
-                throw ValidationError("--for \(TerminalSafe.escape(command)): one of \(ConfigArguments.commands.sorted().joined(separator: ", "))")
+                throw ValidationError(
+                    "--for \(TerminalSafe.escape(command)): one of \(ConfigArguments.commands.sorted().joined(separator: ", "))"
+                )
             }
         }
 
@@ -45,7 +48,9 @@ struct Config: ParsableCommand {
             // The command checks its own settings, as it would when run.
             _ = try StratumSniff.parseAsRoot(expanded.arguments)
             guard let schema = expanded.schema ?? CommandSchema.of(command) else { return }
-            print(ConfigShow.render(schema: schema, arguments: expanded.arguments, commandLine: arguments, file: expanded.file))
+            print(
+                ConfigShow.render(
+                    schema: schema, arguments: expanded.arguments, commandLine: arguments, file: expanded.file))
         }
     }
 }
@@ -56,8 +61,10 @@ enum ConfigShow {
     static func render(schema: CommandSchema, arguments: [String], commandLine: [String], file: ConfigFile?) -> String {
         let effective = schema.values(in: Array(arguments.dropFirst()))
         let fromCommandLine = Set(schema.values(in: commandLine).keys)
-        var lines = ["# stratumsniff \(schema.command): the effective settings and where each comes from.",
-                     "# A config file: 'stratumsniff \(schema.command) --config FILE' runs with exactly these."]
+        var lines = [
+            "# stratumsniff \(schema.command): the effective settings and where each comes from.",
+            "# A config file: 'stratumsniff \(schema.command) --config FILE' runs with exactly these."
+        ]
         let width = 40
         for s in schema.settings {
             let source: String
@@ -72,7 +79,9 @@ enum ConfigShow {
             if !s.takesValue {
                 text = "\(s.name): \(effective[s.name] != nil)"
             } else if let values = effective[s.name] {
-                text = "\(s.name): " + (s.repeats ? "[" + values.map(quoted).joined(separator: ", ") + "]" : quoted(values[0]))
+                text =
+                    "\(s.name): "
+                    + (s.repeats ? "[" + values.map(quoted).joined(separator: ", ") + "]" : quoted(values[0]))
             } else if s.repeats {
                 text = "\(s.name): []"
             } else if let value = s.defaultValue {
@@ -81,7 +90,9 @@ enum ConfigShow {
                 lines.append("# \(s.name): (not set)")
                 continue
             }
-            lines.append(text.padding(toLength: max(width, text.count + 1), withPad: " ", startingAt: 0) + " # " + TerminalSafe.escape(source))
+            lines.append(
+                text.padding(toLength: max(width, text.count + 1), withPad: " ", startingAt: 0) + " # "
+                    + TerminalSafe.escape(source))
         }
         return lines.joined(separator: "\n")
     }
@@ -97,7 +108,9 @@ enum ConfigShow {
             case "\t": out += "\\t"
             case "\r": out += "\\r"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) || (0x2028...0x2029).contains(scalar.value) {
+                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                    || (0x2028...0x2029).contains(scalar.value)
+                {
                     out += String(format: "\\u%04x", scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)

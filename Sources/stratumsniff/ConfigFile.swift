@@ -32,16 +32,21 @@ struct CommandSchema {
             json = StratumSniff.fullMessage(for: error)
         }
         guard let doc = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let root = doc["command"] as? [String: Any], let arguments = root["arguments"] as? [[String: Any]] else { return nil }
+            let root = doc["command"] as? [String: Any], let arguments = root["arguments"] as? [[String: Any]]
+        else { return nil }
         var settings: [Setting] = []
         for a in arguments {
             let kind = a["kind"] as? String
             guard kind == "option" || kind == "flag" else { continue }
             let names = a["names"] as? [[String: String]] ?? []
-            guard let long = names.first(where: { $0["kind"] == "long" })?["name"], !notInFiles.contains(long) else { continue }
-            settings.append(Setting(name: long, shortNames: names.filter { $0["kind"] == "short" }.compactMap { $0["name"] },
-                                    takesValue: kind == "option", repeats: a["isRepeating"] as? Bool ?? false,
-                                    defaultValue: a["defaultValue"] as? String, help: a["abstract"] as? String ?? ""))
+            guard let long = names.first(where: { $0["kind"] == "long" })?["name"], !notInFiles.contains(long) else {
+                continue
+            }
+            settings.append(
+                Setting(
+                    name: long, shortNames: names.filter { $0["kind"] == "short" }.compactMap { $0["name"] },
+                    takesValue: kind == "option", repeats: a["isRepeating"] as? Bool ?? false,
+                    defaultValue: a["defaultValue"] as? String, help: a["abstract"] as? String ?? ""))
         }
         return CommandSchema(command: command, settings: settings)
     }
@@ -54,7 +59,9 @@ struct CommandSchema {
             let name = token.dropFirst(2).split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
             return setting(name)
         }
-        if token.hasPrefix("-"), token.count == 2 { return settings.first { $0.shortNames.contains(String(token.dropFirst())) } }
+        if token.hasPrefix("-"), token.count == 2 {
+            return settings.first { $0.shortNames.contains(String(token.dropFirst())) }
+        }
         return nil
     }
 
@@ -68,7 +75,10 @@ struct CommandSchema {
             index += 1
             if token == "--" { break }
             guard let s = setting(forToken: token) else { continue }
-            guard s.takesValue else { out[s.name] = ["true"]; continue }
+            guard s.takesValue else {
+                out[s.name] = ["true"]
+                continue
+            }
             let value: String
             if let eq = token.firstIndex(of: "="), token.hasPrefix("--") {
                 value = String(token[token.index(after: eq)...])
@@ -109,8 +119,12 @@ struct ConfigFile {
         let text: String
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard data.count <= maxBytes else { throw Failure(description: "\(path): larger than 1 MiB — is this a config file?") }
-            guard let decoded = String(data: data, encoding: .utf8) else { throw Failure(description: "\(path): not UTF-8 text") }
+            guard data.count <= maxBytes else {
+                throw Failure(description: "\(path): larger than 1 MiB — is this a config file?")
+            }
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw Failure(description: "\(path): not UTF-8 text")
+            }
             text = decoded
         } catch let failure as Failure {
             throw failure
@@ -120,23 +134,30 @@ struct ConfigFile {
         }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
-            throw Failure(description: "\(path): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+            throw Failure(
+                description: "\(path): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         guard let root else { return ConfigFile(path: path, entries: []) }
         guard let mapping = root.mapping else {
-            throw Failure(description: "\(path):\(line(root)): the file must be a mapping of settings (key: value), one per line")
+            throw Failure(
+                description: "\(path):\(line(root)): the file must be a mapping of settings (key: value), one per line")
         }
         var entries: [Entry] = []
         for (keyNode, valueNode) in mapping {
             let at = "\(path):\(line(keyNode))"
-            guard let key = keyNode.scalar?.string else { throw Failure(description: "\(at): a setting's name must be text") }
+            guard let key = keyNode.scalar?.string else {
+                throw Failure(description: "\(at): a setting's name must be text")
+            }
             guard let setting = schema.setting(key) else {
                 let hint = schema.settings.map(\.name).min { distance($0, key) < distance($1, key) }
-                throw Failure(description: "\(at): '\(TerminalSafe.escape(key))' is not a setting of \(schema.command)"
-                    + (hint.map { distance($0, key) <= 3 ? " (did you mean '\($0)'?)" : "" } ?? "")
-                    + "; the names are the long flags of 'stratumsniff \(schema.command) --help'")
+                throw Failure(
+                    description: "\(at): '\(TerminalSafe.escape(key))' is not a setting of \(schema.command)"
+                        + (hint.map { distance($0, key) <= 3 ? " (did you mean '\($0)'?)" : "" } ?? "")
+                        + "; the names are the long flags of 'stratumsniff \(schema.command) --help'")
             }
-            guard !entries.contains(where: { $0.key == key }) else { throw Failure(description: "\(at): '\(key)' is set twice") }
+            guard !entries.contains(where: { $0.key == key }) else {
+                throw Failure(description: "\(at): '\(key)' is set twice")
+            }
             var values: [String]
             switch valueNode {
             case .scalar(let scalar):
@@ -145,14 +166,21 @@ struct ConfigFile {
                 guard setting.repeats else { throw Failure(description: "\(at): '\(key)' takes one value, not a list") }
                 values = []
                 for item in sequence {
-                    guard let s = item.scalar?.string else { throw Failure(description: "\(path):\(line(item)): each '\(key)' must be one value") }
+                    guard let s = item.scalar?.string else {
+                        throw Failure(description: "\(path):\(line(item)): each '\(key)' must be one value")
+                    }
                     values.append(s)
                 }
             default:
-                throw Failure(description: "\(at): '\(key)' takes \(setting.takesValue ? "a value" : "true or false"), not a mapping")
+                throw Failure(
+                    description:
+                        "\(at): '\(key)' takes \(setting.takesValue ? "a value" : "true or false"), not a mapping")
             }
             if !setting.takesValue {
-                guard values.count == 1, let flag = Bool(values[0].lowercased()) ?? ["yes": true, "no": false, "on": true, "off": false][values[0].lowercased()] else {
+                guard values.count == 1,
+                    let flag = Bool(values[0].lowercased())
+                        ?? ["yes": true, "no": false, "on": true, "off": false][values[0].lowercased()]
+                else {
                     throw Failure(description: "\(at): '\(key)' is a switch: write true or false")
                 }
                 values = flag ? ["true"] : []
@@ -165,7 +193,8 @@ struct ConfigFile {
     private static func line(_ node: Node) -> Int { (node.mark?.line).map { $0 } ?? 1 }
 
     private static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
+        let x = Array(a)
+        let y = Array(b)
         var row = Array(0...y.count)
         for i in 1...max(x.count, 1) where !x.isEmpty {
             var next = [i] + Array(repeating: 0, count: y.count)
@@ -181,7 +210,9 @@ struct ConfigFile {
     /// line did not override): the user is sent to the line to fix.
     func origin(of message: String) -> String? {
         let given = Set(ConfigArguments.commandLineSettings())
-        guard let entry = entries.first(where: { !given.contains($0.key) && message.contains("--" + $0.key) }) else { return nil }
+        guard let entry = entries.first(where: { !given.contains($0.key) && message.contains("--" + $0.key) }) else {
+            return nil
+        }
         return " (set in \(path):\(entry.line))"
     }
 
@@ -189,7 +220,9 @@ struct ConfigFile {
     /// the file: a repeatable option given on the command line replaces the file's list).
     func arguments(overriddenBy commandLine: Set<String>, schema: CommandSchema) -> [String] {
         entries.filter { !commandLine.contains($0.key) }.flatMap { entry -> [String] in
-            guard schema.setting(entry.key)?.takesValue == true else { return entry.values.isEmpty ? [] : ["--" + entry.key] }
+            guard schema.setting(entry.key)?.takesValue == true else {
+                return entry.values.isEmpty ? [] : ["--" + entry.key]
+            }
             return entry.values.map { "--\(entry.key)=\($0)" }
         }
     }
@@ -219,8 +252,12 @@ enum ConfigArguments {
     }
 
     /// `arguments` (without the program name) with the config file's settings merged in, and the file.
-    static func expand(_ arguments: [String]) throws(ConfigFile.Failure) -> (arguments: [String], file: ConfigFile?, schema: CommandSchema?) {
-        guard let command = arguments.first, commands.contains(command), let path = path(in: arguments) else { return (arguments, nil, nil) }
+    static func expand(_ arguments: [String]) throws(ConfigFile.Failure) -> (
+        arguments: [String], file: ConfigFile?, schema: CommandSchema?
+    ) {
+        guard let command = arguments.first, commands.contains(command), let path = path(in: arguments) else {
+            return (arguments, nil, nil)
+        }
         guard let schema = CommandSchema.of(command) else { return (arguments, nil, nil) }
         let file = try ConfigFile.load(path, for: schema)
         let given = Set(schema.values(in: Array(arguments.dropFirst())).keys)
@@ -231,8 +268,10 @@ enum ConfigArguments {
 /// `--config FILE` as each command that takes it declares it (the merging happens before parsing,
 /// in `ConfigArguments`; this makes the flag known, documented and remembered for SIGHUP).
 struct ConfigOption: ParsableArguments {
-    @Option(name: .customLong("config"), help: ArgumentHelp(
-        "Read settings from this YAML file: one key per option, named as its long flag (interface: eth0, probe-allow: [10.0.0.0/8], quiet: true); flags given here override it. 'stratumsniff config show' prints the effective settings.",
-        valueName: "file"))
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "Read settings from this YAML file: one key per option, named as its long flag (interface: eth0, probe-allow: [10.0.0.0/8], quiet: true); flags given here override it. 'stratumsniff config show' prints the effective settings.",
+            valueName: "file"))
     var path: String?
 }

@@ -4,7 +4,9 @@ import Sensor
 
 /// `--log-level`: how much the program says about itself on stderr (or to the journal).
 struct DiagnosticOptions: ParsableArguments {
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    @Option(
+        name: .customLong("log-level"),
+        help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String = "notice"
 
     func validate() throws {

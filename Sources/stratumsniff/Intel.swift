@@ -17,13 +17,18 @@ struct Intel: ParsableCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Fetch each list (default: \(IntelSource.defaults.map(\.name).joined(separator: ", "))) into the cache; a failed fetch keeps the cached copy.")
+            abstract:
+                "Fetch each list (default: \(IntelSource.defaults.map(\.name).joined(separator: ", "))) into the cache; a failed fetch keeps the cached copy."
+        )
 
         @Option(help: "Cache directory.")
         var cache = Intel.defaultCache
 
-        @Option(name: .customLong("source"), help: ArgumentHelp(
-            "A list to fetch instead of the defaults (repeatable): NAME=URL, http or https; the licence is yours to check.", valueName: "name=url"))
+        @Option(
+            name: .customLong("source"),
+            help: ArgumentHelp(
+                "A list to fetch instead of the defaults (repeatable): NAME=URL, http or https; the licence is yours to check.",
+                valueName: "name=url"))
         var sources: [String] = []
 
         @Option(help: "Seconds to wait for each server.")
@@ -31,15 +36,21 @@ struct Intel: ParsableCommand {
 
         func validate() throws {
             for s in sources where Self.parse(s) == nil {
-                throw ValidationError("--source \(s): write it as NAME=URL (NAME: letters, digits, - _ .; URL: http:// or https://)")
+                throw ValidationError(
+                    "--source \(s): write it as NAME=URL (NAME: letters, digits, - _ .; URL: http:// or https://)")
             }
-            guard timeout.isFinite, timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
+            guard timeout.isFinite, timeout > 0, timeout <= 3600 else {
+                throw ValidationError("--timeout must be between 0 and 3600 seconds")
+            }
         }
 
         static func parse(_ text: String) -> IntelSource? {
             guard let eq = text.firstIndex(of: "=") else { return nil }
-            let name = String(text[..<eq]), url = String(text[text.index(after: eq)...])
-            guard IntelSource.validName(name), let u = URL(string: url), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil else { return nil }
+            let name = String(text[..<eq])
+            let url = String(text[text.index(after: eq)...])
+            guard IntelSource.validName(name), let u = URL(string: url),
+                ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil
+            else { return nil }
             return IntelSource(name: name, url: url, licence: "unknown (given with --source)")
         }
 
@@ -51,10 +62,14 @@ struct Intel: ParsableCommand {
                 do {
                     let m = try cacheDir.update(source, timeout: timeout, now: WallTime.epochSeconds())
                     let skipped = m.skippedLines > 0 ? ", \(m.skippedLines) lines skipped" : ""
-                    print(TerminalSafe.escape("\(m.name): \(m.domains) domains, \(m.addresses) addresses\(skipped) from \(m.url) (\(m.licence))"))
+                    print(
+                        TerminalSafe.escape(
+                            "\(m.name): \(m.domains) domains, \(m.addresses) addresses\(skipped) from \(m.url) (\(m.licence))"
+                        ))
                 } catch {
                     failed += 1
-                    OS.writeStandardError(TerminalSafe.escape("stratumsniff: intel update: \(source.name): \(error)") + "\n")
+                    OS.writeStandardError(
+                        TerminalSafe.escape("stratumsniff: intel update: \(source.name): \(error)") + "\n")
                 }
             }
             if failed > 0 { throw ExitCode(Exit.usageOrInputError) }
@@ -63,7 +78,8 @@ struct Intel: ParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the cached lists (entries, age, source, licence) and how each compares with the built-in list.")
+            abstract:
+                "List the cached lists (entries, age, source, licence) and how each compares with the built-in list.")
 
         @Option(help: "Cache directory.")
         var cache = Intel.defaultCache
@@ -82,9 +98,13 @@ struct Intel: ParsableCommand {
                 let m = l.meta
                 let age = Format.duration(Double(m.age(now: now)))
                 let c = ListComparison.compare(listText: l.text, name: m.name)
-                print(TerminalSafe.escape("\(m.name): \(m.domains) domains, \(m.addresses) addresses, fetched \(age) ago from \(m.url), licence \(m.licence)"))
-                print("  compared with the built-in list (\(c.builtin) domains): \(c.listCoveredByBuiltin) of its \(c.list) domains already covered; "
-                      + "it covers \(c.builtinCoveredByList) of the built-in \(c.builtin)")
+                print(
+                    TerminalSafe.escape(
+                        "\(m.name): \(m.domains) domains, \(m.addresses) addresses, fetched \(age) ago from \(m.url), licence \(m.licence)"
+                    ))
+                print(
+                    "  compared with the built-in list (\(c.builtin) domains): \(c.listCoveredByBuiltin) of its \(c.list) domains already covered; "
+                        + "it covers \(c.builtinCoveredByList) of the built-in \(c.builtin)")
             }
         }
     }

@@ -1,27 +1,38 @@
-import Sensor
-import OS
 import ArgumentParser
 import Foundation
+import OS
 import PoolIntel
 import Reporting
+import Sensor
 
 /// Pool intelligence and scoping options, shared by every command that analyses traffic.
 struct IntelOptions: ParsableArguments {
-    @Option(name: .customLong("pool-list"), help: ArgumentHelp(
-        "Extra pool/miner list (repeatable): one domain per line, hosts-file lines, Adblock ||domain^ rules, or IP, CIDR and address:port lines.",
-        valueName: "file"))
+    @Option(
+        name: .customLong("pool-list"),
+        help: ArgumentHelp(
+            "Extra pool/miner list (repeatable): one domain per line, hosts-file lines, Adblock ||domain^ rules, or IP, CIDR and address:port lines.",
+            valueName: "file"))
     var poolLists: [String] = []
 
-    @Option(name: .customLong("allow-list"), help: ArgumentHelp(
-        "Sanctioned pools and known-good names/addresses (repeatable, same formats): never treated as pools; mining through them is not flagged (counted as allowed_sessions).", valueName: "file"))
+    @Option(
+        name: .customLong("allow-list"),
+        help: ArgumentHelp(
+            "Sanctioned pools and known-good names/addresses (repeatable, same formats): never treated as pools; mining through them is not flagged (counted as allowed_sessions).",
+            valueName: "file"))
     var allowLists: [String] = []
 
-    @Option(name: .customLong("local-net"), help: ArgumentHelp(
-        "Our own address block (repeatable, e.g. 10.0.0.0/8): the report then lists only hosts inside these.", valueName: "cidr"))
+    @Option(
+        name: .customLong("local-net"),
+        help: ArgumentHelp(
+            "Our own address block (repeatable, e.g. 10.0.0.0/8): the report then lists only hosts inside these.",
+            valueName: "cidr"))
     var localNets: [String] = []
 
-    @Option(name: .customLong("intel-cache"), help: ArgumentHelp(
-        "Also load every list 'stratumsniff intel update' fetched into this directory (e.g. /var/lib/stratumsniff/intel).", valueName: "dir"))
+    @Option(
+        name: .customLong("intel-cache"),
+        help: ArgumentHelp(
+            "Also load every list 'stratumsniff intel update' fetched into this directory (e.g. /var/lib/stratumsniff/intel).",
+            valueName: "dir"))
     var intelCache: String?
 
     @Flag(name: .customLong("no-builtin-pools"), help: "Do not load the built-in pool list (only --pool-list files).")
@@ -47,7 +58,9 @@ struct IntelOptions: ParsableArguments {
         for w in intel.warnings { Diagnostics.log.warning("\(w)") }
         if let dir = intelCache {
             let lists: [(name: String, text: String, meta: CachedList)]
-            do { lists = try IntelCache(directory: dir).texts() } catch { throw ValidationError("--intel-cache: \(error)") }
+            do { lists = try IntelCache(directory: dir).texts() } catch {
+                throw ValidationError("--intel-cache: \(error)")
+            }
             let now = WallTime.epochSeconds()
             for l in lists {
                 // A fetched list's bad lines are not the user's to fix: counted, not listed.
@@ -56,7 +69,8 @@ struct IntelOptions: ParsableArguments {
                 let skipped = intel.warnings.count - before
                 if skipped > 0 { Diagnostics.log.info("\(l.name): \(skipped) lines not understood, skipped") }
                 if l.meta.age(now: now) > Self.staleSeconds {
-                    Diagnostics.log.warning("\(l.name) was fetched more than 30 days ago: run 'stratumsniff intel update --cache \(dir)'")
+                    Diagnostics.log.warning(
+                        "\(l.name) was fetched more than 30 days ago: run 'stratumsniff intel update --cache \(dir)'")
                 }
             }
         }

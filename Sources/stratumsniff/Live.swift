@@ -1,8 +1,8 @@
-import Locking
-import OS
 import ArgumentParser
 import Detection
 import Foundation
+import Locking
+import OS
 import PacketCapture
 import PacketDecoding
 import Pipeline
@@ -16,10 +16,10 @@ struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Capture live from one or more interfaces (a tap or mirror port) and report continuously.",
         discussion: """
-        Needs root or CAP_NET_RAW + CAP_NET_ADMIN to open the interfaces; when started as root it \
-        drops to --user (default nobody) once they are open. SIGINT/SIGTERM stop cleanly (final \
-        report, store closed, exit 0); SIGHUP reopens output files and reloads the pool/allow lists.
-        """
+            Needs root or CAP_NET_RAW + CAP_NET_ADMIN to open the interfaces; when started as root it \
+            drops to --user (default nobody) once they are open. SIGINT/SIGTERM stop cleanly (final \
+            report, store closed, exit 0); SIGHUP reopens output files and reloads the pool/allow lists.
+            """
     )
 
     @Option(name: [.customShort("i"), .customLong("interface")], help: "Interface to capture on (repeatable).")
@@ -31,38 +31,58 @@ struct Live: ParsableCommand {
     @Flag(help: "Do not put the interfaces into promiscuous mode.")
     var noPromisc = false
 
-    @Flag(help: "Immediate mode: every packet delivered at once instead of in kernel batches of up to 100 ms. Costs far more CPU on a busy link (see README); verdicts are committed every few seconds anyway.")
+    @Flag(
+        help:
+            "Immediate mode: every packet delivered at once instead of in kernel batches of up to 100 ms. Costs far more CPU on a busy link (see README); verdicts are committed every few seconds anyway."
+    )
     var immediate = false
 
     @Option(help: "Bytes captured per packet.")
     var snaplen: Int = 262_144
 
-    @Option(parsing: .unconditional,
-            help: ArgumentHelp("Capture threads (default: the number of cores). Each opens every interface; the kernel spreads the flows over them (PACKET_FANOUT).",
-                               valueName: "N"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Capture threads (default: the number of cores). Each opens every interface; the kernel spreads the flows over them (PACKET_FANOUT).",
+            valueName: "N"))
     var workers: Int?
 
-    @Option(help: "Kernel capture buffer per interface, in MiB (default: libpcap's, 2 MiB); raise it when the kernel drops packets.")
+    @Option(
+        help:
+            "Kernel capture buffer per interface, in MiB (default: libpcap's, 2 MiB); raise it when the kernel drops packets."
+    )
     var bufferSize: Int?
 
     @Option(help: "After opening the interfaces, run as this user (default: nobody when started as root).")
     var user: String?
 
-    @Option(help: "History store: a SQLite file (default /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite), or a PostgreSQL connection string shared by a fleet, as psql takes it (postgresql://USER@HOST/DB?sslmode=verify-full, host=… dbname=…, service=NAME; PG* variables, service and password files as libpq reads them).")
+    @Option(
+        help:
+            "History store: a SQLite file (default /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite), or a PostgreSQL connection string shared by a fleet, as psql takes it (postgresql://USER@HOST/DB?sslmode=verify-full, host=… dbname=…, service=NAME; PG* variables, service and password files as libpq reads them)."
+    )
     var store: String?
 
     @OptionGroup(title: "Store identity") var identity: IdentityOptions
 
-    @Option(help: "PostgreSQL store: where batches wait while the database is away (default /var/lib/stratumsniff/spool as root, else ./stratumsniff-spool).")
+    @Option(
+        help:
+            "PostgreSQL store: where batches wait while the database is away (default /var/lib/stratumsniff/spool as root, else ./stratumsniff-spool)."
+    )
     var spool: String?
 
-    @Option(help: "PostgreSQL store: the spool's size limit in MiB; beyond it superseded snapshots are merged away, never verdict changes.")
+    @Option(
+        help:
+            "PostgreSQL store: the spool's size limit in MiB; beyond it superseded snapshots are merged away, never verdict changes."
+    )
     var spoolMaxMb: Int = 512
 
     @Flag(help: "Keep no history (no store).")
     var noStore = false
 
-    @Option(help: "Retention: every hour, remove sessions, evidence and capture statistics older than this (30d, 90d ...); hosts and verdict changes are kept.")
+    @Option(
+        help:
+            "Retention: every hour, remove sessions, evidence and capture statistics older than this (30d, 90d ...); hosts and verdict changes are kept."
+    )
     var retain: String?
 
     @Option(help: "Seconds between store commits: a crash loses at most this much.")
@@ -80,20 +100,30 @@ struct Live: ParsableCommand {
     @Option(help: "Send RFC 5424 events to a collector: HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT.")
     var syslog: String?
 
-    @Option(help: "Append events as JSON lines (the --format jsonl schema) to this file; '-' writes them to standard output (with --format none).")
+    @Option(
+        help:
+            "Append events as JSON lines (the --format jsonl schema) to this file; '-' writes them to standard output (with --format none)."
+    )
     var events: String?
 
-    @Option(help: "The events file's shape: jsonl (the --format jsonl lines) or eve (Suricata EVE records: flow fields, community_id, a mining object; verdicts as alerts).")
+    @Option(
+        help:
+            "The events file's shape: jsonl (the --format jsonl lines) or eve (Suricata EVE records: flow fields, community_id, a mining object; verdicts as alerts)."
+    )
     var eventsFormat: EventsFormat = .jsonl
 
     @Option(help: "Rotate the events file at this many MiB (5 old files kept).")
     var eventsMaxMb: Int = 100
 
-    @Option(name: .customLong("reload-lists-every"), help: "Reload the pool and allow lists (and --intel-cache) this often, as SIGHUP does: 1h, 6h, 1d ...")
+    @Option(
+        name: .customLong("reload-lists-every"),
+        help: "Reload the pool and allow lists (and --intel-cache) this often, as SIGHUP does: 1h, 6h, 1d ...")
     var reloadListsEvery: String?
 
-    @Option(help: ArgumentHelp("Serve Prometheus metrics (GET /metrics) and a health check (GET /healthz) on HOST:PORT, e.g. 127.0.0.1:9977.",
-                               valueName: "HOST:PORT"))
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics (GET /metrics) and a health check (GET /healthz) on HOST:PORT, e.g. 127.0.0.1:9977.",
+            valueName: "HOST:PORT"))
     var metrics: String?
 
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
@@ -113,35 +143,58 @@ struct Live: ParsableCommand {
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
 
     func validate() throws {
-        if interfaces.isEmpty { throw ValidationError("name at least one interface with -i (see 'stratumsniff interfaces')") }
+        if interfaces.isEmpty {
+            throw ValidationError("name at least one interface with -i (see 'stratumsniff interfaces')")
+        }
         if let bpf { do { try PcapFileSource.validateFilter(bpf) } catch { throw ValidationError(error.description) } }
-        if snaplen < 64 || snaplen > 262_144 { throw ValidationError("--snaplen must be between 64 and 262144 (got \(snaplen))") }
-        if let workers, workers < 1 || workers > 256 { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
-        if let b = bufferSize, b < 1 || b > 4096 { throw ValidationError("--buffer-size is in MiB, 1 to 4096 (got \(b))") }
-        if let d = duration, DurationText.valid(d) == nil { throw ValidationError("--duration must be a positive number of seconds, at most 100 years (got \(d))") }
+        if snaplen < 64 || snaplen > 262_144 {
+            throw ValidationError("--snaplen must be between 64 and 262144 (got \(snaplen))")
+        }
+        if let workers, workers < 1 || workers > 256 {
+            throw ValidationError("--workers must be between 1 and 256 (got \(workers))")
+        }
+        if let b = bufferSize, b < 1 || b > 4096 {
+            throw ValidationError("--buffer-size is in MiB, 1 to 4096 (got \(b))")
+        }
+        if let d = duration, DurationText.valid(d) == nil {
+            throw ValidationError("--duration must be a positive number of seconds, at most 100 years (got \(d))")
+        }
         if !["table", "json", "none"].contains(format) { throw ValidationError("--format must be table, json or none") }
-        if let user, Privileges.isRoot { do { _ = try Privileges.lookup(user) } catch { throw ValidationError(error.description) } }
+        if let user, Privileges.isRoot {
+            do { _ = try Privileges.lookup(user) } catch { throw ValidationError(error.description) }
+        }
         if DurationText.valid(commitInterval) == nil || commitInterval > 86400 {
-            throw ValidationError("--commit-interval must be a positive number of seconds, at most 86400 (got \(commitInterval))")
+            throw ValidationError(
+                "--commit-interval must be a positive number of seconds, at most 86400 (got \(commitInterval))")
         }
         if let r = reportEvery {
-            guard let s = DurationText.seconds(r), s >= 10 else { throw ValidationError("--report-every \(r): write it as 15m, 1h or 24h (at least 10s)") }
+            guard let s = DurationText.seconds(r), s >= 10 else {
+                throw ValidationError("--report-every \(r): write it as 15m, 1h or 24h (at least 10s)")
+            }
             if reportDir == nil { throw ValidationError("--report-every needs --report-dir") }
             if noStore { throw ValidationError("--report-every renders from the store: drop --no-store") }
         }
-        if let s = syslog, SyslogSender.parse(s) == nil { throw ValidationError("--syslog \(s): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT") }
+        if let s = syslog, SyslogSender.parse(s) == nil {
+            throw ValidationError("--syslog \(s): write it as HOST:PORT, udp://HOST:PORT or tcp://HOST:PORT")
+        }
         if let r = retain {
             _ = try DurationText.retention(r, flag: "--retain")
             if noStore { throw ValidationError("--retain prunes the store: drop --no-store") }
         }
-        if let r = reloadListsEvery, DurationText.seconds(r) == nil { throw ValidationError("--reload-lists-every \(r): write a duration such as 30m, 6h or 1d") }
+        if let r = reloadListsEvery, DurationText.seconds(r) == nil {
+            throw ValidationError("--reload-lists-every \(r): write a duration such as 30m, 6h or 1d")
+        }
         if let w = webhook, WebhookSender.endpoint(w) == nil {
             throw ValidationError("--webhook \(w): not an http:// or https:// URL")
         }
         if let events, EventsFile.isStandardOutput(events), format != "none" {
-            throw ValidationError("--events \(events) writes the events to standard output: add --format none (the final report would share it)")
+            throw ValidationError(
+                "--events \(events) writes the events to standard output: add --format none (the final report would share it)"
+            )
         }
-        if eventsMaxMb < 1 || eventsMaxMb > 1 << 20 { throw ValidationError("--events-max-mb must be between 1 and 1048576 (got \(eventsMaxMb))") }
+        if eventsMaxMb < 1 || eventsMaxMb > 1 << 20 {
+            throw ValidationError("--events-max-mb must be between 1 and 1048576 (got \(eventsMaxMb))")
+        }
     }
 
     func run() throws {
@@ -158,15 +211,19 @@ struct Live: ParsableCommand {
         let events = EventRelay()
         let sensor: any LiveSensor
         var limits = caps.limits
-        limits.maxHostsSeen = 0   // hosts without evidence are listed by `analyze --all-hosts` only
+        limits.maxHostsSeen = 0  // hosts without evidence are listed by `analyze --all-hosts` only
         do {
             if count > 1 {
-                sensor = try LiveWorkers(interfaces: interfaces, options: captureOptions, workers: count, limits: limits, intel: pools,
-                                         localNets: localNets, collectRetired: storeLocation != nil) { events.send($0) }
+                sensor = try LiveWorkers(
+                    interfaces: interfaces, options: captureOptions, workers: count, limits: limits, intel: pools,
+                    localNets: localNets, collectRetired: storeLocation != nil
+                ) { events.send($0) }
             } else {
                 // One handle per interface; any that cannot be opened stops the start.
                 let options = captureOptions
-                let captures = try interfaces.map { name throws(CaptureError) in try LiveCapture(interface: name, options: options) }
+                let captures = try interfaces.map { name throws(CaptureError) in
+                    try LiveCapture(interface: name, options: options)
+                }
                 let analyzer = Analyzer(limits: limits, intel: pools, localNets: localNets) { events.send($0) }
                 analyzer.collectRetiredSessions = storeLocation != nil
                 sensor = LiveLoop(captures: captures, analyzer: analyzer)
@@ -176,7 +233,9 @@ struct Live: ParsableCommand {
             throw ExitCode(Exit.usageOrInputError)
         }
         // The metrics port, like the handles, may need root (below 1024).
-        let sensorMetrics = metrics.map { _ in SensorMetrics(sensor: identity.identity.sensor, site: identity.identity.site) }
+        let sensorMetrics = metrics.map { _ in
+            SensorMetrics(sensor: identity.identity.sensor, site: identity.identity.site)
+        }
         var metricsServer: MetricsServer?
         if let address = metrics, let m = sensorMetrics {
             do { metricsServer = try MetricsServer(address: address, metrics: m) } catch {
@@ -190,8 +249,10 @@ struct Live: ParsableCommand {
         let (outputs, recorder) = try openOutputs(store: storeLocation, spool: spoolDir, started: started)
         events.outputs = outputs
         Signals.install()
-        let commits = LiveCommits(analyzer: sensor, outputs: outputs, recorder: recorder, reportDir: reportDir,
-                                  maxHosts: caps.limits.hosts.maxHosts) { sensor.captureSummary() }
+        let commits = LiveCommits(
+            analyzer: sensor, outputs: outputs, recorder: recorder, reportDir: reportDir,
+            maxHosts: caps.limits.hosts.maxHosts
+        ) { sensor.captureSummary() }
         commits.prober = makeProber(localNets: localNets, recorder: recorder)
         defer { commits.prober?.stop(within: 1) }
         let replaceIntel: (PoolIntelligence) -> Void = { sensor.replaceIntel($0) }
@@ -201,7 +262,7 @@ struct Live: ParsableCommand {
         var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
         var lastCommit = started
         let retention = retain.flatMap(DurationText.seconds)
-        var nextPrune = started   // at the start, then every hour
+        var nextPrune = started  // at the start, then every hour
         let listPeriod = reloadListsEvery.flatMap(DurationText.seconds)
         // With --config, SIGHUP reads the file again: the lists and the log level change live.
         var lists = intel
@@ -220,12 +281,15 @@ struct Live: ParsableCommand {
             }
             if let keep = retention, let recorder, now >= nextPrune {
                 nextPrune = now.adding(seconds: 3600)
-                let cutoff = now.adding(seconds: -keep).nanoseconds, store = recorder.store
+                let cutoff = now.adding(seconds: -keep).nanoseconds
+                let store = recorder.store
                 recorder.enqueue {
                     do {
                         let p = try store.prune(before: cutoff)
                         if p.sessions + p.evidence + p.captureStats > 0 {
-                            Diagnostics.log.notice("retention: removed \(p.sessions) sessions, \(p.evidence) evidence records, \(p.captureStats) capture statistics")
+                            Diagnostics.log.notice(
+                                "retention: removed \(p.sessions) sessions, \(p.evidence) evidence records, \(p.captureStats) capture statistics"
+                            )
                         }
                     } catch {
                         Diagnostics.log.error("retention: \(error)")
@@ -258,18 +322,27 @@ struct Live: ParsableCommand {
                     let h = recorder.health
                     snap.store = (recorder.commits, h.failures, h.failing, h.lastCommitSeconds)
                     if recorder.store.isRemote { snap.spool = recorder.spoolState }
-                    if h.failing { problems.append("the store's latest commit failed" + (recorder.store.isRemote ? " (batches wait in the spool)" : "")) }
+                    if h.failing {
+                        problems.append(
+                            "the store's latest commit failed"
+                                + (recorder.store.isRemote ? " (batches wait in the spool)" : ""))
+                    }
                 }
                 let stuck = sensor.stalled(at: now)
                 if !stuck.isEmpty {
-                    problems.append("capture worker\(stuck.count > 1 ? "s" : "") \(stuck.map(String.init).joined(separator: ", ")) stalled")
+                    problems.append(
+                        "capture worker\(stuck.count > 1 ? "s" : "") \(stuck.map(String.init).joined(separator: ", ")) stalled"
+                    )
                 }
                 snap.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
                 m.update(snap, at: now)
             }
             if status.enabled {
-                let c = sensor.captureSummary(), st = sensor.statistics
-                status.show("\(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by kernel, \(c.packets_dropped_by_interface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions")
+                let c = sensor.captureSummary()
+                let st = sensor.statistics
+                status.show(
+                    "\(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by kernel, \(c.packets_dropped_by_interface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions"
+                )
             }
         }
         do {
@@ -323,21 +396,32 @@ struct Live: ParsableCommand {
     }
 
     /// Outputs and store, opened as the (possibly unprivileged) user.
-    private func openOutputs(store location: StoreLocation?, spool spoolDir: String?, started: Timestamp) throws -> (Outputs, Recorder?) {
+    private func openOutputs(store location: StoreLocation?, spool spoolDir: String?, started: Timestamp) throws -> (
+        Outputs, Recorder?
+    ) {
         do {
-            let outputs = Outputs(events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
-                                  syslog: try syslog.map { try SyslogSender(target: $0) },
-                                  webhook: try webhook.map { try WebhookSender(url: $0) }, identity: identity.identity,
-                                  eve: eventsFormat == .eve)
-            if let reportDir { try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true) }
+            let outputs = Outputs(
+                events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
+                syslog: try syslog.map { try SyslogSender(target: $0) },
+                webhook: try webhook.map { try WebhookSender(url: $0) }, identity: identity.identity,
+                eve: eventsFormat == .eve)
+            if let reportDir {
+                try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+            }
             guard let location else { return (outputs, nil) }
             if !Privileges.isRoot, let storePath = location.file { try StorePaths.prepareDirectory(for: storePath) }
             // A PostgreSQL server away at start does not stop the sensor: it spools until the server answers.
             let db = try EvidenceStore(location, identity: identity.identity, documents: .reportJSON, deferred: true)
-            db.beginRun(source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version, at: started)
-            let spool = try spoolDir.map { try Spool(directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20)) }
+            db.beginRun(
+                source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version,
+                at: started)
+            let spool = try spoolDir.map {
+                try Spool(directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20))
+            }
             if let spool, !spool.isEmpty {
-                Diagnostics.log.notice("spool \(spool.directory): \(Format.count(spool.batches, "batch", plural: "batches")) from an earlier run wait for the database; delivered first")
+                Diagnostics.log.notice(
+                    "spool \(spool.directory): \(Format.count(spool.batches, "batch", plural: "batches")) from an earlier run wait for the database; delivered first"
+                )
             }
             return (outputs, Recorder(store: db, spool: spool))
         } catch {
@@ -347,8 +431,10 @@ struct Live: ParsableCommand {
     }
 
     /// SIGHUP: reopen the output files and reload the pool and allow lists.
-    private func reload(_ outputs: Outputs, _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-                        _ localNets: inout AddressSet?) {
+    private func reload(
+        _ outputs: Outputs, _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
+        _ localNets: inout AddressSet?
+    ) {
         do {
             try outputs.reopen()
             try reloadLists(lists, apply, &pools, &localNets)
@@ -363,7 +449,9 @@ struct Live: ParsableCommand {
 
     /// The settings this process runs with (flags over the config file), as `config show` reads them.
     static func effectiveSettings() -> [String: [String]] {
-        guard let expanded = try? ConfigArguments.expand(Array(CommandLine.arguments.dropFirst())), let schema = expanded.schema else { return [:] }
+        guard let expanded = try? ConfigArguments.expand(Array(CommandLine.arguments.dropFirst())),
+            let schema = expanded.schema
+        else { return [:] }
         return schema.values(in: Array(expanded.arguments.dropFirst()))
     }
 
@@ -392,15 +480,19 @@ struct Live: ParsableCommand {
             }
         }
         // The changes that wait for a restart stay pending (named again at the next SIGHUP).
-        settings = settings.filter { !Self.changeableLive.contains($0.key) }.merging(now.filter { Self.changeableLive.contains($0.key) }) { old, _ in old }
+        settings = settings.filter { !Self.changeableLive.contains($0.key) }.merging(
+            now.filter { Self.changeableLive.contains($0.key) }
+        ) { old, _ in old }
         for key in Self.changeableLive where now[key] == nil { settings[key] = nil }
         lists = fresh.intel
         Diagnostics.setLevel(fresh.diagnostics.level)
     }
 
     /// The schedule (`--reload-lists-every`): the lists only; the outputs stay open.
-    private func reloadListsOnSchedule(_ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-                                       _ localNets: inout AddressSet?) {
+    private func reloadListsOnSchedule(
+        _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
+        _ localNets: inout AddressSet?
+    ) {
         do {
             try reloadLists(lists, apply, &pools, &localNets)
             Diagnostics.log.notice("lists reloaded on schedule (\(pools.pools.count) pool names)")
@@ -419,50 +511,62 @@ struct Live: ParsableCommand {
         var known: [ProbeFact] = []
         if let store = recorder?.store {
             do { known = try store.probeFacts(since: WallTime.now().nanoseconds - Int64(policy.ttl * 1e9)) } catch {
-                Diagnostics.log.warning("probe: the store's earlier answers could not be read (\(error)); servers are asked again")
+                Diagnostics.log.warning(
+                    "probe: the store's earlier answers could not be read (\(error)); servers are asked again")
             }
         }
-        return LiveProber(policy: policy, asks: asking != nil, known: known, note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") },
-                          learned: { fact in
-                              recorder?.enqueue {
-                                  do { try recorder?.store.store(probes: [fact]) } catch { Diagnostics.log.error("probe: \(error)") }
-                              }
-                          })
+        return LiveProber(
+            policy: policy, asks: asking != nil, known: known,
+            note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") },
+            learned: { fact in
+                recorder?.enqueue {
+                    do { try recorder?.store.store(probes: [fact]) } catch { Diagnostics.log.error("probe: \(error)") }
+                }
+            })
     }
 
     /// The pool and allow lists (and `--intel-cache`) read again and handed to the analyzer; if
     /// reading fails, nothing changes.
-    private func reloadLists(_ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-                             _ localNets: inout AddressSet?) throws {
+    private func reloadLists(
+        _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
+        _ localNets: inout AddressSet?
+    ) throws {
         (pools, localNets) = try lists.load()
         apply(pools)
     }
 
     /// Stop: every open session is flushed into the verdicts, then the final commit and report, the
     /// store closed whole, and the final report on standard output.
-    private func finish(_ final: (reports: [HostReport], stats: AnalysisStats), _ commits: LiveCommits, outputs: Outputs, recorder: Recorder?,
-                        started: Timestamp) {
+    private func finish(
+        _ final: (reports: [HostReport], stats: AnalysisStats), _ commits: LiveCommits, outputs: Outputs,
+        recorder: Recorder?,
+        started: Timestamp
+    ) {
         let end = WallTime.now()
         // The final verdicts with every probe answer so far (the snapshot path applies them in commit).
         let reports = commits.prober?.judge(final.reports) ?? final.reports
         commits.commit(reports, at: end)
         if reportDir != nil { commits.writeReport(from: started, to: end, label: "final") }
         if let recorder { recorder.submit(rows: recorder.store.endRunRows(at: end)) }
-        recorder?.stop()   // everything queued is written (or spooled) before the store is closed
+        recorder?.stop()  // everything queued is written (or spooled) before the store is closed
         if let recorder, recorder.spoolState.batches > 0, !recorder.drainSpool(within: 5) {
             let s = recorder.spoolState
-            Diagnostics.log.warning("store \(recorder.store.path) still away: \(Format.count(s.batches, "batch", plural: "batches")) (\(s.bytes) bytes) wait in the spool; the next start with the same --spool delivers them")
+            Diagnostics.log.warning(
+                "store \(recorder.store.path) still away: \(Format.count(s.batches, "batch", plural: "batches")) (\(s.bytes) bytes) wait in the spool; the next start with the same --spool delivers them"
+            )
         }
         try? recorder?.store.checkpoint()
         outputs.flush()
         let capture = commits.captureSummary()
-        var summary = RunSummary(stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
-                                 reports: reports)
+        var summary = RunSummary(
+            stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
+            reports: reports)
         summary.capture = capture
         if let recorder, let dir = spoolDirectory {
             let s = recorder.spoolState
-            summary.store_spool = SpoolSummary(directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped,
-                                             oldest_seconds: (s.oldestSeconds * 10).rounded() / 10)
+            summary.store_spool = SpoolSummary(
+                directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped,
+                oldest_seconds: (s.oldestSeconds * 10).rounded() / 10)
         }
         switch format {
         case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }
@@ -470,10 +574,11 @@ struct Live: ParsableCommand {
         default: break
         }
         if capture.packets_dropped_by_kernel > 0 || capture.packets_dropped_by_interface > 0 {
-            Diagnostics.log.warning("\(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf")
+            Diagnostics.log.warning(
+                "\(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf"
+            )
         }
     }
-
 
     /// Events from the capture workers' threads, to the outputs once they are open (the workers open
     /// their handles before the outputs exist: privileges are dropped in between).
@@ -493,7 +598,8 @@ struct Live: ParsableCommand {
     }
 
     static func fileStamp(_ t: Timestamp) -> String {
-        TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "") + "Z"
+        TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(
+            of: ":", with: "") + "Z"
     }
 }
 

@@ -1,6 +1,6 @@
-import OS
 import Detection
 import Foundation
+import OS
 import PacketDecoding
 import Pipeline
 import Reporting
@@ -21,10 +21,16 @@ final class LiveCommits {
     /// `--probe`: asks the servers the reports mark; its answers judge them again.
     var prober: LiveProber?
 
-    init(analyzer: any LiveSensor, outputs: Outputs, recorder: Recorder?, reportDir: String?, maxHosts: Int,
-         captureSummary: @escaping () -> CaptureSummary) {
-        self.analyzer = analyzer; self.outputs = outputs; self.recorder = recorder; self.reportDir = reportDir
-        self.maxHosts = maxHosts; self.captureSummary = captureSummary
+    init(
+        analyzer: any LiveSensor, outputs: Outputs, recorder: Recorder?, reportDir: String?, maxHosts: Int,
+        captureSummary: @escaping () -> CaptureSummary
+    ) {
+        self.analyzer = analyzer
+        self.outputs = outputs
+        self.recorder = recorder
+        self.reportDir = reportDir
+        self.maxHosts = maxHosts
+        self.captureSummary = captureSummary
     }
 
     /// The hosts that changed since the last snapshot, and those a probe's answer concerns.
@@ -42,13 +48,17 @@ final class LiveCommits {
         let (alerts, suppressed) = alerting.review(reports)
         for a in alerts {
             let r = a.report
-            outputs.newMiner(r, change: VerdictChange(host: r.host.description, old: a.previous?.rawValue, new: r.verdict.rawValue,
-                                                      confidence: r.confidence), time: now.nanoseconds)
+            outputs.newMiner(
+                r,
+                change: VerdictChange(
+                    host: r.host.description, old: a.previous?.rawValue, new: r.verdict.rawValue,
+                    confidence: r.confidence), time: now.nanoseconds)
         }
         if suppressed > 0 { outputs.alertsSuppressed(suppressed, time: now.nanoseconds) }
         alerting.forget(beyond: 2 * maxHosts, keeping: analyzer.holds)
-        var batch = Recorder.batch(reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
-                                   hostsFlagged: alerting.flaggedCount(held: analyzer.holds))
+        var batch = Recorder.batch(
+            reports: reports, stats: analyzer.statistics, capture: captureSummary(), at: now,
+            hostsFlagged: alerting.flaggedCount(held: analyzer.holds))
         batch.retiredSessions = analyzer.drainRetiredSessions()
         recorder?.submit(batch)
     }
@@ -62,7 +72,9 @@ final class LiveCommits {
         let since = answersReadFrom - 60_000_000_000
         answersReadFrom = WallTime.now().nanoseconds
         recorder.enqueue {
-            do { prober.learn(try store.probeFacts(since: since)) } catch { Diagnostics.log.warning("probe: the store's answers could not be read (\(error))") }
+            do { prober.learn(try store.probeFacts(since: since)) } catch {
+                Diagnostics.log.warning("probe: the store's answers could not be read (\(error))")
+            }
         }
     }
 
@@ -79,7 +91,8 @@ final class LiveCommits {
             do {
                 // A sensor's own periodic report covers its own traffic; the fleet's is `report --store postgresql://…`.
                 let own = store.isRemote ? StoreFilter(sensors: [store.identity.sensor]) : StoreFilter()
-                let read = try store.report(from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now(), filter: own)
+                let read = try store.report(
+                    from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now(), filter: own)
                 for w in read.warnings { Diagnostics.log.warning("report: \(w)") }
                 let r = read.report
                 try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")

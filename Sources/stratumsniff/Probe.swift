@@ -47,7 +47,8 @@ struct Probe: ParsableCommand {
 
     /// "host:port", "[v6]:port"; or the reason it is not one.
     static func parse(_ text: String) -> Result<Target, ValidationError> {
-        let host: Substring, port: Substring
+        let host: Substring
+        let port: Substring
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else {
                 return .failure(ValidationError("'\(TerminalSafe.escape(text))' is not [ADDRESS]:PORT"))
@@ -56,13 +57,16 @@ struct Probe: ParsableCommand {
             port = text[text.index(close, offsetBy: 2)...]
         } else {
             guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else {
-                return .failure(ValidationError("'\(TerminalSafe.escape(text))' is not HOST:PORT (write IPv6 addresses as [ADDRESS]:PORT)"))
+                return .failure(
+                    ValidationError(
+                        "'\(TerminalSafe.escape(text))' is not HOST:PORT (write IPv6 addresses as [ADDRESS]:PORT)"))
             }
             host = text[..<colon]
             port = text[text.index(after: colon)...]
         }
         guard !host.isEmpty, let number = UInt16(port), number > 0 else {
-            return .failure(ValidationError("'\(TerminalSafe.escape(text))': the port must be 1-65535 and the host not empty"))
+            return .failure(
+                ValidationError("'\(TerminalSafe.escape(text))': the port must be 1-65535 and the host not empty"))
         }
         return .success(Target(host: String(host), port: number))
     }
@@ -70,9 +74,15 @@ struct Probe: ParsableCommand {
     func validate() throws {
         if tlsOnly && clearOnly { throw ValidationError("--tls and --no-tls exclude each other") }
         if noSNI && sni != nil { throw ValidationError("--sni and --no-sni exclude each other") }
-        guard timeout >= 0.1, timeout <= 60 else { throw ValidationError("--timeout must be 0.1-60 seconds, not \(timeout)") }
-        guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json, not '\(TerminalSafe.escape(format))'") }
-        if targets.isEmpty && !printRequests { throw ValidationError("name at least one server as HOST:PORT (or --requests to see what is sent)") }
+        guard timeout >= 0.1, timeout <= 60 else {
+            throw ValidationError("--timeout must be 0.1-60 seconds, not \(timeout)")
+        }
+        guard ["table", "json"].contains(format) else {
+            throw ValidationError("--format must be table or json, not '\(TerminalSafe.escape(format))'")
+        }
+        if targets.isEmpty && !printRequests {
+            throw ValidationError("name at least one server as HOST:PORT (or --requests to see what is sent)")
+        }
         for t in targets { _ = try Self.parse(t).get() }
     }
 
@@ -97,7 +107,8 @@ struct Probe: ParsableCommand {
         settings.connectMilliseconds = Int32(timeout * 1000)
         settings.answerMilliseconds = Int32(timeout * 1000)
         let prober = Prober(settings: settings)
-        var sawPool = false, undecided = false
+        var sawPool = false
+        var undecided = false
         for text in targets {
             let target = try Self.parse(text).get()
             let result = prober.probe(host: target.host, port: target.port)
@@ -106,7 +117,10 @@ struct Probe: ParsableCommand {
             case .unreachable, .unconfirmed: undecided = true
             case .notPool: break
             }
-            print(format == "json" ? JSONOutput.encode(ProbeJSON(result), pretty: false) : ProbeTable.render(result) + (targets.count > 1 ? "\n" : ""))
+            print(
+                format == "json"
+                    ? JSONOutput.encode(ProbeJSON(result), pretty: false)
+                    : ProbeTable.render(result) + (targets.count > 1 ? "\n" : ""))
         }
         if sawPool { throw ExitCode(Exit.minerFound) }
         if undecided { throw ExitCode(3) }

@@ -1,8 +1,8 @@
-import OS
 import ArgumentParser
 import Foundation
-import SafeNumbers
+import OS
 import Reporting
+import SafeNumbers
 import Sensor
 import Store
 
@@ -12,10 +12,14 @@ struct Report: ParsableCommand {
         discussion: "Times are packet times. --since counts back from now; --since all covers the whole history."
     )
 
-    @Option(help: "The store to read: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or a PostgreSQL connection string as psql takes it (postgresql://USER@HOST/DB, host=… dbname=…, service=NAME).")
+    @Option(
+        help:
+            "The store to read: a SQLite file (default: /var/lib/stratumsniff/store.sqlite as root, else ./stratumsniff.sqlite) or a PostgreSQL connection string as psql takes it (postgresql://USER@HOST/DB, host=… dbname=…, service=NAME)."
+    )
     var store: String?
 
-    @Option(name: .customLong("sensor"), help: "Only what these sensors saw (repeat for several; default: every sensor).")
+    @Option(
+        name: .customLong("sensor"), help: "Only what these sensors saw (repeat for several; default: every sensor).")
     var sensors: [String] = []
 
     @Option(name: .customLong("site"), help: "Only these sites (repeat for several; default: every site).")
@@ -40,16 +44,20 @@ struct Report: ParsableCommand {
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
 
     func validate() throws {
-        guard PeriodRenderer.OutputKind(rawValue: format) != nil else { throw ValidationError("--format must be html, json, md or csv") }
+        guard PeriodRenderer.OutputKind(rawValue: format) != nil else {
+            throw ValidationError("--format must be html, json, md or csv")
+        }
         if since != nil && from != nil { throw ValidationError("give --since or --from/--to, not both") }
         if let since, since != "all", DurationText.seconds(since) == nil {
             throw ValidationError("--since \(since): write it as 90s, 30m, 24h, 7d (at most 100 years) or all")
         }
         if let from, TimeText.nanoseconds(from) == nil {
-            throw ValidationError("--from \(from): not a time \(TimeText.range); write 2026-11-26T08:00:00Z or '2026-11-26 08:00'")
+            throw ValidationError(
+                "--from \(from): not a time \(TimeText.range); write 2026-11-26T08:00:00Z or '2026-11-26 08:00'")
         }
         if let to, TimeText.nanoseconds(to) == nil {
-            throw ValidationError("--to \(to): not a time \(TimeText.range); write 2026-11-26T08:00:00Z or '2026-11-26 08:00'")
+            throw ValidationError(
+                "--to \(to): not a time \(TimeText.range); write 2026-11-26T08:00:00Z or '2026-11-26 08:00'")
         }
         if let from, let to, let a = TimeText.nanoseconds(from), let b = TimeText.nanoseconds(to), a > b {
             throw ValidationError("--from \(from) is after --to \(to)")
@@ -57,7 +65,9 @@ struct Report: ParsableCommand {
         for s in sensors { try NameText.check(s, flag: "--sensor") }
         for s in sites { try NameText.check(s, flag: "--site") }
         if let path = try StorePaths.location(store).file, !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no store at \(path): run 'stratumsniff live' or 'analyze --store \(path)' first, or name one with --store")
+            throw ValidationError(
+                "no store at \(path): run 'stratumsniff live' or 'analyze --store \(path)' first, or name one with --store"
+            )
         }
     }
 
@@ -65,9 +75,12 @@ struct Report: ParsableCommand {
         let db: EvidenceStore
         let filter = StoreFilter(sensors: sensors, sites: sites)
         // A store problem is not a usage mistake: one line saying what and what to do, no usage text.
-        do { db = try EvidenceStore(readingOnly: StorePaths.location(store)) } catch let e as StoreError { fail(e.description) } catch { fail("\(error)") }
+        do { db = try EvidenceStore(readingOnly: StorePaths.location(store)) } catch let e as StoreError {
+            fail(e.description)
+        } catch { fail("\(error)") }
         let now = WallTime.now()
-        var lo: Int64, hi: Int64 = to.flatMap(TimeText.nanoseconds) ?? now.nanoseconds
+        var lo: Int64
+        var hi: Int64 = to.flatMap(TimeText.nanoseconds) ?? now.nanoseconds
         if since == "all" {
             let span = (try? db.span(filter: filter)) ?? nil
             // The whole history: from the first evidence to the last (or --to), not to today.

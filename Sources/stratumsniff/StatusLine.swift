@@ -1,7 +1,6 @@
 import OS
 import Reporting
 
-
 /// One line on standard error, redrawn in place; only when stderr is a terminal (and not --quiet),
 /// so logs and pipes never see it. Used by `analyze` (progress) and `live` (capture status).
 final class StatusLine {
@@ -18,6 +17,9 @@ final class StatusLine {
     }
 
     func clear() {
-        if shown { OS.writeStandardError("\r\u{1B}[K"); shown = false }
+        if shown {
+            OS.writeStandardError("\r\u{1B}[K")
+            shown = false
+        }
     }
 }

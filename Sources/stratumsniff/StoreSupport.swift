@@ -1,23 +1,24 @@
-import OS
 import ArgumentParser
 import Foundation
+import OS
 import PacketDecoding
 import SafeNumbers
 import Sensor
 import Store
 
-
 /// Where the history lives when --store is not given (docs/store-and-fleet.md "Store").
 enum StorePaths {
     static var defaultPath: String {
-        Privileges.isRoot ? "/var/lib/stratumsniff/store.sqlite" : FileManager.default.currentDirectoryPath + "/stratumsniff.sqlite"
+        Privileges.isRoot
+            ? "/var/lib/stratumsniff/store.sqlite" : FileManager.default.currentDirectoryPath + "/stratumsniff.sqlite"
     }
 
     /// The directory a file at `path` would be written in, when it does not exist (nil when it does).
     static func missingDirectory(of path: String) -> String? {
         let dir = (path as NSString).deletingLastPathComponent
         var isDir: ObjCBool = false
-        return dir.isEmpty || (FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) ? nil : dir
+        return dir.isEmpty || (FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue)
+            ? nil : dir
     }
 
     /// Creates the store's directory if needed (mode 0750).
@@ -25,7 +26,8 @@ enum StorePaths {
         let dir = (path as NSString).deletingLastPathComponent
         guard !dir.isEmpty else { return }
         do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
             throw ValidationError("cannot create the store directory \(dir): \(error.localizedDescription)")
         }
@@ -40,11 +42,19 @@ enum DurationText {
     /// Seconds in `text`, or nil unless it is a positive, finite duration of at most `maxSeconds`.
     static func seconds(_ text: String) -> Double? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
-        var number = Substring(text), mult = 1.0
-        if let unit = text.last, let m = units[unit] { number = number.dropLast(); mult = m }
+        var number = Substring(text)
+        var mult = 1.0
+        if let unit = text.last, let m = units[unit] {
+            number = number.dropLast()
+            mult = m
+        }
         // Plain decimal only: Double() would also take "nan", "inf" and hex floats.
-        guard !number.isEmpty, number.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 0x2E || $0 == 0x65 || $0 == 0x45 || $0 == 0x2B || $0 == 0x2D }),
-              let n = Double(number) else { return nil }
+        guard !number.isEmpty,
+            number.utf8.allSatisfy({
+                ($0 >= 48 && $0 <= 57) || $0 == 0x2E || $0 == 0x65 || $0 == 0x45 || $0 == 0x2B || $0 == 0x2D
+            }),
+            let n = Double(number)
+        else { return nil }
         return valid(n * mult)
     }
 
@@ -71,7 +81,9 @@ enum TimeText {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
-        for pattern in ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"] {
+        for pattern in [
+            "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"
+        ] {
             f.dateFormat = pattern
             if let d = f.date(from: text) { return Int64(checked: d.timeIntervalSince1970 * 1e9) }
         }
@@ -85,29 +97,38 @@ enum TimeText {
 enum AtomicFile {
     static func write(_ text: String, to path: String) throws {
         if let dir = StorePaths.missingDirectory(of: path) {
-            throw ValidationError("cannot write \(path): the directory \(dir) does not exist; create it or choose another --output")
+            throw ValidationError(
+                "cannot write \(path): the directory \(dir) does not exist; create it or choose another --output")
         }
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch let e as CocoaError {
             // Said in words, about the file the user named (not Foundation's temporary one).
-            let why = switch e.code {
-            case .fileWriteNoPermission: "permission denied"
-            case .fileWriteOutOfSpace: "no space left on the device"
-            case .fileWriteVolumeReadOnly: "read-only file system"
-            default: "could not write the file"
-            }
-            throw ValidationError("cannot write \(path): \(why); check the directory is writable or choose another --output")
+            let why =
+                switch e.code {
+                case .fileWriteNoPermission: "permission denied"
+                case .fileWriteOutOfSpace: "no space left on the device"
+                case .fileWriteVolumeReadOnly: "read-only file system"
+                default: "could not write the file"
+                }
+            throw ValidationError(
+                "cannot write \(path): \(why); check the directory is writable or choose another --output")
         }
     }
 }
 
 /// `--sensor` and `--site`: who writes into the store (docs/store-and-fleet.md "Many sensors").
 struct IdentityOptions: ParsableArguments {
-    @Option(help: "This sensor's name in the store and on every event line, alert, webhook body and syslog message (default: the host name). Sensors writing into one database need distinct names.")
+    @Option(
+        help:
+            "This sensor's name in the store and on every event line, alert, webhook body and syslog message (default: the host name). Sensors writing into one database need distinct names."
+    )
     var sensor: String?
 
-    @Option(help: "The site this sensor watches, in the store and on every line (default: none). The same address at two sites is two hosts.")
+    @Option(
+        help:
+            "The site this sensor watches, in the store and on every line (default: none). The same address at two sites is two hosts."
+    )
     var site: String?
 
     var identity: StoreIdentity { StoreIdentity(sensor: sensor ?? StoreIdentity.hostName, site: site ?? "") }
@@ -124,7 +145,10 @@ struct IdentityOptions: ParsableArguments {
 /// Sensor and site names: short, and printable everywhere they are shown without surprises.
 enum NameText {
     static func check(_ value: String, flag: String) throws {
-        guard value.utf8.count <= 64, value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) })
+        guard value.utf8.count <= 64,
+            value.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
+            })
         else { throw ValidationError("\(flag) \(value): use at most 64 letters, digits, '.', '_' or '-'") }
     }
 }
@@ -137,6 +161,7 @@ extension StorePaths {
 
     /// Where a live sensor keeps batches its PostgreSQL store did not take (docs/store-and-fleet.md "Many sensors").
     static var defaultSpool: String {
-        Privileges.isRoot ? "/var/lib/stratumsniff/spool" : FileManager.default.currentDirectoryPath + "/stratumsniff-spool"
+        Privileges.isRoot
+            ? "/var/lib/stratumsniff/spool" : FileManager.default.currentDirectoryPath + "/stratumsniff-spool"
     }
 }

@@ -1,8 +1,7 @@
-import OS
 import ArgumentParser
+import OS
 import PacketCapture
 import Sensor
-
 
 /// Exit statuses (README "Exit status").
 enum Exit {
@@ -17,7 +16,9 @@ struct StratumSniff: ParsableCommand {
         commandName: "stratumsniff",
         abstract: "Find cryptocurrency miners (cryptojacking) in network traffic.",
         version: "0.1.0 (\(PcapFileSource.libraryVersion))",
-        subcommands: [Analyze.self, Live.self, Report.self, Prune.self, Probe.self, Interfaces.self, Intel.self, Config.self]
+        subcommands: [
+            Analyze.self, Live.self, Report.self, Prune.self, Probe.self, Interfaces.self, Intel.self, Config.self
+        ]
     )
 
     /// ArgumentParser exits 64 on usage errors; our contract is 2 (README "Exit status").
@@ -63,5 +64,7 @@ struct StratumSniff: ParsableCommand {
         }
     }
 
-    static let subcommandNames = configuration.subcommands.compactMap { $0.configuration.commandName ?? String(describing: $0).lowercased() }
+    static let subcommandNames = configuration.subcommands.compactMap {
+        $0.configuration.commandName ?? String(describing: $0).lowercased()
+    }
 }

@@ -1,7 +1,8 @@
-import Testing
-@testable import Detection
-import PacketDecoding
 import Foundation
+import PacketDecoding
+import Testing
+
+@testable import Detection
 
 /// A seeded generator: every run draws the same traffic.
 struct SplitMix: RandomNumberGenerator {
@@ -25,11 +26,16 @@ struct Traffic {
     /// Server messages at `interval()` seconds apart, sized `size()`.
     mutating func pushes(until end: Double, interval: (inout Traffic) -> Double, size: (inout Traffic) -> Int) {
         var t = 1.0
-        while t < end { events.append((t, false, size(&self))); t += interval(&self) }
+        while t < end {
+            events.append((t, false, size(&self)))
+            t += interval(&self)
+        }
     }
 
     /// Client messages, each answered after `answerAfter` seconds (nil: unanswered).
-    mutating func sends(until end: Double, interval: (inout Traffic) -> Double, size: (inout Traffic) -> Int, answerAfter: Double? = 0.1) {
+    mutating func sends(
+        until end: Double, interval: (inout Traffic) -> Double, size: (inout Traffic) -> Int, answerAfter: Double? = 0.1
+    ) {
         var t = 2.0
         while t < end {
             events.append((t, true, size(&self)))
@@ -51,7 +57,9 @@ struct Traffic {
     /// Jobs every 20–60 s of about one size; shares at random (mean 15 s), one size, each answered.
     func miner(minutes: Double = 10, sendSize: @escaping (inout Traffic) -> Int = { _ in 180 }) -> Traffic {
         var t = Traffic()
-        t.pushes(until: minutes * 60, interval: { Double.random(in: 20...60, using: &$0.rng) }, size: { Int.random(in: 480...540, using: &$0.rng) })
+        t.pushes(
+            until: minutes * 60, interval: { Double.random(in: 20...60, using: &$0.rng) },
+            size: { Int.random(in: 480...540, using: &$0.rng) })
         t.sends(until: minutes * 60, interval: { $0.exponential(15) }, size: sendSize)
         return t
     }
@@ -84,11 +92,13 @@ struct Traffic {
     }
 
     @Test func pushesAloneOrAsksAloneAreNotMining() {
-        var imap = Traffic()   // IMAP IDLE: the server's "still here" every 2 min, nothing from the client
+        var imap = Traffic()  // IMAP IDLE: the server's "still here" every 2 min, nothing from the client
         imap.pushes(until: 1800, interval: { _ in 120 }, size: { _ in 40 })
         #expect(!imap.run().looksLikeMining)
-        var poller = Traffic()   // a status page polled at random times: answers, no pushes
-        poller.sends(until: 1800, interval: { Double.random(in: 15...60, using: &$0.rng) }, size: { _ in 120 }, answerAfter: 0.05)
+        var poller = Traffic()  // a status page polled at random times: answers, no pushes
+        poller.sends(
+            until: 1800, interval: { Double.random(in: 15...60, using: &$0.rng) }, size: { _ in 120 }, answerAfter: 0.05
+        )
         #expect(!poller.run().looksLikeMining)
     }
 

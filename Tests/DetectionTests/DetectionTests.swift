@@ -1,24 +1,33 @@
-import Testing
-@testable import Detection
 import PacketDecoding
-import Stratum
 import Reporting
+import Stratum
+import Testing
 
-private func record(miner: String, pool: String, shape: SessionShape, configure: (inout StratumSummary) -> Void = { _ in }) -> SessionRecord {
+@testable import Detection
+
+private func record(
+    miner: String, pool: String, shape: SessionShape, configure: (inout StratumSummary) -> Void = { _ in }
+) -> SessionRecord {
     var s = StratumSummary()
     s.shape = shape
     s.minerSide = .a
     s.firstSeen = .zero
     s.lastSeen = Timestamp(seconds: 600)
     configure(&s)
-    return SessionRecord(miner: IPAddress(miner)!, minerPort: 40000, pool: IPAddress(pool)!, poolPort: 3333, vlanID: 0,
-                         summary: s, flowFirstSeen: .zero, flowLastSeen: Timestamp(seconds: 600), minerBytes: 1, poolBytes: 1, endReason: "closed")
+    return SessionRecord(
+        miner: IPAddress(miner)!, minerPort: 40000, pool: IPAddress(pool)!, poolPort: 3333, vlanID: 0,
+        summary: s, flowFirstSeen: .zero, flowLastSeen: Timestamp(seconds: 600), minerBytes: 1, poolBytes: 1,
+        endReason: "closed")
 }
 
 @Suite struct VerdictTests {
     @Test func twoSidedSessionMakesMinerAndPool() {
         var v = HostVerdicts()
-        v.add(record(miner: "10.0.0.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 3 })
+        v.add(
+            record(miner: "10.0.0.1", pool: "198.51.100.1", shape: .twoSided) {
+                $0.loginAccepted = true
+                $0.sharesAccepted = 3
+            })
         let r = v.reports()
         #expect(r.map(\.verdict) == [.mining, .pool])
         #expect(r[0].confidence == 99)
@@ -27,10 +36,17 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
 
     @Test func minerOnlyIsLikelyOrSuspicious() {
         var v = HostVerdicts()
-        v.add(record(miner: "10.0.0.2", pool: "198.51.100.2", shape: .minerOnly) { $0.minerMethods = ["login"]; $0.software = "XMRig/6" })
-        v.add(record(miner: "10.0.0.3", pool: "198.51.100.3", shape: .minerOnly) { $0.minerMethods = ["mining.subscribe"] })
+        v.add(
+            record(miner: "10.0.0.2", pool: "198.51.100.2", shape: .minerOnly) {
+                $0.minerMethods = ["login"]
+                $0.software = "XMRig/6"
+            })
+        v.add(
+            record(miner: "10.0.0.3", pool: "198.51.100.3", shape: .minerOnly) {
+                $0.minerMethods = ["mining.subscribe"]
+            })
         let r = v.reports()
-        #expect(r.count == 2)   // an unanswered pool is not evidence against the pool host
+        #expect(r.count == 2)  // an unanswered pool is not evidence against the pool host
         #expect(r.first { $0.host == IPAddress("10.0.0.2") }?.verdict == .likelyMining)
         #expect(r.first { $0.host == IPAddress("10.0.0.3") }?.verdict == .suspicious)
     }
@@ -50,18 +66,27 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         let reports = v.reports()
         let relay = reports.first { $0.host == IPAddress("10.0.0.9") }
         #expect(relay?.verdict == .mining && relay?.role == .relay)
-        #expect(relay?.reasonTexts.first?.hasPrefix("a relay (xmrig-proxy or the like): serves mining work on port 3333 to 1 miner") == true)
+        #expect(
+            relay?.reasonTexts.first?.hasPrefix(
+                "a relay (xmrig-proxy or the like): serves mining work on port 3333 to 1 miner") == true)
         #expect(relay?.reasonTexts.contains { $0.hasPrefix("also mines upstream") } == true)
         let downstream = reports.first { $0.host == IPAddress("10.0.0.5") }
-        #expect(downstream?.reasonTexts.first?.hasSuffix("; 10.0.0.9 is a relay mining upstream at 198.51.100.9:3333") == true)
+        #expect(
+            downstream?.reasonTexts.first?.hasSuffix("; 10.0.0.9 is a relay mining upstream at 198.51.100.9:3333")
+                == true)
         #expect(reports.first { $0.host == IPAddress("198.51.100.9") }?.verdict == .pool)
         #expect(reports.first { $0.host == IPAddress("198.51.100.9") }?.role == nil)
     }
 
     @Test func reasonsExplain() {
         let s = record(miner: "10.0.0.1", pool: "198.51.100.1", shape: .twoSided) {
-            $0.software = "XMRig/6.21.0"; $0.wallets = ["4A1bcdefghijklmnopqrstuvwxyz"]; $0.loginAccepted = true
-            $0.sharesAccepted = 37; $0.sharesSubmitted = 37; $0.acceptedHashes = 37 * 20000; $0.dialect = .cryptonote
+            $0.software = "XMRig/6.21.0"
+            $0.wallets = ["4A1bcdefghijklmnopqrstuvwxyz"]
+            $0.loginAccepted = true
+            $0.sharesAccepted = 37
+            $0.sharesSubmitted = 37
+            $0.acceptedHashes = 37 * 20000
+            $0.dialect = .cryptonote
         }
         let text = ReasonText.describe(s)
         #expect(text.contains("XMRig/6.21.0") && text.contains("login accepted") && text.contains("37 shares accepted"))
@@ -74,7 +99,11 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         #expect(sentence.contains("1599 earlier sessions") && !sentence.contains("kept in the store"), "\(sentence)")
     }
 
-    @Test(arguments: [("eu1-zcash.flypool.org", "zcash"), ("pool.supportxmr.com", nil), ("xmr-eu1.nanopool.org", "monero"), ("etc.2miners.com", "ethereum-classic")] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("eu1-zcash.flypool.org", "zcash"), ("pool.supportxmr.com", nil), ("xmr-eu1.nanopool.org", "monero"),
+            ("etc.2miners.com", "ethereum-classic")
+        ] as [(String, String?)])
     func coinFromHostname(host: String, coin: String?) {
         #expect(CoinHints.coin(forHostname: host) == coin)
     }
@@ -84,16 +113,27 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         // Eight refused logins, 5 s apart, then one session that mined.
         for i in 0..<8 {
             var r = record(miner: "10.0.0.7", pool: "198.51.100.7", shape: .twoSided) {
-                $0.software = "XMRig/6.21.0"; $0.loginAccepted = false; $0.dialect = .cryptonote
-                $0.firstSeen = Timestamp(seconds: 1_700_000_000 + Int64(i) * 5); $0.lastSeen = $0.firstSeen!.adding(seconds: 1)
+                $0.software = "XMRig/6.21.0"
+                $0.loginAccepted = false
+                $0.dialect = .cryptonote
+                $0.firstSeen = Timestamp(seconds: 1_700_000_000 + Int64(i) * 5)
+                $0.lastSeen = $0.firstSeen!.adding(seconds: 1)
             }
             r.minerPort = UInt16(40000 + i)
             v.add(r)
         }
-        v.add(record(miner: "10.0.0.7", pool: "198.51.100.7", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 2; $0.sharesSubmitted = 2 })
+        v.add(
+            record(miner: "10.0.0.7", pool: "198.51.100.7", shape: .twoSided) {
+                $0.loginAccepted = true
+                $0.sharesAccepted = 2
+                $0.sharesSubmitted = 2
+            })
         let reasons = v.reports().first { $0.host == IPAddress("10.0.0.7") }!.reasonTexts
         #expect(reasons.count == 2)
-        #expect(reasons.contains("8 sessions between 2023-11-14 22:13:20 and 22:13:56, each: XMRig/6.21.0 mined via cryptonote at 198.51.100.7:3333 (login rejected), monero"))
+        #expect(
+            reasons.contains(
+                "8 sessions between 2023-11-14 22:13:20 and 22:13:56, each: XMRig/6.21.0 mined via cryptonote at 198.51.100.7:3333 (login rejected), monero"
+            ))
     }
 
     @Test func ratesAreTotalledPerCoin() {
@@ -109,31 +149,39 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
 
     /// docs/detection.md "Scoring" step 2: the strongest item wins; +5 per further independent kind; capped at 99.
     @Test func fusionAddsFivePerFurtherKindUpTo99() {
-        let host = IPAddress("10.0.0.20")!, pool = IPAddress("198.51.100.60")!
+        let host = IPAddress("10.0.0.20")!
+        let pool = IPAddress("198.51.100.60")!
         func evidence(_ kind: Evidence.Kind, seconds: Int64, packets: Int = 40) -> Evidence {
-            var e = Evidence(kind: kind, host: host, peer: pool, peerPort: 443, name: "gulf.moneroocean.stream", pool: nil,
-                             first: Timestamp(seconds: 1000), last: Timestamp(seconds: 1000 + seconds))
-            e.packetsOut = packets; e.packetsIn = packets; e.bytesOut = packets * 100; e.bytesIn = packets * 100
+            var e = Evidence(
+                kind: kind, host: host, peer: pool, peerPort: 443, name: "gulf.moneroocean.stream", pool: nil,
+                first: Timestamp(seconds: 1000), last: Timestamp(seconds: 1000 + seconds))
+            e.packetsOut = packets
+            e.packetsIn = packets
+            e.bytesOut = packets * 100
+            e.bytesIn = packets * 100
             return e
         }
         let dns = evidence(.dnsPoolLookup, seconds: 0, packets: 0)
-        let tls = evidence(.tlsToPool, seconds: 7200)       // long, periodic: likely-mining 80
-        let shortTLS = evidence(.tlsToPool, seconds: 10)    // suspicious 40
+        let tls = evidence(.tlsToPool, seconds: 7200)  // long, periodic: likely-mining 80
+        let shortTLS = evidence(.tlsToPool, seconds: 10)  // suspicious 40
         func judge(_ e: [Evidence], sessions: [SessionRecord] = []) -> (Verdict, Int) {
             let r = HostVerdicts.judge(host: host, miner: sessions, pool: [], evidence: e)
             return (r.verdict, r.confidence)
         }
         #expect(judge([dns]) == (.suspicious, 30))
         #expect(judge([tls]) == (.likelyMining, 80))
-        #expect(judge([dns, tls]) == (.likelyMining, 85))                // README's example
-        #expect(judge([dns, tls, shortTLS]) == (.likelyMining, 85))      // a second TLS is not a new kind
+        #expect(judge([dns, tls]) == (.likelyMining, 85))  // README's example
+        #expect(judge([dns, tls, shortTLS]) == (.likelyMining, 85))  // a second TLS is not a new kind
         var reconnecting = shortTLS
-        reconnecting.count = 3                                           // a miner the pool keeps refusing
-        #expect(judge([reconnecting]) == (.likelyMining, 80))   // small records both ways: periodic
+        reconnecting.count = 3  // a miner the pool keeps refusing
+        #expect(judge([reconnecting]) == (.likelyMining, 80))  // small records both ways: periodic
         reconnecting.count = 2
         #expect(judge([reconnecting]) == (.suspicious, 40))
         #expect(judge([dns, tls, evidence(.httpToPool, seconds: 1)]) == (.likelyMining, 90))
-        let session = record(miner: "10.0.0.20", pool: "198.51.100.60", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 1 }
+        let session = record(miner: "10.0.0.20", pool: "198.51.100.60", shape: .twoSided) {
+            $0.loginAccepted = true
+            $0.sharesAccepted = 1
+        }
         #expect(judge([dns, tls], sessions: [session]) == (.mining, 99))  // 99 + 10, capped
         // Node traffic is not a kind that adds: a node that looks a pool up is suspicious 30, not 35.
         let node = evidence(.peerToPeer, seconds: 1)
@@ -143,18 +191,27 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
 
     @Test func alertsAreNewMinersAndUpgradesOnly() {
         #expect(AlertRule.isNews(.mining, previous: nil) && AlertRule.isNews(.mining, previous: .likelyMining))
-        #expect(AlertRule.isNews(.likelyMining, previous: nil) && AlertRule.isNews(.likelyMining, previous: .suspicious))
+        #expect(
+            AlertRule.isNews(.likelyMining, previous: nil) && AlertRule.isNews(.likelyMining, previous: .suspicious))
         #expect(!AlertRule.isNews(.mining, previous: .mining) && !AlertRule.isNews(.likelyMining, previous: .mining))
-        #expect(!AlertRule.isNews(.pool, previous: nil) && !AlertRule.isNews(.suspicious, previous: nil) && !AlertRule.isNews(.cryptoNode, previous: nil))
+        #expect(
+            !AlertRule.isNews(.pool, previous: nil) && !AlertRule.isNews(.suspicious, previous: nil)
+                && !AlertRule.isNews(.cryptoNode, previous: nil))
         var rule = AlertRule()
         var v = HostVerdicts()
-        for i in 1...60 { v.add(record(miner: "10.9.0.\(i)", pool: "198.51.100.1", shape: .minerOnly) { $0.minerMethods = ["login", "submit"] }) }
+        for i in 1...60 {
+            v.add(
+                record(miner: "10.9.0.\(i)", pool: "198.51.100.1", shape: .minerOnly) {
+                    $0.minerMethods = ["login", "submit"]
+                })
+        }
         v.add(record(miner: "10.9.1.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true })
         let (alerts, suppressed) = rule.review(v.reports())
         #expect(alerts.count == AlertRule.maxPerCommit && suppressed == 11)
-        #expect(alerts.first?.report.host == IPAddress("10.9.1.1") && alerts.first?.report.verdict == .mining)   // mining first
-        #expect(rule.review(v.reports()).alerts.isEmpty)   // the same verdicts again are not news
-        #expect(rule.flaggedCount(held: { _ in true }) == 61)   // 61 miners; the pool is listed, not flagged
+        // mining first
+        #expect(alerts.first?.report.host == IPAddress("10.9.1.1") && alerts.first?.report.verdict == .mining)
+        #expect(rule.review(v.reports()).alerts.isEmpty)  // the same verdicts again are not news
+        #expect(rule.flaggedCount(held: { _ in true }) == 61)  // 61 miners; the pool is listed, not flagged
     }
 
     @Test func formats() {
@@ -172,11 +229,15 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         s.dialect = .cryptonote
         let n = HostLimits().maxSessionsPerHost + 10
         for i in 0..<n {
-            v.add(SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: UInt16(1000 + i % 60000), pool: IPAddress("192.0.2.1")!, poolPort: 3333,
-                                vlanID: 0, summary: s, flowFirstSeen: Timestamp(seconds: Int64(100 + i)), flowLastSeen: Timestamp(seconds: Int64(101 + i)),
-                                minerBytes: 1, poolBytes: 1, endReason: "closed"))
+            v.add(
+                SessionRecord(
+                    miner: IPAddress("10.0.0.1")!, minerPort: UInt16(1000 + i % 60000), pool: IPAddress("192.0.2.1")!,
+                    poolPort: 3333,
+                    vlanID: 0, summary: s, flowFirstSeen: Timestamp(seconds: Int64(100 + i)),
+                    flowLastSeen: Timestamp(seconds: Int64(101 + i)),
+                    minerBytes: 1, poolBytes: 1, endReason: "closed"))
         }
-        #expect(v.sessionsRetired == 20)   // 10 as miner, 10 as pool
+        #expect(v.sessionsRetired == 20)  // 10 as miner, 10 as pool
         let miner = v.reports().first { $0.host == IPAddress("10.0.0.1")! }!
         #expect(miner.minerSessions.count == HostLimits().maxSessionsPerHost)
         #expect(miner.firstSeen == Timestamp(seconds: 100))
@@ -187,7 +248,9 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
 /// The host table under a spoofed-source flood: bounded, and never at a real miner's expense.
 @Suite struct HostTableCapTests {
     func weak(_ i: Int) -> SessionRecord {
-        record(miner: "100.0.\(i / 256).\(i % 256)", pool: "198.51.100.9", shape: .minerOnly) { $0.minerMethods = ["mining.subscribe"] }
+        record(miner: "100.0.\(i / 256).\(i % 256)", pool: "198.51.100.9", shape: .minerOnly) {
+            $0.minerMethods = ["mining.subscribe"]
+        }
     }
 
     /// A table of 100 hosts after 1000 spoofed weak ones.
@@ -207,7 +270,11 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
 
     @Test func aRealMinerArrivingAfterTheFloodIsKeptAndWeakHostsMakeRoom() {
         var v = floodedWithWeakHosts()
-        v.add(record(miner: "10.9.9.9", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 3 })
+        v.add(
+            record(miner: "10.9.9.9", pool: "198.51.100.1", shape: .twoSided) {
+                $0.loginAccepted = true
+                $0.sharesAccepted = 3
+            })
         let r = v.reports()
         #expect(r.first { $0.host == IPAddress("10.9.9.9") }?.verdict == .mining)
         #expect(r.first { $0.host == IPAddress("198.51.100.1") }?.verdict == .pool)
@@ -223,13 +290,24 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         var v = HostVerdicts(limits: limits)
         v.add(record(miner: "10.9.9.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true })
         for i in 0..<2000 {
-            v.add(record(miner: "100.0.\(i / 256).\(i % 256)", pool: "198.51.100.9", shape: i % 2 == 0 ? .minerOnly : .twoSided) {
-                $0.software = "XMRig/6"; $0.minerMethods = ["login"]
-            })
+            v.add(
+                record(
+                    miner: "100.0.\(i / 256).\(i % 256)", pool: "198.51.100.9",
+                    shape: i % 2 == 0 ? .minerOnly : .twoSided
+                ) {
+                    $0.software = "XMRig/6"
+                    $0.minerMethods = ["login"]
+                })
             // the real miner keeps mining while the flood goes on
-            if i % 10 == 0 { v.add(record(miner: "10.9.9.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true }) }
+            if i % 10 == 0 {
+                v.add(record(miner: "10.9.9.1", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true })
+            }
         }
-        v.add(record(miner: "10.9.9.2", pool: "198.51.100.1", shape: .twoSided) { $0.loginAccepted = true; $0.sharesAccepted = 1 })
+        v.add(
+            record(miner: "10.9.9.2", pool: "198.51.100.1", shape: .twoSided) {
+                $0.loginAccepted = true
+                $0.sharesAccepted = 1
+            })
         let verdicts = Dictionary(uniqueKeysWithValues: v.reports().map { ($0.host, $0.verdict) })
         #expect(verdicts[IPAddress("10.9.9.1")!] == .mining)
         #expect(verdicts[IPAddress("10.9.9.2")!] == .mining)
@@ -246,7 +324,10 @@ private func record(miner: String, pool: String, shape: SessionShape, configure:
         var v = HostVerdicts(limits: limits)
         v.collectRetired = true
         for i in 0..<500 {
-            var s = record(miner: "10.0.0.\(i % 5)", pool: "198.51.100.1", shape: .minerOnly) { $0.software = "XMRig/6"; $0.minerMethods = ["login"] }
+            var s = record(miner: "10.0.0.\(i % 5)", pool: "198.51.100.1", shape: .minerOnly) {
+                $0.software = "XMRig/6"
+                $0.minerMethods = ["login"]
+            }
             s.minerPort = UInt16(1000 + i)
             v.add(s)
         }

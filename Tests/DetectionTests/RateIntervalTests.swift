@@ -12,7 +12,7 @@ import Testing
         (200, 173.24088268145732, 229.72198166544987),
         // Past 200 the Wilson–Hilferty form (within 0.1 %).
         (201, 174.17164539919554, 230.79105015886563),
-        (1000, 938.9730184076952, 1063.952136016302),
+        (1000, 938.9730184076952, 1063.952136016302)
     ])
     func matchesTheExactPoissonBounds(_ n: Int, _ low: Double, _ high: Double) throws {
         let f = try #require(RateInterval.factors(shares: n))

@@ -29,7 +29,8 @@ import Testing
 
     static func withoutVolatileFields(_ text: String) -> String {
         volatileFields.reduce(text) { t, name in
-            t.replacingOccurrences(of: "(\"\(name)\" : )[^,\\n]+", with: "$1\"‹not compared›\"", options: .regularExpression)
+            t.replacingOccurrences(
+                of: "(\"\(name)\" : )[^,\\n]+", with: "$1\"‹not compared›\"", options: .regularExpression)
         }
     }
 
@@ -38,7 +39,8 @@ import Testing
         let url = directory.appendingPathComponent(name)
         let text = withoutVolatileFields(actual)
         if updating {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
             return
         }
@@ -50,7 +52,8 @@ import Testing
             let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
             let a = text.split(separator: "\n", omittingEmptySubsequences: false)
             let i = (0..<min(e.count, a.count)).first { e[$0] != a[$0] } ?? min(e.count, a.count)
-            Issue.record("""
+            Issue.record(
+                """
                 Tests/Baselines/\(name) differs from the output, first at line \(i + 1):
                   baseline: \(i < e.count ? String(e[i]) : "(end)")
                   now:      \(i < a.count ? String(a[i]) : "(end)")
@@ -60,19 +63,24 @@ import Testing
     }
 
     static func baselineName(_ capture: String) -> String {
-        let dir = capture.hasPrefix("../shared/") ? "analyze-shared/" : capture.hasPrefix("pcaps/encrypted/") ? "analyze/encrypted/" : "analyze/"
+        let dir =
+            capture.hasPrefix("../shared/")
+            ? "analyze-shared/" : capture.hasPrefix("pcaps/encrypted/") ? "analyze/encrypted/" : "analyze/"
         return dir + URL(fileURLWithPath: capture).lastPathComponent + ".json"
     }
 
     @Test(arguments: generated())
     func analyzeJSON(capture: String) throws {
-        try Self.check(try Self.run(["analyze", "--quiet", "--format", "json", capture]), baseline: Self.baselineName(capture))
+        try Self.check(
+            try Self.run(["analyze", "--quiet", "--format", "json", capture]), baseline: Self.baselineName(capture))
     }
 
-    @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: baselines of the real captures skipped"),
-          arguments: shared())
+    @Test(
+        .enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: baselines of the real captures skipped"),
+        arguments: shared())
     func analyzeJSONOfRealCaptures(capture: String) throws {
-        try Self.check(try Self.run(["analyze", "--quiet", "--format", "json", capture]), baseline: Self.baselineName(capture))
+        try Self.check(
+            try Self.run(["analyze", "--quiet", "--format", "json", capture]), baseline: Self.baselineName(capture))
     }
 
     /// A store made from each set (one `analyze --store` run per capture, as an analyst adds the captures
@@ -82,8 +90,12 @@ import Testing
         let captures = set == "generated" ? Self.generated() : Self.shared()
         if set == "shared" && !Binary.sharedAvailable { return }
         let store = Lab.tempDir("baseline") + "/\(set).sqlite"
-        for capture in captures { _ = try Self.run(["analyze", "--quiet", "--format", "none", "--store", store, capture]) }
-        try Self.check(try Self.run(["report", "--store", store, "--since", "all", "--format", "md"]), baseline: "report/\(set).md")
+        for capture in captures {
+            _ = try Self.run(["analyze", "--quiet", "--format", "none", "--store", store, capture])
+        }
+        try Self.check(
+            try Self.run(["report", "--store", store, "--since", "all", "--format", "md"]), baseline: "report/\(set).md"
+        )
     }
 
     /// Every baseline belongs to a capture that still exists (a renamed capture leaves no orphan).
@@ -91,9 +103,12 @@ import Testing
         guard !Self.updating else { return }
         let expected = Set(Self.generated().map(Self.baselineName))
         let present = ["analyze", "analyze/encrypted"].flatMap { dir in
-            ((try? FileManager.default.contentsOfDirectory(atPath: Self.directory.appendingPathComponent(dir).path)) ?? [])
+            ((try? FileManager.default.contentsOfDirectory(atPath: Self.directory.appendingPathComponent(dir).path))
+                ?? [])
                 .filter { $0.hasSuffix(".json") }.map { dir + "/" + $0 }
         }
-        #expect(Set(present) == expected, "baselines without captures, or captures without baselines: run scripts/update-baselines")
+        #expect(
+            Set(present) == expected,
+            "baselines without captures, or captures without baselines: run scripts/update-baselines")
     }
 }

@@ -9,7 +9,9 @@ import Testing
     }()
 
     static let pcapToolAvailable: Bool = {
-        (try? Binary.run(["sh", "-c", "command -v community-id-pcap && python3 -c 'import dpkt'"], executable: "/usr/bin/env").status) == 0
+        (try? Binary.run(
+            ["sh", "-c", "command -v community-id-pcap && python3 -c 'import dpkt'"], executable: "/usr/bin/env"
+        ).status) == 0
     }()
 
     /// (miner, pool, community_id) of every session in an `analyze --format json` document.
@@ -18,16 +20,22 @@ import Testing
         var out: [[String]] = []
         for h in doc["hosts"] as? [[String: Any]] ?? [] {
             for s in (h["sessions"] as? [[String: Any]] ?? []) + (h["served_sessions"] as? [[String: Any]] ?? []) {
-                out.append([s["miner"] as? String ?? "", s["pool"] as? String ?? "", s["community_id"] as? String ?? "(none)"])
+                out.append([
+                    s["miner"] as? String ?? "", s["pool"] as? String ?? "", s["community_id"] as? String ?? "(none)"
+                ])
             }
         }
         return out
     }
 
     /// Every Community ID a document gives: its sessions' and its evidence records'.
-    static func communityIDs(_ json: String) throws -> (sessions: Set<String>, evidence: Set<String>, evidenceWithout: Int) {
+    static func communityIDs(_ json: String) throws -> (
+        sessions: Set<String>, evidence: Set<String>, evidenceWithout: Int
+    ) {
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        var sessions = Set<String>(), evidence = Set<String>(), without = 0
+        var sessions = Set<String>()
+        var evidence = Set<String>()
+        var without = 0
         for h in doc["hosts"] as? [[String: Any]] ?? [] {
             for s in (h["sessions"] as? [[String: Any]] ?? []) + (h["served_sessions"] as? [[String: Any]] ?? []) {
                 if let c = s["community_id"] as? String { sessions.insert(c) }
@@ -41,23 +49,27 @@ import Testing
 
     /// The reference's own reading of the capture (`community-id-pcap`, over dpkt): every session's and
     /// every evidence record's Community ID is one of the capture's flows as the reference sees them.
-    @Test(.enabled(if: pcapToolAvailable, "community-id-pcap (PyPI communityid with dpkt) is absent: flows not checked"))
+    @Test(
+        .enabled(if: pcapToolAvailable, "community-id-pcap (PyPI communityid with dpkt) is absent: flows not checked"))
     func everyIDIsAFlowOfTheCaptureAsTheReferenceReadsIt() throws {
-        var checked = 0, evidenceChecked = 0
+        var checked = 0
+        var evidenceChecked = 0
         for capture in BaselineTests.generated() + BaselineTests.shared() {
             var file = capture
-            if capture.hasSuffix(".pcapng") {   // the reference's reader takes classic pcap only
-                file = FileManager.default.temporaryDirectory.appendingPathComponent("cid-\(UUID().uuidString).pcap").path
+            if capture.hasSuffix(".pcapng") {  // the reference's reader takes classic pcap only
+                file =
+                    FileManager.default.temporaryDirectory.appendingPathComponent("cid-\(UUID().uuidString).pcap").path
                 let converted = try Binary.run(["editcap", "-F", "pcap", capture, file], executable: "/usr/bin/env")
-                guard converted.status == 0 else { continue }   // nanosecond pcapng and the like: not comparable
+                guard converted.status == 0 else { continue }  // nanosecond pcapng and the like: not comparable
             }
             defer { if file != capture { try? FileManager.default.removeItem(atPath: file) } }
             let ours = try Self.communityIDs(try BaselineTests.run(["analyze", "--quiet", "--format", "json", capture]))
             guard !ours.sessions.isEmpty || !ours.evidence.isEmpty else { continue }
             let r = try Binary.run(["community-id-pcap", file], executable: "/usr/bin/env", directory: Binary.root)
-            let flows = Set(r.stdout.split(separator: "\n").compactMap { line in
-                line.split(separator: "|").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) }
-            })
+            let flows = Set(
+                r.stdout.split(separator: "\n").compactMap { line in
+                    line.split(separator: "|").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) }
+                })
             #expect(!flows.isEmpty, "\(capture): the reference read no flows: \(r.stderr)")
             guard !flows.isEmpty else { continue }
             for id in ours.sessions.union(ours.evidence) where !flows.contains(id) {
@@ -65,12 +77,18 @@ import Testing
             }
             checked += ours.sessions.count + ours.evidence.count
             evidenceChecked += ours.evidence.count
-            #expect(ours.evidenceWithout == 0, "\(capture): \(ours.evidenceWithout) evidence records without a Community ID")
+            #expect(
+                ours.evidenceWithout == 0, "\(capture): \(ours.evidenceWithout) evidence records without a Community ID"
+            )
         }
-        #expect(checked >= 30 && evidenceChecked >= 10, "Community IDs checked: \(checked), of evidence \(evidenceChecked)")
+        #expect(
+            checked >= 30 && evidenceChecked >= 10, "Community IDs checked: \(checked), of evidence \(evidenceChecked)")
     }
 
-    @Test(.enabled(if: referenceAvailable, "python3's communityid module is absent (scripts/test installs it): Community IDs not checked"))
+    @Test(
+        .enabled(
+            if: referenceAvailable,
+            "python3's communityid module is absent (scripts/test installs it): Community IDs not checked"))
     func everySessionMatchesTheReference() throws {
         var all: [[String]] = []
         for capture in BaselineTests.generated() + BaselineTests.shared() {

@@ -15,7 +15,8 @@ import Testing
 
     /// The setting lines of `config show` without their source comments, and the sources by key.
     func settings(_ shown: String) -> (values: [String], sources: [String: String]) {
-        var values: [String] = [], sources: [String: String] = [:]
+        var values: [String] = []
+        var sources: [String: String] = [:]
         for line in shown.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.components(separatedBy: " # ")
             let value = parts[0].trimmingCharacters(in: .whitespaces)
@@ -26,7 +27,9 @@ import Testing
     }
 
     @Test func showSaysWhereEachSettingComesFromAndRoundTrips() throws {
-        let file = write("live.yaml", """
+        let file = write(
+            "live.yaml",
+            """
             # the mirror port's sensor
             interface: eth9
             events: "/var/log/a \\"b\\".jsonl"
@@ -36,7 +39,9 @@ import Testing
               - 192.168.0.0/16
             commit-interval: 5
             """)
-        let shown = try Binary.run(["config", "show", "--config", file, "--", "--commit-interval", "7", "--probe-allow", "172.16.0.0/12"])
+        let shown = try Binary.run([
+            "config", "show", "--config", file, "--", "--commit-interval", "7", "--probe-allow", "172.16.0.0/12"
+        ])
         #expect(shown.status == 0, "\(shown.stderr)")
         let (values, sources) = settings(shown.stdout)
         #expect(values.contains(#"interface: ["eth9"]"#))
@@ -54,7 +59,10 @@ import Testing
         let reshown = try Binary.run(["config", "show", "--config", again])
         #expect(reshown.status == 0, "\(reshown.stderr)")
         #expect(settings(reshown.stdout).values == values)
-        let line = (shown.stdout.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("commit-interval:") } ?? 0) + 1
+        let line =
+            (shown.stdout.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+                $0.hasPrefix("commit-interval:")
+            } ?? 0) + 1
         #expect(settings(reshown.stdout).sources["commit-interval"] == again + ":\(line)", "\(reshown.stdout)")
     }
 
@@ -71,14 +79,20 @@ import Testing
 
     @Test func mistakesNameTheFileAndLine() throws {
         let cases: [(String, String)] = [
-            ("interface: lo\ninterfase: eth0\n", ":2: 'interfase' is not a setting of live (did you mean 'interface'?)"),
+            (
+                "interface: lo\ninterfase: eth0\n",
+                ":2: 'interfase' is not a setting of live (did you mean 'interface'?)"
+            ),
             ("interface: [lo\n", ": not valid YAML"),
             ("quiet: maybe\n", ":1: 'quiet' is a switch: write true or false"),
             ("commit-interval: [1, 2]\n", ":1: 'commit-interval' takes one value, not a list"),
             ("- interface\n", ":1: the file must be a mapping of settings"),
             ("interface: lo\ninterface: eth0\n", "duplicated key(s): 'interface'"),
             // A value the command refuses: its own message, and the line that set it.
-            ("interface: lo\ncommit-interval: -3\n", "--commit-interval must be a positive number of seconds, at most 86400 (got -3.0) (set in "),
+            (
+                "interface: lo\ncommit-interval: -3\n",
+                "--commit-interval must be a positive number of seconds, at most 86400 (got -3.0) (set in "
+            )
         ]
         for (i, (text, message)) in cases.enumerated() {
             let file = write("bad\(i).yaml", text)
@@ -88,7 +102,8 @@ import Testing
             #expect(r.stderr.contains(file), "\(text): \(r.stderr)")
         }
         let missing = try Binary.run(["live", "--config", dir + "/nowhere.yaml"])
-        #expect(missing.status == 2 && missing.stderr.contains("cannot read config file \(dir)/nowhere.yaml: no such file"))
+        #expect(
+            missing.status == 2 && missing.stderr.contains("cannot read config file \(dir)/nowhere.yaml: no such file"))
         // Control characters in a key are escaped in the message.
         let hostile = try Binary.run(["live", "--config", write("hostile.yaml", "\"a\\e[31mb\": 1\n")])
         #expect(hostile.status == 2 && !hostile.stderr.contains("\u{1B}"), "\(hostile.stderr)")
@@ -109,13 +124,17 @@ import Testing
     @Test(.enabled(if: Lab.available, "needs root to capture on lo: the live config file test skipped"))
     func liveRunsFromAFileAloneAndSIGHUPReadsItAgain() throws {
         let lists = write("pools.txt", "pool.example.org\n")
-        let file = write("live.yaml", "interface: lo\nno-store: true\nquiet: true\nformat: json\nduration: 8\ncommit-interval: 5\n")
+        let file = write(
+            "live.yaml", "interface: lo\nno-store: true\nquiet: true\nformat: json\nduration: 8\ncommit-interval: 5\n")
         let sensor = try Lab.spawn(Binary.path, ["live", "--config", file], log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
-        _ = write("live.yaml", "interface: lo\nno-store: true\nquiet: true\nformat: json\nduration: 8\ncommit-interval: 2\n"
-                  + "log-level: info\npool-list: [\(lists)]\n")
+        _ = write(
+            "live.yaml",
+            "interface: lo\nno-store: true\nquiet: true\nformat: json\nduration: 8\ncommit-interval: 2\n"
+                + "log-level: info\npool-list: [\(lists)]\n")
         kill(sensor.processIdentifier, SIGHUP)
-        #expect(Lab.waitFor(5) { Lab.read(dir + "/sensor.log.err").contains("SIGHUP: outputs reopened, lists reloaded") })
+        #expect(
+            Lab.waitFor(5) { Lab.read(dir + "/sensor.log.err").contains("SIGHUP: outputs reopened, lists reloaded") })
         // A broken file changes nothing, and says so.
         _ = write("live.yaml", "interface: [lo\n")
         kill(sensor.processIdentifier, SIGHUP)

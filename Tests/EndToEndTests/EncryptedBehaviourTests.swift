@@ -9,7 +9,8 @@ import Testing
     static let directory = Binary.root.appendingPathComponent("pcaps/encrypted")
 
     static func captures() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".pcap") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".pcap") }
+            .sorted()
     }
 
     /// The scripted miner's verdict and evidence kinds per positive capture; any other capture is a negative.
@@ -21,13 +22,15 @@ import Testing
         // TLS 1.3 to port 443 with an SNI on no list: behaviour alone.
         "tls-miner-sni-unlisted.pcap": ("suspicious", ["tls-mining-cadence"]),
         // A browser miner over wss:// (webminerpool's protocol, permessage-deflate): behaviour alone.
-        "wss-webminer.pcap": ("suspicious", ["tls-mining-cadence"]),
+        "wss-webminer.pcap": ("suspicious", ["tls-mining-cadence"])
     ]
 
     /// Real programs, none of them mining: nothing may be flagged.
-    static let negatives: Set<String> = ["mqtt-tls.pcap", "ssh-keepalive.pcap", "wss-chat.pcap", "wss-ticker.pcap",
-                                         "grpc-keepalive.pcap", "https-poll.pcap", "mqtt-device.pcap", "wss-chat-text.pcap",
-                                         "imap-idle.pcap", "openvpn-tcp.pcap"]
+    static let negatives: Set<String> = [
+        "mqtt-tls.pcap", "ssh-keepalive.pcap", "wss-chat.pcap", "wss-ticker.pcap",
+        "grpc-keepalive.pcap", "https-poll.pcap", "mqtt-device.pcap", "wss-chat-text.pcap",
+        "imap-idle.pcap", "openvpn-tcp.pcap"
+    ]
 
     @Test func everyScenarioWasRecorded() {
         let names = Set(Self.captures())
@@ -37,7 +40,8 @@ import Testing
 
     @Test(arguments: captures())
     func verdict(capture: String) throws {
-        let (status, doc) = try Binary.json(["pcaps/encrypted/" + capture].map { Binary.root.appendingPathComponent($0).path })
+        let (status, doc) = try Binary.json(
+            ["pcaps/encrypted/" + capture].map { Binary.root.appendingPathComponent($0).path })
         let flagged = Binary.hosts(doc)
         guard let expected = Self.positives[capture] else {
             #expect(flagged.isEmpty, "\(capture): \(flagged.map { "\($0["host"]!) \($0["verdict"]!)" })")

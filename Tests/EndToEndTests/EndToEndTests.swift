@@ -4,7 +4,8 @@ import TrafficGen
 
 /// Runs the built `stratumsniff` binary on capture files and checks its JSON.
 enum Binary {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let shared = root.deletingLastPathComponent().appendingPathComponent("shared/pcaps")
     /// The binary built with these tests (same build directory and configuration as the test bundle,
     /// a dependency of this target), never a stale one from another configuration.
@@ -12,36 +13,51 @@ enum Binary {
 
     static func built(_ name: String) -> String {
         // scripts/sanitize points the tests at a ThreadSanitizer or AddressSanitizer build.
-        if name == "stratumsniff", let p = ProcessInfo.processInfo.environment["STRATUMSNIFF_BINARY"], !p.isEmpty { return p }
-        let bundle = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
+        if name == "stratumsniff", let p = ProcessInfo.processInfo.environment["STRATUMSNIFF_BINARY"], !p.isEmpty {
+            return p
+        }
+        let bundle = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+            .resolvingSymlinksInPath()
         return bundle.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
 
     /// Runs the binary (or `executable`) with `args`; `directory` and `environment` (the whole of it)
     /// when given.
-    static func run(_ args: [String], stdin: Data? = nil, executable: String? = nil, directory: URL? = nil,
-                    environment: [String: String]? = nil) throws -> Result {
+    static func run(
+        _ args: [String], stdin: Data? = nil, executable: String? = nil, directory: URL? = nil,
+        environment: [String: String]? = nil
+    ) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable ?? path)
         p.arguments = args
         if let directory { p.currentDirectoryURL = directory }
         if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         let input = Pipe()
         p.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try p.run()
-        if let stdin { input.fileHandleForWriting.write(stdin); try input.fileHandleForWriting.close() }
+        if let stdin {
+            input.fileHandleForWriting.write(stdin)
+            try input.fileHandleForWriting.close()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let stderr = String(decoding: e, as: UTF8.self)
         if p.terminationReason == .uncaughtSignal {
             // A crash is never an expected outcome: say where, with what the runtime printed.
-            Issue.record("stratumsniff \(args.joined(separator: " ")) died of signal \(p.terminationStatus): \(stderr.suffix(4000))")
+            Issue.record(
+                "stratumsniff \(args.joined(separator: " ")) died of signal \(p.terminationStatus): \(stderr.suffix(4000))"
+            )
         }
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: stderr)
     }
@@ -63,7 +79,9 @@ enum Binary {
         return url.path
     }
 
-    static var sharedAvailable: Bool { FileManager.default.fileExists(atPath: shared.appendingPathComponent("mining.pcapng").path) }
+    static var sharedAvailable: Bool {
+        FileManager.default.fileExists(atPath: shared.appendingPathComponent("mining.pcapng").path)
+    }
 }
 
 @Suite(.serialized) struct RealCaptureTests {
@@ -73,20 +91,31 @@ enum Binary {
         #expect(status == 1)
         let v = Binary.verdicts(doc)
         #expect(Set(v.filter { $0.value == "mining" }.keys) == ["192.168.2.148", "147.229.13.222", "192.168.2.92"])
-        #expect(Set(v.filter { $0.value == "pool" }.keys) == ["94.23.199.191", "116.211.167.195", "178.32.196.217", "185.71.66.39"])
+        #expect(
+            Set(v.filter { $0.value == "pool" }.keys) == [
+                "94.23.199.191", "116.211.167.195", "178.32.196.217", "185.71.66.39"
+            ])
         let hosts = Dictionary(uniqueKeysWithValues: Binary.hosts(doc).map { ($0["host"] as! String, $0) })
         let xmr = hosts["192.168.2.92"]!
         #expect((xmr["miner_software"] as? [String]) == ["xmr-stak-cpu/1.3.0-1.5.0"])
-        #expect((xmr["wallets"] as? [String])?.first?.hasPrefix("4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9") == true)
+        #expect(
+            (xmr["wallets"] as? [String])?.first?.hasPrefix("4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9")
+                == true)
         #expect(xmr["shares_accepted"] as? Int == 30)
         let xs = (xmr["sessions"] as! [[String: Any]])[0]
         #expect(xs["pool"] as? String == "178.32.196.217:9050" && xs["dialect"] as? String == "cryptonote")
         #expect(xs["login_accepted"] as? Bool == true && xs["coin"] as? String == "monero")
         let ewbf = hosts["192.168.2.148"]!
         #expect((ewbf["miner_software"] as? [String]) == ["EWBF 0.3.4b"])
-        #expect(Set(ewbf["wallets"] as? [String] ?? []) == ["t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", "t1fJuHWrfcWnYMYyP9VAF96vRnvND2NziMG"])
+        #expect(
+            Set(ewbf["wallets"] as? [String] ?? []) == [
+                "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", "t1fJuHWrfcWnYMYyP9VAF96vRnvND2NziMG"
+            ])
         let ewbfSessions = ewbf["sessions"] as! [[String: Any]]
-        #expect(Set(ewbfSessions.compactMap { ($0["pool_hostnames"] as? [String])?.first }) == ["eu1-zcash.flypool.org:3333", "cn1-zcash.flypool.org:3333"])
+        #expect(
+            Set(ewbfSessions.compactMap { ($0["pool_hostnames"] as? [String])?.first }) == [
+                "eu1-zcash.flypool.org:3333", "cn1-zcash.flypool.org:3333"
+            ])
         #expect(ewbfSessions.map { $0["shares_accepted"] as! Int }.reduce(0, +) == 46)
         #expect(ewbfSessions.map { $0["shares_rejected"] as! Int }.reduce(0, +) == 1)
         let eth = hosts["147.229.13.222"]!
@@ -99,9 +128,12 @@ enum Binary {
         #expect(ewbfSessions.allSatisfy { ($0["pool_list_match"] as? String)?.hasPrefix("flypool.org") == true })
     }
 
-    @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: real-capture tests skipped"),
-          arguments: ["dns.pcap", "443-chrome.pcap", "websocket.pcap", "http-lines-split.pcap",
-                      "malformed_dns.pcap", "fuzz-2006-06-26-2594.pcap", "reasm_crash_anon.pcapng"])
+    @Test(
+        .enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: real-capture tests skipped"),
+        arguments: [
+            "dns.pcap", "443-chrome.pcap", "websocket.pcap", "http-lines-split.pcap",
+            "malformed_dns.pcap", "fuzz-2006-06-26-2594.pcap", "reasm_crash_anon.pcapng"
+        ])
     func otherRealCapturesFlagNothing(file: String) throws {
         let (status, doc) = try Binary.json([Binary.shared.appendingPathComponent(file).path])
         #expect(status == 0, "\(file) exit status")
@@ -131,7 +163,9 @@ enum Binary {
         #expect((doc["summary"] as? [String: Any])?["hosts_flagged"] as? Int == 0)
         let host = Binary.hosts(doc).first { $0["host"] as? String == "192.168.2.100" }!
         let evidence = host["evidence"] as! [[String: Any]]
-        #expect(evidence.count == 4 && evidence.allSatisfy { $0["kind"] as? String == "p2p-node" && $0["coin"] as? String == "monero" })
+        #expect(
+            evidence.count == 4
+                && evidence.allSatisfy { $0["kind"] as? String == "p2p-node" && $0["coin"] as? String == "monero" })
         // --local-net centres the report on our own hosts: the peers out on the Internet drop out.
         let (_, local) = try Binary.json(["--local-net", "192.168.2.0/24", path])
         #expect(Binary.verdicts(local) == ["192.168.2.100": "crypto-node"])
@@ -151,7 +185,7 @@ enum Binary {
     @Test func checkedInPcapsMatchTheGenerator() throws {
         for s in Corpus.all {
             let onDisk = try Data(contentsOf: Binary.root.appendingPathComponent("pcaps/\(s.name)"))
-            let same = [UInt8](onDisk) == s.build()   // compared first so a failure does not print both captures
+            let same = [UInt8](onDisk) == s.build()  // compared first so a failure does not print both captures
             #expect(same, "pcaps/\(s.name) is stale: run scripts/gen-pcaps")
         }
     }
@@ -174,7 +208,8 @@ enum Binary {
         let s = Corpus.all.first { $0.name == "hostile-strings.pcap" }!
         let path = try Binary.temp("hostile.pcap", s.build())
         let table = try Binary.run(["analyze", "--quiet", path])
-        #expect(!table.stdout.contains("\u{1B}") && !table.stdout.contains("\u{7}") && !table.stdout.contains("\u{202E}"))
+        #expect(
+            !table.stdout.contains("\u{1B}") && !table.stdout.contains("\u{7}") && !table.stdout.contains("\u{202E}"))
         #expect(table.stdout.contains("\\x1b"))
         let json = try Binary.run(["analyze", "--quiet", "--format", "json", path])
         #expect(!json.stdout.contains("\u{1B}"))
@@ -193,17 +228,24 @@ enum Binary {
     @Test func jsonlEmitsEventsThenVerdicts() throws {
         let path = try Binary.temp("x.pcap", Corpus.all[0].build())
         let r = try Binary.run(["analyze", "--quiet", "--format", "jsonl", path])
-        let lines = r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let lines = r.stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
         let events = lines.compactMap { $0["event"] as? String }
         #expect(events.first == "session_seen")
-        #expect(events.contains("login_accepted") && events.contains("share_accepted") && events.contains("share_rejected"))
+        #expect(
+            events.contains("login_accepted") && events.contains("share_accepted") && events.contains("share_rejected"))
         #expect(events.last == "session_end")
         #expect(lines.filter { $0["type"] as? String == "host_verdict" }.count == 2)
         #expect(lines.last?["type"] as? String == "summary")
         // Every line names its sensor (the host name unless --sensor) and site (null unless --site).
         #expect(lines.allSatisfy { ($0["sensor"] as? String)?.isEmpty == false && $0["site"] is NSNull })
-        let named = try Binary.run(["analyze", "--quiet", "--format", "jsonl", "--sensor", "tap-1", "--site", "hq", path])
-        let namedLines = named.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let named = try Binary.run([
+            "analyze", "--quiet", "--format", "jsonl", "--sensor", "tap-1", "--site", "hq", path
+        ])
+        let namedLines = named.stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
         #expect(namedLines.count == lines.count)
         #expect(namedLines.allSatisfy { $0["sensor"] as? String == "tap-1" && $0["site"] as? String == "hq" })
     }
@@ -222,7 +264,10 @@ enum Binary {
         #expect(errLines[1].contains("notes.txt") && errLines[1].contains("not a pcap"))
         #expect(errLines[2].contains("cut.pcap") && errLines[2].contains("damaged"))
         // The error's status wins over the miner's, and says so (README "Exit status").
-        #expect(errLines[3] == "stratumsniff: warning: mining found in what could be read, but 3 files failed: exit status 2, not 1")
+        #expect(
+            errLines[3]
+                == "stratumsniff: warning: mining found in what could be read, but 3 files failed: exit status 2, not 1"
+        )
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         // Everything before the damage in cut.pcap still counts: both scenarios' miners are present.
         #expect(Set(Binary.verdicts(doc).keys).isSuperset(of: ["10.0.0.5", "10.1.1.7"]))
@@ -254,13 +299,16 @@ enum Binary {
         let none = try Binary.run([])
         #expect(none.status == 2 && none.stdout.isEmpty && none.stderr.contains("SUBCOMMANDS:"))
         let bad = try Binary.run(["report", "--store", "/nonexistent/s.sqlite"])
-        #expect(bad.status == 2 && bad.stderr.contains("'stratumsniff report --help'") && !bad.stderr.contains("<command>"))
+        #expect(
+            bad.status == 2 && bad.stderr.contains("'stratumsniff report --help'") && !bad.stderr.contains("<command>"))
         #expect(try Binary.run(["--help"]).status == 0)
         // ArgumentParser adds "(default: …)" itself: no option's help may say it twice.
         for command in ["analyze", "live", "report", "interfaces"] {
             let help = try Binary.run([command, "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
                 .replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
-            #expect(help.range(of: #"\(default[ :][^)]*\)[. ]*\(default"#, options: .regularExpression) == nil, "\(command) --help repeats a default")
+            #expect(
+                help.range(of: #"\(default[ :][^)]*\)[. ]*\(default"#, options: .regularExpression) == nil,
+                "\(command) --help repeats a default")
         }
     }
 
@@ -274,7 +322,7 @@ enum Binary {
         let (status, doc) = try Binary.json(["--allow-list", allow, dns])
         let v = Binary.verdicts(doc)
         #expect(v["10.0.0.81"] == nil && v["198.51.100.100"] == nil)
-        #expect(v["10.0.0.80"] == "suspicious")   // another pool's name is still evidence
+        #expect(v["10.0.0.80"] == "suspicious")  // another pool's name is still evidence
         #expect(status == 0)
         #expect((doc["summary"] as! [String: Any])["allowed_sessions"] as? Int == 1)
         let vlan = Binary.root.appendingPathComponent("pcaps/stratum-v1-vlan.pcap").path
@@ -288,7 +336,7 @@ enum Binary {
         let plain = try Binary.run(["analyze", "--quiet", missing])
         #expect(plain.stderr == "stratumsniff: \(missing): cannot read capture: No such file or directory\n")
         let quiet = try Binary.run(["analyze", "--quiet", "--log-level", "critical", missing])
-        #expect(quiet.status == 2 && quiet.stderr.isEmpty)   // the status still says it
+        #expect(quiet.status == 2 && quiet.stderr.isEmpty)  // the status still says it
         #expect(try Binary.run(["analyze", "--log-level", "loud", missing]).status == 2)
         let journal = try Binary.run(["analyze", "--quiet", missing], environment: ["JOURNAL_STREAM": "8:12345"])
         #expect(journal.stderr == "<3>\(missing): cannot read capture: No such file or directory\n")
@@ -319,7 +367,9 @@ enum Binary {
     @Test func analyzeWritesEveRecords() throws {
         let path = try Binary.temp("eve.pcap", Corpus.all[0].build())
         let r = try Binary.run(["analyze", "--quiet", "--format", "eve", "--sensor", "tap-1", "--site", "hq", path])
-        let lines = r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let lines = r.stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
         #expect(lines.count > 4)
         let stamp = try Regex(#"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+0000$"#)
         for l in lines {
@@ -327,18 +377,27 @@ enum Binary {
             #expect((l["timestamp"] as? String).map { $0.wholeMatch(of: stamp) != nil } == true, "\(l)")
             #expect(["mining", "alert"].contains(l["event_type"] as? String ?? ""))
             #expect(l["host"] as? String == "tap-1" && l["site"] as? String == "hq")
-            for key in ["src_ip", "src_port", "dest_ip", "dest_port", "proto", "community_id", "mining"] { #expect(l.keys.contains(key), "\(key) in \(l)") }
+            for key in ["src_ip", "src_port", "dest_ip", "dest_port", "proto", "community_id", "mining"] {
+                #expect(l.keys.contains(key), "\(key) in \(l)")
+            }
         }
         let mining = lines.filter { $0["event_type"] as? String == "mining" }
-        let seen = try #require(mining.first { ($0["mining"] as? [String: Any])?["event"] as? String == "session_seen" })
-        #expect(seen["proto"] as? String == "TCP" && seen["src_ip"] as? String == "10.0.0.5" && seen["dest_port"] as? Int == 443)
+        let seen = try #require(
+            mining.first { ($0["mining"] as? [String: Any])?["event"] as? String == "session_seen" })
+        #expect(
+            seen["proto"] as? String == "TCP" && seen["src_ip"] as? String == "10.0.0.5"
+                && seen["dest_port"] as? Int == 443)
         #expect(((seen["mining"] as? [String: Any])?["session"] as? [String: Any])?["wallets"] != nil)
         // A share refers to its session by Community ID instead of repeating it.
-        let share = try #require(mining.first { ($0["mining"] as? [String: Any])?["event"] as? String == "share_accepted" })
+        let share = try #require(
+            mining.first { ($0["mining"] as? [String: Any])?["event"] as? String == "share_accepted" })
         #expect((share["mining"] as? [String: Any])?["session"] is NSNull)
-        #expect(share["community_id"] as? String == seen["community_id"] as? String && (seen["community_id"] as? String)?.hasPrefix("1:") == true)
+        #expect(
+            share["community_id"] as? String == seen["community_id"] as? String
+                && (seen["community_id"] as? String)?.hasPrefix("1:") == true)
         // The verdicts close the stream as alerts, the miner's with severity 1 and ET's coin-mining category.
-        let alert = try #require(lines.first { $0["event_type"] as? String == "alert" && $0["src_ip"] as? String == "10.0.0.5" })
+        let alert = try #require(
+            lines.first { $0["event_type"] as? String == "alert" && $0["src_ip"] as? String == "10.0.0.5" })
         let a = try #require(alert["alert"] as? [String: Any])
         #expect(a["severity"] as? Int == 1 && a["category"] as? String == "Crypto Currency Mining Activity Detected")
         #expect((a["signature"] as? String)?.contains("mining") == true)

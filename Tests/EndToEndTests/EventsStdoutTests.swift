@@ -3,7 +3,10 @@ import Testing
 
 /// `live --events -`: the events as JSON lines on standard output (for a pipe or the journal), the
 /// final report kept off it.
-@Suite(.enabled(if: Lab.available && Lab.tcpreplay != nil, "needs root and tcpreplay to replay onto lo: the --events - test skipped"))
+@Suite(
+    .enabled(
+        if: Lab.available && Lab.tcpreplay != nil,
+        "needs root and tcpreplay to replay onto lo: the --events - test skipped"))
 struct EventsStdoutTests {
     @Test func eventsGoToStandardOutput() throws {
         let dir = Lab.tempDir("events-stdout")
@@ -12,11 +15,16 @@ struct EventsStdoutTests {
         try #require(try Lab.run(Lab.ip, ["netns", "add", ns]).0 == 0)
         defer { _ = try? Lab.run(Lab.ip, ["netns", "del", ns]) }
         _ = try Lab.run(Lab.ip, ["-n", ns, "link", "set", "lo", "up"])
-        let sensor = try Lab.spawn(Lab.ip, ["netns", "exec", ns, Binary.path, "live", "-i", "lo", "--events", "-", "--format", "none",
-                                            "--duration", "4", "--no-store", "--quiet"], log: dir + "/out")
+        let sensor = try Lab.spawn(
+            Lab.ip,
+            [
+                "netns", "exec", ns, Binary.path, "live", "-i", "lo", "--events", "-", "--format", "none",
+                "--duration", "4", "--no-store", "--quiet"
+            ], log: dir + "/out")
         Thread.sleep(forTimeInterval: 1.5)
         let capture = Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
-        let (rc, out) = try Lab.run(Lab.ip, ["netns", "exec", ns, Lab.tcpreplay!, "-q", "-i", "lo", "--topspeed", capture])
+        let (rc, out) = try Lab.run(
+            Lab.ip, ["netns", "exec", ns, Lab.tcpreplay!, "-q", "-i", "lo", "--topspeed", capture])
         #expect(rc == 0, "tcpreplay: \(out)")
         sensor.waitUntilExit()
         #expect(sensor.terminationStatus == 0, "\(Lab.read(dir + "/out.err"))")
@@ -31,11 +39,17 @@ struct EventsStdoutTests {
         let share = events.first { $0["event"] as? String == "share_accepted" }?["session"] as? [String: Any]
         #expect(seen?["wallets"] != nil)
         #expect(share.map { Set($0.keys) } == ["community_id", "miner", "pool"], "\(String(describing: share))")
-        #expect(share?["community_id"] as? String == seen?["community_id"] as? String && share?["miner"] as? String == seen?["miner"] as? String)
+        #expect(
+            share?["community_id"] as? String == seen?["community_id"] as? String
+                && share?["miner"] as? String == seen?["miner"] as? String)
         // The final report would share standard output: refused unless --format none.
         let refused = try Binary.run(["live", "-i", "lo", "--events", "-", "--no-store"])
-        #expect(refused.status == 2 && refused.stderr.contains("--events - writes the events to standard output: add --format none"))
+        #expect(
+            refused.status == 2
+                && refused.stderr.contains("--events - writes the events to standard output: add --format none"))
         let spelledOut = try Binary.run(["live", "-i", "lo", "--events", "/dev/stdout", "--no-store"])
-        #expect(spelledOut.status == 2 && spelledOut.stderr.contains("--events /dev/stdout writes the events to standard output"))
+        #expect(
+            spelledOut.status == 2
+                && spelledOut.stderr.contains("--events /dev/stdout writes the events to standard output"))
     }
 }

@@ -24,8 +24,10 @@ import TrafficGen
         let r = try Binary.run(["analyze", "--format", "json", "--quiet", "--store", store, path])
         #expect(r.status == 0 || r.status == 1, "\(name): exit \(r.status), stderr \(r.stderr)")
         #expect((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) != nil, "\(name): output is not JSON")
-        #expect(!FileManager.default.fileExists(atPath: store + "-wal") || ((try? FileManager.default.attributesOfItem(atPath: store + "-wal")[.size] as? Int) ?? 0) == 0,
-                "the WAL is checkpointed at exit")
+        #expect(
+            !FileManager.default.fileExists(atPath: store + "-wal")
+                || ((try? FileManager.default.attributesOfItem(atPath: store + "-wal")[.size] as? Int) ?? 0) == 0,
+            "the WAL is checkpointed at exit")
         for format in ["html", "md", "csv", "json"] {
             let rep = try Binary.run(["report", "--store", store, "--since", "all", "--format", format])
             #expect(rep.status == 0, "\(name): report --format \(format) exit \(rep.status): \(rep.stderr)")
@@ -94,50 +96,75 @@ import TrafficGen
 
     /// Command-line numbers an operator (or a script) can get wrong: a usage error, never a trap.
     @Test(arguments: [
-        ["report", "--since", "99999999999d"], ["report", "--since", "1e300h"], ["report", "--since", "nan"], ["report", "--since", "infs"],
-        ["report", "--from", "0001-01-01T00:00:00Z"], ["report", "--from", "9999-01-01T00:00:00Z"], ["report", "--to", "1600-01-01"],
-        ["live", "-i", "lo", "--duration", "1e300"], ["live", "-i", "lo", "--duration", "nan"], ["live", "-i", "lo", "--duration", "inf"],
-        ["live", "-i", "lo", "--report-every", "999999999999d", "--report-dir", "/tmp"], ["live", "-i", "lo", "--commit-interval", "1e300"],
+        ["report", "--since", "99999999999d"], ["report", "--since", "1e300h"], ["report", "--since", "nan"],
+        ["report", "--since", "infs"],
+        ["report", "--from", "0001-01-01T00:00:00Z"], ["report", "--from", "9999-01-01T00:00:00Z"],
+        ["report", "--to", "1600-01-01"],
+        ["live", "-i", "lo", "--duration", "1e300"], ["live", "-i", "lo", "--duration", "nan"],
+        ["live", "-i", "lo", "--duration", "inf"],
+        ["live", "-i", "lo", "--report-every", "999999999999d", "--report-dir", "/tmp"],
+        ["live", "-i", "lo", "--commit-interval", "1e300"],
         ["analyze", "--tcp-idle-timeout", "1e300", "x.pcap"], ["analyze", "--udp-idle-timeout", "inf", "x.pcap"],
-        ["analyze", "--fragment-timeout", "nan", "x.pcap"], ["analyze", "--max-flows", "99999999999999999999", "x.pcap"],
+        ["analyze", "--fragment-timeout", "nan", "x.pcap"],
+        ["analyze", "--max-flows", "99999999999999999999", "x.pcap"],
         ["analyze", "--max-flows", "9223372036854775807", "x.pcap"], ["live", "-i", "lo", "--snaplen", "99999999999"],
-        ["live", "-i", "lo", "--events-max-mb", "9223372036854775807", "--events", "/tmp/x"],
+        ["live", "-i", "lo", "--events-max-mb", "9223372036854775807", "--events", "/tmp/x"]
     ])
     func absurdCommandLineNumbersAreUsageErrors(_ args: [String]) throws {
-        let store = FileManager.default.temporaryDirectory.appendingPathComponent("ss-cli-\(UUID().uuidString).sqlite").path
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("ss-cli-\(UUID().uuidString).sqlite")
+            .path
         // report needs an existing store to get past its first check
-        _ = try Binary.run(["analyze", "--quiet", "--store", store, Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path])
+        _ = try Binary.run([
+            "analyze", "--quiet", "--store", store,
+            Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
+        ])
         let r = try Binary.run(args.first == "report" ? args + ["--store", store] : args)
         #expect(r.status == 2, "\(args): exit \(r.status), stderr \(r.stderr)")
         #expect(r.stderr.contains("Error") || r.stderr.contains("stratumsniff"), "a message, not a trap: \(r.stderr)")
     }
 
     @Test func aForeignDatabaseIsRefusedAndUntouchedAndTheResultsStillPrinted() throws {
-        let db = FileManager.default.temporaryDirectory.appendingPathComponent("ss-foreign-\(UUID().uuidString).sqlite").path
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("ss-foreign-\(UUID().uuidString).sqlite")
+            .path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         p.arguments = [db, "CREATE TABLE invoices (id INTEGER); PRAGMA user_version = 7;"]
-        try p.run()   // sqlite3 is installed by scripts/test: its absence fails the test, never skips it
+        try p.run()  // sqlite3 is installed by scripts/test: its absence fails the test, never skips it
         p.waitUntilExit()
         let before = try Data(contentsOf: URL(fileURLWithPath: db))
-        let r = try Binary.run(["analyze", "--format", "json", "--quiet", "--store", db, Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path])
+        let r = try Binary.run([
+            "analyze", "--format", "json", "--quiet", "--store", db,
+            Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
+        ])
         #expect(r.status == 2)
         #expect(r.stderr.contains("not a StratumSniff store"))
-        #expect(Binary.verdicts((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:])["10.0.0.5"] == "mining")
+        #expect(
+            Binary.verdicts((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:])[
+                "10.0.0.5"] == "mining")
         #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before, "nothing written to someone else's database")
         let rep = try Binary.run(["report", "--store", db])
         #expect(rep.status == 2 && rep.stderr.contains("not a StratumSniff store"))
     }
 
     @Test func aStoreFromANewerReleaseIsRefused() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ss-newer-\(UUID().uuidString).sqlite").path
-        _ = try Binary.run(["analyze", "--quiet", "--store", path, Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ss-newer-\(UUID().uuidString).sqlite")
+            .path
+        _ = try Binary.run([
+            "analyze", "--quiet", "--store", path,
+            Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
+        ])
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         p.arguments = [path, "PRAGMA user_version = 99;"]
-        try p.run()   // sqlite3 is installed by scripts/test: its absence fails the test, never skips it
+        try p.run()  // sqlite3 is installed by scripts/test: its absence fails the test, never skips it
         p.waitUntilExit()
-        for args in [["report", "--store", path], ["analyze", "--quiet", "--store", path, Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path]] {
+        for args in [
+            ["report", "--store", path],
+            [
+                "analyze", "--quiet", "--store", path,
+                Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
+            ]
+        ] {
             let r = try Binary.run(args)
             #expect(r.status == 2 && r.stderr.contains("newer StratumSniff"), "\(args): \(r.stderr)")
         }
@@ -147,7 +174,10 @@ import TrafficGen
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-ro-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/store.sqlite"
-        _ = try Binary.run(["analyze", "--quiet", "--store", path, Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path])
+        _ = try Binary.run([
+            "analyze", "--quiet", "--store", path,
+            Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
+        ])
         chmod(path, 0o444)
         chmod(dir, 0o555)
         defer { chmod(dir, 0o755) }
@@ -165,8 +195,12 @@ import TrafficGen
             try FileManager.default.copyItem(atPath: path, toPath: copy + "/store.sqlite")
             chmod(copy + "/store.sqlite", 0o444)
             chmod(copy, 0o555)
-            let r = try Binary.run(["-u", "nobody", "--", Binary.path, "report", "--store", copy + "/store.sqlite", "--since", "all", "--format", "csv"],
-                                   executable: "/usr/sbin/runuser")
+            let r = try Binary.run(
+                [
+                    "-u", "nobody", "--", Binary.path, "report", "--store", copy + "/store.sqlite", "--since", "all",
+                    "--format", "csv"
+                ],
+                executable: "/usr/sbin/runuser")
             // Skipped when nobody cannot reach the binary (a home directory build).
             if r.status != 126 && r.status != 127 {
                 #expect(r.status == 0)
@@ -189,30 +223,40 @@ import TrafficGen
     /// A session that closed in January must not be stamped with December's next packet.
     @Test func sessionEndIsStampedWithTheSessionsLastPacket() throws {
         let t0 = Timestamp(seconds: 1_700_000_000)
-        var miner = Conversation(client: "10.0.0.5", clientPort: 40000, server: "198.51.100.20", serverPort: 3333, start: t0)
+        var miner = Conversation(
+            client: "10.0.0.5", clientPort: 40000, server: "198.51.100.20", serverPort: 3333, start: t0)
         miner.handshake()
         miner.send(.client, Messages.xmrigLogin())
         miner.send(.server, Messages.cnLoginResult())
         miner.send(.client, Messages.cnSubmit(id: 2, job: 1, nonce: 1))
         miner.send(.server, Messages.cnOK(id: 2))
         miner.close()
-        var later = Conversation(client: "10.0.0.9", clientPort: 40001, server: "192.0.2.9", serverPort: 80, start: t0.adding(seconds: 30 * 86400))
+        var later = Conversation(
+            client: "10.0.0.9", clientPort: 40001, server: "192.0.2.9", serverPort: 80,
+            start: t0.adding(seconds: 30 * 86400))
         later.handshake()
         later.close()
         let path = try Binary.temp("session-end.pcap", (miner.frames + later.frames).pcap())
         let r = try Binary.run(["analyze", "--format", "jsonl", "--quiet", path])
-        let events = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let events = r.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         let end = try #require(events.first { $0["event"] as? String == "session_end" })
         let lastMinerPacket = miner.frames.map(\.time).max()!
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let stamped = try #require((end["time"] as? String).flatMap { f.date(from: String($0.prefix(23)) + "Z") })
-        #expect(abs(stamped.timeIntervalSince1970 - lastMinerPacket.seconds) < 0.01, "stamped \(stamped), last packet \(lastMinerPacket.seconds)")
+        #expect(
+            abs(stamped.timeIntervalSince1970 - lastMinerPacket.seconds) < 0.01,
+            "stamped \(stamped), last packet \(lastMinerPacket.seconds)")
     }
 
     @Test func analyzeStoreDoesNotCreateDirectoriesQuietly() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-nodir-\(UUID().uuidString)").path
-        let r = try Binary.run(["analyze", "--quiet", "--store", dir + "/sub/s.sqlite", Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path])
+        let r = try Binary.run([
+            "analyze", "--quiet", "--store", dir + "/sub/s.sqlite",
+            Binary.root.appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
+        ])
         // Found before anything is analysed (a usage error: the whole run would otherwise be done
         // for a store that cannot be written), and the directory is not made.
         #expect(r.status == 2 && r.stderr.contains("does not exist"), Comment(rawValue: r.stderr))

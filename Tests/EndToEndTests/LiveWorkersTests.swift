@@ -9,7 +9,8 @@ import TrafficGen
 /// answer names the pool. The kernel's fanout hash spreads the 24 flows over the two workers
 /// independently, so the chance that no host's lookup and connection land on different workers is
 /// 2^-12; the test also checks that both workers received packets.
-@Suite(.serialized, .enabled(if: Lab.available, "needs root, iproute2 (ip netns) and python3: live-capture tests skipped"))
+@Suite(
+    .serialized, .enabled(if: Lab.available, "needs root, iproute2 (ip netns) and python3: live-capture tests skipped"))
 struct LiveWorkersTests {
     static let hosts = 12
 
@@ -18,26 +19,33 @@ struct LiveWorkersTests {
         let t0 = Timestamp(seconds: 1_732_200_000)
         var frames: [(time: Timestamp, frame: [UInt8])] = []
         for i in 0..<hosts {
-            let client = IPAddress("10.62.0.\(i + 1)")!, resolver = IPAddress("10.62.0.250")!
+            let client = IPAddress("10.62.0.\(i + 1)")!
+            let resolver = IPAddress("10.62.0.250")!
             let pool = "198.51.100.\(10 + i)"
             let start = t0.adding(seconds: Double(i) * 0.15)
-            let query = FrameBuilder.frame(src: client, dst: resolver, proto: 17,
-                                           transport: FrameBuilder.udp(src: client, dst: resolver, srcPort: UInt16(50_000 + i), dstPort: 53,
-                                                                       payload: Wire.dnsQuery(id: i, name: "pool.supportxmr.com")))
-            let answer = FrameBuilder.frame(src: resolver, dst: client, proto: 17,
-                                            transport: FrameBuilder.udp(src: resolver, dst: client, srcPort: 53, dstPort: UInt16(50_000 + i),
-                                                                        payload: Wire.dnsAnswer(id: i, name: "pool.supportxmr.com", addresses: [pool])),
-                                            forward: false)
+            let query = FrameBuilder.frame(
+                src: client, dst: resolver, proto: 17,
+                transport: FrameBuilder.udp(
+                    src: client, dst: resolver, srcPort: UInt16(50_000 + i), dstPort: 53,
+                    payload: Wire.dnsQuery(id: i, name: "pool.supportxmr.com")))
+            let answer = FrameBuilder.frame(
+                src: resolver, dst: client, proto: 17,
+                transport: FrameBuilder.udp(
+                    src: resolver, dst: client, srcPort: 53, dstPort: UInt16(50_000 + i),
+                    payload: Wire.dnsAnswer(id: i, name: "pool.supportxmr.com", addresses: [pool])),
+                forward: false)
             frames += [(start, query), (start.adding(seconds: 0.003), answer)]
-            var c = Conversation(client: client.description, clientPort: UInt16(40_000 + i), server: pool, serverPort: i % 2 == 0 ? 3333 : 443,
-                                 start: start.adding(seconds: 0.02))
+            var c = Conversation(
+                client: client.description, clientPort: UInt16(40_000 + i), server: pool,
+                serverPort: i % 2 == 0 ? 3333 : 443,
+                start: start.adding(seconds: 0.02))
             c.handshake()
             if i % 2 == 0 {
                 c.cryptoNoteMining(shares: 2, interval: 0.5)
             } else {
                 c.send(.client, Wire.clientHello(sni: nil))
                 c.send(.server, Wire.serverHello13())
-                for j in 0..<4 {   // jobs and shares as records, a few seconds' worth
+                for j in 0..<4 {  // jobs and shares as records, a few seconds' worth
                     c.send(.server, Wire.appData(180, seed: j), after: 0.3)
                     c.send(.client, Wire.appData(120, seed: j))
                 }
@@ -57,10 +65,15 @@ struct LiveWorkersTests {
 
     /// `live --workers 2` on the pool's end of `net` while tcpreplay sends `pcap` from the miner's end
     /// at its own pace; `running` looks at the sensor before it is stopped. The final JSON report.
-    static func live(_ net: NetPair, dir: String, pcap: String, options: [String] = [], running: () throws -> Void = {}) throws -> [String: Any] {
+    static func live(_ net: NetPair, dir: String, pcap: String, options: [String] = [], running: () throws -> Void = {})
+        throws -> [String: Any]
+    {
         let tcpreplay = try #require(Lab.tcpreplay, "tcpreplay is not installed (scripts/test installs it)")
-        let sensor = try Lab.spawn(Lab.ip, net.inPool([Binary.path, "live", "-i", net.poolIf, "--workers", "2", "--no-store"] + options
-                                                      + ["--format", "json", "--quiet"]), log: dir + "/sensor.log")
+        let sensor = try Lab.spawn(
+            Lab.ip,
+            net.inPool(
+                [Binary.path, "live", "-i", net.poolIf, "--workers", "2", "--no-store"] + options
+                    + ["--format", "json", "--quiet"]), log: dir + "/sensor.log")
         Thread.sleep(forTimeInterval: 1.5)
         let (rc, out) = try Lab.run(Lab.ip, net.inMiner([tcpreplay, "-i", net.minerIf, pcap]))
         #expect(rc == 0, "tcpreplay: \(out)")
@@ -69,7 +82,8 @@ struct LiveWorkersTests {
         sensor.terminate()
         sensor.waitUntilExit()
         #expect(sensor.terminationStatus == 0, "sensor: \(Lab.read(dir + "/sensor.log.err"))")
-        return try #require(try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any])
+        return try #require(
+            try JSONSerialization.jsonObject(with: Data(Lab.read(dir + "/sensor.log").utf8)) as? [String: Any])
     }
 
     @Test func twoWorkersFindEveryMinerWhateverWorkerSawTheLookup() throws {
@@ -77,7 +91,9 @@ struct LiveWorkersTests {
         let dir = Lab.tempDir("workers")
         let pcap = dir + "/lookups-then-mining.pcap"
         try Self.capture(to: pcap)
-        let doc = try Self.live(net, dir: dir, pcap: pcap, options: ["--commit-interval", "1", "--metrics", "127.0.0.1:19977"]) {
+        let doc = try Self.live(
+            net, dir: dir, pcap: pcap, options: ["--commit-interval", "1", "--metrics", "127.0.0.1:19977"]
+        ) {
             Thread.sleep(forTimeInterval: 1)
             // The operator's view while it runs: Prometheus metrics and the health check.
             let scrape = """
@@ -90,30 +106,40 @@ struct LiveWorkersTests {
             #expect(src == 0, "scrape: \(metrics)")
             #expect(metrics.hasPrefix("200 ok"), "healthz: \(metrics.prefix(200))")
             func value(_ series: String) -> Double? {
-                metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+                metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap {
+                    Double($0.split(separator: " ").last ?? "")
+                }
             }
             for w in 0..<2 {
-                let received = value("stratumsniff_packets_received_total{interface=\"\(net.poolIf)\",worker=\"\(w)\"}") ?? 0
+                let received =
+                    value("stratumsniff_packets_received_total{interface=\"\(net.poolIf)\",worker=\"\(w)\"}") ?? 0
                 #expect(received > 0, "worker \(w) received nothing, by the metrics")
             }
-            #expect((value("stratumsniff_hosts{verdict=\"mining\"}") ?? 0) >= Double(Self.hosts / 2), "hosts per verdict: \(metrics)")
+            #expect(
+                (value("stratumsniff_hosts{verdict=\"mining\"}") ?? 0) >= Double(Self.hosts / 2),
+                "hosts per verdict: \(metrics)")
             #expect((value("stratumsniff_flows_total") ?? 0) >= Double(2 * Self.hosts))
             #expect(value("stratumsniff_workers") == 2)
         }
         let capture = try #require((doc["summary"] as? [String: Any])?["capture"] as? [String: Any])
         let workers = capture["workers"] as? [[String: Any]] ?? []
         #expect(workers.count == 2)
-        #expect(workers.allSatisfy { ($0["packets_received"] as? Int ?? 0) > 0 }, "a worker received nothing: \(workers)")
+        #expect(
+            workers.allSatisfy { ($0["packets_received"] as? Int ?? 0) > 0 }, "a worker received nothing: \(workers)")
         #expect(capture["packets_dropped_by_kernel"] as? Int == 0)
         let hosts = doc["hosts"] as? [[String: Any]] ?? []
         for i in 0..<Self.hosts {
             let ip = "10.62.0.\(i + 1)"
             let host = hosts.first { $0["host"] as? String == ip }
-            let text = host.flatMap { try? JSONSerialization.data(withJSONObject: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let text =
+                host.flatMap { try? JSONSerialization.data(withJSONObject: $0) }.map {
+                    String(decoding: $0, as: UTF8.self)
+                } ?? ""
             if i % 2 == 0 {
                 #expect(host?["verdict"] as? String == "mining", "\(ip) (Stratum) not found mining: \(text)")
             } else {
-                #expect(text.contains("tls-to-pool"), "\(ip) (TLS, named only by DNS) has no tls-to-pool evidence: \(text)")
+                #expect(
+                    text.contains("tls-to-pool"), "\(ip) (TLS, named only by DNS) has no tls-to-pool evidence: \(text)")
             }
             #expect(text.contains("pool.supportxmr.com"), "\(ip): the pool's name from the DNS answer is missing")
         }
@@ -131,8 +157,10 @@ struct LiveWorkersTests {
         let t0 = Timestamp(seconds: 1_732_300_000)
         var frames: [(time: Timestamp, frame: [UInt8])] = []
         for i in 0..<8 {
-            var c = Conversation(client: "10.63.0.\(i + 1)", clientPort: UInt16(41_000 + i), server: "198.51.100.\(40 + i)", serverPort: 3333,
-                                 start: t0.adding(seconds: Double(i) * 0.1))
+            var c = Conversation(
+                client: "10.63.0.\(i + 1)", clientPort: UInt16(41_000 + i), server: "198.51.100.\(40 + i)",
+                serverPort: 3333,
+                start: t0.adding(seconds: Double(i) * 0.1))
             c.handshake()
             // The login and the answers whole, the shares in fragments: one TCP stream, two shapes.
             let plan = SegmentPlan(ipFragmentSize: 64)
@@ -150,10 +178,14 @@ struct LiveWorkersTests {
         let hosts = doc["hosts"] as? [[String: Any]] ?? []
         for i in 0..<8 {
             let host = hosts.first { $0["host"] as? String == "10.63.0.\(i + 1)" }
-            #expect(host?["verdict"] as? String == "mining", "10.63.0.\(i + 1): \(host.map { "\($0["reasons"] ?? "")" } ?? "not reported")")
+            #expect(
+                host?["verdict"] as? String == "mining",
+                "10.63.0.\(i + 1): \(host.map { "\($0["reasons"] ?? "")" } ?? "not reported")")
             let sessions = host?["sessions"] as? [[String: Any]] ?? []
-            #expect(sessions.count == 1 && (host?["shares_accepted"] as? Int) == 2,
-                    "10.63.0.\(i + 1): the session was cut (\(sessions.count) sessions, \(host?["shares_accepted"] ?? "-") shares)")
+            #expect(
+                sessions.count == 1 && (host?["shares_accepted"] as? Int) == 2,
+                "10.63.0.\(i + 1): the session was cut (\(sessions.count) sessions, \(host?["shares_accepted"] ?? "-") shares)"
+            )
         }
     }
 }

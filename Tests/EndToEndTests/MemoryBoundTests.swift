@@ -4,7 +4,10 @@ import Testing
 /// Memory that does not grow with how the input is given: a capture given N times as one timeline
 /// peaks about where it peaks given once (each file's mapping and buffers are let go once its frames are
 /// analysed; before, every file stayed mapped until the end: 39 MB once, 247 MB given 32 times).
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs /usr/bin/time (Debian's time; scripts/test installs it)"))
+@Suite(
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"),
+        "needs /usr/bin/time (Debian's time; scripts/test installs it)"))
 struct MemoryBoundTests {
     /// Peak RSS in KiB of `stratumsniff args` (GNU time's %M).
     static func peakKiB(_ args: [String]) throws -> Int {
@@ -20,7 +23,8 @@ struct MemoryBoundTests {
         // 100 000 overlapping IPv4 fragments (5.8 MB): the copies after the first go back in time, so
         // the clock stands still and nothing expires — what grows then grows per packet.
         let capture = dir + "/fragments.pcap"
-        let made = try Binary.run(["flood", "overlap-fragments", capture, "--count", "100000"], executable: Binary.built("sniffgen"))
+        let made = try Binary.run(
+            ["flood", "overlap-fragments", capture, "--count", "100000"], executable: Binary.built("sniffgen"))
         #expect(made.status == 0, Comment(rawValue: made.stderr))
         let common = ["analyze", "--format", "none", "--quiet", "--workers", String(workers)]
         let once = try Self.peakKiB(common + [capture])
@@ -29,7 +33,9 @@ struct MemoryBoundTests {
         // Measured in release: within 1 % (docs/hostile-input.md "Floods"). Here, in a debug build on a busy CI machine,
         // two workers' queues make a few MB of noise (47.2 against 42.9 MB once); growth with the
         // number of files was +200 % (142 against 46 MB), which this bound catches with room to spare.
-        #expect(Double(sixteen) <= Double(once) * 1.2, "peak RSS: \(once / 1024) MB given once, \(sixteen / 1024) MB given 16 times")
+        #expect(
+            Double(sixteen) <= Double(once) * 1.2,
+            "peak RSS: \(once / 1024) MB given once, \(sixteen / 1024) MB given 16 times")
     }
 
     /// Every flood class and the project's real captures on one timeline, small enough for CI (the
@@ -38,16 +44,20 @@ struct MemoryBoundTests {
     @Test func aMixedFloodStaysUnderTheBoundAndItsMinersAreFound() throws {
         let dir = Lab.tempDir("mixed")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let real = ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "not-mining-jsonrpc.pcap"].map { Binary.root.path + "/pcaps/" + $0 }
+        let real = ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "not-mining-jsonrpc.pcap"].map
+        { Binary.root.path + "/pcaps/" + $0 }
         let capture = dir + "/mixed.pcap"
-        let made = try Binary.run(["mixed", capture, "--count", "20000", "--repeats", "2"] + real.flatMap { ["--with", $0] },
-                                  executable: Binary.built("sniffgen"))
+        let made = try Binary.run(
+            ["mixed", capture, "--count", "20000", "--repeats", "2"] + real.flatMap { ["--with", $0] },
+            executable: Binary.built("sniffgen"))
         #expect(made.status == 0, Comment(rawValue: made.stderr))
         let peak = try Self.peakKiB(["analyze", "--format", "none", "--quiet", "--workers", "2", capture])
         #expect(peak > 0 && peak / 1024 <= 256, "peak RSS \(peak / 1024) MB")
         let (status, doc) = try Binary.json(["--workers", "2", capture])
         #expect(status == 1)
-        let miners = Binary.hosts(doc).filter { $0["verdict"] as? String == "mining" }.compactMap { $0["host"] as? String }
+        let miners = Binary.hosts(doc).filter { $0["verdict"] as? String == "mining" }.compactMap {
+            $0["host"] as? String
+        }
         #expect(miners.contains("10.0.0.5"), "miners: \(miners)")
     }
 }

@@ -8,8 +8,11 @@ import Foundation
 final class PostgresLab {
     static let bin: String? = {
         let base = "/usr/lib/postgresql"
-        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).compactMap(Int.init).sorted()
-        return versions.last.map { "\(base)/\($0)/bin" }.flatMap { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") ? $0 : nil }
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).compactMap(Int.init)
+            .sorted()
+        return versions.last.map { "\(base)/\($0)/bin" }.flatMap {
+            FileManager.default.isExecutableFile(atPath: $0 + "/initdb") ? $0 : nil
+        }
     }()
     static var available: Bool { getuid() == 0 && bin != nil }
 
@@ -30,15 +33,21 @@ final class PostgresLab {
     /// A primary server; with `tls`, it has a certificate (for localhost and 127.0.0.1) signed by a
     /// private CA of its own (`caFile`).
     init(tls: Bool = false) throws {
-        guard let bin = Self.bin else { throw LabError(message: "PostgreSQL is not installed (apt-get install postgresql)") }
+        guard let bin = Self.bin else {
+            throw LabError(message: "PostgreSQL is not installed (apt-get install postgresql)")
+        }
         self.tls = tls
         dir = Lab.tempDir("pg")
         port = 20000 + Int.random(in: 0..<20000)
         _ = try Lab.run("/usr/bin/chown", ["postgres:postgres", dir])
         try Data((Self.password + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/pw"))
         _ = try Lab.run("/usr/bin/chown", ["postgres", dir + "/pw"])
-        try asPostgres(bin + "/initdb", ["-D", dir + "/data", "-U", "postgres", "--pwfile", dir + "/pw", "--auth-local=scram-sha-256",
-                                         "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
+        try asPostgres(
+            bin + "/initdb",
+            [
+                "-D", dir + "/data", "-U", "postgres", "--pwfile", dir + "/pw", "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"
+            ])
         if tls { try makeCertificates() }
         try start()
         try psql("CREATE USER sniff PASSWORD '\(Self.password)'")
@@ -47,13 +56,19 @@ final class PostgresLab {
 
     /// A hot standby of `primary`, streaming from it (pg_basebackup -R), on a port and socket of its own.
     init(standbyOf primary: PostgresLab) throws {
-        guard let bin = Self.bin else { throw LabError(message: "PostgreSQL is not installed (apt-get install postgresql)") }
+        guard let bin = Self.bin else {
+            throw LabError(message: "PostgreSQL is not installed (apt-get install postgresql)")
+        }
         tls = false
         dir = Lab.tempDir("pg-standby")
         port = 20000 + Int.random(in: 0..<20000)
         _ = try Lab.run("/usr/bin/chown", ["postgres:postgres", dir])
-        try asPostgres("/usr/bin/env", ["PGPASSWORD=\(Self.password)", bin + "/pg_basebackup", "-h", primary.dir, "-p", String(primary.port),
-                                        "-U", "postgres", "-D", dir + "/data", "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"])
+        try asPostgres(
+            "/usr/bin/env",
+            [
+                "PGPASSWORD=\(Self.password)", bin + "/pg_basebackup", "-h", primary.dir, "-p", String(primary.port),
+                "-U", "postgres", "-D", dir + "/data", "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"
+            ])
         // pg_basebackup -R leaves the password out of primary_conninfo; the last setting wins.
         let conninfo = "host=\(primary.dir) port=\(primary.port) user=postgres password=\(Self.password)"
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/data/postgresql.auto.conf"))
@@ -73,10 +88,16 @@ final class PostgresLab {
         let openssl = "/usr/bin/openssl"
         let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try Data("subjectAltName=DNS:localhost,IP:127.0.0.1\n".utf8).write(to: URL(fileURLWithPath: dir + "/san.cnf"))
-        for args in [["req", "-x509"] + key + ["-keyout", dir + "/ca.key", "-out", caFile, "-days", "2", "-subj", "/CN=StratumSniff lab CA"],
-                     ["req"] + key + ["-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj", "/CN=localhost"],
-                     ["x509", "-req", "-in", dir + "/server.csr", "-CA", caFile, "-CAkey", dir + "/ca.key", "-CAcreateserial",
-                      "-out", dir + "/server.crt", "-days", "2", "-extfile", dir + "/san.cnf"]] {
+        for args in [
+            ["req", "-x509"] + key + [
+                "-keyout", dir + "/ca.key", "-out", caFile, "-days", "2", "-subj", "/CN=StratumSniff lab CA"
+            ],
+            ["req"] + key + ["-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj", "/CN=localhost"],
+            [
+                "x509", "-req", "-in", dir + "/server.csr", "-CA", caFile, "-CAkey", dir + "/ca.key", "-CAcreateserial",
+                "-out", dir + "/server.crt", "-days", "2", "-extfile", dir + "/san.cnf"
+            ]
+        ] {
             let (status, out) = try Lab.run(openssl, args)
             guard status == 0 else { throw LabError(message: "openssl \(args.joined(separator: " ")): \(out)") }
         }
@@ -92,8 +113,12 @@ final class PostgresLab {
 
     func start() throws {
         let ssl = tls ? " -c ssl=on -c ssl_cert_file=\(dir)/server.crt -c ssl_key_file=\(dir)/server.key" : ""
-        try asPostgres(Self.bin! + "/pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "30", "-o",
-                                               "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off" + ssl, "start"])
+        try asPostgres(
+            Self.bin! + "/pg_ctl",
+            [
+                "-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "30", "-o",
+                "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off" + ssl, "start"
+            ])
     }
 
     /// Stops the server now (connections cut, as when a database host goes away).
@@ -106,7 +131,10 @@ final class PostgresLab {
     func psql(_ sql: String, database: String = "postgres") throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.bin! + "/psql")
-        p.arguments = ["-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-X", "-A", "-t", "-c", sql]
+        p.arguments = [
+            "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-X", "-A", "-t",
+            "-c", sql
+        ]
         p.environment = environment
         let out = Pipe()
         p.standardOutput = out
@@ -122,7 +150,9 @@ final class PostgresLab {
     func count(_ sql: String) -> Int { (try? psql(sql, database: "fleet")).flatMap { Int($0) } ?? -1 }
 
     /// The keyword connection string of the fleet database over TCP (`extra` appended).
-    func keywords(_ extra: String = "sslmode=disable") -> String { "host=127.0.0.1 port=\(port) user=sniff dbname=fleet \(extra)" }
+    func keywords(_ extra: String = "sslmode=disable") -> String {
+        "host=127.0.0.1 port=\(port) user=sniff dbname=fleet \(extra)"
+    }
 
     /// Runs a server tool as `postgres`, its output into a file. posix_spawn and waitpid rather than
     /// Process: the server pg_ctl leaves running would keep a Process's pipes open, and Process did
@@ -144,7 +174,8 @@ final class PostgresLab {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         guard status == 0 else {
-            throw LabError(message: "\((tool as NSString).lastPathComponent): \(Lab.read(log))\n\(Lab.read(dir + "/server.log"))")
+            throw LabError(
+                message: "\((tool as NSString).lastPathComponent): \(Lab.read(log))\n\(Lab.read(dir + "/server.log"))")
         }
     }
 }

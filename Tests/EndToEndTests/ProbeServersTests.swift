@@ -33,11 +33,18 @@ struct NamespaceFixture {
 }
 
 /// The daemons the fixture starts (scripts/test installs them).
-let probeDaemons = ["/usr/sbin/nginx", "/usr/sbin/sshd", "/usr/sbin/smtpd", "/usr/sbin/dovecot", "/usr/sbin/vsftpd", "/usr/sbin/mosquitto",
-                    "/usr/bin/redis-server", "/usr/bin/memcached", "/usr/bin/prosody", "/usr/sbin/kamailio"]
+let probeDaemons = [
+    "/usr/sbin/nginx", "/usr/sbin/sshd", "/usr/sbin/smtpd", "/usr/sbin/dovecot", "/usr/sbin/vsftpd",
+    "/usr/sbin/mosquitto",
+    "/usr/bin/redis-server", "/usr/bin/memcached", "/usr/bin/prosody", "/usr/sbin/kamailio"
+]
 
-@Suite(.serialized, .enabled(if: Lab.available && probeDaemons.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
-                             "needs root, ip netns and the servers scripts/test installs (nginx, sshd, smtpd, dovecot, vsftpd, mosquitto, redis, memcached, prosody, kamailio): the probe's server tests skipped"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: Lab.available && probeDaemons.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) },
+        "needs root, ip netns and the servers scripts/test installs (nginx, sshd, smtpd, dovecot, vsftpd, mosquitto, redis, memcached, prosody, kamailio): the probe's server tests skipped"
+    ))
 struct ProbeServersTests {
     /// What each server must be called: the conclusion, then the pool's dialect and algorithm or the reply's kind.
     static let expected: [String: (conclusion: String, what: String, algorithm: String?)] = [
@@ -57,14 +64,16 @@ struct ProbeServersTests {
         "redis": ("not-pool", "redis", nil), "memcached": ("not-pool", "text", nil), "xmpp": ("not-pool", "xmpp", nil),
         "sip": ("not-pool", "silence", nil), "postgresql": ("not-pool", "closed", nil),
         // ElectrumX: line-delimited JSON-RPC like a pool's, answering every pool method with an error.
-        "electrum": ("not-pool", "json-rpc", nil),
+        "electrum": ("not-pool", "json-rpc", nil)
     ]
 
     @Test func everyPoolDialectIsAPoolAndEveryOtherServerIsNot() throws {
         let fixture = try NamespaceFixture("probe_servers.sh", within: 90)
         defer { fixture.down() }
         try #require(fixture.ready, "probe_servers.sh did not finish: \(fixture.errors)")
-        let listed = try String(contentsOfFile: fixture.dir + "/servers", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        let listed = try String(contentsOfFile: fixture.dir + "/servers", encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: " ")
+        }
         let servers = Dictionary(listed.map { (String($0[0]), String($0[1])) }, uniquingKeysWith: { a, _ in a })
         let wanted = Set(Self.expected.keys.flatMap { $0.hasPrefix("pool-") ? [$0, $0 + "-tls"] : [$0] })
         let missing = wanted.subtracting(servers.keys).sorted()
@@ -72,8 +81,9 @@ struct ProbeServersTests {
 
         let names = servers.keys.sorted()
         let ns = try fixture.namespace()
-        let run = try Binary.run(["netns", "exec", ns, Binary.path, "probe", "--format", "json", "--timeout", "1"]
-                                 + names.map { "10.77.0.2:" + servers[$0]! }, executable: Lab.ip)
+        let run = try Binary.run(
+            ["netns", "exec", ns, Binary.path, "probe", "--format", "json", "--timeout", "1"]
+                + names.map { "10.77.0.2:" + servers[$0]! }, executable: Lab.ip)
         #expect(run.status == 1, "a pool was found: exit 1 (\(run.stderr))")
         let lines = run.stdout.split(separator: "\n")
         try #require(lines.count == names.count, "\(run.stdout)\(run.stderr)")
@@ -97,8 +107,10 @@ struct ProbeServersTests {
                 if name.hasPrefix("pool-stratum-v1") { #expect(pool["coin"] as? String == "bitcoin") }
                 if name == "sv2-pool" {
                     // The scripted pool's channel target is difficulty 1024; its job id 41; its static key 32 bytes.
-                    #expect(pool["coin"] as? String == "bitcoin" && pool["difficulty"] as? Double == 1024 && pool["job_id"] as? String == "41",
-                            "\(line)")
+                    #expect(
+                        pool["coin"] as? String == "bitcoin" && pool["difficulty"] as? Double == 1024
+                            && pool["job_id"] as? String == "41",
+                        "\(line)")
                     #expect((pool["server_key"] as? String)?.count == 64, "\(line)")
                 }
             } else if want.conclusion == "unconfirmed" {

@@ -4,8 +4,11 @@ import Testing
 /// Mining through a real SOCKS server: Debian's dante-server between a scripted miner and pool in
 /// three namespaces (Tests/Fixtures/socks_through_dante.sh), the capture taken between miner and
 /// proxy, where the proxy request is the only place the pool is named.
-@Suite(.serialized, .enabled(if: Lab.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/danted"),
-                             "needs root, ip netns and dante-server (scripts/test installs it): the real-SOCKS test skipped"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: Lab.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/danted"),
+        "needs root, ip netns and dante-server (scripts/test installs it): the real-SOCKS test skipped"))
 struct ProxyLiveTests {
     @Test func miningThroughDanteIsAttributedToThePoolItNames() throws {
         let pcap = Lab.tempDir("dante") + "/socks.pcap"

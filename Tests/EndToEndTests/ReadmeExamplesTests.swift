@@ -19,7 +19,9 @@ import Testing
 
     /// README.md and every page of docs/.
     static var pages: [String] {
-        let docs = (try? FileManager.default.contentsOfDirectory(atPath: Binary.root.appendingPathComponent("docs").path)) ?? []
+        let docs =
+            (try? FileManager.default.contentsOfDirectory(atPath: Binary.root.appendingPathComponent("docs").path))
+            ?? []
         return ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
     }
 
@@ -27,7 +29,9 @@ import Testing
         var out: [Example] = []
         var blocks = 0
         for page in pages {
-            guard let text = try? String(contentsOf: Binary.root.appendingPathComponent(page), encoding: .utf8) else { continue }
+            guard let text = try? String(contentsOf: Binary.root.appendingPathComponent(page), encoding: .utf8) else {
+                continue
+            }
             out += examples(in: text, file: page, blocks: &blocks)
         }
         return out
@@ -40,7 +44,10 @@ import Testing
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = String(raw)
             if line.hasPrefix("```") {
-                if inBlock, let c = current { out.append(c); current = nil }
+                if inBlock, let c = current {
+                    out.append(c)
+                    current = nil
+                }
                 inBlock = line == "```console"
                 if inBlock { blocks += 1 }
                 continue
@@ -48,7 +55,8 @@ import Testing
             guard inBlock else { continue }
             if line.hasPrefix("$ ") {
                 if let c = current { out.append(c) }
-                current = Example(file: file, line: i + 1, block: blocks, command: String(line.dropFirst(2)), expected: "")
+                current = Example(
+                    file: file, line: i + 1, block: blocks, command: String(line.dropFirst(2)), expected: "")
             } else {
                 current?.expected += line + "\n"
             }
@@ -69,7 +77,9 @@ import Testing
             let url = Binary.root.appendingPathComponent(page)
             guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
             for match in text.matches(of: link) {
-                guard let target = match.output[1].substring.map(String.init), !target.hasPrefix("http") else { continue }
+                guard let target = match.output[1].substring.map(String.init), !target.hasPrefix("http") else {
+                    continue
+                }
                 let resolved = url.deletingLastPathComponent().appendingPathComponent(target).standardizedFileURL.path
                 if !FileManager.default.fileExists(atPath: resolved) { broken.append("\(page): \(target)") }
             }
@@ -91,16 +101,19 @@ import Testing
         let dir = Lab.tempDir("readme")
         let main = dir + "/main"
         try FileManager.default.createDirectory(atPath: main, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: main + "/pcaps", withDestinationPath: Binary.root.appendingPathComponent("pcaps").path)
+        try FileManager.default.createSymbolicLink(
+            atPath: main + "/pcaps", withDestinationPath: Binary.root.appendingPathComponent("pcaps").path)
         if Binary.sharedAvailable {
-            try FileManager.default.createSymbolicLink(atPath: dir + "/shared", withDestinationPath: Binary.shared.deletingLastPathComponent().path)
+            try FileManager.default.createSymbolicLink(
+                atPath: dir + "/shared", withDestinationPath: Binary.shared.deletingLastPathComponent().path)
         }
         let bin = URL(fileURLWithPath: Binary.path).deletingLastPathComponent().path
         let needingShared = Set(examples.filter { $0.command.contains("../shared/pcaps") }.map(\.block))
         for example in examples where Binary.sharedAvailable || !needingShared.contains(example.block) {
             var env = ProcessInfo.processInfo.environment
             env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-            let r = try Binary.run(["-c", example.command], executable: "/bin/sh", directory: URL(fileURLWithPath: main), environment: env)
+            let r = try Binary.run(
+                ["-c", example.command], executable: "/bin/sh", directory: URL(fileURLWithPath: main), environment: env)
             let got = Self.normalise(r.stdout)
             let want = Self.normalise(example.expected)
             #expect(got == want, "\(example) prints something else:\n\(got)")

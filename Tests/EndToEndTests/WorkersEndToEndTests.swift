@@ -6,7 +6,8 @@ import TrafficGen
 /// have, whatever the threads' interleaving (only the run's duration differs).
 @Suite struct WorkersEndToEndTests {
     static func json(_ captures: [String], workers: Int) throws -> String {
-        BaselineTests.withoutVolatileFields(try BaselineTests.run(["analyze", "--quiet", "--format", "json", "--workers", "\(workers)"] + captures))
+        BaselineTests.withoutVolatileFields(
+            try BaselineTests.run(["analyze", "--quiet", "--format", "json", "--workers", "\(workers)"] + captures))
     }
 
     static func check(_ captures: [String], workers: [Int]) throws {
@@ -15,9 +16,12 @@ import TrafficGen
         for n in workers {
             let many = try json(captures, workers: n)
             if many != one {
-                let a = one.split(separator: "\n"), b = many.split(separator: "\n")
+                let a = one.split(separator: "\n")
+                let b = many.split(separator: "\n")
                 let i = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
-                Issue.record("\(captures.joined(separator: " ")): \(n) workers differ from 1 at line \(i + 1): \(i < b.count ? String(b[i]) : "(end)") vs \(i < a.count ? String(a[i]) : "(end)")")
+                Issue.record(
+                    "\(captures.joined(separator: " ")): \(n) workers differ from 1 at line \(i + 1): \(i < b.count ? String(b[i]) : "(end)") vs \(i < a.count ? String(a[i]) : "(end)")"
+                )
             }
         }
     }
@@ -25,8 +29,9 @@ import TrafficGen
     @Test(arguments: BaselineTests.generated())
     func generatedCaptures(capture: String) throws { try Self.check([capture], workers: [2, 4]) }
 
-    @Test(.enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: workers not compared on the real captures"),
-          arguments: BaselineTests.shared())
+    @Test(
+        .enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: workers not compared on the real captures"),
+        arguments: BaselineTests.shared())
     func realCaptures(capture: String) throws { try Self.check([capture], workers: [2, 4]) }
 
     /// Every capture as one timeline (times jump back between files: the clock holds).
@@ -47,12 +52,16 @@ import TrafficGen
         let doc = try JSONSerialization.jsonObject(with: Data(one.stdout.utf8)) as? [String: Any]
         let summary = doc?["summary"] as? [String: Any] ?? [:]
         let anomalies = summary["anomalies"] as? [String: Int] ?? [:]
-        let capped = (summary["evicted_flows"] as? Int ?? 0) > 0
-            || ["evidence_cap", "host_table_full", "host_evicted", "decoder_memory_cap", "reassembly_memory_cap",
-                "fragment_memory_cap", "session_not_stored"].contains { anomalies[$0, default: 0] > 0 }
+        let capped =
+            (summary["evicted_flows"] as? Int ?? 0) > 0
+            || [
+                "evidence_cap", "host_table_full", "host_evicted", "decoder_memory_cap", "reassembly_memory_cap",
+                "fragment_memory_cap", "session_not_stored"
+            ].contains { anomalies[$0, default: 0] > 0 }
         if !capped {
-            #expect(BaselineTests.withoutVolatileFields(three.stdout) == BaselineTests.withoutVolatileFields(one.stdout),
-                    "\(name): 3 workers differ from 1")
+            #expect(
+                BaselineTests.withoutVolatileFields(three.stdout) == BaselineTests.withoutVolatileFields(one.stdout),
+                "\(name): 3 workers differ from 1")
         }
     }
 }

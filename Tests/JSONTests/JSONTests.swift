@@ -1,5 +1,5 @@
-import Testing
 import JSON
+import Testing
 
 @Suite struct JSONParserTests {
     @Test func objectsKeepOrderAndNumbersKeepText() throws {
@@ -18,7 +18,8 @@ import JSON
     }
 
     @Test(arguments: [
-        "", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "01", "1.", "\"\u{1}\"", "{\"a\":1}x", "[\"\\q\"]", "{'a':1}", "nul",
+        "", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "01", "1.", "\"\u{1}\"", "{\"a\":1}x", "[\"\\q\"]", "{'a':1}",
+        "nul"
     ])
     func rejectsInvalid(text: String) {
         #expect(throws: JSONError.self) { try JSONParser.parse(text) }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import PacketCapture
 import PacketDecoding
+import Testing
 import TrafficGen
 
 private func tempFile(_ bytes: [UInt8]) throws -> String {
@@ -12,7 +12,9 @@ private func tempFile(_ bytes: [UInt8]) throws -> String {
 
 private func sample(nanosecond: Bool) -> [UInt8] {
     var w = PcapWriter(nanosecond: nanosecond)
-    let seg = FrameBuilder.tcp(src: IPAddress("10.0.0.1")!, dst: IPAddress("10.0.0.2")!, srcPort: 1, dstPort: 2, seq: 1, ack: 0, flags: [.syn], payload: [])
+    let seg = FrameBuilder.tcp(
+        src: IPAddress("10.0.0.1")!, dst: IPAddress("10.0.0.2")!, srcPort: 1, dstPort: 2, seq: 1, ack: 0, flags: [.syn],
+        payload: [])
     let frame = FrameBuilder.frame(src: IPAddress("10.0.0.1")!, dst: IPAddress("10.0.0.2")!, proto: 6, transport: seg)
     w.add(time: Timestamp(seconds: 1_700_000_000, nanos: 123_456_789), frame: frame)
     w.add(time: Timestamp(seconds: 1_700_000_001, nanos: 5_000), frame: frame)
@@ -61,14 +63,17 @@ private func sample(nanosecond: Bool) -> [UInt8] {
             try source.forEachPacket { _ in n += 1 }
             Issue.record("no error for a truncated record")
         } catch {
-            guard case .readFailed(_, _, let read) = error else { Issue.record("wrong error \(error)"); return }
+            guard case .readFailed(_, _, let read) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
             #expect(read == 1)
         }
         #expect(n == 1)
     }
 
     @Test func unsupportedLinkTypeIsNamed() throws {
-        let path = try tempFile(PcapWriter(linkType: 147).bytes)   // USER0
+        let path = try tempFile(PcapWriter(linkType: 147).bytes)  // USER0
         #expect(throws: CaptureError.unsupportedLinkType(source: path, linkType: LinkType(rawValue: 147))) {
             try PcapFileSource(path: path)
         }

@@ -12,12 +12,17 @@ struct DecoderBudgetTests {
     static func handshakes(_ count: Int, into analyzer: Analyzer) {
         for i in 0..<count {
             let client = "10.9.\(i / 250).\(i % 250 + 1)"
-            var c = Conversation(client: client, clientPort: 41_000, server: "198.51.100.7", serverPort: 443,
-                                 start: Timestamp(seconds: 1_732_000_000).adding(seconds: Double(i) * 0.001))
+            var c = Conversation(
+                client: client, clientPort: 41_000, server: "198.51.100.7", serverPort: 443,
+                start: Timestamp(seconds: 1_732_000_000).adding(seconds: Double(i) * 0.001))
             c.handshake()
             c.send(.client, Wire.clientHello(sni: "www.example.org"))
             c.send(.server, Wire.serverHello13())
-            for f in c.frames { f.frame.withUnsafeBytes { analyzer.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+            for f in c.frames {
+                f.frame.withUnsafeBytes {
+                    analyzer.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count)
+                }
+            }
         }
     }
 
@@ -29,7 +34,9 @@ struct DecoderBudgetTests {
         let stats = analyzer.finishInput().stats
         // 3000 flows × ≥ 700 B is past 1 MiB: the least recently active flows make room.
         #expect(stats.anomalies[.decoderMemoryCap] > 0, "no flow was evicted for the decoder budget")
-        #expect(stats.reassembly.peakFlows < 3000 && stats.reassembly.peakFlows > 500, "peak flows \(stats.reassembly.peakFlows)")
+        #expect(
+            stats.reassembly.peakFlows < 3000 && stats.reassembly.peakFlows > 500,
+            "peak flows \(stats.reassembly.peakFlows)")
     }
 
     @Test func ordinaryNumbersOfHandshakesAreUntouched() {

@@ -1,10 +1,11 @@
-import Testing
 import Detection
-@testable import Pipeline
 import PacketDecoding
 import PoolIntel
 import StreamReassembly
+import Testing
 import TrafficGen
+
+@testable import Pipeline
 
 /// docs/detection.md "Names for addresses": 65 536 addresses at most, oldest dropped first; DNS entries expire
 /// with their TTL in packet time, SNI/Host after an hour; docs/architecture.md "Workers": what a lookup sees as of
@@ -18,30 +19,43 @@ import TrafficGen
     @Test func entriesExpireWithTheirTTLInPacketTime() {
         let names = NameMemory(capacity: 8, delay: 1)
         let a = IPAddress("198.51.100.1")!
-        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 300, at: at(1, 0), atOnce: true)
+        names.insert(
+            a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 300, at: at(1, 0), atOnce: true)
         #expect(names.lookup(a, asOf: at(2, 0), now: t0.adding(seconds: 300))?.name == "pool.supportxmr.com")
         #expect(names.lookup(a, asOf: at(2, 0), now: t0.adding(seconds: 301)) == nil)
         // A TTL of 0 still names the address for the connection that follows at once (1 s at least).
-        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 0, at: at(3, 0), atOnce: true)
+        names.insert(
+            a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 0, at: at(3, 0), atOnce: true)
         #expect(names.lookup(a, asOf: at(4, 0), now: t0.adding(seconds: 1)) != nil)
         #expect(names.lookup(a, asOf: at(4, 0), now: t0.adding(seconds: 2)) == nil)
         // A fresh answer renews the entry.
-        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 60, at: at(5, 1000), atOnce: true)
+        names.insert(
+            a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 60, at: at(5, 1000), atOnce: true)
         #expect(names.lookup(a, asOf: at(6, 1000), now: t0.adding(seconds: 1059)) != nil)
     }
 
     @Test func theOldestAddressGoesFirstAtCapacity() {
         let names = NameMemory(capacity: 3, delay: 1)
         let addresses = (1...4).map { IPAddress("198.51.100.\($0)")! }
-        for (i, a) in addresses.enumerated() { names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(i + 1, 0), atOnce: true) }
+        for (i, a) in addresses.enumerated() {
+            names.insert(
+                a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(i + 1, 0),
+                atOnce: true)
+        }
         let later = at(100, 0)
         #expect(names.lookup(addresses[0], asOf: later, now: t0) == nil)
         #expect(addresses[1...].allSatisfy { names.lookup($0, asOf: later, now: t0) != nil })
         #expect(names.evictions == 1)
         // Renewing an address does not make it a second insertion: the next victim is still .2.
-        names.insert(addresses[1], name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(10, 0), atOnce: true)
-        names.insert(IPAddress("198.51.100.9")!, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(11, 0), atOnce: true)
-        #expect(names.lookup(addresses[1], asOf: later, now: t0) == nil && names.lookup(addresses[2], asOf: later, now: t0) != nil)
+        names.insert(
+            addresses[1], name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(10, 0),
+            atOnce: true)
+        names.insert(
+            IPAddress("198.51.100.9")!, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600,
+            at: at(11, 0), atOnce: true)
+        #expect(
+            names.lookup(addresses[1], asOf: later, now: t0) == nil
+                && names.lookup(addresses[2], asOf: later, now: t0) != nil)
     }
 
     /// The reader's DNS names are seen by the very next packet; names a worker learns inside a flow
@@ -50,17 +64,20 @@ import TrafficGen
     @Test func whatALookupSeesDependsOnlyOnItsPointInTheInput() {
         let names = NameMemory(capacity: 8, delay: 1, delayPackets: 2)
         let a = IPAddress("198.51.100.7")!
-        names.insert(a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(10, 5), atOnce: true)
+        names.insert(
+            a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(10, 5), atOnce: true)
         #expect(names.lookup(a, asOf: at(10, 5), now: t0) == nil)
         #expect(names.lookup(a, asOf: at(11, 5), now: t0)?.source == .dnsAnswer)
         let b = IPAddress("198.51.100.8")!
-        names.insert(b, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(20, 5), atOnce: false)
+        names.insert(
+            b, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(20, 5), atOnce: false)
         #expect(names.lookup(b, asOf: at(21, 5.999), now: t0) == nil)
         #expect(names.lookup(b, asOf: at(22, 6), now: t0)?.source == .earlierSNI)
         // A second later but only one packet later (a sparse capture): not yet; many packets later
         // but within the second (a dense one): not yet either.
         let c = IPAddress("198.51.100.6")!
-        names.insert(c, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(30, 5), atOnce: false)
+        names.insert(
+            c, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(30, 5), atOnce: false)
         #expect(names.lookup(c, asOf: at(31, 60), now: t0) == nil)
         #expect(names.lookup(c, asOf: at(1000, 5.5), now: t0) == nil)
         #expect(names.lookup(c, asOf: at(32, 6), now: t0)?.source == .earlierSNI)
@@ -75,8 +92,11 @@ import TrafficGen
             let names = NameMemory(capacity: 8, delay: 1, delayPackets: 1)
             var inserts = [(at(10, 1), "pool.supportxmr.com", match), (at(30, 3), "xmr.nanopool.org", other)]
             if reversed { inserts.reverse() }
-            for (p, n, m) in inserts { names.insert(a, name: n, match: m, source: .earlierSNI, ttl: 3600, at: p, atOnce: false) }
-            answers.append([at(11, 1.5), at(25, 2.5), at(31, 3.5), at(40, 4.5)].map { names.lookup(a, asOf: $0, now: t0)?.name })
+            for (p, n, m) in inserts {
+                names.insert(a, name: n, match: m, source: .earlierSNI, ttl: 3600, at: p, atOnce: false)
+            }
+            answers.append(
+                [at(11, 1.5), at(25, 2.5), at(31, 3.5), at(40, 4.5)].map { names.lookup(a, asOf: $0, now: t0)?.name })
         }
         #expect(answers[0] == [nil, "pool.supportxmr.com", "pool.supportxmr.com", "xmr.nanopool.org"])
         #expect(answers[1] == answers[0])
@@ -91,7 +111,9 @@ import TrafficGen
     }
 
     func sink() -> Sink {
-        Sink(limits: Limits(), intel: PoolIntelligence(), policy: .init(), names: NameMemory(capacity: 64, delay: 1, delayPackets: 1), onEvent: nil)
+        Sink(
+            limits: Limits(), intel: PoolIntelligence(), policy: .init(),
+            names: NameMemory(capacity: 64, delay: 1, delayPackets: 1), onEvent: nil)
     }
 
     @Test func sniAndHostNamesLastAnHour() {

@@ -1,23 +1,30 @@
-import Testing
-@testable import Pipeline
-import PacketDecoding
-import TrafficGen
-import PoolIntel
 import Detection
+import PacketDecoding
+import PoolIntel
+import Testing
+import TrafficGen
+
+@testable import Pipeline
 
 /// A live sensor's commits: each snapshot re-judges only the hosts whose flows moved, looking at
 /// only those flows (not the whole table), and still sees open sessions.
 @Suite struct SnapshotTests {
     func feed(_ a: Analyzer, _ frames: ArraySlice<(time: Timestamp, frame: [UInt8])>) {
-        for f in frames { f.frame.withUnsafeBytes { a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+        for f in frames {
+            f.frame.withUnsafeBytes {
+                a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count)
+            }
+        }
     }
 
     @Test func onlyMovedHostsAreRejudged() {
         let t0 = Timestamp(seconds: 1_732_000_000)
-        var busy = Conversation(client: "10.5.0.1", clientPort: 40001, server: "198.51.100.1", serverPort: 3333, start: t0)
+        var busy = Conversation(
+            client: "10.5.0.1", clientPort: 40001, server: "198.51.100.1", serverPort: 3333, start: t0)
         busy.handshake()
         busy.cryptoNoteMining(shares: 1, interval: 1)
-        var idle = Conversation(client: "10.5.0.2", clientPort: 40002, server: "198.51.100.2", serverPort: 3333, start: t0)
+        var idle = Conversation(
+            client: "10.5.0.2", clientPort: 40002, server: "198.51.100.2", serverPort: 3333, start: t0)
         idle.handshake()
         idle.cryptoNoteMining(shares: 1, interval: 1)
         let a = Analyzer()
@@ -25,7 +32,8 @@ import Detection
         feed(a, idle.frames[...])
         // The first snapshot looks at everything open: both miners, mid-session.
         let first = a.snapshotChanges()
-        #expect(Set(first.filter { $0.verdict == .mining }.map(\.host)) == [IPAddress("10.5.0.1")!, IPAddress("10.5.0.2")!])
+        #expect(
+            Set(first.filter { $0.verdict == .mining }.map(\.host)) == [IPAddress("10.5.0.1")!, IPAddress("10.5.0.2")!])
         // Nothing moved: nothing to re-judge.
         #expect(a.snapshotChanges().isEmpty)
         // One more share on the busy flow: only its two hosts come back, with the share counted.
@@ -42,8 +50,9 @@ import Detection
     /// `holds`): its session has not ended, so the host table has nothing of it yet, but its open flow
     /// is indexed once snapshots run.
     @Test func aMinerMidSessionIsHeld() {
-        var miner = Conversation(client: "10.5.0.7", clientPort: 40007, server: "198.51.100.7", serverPort: 3333,
-                                 start: Timestamp(seconds: 1_732_000_000))
+        var miner = Conversation(
+            client: "10.5.0.7", clientPort: 40007, server: "198.51.100.7", serverPort: 3333,
+            start: Timestamp(seconds: 1_732_000_000))
         miner.handshake()
         miner.cryptoNoteMining(shares: 2, interval: 1)
         let a = Analyzer()
@@ -63,11 +72,16 @@ import Detection
         limits.hosts.maxReportsPerSnapshot = 2
         let a = Analyzer(limits: limits)
         for i in 1...4 {
-            var c = Conversation(client: "10.5.0.\(i)", clientPort: 40000 + UInt16(i), server: "198.51.100.\(i)", serverPort: 3333,
-                                 start: Timestamp(seconds: 1_732_000_000))
+            var c = Conversation(
+                client: "10.5.0.\(i)", clientPort: 40000 + UInt16(i), server: "198.51.100.\(i)", serverPort: 3333,
+                start: Timestamp(seconds: 1_732_000_000))
             c.handshake()
             c.cryptoNoteMining(shares: 2, interval: 1)
-            for f in c.frames { f.frame.withUnsafeBytes { a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+            for f in c.frames {
+                f.frame.withUnsafeBytes {
+                    a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count)
+                }
+            }
         }
         var snapshots: [[HostReport]] = []
         while true {
@@ -78,9 +92,16 @@ import Detection
         }
         #expect(snapshots.map(\.count) == [2, 2, 2, 2])
         // Miners (the most serious verdict) before pools; within a verdict, by address.
-        #expect(snapshots.map { $0.map(\.verdict) } == [[.mining, .mining], [.mining, .mining], [.pool, .pool], [.pool, .pool]])
+        #expect(
+            snapshots.map { $0.map(\.verdict) } == [
+                [.mining, .mining], [.mining, .mining], [.pool, .pool], [.pool, .pool]
+            ])
         let order = snapshots.flatMap { $0.map(\.host.description) }
-        #expect(order == ["10.5.0.1", "10.5.0.2", "10.5.0.3", "10.5.0.4", "198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"])
+        #expect(
+            order == [
+                "10.5.0.1", "10.5.0.2", "10.5.0.3", "10.5.0.4", "198.51.100.1", "198.51.100.2", "198.51.100.3",
+                "198.51.100.4"
+            ])
     }
 }
 
@@ -88,21 +109,36 @@ import Detection
 @Suite struct OpenFlowIndexTests {
     @Test func aHostsOtherOpenFlowsStayInItsSnapshot() {
         let t0 = Timestamp(seconds: 1_732_000_000)
-        var a = Conversation(client: "10.7.0.1", clientPort: 40001, server: "198.51.100.11", serverPort: 3333, start: t0)
-        var b = Conversation(client: "10.7.0.1", clientPort: 40002, server: "198.51.100.12", serverPort: 3333, start: t0)
-        var c = Conversation(client: "10.7.0.1", clientPort: 40003, server: "198.51.100.13", serverPort: 3333, start: t0)
+        var a = Conversation(
+            client: "10.7.0.1", clientPort: 40001, server: "198.51.100.11", serverPort: 3333, start: t0)
+        var b = Conversation(
+            client: "10.7.0.1", clientPort: 40002, server: "198.51.100.12", serverPort: 3333, start: t0)
+        var c = Conversation(
+            client: "10.7.0.1", clientPort: 40003, server: "198.51.100.13", serverPort: 3333, start: t0)
         for i in [0, 1, 2] {
             switch i {
-            case 0: a.handshake(); a.cryptoNoteMining(shares: 1, interval: 1)
-            case 1: b.handshake(); b.cryptoNoteMining(shares: 1, interval: 1)
-            default: c.handshake(); c.cryptoNoteMining(shares: 1, interval: 1)
+            case 0:
+                a.handshake()
+                a.cryptoNoteMining(shares: 1, interval: 1)
+            case 1:
+                b.handshake()
+                b.cryptoNoteMining(shares: 1, interval: 1)
+            default:
+                c.handshake()
+                c.cryptoNoteMining(shares: 1, interval: 1)
             }
         }
         let analyzer = Analyzer()
         func feed(_ frames: ArraySlice<(time: Timestamp, frame: [UInt8])>) {
-            for f in frames { f.frame.withUnsafeBytes { analyzer.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+            for f in frames {
+                f.frame.withUnsafeBytes {
+                    analyzer.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count)
+                }
+            }
         }
-        feed(a.frames[...]); feed(b.frames[...]); feed(c.frames[...])
+        feed(a.frames[...])
+        feed(b.frames[...])
+        feed(c.frames[...])
         #expect(analyzer.snapshotChanges().first { $0.host == IPAddress("10.7.0.1") }?.minerSessions.count == 3)
         // b ends (and leaves the table after its linger); a moves on; c sits idle but is still open.
         let (nb, na) = (b.frames.count, a.frames.count)
@@ -112,7 +148,7 @@ import Detection
         a.send(.server, Messages.cnOK(id: 9))
         feed(a.frames[na...])
         let report = analyzer.snapshotChanges().first { $0.host == IPAddress("10.7.0.1") }
-        #expect(report?.minerSessions.count == 3)   // a (open, moved), b (ended), c (open, idle)
+        #expect(report?.minerSessions.count == 3)  // a (open, moved), b (ended), c (open, idle)
         #expect(report?.minerSessions.reduce(0) { $0 + $1.summary.sharesAccepted } == 4)
     }
 }
@@ -121,17 +157,29 @@ import Detection
 /// server's 234-byte answer before the client speaks again — whatever the segmentation. The hello
 /// alone counts only toward a server already known as a pool; hello and answer count on their own.
 @Suite struct NoiseShapeTests {
-    func run(_ hello: [UInt8], plan: SegmentPlan, answer: Int = 170, answerPlan: SegmentPlan = SegmentPlan(), listed: Bool = true) -> [Evidence.Kind] {
+    func run(
+        _ hello: [UInt8], plan: SegmentPlan, answer: Int = 170, answerPlan: SegmentPlan = SegmentPlan(),
+        listed: Bool = true
+    ) -> [Evidence.Kind] {
         var intel = PoolIntelligence(builtin: false)
         if listed { intel.add(poolList: "198.51.100.90:3336\n", name: "test") }
         let a = Analyzer(intel: intel)
-        var c = Conversation(client: "10.6.0.1", clientPort: 41000, server: "198.51.100.90", serverPort: 3336, start: Timestamp(seconds: 1_732_000_000))
+        var c = Conversation(
+            client: "10.6.0.1", clientPort: 41000, server: "198.51.100.90", serverPort: 3336,
+            start: Timestamp(seconds: 1_732_000_000))
         c.handshake()
         c.send(.client, hello, plan: plan)
         c.send(.server, [UInt8](repeating: 0x5A, count: answer), plan: answerPlan)
-        for i in 0..<12 { c.send(.client, [UInt8](repeating: 1, count: 60), after: 1); c.send(.server, [UInt8](repeating: UInt8(i), count: 90), after: 30) }
+        for i in 0..<12 {
+            c.send(.client, [UInt8](repeating: 1, count: 60), after: 1)
+            c.send(.server, [UInt8](repeating: UInt8(i), count: 90), after: 30)
+        }
         c.close()
-        for f in c.frames { f.frame.withUnsafeBytes { a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count) } }
+        for f in c.frames {
+            f.frame.withUnsafeBytes {
+                a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count)
+            }
+        }
         return a.finish().first { $0.host == IPAddress("10.6.0.1") }?.evidence.map(\.kind) ?? []
     }
 
@@ -148,7 +196,9 @@ import Detection
         let hello = [UInt8](repeating: 0xA7, count: 64)
         // No list names the server: the reference implementation's 234-byte answer, in any segments.
         #expect(run(hello, plan: SegmentPlan(sizes: [10]), answer: 234, listed: false) == [.stratumV2Encrypted])
-        #expect(run(hello, plan: SegmentPlan(), answer: 234, answerPlan: SegmentPlan(sizes: [100, 34, 7]), listed: false) == [.stratumV2Encrypted])
+        #expect(
+            run(hello, plan: SegmentPlan(), answer: 234, answerPlan: SegmentPlan(sizes: [100, 34, 7]), listed: false)
+                == [.stratumV2Encrypted])
         // One byte off either way, or the hello alone: nothing without a pool name.
         #expect(run(hello, plan: SegmentPlan(), answer: 233, listed: false) == [])
         #expect(run(hello, plan: SegmentPlan(), answer: 235, listed: false) == [])

@@ -1,10 +1,11 @@
-import Testing
-@testable import Pipeline
 import Detection
 import PacketDecoding
 import PoolIntel
 import Reporting
+import Testing
 import TrafficGen
+
+@testable import Pipeline
 
 /// docs/architecture.md "Workers": several workers give what one analyzer gives, also when what names a flow's
 /// server (a DNS answer, an earlier SNI) was seen by another worker.
@@ -14,12 +15,19 @@ import TrafficGen
 
     /// A DNS answer naming `server`, from the resolver to `client`.
     func dnsAnswer(client: String, resolver: String, name: String, server: String, at time: Timestamp) -> Frames {
-        let c = IPAddress(client)!, r = IPAddress(resolver)!
-        let query = FrameBuilder.frame(src: c, dst: r, proto: 17, transport: FrameBuilder.udp(src: c, dst: r, srcPort: 50_000, dstPort: 53,
-                                                                                            payload: Wire.dnsQuery(id: 7, name: name)))
-        let answer = FrameBuilder.frame(src: r, dst: c, proto: 17, transport: FrameBuilder.udp(src: r, dst: c, srcPort: 53, dstPort: 50_000,
-                                                                                             payload: Wire.dnsAnswer(id: 7, name: name, addresses: [server])),
-                                        forward: false)
+        let c = IPAddress(client)!
+        let r = IPAddress(resolver)!
+        let query = FrameBuilder.frame(
+            src: c, dst: r, proto: 17,
+            transport: FrameBuilder.udp(
+                src: c, dst: r, srcPort: 50_000, dstPort: 53,
+                payload: Wire.dnsQuery(id: 7, name: name)))
+        let answer = FrameBuilder.frame(
+            src: r, dst: c, proto: 17,
+            transport: FrameBuilder.udp(
+                src: r, dst: c, srcPort: 53, dstPort: 50_000,
+                payload: Wire.dnsAnswer(id: 7, name: name, addresses: [server])),
+            forward: false)
         return [(time, query), (time.adding(seconds: 0.002), answer)]
     }
 
@@ -38,32 +46,44 @@ import TrafficGen
     /// retained until the end (workers read them in place, the reader's own share waits a batch).
     /// `namePackets`: `Limits.learnedNamePackets` — small here, so that these captures of a few dozen
     /// packets test the hold-back in both its dimensions.
-    func run(_ frames: Frames, workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)? = nil, batched: Bool = false,
-             namePackets: Int = 8, sessionsPerHost: Int? = nil) -> String {
+    func run(
+        _ frames: Frames, workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)? = nil, batched: Bool = false,
+        namePackets: Int = 8, sessionsPerHost: Int? = nil
+    ) -> String {
         let sorted = frames.sorted { $0.time < $1.time }
         var limits = Limits()
         limits.learnedNamePackets = namePackets
         if let n = sessionsPerHost { limits.hosts.maxSessionsPerHost = n }
-        let analysis: any InputAnalysis = workers == 1 ? Analyzer(limits: limits) : ParallelAnalysis(workers: workers, limits: limits, assign: assign)
+        let analysis: any InputAnalysis =
+            workers == 1 ? Analyzer(limits: limits) : ParallelAnalysis(workers: workers, limits: limits, assign: assign)
         let bytes = sorted.flatMap(\.frame)
         let part = bytes.withUnsafeBytes { all -> AnalysisPart in
             var offset = 0
             let packets = sorted.map { f -> CapturedPacket in
                 defer { offset += f.frame.count }
-                return CapturedPacket(timestamp: f.time, linkType: .ethernet, bytes: UnsafeRawBufferPointer(rebasing: all[offset..<offset + f.frame.count]),
-                                      originalLength: f.frame.count)
+                return CapturedPacket(
+                    timestamp: f.time, linkType: .ethernet,
+                    bytes: UnsafeRawBufferPointer(rebasing: all[offset..<offset + f.frame.count]),
+                    originalLength: f.frame.count)
             }
             if batched {
                 for start in stride(from: 0, to: packets.count, by: 32) {
-                    packets[start..<min(start + 32, packets.count)].withUnsafeBufferPointer { analysis.process(batch: $0, retained: true) }
+                    packets[start..<min(start + 32, packets.count)].withUnsafeBufferPointer {
+                        analysis.process(batch: $0, retained: true)
+                    }
                 }
             } else {
-                for p in packets { analysis.process(time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength) }
+                for p in packets {
+                    analysis.process(
+                        time: p.timestamp, linkType: p.linkType, frame: p.bytes, originalLength: p.originalLength)
+                }
             }
             return analysis.finishInput()
         }
-        let s = part.stats, r = s.reassembly
-        var out = "packets \(s.packets) flows \(r.flowsCreated) peak \(r.peakFlows) expired \(r.expired) bypassed \(r.bypassedFlows) "
+        let s = part.stats
+        let r = s.reassembly
+        var out =
+            "packets \(s.packets) flows \(r.flowsCreated) peak \(r.peakFlows) expired \(r.expired) bypassed \(r.bypassedFlows) "
             + "dns \(s.dnsMessages) tls \(s.tlsHandshakes) sessions \(s.stratumSessions) anomalies \(s.anomalies.nonZero.map { "\($0.0)=\($0.1)" })\n"
         for h in part.reports(localNets: nil) { out += JSONOutput.encode(HostJSON(h), pretty: true) + "\n" }
         return out
@@ -71,13 +91,19 @@ import TrafficGen
 
     /// Which worker an address pair goes to: the listed pairs to worker 1, every other to worker 0.
     static func apart(_ pairs: [(String, String)]) -> @Sendable (IPAddress, IPAddress) -> Int {
-        let set = Set(pairs.flatMap { [IPAddress($0.0)!.description + "|" + IPAddress($0.1)!.description,
-                                       IPAddress($0.1)!.description + "|" + IPAddress($0.0)!.description] })
+        let set = Set(
+            pairs.flatMap {
+                [
+                    IPAddress($0.0)!.description + "|" + IPAddress($0.1)!.description,
+                    IPAddress($0.1)!.description + "|" + IPAddress($0.0)!.description
+                ]
+            })
         return { a, b in set.contains(a.description + "|" + b.description) ? 1 : 0 }
     }
 
     @Test func aLookupAndItsConnectionOnDifferentWorkers() {
-        var frames = dnsAnswer(client: "10.8.0.1", resolver: "10.8.0.53", name: "pool.supportxmr.com", server: "198.51.100.77", at: t0)
+        var frames = dnsAnswer(
+            client: "10.8.0.1", resolver: "10.8.0.53", name: "pool.supportxmr.com", server: "198.51.100.77", at: t0)
         frames += tls(client: "10.8.0.1", server: "198.51.100.77", sni: nil, at: t0.adding(seconds: 0.01))
         let one = run(frames, workers: 1)
         #expect(one.contains("name from a DNS answer"))
@@ -111,7 +137,9 @@ import TrafficGen
     @Test func namesLearnedInsideFlowsWaitASecondForEveryone() {
         var frames = tls(client: "10.8.0.4", server: "198.51.100.79", sni: "gulf.moneroocean.stream", at: t0)
         // The ClientHello is the handshake's 4th frame, ~0.15 s in; this flow is over by ~0.5 s.
-        var short = Conversation(client: "10.8.0.5", clientPort: 41_001, server: "198.51.100.79", serverPort: 443, start: t0.adding(seconds: 0.2))
+        var short = Conversation(
+            client: "10.8.0.5", clientPort: 41_001, server: "198.51.100.79", serverPort: 443,
+            start: t0.adding(seconds: 0.2))
         short.handshake()
         short.send(.client, Wire.clientHello(sni: nil))
         short.close()
@@ -120,7 +148,9 @@ import TrafficGen
         let one = run(frames, workers: 1)
         #expect(!one.contains("\"10.8.0.5\""))
         #expect(one.contains("\"10.8.0.6\""))
-        #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.5", "198.51.100.79"), ("10.8.0.6", "198.51.100.79")])) == one)
+        #expect(
+            run(frames, workers: 2, assign: Self.apart([("10.8.0.5", "198.51.100.79"), ("10.8.0.6", "198.51.100.79")]))
+                == one)
     }
 
     /// A name learned inside a flow names other flows only `learnedNamePackets` packets later too
@@ -131,7 +161,8 @@ import TrafficGen
         frames += tls(client: "10.8.0.8", server: "198.51.100.80", sni: nil, at: t0.adding(seconds: 30))
         let near = run(frames, workers: 1, namePackets: 10_000)
         #expect(!near.contains("name from an earlier flow's TLS SNI"))
-        #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.8", "198.51.100.80")]), namePackets: 10_000) == near)
+        #expect(
+            run(frames, workers: 2, assign: Self.apart([("10.8.0.8", "198.51.100.80")]), namePackets: 10_000) == near)
         let far = run(frames, workers: 1, namePackets: 8)
         #expect(far.contains("name from an earlier flow's TLS SNI"))
         #expect(run(frames, workers: 2, assign: Self.apart([("10.8.0.8", "198.51.100.80")]), namePackets: 8) == far)
@@ -143,8 +174,10 @@ import TrafficGen
     @Test func aHostPastItsSessionCapIsTheSameForAnyNumberOfWorkers() {
         var frames: Frames = []
         for i in 0..<60 {
-            var c = Conversation(client: "10.8.1.1", clientPort: UInt16(42_000 + i), server: "198.51.100.\(150 + i % 20)", serverPort: 3333,
-                                 start: t0.adding(seconds: Double(i) * 2))
+            var c = Conversation(
+                client: "10.8.1.1", clientPort: UInt16(42_000 + i), server: "198.51.100.\(150 + i % 20)",
+                serverPort: 3333,
+                start: t0.adding(seconds: Double(i) * 2))
             c.handshake()
             c.cryptoNoteMining(shares: 1 + (i * 7) % 5, interval: Double(1 + (i * 13) % 9))
             c.close()
@@ -160,10 +193,16 @@ import TrafficGen
     @Test func manyHostsAnyNumberOfWorkers() {
         var frames: Frames = []
         for i in 0..<24 {
-            let client = "10.9.\(i / 8).\(i % 8 + 1)", server = "198.51.100.\(100 + i % 6)"
+            let client = "10.9.\(i / 8).\(i % 8 + 1)"
+            let server = "198.51.100.\(100 + i % 6)"
             let start = t0.adding(seconds: Double(i) * 0.7)
-            if i % 3 == 0 { frames += dnsAnswer(client: client, resolver: "10.9.9.53", name: "pool.supportxmr.com", server: server, at: start) }
-            frames += tls(client: client, server: server, sni: i % 4 == 1 ? "gulf.moneroocean.stream" : nil, at: start.adding(seconds: 0.01))
+            if i % 3 == 0 {
+                frames += dnsAnswer(
+                    client: client, resolver: "10.9.9.53", name: "pool.supportxmr.com", server: server, at: start)
+            }
+            frames += tls(
+                client: client, server: server, sni: i % 4 == 1 ? "gulf.moneroocean.stream" : nil,
+                at: start.adding(seconds: 0.01))
             var c = Conversation(client: client, clientPort: 42_000, server: server, serverPort: 3333, start: start)
             c.handshake()
             c.cryptoNoteMining(shares: 2 + i % 3, interval: 1)

@@ -1,5 +1,6 @@
 import PacketDecoding
 import Testing
+
 @testable import PoolIntel
 
 @Suite struct PoolListTests {
@@ -8,7 +9,9 @@ import Testing
         #expect(parsed.errors.isEmpty, "\(parsed.errors)")
         #expect(parsed.domains.count >= 200)
         let names = parsed.domains.map { $0.0.lowercased() }
-        #expect(Set(names).count == names.count, "duplicates: \(Dictionary(grouping: names, by: { $0 }).filter { $0.value.count > 1 }.keys)")
+        #expect(
+            Set(names).count == names.count,
+            "duplicates: \(Dictionary(grouping: names, by: { $0 }).filter { $0.value.count > 1 }.keys)")
         #expect(PoolIntelligence().warnings.isEmpty)
     }
 
@@ -34,31 +37,38 @@ import Testing
 
     @Test func everyListFormat() {
         let text = """
-        # a comment
-        ! adblock comment
-        [Adblock Plus 2.0]
+            # a comment
+            ! adblock comment
+            [Adblock Plus 2.0]
 
-        plain.example
-        0.0.0.0 hosts.example other.example   # trailing comment
-        127.0.0.1 localhost
-        ||adblock.example^
-        ||adblock-opts.example^$third-party
-        192.0.2.7
-        198.51.100.0/24
-        203.0.113.5:3333
-        [2001:db8::1]:443
-        2001:db8:ff::/48
-        kinded.example web-miner monero,aeon
-        bad..name
-        300.1.1.1/8
-        ||example.com/path^
-        x.example nonsense-kind
-        """
+            plain.example
+            0.0.0.0 hosts.example other.example   # trailing comment
+            127.0.0.1 localhost
+            ||adblock.example^
+            ||adblock-opts.example^$third-party
+            192.0.2.7
+            198.51.100.0/24
+            203.0.113.5:3333
+            [2001:db8::1]:443
+            2001:db8:ff::/48
+            kinded.example web-miner monero,aeon
+            bad..name
+            300.1.1.1/8
+            ||example.com/path^
+            x.example nonsense-kind
+            """
         let p = ListParser.parse(text, name: "list.txt")
-        #expect(p.domains.map(\.0) == ["plain.example", "hosts.example", "other.example", "adblock.example", "adblock-opts.example", "kinded.example"])
+        #expect(
+            p.domains.map(\.0) == [
+                "plain.example", "hosts.example", "other.example", "adblock.example", "adblock-opts.example",
+                "kinded.example"
+            ])
         #expect(p.domains.last?.1.kind == .webMiner)
         #expect(p.domains.last?.1.coins == ["monero", "aeon"])
-        #expect(p.blocks.map(\.0.description) == ["192.0.2.7", "198.51.100.0/24", "203.0.113.5:3333", "[2001:db8::1]:443", "2001:db8:ff::/48"])
+        #expect(
+            p.blocks.map(\.0.description) == [
+                "192.0.2.7", "198.51.100.0/24", "203.0.113.5:3333", "[2001:db8::1]:443", "2001:db8:ff::/48"
+            ])
         #expect(p.errors.count == 4)
         #expect(p.errors[0].hasPrefix("list.txt:16: "))
         #expect(p.errors[1].hasPrefix("list.txt:17: "))
@@ -97,7 +107,7 @@ import Testing
         ("PhoenixMiner/6.2c", "PhoenixMiner", "6.2c"),
         ("lolMiner 1.76", "lolMiner", "1.76"),
         ("T-Rex/0.26.8", "T-Rex", "0.26.8"),
-        ("bfgminer/5.5.0", "bfgminer", "5.5.0"),
+        ("bfgminer/5.5.0", "bfgminer", "5.5.0")
     ])
     func identifies(agent: String, name: String, version: String) {
         let s = MinerCatalog.identify(agent)
@@ -106,7 +116,10 @@ import Testing
     }
 
     @Test func ordinaryAgentsAreNotMiners() {
-        for a in ["Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", "curl/8.5.0", "python-requests/2.31", "bigxmrigfan", "Go-http-client/1.1"] {
+        for a in [
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0", "curl/8.5.0", "python-requests/2.31", "bigxmrigfan",
+            "Go-http-client/1.1"
+        ] {
             #expect(MinerCatalog.identify(a) == nil, "\(a)")
         }
     }

@@ -1,5 +1,6 @@
 import PacketDecoding
 import Testing
+
 @testable import DNS
 
 @Suite struct DNSTests {
@@ -13,7 +14,8 @@ import Testing
         let q = m.count
         m += name("xmr.pool.test") + be16(1) + be16(1)
         // Answer 1: xmr.pool.test (pointer to the question) CNAME edge.cdn.test
-        let target = [4] + Array("edge".utf8) + [3] + Array("cdn".utf8) + [0xC0, UInt8(q + 9)]   // "cdn" then ptr to "test"
+        // "cdn" then ptr to "test"
+        let target = [4] + Array("edge".utf8) + [3] + Array("cdn".utf8) + [0xC0, UInt8(q + 9)]
         m += [0xC0, UInt8(q)] + be16(5) + be16(1) + [0, 0, 0x0E, 0x10] + be16(target.count) + target
         let edge = m.count - target.count
         m += [0xC0, UInt8(edge)] + be16(1) + be16(1) + [0, 0, 0, 60] + be16(4) + [198, 51, 100, 7]

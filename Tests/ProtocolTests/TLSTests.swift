@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TLS
 
 @Suite struct TLSTests {
@@ -20,7 +21,10 @@ import Testing
         #expect(hello.serverName == "tls.browserleaks.com")
         #expect(hello.alpn == ["h2"])
         #expect(hello.highestVersion == 0x0304)
-        #expect(hello.ja3String == "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,45-51-16-65037-23-17613-0-11-10-43-65281-35-18-5-13-27,4588-29-23-24,0")
+        #expect(
+            hello.ja3String
+                == "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,45-51-16-65037-23-17613-0-11-10-43-65281-35-18-5-13-27,4588-29-23-24,0"
+        )
         #expect(hello.ja3 == "98487aa16281980e7d1120d399efb6a4")
         #expect(hello.ja4 == "t13d1516h2_8daaf6152771_d8a2da3f94cd")
     }
@@ -42,7 +46,8 @@ import Testing
 
     @Test func encryptedAndInvalidStreams() {
         let ccs: [UInt8] = [20, 3, 3, 0, 1, 1]
-        #expect(messages(records(chromeLikeClientHello()) + ccs + [23, 3, 3, 0, 2, 9, 9], chunks: []).state == .encrypted)
+        #expect(
+            messages(records(chromeLikeClientHello()) + ccs + [23, 3, 3, 0, 2, 9, 9], chunks: []).state == .encrypted)
         #expect(messages(Array("GET / HTTP/1.1\r\n\r\n".utf8), chunks: []).state == .invalid)
         // A handshake message claiming 16 MB never allocates it.
         #expect(messages(records([1, 0xFF, 0xFF, 0xFF, 0]), chunks: []).state == .invalid)
@@ -55,7 +60,7 @@ import Testing
             _ = try? hs.prefix(n).withUnsafeBytes { try ClientHello.parse($0) }
         }
         var lying = hs
-        lying[35 + 32] = 0xFF   // cipher_suites length far past the end
+        lying[35 + 32] = 0xFF  // cipher_suites length far past the end
         #expect(throws: TLSParseError.self) { try lying.withUnsafeBytes { try ClientHello.parse($0) } }
     }
 
@@ -90,7 +95,9 @@ import Testing
     }
 
     @Test func recordWalkerFollowsRecordsAcrossAnySegmentation() {
-        let stream: [UInt8] = records(chromeLikeClientHello(), recordSize: 100) + [23, 3, 3, 0, 3, 1, 2, 3] + [23, 3, 3, 0x40, 0x00] + [UInt8](repeating: 7, count: 0x4000)
+        let stream: [UInt8] =
+            records(chromeLikeClientHello(), recordSize: 100) + [23, 3, 3, 0, 3, 1, 2, 3] + [23, 3, 3, 0x40, 0x00]
+            + [UInt8](repeating: 7, count: 0x4000)
         func walk(_ chunk: Int) -> (records: [[Int]], invalid: Bool) {
             var w = TLSRecordWalker()
             var out: [[Int]] = []

@@ -1,8 +1,9 @@
 import Foundation
 import OS
 import PacketDecoding
-@testable import Sensor
 import Testing
+
+@testable import Sensor
 
 /// The metrics endpoint's connection rules as a value (made-up times), then the real server under a
 /// thousand idle and slow connections.
@@ -13,7 +14,7 @@ struct EndpointConnectionsTests {
         var table = EndpointConnections(capacity: 3, deadline: .seconds(2))
         #expect(table.accept(10, at: start) == nil)
         #expect(table.accept(11, at: start) == nil)
-        table.answer(10, with: Array("HTTP/1.1 200 OK\r\n\r\n".utf8))   // 10 is being answered: kept
+        table.answer(10, with: Array("HTTP/1.1 200 OK\r\n\r\n".utf8))  // 10 is being answered: kept
         #expect(table.accept(12, at: start) == nil)
         #expect(table.accept(13, at: start) == 11)
         #expect(table.accept(14, at: start) == 12)
@@ -40,7 +41,9 @@ struct EndpointConnectionsTests {
         #expect(table.received(Array("POST /metrics HTTP/1.0\n\n".utf8), on: 11) == "")
         // A head that never ends is answered at 4 KiB, not read further.
         _ = table.accept(12, at: start)
-        #expect(table.received(Array("GET /metrics HTTP/1.1\r\nX: ".utf8) + Array(repeating: 0x61, count: 5000), on: 12) == "/metrics")
+        #expect(
+            table.received(Array("GET /metrics HTTP/1.1\r\nX: ".utf8) + Array(repeating: 0x61, count: 5000), on: 12)
+                == "/metrics")
         #expect(table.connection(12)?.request.count == EndpointConnections.maxRequest)
         table.answer(10, with: Array(repeating: 0x41, count: 10))
         let partly = table.sent(6, on: 10)
@@ -114,7 +117,7 @@ struct EndpointConnectionsTests {
         defer { server.stop() }
         let fd = try #require(OS.connect(host: "127.0.0.1", port: port, tcp: true))
         defer { OS.close(fd) }
-        _ = OS.send(fd, "GET /healthz HTTP/1.1\r\n")   // and never the empty line
+        _ = OS.send(fd, "GET /healthz HTTP/1.1\r\n")  // and never the empty line
         let started = ContinuousClock.now
         // The server closes it: end of stream (an empty read) within the deadline and a little.
         let bytes = OS.read(fd, limit: 100, milliseconds: 5000)

@@ -1,9 +1,10 @@
-@testable import Detection
 import PacketDecoding
 import PoolIntel
 import ProbeClient
 import Probing
 import Testing
+
+@testable import Detection
 @testable import Sensor
 
 /// The probe's limits, with the network and the clock replaced: each test fails when its rule goes.
@@ -15,21 +16,29 @@ import Testing
         var answer: (String, UInt16) -> ProbeConclusion = { _, _ in .pool(PoolAnswer(dialect: .cryptonote)) }
 
         func scheduler(_ policy: ProbePolicy) -> ProbeScheduler {
-            ProbeScheduler(policy: policy, clock: { self.now }, sleep: { self.slept += $0; self.now += $0 }, exchange: { host, port, _ in
-                self.asked.append("\(host):\(port)")
-                var r = ProbeResult(host: host, port: port, started: self.now)
-                r.address = host
-                r.conclusion = self.answer(host, port)
-                return r
-            })
+            ProbeScheduler(
+                policy: policy, clock: { self.now },
+                sleep: {
+                    self.slept += $0
+                    self.now += $0
+                },
+                exchange: { host, port, _ in
+                    self.asked.append("\(host):\(port)")
+                    var r = ProbeResult(host: host, port: port, started: self.now)
+                    r.address = host
+                    r.conclusion = self.answer(host, port)
+                    return r
+                })
         }
     }
 
     /// A host whose TLS behaved like mining towards each of `servers`.
     func report(_ host: String, _ servers: [(String, UInt16)]) -> HostReport {
         let evidence = servers.map { s in
-            Evidence(kind: .tlsMiningCadence, host: IPAddress(host)!, peer: IPAddress(s.0)!, peerPort: s.1, name: nil, pool: nil,
-                     first: Timestamp(seconds: 1), last: Timestamp(seconds: 700))
+            Evidence(
+                kind: .tlsMiningCadence, host: IPAddress(host)!, peer: IPAddress(s.0)!, peerPort: s.1, name: nil,
+                pool: nil,
+                first: Timestamp(seconds: 1), last: Timestamp(seconds: 700))
         }
         return HostVerdicts.judge(host: IPAddress(host)!, miner: [], pool: [], evidence: evidence)
     }
@@ -45,8 +54,14 @@ import Testing
         var policy = ProbePolicy()
         policy.deny = block("198.51.100.0/24")
         let s = fake.scheduler(policy)
-        _ = s.probe([report("10.0.0.5", [("10.1.2.3", 3333), ("192.168.1.9", 443), ("127.0.0.1", 3333), ("fd00::1", 3333),
-                                         ("198.51.100.7", 3333), ("203.0.113.9", 443)])])
+        _ = s.probe([
+            report(
+                "10.0.0.5",
+                [
+                    ("10.1.2.3", 3333), ("192.168.1.9", 443), ("127.0.0.1", 3333), ("fd00::1", 3333),
+                    ("198.51.100.7", 3333), ("203.0.113.9", 443)
+                ])
+        ])
         #expect(fake.asked == ["203.0.113.9:443"])
         #expect(s.counters.refusedLocal == 4)
         #expect(s.counters.refusedDenied == 1)
@@ -99,7 +114,9 @@ import Testing
 
     @Test func silenceAndRefusalsDecideNothing() {
         let fake = Fake()
-        fake.answer = { host, _ in host.hasSuffix(".1") ? .notPool(ServerReply(.silence)) : .unconfirmed("error: invalid address") }
+        fake.answer = { host, _ in
+            host.hasSuffix(".1") ? .notPool(ServerReply(.silence)) : .unconfirmed("error: invalid address")
+        }
         let s = fake.scheduler(ProbePolicy())
         let facts = s.probe([report("10.0.0.5", [("203.0.113.1", 443), ("203.0.113.2", 443)])])
         #expect(facts.isEmpty)
@@ -108,11 +125,16 @@ import Testing
 
     @Test func aPoolConfirmsAndAnHTTPServerWithdraws() {
         let fake = Fake()
-        fake.answer = { host, _ in host.hasSuffix(".1") ? .pool(PoolAnswer(dialect: .cryptonote)) : .notPool(ServerReply(.http, "HTTP/1.1 400 Bad Request")) }
+        fake.answer = { host, _ in
+            host.hasSuffix(".1")
+                ? .pool(PoolAnswer(dialect: .cryptonote)) : .notPool(ServerReply(.http, "HTTP/1.1 400 Bad Request"))
+        }
         let s = fake.scheduler(ProbePolicy())
-        let miner = report("10.0.0.5", [("203.0.113.1", 443)]), chat = report("10.0.0.6", [("203.0.113.2", 443)])
+        let miner = report("10.0.0.5", [("203.0.113.1", 443)])
+        let chat = report("10.0.0.6", [("203.0.113.2", 443)])
         let facts = s.probe([miner, chat])
-        let confirmed = miner.rejudged(with: facts), cleared = chat.rejudged(with: facts)
+        let confirmed = miner.rejudged(with: facts)
+        let cleared = chat.rejudged(with: facts)
         #expect(confirmed.verdict == .mining)
         #expect(confirmed.evidence.contains { $0.kind == .probedPool })
         #expect(cleared.verdict == .none)

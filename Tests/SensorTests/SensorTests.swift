@@ -1,11 +1,12 @@
 import Detection
 import Foundation
+import OS
+import PacketDecoding
 import Store
 import Stratum
 import Testing
+
 @testable import Sensor
-import OS
-import PacketDecoding
 
 @Suite struct OutputTests {
     func tempPath(_ name: String) -> String {
@@ -18,19 +19,30 @@ import PacketDecoding
     /// flow and its Community ID; syslog and webhook are unchanged.
     @Test func eveEventsFileRecordsNameSensorAndFlow() throws {
         let path = tempPath("eve.json")
-        let outputs = Outputs(events: try EventsFile(path: path), syslog: nil, webhook: nil,
-                              identity: StoreIdentity(sensor: "tap-9", site: "lab"), eve: true)
+        let outputs = Outputs(
+            events: try EventsFile(path: path), syslog: nil, webhook: nil,
+            identity: StoreIdentity(sensor: "tap-9", site: "lab"), eve: true)
         var m = StratumSummary()
         m.dialect = .stratumV1
-        let s = SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: 40000, pool: IPAddress("198.51.100.2")!, poolPort: 3333, vlanID: 0,
-                              summary: m, flowFirstSeen: Timestamp(seconds: 1_732_000_000), flowLastSeen: Timestamp(seconds: 1_732_000_060),
-                              minerBytes: 10, poolBytes: 10, endReason: "closed")
-        outputs.event(AnalysisEvent(time: Timestamp(seconds: 1_732_000_001), kind: .share(accepted: true), session: s, policy: ScoringPolicy()))
+        let s = SessionRecord(
+            miner: IPAddress("10.0.0.1")!, minerPort: 40000, pool: IPAddress("198.51.100.2")!, poolPort: 3333,
+            vlanID: 0,
+            summary: m, flowFirstSeen: Timestamp(seconds: 1_732_000_000),
+            flowLastSeen: Timestamp(seconds: 1_732_000_060),
+            minerBytes: 10, poolBytes: 10, endReason: "closed")
+        outputs.event(
+            AnalysisEvent(
+                time: Timestamp(seconds: 1_732_000_001), kind: .share(accepted: true), session: s,
+                policy: ScoringPolicy()))
         let line = try String(contentsOfFile: path, encoding: .utf8)
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        #expect(doc["event_type"] as? String == "mining" && doc["host"] as? String == "tap-9" && doc["site"] as? String == "lab")
+        #expect(
+            doc["event_type"] as? String == "mining" && doc["host"] as? String == "tap-9"
+                && doc["site"] as? String == "lab")
         #expect(doc["timestamp"] as? String == "2024-11-19T07:06:41.000000+0000")
-        #expect(doc["src_ip"] as? String == "10.0.0.1" && doc["dest_port"] as? Int == 3333 && doc["proto"] as? String == "TCP")
+        #expect(
+            doc["src_ip"] as? String == "10.0.0.1" && doc["dest_port"] as? Int == 3333
+                && doc["proto"] as? String == "TCP")
         #expect((doc["community_id"] as? String)?.hasPrefix("1:") == true)
         #expect((doc["mining"] as? [String: Any])?["event"] as? String == "share_accepted")
     }
@@ -39,11 +51,13 @@ import PacketDecoding
         let path = tempPath("events.jsonl")
         let f = try EventsFile(path: path, maxBytes: 4096, keep: 2)
         let line = String(repeating: "x", count: 999)
-        for _ in 0..<14 { f.append(line) }   // 14 000 bytes: rotates three times, keeps two old files
+        for _ in 0..<14 { f.append(line) }  // 14 000 bytes: rotates three times, keeps two old files
         #expect(FileManager.default.fileExists(atPath: path + ".1"))
         #expect(FileManager.default.fileExists(atPath: path + ".2"))
         #expect(!FileManager.default.fileExists(atPath: path + ".3"))
-        let sizes = [path, path + ".1", path + ".2"].map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        let sizes = [path, path + ".1", path + ".2"].map {
+            (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0
+        }
         #expect(sizes.allSatisfy { $0 <= 4096 + 1000 })
         #expect(f.writeErrors == 0)
         // Reopen (SIGHUP) after an external rename starts a fresh file.
@@ -119,7 +133,11 @@ import PacketDecoding
             defer { OS.close(fd) }
             _ = OS.send(fd, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
             var out: [UInt8] = []
-            while true { let b = OS.read(fd, limit: 65536, milliseconds: 2000); if b.isEmpty { break }; out += b }
+            while true {
+                let b = OS.read(fd, limit: 65536, milliseconds: 2000)
+                if b.isEmpty { break }
+                out += b
+            }
             return String(decoding: out, as: UTF8.self)
         }
         #expect(get("/healthz").hasPrefix("HTTP/1.1 200 OK") && get("/healthz").hasSuffix("ok\n"))

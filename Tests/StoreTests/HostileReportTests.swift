@@ -1,13 +1,14 @@
-import Sensor
 import Detection
 import Foundation
 import PacketDecoding
 import Pipeline
-@testable import Reporting
+import Sensor
 import Store
 import Stratum
 import Testing
 import TrafficGen
+
+@testable import Reporting
 
 /// Renderers fed host records an adversary shaped: numbers at Double's and Int's ends, times at
 /// Int64's ends, wire strings with every kind of control and invisible character. Nothing may trap,
@@ -29,9 +30,10 @@ import TrafficGen
         m.reportedHashrate = hashes
         m.firstSeen = Timestamp(nanoseconds: first)
         m.lastSeen = Timestamp(nanoseconds: last)
-        return SessionRecord(miner: IPAddress("10.0.0.1")!, minerPort: 1, pool: IPAddress("10.0.0.2")!, poolPort: 3333, vlanID: 0,
-                             summary: m, flowFirstSeen: Timestamp(nanoseconds: first), flowLastSeen: Timestamp(nanoseconds: last),
-                             minerBytes: .max, poolBytes: .max, endReason: "closed")
+        return SessionRecord(
+            miner: IPAddress("10.0.0.1")!, minerPort: 1, pool: IPAddress("10.0.0.2")!, poolPort: 3333, vlanID: 0,
+            summary: m, flowFirstSeen: Timestamp(nanoseconds: first), flowLastSeen: Timestamp(nanoseconds: last),
+            minerBytes: .max, poolBytes: .max, endReason: "closed")
     }
 
     static let extremes: [(Int64, Int64, Double, Int)] = [
@@ -39,7 +41,7 @@ import TrafficGen
         (.max, .min, .infinity, .max),
         (0, .max, .nan, 1),
         (.min, 0, -.infinity, .min),
-        (-9_000_000_000_000_000_000, 9_000_000_000_000_000_000, 1e300, Int.max / 2),
+        (-9_000_000_000_000_000_000, 9_000_000_000_000_000_000, 1e300, Int.max / 2)
     ]
 
     @Test(arguments: 0..<extremes.count)
@@ -66,14 +68,23 @@ import TrafficGen
             }
         }
         // Period reports over the same hosts, across the widest possible period.
-        let hosts = reports.map { PeriodReport.Host(host: HostJSON($0), first_seen: TimeFormat.iso8601(first), last_seen: TimeFormat.iso8601(last),
-                                                    first_flagged: TimeFormat.iso8601(.min), new_in_period: true,
-                                                    sessions: [PeriodReport.Session(pool: "p", pool_name: "n\u{1B}", dialect: nil, coin: nil, wallet: nil,
-                                                                                    software: nil, first_seen: "", last_seen: "", start_ns: first, end_ns: last,
-                                                                                    shares_accepted: shares, estimated_hashrate_hs: hashes.isFinite ? hashes : nil)]) }
-        let period = PeriodReport(generated: TimeFormat.iso8601(.max), from: TimeFormat.iso8601(.min), to: TimeFormat.iso8601(.max),
-                                  from_ns: .min, to_ns: .max, hosts: hosts, verdict_changes: [], capture: .init(runs: 1, packets: .max, packets_received: .max,
-                                                                                                              packets_dropped_by_kernel: .max, packets_dropped_by_interface: nil))
+        let hosts = reports.map {
+            PeriodReport.Host(
+                host: HostJSON($0), first_seen: TimeFormat.iso8601(first), last_seen: TimeFormat.iso8601(last),
+                first_flagged: TimeFormat.iso8601(.min), new_in_period: true,
+                sessions: [
+                    PeriodReport.Session(
+                        pool: "p", pool_name: "n\u{1B}", dialect: nil, coin: nil, wallet: nil,
+                        software: nil, first_seen: "", last_seen: "", start_ns: first, end_ns: last,
+                        shares_accepted: shares, estimated_hashrate_hs: hashes.isFinite ? hashes : nil)
+                ])
+        }
+        let period = PeriodReport(
+            generated: TimeFormat.iso8601(.max), from: TimeFormat.iso8601(.min), to: TimeFormat.iso8601(.max),
+            from_ns: .min, to_ns: .max, hosts: hosts, verdict_changes: [],
+            capture: .init(
+                runs: 1, packets: .max, packets_received: .max,
+                packets_dropped_by_kernel: .max, packets_dropped_by_interface: nil))
         for kind in PeriodRenderer.OutputKind.allCases { #expect(!PeriodRenderer.render(period, as: kind).isEmpty) }
     }
 
@@ -100,25 +111,36 @@ import TrafficGen
         let summary = RunSummary(stats: a.statistics, files: 1, errors: [], elapsed: 0, hostsFlagged: reports.count)
         var streamed = ""
         JSONOutput.writeReport(summary: summary, hosts: reports) { streamed += $0 }
-        #expect(streamed == JSONOutput.encode(ReportDocument(summary: summary, hosts: reports.map(HostJSON.init)), pretty: true) + "\n")
+        #expect(
+            streamed == JSONOutput.encode(
+                ReportDocument(summary: summary, hosts: reports.map(HostJSON.init)), pretty: true) + "\n")
     }
 }
 
 /// Invisible and reordering characters from the wire never reach any output raw.
 @Suite struct EscapingTests {
     static let invisible: [Unicode.Scalar] = [
-        "\u{2028}", "\u{2029}", "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{061C}", "\u{200E}", "\u{200F}",
-        "\u{202A}", "\u{202E}", "\u{2066}", "\u{2069}", "\u{E0001}", "\u{E0041}", "\u{E007F}", "\u{AD}", "\u{85}", "\u{1B}", "\u{7F}",
+        "\u{2028}", "\u{2029}", "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{061C}", "\u{200E}",
+        "\u{200F}",
+        "\u{202A}", "\u{202E}", "\u{2066}", "\u{2069}", "\u{E0001}", "\u{E0041}", "\u{E007F}", "\u{AD}", "\u{85}",
+        "\u{1B}", "\u{7F}"
     ]
 
     @Test(arguments: invisible)
     func everyOutputEscapes(_ u: Unicode.Scalar) throws {
         let wire = "a" + String(u) + "b"
-        let outputs = [TerminalSafe.escape(wire), PeriodRenderer.md(wire), PeriodRenderer.csvCell(wire), PeriodRenderer.h(wire),
-                       JSONOutput.encode(["worker": wire], pretty: false)]
-        for o in outputs { #expect(!o.unicodeScalars.contains(u), Comment(rawValue: "U+" + String(u.value, radix: 16) + " raw in " + o.debugDescription)) }
+        let outputs = [
+            TerminalSafe.escape(wire), PeriodRenderer.md(wire), PeriodRenderer.csvCell(wire), PeriodRenderer.h(wire),
+            JSONOutput.encode(["worker": wire], pretty: false)
+        ]
+        for o in outputs {
+            #expect(
+                !o.unicodeScalars.contains(u),
+                Comment(rawValue: "U+" + String(u.value, radix: 16) + " raw in " + o.debugDescription))
+        }
         // JSON keeps the text: it decodes back to the very same string.
-        let back = try JSONDecoder().decode([String: String].self, from: Data(JSONOutput.encode(["worker": wire], pretty: false).utf8))
+        let back = try JSONDecoder().decode(
+            [String: String].self, from: Data(JSONOutput.encode(["worker": wire], pretty: false).utf8))
         #expect(back["worker"] == wire)
     }
 
@@ -137,15 +159,22 @@ import TrafficGen
             m.minerSide = .a
             m.software = "XMRig/6"
             m.minerMethods = ["login"]
-            verdicts.add(SessionRecord(miner: IPAddress("10.\(i / 65536).\(i / 256 % 256).\(i % 256)")!, minerPort: 1, pool: IPAddress("192.0.2.1")!,
-                                       poolPort: 3333, vlanID: 0, summary: m, flowFirstSeen: Timestamp(seconds: 100), flowLastSeen: Timestamp(seconds: 200),
-                                       minerBytes: 1, poolBytes: 0, endReason: "closed"))
+            verdicts.add(
+                SessionRecord(
+                    miner: IPAddress("10.\(i / 65536).\(i / 256 % 256).\(i % 256)")!, minerPort: 1,
+                    pool: IPAddress("192.0.2.1")!,
+                    poolPort: 3333, vlanID: 0, summary: m, flowFirstSeen: Timestamp(seconds: 100),
+                    flowLastSeen: Timestamp(seconds: 200),
+                    minerBytes: 1, poolBytes: 0, endReason: "closed"))
         }
         let reports = verdicts.reports()
         #expect(reports.count == PeriodReport.maxHosts + 100)
-        let db = try EvidenceStore(.sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
+        let db = try EvidenceStore(
+            .sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 100))
-        try db.commit(StoreBatch(time: Timestamp(seconds: 150), reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
+        try db.commit(
+            StoreBatch(time: Timestamp(seconds: 150), reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1)
+        )
         let r = try db.report(from: 0, to: 1_000_000_000_000, generated: Timestamp(seconds: 300)).report
         #expect(r.hosts.count == PeriodReport.maxHosts)
         #expect(r.hosts_omitted == 100)
@@ -159,12 +188,17 @@ import TrafficGen
 @Suite struct OneClockTests {
     @Test func firstFlaggedAndVerdictChangesArePacketTimes() throws {
         let (a, reports) = analyze("xmrig-cryptonote.pcap")
-        let db = try EvidenceStore(.sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
+        let db = try EvidenceStore(
+            .sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 5))
-        let wall = Timestamp(seconds: 2_000_000_000)   // 2033: far from the capture's 2024
-        try db.commit(StoreBatch(time: wall, reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1,
-                                 firstPacket: a.statistics.firstPacket, lastPacket: a.statistics.lastPacket))
-        let r = try db.report(from: a.statistics.firstPacket!.nanoseconds, to: a.statistics.lastPacket!.nanoseconds, generated: wall).report
+        let wall = Timestamp(seconds: 2_000_000_000)  // 2033: far from the capture's 2024
+        try db.commit(
+            StoreBatch(
+                time: wall, reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1,
+                firstPacket: a.statistics.firstPacket, lastPacket: a.statistics.lastPacket))
+        let r = try db.report(
+            from: a.statistics.firstPacket!.nanoseconds, to: a.statistics.lastPacket!.nanoseconds, generated: wall
+        ).report
         let miner = try #require(r.hosts.first { $0.host.host == "10.0.0.5" })
         #expect(miner.first_flagged?.hasPrefix("2024-11-19") == true)
         #expect(miner.new_in_period)

@@ -2,23 +2,31 @@ import Detection
 import Foundation
 import PacketDecoding
 import Pipeline
-@testable import Reporting
 import Store
 import Testing
 import TrafficGen
+
+@testable import Reporting
 
 /// Runs a generated scenario through the real Analyzer (frames parsed back from the pcap image).
 func analyze(_ name: String) -> (Analyzer, [HostReport]) {
     let bytes = Corpus.all.first { $0.name == name }!.build()
     let a = Analyzer()
     // pcap: 24-byte header, then 16-byte record headers (ts sec, ts usec, caplen, len), little-endian.
-    func le32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
+    func le32(_ i: Int) -> Int {
+        Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
+    }
     var off = 24
     bytes.withUnsafeBytes { buf in
         while off + 16 <= bytes.count {
-            let sec = le32(off), usec = le32(off + 4), cap = le32(off + 8), len = le32(off + 12)
+            let sec = le32(off)
+            let usec = le32(off + 4)
+            let cap = le32(off + 8)
+            let len = le32(off + 12)
             let frame = UnsafeRawBufferPointer(rebasing: buf[(off + 16)..<(off + 16 + cap)])
-            a.process(time: Timestamp(seconds: Int64(sec), nanos: Int64(usec) * 1000), linkType: .ethernet, frame: frame, originalLength: len)
+            a.process(
+                time: Timestamp(seconds: Int64(sec), nanos: Int64(usec) * 1000), linkType: .ethernet, frame: frame,
+                originalLength: len)
             off += 16 + cap
         }
     }
@@ -36,20 +44,29 @@ func tempStore() -> String {
         do {
             let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
             try db.beginRun(source: "test 1", version: "t", at: Timestamp(seconds: 100))
-            let changes = try db.commit(StoreBatch(time: Timestamp(seconds: 100), reports: r1, statsJSON: "{}", packets: a1.statistics.packets, bytes: 0, flows: 1,
-                                                          firstPacket: a1.statistics.firstPacket, lastPacket: a1.statistics.lastPacket))
+            let changes = try db.commit(
+                StoreBatch(
+                    time: Timestamp(seconds: 100), reports: r1, statsJSON: "{}", packets: a1.statistics.packets,
+                    bytes: 0, flows: 1,
+                    firstPacket: a1.statistics.firstPacket, lastPacket: a1.statistics.lastPacket))
             #expect(Set(changes.map(\.host)) == ["10.0.0.5", "198.51.100.20"])
             #expect(changes.allSatisfy { $0.old == nil })
             // The same reports again change nothing.
-            #expect(try db.commit(StoreBatch(time: Timestamp(seconds: 101), reports: r1, statsJSON: "{}", packets: 0, bytes: 0, flows: 0)).isEmpty)
+            #expect(
+                try db.commit(
+                    StoreBatch(
+                        time: Timestamp(seconds: 101), reports: r1, statsJSON: "{}", packets: 0, bytes: 0, flows: 0)
+                ).isEmpty)
             try db.endRun(at: Timestamp(seconds: 102))
         }
         // A new process, the same file: the second run adds to the history.
         let (a2, r2) = analyze("tls-to-pool.pcap")
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "test 2", version: "t", at: Timestamp(seconds: 200))
-        try db.commit(StoreBatch(time: Timestamp(seconds: 200), reports: r2, statsJSON: "{}", packets: 5, bytes: 0, flows: 1,
-                                 firstPacket: a2.statistics.firstPacket, lastPacket: a2.statistics.lastPacket))
+        try db.commit(
+            StoreBatch(
+                time: Timestamp(seconds: 200), reports: r2, statsJSON: "{}", packets: 5, bytes: 0, flows: 1,
+                firstPacket: a2.statistics.firstPacket, lastPacket: a2.statistics.lastPacket))
         let span = try #require(try db.span())
         let all = try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 300)).report
         #expect(Set(all.hosts.map(\.host.host)) == ["10.0.0.5", "198.51.100.20", "10.0.0.40", "10.0.0.42", "10.0.0.43"])
@@ -68,7 +85,8 @@ func tempStore() -> String {
         // Opening again runs no migration twice and keeps working.
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "x", version: "t", at: Timestamp(seconds: 1))
-        let version = try #require(try shell("sqlite3", [path, "PRAGMA user_version;"]), "sqlite3 is not installed (scripts/test installs it)")
+        let version = try #require(
+            try shell("sqlite3", [path, "PRAGMA user_version;"]), "sqlite3 is not installed (scripts/test installs it)")
         #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
     }
 }
@@ -79,7 +97,8 @@ func tempStore() -> String {
         let (_, r) = analyze(name)
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         try db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
-        try db.commit(StoreBatch(time: Timestamp(seconds: 1), reports: r, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
+        try db.commit(
+            StoreBatch(time: Timestamp(seconds: 1), reports: r, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
         let span = try #require(try db.span())
         return try db.report(from: span.0, to: span.1, generated: Timestamp(seconds: 2)).report
     }
@@ -96,8 +115,11 @@ func tempStore() -> String {
         #expect(!md.contains("<script>") && !md.contains("\u{1B}"))
         let csv = PeriodRenderer.render(r, as: .csv)
         #expect(!csv.contains("\u{1B}"))
-        #expect(csv.split(separator: "\n").first == "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons,site,sensors")
-        #expect(csv.contains("script>\\x1b[31mRED"))   // CSV is data, not markup: kept, without control characters
+        #expect(
+            csv.split(separator: "\n").first
+                == "host,verdict,confidence,first_seen,last_seen,first_flagged,new_in_period,pools,wallets,workers,miner_software,shares_accepted,estimated_hashrate_hs,hashrate_unit,estimated_hashrates,reasons,site,sensors"
+        )
+        #expect(csv.contains("script>\\x1b[31mRED"))  // CSV is data, not markup: kept, without control characters
         let json = PeriodRenderer.render(r, as: .json)
         #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
     }
@@ -130,7 +152,8 @@ func tempStore() -> String {
 
 /// Runs a tool if present; nil when it is not installed.
 func shell(_ tool: String, _ args: [String]) throws -> String? {
-    for dir in ["/usr/bin", "/bin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(tool)") {
+    for dir in ["/usr/bin", "/bin", "/usr/local/bin"]
+    where FileManager.default.isExecutableFile(atPath: "\(dir)/\(tool)") {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(dir)/\(tool)")
         p.arguments = args

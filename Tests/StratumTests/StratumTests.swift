@@ -1,19 +1,35 @@
-import Testing
-@testable import Stratum
 import PacketDecoding
+import Testing
 import TrafficGen
+
+@testable import Stratum
 
 /// A conversation: (side, line) pairs, fed as one stream per side.
 typealias Script = [(Side, String)]
 
 let xmrStak: Script = [
-    (.a, #"{"method":"login","params":{"login":"4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm.cb2b73415c4faf214035a73b9d947c202342f3bf3bdf632132bd6d7af98cb257.ryzen","pass":"x","agent":"xmr-stak-cpu/1.3.0-1.5.0"},"id":1}"#),
-    (.b, #"{"id":1,"jsonrpc":"2.0","error":null,"result":{"id":"479059546883218","job":{"blob":"0606e89883d205a65d8ee78991838a1cf3ec2ebbc5fb1fa43dec5fa1cd2bee4069212a549cd731000000005a88235653097aa3e97ef2ceef4aee610751a828f9be1a0758a78365fb0a4c8c05","job_id":"722134174127131","target":"dc460300"},"status":"OK"}}"#),
-    (.a, #"{"method":"submit","params":{"id":"479059546883218","job_id":"722134174127131","nonce":"98024001","result":"c9be9381a68d533c059d614d961e0534d7d8785dd5c339c2f9596eb95f320100"},"id":1}"#),
+    (
+        .a,
+        #"{"method":"login","params":{"login":"4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm.cb2b73415c4faf214035a73b9d947c202342f3bf3bdf632132bd6d7af98cb257.ryzen","pass":"x","agent":"xmr-stak-cpu/1.3.0-1.5.0"},"id":1}"#
+    ),
+    (
+        .b,
+        #"{"id":1,"jsonrpc":"2.0","error":null,"result":{"id":"479059546883218","job":{"blob":"0606e89883d205a65d8ee78991838a1cf3ec2ebbc5fb1fa43dec5fa1cd2bee4069212a549cd731000000005a88235653097aa3e97ef2ceef4aee610751a828f9be1a0758a78365fb0a4c8c05","job_id":"722134174127131","target":"dc460300"},"status":"OK"}}"#
+    ),
+    (
+        .a,
+        #"{"method":"submit","params":{"id":"479059546883218","job_id":"722134174127131","nonce":"98024001","result":"c9be9381a68d533c059d614d961e0534d7d8785dd5c339c2f9596eb95f320100"},"id":1}"#
+    ),
     (.b, #"{"id":1,"jsonrpc":"2.0","error":null,"result":{"status":"OK"}}"#),
-    (.b, #"{"jsonrpc":"2.0","method":"job","params":{"blob":"06069c99","job_id":"652010620664805","target":"dc460300"}}"#),
-    (.a, #"{"method":"submit","params":{"id":"479059546883218","job_id":"652010620664805","nonce":"600a0000","result":"34906d85"},"id":1}"#),
-    (.b, #"{"id":1,"jsonrpc":"2.0","error":{"code":-1,"message":"Low difficulty share"}}"#),
+    (
+        .b,
+        #"{"jsonrpc":"2.0","method":"job","params":{"blob":"06069c99","job_id":"652010620664805","target":"dc460300"}}"#
+    ),
+    (
+        .a,
+        #"{"method":"submit","params":{"id":"479059546883218","job_id":"652010620664805","nonce":"600a0000","result":"34906d85"},"id":1}"#
+    ),
+    (.b, #"{"id":1,"jsonrpc":"2.0","error":{"code":-1,"message":"Low difficulty share"}}"#)
 ]
 
 let ewbf: Script = [
@@ -21,36 +37,69 @@ let ewbf: Script = [
     (.b, #"{"id":1,"result":["04d567b212", "04d567b212"], "error": null}"#),
     (.a, #"{"id":2,"method":"mining.authorize","params":["t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4","x"]}"#),
     (.b, #"{"id":2,"result":true, "error": null}"#),
-    (.b, #"{"id":null,"method":"mining.set_target","params":["0004189374bc6a7ef9db22d0e5604189374bc6a7ef9db22d0e5604189374bc6a"]}"#),
+    (
+        .b,
+        #"{"id":null,"method":"mining.set_target","params":["0004189374bc6a7ef9db22d0e5604189374bc6a7ef9db22d0e5604189374bc6a"]}"#
+    ),
     (.b, #"{"id":null,"method":"mining.notify","params":["1","04000000","b4e1","ab12","0000","5a40cd4c",true]}"#),
-    (.a, #"{"id":100,"method":"mining.submit","params":["t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4","8c6f2d4c6d2c7014fb26","a9cc405a","3e27","fd40"]}"#),
-    (.b, #"{"id":100,"result":true}"#),
+    (
+        .a,
+        #"{"id":100,"method":"mining.submit","params":["t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4","8c6f2d4c6d2c7014fb26","a9cc405a","3e27","fd40"]}"#
+    ),
+    (.b, #"{"id":100,"result":true}"#)
 ]
 
 let ethProxy: Script = [
-    (.a, #"{"worker": "eth1.0", "jsonrpc": "2.0", "params": ["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b/tester.worker1/vvesely@mailinator", "x"], "id": 2, "method": "eth_submitLogin"}"#),
+    (
+        .a,
+        #"{"worker": "eth1.0", "jsonrpc": "2.0", "params": ["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b/tester.worker1/vvesely@mailinator", "x"], "id": 2, "method": "eth_submitLogin"}"#
+    ),
     (.b, #"{"jsonrpc":"2.0","id":2,"result":true}"#),
-    (.b, #"{"jsonrpc":"2.0","id":0,"result":["0x415559c31768833f25b6dbfbb39be72e71375e14a3a711e589696850bc9431ec","0x71a56feffb6f10ea9d76e1a9464eb0abd86e4349ae98fb794923a65b650282a3","0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"]}"#),
-    (.a, #"{"id":6,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x1d08a61", "0x0000000000000000000000000000000000000000000000000000000002df91be"]}"#),
-    (.a, #"{"id":4,"method":"eth_submitWork","params":["0x07a05fa4133e5126","0x41f3161ce643ebcf25d34dde1ac0d3e695edcbf136eed96680bac4cf1a82e417","0x44e9206e9c830706f60e0129bdd117a2718d6553f3405b477541994df3583d4b"]}"#),
-    (.b, #"{"jsonrpc":"2.0","id":4,"result":true}"#),
+    (
+        .b,
+        #"{"jsonrpc":"2.0","id":0,"result":["0x415559c31768833f25b6dbfbb39be72e71375e14a3a711e589696850bc9431ec","0x71a56feffb6f10ea9d76e1a9464eb0abd86e4349ae98fb794923a65b650282a3","0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"]}"#
+    ),
+    (
+        .a,
+        #"{"id":6,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x1d08a61", "0x0000000000000000000000000000000000000000000000000000000002df91be"]}"#
+    ),
+    (
+        .a,
+        #"{"id":4,"method":"eth_submitWork","params":["0x07a05fa4133e5126","0x41f3161ce643ebcf25d34dde1ac0d3e695edcbf136eed96680bac4cf1a82e417","0x44e9206e9c830706f60e0129bdd117a2718d6553f3405b477541994df3583d4b"]}"#
+    ),
+    (.b, #"{"jsonrpc":"2.0","id":4,"result":true}"#)
 ]
 
 let ethStratum1: Script = [
     (.a, #"{"id": 1, "method": "mining.subscribe", "params": ["ethminer 0.19.0", "EthereumStratum/1.0.0"]}"#),
-    (.b, #"{"id": 1, "result": [["mining.notify", "ae6812eb4cd7735a302a8a9dd95cf71f", "EthereumStratum/1.0.0"], "080c"], "error": null}"#),
-    (.a, #"{"id": 2, "method": "mining.authorize", "params": ["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b.rig", "x"]}"#),
+    (
+        .b,
+        #"{"id": 1, "result": [["mining.notify", "ae6812eb4cd7735a302a8a9dd95cf71f", "EthereumStratum/1.0.0"], "080c"], "error": null}"#
+    ),
+    (
+        .a,
+        #"{"id": 2, "method": "mining.authorize", "params": ["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b.rig", "x"]}"#
+    ),
     (.b, #"{"id": 2, "result": true, "error": null}"#),
     (.b, #"{"id": null, "method": "mining.set_difficulty", "params": [2]}"#),
     (.b, #"{"id": null, "method": "mining.notify", "params": ["bf0488aa", "abcd", "6d3a", true]}"#),
-    (.a, #"{"id": 4, "method": "mining.submit", "params": ["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b.rig", "bf0488aa", "6a909d9bbc0f"]}"#),
-    (.b, #"{"id": 4, "result": true, "error": null}"#),
+    (
+        .a,
+        #"{"id": 4, "method": "mining.submit", "params": ["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b.rig", "bf0488aa", "6a909d9bbc0f"]}"#
+    ),
+    (.b, #"{"id": 4, "result": true, "error": null}"#)
 ]
 
 let ethStratum2: Script = [
-    (.a, #"{"id":1,"method":"mining.hello","params":{"agent":"ethminer-0.19.0","host":"eu1.ethermine.org","port":"4444","proto":"EthereumStratum/2.0.0"}}"#),
-    (.b, #"{"id":1,"result":{"proto":"EthereumStratum/2.0.0","encoding":"plain","resume":1,"timeout":30,"maxerrors":5,"node":"geth"}}"#),
-    (.b, #"{"method":"mining.notify","params":["a1","b2","c3",true]}"#),
+    (
+        .a,
+        #"{"id":1,"method":"mining.hello","params":{"agent":"ethminer-0.19.0","host":"eu1.ethermine.org","port":"4444","proto":"EthereumStratum/2.0.0"}}"#
+    ),
+    (
+        .b,
+        #"{"id":1,"result":{"proto":"EthereumStratum/2.0.0","encoding":"plain","resume":1,"timeout":30,"maxerrors":5,"node":"geth"}}"#
+    ),
+    (.b, #"{"method":"mining.notify","params":["a1","b2","c3",true]}"#)
 ]
 
 /// Feeds a script to a session, cutting each side's stream with `cut`.
@@ -65,7 +114,9 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
             _ = Array(bytes[off..<end]).withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: t)) }
             off = end
         }
-        if off < bytes.count { _ = Array(bytes[off...]).withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: t)) } }
+        if off < bytes.count {
+            _ = Array(bytes[off...]).withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: t)) }
+        }
         t += 10_000_000_000
     }
     return s
@@ -76,7 +127,10 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
         let m = run(xmrStak).summary
         #expect(m.dialect == .cryptonote && m.shape == .twoSided && m.minerSide == .a)
         #expect(m.software == "xmr-stak-cpu/1.3.0-1.5.0")
-        #expect(m.wallets == ["4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm"])
+        #expect(
+            m.wallets == [
+                "4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm"
+            ])
         #expect(m.workers == ["ryzen"])
         #expect(m.coin == "monero")
         #expect(m.loginAccepted == true)
@@ -139,14 +193,24 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
         var s = run(xmrStak)
         let events = s.drainEvents()
         #expect(events.first == .sessionIdentified)
-        #expect(events.contains(.login(accepted: true, user: xmrStak[0].1.isEmpty ? nil : "4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm.cb2b73415c4faf214035a73b9d947c202342f3bf3bdf632132bd6d7af98cb257.ryzen")))
+        #expect(
+            events.contains(
+                .login(
+                    accepted: true,
+                    user: xmrStak[0].1.isEmpty
+                        ? nil
+                        : "4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm.cb2b73415c4faf214035a73b9d947c202342f3bf3bdf632132bd6d7af98cb257.ryzen"
+                )))
         #expect(events.filter { if case .share = $0 { true } else { false } }.count == 2)
     }
 }
 
 @Suite struct NotMiningTests {
     @Test func web3IsNotMining() {
-        let s = run([(.a, #"{"jsonrpc":"2.0","method":"eth_blockNumber","params":[],"id":1}"#), (.b, #"{"jsonrpc":"2.0","id":1,"result":"0x10d4f"}"#)])
+        let s = run([
+            (.a, #"{"jsonrpc":"2.0","method":"eth_blockNumber","params":[],"id":1}"#),
+            (.b, #"{"jsonrpc":"2.0","id":1,"result":"0x10d4f"}"#)
+        ])
         #expect(s.summary.shape == .none)
     }
 
@@ -157,12 +221,17 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
     }
 
     @Test func textThatMentionsMethodsIsNotMining() {
-        let s = run([(.a, #"{"id":7,"query":"mining.subscribe"}"#), (.b, #"{"id":7,"rows":[{"body":"mining.authorize login submit"}]}"#)])
+        let s = run([
+            (.a, #"{"id":7,"query":"mining.subscribe"}"#),
+            (.b, #"{"id":7,"rows":[{"body":"mining.authorize login submit"}]}"#)
+        ])
         #expect(s.summary.shape == .none)
     }
 
     @Test func genericLoginWithoutMiningShapeIsNotMining() {
-        let s = run([(.a, #"{"id":1,"method":"login","params":["bob","hunter2"]}"#), (.b, #"{"id":1,"result":{"token":"abc"}}"#)])
+        let s = run([
+            (.a, #"{"id":1,"method":"login","params":["bob","hunter2"]}"#), (.b, #"{"id":1,"result":{"token":"abc"}}"#)
+        ])
         #expect(s.summary.shape == .none)
     }
 
@@ -208,12 +277,13 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
         #expect(StratumSession.hashesFor256BitTarget("0x") == nil)
     }
 
-    @Test(arguments: [
-        ("t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4", "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", "rig4"),
-        ("0xabc/worker1/me@example.com", "0xabc", "worker1"),
-        ("4Wallet+50000.rig", "4Wallet", "rig"),
-        ("plainwallet", "plainwallet", nil),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4", "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", "rig4"),
+            ("0xabc/worker1/me@example.com", "0xabc", "worker1"),
+            ("4Wallet+50000.rig", "4Wallet", "rig"),
+            ("plainwallet", "plainwallet", nil)
+        ] as [(String, String, String?)])
     func walletSplitting(user: String, wallet: String, worker: String?) {
         let r = WalletParsing.split(user)
         #expect(r.wallet == wallet && r.worker == worker)
@@ -222,14 +292,18 @@ func run(_ script: Script, cut: (Int) -> [Int] = { [$0] }, limits: StratumLimits
 
 @Suite struct StratumV2Tests {
     func feed(_ s: inout StratumV2Session, _ bytes: [UInt8], _ side: Side, byteByByte: Bool) {
-        if byteByByte { for b in bytes { [b].withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: 1)) } } }
-        else { bytes.withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: 1)) } }
+        if byteByByte {
+            for b in bytes { [b].withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: 1)) } }
+        } else {
+            bytes.withUnsafeBytes { s.feed($0, from: side, time: Timestamp(nanoseconds: 1)) }
+        }
     }
 
     @Test(arguments: [false, true])
     func clearTextSessionWithRolesFromBehaviour(byteByByte: Bool) {
         var s = StratumV2Session()
-        let setup = Wire.sv2SetupConnection(host: "pool.lan", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "fw 1", device: "dev-1")
+        let setup = Wire.sv2SetupConnection(
+            host: "pool.lan", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "fw 1", device: "dev-1")
         setup.withUnsafeBytes { #expect(StratumV2Session.probe($0)) }
         // A job before any setup, and a channel opened from the wrong side, mean nothing.
         feed(&s, Wire.sv2NewMiningJob(9), .b, byteByByte: byteByByte)

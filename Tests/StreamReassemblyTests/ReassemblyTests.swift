@@ -1,6 +1,7 @@
-import Testing
-@testable import StreamReassembly
 import PacketDecoding
+import Testing
+
+@testable import StreamReassembly
 
 /// Collects a half-stream's events as text: data bytes, "<gap n>", "<end>".
 private struct Recorder {
@@ -16,8 +17,11 @@ private struct Recorder {
     }
 }
 
-private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt32, _ text: String, syn: Bool = false, fin: Bool = false,
-                  limits: ReassemblyLimits = ReassemblyLimits()) {
+private func feed(
+    _ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt32, _ text: String, syn: Bool = false,
+    fin: Bool = false,
+    limits: ReassemblyLimits = ReassemblyLimits()
+) {
     Array(text.utf8).withUnsafeBytes { buf in
         half.segment(seq: seq, syn: syn, fin: fin, payload: buf, limits: limits) { rec.take($0) }
     }
@@ -25,7 +29,8 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
 
 @Suite struct TCPHalfStreamTests {
     @Test func inOrderAfterSYN() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 100, "", syn: true)
         feed(&h, &r, seq: 101, "abc")
         feed(&h, &r, seq: 104, "def", fin: true)
@@ -34,12 +39,13 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
     }
 
     @Test func outOfOrderReleasedWhenHoleFills() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true)
         feed(&h, &r, seq: 7, "ghi")
         feed(&h, &r, seq: 4, "def")
         #expect(r.bytes.isEmpty)
-        #expect(h.bufferedBytes == 6 + 2 * TCPHalfStream.segmentOverhead)   // charged as allocated
+        #expect(h.bufferedBytes == 6 + 2 * TCPHalfStream.segmentOverhead)  // charged as allocated
         feed(&h, &r, seq: 1, "abc")
         #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdefghi")
         #expect(h.bufferedBytes == 0)
@@ -48,14 +54,15 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
     /// Two buffered versions of the same bytes are counted (an evasion: the sensor and the receiver
     /// may pick different ones); the same bytes twice are an ordinary retransmission.
     @Test func conflictingOverlapsAreCounted() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true)
-        feed(&h, &r, seq: 5, "efgh")      // bytes 5-8
-        feed(&h, &r, seq: 7, "ghij")      // agrees on 7-8
+        feed(&h, &r, seq: 5, "efgh")  // bytes 5-8
+        feed(&h, &r, seq: 7, "ghij")  // agrees on 7-8
         #expect(h.counters.overlapConflicts == 0)
-        feed(&h, &r, seq: 3, "cdXf")      // disagrees on 6 ('X' against 'f')
+        feed(&h, &r, seq: 3, "cdXf")  // disagrees on 6 ('X' against 'f')
         #expect(h.counters.overlapConflicts == 1)
-        feed(&h, &r, seq: 9, "iZ")        // disagrees on 10 ('Z' against 'j'), lies inside an earlier copy
+        feed(&h, &r, seq: 9, "iZ")  // disagrees on 10 ('Z' against 'j'), lies inside an earlier copy
         #expect(h.counters.overlapConflicts == 2)
         feed(&h, &r, seq: 1, "ab")
         // As documented: among buffered segments the one starting earliest wins.
@@ -63,30 +70,33 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
     }
 
     @Test func retransmissionsAndOverlapsKeepFirstCopy() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true)
         feed(&h, &r, seq: 1, "abcd")
-        feed(&h, &r, seq: 1, "abcd")        // exact retransmission
-        feed(&h, &r, seq: 3, "XXef")        // overlaps delivered "cd": old bytes win
+        feed(&h, &r, seq: 1, "abcd")  // exact retransmission
+        feed(&h, &r, seq: 3, "XXef")  // overlaps delivered "cd": old bytes win
         feed(&h, &r, seq: 9, "ij")
-        feed(&h, &r, seq: 9, "ZZ")          // duplicate of a buffered segment: first copy wins
+        feed(&h, &r, seq: 9, "ZZ")  // duplicate of a buffered segment: first copy wins
         feed(&h, &r, seq: 7, "gh")
         #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdefghij")
         #expect(h.counters.retransmittedSegments >= 2)
     }
 
     @Test func sequenceWraparound() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         let isn = UInt32.max - 2
         feed(&h, &r, seq: isn, "", syn: true)
         feed(&h, &r, seq: isn &+ 1, "ab")
-        feed(&h, &r, seq: isn &+ 5, "ef")     // after the wrap, out of order
-        feed(&h, &r, seq: isn &+ 3, "cd")     // crosses 2^32
+        feed(&h, &r, seq: isn &+ 5, "ef")  // after the wrap, out of order
+        feed(&h, &r, seq: isn &+ 3, "cd")  // crosses 2^32
         #expect(String(decoding: r.bytes, as: UTF8.self) == "abcdef")
     }
 
     @Test func midStreamPickup() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 5_000_000, "middle")
         feed(&h, &r, seq: 5_000_006, " end")
         #expect(h.startedMidStream)
@@ -94,10 +104,11 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
     }
 
     @Test func peerAckBeyondHoleIsAGap() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true)
         feed(&h, &r, seq: 1, "abc")
-        feed(&h, &r, seq: 10, "jkl")          // 4..<10 lost by the capture
+        feed(&h, &r, seq: 10, "jkl")  // 4..<10 lost by the capture
         h.peerAcknowledged(13, limits: ReassemblyLimits()) { r.take($0) }
         #expect(r.gaps == [6])
         #expect(String(decoding: r.bytes, as: UTF8.self) == "abcjkl")
@@ -106,17 +117,19 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
     @Test func outOfOrderCapFlushesAsGap() {
         var limits = ReassemblyLimits()
         limits.maxOutOfOrderBytes = 8
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true, limits: limits)
         feed(&h, &r, seq: 11, "klmno", limits: limits)
-        feed(&h, &r, seq: 21, "uvwxy", limits: limits)   // would exceed 8 buffered bytes
+        feed(&h, &r, seq: 21, "uvwxy", limits: limits)  // would exceed 8 buffered bytes
         #expect(r.gaps.first == 10)
         #expect(h.bufferedBytes <= 8)
         #expect(String(decoding: r.bytes, as: UTF8.self).hasPrefix("klmno"))
     }
 
     @Test func flushDeliversHolesAsGapsThenEnd() {
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true)
         feed(&h, &r, seq: 5, "efg")
         h.flush(limits: ReassemblyLimits()) { r.take($0) }
@@ -128,7 +141,8 @@ private func feed(_ half: inout TCPHalfStream, _ rec: inout Recorder, seq: UInt3
     @Test func depthCapStopsDelivery() {
         var limits = ReassemblyLimits()
         limits.maxDepth = 5
-        var h = TCPHalfStream(), r = Recorder()
+        var h = TCPHalfStream()
+        var r = Recorder()
         feed(&h, &r, seq: 0, "", syn: true, limits: limits)
         feed(&h, &r, seq: 1, "abcdefgh", limits: limits)
         feed(&h, &r, seq: 9, "ijk", limits: limits)
@@ -151,18 +165,28 @@ private struct RecordingHandler: FlowHandler {
     var ended: [FlowEndReason] = []
     var delivered = 0
     func startFlow(_ flow: FlowState<Int>) -> Int { 0 }
-    mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<Int>, time: Timestamp) -> StreamDecision {
-        if case .data(let b) = event { delivered += b.count; flow.app += b.count; if bypassAfterFirstData { return .bypass } }
+    mutating func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<Int>, time: Timestamp)
+        -> StreamDecision
+    {
+        if case .data(let b) = event {
+            delivered += b.count
+            flow.app += b.count
+            if bypassAfterFirstData { return .bypass }
+        }
         return .continue
     }
     var endedSources: [IPAddress] = []
-    mutating func endFlow(_ flow: FlowState<Int>, reason: FlowEndReason, time: Timestamp) { ended.append(reason); endedSources.append(flow.key.low.address) }
+    mutating func endFlow(_ flow: FlowState<Int>, reason: FlowEndReason, time: Timestamp) {
+        ended.append(reason)
+        endedSources.append(flow.key.low.address)
+    }
 }
 
 private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFlags = [.ack, .psh]) -> DecodedPacket {
-    DecodedPacket(vlanID: 0, src: .v4(0x0A00_0000 + UInt32(i)), dst: .v4(0x0A01_0001), ipProtocol: .tcp,
-                  transport: .tcp(TCPHeader(srcPort: 1000, dstPort: 80, seq: seq, ack: 0, flags: flags, window: 0)),
-                  payload: payload, truncated: false)
+    DecodedPacket(
+        vlanID: 0, src: .v4(0x0A00_0000 + UInt32(i)), dst: .v4(0x0A01_0001), ipProtocol: .tcp,
+        transport: .tcp(TCPHeader(srcPort: 1000, dstPort: 80, seq: seq, ack: 0, flags: flags, window: 0)),
+        payload: payload, truncated: false)
 }
 
 @Suite struct FlowTableTests {
@@ -172,7 +196,11 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var table = FlowTable<RecordingHandler>()
         var h = RecordingHandler(bypassAfterFirstData: true)
         buffer.withUnsafeBytes { buf in
-            for k in 0..<5 { table.process(packet(1, payload: 0..<10, seq: UInt32(1 + 10 * k)), in: buf, time: Timestamp(seconds: 1), handler: &h) }
+            for k in 0..<5 {
+                table.process(
+                    packet(1, payload: 0..<10, seq: UInt32(1 + 10 * k)), in: buf, time: Timestamp(seconds: 1),
+                    handler: &h)
+            }
         }
         #expect(h.delivered == 10)
         #expect(table.stats.bypassedFlows == 1 && table.stats.bypassedPackets == 4)
@@ -184,7 +212,9 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var table = FlowTable<RecordingHandler>(limits: limits)
         var h = RecordingHandler()
         buffer.withUnsafeBytes { buf in
-            for i in 0..<5 { table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h) }
+            for i in 0..<5 {
+                table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h)
+            }
         }
         #expect(table.count == 3)
         #expect(table.stats.evictions == 2)
@@ -199,11 +229,17 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var table = FlowTable<RecordingHandler>(limits: limits)
         var h = RecordingHandler()
         buffer.withUnsafeBytes { buf in
-            for i in 0..<3 { table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h) }
-            table.process(packet(0, payload: 0..<4, seq: 5), in: buf, time: Timestamp(seconds: 3), handler: &h)   // flow 0 active again
-            table.process(packet(3, payload: 0..<4), in: buf, time: Timestamp(seconds: 4), handler: &h)            // evicts flow 1
-            table.process(packet(2, payload: 0..<4, seq: 5), in: buf, time: Timestamp(seconds: 5), handler: &h)   // flow 2 active again
-            table.process(packet(4, payload: 0..<4), in: buf, time: Timestamp(seconds: 6), handler: &h)            // evicts flow 0
+            for i in 0..<3 {
+                table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h)
+            }
+            // flow 0 active again
+            table.process(packet(0, payload: 0..<4, seq: 5), in: buf, time: Timestamp(seconds: 3), handler: &h)
+            // evicts flow 1
+            table.process(packet(3, payload: 0..<4), in: buf, time: Timestamp(seconds: 4), handler: &h)
+            // flow 2 active again
+            table.process(packet(2, payload: 0..<4, seq: 5), in: buf, time: Timestamp(seconds: 5), handler: &h)
+            // evicts flow 0
+            table.process(packet(4, payload: 0..<4), in: buf, time: Timestamp(seconds: 6), handler: &h)
         }
         #expect(h.ended == [.evicted, .evicted])
         #expect(h.endedSources == [.v4(0x0A00_0001), .v4(0x0A00_0000)])
@@ -231,7 +267,8 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var h = RecordingHandler()
         buffer.withUnsafeBytes { buf in
             table.process(packet(1, payload: 0..<4), in: buf, time: Timestamp(seconds: 0), handler: &h)
-            table.process(packet(1, payload: 4..<4, seq: 5, flags: [.rst]), in: buf, time: Timestamp(seconds: 1), handler: &h)
+            table.process(
+                packet(1, payload: 4..<4, seq: 5, flags: [.rst]), in: buf, time: Timestamp(seconds: 1), handler: &h)
             table.process(packet(9, payload: 0..<4), in: buf, time: Timestamp(seconds: 20), handler: &h)
         }
         #expect(h.ended == [.closed])
@@ -247,9 +284,14 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         let big = [UInt8](repeating: 0x41, count: 1400)
         big.withUnsafeBytes { buf in
             for i in 0..<50 {
-                table.process(packet(i, payload: 0..<0, seq: 0, flags: [.syn]), in: buf, time: Timestamp(seconds: 1), handler: &h)
+                table.process(
+                    packet(i, payload: 0..<0, seq: 0, flags: [.syn]), in: buf, time: Timestamp(seconds: 1), handler: &h)
                 // a hole at 1..<1401, then data behind it
-                for k in 1...4 { table.process(packet(i, payload: 0..<1400, seq: UInt32(1 + 1400 * k)), in: buf, time: Timestamp(seconds: 1), handler: &h) }
+                for k in 1...4 {
+                    table.process(
+                        packet(i, payload: 0..<1400, seq: UInt32(1 + 1400 * k)), in: buf, time: Timestamp(seconds: 1),
+                        handler: &h)
+                }
                 #expect(table.stats.reassemblyMemory <= limits.maxReassemblyMemory)
             }
         }
@@ -261,12 +303,15 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
     /// One-byte segments are charged what they cost: a direction holds few of them, and inserting
     /// thousands stays cheap (bounded count, binary search).
     @Test func tinySegmentFloodIsChargedItsRealCost() {
-        var half = TCPHalfStream(), r = Recorder()
+        var half = TCPHalfStream()
+        var r = Recorder()
         feed(&half, &r, seq: 0, "", syn: true)
         let limits = ReassemblyLimits()
         for k in stride(from: 200_000, to: 2, by: -2) { feed(&half, &r, seq: UInt32(k), "x", limits: limits) }
         #expect(half.bufferedBytes <= limits.maxOutOfOrderBytes)
-        #expect(half.bufferedBytes / (1 + TCPHalfStream.segmentOverhead) <= limits.maxOutOfOrderBytes / TCPHalfStream.segmentOverhead)
+        #expect(
+            half.bufferedBytes / (1 + TCPHalfStream.segmentOverhead) <= limits.maxOutOfOrderBytes
+                / TCPHalfStream.segmentOverhead)
     }
 
     /// Memory held by flows is released when they leave the table.
@@ -274,7 +319,8 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var table = FlowTable<RecordingHandler>()
         var h = RecordingHandler()
         buffer.withUnsafeBytes { buf in
-            table.process(packet(1, payload: 0..<0, seq: 0, flags: [.syn]), in: buf, time: Timestamp(seconds: 1), handler: &h)
+            table.process(
+                packet(1, payload: 0..<0, seq: 0, flags: [.syn]), in: buf, time: Timestamp(seconds: 1), handler: &h)
             table.process(packet(1, payload: 0..<10, seq: 100), in: buf, time: Timestamp(seconds: 1), handler: &h)
             #expect(table.stats.reassemblyMemory == 10 + TCPHalfStream.segmentOverhead)
             table.finishAll(handler: &h)
@@ -287,7 +333,10 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var table = FlowTable<RecordingHandler>()
         var h = RecordingHandler()
         buffer.withUnsafeBytes { buf in
-            for i in 0..<3 { table.process(packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: -1_000_000 + Int64(i)), handler: &h) }
+            for i in 0..<3 {
+                table.process(
+                    packet(i, payload: 0..<4), in: buf, time: Timestamp(seconds: -1_000_000 + Int64(i)), handler: &h)
+            }
         }
         #expect(h.ended.isEmpty)
         #expect(table.count == 3)
@@ -302,15 +351,26 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var h = RecordingHandler(holdsPerFlow: 1000)
         buffer.withUnsafeBytes { buf in
             for i in 0..<100 {
-                table.process(packet(i + 1, payload: 0..<4, seq: UInt32(1)), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h)
+                table.process(
+                    packet(i + 1, payload: 0..<4, seq: UInt32(1)), in: buf, time: Timestamp(seconds: Int64(i)),
+                    handler: &h)
                 // the miner (flow 0) talks every tenth packet
-                if i % 5 == 0 { table.process(packet(0, payload: 0..<4, seq: UInt32(1 + 4 * i)), in: buf, time: Timestamp(seconds: Int64(i)), handler: &h) }
+                if i % 5 == 0 {
+                    table.process(
+                        packet(0, payload: 0..<4, seq: UInt32(1 + 4 * i)), in: buf, time: Timestamp(seconds: Int64(i)),
+                        handler: &h)
+                }
                 #expect(table.stats.decoderMemory <= limits.maxDecoderMemory)
             }
         }
         #expect(table.count <= 10)
-        #expect(table.flow(FlowKey.of(src: Endpoint(address: .v4(0x0A00_0000), port: 1000), dst: Endpoint(address: .v4(0x0A01_0001), port: 80),
-                                      ipProtocol: .tcp, vlanID: 0).0) != nil, "the active flow survived")
+        #expect(
+            table.flow(
+                FlowKey.of(
+                    src: Endpoint(address: .v4(0x0A00_0000), port: 1000),
+                    dst: Endpoint(address: .v4(0x0A01_0001), port: 80),
+                    ipProtocol: .tcp, vlanID: 0
+                ).0) != nil, "the active flow survived")
         #expect(table.stats.decoderMemoryCapHits > 0)
     }
 }
@@ -319,8 +379,10 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
 /// Hashable's contract: equal keys hash equally, and every field still separates keys in a table.
 @Suite struct FlowKeyHashTests {
     func key(_ a: String, _ pa: UInt16, _ b: String, _ pb: UInt16, proto: UInt8 = 6, vlan: UInt16 = 0) -> FlowKey {
-        FlowKey.of(src: Endpoint(address: IPAddress(a)!, port: pa), dst: Endpoint(address: IPAddress(b)!, port: pb),
-                   ipProtocol: IPProtocol(rawValue: proto), vlanID: vlan).0
+        FlowKey.of(
+            src: Endpoint(address: IPAddress(a)!, port: pa), dst: Endpoint(address: IPAddress(b)!, port: pb),
+            ipProtocol: IPProtocol(rawValue: proto), vlanID: vlan
+        ).0
     }
 
     @Test func equalKeysHashEquallyWhicheverDirection() {
@@ -351,12 +413,16 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         let hasher = FlowHasher()
         #expect(Set(keys.map { hasher.hash($0) }).count == keys.count)
         #expect(Set(keys.map { hasher.hash($0) & 0xFFFF_FFFF }).count >= keys.count - 1)
-        #expect(hasher.hash(key("10.0.0.1", 40000, "192.0.2.7", 3333)) == hasher.hash(key("192.0.2.7", 3333, "10.0.0.1", 40000)))
+        #expect(
+            hasher.hash(key("10.0.0.1", 40000, "192.0.2.7", 3333))
+                == hasher.hash(key("192.0.2.7", 3333, "10.0.0.1", 40000)))
     }
 
     /// The seed decides the hash: keys that collide under one seed do not under another.
     @Test func theSeedDecides() {
-        let a = FlowHasher(seed: (1, 2, 3)), b = FlowHasher(seed: (1, 2, 3)), c = FlowHasher()
+        let a = FlowHasher(seed: (1, 2, 3))
+        let b = FlowHasher(seed: (1, 2, 3))
+        let c = FlowHasher()
         let k = key("10.0.0.1", 40000, "192.0.2.7", 3333)
         #expect(a.hash(k) == b.hash(k))
         #expect(a.hash(k) != c.hash(k))
@@ -369,15 +435,18 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
 @Suite struct FlowTableSeedTests {
     @Test func keysAimedAtOneProbeSequenceMakeTheTableReseed() throws {
         var limits = ReassemblyLimits()
-        limits.maxFlows = 512   // an index of 1 024 entries
+        limits.maxFlows = 512  // an index of 1 024 entries
         let seed: (UInt64, UInt64, UInt64) = (0x1234_5678_9ABC_DEF0, 0x0FED_CBA9_8765_4321, 0xDEAD_BEEF_CAFE_F00D)
         let known = FlowHasher(seed: seed)
         // Flows from one client's ports whose hash's index bits all name entry 0 under the known seed.
         var aimed: [UInt16] = []
         var port: UInt16 = 1
         while aimed.count < 300 && port < UInt16.max {
-            let k = FlowKey.of(src: Endpoint(address: .v4(0x0A00_0001), port: port), dst: Endpoint(address: .v4(0xC633_6401), port: 3333),
-                               ipProtocol: .tcp, vlanID: 0).0
+            let k = FlowKey.of(
+                src: Endpoint(address: .v4(0x0A00_0001), port: port),
+                dst: Endpoint(address: .v4(0xC633_6401), port: 3333),
+                ipProtocol: .tcp, vlanID: 0
+            ).0
             if known.hash(k) & 1023 < 8 { aimed.append(port) }
             port += 1
         }
@@ -386,21 +455,24 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
         var h = RecordingHandler()
         let buffer = [UInt8](repeating: 0x41, count: 16)
         func send(_ p: UInt16, _ seq: UInt32, _ buf: UnsafeRawBufferPointer) {
-            let pkt = DecodedPacket(vlanID: 0, src: .v4(0x0A00_0001), dst: .v4(0xC633_6401), ipProtocol: .tcp,
-                                    transport: .tcp(TCPHeader(srcPort: p, dstPort: 3333, seq: seq, ack: 0, flags: [.ack, .psh], window: 0)),
-                                    payload: 0..<4, truncated: false)
+            let pkt = DecodedPacket(
+                vlanID: 0, src: .v4(0x0A00_0001), dst: .v4(0xC633_6401), ipProtocol: .tcp,
+                transport: .tcp(TCPHeader(srcPort: p, dstPort: 3333, seq: seq, ack: 0, flags: [.ack, .psh], window: 0)),
+                payload: 0..<4, truncated: false)
             table.process(pkt, in: buf, time: Timestamp(seconds: 1), handler: &h)
         }
         buffer.withUnsafeBytes { buf in
             for p in aimed { send(p, 1, buf) }
-            for p in aimed { send(p, 5, buf) }   // a second packet each: found, not a new flow
+            for p in aimed { send(p, 5, buf) }  // a second packet each: found, not a new flow
         }
         #expect(table.stats.hashReseeds == 1)
         #expect(table.stats.flowsCreated == 300 && table.count == 300)
         #expect(h.delivered == 300 * 8)
         for p in aimed {
-            let k = FlowKey.of(src: Endpoint(address: .v4(0x0A00_0001), port: p), dst: Endpoint(address: .v4(0xC633_6401), port: 3333),
-                               ipProtocol: .tcp, vlanID: 0).0
+            let k = FlowKey.of(
+                src: Endpoint(address: .v4(0x0A00_0001), port: p), dst: Endpoint(address: .v4(0xC633_6401), port: 3333),
+                ipProtocol: .tcp, vlanID: 0
+            ).0
             #expect(table.flow(k)?.packets.0 == 2 || table.flow(k)?.packets.1 == 2)
         }
     }
@@ -410,32 +482,41 @@ private func packet(_ i: Int, payload: Range<Int>, seq: UInt32 = 1, flags: TCPFl
 /// removals (backward-shift deletion is where such tables go wrong), including forced collisions.
 @Suite struct FlowIndexTests {
     func key(_ i: Int) -> FlowKey {
-        FlowKey.of(src: Endpoint(address: .v4(UInt32(0x0A00_0000 + i)), port: UInt16(1000 + i % 50_000)),
-                   dst: Endpoint(address: .v4(0xC633_6401), port: 3333), ipProtocol: .tcp, vlanID: 0).0
+        FlowKey.of(
+            src: Endpoint(address: .v4(UInt32(0x0A00_0000 + i)), port: UInt16(1000 + i % 50_000)),
+            dst: Endpoint(address: .v4(0xC633_6401), port: 3333), ipProtocol: .tcp, vlanID: 0
+        ).0
     }
 
     @Test(arguments: [false, true])
     func agreesWithADictionary(colliding: Bool) {
         var index = FlowIndex(capacity: 4)
-        var keys: [Int32: FlowKey] = [:]        // slot → key (what the table's slots hold)
+        var keys: [Int32: FlowKey] = [:]  // slot → key (what the table's slots hold)
         var hashes: [Int32: UInt64] = [:]
         var model: [FlowKey: Int32] = [:]
         var rng = SystemRandomNumberGenerator()
         var next: Int32 = 0
         // Colliding: only 8 distinct low bits among all hashes, so runs are long and wrap around.
         let hasher = FlowHasher()
-        func hash(_ k: FlowKey) -> UInt64 { let h = hasher.hash(k); return colliding ? (h & ~0xFFFF_FFFF) | (h & 7) | 0x7FF8 : h }
+        func hash(_ k: FlowKey) -> UInt64 {
+            let h = hasher.hash(k)
+            return colliding ? (h & ~0xFFFF_FFFF) | (h & 7) | 0x7FF8 : h
+        }
         for step in 0..<20_000 {
             if model.isEmpty || Int.random(in: 0..<3, using: &rng) > 0 {
                 let k = key(Int.random(in: 0..<4_000, using: &rng))
                 guard model[k] == nil else { continue }
-                let slot = next; next += 1
-                keys[slot] = k; hashes[slot] = hash(k); model[k] = slot
+                let slot = next
+                next += 1
+                keys[slot] = k
+                hashes[slot] = hash(k)
+                model[k] = slot
                 index.insert(hash: hash(k), slot: slot)
             } else {
                 let (k, slot) = model.randomElement(using: &rng)!
                 index.remove(hash: hashes[slot]!, slot: slot)
-                model[k] = nil; keys[slot] = nil
+                model[k] = nil
+                keys[slot] = nil
             }
             if step % 97 == 0 {
                 #expect(index.count == model.count)

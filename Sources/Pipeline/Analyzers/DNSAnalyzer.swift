@@ -1,7 +1,7 @@
 import DNS
-import PoolIntel
 import Detection
 import PacketDecoding
+import PoolIntel
 import StreamReassembly
 
 /// DNS over UDP (each datagram) and TCP (two-byte length framing): a question for a listed pool
@@ -15,15 +15,21 @@ final class DNSAnalyzer: FlowAnalyzer {
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         var f = direction == .lowToHigh ? framers.0 : framers.1
-        let src = flow.key.source(direction), dst = flow.key.destination(direction)
-        f.feed(bytes) { msg in Self.message(msg, from: src, to: dst, over: .tcp, time: flow.time, shared: flow.shared, learn: true) }
+        let src = flow.key.source(direction)
+        let dst = flow.key.destination(direction)
+        f.feed(bytes) { msg in
+            Self.message(msg, from: src, to: dst, over: .tcp, time: flow.time, shared: flow.shared, learn: true)
+        }
         if direction == .lowToHigh { framers.0 = f } else { framers.1 = f }
         return .keep
     }
 
     var bufferedBytes: Int { framers.0.bufferedBytes + framers.1.bufferedBytes }
 
-    func shed() -> Bool { framers = (DNSTCPFramer(), DNSTCPFramer()); return true }
+    func shed() -> Bool {
+        framers = (DNSTCPFramer(), DNSTCPFramer())
+        return true
+    }
 
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
         Findings(evidence: flow.connectionToPool())
@@ -32,22 +38,31 @@ final class DNSAnalyzer: FlowAnalyzer {
     /// One DNS message: counted, and a question for a listed name is evidence against its asker.
     /// `learn`: whether the answer's names are learned here — not for an unfragmented UDP datagram,
     /// whose names the reader learned before handing the packet on (`learnAtOnce`).
-    static func message(_ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol, time: Timestamp,
-                        shared: Sink, learn: Bool) {
+    static func message(
+        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol, time: Timestamp,
+        shared: Sink, learn: Bool
+    ) {
         let msg: DNSMessage
-        do { msg = try DNSParser.parse(b, limits: shared.limits.dns) } catch { shared.anomalies.record(.dnsMalformed); return }
+        do { msg = try DNSParser.parse(b, limits: shared.limits.dns) } catch {
+            shared.anomalies.record(.dnsMalformed)
+            return
+        }
         shared.dnsMessages += 1
         for r in resolutions(msg, intel: shared.intel) {
             if learn {
                 for (address, ttl) in r.addresses {
-                    shared.remember(address, name: r.name, match: r.match, source: .dnsAnswer, ttl: max(Double(ttl), shared.limits.minDNSNameSeconds))
+                    shared.remember(
+                        address, name: r.name, match: r.match, source: .dnsAnswer,
+                        ttl: max(Double(ttl), shared.limits.minDNSNameSeconds))
                 }
             }
             guard let match = r.match else { continue }
-            let asker = msg.isResponse ? dst : src, server = msg.isResponse ? src : dst
-            var e = Evidence(kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
-                             name: r.name, pool: match, first: time, last: time)
-            e.count = msg.isResponse ? 0 : 1   // a query and its answer are one lookup
+            let asker = msg.isResponse ? dst : src
+            let server = msg.isResponse ? src : dst
+            var e = Evidence(
+                kind: .dnsPoolLookup, host: asker.address, peer: server.address, peerPort: server.port,
+                name: r.name, pool: match, first: time, last: time)
+            e.count = msg.isResponse ? 0 : 1  // a query and its answer are one lookup
             e.hostPort = asker.port
             e.transport = transport.rawValue
             e.coin = match.entry.singleCoin
@@ -58,12 +73,16 @@ final class DNSAnalyzer: FlowAnalyzer {
 
     /// The names an unfragmented UDP DNS answer gives its addresses, learned before the packet is
     /// handed to a worker so that any worker's next flow sees them (`NameMemory`). Nothing counted here.
-    static func learnAtOnce(_ b: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits, names: NameMemory, at point: InputPoint) {
+    static func learnAtOnce(
+        _ b: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits, names: NameMemory, at point: InputPoint
+    ) {
         guard let msg = try? DNSParser.parse(b, limits: limits.dns), msg.isResponse else { return }
         for r in resolutions(msg, intel: intel) {
             for (address, ttl) in r.addresses {
-                Sink.remember(address, name: r.name, match: r.match, source: .dnsAnswer, ttl: max(Double(ttl), limits.minDNSNameSeconds),
-                              intel: intel, into: names, at: point, atOnce: true)
+                Sink.remember(
+                    address, name: r.name, match: r.match, source: .dnsAnswer,
+                    ttl: max(Double(ttl), limits.minDNSNameSeconds),
+                    intel: intel, into: names, at: point, atOnce: true)
             }
         }
     }
@@ -81,16 +100,19 @@ final class DNSAnalyzer: FlowAnalyzer {
     static func resolutions(_ msg: DNSMessage, intel: PoolIntelligence) -> [Resolution] {
         var out: [Resolution] = []
         for q in msg.questions {
-            let aliases = msg.isResponse && msg.answers.contains(where: { $0.type == .cname }) ? msg.aliases(of: q.name) : []
+            let aliases =
+                msg.isResponse && msg.answers.contains(where: { $0.type == .cname }) ? msg.aliases(of: q.name) : []
             let names = aliases.isEmpty ? [q.name] : [q.name] + aliases
             // The addresses only for a name a list names (most answers name nothing listed).
             if let allowed = names.first(where: { intel.isAllowed(name: $0) }) {
-                out.append(Resolution(name: allowed, match: nil, addresses: msg.isResponse ? msg.addresses(for: q.name) : []))
+                out.append(
+                    Resolution(name: allowed, match: nil, addresses: msg.isResponse ? msg.addresses(for: q.name) : []))
                 continue
             }
             guard let (name, match) = names.lazy.compactMap({ n in intel.pool(named: n).map { (n, $0) } }).first
             else { continue }
-            out.append(Resolution(name: name, match: match, addresses: msg.isResponse ? msg.addresses(for: q.name) : []))
+            out.append(
+                Resolution(name: name, match: match, addresses: msg.isResponse ? msg.addresses(for: q.name) : []))
         }
         return out
     }

@@ -1,8 +1,8 @@
 import Detection
-import PoolIntel
 import PacketDecoding
-import StreamReassembly
+import PoolIntel
 import Stratum
+import StreamReassembly
 
 /// One protocol's decoder for one flow: the contract every protocol module implements, in the
 /// spirit of Zeek's analyzer API (deliver stream, undelivered/gap, end of data) and Suricata's
@@ -81,7 +81,10 @@ final class Tunnel {
     let host: String
 
     init(route: ProxyRoute, host: String, address: IPAddress?, port: UInt16) {
-        self.route = route; self.host = host; self.address = address; self.port = port
+        self.route = route
+        self.host = host
+        self.address = address
+        self.port = port
     }
 
     /// Proxies in the chain so far.
@@ -127,12 +130,14 @@ struct FlowContext {
     func record(_ summary: StratumSummary, reason: String) -> SessionRecord? {
         guard let minerSide = summary.minerSide else { return nil }
         let minerDir: FlowDirection = minerSide == .a ? .lowToHigh : .highToLow
-        let miner = flow.key.source(minerDir), pool = flow.key.destination(minerDir)
+        let miner = flow.key.source(minerDir)
+        let pool = flow.key.destination(minerDir)
         let minerBytes = minerDir == .lowToHigh ? flow.bytes.0 : flow.bytes.1
         let poolBytes = minerDir == .lowToHigh ? flow.bytes.1 : flow.bytes.0
-        var r = SessionRecord(miner: miner.address, minerPort: miner.port, pool: pool.address, poolPort: pool.port,
-                              vlanID: flow.key.vlanID, summary: summary, flowFirstSeen: flow.firstSeen,
-                              flowLastSeen: flow.lastSeen, minerBytes: minerBytes, poolBytes: poolBytes, endReason: reason)
+        var r = SessionRecord(
+            miner: miner.address, minerPort: miner.port, pool: pool.address, poolPort: pool.port,
+            vlanID: flow.key.vlanID, summary: summary, flowFirstSeen: flow.firstSeen,
+            flowLastSeen: flow.lastSeen, minerBytes: minerBytes, poolBytes: poolBytes, endReason: reason)
         if let t = flow.app.tunnel {
             r.proxy = t.route
             if !r.summary.poolHostnames.contains(t.host) { r.summary.poolHostnames.insert(t.host, at: 0) }
@@ -147,7 +152,10 @@ struct FlowContext {
         if let n = hint?.name, !r.summary.poolHostnames.contains(n) { r.summary.poolHostnames.insert(n, at: 0) }
         if hint == nil {
             for n in r.summary.poolHostnames {
-                if let m = shared.intel.pool(named: HTTPAnalyzer.hostOnly(n)) { hint = PoolHint(name: n, match: m, via: .session); break }
+                if let m = shared.intel.pool(named: HTTPAnalyzer.hostOnly(n)) {
+                    hint = PoolHint(name: n, match: m, via: .session)
+                    break
+                }
             }
         }
         if hint == nil, let later = laterHint {
@@ -164,12 +172,13 @@ struct FlowContext {
         guard var record = record(session.summary, reason: "open") else { return }
         record.transport = transport
         for e in events {
-            let kind: AnalysisEvent.Kind = switch e {
-            case .sessionIdentified: .sessionIdentified
-            case .login(let ok, let user): .login(accepted: ok, user: user)
-            case .share(let ok, _): .share(accepted: ok)
-            case .reconnect(let host): .reconnect(host: host)
-            }
+            let kind: AnalysisEvent.Kind =
+                switch e {
+                case .sessionIdentified: .sessionIdentified
+                case .login(let ok, let user): .login(accepted: ok, user: user)
+                case .share(let ok, _): .share(accepted: ok)
+                case .reconnect(let host): .reconnect(host: host)
+                }
             onEvent(AnalysisEvent(time: time, kind: kind, session: record, policy: shared.verdicts.policy))
         }
     }
@@ -185,11 +194,15 @@ struct FlowContext {
 
     /// Evidence about the flow as a whole, from `client`'s side: who talked to which server, for
     /// how long, how much — the kind says what made it evidence.
-    func evidence(_ kind: Evidence.Kind, client: FlowDirection, hint: PoolHint?, name: String? = nil,
-                  details: EvidenceDetails = EvidenceDetails(), software: MinerCatalog.Software? = nil) -> Evidence {
-        let me = flow.key.source(client), server = flow.key.destination(client)
-        var e = Evidence(kind: kind, host: me.address, peer: server.address, peerPort: server.port,
-                         name: hint?.name ?? name, pool: hint?.match, first: flow.firstSeen, last: flow.lastSeen)
+    func evidence(
+        _ kind: Evidence.Kind, client: FlowDirection, hint: PoolHint?, name: String? = nil,
+        details: EvidenceDetails = EvidenceDetails(), software: MinerCatalog.Software? = nil
+    ) -> Evidence {
+        let me = flow.key.source(client)
+        let server = flow.key.destination(client)
+        var e = Evidence(
+            kind: kind, host: me.address, peer: server.address, peerPort: server.port,
+            name: hint?.name ?? name, pool: hint?.match, first: flow.firstSeen, last: flow.lastSeen)
         e.hostPort = me.port
         e.transport = flow.key.ipProtocol.rawValue
         let lowIsClient = client == .lowToHigh

@@ -2,8 +2,8 @@ import Detection
 import HTTP
 import PacketDecoding
 import PoolIntel
-import StreamReassembly
 import Stratum
+import StreamReassembly
 
 /// HTTP/1.x, and WebSocket after an upgrade: Host, User-Agent (miner software), mining headers,
 /// and the mining inside — JSON-RPC bodies (getwork, eth_getWork …) and JSON WebSocket messages go
@@ -32,15 +32,21 @@ final class HTTPAnalyzer: FlowAnalyzer {
     init(requestDirection: FlowDirection, limits: HTTPLimits) {
         self.requestDirection = requestDirection
         let lowIsRequest = requestDirection == .lowToHigh
-        parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: limits, jsonBodiesOnly: true),
-                   HTTPStreamParser(requestSide: !lowIsRequest, limits: limits, jsonBodiesOnly: true))
+        parsers = (
+            HTTPStreamParser(requestSide: lowIsRequest, limits: limits, jsonBodiesOnly: true),
+            HTTPStreamParser(requestSide: !lowIsRequest, limits: limits, jsonBodiesOnly: true)
+        )
     }
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         let requestDirection: FlowDirection
-        if HTTPProbe.looksLikeRequest(first) { requestDirection = direction }
-        else if HTTPProbe.looksLikeResponse(first) { requestDirection = direction.reversed }
-        else { return .notMine }
+        if HTTPProbe.looksLikeRequest(first) {
+            requestDirection = direction
+        } else if HTTPProbe.looksLikeResponse(first) {
+            requestDirection = direction.reversed
+        } else {
+            return .notMine
+        }
         flow.shared.httpFlows += 1
         return .mine(HTTPAnalyzer(requestDirection: requestDirection, limits: flow.limits.http))
     }
@@ -70,7 +76,8 @@ final class HTTPAnalyzer: FlowAnalyzer {
     }
 
     var bufferedBytes: Int {
-        parsers.0.bufferedBytes + parsers.1.bufferedBytes + (websocket.map { $0.0.bufferedBytes + $0.1.bufferedBytes } ?? 0)
+        parsers.0.bufferedBytes + parsers.1.bufferedBytes
+            + (websocket.map { $0.0.bufferedBytes + $0.1.bufferedBytes } ?? 0)
             + (stratum.map { $0.bufferedBytes + StratumAnalyzer.sessionCharge } ?? 0)
     }
 
@@ -86,8 +93,10 @@ final class HTTPAnalyzer: FlowAnalyzer {
     /// Frees parser buffers; what was learned (host, agent, sessions) stays.
     private func release() {
         let lowIsRequest = requestDirection == .lowToHigh
-        parsers = (HTTPStreamParser(requestSide: lowIsRequest, limits: parsers.0.limits),
-                   HTTPStreamParser(requestSide: !lowIsRequest, limits: parsers.0.limits))
+        parsers = (
+            HTTPStreamParser(requestSide: lowIsRequest, limits: parsers.0.limits),
+            HTTPStreamParser(requestSide: !lowIsRequest, limits: parsers.0.limits)
+        )
         websocket = nil
     }
 
@@ -104,12 +113,14 @@ final class HTTPAnalyzer: FlowAnalyzer {
                     connectTarget = String(h.target.prefix(262))
                     if dir == .lowToHigh { parsers.1.tunnelOnSuccess = true } else { parsers.0.tunnelOnSuccess = true }
                 } else if !h.isRequest, connectTarget != nil, tunnelStart == nil, (200..<300).contains(h.status) {
-                    tunnelStart = (dir, [])   // granted: what follows this head is the tunnel
+                    tunnelStart = (dir, [])  // granted: what follows this head is the tunnel
                 }
             case .body(let b, _):
                 if isRequestSide { facts.requestsComplete += 1 }
                 // JSON-RPC (getwork, getblocktemplate, eth_getWork …) goes to the mining session as one line.
-                guard let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "{") else { return }
+                guard let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }),
+                    first == UInt8(ascii: "{")
+                else { return }
                 if stratum == nil { stratum = StratumSession(limits: flow.limits.stratum, overHTTP: true) }
                 feedLine(b, dir, flow)
             case .upgraded(let rest) where tunnelStart != nil && !isRequestSide:
@@ -131,7 +142,9 @@ final class HTTPAnalyzer: FlowAnalyzer {
 
     private func feedWebSocket(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowContext) {
         let maxMessage = flow.limits.stratum.maxLineLength
-        if websocket == nil { websocket = (WebSocketReader(maxMessage: maxMessage), WebSocketReader(maxMessage: maxMessage)) }
+        if websocket == nil {
+            websocket = (WebSocketReader(maxMessage: maxMessage), WebSocketReader(maxMessage: maxMessage))
+        }
         var r = dir == .lowToHigh ? websocket!.0 : websocket!.1
         let before = r.oversizedMessages
         r.feed(bytes) { op, message in
@@ -153,8 +166,10 @@ final class HTTPAnalyzer: FlowAnalyzer {
     /// Whether anything here points at mining (else the flow is let go after one exchange).
     private func interesting(_ flow: FlowContext, poolNamed named: Bool? = nil) -> Bool {
         let poolNamed = named ?? (flow.hint != nil || hostName(flow) != nil)
-        return poolNamed || connectTarget != nil || facts.upgraded || facts.upgradeRequested || facts.software != nil || !facts.miningHeaders.isEmpty
-            || (webMiner?.messages ?? 0) > 0 || (stratum.map { $0.summary.shape != .none || !$0.summary.minerMethods.isEmpty } ?? false)
+        return poolNamed || connectTarget != nil || facts.upgraded || facts.upgradeRequested || facts.software != nil
+            || !facts.miningHeaders.isEmpty
+            || (webMiner?.messages ?? 0) > 0
+            || (stratum.map { $0.summary.shape != .none || !$0.summary.minerMethods.isEmpty } ?? false)
     }
 
     private func decide(_ flow: FlowContext) -> AnalyzerDecision {
@@ -168,7 +183,8 @@ final class HTTPAnalyzer: FlowAnalyzer {
         // Everything a miner reveals is in its request (agent, JSON-RPC body, Upgrade, Host);
         // waiting for the response would cost every web flow two more packets through reassembly.
         if (facts.requestsComplete >= 1 || facts.responses >= 1) && !interesting(flow) { return .bypass }
-        return facts.requests > flow.limits.ordinaryHTTPRequests && !interesting(flow, poolNamed: false) ? .bypass : .keep
+        return facts.requests > flow.limits.ordinaryHTTPRequests && !interesting(flow, poolNamed: false)
+            ? .bypass : .keep
     }
 
     /// The listed pool the Host header names, looked up once per flow.
@@ -195,12 +211,15 @@ final class HTTPAnalyzer: FlowAnalyzer {
 
     /// A CONNECT target ("pool.example.com:443", "[2001:db8::1]:443") as a tunnel.
     static func tunnel(to target: String) -> Tunnel? {
-        guard let colon = target.lastIndex(of: ":"), let port = UInt16(target[target.index(after: colon)...]), port > 0 else { return nil }
+        guard let colon = target.lastIndex(of: ":"), let port = UInt16(target[target.index(after: colon)...]), port > 0
+        else { return nil }
         var host = String(target[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         host = host.lowercased()
-        return Tunnel(route: ProxyRoute(kind: "http-connect", target: target.lowercased()), host: host, address: IPAddress(host), port: port)
+        return Tunnel(
+            route: ProxyRoute(kind: "http-connect", target: target.lowercased()), host: host, address: IPAddress(host),
+            port: port)
     }
 
     /// "pool.example.com:3333" → "pool.example.com"; IPv6 literals in brackets are left alone.
@@ -209,7 +228,8 @@ final class HTTPAnalyzer: FlowAnalyzer {
         // Bytes for an ASCII name (almost every Host): the same answer as walking its characters,
         // which costs grapheme breaking per call. -1: not ASCII.
         var text = host
-        let cut = text.withUTF8 { b in b.allSatisfy { $0 < 0x80 } ? (b.lastIndex(of: UInt8(ascii: ":")) ?? b.count) : -1 }
+        let cut = text.withUTF8 { b in b.allSatisfy { $0 < 0x80 } ? (b.lastIndex(of: UInt8(ascii: ":")) ?? b.count) : -1
+        }
         if cut >= 0 { return cut == host.utf8.count ? host : String(decoding: host.utf8.prefix(cut), as: UTF8.self) }
         if let colon = host.lastIndex(of: ":") { return String(host[..<colon]) }
         return host
@@ -219,8 +239,12 @@ final class HTTPAnalyzer: FlowAnalyzer {
 
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
         if final {
-            if malformed && !finished { flow.shared.anomalies.record(facts.upgraded ? .websocketMalformed : .httpMalformed) }
-            if oversizedMessages > 0 { flow.shared.anomalies.record(.websocketMessageTooLarge, count: oversizedMessages) }
+            if malformed && !finished {
+                flow.shared.anomalies.record(facts.upgraded ? .websocketMalformed : .httpMalformed)
+            }
+            if oversizedMessages > 0 {
+                flow.shared.anomalies.record(.websocketMessageTooLarge, count: oversizedMessages)
+            }
             if facts.upgraded { flow.shared.webSocketFlows += 1 }
         }
         var found = Findings(identifiedSession: stratum?.identified == true)
@@ -253,7 +277,9 @@ final class HTTPAnalyzer: FlowAnalyzer {
         var hint = flow.hint
         if let host = facts.host {
             let bare = Self.hostOnly(host)
-            if !r.summary.poolHostnames.contains(bare) && r.summary.poolHostnames.count < 16 { r.summary.poolHostnames.append(bare) }
+            if !r.summary.poolHostnames.contains(bare) && r.summary.poolHostnames.count < 16 {
+                r.summary.poolHostnames.append(bare)
+            }
             if hint == nil { hint = hostName(flow) }
         }
         flow.annotate(&r, hint: hint)
@@ -263,9 +289,13 @@ final class HTTPAnalyzer: FlowAnalyzer {
     private func evidence(_ flow: FlowContext) -> Evidence? {
         let hint = hostName(flow) ?? flow.hint ?? flow.laterHint
         let kind: Evidence.Kind
-        if hint != nil { kind = facts.upgraded ? .webSocketToPool : .httpToPool }
-        else if facts.software != nil || !facts.miningHeaders.isEmpty { kind = .minerUserAgent }
-        else { return nil }
+        if hint != nil {
+            kind = facts.upgraded ? .webSocketToPool : .httpToPool
+        } else if facts.software != nil || !facts.miningHeaders.isEmpty {
+            kind = .minerUserAgent
+        } else {
+            return nil
+        }
         var details = EvidenceDetails()
         details.httpHost = facts.host
         details.request = facts.firstRequest
@@ -273,7 +303,8 @@ final class HTTPAnalyzer: FlowAnalyzer {
         details.userAgent = facts.userAgent
         details.miningHeaders = facts.miningHeaders
         let name = kind == .minerUserAgent ? facts.host.map(Self.hostOnly) : nil
-        return flow.evidence(kind, client: requestDirection, hint: hint, name: name, details: details, software: facts.software)
+        return flow.evidence(
+            kind, client: requestDirection, hint: hint, name: name, details: details, software: facts.software)
     }
 }
 
@@ -299,7 +330,7 @@ struct HTTPFacts {
         if h.isRequest {
             requests += 1
             if h.isWebSocketUpgrade { upgradeRequested = true }
-            if h.bodyFraming == .none { requestsComplete += 1 }   // else counted when its body ends
+            if h.bodyFraming == .none { requestsComplete += 1 }  // else counted when its body ends
             if host == nil, let hh = h.header("host") { host = hh.first(characters: 255) }
             if firstRequest == nil { firstRequest = "\(h.method) \(h.target)".first(characters: 200) }
             if let ua = h.header("user-agent") {
@@ -311,7 +342,10 @@ struct HTTPFacts {
         for name in h.hasHeader(namePrefix: "x-") ? Self.miningHeaderNames : [] {
             if let v = h.header(name), miningHeaders.count < 8 { miningHeaders.append("\(name): \(v.prefix(120))") }
         }
-        if !h.isRequest { responses += 1; if firstStatus == nil { firstStatus = h.status } }
+        if !h.isRequest {
+            responses += 1
+            if firstStatus == nil { firstStatus = h.status }
+        }
         if h.isWebSocketUpgrade && !h.isRequest { upgraded = true }
     }
 }

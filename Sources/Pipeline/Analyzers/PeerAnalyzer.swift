@@ -21,8 +21,14 @@ final class PeerAnalyzer: FlowAnalyzer {
 
     /// Bypassed once both directions have been checked.
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
-        if direction == .lowToHigh, !checked.0 { checked.0 = true; seen.0 = Self.recognise(bytes) }
-        if direction == .highToLow, !checked.1 { checked.1 = true; seen.1 = Self.recognise(bytes) }
+        if direction == .lowToHigh, !checked.0 {
+            checked.0 = true
+            seen.0 = Self.recognise(bytes)
+        }
+        if direction == .highToLow, !checked.1 {
+            checked.1 = true
+            seen.1 = Self.recognise(bytes)
+        }
         return checked.0 && checked.1 ? .bypass : .keep
     }
 
@@ -31,9 +37,11 @@ final class PeerAnalyzer: FlowAnalyzer {
         var found = Findings()
         for (dir, h) in [(FlowDirection.lowToHigh, seen.0), (.highToLow, seen.1)] {
             guard let h else { continue }
-            let me = f.key.source(dir), other = f.key.destination(dir)
-            var e = Evidence(kind: .peerToPeer, host: me.address, peer: other.address, peerPort: other.port, name: nil,
-                             pool: nil, first: f.firstSeen, last: f.lastSeen)
+            let me = f.key.source(dir)
+            let other = f.key.destination(dir)
+            var e = Evidence(
+                kind: .peerToPeer, host: me.address, peer: other.address, peerPort: other.port, name: nil,
+                pool: nil, first: f.firstSeen, last: f.lastSeen)
             e.coin = h.network.rawValue
             e.hostPort = me.port
             e.transport = f.key.ipProtocol.rawValue
@@ -49,10 +57,13 @@ final class PeerAnalyzer: FlowAnalyzer {
     }
 
     /// An Ethereum discovery (discv4) datagram: node traffic, evidence at once.
-    static func datagram(_ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: Sink) {
+    static func datagram(
+        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: Sink
+    ) {
         guard let h = PeerProtocols.discoveryV4(b) else { return }
-        var e = Evidence(kind: .peerToPeer, host: src.address, peer: dst.address, peerPort: dst.port, name: nil, pool: nil,
-                         first: time, last: time)
+        var e = Evidence(
+            kind: .peerToPeer, host: src.address, peer: dst.address, peerPort: dst.port, name: nil, pool: nil,
+            first: time, last: time)
         e.coin = h.network.rawValue
         e.hostPort = src.port
         e.transport = IPProtocol.udp.rawValue

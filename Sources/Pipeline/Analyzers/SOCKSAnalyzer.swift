@@ -20,7 +20,9 @@ final class SOCKSAnalyzer: FlowAnalyzer {
 
     /// The client speaks first: a SOCKS5 greeting or a SOCKS4 request.
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
-        guard !flow.flow.sawSYN || direction == flow.flow.initiator, SOCKSHandshake.looksLikeRequest(first) else { return .notMine }
+        guard !flow.flow.sawSYN || direction == flow.flow.initiator, SOCKSHandshake.looksLikeRequest(first) else {
+            return .notMine
+        }
         return .mine(SOCKSAnalyzer(clientDirection: direction, maxHandshakeBytes: flow.limits.maxSOCKSHandshakeBytes))
     }
 
@@ -35,9 +37,11 @@ final class SOCKSAnalyzer: FlowAnalyzer {
             return .bypass
         case .granted(let clientBytes, let serverBytes):
             guard let version = handshake.version, let target = handshake.target, let host = handshake.targetHost,
-                  let port = handshake.targetPort else { return .bypass }
-            let tunnel = Tunnel(route: ProxyRoute(kind: version.rawValue, target: target), host: host,
-                                address: handshake.targetAddress, port: port)
+                let port = handshake.targetPort
+            else { return .bypass }
+            let tunnel = Tunnel(
+                route: ProxyRoute(kind: version.rawValue, target: target), host: host,
+                address: handshake.targetAddress, port: port)
             // What this call carried past the handshake is the tunnel's first data.
             let end = (fromClient ? clientBytes : serverBytes) - before
             let rest = end >= 0 && end < bytes.count ? [(direction, Array(bytes[end...]))] : []
@@ -51,12 +55,20 @@ final class SOCKSAnalyzer: FlowAnalyzer {
     /// or the capture ends before the answer.
     func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
         guard let version = handshake.version, let target = handshake.target, let host = handshake.targetHost,
-              let port = handshake.targetPort else { return Findings(evidence: flow.connectionToPool()) }
-        let tunnel = Tunnel(route: ProxyRoute(kind: version.rawValue, target: target), host: host, address: handshake.targetAddress, port: port)
-        guard let hint = tunnel.hint(flow.shared, asOf: InputPoint(seq: flow.flow.lastSeq, clock: flow.flow.lastSeen)) ?? flow.hint else { return Findings() }
+            let port = handshake.targetPort
+        else { return Findings(evidence: flow.connectionToPool()) }
+        let tunnel = Tunnel(
+            route: ProxyRoute(kind: version.rawValue, target: target), host: host, address: handshake.targetAddress,
+            port: port)
+        guard
+            let hint = tunnel.hint(flow.shared, asOf: InputPoint(seq: flow.flow.lastSeq, clock: flow.flow.lastSeen))
+                ?? flow.hint
+        else { return Findings() }
         var details = EvidenceDetails()
         details.proxy = ProxyRoute(kind: version.rawValue, target: target)
         if case .refused(let code) = handshake.outcome { details.proxyRefused = code }
-        return Findings(evidence: [flow.evidence(.connectionToPool, client: clientDirection, hint: hint, details: details)])
+        return Findings(evidence: [
+            flow.evidence(.connectionToPool, client: clientDirection, hint: hint, details: details)
+        ])
     }
 }

@@ -1,6 +1,6 @@
 import PacketDecoding
-import StreamReassembly
 import Stratum
+import StreamReassembly
 
 /// Stratum V1 and its JSON-RPC relatives over plain TCP (EthereumStratum, eth-proxy, CryptoNote
 /// login/job/submit): newline-delimited JSON, decoded by `StratumSession`.
@@ -14,7 +14,9 @@ final class StratumAnalyzer: FlowAnalyzer {
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         let mid = !flow.flow.sawSYN
         if !mid {
-            guard let c = first.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else { return .needMoreData }
+            guard let c = first.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else {
+                return .needMoreData
+            }
             guard c == UInt8(ascii: "{") else { return .notMine }
         }
         return .mine(StratumAnalyzer(StratumSession(limits: flow.limits.stratum, midStream: (mid, mid))))

@@ -1,7 +1,7 @@
 import Detection
 import PacketDecoding
-import StreamReassembly
 import Stratum
+import StreamReassembly
 
 /// Stratum V2 in the clear: binary frames from SetupConnection on (`StratumV2Session`).
 final class StratumV2Analyzer: FlowAnalyzer {
@@ -15,13 +15,19 @@ final class StratumV2Analyzer: FlowAnalyzer {
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         session.feed(bytes, from: direction.side, time: flow.time)
-        if session.invalid { flow.shared.anomalies.record(.stratumV2Malformed); return .bypass }
+        if session.invalid {
+            flow.shared.anomalies.record(.stratumV2Malformed)
+            return .bypass
+        }
         return .keep
     }
 
     var bufferedBytes: Int { session.bufferedBytes }
 
-    func shed() -> Bool { session.shed(); return true }
+    func shed() -> Bool {
+        session.shed()
+        return true
+    }
 
     /// The mining protocol (SetupConnection protocol 0) is a session; the others (job declaration,
     /// template distribution) only count as a connection to a known pool.
@@ -72,7 +78,10 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
         }
         serverBytes += bytes.count
         // More than the answer before the client's next message: the hello alone, if anything.
-        guard serverBytes <= StratumV2Session.noiseAnswerSize else { answerOver = true; return flow.hint != nil ? .bypass : .done }
+        guard serverBytes <= StratumV2Session.noiseAnswerSize else {
+            answerOver = true
+            return flow.hint != nil ? .bypass : .done
+        }
         return .keep
     }
 
@@ -84,7 +93,12 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
         let hint = flow.hint ?? flow.laterHint
         guard full || (shape && hint != nil) else { return Findings() }
         var details = EvidenceDetails()
-        if full { details.message = "Noise NX handshake: \(StratumV2Session.noiseHelloSize)-byte hello, \(StratumV2Session.noiseAnswerSize)-byte answer" }
-        return Findings(evidence: [flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: hint, details: details)])
+        if full {
+            details.message =
+                "Noise NX handshake: \(StratumV2Session.noiseHelloSize)-byte hello, \(StratumV2Session.noiseAnswerSize)-byte answer"
+        }
+        return Findings(evidence: [
+            flow.evidence(.stratumV2Encrypted, client: flow.flow.initiator, hint: hint, details: details)
+        ])
     }
 }

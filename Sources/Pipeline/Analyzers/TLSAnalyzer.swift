@@ -44,7 +44,10 @@ final class TLSAnalyzer: FlowAnalyzer {
         r.feed(bytes) { type, body in
             switch type {
             case 1 where hello == nil:
-                do { hello = try ClientHello.parse(body); clientDirection = direction } catch { malformed = true }
+                do {
+                    hello = try ClientHello.parse(body)
+                    clientDirection = direction
+                } catch { malformed = true }
             case 2 where serverHello == nil:
                 serverHello = try? ServerHello.parse(body)
             case 11 where certificate == nil:
@@ -61,7 +64,8 @@ final class TLSAnalyzer: FlowAnalyzer {
     }
 
     /// Times and sizes the application-data records of one direction for the behaviour model.
-    private func watch(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
+    private func watch(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision
+    {
         let fromClient = direction == (clientDirection ?? flow.flow.initiator)
         let time = flow.time
         var w = direction == .lowToHigh ? walkers.0 : walkers.1
@@ -98,7 +102,9 @@ final class TLSAnalyzer: FlowAnalyzer {
     }
 
     /// Frees the record buffers; the parsed facts stay.
-    private func release() { readers = (TLSHandshakeReader(maxBuffered: maxBuffered), TLSHandshakeReader(maxBuffered: maxBuffered)) }
+    private func release() {
+        readers = (TLSHandshakeReader(maxBuffered: maxBuffered), TLSHandshakeReader(maxBuffered: maxBuffered))
+    }
 
     /// Charged to the decoder budget for as long as the flow is watched: the record buffers while the
     /// handshake lasts, and always this object and the parsed handshake it keeps — so a flood of
@@ -113,7 +119,10 @@ final class TLSAnalyzer: FlowAnalyzer {
     /// measured with massif on a flood of ClientHellos (616 B a flow).
     static let objectCharge = 640
 
-    func shed() -> Bool { release(); return true }
+    func shed() -> Bool {
+        release()
+        return true
+    }
 
     /// The handshake is over (or the flow ended inside it): count its anomaly, find the listed name,
     /// and let a listed SNI name the server for later flows.
@@ -138,7 +147,8 @@ final class TLSAnalyzer: FlowAnalyzer {
     private func listedName(_ flow: FlowContext) -> PoolHint? {
         for (i, n) in names.enumerated() {
             if let m = flow.shared.intel.pool(named: n) {
-                return PoolHint(name: n, match: m, via: i == 0 && hello?.serverName != nil ? .thisFlowsSNI : .thisFlowsCertificate)
+                return PoolHint(
+                    name: n, match: m, via: i == 0 && hello?.serverName != nil ? .thisFlowsSNI : .thisFlowsCertificate)
             }
         }
         return nil
@@ -172,7 +182,9 @@ final class TLSAnalyzer: FlowAnalyzer {
             details.ja4 = h.ja4
         }
         details.tlsVersion = serverHello?.versionName
-        if let c = certificate, !names.isEmpty { details.certificateNames = Array(([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8)) }
+        if let c = certificate, !names.isEmpty {
+            details.certificateNames = Array(([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8))
+        }
         details.minerCertificate = minerCertificate
         if mines { details.cadence = cadence.summary }
         let client = clientDirection ?? flow.flow.initiator
@@ -180,7 +192,8 @@ final class TLSAnalyzer: FlowAnalyzer {
         if let hint {
             found.evidence.append(flow.evidence(.tlsToPool, client: client, hint: hint, details: details))
         } else if mines {
-            found.evidence.append(flow.evidence(.tlsMiningCadence, client: client, hint: nil, name: hello?.serverName, details: details))
+            found.evidence.append(
+                flow.evidence(.tlsMiningCadence, client: client, hint: nil, name: hello?.serverName, details: details))
         }
         if minerCertificate {
             // The CN ("localhost" unless configured) names no pool: it stays in the certificate names.
