@@ -2,96 +2,6 @@ import CHints
 import DequeModule
 import PacketDecoding
 
-/// Counters for the flow table and reassembly.
-public struct ReassemblyStats: Sendable, Equatable {
-    public var packets = 0
-    public var bytes = 0
-    public var tcpPackets = 0
-    public var udpPackets = 0
-    public var flowsCreated = 0
-    public var activeFlows = 0
-    /// The most flows open at a sample (`FlowTable.samplePeak`: each whole second of packet time and
-    /// the end of input) — points every worker sees at the same place in the input, so the sum over
-    /// workers is the same number one table would give.
-    public var peakFlows = 0
-    public var evictions = 0
-    public var expired = 0
-    public var closed = 0
-    public var bypassedFlows = 0
-    public var bypassedPackets = 0
-    public var gaps = 0
-    public var gapBytes = 0
-    public var retransmittedSegments = 0
-    public var outOfOrderSegments = 0
-    public var outOfOrderCapFlushes = 0
-    public var depthCapHits = 0
-    public var midStreamPickups = 0
-    /// Buffered TCP segments that disagreed about the same bytes (`tcp_overlap_conflict`).
-    public var overlapConflicts = 0
-    /// Out-of-order segments released early because all flows' reassembly buffers reached their budget.
-    public var reassemblyMemoryCapHits = 0
-    /// Flows bypassed (or shed) because all flows' decoder buffers reached their budget.
-    public var decoderMemoryCapHits = 0
-    /// Bytes held now in out-of-order segments / decoder buffers across all flows, and their peaks.
-    public var reassemblyMemory = 0
-    public var decoderMemory = 0
-    public var peakReassemblyMemory = 0
-    public var peakDecoderMemory = 0
-    /// Times the flow index drew a new seed because keys piled onto one probe sequence (`FlowIndex.longRun`).
-    public var hashReseeds = 0
-    public init() {}
-
-    /// Adds another table's counters (a worker's); `peakFlows` is the caller's (a sum of peaks is not a peak).
-    public mutating func merge(_ o: ReassemblyStats) {
-        packets += o.packets
-        bytes += o.bytes
-        tcpPackets += o.tcpPackets
-        udpPackets += o.udpPackets
-        flowsCreated += o.flowsCreated
-        activeFlows += o.activeFlows
-        evictions += o.evictions
-        expired += o.expired
-        closed += o.closed
-        bypassedFlows += o.bypassedFlows
-        bypassedPackets += o.bypassedPackets
-        gaps += o.gaps
-        gapBytes += o.gapBytes
-        retransmittedSegments += o.retransmittedSegments
-        outOfOrderSegments += o.outOfOrderSegments
-        outOfOrderCapFlushes += o.outOfOrderCapFlushes
-        depthCapHits += o.depthCapHits
-        midStreamPickups += o.midStreamPickups
-        overlapConflicts += o.overlapConflicts
-        reassemblyMemoryCapHits += o.reassemblyMemoryCapHits
-        decoderMemoryCapHits += o.decoderMemoryCapHits
-        reassemblyMemory += o.reassemblyMemory
-        decoderMemory += o.decoderMemory
-        hashReseeds += o.hashReseeds
-        peakReassemblyMemory += o.peakReassemblyMemory
-        peakDecoderMemory += o.peakDecoderMemory
-    }
-
-    mutating func absorb(_ c: TCPHalfStream.Counters) {
-        gaps += c.gaps
-        gapBytes += c.gapBytes
-        retransmittedSegments += c.retransmittedSegments
-        outOfOrderSegments += c.outOfOrderSegments
-        outOfOrderCapFlushes += c.outOfOrderCapFlushes
-        depthCapHits += c.depthCapHits
-        overlapConflicts += c.overlapConflicts
-    }
-}
-
-/// A packet's flow key, its direction and its hash, worked out ahead of `FlowTable.process` so that
-/// the caller can have the index entry and the flow's slot fetched into the cache meanwhile.
-public struct PacketKey {
-    public let key: FlowKey
-    public let direction: FlowDirection
-    var hash: UInt64
-    /// The table's seed when the hash was taken (a reseed in between: hashed again).
-    var epoch: UInt32
-}
-
 /// Bidirectional flow table with TCP reassembly, LRU eviction, idle expiry
 /// driven by packet time, and bypass.
 ///
@@ -104,21 +14,21 @@ public struct PacketKey {
 public struct FlowTable<Handler: FlowHandler> {
     public typealias Flow = FlowState<Handler.App>
     public let limits: ReassemblyLimits
-    private var index: FlowIndex
+    var index: FlowIndex
     private var hasher = FlowHasher()
     /// Bumped when `hasher` gets a new seed.
     private var epoch: UInt32 = 0
     // Two LRU lists, TCP and everything else, because their idle timeouts differ: links between
     // slot numbers (`FlowSlot.newer`/`older`), so moving a flow to the head writes a few integers.
-    private var slots: ContiguousArray<FlowSlot<Handler.App>> = []
+    var slots: ContiguousArray<FlowSlot<Handler.App>> = []
     /// Beside each slot: the flow's half-streams and memory charges (`FlowStreams`), reached only for
     /// packets that are reassembled — kept apart so that the slots stay two cache lines each.
-    private var streams: ContiguousArray<FlowStreams> = []
-    private var freeSlots: [Int32] = []
-    private var heads: (Int32, Int32) = (-1, -1)
-    private var tails: (Int32, Int32) = (-1, -1)
+    var streams: ContiguousArray<FlowStreams> = []
+    var freeSlots: [Int32] = []
+    var heads: (Int32, Int32) = (-1, -1)
+    var tails: (Int32, Int32) = (-1, -1)
     /// Closed flows lingering to absorb retransmissions, oldest first (slot and its generation then).
-    private var closingQueue = Deque<(slot: Int32, generation: UInt32, closedAt: Timestamp)>()
+    var closingQueue = Deque<(slot: Int32, generation: UInt32, closedAt: Timestamp)>()
     /// Keep a list of the flows that saw packets since the last `takeTouched()` (a live sensor's
     /// commits: only those flows need another look). Off by default: an offline run never asks.
     public var tracksTouched = false
@@ -127,7 +37,7 @@ public struct FlowTable<Handler: FlowHandler> {
     private var touchedOverflow = false
     /// Latest packet time seen: the table's clock (never moves backwards).
     public private(set) var now = Timestamp.distantPast
-    public private(set) var stats = ReassemblyStats()
+    public internal(set) var stats = ReassemblyStats()
 
     public init(limits: ReassemblyLimits = ReassemblyLimits()) {
         self.limits = limits
@@ -440,7 +350,7 @@ public struct FlowTable<Handler: FlowHandler> {
 
     /// Hands one event to the handler unless the flow is bypassed. Static so
     /// it can run inside a half-stream's emit callback without touching the table.
-    private static func route(
+    static func route(
         _ event: StreamEvent, _ dir: FlowDirection, _ flow: Flow, _ time: Timestamp,
         _ handler: inout Handler
     ) {
@@ -448,158 +358,4 @@ public struct FlowTable<Handler: FlowHandler> {
         if handler.deliver(event, direction: dir, flow: flow, time: time) == .bypass { flow.bypassed = true }
     }
 
-    /// Accounts for a flow that just became bypassed and frees its buffers:
-    /// a bypassed flow keeps only its counters (and its slot says so: later packets stop there).
-    /// `s`: the flow's slot (still its own: the flow is not removed yet).
-    private mutating func noteBypass(_ flow: Flow, slot s: Int32) {
-        let i = Int(s)
-        guard flow.bypassed, !streams[i].bypassCounted else { return }
-        streams[i].bypassCounted = true
-        slots[i].bypassed = true
-        stats.bypassedFlows += 1
-        stats.absorb(streams[i].halves.0.counters)
-        stats.absorb(streams[i].halves.1.counters)
-        streams[i].halves = (TCPHalfStream(), TCPHalfStream())
-        stats.reassemblyMemory -= streams[i].chargedReassembly
-        streams[i].chargedReassembly = 0
-    }
-
-    private mutating func flushBoth(_ flow: Flow, slot s: Int32, time: Timestamp, handler: inout Handler) {
-        guard !flow.bypassed, flow.isTCP else { return }
-        let limits = self.limits
-        for d in [FlowDirection.lowToHigh, .highToLow] {
-            var half = streams[Int(s)].take(d)
-            half.flush(limits: limits) { e in Self.route(e, d, flow, time, &handler) }
-            streams[Int(s)].put(half, d)
-        }
-        noteBypass(flow, slot: s)
-    }
-
-    private mutating func beginClosing(_ flow: Flow, time: Timestamp) {
-        guard flow.slot >= 0, !slots[Int(flow.slot)].closing else { return }
-        slots[Int(flow.slot)].closing = true
-        closingQueue.append((flow.slot, slots[Int(flow.slot)].generation, time))
-    }
-
-    /// The least recently active flow other than the one in slot `excluded` (the older of the two LRU tails).
-    private func leastRecent(excluding excluded: Int32 = -1) -> Int32? {
-        func tail(_ t: Int32) -> Int32? {
-            guard t >= 0 else { return nil }
-            if t != excluded { return t }
-            let newer = slots[Int(t)].newer
-            return newer >= 0 ? newer : nil
-        }
-        switch (tail(tails.0), tail(tails.1)) {
-        case (let a?, let b?): return slots[Int(a)].lastSeen <= slots[Int(b)].lastSeen ? a : b
-        case (let a?, nil): return a
-        case (nil, let b?): return b
-        default: return nil
-        }
-    }
-
-    private mutating func evictOldest(handler: inout Handler) {
-        if let v = leastRecent() {
-            stats.evictions += 1
-            remove(slot: v, reason: .evicted, handler: &handler)
-        }
-    }
-
-    private mutating func remove(slot: Int32, reason: FlowEndReason, handler: inout Handler) {
-        guard let flow = slots[Int(slot)].state else { return }
-        remove(flow, reason: reason, handler: &handler)
-    }
-
-    /// Ends a flow. What is still buffered is delivered at the flow's own last packet time, not at the
-    /// moment the table noticed: the data arrived then, and when the table notices (the next packet,
-    /// a tick, another worker's pace) must not change what the flow is found to have done.
-    private mutating func remove(_ flow: Flow, reason: FlowEndReason, handler: inout Handler) {
-        guard !flow.removed else { return }
-        let s = flow.slot
-        flow.sync(slots[Int(s)])
-        let time = flow.lastSeen
-        if !flow.bypassed {
-            flushBoth(flow, slot: s, time: time, handler: &handler)
-            if !flow.isTCP {
-                Self.route(.end, .lowToHigh, flow, time, &handler)
-                Self.route(.end, .highToLow, flow, time, &handler)
-                noteBypass(flow, slot: s)
-            }
-        }
-        let i = Int(s)
-        if !streams[i].bypassCounted {
-            stats.absorb(streams[i].halves.0.counters)
-            stats.absorb(streams[i].halves.1.counters)
-        }
-        handler.endFlow(flow, reason: reason, time: time)
-        stats.reassemblyMemory -= streams[i].chargedReassembly
-        stats.decoderMemory -= streams[i].chargedDecoder
-        unlink(s)
-        index.remove(hash: slots[Int(s)].hash, slot: s)
-        releaseSlot(s)
-        flow.slot = -1  // removed
-        stats.activeFlows = index.count
-        flow.app = nil
-    }
-
-    // MARK: Slots and LRU lists
-
-    private mutating func allocateSlot(_ slot: FlowSlot<Handler.App>, _ flow: Flow) -> Int32 {
-        var slot = slot
-        slot.state = flow
-        let s: Int32
-        if let free = freeSlots.popLast() {
-            s = free
-            slot.generation = slots[Int(s)].generation
-            slots[Int(s)] = slot
-        } else {
-            s = Int32(slots.count)
-            slots.append(slot)
-            streams.append(FlowStreams())
-        }
-        flow.slot = s
-        return s
-    }
-
-    /// Frees a slot; its generation moves on, so references queued to the flow that held it go stale.
-    private mutating func releaseSlot(_ s: Int32) {
-        slots[Int(s)].state = nil
-        streams[Int(s)] = FlowStreams()  // the buffers go with the flow
-        slots[Int(s)].generation &+= 1
-        freeSlots.append(s)
-    }
-
-    private mutating func linkAtHead(_ s: Int32) {
-        let i = Int(s)
-        if slots[i].isTCP {
-            slots[i].newer = -1
-            slots[i].older = heads.0
-            if heads.0 >= 0 { slots[Int(heads.0)].newer = s }
-            heads.0 = s
-            if tails.0 < 0 { tails.0 = s }
-        } else {
-            slots[i].newer = -1
-            slots[i].older = heads.1
-            if heads.1 >= 0 { slots[Int(heads.1)].newer = s }
-            heads.1 = s
-            if tails.1 < 0 { tails.1 = s }
-        }
-    }
-
-    private mutating func unlink(_ s: Int32) {
-        let i = Int(s)
-        let newer = slots[i].newer
-        let older = slots[i].older
-        let tcp = slots[i].isTCP
-        if newer >= 0 { slots[Int(newer)].older = older } else if tcp { heads.0 = older } else { heads.1 = older }
-        if older >= 0 { slots[Int(older)].newer = newer } else if tcp { tails.0 = newer } else { tails.1 = newer }
-        slots[i].newer = -1
-        slots[i].older = -1
-    }
-
-    @inline(__always)
-    private mutating func touch(_ s: Int32) {
-        if (slots[Int(s)].isTCP ? heads.0 : heads.1) == s { return }
-        unlink(s)
-        linkAtHead(s)
-    }
 }

@@ -358,7 +358,7 @@ struct Live: ParsableCommand {
         if captureFailed { throw ExitCode(Exit.usageOrInputError) }
     }
 
-    private var captureOptions: LiveCapture.Options {
+    var captureOptions: LiveCapture.Options {
         var options = LiveCapture.Options()
         options.promiscuous = !noPromisc
         options.immediate = immediate
@@ -368,216 +368,10 @@ struct Live: ParsableCommand {
         return options
     }
 
-    /// As root: hand what this run will write to the target user (every check first, so a refusal
-    /// changes nothing), then become that user.
-    private func dropPrivileges(writing storePath: String?, spool spoolDir: String?) throws {
-        guard Privileges.isRoot, (user ?? "nobody") != "root" else { return }
-        let target = user ?? "nobody"
-        do {
-            var handOver = try HandOver(user: target)
-            if let storePath {
-                for suffix in ["", "-wal", "-shm"] { try handOver.file(storePath + suffix, what: "store") }
-            }
-            if let reportDir { try handOver.directory(reportDir, what: "report directory") }
-            if let spoolDir { try handOver.directory(spoolDir, what: "spool directory") }
-            if let events, !EventsFile.isStandardOutput(events) { try handOver.file(events, what: "events file") }
-            try handOver.apply()
-            try Privileges.drop(to: target)
-        } catch {
-            Diagnostics.log.error("\(error)")
-            throw ExitCode(Exit.usageOrInputError)
-        }
-    }
-
     /// Where batches wait for a PostgreSQL store (none for SQLite or --no-store).
-    private var spoolDirectory: String? {
+    var spoolDirectory: String? {
         guard !noStore, let store, PostgresLocation.isConnectionString(store) else { return nil }
         return spool ?? StorePaths.defaultSpool
-    }
-
-    /// Outputs and store, opened as the (possibly unprivileged) user.
-    private func openOutputs(store location: StoreLocation?, spool spoolDir: String?, started: Timestamp) throws -> (
-        Outputs, Recorder?
-    ) {
-        do {
-            let outputs = Outputs(
-                events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
-                syslog: try syslog.map { try SyslogSender(target: $0) },
-                webhook: try webhook.map { try WebhookSender(url: $0) }, identity: identity.identity,
-                eve: eventsFormat == .eve)
-            if let reportDir {
-                try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
-            }
-            guard let location else { return (outputs, nil) }
-            if !Privileges.isRoot, let storePath = location.file { try StorePaths.prepareDirectory(for: storePath) }
-            // A PostgreSQL server away at start does not stop the sensor: it spools until the server answers.
-            let db = try EvidenceStore(location, identity: identity.identity, documents: .reportJSON, deferred: true)
-            db.beginRun(
-                source: "live: " + interfaces.joined(separator: ","), version: StratumSniff.configuration.version,
-                at: started)
-            let spool = try spoolDir.map {
-                try Spool(directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20))
-            }
-            if let spool, !spool.isEmpty {
-                Diagnostics.log.notice(
-                    "spool \(spool.directory): \(Format.count(spool.batches, "batch", plural: "batches")) from an earlier run wait for the database; delivered first"
-                )
-            }
-            return (outputs, Recorder(store: db, spool: spool))
-        } catch {
-            Diagnostics.log.error("\(error)")
-            throw ExitCode(Exit.usageOrInputError)
-        }
-    }
-
-    /// SIGHUP: reopen the output files and reload the pool and allow lists.
-    private func reload(
-        _ outputs: Outputs, _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-        _ localNets: inout AddressSet?
-    ) {
-        do {
-            try outputs.reopen()
-            try reloadLists(lists, apply, &pools, &localNets)
-            Diagnostics.log.notice("SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)")
-        } catch {
-            Diagnostics.log.error("SIGHUP: \(error)")
-        }
-    }
-
-    /// What SIGHUP can change without a restart: the lists (what they are made of) and the log level.
-    static let changeableLive: Set<String> = ["pool-list", "allow-list", "intel-cache", "no-builtin-pools", "log-level"]
-
-    /// The settings this process runs with (flags over the config file), as `config show` reads them.
-    static func effectiveSettings() -> [String: [String]] {
-        guard let expanded = try? ConfigArguments.expand(Array(CommandLine.arguments.dropFirst())),
-            let schema = expanded.schema
-        else { return [:] }
-        return schema.values(in: Array(expanded.arguments.dropFirst()))
-    }
-
-    /// SIGHUP with `--config`: the file read again (the flags still override it). The lists and the log
-    /// level take the new values now; any other change is named, to be applied by a restart. A file
-    /// that no longer reads, or a setting that no longer validates, changes nothing.
-    private func rereadConfig(_ file: String, _ lists: inout IntelOptions, _ settings: inout [String: [String]]) {
-        let fresh: Live
-        do {
-            let expanded = try ConfigArguments.expand(Array(CommandLine.arguments.dropFirst()))
-            fresh = try Live.parse(Array(expanded.arguments.dropFirst()))
-        } catch let failure as ConfigFile.Failure {
-            Diagnostics.log.error("SIGHUP: \(failure); the settings in use stay")
-            return
-        } catch {
-            Diagnostics.log.error("SIGHUP: \(file): \(Live.message(for: error)); the settings in use stay")
-            return
-        }
-        let now = Self.effectiveSettings()
-        for key in Set(settings.keys).union(now.keys).sorted() where settings[key] != now[key] {
-            let value = now[key].map { $0.joined(separator: ", ") } ?? "(not set)"
-            if Self.changeableLive.contains(key) {
-                Diagnostics.log.notice("SIGHUP: \(file): \(key) is now \(value)")
-            } else {
-                Diagnostics.log.warning("SIGHUP: \(file): \(key) changed to \(value): restart the sensor to apply it")
-            }
-        }
-        // The changes that wait for a restart stay pending (named again at the next SIGHUP).
-        settings = settings.filter { !Self.changeableLive.contains($0.key) }.merging(
-            now.filter { Self.changeableLive.contains($0.key) }
-        ) { old, _ in old }
-        for key in Self.changeableLive where now[key] == nil { settings[key] = nil }
-        lists = fresh.intel
-        Diagnostics.setLevel(fresh.diagnostics.level)
-    }
-
-    /// The schedule (`--reload-lists-every`): the lists only; the outputs stay open.
-    private func reloadListsOnSchedule(
-        _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-        _ localNets: inout AddressSet?
-    ) {
-        do {
-            try reloadLists(lists, apply, &pools, &localNets)
-            Diagnostics.log.notice("lists reloaded on schedule (\(pools.pools.count) pool names)")
-        } catch {
-            Diagnostics.log.error("scheduled list reload: \(error); the lists in use stay")
-        }
-    }
-
-    /// `--probe`: the prober, knowing every sensor's recent answers from the store; its own answers
-    /// go to the store on the writer thread. With a store and without `--probe`: one that never asks
-    /// but judges with the answers the fleet's other sensors write (read again at each commit).
-    private func makeProber(localNets: AddressSet?, recorder: Recorder?) -> LiveProber? {
-        let asking = probing.policy(localNets: localNets)
-        guard asking != nil || recorder != nil else { return nil }
-        let policy = asking ?? ProbePolicy()
-        var known: [ProbeFact] = []
-        if let store = recorder?.store {
-            do { known = try store.probeFacts(since: WallTime.now().nanoseconds - Int64(policy.ttl * 1e9)) } catch {
-                Diagnostics.log.warning(
-                    "probe: the store's earlier answers could not be read (\(error)); servers are asked again")
-            }
-        }
-        return LiveProber(
-            policy: policy, asks: asking != nil, known: known,
-            note: { Diagnostics.log.notice("\(TerminalSafe.escape($0))") },
-            learned: { fact in
-                recorder?.enqueue {
-                    do { try recorder?.store.store(probes: [fact]) } catch { Diagnostics.log.error("probe: \(error)") }
-                }
-            })
-    }
-
-    /// The pool and allow lists (and `--intel-cache`) read again and handed to the analyzer; if
-    /// reading fails, nothing changes.
-    private func reloadLists(
-        _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-        _ localNets: inout AddressSet?
-    ) throws {
-        (pools, localNets) = try lists.load()
-        apply(pools)
-    }
-
-    /// Stop: every open session is flushed into the verdicts, then the final commit and report, the
-    /// store closed whole, and the final report on standard output.
-    private func finish(
-        _ final: (reports: [HostReport], stats: AnalysisStats), _ commits: LiveCommits, outputs: Outputs,
-        recorder: Recorder?,
-        started: Timestamp
-    ) {
-        let end = WallTime.now()
-        // The final verdicts with every probe answer so far (the snapshot path applies them in commit).
-        let reports = commits.prober?.judge(final.reports) ?? final.reports
-        commits.commit(reports, at: end)
-        if reportDir != nil { commits.writeReport(from: started, to: end, label: "final") }
-        if let recorder { recorder.submit(rows: recorder.store.endRunRows(at: end)) }
-        recorder?.stop()  // everything queued is written (or spooled) before the store is closed
-        if let recorder, recorder.spoolState.batches > 0, !recorder.drainSpool(within: 5) {
-            let s = recorder.spoolState
-            Diagnostics.log.warning(
-                "store \(recorder.store.path) still away: \(Format.count(s.batches, "batch", plural: "batches")) (\(s.bytes) bytes) wait in the spool; the next start with the same --spool delivers them"
-            )
-        }
-        try? recorder?.store.checkpoint()
-        outputs.flush()
-        let capture = commits.captureSummary()
-        var summary = RunSummary(
-            stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
-            reports: reports)
-        summary.capture = capture
-        if let recorder, let dir = spoolDirectory {
-            let s = recorder.spoolState
-            summary.store_spool = SpoolSummary(
-                directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped,
-                oldest_seconds: (s.oldestSeconds * 10).rounded() / 10)
-        }
-        switch format {
-        case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }
-        case "table": print(TableReport.render(reports, summary: summary), terminator: "")
-        default: break
-        }
-        if capture.packets_dropped_by_kernel > 0 || capture.packets_dropped_by_interface > 0 {
-            Diagnostics.log.warning(
-                "\(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf"
-            )
-        }
     }
 
     /// Events from the capture workers' threads, to the outputs once they are open (the workers open
@@ -591,16 +385,6 @@ struct Live: ParsableCommand {
         func send(_ event: AnalysisEvent) { target.withLock { $0?.event(event) } }
     }
 
-    /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
-    static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {
-        let step = max(Int64(saturating: every * 1e9), 1)
-        return Timestamp(nanoseconds: (t.nanoseconds / step + 1).multipliedSaturated(by: step))
-    }
-
-    static func fileStamp(_ t: Timestamp) -> String {
-        TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(
-            of: ":", with: "") + "Z"
-    }
 }
 
 /// `live --events-format`.
