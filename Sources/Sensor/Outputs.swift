@@ -5,121 +5,49 @@ import Pipeline
 import Reporting
 import Store
 
-/// Fans sensor events out to the configured outputs: JSONL events file, syslog, webhook.
-/// Used from the capture thread and the store's writer thread: the events file locks its appends,
-/// syslog and webhook only push onto their own locked queues, and the properties never change.
+/// Fans what a live sensor says out to its outputs (`SensorOutput`: the events file, syslog, the
+/// webhook), in the order given. Used from the capture thread and the store's writer thread; the
+/// list never changes, and each output queues or locks on its own.
 public final class Outputs: Sendable {
-    public let events: EventsFile?
-    public let syslog: SyslogSender?
-    public let webhook: WebhookSender?
-    /// Who is speaking: every line, webhook body and syslog message names the sensor and its site.
-    public let identity: StoreIdentity
-    /// The events file's shape: the `--format jsonl` lines, or Suricata EVE records.
-    public let eve: Bool
+    public let outputs: [any SensorOutput]
+    public let speaker: OutputSpeaker
 
-    public init(
+    public init(_ outputs: [any SensorOutput], identity: StoreIdentity = StoreIdentity(sensor: StoreIdentity.hostName))
+    {
+        self.outputs = outputs
+        speaker = OutputSpeaker(identity)
+    }
+
+    /// The three built-in outputs, each when configured.
+    public convenience init(
         events: EventsFile?, syslog: SyslogSender?, webhook: WebhookSender?,
         identity: StoreIdentity = StoreIdentity(sensor: StoreIdentity.hostName), eve: Bool = false
     ) {
-        self.events = events
-        self.syslog = syslog
-        self.webhook = webhook
-        self.identity = identity
-        self.eve = eve
+        let list: [(any SensorOutput)?] = [events.map { EventsOutput(file: $0, eve: eve) }, syslog, webhook]
+        self.init(list.compactMap { $0 }, identity: identity)
     }
 
-    /// `value` as one JSON line with the sensor and site.
-    private func line<T: Encodable>(_ value: T) -> String {
-        JSONOutput.encode(FromSensor(sensor: identity.sensor, site: identity.site, value), pretty: false)
-    }
+    public func event(_ e: AnalysisEvent) { for o in outputs { o.event(e, speaker) } }
 
-    /// Syslog structured data: the sensor and site first, then the message's own.
-    private func sd(_ own: [(String, String)]) -> [(String, String)] {
-        [("sensor", identity.sensor)] + (identity.site.isEmpty ? [] : [("site", identity.site)]) + own
-    }
-
-    /// An analysis event as it happens (same schema as `analyze --format jsonl`).
-    public func event(_ e: AnalysisEvent) {
-        events?.append(
-            eve
-                ? JSONOutput.encode(EveRecord(e, sensor: identity.sensor, site: identity.site), pretty: false)
-                : line(EventJSON(e)))
-        guard let syslog else { return }
-        switch e.kind {
-        case .sessionIdentified:
-            if let s = e.session {
-                syslog.send(
-                    "mining session \(s.minerEndpoint) -> \(s.poolEndpoint)\(s.summary.dialect.map { " (\($0.rawValue))" } ?? "")",
-                    severity: .notice, msgID: "session",
-                    structured: sd([("host", s.miner.description), ("pool", s.poolEndpoint)]))
-            }
-        case .evidence(let ev):
-            syslog.send(
-                ReasonText.describe(ev, e.policy), severity: .notice, msgID: "evidence",
-                structured: sd([("host", ev.host.description), ("kind", ev.kind.rawValue)]))
-        default:
-            break
-        }
-    }
-
-    /// A host's verdict changed to mining or likely-mining: the alert.
     public func newMiner(_ report: HostReport, change: VerdictChange, time: Int64) {
-        let host = HostJSON(report)
-        events?.append(
-            eve
-                ? JSONOutput.encode(
-                    EveRecord(
-                        alert: report, previous: change.old, time: time, sensor: identity.sensor, site: identity.site),
-                    pretty: false)
-                : line(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host)))
-        syslog?.send(
-            "\(report.host) now \(report.verdict.rawValue) (\(report.confidence)): \(host.reasons.first ?? "")",
-            severity: .warning, msgID: "verdict",
-            structured: sd([
-                ("host", report.host.description), ("verdict", report.verdict.rawValue),
-                ("confidence", String(report.confidence))
-            ]))
-        webhook?.post(line(AlertLine(time: TimeFormat.iso8601(time), previous: change.old, host: host)))
+        for o in outputs { o.newMiner(report, change: change, time: time, speaker) }
     }
 
-    /// More hosts became miners in one commit than alerts are sent for (an alert storm).
     public func alertsSuppressed(_ count: Int, time: Int64) {
-        let suppressed = SuppressedLine(time: TimeFormat.iso8601(time), count: count)
-        events?.append(
-            eve
-                ? JSONOutput.encode(
-                    EveOwnRecord(
-                        "mining_alerts_suppressed", time: time, sensor: identity.sensor, site: identity.site, suppressed
-                    ),
-                    pretty: false) : line(suppressed))
-        syslog?.send(
-            "\(count) further hosts became mining or likely-mining in this commit; alerts for them suppressed (see the store)",
-            severity: .warning, msgID: "verdict", structured: sd([("suppressed", String(count))]))
+        for o in outputs { o.alertsSuppressed(count, time: time, speaker) }
     }
 
-    /// A period report is ready: its summary goes to the webhook and syslog.
     public func periodReport(_ r: PeriodReport, files: [String]) {
-        let summary = PeriodSummaryLine(report: r, files: files)
-        webhook?.post(line(summary))
-        syslog?.send(
-            "report \(r.from) - \(r.to): \(r.hosts_mining_now) hosts mining, \(r.hosts_new_in_period) new",
-            severity: .info,
-            msgID: "report",
-            structured: sd([("mining", String(r.hosts_mining_now)), ("new", String(r.hosts_new_in_period))]))
-        events?.append(
-            eve
-                ? JSONOutput.encode(
-                    EveOwnRecord(
-                        "mining_period_report", time: r.to_ns, sensor: identity.sensor, site: identity.site, summary),
-                    pretty: false) : line(summary))
+        for o in outputs { o.periodReport(r, files: files, speaker) }
     }
 
-    public func reopen() throws { try events?.reopen() }
+    public func reopen() throws { for o in outputs { try o.reopen() } }
 
-    /// Gives queued deliveries a moment to go out (shutdown).
-    public func flush() {
-        syslog?.flush(timeout: 2)
-        webhook?.flush(timeout: 5)
+    public func flush() { for o in outputs { o.flush() } }
+
+    /// The deliveries of the output named `name` (metrics), if it is configured and counts them.
+    public func deliveries(_ name: String) -> (sent: Int, failed: Int)? {
+        outputs.first { $0.name == name }?.deliveries
     }
 }
 

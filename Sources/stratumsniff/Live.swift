@@ -313,8 +313,8 @@ struct Live: ParsableCommand {
                 snap.capture = sensor.captureByInterface()
                 snap.analysis = sensor.statistics
                 snap.hostsByVerdict = commits.verdictCounts()
-                snap.webhook = outputs.webhook.map { ($0.delivered, $0.failed) }
-                snap.syslogSent = outputs.syslog?.sent
+                snap.webhook = outputs.deliveries("webhook").map { ($0.sent, $0.failed) }
+                snap.syslogSent = outputs.deliveries("syslog")?.sent
                 snap.workers = sensor.workers
                 snap.probes = commits.prober.flatMap { $0.asks ? ($0.counters, $0.dropped) : nil }
                 var problems: [String] = []

@@ -39,11 +39,15 @@ extension Live {
         Outputs, Recorder?
     ) {
         do {
-            let outputs = Outputs(
-                events: try events.map { try EventsFile(path: $0, maxBytes: eventsMaxMb * 1024 * 1024) },
-                syslog: try syslog.map { try SyslogSender(target: $0) },
-                webhook: try webhook.map { try WebhookSender(url: $0) }, identity: identity.identity,
-                eve: eventsFormat == .eve)
+            // The outputs, each when configured (one line each: docs/architecture.md "Adding an output").
+            var list: [any SensorOutput] = []
+            if let events {
+                let file = try EventsFile(path: events, maxBytes: eventsMaxMb * 1024 * 1024)
+                list.append(EventsOutput(file: file, eve: eventsFormat == .eve))
+            }
+            if let syslog { list.append(try SyslogSender(target: syslog)) }
+            if let webhook { list.append(try WebhookSender(url: webhook)) }
+            let outputs = Outputs(list, identity: identity.identity)
             if let reportDir {
                 try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
             }
