@@ -51,7 +51,7 @@ let fuzzLimits: Limits = {
     return l
 }()
 
-func makeAnalyzer() -> Analyzer { Analyzer(limits: fuzzLimits, intel: intel) }
+func makeAnalyzer() -> PacketPipeline { PacketPipeline(limits: fuzzLimits, intel: intel) }
 
 /// Frames for the analyzer: [2-byte big-endian length][frame] records, link type from the first byte.
 func frames(_ data: UnsafeRawBufferPointer, _ body: (Timestamp, LinkType, UnsafeRawBufferPointer, Int) -> Void) {
@@ -75,7 +75,7 @@ func frames(_ data: UnsafeRawBufferPointer, _ body: (Timestamp, LinkType, Unsafe
     }
 }
 
-func analyze(_ data: UnsafeRawBufferPointer) -> (Analyzer, [HostReport]) {
+func analyze(_ data: UnsafeRawBufferPointer) -> (PacketPipeline, [HostReport]) {
     let analyzer = makeAnalyzer()
     frames(data) { analyzer.process(time: $0, linkType: $1, frame: $2, originalLength: $3) }
     _ = analyzer.snapshotChanges()
@@ -85,7 +85,7 @@ func analyze(_ data: UnsafeRawBufferPointer) -> (Analyzer, [HostReport]) {
 /// One analyzer and three workers on the same frames (default caps, so that a short input reaches
 /// none): the same reports, or the fuzzer has found a way to make workers disagree.
 func compareWorkers(_ data: UnsafeRawBufferPointer) {
-    let one = Analyzer(intel: intel)
+    let one = PacketPipeline(intel: intel)
     let three = ParallelAnalysis(workers: 3, intel: intel)
     frames(data) { t, link, frame, len in
         one.process(time: t, linkType: link, frame: frame, originalLength: len)

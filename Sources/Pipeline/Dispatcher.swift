@@ -28,12 +28,12 @@ struct FlowApp {
 /// costs one table lookup per packet from then on, keeping its packet and byte counters. UDP
 /// datagrams are DNS (port 53) or node discovery, judged one by one.
 struct Dispatcher: FlowHandler {
-    let sink: Sink
+    let runState: RunState
 
     func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp {
-        sink.openFlows?.add(flow)
+        runState.openFlows?.add(flow)
         var app = FlowApp()
-        app.hint = sink.hint(
+        app.hint = runState.hint(
             for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.firstSeq, clock: flow.firstSeen))
         return app
     }
@@ -43,9 +43,9 @@ struct Dispatcher: FlowHandler {
     {
         // The flow's latest packet, not whichever packet is being handled: data flushed when a flow
         // ends belongs to the flow's last packet, however late the table noticed.
-        sink.point = InputPoint(seq: flow.lastSeq, clock: time)
-        sink.origin = flow.firstSeq
-        let context = FlowContext(flow: flow, shared: sink, time: time)
+        runState.point = InputPoint(seq: flow.lastSeq, clock: time)
+        runState.origin = flow.firstSeq
+        let context = FlowContext(flow: flow, shared: runState, time: time)
         switch event {
         case .data(let bytes):
             return data(bytes, direction: direction, context)
@@ -57,10 +57,11 @@ struct Dispatcher: FlowHandler {
             let dst = flow.key.destination(direction)
             if src.port == 53 || dst.port == 53 {
                 DNSAnalyzer.message(
-                    bytes, from: src, to: dst, over: .udp, time: time, shared: sink, learn: sink.reassembledDatagram)
+                    bytes, from: src, to: dst, over: .udp, time: time, shared: runState,
+                    learn: runState.reassembledDatagram)
                 return .continue
             }
-            PeerAnalyzer.datagram(bytes, from: src, to: dst, time: time, shared: sink)
+            PeerAnalyzer.datagram(bytes, from: src, to: dst, time: time, shared: runState)
             return .bypass
         case .end:
             flow.app.analyzer?.end(direction: direction, flow: context)
@@ -103,7 +104,7 @@ struct Dispatcher: FlowHandler {
                     host: inner.host, address: inner.address, port: inner.port)
             }
             flow.app.tunnel = tunnel
-            flow.app.hint = tunnel.hint(sink, asOf: sink.point)
+            flow.app.hint = tunnel.hint(runState, asOf: runState.point)
             flow.app.analyzer = nil
             flow.app.decided = false
             var last = StreamDecision.continue
@@ -124,22 +125,24 @@ struct Dispatcher: FlowHandler {
     // MARK: - Flow end
 
     func endFlow(_ flow: FlowState<FlowApp>, reason: FlowEndReason, time: Timestamp) {
-        sink.openFlows?.remove(flow)
-        sink.saw(flow.key.low.address, from: flow.firstSeen, to: flow.lastSeen)
-        sink.saw(flow.key.high.address, from: flow.firstSeen, to: flow.lastSeen)
-        sink.point = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
-        sink.origin = flow.firstSeq
-        if flow.app.published { sink.shared?.close(SharedVerdicts.FlowID(worker: sink.worker, origin: flow.firstSeq)) }
+        runState.openFlows?.remove(flow)
+        runState.saw(flow.key.low.address, from: flow.firstSeen, to: flow.lastSeen)
+        runState.saw(flow.key.high.address, from: flow.firstSeen, to: flow.lastSeen)
+        runState.point = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
+        runState.origin = flow.firstSeq
+        if flow.app.published {
+            runState.shared?.close(SharedVerdicts.FlowID(worker: runState.worker, origin: flow.firstSeq))
+        }
         let found = findings(flow, reason: reason.rawValue, final: true)
-        for r in found.sessions { sink.add(r, asOf: sink.point) }
+        for r in found.sessions { runState.add(r, asOf: runState.point) }
         if found.identifiedSession, let r = found.sessions.last {
             // Stamped with the session's last packet, not the packet (or tick) that found it idle.
-            sink.onEvent?(
+            runState.onEvent?(
                 AnalysisEvent(
                     time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r,
-                    policy: sink.verdicts.policy))
+                    policy: runState.verdicts.policy))
         }
-        for e in found.evidence { sink.add(e) }
+        for e in found.evidence { runState.add(e) }
     }
 
     /// What a flow has shown so far (see `FlowAnalyzer.findings`). A flow no analyzer kept can still
@@ -148,10 +151,10 @@ struct Dispatcher: FlowHandler {
         // A name learned while the flow went on (a DNS answer a slower live worker took in after this
         // flow's first packet; a lookup after the connection) still names its server, as of its last packet.
         if flow.app.hint == nil && flow.app.tunnel == nil {
-            flow.app.laterHint = sink.hint(
+            flow.app.laterHint = runState.hint(
                 for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen))
         }
-        let context = FlowContext(flow: flow, shared: sink, time: flow.lastSeen)
+        let context = FlowContext(flow: flow, shared: runState, time: flow.lastSeen)
         if let analyzer = flow.app.analyzer { return analyzer.findings(flow: context, reason: reason, final: final) }
         return Findings(evidence: context.connectionToPool())
     }

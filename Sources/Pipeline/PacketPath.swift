@@ -3,18 +3,18 @@ import PoolIntel
 import StreamReassembly
 
 /// What every packet touches on its way through an analyzer — fragments, the flow table, the
-/// dispatcher, the clock, the counters, the batch being processed — as one value. The `Analyzer`
+/// dispatcher, the clock, the counters, the batch being processed — as one value. The `PacketPipeline`
 /// class holds it and reaches it once per call (a batch of packets), so the per-packet loop works on
 /// a struct it owns exclusively: no class-held mutable state, so no dynamic exclusivity check, per
-/// packet. (What a packet *delivers* to a decoder reaches its flow's `FlowState` and the `Sink`,
+/// packet. (What a packet *delivers* to a decoder reaches its flow's `FlowState` and the `RunState`,
 /// which are classes: that is the per-flow path, not the per-packet one.)
 struct PacketPath {
     let limits: Limits
     var fragments: FragmentReassembler
     var table: FlowTable<Dispatcher>
     var dispatcher: Dispatcher
-    /// The sink's lists, held here too (`replaceIntel` sets both): the reader step learns every DNS
-    /// answer with them, and reading the sink's `var` (a class's) would be an access check per packet.
+    /// The run state's lists, held here too (`replaceIntel` sets both): the reader step learns every DNS
+    /// answer with them, and reading the run state's `var` (a class's) would be an access check per packet.
     var intel: PoolIntelligence
     var lastFragmentSweep = Timestamp.distantPast
     /// The analysis clock: the latest packet time seen. It never moves backwards (docs/hostile-input.md "Time").
@@ -28,7 +28,7 @@ struct PacketPath {
     init(limits: Limits, dispatcher: Dispatcher) {
         self.limits = limits
         self.dispatcher = dispatcher
-        intel = dispatcher.sink.intel
+        intel = dispatcher.runState.intel
         fragments = FragmentReassembler(limits: limits.fragments)
         table = FlowTable(limits: limits.reassembly)
     }
@@ -51,7 +51,7 @@ struct PacketPath {
         let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
         let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
         Self.learnAtOnce(
-            decoded, in: frame.bytes, intel: intel, limits: limits, names: dispatcher.sink.names, at: point)
+            decoded, in: frame.bytes, intel: intel, limits: limits, names: dispatcher.runState.names, at: point)
         ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
     }
 
@@ -121,7 +121,7 @@ struct PacketPath {
     }
 
     /// `key`: the packet's flow key, worked out ahead (`key(_:)`: present for every `.packet`).
-    /// (The sink's current point is set by the dispatcher for each flow it hands data to or ends.)
+    /// (The run state's current point is set by the dispatcher for each flow it hands data to or ends.)
     private mutating func handle(
         _ decoded: DecodeOutcome, key: PacketKey?, frame: UnsafeRawBufferPointer, at point: InputPoint
     ) {
@@ -136,9 +136,9 @@ struct PacketPath {
             }
             guard let whole = fragments.add(f, in: frame, now: time) else { return }
             stats.fragmentsReassembled += 1
-            let sink = dispatcher.sink
-            sink.reassembledDatagram = true
-            defer { sink.reassembledDatagram = false }
+            let runState = dispatcher.runState
+            runState.reassembledDatagram = true
+            defer { runState.reassembledDatagram = false }
             whole.withUnsafeBytes { buf in
                 let k = f.key
                 switch PacketDecoder.decodeTransport(
@@ -173,7 +173,7 @@ struct PacketPath {
     /// Swaps in reloaded pool and allow lists (SIGHUP); flows already judged keep their verdicts.
     mutating func replaceIntel(_ intel: PoolIntelligence) {
         self.intel = intel
-        dispatcher.sink.intel = intel
+        dispatcher.runState.intel = intel
     }
 
     /// Ends every open flow (the end of input), in the order they began.

@@ -7,7 +7,7 @@ import PoolIntel
 import StreamReassembly
 import Synchronization
 
-/// One input analysed by several workers, each an `Analyzer`, with the result one analyzer would give
+/// One input analysed by several workers, each a `PacketPipeline`, with the result one pipeline would give
 /// alone (docs/architecture.md "Workers").
 ///
 /// The caller's thread is the reader: it numbers every packet, keeps the clock, learns the names of
@@ -30,7 +30,7 @@ public final class ParallelAnalysis: InputAnalysis {
     private let group = DispatchGroup()
     /// Worker 0 is the reader itself: it analyses its own share in place (no copy, no queue), so N
     /// workers are N threads — on 2 cores, two threads for two cores.
-    private let own: Analyzer
+    private let own: PacketPipeline
     /// The reader's state: reached once per call (a batch), with the own share's packet path.
     private var dealer: Dealer
 
@@ -82,7 +82,7 @@ public final class ParallelAnalysis: InputAnalysis {
             assign: assign)
         results.withLock { $0 = Array(repeating: nil, count: n) }
         let share = limits.share(of: n)
-        own = Analyzer(
+        own = PacketPipeline(
             limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
         own.collectRetiredSessions = collectRetired
         for w in 1..<max(n, 1) {
@@ -94,7 +94,7 @@ public final class ParallelAnalysis: InputAnalysis {
             let retired = retired
             group.enter()
             DispatchQueue(label: "stratumsniff.worker.\(w)").async { [group] in
-                let analyzer = Analyzer(
+                let analyzer = PacketPipeline(
                     limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
                 analyzer.collectRetiredSessions = retired != nil
                 while var batch = queue.pop() {
@@ -250,7 +250,7 @@ public protocol InputAnalysis: AnyObject {
     var packetsSeen: Int { get }
 }
 
-extension Analyzer: InputAnalysis {
+extension PacketPipeline: InputAnalysis {
     public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) { process(batch: batch) }
     /// Nothing to wait for: a batch is processed whole within its call.
     public func releaseRetained() {}
@@ -319,7 +319,7 @@ final class PeakSamples: Sendable {
     init(workers: Int) { self.workers = workers }
 
     /// `analyzer`'s share of sample `number`: its idle flows expired at `clock`, the flows left counted.
-    func sample(_ number: Int, _ analyzer: Analyzer, at clock: Timestamp) {
+    func sample(_ number: Int, _ analyzer: PacketPipeline, at clock: Timestamp) {
         analyzer.withPath { sample(number, &$0, at: clock) }
     }
 

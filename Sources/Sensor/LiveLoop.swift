@@ -7,15 +7,15 @@ import PoolIntel
 import Reporting
 
 /// Reads several live interfaces from one thread (poll on their selectable descriptors) into
-/// the same `Analyzer` the offline path uses. Quiet links still advance the clock: a tick
+/// the same `PacketPipeline` the offline path uses. Quiet links still advance the clock: a tick
 /// every `tickInterval` expires idle flows by wall time.
 public final class LiveLoop: LiveSensor {
     public let captures: [LiveCapture]
-    public let analyzer: Analyzer
+    public let analyzer: PacketPipeline
     public var tickInterval: Double = 1
     public private(set) var packets = 0
 
-    public init(captures: [LiveCapture], analyzer: Analyzer) {
+    public init(captures: [LiveCapture], analyzer: PacketPipeline) {
         self.captures = captures
         self.analyzer = analyzer
     }

@@ -38,7 +38,7 @@ public protocol LiveSensor: AnyObject {
 /// `live --workers N` (docs/architecture.md "Workers"): N capture threads. Each opens its own libpcap handle on
 /// every interface, joined in one PACKET_FANOUT group per interface (hash mode with defragmentation:
 /// the kernel sends both directions of a flow, and every fragment of a datagram, to one handle), and
-/// runs its own `Analyzer` over them (`LiveLoop`). The workers share the name memory (a DNS answer seen
+/// runs its own `PacketPipeline` over them (`LiveLoop`). The workers share the name memory (a DNS answer seen
 /// by one names the flow another sees) and one host table (`SharedVerdicts`), which the caller's
 /// thread commits and alerts from. Memory caps are split between the workers.
 public final class LiveWorkers: LiveSensor {
@@ -114,7 +114,7 @@ public final class LiveWorkers: LiveSensor {
                 go.wait()
                 guard !stopping.isSet else { return }
                 var generation = 0
-                let analyzer = Analyzer(
+                let analyzer = PacketPipeline(
                     limits: share, intel: intel, localNets: localNets, policy: policy, names: names,
                     shared: shared, worker: w, onEvent: onEvent)
                 let loop = LiveLoop(captures: captures, analyzer: analyzer)

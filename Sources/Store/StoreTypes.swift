@@ -57,7 +57,7 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What one commit writes: the current host reports (with their sessions and evidence),
-/// and the capture counters. Built by the caller from an `Analyzer` snapshot.
+/// and the capture counters. Built by the caller from a `PacketPipeline` snapshot.
 public struct StoreBatch: Sendable {
     public var time: Timestamp
     public var reports: [HostReport]

@@ -173,7 +173,7 @@ struct Analyze: ParsableCommand {
         if !allHosts { limits.maxHostsSeen = 0 }  // only --all-hosts lists hosts without evidence
         let analysis: any InputAnalysis
         if count <= 1 {
-            let analyzer = Analyzer(limits: limits, intel: pools, localNets: localNets, onEvent: onEvent)
+            let analyzer = PacketPipeline(limits: limits, intel: pools, localNets: localNets, onEvent: onEvent)
             analyzer.collectRetiredSessions = collect
             analysis = analyzer
         } else {

@@ -224,7 +224,7 @@ struct Live: ParsableCommand {
                 let captures = try interfaces.map { name throws(CaptureError) in
                     try LiveCapture(interface: name, options: options)
                 }
-                let analyzer = Analyzer(limits: limits, intel: pools, localNets: localNets) { events.send($0) }
+                let analyzer = PacketPipeline(limits: limits, intel: pools, localNets: localNets) { events.send($0) }
                 analyzer.collectRetiredSessions = storeLocation != nil
                 sensor = LiveLoop(captures: captures, analyzer: analyzer)
             }

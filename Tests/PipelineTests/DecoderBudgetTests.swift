@@ -9,7 +9,7 @@ import TrafficGen
 /// finished handshakes held 2.4 KB a flow against nothing charged.
 struct DecoderBudgetTests {
     /// `count` TLS 1.3 handshakes (ClientHello, ServerHello), every connection left open.
-    static func handshakes(_ count: Int, into analyzer: Analyzer) {
+    static func handshakes(_ count: Int, into analyzer: PacketPipeline) {
         for i in 0..<count {
             let client = "10.9.\(i / 250).\(i % 250 + 1)"
             var c = Conversation(
@@ -29,7 +29,7 @@ struct DecoderBudgetTests {
     @Test func finishedHandshakesHeldOpenAreChargedAndBounded() {
         var limits = Limits()
         limits.reassembly.maxDecoderMemory = 1 << 20
-        let analyzer = Analyzer(limits: limits)
+        let analyzer = PacketPipeline(limits: limits)
         Self.handshakes(3000, into: analyzer)
         let stats = analyzer.finishInput().stats
         // 3000 flows × ≥ 700 B is past 1 MiB: the least recently active flows make room.
@@ -40,7 +40,7 @@ struct DecoderBudgetTests {
     }
 
     @Test func ordinaryNumbersOfHandshakesAreUntouched() {
-        let analyzer = Analyzer()
+        let analyzer = PacketPipeline()
         Self.handshakes(3000, into: analyzer)
         let stats = analyzer.finishInput().stats
         #expect(stats.anomalies[.decoderMemoryCap] == 0 && stats.reassembly.peakFlows == 3000)

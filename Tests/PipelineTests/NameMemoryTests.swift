@@ -110,35 +110,37 @@ import TrafficGen
         #expect(Limits().learnedNamePackets == 16_384)
     }
 
-    func sink() -> Sink {
-        Sink(
+    func runState() -> RunState {
+        RunState(
             limits: Limits(), intel: PoolIntelligence(), policy: .init(),
             names: NameMemory(capacity: 64, delay: 1, delayPackets: 1), onEvent: nil)
     }
 
     @Test func sniAndHostNamesLastAnHour() {
         // With the dispatcher's TTL for SNI and Host names: the address is named for 3600 s.
-        let sink = sink()
+        let runState = runState()
         let a = IPAddress("198.51.100.60")!
-        sink.point = at(1, 0)
-        sink.remember(a, name: "gulf.moneroocean.stream", source: .earlierSNI, ttl: sink.limits.learnedNameSeconds)
+        runState.point = at(1, 0)
+        runState.remember(
+            a, name: "gulf.moneroocean.stream", source: .earlierSNI, ttl: runState.limits.learnedNameSeconds)
         let server = Endpoint(address: a, port: 443)
-        #expect(sink.hint(for: server, asOf: at(2, 3600))?.via == .earlierSNI)
-        #expect(sink.hint(for: server, asOf: at(2, 3601)) == nil)
+        #expect(runState.hint(for: server, asOf: at(2, 3600))?.via == .earlierSNI)
+        #expect(runState.hint(for: server, asOf: at(2, 3601)) == nil)
         // An unlisted name is not kept; an allow-listed one is kept only to say "sanctioned".
-        sink.remember(IPAddress("192.0.2.1")!, name: "example.org", source: .dnsAnswer, ttl: 3600)
-        #expect(sink.names.lookup(IPAddress("192.0.2.1")!, asOf: at(3, 10), now: t0) == nil)
+        runState.remember(IPAddress("192.0.2.1")!, name: "example.org", source: .dnsAnswer, ttl: 3600)
+        #expect(runState.names.lookup(IPAddress("192.0.2.1")!, asOf: at(3, 10), now: t0) == nil)
     }
 
     /// A DNS answer with TTL 0 still names the address for `minDNSNameSeconds`: the miner caches it.
     @Test func dnsAnswersNameTheirAddressesAtLeastTenMinutes() {
-        let sink = sink()
+        let runState = runState()
         let answer = Wire.dnsAnswer(id: 1, name: "pool.supportxmr.com", addresses: ["198.51.100.100"], ttl: 0)
         answer.withUnsafeBytes {
-            DNSAnalyzer.learnAtOnce($0, intel: sink.intel, limits: sink.limits, names: sink.names, at: at(1, 0))
+            DNSAnalyzer.learnAtOnce(
+                $0, intel: runState.intel, limits: runState.limits, names: runState.names, at: at(1, 0))
         }
         let server = Endpoint(address: IPAddress("198.51.100.100")!, port: 3333)
-        #expect(sink.hint(for: server, asOf: at(2, 590))?.via == .dnsAnswer)
-        #expect(sink.hint(for: server, asOf: at(2, 601)) == nil)
+        #expect(runState.hint(for: server, asOf: at(2, 590))?.via == .dnsAnswer)
+        #expect(runState.hint(for: server, asOf: at(2, 601)) == nil)
     }
 }

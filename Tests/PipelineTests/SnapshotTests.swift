@@ -9,7 +9,7 @@ import TrafficGen
 /// A live sensor's commits: each snapshot re-judges only the hosts whose flows moved, looking at
 /// only those flows (not the whole table), and still sees open sessions.
 @Suite struct SnapshotTests {
-    func feed(_ a: Analyzer, _ frames: ArraySlice<(time: Timestamp, frame: [UInt8])>) {
+    func feed(_ a: PacketPipeline, _ frames: ArraySlice<(time: Timestamp, frame: [UInt8])>) {
         for f in frames {
             f.frame.withUnsafeBytes {
                 a.process(time: f.time, linkType: .ethernet, frame: $0, originalLength: $0.count)
@@ -27,7 +27,7 @@ import TrafficGen
             client: "10.5.0.2", clientPort: 40002, server: "198.51.100.2", serverPort: 3333, start: t0)
         idle.handshake()
         idle.cryptoNoteMining(shares: 1, interval: 1)
-        let a = Analyzer()
+        let a = PacketPipeline()
         feed(a, busy.frames[...])
         feed(a, idle.frames[...])
         // The first snapshot looks at everything open: both miners, mid-session.
@@ -55,7 +55,7 @@ import TrafficGen
             start: Timestamp(seconds: 1_732_000_000))
         miner.handshake()
         miner.cryptoNoteMining(shares: 2, interval: 1)
-        let a = Analyzer()
+        let a = PacketPipeline()
         feed(a, miner.frames[...])
         let reports = a.snapshotChanges()
         #expect(reports.contains { $0.host == IPAddress("10.5.0.7") && $0.verdict == .mining })
@@ -70,7 +70,7 @@ import TrafficGen
     @Test func aSnapshotReportsAtMostItsLimitMostSeriousFirst() {
         var limits = Limits()
         limits.hosts.maxReportsPerSnapshot = 2
-        let a = Analyzer(limits: limits)
+        let a = PacketPipeline(limits: limits)
         for i in 1...4 {
             var c = Conversation(
                 client: "10.5.0.\(i)", clientPort: 40000 + UInt16(i), server: "198.51.100.\(i)", serverPort: 3333,
@@ -128,7 +128,7 @@ import TrafficGen
                 c.cryptoNoteMining(shares: 1, interval: 1)
             }
         }
-        let analyzer = Analyzer()
+        let analyzer = PacketPipeline()
         func feed(_ frames: ArraySlice<(time: Timestamp, frame: [UInt8])>) {
             for f in frames {
                 f.frame.withUnsafeBytes {
@@ -163,7 +163,7 @@ import TrafficGen
     ) -> [Evidence.Kind] {
         var intel = PoolIntelligence(builtin: false)
         if listed { intel.add(poolList: "198.51.100.90:3336\n", name: "test") }
-        let a = Analyzer(intel: intel)
+        let a = PacketPipeline(intel: intel)
         var c = Conversation(
             client: "10.6.0.1", clientPort: 41000, server: "198.51.100.90", serverPort: 3336,
             start: Timestamp(seconds: 1_732_000_000))

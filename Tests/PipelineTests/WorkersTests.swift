@@ -55,7 +55,8 @@ import TrafficGen
         limits.learnedNamePackets = namePackets
         if let n = sessionsPerHost { limits.hosts.maxSessionsPerHost = n }
         let analysis: any InputAnalysis =
-            workers == 1 ? Analyzer(limits: limits) : ParallelAnalysis(workers: workers, limits: limits, assign: assign)
+            workers == 1
+            ? PacketPipeline(limits: limits) : ParallelAnalysis(workers: workers, limits: limits, assign: assign)
         let bytes = sorted.flatMap(\.frame)
         let part = bytes.withUnsafeBytes { all -> AnalysisPart in
             var offset = 0

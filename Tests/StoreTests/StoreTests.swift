@@ -8,10 +8,10 @@ import TrafficGen
 
 @testable import Reporting
 
-/// Runs a generated scenario through the real Analyzer (frames parsed back from the pcap image).
-func analyze(_ name: String) -> (Analyzer, [HostReport]) {
+/// Runs a generated scenario through the real packet pipeline (frames parsed back from the pcap image).
+func analyze(_ name: String) -> (PacketPipeline, [HostReport]) {
     let bytes = Corpus.all.first { $0.name == name }!.build()
-    let a = Analyzer()
+    let a = PacketPipeline()
     // pcap: 24-byte header, then 16-byte record headers (ts sec, ts usec, caplen, len), little-endian.
     func le32(_ i: Int) -> Int {
         Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24

@@ -40,7 +40,7 @@ final class DNSAnalyzer: FlowAnalyzer {
     /// whose names the reader learned before handing the packet on (`learnAtOnce`).
     static func message(
         _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol, time: Timestamp,
-        shared: Sink, learn: Bool
+        shared: RunState, learn: Bool
     ) {
         let msg: DNSMessage
         do { msg = try DNSParser.parse(b, limits: shared.limits.dns) } catch {
@@ -79,7 +79,7 @@ final class DNSAnalyzer: FlowAnalyzer {
         guard let msg = try? DNSParser.parse(b, limits: limits.dns), msg.isResponse else { return }
         for r in resolutions(msg, intel: intel) {
             for (address, ttl) in r.addresses {
-                Sink.remember(
+                RunState.remember(
                     address, name: r.name, match: r.match, source: .dnsAnswer,
                     ttl: max(Double(ttl), limits.minDNSNameSeconds),
                     intel: intel, into: names, at: point, atOnce: true)

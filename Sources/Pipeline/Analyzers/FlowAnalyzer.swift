@@ -94,7 +94,7 @@ final class Tunnel {
 
     /// What the target is known as: a listed name in the request, else what the name cache or the
     /// address lists say about its address.
-    func hint(_ shared: Sink, asOf point: InputPoint) -> PoolHint? {
+    func hint(_ shared: RunState, asOf point: InputPoint) -> PoolHint? {
         let via = NameSource.thisFlowsProxyRequest(route.kind)
         if address == nil, let m = shared.intel.pool(named: host) { return PoolHint(name: host, match: m, via: via) }
         if let address { return shared.hint(for: Endpoint(address: address, port: port), asOf: point) }
@@ -114,7 +114,7 @@ struct Findings {
 /// every flow (lists, name cache, counters, event stream).
 struct FlowContext {
     let flow: FlowState<FlowApp>
-    let shared: Sink
+    let shared: RunState
     /// Analysis time of the packet being delivered (the flow's last packet at its end).
     let time: Timestamp
 

@@ -58,7 +58,7 @@ final class PeerAnalyzer: FlowAnalyzer {
 
     /// An Ethereum discovery (discv4) datagram: node traffic, evidence at once.
     static func datagram(
-        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: Sink
+        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: RunState
     ) {
         guard let h = PeerProtocols.discoveryV4(b) else { return }
         var e = Evidence(

@@ -19,7 +19,7 @@ final class PoolHint {
 
 /// State shared by every flow and analyzer: verdicts, counters, the name cache and the lists.
 /// Analyzers read and write it through their `FlowContext`.
-final class Sink {
+final class RunState {
     let limits: Limits
     var intel: PoolIntelligence
     let onEvent: ((AnalysisEvent) -> Void)?
@@ -37,7 +37,7 @@ final class Sink {
     var httpFlows = 0
     var webSocketFlows = 0
     var peerFlows = 0
-    /// Live workers: the one host table they share, and this worker's number (nil: this sink's own table).
+    /// Live workers: the one host table they share, and this worker's number (nil: this run state's own table).
     var shared: SharedVerdicts?
     var worker = 0
     /// The datagram being handled was put together from IP fragments (its DNS names are learned

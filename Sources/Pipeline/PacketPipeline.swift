@@ -57,7 +57,7 @@ struct InputCount: Sendable {
 /// Alone, an analyzer numbers packets, keeps the clock and learns DNS answers itself (`process(time:…)`);
 /// as one of several workers (`ParallelAnalysis`), the reader does those for every worker and hands
 /// each packet over with its place in the input (`withPath` and `PacketPath.enqueue`, `flush`, `tick`, `finishPart(at:)`).
-public final class Analyzer {
+public final class PacketPipeline {
     public let limits: Limits
     /// Everything a packet touches, as one value: reached once per call (a batch), so the packet
     /// loop inside touches no class-held state (no dynamic exclusivity checks per packet).
@@ -87,10 +87,10 @@ public final class Analyzer {
             ?? NameMemory(
                 capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay,
                 delayPackets: limits.learnedNamePackets)
-        let sink = Sink(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent)
-        sink.shared = shared
-        sink.worker = worker
-        path = PacketPath(limits: limits, dispatcher: Dispatcher(sink: sink))
+        let runState = RunState(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent)
+        runState.shared = shared
+        runState.worker = worker
+        path = PacketPath(limits: limits, dispatcher: Dispatcher(runState: runState))
     }
 
     private var table: FlowTable<Dispatcher> {
@@ -147,43 +147,43 @@ public final class Analyzer {
         tick(time: end)
         path.finishAll()
         let part = AnalysisPart(
-            verdicts: dispatcher.sink.verdicts, stats: statistics, hostsSeen: dispatcher.sink.hostsSeen)
-        _ = dispatcher.sink.verdicts.drainRetired()  // the part has them now: stored once
+            verdicts: dispatcher.runState.verdicts, stats: statistics, hostsSeen: dispatcher.runState.hostsSeen)
+        _ = dispatcher.runState.verdicts.drainRetired()  // the part has them now: stored once
         return part
     }
 
     /// Every host seen in a TCP/UDP flow that has ended (all flows, after `finish()`).
     public var hostsSeen: [IPAddress: HostSeen] {
-        guard let nets = localNets else { return dispatcher.sink.hostsSeen }
-        return dispatcher.sink.hostsSeen.filter { nets.match($0.key) != nil }
+        guard let nets = localNets else { return dispatcher.runState.hostsSeen }
+        return dispatcher.runState.hostsSeen.filter { nets.match($0.key) != nil }
     }
 
     /// With a store attached, sessions retired from memory are kept for it until drained.
     public var collectRetiredSessions: Bool {
-        get { dispatcher.sink.verdicts.collectRetired }
-        set { dispatcher.sink.verdicts.collectRetired = newValue }
+        get { dispatcher.runState.verdicts.collectRetired }
+        set { dispatcher.runState.verdicts.collectRetired = newValue }
     }
 
     /// Sessions retired from memory since the last call: store them (each reaches the store once).
-    public func drainRetiredSessions() -> [SessionRecord] { dispatcher.sink.verdicts.drainRetired() }
+    public func drainRetiredSessions() -> [SessionRecord] { dispatcher.runState.verdicts.drainRetired() }
 
     /// Reports for the hosts whose evidence changed since the last call, open flows included: what a
     /// live sensor commits and alerts on every few seconds. Only the flows that saw packets since the
     /// last call, and the open flows of the hosts they touch, are looked at (the table keeps a list of
-    /// the former and the sink an index of the latter once this is first called), so a commit does
+    /// the former and the run state an index of the latter once this is first called), so a commit does
     /// not walk every flow on the thread that reads packets — unless more flows came and went within
     /// one period than the table holds (a flood), when one walk over the table is cheaper.
     /// - Complexity: O(flows touched since the last call + open flows of their hosts) plus judging those hosts.
     public func snapshotChanges() -> [HostReport] {
-        let sink = dispatcher.sink
-        if sink.openFlows == nil {
-            // The first call: from now on the sink indexes open flows (and `touchedFlows` starts the
+        let runState = dispatcher.runState
+        if runState.openFlows == nil {
+            // The first call: from now on the run state indexes open flows (and `touchedFlows` starts the
             // table's list of touched ones, returning every flow this once).
             var index = OpenFlows()
             table.forEachFlow { index.add($0) }
-            sink.openFlows = index
+            runState.openFlows = index
         }
-        var hosts = sink.verdicts.takeChanged().union(deferredHosts)
+        var hosts = runState.verdicts.takeChanged().union(deferredHosts)
         for flow in touchedFlows() {
             hosts.insert(flow.key.low.address)
             hosts.insert(flow.key.high.address)
@@ -192,12 +192,13 @@ public final class Analyzer {
             deferredHosts = []
             return []
         }
-        let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: sink.verdicts.limits.maxReportsPerSnapshot) {
+        let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: runState.verdicts.limits.maxReportsPerSnapshot)
+        {
             part in
-            var verdicts = sink.verdicts.subset(Set(part))
+            var verdicts = runState.verdicts.subset(Set(part))
             var seen = Set<ObjectIdentifier>()
             for host in part {
-                for flow in sink.openFlows?.flows(of: host) ?? [:].values
+                for flow in runState.openFlows?.flows(of: host) ?? [:].values
                 where flow.app != nil && seen.insert(ObjectIdentifier(flow)).inserted {
                     let found = openFindings(flow)
                     for r in found.sessions { verdicts.add(r) }
@@ -218,14 +219,14 @@ public final class Analyzer {
     /// last call show so far goes to the shared table, which the committing thread judges from.
     /// - Complexity: O(flows touched since the last call).
     public func publishOpenFindings() {
-        let sink = dispatcher.sink
-        guard let shared = sink.shared else { return }
+        let runState = dispatcher.runState
+        guard let shared = runState.shared else { return }
         for flow in touchedFlows()
         where flow.app != nil && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published) {
             let (sessions, evidence) = openFindings(flow)
             guard !sessions.isEmpty || !evidence.isEmpty || flow.app.published else { continue }
             shared.publish(
-                SharedVerdicts.FlowID(worker: sink.worker, origin: flow.firstSeq),
+                SharedVerdicts.FlowID(worker: runState.worker, origin: flow.firstSeq),
                 hosts: [flow.key.low.address, flow.key.high.address], sessions: sessions, evidence: evidence)
             flow.app.published = !sessions.isEmpty || !evidence.isEmpty
         }
@@ -243,16 +244,16 @@ public final class Analyzer {
 
     /// What an open flow shows so far that the allow list lets count, stamped with the flow's place.
     private func openFindings(_ flow: FlowState<FlowApp>) -> (sessions: [SessionRecord], evidence: [Evidence]) {
-        let sink = dispatcher.sink
+        let runState = dispatcher.runState
         let found = dispatcher.findings(flow, reason: "open", final: false)
         let asOf = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
         var sessions: [SessionRecord] = []
         var evidence: [Evidence] = []
-        for var r in found.sessions where sink.admits(r, asOf: asOf) {
+        for var r in found.sessions where runState.admits(r, asOf: asOf) {
             r.origin = flow.firstSeq
             sessions.append(r)
         }
-        for var e in found.evidence where sink.admits(e) {
+        for var e in found.evidence where runState.admits(e) {
             e.origin = flow.firstSeq
             evidence.append(e)
         }
@@ -263,28 +264,28 @@ public final class Analyzer {
     /// session is still going has no ended session in the table yet, but is mining all the same —
     /// the `stratumsniff_hosts` gauge counted only the former and said 1 miner where alerts said 3).
     public func holds(_ host: IPAddress) -> Bool {
-        let sink = dispatcher.sink
-        return sink.verdicts.holds(host) || sink.openFlows?.flows(of: host)?.isEmpty == false
+        let runState = dispatcher.runState
+        return runState.verdicts.holds(host) || runState.openFlows?.flows(of: host)?.isEmpty == false
     }
 
     /// Host reports from sessions that have ended so far (open flows not included).
-    public var currentReports: [HostReport] { dispatcher.sink.verdicts.reports(localNets: localNets) }
+    public var currentReports: [HostReport] { dispatcher.runState.verdicts.reports(localNets: localNets) }
 
     public var statistics: AnalysisStats {
         var s = path.stats
         path.input.apply(to: &s)
         s.reassembly = table.stats
         s.anomalies.merge(path.fragments.anomalies)
-        s.anomalies.merge(dispatcher.sink.anomalies)
-        let sink = dispatcher.sink
-        s.count(sink.verdicts)
-        s.dnsMessages = sink.dnsMessages
-        s.tlsHandshakes = sink.tlsHandshakes
-        s.httpFlows = sink.httpFlows
-        s.webSocketFlows = sink.webSocketFlows
-        s.peerFlows = sink.peerFlows
-        s.allowedSessions = sink.allowedSessions
-        s.nameCacheEvictions = sink.names.evictions
+        s.anomalies.merge(dispatcher.runState.anomalies)
+        let runState = dispatcher.runState
+        s.count(runState.verdicts)
+        s.dnsMessages = runState.dnsMessages
+        s.tlsHandshakes = runState.tlsHandshakes
+        s.httpFlows = runState.httpFlows
+        s.webSocketFlows = runState.webSocketFlows
+        s.peerFlows = runState.peerFlows
+        s.allowedSessions = runState.allowedSessions
+        s.nameCacheEvictions = runState.names.evictions
         s.anomalies.record(.timeWentBackwards, count: s.timeWentBackwards)
         s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
         s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)
