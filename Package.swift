@@ -71,7 +71,9 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         // Asking a suspected server whether it is a pool: what is sent, and how answers read (no I/O).
-        .target(name: "Probing", dependencies: ["CryptoP2P", "Detection", "Digests", "HTTP", "JSON", "Stratum", "TLS"]),
+        .target(
+            name: "Probing",
+            dependencies: ["Coins", "CryptoP2P", "Detection", "Digests", "HTTP", "JSON", "Stratum", "TLS"]),
         // The probe's connections: sockets through OS, TLS through CLibSSL, every wait bounded.
         .target(name: "ProbeClient", dependencies: ["CLibSSL", "OS", "Probing"]),
         // The one lock type (Mutex inside; made visible to ThreadSanitizer in the TSan build).
@@ -84,7 +86,10 @@ let package = Package(
             dependencies: ["CHints", "PacketDecoding", .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: hotPath),
         .target(name: "JSON", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
-        .target(name: "Stratum", dependencies: ["JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),
+        // Everything known about coins (names, wallet shapes, algorithms, host keywords, hashrate units): one table.
+        .target(name: "Coins"),
+        .target(
+            name: "Stratum", dependencies: ["Coins", "JSON", "PacketDecoding", "SafeNumbers"], swiftSettings: hotPath),
         .target(name: "PoolIntel", dependencies: ["PacketDecoding"]),
         .target(name: "DNS", dependencies: ["PacketDecoding"], swiftSettings: hotPath),
         .target(
@@ -160,8 +165,10 @@ let package = Package(
             name: "StoreTests",
             dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),
         .testTarget(name: "PoolIntelTests", dependencies: ["PoolIntel", "PacketDecoding"]),
-        .testTarget(name: "ProbingTests", dependencies: ["Digests", "Probing", "ProbeClient", "JSON", "Stratum"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Stratum", "PacketDecoding", "Reporting"]),
+        .testTarget(
+            name: "ProbingTests", dependencies: ["Coins", "Digests", "Probing", "ProbeClient", "JSON", "Stratum"]),
+        .testTarget(
+            name: "DetectionTests", dependencies: ["Coins", "Detection", "Stratum", "PacketDecoding", "Reporting"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import Coins
 import PacketDecoding
 import PoolIntel
 import Stratum
@@ -86,14 +87,10 @@ public struct SessionRecord: Sendable, Codable {
         if let c = summary.coin { return c }
         if let c = poolList?.entry.singleCoin { return c }
         for host in summary.poolHostnames {
-            if let c = CoinHints.coin(forHostname: host) { return c }
+            if let c = Coins.coin(forHostname: host) { return c }
         }
-        if let c = summary.algorithms.lazy.compactMap(CoinHints.coin(forAlgorithm:)).first { return c }
-        switch summary.dialect {
-        case .cryptonote: return "monero"
-        case .ethProxy, .ethereumStratum1, .ethereumStratum2: return "ethereum"
-        default: return nil
-        }
+        if let c = summary.algorithms.lazy.compactMap(Coins.coin(forAlgorithm:)).first { return c }
+        return summary.dialect.flatMap { Coins.coin(forDialect: $0.rawValue) }
     }
 
     public var estimatedHashrate: Double? { summary.estimatedHashrate }
@@ -131,12 +128,6 @@ public struct ProxyRoute: Sendable, Equatable, Codable {
     }
 }
 
-/// What a hashrate counts. Equihash pools set targets per solution: its rates are solutions per second.
-public enum HashrateUnit: String, Sendable, Codable {
-    case hashes = "H/s"
-    case solutions = "Sol/s"
-}
-
 /// The coin a rate belongs to, or — when the coin could not be told — the dialect it was mined with,
 /// so that totals only ever add like to like.
 public struct RateKind: Hashable, Sendable, Comparable {
@@ -148,53 +139,10 @@ public struct RateKind: Hashable, Sendable, Comparable {
         self.dialect = coin == nil ? dialect : nil
     }
 
-    /// Coins mined with Equihash (rates in solutions per second).
-    static let equihashCoins: Set<String> = [
-        "zcash", "zclassic", "horizen", "zencash", "bitcoin-gold", "komodo", "flux", "zelcash", "beam", "aion"
-    ]
-
-    public var unit: HashrateUnit { coin.map { Self.equihashCoins.contains($0) } == true ? .solutions : .hashes }
+    public var unit: HashrateUnit { Coins.unit(of: coin) }
 
     /// "zcash", or "unknown coin (stratum-v1)".
     public var label: String { coin ?? "unknown coin" + (dialect.map { " (\($0))" } ?? "") }
 
     public static func < (a: RateKind, b: RateKind) -> Bool { a.label < b.label }
-}
-
-/// Coin hints from pool host names and mining algorithms.
-public enum CoinHints {
-    /// XMRig's algorithm names (and the pools' names for the GPU ones) of coins that own their algorithm.
-    private static let algorithms: [String: String] = [
-        "rx/wow": "wownero", "rx/arq": "arqma", "rx/graft": "graft", "rx/sfx": "safex", "rx/keva": "kevacoin",
-        "cn-heavy/xhv": "haven", "cn/half": "masari", "cn-lite/1": "aeon", "cn-pico/tlo": "talleo",
-        "argon2/chukwa": "turtlecoin", "argon2/chukwav2": "turtlecoin", "argon2/ninja": "ninjacoin",
-        "ghostrider": "raptoreum", "kawpow": "ravencoin", "etchash": "ethereum-classic", "autolykos2": "ergo",
-        "kheavyhash": "kaspa"
-    ]
-
-    /// The coin an algorithm name points to; RandomX and CryptoNight names no other coin claims are Monero's.
-    public static func coin(forAlgorithm name: String) -> String? {
-        let n = name.lowercased()
-        if let coin = algorithms[n] { return coin }
-        if n.hasPrefix("rx/") || n.hasPrefix("cn") || n == "randomx" { return "monero" }
-        return nil
-    }
-
-    private static let keywords: [(String, String)] = [
-        ("zcash", "zcash"), ("zec", "zcash"), ("monero", "monero"), ("xmr", "monero"),
-        ("ethereum-classic", "ethereum-classic"), ("etc", "ethereum-classic"), ("eth", "ethereum"),
-        ("ravencoin", "ravencoin"), ("rvn", "ravencoin"), ("litecoin", "litecoin"), ("ltc", "litecoin"),
-        ("bitcoin", "bitcoin"), ("btc", "bitcoin")
-    ]
-
-    /// Matches keywords against the labels of a host name ("eu1-zcash.flypool.org" → zcash).
-    public static func coin(forHostname host: String) -> String? {
-        let labels = host.lowercased().split(whereSeparator: { $0 == "." || $0 == "-" || $0 == ":" })
-        for (kw, coin) in keywords
-        where labels.contains(where: { $0 == kw || ($0.hasPrefix(kw) && $0.dropFirst(kw.count).allSatisfy(\.isNumber)) }
-        ) {
-            return coin
-        }
-        return nil
-    }
 }

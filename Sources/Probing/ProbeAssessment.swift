@@ -1,3 +1,4 @@
+import Coins
 import Detection
 import Foundation
 import HTTP
@@ -247,7 +248,7 @@ struct AnswerReading {
         answer.height = job["height"]?.integer(in: 0...Int(Int32.max))
         answer.difficulty = StratumSession.cryptonoteDifficulty(target)
         answer.coin =
-            answer.algorithm.flatMap(CoinHints.coin(forAlgorithm:)) ?? (answer.algorithm == nil ? "monero" : nil)
+            answer.algorithm.flatMap(Coins.coin(forAlgorithm:)) ?? (answer.algorithm == nil ? "monero" : nil)
         return true
     }
 
@@ -270,7 +271,7 @@ struct AnswerReading {
                 let network = Self.networkDifficulty(bits: bits)
             {
                 answer.job = "Bitcoin-style block template, network difficulty " + ProbeText.number(network.rounded())
-                if network >= Self.bitcoinOnlyDifficulty {
+                if network >= Coins.bitcoinOnlyDifficulty {
                     answer.algorithm = "sha256d"
                     answer.coin = "bitcoin"
                 }
@@ -291,10 +292,6 @@ struct AnswerReading {
         }
         return true
     }
-
-    /// A network difficulty no SHA-256d or scrypt chain but Bitcoin has reached (Bitcoin passed it in
-    /// 2019 and has not fallen back since; Bitcoin Cash has never been above 10¹²).
-    static let bitcoinOnlyDifficulty = 1e13
 
     /// Network difficulty from a header's compact target (nBits): 0xFFFF·2²⁰⁸ / target.
     static func networkDifficulty(bits: UInt32) -> Double? {

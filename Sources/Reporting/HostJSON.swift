@@ -1,3 +1,4 @@
+import Coins
 import Detection
 import Foundation
 import PacketDecoding

@@ -1,3 +1,4 @@
+import Coins
 import JSON
 import PacketDecoding
 import SafeNumbers
@@ -287,7 +288,7 @@ public struct StratumSession {
         let (wallet, worker) = WalletParsing.split(user)
         if !wallet.isEmpty { summary.wallets.appendUnique(wallet, cap: limits.maxListEntries) }
         if let w = worker { addWorker(w) }
-        if summary.coin == nil, let c = WalletParsing.coin(forWallet: wallet) { summary.coin = c }
+        if summary.coin == nil, let c = Coins.coin(forWallet: wallet) { summary.coin = c }
     }
 
     // MARK: - Numbers

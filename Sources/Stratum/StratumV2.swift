@@ -1,3 +1,4 @@
+import Coins
 import PacketDecoding
 import SafeNumbers
 
@@ -157,7 +158,7 @@ public struct StratumV2Session {
             let (wallet, worker) = WalletParsing.split(user)
             if !wallet.isEmpty { summary.wallets.appendUnique(wallet, cap: Self.maxListEntries) }
             if let worker { summary.workers.appendUnique(worker, cap: Self.maxListEntries) }
-            if summary.coin == nil { summary.coin = WalletParsing.coin(forWallet: wallet) }
+            if summary.coin == nil { summary.coin = Coins.coin(forWallet: wallet) }
             summary.minerMethods.appendUnique(
                 type == Self.openStandardChannel ? "OpenStandardMiningChannel" : "OpenExtendedMiningChannel",
                 cap: Self.maxListEntries)

@@ -24,23 +24,6 @@ public enum WalletParsing {
         (s.count == 64 || s.count == 16)
             && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
     }
-
-    /// The coin a wallet address's shape points to, when it is distinctive.
-    public static func coin(forWallet w: String) -> String? {
-        let n = w.count
-        let base58 = w.utf8.allSatisfy { c in
-            (c >= 49 && c <= 57) || (c >= 65 && c <= 90 && c != 73 && c != 79) || (c >= 97 && c <= 122 && c != 108)
-        }
-        if w.hasPrefix("0x") && n == 42 && StratumSession.isHex(w) { return "ethereum" }
-        if (w.hasPrefix("4") || w.hasPrefix("8")) && (n == 95 || n == 106) && base58 { return "monero" }
-        if (w.hasPrefix("t1") || w.hasPrefix("t3")) && n == 35 && base58 { return "zcash" }
-        if w.hasPrefix("bc1") && n >= 42 && n <= 62 { return "bitcoin" }
-        if (w.hasPrefix("1") || w.hasPrefix("3")) && n >= 26 && n <= 35 && base58 { return "bitcoin" }
-        if (w.hasPrefix("L") || w.hasPrefix("M")) && n == 34 && base58 { return "litecoin" }
-        if w.hasPrefix("ltc1") { return "litecoin" }
-        if w.hasPrefix("R") && n == 34 && base58 { return "ravencoin" }
-        return nil
-    }
 }
 
 extension String {

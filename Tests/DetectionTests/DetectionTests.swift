@@ -1,3 +1,4 @@
+import Coins
 import PacketDecoding
 import Reporting
 import Stratum
@@ -105,7 +106,7 @@ private func record(
             ("etc.2miners.com", "ethereum-classic")
         ] as [(String, String?)])
     func coinFromHostname(host: String, coin: String?) {
-        #expect(CoinHints.coin(forHostname: host) == coin)
+        #expect(Coins.coin(forHostname: host) == coin)
     }
 
     @Test func repeatedSessionsShareOneReason() {

@@ -1,3 +1,4 @@
+import Coins
 import CryptoP2P
 import Stratum
 import Testing
@@ -8,9 +9,9 @@ import Testing
     @Test func walletsAreWellFormed() {
         #expect(ProbeIdentity.moneroWallet.count == 95)
         #expect(ProbeIdentity.moneroWallet.hasPrefix("4"))
-        #expect(WalletParsing.coin(forWallet: ProbeIdentity.moneroWallet) == "monero")
-        #expect(WalletParsing.coin(forWallet: ProbeIdentity.bitcoinAddress) == "bitcoin")
-        #expect(WalletParsing.coin(forWallet: ProbeIdentity.ethereumAddress) == "ethereum")
+        #expect(Coins.coin(forWallet: ProbeIdentity.moneroWallet) == "monero")
+        #expect(Coins.coin(forWallet: ProbeIdentity.bitcoinAddress) == "bitcoin")
+        #expect(Coins.coin(forWallet: ProbeIdentity.ethereumAddress) == "ethereum")
     }
 
     /// WebSocket dialects: one masked text frame per message, which the traffic decoder reads back.
