@@ -34,9 +34,9 @@ public struct SessionRecord: Sendable, Codable {
     public var flowLastSeen: Timestamp
     public var minerBytes: Int
     public var poolBytes: Int
-    public var endReason: String
-    /// What carried the JSON: "tcp" (plain Stratum), "http" (getwork bodies), "websocket".
-    public var transport = "tcp"
+    public var endReason: SessionEndReason
+    /// What carried the mining messages.
+    public var transport = SessionTransport.tcp
     /// The pool list entry the pool's name or address matched, if any.
     public var poolList: PoolMatch?
     /// The proxy the session went through (then `pool` is the proxy's address).
@@ -48,7 +48,7 @@ public struct SessionRecord: Sendable, Codable {
     public init(
         miner: IPAddress, minerPort: UInt16, pool: IPAddress, poolPort: UInt16, vlanID: UInt16,
         summary: StratumSummary, flowFirstSeen: Timestamp, flowLastSeen: Timestamp,
-        minerBytes: Int, poolBytes: Int, endReason: String
+        minerBytes: Int, poolBytes: Int, endReason: SessionEndReason
     ) {
         self.miner = miner
         self.minerPort = minerPort
@@ -145,4 +145,21 @@ public struct RateKind: Hashable, Sendable, Comparable {
     public var label: String { coin ?? "unknown coin" + (dialect.map { " (\($0))" } ?? "") }
 
     public static func < (a: RateKind, b: RateKind) -> Bool { a.label < b.label }
+}
+
+/// What carried a session's mining messages; the JSON spells the raw values.
+public enum SessionTransport: String, Sendable, Codable {
+    /// Plain Stratum (or SV2) on the TCP stream.
+    case tcp
+    /// getwork / getblocktemplate bodies over HTTP.
+    case http
+    /// Inside WebSocket messages (browser miners and their proxies).
+    case websocket
+}
+
+/// Why a session's flow ended — or that it has not (`open`: a snapshot). The JSON and the store spell
+/// the raw values.
+public enum SessionEndReason: String, Sendable, Codable {
+    case closed, reset, idle, evicted, finished
+    case open
 }

@@ -133,7 +133,7 @@ struct Dispatcher: FlowHandler {
         if flow.app.published {
             runState.shared?.close(SharedVerdicts.FlowID(worker: runState.worker, origin: flow.firstSeq))
         }
-        let found = findings(flow, reason: reason.rawValue, final: true)
+        let found = findings(flow, reason: SessionEndReason(reason), final: true)
         for r in found.sessions { runState.add(r, asOf: runState.point) }
         if found.identifiedSession, let r = found.sessions.last {
             // Stamped with the session's last packet, not the packet (or tick) that found it idle.
@@ -147,7 +147,7 @@ struct Dispatcher: FlowHandler {
 
     /// What a flow has shown so far (see `FlowAnalyzer.findings`). A flow no analyzer kept can still
     /// be a TCP connection to a server known as a pool.
-    func findings(_ flow: FlowState<FlowApp>, reason: String, final: Bool) -> Findings {
+    func findings(_ flow: FlowState<FlowApp>, reason: SessionEndReason, final: Bool) -> Findings {
         // A name learned while the flow went on (a DNS answer a slower live worker took in after this
         // flow's first packet; a lookup after the connection) still names its server, as of its last packet.
         if flow.app.hint == nil && flow.app.tunnel == nil {
@@ -157,5 +157,18 @@ struct Dispatcher: FlowHandler {
         let context = FlowContext(flow: flow, shared: runState, time: flow.lastSeen)
         if let analyzer = flow.app.analyzer { return analyzer.findings(flow: context, reason: reason, final: final) }
         return Findings(evidence: context.connectionToPool())
+    }
+}
+
+extension SessionEndReason {
+    /// How the flow table's reason reads on a session.
+    init(_ reason: FlowEndReason) {
+        switch reason {
+        case .closed: self = .closed
+        case .reset: self = .reset
+        case .idle: self = .idle
+        case .evicted: self = .evicted
+        case .finished: self = .finished
+        }
     }
 }

@@ -245,7 +245,7 @@ public final class PacketPipeline {
     /// What an open flow shows so far that the allow list lets count, stamped with the flow's place.
     private func openFindings(_ flow: FlowState<FlowApp>) -> (sessions: [SessionRecord], evidence: [Evidence]) {
         let runState = dispatcher.runState
-        let found = dispatcher.findings(flow, reason: "open", final: false)
+        let found = dispatcher.findings(flow, reason: .open, final: false)
         let asOf = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
         var sessions: [SessionRecord] = []
         var evidence: [Evidence] = []

@@ -197,7 +197,7 @@ public enum ReasonText {
         var parts: [String] = []
         let who = m.software ?? "a miner"
         var dialect = m.dialect?.rawValue ?? "stratum"
-        if s.transport != "tcp" { dialect += " over " + (s.transport == "http" ? "HTTP" : "WebSocket") }
+        if s.transport != .tcp { dialect += " over " + (s.transport == .http ? "HTTP" : "WebSocket") }
         switch m.shape {
         case .twoSided:
             var login = "\(who) mined via \(dialect) at \(where_)"

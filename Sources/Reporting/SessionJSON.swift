@@ -78,8 +78,8 @@ public struct SessionJSON: Codable, Sendable {
         last_seen = m.lastSeen.map { TimeFormat.iso8601($0.nanoseconds) }
         bytes_from_miner = s.minerBytes
         bytes_from_pool = s.poolBytes
-        end_reason = s.endReason
-        transport = s.transport
+        end_reason = s.endReason.rawValue
+        transport = s.transport.rawValue
         pool_list_match = s.poolList.map { "\($0.matched) (\($0.entry.kind.rawValue), \($0.entry.source))" }
         proxy = s.proxy
     }

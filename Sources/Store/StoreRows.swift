@@ -101,7 +101,7 @@ public struct StoreRows: Sendable, Codable {
                 lastSeen: (m.lastSeen ?? s.flowLastSeen).nanoseconds,
                 dialect: m.dialect?.rawValue, coin: s.coin, wallet: m.wallets.first, software: m.software,
                 poolName: m.poolHostnames.first, sharesAccepted: m.sharesAccepted, sharesRejected: m.sharesRejected,
-                hashrate: m.estimatedHashrate, endReason: s.endReason, json: docs.session(s))
+                hashrate: m.estimatedHashrate, endReason: s.endReason.rawValue, json: docs.session(s))
             // A session appears under its miner and its pool: written once.
             guard seenSessions.insert(row.key).inserted, fresh("s|" + row.key, row.json) else { return }
             sessions.append(row)

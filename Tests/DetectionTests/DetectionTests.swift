@@ -18,7 +18,7 @@ private func record(
     return SessionRecord(
         miner: IPAddress(miner)!, minerPort: 40000, pool: IPAddress(pool)!, poolPort: 3333, vlanID: 0,
         summary: s, flowFirstSeen: .zero, flowLastSeen: Timestamp(seconds: 600), minerBytes: 1, poolBytes: 1,
-        endReason: "closed")
+        endReason: .closed)
 }
 
 @Suite struct VerdictTests {
@@ -236,7 +236,7 @@ private func record(
                     poolPort: 3333,
                     vlanID: 0, summary: s, flowFirstSeen: Timestamp(seconds: Int64(100 + i)),
                     flowLastSeen: Timestamp(seconds: Int64(101 + i)),
-                    minerBytes: 1, poolBytes: 1, endReason: "closed"))
+                    minerBytes: 1, poolBytes: 1, endReason: .closed))
         }
         #expect(v.sessionsRetired == 20)  // 10 as miner, 10 as pool
         let miner = v.reports().first { $0.host == IPAddress("10.0.0.1")! }!

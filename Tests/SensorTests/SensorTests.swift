@@ -29,7 +29,7 @@ import Testing
             vlanID: 0,
             summary: m, flowFirstSeen: Timestamp(seconds: 1_732_000_000),
             flowLastSeen: Timestamp(seconds: 1_732_000_060),
-            minerBytes: 10, poolBytes: 10, endReason: "closed")
+            minerBytes: 10, poolBytes: 10, endReason: .closed)
         outputs.event(
             AnalysisEvent(
                 time: Timestamp(seconds: 1_732_000_001), kind: .share(accepted: true), session: s,

@@ -33,7 +33,7 @@ import TrafficGen
         return SessionRecord(
             miner: IPAddress("10.0.0.1")!, minerPort: 1, pool: IPAddress("10.0.0.2")!, poolPort: 3333, vlanID: 0,
             summary: m, flowFirstSeen: Timestamp(nanoseconds: first), flowLastSeen: Timestamp(nanoseconds: last),
-            minerBytes: .max, poolBytes: .max, endReason: "closed")
+            minerBytes: .max, poolBytes: .max, endReason: .closed)
     }
 
     static let extremes: [(Int64, Int64, Double, Int)] = [
@@ -165,7 +165,7 @@ import TrafficGen
                     pool: IPAddress("192.0.2.1")!,
                     poolPort: 3333, vlanID: 0, summary: m, flowFirstSeen: Timestamp(seconds: 100),
                     flowLastSeen: Timestamp(seconds: 200),
-                    minerBytes: 1, poolBytes: 0, endReason: "closed"))
+                    minerBytes: 1, poolBytes: 0, endReason: .closed))
         }
         let reports = verdicts.reports()
         #expect(reports.count == PeriodReport.maxHosts + 100)

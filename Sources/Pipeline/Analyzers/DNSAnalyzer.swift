@@ -31,7 +31,7 @@ final class DNSAnalyzer: FlowAnalyzer {
         return true
     }
 
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         Findings(evidence: flow.connectionToPool())
     }
 

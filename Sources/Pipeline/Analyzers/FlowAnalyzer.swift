@@ -36,7 +36,7 @@ protocol FlowAnalyzer: AnyObject {
 
     /// What the flow has shown so far. `final`: the flow is ending — count its anomalies and
     /// remember its names; a snapshot of a flow still open (`final` false) changes nothing.
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings
 }
 
 extension FlowAnalyzer {
@@ -127,7 +127,7 @@ struct FlowContext {
     var limits: Limits { shared.limits }
 
     /// The session as a record: which side mined, with the flow's times and byte counts.
-    func record(_ summary: StratumSummary, reason: String) -> SessionRecord? {
+    func record(_ summary: StratumSummary, reason: SessionEndReason) -> SessionRecord? {
         guard let minerSide = summary.minerSide else { return nil }
         let minerDir: FlowDirection = minerSide == .a ? .lowToHigh : .highToLow
         let miner = flow.key.source(minerDir)
@@ -166,10 +166,10 @@ struct FlowContext {
     }
 
     /// Releases a session's pending events (identified, logins, shares, reconnects) to the event stream.
-    func publish(_ session: inout StratumSession, transport: String) {
+    func publish(_ session: inout StratumSession, transport: SessionTransport) {
         guard let onEvent = shared.onEvent, session.hasEvents else { return }
         let events = session.drainEvents()
-        guard var record = record(session.summary, reason: "open") else { return }
+        guard var record = record(session.summary, reason: .open) else { return }
         record.transport = transport
         for e in events {
             let kind: AnalysisEvent.Kind =

@@ -51,7 +51,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
         return .mine(HTTPAnalyzer(requestDirection: requestDirection, limits: flow.limits.http))
     }
 
-    private var transport: String { facts.upgraded ? "websocket" : "http" }
+    private var transport: SessionTransport { facts.upgraded ? .websocket : .http }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         feed(bytes, direction, flow)
@@ -237,7 +237,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
 
     // MARK: - Findings
 
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         if final {
             if malformed && !finished {
                 flow.shared.anomalies.record(facts.upgraded ? .websocketMalformed : .httpMalformed)
@@ -250,7 +250,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
         var found = Findings(identifiedSession: stratum?.identified == true)
         var decoded = false
         if let w = webMiner, w.summary.shape != .none, var r = flow.record(w.summary, reason: reason) {
-            r.transport = "websocket"
+            r.transport = .websocket
             annotate(&r, flow)
             found.sessions.append(r)
             decoded = true

@@ -32,7 +32,7 @@ final class PeerAnalyzer: FlowAnalyzer {
         return checked.0 && checked.1 ? .bypass : .keep
     }
 
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         let f = flow.flow
         var found = Findings()
         for (dir, h) in [(FlowDirection.lowToHigh, seen.0), (.highToLow, seen.1)] {

@@ -53,7 +53,7 @@ final class SOCKSAnalyzer: FlowAnalyzer {
 
     /// A request that names a listed pool is evidence on its own, even when the proxy refused it
     /// or the capture ends before the answer.
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         guard let version = handshake.version, let target = handshake.target, let host = handshake.targetHost,
             let port = handshake.targetPort
         else { return Findings(evidence: flow.connectionToPool()) }

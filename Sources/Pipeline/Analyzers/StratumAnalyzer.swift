@@ -1,3 +1,4 @@
+import Detection
 import PacketDecoding
 import Stratum
 import StreamReassembly
@@ -24,7 +25,7 @@ final class StratumAnalyzer: FlowAnalyzer {
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         let keep = session.feed(bytes, from: direction.side, time: flow.time)
-        flow.publish(&session, transport: "tcp")
+        flow.publish(&session, transport: .tcp)
         return keep ? .keep : .bypass
     }
 
@@ -46,11 +47,11 @@ final class StratumAnalyzer: FlowAnalyzer {
         return !session.identified
     }
 
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         if final { flow.recordAnomalies(of: session) }
         var found = Findings(identifiedSession: session.identified)
         if var record = flow.record(session.summary, reason: reason) {
-            record.transport = "tcp"
+            record.transport = .tcp
             flow.annotate(&record, hint: flow.hint)
             found.sessions.append(record)
             if record.summary.shape != .none { return found }

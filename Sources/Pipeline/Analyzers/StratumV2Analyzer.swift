@@ -31,7 +31,7 @@ final class StratumV2Analyzer: FlowAnalyzer {
 
     /// The mining protocol (SetupConnection protocol 0) is a session; the others (job declaration,
     /// template distribution) only count as a connection to a known pool.
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         if session.setupProtocol == 0, var record = flow.record(session.summary, reason: reason) {
             flow.annotate(&record, hint: flow.hint)
             return Findings(sessions: [record])
@@ -85,7 +85,7 @@ final class NoiseShapeAnalyzer: FlowAnalyzer {
         return .keep
     }
 
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         // Hello and exactly the answer, the flight over (the client spoke again, or the flow ended).
         // Delivery stops when the flight ends, so its size stays what it was then.
         let full = hello && serverBytes == StratumV2Session.noiseAnswerSize && (answerOver || final)

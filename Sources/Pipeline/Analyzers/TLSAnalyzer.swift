@@ -167,7 +167,7 @@ final class TLSAnalyzer: FlowAnalyzer {
         flow.shared.remember(server.address, name: name, match: h.match, source: .earlierSNI, ttl: ttl)
     }
 
-    func findings(flow: FlowContext, reason: String, final: Bool) -> Findings {
+    func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
         // A flow that ended inside its handshake is finished now (a snapshot only looks).
         if final { finish(flow, time: flow.flow.lastSeen) }
         let hint = (finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint) ?? flow.laterHint
