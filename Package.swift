@@ -160,7 +160,10 @@ let package = Package(
                 "DNS", "TLS", "HTTP", "CryptoP2P", "Proxy", "Stratum", "JSON", "PacketDecoding", "TrafficGen"
             ]),
         .testTarget(
-            name: "SensorTests", dependencies: ["Sensor", "OS", "PacketDecoding", "Detection", "Store", "Stratum"]),
+            name: "SensorTests",
+            dependencies: [
+                "Sensor", "OS", "PacketCapture", "PacketDecoding", "Pipeline", "Detection", "Store", "Stratum"
+            ]),
         .testTarget(
             name: "StoreTests",
             dependencies: ["Store", "Reporting", "Detection", "Pipeline", "PacketDecoding", "Sensor", "TrafficGen"]),

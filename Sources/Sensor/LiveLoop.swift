@@ -10,12 +10,12 @@ import Reporting
 /// the same `PacketPipeline` the offline path uses. Quiet links still advance the clock: a tick
 /// every `tickInterval` expires idle flows by wall time.
 public final class LiveLoop: LiveSensor {
-    public let captures: [LiveCapture]
+    public let captures: [any PacketSource]
     public let analyzer: PacketPipeline
     public var tickInterval: Double = 1
     public private(set) var packets = 0
 
-    public init(captures: [LiveCapture], analyzer: PacketPipeline) {
+    public init(captures: [any PacketSource], analyzer: PacketPipeline) {
         self.captures = captures
         self.analyzer = analyzer
     }

@@ -96,7 +96,7 @@ public final class LiveWorkers: LiveSensor {
             group.enter()
             let thread = Thread { [group] in
                 defer { group.leave() }
-                var captures: [LiveCapture] = []
+                var captures: [any PacketSource] = []
                 do throws(CaptureError) {
                     for (i, name) in interfaces.enumerated() {
                         var o = options
