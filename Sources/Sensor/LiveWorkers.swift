@@ -64,11 +64,20 @@ public final class LiveWorkers: LiveSensor {
         var published = Timestamp.distantPast
     }
 
+    /// How a worker opens its source on one interface (its fan-out group and buffer share already in
+    /// the options): a libpcap handle unless the caller brings another capture method.
+    public typealias OpenSource =
+        @Sendable (_ interface: String, _ options: LiveCapture.Options) throws(CaptureError) ->
+        any PacketSource
+
     /// Opens every worker's handles (as the caller: root, before privileges are dropped) and waits for
     /// `start()`. Throws the first handle that could not be opened, with every thread ended.
     public init(
         interfaces: [String], options: LiveCapture.Options, workers: Int, limits: Limits, intel: PoolIntelligence,
         localNets: AddressSet?, policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool,
+        open openSource: @escaping OpenSource = { name, options throws(CaptureError) in
+            try LiveCapture(interface: name, options: options)
+        },
         onEvent: (@Sendable (AnalysisEvent) -> Void)?
     ) throws(CaptureError) {
         let n = max(1, workers)
@@ -103,7 +112,7 @@ public final class LiveWorkers: LiveSensor {
                         o.fanoutGroup = UInt16(truncatingIfNeeded: base &+ i)
                         // The kernel buffer asked for is the interface's: the workers' rings share it.
                         o.bufferSize = options.bufferSize.map { max($0 / n, 1 << 20) }
-                        captures.append(try LiveCapture(interface: name, options: o))
+                        captures.append(try openSource(name, o))
                     }
                 } catch {
                     failure.withLock { if $0 == nil { $0 = error } }

@@ -1,9 +1,11 @@
 import Detection
 import Foundation
+import Locking
 import OS
 import PacketCapture
 import PacketDecoding
 import Pipeline
+import PoolIntel
 import Testing
 
 @testable import Sensor
@@ -20,7 +22,7 @@ import Testing
         private var next = 0
         var exhausted: Bool { next >= frames.count }
 
-        init(path: String) throws {
+        init(path: String) throws(CaptureError) {
             selectableFileDescriptor = open("/dev/null", O_RDONLY)
             let file = try PcapFileSource(path: path)
             try file.forEachPacket { p in
@@ -46,6 +48,26 @@ import Testing
             s.received = UInt64(next)
             return s
         }
+    }
+
+    /// The workers open their sources through the factory they are given: a capture method plugs in
+    /// without touching them.
+    @Test func liveWorkersOpenTheSourcesTheyAreGiven() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("pcaps/xmrig-cryptonote.pcap").path
+        let opened = Locked<[String]>([])
+        let workers = try LiveWorkers(
+            interfaces: ["replay"], options: LiveCapture.Options(), workers: 1, limits: Limits(),
+            intel: PoolIntelligence(), localNets: nil, collectRetired: false,
+            open: { name, _ throws(CaptureError) in
+                opened.withLock { $0.append(name) }
+                return try ReplaySource(path: path)
+            }, onEvent: nil)
+        let start = WallTime.now()
+        try workers.run(shouldStop: { WallTime.now().since(start) > 1.5 }, everySecond: { _ in })
+        let (reports, _) = workers.finish()
+        #expect(opened.withLock { $0 } == ["replay"])
+        #expect(reports.first { $0.host.description == "10.0.0.5" }?.verdict == .mining)
     }
 
     @Test func theLiveLoopReadsAnySource() throws {
