@@ -97,26 +97,7 @@ enum ConfigShow {
         return lines.joined(separator: "\n")
     }
 
-    /// A JSON string literal: double quotes, backslash escapes, control characters as \u escapes.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
-                    || (0x2028...0x2029).contains(scalar.value)
-                {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (YAML reads it unchanged): the project's JSON writer, which escapes every
+    /// control and invisible character.
+    static func quoted(_ s: String) -> String { JSONOutput.encode(s, pretty: false) }
 }

@@ -32,10 +32,15 @@ extension Live {
 
     /// The settings this process runs with (flags over the config file), as `config show` reads them.
     static func effectiveSettings() -> [String: [String]] {
-        guard let expanded = try? ConfigArguments.expand(Array(CommandLine.arguments.dropFirst())),
-            let schema = expanded.schema
-        else { return [:] }
-        return schema.values(in: Array(expanded.arguments.dropFirst()))
+        guard let expanded = try? ConfigArguments.expand(Array(CommandLine.arguments.dropFirst())) else { return [:] }
+        return settings(of: expanded)
+    }
+
+    /// The settings an expanded command line gives (the file's merged in).
+    static func settings(of expanded: (arguments: [String], file: ConfigFile?, schema: CommandSchema?)) -> [String:
+        [String]]
+    {
+        expanded.schema?.values(in: Array(expanded.arguments.dropFirst())) ?? [:]
     }
 
     /// SIGHUP with `--config`: the file read again (the flags still override it). The lists and the log
@@ -43,9 +48,11 @@ extension Live {
     /// that no longer reads, or a setting that no longer validates, changes nothing.
     func rereadConfig(_ file: String, _ lists: inout IntelOptions, _ settings: inout [String: [String]]) {
         let fresh: Live
+        let now: [String: [String]]
         do {
             let expanded = try ConfigArguments.expand(Array(CommandLine.arguments.dropFirst()))
             fresh = try Live.parse(Array(expanded.arguments.dropFirst()))
+            now = Self.settings(of: expanded)
         } catch let failure as ConfigFile.Failure {
             Diagnostics.log.error("SIGHUP: \(failure); the settings in use stay")
             return
@@ -53,7 +60,6 @@ extension Live {
             Diagnostics.log.error("SIGHUP: \(file): \(Live.message(for: error)); the settings in use stay")
             return
         }
-        let now = Self.effectiveSettings()
         for key in Set(settings.keys).union(now.keys).sorted() where settings[key] != now[key] {
             let value = now[key].map { $0.joined(separator: ", ") } ?? "(not set)"
             if Self.changeableLive.contains(key) {
@@ -66,7 +72,6 @@ extension Live {
         settings = settings.filter { !Self.changeableLive.contains($0.key) }.merging(
             now.filter { Self.changeableLive.contains($0.key) }
         ) { old, _ in old }
-        for key in Self.changeableLive where now[key] == nil { settings[key] = nil }
         lists = fresh.intel
         Diagnostics.setLevel(fresh.diagnostics.level)
     }
