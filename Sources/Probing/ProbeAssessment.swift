@@ -305,30 +305,12 @@ struct AnswerReading {
     /// The block height a coinbase's first part states (BIP 34: the script signature starts with it).
     /// coinb1 = version (4) · input count (1) · previous output (36) · script length (1) · height push.
     static func coinbaseHeight(_ coinb1: String) -> Int? {
-        let digits = Array(coinb1.utf8)
-        func byte(_ i: Int) -> Int? {
-            guard 2 * i + 1 < digits.count, let hi = hexValue(digits[2 * i]), let lo = hexValue(digits[2 * i + 1])
-            else { return nil }
-            return hi << 4 | lo
-        }
-        guard byte(4) == 1, let push = byte(42) else { return nil }
+        // The height's push ends by byte 46: 94 digits are all that is read.
+        guard let b = ProbeHex.decode(coinb1.utf8.prefix(94)), b.count > 42, b[4] == 1 else { return nil }
+        let push = Int(b[42])
         if (0x51...0x60).contains(push) { return push - 0x50 }  // OP_1 … OP_16
-        guard (1...4).contains(push) else { return nil }
-        var height = 0
-        for i in stride(from: push, through: 1, by: -1) {
-            guard let b = byte(42 + i) else { return nil }
-            height = height << 8 | b
-        }
-        return height
-    }
-
-    private static func hexValue(_ c: UInt8) -> Int? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(c - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(c - UInt8(ascii: "a")) + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(c - UInt8(ascii: "A")) + 10
-        default: nil
-        }
+        guard (1...4).contains(push), b.count > 42 + push else { return nil }
+        return b[43...(42 + push)].reversed().reduce(0) { $0 << 8 | Int($1) }
     }
 
     /// eth-proxy work: [header hash, seed hash, boundary (, block number)].

@@ -308,21 +308,39 @@ enum ElligatorSwift {
     }
 }
 
-/// Hex text to bytes for the constants written in hex (not for wire data).
+/// Hex text to bytes: the probe's one hex decoder, for the constants written in hex here and for
+/// hex a pool sends.
 enum ProbeHex {
-    static func bytes(_ hex: String) -> [UInt8] {
-        let digits = Array(hex.utf8)
-        return stride(from: 0, to: digits.count - 1, by: 2).map { i in
-            UInt8(hexDigit(digits[i]) << 4 | hexDigit(digits[i + 1]))
+    /// Every pair of digits one byte (a trailing odd digit ignored); nil at a character that is not a
+    /// hex digit.
+    static func decode(_ hex: some Collection<UInt8>) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(hex.count / 2)
+        var high: UInt8?
+        for c in hex {
+            guard let digit = digit(c) else { return nil }
+            if let h = high {
+                out.append(h << 4 | digit)
+                high = nil
+            } else {
+                high = digit
+            }
         }
+        return out
     }
 
-    private static func hexDigit(_ c: UInt8) -> UInt8 {
+    /// A constant of this code, written in hex.
+    static func bytes(_ hex: String) -> [UInt8] {
+        guard let bytes = decode(hex.utf8) else { preconditionFailure("not hex: \(hex)") }
+        return bytes
+    }
+
+    private static func digit(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
         case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: 0
+        default: nil
         }
     }
 }

@@ -158,25 +158,16 @@ public struct NoiseSession: Sendable {
     }
 
     public enum Frames: Equatable {
-        case frames([(type: UInt8, payload: [UInt8])])
+        case frames([SV2Frame])
         /// A frame failed to authenticate or claimed more than `maxPayload`: the stream is not ours to read.
         case broken(String)
-
-        public static func == (a: Frames, b: Frames) -> Bool {
-            switch (a, b) {
-            case (.broken(let x), .broken(let y)): x == y
-            case (.frames(let x), .frames(let y)):
-                x.map(\.type) == y.map(\.type) && x.map(\.payload) == y.map(\.payload)
-            default: false
-            }
-        }
     }
 
     /// Every whole frame in `received` (from the start of the server's transport messages), decrypted;
     /// a partial frame at the end waits. Lengths are checked before anything is read or allocated.
     public func open(_ received: ArraySlice<UInt8>, maxPayload: Int = 64 * 1024) -> Frames {
         var cipher = receive
-        var frames: [(UInt8, [UInt8])] = []
+        var frames: [SV2Frame] = []
         var at = received.startIndex
         while received.endIndex - at >= Self.headerSize + ChaChaPoly.tagSize {
             let sealedHeader = received[at..<(at + Self.headerSize + ChaChaPoly.tagSize)]
@@ -198,10 +189,22 @@ public struct NoiseSession: Sendable {
                 payload += plain
                 block = end
             }
-            frames.append((header[2], payload))
+            frames.append(SV2Frame(header[2], payload))
             at = bodyStart + sealed
         }
         return .frames(frames)
+    }
+}
+
+/// One Stratum V2 frame, decrypted: its message type and payload (the extension type and the
+/// channel bit are not needed by the probe).
+public struct SV2Frame: Equatable, Sendable {
+    public var type: UInt8
+    public var payload: [UInt8]
+
+    public init(_ type: UInt8, _ payload: [UInt8]) {
+        self.type = type
+        self.payload = payload
     }
 }
 
@@ -214,7 +217,7 @@ public enum StratumV2Probe {
     /// SetupConnection for the mining protocol (version 2, standard jobs), then OpenStandardMiningChannel
     /// with the throwaway Bitcoin address and a small nominal hash rate — a channel is a request for work;
     /// nothing is ever submitted on it.
-    public static func requests(host: String, port: UInt16) -> [(type: UInt8, payload: [UInt8])] {
+    public static func requests(host: String, port: UInt16) -> [SV2Frame] {
         var setup: [UInt8] = [0]  // protocol 0: mining
         setup += le16(2) + le16(2)  // min and max version
         setup += le32(1)  // REQUIRES_STANDARD_JOBS: the probe opens a standard channel
@@ -224,7 +227,7 @@ public enum StratumV2Probe {
         open += str0_255(ProbeIdentity.bitcoinAddress + ".probe")
         open += le32(Float(1e6).bitPattern)  // nominal hash rate, 1 MH/s
         open += [UInt8](repeating: 0xFF, count: 32)  // max target: any
-        return [(StratumV2Session.setupConnection, setup), (StratumV2Session.openStandardChannel, open)]
+        return [SV2Frame(StratumV2Session.setupConnection, setup), SV2Frame(StratumV2Session.openStandardChannel, open)]
     }
 
     /// What `requests` holds, in words (`probe --requests`): the frames are sealed, so their fields are listed.
@@ -247,7 +250,7 @@ public enum StratumV2Probe {
 
     /// Reads decrypted frames: a channel opened with a target and a job is a pool; an error to the
     /// setup or the channel is a refusal (it spoke SV2 mining, but gave no work).
-    public static func assess(_ frames: [(type: UInt8, payload: [UInt8])], complete: Bool, session: NoiseSession)
+    public static func assess(_ frames: [SV2Frame], complete: Bool, session: NoiseSession)
         -> ProbeAssessment
     {
         var answer = PoolAnswer(dialect: .stratumV2)
@@ -257,9 +260,9 @@ public enum StratumV2Probe {
         var setupAccepted = false
         var channelOpened = false
         var jobSeen = false
-        for (type, payload) in frames {
-            var cursor = payload[...]
-            switch type {
+        for frame in frames {
+            var cursor = frame.payload[...]
+            switch frame.type {
             case StratumV2Session.setupSuccess:
                 setupAccepted = true
             case StratumV2Session.setupError:

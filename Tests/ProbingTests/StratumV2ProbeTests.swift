@@ -129,7 +129,7 @@ import Testing
         let reply =
             serverSend.seal(type: 0x01, payload: [2, 0, 0, 0, 0, 0])
             + serverSend.seal(type: 0x15, payload: [], channelMessage: true)
-        #expect(session.open(reply[...]) == .frames([(0x01, [2, 0, 0, 0, 0, 0]), (0x15, [])]))
+        #expect(session.open(reply[...]) == .frames([SV2Frame(0x01, [2, 0, 0, 0, 0, 0]), SV2Frame(0x15, [])]))
         // A partial frame waits; a flipped bit breaks the channel.
         #expect(session.open(reply.prefix(30)) == .frames([]))
         var flipped = reply
@@ -159,12 +159,10 @@ import Testing
         // Within the cap, a payload over one Noise block (65 519 bytes) is read across both blocks.
         #expect(
             session.open(huge[...], maxPayload: 100_000)
-                == .frames([(type: UInt8(0x15), payload: [UInt8](repeating: 0, count: 70_000))]))
+                == .frames([SV2Frame(0x15, [UInt8](repeating: 0, count: 70_000))]))
     }
 
-    func frames(_ list: [(UInt8, [UInt8])]) -> [(type: UInt8, payload: [UInt8])] {
-        list.map { (type: $0.0, payload: $0.1) }
-    }
+    func frames(_ list: [(UInt8, [UInt8])]) -> [SV2Frame] { list.map { SV2Frame($0.0, $0.1) } }
     var session: NoiseSession {
         NoiseSession(
             send: NoiseCipher(key: [UInt8](repeating: 0, count: 32)),
