@@ -11,11 +11,11 @@ import Testing
         if: Lab.available && FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
         "needs root, ip netns, python3 and openssl: live TLS test skipped"))
 struct EncryptedLiveTests {
-    @Test(arguments: [false, true])
-    func minerCertificateSeenLiveOverRealTLS(probe: Bool) throws {
-        let net = try NetPair(probe ? 10 : 9)
-        let dir = Lab.tempDir("tls-live")
-        let openssl = "/usr/bin/openssl"
+    static let script = Binary.root.appendingPathComponent("scripts/encrypted/stratum_tls.py").path
+
+    /// DIR/k.pem and DIR/c.pem: a certificate made as XMRig makes its own (self-signed, X.509 v1,
+    /// serial 1, RSA-2048, valid exactly ten years).
+    static func makeMinerCertificate(in dir: String) throws {
         for args in [
             ["genrsa", "-out", dir + "/k.pem", "2048"],
             ["req", "-new", "-key", dir + "/k.pem", "-subj", "/CN=localhost", "-out", dir + "/r.csr"],
@@ -24,10 +24,16 @@ struct EncryptedLiveTests {
                 "-out", dir + "/c.pem"
             ]
         ] {
-            let (rc, out) = try Lab.run(openssl, args)
+            let (rc, out) = try Lab.run("/usr/bin/openssl", args)
             try #require(rc == 0, "openssl \(args[0]): \(out)")
         }
-        let script = Binary.root.appendingPathComponent("scripts/encrypted/stratum_tls.py").path
+    }
+
+    @Test(arguments: [false, true])
+    func minerCertificateSeenLiveOverRealTLS(probe: Bool) throws {
+        let net = try NetPair(probe ? 10 : 9)
+        let dir = Lab.tempDir("tls-live")
+        try Self.makeMinerCertificate(in: dir)
         // With --probe the sensor asks the pool (a private address: allowed by name) while the miner mines.
         let probing = probe ? ["--probe", "--probe-allow", net.poolIP + "/32", "--commit-interval", "2"] : []
         let sensor = try Lab.spawn(
@@ -40,7 +46,7 @@ struct EncryptedLiveTests {
         let pool = try Lab.spawn(
             Lab.ip,
             net.inPool([
-                "python3", script, "pool", "--port", "3333", "--cert", dir + "/c.pem", "--key", dir + "/k.pem",
+                "python3", Self.script, "pool", "--port", "3333", "--cert", dir + "/c.pem", "--key", dir + "/k.pem",
                 "--tls12", "--hold", "14"
             ]), log: dir + "/pool.log")
         defer { pool.terminate() }
@@ -48,7 +54,7 @@ struct EncryptedLiveTests {
         let (rc, out) = try Lab.run(
             Lab.ip,
             net.inMiner([
-                "python3", script, "miner", "--host", net.poolIP, "--port", "3333",
+                "python3", Self.script, "miner", "--host", net.poolIP, "--port", "3333",
                 "--seconds", "4", "--share", "0.5"
             ]))
         #expect(rc == 0, "miner: \(out)")
@@ -81,19 +87,7 @@ struct EncryptedLiveTests {
     @Test func aSensorWithoutProbeJudgesWithTheFleetsAnswers() throws {
         let net = try NetPair(11)
         let dir = Lab.tempDir("tls-fleet")
-        let openssl = "/usr/bin/openssl"
-        for args in [
-            ["genrsa", "-out", dir + "/k.pem", "2048"],
-            ["req", "-new", "-key", dir + "/k.pem", "-subj", "/CN=localhost", "-out", dir + "/r.csr"],
-            [
-                "x509", "-req", "-in", dir + "/r.csr", "-signkey", dir + "/k.pem", "-set_serial", "1", "-days", "3650",
-                "-out", dir + "/c.pem"
-            ]
-        ] {
-            let (rc, out) = try Lab.run(openssl, args)
-            try #require(rc == 0, "openssl \(args[0]): \(out)")
-        }
-        let script = Binary.root.appendingPathComponent("scripts/encrypted/stratum_tls.py").path
+        try Self.makeMinerCertificate(in: dir)
         let store = dir + "/fleet.sqlite"
         let common = [
             "live", "-i", net.poolIf, "--store", store, "--duration", "14", "--format", "json", "--quiet",
@@ -108,7 +102,7 @@ struct EncryptedLiveTests {
         let pool = try Lab.spawn(
             Lab.ip,
             net.inPool([
-                "python3", script, "pool", "--port", "3333", "--cert", dir + "/c.pem", "--key", dir + "/k.pem",
+                "python3", Self.script, "pool", "--port", "3333", "--cert", dir + "/c.pem", "--key", dir + "/k.pem",
                 "--tls12", "--hold", "16"
             ]), log: dir + "/pool.log")
         defer { pool.terminate() }
@@ -116,7 +110,7 @@ struct EncryptedLiveTests {
         let (rc, out) = try Lab.run(
             Lab.ip,
             net.inMiner([
-                "python3", script, "miner", "--host", net.poolIP, "--port", "3333",
+                "python3", Self.script, "miner", "--host", net.poolIP, "--port", "3333",
                 "--seconds", "4", "--share", "0.5"
             ]))
         #expect(rc == 0, "miner: \(out)")
