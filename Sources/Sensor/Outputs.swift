@@ -18,15 +18,6 @@ public final class Outputs: Sendable {
         speaker = OutputSpeaker(identity)
     }
 
-    /// The three built-in outputs, each when configured.
-    public convenience init(
-        events: EventsFile?, syslog: SyslogSender?, webhook: WebhookSender?,
-        identity: StoreIdentity = StoreIdentity(sensor: StoreIdentity.hostName), eve: Bool = false
-    ) {
-        let list: [(any SensorOutput)?] = [events.map { EventsOutput(file: $0, eve: eve) }, syslog, webhook]
-        self.init(list.compactMap { $0 }, identity: identity)
-    }
-
     public func event(_ e: AnalysisEvent) { for o in outputs { o.event(e, speaker) } }
 
     public func newMiner(_ report: HostReport, change: VerdictChange, time: Int64) {

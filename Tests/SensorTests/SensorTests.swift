@@ -20,8 +20,8 @@ import Testing
     @Test func eveEventsFileRecordsNameSensorAndFlow() throws {
         let path = tempPath("eve.json")
         let outputs = Outputs(
-            events: try EventsFile(path: path), syslog: nil, webhook: nil,
-            identity: StoreIdentity(sensor: "tap-9", site: "lab"), eve: true)
+            [EventsOutput(file: try EventsFile(path: path), eve: true)],
+            identity: StoreIdentity(sensor: "tap-9", site: "lab"))
         var m = StratumSummary()
         m.dialect = .stratumV1
         let s = SessionRecord(
