@@ -35,8 +35,10 @@ public struct EvidenceDetails: Sendable, Equatable, Codable {
     public var certificateNames: [String] = []
     /// The server's certificate has the profile XMRig / xmrig-proxy generate for themselves.
     public var minerCertificate = false
-    /// The behaviour model's measurements, when the flow met its thresholds.
-    public var cadence: CadenceSummary?
+    /// The behaviour model's measurements of the flow (of the host's flows to the server, once
+    /// merged), when it had an exchange of each kind mining has; `looksLikeMining` says whether they
+    /// meet the thresholds.
+    public var cadence: CadenceMeasures?
     // HTTP
     public var httpHost: String?
     public var request: String?
@@ -85,7 +87,11 @@ public struct EvidenceDetails: Sendable, Equatable, Codable {
         take(\.ja4) { $0 == nil }
         take(\.tlsVersion) { $0 == nil }
         take(\.certificateNames) { $0.isEmpty }
-        take(\.cadence) { $0 == nil }
+        // Measurements add up: a host's flows to one server are judged together.
+        if let theirs = o.cadence {
+            if cadence == nil { cadence = theirs } else { cadence!.merge(theirs) }
+        }
+        i += 1
         take(\.httpHost) { $0 == nil }
         take(\.request) { $0 == nil }
         take(\.responseStatus) { $0 == nil }

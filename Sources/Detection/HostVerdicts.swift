@@ -257,7 +257,9 @@ public struct HostVerdicts: Sendable {
 
     /// One report per host with evidence, most serious first.
     /// - Parameter localNets: when given, only hosts inside these blocks are reported (`--local-net`).
-    public func reports(localNets: AddressSet? = nil) -> [HostReport] {
+    /// - Parameter unflagged: also the hosts whose evidence supports no verdict (measured flows that
+    ///   did not behave like mining), for `--all-hosts`.
+    public func reports(localNets: AddressSet? = nil, unflagged: Bool = false) -> [HostReport] {
         // Relays first: hosts that serve work and mine upstream, with where they mine.
         var relays: [IPAddress: [String]] = [:]
         for (host, e) in byHost where !e.pool.isEmpty && e.miner.contains(where: { Self.score($0).0.isMiner }) {
@@ -280,7 +282,7 @@ public struct HostVerdicts: Sendable {
                 }
                 return r
             }
-            .filter { $0.verdict != .none }
+            .filter { unflagged || $0.verdict != .none }
             .sorted {
                 (Self.rank($0.verdict), -$0.confidence, $0.host) < (Self.rank($1.verdict), -$1.confidence, $1.host)
             }

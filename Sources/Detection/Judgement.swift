@@ -73,7 +73,13 @@ extension HostVerdicts {
         var kinds = Set<String>()
         if !miner.isEmpty { kinds.insert("session") }
         var extra: [Reason] = []
+        var unmet: [Reason] = []
         for (e, (v, c)) in scored {
+            // Measured flows that met no test support nothing: their measurements come last, as context.
+            if v == .none {
+                unmet.append(.evidence(e))
+                continue
+            }
             extra.append(.evidence(e))
             if v != .cryptoNode { kinds.insert(e.kind.rawValue) }
             if verdict == .pool { continue }  // a pool stays a pool; its other evidence is context
@@ -84,6 +90,7 @@ extension HostVerdicts {
         }
         reasons += extra
         reasons += withdrawn
+        reasons += unmet
         if verdict != .pool && verdict != .cryptoNode && kinds.count > 1 {
             confidence = min(99, confidence + 5 * (kinds.count - 1))
         }
@@ -108,11 +115,13 @@ extension HostVerdicts {
         case .connectionToPool:
             return long ? (.likelyMining, 60) : (.suspicious, 35)
         case .tlsMiningCadence:
-            // Behaviour alone is one periodic flow: never `mining`. With no name anywhere (no SNI, no
-            // DNS or list naming the address) on a port no web service uses, it is what XMRig's TLS
-            // to a bare address looks like.
+            // Flows that did not (yet) meet the model's tests are kept for their measurements only.
+            guard e.details.cadence?.looksLikeMining == true else { return (.none, 0) }
+            // Behaviour alone is a guess about flows nobody can read: never `mining`. With no name
+            // anywhere (no SNI, no DNS or list naming the address) on a port no web service uses, or
+            // the certificate XMRig makes, it is what XMRig's TLS to a bare address looks like.
             let bare = e.details.noSNI && !p.commonTLSPorts.contains(e.peerPort)
-            return bare || e.details.minerCertificate ? (.likelyMining, 65) : (.suspicious, 50)
+            return bare || e.details.minerCertificate ? (.likelyMining, 70) : (.likelyMining, 65)
         case .minerCertificate:
             return long || e.count >= p.repeatedConnections ? (.likelyMining, 65) : (.suspicious, 45)
         case .stratumV2Encrypted:
@@ -151,7 +160,8 @@ extension HostVerdicts {
                 kept.append(e)
                 // Long-lived, repeated or mining-like in its cadence: a miner's flows, not a brief look.
                 let strong =
-                    e.duration >= p.longLivedSeconds || e.count >= p.repeatedConnections || e.details.cadence != nil
+                    e.duration >= p.longLivedSeconds || e.count >= p.repeatedConnections
+                    || e.details.cadence?.looksLikeMining == true
                     || e.kind == .tlsMiningCadence
                 if let i = confirmed.firstIndex(where: { $0.peer == target.server && $0.peerPort == target.port }) {
                     if strong { confirmed[i].details.weakFlows = false }
@@ -183,7 +193,7 @@ extension HostVerdicts {
 
     /// Mining keeps a connection open for hours with small messages both ways (jobs, shares).
     public static func isPeriodic(_ e: Evidence, _ p: ScoringPolicy) -> Bool {
-        if e.details.cadence != nil { return true }
+        if e.details.cadence?.looksLikeMining == true { return true }
         guard e.packetsOut >= p.periodicMinPackets, e.packetsIn >= p.periodicMinPackets else { return false }
         return (e.bytesOut + e.bytesIn) / (e.packetsOut + e.packetsIn) <= p.periodicMaxAveragePayload
     }

@@ -322,7 +322,9 @@ public struct AnalysisPart: Sendable {
         }
     }
 
-    public func reports(localNets: AddressSet?) -> [HostReport] { verdicts.reports(localNets: localNets) }
+    public func reports(localNets: AddressSet?, unflagged: Bool = false) -> [HostReport] {
+        verdicts.reports(localNets: localNets, unflagged: unflagged)
+    }
 
     /// Every host seen in a TCP/UDP flow, within `localNets` when given.
     public func hosts(localNets: AddressSet?) -> [IPAddress: HostSeen] {

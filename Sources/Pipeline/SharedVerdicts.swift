@@ -103,8 +103,8 @@ public final class SharedVerdicts: Sendable {
     }
 
     /// Every host's report from ended flows (at the end, after every worker finished its flows).
-    public func reports(localNets: AddressSet?) -> [HostReport] {
-        state.withLock { $0.verdicts.reports(localNets: localNets) }
+    public func reports(localNets: AddressSet?, unflagged: Bool = false) -> [HostReport] {
+        state.withLock { $0.verdicts.reports(localNets: localNets, unflagged: unflagged) }
     }
 
     public func holds(_ host: IPAddress) -> Bool {

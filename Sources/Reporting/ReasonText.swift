@@ -105,8 +105,8 @@ public enum ReasonText {
             }
             if let via = e.details.nameFrom { t += ", name from \(phrase(via))" }
             t += ", \(e.packetsOut + e.packetsIn) packets"
-            if let c = e.details.cadence {
-                t += ", " + cadence(c)
+            if let c = e.details.cadence, c.looksLikeMining {
+                t += ", behaving like mining: " + cadence(c)
             } else if HostVerdicts.isPeriodic(e, p) {
                 t += ", periodic small messages"
             }
@@ -116,9 +116,10 @@ public enum ReasonText {
         case .tlsMiningCadence:
             let what = e.details.noSNI ? "TLS without SNI" : "TLS"
             let named = e.name.map { " (SNI \($0), on no list)" } ?? " (no listed name for the address)"
-            var t =
-                "\(what) to \(e.peerEndpoint ?? "?")\(named) for \(Format.duration(e.duration))\(times) behaving like mining"
-            if let c = e.details.cadence { t += ": " + cadence(c) }
+            var t = "\(what) to \(e.peerEndpoint ?? "?")\(named) for \(Format.duration(e.duration))\(times)"
+            if let c = e.details.cadence {
+                t += c.looksLikeMining ? " behaving like mining: " + cadence(c) : " " + notCadence(c)
+            }
             if let ja4 = e.details.ja4 { t += ", JA4 \(ja4)" }
             return t
         case .minerCertificate:
@@ -152,10 +153,23 @@ public enum ReasonText {
     }
 
     /// The behaviour model's measurements in words.
-    public static func cadence(_ c: CadenceSummary) -> String {
-        "the server pushed \(c.pushes) messages (≈ \(Int(saturating: c.meanPushBytes.rounded())) bytes) every \(Format.duration(c.meanPushInterval)) on average, "
-            + "the client sent \(c.sends) of ≈ \(Int(saturating: c.meanSendBytes.rounded())) bytes at irregular times "
-            + "(every \(Format.duration(c.meanSendInterval)) on average), \(c.answeredSends) answered within \(Format.duration(ExchangeCadence.Threshold.answerWindow))"
+    public static func cadence(_ c: CadenceMeasures) -> String {
+        func bytes(_ s: CadenceSeries) -> Int { Int(saturating: s.mean.rounded()) }
+        var t = "the server pushed \(c.pushes) messages of ≈ \(bytes(c.pushSizes)) bytes"
+        if c.pushIntervals.count > 0 { t += " every \(Format.duration(c.meanPushInterval)) on average" }
+        t += c.repliedPushes == 0 ? ", none answered" : ", \(c.repliedPushes) answered"
+        t += "; the client sent \(c.sends) of ≈ \(bytes(c.sendSizes)) bytes at irregular times"
+        if c.sendIntervals.count > 0 { t += " (every \(Format.duration(c.meanSendInterval)) on average)" }
+        t += ", \(c.answeredSends) acknowledged within \(Format.duration(ExchangeCadence.Timing.answerWindow))"
+        t += " by ≈ \(bytes(c.answerSizes))-byte answers"
+        if c.flows > 1 { t += " (\(c.flows) connections together)" }
+        return t
+    }
+
+    /// Why measured flows are not called mining (shown with `--all-hosts`).
+    public static func notCadence(_ c: CadenceMeasures) -> String {
+        "measured but not behaving like mining (\(c.failedTests.map(\.rawValue).joined(separator: "; "))): "
+            + cadence(c)
     }
 
     /// One sentence per distinct session, in order of first appearance; sessions that say the same

@@ -225,7 +225,10 @@ struct Analyze: ParsableCommand {
         }
         var shown = reports
         if allHosts {
-            let flagged = Set(reports.map(\.host))
+            // Hosts whose measured flows did not behave like mining show their measurements.
+            let measured = found.reports(localNets: localNets, unflagged: true).filter { $0.verdict == .none }
+            shown += measured
+            let flagged = Set((reports + measured).map(\.host))
             shown += found.hosts(localNets: localNets).filter { !flagged.contains($0.key) }.sorted { $0.key < $1.key }
                 .map { HostReport.noEvidence($0.key, firstSeen: $0.value.first, lastSeen: $0.value.last) }
         }

@@ -54,64 +54,123 @@ struct Traffic {
 }
 
 @Suite struct CadenceTests {
-    /// Jobs every 20–60 s of about one size; shares at random (mean 15 s), one size, each answered.
-    func miner(minutes: Double = 10, sendSize: @escaping (inout Traffic) -> Int = { _ in 180 }) -> Traffic {
+    /// Jobs every 20–60 s of about one size; shares at random (mean `share` s), one size, each answered
+    /// by a 40-byte acknowledgement.
+    func miner(
+        minutes: Double = 10, share: Double = 15, sendSize: @escaping (inout Traffic) -> Int = { _ in 180 }
+    ) -> Traffic {
         var t = Traffic()
         t.pushes(
             until: minutes * 60, interval: { Double.random(in: 20...60, using: &$0.rng) },
             size: { Int.random(in: 480...540, using: &$0.rng) })
-        t.sends(until: minutes * 60, interval: { $0.exponential(15) }, size: sendSize)
+        t.sends(until: minutes * 60, interval: { $0.exponential(share) }, size: sendSize)
         return t
     }
 
-    @Test func aMiningSessionsShapeMeetsEveryThreshold() {
+    @Test func aMiningSessionsShapeMeetsEveryTest() {
         let c = miner().run()
-        #expect(c.looksLikeMining)
-        let s = c.summary
-        #expect(s.pushes >= 10 && s.sends >= 20)
-        #expect(s.sendIntervalVariation > 0.6)
-        #expect(s.answeredSends >= s.sends * 3 / 4)
+        let m = c.summary
+        #expect(m.failedTests == [])
+        #expect(m.pushes >= 10 && m.sends >= 20)
+        #expect(m.sendIntervals.variation > 0.6)
+        #expect(m.answeredSends >= m.sends * 3 / 4)
+        #expect(m.repliedPushes <= 1)
         #expect(!c.isBulk)
     }
 
-    @Test func tooShortToTell() {
-        #expect(!miner(minutes: 4).run().looksLikeMining)
+    @Test func cyclesNotMinutes() {
+        // Three minutes of shares every 10 s on average hold enough exchanges; one minute does not.
+        #expect(miner(minutes: 3, share: 10).run().summary.looksLikeMining)
+        #expect(miner(minutes: 1, share: 10).run().summary.failedTests.contains(.cycles))
+    }
+
+    @Test func aHostsSessionsToOneServerAddUp() {
+        // A miner that reconnects every 50 s: no session alone has the cycles, together they do.
+        var alone: [CadenceMeasures] = []
+        for i in 0..<4 {
+            var t = Traffic(rng: SplitMix(state: UInt64(i + 1)))
+            t.pushes(until: 50, interval: { Double.random(in: 15...25, using: &$0.rng) }, size: { _ in 500 })
+            t.sends(until: 50, interval: { $0.exponential(8) }, size: { _ in 180 })
+            alone.append(t.run().summary)
+        }
+        let together = alone.dropFirst().reduce(into: alone[0]) { $0.merge($1) }
+        #expect(alone.allSatisfy { !$0.looksLikeMining })
+        #expect(together.flows == 4)
+        #expect(together.looksLikeMining, "\(together.failedTests)")
+        // Order does not matter: sums are exact.
+        let reversed = alone.dropLast().reversed().reduce(into: alone[3]) { $0.merge($1) }
+        #expect(reversed == together)
     }
 
     @Test func aClientOnAClockIsNotMining() {
         // MQTT / WebSocket / gRPC keepalive: the server pushes, the client pings every 30 s exactly.
         var t = Traffic()
         t.pushes(until: 600, interval: { Double.random(in: 20...60, using: &$0.rng) }, size: { _ in 300 })
-        t.sends(until: 600, interval: { _ in 30 }, size: { _ in 31 })
-        #expect(!t.run().looksLikeMining)
+        t.sends(until: 600, interval: { _ in 30 }, size: { _ in 80 })
+        #expect(t.run().summary.failedTests.contains(.sendTiming))
     }
 
     @Test func messagesOfEverySizeAreNotMining() {
         // A chat: the same timing as a miner, messages of any length.
-        #expect(!miner(sendSize: { Int.random(in: 30...600, using: &$0.rng) }).run().looksLikeMining)
+        let m = miner(sendSize: { Int.random(in: 30...600, using: &$0.rng) }).run().summary
+        #expect(m.failedTests == [.sendSize])
+    }
+
+    @Test func acknowledgedPushesAreNotMining() {
+        // A broker's QoS 1 delivery: every push acknowledged by the client (a miner never answers a job).
+        var t = miner()
+        let pushes = t.events.filter { !$0.1 && $0.2 >= 480 }
+        for (time, _, _) in pushes { t.events.append((time + 0.05, true, 30)) }
+        #expect(t.run().summary.failedTests.contains(.pushesReplied))
+    }
+
+    @Test func pushesOfEverySizeAreNotMining() {
+        var t = Traffic()
+        t.pushes(
+            until: 600, interval: { Double.random(in: 20...60, using: &$0.rng) },
+            size: { Int.random(in: 100...2000, using: &$0.rng) })
+        t.sends(until: 600, interval: { $0.exponential(15) }, size: { _ in 180 })
+        #expect(t.run().summary.failedTests == [.pushSize])
+    }
+
+    @Test func longAnswersToShortAsksAreNotMining() {
+        // A poller with a server that also pushes: each short question gets a long answer.
+        var t = Traffic()
+        t.pushes(until: 600, interval: { Double.random(in: 20...60, using: &$0.rng) }, size: { _ in 500 })
+        t.sends(until: 600, interval: { $0.exponential(15) }, size: { _ in 90 }, answerAfter: 0.1)
+        t.events = t.events.map { $0.1 || $0.2 != 40 ? $0 : ($0.0, false, 900) }
+        #expect(t.run().summary.failedTests.contains(.answerSize))
     }
 
     @Test func pushesAloneOrAsksAloneAreNotMining() {
         var imap = Traffic()  // IMAP IDLE: the server's "still here" every 2 min, nothing from the client
         imap.pushes(until: 1800, interval: { _ in 120 }, size: { _ in 40 })
-        #expect(!imap.run().looksLikeMining)
+        #expect(!imap.run().summary.isCandidate)
         var poller = Traffic()  // a status page polled at random times: answers, no pushes
         poller.sends(
             until: 1800, interval: { Double.random(in: 15...60, using: &$0.rng) }, size: { _ in 120 }, answerAfter: 0.05
         )
-        #expect(!poller.run().looksLikeMining)
+        #expect(!poller.run().summary.isCandidate)
     }
 
     @Test func unansweredSendsAreNotMining() {
         var t = Traffic()
         t.pushes(until: 600, interval: { Double.random(in: 20...60, using: &$0.rng) }, size: { _ in 500 })
         t.sends(until: 600, interval: { $0.exponential(15) }, size: { _ in 180 }, answerAfter: nil)
-        #expect(!t.run().looksLikeMining)
+        #expect(!t.run().summary.looksLikeMining)
     }
 
     @Test func bulkTransferStopsTheWatch() {
         var c = ExchangeCadence()
         for i in 0..<40 { c.record(fromClient: false, bytes: 16_384, at: Timestamp(nanoseconds: Int64(i) * 1_000_000)) }
         #expect(c.isBulk)
+    }
+
+    @Test func hostileSumsSaturate() {
+        var s = CadenceSeries()
+        s.add(Int.max)
+        s.add(Int.max)
+        #expect(s.sum == Int.max)
+        #expect(s.variation.isFinite)
     }
 }

@@ -72,10 +72,11 @@ struct IntelUpdateTests {
         // The cache feeds the pool lists: the unlisted SNI of a recorded miner is now a listed pool name.
         let capture = Binary.root.appendingPathComponent("pcaps/encrypted/tls-miner-sni-unlisted.pcap").path
         let (_, without) = try Binary.json([capture])
-        #expect(Binary.verdicts(without)["10.66.2.10"] == "suspicious")
+        let before = Binary.hosts(without).first { $0["host"] as? String == "10.66.2.10" }
+        #expect(before?["verdict"] as? String == "likely-mining" && before?["confidence"] as? Int == 65)
         let (_, with) = try Binary.json(["--intel-cache", cache, capture])
         let host = Binary.hosts(with).first { $0["host"] as? String == "10.66.2.10" }
-        #expect(host?["verdict"] as? String == "likely-mining")
+        #expect(host?["verdict"] as? String == "likely-mining" && host?["confidence"] as? Int == 80)
         #expect(
             (host?["reasons"] as? [String])?.first?.contains("(listed: unlisted-example.net, pool, intel:test:2)")
                 == true)

@@ -171,8 +171,11 @@ final class TLSAnalyzer: FlowAnalyzer {
         // A flow that ended inside its handshake is finished now (a snapshot only looks).
         if final { finish(flow, time: flow.flow.lastSeen) }
         let hint = (finished ? nameHint ?? flow.hint : listedName(flow) ?? flow.hint) ?? flow.laterHint
-        let mines = cadence.looksLikeMining
-        guard hint != nil || mines || minerCertificate else { return Findings() }
+        // Kept when it had an exchange of each kind mining has: whether the host's flows to this
+        // server behave like mining is judged on all of them together.
+        let measures = cadence.summary
+        let candidate = measures.isCandidate && !cadence.isBulk
+        guard hint != nil || candidate || minerCertificate else { return Findings() }
         var details = EvidenceDetails()
         if let h = hello {
             details.sni = h.serverName
@@ -186,12 +189,12 @@ final class TLSAnalyzer: FlowAnalyzer {
             details.certificateNames = Array(([c.subjectCommonName].compactMap { $0 } + c.dnsNames).prefix(8))
         }
         details.minerCertificate = minerCertificate
-        if mines { details.cadence = cadence.summary }
+        if candidate { details.cadence = measures }
         let client = clientDirection ?? flow.flow.initiator
         var found = Findings()
         if let hint {
             found.evidence.append(flow.evidence(.tlsToPool, client: client, hint: hint, details: details))
-        } else if mines {
+        } else if candidate {
             found.evidence.append(
                 flow.evidence(.tlsMiningCadence, client: client, hint: nil, name: hello?.serverName, details: details))
         }
