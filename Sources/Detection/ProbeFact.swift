@@ -78,9 +78,12 @@ extension Evidence {
     /// The server a probe would ask about this evidence: its peer, unless the connection went through
     /// a proxy (the peer is then the proxy, not the pool).
     public var probeTarget: (server: IPAddress, port: UInt16)? {
-        guard kind.marksServerForProbe, details.proxy == nil, let peer else { return nil }
+        guard kind.marksServerForProbe, !isMeasurementOnly, details.proxy == nil, let peer else { return nil }
         return (peer, peerPort)
     }
+
+    /// Measurements of flows that did not behave like mining: kept as context, never a reason to ask.
+    public var isMeasurementOnly: Bool { kind == .tlsMiningCadence && details.cadence?.looksLikeMining != true }
 
     /// Raised by behaviour or a certificate alone (no list names the server): what a server that
     /// answers "not a pool" withdraws.

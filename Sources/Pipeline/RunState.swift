@@ -85,7 +85,9 @@ final class RunState {
             case .merged(let n): n & (n - 1) == 0
             case .refused: false
             }
-        if published {
+        // Measurements that support nothing on their own (a flow that did not behave like mining) are
+        // no event; when a host's flows together do, its alert says so.
+        if published && HostVerdicts.score(e, verdicts.policy).0 != .none {
             onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy))
         }
     }

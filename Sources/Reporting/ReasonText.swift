@@ -116,7 +116,9 @@ public enum ReasonText {
         case .tlsMiningCadence:
             let what = e.details.noSNI ? "TLS without SNI" : "TLS"
             let named = e.name.map { " (SNI \($0), on no list)" } ?? " (no listed name for the address)"
-            var t = "\(what) to \(e.peerEndpoint ?? "?")\(named) for \(Format.duration(e.duration))\(times)"
+            // Through a proxy, the target the proxy was asked for, and the proxy.
+            let to = e.details.proxy.map { "\($0.target) (on no list) via \($0.label) proxy \(e.peerEndpoint ?? "?")" }
+            var t = "\(what) to \(to ?? (e.peerEndpoint ?? "?") + named) for \(Format.duration(e.duration))\(times)"
             if let c = e.details.cadence {
                 t += c.looksLikeMining ? " behaving like mining: " + cadence(c) : " " + notCadence(c)
             }

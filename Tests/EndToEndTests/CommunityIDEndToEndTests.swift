@@ -70,6 +70,9 @@ import Testing
                 r.stdout.split(separator: "\n").compactMap { line in
                     line.split(separator: "|").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) }
                 })
+            // dpkt, the reference's reader, takes Ethernet, not Linux "any"-interface captures (SLL2):
+            // those it reads as packets that are not IP at all.
+            if flows == ["<not IP>"] { continue }
             #expect(!flows.isEmpty, "\(capture): the reference read no flows: \(r.stderr)")
             guard !flows.isEmpty else { continue }
             for id in ours.sessions.union(ours.evidence) where !flows.contains(id) {

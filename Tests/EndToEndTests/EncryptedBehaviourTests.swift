@@ -82,4 +82,24 @@ import Testing
             }
         }
     }
+
+    /// A measured flow that failed the model's tests is no flag, but `--all-hosts` shows what was
+    /// measured and which tests failed (an analyst asking "why not?" gets an answer).
+    @Test func allHostsShowsWhatWasMeasuredAndWhy() throws {
+        let capture = Self.directory.appendingPathComponent("mqtt-device.pcap").path
+        let (_, plain) = try Binary.json([capture])
+        #expect(Binary.hosts(plain).isEmpty)
+        let (status, all) = try Binary.json(["--all-hosts", capture])
+        #expect(status == 0)
+        let host = Binary.hosts(all).first { $0["host"] as? String == "10.66.26.10" }
+        #expect(host?["verdict"] as? String == "none")
+        let reasons = host?["reasons"] as? [String] ?? []
+        #expect(
+            reasons.contains {
+                $0.contains("measured but not behaving like mining (the client answered the server's messages")
+            }, "\(reasons)")
+        let evidence = host?["evidence"] as? [[String: Any]] ?? []
+        let details = evidence.first?["details"] as? [String: String] ?? [:]
+        #expect(details["cadence_mining"] == "false" && details["cadence_failed_tests"] != nil)
+    }
 }

@@ -35,12 +35,34 @@ import Testing
     /// A host whose TLS behaved like mining towards each of `servers`.
     func report(_ host: String, _ servers: [(String, UInt16)]) -> HostReport {
         let evidence = servers.map { s in
-            Evidence(
+            var e = Evidence(
                 kind: .tlsMiningCadence, host: IPAddress(host)!, peer: IPAddress(s.0)!, peerPort: s.1, name: nil,
                 pool: nil,
                 first: Timestamp(seconds: 1), last: Timestamp(seconds: 700))
+            e.details.cadence = Self.miningCadence
+            return e
         }
         return HostVerdicts.judge(host: IPAddress(host)!, miner: [], pool: [], evidence: evidence)
+    }
+
+    /// Measurements that behave like mining: jobs every 40 s, a share every 15 s with its acknowledgement.
+    static let miningCadence: CadenceMeasures = {
+        var c = ExchangeCadence()
+        var events: [(Double, Bool, Int)] = []
+        for i in 0..<15 { events.append((Double(i) * 40 + 7, false, 500)) }
+        var t = 3.0
+        for gap in [9.0, 22, 4, 31, 12, 17, 6, 27, 11, 19, 3, 25, 14, 8, 33, 16, 10, 21] {
+            t += gap
+            events += [(t, true, 180), (t + 0.05, false, 40)]
+        }
+        for (time, client, bytes) in events.sorted(by: { $0.0 < $1.0 }) {
+            c.record(fromClient: client, bytes: bytes, at: Timestamp(nanoseconds: Int64(time * 1e9)))
+        }
+        return c.summary
+    }()
+
+    @Test func theFixtureBehavesLikeMining() {
+        #expect(Self.miningCadence.failedTests == [])
     }
 
     func block(_ text: String) -> AddressSet {

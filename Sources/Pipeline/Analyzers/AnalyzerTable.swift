@@ -23,7 +23,9 @@ enum AnalyzerTable {
     ) {
         for candidate in streams {
             switch candidate.probe(first, direction: direction, flow: flow) {
-            case .mine(let a): return (a, false)
+            case .mine(let a):
+                a.claimed(flow: flow)
+                return (a, false)
             case .needMoreData: return (nil, true)
             case .notMine: continue
             }

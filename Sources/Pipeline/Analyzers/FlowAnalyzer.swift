@@ -14,8 +14,12 @@ import StreamReassembly
 /// analyzer says what it found: mining sessions and evidence.
 protocol FlowAnalyzer: AnyObject {
     /// Claims a TCP flow from its first payload (sent by `direction`). Cheap: every new flow is
-    /// offered to every analyzer listed before the one that takes it.
+    /// offered to every analyzer listed before the one that takes it. Pure: it only answers "is it
+    /// mine" — what the run counts about a claimed flow belongs in `claimed`.
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe
+
+    /// This analyzer took the flow: count it (once per claim). Default: nothing to count.
+    func claimed(flow: FlowContext)
 
     /// In-order bytes of one direction, borrowed for the call.
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision
@@ -42,6 +46,7 @@ protocol FlowAnalyzer: AnyObject {
 extension FlowAnalyzer {
     func gap(_ count: Int, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision { .bypass }
     func end(direction: FlowDirection, flow: FlowContext) {}
+    func claimed(flow: FlowContext) {}
     var bufferedBytes: Int { 0 }
     func shed() -> Bool { true }
 }

@@ -47,9 +47,10 @@ final class HTTPAnalyzer: FlowAnalyzer {
         } else {
             return .notMine
         }
-        flow.shared.httpFlows += 1
         return .mine(HTTPAnalyzer(requestDirection: requestDirection, limits: flow.limits.http))
     }
+
+    func claimed(flow: FlowContext) { flow.shared.httpFlows += 1 }
 
     private var transport: SessionTransport { facts.upgraded ? .websocket : .http }
 

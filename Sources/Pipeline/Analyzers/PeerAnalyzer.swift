@@ -15,9 +15,10 @@ final class PeerAnalyzer: FlowAnalyzer {
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         guard recognise(first) != nil else { return .notMine }
-        flow.shared.peerFlows += 1
         return .mine(PeerAnalyzer())
     }
+
+    func claimed(flow: FlowContext) { flow.shared.peerFlows += 1 }
 
     /// Bypassed once both directions have been checked.
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {

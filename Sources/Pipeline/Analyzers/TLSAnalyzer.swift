@@ -32,9 +32,10 @@ final class TLSAnalyzer: FlowAnalyzer {
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         guard TLSProbe.looksLikeHandshake(first) else { return .notMine }
-        flow.shared.tlsHandshakes += 1
         return .mine(TLSAnalyzer(maxBuffered: flow.limits.maxTLSHandshakeBytes))
     }
+
+    func claimed(flow: FlowContext) { flow.shared.tlsHandshakes += 1 }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         if finished { return watch(bytes, direction: direction, flow: flow) }
