@@ -51,6 +51,9 @@ public struct HostLimits: Sendable, Equatable {
     public var maxSessionsPerHost = 512
     /// Distinct evidence records kept per host; more are merged into nothing and counted.
     public var maxEvidencePerHost = 256
+    /// Of those, records of measured flows that did not behave like mining (one per server; later flows
+    /// to the same server merge into it), so that context never crowds out evidence.
+    public var maxMeasuredPerHost = 16
     /// Retired sessions waiting for the store between two drains; beyond it they are counted as lost.
     public var maxRetiredPending = 65_536
     /// Changed hosts a live snapshot reports at most (the most serious first); the others wait for the

@@ -11,6 +11,8 @@ public struct HostVerdicts: Sendable {
         var pool: Deque<SessionRecord> = []
         var other: [Evidence] = []
         var otherIndex: [String: Int] = [:]
+        /// Records of `other` that were measurements only when they came (`Evidence.isMeasurementOnly`).
+        var measured = 0
         /// Sessions let go of to bound memory on a long-running sensor (the store keeps them all).
         var retired = 0
         var retiredFirstSeen: Timestamp?
@@ -30,6 +32,8 @@ public struct HostVerdicts: Sendable {
     public private(set) var hostsEvicted = 0
     /// What a host's evidence is worth when the table is full (docs/hostile-input.md "Caps").
     enum Tier: Int, Comparable {
+        /// Measurements of flows that did not behave like mining, nothing else: context, first to go.
+        case measured
         /// Suspicious or crypto-node only: a spoofed DNS query makes one.
         case weak
         /// Likely mining (one-sided sessions with a miner's name, encrypted sessions to pool names).
@@ -39,12 +43,14 @@ public struct HostVerdicts: Sendable {
         static func < (a: Tier, b: Tier) -> Bool { a.rawValue < b.rawValue }
     }
     /// Hosts per tier, least recently active first; an entry is stale unless its `seq` is the host's latest.
-    private var activity: [Deque<(host: IPAddress, seq: Int)>] = [[], [], []]
+    private var activity: [Deque<(host: IPAddress, seq: Int)>] = [[], [], [], []]
     private var nextSeq = 0
     /// Which host and role each kept session went to, oldest first (for the global session cap).
     private var sessionOrder: Deque<(host: IPAddress, asPool: Bool)> = []
     private var sessionsHeld = 0
     private var evidenceHeld = 0
+    /// Of those, records that came as measurements only: at most a quarter of `maxEvidence`.
+    private var measuredHeld = 0
     /// With a store attached: sessions let go of from memory wait here until the caller stores them
     /// (`drainRetired`), so every session reaches the store although memory keeps only the latest.
     public var collectRetired = false
@@ -107,7 +113,7 @@ public struct HostVerdicts: Sendable {
             tier = max(held.tier, claimed)
         } else {
             if byHost.count >= limits.maxHosts {
-                let candidates = Array(0..<claimed.rawValue) + (claimed == .weak ? [] : [claimed.rawValue])
+                let candidates = Array(0..<claimed.rawValue) + (claimed <= .weak ? [] : [claimed.rawValue])
                 guard candidates.contains(where: { evictLeastRecent(tier: $0) }) else {
                     hostsDropped += 1
                     return false
@@ -129,6 +135,7 @@ public struct HostVerdicts: Sendable {
         while let (victim, seq) = activity[tier].popFirst() {
             guard let v = byHost[victim], v.seq == seq, v.tier.rawValue == tier else { continue }  // stale entry
             evidenceHeld -= v.other.count
+            measuredHeld -= v.measured
             sessionsHeld -= v.miner.count + v.pool.count
             // Not queued for the store: it has this host as of the last commit, and a flood that
             // churns the table would otherwise turn every forged session into a stored row.
@@ -155,7 +162,8 @@ public struct HostVerdicts: Sendable {
         switch v {
         case .mining, .pool: .mining
         case .likelyMining: .likely
-        case .suspicious, .cryptoNode, .none: .weak
+        case .suspicious, .cryptoNode: .weak
+        case .none: .measured
         }
     }
 
@@ -179,11 +187,23 @@ public struct HostVerdicts: Sendable {
         // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
         if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
             byHost[e.host]!.other[i].merge(e)
+            // Measurements that add up to mining raise the host's tier.
+            let merged = Self.score(byHost[e.host]!.other[i], policy).0
+            if merged != v { _ = admit(e.host, tier: Self.tier(merged)) }
             return .merged(occurrences: byHost[e.host]!.other[i].occurrences)
+        } else if e.isMeasurementOnly
+            && (byHost[e.host]!.measured >= limits.maxMeasuredPerHost || measuredHeld >= limits.maxEvidence / 4)
+        {
+            // Context only: never at the cost of evidence.
+            return .refused
         } else if byHost[e.host]!.other.count < limits.maxEvidencePerHost && evidenceHeld < limits.maxEvidence {
             byHost[e.host]!.otherIndex[e.mergeKey] = byHost[e.host]!.other.count
             byHost[e.host]!.other.append(e)
             evidenceHeld += 1
+            if e.isMeasurementOnly {
+                byHost[e.host]!.measured += 1
+                measuredHeld += 1
+            }
             return .new
         } else {
             evidenceDropped += 1

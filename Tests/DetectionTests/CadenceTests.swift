@@ -174,3 +174,47 @@ struct Traffic {
         #expect(s.variation.isFinite)
     }
 }
+
+/// Measured flows that did not behave like mining are context: bounded, and never at the cost of evidence.
+@Suite struct MeasuredEvidenceTests {
+    func measured(_ host: String, peer: String) -> Evidence {
+        var e = Evidence(
+            kind: .tlsMiningCadence, host: IPAddress(host)!, peer: IPAddress(peer)!, peerPort: 443, name: nil,
+            pool: nil, first: Timestamp(seconds: 1), last: Timestamp(seconds: 60))
+        var t = Traffic()
+        t.pushes(until: 60, interval: { _ in 20 }, size: { _ in 500 })
+        t.sends(until: 60, interval: { _ in 30 }, size: { _ in 180 })
+        e.details.cadence = t.run().summary
+        return e
+    }
+
+    @Test func atMostSixteenPerHostAndEvidenceStillComes() {
+        var v = HostVerdicts()
+        for i in 0..<40 { v.add(measured("10.0.0.5", peer: "203.0.113.\(i + 1)")) }
+        let lookup = Evidence(
+            kind: .dnsPoolLookup, host: IPAddress("10.0.0.5")!, peer: nil, peerPort: 53, name: "pool.supportxmr.com",
+            pool: nil, first: Timestamp(seconds: 2), last: Timestamp(seconds: 2))
+        #expect(v.add(lookup) == .new)
+        let report = v.reports(unflagged: true).first { $0.host == IPAddress("10.0.0.5")! }
+        #expect(report?.evidence.filter { $0.kind == .tlsMiningCadence }.count == HostLimits().maxMeasuredPerHost)
+        #expect(report?.verdict == .suspicious)
+        #expect(v.evidenceDropped == 0)
+    }
+
+    @Test func measurementsNeverTakeAnotherHostsPlace() {
+        var limits = HostLimits()
+        limits.maxHosts = 2
+        var v = HostVerdicts(limits: limits)
+        let lookup = { (host: String) in
+            Evidence(
+                kind: .dnsPoolLookup, host: IPAddress(host)!, peer: nil, peerPort: 53, name: "pool.supportxmr.com",
+                pool: nil, first: Timestamp(seconds: 2), last: Timestamp(seconds: 2))
+        }
+        v.add(measured("10.0.0.1", peer: "203.0.113.1"))
+        v.add(lookup("10.0.0.2"))
+        // The table is full: a measured newcomer is refused, a suspicious one takes the measured host's place.
+        #expect(v.add(measured("10.0.0.3", peer: "203.0.113.3")) == .refused)
+        #expect(v.add(lookup("10.0.0.4")) == .new)
+        #expect(!v.holds(IPAddress("10.0.0.1")!) && v.holds(IPAddress("10.0.0.2")!) && v.holds(IPAddress("10.0.0.4")!))
+    }
+}

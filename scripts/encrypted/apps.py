@@ -232,13 +232,7 @@ def vnc(a):
     s = ctx.wrap_socket(socket.create_connection((a.host, a.port)), server_hostname=None)
 
     def exactly(n):
-        out = b""
-        while len(out) < n:
-            chunk = s.recv(n - len(out))
-            if not chunk:
-                raise OSError("closed")
-            out += chunk
-        return out
+        return common.recv_exactly(s, n)
 
     exactly(12)
     s.sendall(b"RFB 003.008\n")

@@ -27,3 +27,14 @@ def client_context():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def recv_exactly(s, n):
+    """n bytes from socket s, or OSError when the peer closes first."""
+    out = b""
+    while len(out) < n:
+        chunk = s.recv(n - len(out))
+        if not chunk:
+            raise OSError("the peer closed the connection")
+        out += chunk
+    return out

@@ -91,32 +91,22 @@ def pool(a):
         threading.Thread(target=serve, args=(t, addr), daemon=True).start()
 
 
-def recv_exactly(s, n):
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            raise OSError("proxy closed the connection")
-        out += chunk
-    return out
-
-
 def tunnel(s, kind, host, port):
     """One proxy hop on socket s: ask the proxy to connect to host:port (a name, left to the proxy to resolve)."""
     if kind == "socks5":
         s.sendall(b"\x05\x01\x00")
-        if recv_exactly(s, 2) != b"\x05\x00":
+        if common.recv_exactly(s, 2) != b"\x05\x00":
             raise OSError("SOCKS5 proxy refused the no-auth method")
         s.sendall(b"\x05\x01\x00\x03" + bytes([len(host)]) + host.encode() + port.to_bytes(2, "big"))
-        reply = recv_exactly(s, 4)
+        reply = common.recv_exactly(s, 4)
         if reply[1] != 0:
             raise OSError("SOCKS5 CONNECT refused: %d" % reply[1])
-        recv_exactly(s, (recv_exactly(s, 1)[0] + 2) if reply[3] == 3 else (16 if reply[3] == 4 else 4) + 2)
+        common.recv_exactly(s, (common.recv_exactly(s, 1)[0] + 2) if reply[3] == 3 else (16 if reply[3] == 4 else 4) + 2)
     else:
         s.sendall(("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: XMRig/6.21.0\r\n\r\n" % (host, port, host, port)).encode())
         head = b""
         while b"\r\n\r\n" not in head:
-            head += recv_exactly(s, 1)
+            head += common.recv_exactly(s, 1)
         if b" 200" not in head.split(b"\r\n")[0]:
             raise OSError("CONNECT refused: %r" % head[:60])
 
