@@ -38,7 +38,7 @@ public struct ExchangeCadence: Sendable {
     private var clientBytes = 0
     private var serverBytes = 0
     // The message being assembled.
-    private var open: (fromClient: Bool, start: Timestamp, bytes: Int, kind: Kind)?
+    private var open: (fromClient: Bool, start: Timestamp, kind: Kind)?
     private var lastClientEnd: Timestamp?
     private var lastServerEnd: Timestamp?
     private var lastPush: Timestamp?
@@ -62,13 +62,11 @@ public struct ExchangeCadence: Sendable {
             serverBytes = serverBytes.addingSaturated(bytes)
         }
         guard let first = firstRecord, time.since(first) > Timing.openingSeconds else { return }
-        if var m = open, m.fromClient == fromClient, time.since(lastEnd(fromClient) ?? m.start) <= Timing.burstGap {
-            m.bytes = m.bytes.addingSaturated(bytes)
-            open = m
+        if let m = open, m.fromClient == fromClient, time.since(lastEnd(fromClient) ?? m.start) <= Timing.burstGap {
+            addSize(bytes, of: m.kind)
             setEnd(fromClient, time)
             return
         }
-        close()
         let other = fromClient ? lastServerEnd : lastClientEnd
         let kind: Kind
         if fromClient {
@@ -98,7 +96,8 @@ public struct ExchangeCadence: Sendable {
             if lastServerWasPush { measures.repliedPushes += 1 }
         }
         if !fromClient { lastServerWasPush = kind == .push }
-        open = (fromClient, time, bytes, kind)
+        open = (fromClient, time, kind)
+        addSize(bytes, of: kind)
         setEnd(fromClient, time)
     }
 
@@ -107,14 +106,13 @@ public struct ExchangeCadence: Sendable {
         if fromClient { lastClientEnd = t } else { lastServerEnd = t }
     }
 
-    /// Closes the message being assembled, adding its size to its series.
-    private mutating func close() {
-        guard let m = open else { return }
-        open = nil
-        switch m.kind {
-        case .push: measures.pushSizes.add(m.bytes)
-        case .send: measures.sendSizes.add(m.bytes)
-        case .answerToSend: measures.answerSizes.add(m.bytes)
+    /// Sizes are per record: a job, a share, an acknowledgement is one JSON line written at once, one
+    /// record — two jobs that happen to come within `burstGap` stay two of one size, not one of twice it.
+    private mutating func addSize(_ bytes: Int, of kind: Kind) {
+        switch kind {
+        case .push: measures.pushSizes.add(bytes)
+        case .send: measures.sendSizes.add(bytes)
+        case .answerToSend: measures.answerSizes.add(bytes)
         case .answer, .reply: break
         }
     }
@@ -130,12 +128,11 @@ public struct ExchangeCadence: Sendable {
         return Double(max(clientBytes, serverBytes)) > allowance
     }
 
-    /// The measurements so far, the message still open included (a snapshot, or the flow's end).
+    /// The measurements so far (a snapshot, or the flow's end).
     public var summary: CadenceMeasures {
-        var c = self
-        c.close()
-        c.measures.spanMilliseconds = Self.milliseconds(span)
-        return c.measures
+        var m = measures
+        m.spanMilliseconds = Self.milliseconds(span)
+        return m
     }
 }
 

@@ -33,6 +33,10 @@ import Testing
         "tls-miner-socks.pcap": ["10.66.6.10": ("likely-mining", ["tls-to-pool"])],
         "tls-miner-connect.pcap": ["10.66.7.10": ("likely-mining", ["tls-to-pool"])],
         "tls-miner-chain.pcap": ["10.66.8.10": ("likely-mining", ["tls-to-pool"])],
+        // Through SOCKS5 to a name on no list: behaviour alone, the proxy named.
+        "tls-miner-socks-unlisted.pcap": ["10.66.12.10": ("likely-mining", ["tls-mining-cadence"])],
+        // aiostratum-proxy, a real Stratum proxy, mining Equihash upstream over TLS for miners on its own host.
+        "tls-stratum-proxy.pcap": ["10.66.11.10": ("likely-mining", ["tls-mining-cadence"])],
         // A LAN relay serving two miners (both from 10.66.9.20) in the clear on 10.66.9.1 and mining
         // upstream over TLS from its other address, 10.66.9.10: the relay to pull, and its upstream.
         "tls-relay.pcap": [

@@ -322,13 +322,14 @@ CONF
     sleep 1
     capture $n nrpe-checks
     # A monitoring server's schedule: each service checked on its own interval, with Nagios's spread.
-    local check
+    local check loops=()
     for check in check_load:60 check_disk:300 check_procs:120 check_users:180; do
         (end=$(( $(date +%s) + S )); sleep $(( RANDOM % ${check#*:} )); while [ "$(date +%s)" -lt $end ]; do
             inc $n /usr/lib/nagios/plugins/check_nrpe -H $srv -c "${check%%:*}" >/dev/null 2>>"$T/nrpe.log" || true
             left=$(( end - $(date +%s) )); sleep $(( left < ${check#*:} ? (left > 0 ? left : 0) : ${check#*:} )); done) &
+        loops+=($!)
     done
-    wait
+    wait "${loops[@]}"   # not the server or tcpdump, which run until stopped
     finish nrpe-checks
 }
 
