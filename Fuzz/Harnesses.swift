@@ -223,8 +223,11 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
                 cadence.record(fromClient: side == .a, bytes: length, at: Timestamp(nanoseconds: t))
             }
         }
-        _ = cadence.looksLikeMining
-        _ = cadence.summary
+        // And its sums merged with themselves (a host's flows added up), saturating, never trapping.
+        var measures = cadence.summary
+        measures.merge(cadence.summary)
+        _ = measures.failedTests
+        _ = measures.isCandidate
         _ = cadence.isBulk
     case "dns":
         _ = try? DNSParser.parse(data)
