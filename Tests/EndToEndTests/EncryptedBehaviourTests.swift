@@ -106,4 +106,35 @@ import Testing
         let details = evidence.first?["details"] as? [String: String] ?? [:]
         #expect(details["cadence_mining"] == "false" && details["cadence_failed_tests"] != nil)
     }
+
+    /// docs/detection.md's per-capture table and its numbers for both halves are what
+    /// `scripts/behaviour-table` prints from the captures now: a new recording or a changed model
+    /// that leaves the documentation behind fails here.
+    @Test func theDocumentedTableIsWhatTheCapturesGive() throws {
+        let r = try Binary.run(
+            ["scripts/behaviour-table", "--markdown", "--binary", Binary.path], executable: "/usr/bin/env",
+            directory: Binary.root)
+        #expect(r.status == 0, "\(r.stderr)")
+        let docs = try String(
+            contentsOf: Binary.root.appendingPathComponent("docs/detection.md"), encoding: .utf8)
+        let rows = r.stdout.split(separator: "\n").map(String.init)
+        #expect(rows.count > 40)
+        for row in rows where !docs.contains(row) {
+            Issue.record("docs/detection.md lacks: \(row) — run scripts/behaviour-table --markdown and paste its table")
+        }
+        // The halves: "half A: positives at least likely-mining 5/5; ordinary programs flagged 0/12; …"
+        for line in r.stderr.split(separator: "\n") where line.hasPrefix("half ") {
+            let numbers = line.split(whereSeparator: { !$0.isNumber && $0 != "/" }).filter { $0.contains("/") }
+            guard numbers.count >= 2 else { continue }
+            let positives = numbers[0].split(separator: "/")
+            let flagged = numbers[1].split(separator: "/")
+            #expect(positives[0] == positives[1], "\(line)")
+            #expect(flagged[0] == "0", "\(line)")
+            let half = line.dropFirst(5).prefix(1)
+            #expect(
+                docs.contains("| half \(half) (")
+                    && docs.contains("\(positives[0]) of \(positives[1]) | 0 of \(flagged[1]) |"),
+                "docs/detection.md's numbers for half \(half) are not \(line)")
+        }
+    }
 }
