@@ -87,7 +87,8 @@ public struct EvidenceDetails: Sendable, Equatable, Codable {
         take(\.ja4) { $0 == nil }
         take(\.tlsVersion) { $0 == nil }
         take(\.certificateNames) { $0.isEmpty }
-        // Measurements add up: a host's flows to one server are judged together.
+        // Measurements add up (a host's flows to one server are judged together), so this field takes
+        // no earliest value; its slot among the keys stays, as the order of the others does.
         if let theirs = o.cadence {
             if cadence == nil { cadence = theirs } else { cadence!.merge(theirs) }
         }

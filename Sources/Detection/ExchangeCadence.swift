@@ -258,9 +258,6 @@ public struct CadenceMeasures: Sendable, Equatable, Codable {
         return failed
     }
 
-    /// The first test failed, nil when none is.
-    public var failedTest: CadenceTest? { failedTests.first }
-
     /// Every test holds: the flows behave like mining.
     public var looksLikeMining: Bool { failedTests.isEmpty }
 }

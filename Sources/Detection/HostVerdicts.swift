@@ -182,6 +182,8 @@ public struct HostVerdicts: Sendable {
     @discardableResult
     public mutating func add(_ e: Evidence) -> EvidenceOutcome {
         let (v, _) = Self.score(e, policy)
+        // The only evidence that scores nothing on its own (`score`): measurements that are context.
+        let measuredOnly = v == .none
         guard admit(e.host, tier: Self.tier(v)) else { return .refused }
         changed.insert(e.host)
         // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
@@ -191,7 +193,7 @@ public struct HostVerdicts: Sendable {
             let merged = Self.score(byHost[e.host]!.other[i], policy).0
             if merged != v { _ = admit(e.host, tier: Self.tier(merged)) }
             return .merged(occurrences: byHost[e.host]!.other[i].occurrences)
-        } else if e.isMeasurementOnly
+        } else if measuredOnly
             && (byHost[e.host]!.measured >= limits.maxMeasuredPerHost || measuredHeld >= limits.maxEvidence / 4)
         {
             // Context only: never at the cost of evidence.
@@ -200,7 +202,7 @@ public struct HostVerdicts: Sendable {
             byHost[e.host]!.otherIndex[e.mergeKey] = byHost[e.host]!.other.count
             byHost[e.host]!.other.append(e)
             evidenceHeld += 1
-            if e.isMeasurementOnly {
+            if measuredOnly {
                 byHost[e.host]!.measured += 1
                 measuredHeld += 1
             }

@@ -116,7 +116,7 @@ extension HostVerdicts {
             return long ? (.likelyMining, 60) : (.suspicious, 35)
         case .tlsMiningCadence:
             // Flows that did not (yet) meet the model's tests are kept for their measurements only.
-            guard e.details.cadence?.looksLikeMining == true else { return (.none, 0) }
+            guard !e.isMeasurementOnly else { return (.none, 0) }
             // Behaviour alone is a guess about flows nobody can read: never `mining`. With no name
             // anywhere (no SNI, no DNS or list naming the address) on a port no web service uses, or
             // the certificate XMRig makes, it is what XMRig's TLS to a bare address looks like.

@@ -87,7 +87,7 @@ final class RunState {
             }
         // Measurements that support nothing on their own (a flow that did not behave like mining) are
         // no event; when a host's flows together do, its alert says so.
-        if published && HostVerdicts.score(e, verdicts.policy).0 != .none {
+        if published && !e.isMeasurementOnly {
             onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy))
         }
     }

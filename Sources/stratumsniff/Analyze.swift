@@ -211,7 +211,10 @@ struct Analyze: ParsableCommand {
         }
         progress.clear()
         let found = analysis.finishInput()
-        var reports = found.reports(localNets: localNets)
+        // Judged once: with --all-hosts, the hosts whose measured flows did not behave like mining too.
+        let judged = found.reports(localNets: localNets, unflagged: allHosts)
+        var reports = judged.filter { $0.verdict != .none }
+        let measured = judged.filter { $0.verdict == .none }
         // What servers answered probes — this run's and, through the store, every sensor's.
         let policy = probing.policy(localNets: localNets)
         let known = recording?.probeFacts(within: policy?.ttl ?? ProbePolicy().ttl) ?? []
@@ -226,7 +229,6 @@ struct Analyze: ParsableCommand {
         var shown = reports
         if allHosts {
             // Hosts whose measured flows did not behave like mining show their measurements.
-            let measured = found.reports(localNets: localNets, unflagged: true).filter { $0.verdict == .none }
             shown += measured
             let flagged = Set((reports + measured).map(\.host))
             shown += found.hosts(localNets: localNets).filter { !flagged.contains($0.key) }.sorted { $0.key < $1.key }

@@ -1,5 +1,5 @@
 """What the recording helpers share: their command line and their TLS contexts."""
-import argparse, ssl
+import argparse, socket, ssl, threading
 
 
 def arguments(roles, description=None):
@@ -27,6 +27,20 @@ def client_context():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def serve_tls(port, ctx, handle):
+    """Accepts TLS connections on port forever, each handled by handle(tls_socket) on a thread of its
+    own; a handshake that fails only closes its connection (ssl.SSLError is an OSError)."""
+    s = socket.create_server(("0.0.0.0", port), reuse_port=True)
+    while True:
+        c, _ = s.accept()
+        try:
+            t = ctx.wrap_socket(c, server_side=True)
+        except OSError:
+            c.close()
+            continue
+        threading.Thread(target=handle, args=(t,), daemon=True).start()
 
 
 def recv_exactly(s, n):

@@ -61,16 +61,7 @@ def serve(conn):
 
 
 def pool(a):
-    ctx = common.server_context(a.cert, a.key)
-    s = socket.create_server(("0.0.0.0", a.port), reuse_port=True)
-    while True:
-        c, _ = s.accept()
-        try:
-            t = ctx.wrap_socket(c, server_side=True)
-        except OSError:
-            c.close()
-            continue
-        threading.Thread(target=serve, args=(t,), daemon=True).start()
+    common.serve_tls(a.port, common.server_context(a.cert, a.key), serve)
 
 
 def miner(a):

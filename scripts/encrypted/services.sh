@@ -4,6 +4,19 @@
 # random times. Servers that start with a plaintext greeting before TLS (PostgreSQL's SSLRequest,
 # NATS's INFO) are in the set on purpose: they are what a tap meets too.
 
+# served N NAME ROLE PORT WAIT SERVER...: SERVER started in the server's namespace (192.0.2.N), WAIT
+# seconds for it to listen, then apps.py ROLE against it from the client's side, captured as NAME
+# (both outputs in $T/NAME.log).
+served() {
+    local n=$1 name=$2 role=$3 port=$4 wait=$5
+    shift 5
+    ins "$n" "$@" >>"$T/$name.log" 2>&1 &
+    sleep "$wait"
+    capture "$n" "$name"
+    inc "$n" $PY "$HERE/apps.py" "$role" --host "192.0.2.$n" --port "$port" --seconds "$S" >>"$T/$name.log" 2>&1 || true
+    finish "$name"
+}
+
 postgres_app() {
     local n=30 srv=192.0.2.30 d="$T/pg"
     net $n 10.66.$n.10 $srv
@@ -85,11 +98,7 @@ irc_chat() {
 [Channel]
     Name = #ops
 CONF
-    ins $n ngircd -n -f "$T/ngircd.conf" >"$T/ngircd.log" 2>&1 &
-    sleep 1
-    capture $n irc-chat
-    inc $n $PY "$HERE/apps.py" irc --host $srv --port 6697 --seconds "$S" >>"$T/ngircd.log" 2>&1 || true
-    finish irc-chat
+    served $n irc-chat irc 6697 1 ngircd -n -f "$T/ngircd.conf"
 }
 
 syslog_tls() {
@@ -148,11 +157,7 @@ etcd_watch() {
 nats_app() {
     local n=37 srv=192.0.2.37
     net $n 10.66.$n.10 $srv
-    ins $n nats-server -a $srv -p 4222 --tls --tlscert "$T/plain.pem" --tlskey "$T/plain.key" >"$T/nats.log" 2>&1 &
-    sleep 1
-    capture $n nats-pubsub
-    inc $n $PY "$HERE/apps.py" nats --host $srv --port 4222 --seconds "$S" >>"$T/nats.log" 2>&1 || true
-    finish nats-pubsub
+    served $n nats-pubsub nats 4222 1 nats-server -a $srv -p 4222 --tls --tlscert "$T/plain.pem" --tlskey "$T/plain.key"
 }
 
 nginx_events() {
@@ -215,11 +220,7 @@ mumble_voip() {
     mkdir -p "$T/murmur" && chown mumble-server "$T/murmur"
     printf 'database=%s\nhost=%s\nport=64738\nsslCert=%s\nsslKey=%s\nlogfile=%s\nwelcometext=ops\nusers=20\n' \
         "$T/murmur/murmur.sqlite" $srv "$T/plain.pem" "$T/plain.key" "$T/murmur/murmur.log" > "$T/murmur.ini"
-    ins $n murmurd -ini "$T/murmur.ini" -fg >>"$T/murmur.out" 2>&1 &
-    sleep 2
-    capture $n mumble-voip
-    inc $n $PY "$HERE/apps.py" mumble --host $srv --port 64738 --seconds "$S" >>"$T/murmur.out" 2>&1 || true
-    finish mumble-voip
+    served $n mumble-voip mumble 64738 2 murmurd -ini "$T/murmur.ini" -fg
 }
 
 amqp_broker() {
@@ -270,11 +271,8 @@ vnc_desktop() {
 memcached_cache() {
     local n=44 srv=192.0.2.44
     net $n 10.66.$n.10 $srv
-    ins $n memcached -u nobody -l $srv -p 11211 -Z -o "ssl_chain_cert=$T/plain.pem,ssl_key=$T/plain.key" >"$T/memcached.log" 2>&1 &
-    sleep 1
-    capture $n memcached-tls
-    inc $n $PY "$HERE/apps.py" memcached --host $srv --port 11211 --seconds "$S" >>"$T/memcached.log" 2>&1 || true
-    finish memcached-tls
+    served $n memcached-tls memcached 11211 1 \
+        memcached -u nobody -l $srv -p 11211 -Z -o "ssl_chain_cert=$T/plain.pem,ssl_key=$T/plain.key"
 }
 
 stunnel_rsync() {

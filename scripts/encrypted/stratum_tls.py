@@ -28,7 +28,7 @@ def job(seq):
             "height": 3100000 + seq // 4, "seed_hash": "a" * 64}
 
 
-def serve(conn, addr):
+def serve(conn):
     f = conn.makefile("rwb")
     lock = threading.Lock()
     seq = [0]
@@ -80,15 +80,7 @@ def pool(a):
     ctx = common.server_context(a.cert, a.key)
     if a.tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2   # the certificate travels in the clear
-    s = socket.create_server(("0.0.0.0", a.port), reuse_port=True)
-    while True:
-        c, addr = s.accept()
-        try:
-            t = ctx.wrap_socket(c, server_side=True)
-        except (OSError, ssl.SSLError):
-            c.close()
-            continue
-        threading.Thread(target=serve, args=(t, addr), daemon=True).start()
+    common.serve_tls(a.port, ctx, serve)
 
 
 def tunnel(s, kind, host, port):
