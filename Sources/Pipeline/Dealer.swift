@@ -5,28 +5,33 @@ import PoolIntel
 import StreamReassembly
 
 /// The reader's side of `ParallelAnalysis`, as one value: it numbers every packet, keeps the clock,
-/// learns the names of unfragmented UDP DNS answers, and deals each frame to the worker of its
-/// address pair — worker 0's share straight into the reader's own packet path, the others' into
-/// batches for their queues — holding packets back until what older ones taught is known
-/// (`holdBack`). `ParallelAnalysis` reaches it once per batch of input, so the per-packet loop
+/// learns the names of unfragmented UDP DNS answers, and deals each frame to the shard of its
+/// address pair — the reader's own shards' frames into a batch it runs itself (`own`), the others'
+/// into batches for their workers' queues — holding packets back until what older ones taught is
+/// known (`holdBack`). `ParallelAnalysis` reaches it once per batch of input, so the per-packet loop
 /// touches no class-held state.
 struct Dealer {
     let workerCount: Int
+    /// Shard number → the worker holding it.
+    let owner: [Int]
+    /// Per worker, its first shard (where `assign` puts a pair).
+    let firstShard: [Int]
     let limits: Limits
     let intel: PoolIntelligence
     let names: NameMemory
     /// Per worker (index 0, the reader's own, unused).
     let queues: [BatchQueue]
     let finished: [BatchCounter]
-    let peaks: PeakSamples
+    /// The reader's own shards, run on this thread.
+    let own: ShardGroup
     /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
     let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
-    /// The seed of the address-pair hash that picks a frame's worker.
-    private let seed: (UInt64, UInt64) = {
-        var g = SystemRandomNumberGenerator()
-        return (g.next() | 1, g.next())
-    }()
-    /// Batches being gathered, per worker.
+    /// The seed of the address-pair hash that picks a frame's shard: taken from the input's first
+    /// frame (its time and bytes), so that one capture is split the same way run after run — what a
+    /// cap decides must not change between runs — while traffic cannot aim at one shard without
+    /// knowing where the capture began.
+    private var seed: (UInt64, UInt64)?
+    /// Batches being gathered, per worker (worker 0's refer to the frames of the call in progress).
     private var pending: [Batch]
     /// Per worker, the batches handed over and not yet known finished: (number, first packet's place).
     private var inFlight: [Deque<(Int, InputPoint)>]
@@ -35,48 +40,49 @@ struct Dealer {
     private let nap = DispatchSemaphore(value: 0)
 
     init(
-        workerCount: Int, limits: Limits, intel: PoolIntelligence, names: NameMemory, queues: [BatchQueue],
-        finished: [BatchCounter],
-        peaks: PeakSamples, assign: (@Sendable (IPAddress, IPAddress) -> Int)?
+        owner: [Int], firstShard: [Int], limits: Limits, intel: PoolIntelligence, names: NameMemory,
+        queues: [BatchQueue], finished: [BatchCounter], own: ShardGroup,
+        assign: (@Sendable (IPAddress, IPAddress) -> Int)?
     ) {
-        self.workerCount = workerCount
+        workerCount = firstShard.count
+        self.owner = owner
+        self.firstShard = firstShard
         self.limits = limits
         self.intel = intel
         self.names = names
         self.queues = queues
         self.finished = finished
-        self.peaks = peaks
+        self.own = own
         self.assign = assign
         pending = (0..<workerCount).map { _ in Batch.empty() }
         inFlight = Array(repeating: [], count: workerCount)
         sent = Array(repeating: 0, count: workerCount)
     }
 
-    /// Deals frames to their workers; worker 0's go into `own` (processed at its next flush).
-    mutating func deal(_ batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool, own: inout PacketPath) {
-        for f in batch { deal(f, retained: retained, own: &own) }
+    /// Deals frames to their shards; the reader's own shards' frames are analysed before it returns.
+    mutating func deal(_ batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
+        for f in batch { deal(f, retained: retained) }
+        runOwn()  // the frames are valid only during this call unless retained
     }
 
-    private mutating func deal(_ f: CapturedPacket, retained: Bool, own: inout PacketPath) {
+    private mutating func deal(_ f: CapturedPacket, retained: Bool) {
         let frame = f.bytes
         let (point, second) = input.take(time: f.timestamp, originalLength: f.originalLength)
         let clock = point.clock
         if second {
-            for w in 1..<workerCount { append(Item(kind: .tick, seq: input.samples, clock: clock), to: w) }
-            peaks.sample(input.samples, &own, at: clock)
+            for w in 0..<workerCount { append(Item(kind: .tick, seq: input.samples, clock: clock), to: w) }
         }
+        if seed == nil { seed = Self.seed(from: f) }
         let decoded = PacketDecoder.decode(link: f.linkType, frame: frame)
         PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
-        holdBack(point, own: &own)
-        let w = worker(for: decoded)
-        if w == 0 {
-            own.enqueue(at: point, linkType: f.linkType, frame: frame)
-            return
-        }
+        holdBack(point)
+        let s = shard(for: decoded)
+        let w = owner[s]
         var item = Item(kind: .packet, seq: point.seq, clock: clock)
         item.linkType = f.linkType
+        item.shard = UInt16(truncatingIfNeeded: s)
         item.length = frame.count
-        if retained, let base = frame.baseAddress {
+        if retained || w == 0, let base = frame.baseAddress {
             item.address = UInt(bitPattern: base)
         } else {
             item.offset = pending[w].bytes.count
@@ -85,24 +91,45 @@ struct Dealer {
         append(item, to: w)
     }
 
-    /// Ends the input: every worker gets the end (sample number and clock, returned) and its queue closes.
-    mutating func end() -> (last: Int, clock: Timestamp) {
+    /// Ends the input: every shard gets the end (the last sample's number and the clock) and the
+    /// workers' queues close; the reader's own shards finish here.
+    mutating func end() {
         let last = input.end()
         let clock = input.clock
+        for w in 0..<workerCount { append(Item(kind: .end, seq: last, clock: clock), to: w) }
         for w in 1..<workerCount {
-            append(Item(kind: .end, seq: last, clock: clock), to: w)
             send(w)
             queues[w].close()
         }
-        return (last, clock)
+        runOwn()
     }
 
-    /// The worker of a frame: by its two addresses (and VLAN), unordered, so that both directions,
-    /// every flow between two hosts and every fragment of their datagrams meet in one worker. Seeded
-    /// per run: an attacker choosing addresses cannot aim traffic at one worker (and would only slow
-    /// it: results do not depend on which worker sees what).
-    private func worker(for decoded: DecodeOutcome) -> Int {
-        guard workerCount > 1 else { return 0 }
+    /// Runs what the reader gathered for its own shards.
+    private mutating func runOwn() {
+        guard !pending[0].items.isEmpty else { return }
+        own.run(pending[0])
+        pending[0].items.removeAll(keepingCapacity: true)
+        pending[0].bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// The seed of the shard hash, from the first frame: its time and up to 64 of its bytes.
+    static func seed(from f: CapturedPacket) -> (UInt64, UInt64) {
+        var a = UInt64(bitPattern: f.timestamp.nanoseconds) ^ 0x243F_6A88_85A3_08D3
+        var b = UInt64(truncatingIfNeeded: f.bytes.count) ^ 0x1319_8A2E_0370_7344
+        for (i, byte) in f.bytes.prefix(64).enumerated() {
+            if i % 2 == 0 {
+                a = FlowHasher.mum(a ^ UInt64(byte), 0x9E37_79B9_7F4A_7C15)
+            } else {
+                b = FlowHasher.mum(b ^ UInt64(byte), 0xD6E8_FEB8_6659_FD93)
+            }
+        }
+        return (FlowHasher.mum(a, b) | 1, FlowHasher.mum(b, a ^ 0xA409_3822_299F_31D0))
+    }
+
+    /// The shard of a frame: by its two addresses (and VLAN), unordered, so that both directions,
+    /// every flow between two hosts and every fragment of their datagrams meet in one shard.
+    private func shard(for decoded: DecodeOutcome) -> Int {
+        guard owner.count > 1 else { return 0 }
         let a: IPAddress
         let b: IPAddress
         let vlan: UInt16
@@ -111,16 +138,14 @@ struct Dealer {
         case .fragment(let f): (a, b, vlan) = (f.key.src, f.key.dst, f.key.vlanID)
         default: return 0
         }
-        if let assign { return min(max(assign(a, b), 0), workerCount - 1) }
+        if let assign { return firstShard[min(max(assign(a, b), 0), workerCount - 1)] }
+        let seed = self.seed ?? (1, 0)
         // Unordered: the pair's two folded words, combined commutatively, then mixed with the seed
         // (the flow table's multiply-fold step, `FlowHasher`).
         let x = Self.fold(a)
         let y = Self.fold(b)
         let h = FlowHasher.mum((x &+ y) ^ seed.0, ((x ^ y) &+ UInt64(vlan)) ^ seed.1)
-        // The reader also reads, decodes and copies for everyone: its own share is a quarter of another
-        // worker's (weights 1 : 4 : 4 …, which balanced the two threads of a 2-core run best).
-        let slot = Int(h % UInt64(4 * workerCount - 3))
-        return slot == 0 ? 0 : 1 + (slot - 1) / 4
+        return Int(h % UInt64(owner.count))
     }
 
     @inline(__always) private static func fold(_ a: IPAddress) -> UInt64 {
@@ -136,7 +161,7 @@ struct Dealer {
         if pending[w].items.count >= ParallelAnalysis.batchFrames
             || pending[w].bytes.count >= ParallelAnalysis.batchBytes
         {
-            send(w)
+            if w == 0 { runOwn() } else { send(w) }
         }
     }
 
@@ -166,10 +191,10 @@ struct Dealer {
     /// `NameMemory`. Far enough is a second of packet time and `Limits.learnedNamePackets` packets:
     /// more than the reader keeps in flight, so on any capture the reader waits only for a worker
     /// that is that far behind — and then its queue is full and the reader would wait anyway.
-    private mutating func holdBack(_ now: InputPoint, own: inout PacketPath) {
-        // The reader's own share holds frames back too (up to one input batch, `PacketPath.enqueue`):
-        // what they teach must be in `NameMemory` before a packet far enough later goes to a worker.
-        if let first = own.pendingSince, names.settled(first, asOf: now) { own.flush() }
+    private mutating func holdBack(_ now: InputPoint) {
+        // The reader's own shards hold frames back too (up to one input batch): what they teach must
+        // be in `NameMemory` before a packet far enough later goes to a worker.
+        if !pending[0].items.isEmpty, names.settled(pending[0].first, asOf: now) { runOwn() }
         for w in 1..<workerCount {
             if !pending[w].items.isEmpty, names.settled(pending[w].first, asOf: now) { send(w) }
             var done = finished[w].count.load(ordering: .acquiring)

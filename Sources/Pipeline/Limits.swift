@@ -29,6 +29,11 @@ public struct Limits: Sendable {
     /// hand out TTL 0 and short TTLs, while a miner caches the answer itself and keeps reconnecting
     /// to that address for minutes.
     public var minDNSNameSeconds: Double = 600
+    /// Parts the input's address pairs are split into, each analysed with its share of every cap
+    /// above and below (`share(of:)`): a number independent of the workers (each holds whole
+    /// shards), so that a cap decides the same way for any number of them (docs/architecture.md
+    /// "Workers"). More shards allow more workers; fewer leave more of each cap to one busy pair.
+    public var shards = 16
     /// Hosts, sessions and evidence held in memory.
     public var hosts = HostLimits()
     /// Hosts with no evidence remembered for `--all-hosts` (beyond it, new ones are not listed).

@@ -7,31 +7,33 @@ import PoolIntel
 import StreamReassembly
 import Synchronization
 
-/// One input analysed by several workers, each a `PacketPipeline`, with the result one pipeline would give
-/// alone (docs/architecture.md "Workers").
+/// One input analysed by several workers, with the result one worker gives alone — at every load,
+/// caps reached included (docs/architecture.md "Workers").
 ///
-/// The caller's thread is the reader: it numbers every packet, keeps the clock, learns the names of
-/// unfragmented UDP DNS answers (so any worker's next flow sees them), and gives each frame to the
-/// worker of its address pair — both directions, every port and every IP fragment of two hosts go to
-/// one worker. Worker 0 is the reader itself (its frames are analysed in place); workers 1…N−1 run on
-/// their own threads and get theirs in batches over bounded queues. Whole seconds of packet time reach every worker in
-/// the same place (idle expiry, flow-count samples). Names learned inside flows are shared through
-/// `NameMemory`; the reader never hands out a packet before every worker has finished every packet
-/// both `Limits.learnedNameDelay` and `Limits.learnedNamePackets` behind it, which is what makes those
+/// The input's address pairs are split into `Limits.shards` shards, a number that does not depend on
+/// the workers: each shard is a `PacketPipeline` with its share of every cap, and each worker holds
+/// some shards (`ShardGroup`). The caller's thread is the reader: it numbers every packet, keeps the
+/// clock, learns the names of unfragmented UDP DNS answers (so any shard's next flow sees them), and
+/// gives each frame to the shard of its address pair — both directions, every port and every IP
+/// fragment of two hosts go to one shard. Worker 0 is the reader itself (its shards' frames are
+/// analysed in place, between its reads); workers 1…N−1 run on their own threads and get theirs in
+/// batches over bounded queues. Whole seconds of packet time reach every shard in the same place
+/// (idle expiry, flow-count samples). Names learned inside flows are shared through `NameMemory`; the
+/// reader never hands out a packet before every worker has finished every packet both
+/// `Limits.learnedNameDelay` and `Limits.learnedNamePackets` behind it, which is what makes those
 /// names deterministic without making the workers wait for each other on sparse captures.
 /// Findings merge order-free (`AnalysisPart.merge`).
 public final class ParallelAnalysis: InputAnalysis {
+    /// Threads analysing (at most one per shard).
     public let workerCount: Int
+    public let shardCount: Int
     private let limits: Limits
     private let names: NameMemory
     private let results = Locked<[AnalysisPart?]>([])
     private let peaks: PeakSamples
     private let retired: Locked<[SessionRecord]>?
     private let group = DispatchGroup()
-    /// Worker 0 is the reader itself: it analyses its own share in place (no copy, no queue), so N
-    /// workers are N threads — on 2 cores, two threads for two cores.
-    private let own: PacketPipeline
-    /// The reader's state: reached once per call (a batch), with the own share's packet path.
+    /// The reader's state: reached once per call (a batch).
     private var dealer: Dealer
 
     /// Frames per batch, and bytes: large enough that a queue operation per batch is cheap, small
@@ -42,11 +44,11 @@ public final class ParallelAnalysis: InputAnalysis {
     static let queueDepth = 8
 
     /// - Parameters:
-    ///   - workers: threads analysing (at least 1).
-    ///   - limits: the caps for the whole run; each worker gets its share (`Limits.share`).
+    ///   - workers: threads analysing (at least 1; at most one per shard).
+    ///   - limits: the caps for the whole run; each shard gets its share (`Limits.share`).
     ///   - collectRetired: keep sessions retired from memory for a store (`drainRetiredSessions`).
     ///   - onEvent: called on the workers' threads (the reader's for worker 0) as detections happen,
-    ///     each worker in its packet order.
+    ///     each shard in its packet order.
     public convenience init(
         workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(),
         localNets: AddressSet? = nil,
@@ -59,6 +61,7 @@ public final class ParallelAnalysis: InputAnalysis {
             assign: nil, onEvent: onEvent)
     }
 
+    /// `assign`: tests choose the worker of an address pair (its first shard is taken).
     init(
         workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(),
         localNets: AddressSet? = nil,
@@ -66,73 +69,48 @@ public final class ParallelAnalysis: InputAnalysis {
         assign: (@Sendable (IPAddress, IPAddress) -> Int)?,
         onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil
     ) {
-        let n = max(1, workers)
+        let shardCount = min(max(1, limits.shards), 4096)
+        let split = ShardGroup.split(shardCount: shardCount, workers: workers)
+        let n = split.count
         workerCount = n
+        self.shardCount = shardCount
         self.limits = limits
         names = NameMemory(
             capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay,
             delayPackets: limits.learnedNamePackets)
         let queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
         let finished = (0..<n).map { _ in BatchCounter() }
-        peaks = PeakSamples(workers: n)
+        peaks = PeakSamples(workers: shardCount)
         retired = collectRetired ? Locked([]) : nil
+        results.withLock { $0 = Array(repeating: nil, count: shardCount) }
+        let share = limits.share(of: shardCount)
+        let names = names
+        let peaks = peaks
+        let results = results
+        let retired = retired
+        let pipeline: @Sendable () -> PacketPipeline = {
+            PacketPipeline(
+                limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
+        }
+        let own = ShardGroup(
+            shards: split[0], shardCount: shardCount, peaks: peaks, results: results, retired: retired,
+            pipeline: pipeline)
+        var owner = Array(repeating: 0, count: shardCount)
+        for (w, shards) in split.enumerated() { for s in shards { owner[s] = w } }
         dealer = Dealer(
-            workerCount: n, limits: limits, intel: intel, names: names, queues: queues, finished: finished,
-            peaks: peaks,
-            assign: assign)
-        results.withLock { $0 = Array(repeating: nil, count: n) }
-        let share = limits.share(of: n)
-        own = PacketPipeline(
-            limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
-        own.collectRetiredSessions = collectRetired
+            owner: owner, firstShard: split.map { $0[0] }, limits: limits, intel: intel, names: names,
+            queues: queues, finished: finished, own: own, assign: assign)
         for w in 1..<max(n, 1) {
             let queue = queues[w]
             let done = finished[w]
-            let names = names
-            let peaks = peaks
-            let results = results
-            let retired = retired
+            let shards = split[w]
             group.enter()
             DispatchQueue(label: "stratumsniff.worker.\(w)").async { [group] in
-                let analyzer = PacketPipeline(
-                    limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
-                analyzer.collectRetiredSessions = retired != nil
+                let mine = ShardGroup(
+                    shards: shards, shardCount: shardCount, peaks: peaks, results: results, retired: retired,
+                    pipeline: pipeline)
                 while var batch = queue.pop() {
-                    batch.bytes.withUnsafeBytes { bytes in
-                        // The batch goes in with one access to the analyzer (`withPath`); the end of
-                        // input, always the last item of the last batch (`Dealer.end`), is taken after it.
-                        let end: Item? = analyzer.withPath { path in
-                            for item in batch.items {
-                                switch item.kind {
-                                case .packet:
-                                    let frame =
-                                        item.address != 0
-                                        ? UnsafeRawBufferPointer(
-                                            start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
-                                        : UnsafeRawBufferPointer(
-                                            rebasing: bytes[item.offset..<item.offset + item.length])
-                                    path.enqueue(
-                                        at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType,
-                                        frame: frame)
-                                case .tick:
-                                    peaks.sample(item.seq, &path, at: item.clock)
-                                case .end:
-                                    return item
-                                }
-                            }
-                            path.flush()  // before the batch's bytes are recycled
-                            return nil
-                        }
-                        if let end {
-                            peaks.sample(end.seq, analyzer, at: end.clock)
-                            let part = analyzer.finishPart(at: end.clock)
-                            results.withLock { $0[w] = part }
-                        }
-                    }
-                    if let retired {
-                        let sessions = analyzer.drainRetiredSessions()
-                        if !sessions.isEmpty { retired.withLock { $0 += sessions } }
-                    }
+                    mine.run(batch)
                     done.count.add(1, ordering: .releasing)
                     batch.items.removeAll(keepingCapacity: true)
                     batch.bytes.removeAll(keepingCapacity: true)
@@ -155,14 +133,10 @@ public final class ParallelAnalysis: InputAnalysis {
     }
 
     /// Hands frames to their workers — retained frames by reference, others copied into the
-    /// worker's batch; the reader's own share is processed with its flows' memory fetched ahead
-    /// (`PacketPath.enqueue`), the frames being valid for the whole call. The reader's state and its
-    /// own share's packet path are each reached once per call.
+    /// worker's batch; the reader's own shards' frames are analysed before the call returns (they are
+    /// read in place, valid for the whole call). The reader's state is reached once per call.
     public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
-        own.withPath { path in
-            dealer.deal(batch, retained: retained, own: &path)
-            path.flush()  // the frames are valid only during this call unless retained; the own share ends here
-        }
+        dealer.deal(batch, retained: retained)
     }
 
     /// Waits until every worker has finished what it was handed: no retained frame is referenced
@@ -171,10 +145,7 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Ends the input: waits for every worker and merges their parts.
     public func finishInput() -> AnalysisPart {
-        let (last, clock) = dealer.end()
-        peaks.sample(last, own, at: clock)
-        let part = own.finishPart(at: clock)
-        results.withLock { $0[0] = part }
+        dealer.end()
         group.wait()
         let parts = results.withLock { $0 }.compactMap { $0 }
         var merged = AnalysisPart(
@@ -193,11 +164,10 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Sessions the workers retired from memory since the last call (for a store).
     public func drainRetiredSessions() -> [SessionRecord] {
-        own.drainRetiredSessions()
-            + (retired?.withLock { r in
-                defer { r = [] }
-                return r
-            } ?? [])
+        retired?.withLock { r in
+            defer { r = [] }
+            return r
+        } ?? []
     }
 }
 
@@ -205,10 +175,12 @@ public final class ParallelAnalysis: InputAnalysis {
 struct Item: Sendable {
     enum Kind: Sendable { case packet, tick, end }
     var kind: Kind
+    var linkType: LinkType = .ethernet
+    /// A packet's shard.
+    var shard: UInt16 = 0
     /// A packet's place in the input; a tick's (or the end's) sample number.
     var seq: Int
     var clock: Timestamp
-    var linkType: LinkType = .ethernet
     /// A retained frame's address (`InputAnalysis.process(batch:retained:)`), as a number because a
     /// pointer cannot cross threads in Swift's eyes: the caller keeps the memory valid until
     /// `finishInput()`, which returns only after every worker is done. 0: the frame was copied into
@@ -348,11 +320,11 @@ final class PeakSamples: Sendable {
 }
 
 extension Limits {
-    /// One worker's share of caps that bound the whole run's memory: they sum to the configured
+    /// One shard's share of caps that bound the whole run's memory: they sum to the configured
     /// totals. Per-flow and per-host caps, timeouts and the shared name memory stay as they are.
-    public func share(of workers: Int) -> Limits {
-        guard workers > 1 else { return self }
-        func part(_ v: Int) -> Int { max(1, v / workers) }
+    public func share(of shards: Int) -> Limits {
+        guard shards > 1 else { return self }
+        func part(_ v: Int) -> Int { max(1, v / shards) }
         var l = self
         l.reassembly.maxFlows = part(reassembly.maxFlows)
         l.reassembly.maxReassemblyMemory = part(reassembly.maxReassemblyMemory)

@@ -171,16 +171,10 @@ struct Analyze: ParsableCommand {
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
         var limits = caps.limits
         if !allHosts { limits.maxHostsSeen = 0 }  // only --all-hosts lists hosts without evidence
-        let analysis: any InputAnalysis
-        if count <= 1 {
-            let analyzer = PacketPipeline(limits: limits, intel: pools, localNets: localNets, onEvent: onEvent)
-            analyzer.collectRetiredSessions = collect
-            analysis = analyzer
-        } else {
-            analysis = ParallelAnalysis(
-                workers: count, limits: limits, intel: pools, localNets: localNets,
-                collectRetired: collect, onEvent: onEvent)
-        }
+        // One worker too goes through the shards: what a cap decides depends on them, not on the workers.
+        let analysis = ParallelAnalysis(
+            workers: count, limits: limits, intel: pools, localNets: localNets, collectRetired: collect,
+            onEvent: onEvent)
         let progress = Progress(quiet: quiet)
         var sinceDrain = 0
         for path in files {
