@@ -2,8 +2,9 @@ import PacketDecoding
 
 /// Something that happened during analysis, for event streams (JSONL).
 public struct AnalysisEvent: Sendable {
-    public init(time: Timestamp, kind: Kind, session: SessionRecord?, policy: ScoringPolicy) {
+    public init(time: Timestamp, kind: Kind, session: SessionRecord?, policy: ScoringPolicy, seq: Int = 0) {
         self.time = time
+        self.seq = seq
         self.kind = kind
         self.session = session
         self.policy = policy
@@ -19,6 +20,9 @@ public struct AnalysisEvent: Sendable {
         case evidence(Evidence)
     }
     public var time: Timestamp
+    /// The place in the input of the packet it came from (a flow's last packet, for its end): what
+    /// puts the events of several shards back in input order (`ShardGroup`).
+    public var seq: Int
     public var kind: Kind
     /// The mining session the event belongs to (nil for `.evidence`).
     public var session: SessionRecord?

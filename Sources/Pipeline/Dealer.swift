@@ -1,5 +1,6 @@
 import DequeModule
 import Dispatch
+import Locking
 import PacketDecoding
 import PoolIntel
 import StreamReassembly
@@ -22,8 +23,7 @@ struct Dealer {
     /// Per worker (index 0, the reader's own, unused).
     let queues: [BatchQueue]
     let finished: [BatchCounter]
-    /// The reader's own shards, run on this thread.
-    let own: ShardGroup
+    let peaks: PeakSamples
     /// Tests choose the worker of an address pair (to put a lookup and its connection apart).
     let assign: (@Sendable (IPAddress, IPAddress) -> Int)?
     /// The seed of the address-pair hash that picks a frame's shard: taken from the input's first
@@ -31,8 +31,10 @@ struct Dealer {
     /// cap decides must not change between runs — while traffic cannot aim at one shard without
     /// knowing where the capture began.
     private var seed: (UInt64, UInt64)?
-    /// Batches being gathered, per worker (worker 0's refer to the frames of the call in progress).
+    /// Batches being gathered, per worker (index 0, the reader's own, unused).
     private var pending: [Batch]
+    /// The first frame given to the reader's own shards since they were last flushed.
+    private var ownSince: InputPoint?
     /// Per worker, the batches handed over and not yet known finished: (number, first packet's place).
     private var inFlight: [Deque<(Int, InputPoint)>]
     private var sent: [Int]
@@ -41,7 +43,7 @@ struct Dealer {
 
     init(
         owner: [Int], firstShard: [Int], limits: Limits, intel: PoolIntelligence, names: NameMemory,
-        queues: [BatchQueue], finished: [BatchCounter], own: ShardGroup,
+        queues: [BatchQueue], finished: [BatchCounter], peaks: PeakSamples,
         assign: (@Sendable (IPAddress, IPAddress) -> Int)?
     ) {
         workerCount = firstShard.count
@@ -52,7 +54,7 @@ struct Dealer {
         self.names = names
         self.queues = queues
         self.finished = finished
-        self.own = own
+        self.peaks = peaks
         self.assign = assign
         pending = (0..<workerCount).map { _ in Batch.empty() }
         inFlight = Array(repeating: [], count: workerCount)
@@ -60,29 +62,36 @@ struct Dealer {
     }
 
     /// Deals frames to their shards; the reader's own shards' frames are analysed before it returns.
-    mutating func deal(_ batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
-        for f in batch { deal(f, retained: retained) }
-        runOwn()  // the frames are valid only during this call unless retained
+    mutating func deal(_ batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool, own: inout ShardGroup) {
+        for f in batch { deal(f, retained: retained, own: &own) }
+        own.flush()  // the frames are valid only during this call unless retained
+        ownSince = nil
     }
 
-    private mutating func deal(_ f: CapturedPacket, retained: Bool) {
+    private mutating func deal(_ f: CapturedPacket, retained: Bool, own: inout ShardGroup) {
         let frame = f.bytes
         let (point, second) = input.take(time: f.timestamp, originalLength: f.originalLength)
         let clock = point.clock
         if second {
-            for w in 0..<workerCount { append(Item(kind: .tick, seq: input.samples, clock: clock), to: w) }
+            for w in 1..<workerCount { append(Item(kind: .tick, seq: input.samples, clock: clock), to: w) }
+            own.sample(input.samples, at: clock, peaks: peaks)
         }
         if seed == nil { seed = Self.seed(from: f) }
         let decoded = PacketDecoder.decode(link: f.linkType, frame: frame)
         PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
-        holdBack(point)
+        holdBack(point, own: &own)
         let s = shard(for: decoded)
         let w = owner[s]
+        if w == 0 {
+            if ownSince == nil { ownSince = point }
+            own.enqueue(shard: s, at: point, decoded: decoded, frame: frame)
+            return
+        }
         var item = Item(kind: .packet, seq: point.seq, clock: clock)
-        item.linkType = f.linkType
+        item.decoded = decoded
         item.shard = UInt16(truncatingIfNeeded: s)
         item.length = frame.count
-        if retained || w == 0, let base = frame.baseAddress {
+        if retained, let base = frame.baseAddress {
             item.address = UInt(bitPattern: base)
         } else {
             item.offset = pending[w].bytes.count
@@ -93,23 +102,15 @@ struct Dealer {
 
     /// Ends the input: every shard gets the end (the last sample's number and the clock) and the
     /// workers' queues close; the reader's own shards finish here.
-    mutating func end() {
+    mutating func end(own: inout ShardGroup, results: Locked<[AnalysisPart?]>) {
         let last = input.end()
         let clock = input.clock
-        for w in 0..<workerCount { append(Item(kind: .end, seq: last, clock: clock), to: w) }
         for w in 1..<workerCount {
+            append(Item(kind: .end, seq: last, clock: clock), to: w)
             send(w)
             queues[w].close()
         }
-        runOwn()
-    }
-
-    /// Runs what the reader gathered for its own shards.
-    private mutating func runOwn() {
-        guard !pending[0].items.isEmpty else { return }
-        own.run(pending[0])
-        pending[0].items.removeAll(keepingCapacity: true)
-        pending[0].bytes.removeAll(keepingCapacity: true)
+        own.finish(sample: last, at: clock, peaks: peaks, results: results)
     }
 
     /// The seed of the shard hash, from the first frame: its time and up to 64 of its bytes.
@@ -161,7 +162,7 @@ struct Dealer {
         if pending[w].items.count >= ParallelAnalysis.batchFrames
             || pending[w].bytes.count >= ParallelAnalysis.batchBytes
         {
-            if w == 0 { runOwn() } else { send(w) }
+            send(w)
         }
     }
 
@@ -191,10 +192,13 @@ struct Dealer {
     /// `NameMemory`. Far enough is a second of packet time and `Limits.learnedNamePackets` packets:
     /// more than the reader keeps in flight, so on any capture the reader waits only for a worker
     /// that is that far behind — and then its queue is full and the reader would wait anyway.
-    private mutating func holdBack(_ now: InputPoint) {
+    private mutating func holdBack(_ now: InputPoint, own: inout ShardGroup) {
         // The reader's own shards hold frames back too (up to one input batch): what they teach must
         // be in `NameMemory` before a packet far enough later goes to a worker.
-        if !pending[0].items.isEmpty, names.settled(pending[0].first, asOf: now) { runOwn() }
+        if let first = ownSince, names.settled(first, asOf: now) {
+            own.flush()
+            ownSince = nil
+        }
         for w in 1..<workerCount {
             if !pending[w].items.isEmpty, names.settled(pending[w].first, asOf: now) { send(w) }
             var done = finished[w].count.load(ordering: .acquiring)

@@ -140,7 +140,7 @@ struct Dispatcher: FlowHandler {
             runState.onEvent?(
                 AnalysisEvent(
                     time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r,
-                    policy: runState.verdicts.policy))
+                    policy: runState.verdicts.policy, seq: flow.lastSeq))
         }
         for e in found.evidence { runState.add(e) }
     }

@@ -1,3 +1,4 @@
+import Detection
 import PacketDecoding
 import PoolIntel
 import StreamReassembly
@@ -25,10 +26,14 @@ struct PacketPath {
     /// The batch being processed, its storage kept between batches.
     private var ahead: [Ahead] = []
 
-    init(limits: Limits, dispatcher: Dispatcher) {
+    init(
+        limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, names: NameMemory,
+        onEvent: ((AnalysisEvent) -> Void)?
+    ) {
         self.limits = limits
-        self.dispatcher = dispatcher
-        intel = dispatcher.runState.intel
+        let runState = RunState(limits: limits, intel: intel, policy: policy, names: names, onEvent: onEvent)
+        dispatcher = Dispatcher(runState: runState)
+        self.intel = intel
         fragments = FragmentReassembler(limits: limits.fragments)
         table = FlowTable(limits: limits.reassembly)
     }
@@ -55,18 +60,8 @@ struct PacketPath {
         ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
     }
 
-    /// A frame the reader numbered and learned from (a worker), decoded now and processed at the next
-    /// `flush()` — or once `aheadLimit` frames wait. The frame must stay valid until then.
-    mutating func enqueue(at point: InputPoint, linkType: LinkType, frame: UnsafeRawBufferPointer) {
-        let decoded = PacketDecoder.decode(link: linkType, frame: frame)
-        ahead.append(Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key(decoded)))
-        if ahead.count >= Self.aheadLimit { flush() }
-    }
-
-    /// The clock of the oldest frame taken and not yet processed, if any.
-    var pendingSince: InputPoint? { ahead.first?.point }
-
-    /// Frames that wait at most (`enqueue`): enough to overlap several cache misses, few enough to stay in cache.
+    /// Frames a `ShardGroup` lets wait at most: enough to overlap several cache misses, few enough to
+    /// stay in cache.
     static let aheadLimit = 32
 
     /// Packets ahead of the one being processed whose flow slot is requested.
@@ -79,13 +74,27 @@ struct PacketPath {
         for j in 0..<min(Self.slotDistance, count) { if let k = ahead[j].key { table.prefetchSlot(k) } }
         for i in 0..<count {
             if i + Self.slotDistance < count, let k = ahead[i + Self.slotDistance].key { table.prefetchSlot(k) }
-            let item = ahead[i]
-            if item.point.clock > clock { clock = item.point.clock }
-            if item.second { tick(time: clock) }
-            handle(item.decoded, key: item.key, frame: item.frame, at: item.point)
+            process(ahead[i])
         }
         ahead.removeAll(keepingCapacity: true)
     }
+
+    /// Processes one frame taken ahead (`prepare` gave its key), now.
+    @inline(__always)
+    mutating func process(_ item: Ahead) {
+        if item.point.clock > clock { clock = item.point.clock }
+        if item.second { tick(time: clock) }
+        handle(item.decoded, key: item.key, frame: item.frame, at: item.point)
+    }
+
+    /// A frame's flow key, its index entry requested: the first half of `enqueue`, for a caller that
+    /// keeps the frames of several paths in one queue (`ShardGroup`).
+    @inline(__always)
+    mutating func prepare(_ decoded: DecodeOutcome) -> PacketKey? { key(decoded) }
+
+    /// Requests the flow slot of a frame processed soon (see `flush`).
+    @inline(__always)
+    mutating func prefetchSlot(_ k: PacketKey) { table.prefetchSlot(k) }
 
     /// A decoded frame waiting in a batch, with its flow's key when it has one.
     struct Ahead {
@@ -178,4 +187,41 @@ struct PacketPath {
 
     /// Ends every open flow (the end of input), in the order they began.
     mutating func finishAll() { table.finishAll(handler: &dispatcher) }
+
+    /// Ends the run at `end` (the input's last clock): what this path found, to be merged with
+    /// other shards' parts. Flows idle by then expire as idle first, as they would have alone.
+    mutating func finishPart(at end: Timestamp) -> AnalysisPart {
+        flush()
+        tick(time: end)
+        finishAll()
+        let runState = dispatcher.runState
+        let part = AnalysisPart(verdicts: runState.verdicts, stats: statistics, hostsSeen: runState.hostsSeen)
+        _ = runState.verdicts.drainRetired()  // the part has them now: stored once
+        return part
+    }
+
+    /// Everything counted so far: the path's, the flow table's and the run state's counters.
+    var statistics: AnalysisStats {
+        var s = stats
+        input.apply(to: &s)
+        s.reassembly = table.stats
+        s.anomalies.merge(fragments.anomalies)
+        s.anomalies.merge(dispatcher.runState.anomalies)
+        let runState = dispatcher.runState
+        s.count(runState.verdicts)
+        s.dnsMessages = runState.dnsMessages
+        s.tlsHandshakes = runState.tlsHandshakes
+        s.httpFlows = runState.httpFlows
+        s.webSocketFlows = runState.webSocketFlows
+        s.peerFlows = runState.peerFlows
+        s.allowedSessions = runState.allowedSessions
+        s.nameCacheEvictions = runState.names.evictions
+        s.anomalies.record(.timeWentBackwards, count: s.timeWentBackwards)
+        s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
+        s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)
+        s.anomalies.record(.tcpOverlapConflict, count: table.stats.overlapConflicts)
+        s.anomalies.record(.flowHashReseeded, count: table.stats.hashReseeds)
+        return s
+    }
+
 }

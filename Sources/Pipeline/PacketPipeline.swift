@@ -55,8 +55,8 @@ struct InputCount: Sendable {
 /// and live capture: the caller feeds frames with their packet time.
 ///
 /// Alone, an analyzer numbers packets, keeps the clock and learns DNS answers itself (`process(time:…)`);
-/// as one of several workers (`ParallelAnalysis`), the reader does those for every worker and hands
-/// each packet over with its place in the input (`withPath` and `PacketPath.enqueue`, `flush`, `tick`, `finishPart(at:)`).
+/// the shards of `ParallelAnalysis` are bare `PacketPath`s held by their worker (`ShardGroup`), to which
+/// the reader, having done those for every shard, hands each packet with its place in the input.
 public final class PacketPipeline {
     public let limits: Limits
     /// Everything a packet touches, as one value: reached once per call (a batch), so the packet
@@ -87,10 +87,9 @@ public final class PacketPipeline {
             ?? NameMemory(
                 capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay,
                 delayPackets: limits.learnedNamePackets)
-        let runState = RunState(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent)
-        runState.shared = shared
-        runState.worker = worker
-        path = PacketPath(limits: limits, dispatcher: Dispatcher(runState: runState))
+        path = PacketPath(limits: limits, intel: intel, policy: policy, names: memory, onEvent: onEvent)
+        path.dispatcher.runState.shared = shared
+        path.dispatcher.runState.worker = worker
     }
 
     private var table: FlowTable<Dispatcher> {
@@ -115,11 +114,7 @@ public final class PacketPipeline {
     /// table's memory fetched ahead (`PacketPath.process(batch:)`).
     public func process(batch: UnsafeBufferPointer<CapturedPacket>) { path.process(batch: batch) }
 
-    /// Runs `body` with the packet path held once: a worker hands over a run of packets with one
-    /// access to this object, not one per packet. `body` must not call back into this analyzer.
-    func withPath<R>(_ body: (inout PacketPath) -> R) -> R { body(&path) }
-
-    /// Processes the frames taken so far (`PacketPath.enqueue` through `withPath`), in order.
+    /// Processes the frames taken so far, in order.
     public func flush() { path.flush() }
 
     /// Swaps in reloaded pool and allow lists (SIGHUP); flows already judged keep their verdicts.
@@ -142,15 +137,7 @@ public final class PacketPipeline {
 
     /// Ends the run at `end` (the input's last clock): what this analyzer found, to be merged with
     /// other workers' parts. Flows idle by then expire as idle first, as they would have alone.
-    public func finishPart(at end: Timestamp) -> AnalysisPart {
-        flush()
-        tick(time: end)
-        path.finishAll()
-        let part = AnalysisPart(
-            verdicts: dispatcher.runState.verdicts, stats: statistics, hostsSeen: dispatcher.runState.hostsSeen)
-        _ = dispatcher.runState.verdicts.drainRetired()  // the part has them now: stored once
-        return part
-    }
+    public func finishPart(at end: Timestamp) -> AnalysisPart { path.finishPart(at: end) }
 
     /// Every host seen in a TCP/UDP flow that has ended (all flows, after `finish()`).
     public var hostsSeen: [IPAddress: HostSeen] {
@@ -271,28 +258,7 @@ public final class PacketPipeline {
     /// Host reports from sessions that have ended so far (open flows not included).
     public var currentReports: [HostReport] { dispatcher.runState.verdicts.reports(localNets: localNets) }
 
-    public var statistics: AnalysisStats {
-        var s = path.stats
-        path.input.apply(to: &s)
-        s.reassembly = table.stats
-        s.anomalies.merge(path.fragments.anomalies)
-        s.anomalies.merge(dispatcher.runState.anomalies)
-        let runState = dispatcher.runState
-        s.count(runState.verdicts)
-        s.dnsMessages = runState.dnsMessages
-        s.tlsHandshakes = runState.tlsHandshakes
-        s.httpFlows = runState.httpFlows
-        s.webSocketFlows = runState.webSocketFlows
-        s.peerFlows = runState.peerFlows
-        s.allowedSessions = runState.allowedSessions
-        s.nameCacheEvictions = runState.names.evictions
-        s.anomalies.record(.timeWentBackwards, count: s.timeWentBackwards)
-        s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
-        s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)
-        s.anomalies.record(.tcpOverlapConflict, count: table.stats.overlapConflicts)
-        s.anomalies.record(.flowHashReseeded, count: table.stats.hashReseeds)
-        return s
-    }
+    public var statistics: AnalysisStats { path.statistics }
 }
 
 /// What one analyzer (one worker) found: merged with the other workers' parts, the same as one

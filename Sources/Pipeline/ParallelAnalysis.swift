@@ -35,6 +35,8 @@ public final class ParallelAnalysis: InputAnalysis {
     private let group = DispatchGroup()
     /// The reader's state: reached once per call (a batch).
     private var dealer: Dealer
+    /// The reader's own shards, analysed in place (no copy, no queue) between its reads.
+    private var own: ShardGroup
 
     /// Frames per batch, and bytes: large enough that a queue operation per batch is cheap, small
     /// enough that workers start early and a batch stays in cache.
@@ -80,7 +82,7 @@ public final class ParallelAnalysis: InputAnalysis {
             delayPackets: limits.learnedNamePackets)
         let queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
         let finished = (0..<n).map { _ in BatchCounter() }
-        peaks = PeakSamples(workers: shardCount)
+        peaks = PeakSamples(shards: shardCount)
         retired = collectRetired ? Locked([]) : nil
         results.withLock { $0 = Array(repeating: nil, count: shardCount) }
         let share = limits.share(of: shardCount)
@@ -88,29 +90,53 @@ public final class ParallelAnalysis: InputAnalysis {
         let peaks = peaks
         let results = results
         let retired = retired
-        let pipeline: @Sendable () -> PacketPipeline = {
-            PacketPipeline(
-                limits: share, intel: intel, localNets: localNets, policy: policy, names: names, onEvent: onEvent)
+        let path: @Sendable (((AnalysisEvent) -> Void)?) -> PacketPath = { raise in
+            PacketPath(limits: share, intel: intel, policy: policy, names: names, onEvent: raise)
         }
-        let own = ShardGroup(
-            shards: split[0], shardCount: shardCount, peaks: peaks, results: results, retired: retired,
-            pipeline: pipeline)
+        own = ShardGroup(
+            shards: split[0], shardCount: shardCount, collectRetired: collectRetired, onEvent: onEvent, path: path)
         var owner = Array(repeating: 0, count: shardCount)
         for (w, shards) in split.enumerated() { for s in shards { owner[s] = w } }
         dealer = Dealer(
             owner: owner, firstShard: split.map { $0[0] }, limits: limits, intel: intel, names: names,
-            queues: queues, finished: finished, own: own, assign: assign)
+            queues: queues, finished: finished, peaks: peaks, assign: assign)
         for w in 1..<max(n, 1) {
             let queue = queues[w]
             let done = finished[w]
             let shards = split[w]
             group.enter()
             DispatchQueue(label: "stratumsniff.worker.\(w)").async { [group] in
-                let mine = ShardGroup(
-                    shards: shards, shardCount: shardCount, peaks: peaks, results: results, retired: retired,
-                    pipeline: pipeline)
+                var mine = ShardGroup(
+                    shards: shards, shardCount: shardCount, collectRetired: collectRetired, onEvent: onEvent,
+                    path: path)
                 while var batch = queue.pop() {
-                    mine.run(batch)
+                    var end: Item?
+                    batch.bytes.withUnsafeBytes { bytes in
+                        for item in batch.items {
+                            switch item.kind {
+                            case .packet:
+                                let frame =
+                                    item.address != 0
+                                    ? UnsafeRawBufferPointer(
+                                        start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
+                                    : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
+                                mine.enqueue(
+                                    shard: Int(item.shard), at: InputPoint(seq: item.seq, clock: item.clock),
+                                    decoded: item.decoded, frame: frame)
+                            case .tick:
+                                mine.sample(item.seq, at: item.clock, peaks: peaks)
+                            case .end:
+                                end = item
+                            }
+                        }
+                        mine.flush()  // before the batch's bytes are recycled
+                    }
+                    // The end of input is always the last item of the last batch (`Dealer.end`).
+                    if let end { mine.finish(sample: end.seq, at: end.clock, peaks: peaks, results: results) }
+                    if let retired {
+                        let sessions = mine.drainRetired()
+                        if !sessions.isEmpty { retired.withLock { $0 += sessions } }
+                    }
                     done.count.add(1, ordering: .releasing)
                     batch.items.removeAll(keepingCapacity: true)
                     batch.bytes.removeAll(keepingCapacity: true)
@@ -136,7 +162,11 @@ public final class ParallelAnalysis: InputAnalysis {
     /// worker's batch; the reader's own shards' frames are analysed before the call returns (they are
     /// read in place, valid for the whole call). The reader's state is reached once per call.
     public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
-        dealer.deal(batch, retained: retained)
+        dealer.deal(batch, retained: retained, own: &own)
+        if let retired {
+            let sessions = own.drainRetired()
+            if !sessions.isEmpty { retired.withLock { $0 += sessions } }
+        }
     }
 
     /// Waits until every worker has finished what it was handed: no retained frame is referenced
@@ -145,7 +175,7 @@ public final class ParallelAnalysis: InputAnalysis {
 
     /// Ends the input: waits for every worker and merges their parts.
     public func finishInput() -> AnalysisPart {
-        dealer.end()
+        dealer.end(own: &own, results: results)
         group.wait()
         let parts = results.withLock { $0 }.compactMap { $0 }
         var merged = AnalysisPart(
@@ -175,7 +205,8 @@ public final class ParallelAnalysis: InputAnalysis {
 struct Item: Sendable {
     enum Kind: Sendable { case packet, tick, end }
     var kind: Kind
-    var linkType: LinkType = .ethernet
+    /// A packet's frame as the reader decoded it (its ranges are the frame's, wherever its bytes are).
+    var decoded = DecodeOutcome.notIP
     /// A packet's shard.
     var shard: UInt16 = 0
     /// A packet's place in the input; a tick's (or the end's) sample number.
@@ -279,35 +310,35 @@ final class BatchCounter: Sendable {
     let count = Atomic(0)
 }
 
-/// The flow count summed over workers at each sample (a whole second, the end), and the largest sum.
+/// The flow count summed over shards at each sample (a whole second, the end), and the largest sum.
 final class PeakSamples: Sendable {
     private struct State {
-        var partial: [Int: (flows: Int, reports: Int)] = [:]
+        var partial: [Int: (flows: Int, shards: Int)] = [:]
         var peak = 0
     }
     private let state = Locked(State())
-    private let workers: Int
+    private let shards: Int
 
-    init(workers: Int) { self.workers = workers }
+    init(shards: Int) { self.shards = shards }
 
-    /// `analyzer`'s share of sample `number`: its idle flows expired at `clock`, the flows left counted.
-    func sample(_ number: Int, _ analyzer: PacketPipeline, at clock: Timestamp) {
-        analyzer.withPath { sample(number, &$0, at: clock) }
+    /// Some shards' part of sample `number`: each path's idle flows expired at `clock`, the flows
+    /// left counted, reported once for all of them.
+    func sample(_ number: Int, _ paths: inout [PacketPath], at clock: Timestamp) {
+        var flows = 0
+        for i in paths.indices {
+            paths[i].flush()
+            paths[i].tick(time: clock)
+            flows += paths[i].table.count
+        }
+        report(sample: number, flows: flows, shards: paths.count)
     }
 
-    /// The same, for the packet path of an analyzer held already (the reader's own share).
-    func sample(_ number: Int, _ path: inout PacketPath, at clock: Timestamp) {
-        path.flush()
-        path.tick(time: clock)
-        report(sample: number, flows: path.table.count)
-    }
-
-    private func report(sample: Int, flows: Int) {
+    private func report(sample: Int, flows: Int, shards: Int) {
         state.withLock { s in
             var p = s.partial[sample] ?? (0, 0)
             p.flows += flows
-            p.reports += 1
-            if p.reports == workers {
+            p.shards += shards
+            if p.shards == self.shards {
                 s.partial[sample] = nil
                 s.peak = max(s.peak, p.flows)
             } else {

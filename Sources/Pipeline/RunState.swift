@@ -88,7 +88,8 @@ final class RunState {
         // Measurements that support nothing on their own (a flow that did not behave like mining) are
         // no event; when a host's flows together do, its alert says so.
         if published && !e.isMeasurementOnly {
-            onEvent?(AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy))
+            onEvent?(
+                AnalysisEvent(time: e.last, kind: .evidence(e), session: nil, policy: verdicts.policy, seq: point.seq))
         }
     }
 

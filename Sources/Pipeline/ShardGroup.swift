@@ -3,99 +3,117 @@ import Locking
 import PacketDecoding
 import PoolIntel
 
-/// The shards one worker analyses. A shard is a fixed part of the input's address pairs with its own
-/// `PacketPipeline` and its own share of every cap (`Limits.share(of:)`): how many shards there are
-/// does not depend on the number of workers, so what a cap decides — which flow is evicted, which
-/// session retired, which host left out — is decided on the same packets in the same order whether
-/// one worker holds all the shards or four hold a few each (docs/architecture.md "Workers").
-final class ShardGroup {
-    /// The shard numbers this worker holds, ascending, and their pipelines (same order).
+/// The shards one worker analyses, as one value the worker owns. A shard is a fixed part of the
+/// input's address pairs with its own `PacketPath` and its own share of every cap
+/// (`Limits.share(of:)`): how many shards there are does not depend on the number of workers, so what
+/// a cap decides — which flow is evicted, which session retired, which host left out — is decided on
+/// the same packets in the same order whether one worker holds all the shards or four hold a few each
+/// (docs/architecture.md "Workers").
+struct ShardGroup {
+    /// The shard numbers this worker holds, ascending; `paths` in the same order.
     let shards: [Int]
-    private let pipelines: [PacketPipeline]
-    /// Shard number → index in `pipelines` (−1: another worker's).
+    private var paths: [PacketPath]
+    /// Shard number → index in `paths` (−1: another worker's).
     private let local: [Int]
-    /// Per local shard, the positions in the batch being run of its items (reused between batches).
-    private var buckets: [[Int32]]
-    private let peaks: PeakSamples
-    private let results: Locked<[AnalysisPart?]>
-    private let retired: Locked<[SessionRecord]>?
+    /// Where the caller's events go (in input order, at each `flush`), and what the shards raised since.
+    private let onEvent: (@Sendable (AnalysisEvent) -> Void)?
+    private let raised = EventList()
+    /// Frames taken and not yet processed, in input order, with the index of their shard's path.
+    private var ahead: [(path: Int, item: PacketPath.Ahead)] = []
 
+    /// `path`: a new shard's packet path, given where it raises its events (nil: nobody listens).
     init(
-        shards: [Int], shardCount: Int, peaks: PeakSamples, results: Locked<[AnalysisPart?]>,
-        retired: Locked<[SessionRecord]>?, pipeline: () -> PacketPipeline
+        shards: [Int], shardCount: Int, collectRetired: Bool, onEvent: (@Sendable (AnalysisEvent) -> Void)?,
+        path: (((AnalysisEvent) -> Void)?) -> PacketPath
     ) {
         self.shards = shards
-        self.peaks = peaks
-        self.results = results
-        self.retired = retired
-        pipelines = shards.map { _ in
-            let p = pipeline()
-            p.collectRetiredSessions = retired != nil
+        self.onEvent = onEvent
+        let raised = raised
+        paths = shards.map { _ in
+            let p = path(onEvent == nil ? nil : { raised.events.append($0) })
+            p.dispatcher.runState.verdicts.collectRetired = collectRetired
             return p
         }
         var local = Array(repeating: -1, count: shardCount)
         for (i, s) in shards.enumerated() { local[s] = i }
         self.local = local
-        buckets = shards.map { _ in
-            var b: [Int32] = []
-            b.reserveCapacity(ParallelAnalysis.batchFrames)
-            return b
-        }
     }
 
-    /// Analyses one batch from the reader: each shard's packets in input order, every tick (and the
-    /// end) at its place among them. Shards are run one after the other: they share nothing a packet
-    /// changes, and what one teaches another (`NameMemory`) is seen only from a point further on than
-    /// any batch spans (the reader sends a batch before its first packet is that far behind).
-    /// Returns whether the batch ended the input (every shard's part is then in `results`).
-    @discardableResult
-    func run(_ batch: Batch) -> Bool {
-        var end: Item?
-        for (i, item) in batch.items.enumerated() {
-            switch item.kind {
-            case .packet:
-                buckets[local[Int(item.shard)]].append(Int32(i))
-            case .tick:
-                for b in buckets.indices { buckets[b].append(Int32(i)) }
-            case .end:
-                end = item
-            }
-        }
-        batch.bytes.withUnsafeBytes { bytes in
-            for (l, pipeline) in pipelines.enumerated() where !buckets[l].isEmpty {
-                pipeline.withPath { path in
-                    for i in buckets[l] {
-                        let item = batch.items[Int(i)]
-                        if item.kind == .tick {
-                            peaks.sample(item.seq, &path, at: item.clock)
-                            continue
-                        }
-                        let frame =
-                            item.address != 0
-                            ? UnsafeRawBufferPointer(
-                                start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
-                            : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
-                        path.enqueue(
-                            at: InputPoint(seq: item.seq, clock: item.clock), linkType: item.linkType, frame: frame)
-                    }
-                    path.flush()  // before the batch's bytes are recycled
+    /// A frame of shard `shard` (one of these), decoded by the reader; processed within the next
+    /// `PacketPath.aheadLimit` frames or at `flush()`, so `frame` must stay valid until then. The
+    /// frames of all the shards wait in one queue, in input order, with each one's flow fetched ahead
+    /// as one path does (`PacketPath.flush`): queued per shard, a shard's fetches were made hundreds
+    /// of packets before their use, and were gone from the cache by then.
+    @inline(__always)
+    mutating func enqueue(shard: Int, at point: InputPoint, decoded: DecodeOutcome, frame: UnsafeRawBufferPointer) {
+        let l = local[shard]
+        let key = paths[l].prepare(decoded)
+        ahead.append((l, PacketPath.Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key)))
+        if ahead.count >= PacketPath.aheadLimit { processAhead() }
+    }
+
+    private mutating func processAhead() {
+        let count = ahead.count
+        guard count > 0 else { return }
+        let distance = PacketPath.slotDistance
+        // Through buffer pointers: one uniqueness check per run of frames, not several per frame.
+        paths.withUnsafeMutableBufferPointer { paths in
+            ahead.withUnsafeBufferPointer { ahead in
+                for j in 0..<min(distance, count) {
+                    if let k = ahead[j].item.key { paths[ahead[j].path].prefetchSlot(k) }
                 }
-                buckets[l].removeAll(keepingCapacity: true)
+                for i in 0..<count {
+                    if i + distance < count, let k = ahead[i + distance].item.key {
+                        paths[ahead[i + distance].path].prefetchSlot(k)
+                    }
+                    paths[ahead[i].path].process(ahead[i].item)
+                }
             }
         }
-        if let end {
-            for (l, pipeline) in pipelines.enumerated() {
-                peaks.sample(end.seq, pipeline, at: end.clock)
-                let part = pipeline.finishPart(at: end.clock)
-                let shard = shards[l]
-                results.withLock { $0[shard] = part }
-            }
+        ahead.removeAll(keepingCapacity: true)
+    }
+
+    /// A whole second of packet time (sample `number`), at the same place in every shard's stream.
+    mutating func sample(_ number: Int, at clock: Timestamp, peaks: PeakSamples) {
+        processAhead()
+        peaks.sample(number, &paths, at: clock)
+    }
+
+    /// Processes every frame enqueued so far, then hands the events they raised on in input order.
+    mutating func flush() {
+        processAhead()
+        release()
+    }
+
+    /// The end of input (sample `number`, the last clock): each shard's part into `results`.
+    mutating func finish(sample number: Int, at clock: Timestamp, peaks: PeakSamples, results: Locked<[AnalysisPart?]>)
+    {
+        processAhead()
+        peaks.sample(number, &paths, at: clock)
+        for i in paths.indices {
+            let part = paths[i].finishPart(at: clock)
+            let shard = shards[i]
+            results.withLock { $0[shard] = part }
         }
-        if let retired {
-            let sessions = pipelines.flatMap { $0.drainRetiredSessions() }
-            if !sessions.isEmpty { retired.withLock { $0 += sessions } }
+        release()
+    }
+
+    /// Sessions the shards retired from memory since the last call (for a store).
+    mutating func drainRetired() -> [SessionRecord] {
+        var all: [SessionRecord] = []
+        for i in paths.indices { all += paths[i].dispatcher.runState.verdicts.drainRetired() }
+        return all
+    }
+
+    /// Each shard raises its events in its own order; the caller gets one stream ordered by the
+    /// place in the input each came from (ties: shard order, then as raised).
+    private func release() {
+        guard let onEvent, !raised.events.isEmpty else { return }
+        let ordered = raised.events.enumerated().sorted {
+            ($0.element.seq, $0.offset) < ($1.element.seq, $1.offset)
         }
-        return end != nil
+        raised.events.removeAll(keepingCapacity: true)
+        for e in ordered { onEvent(e.element) }
     }
 
     /// Shard numbers for each of `workers` workers, for `shardCount` shards. The reader (worker 0)
@@ -116,4 +134,9 @@ final class ShardGroup {
         }
         return groups
     }
+}
+
+/// Events raised by a worker's shards since its last flush (the worker's thread only).
+final class EventList {
+    var events: [AnalysisEvent] = []
 }

@@ -184,7 +184,9 @@ struct FlowContext {
                 case .share(let ok, _): .share(accepted: ok)
                 case .reconnect(let host): .reconnect(host: host)
                 }
-            onEvent(AnalysisEvent(time: time, kind: kind, session: record, policy: shared.verdicts.policy))
+            onEvent(
+                AnalysisEvent(
+                    time: time, kind: kind, session: record, policy: shared.verdicts.policy, seq: shared.point.seq))
         }
     }
 
