@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import TrafficGen
 
-/// docs/architecture.md "Workers": `analyze` gives byte-identical JSON with 1, 2 and 4 workers on every capture we
-/// have, whatever the threads' interleaving (only the run's duration differs).
+/// docs/architecture.md "Workers": `analyze` gives byte-identical JSON with 1, 2, 3 and 4 workers on every capture
+/// we have, whatever the threads' interleaving (only the run's duration differs).
 @Suite struct WorkersEndToEndTests {
     static func json(_ captures: [String], workers: Int) throws -> String {
         BaselineTests.withoutVolatileFields(
@@ -27,16 +27,16 @@ import TrafficGen
     }
 
     @Test(arguments: BaselineTests.generated())
-    func generatedCaptures(capture: String) throws { try Self.check([capture], workers: [2, 4]) }
+    func generatedCaptures(capture: String) throws { try Self.check([capture], workers: [2, 3, 4]) }
 
     @Test(
         .enabled(if: Binary.sharedAvailable, "../shared/pcaps is absent: workers not compared on the real captures"),
         arguments: BaselineTests.shared())
-    func realCaptures(capture: String) throws { try Self.check([capture], workers: [2, 4]) }
+    func realCaptures(capture: String) throws { try Self.check([capture], workers: [2, 3, 4]) }
 
     /// Every capture as one timeline (times jump back between files: the clock holds).
     @Test func everyCaptureAsOneInput() throws {
-        try Self.check(BaselineTests.generated() + BaselineTests.shared(), workers: [2, 3])
+        try Self.check(BaselineTests.generated() + BaselineTests.shared(), workers: [2, 3, 4])
     }
 }
 
