@@ -259,92 +259,56 @@ struct Live: ParsableCommand {
         let status = StatusLine(quiet: quiet)
         let deadline = duration.map { started.adding(seconds: $0) }
         let period = reportEvery.flatMap(DurationText.seconds)
-        var nextReport = period.map { Self.nextBoundary(after: started, every: $0) }
-        var lastCommit = started
-        let retention = retain.flatMap(DurationText.seconds)
-        var nextPrune = started  // at the start, then every hour
         let listPeriod = reloadListsEvery.flatMap(DurationText.seconds)
         // With --config, SIGHUP reads the file again: the lists and the log level change live.
         var lists = intel
         var settings = config.path == nil ? [:] : Self.effectiveSettings()
-        var nextListReload = listPeriod.map { started.adding(seconds: $0) }
         var captureFailed = false
         let shouldStop = { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }
-        let everySecond: (Timestamp) -> Void = { now in
-            if Signals.takeReload() {
+        // The periodic work, in the order it runs on each tick (about once a second).
+        var tasks: [any PeriodicTask] = [
+            OnSignal(Signals.takeReload) {
                 if let file = config.path { rereadConfig(file, &lists, &settings) }
                 reload(outputs, lists, replaceIntel, &pools, &localNets)
             }
-            if let due = nextListReload, now >= due, let p = listPeriod {
-                reloadListsOnSchedule(lists, replaceIntel, &pools, &localNets)
-                nextListReload = now.adding(seconds: p)
-            }
-            if let keep = retention, let recorder, now >= nextPrune {
-                nextPrune = now.adding(seconds: 3600)
-                let cutoff = now.adding(seconds: -keep).nanoseconds
-                let store = recorder.store
-                recorder.enqueue {
-                    do {
-                        let p = try store.prune(before: cutoff)
-                        if p.sessions + p.evidence + p.captureStats > 0 {
-                            Diagnostics.log.notice(
-                                "retention: removed \(p.sessions) sessions, \(p.evidence) evidence records, \(p.captureStats) capture statistics"
-                            )
-                        }
-                    } catch {
-                        Diagnostics.log.error("retention: \(error)")
-                    }
-                }
-            }
-            // A period report needs a commit just before it: one snapshot serves both. While the
-            // store's writer is behind, the changes wait with the analyzer (alerts too: they come
-            // from the same snapshot, and the writer is behind by at most one batch).
-            let reportDue = nextReport.map { now >= $0 } ?? false
-            if reportDue || now.since(lastCommit) >= commitInterval, recorder?.isBehind != true {
-                commits.commit(commits.snapshot(), at: now)
-                lastCommit = now
-            }
-            if reportDue, let p = period, let due = nextReport {
-                commits.writeReport(from: due.adding(seconds: -p), to: due, label: reportEvery!)
-                nextReport = Self.nextBoundary(after: now, every: p)
-            }
-            if let m = sensorMetrics {
-                var snap = SensorMetrics.Snapshot()
-                snap.capture = sensor.captureByInterface()
-                snap.analysis = sensor.statistics
-                snap.hostsByVerdict = commits.verdictCounts()
-                snap.webhook = outputs.deliveries("webhook").map { ($0.sent, $0.failed) }
-                snap.syslogSent = outputs.deliveries("syslog")?.sent
-                snap.workers = sensor.workers
-                snap.probes = commits.prober.flatMap { $0.asks ? ($0.counters, $0.dropped) : nil }
-                var problems: [String] = []
-                if let recorder {
-                    let h = recorder.health
-                    snap.store = (recorder.commits, h.failures, h.failing, h.lastCommitSeconds)
-                    if recorder.store.isRemote { snap.spool = recorder.spoolState }
-                    if h.failing {
-                        problems.append(
-                            "the store's latest commit failed"
-                                + (recorder.store.isRemote ? " (batches wait in the spool)" : ""))
-                    }
-                }
-                let stuck = sensor.stalled(at: now)
-                if !stuck.isEmpty {
-                    problems.append(
-                        "capture worker\(stuck.count > 1 ? "s" : "") \(stuck.map(String.init).joined(separator: ", ")) stalled"
-                    )
-                }
-                snap.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
-                m.update(snap, at: now)
-            }
-            if status.enabled {
-                let c = sensor.captureSummary()
-                let st = sensor.statistics
-                status.show(
-                    "\(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by kernel, \(c.packets_dropped_by_interface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions"
-                )
-            }
+        ]
+        if let p = listPeriod {
+            tasks.append(
+                Every(p, first: started.adding(seconds: p)) { _ in
+                    reloadListsOnSchedule(lists, replaceIntel, &pools, &localNets)
+                })
         }
+        if let keep = retain.flatMap(DurationText.seconds), let recorder {
+            tasks.append(
+                Every(3600, first: started) { now in Self.prune(recorder, before: now.adding(seconds: -keep)) })
+        }
+        tasks.append(
+            CommitsAndReports(
+                every: commitInterval, reportEvery: period, started: started,
+                writerBehind: { recorder?.isBehind == true },
+                commit: { commits.commit(commits.snapshot(), at: $0) },
+                report: { commits.writeReport(from: $0, to: $1, label: reportEvery ?? "") }))
+        if let m = sensorMetrics {
+            tasks.append(
+                EveryTick { now in
+                    m.update(
+                        Self.metricsSnapshot(
+                            sensor: sensor, commits: commits, outputs: outputs, recorder: recorder, at: now),
+                        at: now)
+                })
+        }
+        if status.enabled {
+            tasks.append(
+                EveryTick { _ in
+                    let c = sensor.captureSummary()
+                    let st = sensor.statistics
+                    status.show(
+                        "\(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by kernel, \(c.packets_dropped_by_interface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions"
+                    )
+                })
+        }
+        var runtime = SensorRuntime(tasks)
+        let everySecond: (Timestamp) -> Void = { runtime.tick(at: $0) }
         do {
             try sensor.run(shouldStop: shouldStop, everySecond: everySecond)
         } catch {
@@ -356,6 +320,56 @@ struct Live: ParsableCommand {
         finish(sensor.finish(), commits, outputs: outputs, recorder: recorder, started: started)
         // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
         if captureFailed { throw ExitCode(Exit.usageOrInputError) }
+    }
+
+    /// Retention: the store's sessions, evidence and capture statistics older than `cutoff` removed, on
+    /// the store's writer (in order with the commits).
+    static func prune(_ recorder: Recorder, before cutoff: Timestamp) {
+        let store = recorder.store
+        recorder.enqueue {
+            do {
+                let p = try store.prune(before: cutoff.nanoseconds)
+                if p.sessions + p.evidence + p.captureStats > 0 {
+                    Diagnostics.log.notice(
+                        "retention: removed \(p.sessions) sessions, \(p.evidence) evidence records, \(p.captureStats) capture statistics"
+                    )
+                }
+            } catch {
+                Diagnostics.log.error("retention: \(error)")
+            }
+        }
+    }
+
+    /// What `/metrics` and `/healthz` show now, and the problems that make `/healthz` fail.
+    static func metricsSnapshot(
+        sensor: any LiveSensor, commits: LiveCommits, outputs: Outputs, recorder: Recorder?, at now: Timestamp
+    ) -> SensorMetrics.Snapshot {
+        var snap = SensorMetrics.Snapshot()
+        snap.capture = sensor.captureByInterface()
+        snap.analysis = sensor.statistics
+        snap.hostsByVerdict = commits.verdictCounts()
+        snap.webhook = outputs.deliveries("webhook").map { ($0.sent, $0.failed) }
+        snap.syslogSent = outputs.deliveries("syslog")?.sent
+        snap.workers = sensor.workers
+        snap.probes = commits.prober.flatMap { $0.asks ? ($0.counters, $0.dropped) : nil }
+        var problems: [String] = []
+        if let recorder {
+            let h = recorder.health
+            snap.store = (recorder.commits, h.failures, h.failing, h.lastCommitSeconds)
+            if recorder.store.isRemote { snap.spool = recorder.spoolState }
+            if h.failing {
+                problems.append(
+                    "the store's latest commit failed" + (recorder.store.isRemote ? " (batches wait in the spool)" : "")
+                )
+            }
+        }
+        let stuck = sensor.stalled(at: now)
+        if !stuck.isEmpty {
+            problems.append(
+                "capture worker\(stuck.count > 1 ? "s" : "") \(stuck.map(String.init).joined(separator: ", ")) stalled")
+        }
+        snap.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+        return snap
     }
 
     var captureOptions: LiveCapture.Options {

@@ -58,12 +58,6 @@ extension Live {
         }
     }
 
-    /// The next multiple of `every` seconds since the epoch after `t` (reports align to the clock: 10:00, 11:00 ...).
-    static func nextBoundary(after t: Timestamp, every: Double) -> Timestamp {
-        let step = max(Int64(saturating: every * 1e9), 1)
-        return Timestamp(nanoseconds: (t.nanoseconds / step + 1).multipliedSaturated(by: step))
-    }
-
     static func fileStamp(_ t: Timestamp) -> String {
         TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(
             of: ":", with: "") + "Z"
