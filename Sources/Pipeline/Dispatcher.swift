@@ -29,6 +29,9 @@ struct FlowApp {
 /// datagrams are DNS (port 53) or node discovery, judged one by one.
 struct Dispatcher: FlowHandler {
     let runState: RunState
+    /// The packet being processed is a datagram put together from IP fragments: its DNS names are
+    /// learned here, not by the reader (`DNSAnalyzer.message`). Set by `PacketPath` for that call.
+    var reassembled = false
 
     func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp {
         runState.openFlows?.add(flow)
@@ -41,10 +44,8 @@ struct Dispatcher: FlowHandler {
     func deliver(_ event: StreamEvent, direction: FlowDirection, flow: FlowState<FlowApp>, time: Timestamp)
         -> StreamDecision
     {
-        // The flow's latest packet, not whichever packet is being handled: data flushed when a flow
-        // ends belongs to the flow's last packet, however late the table noticed.
-        runState.point = InputPoint(seq: flow.lastSeq, clock: time)
-        runState.origin = flow.firstSeq
+        // The flow's latest packet (`FlowContext.point`), not whichever packet is being handled: data
+        // flushed when a flow ends belongs to the flow's last packet, however late the table noticed.
         let context = FlowContext(flow: flow, shared: runState, time: time)
         switch event {
         case .data(let bytes):
@@ -56,12 +57,10 @@ struct Dispatcher: FlowHandler {
             let src = flow.key.source(direction)
             let dst = flow.key.destination(direction)
             if src.port == 53 || dst.port == 53 {
-                DNSAnalyzer.message(
-                    bytes, from: src, to: dst, over: .udp, time: time, shared: runState,
-                    learn: runState.reassembledDatagram)
+                DNSAnalyzer.message(bytes, from: src, to: dst, over: .udp, flow: context, learn: reassembled)
                 return .continue
             }
-            PeerAnalyzer.datagram(bytes, from: src, to: dst, time: time, shared: runState)
+            PeerAnalyzer.datagram(bytes, from: src, to: dst, flow: context)
             return .bypass
         case .end:
             flow.app.analyzer?.end(direction: direction, flow: context)
@@ -104,7 +103,7 @@ struct Dispatcher: FlowHandler {
                     host: inner.host, address: inner.address, port: inner.port)
             }
             flow.app.tunnel = tunnel
-            flow.app.hint = tunnel.hint(runState, asOf: runState.point)
+            flow.app.hint = tunnel.hint(runState, asOf: context.point)
             flow.app.analyzer = nil
             flow.app.decided = false
             var last = StreamDecision.continue
@@ -128,13 +127,12 @@ struct Dispatcher: FlowHandler {
         runState.openFlows?.remove(flow)
         runState.saw(flow.key.low.address, from: flow.firstSeen, to: flow.lastSeen)
         runState.saw(flow.key.high.address, from: flow.firstSeen, to: flow.lastSeen)
-        runState.point = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
-        runState.origin = flow.firstSeq
+        let point = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
         if flow.app.published {
             runState.shared?.close(SharedVerdicts.FlowID(worker: runState.worker, origin: flow.firstSeq))
         }
         let found = findings(flow, reason: SessionEndReason(reason), final: true)
-        for r in found.sessions { runState.add(r, asOf: runState.point) }
+        for r in found.sessions { runState.add(r, asOf: point, origin: flow.firstSeq) }
         if found.identifiedSession, let r = found.sessions.last {
             // Stamped with the session's last packet, not the packet (or tick) that found it idle.
             runState.onEvent?(
@@ -142,7 +140,7 @@ struct Dispatcher: FlowHandler {
                     time: flow.lastSeen, kind: .sessionEnded(reason: reason.rawValue), session: r,
                     policy: runState.verdicts.policy, seq: flow.lastSeq))
         }
-        for e in found.evidence { runState.add(e) }
+        for e in found.evidence { runState.add(e, at: point, origin: flow.firstSeq) }
     }
 
     /// What a flow has shown so far (see `FlowAnalyzer.findings`). A flow no analyzer kept can still

@@ -145,9 +145,8 @@ struct PacketPath {
             }
             guard let whole = fragments.add(f, in: frame, now: time) else { return }
             stats.fragmentsReassembled += 1
-            let runState = dispatcher.runState
-            runState.reassembledDatagram = true
-            defer { runState.reassembledDatagram = false }
+            dispatcher.reassembled = true
+            defer { dispatcher.reassembled = false }
             whole.withUnsafeBytes { buf in
                 let k = f.key
                 switch PacketDecoder.decodeTransport(

@@ -27,11 +27,6 @@ final class RunState {
     var anomalies = AnomalyCounters()
     /// Names of addresses, shared with the other workers (`NameMemory`).
     let names: NameMemory
-    /// The packet being handled: names learned now are stamped with it, tunnels look names up as of it.
-    var point = InputPoint.start
-    /// The flow being handled, by its first packet's position: stamped on the evidence and sessions it
-    /// gives, so that merging workers' findings is the same whatever their order.
-    var origin = 0
     var dnsMessages = 0
     var tlsHandshakes = 0
     var httpFlows = 0
@@ -40,9 +35,6 @@ final class RunState {
     /// Live workers: the one host table they share, and this worker's number (nil: this run state's own table).
     var shared: SharedVerdicts?
     var worker = 0
-    /// The datagram being handled was put together from IP fragments (its DNS names are learned
-    /// here, not by the reader: see `DNSAnalyzer.message`).
-    var reassembledDatagram = false
     /// Each host's open flows, for live snapshots (nil offline: nobody asks).
     var openFlows: OpenFlows?
     /// Mining sessions not counted because the allow list covers their pool (sanctioned mining).
@@ -75,7 +67,9 @@ final class RunState {
     /// Records evidence unless the allow list covers either end. The event stream gets the first
     /// of each record and then repeats 2, 4, 8 … (powers of two): a flood of identical lookups
     /// cannot turn into a flood of events, and a refused host (table full) none at all.
-    func add(_ e: Evidence) {
+    /// `point`: the packet it was found at; `origin`: its flow's first packet's position, stamped on
+    /// the record so that merging shards' findings is the same whatever their order.
+    func add(_ e: Evidence, at point: InputPoint, origin: Int) {
         guard admits(e) else { return }
         var e = e
         e.origin = origin
@@ -93,8 +87,10 @@ final class RunState {
         }
     }
 
-    /// - Parameter asOf: the flow's last packet (what was known of the pool's name while it lasted).
-    func add(_ r: SessionRecord, asOf point: InputPoint) {
+    /// - Parameters:
+    ///   - asOf: the flow's last packet (what was known of the pool's name while it lasted).
+    ///   - origin: the flow's first packet's position (see `add(_:at:origin:)`).
+    func add(_ r: SessionRecord, asOf point: InputPoint, origin: Int) {
         var r = r
         r.origin = origin
         guard admits(r, asOf: point) else {
@@ -122,10 +118,13 @@ final class RunState {
         return true
     }
 
-    /// Remembers that `address` goes by `name` from the packet being handled on, if the name is a
-    /// listed pool. An allow-listed name is remembered too (without a match), so that sessions to its
-    /// addresses are known to be sanctioned. `atOnce` only for the reader's DNS answers (`NameMemory`).
-    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double) {
+    /// Remembers that `address` goes by `name` from `point` (the packet that told it) on, if the name
+    /// is a listed pool. An allow-listed name is remembered too (without a match), so that sessions to
+    /// its addresses are known to be sanctioned. `atOnce` only for the reader's DNS answers (`NameMemory`).
+    func remember(
+        _ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double,
+        at point: InputPoint
+    ) {
         Self.remember(
             address, name: name, match: match, source: source, ttl: ttl, intel: intel, into: names, at: point,
             atOnce: false)

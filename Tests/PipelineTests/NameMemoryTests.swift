@@ -120,14 +120,14 @@ import TrafficGen
         // With the dispatcher's TTL for SNI and Host names: the address is named for 3600 s.
         let runState = runState()
         let a = IPAddress("198.51.100.60")!
-        runState.point = at(1, 0)
         runState.remember(
-            a, name: "gulf.moneroocean.stream", source: .earlierSNI, ttl: runState.limits.learnedNameSeconds)
+            a, name: "gulf.moneroocean.stream", source: .earlierSNI, ttl: runState.limits.learnedNameSeconds,
+            at: at(1, 0))
         let server = Endpoint(address: a, port: 443)
         #expect(runState.hint(for: server, asOf: at(2, 3600))?.via == .earlierSNI)
         #expect(runState.hint(for: server, asOf: at(2, 3601)) == nil)
         // An unlisted name is not kept; an allow-listed one is kept only to say "sanctioned".
-        runState.remember(IPAddress("192.0.2.1")!, name: "example.org", source: .dnsAnswer, ttl: 3600)
+        runState.remember(IPAddress("192.0.2.1")!, name: "example.org", source: .dnsAnswer, ttl: 3600, at: at(1, 0))
         #expect(runState.names.lookup(IPAddress("192.0.2.1")!, asOf: at(3, 10), now: t0) == nil)
     }
 

@@ -18,7 +18,7 @@ final class DNSAnalyzer: FlowAnalyzer {
         let src = flow.key.source(direction)
         let dst = flow.key.destination(direction)
         f.feed(bytes) { msg in
-            Self.message(msg, from: src, to: dst, over: .tcp, time: flow.time, shared: flow.shared, learn: true)
+            Self.message(msg, from: src, to: dst, over: .tcp, flow: flow, learn: true)
         }
         if direction == .lowToHigh { framers.0 = f } else { framers.1 = f }
         return .keep
@@ -39,9 +39,11 @@ final class DNSAnalyzer: FlowAnalyzer {
     /// `learn`: whether the answer's names are learned here — not for an unfragmented UDP datagram,
     /// whose names the reader learned before handing the packet on (`learnAtOnce`).
     static func message(
-        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol, time: Timestamp,
-        shared: RunState, learn: Bool
+        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol,
+        flow: FlowContext, learn: Bool
     ) {
+        let shared = flow.shared
+        let time = flow.time
         let msg: DNSMessage
         do { msg = try DNSParser.parse(b, limits: shared.limits.dns) } catch {
             shared.anomalies.record(.dnsMalformed)
@@ -51,7 +53,7 @@ final class DNSAnalyzer: FlowAnalyzer {
         for r in resolutions(msg, intel: shared.intel) {
             if learn {
                 for (address, ttl) in r.addresses {
-                    shared.remember(
+                    flow.remember(
                         address, name: r.name, match: r.match, source: .dnsAnswer,
                         ttl: max(Double(ttl), shared.limits.minDNSNameSeconds))
                 }
@@ -67,7 +69,7 @@ final class DNSAnalyzer: FlowAnalyzer {
             e.transport = transport.rawValue
             e.coin = match.entry.singleCoin
             e.details.answers = r.addresses.prefix(8).map { $0.0.description }
-            shared.add(e)
+            flow.add(e)
         }
     }
 

@@ -130,6 +130,19 @@ struct FlowContext {
     /// worker that took the DNS answer in after this flow's first packet). A last resort.
     var laterHint: PoolHint? { flow.app.laterHint }
     var limits: Limits { shared.limits }
+    /// The packet being delivered (the flow's latest; its last at the end): names learned now are
+    /// stamped with it, tunnels look names up as of it.
+    var point: InputPoint { InputPoint(seq: flow.lastSeq, clock: time) }
+    /// The flow, by its first packet's position (stamped on what it gives: `RunState.add`).
+    var origin: Int { flow.firstSeq }
+
+    /// Records evidence this flow gave (see `RunState.add(_:at:origin:)`).
+    func add(_ e: Evidence) { shared.add(e, at: point, origin: origin) }
+
+    /// Remembers a name this flow told for `address` (see `RunState.remember`).
+    func remember(_ address: IPAddress, name: String, match: PoolMatch? = nil, source: NameSource, ttl: Double) {
+        shared.remember(address, name: name, match: match, source: source, ttl: ttl, at: point)
+    }
 
     /// The session as a record: which side mined, with the flow's times and byte counts.
     func record(_ summary: StratumSummary, reason: SessionEndReason) -> SessionRecord? {
@@ -186,7 +199,7 @@ struct FlowContext {
                 }
             onEvent(
                 AnalysisEvent(
-                    time: time, kind: kind, session: record, policy: shared.verdicts.policy, seq: shared.point.seq))
+                    time: time, kind: kind, session: record, policy: shared.verdicts.policy, seq: point.seq))
         }
     }
 

@@ -203,11 +203,11 @@ final class HTTPAnalyzer: FlowAnalyzer {
         let server = flow.key.destination(requestDirection)
         let ttl = flow.limits.learnedNameSeconds
         if let host = facts.host.map(Self.hostOnly), flow.shared.intel.isAllowed(name: host) {
-            flow.shared.remember(server.address, name: host, source: .earlierHost, ttl: ttl)
+            flow.remember(server.address, name: host, source: .earlierHost, ttl: ttl)
             return
         }
         guard let hint = hostName(flow), let name = hint.name else { return }
-        flow.shared.remember(server.address, name: name, match: hint.match, source: .earlierHost, ttl: ttl)
+        flow.remember(server.address, name: name, match: hint.match, source: .earlierHost, ttl: ttl)
     }
 
     /// A CONNECT target ("pool.example.com:443", "[2001:db8::1]:443") as a tunnel.

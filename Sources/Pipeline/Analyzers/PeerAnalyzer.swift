@@ -59,8 +59,9 @@ final class PeerAnalyzer: FlowAnalyzer {
 
     /// An Ethereum discovery (discv4) datagram: node traffic, evidence at once.
     static func datagram(
-        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, time: Timestamp, shared: RunState
+        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, flow: FlowContext
     ) {
+        let time = flow.time
         guard let h = PeerProtocols.discoveryV4(b) else { return }
         var e = Evidence(
             kind: .peerToPeer, host: src.address, peer: dst.address, peerPort: dst.port, name: nil, pool: nil,
@@ -69,7 +70,7 @@ final class PeerAnalyzer: FlowAnalyzer {
         e.hostPort = src.port
         e.transport = IPProtocol.udp.rawValue
         e.details.message = h.message
-        shared.peerFlows += 1
-        shared.add(e)
+        flow.shared.peerFlows += 1
+        flow.add(e)
     }
 }

@@ -161,11 +161,11 @@ final class TLSAnalyzer: FlowAnalyzer {
         let server = flow.key.destination(clientDirection ?? flow.flow.initiator)
         let ttl = flow.limits.learnedNameSeconds
         if let sni = hello?.serverName, flow.shared.intel.isAllowed(name: sni) {
-            flow.shared.remember(server.address, name: sni, source: .earlierSNI, ttl: ttl)
+            flow.remember(server.address, name: sni, source: .earlierSNI, ttl: ttl)
             return
         }
         guard let h = nameHint, h.via == .thisFlowsSNI, let name = h.name else { return }
-        flow.shared.remember(server.address, name: name, match: h.match, source: .earlierSNI, ttl: ttl)
+        flow.remember(server.address, name: name, match: h.match, source: .earlierSNI, ttl: ttl)
     }
 
     func findings(flow: FlowContext, reason: SessionEndReason, final: Bool) -> Findings {
