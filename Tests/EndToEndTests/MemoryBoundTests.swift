@@ -44,13 +44,7 @@ struct MemoryBoundTests {
     @Test func aMixedFloodStaysUnderTheBoundAndItsMinersAreFound() throws {
         let dir = Lab.tempDir("mixed")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let real = ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "not-mining-jsonrpc.pcap"].map
-        { Binary.root.path + "/pcaps/" + $0 }
-        let capture = dir + "/mixed.pcap"
-        let made = try Binary.run(
-            ["mixed", capture, "--count", "20000", "--repeats", "2"] + real.flatMap { ["--with", $0] },
-            executable: Binary.built("sniffgen"))
-        #expect(made.status == 0, Comment(rawValue: made.stderr))
+        let capture = try Self.mixedFlood(in: dir, count: 20_000)
         let peak = try Self.peakKiB(["analyze", "--format", "none", "--quiet", "--workers", "2", capture])
         #expect(peak > 0 && peak / 1024 <= 256, "peak RSS \(peak / 1024) MB")
         let (status, doc) = try Binary.json(["--workers", "2", capture])
@@ -59,5 +53,18 @@ struct MemoryBoundTests {
             $0["host"] as? String
         }
         #expect(miners.contains("10.0.0.5"), "miners: \(miners)")
+    }
+
+    /// `sniffgen mixed`: every flood class, `count` units each, with four of the project's captures
+    /// (real miners among them) twice on the same timeline; the capture's path.
+    static func mixedFlood(in dir: String, count: Int) throws -> String {
+        let real = ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "not-mining-jsonrpc.pcap"].map
+        { Binary.root.path + "/pcaps/" + $0 }
+        let capture = dir + "/mixed.pcap"
+        let made = try Binary.run(
+            ["mixed", capture, "--count", "\(count)", "--repeats", "2"] + real.flatMap { ["--with", $0] },
+            executable: Binary.built("sniffgen"))
+        #expect(made.status == 0, Comment(rawValue: made.stderr))
+        return capture
     }
 }

@@ -63,13 +63,7 @@ import TrafficGen
     @Test func aFullFlowTableEvictsTheSameFlowsForAnyNumberOfWorkers() throws {
         let dir = Lab.tempDir("workers-caps")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let real = ["xmrig-cryptonote.pcap", "stratum-v1-vlan.pcap", "tls-to-pool.pcap", "not-mining-jsonrpc.pcap"].map
-        { Binary.root.path + "/pcaps/" + $0 }
-        let capture = dir + "/mixed.pcap"
-        let made = try Binary.run(
-            ["mixed", capture, "--count", "5000", "--repeats", "2"] + real.flatMap { ["--with", $0] },
-            executable: Binary.built("sniffgen"))
-        #expect(made.status == 0, Comment(rawValue: made.stderr))
+        let capture = try MemoryBoundTests.mixedFlood(in: dir, count: 5000)
         func document(_ workers: Int) throws -> String {
             let run = try Binary.run([
                 "analyze", "--quiet", "--format", "json", "--max-flows", "4096", "--workers", "\(workers)", capture
