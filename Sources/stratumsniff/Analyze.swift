@@ -22,7 +22,9 @@ struct LimitOptions: ParsableArguments {
     // reason (validate), not a missing value followed by an unknown option.
     @Option(
         parsing: .unconditional,
-        help: "Most flows tracked at once; the least recently active is evicted (default 131072).")
+        help:
+            "Most flows tracked at once, split evenly (analyze: over 16 shards of address pairs; live: over the capture threads); in a full part the least recently active is evicted (default 131072)."
+    )
     var maxFlows: Int?
     @Option(
         parsing: .unconditional,
