@@ -115,7 +115,7 @@ struct Analyze: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
-            "Threads analysing the input (default: the number of cores). Results are the same for any number.",
+            "Threads analysing the input (default: the number of cores; at most 16 are used, one per shard). Results are the same for any number.",
             valueName: "N"))
     var workers: Int?
 
