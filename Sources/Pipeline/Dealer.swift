@@ -66,6 +66,21 @@ struct Dealer {
         for f in batch { deal(f, retained: retained, own: &own) }
         own.flush()  // the frames are valid only during this call unless retained
         ownSince = nil
+        names.purge(lowWater: lowWater)
+    }
+
+    /// The oldest place any shard may still be processing: no name lookup will be made before it
+    /// (what `NameMemory.purge` may forget for good).
+    private var lowWater: InputPoint {
+        var low = InputPoint(seq: input.stats.packets + 1, clock: input.clock)
+        func older(_ p: InputPoint) { if p.seq < low.seq { low = p } }
+        if let first = ownSince { older(first) }
+        for w in 1..<workerCount {
+            if !pending[w].items.isEmpty { older(pending[w].first) }
+            let done = finished[w].count.load(ordering: .acquiring)
+            if let (_, first) = inFlight[w].first(where: { $0.0 > done }) { older(first) }
+        }
+        return low
     }
 
     private mutating func deal(_ f: CapturedPacket, retained: Bool, own: inout ShardGroup) {
@@ -73,8 +88,10 @@ struct Dealer {
         let (point, second) = input.take(time: f.timestamp, originalLength: f.originalLength)
         let clock = point.clock
         if second {
-            for w in 1..<workerCount { append(Item(kind: .tick, seq: input.samples, clock: clock), to: w) }
-            own.sample(input.samples, at: clock, peaks: peaks)
+            var tick = Item(kind: .tick, seq: input.samples, clock: clock)
+            tick.position = point.seq
+            for w in 1..<workerCount { append(tick, to: w) }
+            own.sample(input.samples, at: clock, before: point.seq, peaks: peaks)
         }
         if seed == nil { seed = Self.seed(from: f) }
         let decoded = PacketDecoder.decode(link: f.linkType, frame: frame)
@@ -105,12 +122,14 @@ struct Dealer {
     mutating func end(own: inout ShardGroup, results: Locked<[AnalysisPart?]>) {
         let last = input.end()
         let clock = input.clock
+        var end = Item(kind: .end, seq: last, clock: clock)
+        end.position = input.stats.packets + 1
         for w in 1..<workerCount {
-            append(Item(kind: .end, seq: last, clock: clock), to: w)
+            append(end, to: w)
             send(w)
             queues[w].close()
         }
-        own.finish(sample: last, at: clock, peaks: peaks, results: results)
+        own.finish(sample: last, at: clock, after: input.stats.packets, peaks: peaks, results: results)
     }
 
     /// The seed of the shard hash, from the first frame: its time and up to 64 of its bytes.

@@ -32,6 +32,9 @@ struct Dispatcher: FlowHandler {
     /// The packet being processed is a datagram put together from IP fragments: its DNS names are
     /// learned here, not by the reader (`DNSAnalyzer.message`). Set by `PacketPath` for that call.
     var reassembled = false
+    /// The packet being processed (or the whole second, or the end of input): the place name lookups
+    /// are made at, however far back the flow they are for last saw a packet. Set by `PacketPath`.
+    var progress = InputPoint.start
 
     func startFlow(_ flow: FlowState<FlowApp>) -> FlowApp {
         runState.openFlows?.add(flow)
@@ -46,7 +49,7 @@ struct Dispatcher: FlowHandler {
     {
         // The flow's latest packet (`FlowContext.point`), not whichever packet is being handled: data
         // flushed when a flow ends belongs to the flow's last packet, however late the table noticed.
-        let context = FlowContext(flow: flow, shared: runState, time: time)
+        let context = FlowContext(flow: flow, shared: runState, time: time, progress: progress)
         switch event {
         case .data(let bytes):
             return data(bytes, direction: direction, context)
@@ -103,7 +106,7 @@ struct Dispatcher: FlowHandler {
                     host: inner.host, address: inner.address, port: inner.port)
             }
             flow.app.tunnel = tunnel
-            flow.app.hint = tunnel.hint(runState, asOf: context.point)
+            flow.app.hint = tunnel.hint(runState, asOf: context.point, at: progress)
             flow.app.analyzer = nil
             flow.app.decided = false
             var last = StreamDecision.continue
@@ -132,7 +135,7 @@ struct Dispatcher: FlowHandler {
             runState.shared?.close(SharedVerdicts.FlowID(worker: runState.worker, origin: flow.firstSeq))
         }
         let found = findings(flow, reason: SessionEndReason(reason), final: true)
-        for r in found.sessions { runState.add(r, asOf: point, origin: flow.firstSeq) }
+        for r in found.sessions { runState.add(r, asOf: point, origin: flow.firstSeq, at: progress) }
         if found.identifiedSession, let r = found.sessions.last {
             // Stamped with the session's last packet, not the packet (or tick) that found it idle.
             runState.onEvent?(
@@ -150,9 +153,10 @@ struct Dispatcher: FlowHandler {
         // flow's first packet; a lookup after the connection) still names its server, as of its last packet.
         if flow.app.hint == nil && flow.app.tunnel == nil {
             flow.app.laterHint = runState.hint(
-                for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen))
+                for: flow.key.destination(flow.initiator), asOf: InputPoint(seq: flow.lastSeq, clock: flow.lastSeen),
+                at: progress)
         }
-        let context = FlowContext(flow: flow, shared: runState, time: flow.lastSeen)
+        let context = FlowContext(flow: flow, shared: runState, time: flow.lastSeen, progress: progress)
         if let analyzer = flow.app.analyzer { return analyzer.findings(flow: context, reason: reason, final: final) }
         return Findings(evidence: context.connectionToPool())
     }

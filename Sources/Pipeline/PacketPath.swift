@@ -26,12 +26,14 @@ struct PacketPath {
     /// The batch being processed, its storage kept between batches.
     private var ahead: [Ahead] = []
 
+    /// `nameStore`: the part of `names` this path's flows teach (`RunState.nameStore`).
     init(
         limits: Limits, intel: PoolIntelligence, policy: ScoringPolicy, names: NameMemory,
-        onEvent: ((AnalysisEvent) -> Void)?
+        onEvent: ((AnalysisEvent) -> Void)?, nameStore: Int = 0
     ) {
         self.limits = limits
         let runState = RunState(limits: limits, intel: intel, policy: policy, names: names, onEvent: onEvent)
+        runState.nameStore = nameStore
         dispatcher = Dispatcher(runState: runState)
         self.intel = intel
         fragments = FragmentReassembler(limits: limits.fragments)
@@ -76,14 +78,17 @@ struct PacketPath {
             if i + Self.slotDistance < count, let k = ahead[i + Self.slotDistance].key { table.prefetchSlot(k) }
             process(ahead[i])
         }
+        let next = InputPoint(seq: ahead[count - 1].point.seq + 1, clock: clock)
         ahead.removeAll(keepingCapacity: true)
+        // Alone, this path is the only one looking names up: none before the next packet.
+        dispatcher.runState.names.purge(lowWater: next)
     }
 
     /// Processes one frame taken ahead (`prepare` gave its key), now.
     @inline(__always)
     mutating func process(_ item: Ahead) {
         if item.point.clock > clock { clock = item.point.clock }
-        if item.second { tick(time: clock) }
+        if item.second { tick(time: clock, before: item.point.seq) }
         handle(item.decoded, key: item.key, frame: item.frame, at: item.point)
     }
 
@@ -135,6 +140,7 @@ struct PacketPath {
         _ decoded: DecodeOutcome, key: PacketKey?, frame: UnsafeRawBufferPointer, at point: InputPoint
     ) {
         let time = clock
+        dispatcher.progress = InputPoint(seq: point.seq, clock: time)
         switch decoded {
         case .packet(let p):
             table.process(p, key: key ?? table.key(of: p), in: frame, time: time, seq: point.seq, handler: &dispatcher)
@@ -170,8 +176,11 @@ struct PacketPath {
 
     /// Advances the clock without a packet (a live link gone quiet; a worker at a whole second),
     /// expiring idle flows, and samples the flow count.
-    mutating func tick(time: Timestamp) {
+    /// `before`: the place in the input of the packet the second begins with (name lookups of the
+    /// flows that end now are made there).
+    mutating func tick(time: Timestamp, before seq: Int? = nil) {
         if time > clock { clock = time }
+        if let seq { dispatcher.progress = InputPoint(seq: seq, clock: clock) }
         input.advance(to: clock)
         table.advance(to: clock, handler: &dispatcher)
         table.samplePeak()
@@ -189,9 +198,10 @@ struct PacketPath {
 
     /// Ends the run at `end` (the input's last clock): what this path found, to be merged with
     /// other shards' parts. Flows idle by then expire as idle first, as they would have alone.
-    mutating func finishPart(at end: Timestamp) -> AnalysisPart {
+    /// `after`: the place of the input's last packet (lookups of the flows ended now are made after it).
+    mutating func finishPart(at end: Timestamp, after last: Int? = nil) -> AnalysisPart {
         flush()
-        tick(time: end)
+        tick(time: end, before: (last ?? input.stats.packets) + 1)
         finishAll()
         let runState = dispatcher.runState
         let part = AnalysisPart(verdicts: runState.verdicts, stats: statistics, hostsSeen: runState.hostsSeen)

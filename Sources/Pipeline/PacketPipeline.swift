@@ -236,7 +236,7 @@ public final class PacketPipeline {
         let asOf = InputPoint(seq: flow.lastSeq, clock: flow.lastSeen)
         var sessions: [SessionRecord] = []
         var evidence: [Evidence] = []
-        for var r in found.sessions where runState.admits(r, asOf: asOf) {
+        for var r in found.sessions where runState.admits(r, asOf: asOf, at: path.dispatcher.progress) {
             r.origin = flow.firstSeq
             sessions.append(r)
         }

@@ -79,7 +79,7 @@ public final class ParallelAnalysis: InputAnalysis {
         self.limits = limits
         names = NameMemory(
             capacity: limits.maxNameCacheEntries, delay: limits.learnedNameDelay,
-            delayPackets: limits.learnedNamePackets)
+            delayPackets: limits.learnedNamePackets, stores: shardCount + 1)
         let queues = (0..<n).map { _ in BatchQueue(capacity: Self.queueDepth) }
         let finished = (0..<n).map { _ in BatchCounter() }
         peaks = PeakSamples(shards: shardCount)
@@ -90,8 +90,9 @@ public final class ParallelAnalysis: InputAnalysis {
         let peaks = peaks
         let results = results
         let retired = retired
-        let path: @Sendable (((AnalysisEvent) -> Void)?) -> PacketPath = { raise in
-            PacketPath(limits: share, intel: intel, policy: policy, names: names, onEvent: raise)
+        // Each shard teaches its own part of the name memory (the reader's DNS answers go to part 0).
+        let path: @Sendable (Int, ((AnalysisEvent) -> Void)?) -> PacketPath = { shard, raise in
+            PacketPath(limits: share, intel: intel, policy: policy, names: names, onEvent: raise, nameStore: shard + 1)
         }
         own = ShardGroup(
             shards: split[0], shardCount: shardCount, collectRetired: collectRetired, onEvent: onEvent, path: path)
@@ -124,7 +125,7 @@ public final class ParallelAnalysis: InputAnalysis {
                                     shard: Int(item.shard), at: InputPoint(seq: item.seq, clock: item.clock),
                                     decoded: item.decoded, frame: frame)
                             case .tick:
-                                mine.sample(item.seq, at: item.clock, peaks: peaks)
+                                mine.sample(item.seq, at: item.clock, before: item.position, peaks: peaks)
                             case .end:
                                 end = item
                             }
@@ -132,7 +133,10 @@ public final class ParallelAnalysis: InputAnalysis {
                         mine.flush()  // before the batch's bytes are recycled
                     }
                     // The end of input is always the last item of the last batch (`Dealer.end`).
-                    if let end { mine.finish(sample: end.seq, at: end.clock, peaks: peaks, results: results) }
+                    if let end {
+                        mine.finish(
+                            sample: end.seq, at: end.clock, after: end.position - 1, peaks: peaks, results: results)
+                    }
                     if let retired {
                         let sessions = mine.drainRetired()
                         if !sessions.isEmpty { retired.withLock { $0 += sessions } }
@@ -211,6 +215,8 @@ struct Item: Sendable {
     var shard: UInt16 = 0
     /// A packet's place in the input; a tick's (or the end's) sample number.
     var seq: Int
+    /// A tick's place in the input: the packet it comes before (the end: just past the last).
+    var position = 0
     var clock: Timestamp
     /// A retained frame's address (`InputAnalysis.process(batch:retained:)`), as a number because a
     /// pointer cannot cross threads in Swift's eyes: the caller keeps the memory valid until
@@ -323,11 +329,12 @@ final class PeakSamples: Sendable {
 
     /// Some shards' part of sample `number`: each path's idle flows expired at `clock`, the flows
     /// left counted, reported once for all of them.
-    func sample(_ number: Int, _ paths: inout [PacketPath], at clock: Timestamp) {
+    /// `before`: the place in the input of the packet the second begins with (or just past the last).
+    func sample(_ number: Int, _ paths: inout [PacketPath], at clock: Timestamp, before seq: Int) {
         var flows = 0
         for i in paths.indices {
             paths[i].flush()
-            paths[i].tick(time: clock)
+            paths[i].tick(time: clock, before: seq)
             flows += paths[i].table.count
         }
         report(sample: number, flows: flows, shards: paths.count)

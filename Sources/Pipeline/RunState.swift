@@ -32,6 +32,9 @@ final class RunState {
     var httpFlows = 0
     var webSocketFlows = 0
     var peerFlows = 0
+    /// The part of the name memory this pipeline's flows teach (`NameMemory.insert(…, store:)`): its
+    /// shard's, so that what a full part forgets follows the input.
+    var nameStore = 0
     /// Live workers: the one host table they share, and this worker's number (nil: this run state's own table).
     var shared: SharedVerdicts?
     var worker = 0
@@ -90,10 +93,10 @@ final class RunState {
     /// - Parameters:
     ///   - asOf: the flow's last packet (what was known of the pool's name while it lasted).
     ///   - origin: the flow's first packet's position (see `add(_:at:origin:)`).
-    func add(_ r: SessionRecord, asOf point: InputPoint, origin: Int) {
+    func add(_ r: SessionRecord, asOf point: InputPoint, origin: Int, at now: InputPoint) {
         var r = r
         r.origin = origin
-        guard admits(r, asOf: point) else {
+        guard admits(r, asOf: point, at: now) else {
             allowedSessions += 1
             return
         }
@@ -109,12 +112,13 @@ final class RunState {
     /// A session whose pool the allow list covers — by address, by a name the session or its flow
     /// gave (Stratum host names, HTTP Host), or by the name a DNS answer, SNI or Host gave the address
     /// — is sanctioned mining: not counted against its miner (docs/detection.md "Pool intelligence").
-    func admits(_ r: SessionRecord, asOf point: InputPoint) -> Bool {
+    /// `now`: the packet being processed (a flow can end long after its last packet, `point`).
+    func admits(_ r: SessionRecord, asOf point: InputPoint, at now: InputPoint) -> Bool {
         if intel.isAllowed(r.miner) || intel.isAllowed(r.pool, port: r.poolPort) { return false }
         if r.summary.poolHostnames.contains(where: { intel.isAllowed(name: HTTPAnalyzer.hostOnly($0)) }) {
             return false
         }
-        if let e = names.lookup(r.pool, asOf: point, now: r.flowLastSeen), e.match == nil { return false }
+        if let e = names.lookup(r.pool, asOf: point, now: r.flowLastSeen, at: now), e.match == nil { return false }
         return true
     }
 
@@ -127,24 +131,26 @@ final class RunState {
     ) {
         Self.remember(
             address, name: name, match: match, source: source, ttl: ttl, intel: intel, into: names, at: point,
-            atOnce: false)
+            atOnce: false, store: nameStore)
     }
 
     static func remember(
         _ address: IPAddress, name: String, match: PoolMatch?, source: NameSource, ttl: Double,
-        intel: PoolIntelligence, into names: NameMemory, at point: InputPoint, atOnce: Bool
+        intel: PoolIntelligence, into names: NameMemory, at point: InputPoint, atOnce: Bool, store: Int = 0
     ) {
         if intel.isAllowed(name: name) {
-            names.insert(address, name: name, match: nil, source: source, ttl: ttl, at: point, atOnce: atOnce)
+            names.insert(
+                address, name: name, match: nil, source: source, ttl: ttl, at: point, atOnce: atOnce, store: store)
             return
         }
         guard let m = match ?? intel.pool(named: name) else { return }
-        names.insert(address, name: name, match: m, source: source, ttl: ttl, at: point, atOnce: atOnce)
+        names.insert(address, name: name, match: m, source: source, ttl: ttl, at: point, atOnce: atOnce, store: store)
     }
 
     /// What the server of a flow is known as as of `point`, if that is a listed pool.
-    func hint(for server: Endpoint, asOf point: InputPoint) -> PoolHint? {
-        if let e = names.lookup(server.address, asOf: point, now: point.clock) {
+    /// `now`: the packet being processed (later than `point` for a flow that ends after its last packet).
+    func hint(for server: Endpoint, asOf point: InputPoint, at now: InputPoint? = nil) -> PoolHint? {
+        if let e = names.lookup(server.address, asOf: point, now: point.clock, at: now ?? point) {
             // An allow-listed name wins over the address lists too.
             guard let m = e.match else { return nil }
             return PoolHint(name: e.name, match: m, via: e.source)

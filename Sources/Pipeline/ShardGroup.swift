@@ -24,13 +24,13 @@ struct ShardGroup {
     /// `path`: a new shard's packet path, given where it raises its events (nil: nobody listens).
     init(
         shards: [Int], shardCount: Int, collectRetired: Bool, onEvent: (@Sendable (AnalysisEvent) -> Void)?,
-        path: (((AnalysisEvent) -> Void)?) -> PacketPath
+        path: (_ shard: Int, _ raise: ((AnalysisEvent) -> Void)?) -> PacketPath
     ) {
         self.shards = shards
         self.onEvent = onEvent
         let raised = raised
-        paths = shards.map { _ in
-            let p = path(onEvent == nil ? nil : { raised.events.append($0) })
+        paths = shards.map { shard in
+            let p = path(shard, onEvent == nil ? nil : { raised.events.append($0) })
             p.dispatcher.runState.verdicts.collectRetired = collectRetired
             return p
         }
@@ -74,9 +74,9 @@ struct ShardGroup {
     }
 
     /// A whole second of packet time (sample `number`), at the same place in every shard's stream.
-    mutating func sample(_ number: Int, at clock: Timestamp, peaks: PeakSamples) {
+    mutating func sample(_ number: Int, at clock: Timestamp, before seq: Int, peaks: PeakSamples) {
         processAhead()
-        peaks.sample(number, &paths, at: clock)
+        peaks.sample(number, &paths, at: clock, before: seq)
     }
 
     /// Processes every frame enqueued so far, then hands the events they raised on in input order.
@@ -86,12 +86,15 @@ struct ShardGroup {
     }
 
     /// The end of input (sample `number`, the last clock): each shard's part into `results`.
-    mutating func finish(sample number: Int, at clock: Timestamp, peaks: PeakSamples, results: Locked<[AnalysisPart?]>)
-    {
+    /// `after`: the place of the input's last packet.
+    mutating func finish(
+        sample number: Int, at clock: Timestamp, after last: Int, peaks: PeakSamples,
+        results: Locked<[AnalysisPart?]>
+    ) {
         processAhead()
-        peaks.sample(number, &paths, at: clock)
+        peaks.sample(number, &paths, at: clock, before: last + 1)
         for i in paths.indices {
-            let part = paths[i].finishPart(at: clock)
+            let part = paths[i].finishPart(at: clock, after: last)
             let shard = shards[i]
             results.withLock { $0[shard] = part }
         }

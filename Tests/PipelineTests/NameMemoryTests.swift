@@ -58,6 +58,38 @@ import TrafficGen
                 && names.lookup(addresses[2], asOf: later, now: t0) != nil)
     }
 
+    /// A full part forgets its oldest address as of the insertion that pushed it out, for the lookups
+    /// that know of that insertion: a lookup before it still finds the name, however late it is made
+    /// (a worker behind the reader), until no lookup can be that early any more (`purge`).
+    @Test func aForgottenNameIsGoneOnlyForLookupsThatKnowWhy() {
+        let names = NameMemory(capacity: 2, delay: 1, delayPackets: 2, stores: 2)  // 1 for the reader, 1 for a shard
+        let a = IPAddress("198.51.100.21")!
+        let b = IPAddress("198.51.100.22")!
+        names.insert(
+            a, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(1, 0), atOnce: true)
+        names.insert(
+            b, name: "pool.supportxmr.com", match: match, source: .dnsAnswer, ttl: 3600, at: at(5, 0), atOnce: true)
+        #expect(names.evictions == 1)
+        #expect(names.lookup(a, asOf: at(3, 0), now: t0, at: at(5, 0)) != nil, "packet 5 is not before 5")
+        #expect(names.lookup(a, asOf: at(3, 0), now: t0, at: at(6, 0)) == nil)
+        #expect(names.lookup(b, asOf: at(6, 0), now: t0) != nil)
+        names.purge(lowWater: at(5, 0))
+        #expect(names.lookup(a, asOf: at(3, 0), now: t0, at: at(5, 0)) != nil, "kept while a lookup at 5 may come")
+        names.purge(lowWater: at(6, 0))
+        #expect(names.lookup(a, asOf: at(3, 0), now: t0, at: at(5, 0)) == nil, "purged")
+        // A shard's part: what it forgot counts only once it is settled (both delays), like its names.
+        let c = IPAddress("198.51.100.23")!
+        let d = IPAddress("198.51.100.24")!
+        names.insert(
+            c, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(10, 1), atOnce: false,
+            store: 1)
+        names.insert(
+            d, name: "pool.supportxmr.com", match: match, source: .earlierSNI, ttl: 3600, at: at(20, 2), atOnce: false,
+            store: 1)
+        #expect(names.lookup(c, asOf: at(15, 2), now: t0, at: at(21, 3)) != nil)
+        #expect(names.lookup(c, asOf: at(15, 2), now: t0, at: at(22, 3)) == nil)
+    }
+
     /// The reader's DNS names are seen by the very next packet; names a worker learns inside a flow
     /// only a second of packet time and `delayPackets` packets later — both — and never by a lookup
     /// before the packet that taught them.

@@ -99,10 +99,10 @@ final class Tunnel {
 
     /// What the target is known as: a listed name in the request, else what the name cache or the
     /// address lists say about its address.
-    func hint(_ shared: RunState, asOf point: InputPoint) -> PoolHint? {
+    func hint(_ shared: RunState, asOf point: InputPoint, at now: InputPoint) -> PoolHint? {
         let via = NameSource.thisFlowsProxyRequest(route.kind)
         if address == nil, let m = shared.intel.pool(named: host) { return PoolHint(name: host, match: m, via: via) }
-        if let address { return shared.hint(for: Endpoint(address: address, port: port), asOf: point) }
+        if let address { return shared.hint(for: Endpoint(address: address, port: port), asOf: point, at: now) }
         return nil
     }
 }
@@ -122,6 +122,9 @@ struct FlowContext {
     let shared: RunState
     /// Analysis time of the packet being delivered (the flow's last packet at its end).
     let time: Timestamp
+    /// The packet the pipeline is processing — later than `point` when the flow ends after its last
+    /// packet: name lookups are made there (`NameMemory.lookup`).
+    let progress: InputPoint
 
     var key: FlowKey { flow.key }
     /// The pool name or listed address the server was known by when the flow began.

@@ -61,8 +61,7 @@ final class SOCKSAnalyzer: FlowAnalyzer {
             route: ProxyRoute(kind: version.rawValue, target: target), host: host, address: handshake.targetAddress,
             port: port)
         guard
-            let hint = tunnel.hint(flow.shared, asOf: InputPoint(seq: flow.flow.lastSeq, clock: flow.flow.lastSeen))
-                ?? flow.hint
+            let hint = tunnel.hint(flow.shared, asOf: flow.point, at: flow.progress) ?? flow.hint
         else { return Findings() }
         var details = EvidenceDetails()
         details.proxy = ProxyRoute(kind: version.rawValue, target: target)
