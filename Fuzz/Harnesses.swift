@@ -94,6 +94,8 @@ func compareWorkers(_ data: UnsafeRawBufferPointer) {
     limits.hosts.maxSessions = 64
     limits.hosts.maxEvidence = 64
     limits.hosts.maxHosts = 64
+    limits.maxNameCacheEntries = 8
+    limits.learnedNamePackets = 4
     let one = ParallelAnalysis(workers: 1, limits: limits, intel: intel)
     let three = ParallelAnalysis(workers: 3, limits: limits, intel: intel)
     frames(data) { t, link, frame, len in
