@@ -70,6 +70,8 @@ public final class NameMemory: Sendable {
     }
     private let state: Locked<State>
     private let stored = Atomic<Int>(0)
+    /// Names pushed out and not yet purged: most runs have none, and `purge` is then not even a lock.
+    private let pushedOut = Atomic<Int>(0)
     public let capacity: Int
     /// Nanoseconds of packet time before a name learned by a worker is seen by lookups.
     let delayNanos: Int64
@@ -122,7 +124,10 @@ public final class NameMemory: Sendable {
             if s.versions[address] == nil { s.versions[address] = [] }
             let k = s.versions.index(forKey: address)!
             let (isNew, pushed) = Self.add(entry, to: &s.versions.values[k], inInputOrder: inInputOrder)
-            if pushed { s.stores[x].gone.append((address, point)) }
+            if pushed {
+                s.stores[x].gone.append((address, point))
+                pushedOut.add(1, ordering: .relaxed)
+            }
             if isNew {
                 if s.stores[x].order.count >= s.stores[x].capacity, let victim = s.stores[x].order.popFirst() {
                     s.evictions += 1
@@ -131,6 +136,7 @@ public final class NameMemory: Sendable {
                         where s.versions.values[v][j].store == x && s.versions.values[v][j].gone == nil {
                             s.versions.values[v][j].gone = point
                             s.stores[x].gone.append((victim, point))
+                            pushedOut.add(1, ordering: .relaxed)
                         }
                     }
                 }
@@ -184,6 +190,7 @@ public final class NameMemory: Sendable {
     /// Drops for good the names every lookup from now on knows are gone: lookups are made at
     /// `lowWater` or later (the oldest packet a worker may still be processing).
     func purge(lowWater: InputPoint) {
+        guard pushedOut.load(ordering: .relaxed) > 0 else { return }
         state.withLock { s in
             purge(&s, lowWater: lowWater)
             stored.store(s.versions.count, ordering: .releasing)
@@ -195,6 +202,7 @@ public final class NameMemory: Sendable {
             while let (address, at) = s.stores[x].gone.first {
                 if !all, let low = lowWater, !known(at, store: x, atOnce: x == 0, at: low) { break }
                 s.stores[x].gone.removeFirst()
+                pushedOut.subtract(1, ordering: .relaxed)
                 guard let k = s.versions.index(forKey: address) else { continue }
                 if let j = s.versions.values[k].firstIndex(where: { $0.store == x && $0.gone == at }) {
                     s.versions.values[k].remove(at: j)
