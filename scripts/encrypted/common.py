@@ -1,5 +1,5 @@
 """What the recording helpers share: their command line and their TLS contexts."""
-import argparse, socket, ssl, threading
+import argparse, json, socket, ssl, threading
 
 
 def arguments(roles, description=None):
@@ -12,6 +12,20 @@ def arguments(roles, description=None):
     p.add_argument("--key")
     p.add_argument("--seconds", type=float, default=600)
     return p
+
+
+def line_sender(f, compact=False):
+    """A send(obj) that writes obj as one JSON line to the file f and flushes, one writer at a time
+    (a pool answers requests on one thread and pushes jobs from another). compact: no spaces."""
+    lock = threading.Lock()
+    separators = (",", ":") if compact else None
+
+    def send(obj):
+        with lock:
+            f.write((json.dumps(obj, separators=separators) + "\n").encode())
+            f.flush()
+
+    return send
 
 
 def server_context(cert, key):

@@ -21,14 +21,9 @@ def notify(seq):
 
 def serve(conn):
     f = conn.makefile("rwb")
-    lock = threading.Lock()
+    send = common.line_sender(f)
     seq = [0]
     alive = [True]
-
-    def send(obj):
-        with lock:
-            f.write((json.dumps(obj) + "\n").encode())
-            f.flush()
 
     def pusher():
         while alive[0]:

@@ -30,14 +30,9 @@ def job(seq):
 
 def serve(conn):
     f = conn.makefile("rwb")
-    lock = threading.Lock()
+    send = common.line_sender(f, compact=True)
     seq = [0]
     alive = [True]
-
-    def send(obj):
-        with lock:
-            f.write((json.dumps(obj, separators=(",", ":")) + "\n").encode())
-            f.flush()
 
     def pusher():
         next_block = time.time() + random.expovariate(1 / 120)
