@@ -66,7 +66,7 @@ struct Dealer {
         for f in batch { deal(f, retained: retained, own: &own) }
         own.flush()  // the frames are valid only during this call unless retained
         ownSince = nil
-        names.purge(lowWater: lowWater)
+        names.purge(lowWater: self.lowWater)
     }
 
     /// The oldest place any shard may still be processing: no name lookup will be made before it
@@ -129,7 +129,7 @@ struct Dealer {
             send(w)
             queues[w].close()
         }
-        own.finish(sample: last, at: clock, after: input.stats.packets, peaks: peaks, results: results)
+        own.finish(sample: last, at: clock, before: end.position, peaks: peaks, results: results)
     }
 
     /// The seed of the shard hash, from the first frame: its time and up to 64 of its bytes.

@@ -183,16 +183,17 @@ public final class NameMemory: Sendable {
     /// did at any earlier packet (it does it before handing the packet on); a shard's, of what it did
     /// far enough back (`settled`): the same rule as for the names themselves.
     @inline(__always)
-    private func known(_ point: InputPoint, store x: Int, atOnce: Bool, at now: InputPoint) -> Bool {
-        atOnce ? point.seq < now.seq : settled(point, asOf: now)
+    private func known(_ point: InputPoint, store x: Int, at now: InputPoint) -> Bool {
+        x == 0 ? point.seq < now.seq : settled(point, asOf: now)
     }
 
     /// Drops for good the names every lookup from now on knows are gone: lookups are made at
     /// `lowWater` or later (the oldest packet a worker may still be processing).
-    func purge(lowWater: InputPoint) {
+    func purge(lowWater: @autoclosure () -> InputPoint) {
         guard pushedOut.load(ordering: .relaxed) > 0 else { return }
+        let low = lowWater()  // worked out only when something may go
         state.withLock { s in
-            purge(&s, lowWater: lowWater)
+            purge(&s, lowWater: low)
             stored.store(s.versions.count, ordering: .releasing)
         }
     }
@@ -200,7 +201,7 @@ public final class NameMemory: Sendable {
     private func purge(_ s: inout State, lowWater: InputPoint? = nil, all: Bool = false) {
         for x in s.stores.indices {
             while let (address, at) = s.stores[x].gone.first {
-                if !all, let low = lowWater, !known(at, store: x, atOnce: x == 0, at: low) { break }
+                if !all, let low = lowWater, !known(at, store: x, at: low) { break }
                 s.stores[x].gone.removeFirst()
                 pushedOut.subtract(1, ordering: .relaxed)
                 guard let k = s.versions.index(forKey: address) else { continue }
@@ -217,7 +218,7 @@ public final class NameMemory: Sendable {
         guard inInputOrder else { return v.gone == nil }
         guard v.learned.seq < point.seq && (v.atOnce || settled(v.learned, asOf: point)) else { return false }
         guard let gone = v.gone else { return true }
-        return !known(gone, store: v.store, atOnce: v.store == 0, at: now)
+        return !known(gone, store: v.store, at: now)
     }
 
     /// Whether what happened at `point` is at least both delays before `now`: the one rule both the

@@ -84,18 +84,13 @@ struct PacketPath {
         dispatcher.runState.names.purge(lowWater: next)
     }
 
-    /// Processes one frame taken ahead (`prepare` gave its key), now.
+    /// Processes one frame taken ahead (`key(_:)` gave its key), now.
     @inline(__always)
     mutating func process(_ item: Ahead) {
         if item.point.clock > clock { clock = item.point.clock }
         if item.second { tick(time: clock, before: item.point.seq) }
         handle(item.decoded, key: item.key, frame: item.frame, at: item.point)
     }
-
-    /// A frame's flow key, its index entry requested: the first half of `enqueue`, for a caller that
-    /// keeps the frames of several paths in one queue (`ShardGroup`).
-    @inline(__always)
-    mutating func prepare(_ decoded: DecodeOutcome) -> PacketKey? { key(decoded) }
 
     /// Requests the flow slot of a frame processed soon (see `flush`).
     @inline(__always)
@@ -110,9 +105,10 @@ struct PacketPath {
         var key: PacketKey?
     }
 
-    /// The packet's flow key, its index entry requested (nil for what is not a TCP/UDP packet).
+    /// The packet's flow key, its index entry requested (nil for what is not a TCP/UDP packet): the
+    /// first half of taking a frame ahead, also for `ShardGroup`, which queues several paths' frames.
     @inline(__always)
-    private mutating func key(_ decoded: DecodeOutcome) -> PacketKey? {
+    mutating func key(_ decoded: DecodeOutcome) -> PacketKey? {
         guard case .packet(let p) = decoded else { return nil }
         let k = table.key(of: p)
         table.prefetchIndex(k)
@@ -198,10 +194,11 @@ struct PacketPath {
 
     /// Ends the run at `end` (the input's last clock): what this path found, to be merged with
     /// other shards' parts. Flows idle by then expire as idle first, as they would have alone.
-    /// `after`: the place of the input's last packet (lookups of the flows ended now are made after it).
-    mutating func finishPart(at end: Timestamp, after last: Int? = nil) -> AnalysisPart {
+    /// `before`: just past the input's last packet, where the lookups of the flows ended now are made
+    /// (alone, this path counted the input itself).
+    mutating func finishPart(at end: Timestamp, before position: Int? = nil) -> AnalysisPart {
         flush()
-        tick(time: end, before: (last ?? input.stats.packets) + 1)
+        tick(time: end, before: position ?? input.stats.packets + 1)
         finishAll()
         let runState = dispatcher.runState
         let part = AnalysisPart(verdicts: runState.verdicts, stats: statistics, hostsSeen: runState.hostsSeen)
@@ -214,9 +211,9 @@ struct PacketPath {
         var s = stats
         input.apply(to: &s)
         s.reassembly = table.stats
-        s.anomalies.merge(fragments.anomalies)
-        s.anomalies.merge(dispatcher.runState.anomalies)
         let runState = dispatcher.runState
+        s.anomalies.merge(fragments.anomalies)
+        s.anomalies.merge(runState.anomalies)
         s.count(runState.verdicts)
         s.dnsMessages = runState.dnsMessages
         s.tlsHandshakes = runState.tlsHandshakes

@@ -135,12 +135,9 @@ public final class ParallelAnalysis: InputAnalysis {
                     // The end of input is always the last item of the last batch (`Dealer.end`).
                     if let end {
                         mine.finish(
-                            sample: end.seq, at: end.clock, after: end.position - 1, peaks: peaks, results: results)
+                            sample: end.seq, at: end.clock, before: end.position, peaks: peaks, results: results)
                     }
-                    if let retired {
-                        let sessions = mine.drainRetired()
-                        if !sessions.isEmpty { retired.withLock { $0 += sessions } }
-                    }
+                    mine.drainRetired(into: retired)
                     done.count.add(1, ordering: .releasing)
                     batch.items.removeAll(keepingCapacity: true)
                     batch.bytes.removeAll(keepingCapacity: true)
@@ -167,10 +164,7 @@ public final class ParallelAnalysis: InputAnalysis {
     /// read in place, valid for the whole call). The reader's state is reached once per call.
     public func process(batch: UnsafeBufferPointer<CapturedPacket>, retained: Bool) {
         dealer.deal(batch, retained: retained, own: &own)
-        if let retired {
-            let sessions = own.drainRetired()
-            if !sessions.isEmpty { retired.withLock { $0 += sessions } }
-        }
+        own.drainRetired(into: retired)
     }
 
     /// Waits until every worker has finished what it was handed: no retained frame is referenced

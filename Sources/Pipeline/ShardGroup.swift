@@ -42,12 +42,12 @@ struct ShardGroup {
     /// A frame of shard `shard` (one of these), decoded by the reader; processed within the next
     /// `PacketPath.aheadLimit` frames or at `flush()`, so `frame` must stay valid until then. The
     /// frames of all the shards wait in one queue, in input order, with each one's flow fetched ahead
-    /// as one path does (`PacketPath.flush`): queued per shard, a shard's fetches were made hundreds
-    /// of packets before their use, and were gone from the cache by then.
+    /// as one path does (`PacketPath.flush`): with a queue per shard, a shard's fetches would be made
+    /// hundreds of packets before their use, and be gone from the cache by then.
     @inline(__always)
     mutating func enqueue(shard: Int, at point: InputPoint, decoded: DecodeOutcome, frame: UnsafeRawBufferPointer) {
         let l = local[shard]
-        let key = paths[l].prepare(decoded)
+        let key = paths[l].key(decoded)
         ahead.append((l, PacketPath.Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key)))
         if ahead.count >= PacketPath.aheadLimit { processAhead() }
     }
@@ -86,26 +86,28 @@ struct ShardGroup {
     }
 
     /// The end of input (sample `number`, the last clock): each shard's part into `results`.
-    /// `after`: the place of the input's last packet.
+    /// `before`: just past the input's last packet (`PacketPath.finishPart`).
     mutating func finish(
-        sample number: Int, at clock: Timestamp, after last: Int, peaks: PeakSamples,
+        sample number: Int, at clock: Timestamp, before end: Int, peaks: PeakSamples,
         results: Locked<[AnalysisPart?]>
     ) {
         processAhead()
-        peaks.sample(number, &paths, at: clock, before: last + 1)
+        peaks.sample(number, &paths, at: clock, before: end)
         for i in paths.indices {
-            let part = paths[i].finishPart(at: clock, after: last)
+            let part = paths[i].finishPart(at: clock, before: end)
             let shard = shards[i]
             results.withLock { $0[shard] = part }
         }
         release()
     }
 
-    /// Sessions the shards retired from memory since the last call (for a store).
-    mutating func drainRetired() -> [SessionRecord] {
+    /// Moves the sessions the shards retired from memory since the last call to `retired` (what a
+    /// store gets); nothing when no store collects them.
+    mutating func drainRetired(into retired: Locked<[SessionRecord]>?) {
+        guard let retired else { return }
         var all: [SessionRecord] = []
         for i in paths.indices { all += paths[i].dispatcher.runState.verdicts.drainRetired() }
-        return all
+        if !all.isEmpty { retired.withLock { $0 += all } }
     }
 
     /// Each shard raises its events in its own order; the caller gets one stream ordered by the
