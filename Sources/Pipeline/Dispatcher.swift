@@ -19,6 +19,8 @@ struct FlowApp {
     var laterHint: PoolHint?
     /// Live workers: this open flow's findings are published in the shared table.
     var published = false
+    /// What the published copy costs (`SharedVerdicts.OpenFindings.cost`), charged with the analyzer's.
+    var publishedBytes = 0
 }
 
 /// Routes reassembled streams to the analyzers and what they found to detection — and nothing
@@ -119,7 +121,9 @@ struct Dispatcher: FlowHandler {
 
     // MARK: - Memory budget
 
-    func bufferedBytes(_ flow: FlowState<FlowApp>) -> Int { flow.app.analyzer?.bufferedBytes ?? 0 }
+    func bufferedBytes(_ flow: FlowState<FlowApp>) -> Int {
+        (flow.app.analyzer?.bufferedBytes ?? 0) + flow.app.publishedBytes
+    }
 
     /// The decoder budget ran out while this flow held some of it (see `FlowAnalyzer.shed`).
     func shed(_ flow: FlowState<FlowApp>) -> Bool { flow.app.analyzer?.shed() ?? true }

@@ -96,6 +96,9 @@ struct PacketPath {
     @inline(__always)
     mutating func prefetchSlot(_ k: PacketKey) { table.prefetchSlot(k) }
 
+    /// `flow`'s decoder charge brought up to date between packets (`FlowTable.recharge`).
+    mutating func recharge(_ flow: FlowState<FlowApp>) { table.recharge(flow, handler: &dispatcher) }
+
     /// A decoded frame waiting in a batch, with its flow's key when it has one.
     struct Ahead {
         var point: InputPoint

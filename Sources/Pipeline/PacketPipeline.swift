@@ -208,14 +208,21 @@ public final class PacketPipeline {
     public func publishOpenFindings() {
         let runState = dispatcher.runState
         guard let shared = runState.shared else { return }
+        // `removed`: making room for one flow's copy may have ended another of the list.
         for flow in touchedFlows()
-        where flow.app != nil && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published) {
+        where !flow.removed && flow.app != nil
+            && (flow.app.analyzer != nil || flow.app.hint != nil || flow.app.published)
+        {
             let (sessions, evidence) = openFindings(flow)
             guard !sessions.isEmpty || !evidence.isEmpty || flow.app.published else { continue }
             shared.publish(
                 SharedVerdicts.FlowID(worker: runState.worker, origin: flow.firstSeq),
                 hosts: [flow.key.low.address, flow.key.high.address], sessions: sessions, evidence: evidence)
             flow.app.published = !sessions.isEmpty || !evidence.isEmpty
+            // The published copy is this flow's memory too: charged to the decoder budget like its
+            // analyzer, which may end idle flows (or shed this one) to make room.
+            flow.app.publishedBytes = SharedVerdicts.OpenFindings.cost(sessions: sessions, evidence: evidence)
+            path.recharge(flow)
         }
     }
 

@@ -17,6 +17,15 @@ public final class SharedVerdicts: Sendable {
         var hosts: [IPAddress]
         var sessions: [SessionRecord]
         var evidence: [Evidence]
+
+        /// What the entry costs the table, charged to its flow's share of the decoder budget: the
+        /// records (`MemoryCost`) and the entry's own bookkeeping — its slot in `open`, its hosts
+        /// list, and its place in `openByHost` for each host (about 320 bytes, measured with
+        /// heaptrack under a flood of one-flow hosts, the dearest case).
+        static func cost(sessions: [SessionRecord], evidence: [Evidence]) -> Int {
+            guard !sessions.isEmpty || !evidence.isEmpty else { return 0 }
+            return 320 + MemoryCost.of(sessions, each: \.heapBytes) + MemoryCost.of(evidence, each: \.heapBytes)
+        }
     }
     private struct State: Sendable {
         var verdicts: HostVerdicts

@@ -73,7 +73,7 @@ public final class FlowState<App> {
     public var isTCP: Bool { key.ipProtocol == .tcp }
 
     /// The flow has left the table.
-    var removed: Bool { slot < 0 }
+    public var removed: Bool { slot < 0 }
 
     /// Takes the table's per-packet fields (see the type's comment).
     func sync(_ s: FlowSlot<App>) {

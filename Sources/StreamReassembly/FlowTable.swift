@@ -304,6 +304,15 @@ public struct FlowTable<Handler: FlowHandler> {
         if stats.decoderMemory > stats.peakDecoderMemory { stats.peakDecoderMemory = stats.decoderMemory }
     }
 
+    /// Brings `flow`'s decoder charge up to date between packets: what the handler holds for it
+    /// changed without one (a live worker published the flow's findings), and a flood's one-packet
+    /// flows would otherwise never be charged for it. Over budget, as after a packet: idle flows end first.
+    /// - Complexity: O(1), plus the flows it ends.
+    public mutating func recharge(_ flow: Flow, handler: inout Handler) {
+        guard !flow.removed else { return }
+        account(flow, slot: flow.slot, handler: &handler)
+    }
+
     /// Ends every flow (end of input): flushes buffered data and reports each to the handler.
     public mutating func finishAll(handler: inout Handler) {
         for flow in slots.compactMap({ $0.state }).sorted(by: {
