@@ -17,6 +17,12 @@ public enum PeriodRenderer {
         }
     }
 
+    /// `render`, handed over in pieces: JSON one host at a time (`JSONOutput.writePeriodReport`), so
+    /// a large report is never whole in memory; the other formats at once.
+    public static func write(_ r: PeriodReport, as format: OutputKind, to write: (String) -> Void) {
+        if format == .json { JSONOutput.writePeriodReport(r, to: write) } else { write(render(r, as: format)) }
+    }
+
     // MARK: - Shared
 
     /// "17.1 MH/s (ethereum) · 675 Sol/s (zcash)", or "none" when nothing was rated.

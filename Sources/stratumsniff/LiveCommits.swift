@@ -95,7 +95,7 @@ final class LiveCommits {
                     from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now(), filter: own)
                 for w in read.warnings { Diagnostics.log.warning("report: \(w)") }
                 let r = read.report
-                try AtomicFile.write(PeriodRenderer.render(r, as: .json), to: base + ".json")
+                try AtomicFile.write(to: base + ".json") { PeriodRenderer.write(r, as: .json, to: $0) }
                 try AtomicFile.write(PeriodRenderer.render(r, as: .html), to: base + ".html")
                 out.periodReport(r, files: [base + ".json", base + ".html"])
             } catch {

@@ -100,11 +100,13 @@ struct Report: ParsableCommand {
         // An empty period of a store whose packets lie elsewhere (a capture from an incident last
         // year, the default last 24 h): say what the store holds and how to see it.
         if let hint = report.whereTheDataIs { Diagnostics.log.notice("nothing in this period. \(hint)") }
-        let text = PeriodRenderer.render(report, as: PeriodRenderer.OutputKind(rawValue: format)!)
+        let kind = PeriodRenderer.OutputKind(rawValue: format)!
         if let output {
-            do { try AtomicFile.write(text, to: output) } catch { fail("\(error)") }
+            do { try AtomicFile.write(to: output) { PeriodRenderer.write(report, as: kind, to: $0) } } catch {
+                fail("\(error)")
+            }
         } else {
-            print(text, terminator: "")
+            PeriodRenderer.write(report, as: kind) { print($0, terminator: "") }
         }
     }
 

@@ -95,6 +95,35 @@ enum TimeText {
 /// Report files written whole or not at all (Foundation's atomic write: a temporary file beside the
 /// target, then a rename), so a reader never sees half a report.
 enum AtomicFile {
+    /// Writes what `produce` hands over, piece by piece, to a temporary file beside `path`, then
+    /// renames it over `path`: a reader never sees half a report, and a large one is never whole in memory.
+    static func write(to path: String, _ produce: ((String) -> Void) -> Void) throws {
+        if let dir = StorePaths.missingDirectory(of: path) {
+            throw ValidationError(
+                "cannot write \(path): the directory \(dir) does not exist; create it or choose another --output")
+        }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        func failure(_ why: String) -> ValidationError {
+            ValidationError("cannot write \(path): \(why); check the directory is writable or choose another --output")
+        }
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else { throw failure(String(cString: strerror(errno))) }
+        var failed: Error?
+        produce { piece in
+            guard failed == nil else { return }
+            do { try handle.write(contentsOf: Data(piece.utf8)) } catch { failed = error }
+        }
+        do { try handle.close() } catch { failed = failed ?? error }
+        if failed == nil && rename(temporary, path) != 0 { failed = failure(String(cString: strerror(errno))) }
+        if let failed {
+            unlink(temporary)
+            throw failed as? ValidationError ?? failure("no space left on the device, or the disk failed (\(failed))")
+        }
+    }
+
     static func write(_ text: String, to path: String) throws {
         if let dir = StorePaths.missingDirectory(of: path) {
             throw ValidationError(

@@ -124,6 +124,21 @@ func tempStore() -> String {
         #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
     }
 
+    /// A period report's JSON written a host at a time is byte for byte the one-tree encoding — with
+    /// hostile strings, with several hosts, and with none.
+    @Test(arguments: ["hostile-strings.pcap", "relay.pcap", "dns-and-nodes.pcap"])
+    func streamedPeriodJSONEqualsTreeEncoding(_ name: String) throws {
+        let full = try report(name)
+        #expect(!full.hosts.isEmpty)
+        var none = full
+        none.hosts = []
+        for r in [full, none] {
+            var streamed = ""
+            PeriodRenderer.write(r, as: .json) { streamed += $0 }
+            #expect(streamed == PeriodRenderer.render(r, as: .json))
+        }
+    }
+
     @Test func estimatesRoundWithoutFloatResidue() {
         // Six significant digits, and a whole number stays whole: not 26939599999.999996.
         #expect(SessionJSON.round(26_939_599_999.999996) == 26_939_600_000)
