@@ -45,6 +45,9 @@ public struct HostLimits: Sendable, Equatable {
     /// Sessions kept in memory across all hosts; beyond it the oldest are retired (counted in their
     /// host's reasons, first-seen kept), never a host's last one in a role.
     public var maxSessions = 32_768
+    /// Bytes the table holds in all (`MemoryCost`: hosts, their sessions and evidence). Over it, the
+    /// oldest sessions are retired as at `maxSessions`, and a new record that still does not fit is refused.
+    public var maxBytes = 48 * 1024 * 1024
     /// Distinct evidence records across all hosts; beyond it new ones are dropped (repeats still merge).
     public var maxEvidence = 65_536
     /// Sessions kept in memory per host and role; older ones are retired (counted, first-seen kept).

@@ -20,6 +20,8 @@ public struct HostVerdicts: Sendable {
         var tier = Tier.weak
         /// Bumped on every update; an entry in `activity` is current only with the latest one.
         var seq = 0
+        /// What this host's entry holds in memory (`MemoryCost`), its records included.
+        var bytes = HostVerdicts.hostCost
     }
     public private(set) var sessionsRetired = 0
     private var byHost: [IPAddress: HostEvidence] = [:]
@@ -49,6 +51,10 @@ public struct HostVerdicts: Sendable {
     private var sessionOrder: Deque<(host: IPAddress, asPool: Bool)> = []
     private var sessionsHeld = 0
     private var evidenceHeld = 0
+    /// What the table holds in memory, against `limits.maxBytes` (`MemoryCost`: hosts, sessions, evidence).
+    public private(set) var bytesHeld = 0
+    /// Times the byte budget retired a session or refused a record (`host_memory_cap`).
+    public private(set) var memoryCapHits = 0
     /// Of those, records that came as measurements only: at most a quarter of `maxEvidence`.
     private var measuredHeld = 0
     /// With a store attached: sessions let go of from memory wait here until the caller stores them
@@ -120,6 +126,7 @@ public struct HostVerdicts: Sendable {
                 }
             }
             byHost[host] = HostEvidence()
+            bytesHeld += Self.hostCost
             tier = claimed
         }
         nextSeq += 1
@@ -137,6 +144,7 @@ public struct HostVerdicts: Sendable {
             evidenceHeld -= v.other.count
             measuredHeld -= v.measured
             sessionsHeld -= v.miner.count + v.pool.count
+            bytesHeld -= v.bytes
             // Not queued for the store: it has this host as of the last commit, and a flood that
             // churns the table would otherwise turn every forged session into a stored row.
             byHost[victim] = nil
@@ -188,7 +196,11 @@ public struct HostVerdicts: Sendable {
         changed.insert(e.host)
         // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
         if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
+            let before = Self.cost(byHost[e.host]!.other[i])
             byHost[e.host]!.other[i].merge(e)
+            let growth = Self.cost(byHost[e.host]!.other[i]) - before
+            byHost[e.host]!.bytes += growth
+            bytesHeld += growth
             // Measurements that add up to mining raise the host's tier.
             let merged = Self.score(byHost[e.host]!.other[i], policy).0
             if merged != v { _ = admit(e.host, tier: Self.tier(merged)) }
@@ -199,8 +211,21 @@ public struct HostVerdicts: Sendable {
             // Context only: never at the cost of evidence.
             return .refused
         } else if byHost[e.host]!.other.count < limits.maxEvidencePerHost && evidenceHeld < limits.maxEvidence {
+            let cost = Self.cost(e)
+            // Over the byte budget, the oldest sessions go first (a store has them); a record that
+            // still does not fit is refused like one past the count.
+            if bytesHeld + cost > limits.maxBytes {
+                retireForBytes(until: limits.maxBytes - cost)
+                if bytesHeld + cost > limits.maxBytes {
+                    memoryCapHits += 1
+                    evidenceDropped += 1
+                    return .refused
+                }
+            }
             byHost[e.host]!.otherIndex[e.mergeKey] = byHost[e.host]!.other.count
             byHost[e.host]!.other.append(e)
+            byHost[e.host]!.bytes += cost
+            bytesHeld += cost
             evidenceHeld += 1
             if measuredOnly {
                 byHost[e.host]!.measured += 1
@@ -235,6 +260,9 @@ public struct HostVerdicts: Sendable {
         }
         changed.insert(host)
         sessionsHeld += 1
+        let cost = Self.cost(s)
+        byHost[host]!.bytes += cost
+        bytesHeld += cost
         sessionOrder.append((host, asPool))
         if (asPool ? byHost[host]!.pool.count : byHost[host]!.miner.count) > limits.maxSessionsPerHost {
             retireOldest(of: host, asPool: asPool)
@@ -245,6 +273,7 @@ public struct HostVerdicts: Sendable {
             budget -= 1
             retireOldest(of: h, asPool: pool)
         }
+        if bytesHeld > limits.maxBytes { retireForBytes(until: limits.maxBytes) }
         if sessionOrder.count > 4 * limits.maxSessions + 1024 {
             sessionOrder.removeFirst(sessionOrder.count - 2 * limits.maxSessions)
         }
@@ -263,9 +292,23 @@ public struct HostVerdicts: Sendable {
         if i == list.endIndex { list.append(s) } else { list.insert(s, at: i) }
     }
 
-    private mutating func retireOldest(of host: IPAddress, asPool: Bool) {
-        guard let h = byHost[host], (asPool ? h.pool.count : h.miner.count) > 1 else { return }
+    /// Retires the oldest sessions anywhere (each host's last one per role stays) until the table
+    /// holds at most `target` bytes, or 16 were looked at: a bounded step per addition, as at the count cap.
+    private mutating func retireForBytes(until target: Int) {
+        var budget = 16
+        while bytesHeld > target, budget > 0, let (h, pool) = sessionOrder.popFirst() {
+            budget -= 1
+            if retireOldest(of: h, asPool: pool) { memoryCapHits += 1 }
+        }
+    }
+
+    @discardableResult
+    private mutating func retireOldest(of host: IPAddress, asPool: Bool) -> Bool {
+        guard let h = byHost[host], (asPool ? h.pool.count : h.miner.count) > 1 else { return false }
         let old = asPool ? byHost[host]!.pool.removeFirst() : byHost[host]!.miner.removeFirst()
+        let cost = Self.cost(old)
+        byHost[host]!.bytes -= cost
+        bytesHeld -= cost
         keepForStore(old)
         byHost[host]!.retired += 1
         sessionsRetired += 1
@@ -273,6 +316,17 @@ public struct HostVerdicts: Sendable {
         if byHost[host]!.retiredFirstSeen.map({ old.flowFirstSeen < $0 }) ?? true {
             byHost[host]!.retiredFirstSeen = old.flowFirstSeen
         }
+        return true
+    }
+
+    /// A host's entry without its records: the entry, its dictionary slot, its activity and changed
+    /// entries, the lists' headers (about 256 bytes: `HostEvidence` is ~130, the rest measured with heaptrack).
+    static let hostCost = 256
+    /// A kept session: its place in a deque and its strings.
+    static func cost(_ s: SessionRecord) -> Int { MemoryLayout<SessionRecord>.stride + s.heapBytes }
+    /// A kept record: its place in the list, its strings, and its entry in the merge index.
+    static func cost(_ e: Evidence) -> Int {
+        MemoryLayout<Evidence>.stride + e.heapBytes + 48 + MemoryCost.of(e.mergeKey)
     }
 
     public var sessionCount: Int { byHost.values.reduce(0) { $0.addingSaturated($1.miner.count) } }
@@ -339,6 +393,7 @@ public struct HostVerdicts: Sendable {
         }
         sessionsRetired += other.sessionsRetired
         evidenceDropped += other.evidenceDropped
+        memoryCapHits += other.memoryCapHits
         hostsDropped += other.hostsDropped
         hostsEvicted += other.hostsEvicted
         retiredLost += other.retiredLost

@@ -47,6 +47,8 @@ public enum Anomaly: String, CaseIterable, Sendable, Codable, Error {
     /// A session let go of from memory: its host held 512 in its role, or all hosts 32 768 (counted in
     /// its host's reasons; with a store, written there).
     case sessionRetired = "session_retired"
+    /// A session retired or a record refused because the host table held its byte budget (48 MiB).
+    case hostMemoryCap = "host_memory_cap"
     /// A session retired from memory that could not wait for the store (more than 65 536 between drains).
     case sessionNotStored = "session_not_stored"
     /// A packet stamped earlier than one before it (analysed at the later time).

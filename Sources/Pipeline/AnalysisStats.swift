@@ -41,6 +41,7 @@ public struct AnalysisStats: Sendable {
         anomalies.set(.hostEvicted, to: v.hostsEvicted)
         anomalies.set(.sessionNotStored, to: v.retiredLost)
         anomalies.set(.sessionRetired, to: v.sessionsRetired)
+        anomalies.set(.hostMemoryCap, to: v.memoryCapHits)
     }
 
     /// Adds another worker's counters (peaks are the caller's: a sum of peaks is not a peak).

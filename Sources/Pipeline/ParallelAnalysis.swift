@@ -365,6 +365,7 @@ extension Limits {
         l.hosts.maxHosts = part(hosts.maxHosts)
         l.hosts.maxSessions = part(hosts.maxSessions)
         l.hosts.maxEvidence = part(hosts.maxEvidence)
+        l.hosts.maxBytes = part(hosts.maxBytes)
         l.hosts.maxRetiredPending = part(hosts.maxRetiredPending)
         l.maxHostsSeen = maxHostsSeen == 0 ? 0 : part(maxHostsSeen)  // 0: not collected
         return l
