@@ -119,11 +119,20 @@ public struct HostVerdicts: Sendable {
             tier = max(held.tier, claimed)
         } else {
             if byHost.count >= limits.maxHosts {
-                let candidates = Array(0..<claimed.rawValue) + (claimed <= .weak ? [] : [claimed.rawValue])
-                guard candidates.contains(where: { evictLeastRecent(tier: $0) }) else {
+                guard evictForNewcomer(claimed) else {
                     hostsDropped += 1
                     return false
                 }
+            }
+            // The byte budget: old sessions go first, then hosts by the same rule as at the count.
+            if bytesHeld + Self.hostCost > limits.maxBytes { retireForBytes(until: limits.maxBytes - Self.hostCost) }
+            var evictions = 0
+            while bytesHeld + Self.hostCost > limits.maxBytes {
+                guard evictions < 4, evictForNewcomer(claimed) else {
+                    memoryCapHits += 1
+                    return false
+                }
+                evictions += 1
             }
             byHost[host] = HostEvidence()
             bytesHeld += Self.hostCost
@@ -135,6 +144,13 @@ public struct HostVerdicts: Sendable {
         activity[tier.rawValue].append((host, nextSeq))
         compactActivity(tier)
         return true
+    }
+
+    /// Makes room for a newcomer claiming `claimed`: the least recently active host of a lower tier
+    /// goes, or — for a likely-mining or mining newcomer — of its own.
+    private mutating func evictForNewcomer(_ claimed: Tier) -> Bool {
+        let candidates = Array(0..<claimed.rawValue) + (claimed <= .weak ? [] : [claimed.rawValue])
+        return candidates.contains(where: { evictLeastRecent(tier: $0) })
     }
 
     /// Forgets the least recently active host of `tier`, if there is one.

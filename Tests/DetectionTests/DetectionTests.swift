@@ -336,4 +336,38 @@ private func record(
         #expect(kept <= 50 + 5)
         #expect(kept + v.drainRetired().count == 500, "every session is either in memory or handed to the store")
     }
+
+    /// Counts alone do not bound memory: sessions whose wire strings are as long as the decoder keeps
+    /// them, and evidence with long names. The table's bytes stay within its budget — the oldest
+    /// sessions retire, then records are refused — and every session still reaches the store.
+    @Test func theTableStaysWithinItsByteBudget() {
+        var limits = HostLimits()
+        limits.maxBytes = 256 * 1024
+        var v = HostVerdicts(limits: limits)
+        v.collectRetired = true
+        let long = String(repeating: "w", count: 250)
+        for i in 0..<400 {
+            var s = record(miner: "10.0.1.\(i % 8)", pool: "198.51.100.1", shape: .minerOnly) {
+                $0.software = "XMRig/6 " + long
+                $0.minerMethods = ["login"]
+                $0.workers = (0..<16).map { "\($0)" + long }
+            }
+            s.minerPort = UInt16(1000 + i)
+            v.add(s)
+            #expect(v.bytesHeld <= limits.maxBytes + 8 * 1024, "one session's worth over at most, before it retires others")
+        }
+        #expect(v.bytesHeld <= limits.maxBytes)
+        #expect(v.memoryCapHits > 0)
+        let kept = v.reports().reduce(0) { $0 + $1.minerSessions.count }
+        #expect(kept < 100 && kept + v.drainRetired().count == 400)
+        // Evidence past the budget is refused and counted, not kept.
+        for i in 0..<400 {
+            v.add(
+                Evidence(
+                    kind: .dnsPoolLookup, host: IPAddress("10.0.2.\(i % 200)")!, peer: nil, peerPort: 0,
+                    name: "\(i).\(long).example", pool: nil, first: .zero, last: .zero))
+        }
+        #expect(v.bytesHeld <= limits.maxBytes)
+        #expect(v.evidenceDropped > 0)
+    }
 }
