@@ -51,5 +51,74 @@ public struct Limits: Sendable {
     /// An HTTP connection with nothing mining-like is let go after this many requests even when
     /// its server is a listed name.
     public var ordinaryHTTPRequests = 64
-    public init() {}
+    /// Budgets divided from the default memory total (`MemoryPlan`): 256 MiB with 131 072 flows.
+    public init() {
+        apply(MemoryPlan(total: MemoryPlan.defaultTotal, maxFlows: reassembly.maxFlows))
+    }
+
+    /// Sets the flow cap and the budgets that grow with traffic from `plan` (`--max-memory`,
+    /// `--max-flows`; `MemoryPlan.check` first).
+    public mutating func apply(_ plan: MemoryPlan) {
+        reassembly.maxFlows = plan.maxFlows
+        reassembly.maxReassemblyMemory = plan.reassembly
+        reassembly.maxDecoderMemory = plan.decoder
+        hosts.maxBytes = plan.hostTable
+    }
+}
+
+/// How one memory total divides among what grows with traffic (docs/hostile-input.md "Memory").
+/// First what the process needs whatever the traffic; then each tracked flow's fixed state, so
+/// `--max-flows` takes its share before anything else; what is left goes to the three budgets that
+/// bytes from the wire fill, in fixed shares. Each budget is charged in real bytes and has a counter
+/// when it bites (`reassembly_memory_cap`, `decoder_memory_cap`, `host_memory_cap`).
+public struct MemoryPlan: Sendable, Equatable {
+    /// 256 MiB: a sensor on a small appliance or beside other services.
+    public static let defaultTotal = 256 << 20
+    /// What the process holds whatever the traffic: code and libraries (34 MiB resident, measured on
+    /// an idle sensor), the runtime and capture buffers, the name memory (65 536 names, ~8 MiB), the
+    /// fragment buffer (4 MiB), a commit's snapshot (1 024 host reports), a period report's reading
+    /// (`StoreReadLimits.inSensor`), and the allocator's slack under churn (the heap's arenas held
+    /// ~30 MiB more than was allocated in a mixed flood: heaptrack against /proc/PID/smaps).
+    public static let fixed = 96 << 20
+    /// A tracked flow's own state, whatever it carries: its slot (128 B) and streams (216 B) in the
+    /// table's arrays, its `FlowState` and index entry, a name hint (1 M SYNs: ~570 B a flow).
+    public static let perFlow = 600
+    /// Less than this left for the budgets: the flow table is too large for the total.
+    public static let minimumRest = 24 << 20
+
+    public var total: Int
+    public var maxFlows: Int
+
+    public init(total: Int, maxFlows: Int) {
+        self.total = total
+        self.maxFlows = maxFlows
+    }
+
+    /// Bytes for the flow table's fixed state.
+    public var flowTable: Int { maxFlows > Int.max / Self.perFlow ? Int.max : maxFlows * Self.perFlow }
+    /// What is left for the budgets (negative: not enough).
+    public var rest: Int { flowTable > total - Self.fixed ? -1 : total - Self.fixed - flowTable }
+
+    /// - Throws: `TooSmall` when the flow table leaves less than `minimumRest` for the budgets.
+    public func check() throws {
+        if rest < Self.minimumRest { throw TooSmall(plan: self) }
+    }
+    /// Out-of-order data held across all flows: 30 %.
+    public var reassembly: Int { max(rest, 0) / 10 * 3 }
+    /// Decoder state across all flows (buffers, analyzers, live workers' published findings): 40 %.
+    public var decoder: Int { max(rest, 0) / 10 * 4 }
+    /// Hosts, their sessions and evidence: the remaining 30 %.
+    public var hostTable: Int { max(rest, 0) - reassembly - decoder }
+
+    /// `--max-flows` too large for `--max-memory`: said with the numbers and both ways out.
+    public struct TooSmall: Error, CustomStringConvertible {
+        public var plan: MemoryPlan
+        public var description: String {
+            let mib = 1 << 20
+            let flows = min(plan.flowTable, Int.max / 2 - MemoryPlan.fixed - MemoryPlan.minimumRest)
+            let needed = (MemoryPlan.fixed + flows + MemoryPlan.minimumRest + mib - 1) / mib
+            return "--max-memory \(plan.total / mib) MiB is too small for --max-flows \(plan.maxFlows): the flow table"
+                + " alone takes \(plan.flowTable / mib) MiB; raise --max-memory to at least \(needed) or lower --max-flows"
+        }
+    }
 }

@@ -22,6 +22,17 @@ public struct StoreReadLimits: Sendable, Equatable {
     public var sessionBytes = 32 * 1024 * 1024
     public init() {}
 
+    /// A period report the live sensor renders itself (`--report-every`): what it reads is the
+    /// sensor's memory (`MemoryPlan.fixed`: read, decoded and rendered, a report takes about six times
+    /// its documents), so it reads at most 4 MB of each kind (some 700 hosts of the usual size, the
+    /// most serious first) and says what it left out; `stratumsniff report` reads the full budgets.
+    public static var inSensor: StoreReadLimits {
+        var l = StoreReadLimits()
+        l.hostBytes = 4 * 1024 * 1024
+        l.sessionBytes = 4 * 1024 * 1024
+        return l
+    }
+
     /// A probe's sentence (a few hundred bytes as the probe words it: the server's strings are cut to 160 characters).
     public static let maxProbeSentence = 4096
     /// Coin and algorithm names, addresses of a probe row.

@@ -23,7 +23,7 @@ struct LimitOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help:
-            "Most flows tracked at once, split evenly (analyze: over 16 shards of address pairs; live: over the capture threads); in a full part the least recently active is evicted (default 131072)."
+            "Most flows tracked at once, split evenly (analyze: over 16 shards of address pairs; live: over the capture threads); in a full part the least recently active is evicted (default 131072). Each takes 600 bytes of --max-memory."
     )
     var maxFlows: Int?
     @Option(
@@ -46,7 +46,25 @@ struct LimitOptions: ParsableArguments {
         parsing: .unconditional, help: "Seconds (packet time) an incomplete fragmented datagram is kept (default 30).")
     var fragmentTimeout: Double?
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Memory for the sensor's state, in MiB (default 256).",
+            discussion:
+                "What the process needs whatever the traffic (96 MiB) and each tracked flow (600 bytes × --max-flows) come first; the rest is the budgets traffic fills: 30 % out-of-order data, 40 % decoders, 30 % hosts and sessions (docs/hostile-input.md \"Memory\")."
+        ))
+    var maxMemory: Int?
+
+    /// The memory total and flow cap, divided (`MemoryPlan`).
+    var memoryPlan: MemoryPlan {
+        MemoryPlan(
+            total: (maxMemory ?? MemoryPlan.defaultTotal >> 20) << 20, maxFlows: maxFlows ?? Limits().reassembly.maxFlows)
+    }
+
     func validate() throws {
+        if let v = maxMemory, v < 1 || v > 1 << 20 {
+            throw ValidationError("--max-memory must be between 1 and 1048576 MiB (got \(v))")
+        }
         for (name, v) in [
             ("--max-flows", maxFlows), ("--max-out-of-order-bytes", maxOutOfOrderBytes), ("--max-depth", maxDepth),
             ("--max-line-length", maxLineLength), ("--max-fragment-bytes", maxFragmentBytes)
@@ -61,11 +79,12 @@ struct LimitOptions: ParsableArguments {
                 throw ValidationError("\(name) must be a positive number of seconds, at most 100 years (got \(v))")
             }
         }
+        do { try memoryPlan.check() } catch { throw ValidationError("\(error)") }
     }
 
     var limits: Limits {
         var l = Limits()
-        if let v = maxFlows { l.reassembly.maxFlows = v }
+        l.apply(memoryPlan)
         if let v = maxOutOfOrderBytes { l.reassembly.maxOutOfOrderBytes = v }
         if let v = maxDepth { l.reassembly.maxDepth = v }
         if let v = tcpIdleTimeout { l.reassembly.tcpIdleTimeout = v }

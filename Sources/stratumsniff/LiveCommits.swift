@@ -92,7 +92,8 @@ final class LiveCommits {
                 // A sensor's own periodic report covers its own traffic; the fleet's is `report --store postgresql://…`.
                 let own = store.isRemote ? StoreFilter(sensors: [store.identity.sensor]) : StoreFilter()
                 let read = try store.report(
-                    from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now(), filter: own)
+                    from: from.nanoseconds, to: to.nanoseconds, generated: WallTime.now(), filter: own,
+                    bounds: .inSensor)
                 for w in read.warnings { Diagnostics.log.warning("report: \(w)") }
                 let r = read.report
                 try AtomicFile.write(to: base + ".json") { PeriodRenderer.write(r, as: .json, to: $0) }

@@ -39,3 +39,35 @@ import TrafficGen
         #expect(miners.count == 600)
     }
 }
+
+/// `--max-memory` divides: the fixed part, then the flow table, then the three budgets in fixed shares.
+@Suite struct MemoryPlanTests {
+    @Test func theDefaultsAreThePlanOf256MiB() {
+        let l = Limits()
+        let plan = MemoryPlan(total: 256 << 20, maxFlows: 131_072)
+        #expect(l.reassembly.maxFlows == 131_072)
+        #expect(l.reassembly.maxReassemblyMemory == plan.reassembly)
+        #expect(l.reassembly.maxDecoderMemory == plan.decoder)
+        #expect(l.hosts.maxBytes == plan.hostTable)
+        // Every byte of the total is given out once.
+        #expect(MemoryPlan.fixed + plan.flowTable + plan.reassembly + plan.decoder + plan.hostTable == 256 << 20)
+        #expect(plan.decoder > plan.reassembly && plan.reassembly > 20 << 20)
+    }
+
+    @Test func moreFlowsLeaveLessForTheBudgetsAndTooManyAreRefused() throws {
+        let small = MemoryPlan(total: 256 << 20, maxFlows: 65_536)
+        let large = MemoryPlan(total: 256 << 20, maxFlows: 200_000)
+        #expect(small.decoder > large.decoder)
+        try small.check()
+        let refused = MemoryPlan(total: 256 << 20, maxFlows: 400_000)
+        #expect(throws: MemoryPlan.TooSmall.self) { try refused.check() }
+        #expect(
+            "\(MemoryPlan.TooSmall(plan: refused))"
+                == "--max-memory 256 MiB is too small for --max-flows 400000: the flow table alone takes 228 MiB; raise --max-memory to at least 349 or lower --max-flows"
+        )
+        // The way out it names works.
+        try MemoryPlan(total: 349 << 20, maxFlows: 400_000).check()
+        // A flow cap beyond any memory is refused, not overflowed.
+        #expect(throws: MemoryPlan.TooSmall.self) { try MemoryPlan(total: 1 << 40, maxFlows: Int.max).check() }
+    }
+}
