@@ -58,7 +58,8 @@ struct LimitOptions: ParsableArguments {
     /// The memory total and flow cap, divided (`MemoryPlan`).
     var memoryPlan: MemoryPlan {
         MemoryPlan(
-            total: (maxMemory ?? MemoryPlan.defaultTotal >> 20) << 20, maxFlows: maxFlows ?? Limits().reassembly.maxFlows)
+            total: (maxMemory ?? MemoryPlan.defaultTotal >> 20) << 20,
+            maxFlows: maxFlows ?? Limits().reassembly.maxFlows)
     }
 
     func validate() throws {

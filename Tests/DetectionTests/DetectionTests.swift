@@ -354,7 +354,8 @@ private func record(
             }
             s.minerPort = UInt16(1000 + i)
             v.add(s)
-            #expect(v.bytesHeld <= limits.maxBytes + 8 * 1024, "one session's worth over at most, before it retires others")
+            #expect(
+                v.bytesHeld <= limits.maxBytes + 8 * 1024, "one session's worth over at most, before it retires others")
         }
         #expect(v.bytesHeld <= limits.maxBytes)
         #expect(v.memoryCapHits > 0)
