@@ -59,9 +59,15 @@ public struct HostLimits: Sendable, Equatable {
     public var maxMeasuredPerHost = 16
     /// Retired sessions waiting for the store between two drains; beyond it they are counted as lost.
     public var maxRetiredPending = 65_536
+    /// And at most this many bytes of them (`MemoryCost`): a commit writes them as documents and
+    /// statements, three to four times their size, so 65 536 sessions under a flood were ~150 MB at once.
+    public var maxRetiredBytes = 8 * 1024 * 1024
     /// Changed hosts a live snapshot reports at most (the most serious first); the others wait for the
     /// next one. A flood that changes every host in the table at once then costs a commit no more than
     /// this many reports in memory, in the store's batch and on its writer.
     public var maxReportsPerSnapshot = 1024
+    /// Of those, at most this many bytes of sessions and evidence (`HostReport.memoryCost`, always at
+    /// least one report): what a commit then holds as documents and statements stays within ~16 MB.
+    public var maxSnapshotBytes = 4 * 1024 * 1024
     public init() {}
 }

@@ -61,6 +61,8 @@ public struct HostVerdicts: Sendable {
     /// (`drainRetired`), so every session reaches the store although memory keeps only the latest.
     public var collectRetired = false
     private var retiredPending: [SessionRecord] = []
+    /// What they hold (`cost`), against `limits.maxRetiredBytes`.
+    private var retiredPendingBytes = 0
     /// Retired sessions that could not wait for the store (more than `limits.maxRetiredPending` between drains).
     public private(set) var retiredLost = 0
 
@@ -69,13 +71,22 @@ public struct HostVerdicts: Sendable {
 
     /// Takes the sessions retired since the last call (for the store).
     public mutating func drainRetired() -> [SessionRecord] {
-        defer { retiredPending = [] }
+        defer {
+            retiredPending = []
+            retiredPendingBytes = 0
+        }
         return retiredPending
     }
 
     private mutating func keepForStore(_ s: SessionRecord) {
         guard collectRetired else { return }
-        if retiredPending.count < limits.maxRetiredPending { retiredPending.append(s) } else { retiredLost += 1 }
+        let cost = Self.cost(s)
+        if retiredPending.count < limits.maxRetiredPending && retiredPendingBytes + cost <= limits.maxRetiredBytes {
+            retiredPending.append(s)
+            retiredPendingBytes += cost
+        } else {
+            retiredLost += 1
+        }
     }
 
     public init(policy: ScoringPolicy = ScoringPolicy(), limits: HostLimits = HostLimits()) {
@@ -414,6 +425,7 @@ public struct HostVerdicts: Sendable {
         hostsEvicted += other.hostsEvicted
         retiredLost += other.retiredLost
         retiredPending += other.retiredPending
+        retiredPendingBytes += other.retiredPendingBytes
     }
 
     public static func rank(_ v: Verdict) -> Int {
@@ -433,14 +445,42 @@ extension HostVerdicts {
     /// the most serious first (verdict, then confidence, then address, so the choice does not depend
     /// on set order); the hosts not kept are returned to be judged again later.
     /// - Complexity: O(|hosts| log limit) besides judging; memory O(limit + chunk) reports.
+    /// With `maxBytes`, the reports kept also hold at most that many bytes of sessions and evidence
+    /// (`HostReport.memoryCost`; always at least one report): a commit writes its snapshot to the store
+    /// as documents and statements, three to four times the reports' size, so a snapshot of 1 024 hosts
+    /// of 512 sessions each would be ~150 MB at once.
     public static func mostSerious(
-        _ hosts: Set<IPAddress>, limit: Int, chunk: Int = 256,
+        _ hosts: Set<IPAddress>, limit: Int, maxBytes: Int = .max, chunk: Int = 256,
         judge: ([IPAddress]) -> [HostReport]
     ) -> (reports: [HostReport], deferred: [IPAddress]) {
-        func before(_ a: HostReport, _ b: HostReport) -> Bool {
-            (rank(a.verdict), -a.confidence) != (rank(b.verdict), -b.confidence)
-                ? (rank(a.verdict), -a.confidence) < (rank(b.verdict), -b.confidence) : a.host < b.host
+        var (kept, deferred) = mostSerious(hosts, limit: limit, chunk: chunk, judge: judge)
+        var bytes = 0
+        for r in kept { bytes = bytes.addingSaturated(r.memoryCost) }
+        guard bytes > maxBytes else { return (kept, deferred) }
+        kept.sort(by: before)
+        bytes = 0
+        var n = 0
+        while n < kept.count {
+            let c = kept[n].memoryCost
+            if n > 0 && bytes.addingSaturated(c) > maxBytes { break }
+            bytes = bytes.addingSaturated(c)
+            n += 1
         }
+        deferred += kept[n...].map(\.host)
+        kept.removeSubrange(n...)
+        return (kept, deferred)
+    }
+
+    /// Most serious first: verdict, then confidence, then address (an order that does not depend on set order).
+    private static func before(_ a: HostReport, _ b: HostReport) -> Bool {
+        (rank(a.verdict), -a.confidence) != (rank(b.verdict), -b.confidence)
+            ? (rank(a.verdict), -a.confidence) < (rank(b.verdict), -b.confidence) : a.host < b.host
+    }
+
+    private static func mostSerious(
+        _ hosts: Set<IPAddress>, limit: Int, chunk: Int,
+        judge: ([IPAddress]) -> [HostReport]
+    ) -> (reports: [HostReport], deferred: [IPAddress]) {
         let all = Array(hosts)
         guard all.count > limit else { return (judge(all), []) }
         var kept: [HostReport] = []

@@ -62,3 +62,11 @@ extension Evidence {
             + MemoryCost.of(d.proxy?.kind) + MemoryCost.of(d.proxy?.target)
     }
 }
+
+extension HostReport {
+    /// What the report's sessions and evidence hold (its sentences and counts are small beside them).
+    public var memoryCost: Int {
+        MemoryCost.of(minerSessions) { $0.heapBytes } + MemoryCost.of(poolSessions) { $0.heapBytes }
+            + MemoryCost.of(evidence) { $0.heapBytes }
+    }
+}

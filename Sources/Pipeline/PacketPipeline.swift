@@ -179,8 +179,10 @@ public final class PacketPipeline {
             deferredHosts = []
             return []
         }
-        let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: runState.verdicts.limits.maxReportsPerSnapshot)
-        {
+        let (reports, deferred) = HostVerdicts.mostSerious(
+            hosts, limit: runState.verdicts.limits.maxReportsPerSnapshot,
+            maxBytes: runState.verdicts.limits.maxSnapshotBytes
+        ) {
             part in
             var verdicts = runState.verdicts.subset(Set(part))
             var seen = Set<ObjectIdentifier>()

@@ -367,6 +367,7 @@ extension Limits {
         l.hosts.maxEvidence = part(hosts.maxEvidence)
         l.hosts.maxBytes = part(hosts.maxBytes)
         l.hosts.maxRetiredPending = part(hosts.maxRetiredPending)
+        l.hosts.maxRetiredBytes = part(hosts.maxRetiredBytes)
         l.maxHostsSeen = maxHostsSeen == 0 ? 0 : part(maxHostsSeen)  // 0: not collected
         return l
     }

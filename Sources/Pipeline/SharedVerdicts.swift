@@ -92,7 +92,9 @@ public final class SharedVerdicts: Sendable {
                 s.deferred = []
                 return []
             }
-            let (reports, deferred) = HostVerdicts.mostSerious(hosts, limit: s.verdicts.limits.maxReportsPerSnapshot) {
+            let (reports, deferred) = HostVerdicts.mostSerious(
+                hosts, limit: s.verdicts.limits.maxReportsPerSnapshot, maxBytes: s.verdicts.limits.maxSnapshotBytes
+            ) {
                 part in
                 var verdicts = s.verdicts.subset(Set(part))
                 var seen = Set<FlowID>()

@@ -337,6 +337,54 @@ private func record(
         #expect(kept + v.drainRetired().count == 500, "every session is either in memory or handed to the store")
     }
 
+    /// Sessions retired for the store wait within a byte bound between two commits (a commit writes
+    /// them as documents); the ones past it are counted as not stored, none silently lost.
+    @Test func retiredSessionsWaitWithinTheirByteBound() {
+        var limits = HostLimits()
+        limits.maxSessionsPerHost = 4
+        limits.maxRetiredBytes = 64 * 1024
+        var v = HostVerdicts(limits: limits)
+        v.collectRetired = true
+        for i in 0..<400 {
+            var s = record(miner: "10.0.3.1", pool: "198.51.100.1", shape: .minerOnly) {
+                $0.software = "XMRig/6 " + String(repeating: "w", count: 200)
+                $0.minerMethods = ["login"]
+            }
+            s.minerPort = UInt16(1000 + i)
+            v.add(s)
+        }
+        let waiting = v.drainRetired()
+        #expect(waiting.reduce(0) { $0 + HostVerdicts.cost($1) } <= limits.maxRetiredBytes)
+        #expect(!waiting.isEmpty && waiting.count + v.retiredLost == 396)
+    }
+
+    /// A snapshot keeps the most serious reports within its byte bound (at least one); the rest wait.
+    @Test func aSnapshotStaysWithinItsBytes() {
+        var v = HostVerdicts()
+        for i in 1...40 {
+            for j in 0..<20 {
+                var s = record(miner: "10.0.4.\(i)", pool: "198.51.100.1", shape: .minerOnly) {
+                    $0.software = "XMRig/6"
+                    $0.minerMethods = ["login"]
+                }
+                s.minerPort = UInt16(1000 + j)
+                v.add(s)
+            }
+        }
+        let hosts = Set((1...40).map { IPAddress("10.0.4.\($0)")! })
+        let all = v.reports()
+        let one = all[0].memoryCost
+        let (kept, deferred) = HostVerdicts.mostSerious(hosts, limit: 1024, maxBytes: one * 10) { part in
+            all.filter { part.contains($0.host) }
+        }
+        #expect(kept.count == 10 && deferred.count == 30)
+        #expect(kept.map(\.host) == all.prefix(10).map(\.host))
+        let (none, _) = HostVerdicts.mostSerious(hosts, limit: 1024, maxBytes: 1) { part in
+            all.filter { part.contains($0.host) }
+        }
+        #expect(none.count == 1, "one report always goes")
+    }
+
     /// Counts alone do not bound memory: sessions whose wire strings are as long as the decoder keeps
     /// them, and evidence with long names. The table's bytes stay within its budget — the oldest
     /// sessions retire, then records are refused — and every session still reaches the store.
