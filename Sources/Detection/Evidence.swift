@@ -95,7 +95,7 @@ public struct Evidence: Sendable, Codable {
     var orderKey: OrderKey { OrderKey(first: first, origin: origin) }
     /// Per merged field (the details', then software and coin), the record its value came from;
     /// empty until the first merge (every field then is this record's own).
-    private var fieldKeys: [OrderKey] = []
+    private(set) var fieldKeys: [OrderKey] = []
 
     /// Merges a record of the same key. The result does not depend on the order records arrive in:
     /// sums, earliest first, latest last, and each descriptive field from the earliest record that has it.

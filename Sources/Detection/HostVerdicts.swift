@@ -223,9 +223,10 @@ public struct HostVerdicts: Sendable {
         changed.insert(e.host)
         // Mutated in place through the dictionary (a copy out and back would copy its arrays every time).
         if let i = byHost[e.host]!.otherIndex[e.mergeKey] {
-            let before = Self.cost(byHost[e.host]!.other[i])
+            // Only the record's strings and lists can grow (its key, the merge index's, stays).
+            let before = byHost[e.host]!.other[i].heapBytes
             byHost[e.host]!.other[i].merge(e)
-            let growth = Self.cost(byHost[e.host]!.other[i]) - before
+            let growth = byHost[e.host]!.other[i].heapBytes - before
             byHost[e.host]!.bytes += growth
             bytesHeld += growth
             // Measurements that add up to mining raise the host's tier.
@@ -453,22 +454,17 @@ extension HostVerdicts {
         _ hosts: Set<IPAddress>, limit: Int, maxBytes: Int = .max, chunk: Int = 256,
         judge: ([IPAddress]) -> [HostReport]
     ) -> (reports: [HostReport], deferred: [IPAddress]) {
-        var (kept, deferred) = mostSerious(hosts, limit: limit, chunk: chunk, judge: judge)
+        let (found, deferred) = mostSerious(hosts, limit: limit, chunk: chunk, judge: judge)
+        var costed = found.map { (report: $0, cost: $0.memoryCost) }
+        guard costed.reduce(0, { $0.addingSaturated($1.cost) }) > maxBytes else { return (found, deferred) }
+        costed.sort { before($0.report, $1.report) }
         var bytes = 0
-        for r in kept { bytes = bytes.addingSaturated(r.memoryCost) }
-        guard bytes > maxBytes else { return (kept, deferred) }
-        kept.sort(by: before)
-        bytes = 0
         var n = 0
-        while n < kept.count {
-            let c = kept[n].memoryCost
-            if n > 0 && bytes.addingSaturated(c) > maxBytes { break }
-            bytes = bytes.addingSaturated(c)
+        while n < costed.count, n == 0 || bytes.addingSaturated(costed[n].cost) <= maxBytes {
+            bytes = bytes.addingSaturated(costed[n].cost)
             n += 1
         }
-        deferred += kept[n...].map(\.host)
-        kept.removeSubrange(n...)
-        return (kept, deferred)
+        return (costed[..<n].map(\.report), deferred + costed[n...].map(\.report.host))
     }
 
     /// Most serious first: verdict, then confidence, then address (an order that does not depend on set order).

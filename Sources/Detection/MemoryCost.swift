@@ -17,14 +17,10 @@ public enum MemoryCost {
     public static func of(_ s: String?) -> Int { s.map { of($0) } ?? 0 }
 
     /// An array's buffer (a 32-byte header, then its elements) and what its strings hold.
-    public static func of(_ a: [String]) -> Int {
-        guard !a.isEmpty else { return 0 }
-        var total = 32 + a.count * MemoryLayout<String>.stride
-        for s in a { total += of(s) }
-        return total
-    }
+    public static func of(_ a: [String]) -> Int { of(a) { of($0) } }
 
-    /// An array of records held only for this copy: its buffer and each record's heap.
+    /// An array held only for this copy: its buffer (a 32-byte header, then its elements) and each
+    /// element's heap.
     public static func of<T>(_ a: [T], each: (T) -> Int) -> Int {
         guard !a.isEmpty else { return 0 }
         var total = 32 + a.count * MemoryLayout<T>.stride
@@ -51,7 +47,8 @@ extension SessionRecord {
 }
 
 extension Evidence {
-    /// Heap held beyond the record's inline bytes: its names and the details' strings and lists.
+    /// Heap held beyond the record's inline bytes: its names, the details' strings and lists, and
+    /// (once merged) which record each field came from.
     public var heapBytes: Int {
         let d = details
         return MemoryCost.of(name) + MemoryCost.of(software) + MemoryCost.of(coin) + MemoryCost.of(pool?.name)
@@ -59,7 +56,7 @@ extension Evidence {
             + MemoryCost.of(d.ja4) + MemoryCost.of(d.tlsVersion) + MemoryCost.of(d.certificateNames)
             + MemoryCost.of(d.httpHost) + MemoryCost.of(d.request) + MemoryCost.of(d.userAgent)
             + MemoryCost.of(d.miningHeaders) + MemoryCost.of(d.answers) + MemoryCost.of(d.message)
-            + MemoryCost.of(d.proxy?.kind) + MemoryCost.of(d.proxy?.target)
+            + MemoryCost.of(d.proxy?.kind) + MemoryCost.of(d.proxy?.target) + MemoryCost.of(fieldKeys) { _ in 0 }
     }
 }
 

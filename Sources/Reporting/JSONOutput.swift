@@ -73,8 +73,7 @@ public enum JSONOutput {
         }
         write("{\n  \"hosts\" : [\n")
         @Sendable func host(_ i: Int) -> String {
-            indent(encode(HostJSON(hosts[i]), pretty: true), by: "    ", skipFirst: false)
-                + (i == hosts.count - 1 ? "\n" : ",\n")
+            listElement(encode(HostJSON(hosts[i]), pretty: true), last: i == hosts.count - 1)
         }
         if threads > 1 {
             var start = 0
@@ -115,11 +114,15 @@ public enum JSONOutput {
         }
         write(String(text[..<key.upperBound]) + "\n")
         for (i, host) in report.hosts.enumerated() {
-            write(
-                indent(encode(host, pretty: true), by: "    ", skipFirst: false)
-                    + (i == report.hosts.count - 1 ? "\n" : ",\n"))
+            write(listElement(encode(host, pretty: true), last: i == report.hosts.count - 1))
         }
         write("  " + String(text[close...]) + "\n")
+    }
+
+    /// One element of a list under the top level's key, as the pretty encoder nests it: every line
+    /// indented two levels, a comma after all but the last.
+    static func listElement(_ json: String, last: Bool) -> String {
+        indent(json, by: "    ", skipFirst: false) + (last ? "\n" : ",\n")
     }
 
     /// Hosts encoded at once with several threads: memory stays O(chunk), not O(report).

@@ -92,57 +92,60 @@ enum TimeText {
 }
 
 /// Writes a file so that readers see the old or the new content, never half of it.
-/// Report files written whole or not at all (Foundation's atomic write: a temporary file beside the
-/// target, then a rename), so a reader never sees half a report.
+/// Report files written whole or not at all: into a temporary file beside the target, then renamed
+/// over it, so a reader never sees half a report.
 enum AtomicFile {
-    /// Writes what `produce` hands over, piece by piece, to a temporary file beside `path`, then
-    /// renames it over `path`: a reader never sees half a report, and a large one is never whole in memory.
+    static func write(_ text: String, to path: String) throws { try write(to: path) { $0(text) } }
+
+    /// Writes what `produce` hands over, piece by piece: a large report is never whole in memory.
     static func write(to path: String, _ produce: ((String) -> Void) -> Void) throws {
         if let dir = StorePaths.missingDirectory(of: path) {
             throw ValidationError(
                 "cannot write \(path): the directory \(dir) does not exist; create it or choose another --output")
         }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        // Said in words, about the file the user named (not the temporary one).
         func failure(_ why: String) -> ValidationError {
             ValidationError("cannot write \(path): \(why); check the directory is writable or choose another --output")
         }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
             let handle = FileHandle(forWritingAtPath: temporary)
-        else { throw failure(String(cString: strerror(errno))) }
-        var failed: Error?
+        else { throw failure(reason(errno: errno)) }
+        var failed: String?
         produce { piece in
             guard failed == nil else { return }
-            do { try handle.write(contentsOf: Data(piece.utf8)) } catch { failed = error }
+            do { try handle.write(contentsOf: Data(piece.utf8)) } catch { failed = reason(error) }
         }
-        do { try handle.close() } catch { failed = failed ?? error }
-        if failed == nil && rename(temporary, path) != 0 { failed = failure(String(cString: strerror(errno))) }
+        do { try handle.close() } catch { failed = failed ?? reason(error) }
+        if failed == nil && rename(temporary, path) != 0 { failed = reason(errno: errno) }
         if let failed {
             unlink(temporary)
-            throw failed as? ValidationError ?? failure("no space left on the device, or the disk failed (\(failed))")
+            throw failure(failed)
         }
     }
 
-    static func write(_ text: String, to path: String) throws {
-        if let dir = StorePaths.missingDirectory(of: path) {
-            throw ValidationError(
-                "cannot write \(path): the directory \(dir) does not exist; create it or choose another --output")
+    private static func reason(errno e: Int32) -> String {
+        switch e {
+        case EACCES, EPERM: "permission denied"
+        case ENOSPC, EDQUOT: "no space left on the device"
+        case EROFS: "read-only file system"
+        default: "could not write the file (\(String(cString: strerror(e))))"
         }
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch let e as CocoaError {
-            // Said in words, about the file the user named (not Foundation's temporary one).
-            let why =
-                switch e.code {
-                case .fileWriteNoPermission: "permission denied"
-                case .fileWriteOutOfSpace: "no space left on the device"
-                case .fileWriteVolumeReadOnly: "read-only file system"
-                default: "could not write the file"
-                }
-            throw ValidationError(
-                "cannot write \(path): \(why); check the directory is writable or choose another --output")
+    }
+
+    private static func reason(_ error: Error) -> String {
+        if let e = error as? CocoaError {
+            switch e.code {
+            case .fileWriteNoPermission: return "permission denied"
+            case .fileWriteOutOfSpace: return "no space left on the device"
+            case .fileWriteVolumeReadOnly: return "read-only file system"
+            default: break
+            }
         }
+        if let e = error as? POSIXError { return reason(errno: e.code.rawValue) }
+        return "could not write the file"
     }
 }
 

@@ -21,6 +21,19 @@ private func record(
         endReason: .closed)
 }
 
+/// A one-sided XMRig login from `miner`'s port `port` (the caps' tests add hundreds, one port each).
+private func login(
+    miner: String, port: Int, software: String = "XMRig/6", configure: (inout StratumSummary) -> Void = { _ in }
+) -> SessionRecord {
+    var s = record(miner: miner, pool: "198.51.100.1", shape: .minerOnly) {
+        $0.software = software
+        $0.minerMethods = ["login"]
+        configure(&$0)
+    }
+    s.minerPort = UInt16(port)
+    return s
+}
+
 @Suite struct VerdictTests {
     @Test func twoSidedSessionMakesMinerAndPool() {
         var v = HostVerdicts()
@@ -325,12 +338,7 @@ private func record(
         var v = HostVerdicts(limits: limits)
         v.collectRetired = true
         for i in 0..<500 {
-            var s = record(miner: "10.0.0.\(i % 5)", pool: "198.51.100.1", shape: .minerOnly) {
-                $0.software = "XMRig/6"
-                $0.minerMethods = ["login"]
-            }
-            s.minerPort = UInt16(1000 + i)
-            v.add(s)
+            v.add(login(miner: "10.0.0.\(i % 5)", port: 1000 + i))
         }
         let kept = v.reports().reduce(0) { $0 + $1.minerSessions.count }
         #expect(kept <= 50 + 5)
@@ -346,12 +354,7 @@ private func record(
         var v = HostVerdicts(limits: limits)
         v.collectRetired = true
         for i in 0..<400 {
-            var s = record(miner: "10.0.3.1", pool: "198.51.100.1", shape: .minerOnly) {
-                $0.software = "XMRig/6 " + String(repeating: "w", count: 200)
-                $0.minerMethods = ["login"]
-            }
-            s.minerPort = UInt16(1000 + i)
-            v.add(s)
+            v.add(login(miner: "10.0.3.1", port: 1000 + i, software: "XMRig/6 " + String(repeating: "w", count: 200)))
         }
         let waiting = v.drainRetired()
         #expect(waiting.reduce(0) { $0 + HostVerdicts.cost($1) } <= limits.maxRetiredBytes)
@@ -363,12 +366,7 @@ private func record(
         var v = HostVerdicts()
         for i in 1...40 {
             for j in 0..<20 {
-                var s = record(miner: "10.0.4.\(i)", pool: "198.51.100.1", shape: .minerOnly) {
-                    $0.software = "XMRig/6"
-                    $0.minerMethods = ["login"]
-                }
-                s.minerPort = UInt16(1000 + j)
-                v.add(s)
+                v.add(login(miner: "10.0.4.\(i)", port: 1000 + j))
             }
         }
         let hosts = Set((1...40).map { IPAddress("10.0.4.\($0)")! })
@@ -395,13 +393,10 @@ private func record(
         v.collectRetired = true
         let long = String(repeating: "w", count: 250)
         for i in 0..<400 {
-            var s = record(miner: "10.0.1.\(i % 8)", pool: "198.51.100.1", shape: .minerOnly) {
-                $0.software = "XMRig/6 " + long
-                $0.minerMethods = ["login"]
-                $0.workers = (0..<16).map { "\($0)" + long }
-            }
-            s.minerPort = UInt16(1000 + i)
-            v.add(s)
+            v.add(
+                login(miner: "10.0.1.\(i % 8)", port: 1000 + i, software: "XMRig/6 " + long) {
+                    $0.workers = (0..<16).map { "\($0)" + long }
+                })
             #expect(
                 v.bytesHeld <= limits.maxBytes + 8 * 1024, "one session's worth over at most, before it retires others")
         }
