@@ -18,6 +18,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// A deadline passed (the server did not answer in time).
     public var timedOut = false
 
+    public init(message: String, sqlState: String? = nil, connectionLost: Bool = false, timedOut: Bool = false) {
+        self.message = message
+        self.sqlState = sqlState
+        self.connectionLost = connectionLost
+        self.timedOut = timedOut
+    }
+
     public var description: String {
         if let sqlState { return "the server says: \(message) (SQLSTATE \(sqlState))" }
         return message

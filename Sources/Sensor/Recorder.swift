@@ -163,18 +163,32 @@ public final class Recorder: Sendable {
                 _ = wake.wait(timeout: .now() + (spool?.withLock({ $0.isEmpty }) == false ? 1 : 3600))
                 continue
             }
-            do {
-                var all = try batch.map { [try store.rows(for: $0)] } ?? []
-                all += extra
-                for rows in all { write(rows) }
-            } catch {
-                failed()
-                Diagnostics.log.error("store: \(error)")
-            }
+            if let batch { write(batch) }
+            for rows in extra { write(rows) }
             for job in todo { job() }
             // The batch, its rows and any report are gone: give their pages back before the next one.
             Allocator.returnFreeMemory()
             state.withLock { $0.busy = false }
+        }
+    }
+
+    /// Writes a batch row by row as it is rendered (one row's documents in memory at a time), or
+    /// spools its rows: behind anything already spooled, or when the database is away.
+    private func write(_ batch: StoreBatch) {
+        do {
+            if let spool, !spool.withLock({ $0.isEmpty }) {
+                write(try store.rows(for: batch))
+                return
+            }
+            do {
+                try counted { () throws(StoreError) in try store.commit(batch) }
+            } catch {
+                guard let spool, error.unreachable else { throw error }
+                Diagnostics.log.warning("\(error); spooling to \(spool.withLock { $0.directory }) until it answers")
+                keep(try store.rows(for: batch), in: spool)
+            }
+        } catch {
+            Diagnostics.log.error("store: \(error)")
         }
     }
 
@@ -198,10 +212,15 @@ public final class Recorder: Sendable {
         }
     }
 
-    /// Writes `rows` and counts the commit (how long it took) or the failure: the one place both are counted.
+    /// Writes `rows` and counts the commit.
     private func commit(_ rows: StoreRows) throws(StoreError) {
+        try counted { () throws(StoreError) in try store.write(rows) }
+    }
+
+    /// Runs one commit and counts it (how long it took) or its failure: the one place both are counted.
+    private func counted(_ commit: () throws(StoreError) -> Void) throws(StoreError) {
         let started = DispatchTime.now().uptimeNanoseconds
-        do { try store.write(rows) } catch {
+        do { try commit() } catch {
             failed()
             throw error
         }

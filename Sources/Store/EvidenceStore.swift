@@ -21,9 +21,10 @@ public final class EvidenceStore: Sendable {
     private let documents: StoreDocuments?
     private struct Book {
         var run: StoreRows.Run?
-        /// What each row looked like when last written by this process: unchanged rows are not
-        /// written again (a live sensor commits its whole state every few seconds).
-        var written: [String: Int] = [:]
+        /// What each row looked like when last written by this process (the hash of its document,
+        /// under the hash of its key): unchanged rows are not written again (a live sensor commits its
+        /// whole state every few seconds). Hashes, not keys: up to 262 144 rows are remembered.
+        var written: [Int: Int] = [:]
         var rowsSkipped = 0
         var needsMigration = false
     }
@@ -82,9 +83,7 @@ public final class EvidenceStore: Sendable {
         guard !sessions.isEmpty else { return }
         var batch = StoreBatch(time: time, reports: [], statsJSON: "{}", packets: 0, bytes: 0, flows: 0)
         batch.retiredSessions = sessions
-        var rows = try self.rows(for: batch)
-        rows.stats = nil
-        try writeOrForget(rows)
+        try commit(batch, withStats: false)
     }
 
     deinit { db.close() }
@@ -217,21 +216,31 @@ public final class EvidenceStore: Sendable {
             batch, identity: identity, run: currentRun, documents: docs, fresh: { !self.unchanged($0, $1) })
     }
 
-    /// Writes one batch in one transaction; returns the verdicts that changed.
+    /// Writes one batch in one transaction; returns the verdicts that changed. Each row is written as
+    /// it is rendered (`StoreRows.rows(of:)`): a commit holds one row's documents at a time, never the
+    /// batch's. What was written is remembered only once the transaction committed.
+    /// - Parameter withStats: whether the batch's capture statistics are a row (not for retired sessions alone).
     /// - Complexity: O(hosts + sessions + evidence in the batch) row upserts.
     @discardableResult
-    public func commit(_ batch: StoreBatch) throws(StoreError) -> [VerdictChange] {
-        try writeOrForget(self.rows(for: batch))
-    }
-
-    /// Writes rows nothing else keeps: if the transaction rolls back, nothing can be assumed written,
-    /// so the next snapshot writes every row again.
-    @discardableResult
-    private func writeOrForget(_ rows: StoreRows) throws(StoreError) -> [VerdictChange] {
-        do { return try write(rows) } catch {
-            forgetWritten()
-            throw error
-        }
+    public func commit(_ batch: StoreBatch, withStats: Bool = true) throws(StoreError) -> [VerdictChange] {
+        guard let docs = documents else { throw StoreError(path, refusing: "was opened for reading only") }
+        let run = currentRun
+        do {
+            try ensureMigrated()
+            let statements = StoreStatements(dialect: db.dialect, identity: identity, run: run.run)
+            let (changes, marks) = try db.transaction { execute in
+                _ = try execute(statements.run(run))
+                var marks: [(key: Int, document: Int)] = []
+                var changes: [VerdictChange] = []
+                try StoreRows.rows(of: batch, documents: docs, fresh: { self.isFresh($0, $1, marks: &marks) }) { row in
+                    if case .stats = row, !withStats { return }
+                    changes += try statements.write(row, through: execute)
+                }
+                return (changes, marks)
+            }
+            remember(marks)
+            return changes
+        } catch { throw StoreError(path, error) }
     }
 
     /// Forgets what was written (after a failed commit whose rows are not kept elsewhere).
@@ -244,9 +253,9 @@ public final class EvidenceStore: Sendable {
     public func write(_ rows: StoreRows) throws(StoreError) -> [VerdictChange] {
         do {
             try ensureMigrated()
-            let statements = StoreStatements(dialect: db.dialect, rows: rows)
-            let results = try db.transaction(statements.all)
-            return statements.changes(from: results)
+            return try db.transaction { execute in
+                try StoreStatements.write(rows, dialect: db.dialect, through: execute)
+            }
         } catch { throw StoreError(path, error) }
     }
 
@@ -265,17 +274,34 @@ public final class EvidenceStore: Sendable {
 
     /// Whether `json` is what was last written under `key` (and remembers it otherwise).
     private func unchanged(_ key: String, _ json: String) -> Bool {
-        let h = json.hashValue
-        return book.withLock { b in
-            if b.written[key] == h {
-                b.rowsSkipped += 1
-                return true
+        var marks: [(key: Int, document: Int)] = []
+        guard isFresh(key, json, marks: &marks) else { return true }
+        remember(marks)
+        return false
+    }
+
+    /// Whether `json` differs from what was last written under `key`; if so, the row's mark is added to
+    /// `marks` (remembered once its write committed).
+    private func isFresh(_ key: String, _ json: String, marks: inout [(key: Int, document: Int)]) -> Bool {
+        let mark = (key: key.hashValue, document: json.hashValue)
+        let same = book.withLock { b in
+            guard b.written[mark.key] == mark.document else { return false }
+            b.rowsSkipped += 1
+            return true
+        }
+        if !same { marks.append(mark) }
+        return !same
+    }
+
+    /// Remembers rows as written.
+    private func remember(_ marks: [(key: Int, document: Int)]) {
+        book.withLock { b in
+            for mark in marks {
+                // A sensor running for months sees sessions come and go: forget everything now and then
+                // (it only costs rewriting unchanged rows once) rather than remember every key forever.
+                if b.written.count >= 262_144 { b.written.removeAll(keepingCapacity: true) }
+                b.written[mark.key] = mark.document
             }
-            // A sensor running for months sees sessions come and go: forget everything now and then
-            // (it only costs rewriting unchanged rows once) rather than remember every key forever.
-            if b.written.count >= 262_144 { b.written.removeAll(keepingCapacity: true) }
-            b.written[key] = h
-            return false
         }
     }
 }

@@ -173,8 +173,20 @@ final class PostgresDatabase: SQLDatabase {
     }
 
     /// A commit waits at most `writeTimeout`: longer, and the sensor spools it.
-    func transaction(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
-        try runAll(statements, begin: "BEGIN", within: writeTimeout)
+    func transaction<T: Sendable>(_ body: (_ run: (SQLStatement) throws -> [SQLRow]) throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + writeTimeout
+        return try withConnection { connection throws(PostgresError) in
+            try Self.inTransaction(connection, "BEGIN", deadline) { () throws(PostgresError) in
+                do {
+                    return try body { statement in try Self.run(statement, connection, deadline) }
+                } catch let error as PostgresError {
+                    throw error
+                } catch {
+                    // Only `run` talks to the server; anything else `body` throws ends the transaction.
+                    throw PostgresError(message: "\(error)", sqlState: nil, connectionLost: false)
+                }
+            }
+        }
     }
 
     /// Every query of a report sees one snapshot.

@@ -66,8 +66,11 @@ public enum SQLDialect: Sendable {
 /// A database the store can run statements on.
 public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
-    /// Runs the statements in one transaction (all or nothing); returns the rows each returned.
-    func transaction(_ statements: [SQLStatement]) throws -> [[SQLRow]]
+    /// Runs `body` in one transaction (all or nothing). `body` runs its statements one at a time
+    /// through the function it is given (each returns its rows), so a large commit never exists as one
+    /// list of statements. A database may run `body` again (a connection lost before anything was
+    /// committed): it must not keep effects of an attempt that failed.
+    func transaction<T: Sendable>(_ body: (_ run: (SQLStatement) throws -> [SQLRow]) throws -> T) throws -> T
     /// Runs read-only queries, each seeing the same state of the database.
     func read(_ queries: [SQLStatement]) throws -> [[SQLRow]]
     /// Writes everything pending to its final place (SQLite's WAL into the main file) before exit.
@@ -77,6 +80,11 @@ public protocol SQLDatabase: Sendable {
 
 extension SQLDatabase {
     func read(_ query: SQLStatement) throws -> [SQLRow] { try read([query])[0] }
+
+    /// Runs the statements in one transaction (all or nothing); returns the rows each returned.
+    func transaction(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
+        try transaction { run in try statements.map(run) }
+    }
 }
 
 /// `?, ?, ?` for n arguments.

@@ -115,9 +115,9 @@ final class SQLiteDatabase: SQLDatabase {
         }
     }
 
-    func transaction(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
+    func transaction<T: Sendable>(_ body: (_ run: (SQLStatement) throws -> [SQLRow]) throws -> T) throws -> T {
         guard let writer else { throw StoreError(path, refusing: "opened for reading only") }
-        return try writer.write { db in try statements.map { try Self.run($0, db) } }
+        return try writer.write { db in try body { try Self.run($0, db) } }
     }
 
     func read(_ queries: [SQLStatement]) throws -> [[SQLRow]] {

@@ -82,6 +82,14 @@ public struct StoreRows: Sendable, Codable {
         self.run = run
     }
 
+    /// One row of a batch, as `rows(of:)` renders it.
+    public enum Row {
+        case session(Session)
+        case evidence(Evidence)
+        case host(Host)
+        case stats(Stats)
+    }
+
     /// The rows of `b`, its records rendered through `docs`.
     /// - Parameter fresh: whether a row's document differs from what was last written under its key
     ///   (unchanged rows are left out: a live sensor commits its whole state every few seconds).
@@ -90,8 +98,28 @@ public struct StoreRows: Sendable, Codable {
         fresh: (String, String) -> Bool
     ) {
         self.init(identity: identity, run: run)
-        var seenSessions = Set<String>()
-        func add(_ s: SessionRecord) {
+        Self.rows(of: b, documents: docs, fresh: fresh) { row in
+            switch row {
+            case .session(let s): sessions.append(s)
+            case .evidence(let e): evidence.append(e)
+            case .host(let h): hosts.append(h)
+            case .stats(let c): stats = c
+            }
+        }
+    }
+
+    /// Renders the rows of `b` one at a time and hands each to `body`, so a commit can write each row
+    /// as it is rendered and never hold the batch's documents all at once. The order: retired
+    /// sessions, then per host its sessions, evidence and host row; the capture statistics last.
+    /// - Parameter fresh: whether a row's document differs from what was last written under its key.
+    static func rows(
+        of b: StoreBatch, documents docs: StoreDocuments, fresh: (String, String) -> Bool,
+        _ body: (Row) throws -> Void
+    ) rethrows {
+        // A session appears under its miner and its pool: written once. Its key's hash is what is
+        // remembered (tens of thousands of retired sessions in one batch under a flood).
+        var seenSessions = Set<Int>()
+        func session(_ s: SessionRecord) throws {
             let m = s.summary
             let row = Session(
                 miner: s.miner.description, minerPort: Int(s.minerPort), pool: s.pool.description,
@@ -102,19 +130,19 @@ public struct StoreRows: Sendable, Codable {
                 dialect: m.dialect?.rawValue, coin: s.coin, wallet: m.wallets.first, software: m.software,
                 poolName: m.poolHostnames.first, sharesAccepted: m.sharesAccepted, sharesRejected: m.sharesRejected,
                 hashrate: m.estimatedHashrate, endReason: s.endReason.rawValue, json: docs.session(s))
-            // A session appears under its miner and its pool: written once.
-            guard seenSessions.insert(row.key).inserted, fresh("s|" + row.key, row.json) else { return }
-            sessions.append(row)
+            guard seenSessions.insert(row.key.hashValue).inserted, fresh("s|" + row.key, row.json) else { return }
+            try body(.session(row))
         }
-        for s in b.retiredSessions { add(s) }
+        for s in b.retiredSessions { try session(s) }
         for r in b.reports {
-            for s in r.minerSessions + r.poolSessions { add(s) }
+            for s in r.minerSessions { try session(s) }
+            for s in r.poolSessions { try session(s) }
             for e in r.evidence {
                 let row = Evidence(
                     host: e.host.description, kind: e.kind.rawValue, name: e.name ?? "", peer: e.peerEndpoint ?? "",
                     firstSeen: e.first.nanoseconds, lastSeen: e.last.nanoseconds, count: max(e.count, 1),
                     json: docs.evidence(e, r.policy))
-                if fresh("e|" + row.key, row.json) { evidence.append(row) }
+                if fresh("e|" + row.key, row.json) { try body(.evidence(row)) }
             }
             let json = docs.host(r)
             let address = r.host.description
@@ -125,20 +153,33 @@ public struct StoreRows: Sendable, Codable {
             // One clock for the evidence: when a host was first flagged and when its verdict changed are
             // packet times (its latest evidence), as first/last seen are; wall time is run bookkeeping.
             let evidenceTime = r.lastSeen?.nanoseconds ?? b.time.nanoseconds
-            hosts.append(
-                Host(
-                    address: address, vlans: vlans, firstSeen: r.firstSeen?.nanoseconds ?? b.time.nanoseconds,
-                    lastSeen: evidenceTime, verdict: r.verdict.rawValue, confidence: r.confidence,
-                    flagged: r.verdict.isMiner ? evidenceTime : nil, evidenceTime: evidenceTime, reason: docs.reason(r),
-                    json: json,
-                    record: docs.record(r)))
+            try body(
+                .host(
+                    Host(
+                        address: address, vlans: vlans, firstSeen: r.firstSeen?.nanoseconds ?? b.time.nanoseconds,
+                        lastSeen: evidenceTime, verdict: r.verdict.rawValue, confidence: r.confidence,
+                        flagged: r.verdict.isMiner ? evidenceTime : nil, evidenceTime: evidenceTime,
+                        reason: docs.reason(r),
+                        json: json,
+                        record: docs.record(r))))
         }
-        stats = Stats(
-            time: b.time.nanoseconds, firstPacket: (b.firstPacket ?? b.time).nanoseconds,
-            lastPacket: (b.lastPacket ?? b.time).nanoseconds,
-            packets: b.packets, bytes: b.bytes, flows: b.flows, received: b.received.map { Int64(clamping: $0) },
-            droppedByKernel: b.droppedByKernel.map { Int64(clamping: $0) },
-            droppedByInterface: b.droppedByInterface.map { Int64(clamping: $0) }, json: b.statsJSON)
+        try body(
+            .stats(
+                Stats(
+                    time: b.time.nanoseconds, firstPacket: (b.firstPacket ?? b.time).nanoseconds,
+                    lastPacket: (b.lastPacket ?? b.time).nanoseconds,
+                    packets: b.packets, bytes: b.bytes, flows: b.flows,
+                    received: b.received.map { Int64(clamping: $0) },
+                    droppedByKernel: b.droppedByKernel.map { Int64(clamping: $0) },
+                    droppedByInterface: b.droppedByInterface.map { Int64(clamping: $0) }, json: b.statsJSON)))
+    }
+
+    /// Every row in write order: sessions, evidence, hosts, the capture statistics.
+    func forEachRow(_ body: (Row) throws -> Void) rethrows {
+        for s in sessions { try body(.session(s)) }
+        for e in evidence { try body(.evidence(e)) }
+        for h in hosts { try body(.host(h)) }
+        if let stats { try body(.stats(stats)) }
     }
 
     /// `later` applied after these rows, as one batch with the same effect: rows `later` supersedes
