@@ -15,11 +15,8 @@ public struct AnalysisStats: Sendable {
     public var anomalies = AnomalyCounters()
     public var reassembly = ReassemblyStats()
     public var stratumSessions = 0
-    public var dnsMessages = 0
-    public var tlsHandshakes = 0
-    public var httpFlows = 0
-    public var webSocketFlows = 0
-    public var peerFlows = 0
+    /// Each protocol's summary counters (`ProtocolCounter`: `dns_messages`, `tls_handshakes` …).
+    public var protocolCounts = ProtocolCounts()
     /// Mining sessions to allow-listed pools, not counted against their miners.
     public var allowedSessions = 0
     public var nameCacheEvictions = 0
@@ -54,11 +51,7 @@ public struct AnalysisStats: Sendable {
         anomalies.merge(o.anomalies)
         reassembly.merge(o.reassembly)
         stratumSessions += o.stratumSessions
-        dnsMessages += o.dnsMessages
-        tlsHandshakes += o.tlsHandshakes
-        httpFlows += o.httpFlows
-        webSocketFlows += o.webSocketFlows
-        peerFlows += o.peerFlows
+        protocolCounts.merge(o.protocolCounts)
         allowedSessions += o.allowedSessions
         evidenceDropped += o.evidenceDropped
         timeWentBackwards += o.timeWentBackwards

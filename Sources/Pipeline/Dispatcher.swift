@@ -27,8 +27,8 @@ struct FlowApp {
 /// else: every protocol's policy lives in its analyzer (`Analyzers/`), their order in `AnalyzerTable`.
 ///
 /// A TCP flow's first payload picks its analyzer; a flow nothing claims is bypassed at once and
-/// costs one table lookup per packet from then on, keeping its packet and byte counters. UDP
-/// datagrams are DNS (port 53) or node discovery, judged one by one.
+/// costs one table lookup per packet from then on, keeping its packet and byte counters. A UDP
+/// datagram goes to the table's first datagram analyzer that claims it, judged on its own.
 struct Dispatcher: FlowHandler {
     let runState: RunState
     /// The packet being processed is a datagram put together from IP fragments: its DNS names are
@@ -61,12 +61,11 @@ struct Dispatcher: FlowHandler {
         case .datagram(let bytes):
             let src = flow.key.source(direction)
             let dst = flow.key.destination(direction)
-            if src.port == 53 || dst.port == 53 {
-                DNSAnalyzer.message(bytes, from: src, to: dst, over: .udp, flow: context, learn: reassembled)
-                return .continue
+            guard let analyzer = AnalyzerTable.datagramAnalyzer(sourcePort: src.port, destinationPort: dst.port) else {
+                return .bypass
             }
-            PeerAnalyzer.datagram(bytes, from: src, to: dst, flow: context)
-            return .bypass
+            return analyzer.datagram(bytes, from: src, to: dst, flow: context, reassembled: reassembled)
+                ? .continue : .bypass
         case .end:
             flow.app.analyzer?.end(direction: direction, flow: context)
             return .continue

@@ -10,9 +10,8 @@ import StreamReassembly
 public struct Limits: Sendable {
     public var reassembly = ReassemblyLimits()
     public var fragments = FragmentReassembler.Limits()
-    public var stratum = StratumLimits()
-    public var dns = DNSLimits()
-    public var http = HTTPLimits()
+    /// Each protocol's per-flow caps, declared in its module (`ProtocolCaps`): `protocols[TLSCaps.self]`.
+    public var protocols = ProtocolCapsTable()
     /// Addresses remembered with the name they resolved to (DNS answers, SNI, Host).
     public var maxNameCacheEntries = 65_536
     /// Seconds of packet time before a name learned inside a flow (SNI, Host, DNS over TCP or in
@@ -40,17 +39,6 @@ public struct Limits: Sendable {
     /// 0: none are (`analyze` without `--all-hosts`, `live`: nobody asks, and remembering every host
     /// of a busy capture was 3 % of a run).
     public var maxHostsSeen = 65_536
-    /// TLS handshake bytes buffered per direction (records reassembled across segments).
-    public var maxTLSHandshakeBytes = 64 * 1024
-    /// Largest Stratum V2 frame accepted; a longer one makes the stream invalid.
-    public var maxStratumV2Frame = 64 * 1024
-    /// SOCKS handshake bytes held per direction before the proxy answers.
-    public var maxSOCKSHandshakeBytes = 600
-    /// An ordinary WebSocket (nothing mining-like) is let go after this many messages.
-    public var ordinaryWebSocketMessages = 64
-    /// An HTTP connection with nothing mining-like is let go after this many requests even when
-    /// its server is a listed name.
-    public var ordinaryHTTPRequests = 64
     /// Budgets divided from the default memory total (`MemoryPlan`): 256 MiB with 131 072 flows.
     public init() {
         apply(MemoryPlan(total: MemoryPlan.defaultTotal, maxFlows: reassembly.maxFlows))

@@ -118,19 +118,26 @@ struct PacketPath {
         return k
     }
 
-    /// Learns the names in a frame's DNS answer if it is an unfragmented UDP datagram to or from port
-    /// 53 — the only names learned before any flow sees them (`NameMemory`). The reader does this, for
-    /// every worker of `ParallelAnalysis`.
+    /// Offers an unfragmented UDP datagram to the protocol that claims it before any flow sees it
+    /// (`DatagramAnalyzer.learnAtOnce`: a DNS answer's names, the only names learned before any flow
+    /// sees them, `NameMemory`). The reader does this, for every worker of `ParallelAnalysis`.
     @inline(__always)
     static func learnAtOnce(
         _ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
         names: NameMemory, at point: InputPoint
     ) {
-        guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, sp == 53 || dp == 53,
-            !p.payload.isEmpty, p.payload.upperBound <= frame.count
+        guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, !p.payload.isEmpty,
+            p.payload.upperBound <= frame.count
         else { return }
-        DNSAnalyzer.learnAtOnce(
-            UnsafeRawBufferPointer(rebasing: frame[p.payload]), intel: intel, limits: limits, names: names, at: point)
+        // Only the analyzers that learn from whole datagrams are asked (DNS), in table order.
+        for analyzer in AnalyzerTable.readers where analyzer.claims(sourcePort: sp, destinationPort: dp) {
+            analyzer.learnAtOnce(
+                UnsafeRawBufferPointer(rebasing: frame[p.payload]),
+                DatagramReader(
+                    source: Endpoint(address: p.src, port: sp), destination: Endpoint(address: p.dst, port: dp),
+                    intel: intel, limits: limits, names: names, point: point))
+            return
+        }
     }
 
     /// `key`: the packet's flow key, worked out ahead (`key(_:)`: present for every `.packet`).
@@ -218,11 +225,7 @@ struct PacketPath {
         s.anomalies.merge(fragments.anomalies)
         s.anomalies.merge(runState.anomalies)
         s.count(runState.verdicts)
-        s.dnsMessages = runState.dnsMessages
-        s.tlsHandshakes = runState.tlsHandshakes
-        s.httpFlows = runState.httpFlows
-        s.webSocketFlows = runState.webSocketFlows
-        s.peerFlows = runState.peerFlows
+        s.protocolCounts = runState.counts
         s.allowedSessions = runState.allowedSessions
         s.nameCacheEvictions = runState.names.evictions
         s.anomalies.record(.timeWentBackwards, count: s.timeWentBackwards)

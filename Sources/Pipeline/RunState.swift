@@ -27,11 +27,8 @@ final class RunState {
     var anomalies = AnomalyCounters()
     /// Names of addresses, shared with the other workers (`NameMemory`).
     let names: NameMemory
-    var dnsMessages = 0
-    var tlsHandshakes = 0
-    var httpFlows = 0
-    var webSocketFlows = 0
-    var peerFlows = 0
+    /// Each protocol's summary counters (`ProtocolCounter`).
+    var counts = ProtocolCounts()
     /// The part of the name memory this pipeline's flows teach (`NameMemory.insert(…, store:)`): its
     /// shard's, so that what a full part forgets follows the input.
     var nameStore = 0

@@ -25,7 +25,7 @@ public struct SOCKSHandshake: Sendable {
         case invalid
     }
 
-    /// Bytes held per direction (the default of `Limits.maxSOCKSHandshakeBytes`): a SOCKS5 request
+    /// Bytes held per direction (the default of `SOCKSCaps.maxHandshakeBytes`): a SOCKS5 request
     /// with a 255-byte name is 262 bytes.
     public static let defaultMaxHandshakeBytes = 600
     public let maxHandshakeBytes: Int

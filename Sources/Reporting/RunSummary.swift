@@ -31,11 +31,9 @@ public struct RunSummary: Encodable {
     public var depth_cap_hits: Int = 0
     public var out_of_order_cap_flushes: Int = 0
     public var stratum_sessions: Int = 0
-    public var dns_messages: Int = 0
-    public var tls_handshakes: Int = 0
-    public var http_flows: Int = 0
-    public var websocket_flows: Int = 0
-    public var p2p_flows: Int = 0
+    /// Each protocol's counters by name (`dns_messages`, `tls_handshakes`, `http_flows`,
+    /// `websocket_flows`, `p2p_flows` …): fields of the summary itself, declared by the protocols.
+    public var protocols: [String: Int] = [:]
     public var allowed_sessions: Int = 0
     public var anomalies: [String: Int] = [:]
     @NullEncoded public var first_packet: String?
@@ -49,6 +47,57 @@ public struct RunSummary: Encodable {
     /// Live with a PostgreSQL store only (absent otherwise): batches the database had not taken at exit.
     public var store_spool: SpoolSummary?
     public init() {}
+
+    /// The fields in the summary's own object, the protocols' counters among them. Written out because
+    /// the protocols' counters are fields of the summary, not an object of their own.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: FieldName.self)
+        func put<Value: Encodable>(_ name: String, _ value: Value) throws {
+            try c.encode(value, forKey: FieldName(name))
+        }
+        try put("files", files)
+        try put("files_failed", files_failed)
+        try put("errors", errors)
+        try put("packets", packets)
+        try put("bytes", bytes)
+        try put("flows", flows)
+        try put("peak_flows", peak_flows)
+        try put("tcp_packets", tcp_packets)
+        try put("udp_packets", udp_packets)
+        try put("non_ip_packets", non_ip_packets)
+        try put("malformed_packets", malformed_packets)
+        try put("fragments_reassembled", fragments_reassembled)
+        try put("bypassed_flows", bypassed_flows)
+        try put("bypassed_packets", bypassed_packets)
+        try put("evicted_flows", evicted_flows)
+        try put("expired_flows", expired_flows)
+        try put("gaps", gaps)
+        try put("gap_bytes", gap_bytes)
+        try put("out_of_order_segments", out_of_order_segments)
+        try put("retransmitted_segments", retransmitted_segments)
+        try put("mid_stream_pickups", mid_stream_pickups)
+        try put("depth_cap_hits", depth_cap_hits)
+        try put("out_of_order_cap_flushes", out_of_order_cap_flushes)
+        try put("stratum_sessions", stratum_sessions)
+        for (name, count) in protocols { try put(name, count) }
+        try put("allowed_sessions", allowed_sessions)
+        try put("anomalies", anomalies)
+        try put("first_packet", _first_packet)
+        try put("last_packet", _last_packet)
+        try put("elapsed_seconds", elapsed_seconds)
+        try put("hosts_flagged", hosts_flagged)
+        try put("pool_servers", pool_servers)
+        try put("capture", _capture)
+        if let store_spool { try put("store_spool", store_spool) }
+    }
+
+    private struct FieldName: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 }
 
 /// What waits in a live sensor's spool at exit (docs/store-and-fleet.md "Many sensors").

@@ -34,11 +34,7 @@ extension RunSummary {
         depth_cap_hits = r.depthCapHits
         out_of_order_cap_flushes = r.outOfOrderCapFlushes
         stratum_sessions = stats.stratumSessions
-        dns_messages = stats.dnsMessages
-        tls_handshakes = stats.tlsHandshakes
-        http_flows = stats.httpFlows
-        websocket_flows = stats.webSocketFlows
-        p2p_flows = stats.peerFlows
+        protocols = stats.protocolCounts.byName
         allowed_sessions = stats.allowedSessions
         anomalies = Dictionary(uniqueKeysWithValues: stats.anomalies.nonZero.map { ($0.0.rawValue, $0.1) })
         first_packet = stats.firstPacket.map { TimeFormat.iso8601($0.nanoseconds) }

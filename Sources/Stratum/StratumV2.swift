@@ -27,7 +27,7 @@ public struct StratumV2Session {
     public static let newExtendedMiningJob: UInt8 = 0x1F
 
     /// Largest frame payload read; larger frames are skipped.
-    /// Largest frame accepted (the default of `Limits.maxStratumV2Frame`).
+    /// Largest frame accepted (the default of `StratumV2Caps.maxFrame`).
     public static let defaultMaxFrame = 64 * 1024
     public let maxFrame: Int
 

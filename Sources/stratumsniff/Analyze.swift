@@ -9,6 +9,7 @@ import Pipeline
 import Reporting
 import Sensor
 import Store
+import Stratum
 import StreamReassembly
 import Synchronization
 
@@ -90,7 +91,7 @@ struct LimitOptions: ParsableArguments {
         if let v = maxDepth { l.reassembly.maxDepth = v }
         if let v = tcpIdleTimeout { l.reassembly.tcpIdleTimeout = v }
         if let v = udpIdleTimeout { l.reassembly.udpIdleTimeout = v }
-        if let v = maxLineLength { l.stratum.maxLineLength = v }
+        if let v = maxLineLength { l.protocols[StratumLimits.self].maxLineLength = v }
         if let v = maxFragmentBytes { l.fragments.maxBufferedBytes = v }
         if let v = fragmentTimeout { l.fragments.timeout = v }
         return l

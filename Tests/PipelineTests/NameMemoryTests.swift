@@ -169,7 +169,11 @@ import TrafficGen
         let answer = Wire.dnsAnswer(id: 1, name: "pool.supportxmr.com", addresses: ["198.51.100.100"], ttl: 0)
         answer.withUnsafeBytes {
             DNSAnalyzer.learnAtOnce(
-                $0, intel: runState.intel, limits: runState.limits, names: runState.names, at: at(1, 0))
+                $0,
+                DatagramReader(
+                    source: Endpoint(address: IPAddress("192.0.2.53")!, port: 53),
+                    destination: Endpoint(address: IPAddress("10.0.0.5")!, port: 40000), intel: runState.intel,
+                    limits: runState.limits, names: runState.names, point: at(1, 0)))
         }
         let server = Endpoint(address: IPAddress("198.51.100.100")!, port: 3333)
         #expect(runState.hint(for: server, asOf: at(2, 590))?.via == .dnsAnswer)

@@ -86,7 +86,7 @@ import TrafficGen
         let r = s.reassembly
         var out =
             "packets \(s.packets) flows \(r.flowsCreated) peak \(r.peakFlows) expired \(r.expired) bypassed \(r.bypassedFlows) "
-            + "dns \(s.dnsMessages) tls \(s.tlsHandshakes) sessions \(s.stratumSessions) anomalies \(s.anomalies.nonZero.map { "\($0.0)=\($0.1)" })\n"
+            + "\(s.protocolCounts.byName.sorted { $0.key < $1.key }) sessions \(s.stratumSessions) anomalies \(s.anomalies.nonZero.map { "\($0.0)=\($0.1)" })\n"
         for h in part.reports(localNets: nil) { out += JSONOutput.encode(HostJSON(h), pretty: true) + "\n" }
         return out
     }
@@ -186,7 +186,7 @@ import TrafficGen
             frames += c.frames
         }
         let one = run(frames, workers: 1, sessionsPerHost: 16)
-        #expect(one.contains("sessionRetired=44"))
+        #expect(one.contains("session_retired=44"))
         #expect(one.contains("and 44 earlier sessions"))
         for n in 2...4 { #expect(run(frames, workers: n, sessionsPerHost: 16) == one, "\(n) workers") }
     }

@@ -4,13 +4,42 @@ import PacketDecoding
 import PoolIntel
 import StreamReassembly
 
+extension ProtocolCounter {
+    /// DNS messages parsed, over UDP and TCP.
+    static let dnsMessages = ProtocolCounter("dns_messages")
+}
+
+extension Anomaly {
+    static let dnsMalformed = Anomaly("dns_malformed")
+}
+
+/// The DNS parser's caps (name length, records per message …) are this protocol's caps.
+extension DNSLimits: ProtocolCaps {}
+
 /// DNS over UDP (each datagram) and TCP (two-byte length framing): a question for a listed pool
 /// name is evidence against the asking host; an answer names its addresses for later flows.
-final class DNSAnalyzer: FlowAnalyzer {
+final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
     private var framers = (DNSTCPFramer(), DNSTCPFramer())
+
+    static let counters = [ProtocolCounter.dnsMessages]
+    static let learnsAtOnce = true
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         flow.key.low.port == 53 || flow.key.high.port == 53 ? .mine(DNSAnalyzer()) : .notMine
+    }
+
+    static func claims(sourcePort: UInt16, destinationPort: UInt16) -> Bool {
+        sourcePort == 53 || destinationPort == 53
+    }
+
+    /// Names in an answer that arrived whole were learned by the reader (`learnAtOnce`); one put
+    /// together from fragments is learned here.
+    static func datagram(
+        _ bytes: UnsafeRawBufferPointer, from source: Endpoint, to destination: Endpoint, flow: FlowContext,
+        reassembled: Bool
+    ) -> Bool {
+        message(bytes, from: source, to: destination, over: .udp, flow: flow, learn: reassembled)
+        return true
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
@@ -45,11 +74,11 @@ final class DNSAnalyzer: FlowAnalyzer {
         let shared = flow.shared
         let time = flow.time
         let msg: DNSMessage
-        do { msg = try DNSParser.parse(b, limits: shared.limits.dns) } catch {
+        do { msg = try DNSParser.parse(b, limits: shared.limits.protocols[DNSLimits.self]) } catch {
             shared.anomalies.record(.dnsMalformed)
             return
         }
-        shared.dnsMessages += 1
+        shared.counts.add(.dnsMessages)
         for r in resolutions(msg, intel: shared.intel) {
             if learn {
                 for (address, ttl) in r.addresses {
@@ -75,16 +104,15 @@ final class DNSAnalyzer: FlowAnalyzer {
 
     /// The names an unfragmented UDP DNS answer gives its addresses, learned before the packet is
     /// handed to a worker so that any worker's next flow sees them (`NameMemory`). Nothing counted here.
-    static func learnAtOnce(
-        _ b: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits, names: NameMemory, at point: InputPoint
-    ) {
-        guard let msg = try? DNSParser.parse(b, limits: limits.dns), msg.isResponse else { return }
-        for r in resolutions(msg, intel: intel) {
+    static func learnAtOnce(_ b: UnsafeRawBufferPointer, _ reader: DatagramReader) {
+        guard let msg = try? DNSParser.parse(b, limits: reader.limits.protocols[DNSLimits.self]), msg.isResponse
+        else { return }
+        for r in resolutions(msg, intel: reader.intel) {
             for (address, ttl) in r.addresses {
                 RunState.remember(
                     address, name: r.name, match: r.match, source: .dnsAnswer,
-                    ttl: max(Double(ttl), limits.minDNSNameSeconds),
-                    intel: intel, into: names, at: point, atOnce: true)
+                    ttl: max(Double(ttl), reader.limits.minDNSNameSeconds),
+                    intel: reader.intel, into: reader.names, at: reader.point, atOnce: true)
             }
         }
     }

@@ -21,6 +21,9 @@ protocol FlowAnalyzer: AnyObject {
     /// This analyzer took the flow: count it (once per claim). Default: nothing to count.
     func claimed(flow: FlowContext)
 
+    /// Counts in the run's summary (`ProtocolCounter`), listed so the summary shows them at zero too.
+    static var counters: [ProtocolCounter] { get }
+
     /// In-order bytes of one direction, borrowed for the call.
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision
 
@@ -47,6 +50,7 @@ extension FlowAnalyzer {
     func gap(_ count: Int, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision { .bypass }
     func end(direction: FlowDirection, flow: FlowContext) {}
     func claimed(flow: FlowContext) {}
+    static var counters: [ProtocolCounter] { [] }
     var bufferedBytes: Int { 0 }
     func shed() -> Bool { true }
 }

@@ -9,8 +9,36 @@ import StreamReassembly
 /// and the mining inside — JSON-RPC bodies (getwork, eth_getWork …) and JSON WebSocket messages go
 /// to a `StratumSession`, Coinhive-style messages to a `WebMinerSession`. An ordinary web flow is
 /// let go after one exchange.
+extension ProtocolCounter {
+    /// HTTP/1.x flows.
+    static let httpFlows = ProtocolCounter("http_flows")
+    /// HTTP flows upgraded to WebSocket.
+    static let webSocketFlows = ProtocolCounter("websocket_flows")
+}
+
+extension Anomaly {
+    static let httpMalformed = Anomaly("http_malformed")
+    static let websocketMalformed = Anomaly("websocket_malformed")
+    static let websocketMessageTooLarge = Anomaly("websocket_message_too_large")
+}
+
+/// The HTTP parser's caps (line and header sizes, bodies) are this protocol's caps.
+extension HTTPLimits: ProtocolCaps {}
+
+/// When an HTTP flow with nothing mining-like is let go.
+struct HTTPCaps: ProtocolCaps {
+    /// An ordinary WebSocket (nothing mining-like) is let go after this many messages.
+    var ordinaryWebSocketMessages = 64
+    /// An HTTP connection with nothing mining-like is let go after this many requests even when
+    /// its server is a listed name.
+    var ordinaryHTTPRequests = 64
+}
+
 final class HTTPAnalyzer: FlowAnalyzer {
+    static let counters = [ProtocolCounter.httpFlows, .webSocketFlows]
+
     let requestDirection: FlowDirection
+    private let caps: HTTPCaps
     private var parsers: (HTTPStreamParser, HTTPStreamParser)
     private var websocket: (WebSocketReader, WebSocketReader)?
     private(set) var facts = HTTPFacts()
@@ -29,8 +57,9 @@ final class HTTPAnalyzer: FlowAnalyzer {
     /// The proxy granted the CONNECT: what followed its answer in the same call.
     private var tunnelStart: (FlowDirection, [UInt8])?
 
-    init(requestDirection: FlowDirection, limits: HTTPLimits) {
+    init(requestDirection: FlowDirection, limits: HTTPLimits, caps: HTTPCaps) {
         self.requestDirection = requestDirection
+        self.caps = caps
         let lowIsRequest = requestDirection == .lowToHigh
         parsers = (
             HTTPStreamParser(requestSide: lowIsRequest, limits: limits, jsonBodiesOnly: true),
@@ -47,10 +76,13 @@ final class HTTPAnalyzer: FlowAnalyzer {
         } else {
             return .notMine
         }
-        return .mine(HTTPAnalyzer(requestDirection: requestDirection, limits: flow.limits.http))
+        return .mine(
+            HTTPAnalyzer(
+                requestDirection: requestDirection, limits: flow.limits.protocols[HTTPLimits.self],
+                caps: flow.limits.protocols[HTTPCaps.self]))
     }
 
-    func claimed(flow: FlowContext) { flow.shared.httpFlows += 1 }
+    func claimed(flow: FlowContext) { flow.shared.counts.add(.httpFlows) }
 
     private var transport: SessionTransport { facts.upgraded ? .websocket : .http }
 
@@ -122,7 +154,9 @@ final class HTTPAnalyzer: FlowAnalyzer {
                 guard let first = b.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }),
                     first == UInt8(ascii: "{")
                 else { return }
-                if stratum == nil { stratum = StratumSession(limits: flow.limits.stratum, overHTTP: true) }
+                if stratum == nil {
+                    stratum = StratumSession(limits: flow.limits.protocols[StratumLimits.self], overHTTP: true)
+                }
                 feedLine(b, dir, flow)
             case .upgraded(let rest) where tunnelStart != nil && !isRequestSide:
                 tunnelStart!.1 += Array(rest)
@@ -142,7 +176,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
     }
 
     private func feedWebSocket(_ bytes: UnsafeRawBufferPointer, _ dir: FlowDirection, _ flow: FlowContext) {
-        let maxMessage = flow.limits.stratum.maxLineLength
+        let maxMessage = flow.limits.protocols[StratumLimits.self].maxLineLength
         if websocket == nil {
             websocket = (WebSocketReader(maxMessage: maxMessage), WebSocketReader(maxMessage: maxMessage))
         }
@@ -154,7 +188,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
             if webMiner == nil { webMiner = WebMinerSession() }
             if webMiner!.handle(message, from: dir.side, time: flow.time) { return }
             guard message.first == UInt8(ascii: "{") else { return }
-            if stratum == nil { stratum = StratumSession(limits: flow.limits.stratum) }
+            if stratum == nil { stratum = StratumSession(limits: flow.limits.protocols[StratumLimits.self]) }
             feedLine(message, dir, flow)
         }
         oversizedMessages += r.oversizedMessages - before
@@ -178,13 +212,13 @@ final class HTTPAnalyzer: FlowAnalyzer {
         if facts.upgraded {
             // A WebSocket with nothing mining-like after many messages is an ordinary one.
             let mining = (webMiner?.messages ?? 0) > 0 || stratum.map { $0.summary.shape != .none } == true
-            return !mining && wsMessages > flow.limits.ordinaryWebSocketMessages ? .bypass : .keep
+            return !mining && wsMessages > caps.ordinaryWebSocketMessages ? .bypass : .keep
         }
         // One complete request (or a response) with nothing mining-like: an ordinary web flow.
         // Everything a miner reveals is in its request (agent, JSON-RPC body, Upgrade, Host);
         // waiting for the response would cost every web flow two more packets through reassembly.
         if (facts.requestsComplete >= 1 || facts.responses >= 1) && !interesting(flow) { return .bypass }
-        return facts.requests > flow.limits.ordinaryHTTPRequests && !interesting(flow, poolNamed: false)
+        return facts.requests > caps.ordinaryHTTPRequests && !interesting(flow, poolNamed: false)
             ? .bypass : .keep
     }
 
@@ -246,7 +280,7 @@ final class HTTPAnalyzer: FlowAnalyzer {
             if oversizedMessages > 0 {
                 flow.shared.anomalies.record(.websocketMessageTooLarge, count: oversizedMessages)
             }
-            if facts.upgraded { flow.shared.webSocketFlows += 1 }
+            if facts.upgraded { flow.shared.counts.add(.webSocketFlows) }
         }
         var found = Findings(identifiedSession: stratum?.identified == true)
         var decoded = false

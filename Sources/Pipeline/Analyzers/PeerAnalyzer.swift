@@ -5,9 +5,16 @@ import StreamReassembly
 
 /// Cryptocurrency node-to-node protocols (Bitcoin, Monero levin; Ethereum discv4 over UDP): the
 /// first message of each direction is checked. A node is a finding, not a miner.
-final class PeerAnalyzer: FlowAnalyzer {
+extension ProtocolCounter {
+    /// Flows (and discovery datagrams) of cryptocurrency node protocols.
+    static let peerFlows = ProtocolCounter("p2p_flows")
+}
+
+final class PeerAnalyzer: FlowAnalyzer, DatagramAnalyzer {
     private var seen: (PeerHandshake?, PeerHandshake?) = (nil, nil)
     private var checked = (false, false)
+
+    static let counters = [ProtocolCounter.peerFlows]
 
     static func recognise(_ b: UnsafeRawBufferPointer) -> PeerHandshake? {
         PeerProtocols.bitcoin(b) ?? PeerProtocols.levin(b)
@@ -18,7 +25,7 @@ final class PeerAnalyzer: FlowAnalyzer {
         return .mine(PeerAnalyzer())
     }
 
-    func claimed(flow: FlowContext) { flow.shared.peerFlows += 1 }
+    func claimed(flow: FlowContext) { flow.shared.counts.add(.peerFlows) }
 
     /// Bypassed once both directions have been checked.
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
@@ -57,12 +64,16 @@ final class PeerAnalyzer: FlowAnalyzer {
         return found
     }
 
-    /// An Ethereum discovery (discv4) datagram: node traffic, evidence at once.
+    /// The last datagram protocol asked: any datagram no other claims is looked at once.
+    static func claims(sourcePort: UInt16, destinationPort: UInt16) -> Bool { true }
+
+    /// An Ethereum discovery (discv4) datagram: node traffic, evidence at once. The flow is bypassed
+    /// either way (its first datagram says what it is).
     static func datagram(
-        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, flow: FlowContext
-    ) {
+        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, flow: FlowContext, reassembled: Bool
+    ) -> Bool {
         let time = flow.time
-        guard let h = PeerProtocols.discoveryV4(b) else { return }
+        guard let h = PeerProtocols.discoveryV4(b) else { return false }
         var e = Evidence(
             kind: .peerToPeer, host: src.address, peer: dst.address, peerPort: dst.port, name: nil, pool: nil,
             first: time, last: time)
@@ -70,7 +81,8 @@ final class PeerAnalyzer: FlowAnalyzer {
         e.hostPort = src.port
         e.transport = IPProtocol.udp.rawValue
         e.details.message = h.message
-        flow.shared.peerFlows += 1
+        flow.shared.counts.add(.peerFlows)
         flow.add(e)
+        return false
     }
 }

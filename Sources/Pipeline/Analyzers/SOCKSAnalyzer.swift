@@ -7,6 +7,12 @@ import StreamReassembly
 /// client gave it) and the proxy's answer; once the proxy grants it, hands the rest of the stream
 /// over to the table as a fresh stream to that target — cleartext Stratum, TLS, HTTP are then
 /// analysed as usual, and every finding says which proxy carried it.
+/// SOCKS's caps.
+struct SOCKSCaps: ProtocolCaps {
+    /// Handshake bytes held per direction before the proxy answers.
+    var maxHandshakeBytes = 600
+}
+
 final class SOCKSAnalyzer: FlowAnalyzer {
     private var handshake: SOCKSHandshake
     /// Bytes seen per direction so far, to find where the tunnel starts in the call that completes it.
@@ -23,7 +29,9 @@ final class SOCKSAnalyzer: FlowAnalyzer {
         guard !flow.flow.sawSYN || direction == flow.flow.initiator, SOCKSHandshake.looksLikeRequest(first) else {
             return .notMine
         }
-        return .mine(SOCKSAnalyzer(clientDirection: direction, maxHandshakeBytes: flow.limits.maxSOCKSHandshakeBytes))
+        return .mine(
+            SOCKSAnalyzer(
+                clientDirection: direction, maxHandshakeBytes: flow.limits.protocols[SOCKSCaps.self].maxHandshakeBytes))
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {

@@ -3,6 +3,18 @@ import PacketDecoding
 import Stratum
 import StreamReassembly
 
+extension Anomaly {
+    static let stratumLineTooLong = Anomaly("stratum_line_too_long")
+    static let stratumBadJSON = Anomaly("stratum_bad_json")
+    static let stratumRoleConflict = Anomaly("stratum_role_conflict")
+    /// A difficulty, target, hashrate or share count beyond anything physical (> 1e30 hashes): ignored.
+    static let stratumImplausibleNumber = Anomaly("stratum_implausible_number")
+}
+
+/// The Stratum decoder's caps (line length, messages held …) are this protocol's caps; HTTP and
+/// WebSocket bodies that carry mining JSON-RPC use them too.
+extension StratumLimits: ProtocolCaps {}
+
 /// Stratum V1 and its JSON-RPC relatives over plain TCP (EthereumStratum, eth-proxy, CryptoNote
 /// login/job/submit): newline-delimited JSON, decoded by `StratumSession`.
 final class StratumAnalyzer: FlowAnalyzer {
@@ -20,7 +32,8 @@ final class StratumAnalyzer: FlowAnalyzer {
             }
             guard c == UInt8(ascii: "{") else { return .notMine }
         }
-        return .mine(StratumAnalyzer(StratumSession(limits: flow.limits.stratum, midStream: (mid, mid))))
+        return .mine(
+            StratumAnalyzer(StratumSession(limits: flow.limits.protocols[StratumLimits.self], midStream: (mid, mid))))
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {

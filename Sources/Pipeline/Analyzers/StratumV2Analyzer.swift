@@ -3,6 +3,16 @@ import PacketDecoding
 import Stratum
 import StreamReassembly
 
+extension Anomaly {
+    static let stratumV2Malformed = Anomaly("stratum_v2_malformed")
+}
+
+/// Stratum V2's caps.
+struct StratumV2Caps: ProtocolCaps {
+    /// Largest frame accepted; a longer one makes the stream invalid.
+    var maxFrame = 64 * 1024
+}
+
 /// Stratum V2 in the clear: binary frames from SetupConnection on (`StratumV2Session`).
 final class StratumV2Analyzer: FlowAnalyzer {
     private var session: StratumV2Session
@@ -10,7 +20,8 @@ final class StratumV2Analyzer: FlowAnalyzer {
     init(maxFrame: Int) { session = StratumV2Session(maxFrame: maxFrame) }
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
-        StratumV2Session.probe(first) ? .mine(StratumV2Analyzer(maxFrame: flow.limits.maxStratumV2Frame)) : .notMine
+        StratumV2Session.probe(first)
+            ? .mine(StratumV2Analyzer(maxFrame: flow.limits.protocols[StratumV2Caps.self].maxFrame)) : .notMine
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {

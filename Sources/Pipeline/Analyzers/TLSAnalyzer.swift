@@ -10,7 +10,24 @@ import TLS
 /// After the handshake the flow stays watched, record headers only (no bodies held), by the
 /// behaviour model (`ExchangeCadence`) until it moves more bytes than mining does: a flow no name
 /// points to can still show a mining session's shape, or a miner-generated certificate.
+extension ProtocolCounter {
+    /// TLS flows (a handshake record first).
+    static let tlsHandshakes = ProtocolCounter("tls_handshakes")
+}
+
+extension Anomaly {
+    static let tlsMalformed = Anomaly("tls_malformed")
+}
+
+/// TLS's caps.
+struct TLSCaps: ProtocolCaps {
+    /// Handshake bytes buffered per direction (records reassembled across segments).
+    var maxHandshakeBytes = 64 * 1024
+}
+
 final class TLSAnalyzer: FlowAnalyzer {
+    static let counters = [ProtocolCounter.tlsHandshakes]
+
     private var readers: (TLSHandshakeReader, TLSHandshakeReader)
     private var walkers = (TLSRecordWalker(), TLSRecordWalker())
     private var cadence = ExchangeCadence()
@@ -32,10 +49,10 @@ final class TLSAnalyzer: FlowAnalyzer {
 
     static func probe(_ first: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> Probe {
         guard TLSProbe.looksLikeHandshake(first) else { return .notMine }
-        return .mine(TLSAnalyzer(maxBuffered: flow.limits.maxTLSHandshakeBytes))
+        return .mine(TLSAnalyzer(maxBuffered: flow.limits.protocols[TLSCaps.self].maxHandshakeBytes))
     }
 
-    func claimed(flow: FlowContext) { flow.shared.tlsHandshakes += 1 }
+    func claimed(flow: FlowContext) { flow.shared.counts.add(.tlsHandshakes) }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
         if finished { return watch(bytes, direction: direction, flow: flow) }

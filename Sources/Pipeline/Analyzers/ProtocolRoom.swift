@@ -1,0 +1,137 @@
+import PacketDecoding
+import PoolIntel
+import StreamReassembly
+
+// What a protocol module declares besides its analyzer — the counters it keeps for the run's
+// summary, its caps, and (in `extension Anomaly`) the anomalies it records — so that a protocol
+// lives in one file and is registered by one line in `AnalyzerTable` (docs/architecture.md
+// "Adding an analyzer").
+
+/// A count a protocol keeps for the run's summary, under its name there (`dns_messages`). Declared
+/// by the protocol's module and listed by its analyzer (`counters`), so the summary shows it at zero too.
+public struct ProtocolCounter: Hashable, Sendable {
+    /// The name's number (`NameTable`): counting is indexing.
+    let number: Int
+    public init(_ name: String) { number = Self.names.number(of: name) }
+    public var name: String { Self.names.name(number) }
+    static let names = NameTable()
+}
+
+/// A run's protocol counters, one slot per counter's number.
+public struct ProtocolCounts: Sendable, Equatable {
+    private var counts: [Int] = []
+    public init() {}
+
+    public subscript(_ counter: ProtocolCounter) -> Int {
+        get { counter.number < counts.count ? counts[counter.number] : 0 }
+        set {
+            if counter.number >= counts.count {
+                counts += Array(repeating: 0, count: counter.number + 1 - counts.count)
+            }
+            counts[counter.number] = newValue
+        }
+    }
+
+    /// Counts one more (or `n` more) of `counter`.
+    @inline(__always)
+    public mutating func add(_ counter: ProtocolCounter, _ n: Int = 1) {
+        if counter.number < counts.count {
+            counts[counter.number] += n
+        } else {
+            self[counter] = n
+        }
+    }
+
+    /// Adds another worker's counts.
+    public mutating func merge(_ other: ProtocolCounts) {
+        for i in other.counts.indices { self[ProtocolCounter(number: i)] += other.counts[i] }
+    }
+
+    /// Every registered protocol's counters by name, zeros included, and any other that was counted.
+    public var byName: [String: Int] {
+        var out = Dictionary(uniqueKeysWithValues: AnalyzerTable.counters.map { ($0.name, 0) })
+        for i in counts.indices where counts[i] > 0 { out[ProtocolCounter(number: i).name, default: 0] += counts[i] }
+        return out
+    }
+
+    public static func == (a: ProtocolCounts, b: ProtocolCounts) -> Bool {
+        let n = max(a.counts.count, b.counts.count)
+        return (0..<n).allSatisfy { a[ProtocolCounter(number: $0)] == b[ProtocolCounter(number: $0)] }
+    }
+}
+
+extension ProtocolCounter {
+    fileprivate init(number: Int) { self.number = number }
+}
+
+/// A protocol's caps: its own type with its defaults, kept in `Limits.protocols` and found by type,
+/// so that adding a cap touches only the protocol's file. Per-flow caps only: budgets shared by
+/// every flow are divided by `Limits.share` and live in `Limits` itself.
+public protocol ProtocolCaps: Sendable {
+    init()
+}
+
+/// Every protocol's caps, by type; a type never set has its defaults.
+public struct ProtocolCapsTable: Sendable {
+    /// Each set value in a box of its own type, stored under that type's identifier: the box found
+    /// under `ObjectIdentifier(C.self)` is always a `Box<C>`, so it is read back without a dynamic cast
+    /// (a DNS message reads its caps per packet). Boxes are never changed, only replaced: tables
+    /// copied from one another share them safely.
+    private var boxes: [ObjectIdentifier: AnyObject & Sendable] = [:]
+    private final class Box<Caps: ProtocolCaps>: Sendable {
+        let value: Caps
+        init(_ value: Caps) { self.value = value }
+    }
+    public init() {}
+
+    public subscript<Caps: ProtocolCaps>(_ type: Caps.Type) -> Caps {
+        get {
+            guard let box = boxes[ObjectIdentifier(type)] else { return Caps() }
+            return unsafeDowncast(box, to: Box<Caps>.self).value
+        }
+        set { boxes[ObjectIdentifier(type)] = Box(newValue) }
+    }
+}
+
+/// A UDP protocol: each datagram judged on its own (no stream). The table offers every UDP datagram
+/// to these in order; the first that claims it takes it.
+protocol DatagramAnalyzer {
+    /// Whether datagrams between these ports are this protocol's. Cheap: every datagram asks (the
+    /// reader asks too, before a flow exists); what the payload says is `datagram`'s to judge.
+    static func claims(sourcePort: UInt16, destinationPort: UInt16) -> Bool
+
+    /// One datagram. `reassembled`: it was put together from IP fragments (the reader, which learns
+    /// what it can from whole datagrams before handing them on, did not see it whole). Returns
+    /// whether the flow's later datagrams still come here; false bypasses the flow.
+    static func datagram(
+        _ bytes: UnsafeRawBufferPointer, from source: Endpoint, to destination: Endpoint, flow: FlowContext,
+        reassembled: Bool
+    ) -> Bool
+
+    /// What a whole datagram teaches every worker before it is handed on (a DNS answer's names).
+    /// Default: nothing.
+    static func learnAtOnce(_ bytes: UnsafeRawBufferPointer, _ reader: DatagramReader)
+
+    /// Whether it implements `learnAtOnce` (the reader offers datagrams only to those that do).
+    static var learnsAtOnce: Bool { get }
+
+    /// Counts in the run's summary (`ProtocolCounter`).
+    static var counters: [ProtocolCounter] { get }
+}
+
+extension DatagramAnalyzer {
+    static func learnAtOnce(_ bytes: UnsafeRawBufferPointer, _ reader: DatagramReader) {}
+    static var learnsAtOnce: Bool { false }
+    static var counters: [ProtocolCounter] { [] }
+}
+
+/// What the reader offers a whole datagram before handing it on (`DatagramAnalyzer.learnAtOnce`).
+struct DatagramReader {
+    let source: Endpoint
+    let destination: Endpoint
+    let intel: PoolIntelligence
+    let limits: Limits
+    let names: NameMemory
+    /// The datagram's place in the input.
+    let point: InputPoint
+}
