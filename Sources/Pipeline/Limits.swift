@@ -24,10 +24,6 @@ public struct Limits: Sendable {
     public var learnedNamePackets = 16_384
     /// How long a name learned from a TLS SNI or an HTTP Host names its address.
     public var learnedNameSeconds: Double = 3600
-    /// The least time a DNS answer for a listed name names its addresses, whatever its TTL: resolvers
-    /// hand out TTL 0 and short TTLs, while a miner caches the answer itself and keeps reconnecting
-    /// to that address for minutes.
-    public var minDNSNameSeconds: Double = 600
     /// Parts the input's address pairs are split into, each analysed with its share of every cap
     /// above and below (`share(of:)`): a number independent of the workers (each holds whole
     /// shards), so that a cap decides the same way for any number of them (docs/architecture.md

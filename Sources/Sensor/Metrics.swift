@@ -92,6 +92,11 @@ public final class SensorMetrics: Sendable {
                 "stratumsniff_anomalies_total", [("anomaly", anomaly.rawValue)], to: count,
                 help: "Decoder and cap anomalies by kind (README \"Hostile input\").")
         }
+        for (name, count) in a.protocolCounts.byName.sorted(by: { $0.key < $1.key }) {
+            raise(
+                "stratumsniff_protocol_total", [("counter", name)], to: count,
+                help: "Each protocol's counters, by their names in the JSON summary (dns_messages, tls_handshakes …).")
+        }
         for v in Verdict.allCases where v != .none {
             set(
                 "stratumsniff_hosts", [("verdict", v.rawValue)], to: Double(s.hostsByVerdict[v] ?? 0),

@@ -137,7 +137,7 @@ import TrafficGen
     @Test func theDefaultsAreTheDocumentedOnes() {
         #expect(Limits().maxNameCacheEntries == 65_536)
         #expect(Limits().learnedNameSeconds == 3600)
-        #expect(Limits().minDNSNameSeconds == 600)
+        #expect(Limits().protocols[DNSCaps.self].minNameSeconds == 600)
         #expect(Limits().learnedNameDelay == 1)
         #expect(Limits().learnedNamePackets == 16_384)
     }
@@ -163,7 +163,7 @@ import TrafficGen
         #expect(runState.names.lookup(IPAddress("192.0.2.1")!, asOf: at(3, 10), now: t0) == nil)
     }
 
-    /// A DNS answer with TTL 0 still names the address for `minDNSNameSeconds`: the miner caches it.
+    /// A DNS answer with TTL 0 still names the address for `DNSCaps.minNameSeconds`: the miner caches it.
     @Test func dnsAnswersNameTheirAddressesAtLeastTenMinutes() {
         let runState = runState()
         let answer = Wire.dnsAnswer(id: 1, name: "pool.supportxmr.com", addresses: ["198.51.100.100"], ttl: 0)

@@ -2,6 +2,7 @@ import Detection
 import Foundation
 import OS
 import PacketDecoding
+import Pipeline
 import Store
 import Stratum
 import Testing
@@ -106,9 +107,13 @@ import Testing
         s.hostsByVerdict = [.mining: 2]
         m.update(s, at: t0)
         s.analysis.packets = 250
+        s.analysis.protocolCounts.add(ProtocolCounter("dns_messages"), 7)
         m.update(s, at: t0.adding(seconds: 1))
         let text = m.text()
         #expect(text.contains("stratumsniff_packets_analysed_total 250"), "\(text)")
+        // Every registered protocol counter is a series, at zero too.
+        #expect(text.contains("stratumsniff_protocol_total{counter=\"dns_messages\"} 7"), "\(text)")
+        #expect(text.contains("stratumsniff_protocol_total{counter=\"tls_handshakes\"} 0"), "\(text)")
         #expect(text.contains("stratumsniff_hosts{verdict=\"mining\"} 2"))
         #expect(text.contains("stratumsniff_sensor_info{sensor=\"tap-7\",site=\"hq\"} 1"), "\(text)")
         #expect(m.health(at: t0.adding(seconds: 2)) == nil)

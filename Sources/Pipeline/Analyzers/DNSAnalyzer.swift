@@ -13,8 +13,16 @@ extension Anomaly {
     static let dnsMalformed = Anomaly("dns_malformed")
 }
 
-/// The DNS parser's caps (name length, records per message …) are this protocol's caps.
+/// The DNS parser's caps (questions and answers per message, pointer jumps) are this protocol's caps.
 extension DNSLimits: ProtocolCaps {}
+
+/// How long DNS answers name their addresses.
+struct DNSCaps: ProtocolCaps {
+    /// The least time a DNS answer for a listed name names its addresses, whatever its TTL: resolvers
+    /// hand out TTL 0 and short TTLs, while a miner caches the answer itself and keeps reconnecting
+    /// to that address for minutes.
+    var minNameSeconds: Double = 600
+}
 
 /// DNS over UDP (each datagram) and TCP (two-byte length framing): a question for a listed pool
 /// name is evidence against the asking host; an answer names its addresses for later flows.
@@ -84,7 +92,7 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
                 for (address, ttl) in r.addresses {
                     flow.remember(
                         address, name: r.name, match: r.match, source: .dnsAnswer,
-                        ttl: max(Double(ttl), shared.limits.minDNSNameSeconds))
+                        ttl: max(Double(ttl), shared.limits.protocols[DNSCaps.self].minNameSeconds))
                 }
             }
             guard let match = r.match else { continue }
@@ -111,7 +119,7 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
             for (address, ttl) in r.addresses {
                 RunState.remember(
                     address, name: r.name, match: r.match, source: .dnsAnswer,
-                    ttl: max(Double(ttl), reader.limits.minDNSNameSeconds),
+                    ttl: max(Double(ttl), reader.limits.protocols[DNSCaps.self].minNameSeconds),
                     intel: reader.intel, into: reader.names, at: reader.point, atOnce: true)
             }
         }
