@@ -107,7 +107,7 @@ func compareWorkers(_ data: UnsafeRawBufferPointer) {
     func text(_ p: AnalysisPart) -> String {
         p.reports(localNets: nil).map { JSONOutput.encode(HostJSON($0), pretty: false) }.joined(separator: "\n")
             + " flows \(p.stats.reassembly.flowsCreated) expired \(p.stats.reassembly.expired) peak \(p.stats.reassembly.peakFlows)"
-            + " dns \(p.stats.dnsMessages) anomalies \(p.stats.anomalies.nonZero.map { "\($0.0)=\($0.1)" })"
+            + " \(p.stats.protocolCounts.byName.sorted { $0.key < $1.key }) anomalies \(p.stats.anomalies.nonZero.map { "\($0.0)=\($0.1)" })"
     }
     let x = text(a)
     let y = text(b)
