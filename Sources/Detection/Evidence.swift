@@ -140,4 +140,14 @@ public struct ScoringPolicy: Sendable, Codable {
     /// Ports where TLS without SNI is ordinary enough (web, mail, LDAP, IMAP, POP3) that it adds nothing.
     public var commonTLSPorts: Set<UInt16> = [443, 8443, 4443, 993, 995, 465, 636, 853]
     public init() {}
+
+    /// The ports in order: a set's own order changes from run to run, and a stored record should not.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(longLivedSeconds, forKey: .longLivedSeconds)
+        try c.encode(periodicMinPackets, forKey: .periodicMinPackets)
+        try c.encode(periodicMaxAveragePayload, forKey: .periodicMaxAveragePayload)
+        try c.encode(repeatedConnections, forKey: .repeatedConnections)
+        try c.encode(commonTLSPorts.sorted(), forKey: .commonTLSPorts)
+    }
 }

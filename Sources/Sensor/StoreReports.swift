@@ -14,7 +14,15 @@ extension StoreDocuments {
         reason: { $0.reasonTexts.first },
         session: { JSONOutput.encode(SessionJSON($0, role: "miner"), pretty: false) },
         evidence: { JSONOutput.encode(EvidenceJSON($0, policy: $1), pretty: false) },
-        record: { String(decoding: (try? JSONEncoder().encode(HostRecord($0))) ?? Data("{}".utf8), as: UTF8.self) })
+        record: { recordJSON($0) })
+
+    /// What the host was judged from, with its keys in order: the same record is the same document
+    /// in every run (a store written twice from one capture holds the same bytes).
+    static func recordJSON(_ report: HostReport) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(HostRecord(report))) ?? Data("{}".utf8), as: UTF8.self)
+    }
 }
 
 /// A report read from the store, and what the read left out (one line each, for the log).
