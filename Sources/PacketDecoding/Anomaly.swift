@@ -55,35 +55,23 @@ public struct Anomaly: Hashable, Sendable, Error, CustomStringConvertible {
     public static let timeWentBackwards = Anomaly("time_went_backwards")
 }
 
-/// Anomaly counters, one slot per anomaly's number. Counting one that was counted before does not allocate.
+/// Anomaly counters, one slot per anomaly's number (`NumberedCounts`).
 public struct AnomalyCounters: Sendable {
-    private var counts: [Int] = []
+    private var counts = NumberedCounts()
     public init() {}
-    public mutating func record(_ a: Anomaly, count n: Int = 1) {
-        grow(to: Int(a.number))
-        counts[Int(a.number)] += n
-    }
+    public mutating func record(_ a: Anomaly, count n: Int = 1) { counts.add(Int(a.number), n) }
     /// Sets a counter another value owns (a host table's, recounted after the tables merged).
-    public mutating func set(_ a: Anomaly, to n: Int) {
-        grow(to: Int(a.number))
-        counts[Int(a.number)] = n
-    }
-    public subscript(_ a: Anomaly) -> Int { Int(a.number) < counts.count ? counts[Int(a.number)] : 0 }
-    public var total: Int { counts.reduce(0, +) }
+    public mutating func set(_ a: Anomaly, to n: Int) { counts[Int(a.number)] = n }
+    public subscript(_ a: Anomaly) -> Int { counts[Int(a.number)] }
+    public var total: Int { counts.total }
     /// Non-zero counters, by name (the same order whatever order the anomalies were first met in).
     public var nonZero: [(Anomaly, Int)] {
-        counts.indices.filter { counts[$0] > 0 }.map { (Anomaly(number: UInt16(truncatingIfNeeded: $0)), counts[$0]) }
-            .sorted {
-                $0.0.rawValue < $1.0.rawValue
-            }
+        counts.nonZero.map { (Anomaly(number: UInt16(truncatingIfNeeded: $0.number)), $0.count) }
+            .map { (name: $0.0.rawValue, anomaly: $0.0, count: $0.1) }
+            .sorted { $0.name < $1.name }
+            .map { ($0.anomaly, $0.count) }
     }
-    public mutating func merge(_ other: AnomalyCounters) {
-        grow(to: other.counts.count - 1)
-        for i in other.counts.indices { counts[i] += other.counts[i] }
-    }
-    private mutating func grow(to number: Int) {
-        if number >= counts.count { counts += Array(repeating: 0, count: number + 1 - counts.count) }
-    }
+    public mutating func merge(_ other: AnomalyCounters) { counts.merge(other.counts) }
 }
 
 extension Anomaly {

@@ -17,51 +17,26 @@ public struct ProtocolCounter: Hashable, Sendable {
     static let names = NameTable()
 }
 
-/// A run's protocol counters, one slot per counter's number.
+/// A run's protocol counters, one slot per counter's number (`NumberedCounts`).
 public struct ProtocolCounts: Sendable, Equatable {
-    private var counts: [Int] = []
+    private var counts = NumberedCounts()
     public init() {}
 
-    public subscript(_ counter: ProtocolCounter) -> Int {
-        get { counter.number < counts.count ? counts[counter.number] : 0 }
-        set {
-            if counter.number >= counts.count {
-                counts += Array(repeating: 0, count: counter.number + 1 - counts.count)
-            }
-            counts[counter.number] = newValue
-        }
-    }
+    public subscript(_ counter: ProtocolCounter) -> Int { counts[counter.number] }
 
     /// Counts one more (or `n` more) of `counter`.
     @inline(__always)
-    public mutating func add(_ counter: ProtocolCounter, _ n: Int = 1) {
-        if counter.number < counts.count {
-            counts[counter.number] += n
-        } else {
-            self[counter] = n
-        }
-    }
+    public mutating func add(_ counter: ProtocolCounter, _ n: Int = 1) { counts.add(counter.number, n) }
 
     /// Adds another worker's counts.
-    public mutating func merge(_ other: ProtocolCounts) {
-        for i in other.counts.indices { self[ProtocolCounter(number: i)] += other.counts[i] }
-    }
+    public mutating func merge(_ other: ProtocolCounts) { counts.merge(other.counts) }
 
     /// Every registered protocol's counters by name, zeros included, and any other that was counted.
     public var byName: [String: Int] {
         var out = Dictionary(uniqueKeysWithValues: AnalyzerTable.counters.map { ($0.name, 0) })
-        for i in counts.indices where counts[i] > 0 { out[ProtocolCounter(number: i).name, default: 0] += counts[i] }
+        for (number, count) in counts.nonZero { out[ProtocolCounter.names.name(number), default: 0] += count }
         return out
     }
-
-    public static func == (a: ProtocolCounts, b: ProtocolCounts) -> Bool {
-        let n = max(a.counts.count, b.counts.count)
-        return (0..<n).allSatisfy { a[ProtocolCounter(number: $0)] == b[ProtocolCounter(number: $0)] }
-    }
-}
-
-extension ProtocolCounter {
-    fileprivate init(number: Int) { self.number = number }
 }
 
 /// A protocol's caps: its own type with its defaults, kept in `Limits.protocols` and found by type,
