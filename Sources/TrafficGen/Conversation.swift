@@ -1,5 +1,8 @@
 import PacketDecoding
 
+/// Frames with their capture times, in the order a scenario wrote them.
+public typealias Frames = [(time: Timestamp, frame: [UInt8])]
+
 /// How one message is cut into TCP segments and what the network does to them.
 public struct SegmentPlan: Sendable {
     /// Segment payload sizes, repeated until the message is used up (nil: one segment per 1400 bytes).
@@ -41,7 +44,7 @@ public struct Conversation {
     public private(set) var clientSeq: UInt32
     public private(set) var serverSeq: UInt32
     public var time: Timestamp
-    public private(set) var frames: [(time: Timestamp, frame: [UInt8])] = []
+    public private(set) var frames: Frames = []
     private var ipID: UInt16 = 1
 
     public init(
@@ -56,6 +59,22 @@ public struct Conversation {
         self.vlans = vlans
         clientSeq = isn.client
         serverSeq = isn.server
+    }
+
+    /// One whole conversation: the handshake, what `script` sends, then the close. Most scenarios
+    /// are a list of these; a conversation cut off or reset mid-way is written out by hand.
+    public static func recorded(
+        client: String, clientPort: UInt16, server: String, serverPort: UInt16, start: Timestamp,
+        isn: (client: UInt32, server: UInt32) = (1000, 500_000), vlans: [UInt16] = [],
+        _ script: (inout Conversation) -> Void
+    ) -> Frames {
+        var conversation = Conversation(
+            client: client, clientPort: clientPort, server: server, serverPort: serverPort, start: start, isn: isn,
+            vlans: vlans)
+        conversation.handshake()
+        script(&conversation)
+        conversation.close()
+        return conversation.frames
     }
 
     /// SYN, SYN-ACK, ACK.

@@ -3,8 +3,6 @@ import PacketDecoding
 /// Scenarios for evidence beyond cleartext Stratum: TLS and encrypted Stratum V2 to pool names,
 /// browser miners over WebSocket, getwork over HTTP, pool DNS lookups, and node-to-node traffic.
 extension Corpus {
-    typealias Frames = [(time: Timestamp, frame: [UInt8])]
-
     static func udp(_ src: String, _ sport: UInt16, _ dst: String, _ dport: UInt16, _ payload: [UInt8], at t: Timestamp)
         -> (time: Timestamp, frame: [UInt8])
     {
@@ -65,84 +63,80 @@ extension Corpus {
 
     static func tlsToPool() -> [UInt8] {
         var frames = lookup("10.0.0.40", "gulf.moneroocean.stream", ["198.51.100.60"], id: 1, at: t0)
-        var c = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.40", clientPort: 50100, server: "198.51.100.60", serverPort: 443,
-            start: t0.adding(seconds: 0.1))
-        c.handshake()
-        c.send(.client, Wire.clientHello(sni: "gulf.moneroocean.stream", alpn: []))
-        c.send(.server, Wire.serverHello13() + Wire.appData(900, seed: 1))
-        c.send(.client, Wire.appData(74, seed: 2))
-        c.tlsMiningRecords(jobs: 240, shareEvery: 3)  // 2 h
-        c.close()
-        frames += c.frames
-        var d = Conversation(
+            start: t0.adding(seconds: 0.1)
+        ) { c in
+            c.send(.client, Wire.clientHello(sni: "gulf.moneroocean.stream", alpn: []))
+            c.send(.server, Wire.serverHello13() + Wire.appData(900, seed: 1))
+            c.send(.client, Wire.appData(74, seed: 2))
+            c.tlsMiningRecords(jobs: 240, shareEvery: 3)  // 2 h
+        }
+        frames += Conversation.recorded(
             client: "10.0.0.41", clientPort: 50200, server: "93.184.215.14", serverPort: 443,
-            start: t0.adding(seconds: 1))
-        d.handshake()
-        d.send(.client, Wire.clientHello(sni: "www.example.org"))
-        d.send(.server, Wire.serverHello13())
-        d.tlsDownload(records: 200, interval: 3)
-        d.close()
-        frames += d.frames
-        var e = Conversation(
+            start: t0.adding(seconds: 1)
+        ) { d in
+            d.send(.client, Wire.clientHello(sni: "www.example.org"))
+            d.send(.server, Wire.serverHello13())
+            d.tlsDownload(records: 200, interval: 3)
+        }
+        frames += Conversation.recorded(
             client: "10.0.0.42", clientPort: 50300, server: "198.51.100.60", serverPort: 443,
-            start: t0.adding(seconds: 60))
-        e.handshake()
-        e.send(.client, Wire.clientHello(sni: nil, alpn: []))
-        e.send(.server, Wire.serverHello13())
-        e.send(.client, Wire.appData(100, seed: 9), after: 20)
-        e.close()
-        frames += e.frames
-        var f = Conversation(
+            start: t0.adding(seconds: 60)
+        ) { e in
+            e.send(.client, Wire.clientHello(sni: nil, alpn: []))
+            e.send(.server, Wire.serverHello13())
+            e.send(.client, Wire.appData(100, seed: 9), after: 20)
+        }
+        frames += Conversation.recorded(
             client: "10.0.0.43", clientPort: 50400, server: "192.0.2.43", serverPort: 8443,
-            start: t0.adding(seconds: 90))
-        f.handshake()
-        f.send(.client, Wire.clientHello(sni: nil, alpn: []), plan: SegmentPlan(sizes: [40]))
-        f.send(
-            .server, Wire.serverFlight12(commonName: "*.2miners.com", dnsNames: ["xmr.2miners.com", "2miners.com"]),
-            plan: SegmentPlan(sizes: [300]))
-        f.send(.client, [20, 3, 3, 0, 1, 1] + Wire.appData(40, seed: 3))
-        for i in 0..<20 { f.send(.server, Wire.appData(150, seed: i), after: 30) }
-        f.close()
-        frames += f.frames
+            start: t0.adding(seconds: 90)
+        ) { f in
+            f.send(.client, Wire.clientHello(sni: nil, alpn: []), plan: SegmentPlan(sizes: [40]))
+            f.send(
+                .server, Wire.serverFlight12(commonName: "*.2miners.com", dnsNames: ["xmr.2miners.com", "2miners.com"]),
+                plan: SegmentPlan(sizes: [300]))
+            f.send(.client, [20, 3, 3, 0, 1, 1] + Wire.appData(40, seed: 3))
+            for i in 0..<20 { f.send(.server, Wire.appData(150, seed: i), after: 30) }
+        }
         return frames.pcap()
     }
 
     static func webMiner() -> [UInt8] {
         var frames: Frames = []
-        var c = Conversation(client: "10.0.0.50", clientPort: 52000, server: "203.0.113.80", serverPort: 80, start: t0)
-        c.handshake()
-        c.send(
-            .client,
-            "GET /proxy0 HTTP/1.1\r\nHost: ws.coinhive.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://games.example\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0\r\n\r\n",
-            line: false)
-        c.send(
-            .server,
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
-            line: false)
-        c.send(
-            .client,
-            Wire.wsFrame(
-                #"{"type":"auth","params":{"site_key":"QmFkIHNpdGUga2V5IGZvciB0ZXN0cw","type":"anonymous","user":null,"goal":0}}"#,
-                fromClient: true))
-        c.send(.server, Wire.wsFrame(#"{"type":"authed","params":{"token":"","hashes":0}}"#, fromClient: false))
-        for i in 0..<6 {
+        frames += Conversation.recorded(
+            client: "10.0.0.50", clientPort: 52000, server: "203.0.113.80", serverPort: 80, start: t0
+        ) { c in
+            c.send(
+                .client,
+                "GET /proxy0 HTTP/1.1\r\nHost: ws.coinhive.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://games.example\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0\r\n\r\n",
+                line: false)
             c.send(
                 .server,
-                Wire.wsFrame(
-                    #"{"type":"job","params":\#(Messages.cnJob(i + 1, target: "ffffff00"))}"#, fromClient: false),
-                after: 2)
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+                line: false)
             c.send(
                 .client,
                 Wire.wsFrame(
-                    #"{"type":"submit","params":{"job_id":"j\#(i + 1)","nonce":"\#(Messages.format8(i))","result":"c9be9381a68d533c059d614d961e0534d7d8785dd5c339c2f9596eb95f320100"}}"#,
-                    fromClient: true), after: 40)
-            c.send(
-                .server,
-                Wire.wsFrame(#"{"type":"hash_accepted","params":{"hashes":\#(256 * (i + 1))}}"#, fromClient: false))
+                    #"{"type":"auth","params":{"site_key":"QmFkIHNpdGUga2V5IGZvciB0ZXN0cw","type":"anonymous","user":null,"goal":0}}"#,
+                    fromClient: true))
+            c.send(.server, Wire.wsFrame(#"{"type":"authed","params":{"token":"","hashes":0}}"#, fromClient: false))
+            for i in 0..<6 {
+                c.send(
+                    .server,
+                    Wire.wsFrame(
+                        #"{"type":"job","params":\#(Messages.cnJob(i + 1, target: "ffffff00"))}"#, fromClient: false),
+                    after: 2)
+                c.send(
+                    .client,
+                    Wire.wsFrame(
+                        #"{"type":"submit","params":{"job_id":"j\#(i + 1)","nonce":"\#(Messages.format8(i))","result":"c9be9381a68d533c059d614d961e0534d7d8785dd5c339c2f9596eb95f320100"}}"#,
+                        fromClient: true), after: 40)
+                c.send(
+                    .server,
+                    Wire.wsFrame(#"{"type":"hash_accepted","params":{"hashes":\#(256 * (i + 1))}}"#, fromClient: false))
+            }
         }
-        c.close()
-        frames += c.frames
         var chat = Conversation(
             client: "10.0.0.51", clientPort: 52100, server: "203.0.113.81", serverPort: 80, start: t0.adding(seconds: 1)
         )
@@ -174,58 +168,57 @@ extension Corpus {
                 + String(repeating: "/", count: 64), line: false)
         js.close()
         frames += js.frames
-        var px = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.53", clientPort: 52300, server: "203.0.113.84", serverPort: 8080,
-            start: t0.adding(seconds: 5))
-        px.handshake()
-        px.send(
-            .client,
-            "GET / HTTP/1.1\r\nHost: proxy.webminer.example:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            line: false)
-        px.send(
-            .server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-            line: false)
-        px.send(.client, Wire.wsFrame(Messages.xmrigLogin(rig: "browser-tab"), fromClient: true))
-        px.send(.server, Wire.wsFrame(Messages.cnLoginResult(), fromClient: false))
-        for i in 0..<3 {
-            px.send(.client, Wire.wsFrame(Messages.cnSubmit(id: 2 + i, job: 1, nonce: i), fromClient: true), after: 20)
-            px.send(.server, Wire.wsFrame(Messages.cnOK(id: 2 + i), fromClient: false))
+            start: t0.adding(seconds: 5)
+        ) { px in
+            px.send(
+                .client,
+                "GET / HTTP/1.1\r\nHost: proxy.webminer.example:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                line: false)
+            px.send(
+                .server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                line: false)
+            px.send(.client, Wire.wsFrame(Messages.xmrigLogin(rig: "browser-tab"), fromClient: true))
+            px.send(.server, Wire.wsFrame(Messages.cnLoginResult(), fromClient: false))
+            for i in 0..<3 {
+                px.send(
+                    .client, Wire.wsFrame(Messages.cnSubmit(id: 2 + i, job: 1, nonce: i), fromClient: true), after: 20)
+                px.send(.server, Wire.wsFrame(Messages.cnOK(id: 2 + i), fromClient: false))
+            }
         }
-        px.close()
-        frames += px.frames
         // webminerpool's protocol (top-level fields, `identifier`), to a server no list names: the
         // handshake names the wallet, the site's user id and the upstream pool.
-        var wmp = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.54", clientPort: 52400, server: "203.0.113.85", serverPort: 8181,
-            start: t0.adding(seconds: 7))
-        wmp.handshake()
-        wmp.send(
-            .client,
-            "GET / HTTP/1.1\r\nHost: webminer.example:8181\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: EBESExQVFhcYGRobHB0eHw==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://recipes.example\r\n\r\n",
-            line: false)
-        wmp.send(
-            .server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-            line: false)
-        wmp.send(
-            .client,
-            Wire.wsFrame(
-                #"{"identifier":"handshake","pool":"moneroocean.stream","login":"\#(Messages.moneroWallet)","password":"web_miner","userid":"site-8f3a21","version":7}"#,
-                fromClient: true))
-        for i in 0..<4 {
+            start: t0.adding(seconds: 7)
+        ) { wmp in
             wmp.send(
-                .server,
-                Wire.wsFrame(
-                    #"{"identifier":"job","job_id":"00000000000\#(i + 1)","algo":"cn","variant":2,"blob":"0707\#(String(repeating: "5e", count: 37))00000000\#(String(repeating: "a1", count: 33))","target":"e8030000"}"#,
-                    fromClient: false), after: 30)
+                .client,
+                "GET / HTTP/1.1\r\nHost: webminer.example:8181\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: EBESExQVFhcYGRobHB0eHw==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://recipes.example\r\n\r\n",
+                line: false)
+            wmp.send(
+                .server, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                line: false)
             wmp.send(
                 .client,
                 Wire.wsFrame(
-                    #"{"identifier":"solved","job_id":"00000000000\#(i + 1)","nonce":"\#(Messages.format8(i))","result":"c9be9381a68d533c059d614d961e0534d7d8785dd5c339c2f9596eb95f320100"}"#,
-                    fromClient: true), after: 12)
-            wmp.send(.server, Wire.wsFrame(#"{"identifier":"hashsolved"}"#, fromClient: false))
+                    #"{"identifier":"handshake","pool":"moneroocean.stream","login":"\#(Messages.moneroWallet)","password":"web_miner","userid":"site-8f3a21","version":7}"#,
+                    fromClient: true))
+            for i in 0..<4 {
+                wmp.send(
+                    .server,
+                    Wire.wsFrame(
+                        #"{"identifier":"job","job_id":"00000000000\#(i + 1)","algo":"cn","variant":2,"blob":"0707\#(String(repeating: "5e", count: 37))00000000\#(String(repeating: "a1", count: 33))","target":"e8030000"}"#,
+                        fromClient: false), after: 30)
+                wmp.send(
+                    .client,
+                    Wire.wsFrame(
+                        #"{"identifier":"solved","job_id":"00000000000\#(i + 1)","nonce":"\#(Messages.format8(i))","result":"c9be9381a68d533c059d614d961e0534d7d8785dd5c339c2f9596eb95f320100"}"#,
+                        fromClient: true), after: 12)
+                wmp.send(.server, Wire.wsFrame(#"{"identifier":"hashsolved"}"#, fromClient: false))
+            }
         }
-        wmp.close()
-        frames += wmp.frames
         return frames.pcap()
     }
 
@@ -266,65 +259,61 @@ extension Corpus {
 
     static func stratumV2() -> [UInt8] {
         var frames: Frames = []
-        var c = Conversation(client: "10.0.0.70", clientPort: 54000, server: "10.0.0.2", serverPort: 3336, start: t0)
-        c.handshake()
-        c.send(
-            .client,
-            Wire.sv2SetupConnection(
-                host: "10.0.0.2", port: 3336, vendor: "Bitmain", hardware: "S19j Pro", firmware: "braiins-os 23.03",
-                device: "rack4-miner07"))
-        c.send(.server, Wire.sv2SetupSuccess())
-        c.send(.client, Wire.sv2OpenStandardChannel(user: "\(Messages.btcWallet).rack4"))
-        c.send(.server, Wire.sv2OpenChannelSuccess() + Wire.sv2NewMiningJob(1))
-        for i in 0..<8 {
-            c.send(.client, Wire.sv2SubmitShares(seq: i, job: 1 + i / 4), after: 15)
-            c.send(.server, Wire.sv2SubmitSuccess(seq: i) + (i % 4 == 3 ? Wire.sv2NewMiningJob(2 + i / 4) : []))
+        frames += Conversation.recorded(
+            client: "10.0.0.70", clientPort: 54000, server: "10.0.0.2", serverPort: 3336, start: t0
+        ) { c in
+            c.send(
+                .client,
+                Wire.sv2SetupConnection(
+                    host: "10.0.0.2", port: 3336, vendor: "Bitmain", hardware: "S19j Pro", firmware: "braiins-os 23.03",
+                    device: "rack4-miner07"))
+            c.send(.server, Wire.sv2SetupSuccess())
+            c.send(.client, Wire.sv2OpenStandardChannel(user: "\(Messages.btcWallet).rack4"))
+            c.send(.server, Wire.sv2OpenChannelSuccess() + Wire.sv2NewMiningJob(1))
+            for i in 0..<8 {
+                c.send(.client, Wire.sv2SubmitShares(seq: i, job: 1 + i / 4), after: 15)
+                c.send(.server, Wire.sv2SubmitSuccess(seq: i) + (i % 4 == 3 ? Wire.sv2NewMiningJob(2 + i / 4) : []))
+            }
         }
-        c.close()
-        frames += c.frames
         frames += lookup("10.0.0.71", "v2.stratum.braiins.com", ["198.51.100.90"], id: 7, at: t0)
-        var e = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.71", clientPort: 54100, server: "198.51.100.90", serverPort: 3336,
-            start: t0.adding(seconds: 0.2))
-        e.handshake()
-        e.send(.client, (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 13) })
-        e.send(.server, (0..<234).map { UInt8(truncatingIfNeeded: $0 &* 89 &+ 7) })
-        for i in 0..<40 {
-            e.send(.server, (0..<90).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }, after: 30)
-            if i % 4 == 0 { e.send(.client, (0..<70).map { UInt8(truncatingIfNeeded: $0 &* 11 &+ i) }) }
+            start: t0.adding(seconds: 0.2)
+        ) { e in
+            e.send(.client, (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 13) })
+            e.send(.server, (0..<234).map { UInt8(truncatingIfNeeded: $0 &* 89 &+ 7) })
+            for i in 0..<40 {
+                e.send(.server, (0..<90).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }, after: 30)
+                if i % 4 == 0 { e.send(.client, (0..<70).map { UInt8(truncatingIfNeeded: $0 &* 11 &+ i) }) }
+            }
         }
-        e.close()
-        frames += e.frames
-        var n = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.72", clientPort: 54200, server: "198.51.100.91", serverPort: 4000,
-            start: t0.adding(seconds: 1))
-        n.handshake()
-        n.send(.client, (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-        n.send(.server, (0..<500).map { UInt8(truncatingIfNeeded: $0 &* 3) }, after: 400)
-        n.close()
-        frames += n.frames
+            start: t0.adding(seconds: 1)
+        ) { n in
+            n.send(.client, (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            n.send(.server, (0..<500).map { UInt8(truncatingIfNeeded: $0 &* 3) }, after: 400)
+        }
         return frames.pcap()
     }
 
     static func dnsAndNodes() -> [UInt8] {
         var frames = lookup("10.0.0.80", "xmr.pool.minergate.com", ["198.51.100.99"], id: 11, at: t0)
         frames += lookup("10.0.0.81", "pool.supportxmr.com", ["198.51.100.100"], id: 12, at: t0.adding(seconds: 1))
-        var m = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.81", clientPort: 55000, server: "198.51.100.100", serverPort: 3333,
-            start: t0.adding(seconds: 1.2))
-        m.handshake()
-        m.cryptoNoteMining(shares: 3, interval: 30)
-        m.close()
-        frames += m.frames
-        var b = Conversation(
+            start: t0.adding(seconds: 1.2)
+        ) { m in
+            m.cryptoNoteMining(shares: 3, interval: 30)
+        }
+        frames += Conversation.recorded(
             client: "10.0.0.82", clientPort: 55100, server: "203.0.113.82", serverPort: 8333,
-            start: t0.adding(seconds: 2))
-        b.handshake()
-        b.send(.client, Wire.bitcoinVersion())
-        b.send(.server, Wire.bitcoinVersion(agent: "/Satoshi:26.1.0/") + Wire.bitcoinVerack())
-        b.send(.client, Wire.bitcoinVerack())
-        b.close()
-        frames += b.frames
+            start: t0.adding(seconds: 2)
+        ) { b in
+            b.send(.client, Wire.bitcoinVersion())
+            b.send(.server, Wire.bitcoinVersion(agent: "/Satoshi:26.1.0/") + Wire.bitcoinVerack())
+            b.send(.client, Wire.bitcoinVerack())
+        }
         frames.append(udp("10.0.0.83", 30303, "203.0.113.83", 30303, Wire.discv4Ping(), at: t0.adding(seconds: 3)))
         return frames.pcap()
     }

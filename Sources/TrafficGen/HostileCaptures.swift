@@ -5,7 +5,6 @@ import PacketDecoding
 /// compression loops, spoofed-source floods. `regression` holds small ones for the test suite
 /// (each must give exit 0 and a report); `flood` streams one class at any size for `scripts/flood`.
 public enum Hostile {
-    public typealias Frames = [(time: Timestamp, frame: [UInt8])]
     static let t0 = Timestamp(seconds: 1_764_000_000)
 
     /// A small capture per hostile class: (file name, what it holds, pcap or pcapng bytes).
@@ -73,16 +72,15 @@ public enum Hostile {
     static func chunkedNegative() -> Frames {
         var frames: Frames = []
         for (i, size) in ["-1", "+5", "ffffffffffffffffffff", "-0", " 5"].enumerated() {
-            var c = Conversation(
+            frames += Conversation.recorded(
                 client: "10.1.0.10", clientPort: UInt16(40000 + i), server: "10.1.0.20", serverPort: 8080,
-                start: t0.adding(seconds: Double(i)))
-            c.handshake()
-            c.send(
-                .client,
-                "POST /rpc HTTP/1.1\r\nHost: api.example\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n\(size)\r\n{\"method\":\"getwork\",\"params\":[]}\r\n0\r\n\r\n",
-                line: false)
-            c.close()
-            frames += c.frames
+                start: t0.adding(seconds: Double(i))
+            ) { c in
+                c.send(
+                    .client,
+                    "POST /rpc HTTP/1.1\r\nHost: api.example\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n\(size)\r\n{\"method\":\"getwork\",\"params\":[]}\r\n0\r\n\r\n",
+                    line: false)
+            }
         }
         return frames
     }
@@ -90,71 +88,72 @@ public enum Hostile {
     static func jsonNumbers() -> Frames {
         var frames: Frames = []
         // Stratum V1: subscribe port 1e300, difficulty 1e300 then an accepted share, reconnect port -1e19.
-        var a = Conversation(client: "10.1.1.10", clientPort: 41000, server: "10.1.1.20", serverPort: 3333, start: t0)
-        a.handshake()
-        a.send(
-            .client, #"{"id":1e400,"method":"mining.subscribe","params":["cgminer/4.10.0",null,"pool.example",1e300]}"#)
-        a.send(.server, #"{"id":1e400,"result":[[["mining.notify","ae68"]],"08000002",4],"error":null}"#)
-        a.send(
-            .client,
-            #"{"id":-1e19,"method":"mining.authorize","params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","x"]}"#)
-        a.send(.server, #"{"id":-1e19,"result":true,"error":null}"#)
-        a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":[1e300]}"#)
-        a.send(.server, Messages.v1Notify(1))
-        a.send(
-            .client,
-            #"{"params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","1","00000001","5f5e1001","00000001"],"id":"NaN","method":"mining.submit"}"#
-        )
-        a.send(.server, #"{"id":"NaN","result":true,"error":null}"#)
-        a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":["Infinity"]}"#)
-        a.send(
-            .server,
-            #"{"id":null,"method":"mining.set_target","params":["0000000000000000000000000000000000000000000000000000000000000001"]}"#
-        )
-        a.send(.client, #"{"params":["w1","1","00000001","5f5e1001","00000002"],"id":7,"method":"mining.submit"}"#)
-        a.send(.server, #"{"id":7,"result":true,"error":null}"#)
-        a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example",-1e19,1e300]}"#)
-        a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example","NaN"]}"#)
-        a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example",70000.5]}"#)
-        a.close()
-        frames += a.frames
-        // eth-proxy: a hashrate of 2^256 and a work boundary of 1.
-        var e = Conversation(
-            client: "10.1.1.11", clientPort: 41001, server: "10.1.1.21", serverPort: 8008, start: t0.adding(seconds: 1))
-        e.handshake()
-        e.send(
-            .client,
-            #"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["0x52bc44d5378309ee2abf1539bf71de1b7d7be3b5"]}"#
-        )
-        e.send(.server, #"{"id":1,"jsonrpc":"2.0","result":true}"#)
-        e.send(
-            .client,
-            #"{"id":2,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x\#(String(repeating: "f", count: 128))","0x59daa26581d0acd1fce254fb7e85952f4c09d0915afd33d3886cd914bc7d283c"]}"#
-        )
-        e.send(
-            .server,
-            #"{"id":0,"jsonrpc":"2.0","result":["0x1234","0x5678","0x0000000000000000000000000000000000000000000000000000000000000001"]}"#
-        )
-        e.send(
-            .client,
-            #"{"id":3,"jsonrpc":"2.0","method":"eth_submitWork","params":["0x0000000000000001","0x1234","0x5678"]}"#)
-        e.send(.server, #"{"id":3,"jsonrpc":"2.0","result":true}"#)
-        e.close()
-        frames += e.frames
-        // CryptoNote: target 00000001 (difficulty 4e9 per share) and a height of 1e300.
-        var n = Conversation(
-            client: "10.1.1.12", clientPort: 41002, server: "10.1.1.22", serverPort: 3333, start: t0.adding(seconds: 2))
-        n.handshake()
-        n.send(.client, Messages.xmrigLogin())
-        n.send(
-            .server,
-            Messages.cnLoginResult().replacing("dc460300", with: "01000000").replacing("3001001", with: "1e300"))
-        for i in 0..<3 {
-            n.send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i))
-            n.send(.server, Messages.cnOK(id: 2 + i))
+        frames += Conversation.recorded(
+            client: "10.1.1.10", clientPort: 41000, server: "10.1.1.20", serverPort: 3333, start: t0
+        ) { a in
+            a.send(
+                .client,
+                #"{"id":1e400,"method":"mining.subscribe","params":["cgminer/4.10.0",null,"pool.example",1e300]}"#)
+            a.send(.server, #"{"id":1e400,"result":[[["mining.notify","ae68"]],"08000002",4],"error":null}"#)
+            a.send(
+                .client,
+                #"{"id":-1e19,"method":"mining.authorize","params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","x"]}"#
+            )
+            a.send(.server, #"{"id":-1e19,"result":true,"error":null}"#)
+            a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":[1e300]}"#)
+            a.send(.server, Messages.v1Notify(1))
+            a.send(
+                .client,
+                #"{"params":["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh.w1","1","00000001","5f5e1001","00000001"],"id":"NaN","method":"mining.submit"}"#
+            )
+            a.send(.server, #"{"id":"NaN","result":true,"error":null}"#)
+            a.send(.server, #"{"id":null,"method":"mining.set_difficulty","params":["Infinity"]}"#)
+            a.send(
+                .server,
+                #"{"id":null,"method":"mining.set_target","params":["0000000000000000000000000000000000000000000000000000000000000001"]}"#
+            )
+            a.send(.client, #"{"params":["w1","1","00000001","5f5e1001","00000002"],"id":7,"method":"mining.submit"}"#)
+            a.send(.server, #"{"id":7,"result":true,"error":null}"#)
+            a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example",-1e19,1e300]}"#)
+            a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example","NaN"]}"#)
+            a.send(.server, #"{"id":null,"method":"client.reconnect","params":["evil.example",70000.5]}"#)
         }
-        n.close()
-        frames += n.frames
+        // eth-proxy: a hashrate of 2^256 and a work boundary of 1.
+        frames += Conversation.recorded(
+            client: "10.1.1.11", clientPort: 41001, server: "10.1.1.21", serverPort: 8008, start: t0.adding(seconds: 1)
+        ) { e in
+            e.send(
+                .client,
+                #"{"id":1,"jsonrpc":"2.0","method":"eth_submitLogin","params":["0x52bc44d5378309ee2abf1539bf71de1b7d7be3b5"]}"#
+            )
+            e.send(.server, #"{"id":1,"jsonrpc":"2.0","result":true}"#)
+            e.send(
+                .client,
+                #"{"id":2,"jsonrpc":"2.0","method":"eth_submitHashrate","params":["0x\#(String(repeating: "f", count: 128))","0x59daa26581d0acd1fce254fb7e85952f4c09d0915afd33d3886cd914bc7d283c"]}"#
+            )
+            e.send(
+                .server,
+                #"{"id":0,"jsonrpc":"2.0","result":["0x1234","0x5678","0x0000000000000000000000000000000000000000000000000000000000000001"]}"#
+            )
+            e.send(
+                .client,
+                #"{"id":3,"jsonrpc":"2.0","method":"eth_submitWork","params":["0x0000000000000001","0x1234","0x5678"]}"#
+            )
+            e.send(.server, #"{"id":3,"jsonrpc":"2.0","result":true}"#)
+        }
+        // CryptoNote: target 00000001 (difficulty 4e9 per share) and a height of 1e300.
+        frames += Conversation.recorded(
+            client: "10.1.1.12", clientPort: 41002, server: "10.1.1.22", serverPort: 3333, start: t0.adding(seconds: 2)
+        ) { n in
+            n.send(.client, Messages.xmrigLogin())
+            n.send(
+                .server,
+                Messages.cnLoginResult().replacing("dc460300", with: "01000000").replacing("3001001", with: "1e300"))
+            for i in 0..<3 {
+                n.send(.client, Messages.cnSubmit(id: 2 + i, job: 1, nonce: i))
+                n.send(.server, Messages.cnOK(id: 2 + i))
+            }
+        }
         return frames
     }
 
@@ -288,22 +287,23 @@ public enum Hostile {
 
     static func nestingAndLines() -> Frames {
         var frames: Frames = []
-        var c = Conversation(client: "10.5.0.10", clientPort: 45000, server: "10.5.0.20", serverPort: 3333, start: t0)
-        c.handshake()
-        c.send(.client, String(repeating: "[", count: 60_000))
-        c.send(
-            .client,
-            "{\"a\":" + String(repeating: "{\"a\":", count: 20_000) + "1" + String(repeating: "}", count: 20_001))
-        c.send(.client, "{" + String(repeating: "\"k\":[", count: 10_000))
-        c.send(.client, Messages.xmrigLogin())
-        c.send(.server, Messages.cnLoginResult())
-        c.send(.client, "{\"id\":2," + String(repeating: "x", count: 1_000_000), line: false)
-        c.send(
-            .client, "\n" + String(repeating: "\n", count: 100_000) + String(repeating: "\0", count: 1000), line: false)
-        c.send(.client, Messages.cnSubmit(id: 3, job: 1, nonce: 1))
-        c.send(.server, Messages.cnOK(id: 3))
-        c.close()
-        frames += c.frames
+        frames += Conversation.recorded(
+            client: "10.5.0.10", clientPort: 45000, server: "10.5.0.20", serverPort: 3333, start: t0
+        ) { c in
+            c.send(.client, String(repeating: "[", count: 60_000))
+            c.send(
+                .client,
+                "{\"a\":" + String(repeating: "{\"a\":", count: 20_000) + "1" + String(repeating: "}", count: 20_001))
+            c.send(.client, "{" + String(repeating: "\"k\":[", count: 10_000))
+            c.send(.client, Messages.xmrigLogin())
+            c.send(.server, Messages.cnLoginResult())
+            c.send(.client, "{\"id\":2," + String(repeating: "x", count: 1_000_000), line: false)
+            c.send(
+                .client, "\n" + String(repeating: "\n", count: 100_000) + String(repeating: "\0", count: 1000),
+                line: false)
+            c.send(.client, Messages.cnSubmit(id: 3, job: 1, nonce: 1))
+            c.send(.server, Messages.cnOK(id: 3))
+        }
         return frames
     }
 

@@ -39,13 +39,12 @@ extension Hostile {
                 Corpus.udp("10.6.0.1", 53, "10.6.0.10", UInt16(46000 + i), m, at: t0.adding(seconds: Double(i) + 0.01)))
         }
         // The same over TCP, with a 2-byte length prefix that lies.
-        var c = Conversation(
-            client: "10.6.0.11", clientPort: 46100, server: "10.6.0.1", serverPort: 53, start: t0.adding(seconds: 20))
-        c.handshake()
-        for m in messages { c.send(.client, Wire.be16(m.count) + m) }
-        c.send(.client, Wire.be16(65535) + [1, 2, 3])
-        c.close()
-        frames += c.frames
+        frames += Conversation.recorded(
+            client: "10.6.0.11", clientPort: 46100, server: "10.6.0.1", serverPort: 53, start: t0.adding(seconds: 20)
+        ) { c in
+            for m in messages { c.send(.client, Wire.be16(m.count) + m) }
+            c.send(.client, Wire.be16(65535) + [1, 2, 3])
+        }
         return frames
     }
 
@@ -75,15 +74,14 @@ extension Hostile {
         var flight2 = Wire.serverFlight12(commonName: "xmr.2miners.com", dnsNames: ["xmr.2miners.com"])
         if let i = flight2.lastIndex(where: { $0 == 0x30 }), i + 1 < flight2.count { flight2[i + 1] = 0x88 }
         for (i, v) in variants.enumerated() {
-            var c = Conversation(
+            frames += Conversation.recorded(
                 client: "10.7.0.10", clientPort: UInt16(47000 + i), server: "10.7.0.20", serverPort: 443,
-                start: t0.adding(seconds: Double(i)))
-            c.handshake()
-            c.send(.client, v)
-            c.send(.server, i % 2 == 0 ? flight : flight2)
-            c.send(.client, Wire.appData(100, seed: i))
-            c.close()
-            frames += c.frames
+                start: t0.adding(seconds: Double(i))
+            ) { c in
+                c.send(.client, v)
+                c.send(.server, i % 2 == 0 ? flight : flight2)
+                c.send(.client, Wire.appData(100, seed: i))
+            }
         }
         return frames
     }

@@ -42,59 +42,54 @@ extension Corpus {
 
     static func socksProxy() -> [UInt8] {
         var frames: Frames = []
-        var m = Conversation(client: "10.0.0.90", clientPort: 52100, server: "10.0.0.3", serverPort: 1080, start: t0)
-        m.handshake()
-        socks5Connect(&m, name: "pool.supportxmr.com", port: 3333)
-        m.cryptoNoteMining(rig: "behind-proxy", shares: 4, interval: 15)
-        m.close()
-        frames += m.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.90", clientPort: 52100, server: "10.0.0.3", serverPort: 1080, start: t0
+        ) { m in
+            socks5Connect(&m, name: "pool.supportxmr.com", port: 3333)
+            m.cryptoNoteMining(rig: "behind-proxy", shares: 4, interval: 15)
+        }
 
-        var t = Conversation(
-            client: "10.0.0.91", clientPort: 52200, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 5))
-        t.handshake()
-        socks5Connect(&t, ipv4: [198, 51, 100, 61], port: 443, user: "miner")
-        t.send(.client, Wire.clientHello(sni: "xmr-eu1.nanopool.org", alpn: []))
-        t.send(.server, Wire.serverHello13() + Wire.appData(700, seed: 3))
-        t.tlsMiningRecords(jobs: 20, shareEvery: 2)  // 10 min
-        t.close()
-        frames += t.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.91", clientPort: 52200, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 5)
+        ) { t in
+            socks5Connect(&t, ipv4: [198, 51, 100, 61], port: 443, user: "miner")
+            t.send(.client, Wire.clientHello(sni: "xmr-eu1.nanopool.org", alpn: []))
+            t.send(.server, Wire.serverHello13() + Wire.appData(700, seed: 3))
+            t.tlsMiningRecords(jobs: 20, shareEvery: 2)  // 10 min
+        }
 
-        var r = Conversation(
-            client: "10.0.0.92", clientPort: 52300, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 10))
-        r.handshake()
-        let name = Array("gulf.moneroocean.stream".utf8)
-        r.send(.client, [4, 1, 0x27, 0x11, 0, 0, 0, 1] + Array("xmrig".utf8) + [0] + name + [0])
-        r.send(.server, [0, 0x5B, 0, 0, 0, 0, 0, 0])  // request rejected or failed
-        r.close()
-        frames += r.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.92", clientPort: 52300, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 10)
+        ) { r in
+            let name = Array("gulf.moneroocean.stream".utf8)
+            r.send(.client, [4, 1, 0x27, 0x11, 0, 0, 0, 1] + Array("xmrig".utf8) + [0] + name + [0])
+            r.send(.server, [0, 0x5B, 0, 0, 0, 0, 0, 0])  // request rejected or failed
+        }
 
-        var w = Conversation(
-            client: "10.0.0.93", clientPort: 52400, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 20))
-        w.handshake()
-        socks5Connect(&w, name: "www.example.org", port: 443)
-        w.send(.client, Wire.clientHello(sni: "www.example.org"))
-        w.send(.server, Wire.serverHello13())
-        w.tlsDownload(records: 10, interval: 1)
-        w.close()
-        frames += w.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.93", clientPort: 52400, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 20)
+        ) { w in
+            socks5Connect(&w, name: "www.example.org", port: 443)
+            w.send(.client, Wire.clientHello(sni: "www.example.org"))
+            w.send(.server, Wire.serverHello13())
+            w.tlsDownload(records: 10, interval: 1)
+        }
 
-        var h = Conversation(
-            client: "10.0.0.94", clientPort: 52500, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 30))
-        h.handshake()
-        h.httpConnect("xmr-eu1.nanopool.org:14444", agent: "XMRig/6.21.0")
-        h.cryptoNoteMining(rig: "via-http-proxy", shares: 3, interval: 20)
-        h.close()
-        frames += h.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.94", clientPort: 52500, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 30)
+        ) { h in
+            h.httpConnect("xmr-eu1.nanopool.org:14444", agent: "XMRig/6.21.0")
+            h.cryptoNoteMining(rig: "via-http-proxy", shares: 3, interval: 20)
+        }
 
-        var o = Conversation(
-            client: "10.0.0.95", clientPort: 52600, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 35))
-        o.handshake()
-        o.httpConnect("www.example.org:443")
-        o.send(.client, Wire.clientHello(sni: "www.example.org"))
-        o.send(.server, Wire.serverHello13())
-        o.tlsDownload(records: 5, interval: 1)
-        o.close()
-        frames += o.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.95", clientPort: 52600, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 35)
+        ) { o in
+            o.httpConnect("www.example.org:443")
+            o.send(.client, Wire.clientHello(sni: "www.example.org"))
+            o.send(.server, Wire.serverHello13())
+            o.tlsDownload(records: 5, interval: 1)
+        }
 
         // Greeting and request pipelined in one segment (no authentication offered), no answer.
         var p = Conversation(
@@ -105,61 +100,55 @@ extension Corpus {
         frames += p.frames
 
         // Chains: CONNECT then SOCKS5 inside, and SOCKS5 then CONNECT inside.
-        var c = Conversation(
-            client: "10.0.0.97", clientPort: 52800, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 45))
-        c.handshake()
-        c.httpConnect("10.0.0.4:1080")
-        socks5Connect(&c, name: "pool.supportxmr.com", port: 3333)
-        c.cryptoNoteMining(rig: "chained", shares: 3, interval: 15)
-        c.close()
-        frames += c.frames
-        var d = Conversation(
-            client: "10.0.0.98", clientPort: 52900, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 50))
-        d.handshake()
-        socks5Connect(&d, ipv4: [10, 0, 0, 3], port: 3128)
-        d.httpConnect("xmr-eu1.nanopool.org:14444", agent: "XMRig/6.21.0")
-        d.cryptoNoteMining(rig: "chained-2", shares: 3, interval: 15)
-        d.close()
-        frames += d.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.97", clientPort: 52800, server: "10.0.0.3", serverPort: 3128, start: t0.adding(seconds: 45)
+        ) { c in
+            c.httpConnect("10.0.0.4:1080")
+            socks5Connect(&c, name: "pool.supportxmr.com", port: 3333)
+            c.cryptoNoteMining(rig: "chained", shares: 3, interval: 15)
+        }
+        frames += Conversation.recorded(
+            client: "10.0.0.98", clientPort: 52900, server: "10.0.0.3", serverPort: 1080, start: t0.adding(seconds: 50)
+        ) { d in
+            socks5Connect(&d, ipv4: [10, 0, 0, 3], port: 3128)
+            d.httpConnect("xmr-eu1.nanopool.org:14444", agent: "XMRig/6.21.0")
+            d.cryptoNoteMining(rig: "chained-2", shares: 3, interval: 15)
+        }
         return frames.sorted { $0.time < $1.time }.pcap()
     }
 
     static func relay() -> [UInt8] {
         var frames = lookup("10.0.0.100", "pool.supportxmr.com", ["198.51.100.100"], id: 7, at: t0)
-        var up = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.100", clientPort: 53000, server: "198.51.100.100", serverPort: 3333,
-            start: t0.adding(seconds: 1))
-        up.handshake()
-        up.cryptoNoteMining(rig: "proxy-upstream", shares: 4, interval: 15)
-        up.close()
-        frames += up.frames
+            start: t0.adding(seconds: 1)
+        ) { up in
+            up.cryptoNoteMining(rig: "proxy-upstream", shares: 4, interval: 15)
+        }
         for (i, miner) in ["10.0.0.101", "10.0.0.102"].enumerated() {
-            var down = Conversation(
+            frames += Conversation.recorded(
                 client: miner, clientPort: UInt16(54000 + i), server: "10.0.0.100", serverPort: 3333,
-                start: t0.adding(seconds: 2 + Double(i)))
-            down.handshake()
-            down.cryptoNoteMining(rig: "lan-\(i + 1)", shares: 2, interval: 20)
-            down.close()
-            frames += down.frames
+                start: t0.adding(seconds: 2 + Double(i))
+            ) { down in
+                down.cryptoNoteMining(rig: "lan-\(i + 1)", shares: 2, interval: 20)
+            }
         }
         // A second relay whose upstream is TLS to a bare address (XMRig's tls: true): its miners' work
         // leaves encrypted; the relay is still the host to pull.
-        var tls = Conversation(
+        frames += Conversation.recorded(
             client: "10.0.0.103", clientPort: 53100, server: "198.51.100.110", serverPort: 8443,
-            start: t0.adding(seconds: 4))
-        tls.handshake()
-        tls.send(.client, Wire.clientHello(sni: nil, alpn: []))
-        tls.send(.server, Wire.serverHello13() + Wire.appData(700, seed: 5))
-        tls.tlsMiningRecords(jobs: 20, shareEvery: 2)  // 10 min
-        tls.close()
-        frames += tls.frames
-        var lan = Conversation(
+            start: t0.adding(seconds: 4)
+        ) { tls in
+            tls.send(.client, Wire.clientHello(sni: nil, alpn: []))
+            tls.send(.server, Wire.serverHello13() + Wire.appData(700, seed: 5))
+            tls.tlsMiningRecords(jobs: 20, shareEvery: 2)  // 10 min
+        }
+        frames += Conversation.recorded(
             client: "10.0.0.104", clientPort: 54100, server: "10.0.0.103", serverPort: 3333,
-            start: t0.adding(seconds: 5))
-        lan.handshake()
-        lan.cryptoNoteMining(rig: "lan-3", shares: 2, interval: 20)
-        lan.close()
-        frames += lan.frames
+            start: t0.adding(seconds: 5)
+        ) { lan in
+            lan.cryptoNoteMining(rig: "lan-3", shares: 2, interval: 20)
+        }
         return frames.sorted { $0.time < $1.time }.pcap()
     }
 }

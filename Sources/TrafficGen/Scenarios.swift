@@ -228,59 +228,54 @@ public enum Corpus {
 
     static func notMining() -> [UInt8] {
         var frames: [(time: Timestamp, frame: [UInt8])] = []
-        var web3 = Conversation(
-            client: "10.0.0.20", clientPort: 41000, server: "10.0.0.30", serverPort: 8545, start: t0)
-        web3.handshake()
-        for i in 1...5 {
-            web3.send(.client, #"{"jsonrpc":"2.0","method":"eth_blockNumber","params":[],"id":\#(i)}"#)
-            web3.send(.server, #"{"jsonrpc":"2.0","id":\#(i),"result":"0x10d4f\#(i)"}"#)
+        frames += Conversation.recorded(
+            client: "10.0.0.20", clientPort: 41000, server: "10.0.0.30", serverPort: 8545, start: t0
+        ) { web3 in
+            for i in 1...5 {
+                web3.send(.client, #"{"jsonrpc":"2.0","method":"eth_blockNumber","params":[],"id":\#(i)}"#)
+                web3.send(.server, #"{"jsonrpc":"2.0","id":\#(i),"result":"0x10d4f\#(i)"}"#)
+            }
+            web3.send(
+                .client,
+                #"{"jsonrpc":"2.0","method":"eth_getBalance","params":["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b","latest"],"id":9}"#
+            )
+            web3.send(.server, #"{"jsonrpc":"2.0","id":9,"result":"0x0234c8a3397aab58"}"#)
         }
-        web3.send(
-            .client,
-            #"{"jsonrpc":"2.0","method":"eth_getBalance","params":["0x9c99d212f7e5daa18ab50810e0fd255d1f04303b","latest"],"id":9}"#
-        )
-        web3.send(.server, #"{"jsonrpc":"2.0","id":9,"result":"0x0234c8a3397aab58"}"#)
-        web3.close()
-        frames += web3.frames
-        var echo = Conversation(
-            client: "10.0.0.21", clientPort: 41001, server: "10.0.0.31", serverPort: 7, start: t0.adding(seconds: 1))
-        echo.handshake()
-        for line in [
-            Messages.v1Subscribe(), Messages.v1Authorize(user: Messages.btcWallet + ".w"),
-            #"{"jsonrpc":"2.0","method":"echo","params":["hello"],"id":3}"#
-        ] {
-            echo.send(.client, line)
-            echo.send(.server, line)  // an echo service sends every line back unchanged
+        frames += Conversation.recorded(
+            client: "10.0.0.21", clientPort: 41001, server: "10.0.0.31", serverPort: 7, start: t0.adding(seconds: 1)
+        ) { echo in
+            for line in [
+                Messages.v1Subscribe(), Messages.v1Authorize(user: Messages.btcWallet + ".w"),
+                #"{"jsonrpc":"2.0","method":"echo","params":["hello"],"id":3}"#
+            ] {
+                echo.send(.client, line)
+                echo.send(.server, line)  // an echo service sends every line back unchanged
+            }
         }
-        echo.close()
-        frames += echo.frames
-        var db = Conversation(
-            client: "10.0.0.22", clientPort: 41002, server: "10.0.0.32", serverPort: 9200, start: t0.adding(seconds: 2))
-        db.handshake()
-        db.send(.client, #"{"id": 7, "query": "select * from notes where body like '%mining.subscribe%'"}"#)
-        db.send(
-            .server,
-            #"{"id": 7, "rows": [{"body": "the miner sends mining.subscribe then mining.authorize", "login": "4BCeEPhodg"}]}"#
-        )
-        db.close()
-        frames += db.frames
-        var http = Conversation(
-            client: "10.0.0.23", clientPort: 41003, server: "10.0.0.33", serverPort: 80, start: t0.adding(seconds: 3))
-        http.handshake()
-        let body = #"{"method":"mining.subscribe","params":["x"],"id":1}"#
-        http.send(
-            .client,
-            "POST /rpc HTTP/1.1\r\nHost: api.example\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
-                + body, line: false)
-        http.send(.server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", line: false)
-        http.close()
-        frames += http.frames
-        var bin = Conversation(
-            client: "10.0.0.24", clientPort: 41004, server: "10.0.0.34", serverPort: 3333, start: t0.adding(seconds: 4))
-        bin.handshake()
-        bin.send(.client, (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
-        bin.close()
-        frames += bin.frames
+        frames += Conversation.recorded(
+            client: "10.0.0.22", clientPort: 41002, server: "10.0.0.32", serverPort: 9200, start: t0.adding(seconds: 2)
+        ) { db in
+            db.send(.client, #"{"id": 7, "query": "select * from notes where body like '%mining.subscribe%'"}"#)
+            db.send(
+                .server,
+                #"{"id": 7, "rows": [{"body": "the miner sends mining.subscribe then mining.authorize", "login": "4BCeEPhodg"}]}"#
+            )
+        }
+        frames += Conversation.recorded(
+            client: "10.0.0.23", clientPort: 41003, server: "10.0.0.33", serverPort: 80, start: t0.adding(seconds: 3)
+        ) { http in
+            let body = #"{"method":"mining.subscribe","params":["x"],"id":1}"#
+            http.send(
+                .client,
+                "POST /rpc HTTP/1.1\r\nHost: api.example\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                    + body, line: false)
+            http.send(.server, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", line: false)
+        }
+        frames += Conversation.recorded(
+            client: "10.0.0.24", clientPort: 41004, server: "10.0.0.34", serverPort: 3333, start: t0.adding(seconds: 4)
+        ) { bin in
+            bin.send(.client, (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        }
         return frames.pcap()
     }
 

@@ -12,7 +12,7 @@ import StreamReassembly
 /// analyzer that claims the flow then receives its in-order bytes per direction, its gaps and its
 /// ends, and answers each with a decision. When the flow ends (or a live snapshot looks at it) the
 /// analyzer says what it found: mining sessions and evidence.
-protocol FlowAnalyzer: AnyObject {
+protocol FlowAnalyzer: AnyObject, SendableMetatype {
     /// Claims a TCP flow from its first payload (sent by `direction`). Cheap: every new flow is
     /// offered to every analyzer listed before the one that takes it. Pure: it only answers "is it
     /// mine" — what the run counts about a claimed flow belongs in `claimed`.

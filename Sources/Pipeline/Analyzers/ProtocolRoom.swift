@@ -70,7 +70,7 @@ public struct ProtocolCapsTable: Sendable {
 
 /// A UDP protocol: each datagram judged on its own (no stream). The table offers every UDP datagram
 /// to these in order; the first that claims it takes it.
-protocol DatagramAnalyzer {
+protocol DatagramAnalyzer: SendableMetatype {
     /// Whether datagrams between these ports are this protocol's. Cheap: every datagram asks (the
     /// reader asks too, before a flow exists); what the payload says is `datagram`'s to judge.
     static func claims(sourcePort: UInt16, destinationPort: UInt16) -> Bool
