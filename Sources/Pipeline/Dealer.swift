@@ -95,13 +95,13 @@ struct Dealer {
         }
         if seed == nil { seed = Self.seed(from: f) }
         let decoded = PacketDecoder.decode(link: f.linkType, frame: frame)
-        PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
+        let note = PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
         holdBack(point, own: &own)
         let s = shard(for: decoded)
         let w = owner[s]
         if w == 0 {
             if ownSince == nil { ownSince = point }
-            own.enqueue(shard: s, at: point, decoded: decoded, frame: frame)
+            own.enqueue(shard: s, at: point, decoded: decoded, frame: frame, note: note)
             return
         }
         var item = Item(kind: .packet, seq: point.seq, clock: clock)
@@ -114,6 +114,7 @@ struct Dealer {
             item.offset = pending[w].bytes.count
             pending[w].bytes.append(contentsOf: frame)
         }
+        if let note { pending[w].notes.append((pending[w].items.count, note)) }
         append(item, to: w)
     }
 

@@ -34,6 +34,9 @@ struct Dispatcher: FlowHandler {
     /// The packet being processed is a datagram put together from IP fragments: its DNS names are
     /// learned here, not by the reader (`DNSAnalyzer.message`). Set by `PacketPath` for that call.
     var reassembled = false
+    /// What the reader made of the datagram being processed (`DatagramNote`), when it made anything.
+    /// Set by `PacketPath` for that call.
+    var note: (any DatagramNote)?
     /// The packet being processed (or the whole second, or the end of input): the place name lookups
     /// are made at, however far back the flow they are for last saw a packet. Set by `PacketPath`.
     var progress = InputPoint.start
@@ -64,7 +67,8 @@ struct Dispatcher: FlowHandler {
             guard let analyzer = AnalyzerTable.datagramAnalyzer(sourcePort: src.port, destinationPort: dst.port) else {
                 return .bypass
             }
-            return analyzer.datagram(bytes, from: src, to: dst, flow: context, reassembled: reassembled)
+            return analyzer.datagram(
+                bytes, from: src, to: dst, flow: context, reader: reassembled ? .reassembled : .seen(note: note))
                 ? .continue : .bypass
         case .end:
             flow.app.analyzer?.end(direction: direction, flow: context)

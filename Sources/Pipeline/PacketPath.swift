@@ -25,6 +25,9 @@ struct PacketPath {
     var stats = AnalysisStats()
     /// The batch being processed, its storage kept between batches.
     private var ahead: [Ahead] = []
+    /// What the reader made of some of its datagrams (`learnAtOnce`), by index in `ahead`: a side list,
+    /// so that `Ahead` holds no reference and the batch's arrays copy as plain bytes.
+    private var notes: [(index: Int, note: any DatagramNote)] = []
 
     /// `nameStore`: the part of `names` this path's flows teach (`RunState.nameStore`).
     init(
@@ -57,8 +60,9 @@ struct PacketPath {
     mutating func read(_ frame: CapturedPacket) {
         let (point, second) = input.take(time: frame.timestamp, originalLength: frame.originalLength)
         let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
-        Self.learnAtOnce(
+        let note = Self.learnAtOnce(
             decoded, in: frame.bytes, intel: intel, limits: limits, names: dispatcher.runState.names, at: point)
+        if let note { notes.append((ahead.count, note)) }
         ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
     }
 
@@ -74,12 +78,19 @@ struct PacketPath {
         let count = ahead.count
         guard count > 0 else { return }
         for j in 0..<min(Self.slotDistance, count) { if let k = ahead[j].key { table.prefetchSlot(k) } }
+        var noted = 0
         for i in 0..<count {
             if i + Self.slotDistance < count, let k = ahead[i + Self.slotDistance].key { table.prefetchSlot(k) }
-            process(ahead[i])
+            if noted < notes.count, notes[noted].index == i {
+                process(ahead[i], note: notes[noted].note)
+                noted += 1
+            } else {
+                process(ahead[i])
+            }
         }
         let next = InputPoint(seq: ahead[count - 1].point.seq + 1, clock: clock)
         ahead.removeAll(keepingCapacity: true)
+        notes.removeAll(keepingCapacity: true)
         // Alone, this path is the only one looking names up: none before the next packet.
         dispatcher.runState.names.purge(lowWater: next)
     }
@@ -90,6 +101,13 @@ struct PacketPath {
         if item.point.clock > clock { clock = item.point.clock }
         if item.second { tick(time: clock, before: item.point.seq) }
         handle(item.decoded, key: item.key, frame: item.frame, at: item.point)
+    }
+
+    /// Processes a datagram taken ahead with what the reader made of it (`learnAtOnce`), for its analyzer.
+    mutating func process(_ item: Ahead, note: any DatagramNote) {
+        dispatcher.note = note
+        defer { dispatcher.note = nil }
+        process(item)
     }
 
     /// Requests the flow slot of a frame processed soon (see `flush`).
@@ -120,24 +138,25 @@ struct PacketPath {
 
     /// Offers an unfragmented UDP datagram to the protocol that claims it before any flow sees it
     /// (`DatagramAnalyzer.learnAtOnce`: a DNS answer's names, the only names learned before any flow
-    /// sees them, `NameMemory`). The reader does this, for every worker of `ParallelAnalysis`.
+    /// sees them, `NameMemory`). The reader does this, for every worker of `ParallelAnalysis`; what
+    /// the analyzer made of the datagram goes with it to the worker (`ReaderPass`).
     @inline(__always)
     static func learnAtOnce(
         _ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
         names: NameMemory, at point: InputPoint
-    ) {
+    ) -> (any DatagramNote)? {
         guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, !p.payload.isEmpty,
             p.payload.upperBound <= frame.count
-        else { return }
+        else { return nil }
         // Only the analyzers that learn from whole datagrams are asked (DNS), in table order.
         for analyzer in AnalyzerTable.readers where analyzer.claims(sourcePort: sp, destinationPort: dp) {
-            analyzer.learnAtOnce(
+            return analyzer.learnAtOnce(
                 UnsafeRawBufferPointer(rebasing: frame[p.payload]),
                 DatagramReader(
                     source: Endpoint(address: p.src, port: sp), destination: Endpoint(address: p.dst, port: dp),
                     intel: intel, limits: limits, names: names, point: point))
-            return
         }
+        return nil
     }
 
     /// `key`: the packet's flow key, worked out ahead (`key(_:)`: present for every `.packet`).

@@ -20,6 +20,8 @@ struct ShardGroup {
     private let raised = EventList()
     /// Frames taken and not yet processed, in input order, with the index of their shard's path.
     private var ahead: [(path: Int, item: PacketPath.Ahead)] = []
+    /// What the reader made of some of those frames (`DatagramNote`), by index in `ahead`.
+    private var notes: [(index: Int, note: any DatagramNote)] = []
 
     /// `path`: a new shard's packet path, given where it raises its events (nil: nobody listens).
     init(
@@ -45,9 +47,13 @@ struct ShardGroup {
     /// as one path does (`PacketPath.flush`): with a queue per shard, a shard's fetches would be made
     /// hundreds of packets before their use, and be gone from the cache by then.
     @inline(__always)
-    mutating func enqueue(shard: Int, at point: InputPoint, decoded: DecodeOutcome, frame: UnsafeRawBufferPointer) {
+    mutating func enqueue(
+        shard: Int, at point: InputPoint, decoded: DecodeOutcome, frame: UnsafeRawBufferPointer,
+        note: (any DatagramNote)?
+    ) {
         let l = local[shard]
         let key = paths[l].key(decoded)
+        if let note { notes.append((ahead.count, note)) }
         ahead.append((l, PacketPath.Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key)))
         if ahead.count >= PacketPath.aheadLimit { processAhead() }
     }
@@ -62,15 +68,22 @@ struct ShardGroup {
                 for j in 0..<min(distance, count) {
                     if let k = ahead[j].item.key { paths[ahead[j].path].prefetchSlot(k) }
                 }
+                var noted = 0
                 for i in 0..<count {
                     if i + distance < count, let k = ahead[i + distance].item.key {
                         paths[ahead[i + distance].path].prefetchSlot(k)
                     }
-                    paths[ahead[i].path].process(ahead[i].item)
+                    if noted < notes.count, notes[noted].index == i {
+                        paths[ahead[i].path].process(ahead[i].item, note: notes[noted].note)
+                        noted += 1
+                    } else {
+                        paths[ahead[i].path].process(ahead[i].item)
+                    }
                 }
             }
         }
         ahead.removeAll(keepingCapacity: true)
+        notes.removeAll(keepingCapacity: true)
     }
 
     /// A whole second of packet time (sample `number`), at the same place in every shard's stream.

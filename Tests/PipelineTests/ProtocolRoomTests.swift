@@ -1,6 +1,9 @@
 import DNS
 import PacketDecoding
+import PoolIntel
+import StreamReassembly
 import Testing
+import TrafficGen
 
 @testable import Pipeline
 
@@ -58,5 +61,59 @@ import Testing
         #expect(AnalyzerTable.datagramAnalyzer(sourcePort: 53, destinationPort: 40_000) == DNSAnalyzer.self)
         #expect(AnalyzerTable.datagramAnalyzer(sourcePort: 30_303, destinationPort: 30_303) == PeerAnalyzer.self)
         #expect(AnalyzerTable.readers.count == 1 && AnalyzerTable.readers.first == DNSAnalyzer.self)
+    }
+}
+
+/// A datagram the reader parsed (`DatagramAnalyzer.learnAtOnce`) is judged from what the reader made
+/// of it, handed on beside the frame, not parsed a second time by the worker.
+@Suite struct ReaderNoteTests {
+    let client = IPAddress("10.0.0.5")!
+    let resolver = IPAddress("192.0.2.53")!
+
+    func reader(_ names: NameMemory) -> DatagramReader {
+        DatagramReader(
+            source: Endpoint(address: client, port: 40_000), destination: Endpoint(address: resolver, port: 53),
+            intel: PoolIntelligence(), limits: Limits(), names: names,
+            point: InputPoint(seq: 1, clock: .init(seconds: 1)))
+    }
+
+    @Test func theReaderParsesQueriesAndAnswersAndSaysWhatIsMalformed() throws {
+        let names = NameMemory(capacity: 64, delay: 1, delayPackets: 1)
+        let query = Wire.dnsQuery(id: 7, name: "pool.supportxmr.com")
+        let note = try #require(
+            query.withUnsafeBytes { DNSAnalyzer.learnAtOnce($0, reader(names)) } as? DNSAnalyzer.Reading)
+        #expect(note.message?.isResponse == false)
+        #expect(note.resolutions.map(\.name) == ["pool.supportxmr.com"])
+        let garbage: [UInt8] = [1, 2, 3]
+        let bad = try #require(
+            garbage.withUnsafeBytes { DNSAnalyzer.learnAtOnce($0, reader(names)) } as? DNSAnalyzer.Reading)
+        #expect(bad.message == nil && bad.resolutions.isEmpty)
+    }
+
+    /// The frame says www.example.org; the note the reader made says a listed pool. The lookup the
+    /// worker records is the note's: it did not parse the frame again.
+    @Test func theWorkerJudgesTheNoteNotTheFrame() throws {
+        let names = NameMemory(capacity: 64, delay: 1, delayPackets: 1)
+        let note = try #require(
+            Wire.dnsQuery(id: 7, name: "pool.supportxmr.com").withUnsafeBytes {
+                DNSAnalyzer.learnAtOnce($0, reader(names))
+            })
+        var path = PacketPath(limits: Limits(), intel: PoolIntelligence(), policy: .init(), names: names, onEvent: nil)
+        let frame = FrameBuilder.frame(
+            src: client, dst: resolver, proto: 17,
+            transport: FrameBuilder.udp(
+                src: client, dst: resolver, srcPort: 40_000, dstPort: 53,
+                payload: Wire.dnsQuery(id: 7, name: "www.example.org")))
+        frame.withUnsafeBytes { bytes in
+            let decoded = PacketDecoder.decode(link: .ethernet, frame: bytes)
+            let point = InputPoint(seq: 1, clock: .init(seconds: 1))
+            let item = PacketPath.Ahead(
+                point: point, second: false, frame: bytes, decoded: decoded, key: path.key(decoded))
+            path.process(item, note: note)
+        }
+        let part = path.finishPart(at: .init(seconds: 2))
+        let report = try #require(part.verdicts.reports(unflagged: true).first { $0.host == client })
+        #expect(report.evidence.contains { $0.kind == .dnsPoolLookup && $0.name == "pool.supportxmr.com" })
+        #expect(part.stats.protocolCounts[.dnsMessages] == 1)
     }
 }

@@ -40,14 +40,32 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
         sourcePort == 53 || destinationPort == 53
     }
 
-    /// Names in an answer that arrived whole were learned by the reader (`learnAtOnce`); one put
-    /// together from fragments is learned here.
+    /// A datagram the reader saw whole was parsed there, and its answer's names learned
+    /// (`learnAtOnce`); one put together from fragments is parsed and learned here.
     static func datagram(
         _ bytes: UnsafeRawBufferPointer, from source: Endpoint, to destination: Endpoint, flow: FlowContext,
-        reassembled: Bool
+        reader: ReaderPass
     ) -> Bool {
-        message(bytes, from: source, to: destination, over: .udp, flow: flow, learn: reassembled)
+        switch reader {
+        case .seen(let note as Reading):
+            judge(note.message, note.resolutions, from: source, to: destination, over: .udp, flow: flow, learn: false)
+        case .seen:
+            message(bytes, from: source, to: destination, over: .udp, flow: flow, learn: false)
+        case .reassembled:
+            message(bytes, from: source, to: destination, over: .udp, flow: flow, learn: true)
+        }
         return true
+    }
+
+    /// A whole datagram as the reader parsed it (`learnAtOnce`), for the worker that judges it.
+    final class Reading: DatagramNote {
+        /// Nil: the datagram is not a DNS message the parser accepts.
+        let message: DNSMessage?
+        let resolutions: [Resolution]
+        init(message: DNSMessage?, resolutions: [Resolution]) {
+            self.message = message
+            self.resolutions = resolutions
+        }
     }
 
     func deliver(_ bytes: UnsafeRawBufferPointer, direction: FlowDirection, flow: FlowContext) -> AnalyzerDecision {
@@ -72,22 +90,32 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
         Findings(evidence: flow.connectionToPool())
     }
 
-    /// One DNS message: counted, and a question for a listed name is evidence against its asker.
-    /// `learn`: whether the answer's names are learned here — not for an unfragmented UDP datagram,
+    /// One DNS message, parsed here and judged (`judge`). `learn`: whether the answer's names are learned here — not for an unfragmented UDP datagram,
     /// whose names the reader learned before handing the packet on (`learnAtOnce`).
     static func message(
         _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol,
         flow: FlowContext, learn: Bool
     ) {
+        let msg = try? DNSParser.parse(b, limits: flow.shared.limits.protocols[DNSLimits.self])
+        judge(
+            msg, msg.map { resolutions($0, intel: flow.shared.intel) } ?? [], from: src, to: dst, over: transport,
+            flow: flow, learn: learn)
+    }
+
+    /// A parsed DNS message (nil: malformed) and its listed names (`resolutions`): counted, and a
+    /// question for a listed name is evidence against its asker.
+    private static func judge(
+        _ msg: DNSMessage?, _ found: [Resolution], from src: Endpoint, to dst: Endpoint, over transport: IPProtocol,
+        flow: FlowContext, learn: Bool
+    ) {
         let shared = flow.shared
         let time = flow.time
-        let msg: DNSMessage
-        do { msg = try DNSParser.parse(b, limits: shared.limits.protocols[DNSLimits.self]) } catch {
+        guard let msg else {
             shared.anomalies.record(.dnsMalformed)
             return
         }
         shared.counts.add(.dnsMessages)
-        for r in resolutions(msg, intel: shared.intel) {
+        for r in found {
             if learn {
                 for (address, ttl) in r.addresses {
                     flow.remember(
@@ -111,11 +139,14 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
     }
 
     /// The names an unfragmented UDP DNS answer gives its addresses, learned before the packet is
-    /// handed to a worker so that any worker's next flow sees them (`NameMemory`). Nothing counted here.
-    static func learnAtOnce(_ b: UnsafeRawBufferPointer, _ reader: DatagramReader) {
-        guard let msg = try? DNSParser.parse(b, limits: reader.limits.protocols[DNSLimits.self]), msg.isResponse
-        else { return }
-        for r in resolutions(msg, intel: reader.intel) {
+    /// handed to a worker so that any worker's next flow sees them (`NameMemory`). Nothing counted
+    /// here: the message and its listed names go on with the datagram (`Reading`), to be judged there.
+    static func learnAtOnce(_ b: UnsafeRawBufferPointer, _ reader: DatagramReader) -> (any DatagramNote)? {
+        guard let msg = try? DNSParser.parse(b, limits: reader.limits.protocols[DNSLimits.self]) else {
+            return Reading(message: nil, resolutions: [])
+        }
+        let found = resolutions(msg, intel: reader.intel)
+        for r in found where msg.isResponse {
             for (address, ttl) in r.addresses {
                 RunState.remember(
                     address, name: r.name, match: r.match, source: .dnsAnswer,
@@ -123,10 +154,11 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
                     intel: reader.intel, into: reader.names, at: reader.point, atOnce: true)
             }
         }
+        return Reading(message: msg, resolutions: found)
     }
 
     /// A question whose name (or a CNAME on the way) a list names, and the addresses the message gives it.
-    struct Resolution {
+    struct Resolution: Sendable {
         var name: String
         /// Nil for an allow-listed name.
         var match: PoolMatch?

@@ -70,7 +70,7 @@ final class PeerAnalyzer: FlowAnalyzer, DatagramAnalyzer {
     /// An Ethereum discovery (discv4) datagram: node traffic, evidence at once. The flow is bypassed
     /// either way (its first datagram says what it is).
     static func datagram(
-        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, flow: FlowContext, reassembled: Bool
+        _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, flow: FlowContext, reader: ReaderPass
     ) -> Bool {
         let time = flow.time
         guard let h = PeerProtocols.discoveryV4(b) else { return false }

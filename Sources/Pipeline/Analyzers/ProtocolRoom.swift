@@ -75,17 +75,17 @@ protocol DatagramAnalyzer: SendableMetatype {
     /// reader asks too, before a flow exists); what the payload says is `datagram`'s to judge.
     static func claims(sourcePort: UInt16, destinationPort: UInt16) -> Bool
 
-    /// One datagram. `reassembled`: it was put together from IP fragments (the reader, which learns
-    /// what it can from whole datagrams before handing them on, did not see it whole). Returns
-    /// whether the flow's later datagrams still come here; false bypasses the flow.
+    /// One datagram, and what the reader did with it (`ReaderPass`). Returns whether the flow's later
+    /// datagrams still come here; false bypasses the flow.
     static func datagram(
         _ bytes: UnsafeRawBufferPointer, from source: Endpoint, to destination: Endpoint, flow: FlowContext,
-        reassembled: Bool
+        reader: ReaderPass
     ) -> Bool
 
     /// What a whole datagram teaches every worker before it is handed on (a DNS answer's names).
-    /// Default: nothing.
-    static func learnAtOnce(_ bytes: UnsafeRawBufferPointer, _ reader: DatagramReader)
+    /// What it returns travels with the datagram to `datagram` (`ReaderPass.seen`), so that what the
+    /// reader parsed is not parsed again. Default: nothing.
+    static func learnAtOnce(_ bytes: UnsafeRawBufferPointer, _ reader: DatagramReader) -> (any DatagramNote)?
 
     /// Whether it implements `learnAtOnce` (the reader offers datagrams only to those that do).
     static var learnsAtOnce: Bool { get }
@@ -95,9 +95,23 @@ protocol DatagramAnalyzer: SendableMetatype {
 }
 
 extension DatagramAnalyzer {
-    static func learnAtOnce(_ bytes: UnsafeRawBufferPointer, _ reader: DatagramReader) {}
+    static func learnAtOnce(_ bytes: UnsafeRawBufferPointer, _ reader: DatagramReader) -> (any DatagramNote)? { nil }
     static var learnsAtOnce: Bool { false }
     static var counters: [ProtocolCounter] { [] }
+}
+
+/// What the reader made of a whole datagram (`DatagramAnalyzer.learnAtOnce`: a DNS message parsed),
+/// handed on with it to the worker whose analyzer takes it. Immutable once made: it crosses threads.
+protocol DatagramNote: AnyObject, Sendable {}
+
+/// What the reader did with the datagram an analyzer is given.
+enum ReaderPass {
+    /// The reader never saw it whole: it was put together from IP fragments in the worker, so what the
+    /// reader learns from whole datagrams is the analyzer's to learn.
+    case reassembled
+    /// The reader saw it whole and learned from it what it could; `note` is what the claiming
+    /// analyzer's `learnAtOnce` made of it (nil: nothing, or it was not asked).
+    case seen(note: (any DatagramNote)?)
 }
 
 /// What the reader offers a whole datagram before handing it on (`DatagramAnalyzer.learnAtOnce`).
