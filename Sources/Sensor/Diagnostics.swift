@@ -45,11 +45,9 @@ struct DiagnosticLine: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
-        let text = TerminalSafe.escape(message.description)
+    func log(event: LogEvent) {
+        let level = event.level
+        let text = TerminalSafe.escape(event.message.description)
         // On a terminal a warning says so; the journal files it by its priority instead.
         let out =
             journald

@@ -52,12 +52,12 @@ public final class SensorMetrics: Sendable {
             s[key] = max(total, s[key] ?? 0)
             return d
         }
-        let counter = registry.makeCounter(name: name, labels: labels, help: help)
+        let counter = registry.makeCounter(descriptor: .named(name, help: help), labels: labels)
         if delta > 0 { counter.increment(by: Int64(delta)) }
     }
 
     private func set(_ name: String, _ labels: [(String, String)] = [], to value: Double, help: String) {
-        registry.makeGauge(name: name, labels: labels, help: help).set(to: value)
+        registry.makeGauge(descriptor: .named(name, help: help), labels: labels).set(to: value)
     }
 
     public func update(_ s: Snapshot, at now: Timestamp) {
@@ -172,4 +172,11 @@ public final class SensorMetrics: Sendable {
 
 public struct MetricsError: Error, CustomStringConvertible {
     public var description: String
+}
+
+extension MetricNameDescriptor {
+    /// A metric by its whole name (this sensor's names are written out in full, unit suffix included).
+    static func named(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
 }

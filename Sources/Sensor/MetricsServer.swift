@@ -93,8 +93,10 @@ private struct ServerLoop {
         for expired in connections.expire(at: now) { OS.close(expired) }
         if connections.dropped > reportedDrops {
             metrics.registry.makeCounter(
-                name: "stratumsniff_metrics_connections_dropped_total", labels: [],
-                help: "Connections to this endpoint dropped unanswered (too many at once, or too slow)."
+                descriptor: .named(
+                    "stratumsniff_metrics_connections_dropped_total",
+                    help: "Connections to this endpoint dropped unanswered (too many at once, or too slow)."),
+                labels: []
             )
             .increment(by: Int64(connections.dropped - reportedDrops))
             reportedDrops = connections.dropped

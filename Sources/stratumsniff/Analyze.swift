@@ -304,10 +304,8 @@ extension Analyze {
                 source: "analyze: " + files.joined(separator: ", "), version: StratumSniff.configuration.version,
                 at: WallTime.now())
             return StoreRecording(db: db)
-        } catch let e as StoreError {
-            return StoreRecording(db: nil, failure: e.description)
         } catch {
-            return StoreRecording(db: nil, failure: "\(error)")
+            return StoreRecording(db: nil, failure: error.description)
         }
     }
 }

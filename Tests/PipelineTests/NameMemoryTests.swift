@@ -167,7 +167,7 @@ import TrafficGen
     @Test func dnsAnswersNameTheirAddressesAtLeastTenMinutes() {
         let runState = runState()
         let answer = Wire.dnsAnswer(id: 1, name: "pool.supportxmr.com", addresses: ["198.51.100.100"], ttl: 0)
-        answer.withUnsafeBytes {
+        _ = answer.withUnsafeBytes {
             DNSAnalyzer.learnAtOnce(
                 $0,
                 DatagramReader(
