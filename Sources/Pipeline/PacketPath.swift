@@ -250,7 +250,7 @@ struct PacketPath {
         s.anomalies.record(.timeWentBackwards, count: s.timeWentBackwards)
         s.anomalies.record(.decoderMemoryCap, count: table.stats.decoderMemoryCapHits)
         s.anomalies.record(.reassemblyMemoryCap, count: table.stats.reassemblyMemoryCapHits)
-        s.anomalies.record(.tcpOverlapConflict, count: table.stats.overlapConflicts)
+        s.anomalies.record(.tcpOverlapConflict, count: table.stats.streams.overlapConflicts)
         s.anomalies.record(.flowHashReseeded, count: table.stats.hashReseeds)
         return s
     }

@@ -40,26 +40,29 @@ public struct PoolIntelligence: Sendable {
     }
 
     public mutating func add(poolList text: String, name: String) {
-        let parsed = ListParser.parse(text, name: name)
-        var pools = lists.pools
-        var addresses = lists.poolAddresses
-        for (d, e) in parsed.domains { pools.insert(d, e) }
-        for (b, e) in parsed.blocks { addresses.insert(b, e) }
+        let (names, addresses, errors) = Self.adding(text, name: name, to: lists.pools, lists.poolAddresses)
         lists = Lists(
-            pools: pools, poolAddresses: addresses, allowedNames: lists.allowedNames,
-            allowedAddresses: lists.allowedAddresses,
-            warnings: lists.warnings + parsed.errors)
+            pools: names, poolAddresses: addresses, allowedNames: lists.allowedNames,
+            allowedAddresses: lists.allowedAddresses, warnings: lists.warnings + errors)
     }
 
     public mutating func add(allowList text: String, name: String) {
-        let parsed = ListParser.parse(text, name: name)
-        var names = lists.allowedNames
-        var addresses = lists.allowedAddresses
-        for (d, e) in parsed.domains { names.insert(d, e) }
-        for (b, e) in parsed.blocks { addresses.insert(b, e) }
+        let (names, addresses, errors) = Self.adding(text, name: name, to: lists.allowedNames, lists.allowedAddresses)
         lists = Lists(
             pools: lists.pools, poolAddresses: lists.poolAddresses, allowedNames: names, allowedAddresses: addresses,
-            warnings: lists.warnings + parsed.errors)
+            warnings: lists.warnings + errors)
+    }
+
+    /// One list file's entries added to a pair of sets (names, addresses), and what was wrong in it.
+    private static func adding(
+        _ text: String, name: String, to names: DomainSet, _ addresses: AddressSet
+    ) -> (DomainSet, AddressSet, [String]) {
+        let parsed = ListParser.parse(text, name: name)
+        var names = names
+        var addresses = addresses
+        for (domain, entry) in parsed.domains { names.insert(domain, entry) }
+        for (block, entry) in parsed.blocks { addresses.insert(block, entry) }
+        return (names, addresses, parsed.errors)
     }
 
     /// The pool entry `name` falls under, unless the allow list covers it.

@@ -17,15 +17,10 @@ public struct ReassemblyStats: Sendable, Equatable {
     public var closed = 0
     public var bypassedFlows = 0
     public var bypassedPackets = 0
-    public var gaps = 0
-    public var gapBytes = 0
-    public var retransmittedSegments = 0
-    public var outOfOrderSegments = 0
-    public var outOfOrderCapFlushes = 0
-    public var depthCapHits = 0
     public var midStreamPickups = 0
-    /// Buffered TCP segments that disagreed about the same bytes (`tcp_overlap_conflict`).
-    public var overlapConflicts = 0
+    /// Gaps, retransmissions, out-of-order segments, depth-cap hits and overlap conflicts, summed
+    /// over every flow's two directions (`TCPHalfStream.Counters`).
+    public var streams = TCPHalfStream.Counters()
     /// Out-of-order segments released early because all flows' reassembly buffers reached their budget.
     public var reassemblyMemoryCapHits = 0
     /// Flows bypassed (or shed) because all flows' decoder buffers reached their budget.
@@ -52,14 +47,8 @@ public struct ReassemblyStats: Sendable, Equatable {
         closed += o.closed
         bypassedFlows += o.bypassedFlows
         bypassedPackets += o.bypassedPackets
-        gaps += o.gaps
-        gapBytes += o.gapBytes
-        retransmittedSegments += o.retransmittedSegments
-        outOfOrderSegments += o.outOfOrderSegments
-        outOfOrderCapFlushes += o.outOfOrderCapFlushes
-        depthCapHits += o.depthCapHits
         midStreamPickups += o.midStreamPickups
-        overlapConflicts += o.overlapConflicts
+        streams.add(o.streams)
         reassemblyMemoryCapHits += o.reassemblyMemoryCapHits
         decoderMemoryCapHits += o.decoderMemoryCapHits
         reassemblyMemory += o.reassemblyMemory
@@ -69,15 +58,7 @@ public struct ReassemblyStats: Sendable, Equatable {
         peakDecoderMemory += o.peakDecoderMemory
     }
 
-    mutating func absorb(_ c: TCPHalfStream.Counters) {
-        gaps += c.gaps
-        gapBytes += c.gapBytes
-        retransmittedSegments += c.retransmittedSegments
-        outOfOrderSegments += c.outOfOrderSegments
-        outOfOrderCapFlushes += c.outOfOrderCapFlushes
-        depthCapHits += c.depthCapHits
-        overlapConflicts += c.overlapConflicts
-    }
+    mutating func absorb(_ c: TCPHalfStream.Counters) { streams.add(c) }
 }
 
 /// A packet's flow key, its direction and its hash, worked out ahead of `FlowTable.process` so that

@@ -14,7 +14,7 @@ public struct TCPHalfStream {
     }
 
     /// Counters for one direction; summed into `ReassemblyStats`.
-    public struct Counters: Sendable {
+    public struct Counters: Sendable, Equatable {
         public var gaps = 0
         public var gapBytes = 0
         public var retransmittedSegments = 0
@@ -24,6 +24,18 @@ public struct TCPHalfStream {
         /// Buffered segments that cover the same sequence numbers with different bytes: two
         /// versions of the stream, the classic way to make a sensor see what the receiver does not.
         public var overlapConflicts = 0
+
+        public init() {}
+
+        mutating func add(_ o: Counters) {
+            gaps += o.gaps
+            gapBytes += o.gapBytes
+            retransmittedSegments += o.retransmittedSegments
+            outOfOrderSegments += o.outOfOrderSegments
+            outOfOrderCapFlushes += o.outOfOrderCapFlushes
+            depthCapHits += o.depthCapHits
+            overlapConflicts += o.overlapConflicts
+        }
     }
 
     /// Next sequence number expected; nil until the first SYN or data segment.
