@@ -80,7 +80,7 @@ let package = Package(
         .target(name: "Locking"),
         // Checked and saturating conversions for every number an adversary can choose.
         .target(name: "SafeNumbers", swiftSettings: hotPath),
-        .target(name: "PacketDecoding", dependencies: ["SafeNumbers"], swiftSettings: hotPath),
+        .target(name: "PacketDecoding", dependencies: ["Locking", "SafeNumbers"], swiftSettings: hotPath),
         .target(
             name: "StreamReassembly",
             dependencies: ["CHints", "PacketDecoding", .product(name: "DequeModule", package: "swift-collections")],

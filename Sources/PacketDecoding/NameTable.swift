@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Names given a small number the first time they are used, so that a value carrying one (an
 /// `Anomaly`, a protocol's counter) is copied without reference counting and compared, hashed and
@@ -9,7 +9,7 @@ public final class NameTable: Sendable {
         var list: [String] = []
         var numbers: [String: Int] = [:]
     }
-    private let names = Mutex(Names())
+    private let names = Locked(Names())
 
     public init() {}
 

@@ -171,7 +171,7 @@ import TrafficGen
         #expect(reports.count == PeriodReport.maxHosts + 100)
         let db = try EvidenceStore(
             .sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-        try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 100))
+        db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 100))
         try db.commit(
             StoreBatch(time: Timestamp(seconds: 150), reports: reports, statsJSON: "{}", packets: 1, bytes: 1, flows: 1)
         )
@@ -190,7 +190,7 @@ import TrafficGen
         let (a, reports) = analyze("xmrig-cryptonote.pcap")
         let db = try EvidenceStore(
             .sqlite(tempStore()), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-        try db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 5))
+        db.beginRun(source: "test", version: "t", at: Timestamp(seconds: 5))
         let wall = Timestamp(seconds: 2_000_000_000)  // 2033: far from the capture's 2024
         try db.commit(
             StoreBatch(

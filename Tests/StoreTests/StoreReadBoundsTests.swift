@@ -11,7 +11,7 @@ import Testing
     static func store() throws -> (path: String, db: EvidenceStore, span: (Int64, Int64)) {
         let path = tempStore()
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-        try db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
+        db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
         for name in ["xmrig-cryptonote.pcap", "tls-to-pool.pcap"] {
             let (a, r) = analyze(name)
             try db.commit(
@@ -98,7 +98,7 @@ import Testing
         try Self.edit(path, "UPDATE hosts SET verdict = \(Self.filler(1_000_000))")
         // Another process (this one remembers what it wrote and would not write it again).
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-        try db.beginRun(source: "t2", version: "t", at: Timestamp(seconds: 3))
+        db.beginRun(source: "t2", version: "t", at: Timestamp(seconds: 3))
         let (a, r) = analyze("xmrig-cryptonote.pcap")
         let changes = try db.commit(
             StoreBatch(

@@ -43,7 +43,7 @@ func tempStore() -> String {
         let (a1, r1) = analyze("xmrig-cryptonote.pcap")
         do {
             let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-            try db.beginRun(source: "test 1", version: "t", at: Timestamp(seconds: 100))
+            db.beginRun(source: "test 1", version: "t", at: Timestamp(seconds: 100))
             let changes = try db.commit(
                 StoreBatch(
                     time: Timestamp(seconds: 100), reports: r1, statsJSON: "{}", packets: a1.statistics.packets,
@@ -62,7 +62,7 @@ func tempStore() -> String {
         // A new process, the same file: the second run adds to the history.
         let (a2, r2) = analyze("tls-to-pool.pcap")
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-        try db.beginRun(source: "test 2", version: "t", at: Timestamp(seconds: 200))
+        db.beginRun(source: "test 2", version: "t", at: Timestamp(seconds: 200))
         try db.commit(
             StoreBatch(
                 time: Timestamp(seconds: 200), reports: r2, statsJSON: "{}", packets: 5, bytes: 0, flows: 1,
@@ -84,7 +84,7 @@ func tempStore() -> String {
         _ = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
         // Opening again runs no migration twice and keeps working.
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-        try db.beginRun(source: "x", version: "t", at: Timestamp(seconds: 1))
+        db.beginRun(source: "x", version: "t", at: Timestamp(seconds: 1))
         let version = try #require(
             try shell("sqlite3", [path, "PRAGMA user_version;"]), "sqlite3 is not installed (scripts/test installs it)")
         #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
@@ -96,7 +96,7 @@ func tempStore() -> String {
         let path = tempStore()
         let (_, r) = analyze(name)
         let db = try EvidenceStore(.sqlite(path), identity: StoreIdentity(sensor: "test"), documents: .reportJSON)
-        try db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
+        db.beginRun(source: "t", version: "t", at: Timestamp(seconds: 1))
         try db.commit(
             StoreBatch(time: Timestamp(seconds: 1), reports: r, statsJSON: "{}", packets: 1, bytes: 1, flows: 1))
         let span = try #require(try db.span())
