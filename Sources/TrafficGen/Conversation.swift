@@ -227,6 +227,17 @@ extension Conversation {
         for i in 0..<records { send(.server, Wire.appData(1300, seed: i), after: interval) }
     }
 
+    /// Stratum V2's opening in the clear: the device's SetupConnection to this server, and the pool's
+    /// SetupConnection.Success.
+    public mutating func sv2Setup(vendor: String, hardware: String, firmware: String, device: String) {
+        send(
+            .client,
+            Wire.sv2SetupConnection(
+                host: server.description, port: Int(serverPort), vendor: vendor, hardware: hardware,
+                firmware: firmware, device: device))
+        send(.server, Wire.sv2SetupSuccess())
+    }
+
     /// An HTTP proxy's tunnel: `CONNECT target` (with a User-Agent when given), granted.
     public mutating func httpConnect(_ target: String, agent: String? = nil) {
         send(

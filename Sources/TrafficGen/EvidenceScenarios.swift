@@ -262,12 +262,7 @@ extension Corpus {
         frames += Conversation.recorded(
             client: "10.0.0.70", clientPort: 54000, server: "10.0.0.2", serverPort: 3336, start: t0
         ) { c in
-            c.send(
-                .client,
-                Wire.sv2SetupConnection(
-                    host: "10.0.0.2", port: 3336, vendor: "Bitmain", hardware: "S19j Pro", firmware: "braiins-os 23.03",
-                    device: "rack4-miner07"))
-            c.send(.server, Wire.sv2SetupSuccess())
+            c.sv2Setup(vendor: "Bitmain", hardware: "S19j Pro", firmware: "braiins-os 23.03", device: "rack4-miner07")
             c.send(.client, Wire.sv2OpenStandardChannel(user: "\(Messages.btcWallet).rack4"))
             c.send(.server, Wire.sv2OpenChannelSuccess() + Wire.sv2NewMiningJob(1))
             for i in 0..<8 {

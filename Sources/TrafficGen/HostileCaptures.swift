@@ -261,12 +261,7 @@ public enum Hostile {
     static func sv2Channels(count: Int) -> Frames {
         var c = Conversation(client: "10.4.0.10", clientPort: 44000, server: "10.4.0.20", serverPort: 3336, start: t0)
         c.handshake()
-        c.send(
-            .client,
-            Wire.sv2SetupConnection(
-                host: "10.4.0.20", port: 3336, vendor: "Bitmain", hardware: "S19", firmware: "braiins-os",
-                device: "rig-1"))
-        c.send(.server, Wire.sv2SetupSuccess())
+        c.sv2Setup(vendor: "Bitmain", hardware: "S19", firmware: "braiins-os", device: "rig-1")
         var batch: [UInt8] = []
         for i in 0..<count {
             batch += Wire.sv2OpenStandardChannel(user: "wallet\(i).worker\(i)")
