@@ -138,16 +138,15 @@ public struct ScoringPolicy: Sendable, Codable {
     /// Connections to a listed pool (merged into one record) that count as long-lived together.
     public var repeatedConnections = 3
     /// Ports where TLS without SNI is ordinary enough (web, mail, LDAP, IMAP, POP3) that it adds nothing.
-    public var commonTLSPorts: Set<UInt16> = [443, 8443, 4443, 993, 995, 465, 636, 853]
+    @EncodedInOrder public var commonTLSPorts: Set<UInt16> = [443, 8443, 4443, 993, 995, 465, 636, 853]
     public init() {}
+}
 
-    /// The ports in order: a set's own order changes from run to run, and a stored record should not.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(longLivedSeconds, forKey: .longLivedSeconds)
-        try c.encode(periodicMinPackets, forKey: .periodicMinPackets)
-        try c.encode(periodicMaxAveragePayload, forKey: .periodicMaxAveragePayload)
-        try c.encode(repeatedConnections, forKey: .repeatedConnections)
-        try c.encode(commonTLSPorts.sorted(), forKey: .commonTLSPorts)
-    }
+/// A set written in order: a set's own order changes from run to run, and a stored record should not.
+@propertyWrapper
+public struct EncodedInOrder<Element: Codable & Hashable & Comparable & Sendable>: Codable, Sendable {
+    public var wrappedValue: Set<Element>
+    public init(wrappedValue: Set<Element>) { self.wrappedValue = wrappedValue }
+    public init(from decoder: Decoder) throws { wrappedValue = try Set(from: decoder) }
+    public func encode(to encoder: Encoder) throws { try wrappedValue.sorted().encode(to: encoder) }
 }
