@@ -114,7 +114,7 @@ struct Dealer {
             item.offset = pending[w].bytes.count
             pending[w].bytes.append(contentsOf: frame)
         }
-        if let note { pending[w].notes.append((pending[w].items.count, note)) }
+        pending[w].notes.add(note, at: pending[w].items.count)
         append(item, to: w)
     }
 

@@ -31,12 +31,10 @@ struct FlowApp {
 /// datagram goes to the table's first datagram analyzer that claims it, judged on its own.
 struct Dispatcher: FlowHandler {
     let runState: RunState
-    /// The packet being processed is a datagram put together from IP fragments: its DNS names are
-    /// learned here, not by the reader (`DNSAnalyzer.message`). Set by `PacketPath` for that call.
-    var reassembled = false
-    /// What the reader made of the datagram being processed (`DatagramNote`), when it made anything.
-    /// Set by `PacketPath` for that call.
-    var note: (any DatagramNote)?
+    /// What the reader did with the datagram being processed: saw it whole (with what it made of it,
+    /// `DatagramNote`), or never saw it because it was put together from IP fragments here. Set by
+    /// `PacketPath` for that call.
+    var reader = ReaderPass.seen(note: nil)
     /// The packet being processed (or the whole second, or the end of input): the place name lookups
     /// are made at, however far back the flow they are for last saw a packet. Set by `PacketPath`.
     var progress = InputPoint.start
@@ -68,7 +66,7 @@ struct Dispatcher: FlowHandler {
                 return .bypass
             }
             return analyzer.datagram(
-                bytes, from: src, to: dst, flow: context, reader: reassembled ? .reassembled : .seen(note: note))
+                bytes, from: src, to: dst, flow: context, reader: reader)
                 ? .continue : .bypass
         case .end:
             flow.app.analyzer?.end(direction: direction, flow: context)

@@ -25,9 +25,8 @@ struct PacketPath {
     var stats = AnalysisStats()
     /// The batch being processed, its storage kept between batches.
     private var ahead: [Ahead] = []
-    /// What the reader made of some of its datagrams (`learnAtOnce`), by index in `ahead`: a side list,
-    /// so that `Ahead` holds no reference and the batch's arrays copy as plain bytes.
-    private var notes: [(index: Int, note: any DatagramNote)] = []
+    /// What the reader made of some of its datagrams (`learnAtOnce`), by index in `ahead`.
+    private var notes = DatagramNotes()
 
     /// `nameStore`: the part of `names` this path's flows teach (`RunState.nameStore`).
     init(
@@ -62,7 +61,7 @@ struct PacketPath {
         let decoded = PacketDecoder.decode(link: frame.linkType, frame: frame.bytes)
         let note = Self.learnAtOnce(
             decoded, in: frame.bytes, intel: intel, limits: limits, names: dispatcher.runState.names, at: point)
-        if let note { notes.append((ahead.count, note)) }
+        notes.add(note, at: ahead.count)
         ahead.append(Ahead(point: point, second: second, frame: frame.bytes, decoded: decoded, key: key(decoded)))
     }
 
@@ -78,19 +77,13 @@ struct PacketPath {
         let count = ahead.count
         guard count > 0 else { return }
         for j in 0..<min(Self.slotDistance, count) { if let k = ahead[j].key { table.prefetchSlot(k) } }
-        var noted = 0
         for i in 0..<count {
             if i + Self.slotDistance < count, let k = ahead[i + Self.slotDistance].key { table.prefetchSlot(k) }
-            if noted < notes.count, notes[noted].index == i {
-                process(ahead[i], note: notes[noted].note)
-                noted += 1
-            } else {
-                process(ahead[i])
-            }
+            if let note = notes.take(at: i) { process(ahead[i], note: note) } else { process(ahead[i]) }
         }
         let next = InputPoint(seq: ahead[count - 1].point.seq + 1, clock: clock)
         ahead.removeAll(keepingCapacity: true)
-        notes.removeAll(keepingCapacity: true)
+        notes.removeAll()
         // Alone, this path is the only one looking names up: none before the next packet.
         dispatcher.runState.names.purge(lowWater: next)
     }
@@ -105,8 +98,8 @@ struct PacketPath {
 
     /// Processes a datagram taken ahead with what the reader made of it (`learnAtOnce`), for its analyzer.
     mutating func process(_ item: Ahead, note: any DatagramNote) {
-        dispatcher.note = note
-        defer { dispatcher.note = nil }
+        dispatcher.reader = .seen(note: note)
+        defer { dispatcher.reader = .seen(note: nil) }
         process(item)
     }
 
@@ -176,8 +169,8 @@ struct PacketPath {
             }
             guard let whole = fragments.add(f, in: frame, now: time) else { return }
             stats.fragmentsReassembled += 1
-            dispatcher.reassembled = true
-            defer { dispatcher.reassembled = false }
+            dispatcher.reader = .reassembled
+            defer { dispatcher.reader = .seen(note: nil) }
             whole.withUnsafeBytes { buf in
                 let k = f.key
                 switch PacketDecoder.decodeTransport(

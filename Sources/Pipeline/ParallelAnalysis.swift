@@ -113,7 +113,6 @@ public final class ParallelAnalysis: InputAnalysis {
                 while var batch = queue.pop() {
                     var end: Item?
                     batch.bytes.withUnsafeBytes { bytes in
-                        var noted = 0
                         for (index, item) in batch.items.enumerated() {
                             switch item.kind {
                             case .packet:
@@ -122,14 +121,9 @@ public final class ParallelAnalysis: InputAnalysis {
                                     ? UnsafeRawBufferPointer(
                                         start: UnsafeRawPointer(bitPattern: item.address), count: item.length)
                                     : UnsafeRawBufferPointer(rebasing: bytes[item.offset..<item.offset + item.length])
-                                var note: (any DatagramNote)?
-                                if noted < batch.notes.count, batch.notes[noted].item == index {
-                                    note = batch.notes[noted].note
-                                    noted += 1
-                                }
                                 mine.enqueue(
                                     shard: Int(item.shard), at: InputPoint(seq: item.seq, clock: item.clock),
-                                    decoded: item.decoded, frame: frame, note: note)
+                                    decoded: item.decoded, frame: frame, note: batch.notes.take(at: index))
                             case .tick:
                                 mine.sample(item.seq, at: item.clock, before: item.position, peaks: peaks)
                             case .end:
@@ -146,7 +140,7 @@ public final class ParallelAnalysis: InputAnalysis {
                     mine.drainRetired(into: retired)
                     done.count.add(1, ordering: .releasing)
                     batch.items.removeAll(keepingCapacity: true)
-                    batch.notes.removeAll(keepingCapacity: true)
+                    batch.notes.removeAll()
                     batch.bytes.removeAll(keepingCapacity: true)
                     queue.recycle(batch)
                 }
@@ -232,8 +226,8 @@ struct Item: Sendable {
 struct Batch: Sendable {
     var items: [Item] = []
     /// What the reader made of some of the items' datagrams (`DatagramAnalyzer.learnAtOnce`), by
-    /// index in `items`: a side list, so that an `Item` holds no reference and copies as plain bytes.
-    var notes: [(item: Int, note: any DatagramNote)] = []
+    /// index in `items`.
+    var notes = DatagramNotes()
     var bytes: [UInt8] = []
     var first = InputPoint.start
 

@@ -21,7 +21,7 @@ struct ShardGroup {
     /// Frames taken and not yet processed, in input order, with the index of their shard's path.
     private var ahead: [(path: Int, item: PacketPath.Ahead)] = []
     /// What the reader made of some of those frames (`DatagramNote`), by index in `ahead`.
-    private var notes: [(index: Int, note: any DatagramNote)] = []
+    private var notes = DatagramNotes()
 
     /// `path`: a new shard's packet path, given where it raises its events (nil: nobody listens).
     init(
@@ -53,7 +53,7 @@ struct ShardGroup {
     ) {
         let l = local[shard]
         let key = paths[l].key(decoded)
-        if let note { notes.append((ahead.count, note)) }
+        notes.add(note, at: ahead.count)
         ahead.append((l, PacketPath.Ahead(point: point, second: false, frame: frame, decoded: decoded, key: key)))
         if ahead.count >= PacketPath.aheadLimit { processAhead() }
     }
@@ -68,14 +68,12 @@ struct ShardGroup {
                 for j in 0..<min(distance, count) {
                     if let k = ahead[j].item.key { paths[ahead[j].path].prefetchSlot(k) }
                 }
-                var noted = 0
                 for i in 0..<count {
                     if i + distance < count, let k = ahead[i + distance].item.key {
                         paths[ahead[i + distance].path].prefetchSlot(k)
                     }
-                    if noted < notes.count, notes[noted].index == i {
-                        paths[ahead[i].path].process(ahead[i].item, note: notes[noted].note)
-                        noted += 1
+                    if let note = notes.take(at: i) {
+                        paths[ahead[i].path].process(ahead[i].item, note: note)
                     } else {
                         paths[ahead[i].path].process(ahead[i].item)
                     }
@@ -83,7 +81,7 @@ struct ShardGroup {
             }
         }
         ahead.removeAll(keepingCapacity: true)
-        notes.removeAll(keepingCapacity: true)
+        notes.removeAll()
     }
 
     /// A whole second of packet time (sample `number`), at the same place in every shard's stream.

@@ -90,8 +90,9 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
         Findings(evidence: flow.connectionToPool())
     }
 
-    /// One DNS message, parsed here and judged (`judge`). `learn`: whether the answer's names are learned here — not for an unfragmented UDP datagram,
-    /// whose names the reader learned before handing the packet on (`learnAtOnce`).
+    /// One DNS message, parsed here and judged (`judge`). `learn`: whether the answer's names are
+    /// learned here — not for an unfragmented UDP datagram, whose names the reader learned before
+    /// handing the packet on (`learnAtOnce`).
     static func message(
         _ b: UnsafeRawBufferPointer, from src: Endpoint, to dst: Endpoint, over transport: IPProtocol,
         flow: FlowContext, learn: Bool

@@ -104,6 +104,31 @@ extension DatagramAnalyzer {
 /// handed on with it to the worker whose analyzer takes it. Immutable once made: it crosses threads.
 protocol DatagramNote: AnyObject, Sendable {}
 
+/// Notes beside a list of frames, by the frame's index: kept apart so that the frames' own values
+/// hold no reference and copy as plain bytes (most frames have none). Taken in index order.
+struct DatagramNotes {
+    private var notes: [(index: Int, note: any DatagramNote)] = []
+    private var taken = 0
+
+    /// `note` (if any) for the frame at `index`, added after every earlier index's.
+    mutating func add(_ note: (any DatagramNote)?, at index: Int) {
+        if let note { notes.append((index, note)) }
+    }
+
+    /// The note of the frame at `index`, asked for in increasing index order.
+    mutating func take(at index: Int) -> (any DatagramNote)? {
+        guard taken < notes.count, notes[taken].index == index else { return nil }
+        taken += 1
+        return notes[taken - 1].note
+    }
+
+    /// Empty again, its storage kept.
+    mutating func removeAll() {
+        notes.removeAll(keepingCapacity: true)
+        taken = 0
+    }
+}
+
 /// What the reader did with the datagram an analyzer is given.
 enum ReaderPass {
     /// The reader never saw it whole: it was put together from IP fragments in the worker, so what the
