@@ -76,7 +76,7 @@ struct Analyze: ParsableCommand {
         // A SQLite store in a directory that does not exist is found now, not after the analysis (and a
         // typo in --store must not quietly create a directory tree somewhere). StoreLocation decides what
         // is a file; a connection string libpq refuses is reported with the store's other failures.
-        if let store, let path = (try? StoreLocation(store))?.file, let dir = StorePaths.missingDirectory(of: path) {
+        if let store, let path = (try? StoreLocation(store))?.file, let dir = AtomicFile.missingDirectory(of: path) {
             throw ValidationError(
                 "--store \(store): the directory \(dir) does not exist; create it or choose another --store")
         }

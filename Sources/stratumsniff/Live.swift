@@ -198,128 +198,50 @@ struct Live: ParsableCommand {
     }
 
     func run() throws {
-        Allocator.limitArenas()
-        let started = WallTime.now()
-        var (pools, localNets) = try intel.load()
-        let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-        // A sensor that will drop its privileges keeps the password libpq finds now (the password file may be root's).
-        let storeLocation = noStore ? nil : try StorePaths.location(store).keepingPassword(if: Privileges.isRoot)
-        let storePath = storeLocation?.file
-        let spoolDir = spoolDirectory
-        // The handles are opened now, as root: several workers open theirs and wait for `run`.
-        // Events go to the outputs once they are open (after privileges are dropped).
-        let events = EventRelay()
-        let sensor: any LiveSensor
-        var limits = caps.limits
-        limits.maxHostsSeen = 0  // hosts without evidence are listed by `analyze --all-hosts` only
-        do {
-            if count > 1 {
-                sensor = try LiveWorkers(
-                    interfaces: interfaces, options: captureOptions, workers: count, limits: limits, intel: pools,
-                    localNets: localNets, collectRetired: storeLocation != nil
-                ) { events.send($0) }
-            } else {
-                // One handle per interface; any that cannot be opened stops the start.
-                let options = captureOptions
-                let captures = try interfaces.map { name throws(CaptureError) in
-                    try LiveCapture(interface: name, options: options)
-                }
-                let analyzer = PacketPipeline(limits: limits, intel: pools, localNets: localNets) { events.send($0) }
-                analyzer.collectRetiredSessions = storeLocation != nil
-                sensor = LiveLoop(captures: captures, analyzer: analyzer)
-            }
-        } catch {
+        // A list that does not read at start is a usage error; later (SIGHUP, schedule) the lists in use stay.
+        let (pools, localNets) = try intel.load()
+        let lists = ConfiguredLists(intel: intel, configFile: config.path)
+        let session = LiveSession(try settings(), lists: lists, intel: pools, localNets: localNets)
+        let outcome: LiveSession.Outcome
+        do { outcome = try session.run() } catch {
             Diagnostics.log.error("\(error)")
             throw ExitCode(Exit.usageOrInputError)
         }
-        // The metrics port, like the handles, may need root (below 1024).
-        let sensorMetrics = metrics.map { _ in
-            SensorMetrics(sensor: identity.identity.sensor, site: identity.identity.site)
-        }
-        var metricsServer: MetricsServer?
-        if let address = metrics, let m = sensorMetrics {
-            do { metricsServer = try MetricsServer(address: address, metrics: m) } catch {
-                Diagnostics.log.error("\(error)")
-                throw ExitCode(Exit.usageOrInputError)
-            }
-        }
-        defer { metricsServer?.stop() }
-        // The handles are open: nothing else needs root.
-        try dropPrivileges(writing: storePath, spool: spoolDir)
-        let (outputs, recorder) = try openOutputs(store: storeLocation, spool: spoolDir, started: started)
-        events.outputs = outputs
-        Signals.install()
-        let commits = LiveCommits(
-            analyzer: sensor, outputs: outputs, recorder: recorder, reportDir: reportDir,
-            maxHosts: caps.limits.hosts.maxHosts
-        ) { sensor.captureSummary() }
-        commits.prober = makeProber(localNets: localNets, recorder: recorder)
-        defer { commits.prober?.stop(within: 1) }
-        let replaceIntel: (PoolIntelligence) -> Void = { sensor.replaceIntel($0) }
-        let status = StatusLine(quiet: quiet)
-        let deadline = duration.map { started.adding(seconds: $0) }
-        let period = reportEvery.flatMap(DurationText.seconds)
-        let listPeriod = reloadListsEvery.flatMap(DurationText.seconds)
-        // With --config, SIGHUP reads the file again: the lists and the log level change live.
-        var lists = intel
-        var settings = config.path == nil ? [:] : Self.effectiveSettings()
-        var captureFailed = false
-        let shouldStop = { Signals.shouldStop || deadline.map { WallTime.now() >= $0 } == true }
-        // The periodic work, in the order it runs on each tick (about once a second).
-        var tasks: [any PeriodicTask] = [
-            OnSignal(Signals.takeReload) {
-                if let file = config.path { rereadConfig(file, &lists, &settings) }
-                reload(outputs, lists, replaceIntel, &pools, &localNets)
-            }
-        ]
-        if let p = listPeriod {
-            tasks.append(
-                Every(p, first: started.adding(seconds: p)) { _ in
-                    reloadListsOnSchedule(lists, replaceIntel, &pools, &localNets)
-                })
-        }
-        if let keep = retain.flatMap(DurationText.seconds), let recorder {
-            tasks.append(
-                Every(3600, first: started) { now in Self.prune(recorder, before: now.adding(seconds: -keep)) })
-        }
-        tasks.append(
-            CommitsAndReports(
-                every: commitInterval, reportEvery: period, started: started,
-                writerBehind: { recorder?.isBehind == true },
-                commit: { commits.commit(commits.snapshot(), at: $0) },
-                report: { commits.writeReport(from: $0, to: $1, label: reportEvery ?? "") }))
-        if let m = sensorMetrics {
-            tasks.append(
-                EveryTick { now in
-                    m.update(
-                        Self.metricsSnapshot(
-                            sensor: sensor, commits: commits, outputs: outputs, recorder: recorder, at: now),
-                        at: now)
-                })
-        }
-        if status.enabled {
-            tasks.append(
-                EveryTick { _ in
-                    let c = sensor.captureSummary()
-                    let st = sensor.statistics
-                    status.show(
-                        "\(c.packets_received) received, \(c.packets_dropped_by_kernel) dropped by kernel, \(c.packets_dropped_by_interface) by interface, \(st.reassembly.activeFlows) flows, \(st.stratumSessions) sessions"
-                    )
-                })
-        }
-        var runtime = SensorRuntime(tasks)
-        let everySecond: (Timestamp) -> Void = { runtime.tick(at: $0) }
-        do {
-            try sensor.run(shouldStop: shouldStop, everySecond: everySecond)
-        } catch {
-            status.clear()
-            Diagnostics.log.error("\(error); writing the final report and stopping")
-            captureFailed = true
-        }
-        status.clear()
-        finish(sensor.finish(), commits, outputs: outputs, recorder: recorder, started: started)
         // A capture that failed (an interface gone) is not a clean stop: let the supervisor restart us.
-        if captureFailed { throw ExitCode(Exit.usageOrInputError) }
+        if case .captureFailed = outcome { throw ExitCode(Exit.usageOrInputError) }
+    }
+
+    /// What the sensor runs with, from the flags (and the config file merged into them).
+    func settings() throws -> LiveSettings {
+        var settings = LiveSettings(
+            interfaces: interfaces, identity: identity.identity, version: StratumSniff.configuration.version)
+        settings.capture = captureOptions
+        settings.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
+        settings.limits = caps.limits
+        // A sensor that will drop its privileges keeps the password libpq finds now (the password file may be root's).
+        settings.store = noStore ? nil : try StorePaths.location(store).keepingPassword(if: Privileges.isRoot)
+        settings.spool = spoolDirectory.map {
+            LiveSettings.SpoolSettings(directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20))
+        }
+        settings.user = user
+        settings.reportDirectory = reportDir
+        settings.periodReports = reportEvery.flatMap { label in
+            DurationText.seconds(label).map { LiveSettings.PeriodReports(label: label, seconds: $0) }
+        }
+        settings.events = events.map {
+            LiveSettings.EventsSettings(path: $0, eve: eventsFormat == .eve, maxBytes: eventsMaxMb * 1024 * 1024)
+        }
+        settings.syslog = syslog
+        settings.webhook = webhook
+        settings.reloadListsEvery = reloadListsEvery.flatMap(DurationText.seconds)
+        settings.retain = retain.flatMap(DurationText.seconds)
+        settings.commitInterval = commitInterval
+        settings.metricsAddress = metrics
+        settings.duration = duration
+        settings.finalReport = LiveSettings.FinalReport(rawValue: format) ?? .table
+        settings.statusLine = !quiet
+        settings.probe = probing.policy(localNets: nil)
+        return settings
     }
 
     var captureOptions: LiveCapture.Options {
@@ -337,18 +259,6 @@ struct Live: ParsableCommand {
         guard !noStore, let store, PostgresLocation.isConnectionString(store) else { return nil }
         return spool ?? StorePaths.defaultSpool
     }
-
-    /// Events from the capture workers' threads, to the outputs once they are open (the workers open
-    /// their handles before the outputs exist: privileges are dropped in between).
-    final class EventRelay: Sendable {
-        private let target = Locked<Outputs?>(nil)
-        var outputs: Outputs? {
-            get { target.withLock { $0 } }
-            set { target.withLock { $0 = newValue } }
-        }
-        func send(_ event: AnalysisEvent) { target.withLock { $0?.event(event) } }
-    }
-
 }
 
 /// `live --events-format`.

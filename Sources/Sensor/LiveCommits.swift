@@ -4,7 +4,6 @@ import OS
 import PacketDecoding
 import Pipeline
 import Reporting
-import Sensor
 import Store
 
 /// What a live sensor does every few seconds: alerts on hosts newly mining, a snapshot committed
@@ -85,7 +84,7 @@ final class LiveCommits {
     func writeReport(from: Timestamp, to: Timestamp, label: String) {
         guard let recorder, let reportDir else { return }
         let store = recorder.store
-        let base = "\(reportDir)/stratumsniff-\(Live.fileStamp(from))-\(label)"
+        let base = "\(reportDir)/stratumsniff-\(Self.fileStamp(from))-\(label)"
         let out = outputs
         recorder.enqueue {
             do {
@@ -103,5 +102,11 @@ final class LiveCommits {
                 Diagnostics.log.error("report: \(error)")
             }
         }
+    }
+
+    /// A period's start in a file name: 20261207T080000Z.
+    static func fileStamp(_ t: Timestamp) -> String {
+        TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(
+            of: ":", with: "") + "Z"
     }
 }

@@ -12,20 +12,24 @@ import SafeNumbers
 import Sensor
 import Store
 
-extension Live {
-    /// SIGHUP: reopen the output files and reload the pool and allow lists.
-    func reload(
-        _ outputs: Outputs, _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-        _ localNets: inout AddressSet?
-    ) {
-        do {
-            try outputs.reopen()
-            try reloadLists(lists, apply, &pools, &localNets)
-            Diagnostics.log.notice("SIGHUP: outputs reopened, lists reloaded (\(pools.pools.count) pool names)")
-        } catch {
-            Diagnostics.log.error("SIGHUP: \(error)")
-        }
+/// The pool and allow lists as `live`'s command line names them, read again on SIGHUP and on
+/// schedule. With `--config`, SIGHUP reads the file again (the flags still override it): the lists and
+/// the log level take the new values now; any other change is named, to be applied by a restart.
+struct ConfiguredLists: LiveLists {
+    /// The lists' options in force.
+    var intel: IntelOptions
+    /// `--config`: the file read again on SIGHUP (nil: the lists are read again as they are named).
+    let configFile: String?
+    /// The settings in force as `config show` reads them, to name what a new reading changes.
+    var settings: [String: [String]]
+
+    init(intel: IntelOptions, configFile: String?) {
+        self.intel = intel
+        self.configFile = configFile
+        settings = configFile == nil ? [:] : Self.effectiveSettings()
     }
+
+    func load() throws -> (PoolIntelligence, AddressSet?) { try intel.load() }
 
     /// What SIGHUP can change without a restart: the lists (what they are made of) and the log level.
     static let changeableLive: Set<String> = ["pool-list", "allow-list", "intel-cache", "no-builtin-pools", "log-level"]
@@ -43,10 +47,10 @@ extension Live {
         expanded.schema?.values(in: Array(expanded.arguments.dropFirst())) ?? [:]
     }
 
-    /// SIGHUP with `--config`: the file read again (the flags still override it). The lists and the log
-    /// level take the new values now; any other change is named, to be applied by a restart. A file
-    /// that no longer reads, or a setting that no longer validates, changes nothing.
-    func rereadConfig(_ file: String, _ lists: inout IntelOptions, _ settings: inout [String: [String]]) {
+    /// SIGHUP with `--config`: the file read again. A file that no longer reads, or a setting that no
+    /// longer validates, changes nothing.
+    mutating func reread() {
+        guard let file = configFile else { return }
         let fresh: Live
         let now: [String: [String]]
         do {
@@ -72,30 +76,7 @@ extension Live {
         settings = settings.filter { !Self.changeableLive.contains($0.key) }.merging(
             now.filter { Self.changeableLive.contains($0.key) }
         ) { old, _ in old }
-        lists = fresh.intel
+        intel = fresh.intel
         Diagnostics.setLevel(fresh.diagnostics.level)
-    }
-
-    /// The schedule (`--reload-lists-every`): the lists only; the outputs stay open.
-    func reloadListsOnSchedule(
-        _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-        _ localNets: inout AddressSet?
-    ) {
-        do {
-            try reloadLists(lists, apply, &pools, &localNets)
-            Diagnostics.log.notice("lists reloaded on schedule (\(pools.pools.count) pool names)")
-        } catch {
-            Diagnostics.log.error("scheduled list reload: \(error); the lists in use stay")
-        }
-    }
-
-    /// The pool and allow lists (and `--intel-cache`) read again and handed to the analyzer; if
-    /// reading fails, nothing changes.
-    func reloadLists(
-        _ lists: IntelOptions, _ apply: (PoolIntelligence) -> Void, _ pools: inout PoolIntelligence,
-        _ localNets: inout AddressSet?
-    ) throws {
-        (pools, localNets) = try lists.load()
-        apply(pools)
     }
 }

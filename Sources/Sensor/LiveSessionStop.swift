@@ -1,30 +1,21 @@
-import ArgumentParser
 import Detection
-import Foundation
-import Locking
 import OS
-import PacketCapture
 import PacketDecoding
 import Pipeline
-import PoolIntel
 import Reporting
-import SafeNumbers
-import Sensor
-import Store
 
-extension Live {
+extension LiveSession {
     /// Stop: every open session is flushed into the verdicts, then the final commit and report, the
     /// store closed whole, and the final report on standard output.
     func finish(
         _ final: (reports: [HostReport], stats: AnalysisStats), _ commits: LiveCommits, outputs: Outputs,
-        recorder: Recorder?,
-        started: Timestamp
+        recorder: Recorder?
     ) {
         let end = WallTime.now()
         // The final verdicts with every probe answer so far (the snapshot path applies them in commit).
         let reports = commits.prober?.judge(final.reports) ?? final.reports
         commits.commit(reports, at: end)
-        if reportDir != nil { commits.writeReport(from: started, to: end, label: "final") }
+        if settings.reportDirectory != nil { commits.writeReport(from: started, to: end, label: "final") }
         if let recorder { recorder.submit(rows: recorder.store.endRunRows(at: end)) }
         recorder?.stop()  // everything queued is written (or spooled) before the store is closed
         if let recorder, recorder.spoolState.batches > 0, !recorder.drainSpool(within: 5) {
@@ -40,26 +31,21 @@ extension Live {
             stats: final.stats, files: 0, errors: [], elapsed: end.since(started),
             reports: reports)
         summary.capture = capture
-        if let recorder, let dir = spoolDirectory {
+        if let recorder, let dir = settings.spool?.directory {
             let s = recorder.spoolState
             summary.store_spool = SpoolSummary(
                 directory: dir, batches: s.batches, bytes: s.bytes, delivered: s.delivered, rows_dropped: s.rowsDropped,
                 oldest_seconds: (s.oldestSeconds * 10).rounded() / 10)
         }
-        switch format {
-        case "json": JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }
-        case "table": print(TableReport.render(reports, summary: summary), terminator: "")
-        default: break
+        switch settings.finalReport {
+        case .json: JSONOutput.writeReport(summary: summary, hosts: reports) { print($0, terminator: "") }
+        case .table: print(TableReport.render(reports, summary: summary), terminator: "")
+        case .none: break
         }
         if capture.packets_dropped_by_kernel > 0 || capture.packets_dropped_by_interface > 0 {
             Diagnostics.log.warning(
                 "\(capture.packets_dropped_by_kernel) packets dropped by the kernel, \(capture.packets_dropped_by_interface) by the interface: raise --buffer-size or narrow --bpf"
             )
         }
-    }
-
-    static func fileStamp(_ t: Timestamp) -> String {
-        TimeFormat.iso8601(t.nanoseconds).prefix(19).replacingOccurrences(of: "-", with: "").replacingOccurrences(
-            of: ":", with: "") + "Z"
     }
 }
