@@ -15,14 +15,17 @@ public struct LiveSettings: Sendable {
     public var limits = Limits()
     /// The history store (nil: none).
     public var store: StoreLocation?
-    /// A PostgreSQL store: where batches wait while the database is away.
-    public var spool: SpoolSettings?
+    /// A PostgreSQL store: where batches wait while the database is away, and the spool's size limit.
+    public var spool: (directory: String, maxBytes: Int)?
     /// When started as root, the user to become once the interfaces are open (nil: nobody).
     public var user: String?
     public var reportDirectory: String?
-    /// A report per period (whole hours, days …) into `reportDirectory`.
-    public var periodReports: PeriodReports?
-    public var events: EventsSettings?
+    /// A report per period (whole hours, days …) into `reportDirectory`; the label (15m, 1h, 24h …)
+    /// names the period in file names.
+    public var periodReports: (label: String, seconds: Double)?
+    /// The events file (`-`: standard output), in Suricata's EVE shape or as `--format jsonl` lines,
+    /// rotated at `maxBytes`.
+    public var events: (path: String, eve: Bool, maxBytes: Int)?
     /// An RFC 5424 collector, as `SyslogSender` takes it.
     public var syslog: String?
     public var webhook: String?
@@ -50,39 +53,6 @@ public struct LiveSettings: Sendable {
         self.interfaces = interfaces
         self.identity = identity
         self.version = version
-    }
-
-    public struct SpoolSettings: Sendable {
-        public var directory: String
-        public var maxBytes: Int
-        public init(directory: String, maxBytes: Int) {
-            self.directory = directory
-            self.maxBytes = maxBytes
-        }
-    }
-
-    public struct PeriodReports: Sendable {
-        /// How the period is written in file names (15m, 1h, 24h …).
-        public var label: String
-        public var seconds: Double
-        public init(label: String, seconds: Double) {
-            self.label = label
-            self.seconds = seconds
-        }
-    }
-
-    public struct EventsSettings: Sendable {
-        /// A file, or `-` for standard output.
-        public var path: String
-        /// Suricata EVE records instead of the `--format jsonl` lines.
-        public var eve = false
-        /// Rotated at this size.
-        public var maxBytes: Int
-        public init(path: String, eve: Bool, maxBytes: Int) {
-            self.path = path
-            self.eve = eve
-            self.maxBytes = maxBytes
-        }
     }
 
     /// The report on standard output when the sensor stops.

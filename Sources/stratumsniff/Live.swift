@@ -221,15 +221,15 @@ struct Live: ParsableCommand {
         // A sensor that will drop its privileges keeps the password libpq finds now (the password file may be root's).
         settings.store = noStore ? nil : try StorePaths.location(store).keepingPassword(if: Privileges.isRoot)
         settings.spool = spoolDirectory.map {
-            LiveSettings.SpoolSettings(directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20))
+            (directory: $0, maxBytes: spoolMaxMb.multipliedSaturated(by: 1 << 20))
         }
         settings.user = user
         settings.reportDirectory = reportDir
         settings.periodReports = reportEvery.flatMap { label in
-            DurationText.seconds(label).map { LiveSettings.PeriodReports(label: label, seconds: $0) }
+            DurationText.seconds(label).map { (label: label, seconds: $0) }
         }
         settings.events = events.map {
-            LiveSettings.EventsSettings(path: $0, eve: eventsFormat == .eve, maxBytes: eventsMaxMb * 1024 * 1024)
+            (path: $0, eve: eventsFormat == .eve, maxBytes: eventsMaxMb * 1024 * 1024)
         }
         settings.syslog = syslog
         settings.webhook = webhook

@@ -13,17 +13,6 @@ enum StorePaths {
             ? "/var/lib/stratumsniff/store.sqlite" : FileManager.default.currentDirectoryPath + "/stratumsniff.sqlite"
     }
 
-    /// Creates the store's directory if needed (mode 0750).
-    static func prepareDirectory(for path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        guard !dir.isEmpty else { return }
-        do {
-            try FileManager.default.createDirectory(
-                atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
-        } catch {
-            throw ValidationError("cannot create the store directory \(dir): \(error.localizedDescription)")
-        }
-    }
 }
 
 /// Durations like 90s, 30m, 24h, 7d.

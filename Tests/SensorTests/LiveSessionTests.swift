@@ -33,7 +33,7 @@ import Testing
         settings.workers = workers
         // Already who it should be: a test process must not give up root.
         settings.user = "root"
-        settings.events = LiveSettings.EventsSettings(path: events, eve: false, maxBytes: 1 << 20)
+        settings.events = (path: events, eve: false, maxBytes: 1 << 20)
         settings.duration = 2.5
         settings.reloadListsEvery = 1
         settings.finalReport = .none
