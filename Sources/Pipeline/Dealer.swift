@@ -190,6 +190,9 @@ struct Dealer {
         guard !pending[w].items.isEmpty else { return }
         let batch = pending[w]
         pending[w] = queues[w].spare() ?? Batch.empty()
+        // A reused batch still holds the notes of its last load, which the reader made: they are let go
+        // here, on the thread whose allocator they came from, where the next notes will reuse the memory.
+        pending[w].notes.removeAll()
         sent[w] += 1
         inFlight[w].append((sent[w], batch.first))
         queues[w].push(batch)

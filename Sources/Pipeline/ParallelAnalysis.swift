@@ -140,7 +140,8 @@ public final class ParallelAnalysis: InputAnalysis {
                     mine.drainRetired(into: retired)
                     done.count.add(1, ordering: .releasing)
                     batch.items.removeAll(keepingCapacity: true)
-                    batch.notes.removeAll()
+                    // The notes stay: the reader lets them go when it reuses the batch (`Dealer.send`), so
+                    // that what it allocated is freed on its own thread.
                     batch.bytes.removeAll(keepingCapacity: true)
                     queue.recycle(batch)
                 }
