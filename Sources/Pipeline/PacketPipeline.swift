@@ -308,12 +308,8 @@ public struct AnalysisPart: Sendable {
     }
 }
 
-/// When a host was first and last seen in a flow.
+/// When a host was first and last seen in a flow (made only here; read by reports).
 public struct HostSeen: Sendable, Equatable {
     public var first: Timestamp
     public var last: Timestamp
-    public init(first: Timestamp, last: Timestamp) {
-        self.first = first
-        self.last = last
-    }
 }
