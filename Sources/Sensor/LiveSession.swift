@@ -54,14 +54,14 @@ public final class LiveSession {
         let events = EventRelay()
         let sensor = try openSensor { events.send($0) }
         // The metrics port, like the handles, may need root (below 1024).
-        let metrics = settings.metricsAddress.map { _ in
-            SensorMetrics(sensor: settings.identity.sensor, site: settings.identity.site)
-        }
+        var metrics: SensorMetrics?
         var metricsServer: MetricsServer?
-        if let address = settings.metricsAddress, let metrics {
-            do { metricsServer = try MetricsServer(address: address, metrics: metrics) } catch {
+        if let address = settings.metricsAddress {
+            let served = SensorMetrics(sensor: settings.identity.sensor, site: settings.identity.site)
+            do { metricsServer = try MetricsServer(address: address, metrics: served) } catch {
                 throw LiveStartFailure(error)
             }
+            metrics = served
         }
         defer { metricsServer?.stop() }
         // The handles are open: nothing else needs root.

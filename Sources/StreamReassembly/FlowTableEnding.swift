@@ -13,8 +13,8 @@ extension FlowTable {
         streams[i].bypassCounted = true
         slots[i].bypassed = true
         stats.bypassedFlows += 1
-        stats.absorb(streams[i].halves.0.counters)
-        stats.absorb(streams[i].halves.1.counters)
+        stats.streams.add(streams[i].halves.0.counters)
+        stats.streams.add(streams[i].halves.1.counters)
         streams[i].halves = (TCPHalfStream(), TCPHalfStream())
         stats.reassemblyMemory -= streams[i].chargedReassembly
         streams[i].chargedReassembly = 0
@@ -60,8 +60,8 @@ extension FlowTable {
         }
         let i = Int(s)
         if !streams[i].bypassCounted {
-            stats.absorb(streams[i].halves.0.counters)
-            stats.absorb(streams[i].halves.1.counters)
+            stats.streams.add(streams[i].halves.0.counters)
+            stats.streams.add(streams[i].halves.1.counters)
         }
         handler.endFlow(flow, reason: reason, time: time)
         stats.reassemblyMemory -= streams[i].chargedReassembly

@@ -57,8 +57,6 @@ public struct ReassemblyStats: Sendable, Equatable {
         peakReassemblyMemory += o.peakReassemblyMemory
         peakDecoderMemory += o.peakDecoderMemory
     }
-
-    mutating func absorb(_ c: TCPHalfStream.Counters) { streams.add(c) }
 }
 
 /// A packet's flow key, its direction and its hash, worked out ahead of `FlowTable.process` so that
