@@ -24,6 +24,15 @@ public struct DNSLimits: Sendable, Equatable {
 /// Names are decoded with compression; a pointer must point strictly before the
 /// label that holds it, so loops are impossible, and jumps and total length are capped.
 public enum DNSParser {
+    /// Whether the message's header says it is a response with at least one answer record — the
+    /// only kind that can give a name addresses. Reads two header fields, nothing else (false for
+    /// fewer than 12 bytes).
+    public static func isAnswer(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let v = ByteView(bytes)
+        guard bytes.count >= 12, let flags = v.u16(2), let an = v.u16(6) else { return false }
+        return flags & 0x8000 != 0 && an > 0
+    }
+
     public static func parse(_ bytes: UnsafeRawBufferPointer, limits: DNSLimits = DNSLimits()) throws(DNSParseError)
         -> DNSMessage
     {

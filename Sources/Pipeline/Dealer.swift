@@ -40,13 +40,22 @@ struct Dealer {
     private var sent: [Int]
     private(set) var input = InputCount()
     private let nap = DispatchSemaphore(value: 0)
+    let spare: Spare
+
+    /// When the reader parses a DNS query for the worker it goes to. A query teaches no name, so the
+    /// reader, which every packet passes, leaves it to the worker — unless that worker is behind:
+    /// then the reader parses it and the note spares the worker the work. What is found is the same
+    /// either way; this keeps the reader and the workers even as the traffic's mix changes (a
+    /// quarter of an office's packets can be DNS). `always` and `never` are for tests.
+    enum Spare: Sendable { case whenBehind, always, never }
 
     init(
         owner: [Int], firstShard: [Int], limits: Limits, intel: PoolIntelligence, names: NameMemory,
         queues: [BatchQueue], finished: [BatchCounter], peaks: PeakSamples,
-        assign: (@Sendable (IPAddress, IPAddress) -> Int)?
+        assign: (@Sendable (IPAddress, IPAddress) -> Int)?, spare: Spare = .whenBehind
     ) {
         workerCount = firstShard.count
+        self.spare = spare
         self.owner = owner
         self.firstShard = firstShard
         self.limits = limits
@@ -95,10 +104,12 @@ struct Dealer {
         }
         if seed == nil { seed = Self.seed(from: f) }
         let decoded = PacketDecoder.decode(link: f.linkType, frame: frame)
-        let note = PacketPath.learnAtOnce(decoded, in: frame, intel: intel, limits: limits, names: names, at: point)
-        holdBack(point, own: &own)
         let s = shard(for: decoded)
         let w = owner[s]
+        let note = PacketPath.learnAtOnce(
+            decoded, in: frame, intel: intel, limits: limits, names: names, at: point,
+            spareWorker: w != 0 && spares(w))
+        holdBack(point, own: &own)
         if w == 0 {
             if ownSince == nil { ownSince = point }
             own.enqueue(shard: s, at: point, decoded: decoded, frame: frame, note: note)
@@ -116,6 +127,14 @@ struct Dealer {
         }
         pending[w].notes.add(note, at: pending[w].items.count)
         append(item, to: w)
+    }
+
+    @inline(__always) private func spares(_ w: Int) -> Bool {
+        switch spare {
+        case .whenBehind: queues[w].isBehind
+        case .always: true
+        case .never: false
+        }
     }
 
     /// Ends the input: every shard gets the end (the last sample's number and the clock) and the

@@ -63,12 +63,13 @@ public final class ParallelAnalysis: InputAnalysis {
             assign: nil, onEvent: onEvent)
     }
 
-    /// `assign`: tests choose the worker of an address pair (its first shard is taken).
+    /// `assign`: tests choose the worker of an address pair (its first shard is taken); `spare`: when
+    /// the reader parses DNS queries for their workers (`Dealer.Spare`; tests force either way).
     init(
         workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(),
         localNets: AddressSet? = nil,
         policy: ScoringPolicy = ScoringPolicy(), collectRetired: Bool = false,
-        assign: (@Sendable (IPAddress, IPAddress) -> Int)?,
+        assign: (@Sendable (IPAddress, IPAddress) -> Int)?, spare: Dealer.Spare = .whenBehind,
         onEvent: (@Sendable (AnalysisEvent) -> Void)? = nil
     ) {
         let shardCount = min(max(1, limits.shards), 4096)
@@ -100,7 +101,7 @@ public final class ParallelAnalysis: InputAnalysis {
         for (w, shards) in split.enumerated() { for s in shards { owner[s] = w } }
         dealer = Dealer(
             owner: owner, firstShard: split.map { $0[0] }, limits: limits, intel: intel, names: names,
-            queues: queues, finished: finished, peaks: peaks, assign: assign)
+            queues: queues, finished: finished, peaks: peaks, assign: assign, spare: spare)
         for w in 1..<max(n, 1) {
             let queue = queues[w]
             let done = finished[w]
@@ -278,12 +279,23 @@ final class BatchQueue: Sendable {
     private let spares = Locked([Batch]())
     private let filled = DispatchSemaphore(value: 0)
     private let free: DispatchSemaphore
+    private let capacity: Int
+    /// Batches pushed and not yet taken, kept beside the lock so that the reader can glance at it
+    /// per packet (`isBehind`): a hint for sharing work, never a count anything else relies on.
+    private let queued = Atomic(0)
 
-    init(capacity: Int) { free = DispatchSemaphore(value: max(1, capacity)) }
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        free = DispatchSemaphore(value: self.capacity)
+    }
+
+    /// Whether the worker is behind: half its queue or more is waiting.
+    var isBehind: Bool { queued.load(ordering: .relaxed) * 2 >= capacity }
 
     func push(_ batch: Batch) {
         free.wait()
         state.withLock { $0.items.append(batch) }
+        queued.add(1, ordering: .relaxed)
         filled.signal()
     }
 
@@ -292,6 +304,7 @@ final class BatchQueue: Sendable {
         while true {
             let (batch, closed) = state.withLock { s in (s.items.popFirst(), s.closed) }
             if let batch {
+                queued.subtract(1, ordering: .relaxed)
                 free.signal()
                 return batch
             }

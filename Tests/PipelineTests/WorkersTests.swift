@@ -48,7 +48,8 @@ import TrafficGen
     /// packets test the hold-back in both its dimensions.
     func run(
         _ frames: Frames, workers: Int, assign: (@Sendable (IPAddress, IPAddress) -> Int)? = nil, batched: Bool = false,
-        namePackets: Int = 8, sessionsPerHost: Int? = nil, names: Int? = nil, parallel: Bool = false
+        namePackets: Int = 8, sessionsPerHost: Int? = nil, names: Int? = nil, parallel: Bool = false,
+        spare: Dealer.Spare = .whenBehind
     ) -> String {
         let sorted = frames.sorted { $0.time < $1.time }
         var limits = Limits()
@@ -57,7 +58,8 @@ import TrafficGen
         if let n = names { limits.maxNameCacheEntries = n }
         let analysis: any InputAnalysis =
             workers == 1 && !parallel
-            ? PacketPipeline(limits: limits) : ParallelAnalysis(workers: workers, limits: limits, assign: assign)
+            ? PacketPipeline(limits: limits)
+            : ParallelAnalysis(workers: workers, limits: limits, assign: assign, spare: spare)
         let bytes = sorted.flatMap(\.frame)
         let part = bytes.withUnsafeBytes { all -> AnalysisPart in
             var offset = 0
@@ -112,6 +114,49 @@ import TrafficGen
         // The connection's pair goes to worker 1, the lookup's to worker 0.
         let two = run(frames, workers: 2, assign: Self.apart([("10.8.0.1", "198.51.100.77")]))
         #expect(two == one)
+    }
+
+    /// The reader parses a DNS query for its worker only when that worker is behind (`Dealer.Spare`):
+    /// queries for pools (evidence against the asker), an answer without records, a message that is
+    /// not DNS and answers that teach names give the same findings whoever parsed them.
+    @Test func aQueryParsedByTheReaderOrByItsWorkerIsJudgedTheSame() {
+        var frames: Frames = []
+        for i in 0..<6 {
+            let client = "10.9.0.\(i + 1)"
+            let at = t0.adding(seconds: Double(i))
+            frames += dnsAnswer(
+                client: client, resolver: "10.9.0.53", name: "xmr-eu\(i).nanopool.org", server: "198.51.100.\(80 + i)",
+                at: at)
+            frames += tls(client: client, server: "198.51.100.\(80 + i)", sni: nil, at: at.adding(seconds: 0.01))
+        }
+        let c = IPAddress("10.9.0.9")!
+        let r = IPAddress("10.9.0.53")!
+        func udp(_ payload: [UInt8], at seconds: Double, fromResolver: Bool) -> (time: Timestamp, frame: [UInt8]) {
+            let (src, dst) = fromResolver ? (r, c) : (c, r)
+            let (sp, dp): (UInt16, UInt16) = fromResolver ? (53, 50_001) : (50_001, 53)
+            return (
+                t0.adding(seconds: seconds),
+                FrameBuilder.frame(
+                    src: src, dst: dst, proto: 17,
+                    transport: FrameBuilder.udp(src: src, dst: dst, srcPort: sp, dstPort: dp, payload: payload),
+                    forward: !fromResolver)
+            )
+        }
+        frames.append(udp(Wire.dnsQuery(id: 9, name: "pool.supportxmr.com"), at: 7, fromResolver: false))
+        frames.append(
+            udp(Wire.dnsAnswer(id: 9, name: "pool.supportxmr.com", addresses: []), at: 7.01, fromResolver: true))
+        frames.append(udp([0x01, 0x02, 0x03], at: 7.02, fromResolver: false))
+        let one = run(frames, workers: 1)
+        #expect(one.contains("dns-pool-lookup"))
+        #expect(one.contains("dns_malformed"))
+        // Every pair but the resolver's own goes to worker 1, so the reader decides for its queries.
+        let apart = Self.apart(
+            (1...9).map { ("10.9.0.\($0)", "10.9.0.53") }
+                + (0..<6).map { ("10.9.0.\($0 + 1)", "198.51.100.\(80 + $0)") })
+        for spare in [Dealer.Spare.never, .always, .whenBehind] {
+            #expect(run(frames, workers: 2, assign: apart, spare: spare) == one, "\(spare)")
+            #expect(run(frames, workers: 2, assign: apart, batched: true, spare: spare) == one, "\(spare), batched")
+        }
     }
 
     @Test func anEarlierSNINamesAnotherHostsFlowOnAnotherWorker() {

@@ -35,6 +35,22 @@ import Testing
         #expect(msg.aliases(of: "xmr.pool.test") == ["edge.cdn.test"])
     }
 
+    /// What the reader asks before parsing a datagram whole: only a response with answer records can
+    /// give a name addresses.
+    @Test func onlyAResponseWithRecordsIsAnAnswer() {
+        let query: [UInt8] =
+            be16(7) + be16(0x0100) + be16(1) + be16(0) + be16(0) + be16(0) + name("pool.test") + be16(1) + be16(1)
+        var empty = response()
+        empty[6] = 0
+        empty[7] = 0
+        func isAnswer(_ b: [UInt8]) -> Bool { b.withUnsafeBytes { DNSParser.isAnswer($0) } }
+        #expect(isAnswer(response()))
+        #expect(!isAnswer(query))
+        #expect(!isAnswer(empty))
+        #expect(!isAnswer(Array(response().prefix(11))))
+        #expect(isAnswer(Array(response().prefix(12))))  // the header alone says so; parsing says the rest
+    }
+
     @Test func pointerLoopsAndForwardPointersAreRejected() {
         // A name that points at itself.
         var selfLoop: [UInt8] = be16(1) + be16(0x0100) + be16(1) + be16(0) + be16(0) + be16(0)

@@ -142,7 +142,12 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
     /// The names an unfragmented UDP DNS answer gives its addresses, learned before the packet is
     /// handed to a worker so that any worker's next flow sees them (`NameMemory`). Nothing counted
     /// here: the message and its listed names go on with the datagram (`Reading`), to be judged there.
+    /// A query, or a response without answer records, gives no name an address: it is left to the
+    /// worker (no note), which parses it to judge it — unless that worker is behind
+    /// (`DatagramReader.spareWorker`). Parsing queries is the reader's one share of work that can go
+    /// either way without changing what is found, so it is what keeps the two sides even.
     static func learnAtOnce(_ b: UnsafeRawBufferPointer, _ reader: DatagramReader) -> (any DatagramNote)? {
+        guard reader.spareWorker || DNSParser.isAnswer(b) else { return nil }
         guard let msg = try? DNSParser.parse(b, limits: reader.limits.protocols[DNSLimits.self]) else {
             return Reading(message: nil, resolutions: [])
         }

@@ -148,4 +148,7 @@ struct DatagramReader {
     let names: NameMemory
     /// The datagram's place in the input.
     let point: InputPoint
+    /// The worker the datagram goes to is behind: parse it here even if it teaches nothing (a DNS
+    /// query), so that its note spares that worker the work (`Dealer`). What is found is the same.
+    var spareWorker = false
 }
