@@ -232,7 +232,16 @@ public func fuzz(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         _ = measures.isCandidate
         _ = cadence.isBulk
     case "dns":
-        _ = try? DNSParser.parse(data)
+        let parsed = try? DNSParser.parse(data)
+        // The reader's outline must agree with the parse wherever both speak: the tails it hands out are
+        // the parsed questions' last two labels, and "no CNAME" means none among the parsed answers.
+        var tails: [String] = []
+        let cnames = DNSParser.outline(data) { tails.append(String(decoding: $0, as: UTF8.self)) }
+        if let cnames, let parsed {
+            let expected = parsed.questions.map { $0.name.split(separator: ".").suffix(2).joined(separator: ".") }
+            precondition(tails == expected, "outline tails \(tails) != parsed \(expected)")
+            precondition(cnames || !parsed.answers.contains { $0.type == .cname }, "outline missed a CNAME")
+        }
         var f = DNSTCPFramer()
         f.feed(data) { _ = try? DNSParser.parse($0) }
     case "socks":

@@ -33,6 +33,81 @@ public enum DNSParser {
         return flags & 0x8000 != 0 && an > 0
     }
 
+    /// What decides, without parsing a message, whether a name list can name anything in it. `tail`
+    /// is called with the end of each question's name as the parsed name would end: its last two
+    /// labels, "pool.example" (the one label of a single-label name). The result says whether an
+    /// answer record is a CNAME, whose target a list could name too. Nil when the message cannot be
+    /// outlined that simply — a question with a compression pointer, or with a byte other than a
+    /// letter, digit, '-' or '_'; more questions than `limits` accepts; a record that does not walk —
+    /// and the caller parses it whole. Reads the bytes in place, allocates nothing.
+    public static func outline(
+        _ bytes: UnsafeRawBufferPointer, limits: DNSLimits = DNSLimits(), tail: (UnsafeRawBufferPointer) -> Void
+    ) -> Bool? {
+        let v = ByteView(bytes)
+        guard bytes.count >= 12, let qd = v.u16(4), let an = v.u16(6), Int(qd) <= limits.maxQuestions else {
+            return nil
+        }
+        var pos = 12
+        for _ in 0..<qd {
+            // Where the last two labels start, and how long they are.
+            var last = (start: 0, count: 0)
+            var before = (start: 0, count: 0)
+            while true {
+                guard let len = v.u8(pos), len & 0xC0 == 0 else { return nil }
+                pos += 1
+                if len == 0 { break }
+                guard pos + Int(len) <= v.count else { return nil }
+                for i in pos..<pos + Int(len) {
+                    let c = bytes[i]
+                    let plain =
+                        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
+                        || c == 0x2D || c == 0x5F
+                    guard plain else { return nil }
+                }
+                before = last
+                last = (pos, Int(len))
+                pos += Int(len)
+            }
+            guard pos + 4 <= v.count else { return nil }
+            pos += 4  // QTYPE, QCLASS
+            // Labels are at most 63 bytes: the two and a dot fit in 127.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer in
+                var n = 0
+                if before.count > 0 {
+                    for j in 0..<before.count { buffer[j] = bytes[before.start + j] }
+                    buffer[before.count] = 0x2E
+                    n = before.count + 1
+                }
+                for j in 0..<last.count { buffer[n + j] = bytes[last.start + j] }
+                n += last.count
+                tail(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[0..<n]))
+            }
+        }
+        for _ in 0..<min(Int(an), limits.maxAnswers) {
+            // The owner name: labels up to the root, or up to a pointer (which ends it).
+            while true {
+                guard let len = v.u8(pos) else { return nil }
+                if len == 0 {
+                    pos += 1
+                    break
+                }
+                if len & 0xC0 == 0xC0 {
+                    pos += 2
+                    break
+                }
+                guard len & 0xC0 == 0 else { return nil }
+                pos += 1 + Int(len)
+            }
+            // TYPE, CLASS, TTL, RDLENGTH, then RDATA.
+            guard let type = v.u16(pos), let rdlen = v.u16(pos + 8), pos + 10 + Int(rdlen) <= v.count else {
+                return nil
+            }
+            if type == DNSRecordType.cname.rawValue { return true }
+            pos += 10 + Int(rdlen)
+        }
+        return false
+    }
+
     public static func parse(_ bytes: UnsafeRawBufferPointer, limits: DNSLimits = DNSLimits()) throws(DNSParseError)
         -> DNSMessage
     {

@@ -27,6 +27,14 @@ public struct DomainSet: Sendable {
         return true
     }
 
+    /// Whether a name ending in `tail` — its last two labels, as `match` takes them — can fall under
+    /// an entry: false means `match` finds nothing for any such name (the test it starts with), true
+    /// that only `match` can tell. For callers that see a name's bytes before it is a `String`.
+    public func mayMatch(tail: UnsafeRawBufferPointer) -> Bool {
+        guard !entries.isEmpty else { return false }
+        return hasSingleLabelEntries || tails.contains(Self.tailHash(tail))
+    }
+
     /// The most specific entry that `name` falls under.
     /// - Complexity: O(length of `name`). A name whose last two labels match no entry's
     ///   (nearly every name on a real network) is rejected without allocating.

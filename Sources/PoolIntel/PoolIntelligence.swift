@@ -85,4 +85,10 @@ public struct PoolIntelligence: Sendable {
     }
 
     public func isAllowed(name: String) -> Bool { allowedNames.match(name) != nil }
+
+    /// Whether a name ending in `tail` (its last two labels) can be on the pool list or the allow list
+    /// (`DomainSet.mayMatch`): false means neither `pool(named:)` nor `isAllowed(name:)` can say yes.
+    public func mayName(tail: UnsafeRawBufferPointer) -> Bool {
+        pools.mayMatch(tail: tail) || allowedNames.mayMatch(tail: tail)
+    }
 }

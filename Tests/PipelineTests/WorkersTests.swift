@@ -142,17 +142,35 @@ import TrafficGen
                     forward: !fromResolver)
             )
         }
+        // An unlisted name whose answer goes through a CNAME to a pool: the reader must still learn it.
+        let alias = "edge.cdn-example.net"
+        var viaCNAME: [UInt8] = [0, 10, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]
+        for label in alias.split(separator: ".") { viaCNAME += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        viaCNAME += [0, 0, 1, 0, 1]
+        var target: [UInt8] = []
+        for label in "xmr.2miners.com".split(separator: ".") { target += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        target += [0]
+        viaCNAME += [0xC0, 12, 0, 5, 0, 1, 0, 0, 1, 44, 0, UInt8(target.count)] + target
+        viaCNAME += [0xC0, UInt8(12 + alias.utf8.count + 2 + 4 + 12), 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 198, 51, 100, 99]
+        frames.append(udp(Wire.dnsQuery(id: 10, name: alias), at: 6, fromResolver: false))
+        frames.append(udp(viaCNAME, at: 6.01, fromResolver: true))
+        frames += tls(client: "10.9.0.9", server: "198.51.100.99", sni: nil, at: t0.adding(seconds: 6.1))
+        // And an answer for a name no list holds, left to the worker.
+        frames.append(
+            udp(Wire.dnsAnswer(id: 11, name: "www.example.com", addresses: ["192.0.2.80"]), at: 6.5, fromResolver: true)
+        )
         frames.append(udp(Wire.dnsQuery(id: 9, name: "pool.supportxmr.com"), at: 7, fromResolver: false))
         frames.append(
             udp(Wire.dnsAnswer(id: 9, name: "pool.supportxmr.com", addresses: []), at: 7.01, fromResolver: true))
         frames.append(udp([0x01, 0x02, 0x03], at: 7.02, fromResolver: false))
         let one = run(frames, workers: 1)
         #expect(one.contains("dns-pool-lookup"))
+        #expect(one.contains("xmr.2miners.com") && one.contains("198.51.100.99"))
         #expect(one.contains("dns_malformed"))
         // Every pair but the resolver's own goes to worker 1, so the reader decides for its queries.
         let apart = Self.apart(
             (1...9).map { ("10.9.0.\($0)", "10.9.0.53") }
-                + (0..<6).map { ("10.9.0.\($0 + 1)", "198.51.100.\(80 + $0)") })
+                + (0..<6).map { ("10.9.0.\($0 + 1)", "198.51.100.\(80 + $0)") } + [("10.9.0.9", "198.51.100.99")])
         for spare in [Dealer.Spare.never, .always, .whenBehind] {
             #expect(run(frames, workers: 2, assign: apart, spare: spare) == one, "\(spare)")
             #expect(run(frames, workers: 2, assign: apart, batched: true, spare: spare) == one, "\(spare), batched")

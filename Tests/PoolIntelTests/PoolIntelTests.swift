@@ -15,6 +15,27 @@ import Testing
         #expect(PoolIntelligence().warnings.isEmpty)
     }
 
+    /// The reader's fast test (`mayName`) never says no where the lists say yes: every built-in entry,
+    /// under a subdomain and in capitals, and an allow-listed name; and it says no for ordinary names.
+    @Test func aNameTheListsHoldIsNeverRuledOutByItsTail() {
+        var intel = PoolIntelligence()
+        intel.add(allowList: "pool.example-corp.test\n", name: "allow")
+        let parsed = ListParser.parse(PoolIntelligence.builtinList, name: "built-in")
+        func tail(_ name: String) -> String { name.split(separator: ".").suffix(2).joined(separator: ".") }
+        func may(_ name: String) -> Bool {
+            Array(tail(name).utf8).withUnsafeBytes { intel.mayName(tail: $0) }
+        }
+        for (domain, _) in parsed.domains {
+            for name in [domain, "xmr-eu1." + domain, ("A." + domain).uppercased()] {
+                if intel.pool(named: name) != nil || intel.isAllowed(name: name) { #expect(may(name), "\(name)") }
+            }
+        }
+        #expect(intel.isAllowed(name: "pool.example-corp.test") && may("pool.example-corp.test"))
+        for name in ["www.example.com", "mail.google.com", "cdn.cloudflare.net", "printer.local"] {
+            #expect(!may(name), "\(name)")
+        }
+    }
+
     @Test func suffixMatchingOnLabelBoundaries() {
         let intel = PoolIntelligence()
         let m = intel.pool(named: "XMR-EU1.Nanopool.org.")

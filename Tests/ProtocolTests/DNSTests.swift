@@ -51,6 +51,36 @@ import Testing
         #expect(isAnswer(Array(response().prefix(12))))  // the header alone says so; parsing says the rest
     }
 
+    /// The reader's outline of a message: each question's last two labels as the parsed name ends, and
+    /// whether a CNAME is among the answers; nil where only a whole parse can tell.
+    @Test func anOutlineGivesQuestionTailsAndCNAMEs() {
+        func outline(_ b: [UInt8]) -> (tails: [String], cnames: Bool?) {
+            var tails: [String] = []
+            let cnames = b.withUnsafeBytes {
+                DNSParser.outline($0) { tails.append(String(decoding: $0, as: UTF8.self)) }
+            }
+            return (tails, cnames)
+        }
+        let withCNAME = outline(response())
+        #expect(withCNAME.tails == ["pool.test"] && withCNAME.cnames == true)
+        let plain: [UInt8] =
+            be16(7) + be16(0x8180) + be16(1) + be16(1) + be16(0) + be16(0) + name("XMR-eu1.Nanopool.org") + be16(1)
+            + be16(1) + [0xC0, 12] + be16(1) + be16(1) + [0, 0, 0, 60] + be16(4) + [198, 51, 100, 7]
+        #expect(outline(plain).tails == ["Nanopool.org"] && outline(plain).cnames == false)
+        let single: [UInt8] =
+            be16(7) + be16(0x0100) + be16(1) + be16(0) + be16(0) + be16(0) + name("printer") + be16(1) + be16(1)
+        #expect(outline(single).tails == ["printer"] && outline(single).cnames == false)
+        // A byte the parser would escape, a pointer in the question, a record cut short: unsure.
+        var odd = plain
+        odd[14] = 0x20
+        #expect(outline(odd).cnames == nil)
+        let pointer: [UInt8] =
+            be16(7) + be16(0x0100) + be16(1) + be16(0) + be16(0) + be16(0) + [0xC0, 12] + be16(1) + be16(1)
+        #expect(outline(pointer).cnames == nil)
+        #expect(outline(Array(plain.dropLast(2))).cnames == nil)
+        #expect(outline(Array(plain.prefix(11))).cnames == nil)
+    }
+
     @Test func pointerLoopsAndForwardPointersAreRejected() {
         // A name that points at itself.
         var selfLoop: [UInt8] = be16(1) + be16(0x0100) + be16(1) + be16(0) + be16(0) + be16(0)

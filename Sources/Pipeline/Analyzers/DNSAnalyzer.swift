@@ -142,12 +142,13 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
     /// The names an unfragmented UDP DNS answer gives its addresses, learned before the packet is
     /// handed to a worker so that any worker's next flow sees them (`NameMemory`). Nothing counted
     /// here: the message and its listed names go on with the datagram (`Reading`), to be judged there.
-    /// A query, or a response without answer records, gives no name an address: it is left to the
-    /// worker (no note), which parses it to judge it — unless that worker is behind
-    /// (`DatagramReader.spareWorker`). Parsing queries is the reader's one share of work that can go
-    /// either way without changing what is found, so it is what keeps the two sides even.
+    /// Only an answer for a listed name teaches one (`resolutions`). Any other message — a query, an
+    /// answer without records, an answer for names no list can hold (nearly all of them) — is left to
+    /// the worker (no note), which parses it to judge it, unless that worker is behind
+    /// (`DatagramReader.spareWorker`). Parsing those is the reader's share of work that can go either
+    /// way without changing what is found, so it is what keeps the two sides even.
     static func learnAtOnce(_ b: UnsafeRawBufferPointer, _ reader: DatagramReader) -> (any DatagramNote)? {
-        guard reader.spareWorker || DNSParser.isAnswer(b) else { return nil }
+        guard reader.spareWorker || mayTeach(b, reader) else { return nil }
         guard let msg = try? DNSParser.parse(b, limits: reader.limits.protocols[DNSLimits.self]) else {
             return Reading(message: nil, resolutions: [])
         }
@@ -161,6 +162,19 @@ final class DNSAnalyzer: FlowAnalyzer, DatagramAnalyzer {
             }
         }
         return Reading(message: msg, resolutions: found)
+    }
+
+    /// Whether a message can give a listed name addresses, from its header and question names alone
+    /// (`DNSParser.outline`): a response with answer records whose question a list can name, or with a
+    /// CNAME on the way. When in doubt, yes (the message is then parsed whole, as always).
+    static func mayTeach(_ b: UnsafeRawBufferPointer, _ reader: DatagramReader) -> Bool {
+        guard DNSParser.isAnswer(b) else { return false }
+        var listed = false
+        let cnames = DNSParser.outline(b, limits: reader.limits.protocols[DNSLimits.self]) { tail in
+            if !listed && reader.intel.mayName(tail: tail) { listed = true }
+        }
+        guard let cnames else { return true }
+        return listed || cnames
     }
 
     /// A question whose name (or a CNAME on the way) a list names, and the addresses the message gives it.
