@@ -37,6 +37,10 @@ struct Dealer {
     private var ownSince: InputPoint?
     /// Per worker, the batches handed over and not yet known finished: (number, first packet's place).
     private var inFlight: [Deque<(Int, InputPoint)>]
+    /// The oldest place `holdBack` watched at its last full look: the reader's own frames, a batch
+    /// gathered or handed over and not known finished (nil: none). Until a packet is settled against
+    /// it, no newer one can be either, so most packets cost `holdBack` one comparison.
+    private var oldestWatched: InputPoint?
     private var sent: [Int]
     private(set) var input = InputCount()
     private let nap = DispatchSemaphore(value: 0)
@@ -217,6 +221,17 @@ struct Dealer {
         queues[w].push(batch)
     }
 
+    /// The oldest place `holdBack` must still watch.
+    private var watched: InputPoint? {
+        var oldest = ownSince
+        func older(_ p: InputPoint) { if oldest == nil || p.seq < oldest!.seq { oldest = p } }
+        for w in 1..<workerCount {
+            if !pending[w].items.isEmpty { older(pending[w].first) }
+            if let (_, first) = inFlight[w].first { older(first) }
+        }
+        return oldest
+    }
+
     /// Hands out everything gathered and waits until every worker has finished it: afterwards no
     /// worker refers to a frame handed over so far (a file's mapping can be let go).
     mutating func settle() {
@@ -235,6 +250,8 @@ struct Dealer {
     /// more than the reader keeps in flight, so on any capture the reader waits only for a worker
     /// that is that far behind — and then its queue is full and the reader would wait anyway.
     private mutating func holdBack(_ now: InputPoint, own: inout ShardGroup) {
+        if let oldest = oldestWatched, !names.settled(oldest, asOf: now) { return }
+        defer { oldestWatched = watched }
         // The reader's own shards hold frames back too (up to one input batch): what they teach must
         // be in `NameMemory` before a packet far enough later goes to a worker.
         if let first = ownSince, names.settled(first, asOf: now) {
