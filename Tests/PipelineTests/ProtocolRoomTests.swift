@@ -70,23 +70,38 @@ import TrafficGen
     let client = IPAddress("10.0.0.5")!
     let resolver = IPAddress("192.0.2.53")!
 
-    func reader(_ names: NameMemory) -> DatagramReader {
-        DatagramReader(
+    /// `spare`: the datagram's worker is behind (`Dealer.Spare`).
+    func reader(_ names: NameMemory, spare: Bool = false) -> DatagramReader {
+        var r = DatagramReader(
             source: Endpoint(address: client, port: 40_000), destination: Endpoint(address: resolver, port: 53),
             intel: PoolIntelligence(), limits: Limits(), names: names,
             point: InputPoint(seq: 1, clock: .init(seconds: 1)))
+        r.spareWorker = spare
+        return r
     }
 
-    @Test func theReaderParsesQueriesAndAnswersAndSaysWhatIsMalformed() throws {
+    /// The reader parses an answer for a listed name (it teaches one); anything else only for a worker
+    /// that is behind — a query, an answer for a name no list holds, bytes that are not DNS (then it
+    /// says so: a note without a message).
+    @Test func theReaderParsesWhatTeachesAndWhatSparesAWorker() throws {
         let names = NameMemory(capacity: 64, delay: 1, delayPackets: 1)
+        func note(_ bytes: [UInt8], spare: Bool = false) -> DNSAnalyzer.Reading? {
+            bytes.withUnsafeBytes { DNSAnalyzer.learnAtOnce($0, reader(names, spare: spare)) } as? DNSAnalyzer.Reading
+        }
+        let answer = Wire.dnsAnswer(id: 7, name: "pool.supportxmr.com", addresses: ["198.51.100.7"])
+        let taught = try #require(note(answer))
+        #expect(taught.message?.isResponse == true && taught.resolutions.map(\.name) == ["pool.supportxmr.com"])
         let query = Wire.dnsQuery(id: 7, name: "pool.supportxmr.com")
-        let note = try #require(
-            query.withUnsafeBytes { DNSAnalyzer.learnAtOnce($0, reader(names)) } as? DNSAnalyzer.Reading)
-        #expect(note.message?.isResponse == false)
-        #expect(note.resolutions.map(\.name) == ["pool.supportxmr.com"])
+        #expect(note(query) == nil)
+        let spared = try #require(note(query, spare: true))
+        #expect(spared.message?.isResponse == false)
+        #expect(spared.resolutions.map(\.name) == ["pool.supportxmr.com"])
+        let unlisted = Wire.dnsAnswer(id: 8, name: "www.example.org", addresses: ["192.0.2.80"])
+        #expect(note(unlisted) == nil)
+        #expect(note(unlisted, spare: true)?.message?.questions.first?.name == "www.example.org")
         let garbage: [UInt8] = [1, 2, 3]
-        let bad = try #require(
-            garbage.withUnsafeBytes { DNSAnalyzer.learnAtOnce($0, reader(names)) } as? DNSAnalyzer.Reading)
+        #expect(note(garbage) == nil)
+        let bad = try #require(note(garbage, spare: true))
         #expect(bad.message == nil && bad.resolutions.isEmpty)
     }
 
@@ -96,7 +111,7 @@ import TrafficGen
         let names = NameMemory(capacity: 64, delay: 1, delayPackets: 1)
         let note = try #require(
             Wire.dnsQuery(id: 7, name: "pool.supportxmr.com").withUnsafeBytes {
-                DNSAnalyzer.learnAtOnce($0, reader(names))
+                DNSAnalyzer.learnAtOnce($0, reader(names, spare: true))
             })
         var path = PacketPath(limits: Limits(), intel: PoolIntelligence(), policy: .init(), names: names, onEvent: nil)
         let frame = FrameBuilder.frame(
