@@ -57,13 +57,7 @@ public enum DNSParser {
                 pos += 1
                 if len == 0 { break }
                 guard pos + Int(len) <= v.count else { return nil }
-                for i in pos..<pos + Int(len) {
-                    let c = bytes[i]
-                    let plain =
-                        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
-                        || c == 0x2D || c == 0x5F
-                    guard plain else { return nil }
-                }
+                for i in pos..<pos + Int(len) { guard isHostnameByte(bytes[i]) else { return nil } }
                 before = last
                 last = (pos, Int(len))
                 pos += Int(len)
@@ -192,13 +186,15 @@ public enum DNSParser {
         }
     }
 
+    /// A letter, digit, '-' or '_': what a name list's entries are made of (`readName` also keeps '*').
+    @inline(__always) private static func isHostnameByte(_ c: UInt8) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F
+    }
+
     /// Keeps letters, digits, '-', '_' and '*' as they are; everything else
     /// becomes \DDD (RFC 4343 presentation form), so names are safe to print.
     private static func appendEscaped(_ c: UInt8, to out: inout [UInt8]) {
-        let plain =
-            (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
-            || c == 0x2D || c == 0x5F || c == 0x2A
-        if plain {
+        if isHostnameByte(c) || c == 0x2A {
             out.append(c)
             return
         }

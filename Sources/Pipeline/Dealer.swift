@@ -46,11 +46,12 @@ struct Dealer {
     private let nap = DispatchSemaphore(value: 0)
     let spare: Spare
 
-    /// When the reader parses a DNS query for the worker it goes to. A query teaches no name, so the
-    /// reader, which every packet passes, leaves it to the worker — unless that worker is behind:
-    /// then the reader parses it and the note spares the worker the work. What is found is the same
-    /// either way; this keeps the reader and the workers even as the traffic's mix changes (a
-    /// quarter of an office's packets can be DNS). `always` and `never` are for tests.
+    /// When the reader parses, for the worker it goes to, a DNS message that teaches no name (a query,
+    /// an answer for a name no list holds). The reader, which every packet passes, leaves it to the
+    /// worker — unless that worker is behind: then the reader parses it and the note spares the worker
+    /// the work. What is found is the same either way; this keeps the reader and the workers even as
+    /// the traffic's mix changes (a quarter of an office's packets can be DNS). Asked only of a DNS
+    /// datagram: the queue's count is a line both threads write. `always` and `never` are for tests.
     enum Spare: Sendable { case whenBehind, always, never }
 
     init(

@@ -136,7 +136,7 @@ struct PacketPath {
     @inline(__always)
     static func learnAtOnce(
         _ decoded: DecodeOutcome, in frame: UnsafeRawBufferPointer, intel: PoolIntelligence, limits: Limits,
-        names: NameMemory, at point: InputPoint, spareWorker: Bool = false
+        names: NameMemory, at point: InputPoint, spareWorker: @autoclosure () -> Bool = false
     ) -> (any DatagramNote)? {
         guard case .packet(let p) = decoded, case .udp(let sp, let dp) = p.transport, !p.payload.isEmpty,
             p.payload.upperBound <= frame.count
@@ -147,7 +147,7 @@ struct PacketPath {
                 UnsafeRawBufferPointer(rebasing: frame[p.payload]),
                 DatagramReader(
                     source: Endpoint(address: p.src, port: sp), destination: Endpoint(address: p.dst, port: dp),
-                    intel: intel, limits: limits, names: names, point: point, spareWorker: spareWorker))
+                    intel: intel, limits: limits, names: names, point: point, spareWorker: spareWorker()))
         }
         return nil
     }

@@ -64,7 +64,7 @@ public final class ParallelAnalysis: InputAnalysis {
     }
 
     /// `assign`: tests choose the worker of an address pair (its first shard is taken); `spare`: when
-    /// the reader parses DNS queries for their workers (`Dealer.Spare`; tests force either way).
+    /// the reader parses for a worker the DNS that teaches no name (`Dealer.Spare`; tests force either way).
     init(
         workers: Int, limits: Limits = Limits(), intel: PoolIntelligence = PoolIntelligence(),
         localNets: AddressSet? = nil,

@@ -149,6 +149,7 @@ struct DatagramReader {
     /// The datagram's place in the input.
     let point: InputPoint
     /// The worker the datagram goes to is behind: parse it here even if it teaches nothing (a DNS
-    /// query), so that its note spares that worker the work (`Dealer`). What is found is the same.
+    /// query, an answer for an unlisted name), so that its note spares that worker the work
+    /// (`Dealer.Spare`). What is found is the same.
     var spareWorker = false
 }
